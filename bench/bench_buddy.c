@@ -1,0 +1,1175 @@
+/* bench_buddy.c - mmkit_buddy against a textbook free-list buddy allocator (textbook_buddy.h).
+ *
+ * BUILD
+ *   cc -O2 -Iinclude bench/bench_buddy.c -o bench_buddy
+ *   (optionally -DBENCH_CFLAGS='"-O2 -march=..."' so the report can print the flags used)
+ *
+ * RUN
+ *   ./bench_buddy                       64 MiB, 1 GiB and 16 GiB, default iteration counts
+ *   ./bench_buddy --quick               64 MiB and 1 GiB, fewer iterations
+ *   ./bench_buddy --sizes 64M,1G,16G    any list of sizes (K/M/G/T suffixes, binary units)
+ *   other options: --seed N, --churn-iters N, --mixed-iters N, --cache-iters N,
+ *                  --hugepages (THP-backed metadata, like a kernel's huge-page direct map),
+ *                  --verbose (per-eighth means: shows drift within a timed run), --help
+ *   Default runtime is ~10-15 s for 64M,1G,16G on a 2-core x86-64 VM; it needs ~150 MiB RAM
+ *   at 16 GiB (48 MiB of that is the textbook's frame array).
+ *
+ * WHAT IS MEASURED (per size, for mmkit_buddy and the textbook peer, interleaved in one run)
+ *   The managed memory is one RAM range [0, size); frames are never touched (no phys_to_virt),
+ *   mmkit gets a malloc'd metadata buffer of mmkit_buddy_meta_size() bytes; both allocators use
+ *   max_order 10. Frame numbers are kept as uint32_t to keep the harness's own footprint small.
+ *     fill         allocate every frame with order 0, one by one (ns per alloc)
+ *     free         free all of them in a pre-shuffled random order (ns per free)
+ *     churn        fill, free a random half, then repeatedly: pick a random slot, free its
+ *                  frame, allocate one order-0 frame into it (ns per free+alloc pair)
+ *     mixed        ~50% full with blocks of mixed orders; each pair draws an order k from
+ *                  70% o0, 15% o1, 8% o2, 4% o3, 3% o4..o9 (0.5% each), frees a random live
+ *                  block of order k and allocates a new order-k block in its place (ns per
+ *                  free+alloc pair). Occupancy stays exactly constant, so alloc never fails.
+ *                  Setup: fill to the brim with drawn orders (smaller ones when a drawn order
+ *                  no longer fits), free random blocks down to <= 50%.
+ *     cache-hot    mmkit only: a mmkit_buddy_cache (default batch), alloc order 0 + free of the
+ *                  same frame (ns per pair)
+ *     cache-64     mmkit only: same cache, 64 frames in flight: alloc one, free the oldest
+ *     cache-prov   mmkit only: cache-hot through mmkit_buddy_cache_provider() function pointers
+ *                  (what a module in another translation unit pays; the others are inlined)
+ *   Ops are timed in batches of BENCH_BATCH (1024) with clock_gettime(CLOCK_MONOTONIC); each
+ *   batch gives one ns/op sample. mean = total time / total ops; median and p99 are over the
+ *   batch samples (nearest rank). Every scenario is warmed up before it is timed: fill/free by
+ *   one untimed fill + shuffled free cycle; churn/mixed by max(iters/8, 2 x live blocks)
+ *   untimed pairs, so the layout left by the random half-free has settled (the first few
+ *   million pairs at 16 GiB are measurably slower for both allocators); the cache by iters/8.
+ *   After each scenario both allocators are verified outside the timing: mmkit_buddy_check()
+ *   must return MMKIT_OK (abort otherwise) and the free-frame count must match the harness's
+ *   bookkeeping; the peer gets a full tb_check() walk (tiling, lists, coalescing, counters).
+ *   The random streams are seeded identically for both allocators. The "harness only" line
+ *   times the churn loop without an allocator (RNG + random slot read/write).
+ */
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200112L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1 /* madvise / MADV_HUGEPAGE on glibc */
+#endif
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_buddy.h>
+
+#include "textbook_buddy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BENCH_INLINE static inline __attribute__((always_inline))
+#define BENCH_NOINLINE static __attribute__((noinline))
+#define BENCH_NORETURN __attribute__((noreturn))
+#define BENCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
+#else
+#define BENCH_INLINE static inline
+#define BENCH_NOINLINE static
+#define BENCH_NORETURN
+#define BENCH_UNLIKELY(x) (x)
+#define BENCH_BARRIER() ((void)0)
+#endif
+
+#define BENCH_BATCH 1024u
+#define BENCH_MAX_ORDER 10u
+#define BENCH_MAX_SIZES 8
+#define BENCH_INFLIGHT 64u /* must be a power of two */
+
+/* ---- failure --------------------------------------------------------------------------- */
+
+static BENCH_NORETURN void die(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "\n*** bench_buddy: FATAL: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    abort();
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory allocating %zu bytes", n);
+    return p;
+}
+
+static int g_verbose;   /* --verbose: per-eighth means of every timed run */
+static int g_hugepages; /* --hugepages: big buffers 2 MiB aligned + MADV_HUGEPAGE */
+
+/* Metadata and harness arrays. With --hugepages they are 2 MiB aligned and madvise'd for
+ * transparent huge pages (a kernel keeps its frame metadata in a huge-page direct map). */
+static void *big_alloc(size_t n) {
+    if (g_hugepages) {
+        const size_t huge = (size_t)2 << 20;
+        size_t sz = (n + huge - 1) & ~(huge - 1);
+        void *p = NULL;
+        if (sz == 0) sz = huge;
+        if (posix_memalign(&p, huge, sz) != 0 || !p) die("out of memory allocating %zu bytes", sz);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (madvise(p, sz, MADV_HUGEPAGE) != 0) perror("madvise(MADV_HUGEPAGE)");
+#endif
+        return p;
+    }
+    return xmalloc(n);
+}
+
+/* Best effort: kB of anonymous memory backed by huge pages (Linux), or -1. */
+static long anon_huge_kb(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb;
+}
+
+/* ---- timing and statistics --------------------------------------------------------------- */
+
+static inline uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+#define BENCH_SEGMENTS 8
+typedef struct result {
+    int valid;
+    double mean, median, p99;
+    uint64_t ops, batches;
+    double seg[BENCH_SEGMENTS]; /* mean ns/op of consecutive eighths of the run (--verbose) */
+} result;
+
+typedef struct sampler {
+    double *v; /* ns/op of each batch */
+    size_t n, cap;
+    uint64_t total_ns, total_ops;
+} sampler;
+
+static void samp_init(sampler *s, uint64_t ops) {
+    s->cap = (size_t)(ops / BENCH_BATCH + 2);
+    s->v = (double *)xmalloc(s->cap * sizeof(double));
+    s->n = 0;
+    s->total_ns = 0;
+    s->total_ops = 0;
+}
+
+static inline void samp_add(sampler *s, uint64_t ns, uint64_t ops) {
+    if (s->n < s->cap) s->v[s->n++] = (double)ns / (double)ops;
+    s->total_ns += ns;
+    s->total_ops += ops;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(const double *sorted, size_t n, double p) {
+    size_t rank;
+    double r = p * (double)n;
+    rank = (size_t)r;
+    if ((double)rank < r) rank++; /* ceil */
+    if (rank < 1) rank = 1;
+    if (rank > n) rank = n;
+    return sorted[rank - 1];
+}
+
+static result samp_finish(sampler *s) {
+    result r;
+    memset(&r, 0, sizeof r);
+    if (s->n == 0 || s->total_ops == 0) die("empty measurement");
+    {
+        size_t g;
+        for (g = 0; g < BENCH_SEGMENTS; g++) {
+            size_t lo = s->n * g / BENCH_SEGMENTS, hi = s->n * (g + 1) / BENCH_SEGMENTS, k;
+            double sum = 0;
+            for (k = lo; k < hi; k++) sum += s->v[k];
+            r.seg[g] = hi > lo ? sum / (double)(hi - lo) : 0.0;
+        }
+    }
+    qsort(s->v, s->n, sizeof(double), cmp_double);
+    r.valid = 1;
+    r.mean = (double)s->total_ns / (double)s->total_ops;
+    r.median = pct(s->v, s->n, 0.50);
+    r.p99 = pct(s->v, s->n, 0.99);
+    r.ops = s->total_ops;
+    r.batches = s->n;
+    free(s->v);
+    s->v = NULL;
+    return r;
+}
+
+/* ---- RNG: xorshift64, range reduction by multiply-high (no % in hot loops) --------------- */
+
+BENCH_INLINE uint64_t rng_next(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* Uniform-ish in [0, n), n < 2^32: high 32 bits of (32 random bits * n). */
+BENCH_INLINE uint32_t rng_below(uint64_t *s, uint32_t n) {
+    return (uint32_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
+}
+
+static uint64_t rng_seed(uint64_t seed, uint64_t salt) {
+    /* splitmix64 finaliser so that nearby seeds give unrelated streams; never 0. */
+    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (salt + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return z ? z : 0x853c49e6748fea9bull;
+}
+
+static void shuffle_u32(uint32_t *a, uint32_t n, uint64_t *rng) {
+    uint32_t i, j, t;
+    for (i = n; i > 1; i--) {
+        j = rng_below(rng, i);
+        t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+static void shuffle_pairs(uint32_t *a, uint8_t *b, uint32_t n, uint64_t *rng) {
+    uint32_t i, j, t;
+    uint8_t u;
+    for (i = n; i > 1; i--) {
+        j = rng_below(rng, i);
+        t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+        u = b[i - 1];
+        b[i - 1] = b[j];
+        b[j] = u;
+    }
+}
+
+/* ---- the two allocators behind one (compile-time dispatched) interface ------------------ */
+
+enum { IMPL_MMKIT = 0, IMPL_PEER = 1, NIMPL = 2 };
+static const char *const impl_name[NIMPL] = {"mmkit", "textbook"};
+
+typedef struct alloc_ctx {
+    mmkit_buddy *mb;
+    void *mb_meta;
+    size_t mb_meta_bytes;
+    tb_buddy tb;
+    void *tb_meta;
+    size_t tb_meta_bytes;
+    uint32_t nframes;
+} alloc_ctx;
+
+/* 0 on success, 1 on ENOMEM, anything else is an error. */
+BENCH_INLINE int A_alloc(const int impl, alloc_ctx *a, unsigned order, uint32_t *pfn) {
+    if (impl == IMPL_MMKIT) {
+        mmkit_paddr pa;
+        mmkit_status st = mmkit_buddy_alloc(a->mb, order, 0, &pa);
+        if (BENCH_UNLIKELY(st != MMKIT_OK)) return st == MMKIT_ENOMEM ? 1 : 100 + (int)st;
+        *pfn = (uint32_t)(pa >> MMKIT_PAGE_SHIFT);
+        return 0;
+    } else {
+        int st = tb_alloc(&a->tb, order, pfn);
+        if (BENCH_UNLIKELY(st != TB_OK)) return st == TB_ENOMEM ? 1 : 200 + st;
+        return 0;
+    }
+}
+
+BENCH_INLINE int A_free(const int impl, alloc_ctx *a, uint32_t pfn, unsigned order) {
+    if (impl == IMPL_MMKIT) {
+        mmkit_status st = mmkit_buddy_free(a->mb, (mmkit_paddr)pfn << MMKIT_PAGE_SHIFT, order);
+        return st == MMKIT_OK ? 0 : 100 + (int)st;
+    } else {
+        int st = tb_free(&a->tb, pfn, order);
+        return st == TB_OK ? 0 : 200 + st;
+    }
+}
+
+BENCH_NOINLINE BENCH_NORETURN void op_failed(int impl, const char *what, int code,
+                                                    uint32_t pfn, unsigned order) {
+    if (code >= 200)
+        die("%s: %s failed: textbook status %d (pfn %u, order %u)", impl_name[impl], what,
+            code - 200, pfn, order);
+    if (code >= 100)
+        die("%s: %s failed: %s (pfn %u, order %u)", impl_name[impl], what,
+            mmkit_status_str((mmkit_status)(code - 100)), pfn, order);
+    die("%s: %s failed: out of memory (pfn %u, order %u)", impl_name[impl], what, pfn, order);
+}
+
+static void ctx_create(alloc_ctx *a, uint64_t bytes) {
+    mmkit_range ram;
+    mmkit_buddy_desc d;
+    mmkit_buddy_stats st;
+    mmkit_status s;
+    size_t need = 0;
+    memset(a, 0, sizeof *a);
+    a->nframes = (uint32_t)(bytes >> MMKIT_PAGE_SHIFT);
+
+    ram.base = 0;
+    ram.size = bytes;
+    memset(&d, 0, sizeof d);
+    d.ram = &ram;
+    d.ram_count = 1;
+    d.max_order = BENCH_MAX_ORDER;
+    s = mmkit_buddy_meta_size(&d, &need);
+    if (s != MMKIT_OK) die("mmkit_buddy_meta_size: %s", mmkit_status_str(s));
+    a->mb = (mmkit_buddy *)xmalloc(sizeof(mmkit_buddy));
+    a->mb_meta = big_alloc(need);
+    a->mb_meta_bytes = need;
+    d.meta = a->mb_meta;
+    d.meta_size = need;
+    s = mmkit_buddy_init(a->mb, &d);
+    if (s != MMKIT_OK) die("mmkit_buddy_init: %s", mmkit_status_str(s));
+    mmkit_buddy_stats_get(a->mb, &st);
+    if (st.free_frames != a->nframes || st.total_frames != a->nframes)
+        die("mmkit: after init free_frames=%llu total_frames=%llu, expected %u",
+            (unsigned long long)st.free_frames, (unsigned long long)st.total_frames, a->nframes);
+
+    a->tb_meta_bytes = tb_meta_size(a->nframes);
+    a->tb_meta = big_alloc(a->tb_meta_bytes);
+    if (tb_init(&a->tb, a->tb_meta, a->nframes, BENCH_MAX_ORDER) != TB_OK) die("tb_init failed");
+}
+
+static void ctx_destroy(alloc_ctx *a) {
+    free(a->mb);
+    free(a->mb_meta);
+    free(a->tb_meta);
+    memset(a, 0, sizeof *a);
+}
+
+/* Outside the timing: full invariant walk + free-frame count against the harness's books. */
+static void verify(int impl, alloc_ctx *a, uint64_t expect_free, const char *where) {
+    if (impl == IMPL_MMKIT) {
+        mmkit_buddy_stats st;
+        mmkit_status s = mmkit_buddy_check(a->mb);
+        if (s != MMKIT_OK)
+            die("mmkit_buddy_check() after %s returned %s", where, mmkit_status_str(s));
+        mmkit_buddy_stats_get(a->mb, &st);
+        if (st.free_frames != expect_free)
+            die("mmkit after %s: free_frames %llu, harness expects %llu", where,
+                (unsigned long long)st.free_frames, (unsigned long long)expect_free);
+    } else {
+        const char *why = "";
+        uint64_t nfree = 0;
+        if (tb_check(&a->tb, &nfree, &why) != TB_OK)
+            die("textbook self-check after %s failed: %s", where, why);
+        if (nfree != expect_free)
+            die("textbook after %s: %llu free frames, harness expects %llu", where,
+                (unsigned long long)nfree, (unsigned long long)expect_free);
+    }
+}
+
+/* ---- scenarios ------------------------------------------------------------------------- */
+
+typedef struct run_cfg {
+    uint64_t churn_iters, mixed_iters, cache_iters;
+    uint64_t seed;
+} run_cfg;
+
+/* Fill every frame (order 0) into frames[0..n); returns only if all succeeded. */
+BENCH_INLINE void fill_all_untimed(const int impl, alloc_ctx *a, uint32_t *frames) {
+    uint32_t i;
+    int st;
+    for (i = 0; i < a->nframes; i++)
+        if ((st = A_alloc(impl, a, 0, &frames[i])) != 0) op_failed(impl, "fill", st, i, 0);
+}
+
+BENCH_INLINE void free_list_untimed(const int impl, alloc_ctx *a, const uint32_t *frames,
+                                    uint32_t n) {
+    uint32_t i;
+    int st;
+    for (i = 0; i < n; i++)
+        if ((st = A_free(impl, a, frames[i], 0)) != 0) op_failed(impl, "free", st, frames[i], 0);
+}
+
+/* Untimed warm-up length for the steady-state loops: max(pairs / 8, 2 * live slots). */
+static uint64_t warmup_pairs(uint64_t pairs, uint32_t nslots) {
+    uint64_t w = pairs / 8, two = 2 * (uint64_t)nslots;
+    return (w > two ? w : two) + BENCH_BATCH;
+}
+
+/* 1 + 2: order-0 fill, then random-order free. */
+BENCH_INLINE void scen_fill_free(const int impl, alloc_ctx *a, uint32_t *frames, uint64_t seed,
+                                 result *r_fill, result *r_free) {
+    const uint32_t n = a->nframes;
+    uint64_t rng = rng_seed(seed, 1);
+    uint32_t done, bs, j, probe;
+    int st;
+    sampler s;
+
+    /* warm-up: one untimed fill + shuffled free cycle */
+    fill_all_untimed(impl, a, frames);
+    shuffle_u32(frames, n, &rng);
+    free_list_untimed(impl, a, frames, n);
+
+    samp_init(&s, n);
+    for (done = 0; done < n; done += bs) {
+        uint64_t t0, t1;
+        bs = n - done < BENCH_BATCH ? n - done : BENCH_BATCH;
+        BENCH_BARRIER();
+        t0 = now_ns();
+        BENCH_BARRIER();
+        for (j = 0; j < bs; j++) {
+            st = A_alloc(impl, a, 0, &frames[done + j]);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "fill", st, done + j, 0);
+        }
+        BENCH_BARRIER();
+        t1 = now_ns();
+        BENCH_BARRIER();
+        samp_add(&s, t1 - t0, bs);
+    }
+    *r_fill = samp_finish(&s);
+    if (A_alloc(impl, a, 0, &probe) != 1) die("%s: allocation succeeded on a full allocator", impl_name[impl]);
+    verify(impl, a, 0, "order-0 fill");
+
+    shuffle_u32(frames, n, &rng);
+    samp_init(&s, n);
+    for (done = 0; done < n; done += bs) {
+        uint64_t t0, t1;
+        bs = n - done < BENCH_BATCH ? n - done : BENCH_BATCH;
+        BENCH_BARRIER();
+        t0 = now_ns();
+        BENCH_BARRIER();
+        for (j = 0; j < bs; j++) {
+            st = A_free(impl, a, frames[done + j], 0);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "random free", st, frames[done + j], 0);
+        }
+        BENCH_BARRIER();
+        t1 = now_ns();
+        BENCH_BARRIER();
+        samp_add(&s, t1 - t0, bs);
+    }
+    *r_free = samp_finish(&s);
+    verify(impl, a, n, "random-order free");
+}
+
+/* 3: steady-state churn at 50% full. slots = frames[0..S). */
+BENCH_INLINE void churn_loop(const int impl, alloc_ctx *a, uint32_t *slots, uint32_t nslots,
+                             uint64_t *rng, uint64_t pairs, sampler *s) {
+    uint64_t done = 0;
+    while (done < pairs) {
+        uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
+        if (s) {
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+        }
+        for (j = 0; j < bs; j++) {
+            uint32_t i = rng_below(rng, nslots);
+            int st = A_free(impl, a, slots[i], 0);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "churn free", st, slots[i], 0);
+            st = A_alloc(impl, a, 0, &slots[i]);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "churn alloc", st, 0, 0);
+        }
+        if (s) {
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            samp_add(s, t1 - t0, bs);
+        }
+        done += bs;
+    }
+}
+
+BENCH_INLINE void scen_churn(const int impl, alloc_ctx *a, uint32_t *frames, uint64_t seed,
+                             uint64_t pairs, result *r) {
+    const uint32_t n = a->nframes, keep = n - n / 2;
+    uint64_t rng = rng_seed(seed, 2);
+    sampler s;
+
+    fill_all_untimed(impl, a, frames);
+    shuffle_u32(frames, n, &rng);
+    free_list_untimed(impl, a, frames + keep, n - keep);
+
+    /* Warm-up until the layout has settled: right after the random half-free the allocators
+     * are still reshaping it (visible with --verbose); two passes over the slots suffice. */
+    churn_loop(impl, a, frames, keep, &rng, warmup_pairs(pairs, keep), NULL);
+    samp_init(&s, pairs);
+    churn_loop(impl, a, frames, keep, &rng, pairs, &s);
+    *r = samp_finish(&s);
+    verify(impl, a, n - keep, "steady-state churn");
+
+    free_list_untimed(impl, a, frames, keep);
+    verify(impl, a, n, "churn cleanup");
+}
+
+/* The harness alone: RNG + load/store of a random slot, no allocator (same footprint). */
+BENCH_NOINLINE result harness_baseline(uint32_t nslots, uint64_t seed, uint64_t pairs) {
+    uint32_t *slots = (uint32_t *)big_alloc((size_t)nslots * sizeof(uint32_t));
+    uint64_t rng = rng_seed(seed, 2), done, pass;
+    uint32_t i;
+    sampler s;
+    for (i = 0; i < nslots; i++) slots[i] = i;
+    samp_init(&s, pairs);
+    for (pass = 0; pass < 2; pass++) { /* pass 0 is the warm-up */
+        uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
+        for (done = 0; done < total;) {
+            uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+            for (j = 0; j < bs; j++) {
+                uint32_t k = rng_below(&rng, nslots);
+                slots[k] = slots[k] * 2654435761u + 1u; /* read-modify-write like free+alloc */
+            }
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            if (pass) samp_add(&s, t1 - t0, bs);
+            done += bs;
+        }
+    }
+    {
+        volatile uint32_t sink = slots[rng_below(&rng, nslots)];
+        (void)sink;
+    }
+    free(slots);
+    return samp_finish(&s);
+}
+
+/* 4: mixed orders at ~50% full. */
+static unsigned char order_table[1000]; /* 70% o0, 15% o1, 8% o2, 4% o3, 0.5% each o4..o9 */
+
+static void order_table_init(void) {
+    unsigned i;
+    for (i = 0; i < 1000; i++) {
+        unsigned o;
+        if (i < 700) o = 0;
+        else if (i < 850) o = 1;
+        else if (i < 930) o = 2;
+        else if (i < 970) o = 3;
+        else o = 4 + (i - 970) / 5;
+        order_table[i] = (unsigned char)o;
+    }
+}
+
+typedef struct mixed_info {
+    uint32_t slots;                      /* live blocks */
+    uint32_t per_order[BENCH_MAX_ORDER]; /* live blocks per order (0..9) */
+    double fill_pct;                     /* share of frames allocated (constant while timed) */
+} mixed_info;
+
+/* Slots are grouped by order: seg[k] .. seg[k] + cnt[k] hold the live blocks of order k. One
+ * pair = draw k, free a random live block of order k, allocate a new block of order k into the
+ * same slot. Occupancy and the order mix of the live blocks therefore stay constant, and the
+ * alloc cannot fail (the block just freed is free at order >= k). */
+BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const uint32_t *seg,
+                             const uint32_t *cnt, uint64_t *rng_s, uint64_t *rng_o,
+                             uint64_t pairs, sampler *s) {
+    uint64_t done = 0;
+    while (done < pairs) {
+        uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
+        if (s) {
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+        }
+        for (j = 0; j < bs; j++) {
+            unsigned k;
+            uint32_t i;
+            int st;
+            do k = order_table[rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[k] == 0));
+            i = seg[k] + rng_below(rng_s, cnt[k]);
+            st = A_free(impl, a, pfn[i], k);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "mixed free", st, pfn[i], k);
+            st = A_alloc(impl, a, k, &pfn[i]);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "mixed alloc", st, 0, k);
+        }
+        if (s) {
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            samp_add(s, t1 - t0, bs);
+        }
+        done += bs;
+    }
+}
+
+BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_t *ord,
+                             uint64_t seed, uint64_t pairs, result *r, mixed_info *info) {
+    const uint32_t n = a->nframes;
+    uint64_t rng_s = rng_seed(seed, 3), rng_o = rng_seed(seed, 4), used = 0;
+    uint32_t cnt = 0, i, k, seg[BENCH_MAX_ORDER + 1], num[BENCH_MAX_ORDER + 1], *tmp;
+    sampler s;
+
+    /* Fill to the brim with drawn orders; when an order no longer fits, try smaller ones. */
+    for (;;) {
+        int st;
+        k = order_table[rng_below(&rng_o, 1000)];
+        for (;;) {
+            st = A_alloc(impl, a, k, &pfn[cnt]);
+            if (st == 0 || k == 0) break;
+            if (st != 1) op_failed(impl, "mixed setup alloc", st, 0, k);
+            k--;
+        }
+        if (st == 1) break;
+        if (st != 0) op_failed(impl, "mixed setup alloc", st, 0, k);
+        ord[cnt++] = (uint8_t)k;
+        used += (uint64_t)1 << k;
+    }
+    if (used != n) die("%s: mixed setup filled %llu of %u frames", impl_name[impl], (unsigned long long)used, n);
+    /* Free random blocks until at most half the frames are allocated. */
+    shuffle_pairs(pfn, ord, cnt, &rng_s);
+    while (used > n / 2) {
+        int st;
+        cnt--;
+        if ((st = A_free(impl, a, pfn[cnt], ord[cnt])) != 0) op_failed(impl, "mixed setup free", st, pfn[cnt], ord[cnt]);
+        used -= (uint64_t)1 << ord[cnt];
+    }
+    /* Group the live blocks by order (stable counting sort; keeps the shuffled order). */
+    memset(num, 0, sizeof num);
+    for (i = 0; i < cnt; i++) num[ord[i]]++;
+    for (k = 0, i = 0; k <= BENCH_MAX_ORDER; k++) {
+        seg[k] = i;
+        i += num[k];
+    }
+    tmp = (uint32_t *)xmalloc((size_t)cnt * sizeof(uint32_t) + 1);
+    {
+        uint32_t pos[BENCH_MAX_ORDER + 1];
+        memcpy(pos, seg, sizeof pos);
+        for (i = 0; i < cnt; i++) tmp[pos[ord[i]]++] = pfn[i];
+    }
+    memcpy(pfn, tmp, (size_t)cnt * sizeof(uint32_t));
+    free(tmp);
+    for (k = 0; k <= BENCH_MAX_ORDER; k++)
+        for (i = seg[k]; i < seg[k] + num[k]; i++) ord[i] = (uint8_t)k;
+
+    mixed_loop(impl, a, pfn, seg, num, &rng_s, &rng_o, warmup_pairs(pairs, cnt), NULL);
+    samp_init(&s, pairs);
+    mixed_loop(impl, a, pfn, seg, num, &rng_s, &rng_o, pairs, &s);
+    *r = samp_finish(&s);
+    info->slots = cnt;
+    for (k = 0; k < BENCH_MAX_ORDER; k++) info->per_order[k] = num[k];
+    info->fill_pct = 100.0 * (double)used / (double)n;
+    verify(impl, a, n - used, "mixed orders");
+
+    for (i = 0; i < cnt; i++) {
+        int st = A_free(impl, a, pfn[i], ord[i]);
+        if (st != 0) op_failed(impl, "mixed cleanup free", st, pfn[i], ord[i]);
+    }
+    verify(impl, a, n, "mixed cleanup");
+}
+
+/* 5: front cache, mmkit only. */
+BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, result *r_64,
+                           result *r_prov) {
+    mmkit_buddy_cache *c = (mmkit_buddy_cache *)xmalloc(sizeof *c);
+    mmkit_buddy_cache_desc d;
+    mmkit_paddr ring[BENCH_INFLIGHT];
+    mmkit_status st;
+    mmkit_provider prov;
+    const mmkit_provider *volatile prov_hidden = &prov; /* no devirtualisation */
+    const mmkit_provider *pp;
+    uint64_t pass, done;
+    unsigned pos = 0, i;
+    sampler s;
+
+    memset(&d, 0, sizeof d);
+    d.buddy = a->mb; /* default batch / high */
+    if ((st = mmkit_buddy_cache_init(c, &d)) != MMKIT_OK) die("mmkit_buddy_cache_init: %s", mmkit_status_str(st));
+
+    /* alloc + free of the same frame */
+    samp_init(&s, pairs);
+    for (pass = 0; pass < 2; pass++) {
+        uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
+        for (done = 0; done < total;) {
+            uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+            for (j = 0; j < bs; j++) {
+                mmkit_paddr pa;
+                mmkit_status s1 = mmkit_buddy_cache_alloc(c, 0, 0, &pa), s2;
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
+                s2 = mmkit_buddy_cache_free(c, pa, 0);
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
+            }
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            if (pass) samp_add(&s, t1 - t0, bs);
+            done += bs;
+        }
+    }
+    *r_hot = samp_finish(&s);
+
+    /* 64 frames in flight: alloc one, free the oldest */
+    for (i = 0; i < BENCH_INFLIGHT; i++)
+        if ((st = mmkit_buddy_cache_alloc(c, 0, 0, &ring[i])) != MMKIT_OK) die("cache alloc: %s", mmkit_status_str(st));
+    samp_init(&s, pairs);
+    for (pass = 0; pass < 2; pass++) {
+        uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
+        for (done = 0; done < total;) {
+            uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+            for (j = 0; j < bs; j++) {
+                mmkit_paddr pa;
+                mmkit_status s1 = mmkit_buddy_cache_alloc(c, 0, 0, &pa), s2;
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
+                s2 = mmkit_buddy_cache_free(c, ring[pos], 0);
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
+                ring[pos] = pa;
+                pos = (pos + 1) & (BENCH_INFLIGHT - 1);
+            }
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            if (pass) samp_add(&s, t1 - t0, bs);
+            done += bs;
+        }
+    }
+    *r_64 = samp_finish(&s);
+
+    /* The hot pair again, but through the frame-provider interface (indirect calls, as a slab
+     * or page-table module in another translation unit would use it). */
+    prov = mmkit_buddy_cache_provider(c);
+    pp = prov_hidden;
+    samp_init(&s, pairs);
+    for (pass = 0; pass < 2; pass++) {
+        uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
+        for (done = 0; done < total;) {
+            uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
+            BENCH_BARRIER();
+            t0 = now_ns();
+            BENCH_BARRIER();
+            for (j = 0; j < bs; j++) {
+                mmkit_paddr pa;
+                mmkit_status s1 = pp->alloc(pp->ctx, 0, 0, &pa), s2;
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("provider alloc: %s", mmkit_status_str(s1));
+                s2 = pp->free(pp->ctx, pa, 0);
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("provider free: %s", mmkit_status_str(s2));
+            }
+            BENCH_BARRIER();
+            t1 = now_ns();
+            BENCH_BARRIER();
+            if (pass) samp_add(&s, t1 - t0, bs);
+            done += bs;
+        }
+    }
+    *r_prov = samp_finish(&s);
+
+    for (i = 0; i < BENCH_INFLIGHT; i++)
+        if ((st = mmkit_buddy_cache_free(c, ring[i], 0)) != MMKIT_OK) die("cache free: %s", mmkit_status_str(st));
+    if ((st = mmkit_buddy_cache_drain(c)) != MMKIT_OK) die("cache drain: %s", mmkit_status_str(st));
+    if (c->rejected) die("cache rejected %llu frames", (unsigned long long)c->rejected);
+    free(c);
+    verify(IMPL_MMKIT, a, a->nframes, "front cache");
+}
+
+/* Per-implementation instantiations (the inline scenarios fold their dispatch away). */
+BENCH_NOINLINE void fill_free_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_MMKIT, a, f, sd, x, y); }
+BENCH_NOINLINE void fill_free_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_PEER, a, f, sd, x, y); }
+BENCH_NOINLINE void churn_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_MMKIT, a, f, sd, p, r); }
+BENCH_NOINLINE void churn_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_PEER, a, f, sd, p, r); }
+BENCH_NOINLINE void mixed_mm(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_MMKIT, a, f, o, sd, p, r, m); }
+BENCH_NOINLINE void mixed_tb(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_PEER, a, f, o, sd, p, r, m); }
+
+/* ---- reporting ---------------------------------------------------------------------------- */
+
+enum { SC_FILL, SC_FREE, SC_CHURN, SC_MIXED, SC_CACHE_HOT, SC_CACHE_64, SC_CACHE_PROV, NSCEN };
+static const char *const scen_name[NSCEN] = {
+    "order-0 fill", "random-order free", "churn @50% (free+alloc)", "mixed orders (free+alloc)",
+    "cache hot (alloc+free)", "cache 64 in flight", "cache hot via provider ptr"};
+static const char *const scen_unit[NSCEN] = {"alloc", "free", "pair", "pair", "pair", "pair", "pair"};
+
+typedef struct size_results {
+    uint64_t bytes;
+    char label[32];
+    result r[NSCEN][NIMPL];
+    result harness;
+    double meta_per_frame[NIMPL];
+    size_t meta_bytes[NIMPL];
+    mixed_info mixed[NIMPL];
+} size_results;
+
+static void size_label(uint64_t bytes, char *out, size_t n) {
+    if (bytes >= (1ull << 40) && bytes % (1ull << 40) == 0)
+        snprintf(out, n, "%llu TiB", (unsigned long long)(bytes >> 40));
+    else if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0)
+        snprintf(out, n, "%llu GiB", (unsigned long long)(bytes >> 30));
+    else if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0)
+        snprintf(out, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(out, n, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+static void print_row(const char *scen, const char *size, const char *impl, const result *r,
+                      const char *unit, const result *other) {
+    if (!r->valid) {
+        printf("  %-27s %-8s %-9s %9s %9s %9s   %-5s %10s %8s\n", scen, size, impl, "n/a", "n/a",
+               "n/a", "", "", "");
+        return;
+    }
+    printf("  %-27s %-8s %-9s %9.2f %9.2f %9.2f   %-5s %10llu", scen, size, impl, r->mean,
+           r->median, r->p99, unit, (unsigned long long)r->ops);
+    if (other && other->valid)
+        printf(" %7.2fx", r->mean / other->mean);
+    else if (other)
+        printf(" %8s", "n/a");
+    printf("\n");
+    if (g_verbose) {
+        int g;
+        printf("      over time (eighths of the run):");
+        for (g = 0; g < BENCH_SEGMENTS; g++) printf(" %.1f", r->seg[g]);
+        printf("\n");
+    }
+}
+
+static void print_header(void) {
+    printf("  %-27s %-8s %-9s %9s %9s %9s   %-5s %10s %8s\n", "scenario", "size", "allocator",
+           "mean ns", "median", "p99", "per", "ops", "mm/peer");
+    printf("  %-27s %-8s %-9s %9s %9s %9s   %-5s %10s %8s\n", "---------------------------",
+           "--------", "---------", "---------", "---------", "---------", "-----", "----------",
+           "--------");
+}
+
+static void fmt_ns(char *out, size_t n, const result *r, int which) {
+    if (!r->valid) {
+        snprintf(out, n, "n/a");
+        return;
+    }
+    snprintf(out, n, "%.1f", which == 0 ? r->mean : which == 1 ? r->median : r->p99);
+}
+
+/* ---- command line -------------------------------------------------------------------------- */
+
+static int parse_size(const char *s, uint64_t *out) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    if (end == s) return -1;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    case '\0': break;
+    default: return -1;
+    }
+    if (*end == 'i' || *end == 'I') end++;
+    if (*end == 'b' || *end == 'B') end++;
+    if (*end != '\0') return -1;
+    if (v == 0 || v > (UINT64_MAX >> shift)) return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bench_buddy [--quick] [--sizes 64M,1G,16G] [--seed N] [--hugepages]\n"
+            "                   [--verbose] [--churn-iters N] [--mixed-iters N] [--cache-iters N]\n"
+            "  --quick        sizes 64M,1G (unless --sizes is given) and 1/4 of the iterations\n"
+            "  --sizes LIST   managed memory sizes, comma separated, K/M/G/T suffixes (binary)\n"
+            "  --*-iters N    timed free+alloc pairs for churn / mixed / cache scenarios\n"
+            "  --hugepages    metadata and harness arrays 2 MiB aligned + MADV_HUGEPAGE (Linux THP)\n"
+            "  --verbose      also print the mean of each eighth of every timed run (drift)\n");
+}
+
+static void print_cpu(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ' || *p == '\t') p++;
+                printf("cpu:        %s", p);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    run_cfg cfg;
+    uint64_t sizes[BENCH_MAX_SIZES];
+    size_results *res;
+    int nsizes = 0, quick = 0, sizes_given = 0, i, si, sc, im;
+    uint64_t max_frames = 0, t_start = now_ns();
+    uint32_t *frames;
+    uint8_t *ord;
+
+    cfg.churn_iters = 8000000;
+    cfg.mixed_iters = 4000000;
+    cfg.cache_iters = 16000000;
+    cfg.seed = 0x6d6d6b6974ull; /* "mmkit" */
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--quick")) {
+            quick = 1;
+        } else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
+            g_verbose = 1;
+        } else if (!strcmp(arg, "--hugepages")) {
+            g_hugepages = 1;
+        } else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(arg, "--sizes") && i + 1 < argc) {
+            char buf[256], *tok, *save = NULL;
+            snprintf(buf, sizeof buf, "%s", argv[++i]);
+            nsizes = 0;
+            for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                uint64_t v;
+                if (nsizes == BENCH_MAX_SIZES) die("at most %d sizes", BENCH_MAX_SIZES);
+                if (parse_size(tok, &v) != 0) die("bad size '%s'", tok);
+                if (v % MMKIT_PAGE_SIZE || (v >> MMKIT_PAGE_SHIFT) < BENCH_BATCH ||
+                    (v >> MMKIT_PAGE_SHIFT) >= TB_NIL)
+                    die("size '%s' must be a multiple of 4 KiB, 4 MiB .. 16 TiB", tok);
+                sizes[nsizes++] = v;
+            }
+            sizes_given = 1;
+        } else if ((!strcmp(arg, "--seed") || !strcmp(arg, "--churn-iters") ||
+                    !strcmp(arg, "--mixed-iters") || !strcmp(arg, "--cache-iters")) &&
+                   i + 1 < argc) {
+            char *end;
+            unsigned long long v = strtoull(argv[++i], &end, 0);
+            if (*end || (v == 0 && strcmp(arg, "--seed"))) die("bad value for %s", arg);
+            if (!strcmp(arg, "--seed")) cfg.seed = v;
+            else if (!strcmp(arg, "--churn-iters")) cfg.churn_iters = v;
+            else if (!strcmp(arg, "--mixed-iters")) cfg.mixed_iters = v;
+            else cfg.cache_iters = v;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!sizes_given) {
+        sizes[nsizes++] = 64ull << 20;
+        sizes[nsizes++] = 1ull << 30;
+        if (!quick) sizes[nsizes++] = 16ull << 30;
+    }
+    if (quick) {
+        cfg.churn_iters = cfg.churn_iters / 4 ? cfg.churn_iters / 4 : 1;
+        cfg.mixed_iters = cfg.mixed_iters / 4 ? cfg.mixed_iters / 4 : 1;
+        cfg.cache_iters = cfg.cache_iters / 4 ? cfg.cache_iters / 4 : 1;
+    }
+    order_table_init();
+
+    /* ---- provenance ---- */
+    printf("# bench_buddy: mmkit_buddy (mmkit %d.%d.%d) vs textbook free-list buddy\n",
+           MMKIT_VERSION_MAJOR, MMKIT_VERSION_MINOR, MMKIT_VERSION_PATCH);
+    printf("command:   ");
+    for (i = 0; i < argc; i++) printf(" %s", argv[i]);
+    printf("\n");
+#if defined(__clang__)
+    printf("compiler:   clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+    printf("compiler:   gcc %s\n", __VERSION__);
+#else
+    printf("compiler:   unknown\n");
+#endif
+#ifdef BENCH_CFLAGS
+    printf("cflags:     %s\n", BENCH_CFLAGS);
+#endif
+    printf("build:      %s, C %ld, NDEBUG %s, MMKIT_DEBUG %d, target features:%s%s%s%s\n",
+#ifdef __OPTIMIZE__
+           "optimised",
+#else
+           "NOT optimised",
+#endif
+           (long)__STDC_VERSION__,
+#ifdef NDEBUG
+           "on",
+#else
+           "off",
+#endif
+           MMKIT_DEBUG,
+#ifdef __POPCNT__
+           " popcnt",
+#else
+           "",
+#endif
+#ifdef __BMI__
+           " bmi",
+#else
+           "",
+#endif
+#ifdef __BMI2__
+           " bmi2",
+#else
+           "",
+#endif
+#ifdef __AVX2__
+           " avx2"
+#else
+           " (baseline)"
+#endif
+    );
+    print_cpu();
+    printf("config:     max_order %u, batch %u ops/sample, churn %llu pairs, mixed %llu pairs, "
+           "cache %llu pairs, seed 0x%llx%s\n",
+           BENCH_MAX_ORDER, BENCH_BATCH, (unsigned long long)cfg.churn_iters,
+           (unsigned long long)cfg.mixed_iters, (unsigned long long)cfg.cache_iters,
+           (unsigned long long)cfg.seed, quick ? ", --quick" : "");
+    printf("memory:     metadata + harness arrays from %s\n",
+           g_hugepages ? "posix_memalign(2 MiB) + madvise(MADV_HUGEPAGE)" : "malloc (4 KiB pages unless THP=always)");
+    {
+        /* timer cost: one batch costs one now_ns() pair on top of its ops */
+        uint64_t t0 = now_ns(), t1;
+        int k;
+        for (k = 0; k < 100000; k++) (void)now_ns();
+        t1 = now_ns();
+        printf("timer:      clock_gettime(CLOCK_MONOTONIC) %.1f ns/call (not subtracted; "
+               "<= %.3f ns/op at %u ops/batch)\n",
+               (double)(t1 - t0) / 100000.0, (double)(t1 - t0) / 100000.0 / BENCH_BATCH,
+               BENCH_BATCH);
+    }
+    printf("\n");
+
+    for (si = 0; si < nsizes; si++)
+        if ((sizes[si] >> MMKIT_PAGE_SHIFT) > max_frames) max_frames = sizes[si] >> MMKIT_PAGE_SHIFT;
+    frames = (uint32_t *)big_alloc((size_t)max_frames * sizeof(uint32_t));
+    ord = (uint8_t *)big_alloc((size_t)max_frames);
+    if (nsizes <= 0) die("no sizes given");
+    res = (size_results *)calloc((size_t)nsizes, sizeof(size_results));
+    if (!res) die("out of memory");
+
+    print_header();
+    for (si = 0; si < nsizes; si++) {
+        size_results *R = &res[si];
+        alloc_ctx a;
+        uint64_t seed = cfg.seed ^ (sizes[si] * 0x9e3779b97f4a7c15ull);
+        const char *L;
+        R->bytes = sizes[si];
+        size_label(sizes[si], R->label, sizeof R->label);
+        L = R->label;
+        ctx_create(&a, sizes[si]);
+        R->meta_bytes[IMPL_MMKIT] = a.mb_meta_bytes;
+        R->meta_bytes[IMPL_PEER] = a.tb_meta_bytes;
+        R->meta_per_frame[IMPL_MMKIT] = (double)a.mb_meta_bytes / (double)a.nframes;
+        R->meta_per_frame[IMPL_PEER] = (double)a.tb_meta_bytes / (double)a.nframes;
+        verify(IMPL_MMKIT, &a, a.nframes, "init");
+        verify(IMPL_PEER, &a, a.nframes, "init");
+
+        fill_free_mm(&a, frames, seed, &R->r[SC_FILL][IMPL_MMKIT], &R->r[SC_FREE][IMPL_MMKIT]);
+        fill_free_tb(&a, frames, seed, &R->r[SC_FILL][IMPL_PEER], &R->r[SC_FREE][IMPL_PEER]);
+        for (sc = SC_FILL; sc <= SC_FREE; sc++)
+            for (im = 0; im < NIMPL; im++)
+                print_row(scen_name[sc], L, impl_name[im], &R->r[sc][im], scen_unit[sc],
+                          im == IMPL_MMKIT ? &R->r[sc][IMPL_PEER] : NULL);
+
+        churn_mm(&a, frames, seed, cfg.churn_iters, &R->r[SC_CHURN][IMPL_MMKIT]);
+        churn_tb(&a, frames, seed, cfg.churn_iters, &R->r[SC_CHURN][IMPL_PEER]);
+        R->harness = harness_baseline(a.nframes - a.nframes / 2, seed, cfg.churn_iters);
+        for (im = 0; im < NIMPL; im++)
+            print_row(scen_name[SC_CHURN], L, impl_name[im], &R->r[SC_CHURN][im], "pair",
+                      im == IMPL_MMKIT ? &R->r[SC_CHURN][IMPL_PEER] : NULL);
+        print_row("  (harness only: rng+slot)", L, "-", &R->harness, "pair", NULL);
+
+        mixed_mm(&a, frames, ord, seed, cfg.mixed_iters, &R->r[SC_MIXED][IMPL_MMKIT], &R->mixed[IMPL_MMKIT]);
+        mixed_tb(&a, frames, ord, seed, cfg.mixed_iters, &R->r[SC_MIXED][IMPL_PEER], &R->mixed[IMPL_PEER]);
+        for (im = 0; im < NIMPL; im++) {
+            print_row(scen_name[SC_MIXED], L, impl_name[im], &R->r[SC_MIXED][im], "pair",
+                      im == IMPL_MMKIT ? &R->r[SC_MIXED][IMPL_PEER] : NULL);
+        }
+        for (im = 0; im < NIMPL; im++) {
+            unsigned k;
+            printf("    mixed/%s: %.1f%% of frames allocated, %u live blocks by order 0..9:",
+                   impl_name[im], R->mixed[im].fill_pct, R->mixed[im].slots);
+            for (k = 0; k < BENCH_MAX_ORDER; k++) printf(" %u", R->mixed[im].per_order[k]);
+            printf("\n");
+        }
+
+        scen_cache(&a, cfg.cache_iters, &R->r[SC_CACHE_HOT][IMPL_MMKIT],
+                   &R->r[SC_CACHE_64][IMPL_MMKIT], &R->r[SC_CACHE_PROV][IMPL_MMKIT]);
+        for (sc = SC_CACHE_HOT; sc <= SC_CACHE_PROV; sc++)
+            for (im = 0; im < NIMPL; im++)
+                print_row(scen_name[sc], L, impl_name[im], &R->r[sc][im], "pair",
+                          im == IMPL_MMKIT ? &R->r[sc][IMPL_PEER] : NULL);
+
+        printf("  %-27s %-8s %-9s %9.3f B/frame (%zu B for %u frames)\n", "metadata", L,
+               "mmkit", R->meta_per_frame[IMPL_MMKIT], a.mb_meta_bytes, a.nframes);
+        printf("  %-27s %-8s %-9s %9.3f B/frame (%zu B for %u frames)   mm/peer %.3fx\n",
+               "metadata", L, "textbook", R->meta_per_frame[IMPL_PEER], a.tb_meta_bytes,
+               a.nframes, R->meta_per_frame[IMPL_MMKIT] / R->meta_per_frame[IMPL_PEER]);
+
+        /* final state: everything free again, both allocators consistent */
+        verify(IMPL_MMKIT, &a, a.nframes, "all scenarios");
+        verify(IMPL_PEER, &a, a.nframes, "all scenarios");
+        {
+            uint64_t full = (uint64_t)a.nframes >> BENCH_MAX_ORDER;
+            if (a.tb.nfree[BENCH_MAX_ORDER] != full)
+                die("textbook: %llu free max-order blocks at the end, expected %llu",
+                    (unsigned long long)a.tb.nfree[BENCH_MAX_ORDER], (unsigned long long)full);
+        }
+        if (g_hugepages) printf("  AnonHugePages in use: %ld kB\n", anon_huge_kb());
+        printf("  self-check %-8s: mmkit_buddy_check OK after every scenario; textbook tb_check OK, "
+               "%u/%u frames free at the end\n\n", L, a.nframes, a.nframes);
+        fflush(stdout);
+        ctx_destroy(&a);
+    }
+
+    /* ---- summary: ratios ---- */
+    printf("ratios mmkit / textbook (< 1 means mmkit is faster or smaller)\n");
+    printf("  %-27s %-8s %8s %8s %8s\n", "scenario", "size", "mean", "median", "p99");
+    for (sc = 0; sc < NSCEN; sc++)
+        for (si = 0; si < nsizes; si++) {
+            const result *m = &res[si].r[sc][IMPL_MMKIT], *p = &res[si].r[sc][IMPL_PEER];
+            if (m->valid && p->valid)
+                printf("  %-27s %-8s %7.2fx %7.2fx %7.2fx\n", scen_name[sc], res[si].label,
+                       m->mean / p->mean, m->median / p->median, m->p99 / p->p99);
+            else
+                printf("  %-27s %-8s %8s %8s %8s\n", scen_name[sc], res[si].label, "n/a", "n/a", "n/a");
+        }
+    for (si = 0; si < nsizes; si++)
+        printf("  %-27s %-8s %7.3fx\n", "metadata bytes/frame", res[si].label,
+               res[si].meta_per_frame[IMPL_MMKIT] / res[si].meta_per_frame[IMPL_PEER]);
+
+    /* ---- markdown ---- */
+    printf("\nMarkdown (ns per op; fill = per alloc, free = per free, others = per free+alloc or "
+           "alloc+free pair; median/p99 over %u-op batches):\n\n",
+           BENCH_BATCH);
+    printf("| Scenario | Memory | mmkit mean | mmkit median | mmkit p99 | textbook mean | "
+           "textbook median | textbook p99 | mmkit / textbook |\n");
+    printf("|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (sc = 0; sc < NSCEN; sc++)
+        for (si = 0; si < nsizes; si++) {
+            const result *m = &res[si].r[sc][IMPL_MMKIT], *p = &res[si].r[sc][IMPL_PEER];
+            char c[6][32], ratio[32];
+            fmt_ns(c[0], 32, m, 0);
+            fmt_ns(c[1], 32, m, 1);
+            fmt_ns(c[2], 32, m, 2);
+            fmt_ns(c[3], 32, p, 0);
+            fmt_ns(c[4], 32, p, 1);
+            fmt_ns(c[5], 32, p, 2);
+            if (m->valid && p->valid)
+                snprintf(ratio, sizeof ratio, "%.2f", m->mean / p->mean);
+            else
+                snprintf(ratio, sizeof ratio, "n/a");
+            printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", scen_name[sc],
+                   res[si].label, c[0], c[1], c[2], c[3], c[4], c[5], ratio);
+        }
+    for (si = 0; si < nsizes; si++)
+        printf("| metadata, bytes/frame | %s | %.2f | | | %.2f | | | %.3f |\n", res[si].label,
+               res[si].meta_per_frame[IMPL_MMKIT], res[si].meta_per_frame[IMPL_PEER],
+               res[si].meta_per_frame[IMPL_MMKIT] / res[si].meta_per_frame[IMPL_PEER]);
+    printf("\n");
+    printf("total runtime: %.1f s\n", (double)(now_ns() - t_start) / 1e9);
+
+    free(res);
+    free(frames);
+    free(ord);
+    return 0;
+}

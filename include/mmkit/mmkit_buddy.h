@@ -1,0 +1,1417 @@
+/* mmkit_buddy.h - physical frame allocator built from a firmware memory map.
+ *                                                                  MIT licence, see mmkit_core.h.
+ *
+ * WHAT IT IS
+ *   A binary buddy allocator for physical frames (2^order frames per block, naturally aligned)
+ *   that a kernel builds from its firmware memory map: many RAM ranges with holes between them
+ *   (a hole costs no metadata), reserved ranges (kernel image, initrd, firmware tables) applied
+ *   at init, RAM hot-added later, DMA-limited and windowed allocation, claims of fixed ranges,
+ *   exact-size and bulk allocation, a per-CPU front cache, statistics and an invariant checker.
+ *   It is a frame provider (mmkit_buddy_provider), so slab, page tables and COW can run on it.
+ *
+ * USAGE
+ *       #define MMKIT_IMPLEMENTATION            // in one .c file
+ *       #include <mmkit/mmkit_buddy.h>
+ *
+ *       mmkit_range ram[] = { {0x0, 0x9f000}, {0x100000, 0x7fee0000} };      // from e820/UEFI
+ *       mmkit_range rsv[] = { {0x100000, 0x400000} };                         // kernel image
+ *       mmkit_buddy_desc d = {0};                                             // zero = defaults
+ *       d.ram = ram; d.ram_count = 2; d.reserved = rsv; d.reserved_count = 1;
+ *       size_t need; mmkit_buddy_meta_size(&d, &need);  // bytes of metadata (~0.52 B/frame)
+ *       d.meta = early_buffer_of(need); d.meta_size = need;  // or leave NULL: carved from RAM
+ *       static mmkit_buddy b;                                 //   via d.phys_to_virt
+ *       if (mmkit_buddy_init(&b, &d) != MMKIT_OK) panic();
+ *       mmkit_paddr pa;
+ *       if (mmkit_buddy_alloc(&b, 0, MMKIT_ALLOC_DMA32, &pa) == MMKIT_OK) ... use 4 KiB at pa ...
+ *       mmkit_buddy_free(&b, pa, 0);
+ *
+ * DESIGN: compact bitmaps instead of free lists
+ *   A textbook buddy keeps a free list per order threaded through per-frame structs (12-64
+ *   bytes/frame); every free touches its frame's struct and its buddy's, which miss the cache
+ *   once the metadata outgrows it. Here each RAM region has, per order k:
+ *     F_k  one bit per order-k block: "free block starts here", with a 64-ary summary tree on
+ *          top (bit i of a level-l word says word i below is non-zero), so finding a free block
+ *          is one descent of at most 6 words;
+ *     A_k  one bit per order-k block: "an allocation of exactly order k starts here". It makes
+ *          free() exact: double frees, wrong orders and frees of frames that were never handed
+ *          out are detected in O(1) and refused without touching anything.
+ *   Together that is ~0.52 bytes per frame (about 4 bits per frame over all orders, plus the
+ *   trees): 16 GiB of RAM needs ~2.1 MiB of metadata, which stays cache resident. Allocation takes the
+ *   lowest free block of the smallest sufficient order (best fit, low addresses first, which keeps
+ *   the touched metadata hot); among regions, the highest-addressed one is preferred, so memory
+ *   below 16 MiB / 4 GiB is used last and stays available for DMA-limited callers.
+ *   Invariant: every managed frame is covered by exactly one mark (an F or an A bit at some
+ *   order), and two buddies are never both free below max_order. mmkit_buddy_check() proves it.
+ *
+ *   Reserved ranges are recorded as allocations made at init (counted in reserved_frames), so a
+ *   kernel can hand e.g. its initrd back with mmkit_buddy_free_range() once it is unpacked.
+ *   Metadata for init comes from desc.meta, or, when that is NULL, is carved out of the
+ *   highest-addressed RAM not reserved (via desc.phys_to_virt) and reserved automatically.
+ *
+ * LIMITS (compile-time)
+ *   MMKIT_BUDDY_MAX_REGIONS  64 disjoint RAM ranges after merging adjacent ones (fixed: region
+ *                            sets are 64-bit masks).
+ *   MMKIT_BUDDY_ORDER_LIMIT  18: max_order may be 1..18 (default 10); order 18 = 1 GiB blocks.
+ *   A single region holds up to 2^36 frames (256 TiB); an instance up to 64 of them.
+ *   MMKIT_BUDDY_CACHE_SIZE   capacity of a front cache in frames (default 256, configurable).
+ *
+ * BAD INPUT (returns a status, changes nothing)
+ *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
+ *   not in managed RAM (hole, foreign) -> ERANGE; block already free -> EDOUBLE; not an
+ *   allocation of exactly that order (wrong order, reserved frame, middle of a block) -> EINVAL.
+ *   init/add_region: overlapping RAM ranges -> EEXIST; reservation outside RAM -> ERANGE; more
+ *   than 64 regions -> ENOSPC; metadata buffer too small -> ENOSPC.
+ *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags -> EINVAL.
+ *
+ * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions <= 64)
+ *   alloc, alloc with a DMA limit or window .. O(O * (D + log R))  worst case; typically one
+ *                                              descent + one split chain
+ *   free .................................... O(O + log R)          (coalescing chain)
+ *   alloc_exact / free_range (n frames) ..... O(O * D + n / 2^max_order)
+ *   claim (n frames) ........................ O((O * D) * (O + n / 2^max_order))
+ *   alloc_bulk (n) .......................... n allocs
+ *   stats ................................... O(O);   check .... O(frames / 64 * O + blocks * O)
+ *   init .................................... O(metadata bytes + frames reserved * O)
+ *   front cache alloc/free hit .............. O(1), no lock; refill/drain O(batch) allocs/frees
+ *   With MMKIT_DEBUG=1 alloc/free add O(block bytes) for poisoning.
+ *
+ * THREADS AND IRQS
+ *   An mmkit_buddy takes no locks. Every call on one instance must be serialised by the caller
+ *   (one lock, or one CPU). Calls on different instances never interfere. Read-only calls
+ *   (stats, check) need the same serialisation against writers.
+ *   The front cache (mmkit_buddy_cache) is per context (per CPU or per thread): calls on one
+ *   cache must not run concurrently with each other - on a CPU whose IRQ handlers also use the
+ *   cache, disable local IRQs around the call, or give IRQ context its own cache. The cache
+ *   reaches the shared buddy only on refill/drain/order>0/constrained requests, and always between
+ *   desc.lock() and desc.unlock() (spin_lock_irqsave-style: lock returns saved state that unlock
+ *   gets back). Everybody else who calls the buddy directly must take the same lock.
+ *   The hit path reads and writes only the cache itself.
+ *
+ * FRONT CACHE ERRORS
+ *   The cache hit path validates alignment only (that is what makes it O(1) and lock-free).
+ *   A foreign or double-freed frame is detected when the cache drains it to the buddy: the frame
+ *   is dropped (the buddy is unchanged), cache.rejected counts it and the call that drained
+ *   returns the buddy's status. With MMKIT_DEBUG=1 the cache also refuses a frame it already
+ *   holds (EDOUBLE) at free time.
+ */
+#ifndef MMKIT_BUDDY_H
+#define MMKIT_BUDDY_H
+
+#include "mmkit_core.h"
+
+#define MMKIT_BUDDY_ORDER_LIMIT 18
+#define MMKIT_BUDDY_ORDERS (MMKIT_BUDDY_ORDER_LIMIT + 1)
+#define MMKIT_BUDDY_DEFAULT_MAX_ORDER 10
+#define MMKIT_BUDDY_MAX_REGIONS 64
+#define MMKIT_BUDDY_REGION_MAX_FRAMES ((uint64_t)1 << 36)
+#ifndef MMKIT_BUDDY_CACHE_SIZE
+#define MMKIT_BUDDY_CACHE_SIZE 256
+#endif
+#ifndef MMKIT_BUDDY_POISON
+#define MMKIT_BUDDY_POISON 0x6b /* byte written over free frames when MMKIT_DEBUG=1 */
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Everything needed to build an instance. Zero-initialise, then fill what you need. */
+typedef struct mmkit_buddy_desc {
+    const mmkit_range *ram;      /* usable RAM ranges, any order; adjacent ones are merged;   */
+    size_t ram_count;            /* partial frames at the edges are dropped                   */
+    const mmkit_range *reserved; /* ranges never handed out (rounded outward to frames); they */
+    size_t reserved_count;       /* may overlap holes and each other, but must touch RAM      */
+    unsigned max_order;          /* largest block order, 1..18; 0 = 10 (4 MiB blocks)        */
+    void *meta;                  /* metadata buffer of >= mmkit_buddy_meta_size() bytes, or   */
+    size_t meta_size;            /* NULL: carve it from RAM through phys_to_virt              */
+    void *(*phys_to_virt)(void *ctx, mmkit_paddr pa); /* touch frames: zeroing, carving, debug */
+    void *ctx;                   /* passed to phys_to_virt                                    */
+} mmkit_buddy_desc;
+
+/* Internal: a bitmap with a 64-ary summary tree. lv[0] holds the bits, interleaved with the
+ * A words of the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1], so a free
+ * reads its allocation bit and its buddy's free bit from one cache line. */
+#define MMKIT__BT_LEVELS 6
+typedef struct mmkit__border { /* one order of one region */
+    mmkit_pfn base;            /* region start >> order: the block of bit 0 */
+    uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
+    uint64_t nfree;            /* free blocks */
+    unsigned nlv;              /* summary levels + 1 */
+    uint64_t *lv[MMKIT__BT_LEVELS];
+    size_t words[MMKIT__BT_LEVELS];
+} mmkit__border;
+
+/* Internal: one contiguous RAM range and its bitmaps; lives at the start of its metadata. */
+typedef struct mmkit__buddy_region {
+    mmkit_pfn start, end;                 /* frames [start, end) */
+    mmkit__border ord[MMKIT_BUDDY_ORDERS];
+    size_t meta_bytes;
+    uint32_t omask;                       /* bit o: a block of order o is free */
+    unsigned index;                       /* position in mmkit_buddy.region[] */
+} mmkit__buddy_region;
+
+typedef struct mmkit_buddy {
+    unsigned max_order;
+    unsigned nregions;
+    uint64_t nonempty[MMKIT_BUDDY_ORDERS];    /* bit r: region r has a free block of that order */
+    uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* over all regions */
+    uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
+    uint64_t hint[MMKIT_BUDDY_ORDERS];        /* bit index of the last block made free per */
+    unsigned hint_region[MMKIT_BUDDY_ORDERS]; /* order (LIFO reuse: it is still in cache)  */
+    mmkit_paddr meta_paddr;                   /* where init carved its metadata (if it did) */
+    bool meta_carved;
+    void *(*phys_to_virt)(void *ctx, mmkit_paddr pa);
+    void *ctx;
+    mmkit_pfn rstart[MMKIT_BUDDY_MAX_REGIONS], rend[MMKIT_BUDDY_MAX_REGIONS];
+    mmkit__buddy_region *region[MMKIT_BUDDY_MAX_REGIONS]; /* sorted by address */
+} mmkit_buddy;
+
+typedef struct mmkit_buddy_stats {
+    uint64_t total_frames;       /* managed RAM frames (reserved ones included) */
+    uint64_t free_frames;
+    uint64_t reserved_frames;    /* taken by reservations and carved metadata at init/add
+                                  * (a count made then: frames handed back later stay in it) */
+    uint64_t quarantined_frames; /* MMKIT_DEBUG: blocks whose poison was overwritten */
+    uint64_t meta_bytes;         /* metadata in use */
+    uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* like /proc/buddyinfo */
+    /* Unusable-free-space index per order, in 1/1000: the share of free frames that sit in
+     * blocks too small for a request of that order (0 = no fragmentation, 1000 = none usable). */
+    unsigned frag_permille[MMKIT_BUDDY_ORDERS];
+    int largest_free_order;      /* -1 when nothing is free */
+    unsigned max_order;
+    unsigned regions;
+} mmkit_buddy_stats;
+
+/* Bytes of metadata mmkit_buddy_init() needs for this memory map. Validates the map like init.
+ * O(ram_count * R). */
+MMKIT_API mmkit_status mmkit_buddy_meta_size(const mmkit_buddy_desc *desc, size_t *bytes);
+
+/* Build an instance. On failure *b is left zeroed and nothing else is touched. */
+MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *desc);
+
+/* Hot-add RAM [base, base+size). meta/meta_size as for init (see region_meta_size); meta NULL
+ * carves the metadata from the start of the new range itself via phys_to_virt. */
+MMKIT_API mmkit_status mmkit_buddy_region_meta_size(const mmkit_buddy *b, mmkit_paddr base,
+                                                    uint64_t size, size_t *bytes);
+MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, uint64_t size,
+                                              void *meta, size_t meta_size);
+
+/* Allocate 2^order frames, aligned to their size. flags: MMKIT_ALLOC_ZERO, an address limit
+ * (MMKIT_ALLOC_DMA, MMKIT_ALLOC_DMA32, MMKIT_ALLOC_LIMIT(bits)), MMKIT_ALLOC_NORECLAIM
+ * (accepted, no effect here). */
+MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                         mmkit_paddr *pa);
+
+/* Allocate 2^order frames lying entirely in [low, high), aligned to 2^align_order frames
+ * (align_order may exceed order; blocks are always aligned at least to their own size).
+ * An address limit in flags narrows high further. */
+MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
+                                                unsigned align_order, mmkit_paddr low,
+                                                mmkit_paddr high, uint32_t flags,
+                                                mmkit_paddr *pa);
+
+/* Return a block from alloc/alloc_window/alloc_bulk (order 0). */
+MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order);
+
+/* Exactly nframes frames (1..2^max_order), aligned to the next power of two; the tail of the
+ * power-of-two block goes straight back. Release with mmkit_buddy_free_range(pa, nframes). */
+MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes, uint32_t flags,
+                                               mmkit_paddr *pa);
+
+/* Take the fixed range [pa, pa + nframes frames): MMKIT_EBUSY (and nothing taken) when any
+ * frame is not free. Release with mmkit_buddy_free_range(). */
+MMKIT_API mmkit_status mmkit_buddy_claim(mmkit_buddy *b, mmkit_paddr pa, uint64_t nframes);
+
+/* Free [pa, pa + nframes frames) that was taken by alloc_exact, claim or a reservation (or any
+ * set of allocations that tile it the same way). All-or-nothing. */
+MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, uint64_t nframes);
+
+/* n order-0 frames into out[0..n), all or nothing (ENOMEM leaves the buddy unchanged). */
+MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, size_t n,
+                                              mmkit_paddr *out);
+
+/* Statistics snapshot. O(orders). */
+MMKIT_API void mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s);
+
+/* RAM range i (0 <= i < stats.regions), sorted by address. MMKIT_ENOENT past the end. */
+MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, mmkit_range *r);
+
+/* Walk every invariant: MMKIT_OK or MMKIT_ECORRUPT. */
+MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b);
+
+/* The instance as a frame provider (ctx = b). */
+MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b);
+
+/* ---- per-CPU front cache ----------------------------------------------------------------- */
+
+typedef struct mmkit_buddy_cache_desc {
+    mmkit_buddy *buddy;                        /* the shared instance */
+    unsigned batch;                            /* frames per refill/drain; 0 = 32 */
+    unsigned high;                             /* drain above this many; 0 = 4 * batch */
+    uintptr_t (*lock)(void *lock_ctx);         /* optional: taken around every buddy call,  */
+    void (*unlock)(void *lock_ctx, uintptr_t saved); /* returns state (e.g. saved IRQ flags) */
+    void *lock_ctx;
+} mmkit_buddy_cache_desc;
+
+typedef struct mmkit_buddy_cache {
+    uint32_t count, batch, high;
+    mmkit_buddy *buddy;
+    uintptr_t (*lock)(void *lock_ctx);
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    uint64_t refills, drains, rejected;
+    mmkit_paddr frames[MMKIT_BUDDY_CACHE_SIZE]; /* LIFO: frames[count-1] is the hottest */
+} mmkit_buddy_cache;
+
+/* batch must be <= high <= MMKIT_BUDDY_CACHE_SIZE, else MMKIT_EINVAL. O(1). */
+MMKIT_API mmkit_status mmkit_buddy_cache_init(mmkit_buddy_cache *c,
+                                              const mmkit_buddy_cache_desc *desc);
+/* Like mmkit_buddy_alloc; order 0 without an address limit is served from the cache. */
+MMKIT_API mmkit_status mmkit_buddy_cache_alloc(mmkit_buddy_cache *c, unsigned order,
+                                               uint32_t flags, mmkit_paddr *pa);
+/* Like mmkit_buddy_free; order 0 goes into the cache (see FRONT CACHE ERRORS). */
+MMKIT_API mmkit_status mmkit_buddy_cache_free(mmkit_buddy_cache *c, mmkit_paddr pa,
+                                              unsigned order);
+/* Give every cached frame back to the buddy (CPU going offline, reclaim). */
+MMKIT_API mmkit_status mmkit_buddy_cache_drain(mmkit_buddy_cache *c);
+/* The cache as a frame provider (ctx = c). */
+MMKIT_API mmkit_provider mmkit_buddy_cache_provider(mmkit_buddy_cache *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMKIT_BUDDY_H */
+
+/* ======================================================================================== */
+#if defined(MMKIT_IMPLEMENTATION) && !defined(MMKIT_BUDDY_IMPL_DONE)
+#define MMKIT_BUDDY_IMPL_DONE
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MMKIT__BT_NONE UINT64_MAX
+
+/* ---- bitmap with summary tree ------------------------------------------------------------ */
+
+/* Word wi of level l (level 0 is interleaved with the A words). */
+#define MMKIT__BTW(t, l, wi) ((t)->lv[l][(size_t)(wi) << ((l) == 0)])
+
+static inline bool mmkit__bt_test(const mmkit__border *t, uint64_t i) {
+    return (MMKIT__BTW(t, 0, i >> 6) >> (i & 63u)) & 1u;
+}
+
+/* Word i of level 0 became non-zero / zero: update the summary levels above. O(D). */
+static void mmkit__bt_up_set(mmkit__border *t, uint64_t i) {
+    unsigned l;
+    for (l = 1; l < t->nlv; l++) {
+        uint64_t *w = &t->lv[l][(size_t)(i >> 6)];
+        uint64_t old = *w;
+        *w = old | ((uint64_t)1 << (i & 63u));
+        if (old) return;
+        i >>= 6;
+    }
+}
+static void mmkit__bt_up_clear(mmkit__border *t, uint64_t i) {
+    unsigned l;
+    for (l = 1; l < t->nlv; l++) {
+        uint64_t *w = &t->lv[l][(size_t)(i >> 6)];
+        *w &= ~((uint64_t)1 << (i & 63u));
+        if (*w) return;
+        i >>= 6;
+    }
+}
+
+/* Set / clear bit i; summaries change only when a word turns non-zero / zero. O(1) usually,
+ * O(D) worst case. */
+static inline void mmkit__bt_set(mmkit__border *t, uint64_t i) {
+    uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
+    uint64_t old = *w;
+    *w = old | ((uint64_t)1 << (i & 63u));
+    if (MMKIT__UNLIKELY(!old)) mmkit__bt_up_set(t, i >> 6);
+}
+static inline void mmkit__bt_clear(mmkit__border *t, uint64_t i) {
+    uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
+    *w &= ~((uint64_t)1 << (i & 63u));
+    if (MMKIT__UNLIKELY(!*w)) mmkit__bt_up_clear(t, i >> 6);
+}
+
+/* Lowest set bit, or MMKIT__BT_NONE. One descent from the single top word. O(D). */
+static inline uint64_t mmkit__bt_first(const mmkit__border *t) {
+    uint64_t i = 0;
+    unsigned l = t->nlv;
+    while (l-- > 0) {
+        uint64_t w = MMKIT__BTW(t, l, i);
+        if (!w) return MMKIT__BT_NONE;
+        i = (i << 6) | mmkit_ctz64(w);
+    }
+    return i;
+}
+
+/* Lowest set bit >= from, or MMKIT__BT_NONE. Climbs until a word has a later bit, then
+ * descends. O(D). */
+static uint64_t mmkit__bt_next(const mmkit__border *t, uint64_t from) {
+    uint64_t i = from;
+    unsigned l = 0;
+    if (from >= t->nbits) return MMKIT__BT_NONE;
+    for (;;) {
+        uint64_t wi = i >> 6, w;
+        if (wi >= t->words[l]) return MMKIT__BT_NONE;
+        w = MMKIT__BTW(t, l, wi) & (UINT64_MAX << (i & 63u));
+        if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
+        if (l + 1 == t->nlv) return MMKIT__BT_NONE;
+        i = wi + 1;
+        l++;
+    }
+    while (l > 0) {
+        l--;
+        i = (i << 6) | mmkit_ctz64(MMKIT__BTW(t, l, i));
+    }
+    return i;
+}
+
+/* true when bits [from, to) of a bitmap whose word i is w[2i] are all zero. O((to-from)/64+1). */
+static bool mmkit__bits_zero(const uint64_t *w, uint64_t from, uint64_t to) {
+    while (from < to) {
+        uint64_t wi = from >> 6, lo = from & 63u;
+        uint64_t n = to - from < 64u - lo ? to - from : 64u - lo;
+        uint64_t mask = (n == 64u ? UINT64_MAX : (((uint64_t)1 << n) - 1u)) << lo;
+        if (w[(size_t)wi * 2u] & mask) return false;
+        from += n;
+    }
+    return true;
+}
+
+/* ---- region layout ----------------------------------------------------------------------- */
+
+#define MMKIT__ALIGN64(x) (((x) + 63u) & ~(uint64_t)63u)
+
+/* Bytes of metadata for frames [start, end) with orders 0..max_order; fills r when mem != NULL
+ * (mem 64-byte aligned and zeroed by the caller). */
+static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem, mmkit_pfn start,
+                                     mmkit_pfn end, unsigned max_order) {
+    uint64_t off = MMKIT__ALIGN64((uint64_t)sizeof(mmkit__buddy_region));
+    unsigned o, l;
+    if (r) { r->start = start; r->end = end; }
+    for (o = 0; o <= max_order; o++) {
+        uint64_t nbits = ((end - 1) >> o) - (start >> o) + 1;
+        uint64_t words = (nbits + 63u) >> 6;
+        if (r) {
+            r->ord[o].base = start >> o;
+            r->ord[o].nbits = nbits;
+        }
+        for (l = 0;; l++) {
+            if (r) {
+                r->ord[o].lv[l] = (uint64_t *)(void *)(mem + off);
+                r->ord[o].words[l] = (size_t)words;
+                r->ord[o].nlv = l + 1;
+            }
+            off += MMKIT__ALIGN64(words * (l == 0 ? 16u : 8u)); /* level 0: F and A words */
+            if (words == 1) break;
+            words = (words + 63u) >> 6;
+        }
+    }
+    if (r) r->meta_bytes = (size_t)off;
+    return off;
+}
+
+/* ---- free/alloc marks with counters ------------------------------------------------------ */
+
+/* Mark / unmark the free block with bit index i at order o, keeping the counters. */
+static inline void mmkit__fset_i(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, uint64_t i) {
+    mmkit__border *t = &r->ord[o];
+    mmkit__bt_set(t, i);
+    if (t->nfree++ == 0) {
+        b->nonempty[o] |= (uint64_t)1 << r->index;
+        r->omask |= (uint32_t)1 << o;
+    }
+    b->free_blocks[o]++;
+    b->hint[o] = i;
+    b->hint_region[o] = r->index;
+}
+static inline void mmkit__fclear_i(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
+                                   uint64_t i) {
+    mmkit__border *t = &r->ord[o];
+    mmkit__bt_clear(t, i);
+    if (--t->nfree == 0) {
+        b->nonempty[o] &= ~((uint64_t)1 << r->index);
+        r->omask &= ~((uint32_t)1 << o);
+    }
+    b->free_blocks[o]--;
+}
+static inline void mmkit__fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    mmkit__fset_i(b, r, o, blk - r->ord[o].base);
+}
+static inline void mmkit__fclear(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
+                                 mmkit_pfn blk) {
+    mmkit__fclear_i(b, r, o, blk - r->ord[o].base);
+}
+
+static inline bool mmkit__ftest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    return mmkit__bt_test(&r->ord[o], blk - r->ord[o].base);
+}
+
+static inline uint64_t *mmkit__aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
+                                     uint64_t *bit) {
+    uint64_t i = blk - r->ord[o].base;
+    *bit = (uint64_t)1 << (i & 63u);
+    return &r->ord[o].lv[0][((size_t)(i >> 6) << 1) + 1u];
+}
+
+static inline bool mmkit__atest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t bit;
+    return (*mmkit__aword(r, o, blk, &bit) & bit) != 0;
+}
+
+static inline void mmkit__aset(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t bit;
+    *mmkit__aword(r, o, blk, &bit) |= bit;
+}
+
+static inline void mmkit__aclear(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t bit;
+    *mmkit__aword(r, o, blk, &bit) &= ~bit;
+}
+
+/* Order j >= from of the free block covering pfn, or -1. O(O). */
+static int mmkit__free_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn,
+                             unsigned from) {
+    unsigned j;
+    for (j = from; j <= b->max_order; j++)
+        if (mmkit__ftest(r, j, pfn >> j)) return (int)j;
+    return -1;
+}
+
+/* Order of the allocation covering pfn, or -1. O(O). */
+static int mmkit__alloc_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn) {
+    unsigned j;
+    for (j = 0; j <= b->max_order; j++)
+        if (mmkit__atest(r, j, pfn >> j)) return (int)j;
+    return -1;
+}
+
+/* ---- region lookup ----------------------------------------------------------------------- */
+
+/* Region holding frame pfn, or NULL. O(log R). */
+static mmkit__buddy_region *mmkit__region_of(const mmkit_buddy *b, mmkit_pfn pfn) {
+    unsigned lo = 0, hi = b->nregions;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2u;
+        if (b->rstart[mid] <= pfn) lo = mid + 1u;
+        else hi = mid;
+    }
+    if (lo == 0 || pfn >= b->rend[lo - 1u]) return NULL;
+    return b->region[lo - 1u];
+}
+
+/* ---- poisoning (MMKIT_DEBUG) and zeroing, frame by frame through phys_to_virt ---------- */
+
+static void mmkit__fill(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n, int byte) {
+    uint64_t i;
+    for (i = 0; i < n; i++) {
+        void *v = b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(pfn + i));
+        MMKIT_MEMSET(v, byte, (size_t)MMKIT_PAGE_SIZE);
+    }
+}
+
+#if MMKIT_DEBUG
+static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n) {
+    uint64_t i;
+    size_t k;
+    if (!b->phys_to_virt) return true;
+    for (i = 0; i < n; i++) {
+        const unsigned char *v =
+            (const unsigned char *)b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(pfn + i));
+        for (k = 0; k < (size_t)MMKIT_PAGE_SIZE; k++)
+            if (v[k] != (unsigned char)MMKIT_BUDDY_POISON) return false;
+    }
+    return true;
+}
+#define MMKIT__POISON(b, pfn, n) \
+    do { if ((b)->phys_to_virt) mmkit__fill((b), (pfn), (n), MMKIT_BUDDY_POISON); } while (0)
+#else
+#define MMKIT__POISON(b, pfn, n) ((void)0)
+#endif
+
+/* ---- the core block operations ----------------------------------------------------------- */
+
+/* Put the free block (pfn, o) into the maps, merging with free buddies. O(O). */
+static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
+    mmkit_pfn blk = pfn >> o;
+    b->free_frames += mmkit_order_frames(o);
+    while (o < b->max_order) {
+        /* a buddy before the region wraps around to a huge index: one compare covers both */
+        uint64_t i = (blk ^ 1u) - r->ord[o].base;
+        if (i >= r->ord[o].nbits || !mmkit__bt_test(&r->ord[o], i)) break;
+        mmkit__fclear_i(b, r, o, i);
+        blk >>= 1;
+        o++;
+    }
+    mmkit__fset(b, r, o, blk);
+}
+
+/* Take the order-k block at pfn t out of the free block of order j >= k that covers it,
+ * splitting: each half that does not hold t goes back free one order lower. O(O * D). */
+static void mmkit__carve(mmkit_buddy *b, mmkit__buddy_region *r, unsigned j, mmkit_pfn t,
+                         unsigned k) {
+    mmkit__fclear(b, r, j, t >> j);
+    while (j > k) {
+        j--;
+        mmkit__fset(b, r, j, (t >> j) ^ 1u);
+    }
+    b->free_frames -= mmkit_order_frames(k);
+}
+
+/* Largest order <= lim of an aligned block starting at p that ends at or before e (p < e). */
+static unsigned mmkit__block_order(mmkit_pfn p, mmkit_pfn e, unsigned lim) {
+    unsigned o = mmkit_log2_floor64(e - p);
+    if (p && mmkit_ctz64(p) < o) o = mmkit_ctz64(p);
+    return o < lim ? o : lim;
+}
+
+/* Mark every still-free frame of [p, e) (inside r) allocated, as maximal aligned blocks.
+ * Returns the number of frames taken. O((e - p) / 2^max + O) block steps, each O(O * D). */
+static uint64_t mmkit__take_range(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn p,
+                                  mmkit_pfn e) {
+    uint64_t taken = 0;
+    unsigned lim = b->max_order;
+    while (p < e) {
+        unsigned o = mmkit__block_order(p, e, lim);
+        int j = mmkit__free_cover(b, r, p, o);
+        int a;
+        if (j >= 0) {
+            mmkit__carve(b, r, (unsigned)j, p, o);
+            mmkit__aset(r, o, p >> o);
+            taken += mmkit_order_frames(o);
+            p += mmkit_order_frames(o);
+            lim = b->max_order;
+        } else if ((a = mmkit__alloc_cover(b, r, p)) >= 0) {
+            mmkit_pfn next = ((p >> a) + 1u) << a; /* skip the allocation */
+            p = next < e ? next : e;
+            lim = b->max_order;
+        } else {
+            MMKIT_ASSERT(o > 0); /* p is free at an order below o */
+            lim = o - 1u;
+        }
+    }
+    return taken;
+}
+
+/* ---- metadata sizing and region table ---------------------------------------------------- */
+
+typedef struct mmkit__rtab {
+    mmkit_pfn start[MMKIT_BUDDY_MAX_REGIONS], end[MMKIT_BUDDY_MAX_REGIONS];
+    unsigned n;
+} mmkit__rtab;
+
+/* Frames fully inside [base, base+size): *s..*e (empty when *s >= *e). */
+static mmkit_status mmkit__inner_frames(mmkit_paddr base, uint64_t size, mmkit_pfn *s,
+                                        mmkit_pfn *e) {
+    if (size > UINT64_MAX - base) return MMKIT_EINVAL;
+    *s = mmkit_paddr_to_pfn(mmkit_align_up(base, MMKIT_PAGE_SIZE));
+    *e = mmkit_paddr_to_pfn(base + size);
+    return MMKIT_OK;
+}
+
+/* Frames touched by the validated range rv (rounded outward): [*s, *e). */
+static void mmkit__outer_frames(const mmkit_range *rv, mmkit_pfn *s, mmkit_pfn *e) {
+    mmkit_paddr last = rv->base + rv->size;
+    *s = mmkit_paddr_to_pfn(rv->base);
+    *e = mmkit_paddr_to_pfn(last) + ((last & MMKIT_PAGE_MASK) ? 1u : 0u);
+}
+
+/* Insert [s, e) into the sorted table, merging with adjacent ranges. */
+static mmkit_status mmkit__rtab_insert(mmkit__rtab *t, mmkit_pfn s, mmkit_pfn e) {
+    unsigned i = 0, k;
+    while (i < t->n && t->start[i] < s) i++;
+    if ((i > 0 && t->end[i - 1u] > s) || (i < t->n && t->start[i] < e)) return MMKIT_EEXIST;
+    if (i > 0 && t->end[i - 1u] == s) { /* extend the left neighbour, maybe bridge the right */
+        t->end[i - 1u] = e;
+        if (i < t->n && t->start[i] == e) {
+            t->end[i - 1u] = t->end[i];
+            for (k = i; k + 1u < t->n; k++) { t->start[k] = t->start[k + 1u]; t->end[k] = t->end[k + 1u]; }
+            t->n--;
+        }
+        return MMKIT_OK;
+    }
+    if (i < t->n && t->start[i] == e) { t->start[i] = s; return MMKIT_OK; }
+    if (t->n == MMKIT_BUDDY_MAX_REGIONS) return MMKIT_ENOSPC;
+    for (k = t->n; k > i; k--) { t->start[k] = t->start[k - 1u]; t->end[k] = t->end[k - 1u]; }
+    t->start[i] = s;
+    t->end[i] = e;
+    t->n++;
+    return MMKIT_OK;
+}
+
+/* Validate a descriptor, build its merged region table and total metadata bytes. */
+static mmkit_status mmkit__desc_scan(const mmkit_buddy_desc *d, mmkit__rtab *t, unsigned *maxo,
+                                     uint64_t *bytes) {
+    size_t i;
+    unsigned k;
+    mmkit_status st;
+    t->n = 0;
+    *bytes = 0;
+    if (!d) return MMKIT_EINVAL;
+    *maxo = d->max_order ? d->max_order : MMKIT_BUDDY_DEFAULT_MAX_ORDER;
+    if (*maxo > MMKIT_BUDDY_ORDER_LIMIT) return MMKIT_EINVAL;
+    if ((d->ram_count && !d->ram) || (d->reserved_count && !d->reserved)) return MMKIT_EINVAL;
+    for (i = 0; i < d->ram_count; i++) {
+        mmkit_pfn s, e;
+        if ((st = mmkit__inner_frames(d->ram[i].base, d->ram[i].size, &s, &e)) != MMKIT_OK) return st;
+        if (s >= e) continue;
+        if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
+        if ((st = mmkit__rtab_insert(t, s, e)) != MMKIT_OK) return st;
+    }
+    for (k = 0; k < t->n; k++) /* merging may have grown a region past the limit */
+        if (t->end[k] - t->start[k] > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
+    for (i = 0; i < d->reserved_count; i++) { /* each must touch RAM */
+        const mmkit_range *rv = &d->reserved[i];
+        mmkit_pfn s, e;
+        bool touches = false;
+        if (rv->size == 0) continue;
+        if (rv->size > UINT64_MAX - rv->base) return MMKIT_EINVAL;
+        mmkit__outer_frames(rv, &s, &e);
+        for (k = 0; k < t->n && !touches; k++) touches = s < t->end[k] && e > t->start[k];
+        if (!touches) return MMKIT_ERANGE;
+    }
+    for (k = 0; k < t->n; k++) *bytes += mmkit__region_layout(NULL, NULL, t->start[k], t->end[k], *maxo);
+    if (t->n) *bytes += 64u; /* slack to align the caller's buffer */
+    if (*bytes > (uint64_t)SIZE_MAX) return MMKIT_ENOMEM;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_meta_size(const mmkit_buddy_desc *desc, size_t *bytes) {
+    mmkit__rtab t;
+    unsigned maxo;
+    uint64_t n;
+    mmkit_status st;
+    if (!bytes) return MMKIT_EINVAL;
+    st = mmkit__desc_scan(desc, &t, &maxo, &n);
+    *bytes = st == MMKIT_OK ? (size_t)n : 0u;
+    return st;
+}
+
+/* Highest frame range of n frames in RAM avoiding every reservation, for carving metadata. */
+static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, uint64_t n,
+                              mmkit_pfn *out) {
+    unsigned k = t->n;
+    while (k-- > 0) {
+        mmkit_pfn hi = t->end[k];
+        for (;;) {
+            mmkit_pfn x, lowest = hi;
+            size_t i;
+            if (hi - t->start[k] < n) break;
+            x = hi - n;
+            for (i = 0; i < d->reserved_count; i++) {
+                mmkit_pfn s, e;
+                mmkit__outer_frames(&d->reserved[i], &s, &e);
+                if (d->reserved[i].size && s < hi && e > x && s < lowest) lowest = s;
+            }
+            if (lowest == hi) { *out = x; return true; }
+            hi = lowest;
+        }
+    }
+    return false;
+}
+
+/* Put region r (laid out, zeroed) into slot index of b, shifting the others up. */
+static void mmkit__region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
+    unsigned i = 0, k, o;
+    while (i < b->nregions && b->rstart[i] < r->start) i++;
+    for (k = b->nregions; k > i; k--) {
+        b->region[k] = b->region[k - 1u];
+        b->rstart[k] = b->rstart[k - 1u];
+        b->rend[k] = b->rend[k - 1u];
+        b->region[k]->index = k;
+    }
+    b->region[i] = r;
+    b->rstart[i] = r->start;
+    b->rend[i] = r->end;
+    r->index = i;
+    b->nregions++;
+    for (o = 0; o <= b->max_order; o++) { /* indexes moved: rebuild the masks */
+        b->nonempty[o] = 0;
+        for (k = 0; k < b->nregions; k++)
+            if (b->region[k]->ord[o].nfree) b->nonempty[o] |= (uint64_t)1 << k;
+    }
+    b->total_frames += r->end - r->start;
+}
+
+/* Free every frame of r as maximal aligned blocks. O(frames / 2^max + O). */
+static void mmkit__region_fill(mmkit_buddy *b, mmkit__buddy_region *r) {
+    mmkit_pfn p = r->start;
+    while (p < r->end) {
+        unsigned o = mmkit__block_order(p, r->end, b->max_order);
+        mmkit__free_block(b, r, p, o);
+        p += mmkit_order_frames(o);
+    }
+}
+
+/* MMKIT_DEBUG: poison every free block of r (after init has applied its reservations, so
+ * carved metadata is never overwritten). O(free bytes). */
+static void mmkit__poison_free(const mmkit_buddy *b, const mmkit__buddy_region *r) {
+#if MMKIT_DEBUG
+    unsigned o;
+    if (!b->phys_to_virt) return;
+    for (o = 0; o <= b->max_order; o++) {
+        uint64_t i = mmkit__bt_next(&r->ord[o], 0);
+        while (i != MMKIT__BT_NONE) {
+            mmkit__fill(b, (r->ord[o].base + i) << o, mmkit_order_frames(o), MMKIT_BUDDY_POISON);
+            i = mmkit__bt_next(&r->ord[o], i + 1u);
+        }
+    }
+#else
+    (void)b;
+    (void)r;
+#endif
+}
+
+/* Reserve [s, e) clipped to every region it touches. */
+static void mmkit__reserve(mmkit_buddy *b, mmkit_pfn s, mmkit_pfn e) {
+    unsigned k;
+    for (k = 0; k < b->nregions; k++) {
+        mmkit__buddy_region *r = b->region[k];
+        mmkit_pfn lo = s > r->start ? s : r->start, hi = e < r->end ? e : r->end;
+        if (lo < hi) b->reserved_frames += mmkit__take_range(b, r, lo, hi);
+    }
+}
+
+MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *desc) {
+    mmkit__rtab t;
+    unsigned maxo, k;
+    uint64_t bytes;
+    unsigned char *mem;
+    size_t i;
+    mmkit_pfn carve = 0;
+    mmkit_status st;
+    if (!b) return MMKIT_EINVAL;
+    MMKIT_MEMSET(b, 0, sizeof *b);
+    if ((st = mmkit__desc_scan(desc, &t, &maxo, &bytes)) != MMKIT_OK) return st;
+    if (desc->meta) {
+        if (desc->meta_size < bytes) return MMKIT_ENOSPC;
+        mem = (unsigned char *)desc->meta;
+    } else if (bytes) {
+        uint64_t nframes = (bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
+        if (!desc->phys_to_virt) return MMKIT_EINVAL;
+        if (!mmkit__find_carve(desc, &t, nframes, &carve)) return MMKIT_ENOMEM;
+        /* the carved frames must be virtually contiguous: the caller's direct map is */
+        mem = (unsigned char *)desc->phys_to_virt(desc->ctx, mmkit_pfn_to_paddr(carve));
+        if (!mem) return MMKIT_EINVAL;
+    } else {
+        mem = NULL;
+    }
+    if (mem) { /* align to 64 bytes (the slack is counted in bytes) */
+        uintptr_t u = (uintptr_t)mem, a = (u + 63u) & ~(uintptr_t)63u;
+        MMKIT_MEMSET(mem, 0, (size_t)bytes);
+        mem += a - u;
+    }
+    b->max_order = maxo;
+    b->phys_to_virt = desc->phys_to_virt;
+    b->ctx = desc->ctx;
+    b->meta_bytes = bytes;
+    for (k = 0; k < t.n; k++) {
+        mmkit__buddy_region *r = (mmkit__buddy_region *)(void *)mem;
+        mem += mmkit__region_layout(r, mem, t.start[k], t.end[k], maxo);
+        mmkit__region_insert(b, r);
+    }
+    for (k = 0; k < b->nregions; k++) mmkit__region_fill(b, b->region[k]);
+    for (i = 0; i < desc->reserved_count; i++) {
+        mmkit_pfn s, e;
+        mmkit__outer_frames(&desc->reserved[i], &s, &e);
+        if (desc->reserved[i].size) mmkit__reserve(b, s, e);
+    }
+    if (!desc->meta && bytes) {
+        b->meta_carved = true;
+        b->meta_paddr = mmkit_pfn_to_paddr(carve);
+        mmkit__reserve(b, carve, carve + ((bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT));
+    }
+    for (k = 0; k < b->nregions; k++) mmkit__poison_free(b, b->region[k]);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_region_meta_size(const mmkit_buddy *b, mmkit_paddr base,
+                                                    uint64_t size, size_t *bytes) {
+    mmkit_pfn s, e;
+    uint64_t n;
+    mmkit_status st;
+    if (!b || !bytes) return MMKIT_EINVAL;
+    *bytes = 0;
+    if ((st = mmkit__inner_frames(base, size, &s, &e)) != MMKIT_OK) return st;
+    if (s >= e) return MMKIT_EINVAL;
+    if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
+    n = mmkit__region_layout(NULL, NULL, s, e, b->max_order) + 64u;
+    if (n > (uint64_t)SIZE_MAX) return MMKIT_ENOMEM;
+    *bytes = (size_t)n;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, uint64_t size,
+                                              void *meta, size_t meta_size) {
+    mmkit_pfn s = 0, e = 0, mframes = 0;
+    size_t need;
+    unsigned k;
+    unsigned char *mem;
+    uintptr_t u;
+    mmkit__buddy_region *r;
+    mmkit_status st = mmkit_buddy_region_meta_size(b, base, size, &need);
+    if (st != MMKIT_OK) return st;
+    (void)mmkit__inner_frames(base, size, &s, &e);
+    for (k = 0; k < b->nregions; k++)
+        if (s < b->rend[k] && e > b->rstart[k]) return MMKIT_EEXIST;
+    if (b->nregions == MMKIT_BUDDY_MAX_REGIONS) return MMKIT_ENOSPC;
+    if (meta) {
+        if (meta_size < need) return MMKIT_ENOSPC;
+        mem = (unsigned char *)meta;
+    } else {
+        mframes = ((uint64_t)need + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
+        if (!b->phys_to_virt) return MMKIT_EINVAL;
+        if (mframes >= e - s) return MMKIT_ENOMEM;
+        mem = (unsigned char *)b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(s));
+        if (!mem) return MMKIT_EINVAL;
+    }
+    MMKIT_MEMSET(mem, 0, need);
+    u = (uintptr_t)mem;
+    mem += ((u + 63u) & ~(uintptr_t)63u) - u;
+    r = (mmkit__buddy_region *)(void *)mem;
+    (void)mmkit__region_layout(r, mem, s, e, b->max_order);
+    mmkit__region_insert(b, r);
+    mmkit__region_fill(b, r);
+    b->meta_bytes += need;
+    if (mframes) b->reserved_frames += mmkit__take_range(b, r, s, s + mframes);
+    mmkit__poison_free(b, r);
+    return MMKIT_OK;
+}
+
+/* ---- allocation -------------------------------------------------------------------------- */
+
+/* Mark the taken block allocated, then zero / verify poison. */
+static mmkit_status mmkit__finish_alloc(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn,
+                                        unsigned k, uint32_t flags, mmkit_paddr *pa) {
+    mmkit__aset(r, k, pfn >> k);
+#if MMKIT_DEBUG
+    if (!mmkit__poison_intact(b, pfn, mmkit_order_frames(k))) {
+        b->quarantined_frames += mmkit_order_frames(k); /* stays allocated, never handed out */
+        return MMKIT_ECORRUPT;
+    }
+#endif
+    if (flags & MMKIT_ALLOC_ZERO) mmkit__fill(b, pfn, mmkit_order_frames(k), 0);
+    *pa = mmkit_pfn_to_paddr(pfn);
+    return MMKIT_OK;
+}
+
+/* Search region r at order o for a block holding an aligned 2^k run inside [lo, hi);
+ * at most three candidates can fail (the ones straddling lo or hi). */
+static bool mmkit__window_find(const mmkit__buddy_region *r, unsigned o, unsigned k,
+                               unsigned align, mmkit_pfn lo, mmkit_pfn hi, mmkit_pfn *t) {
+    mmkit_pfn from = (lo > r->start ? lo : r->start) >> o;
+    for (;;) {
+        uint64_t i = mmkit__bt_next(&r->ord[o], from - r->ord[o].base);
+        mmkit_pfn bs, be, c, lim;
+        if (i == MMKIT__BT_NONE) return false;
+        bs = (r->ord[o].base + i) << o;
+        if (bs >= hi) return false;
+        be = bs + mmkit_order_frames(o);
+        c = bs > lo ? bs : mmkit_align_up(lo, mmkit_order_frames(align));
+        lim = be < hi ? be : hi;
+        if (c >= bs && c < lim && lim - c >= mmkit_order_frames(k)) { *t = c; return true; }
+        from = r->ord[o].base + i + 1u;
+    }
+}
+
+static mmkit_status mmkit__alloc_window(mmkit_buddy *b, unsigned k, unsigned align, mmkit_pfn lo,
+                                        mmkit_pfn hi, uint32_t flags, mmkit_paddr *pa) {
+    unsigned o, i;
+    if (align < k) align = k;
+    if (lo >= hi || hi - lo < mmkit_order_frames(k)) return MMKIT_ENOMEM;
+    for (i = b->nregions; i-- > 0;) { /* highest region first, best fit within it */
+        mmkit__buddy_region *r = b->region[i];
+        uint32_t om = r->omask >> align;
+        if (b->rstart[i] >= hi || b->rend[i] <= lo) continue;
+        for (o = align; om; o++, om >>= 1) {
+            mmkit_pfn t;
+            if ((om & 1u) && mmkit__window_find(r, o, k, align, lo, hi, &t)) {
+                mmkit__carve(b, r, o, t, k);
+                return mmkit__finish_alloc(b, r, t, k, flags, pa);
+            }
+        }
+    }
+    return MMKIT_ENOMEM;
+}
+
+static mmkit_status mmkit__alloc_checks(const mmkit_buddy *b, unsigned order, uint32_t flags,
+                                        const mmkit_paddr *pa) {
+    if (!b || !pa || order > b->max_order || (flags & ~MMKIT_ALLOC_KNOWN_FLAGS))
+        return MMKIT_EINVAL;
+    if ((flags & MMKIT_ALLOC_ZERO) && !b->phys_to_virt) return MMKIT_EINVAL;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                         mmkit_paddr *pa) {
+    unsigned o, ri;
+    uint64_t limit, i;
+    mmkit_pfn pfn;
+    mmkit__buddy_region *r;
+    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
+    if (st != MMKIT_OK) return st;
+    limit = mmkit_alloc_limit(flags);
+    if (limit) return mmkit__alloc_window(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
+    /* the highest region with a block of order >= order; usually the top one */
+    ri = b->nregions ? b->nregions - 1u : 0u;
+    if (!b->nregions || !(b->region[ri]->omask >> order)) {
+        uint64_t any = 0;
+        for (o = order; o <= b->max_order; o++) any |= b->nonempty[o];
+        if (!any) return MMKIT_ENOMEM;
+        ri = mmkit_log2_floor64(any);
+    }
+    r = b->region[ri];
+    o = order + mmkit_ctz64(r->omask >> order); /* best fit within it */
+    i = b->hint[o]; /* the block made free last is likely still in cache: reuse it */
+    if (b->hint_region[o] != ri || i >= r->ord[o].nbits || !mmkit__bt_test(&r->ord[o], i))
+        i = mmkit__bt_first(&r->ord[o]);
+    pfn = (r->ord[o].base + i) << o;
+    mmkit__carve(b, r, o, pfn, order);
+    return mmkit__finish_alloc(b, r, pfn, order, flags, pa);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
+                                                unsigned align_order, mmkit_paddr low,
+                                                mmkit_paddr high, uint32_t flags,
+                                                mmkit_paddr *pa) {
+    uint64_t limit;
+    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
+    if (st != MMKIT_OK) return st;
+    if (align_order > MMKIT_BUDDY_ORDER_LIMIT || low > high) return MMKIT_EINVAL;
+    limit = mmkit_alloc_limit(flags);
+    if (limit && limit < high) high = limit;
+    return mmkit__alloc_window(b, order, align_order,
+                               mmkit_paddr_to_pfn(mmkit_align_up(low, MMKIT_PAGE_SIZE)),
+                               mmkit_paddr_to_pfn(high), flags, pa);
+}
+
+/* ---- free -------------------------------------------------------------------------------- */
+
+/* Locate and validate the block (pa, order) as an allocation; sets *rp. */
+static mmkit_status mmkit__check_alloc(const mmkit_buddy *b, mmkit_paddr pa, unsigned order,
+                                       mmkit__buddy_region **rp) {
+    mmkit_pfn pfn;
+    mmkit__buddy_region *r;
+    if (order > b->max_order) return MMKIT_EINVAL;
+    if (!mmkit_is_aligned(pa, mmkit_order_bytes(order))) return MMKIT_EALIGN;
+    pfn = mmkit_paddr_to_pfn(pa);
+    r = mmkit__region_of(b, pfn);
+    if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
+    *rp = r;
+    if (MMKIT__LIKELY(mmkit__atest(r, order, pfn >> order))) return MMKIT_OK;
+    return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+}
+
+static void mmkit__release(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned order) {
+    mmkit__aclear(r, order, pfn >> order);
+    MMKIT__POISON(b, pfn, mmkit_order_frames(order));
+    mmkit__free_block(b, r, pfn, order);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
+    mmkit__buddy_region *r = NULL;
+    mmkit_status st;
+    if (!b) return MMKIT_EINVAL;
+    st = mmkit__check_alloc(b, pa, order, &r);
+    if (st != MMKIT_OK) return st;
+    mmkit__release(b, r, mmkit_paddr_to_pfn(pa), order);
+    return MMKIT_OK;
+}
+
+/* The range [pfn, pfn+n) inside one region, or ERANGE/EALIGN/EINVAL. */
+static mmkit_status mmkit__range_region(const mmkit_buddy *b, mmkit_paddr pa, uint64_t n,
+                                        mmkit__buddy_region **rp) {
+    mmkit_pfn pfn;
+    mmkit__buddy_region *r;
+    if (!b || n == 0) return MMKIT_EINVAL;
+    if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
+    pfn = mmkit_paddr_to_pfn(pa);
+    r = mmkit__region_of(b, pfn);
+    if (!r || r->end - pfn < n) return MMKIT_ERANGE;
+    *rp = r;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, uint64_t nframes) {
+    mmkit__buddy_region *r = NULL;
+    mmkit_pfn p, e;
+    mmkit_status st = mmkit__range_region(b, pa, nframes, &r);
+    if (st != MMKIT_OK) return st;
+    e = mmkit_paddr_to_pfn(pa) + nframes;
+    for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* validate every block first */
+        unsigned o = mmkit__block_order(p, e, b->max_order);
+        if (!mmkit__atest(r, o, p >> o))
+            return mmkit__free_cover(b, r, p, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+        p += mmkit_order_frames(o);
+    }
+    for (p = mmkit_paddr_to_pfn(pa); p < e;) {
+        unsigned o = mmkit__block_order(p, e, b->max_order);
+        mmkit__release(b, r, p, o);
+        p += mmkit_order_frames(o);
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_claim(mmkit_buddy *b, mmkit_paddr pa, uint64_t nframes) {
+    mmkit__buddy_region *r = NULL;
+    mmkit_pfn p, e;
+    unsigned lim;
+    mmkit_status st = mmkit__range_region(b, pa, nframes, &r);
+    if (st != MMKIT_OK) return st;
+    e = mmkit_paddr_to_pfn(pa) + nframes;
+    lim = b->max_order;
+    for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* every frame must be free */
+        unsigned o = mmkit__block_order(p, e, lim);
+        if (mmkit__free_cover(b, r, p, o) >= 0) {
+            p += mmkit_order_frames(o);
+            lim = b->max_order;
+        } else if (o == 0 || mmkit__alloc_cover(b, r, p) >= 0) {
+            return MMKIT_EBUSY;
+        } else {
+            lim = o - 1u;
+        }
+    }
+    (void)mmkit__take_range(b, r, mmkit_paddr_to_pfn(pa), e);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes, uint32_t flags,
+                                               mmkit_paddr *pa) {
+    unsigned k;
+    mmkit_paddr base;
+    mmkit_pfn p, s, e, end;
+    mmkit__buddy_region *r;
+    mmkit_status st;
+    if (!b || nframes == 0 || nframes > mmkit_order_frames(b->max_order)) return MMKIT_EINVAL;
+    k = mmkit_log2_ceil64(nframes);
+    if ((st = mmkit_buddy_alloc(b, k, flags, &base)) != MMKIT_OK) return st;
+    s = mmkit_paddr_to_pfn(base);
+    e = s + nframes;
+    end = s + mmkit_order_frames(k);
+    r = mmkit__region_of(b, s);
+    mmkit__aclear(r, k, s >> k);
+    for (p = s; p < e;) { /* the head, as the blocks free_range will find */
+        unsigned o = mmkit__block_order(p, e, b->max_order);
+        mmkit__aset(r, o, p >> o);
+        p += mmkit_order_frames(o);
+    }
+    while (p < end) { /* the tail goes back */
+        unsigned o = mmkit__block_order(p, end, b->max_order);
+        MMKIT__POISON(b, p, mmkit_order_frames(o));
+        mmkit__free_block(b, r, p, o);
+        p += mmkit_order_frames(o);
+    }
+    *pa = base;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, size_t n,
+                                              mmkit_paddr *out) {
+    size_t i;
+    if (!b || (n && !out)) return MMKIT_EINVAL;
+    for (i = 0; i < n; i++) {
+        mmkit_status st = mmkit_buddy_alloc(b, 0, flags, &out[i]);
+        if (st != MMKIT_OK) {
+            while (i-- > 0) (void)mmkit_buddy_free(b, out[i], 0);
+            return st;
+        }
+    }
+    return MMKIT_OK;
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+/* num * 1000 / den for num <= den without 64-bit division (32-bit targets). */
+static unsigned mmkit__permille(uint64_t num, uint64_t den) {
+    if (!den) return 0;
+    while (den >= ((uint64_t)1 << 22)) { num >>= 1; den >>= 1; }
+    return (unsigned)((uint32_t)num * 1000u / (uint32_t)den);
+}
+
+MMKIT_API void mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s) {
+    unsigned o;
+    uint64_t below = 0;
+    if (!s) return;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    s->largest_free_order = -1;
+    if (!b) return;
+    s->total_frames = b->total_frames;
+    s->free_frames = b->free_frames;
+    s->reserved_frames = b->reserved_frames;
+    s->quarantined_frames = b->quarantined_frames;
+    s->meta_bytes = b->meta_bytes;
+    s->max_order = b->max_order;
+    s->regions = b->nregions;
+    for (o = 0; o <= b->max_order; o++) {
+        s->free_blocks[o] = b->free_blocks[o];
+        s->frag_permille[o] = mmkit__permille(below, b->free_frames);
+        below += b->free_blocks[o] << o;
+        if (b->free_blocks[o]) s->largest_free_order = (int)o;
+    }
+}
+
+MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, mmkit_range *r) {
+    if (!b || !r) return MMKIT_EINVAL;
+    if (i >= b->nregions) return MMKIT_ENOENT;
+    r->base = mmkit_pfn_to_paddr(b->rstart[i]);
+    r->size = mmkit_pfn_to_paddr(b->rend[i] - b->rstart[i]);
+    return MMKIT_OK;
+}
+
+/* ---- invariant checker ------------------------------------------------------------------- */
+
+/* Summary levels agree with the level below; no bit beyond nbits. */
+static bool mmkit__bt_consistent(const mmkit__border *t) {
+    unsigned l;
+    uint64_t tail = t->nbits & 63u;
+    if (tail && (MMKIT__BTW(t, 0, t->words[0] - 1u) >> tail)) return false;
+    for (l = 1; l < t->nlv; l++) {
+        size_t w;
+        for (w = 0; w < t->words[l]; w++) {
+            uint64_t expect = 0, j;
+            for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++)
+                if (MMKIT__BTW(t, l - 1u, ((uint64_t)w << 6) + j)) expect |= (uint64_t)1 << j;
+            if (MMKIT__BTW(t, l, w) != expect) return false;
+        }
+    }
+    return true;
+}
+
+static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_region *r,
+                                     uint64_t *free_frames) {
+    unsigned o;
+    mmkit_pfn p;
+    for (o = 0; o <= b->max_order; o++) {
+        const mmkit__border *t = &r->ord[o];
+        uint64_t pop = 0, w, tail = t->nbits & 63u;
+        if (r->ord[o].base != r->start >> o || t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u)
+            return false;
+        if (!mmkit__bt_consistent(t)) return false;
+        if (tail && (t->lv[0][2u * t->words[0] - 1u] >> tail)) return false;
+        for (w = 0; w < t->words[0]; w++) {
+            uint64_t bits = MMKIT__BTW(t, 0, w);
+            pop += mmkit_popcount64(bits);
+            while (bits) { /* no two free buddies below max_order */
+                unsigned j = mmkit_ctz64(bits);
+                mmkit_pfn blk = r->ord[o].base + (w << 6) + j;
+                bits &= bits - 1u;
+                if (o < b->max_order) {
+                    mmkit_pfn bud = blk ^ 1u;
+                    if (bud >= r->ord[o].base && bud - r->ord[o].base < t->nbits && mmkit__ftest(r, o, bud))
+                        return false;
+                }
+            }
+        }
+        if (pop != r->ord[o].nfree) return false;
+        if (((b->nonempty[o] >> r->index) & 1u) != (r->ord[o].nfree != 0)) return false;
+    }
+    /* every frame covered by exactly one mark, and nothing inside a block is marked */
+    for (p = r->start; p < r->end;) {
+        unsigned found = 0, fo = 0, q;
+        bool is_free = false;
+        for (o = 0; o <= b->max_order; o++) {
+            if (mmkit__ftest(r, o, p >> o)) { found++; fo = o; is_free = true; }
+            if (mmkit__atest(r, o, p >> o)) { found++; fo = o; is_free = false; }
+        }
+        if (found != 1 || (p & (mmkit_order_frames(fo) - 1u)) ||
+            r->end - p < mmkit_order_frames(fo))
+            return false;
+        for (q = 0; q < fo; q++) {
+            uint64_t from = (p >> q) - r->ord[q].base, to = from + mmkit_order_frames(fo - q);
+            if (!mmkit__bits_zero(r->ord[q].lv[0], from, to) ||
+                !mmkit__bits_zero(r->ord[q].lv[0] + 1, from, to))
+                return false;
+        }
+#if MMKIT_DEBUG
+        if (is_free && !mmkit__poison_intact(b, p, mmkit_order_frames(fo))) return false;
+#endif
+        if (is_free) *free_frames += mmkit_order_frames(fo);
+        p += mmkit_order_frames(fo);
+    }
+    return true;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
+    unsigned k, o;
+    uint64_t free_frames = 0, total = 0, blocks[MMKIT_BUDDY_ORDERS];
+    if (!b) return MMKIT_EINVAL;
+    if (b->max_order > MMKIT_BUDDY_ORDER_LIMIT || b->nregions > MMKIT_BUDDY_MAX_REGIONS)
+        return MMKIT_ECORRUPT;
+    MMKIT_MEMSET(blocks, 0, sizeof blocks);
+    for (k = 0; k < b->nregions; k++) {
+        const mmkit__buddy_region *r = b->region[k];
+        if (!r || r->index != k || r->start != b->rstart[k] || r->end != b->rend[k] ||
+            r->start >= r->end || (k && b->rend[k - 1u] > r->start))
+            return MMKIT_ECORRUPT;
+        if (!mmkit__region_consistent(b, r, &free_frames)) return MMKIT_ECORRUPT;
+        for (o = 0; o <= b->max_order; o++) blocks[o] += r->ord[o].nfree;
+        total += r->end - r->start;
+    }
+    for (o = 0; o <= MMKIT_BUDDY_ORDER_LIMIT; o++) {
+        if (blocks[o] != b->free_blocks[o]) return MMKIT_ECORRUPT;
+        if (o > b->max_order && b->nonempty[o]) return MMKIT_ECORRUPT;
+        if (b->nregions < 64u && (b->nonempty[o] >> b->nregions)) return MMKIT_ECORRUPT;
+    }
+    if (free_frames != b->free_frames || total != b->total_frames ||
+        b->quarantined_frames > total - free_frames)
+        return MMKIT_ECORRUPT;
+    return MMKIT_OK;
+}
+
+/* ---- provider adapters ------------------------------------------------------------------- */
+
+static mmkit_status mmkit__buddy_palloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    return mmkit_buddy_alloc((mmkit_buddy *)ctx, order, flags, pa);
+}
+static mmkit_status mmkit__buddy_pfree(void *ctx, mmkit_paddr pa, unsigned order) {
+    return mmkit_buddy_free((mmkit_buddy *)ctx, pa, order);
+}
+static void *mmkit__buddy_pvirt(void *ctx, mmkit_paddr pa) {
+    mmkit_buddy *b = (mmkit_buddy *)ctx;
+    return b->phys_to_virt ? b->phys_to_virt(b->ctx, pa) : NULL;
+}
+
+MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
+    mmkit_provider p;
+    p.alloc = mmkit__buddy_palloc;
+    p.free = mmkit__buddy_pfree;
+    p.phys_to_virt = mmkit__buddy_pvirt;
+    p.ctx = b;
+    return p;
+}
+
+/* ---- front cache ------------------------------------------------------------------------- */
+
+static inline uintptr_t mmkit__cache_lock(mmkit_buddy_cache *c) {
+    return c->lock ? c->lock(c->lock_ctx) : 0u;
+}
+static inline void mmkit__cache_unlock(mmkit_buddy_cache *c, uintptr_t saved) {
+    if (c->unlock) c->unlock(c->lock_ctx, saved);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_cache_init(mmkit_buddy_cache *c,
+                                              const mmkit_buddy_cache_desc *desc) {
+    unsigned batch, high;
+    if (!c || !desc || !desc->buddy || (!desc->lock != !desc->unlock)) return MMKIT_EINVAL;
+    batch = desc->batch ? desc->batch : 32u;
+    high = desc->high ? desc->high : 4u * batch;
+    if (batch > high || high > MMKIT_BUDDY_CACHE_SIZE) return MMKIT_EINVAL;
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    c->batch = batch;
+    c->high = high;
+    c->buddy = desc->buddy;
+    c->lock = desc->lock;
+    c->unlock = desc->unlock;
+    c->lock_ctx = desc->lock_ctx;
+    return MMKIT_OK;
+}
+
+/* Give frames[0..n) (the coldest) back; the rest slide down. Returns the first error. */
+static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cache *c, uint32_t n) {
+    mmkit_status first = MMKIT_OK;
+    uint32_t i;
+    uintptr_t saved = mmkit__cache_lock(c);
+    for (i = 0; i < n; i++) {
+        mmkit_status st = mmkit_buddy_free(c->buddy, c->frames[i], 0);
+        if (st != MMKIT_OK) {
+            c->rejected++;
+            if (first == MMKIT_OK) first = st;
+        }
+    }
+    mmkit__cache_unlock(c, saved);
+    for (i = n; i < c->count; i++) c->frames[i - n] = c->frames[i];
+    c->count -= n;
+    c->drains++;
+    return first;
+}
+
+static mmkit_status mmkit__cache_alloc_slow(mmkit_buddy_cache *c, unsigned order, uint32_t flags,
+                                            mmkit_paddr *pa) {
+    mmkit_status st = MMKIT_OK;
+    uintptr_t saved;
+    if (order == 0 && !(flags & MMKIT_ALLOC_LIMIT_MASK) && !(flags & ~MMKIT_ALLOC_KNOWN_FLAGS)) {
+        if ((flags & MMKIT_ALLOC_ZERO) && !c->buddy->phys_to_virt) return MMKIT_EINVAL;
+        if (c->count == 0) { /* refill a batch; a partial batch is fine */
+            saved = mmkit__cache_lock(c);
+            while (c->count < c->batch &&
+                   (st = mmkit_buddy_alloc(c->buddy, 0, 0, &c->frames[c->count])) == MMKIT_OK)
+                c->count++;
+            mmkit__cache_unlock(c, saved);
+            c->refills++;
+            if (c->count == 0) return st;
+        }
+        *pa = c->frames[--c->count];
+        if (flags & MMKIT_ALLOC_ZERO) mmkit__fill(c->buddy, mmkit_paddr_to_pfn(*pa), 1, 0);
+        return MMKIT_OK;
+    }
+    saved = mmkit__cache_lock(c);
+    st = mmkit_buddy_alloc(c->buddy, order, flags, pa);
+    mmkit__cache_unlock(c, saved);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_cache_alloc(mmkit_buddy_cache *c, unsigned order,
+                                               uint32_t flags, mmkit_paddr *pa) {
+    if (MMKIT__LIKELY(order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && c->count && pa)) {
+        *pa = c->frames[--c->count];
+        return MMKIT_OK;
+    }
+    if (!pa) return MMKIT_EINVAL;
+    return mmkit__cache_alloc_slow(c, order, flags, pa);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_cache_free(mmkit_buddy_cache *c, mmkit_paddr pa,
+                                              unsigned order) {
+    mmkit_status st = MMKIT_OK;
+    uintptr_t saved;
+#if MMKIT_DEBUG
+    uint32_t i;
+#endif
+    if (order != 0) {
+        saved = mmkit__cache_lock(c);
+        st = mmkit_buddy_free(c->buddy, pa, order);
+        mmkit__cache_unlock(c, saved);
+        return st;
+    }
+    if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
+#if MMKIT_DEBUG
+    for (i = 0; i < c->count; i++)
+        if (c->frames[i] == pa) return MMKIT_EDOUBLE;
+#endif
+    if (MMKIT__UNLIKELY(c->count >= c->high)) st = mmkit__cache_drain_n(c, c->batch);
+    c->frames[c->count++] = pa;
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_buddy_cache_drain(mmkit_buddy_cache *c) {
+    if (!c) return MMKIT_EINVAL;
+    if (!c->count) return MMKIT_OK;
+    return mmkit__cache_drain_n(c, c->count);
+}
+
+static mmkit_status mmkit__cache_palloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    return mmkit_buddy_cache_alloc((mmkit_buddy_cache *)ctx, order, flags, pa);
+}
+static mmkit_status mmkit__cache_pfree(void *ctx, mmkit_paddr pa, unsigned order) {
+    return mmkit_buddy_cache_free((mmkit_buddy_cache *)ctx, pa, order);
+}
+static void *mmkit__cache_pvirt(void *ctx, mmkit_paddr pa) {
+    return mmkit__buddy_pvirt(((mmkit_buddy_cache *)ctx)->buddy, pa);
+}
+
+MMKIT_API mmkit_provider mmkit_buddy_cache_provider(mmkit_buddy_cache *c) {
+    mmkit_provider p;
+    p.alloc = mmkit__cache_palloc;
+    p.free = mmkit__cache_pfree;
+    p.phys_to_virt = mmkit__cache_pvirt;
+    p.ctx = c;
+    return p;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMKIT_IMPLEMENTATION */

@@ -1,0 +1,1245 @@
+/* Unit tests for mmkit_buddy.h (cmocka). Built twice: as is, and with MMKIT_DEBUG=1. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_buddy.h>
+
+#define KiB(x) ((uint64_t)(x) << 10)
+#define MiB(x) ((uint64_t)(x) << 20)
+#define GiB(x) ((uint64_t)(x) << 30)
+#define PG MMKIT_PAGE_SIZE
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+/* Backing memory for "physical" addresses [0, ARENA): phys_to_virt is arena + pa. */
+#define ARENA MiB(24)
+static unsigned char *arena;
+static unsigned p2v_calls;
+static void *p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    p2v_calls++;
+    return pa < ARENA ? arena + pa : NULL;
+}
+
+static int setup_arena(void **state) {
+    (void)state;
+    arena = (unsigned char *)malloc((size_t)ARENA);
+    return arena ? 0 : -1;
+}
+static int teardown_arena(void **state) {
+    (void)state;
+    free(arena);
+    arena = NULL;
+    return 0;
+}
+
+typedef struct inst {
+    mmkit_buddy b;
+    void *meta;
+} inst;
+
+/* Build an instance with a malloc'd metadata buffer; backed selects phys_to_virt. */
+static mmkit_status make(inst *in, const mmkit_range *ram, size_t nram, const mmkit_range *rsv,
+                         size_t nrsv, unsigned max_order, bool backed) {
+    mmkit_buddy_desc d;
+    size_t need = 0;
+    mmkit_status st;
+    memset(&d, 0, sizeof d);
+    d.ram = ram;
+    d.ram_count = nram;
+    d.reserved = rsv;
+    d.reserved_count = nrsv;
+    d.max_order = max_order;
+    if (backed) d.phys_to_virt = p2v;
+    st = mmkit_buddy_meta_size(&d, &need);
+    if (st != MMKIT_OK) return st;
+    in->meta = malloc(need ? need : 1);
+    d.meta = in->meta;
+    d.meta_size = need;
+    return mmkit_buddy_init(&in->b, &d);
+}
+static void unmake(inst *in) {
+    free(in->meta);
+    in->meta = NULL;
+}
+
+static mmkit_buddy_stats stats(const mmkit_buddy *b) {
+    mmkit_buddy_stats s;
+    mmkit_buddy_stats_get(b, &s);
+    return s;
+}
+static bool stats_equal(const mmkit_buddy_stats *a, const mmkit_buddy_stats *b) {
+    return memcmp(a, b, sizeof *a) == 0;
+}
+#define CHECK_OK(b) assert_int_equal(mmkit_buddy_check(b), MMKIT_OK)
+
+/* A PC-like e820 map: low memory with the EBDA hole, the ISA hole, RAM up to 3 GiB (PCI hole
+ * above), and RAM from 4 GiB up. Reserved: the kernel image, an initrd, ACPI tables. */
+static const mmkit_range e820_ram[] = {
+    {0x0, 0x9f000},                   /* 636 KiB; 0x9f000-0x100000 EBDA/VGA/BIOS */
+    {0x100000, 0xbff00000 - 0x100000}, /* 1 MiB .. ~3 GiB */
+    {0x100000000ull, GiB(1)},          /* 4 GiB .. 5 GiB */
+};
+static const mmkit_range e820_rsv[] = {
+    {0x0, 0x1000},             /* real-mode IVT/BDA */
+    {0x100000, 0x1234567},     /* kernel image (unaligned size) */
+    {0x4000000, MiB(8)},       /* initrd */
+    {0xbfe00000, 0x200000},    /* ACPI tables at the top of low RAM */
+    {0x9e000, 0x62000},        /* straddles the end of low RAM into the hole */
+};
+
+/* ---- descriptor validation --------------------------------------------------------------- */
+
+static void test_meta_size_validation(void **state) {
+    mmkit_buddy_desc d;
+    size_t n = 99;
+    mmkit_range ram[2] = {{0, MiB(1)}, {MiB(1), MiB(1)}};
+    mmkit_range overlap[2] = {{0, MiB(2)}, {MiB(1), MiB(2)}};
+    mmkit_range outside = {GiB(8), PG};
+    mmkit_range wrap = {UINT64_MAX - PG, 2 * PG};
+    (void)state;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mmkit_buddy_meta_size(NULL, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_meta_size(&d, NULL), MMKIT_EINVAL);
+    /* empty map: valid, needs nothing */
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    assert_int_equal(n, 0);
+    d.max_order = MMKIT_BUDDY_ORDER_LIMIT + 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(n, 0);
+    d.max_order = 0;
+    d.ram_count = 1; /* NULL array with a count */
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    d.ram = ram;
+    d.ram_count = 2;
+    d.reserved_count = 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    d.reserved_count = 0;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    assert_true(n > 0 && n < KiB(8));
+    d.ram = overlap;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EEXIST);
+    d.ram = &wrap;
+    d.ram_count = 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    d.ram = ram;
+    d.reserved = &outside;
+    d.reserved_count = 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    d.reserved = &wrap;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+}
+
+static void test_region_merging_and_limits(void **state) {
+    mmkit_range many[MMKIT_BUDDY_MAX_REGIONS + 1];
+    mmkit_range adj[3] = {{MiB(2), MiB(1)}, {0, MiB(1)}, {MiB(1), MiB(1)}}; /* unsorted */
+    mmkit_range huge = {0, MMKIT_BUDDY_REGION_MAX_FRAMES * PG + PG};
+    mmkit_range halves[2] = {{0, MMKIT_BUDDY_REGION_MAX_FRAMES * PG}, {MMKIT_BUDDY_REGION_MAX_FRAMES * PG, PG}};
+    mmkit_range tiny[2] = {{0x10, 0x100}, {PG + 1, PG}}; /* no whole frame inside */
+    mmkit_buddy_desc d;
+    mmkit_range r;
+    size_t n;
+    unsigned i;
+    inst in;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    /* adjacent ranges merge into one region, whatever their order */
+    assert_int_equal(make(&in, adj, 3, NULL, 0, 0, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).regions, 1);
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 0, &r), MMKIT_OK);
+    assert_int_equal(r.base, 0);
+    assert_int_equal(r.size, MiB(3));
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 1, &r), MMKIT_ENOENT);
+    assert_int_equal(mmkit_buddy_region_get(NULL, 0, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 0, NULL), MMKIT_EINVAL);
+    CHECK_OK(&in.b);
+    unmake(&in);
+    /* 64 disjoint regions fit, 65 do not */
+    for (i = 0; i <= MMKIT_BUDDY_MAX_REGIONS; i++) {
+        many[i].base = (uint64_t)i * MiB(2);
+        many[i].size = MiB(1);
+    }
+    d.ram = many;
+    d.ram_count = MMKIT_BUDDY_MAX_REGIONS;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    d.ram_count = MMKIT_BUDDY_MAX_REGIONS + 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ENOSPC);
+    /* a region larger than 2^36 frames, directly or by merging */
+    d.ram = &huge;
+    d.ram_count = 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    d.ram = halves;
+    d.ram_count = 2;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    /* ranges holding no whole frame are dropped */
+    assert_int_equal(make(&in, tiny, 2, NULL, 0, 0, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).regions, 0);
+    assert_int_equal(stats(&in.b).total_frames, 0);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_init_errors(void **state) {
+    mmkit_buddy b;
+    mmkit_buddy_desc d;
+    mmkit_range ram = {0, MiB(4)};
+    mmkit_range all = {0, MiB(4)};
+    unsigned char buf[64];
+    size_t need;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mmkit_buddy_init(NULL, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_init(&b, NULL), MMKIT_EINVAL);
+    d.ram = &ram;
+    d.ram_count = 1;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
+    d.meta = buf; /* too small */
+    d.meta_size = sizeof buf;
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_ENOSPC);
+    assert_int_equal(b.nregions, 0); /* left zeroed */
+    d.meta = NULL; /* carve, but nothing to touch frames with */
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_EINVAL);
+    d.phys_to_virt = p2v; /* carve, but everything is reserved */
+    d.reserved = &all;
+    d.reserved_count = 1;
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_ENOMEM);
+}
+
+static void *p2v_null(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    (void)pa;
+    return NULL;
+}
+
+static void test_init_carves_metadata(void **state) {
+    /* two regions; the top one is partly reserved: metadata lands just below the reservation */
+    mmkit_range ram[2] = {{0, MiB(4)}, {MiB(8), MiB(8)}};
+    mmkit_range rsv[2] = {{MiB(15), MiB(1)}, {0, PG}};
+    mmkit_buddy b;
+    mmkit_buddy_desc d;
+    mmkit_buddy_stats s;
+    mmkit_paddr pa;
+    size_t need;
+    uint64_t meta_frames, n = 0;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.ram = ram;
+    d.ram_count = 2;
+    d.reserved = rsv;
+    d.reserved_count = 2;
+    d.phys_to_virt = p2v;
+    assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
+    meta_frames = (need + PG - 1) / PG;
+    memset(arena, 0xee, (size_t)ARENA);
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
+    assert_true(b.meta_carved);
+    assert_int_equal(b.meta_paddr, MiB(15) - meta_frames * PG);
+    CHECK_OK(&b);
+    s = stats(&b);
+    assert_int_equal(s.total_frames, (MiB(12)) / PG);
+    assert_int_equal(s.reserved_frames, MiB(1) / PG + 1 + meta_frames);
+    assert_int_equal(s.free_frames, s.total_frames - s.reserved_frames);
+    assert_int_equal(s.meta_bytes, need);
+    /* no allocation ever lands on the metadata or a reservation */
+    while (mmkit_buddy_alloc(&b, 0, 0, &pa) == MMKIT_OK) {
+        assert_false(pa >= b.meta_paddr && pa < b.meta_paddr + meta_frames * PG);
+        assert_false(pa >= MiB(15) && pa < MiB(16));
+        assert_true(pa != 0);
+        n++;
+    }
+    assert_int_equal(n, s.free_frames);
+    CHECK_OK(&b);
+    /* phys_to_virt that cannot map the carved frames */
+    d.phys_to_virt = p2v_null;
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_EINVAL);
+}
+
+/* ---- the e820 scenario ------------------------------------------------------------------- */
+
+static void test_e820_init_and_exhaust(void **state) {
+    inst in;
+    mmkit_buddy_stats s0, s;
+    uint64_t n = 0, frames;
+    mmkit_paddr pa;
+    unsigned o;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s0 = stats(&in.b);
+    assert_int_equal(s0.regions, 3);
+    frames = 0x9f + (0xbff00000 - 0x100000) / PG + GiB(1) / PG;
+    assert_int_equal(s0.total_frames, frames);
+    /* reserved: 1 + 0x1235 (kernel, rounded up) + 2048 (initrd) + 256 (ACPI, the half below
+     * the PCI hole) + 1 (0x9e000 page; the rest of that range is a hole) */
+    assert_int_equal(s0.reserved_frames, 1 + 0x1235 + 2048 + 256 + 1);
+    assert_int_equal(s0.free_frames, frames - s0.reserved_frames);
+    assert_int_equal(s0.max_order, MMKIT_BUDDY_DEFAULT_MAX_ORDER);
+    assert_int_equal(s0.largest_free_order, MMKIT_BUDDY_DEFAULT_MAX_ORDER);
+    /* exhaust with max-order blocks, then smaller ones; nothing lands in a reservation */
+    for (o = s0.max_order + 1; o-- > 0;) {
+        while (mmkit_buddy_alloc(&in.b, o, 0, &pa) == MMKIT_OK) {
+            unsigned i;
+            assert_true((pa & (mmkit_order_bytes(o) - 1)) == 0);
+            for (i = 0; i < 5; i++)
+                assert_false(pa < e820_rsv[i].base + e820_rsv[i].size &&
+                             pa + mmkit_order_bytes(o) > e820_rsv[i].base);
+            n += (uint64_t)1 << o;
+        }
+    }
+    assert_int_equal(n, s0.free_frames);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, 0);
+    assert_int_equal(s.largest_free_order, -1);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa), MMKIT_ENOMEM);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_alloc_free_roundtrip_restores_state(void **state) {
+    enum { N = 3000 };
+    static mmkit_paddr pas[N];
+    static unsigned ords[N];
+    inst in;
+    mmkit_buddy_stats s0, s;
+    unsigned i;
+    uint64_t seed = 12345;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    for (i = 0; i < N; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        ords[i] = (unsigned)(seed >> 60) % 6u;
+        assert_int_equal(mmkit_buddy_alloc(&in.b, ords[i], 0, &pas[i]), MMKIT_OK);
+    }
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames + 0, s0.free_frames - 0 - (s0.free_frames - s.free_frames));
+    for (i = 0; i < N; i++) { /* free in a scrambled order */
+        unsigned j = (i * 7919u) % N;
+        assert_int_equal(mmkit_buddy_free(&in.b, pas[j], ords[j]), MMKIT_OK);
+    }
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0)); /* coalesced back to exactly the initial layout */
+    unmake(&in);
+}
+
+/* ---- allocation flavours ----------------------------------------------------------------- */
+
+static void test_alloc_arguments(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    mmkit_range ram = {0, MiB(8)};
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 5, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(NULL, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 6, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0x80000000u, &pa), MMKIT_EINVAL);
+    /* zeroing needs phys_to_virt */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 5, MMKIT_ALLOC_NORECLAIM, &pa), MMKIT_OK);
+    assert_int_equal(pa & (mmkit_order_bytes(5) - 1), 0);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_alloc_zeroed(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    mmkit_range ram = {MiB(1), MiB(1)};
+    size_t i;
+    bool zero = true;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, true), MMKIT_OK);
+    /* dirty every frame through the allocator, then ask for zeroed blocks */
+    {
+        mmkit_paddr all[32];
+        for (i = 0; i < 32; i++) {
+            assert_int_equal(mmkit_buddy_alloc(&in.b, 3, 0, &all[i]), MMKIT_OK);
+            memset(arena + all[i], 0xa5, (size_t)(8 * PG));
+        }
+        for (i = 0; i < 32; i++) assert_int_equal(mmkit_buddy_free(&in.b, all[i], 3), MMKIT_OK);
+    }
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 3, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    for (i = 0; i < 8 * (size_t)PG; i++) zero = zero && arena[pa + i] == 0;
+    assert_true(zero);
+    unmake(&in);
+}
+
+static void test_prefers_high_regions(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa), MMKIT_OK);
+    assert_true(pa >= 0x100000000ull); /* low memory stays for DMA-limited callers */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_DMA32, &pa), MMKIT_OK);
+    assert_true(pa < GiB(4) && pa >= MiB(16)); /* and the ISA zone stays for ISA DMA */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_DMA, &pa), MMKIT_OK);
+    assert_true(pa + PG <= MiB(16));
+    unmake(&in);
+}
+
+static void test_dma_limits_exhaust(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    uint64_t n = 0, expect;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    /* below 16 MiB: low RAM less two reserved pages ([1 MiB, 16 MiB) is all kernel image) */
+    expect = 0x9f - 2;
+    while (mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_DMA, &pa) == MMKIT_OK) {
+        assert_true(pa + PG <= MiB(16));
+        n++;
+    }
+    assert_int_equal(n, expect);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(24), &pa), MMKIT_ENOMEM);
+    CHECK_OK(&in.b);
+    /* other limits still work; an order-3 block must fit entirely below the limit */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 3, MMKIT_ALLOC_LIMIT(25), &pa), MMKIT_OK);
+    assert_true(pa + 8 * PG <= MiB(32) && pa >= MiB(16));
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(12), &pa), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_alloc_limit(MMKIT_ALLOC_DMA32), GiB(4));
+    assert_int_equal(mmkit_alloc_limit(0), 0);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_alloc_window(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    mmkit_range ram = {0, MiB(64)};
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 12, false), MMKIT_OK); /* 16 MiB blocks */
+    /* argument checks */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(2), MiB(1), 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 19, 0, MiB(1), 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 13, 0, 0, MiB(1), 0, &pa), MMKIT_EINVAL);
+    /* a window in the middle of one big free block */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(5) + 123, MiB(6), 0, &pa), MMKIT_OK);
+    assert_int_equal(pa, MiB(5) + PG);
+    /* alignment larger than the block */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 9, MiB(5), MiB(9), 0, &pa), MMKIT_OK);
+    assert_int_equal(pa & (MiB(2) - 1), 0);
+    assert_true(pa >= MiB(5) && pa + PG <= MiB(9));
+    /* too small windows */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 2, 0, MiB(7), MiB(7) + 3 * PG, 0, &pa), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(7), MiB(7), 0, &pa), MMKIT_ENOMEM);
+    /* window outside RAM */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(64), MiB(80), 0, &pa), MMKIT_ENOMEM);
+    /* a limit flag narrows the window */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(40), MiB(60), MMKIT_ALLOC_LIMIT(25), &pa),
+                     MMKIT_ENOMEM);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(20), MiB(60), MMKIT_ALLOC_LIMIT(25), &pa),
+                     MMKIT_OK);
+    assert_true(pa >= MiB(20) && pa < MiB(32));
+    CHECK_OK(&in.b);
+    /* a window straddling the end of a free block: the straddler is skipped, not split wrongly */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 3, 0, MiB(16) - 4 * PG, MiB(16) + 8 * PG, 0, &pa),
+                     MMKIT_OK);
+    assert_int_equal(pa, MiB(16));
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+/* ---- free: bad input never changes anything ---------------------------------------------- */
+
+static void expect_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order, mmkit_status want) {
+    mmkit_buddy_stats before = stats(b), after;
+    assert_int_equal(mmkit_buddy_free(b, pa, order), want);
+    after = stats(b);
+    assert_true(stats_equal(&before, &after));
+    CHECK_OK(b);
+}
+
+static void test_free_bad_input(void **state) {
+    inst in;
+    mmkit_paddr a0, a3;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_DMA32, &a0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 3, MMKIT_ALLOC_DMA32, &a3), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(NULL, a0, 0), MMKIT_EINVAL);
+    expect_free(&in.b, a0, 11, MMKIT_EINVAL);                 /* order out of range */
+    expect_free(&in.b, a0 + 8, 0, MMKIT_EALIGN);              /* not frame aligned */
+    expect_free(&in.b, a3 + PG, 3, MMKIT_EALIGN);             /* not block aligned */
+    expect_free(&in.b, 0xa0000, 0, MMKIT_ERANGE);             /* ISA hole */
+    expect_free(&in.b, 0xc0000000, 0, MMKIT_ERANGE);          /* PCI hole */
+    expect_free(&in.b, GiB(64), 0, MMKIT_ERANGE);             /* beyond RAM */
+    expect_free(&in.b, 0x98000, 3, MMKIT_ERANGE);             /* runs past the end of low RAM */
+    expect_free(&in.b, a0, 1, (a0 & PG) ? MMKIT_EALIGN : MMKIT_EINVAL); /* wrong order */
+    expect_free(&in.b, a3, 2, MMKIT_EINVAL);                  /* wrong order, smaller */
+    expect_free(&in.b, a3 + 4 * PG, 2, MMKIT_EINVAL);         /* middle of an allocation */
+    expect_free(&in.b, 0x100000, 0, MMKIT_EINVAL);            /* reserved (kernel image) */
+    assert_int_equal(mmkit_buddy_free(&in.b, a0, 0), MMKIT_OK);
+    expect_free(&in.b, a0, 0, MMKIT_EDOUBLE);                 /* double free */
+    assert_int_equal(mmkit_buddy_free(&in.b, a3, 3), MMKIT_OK);
+    expect_free(&in.b, a3, 3, MMKIT_EDOUBLE);
+    expect_free(&in.b, a3 + PG, 0, MMKIT_EDOUBLE);            /* a frame inside a free block */
+    unmake(&in);
+}
+
+/* ---- claim, exact, free_range, bulk ------------------------------------------------------ */
+
+static void test_claim(void **state) {
+    inst in;
+    mmkit_buddy_stats s0, s;
+    mmkit_paddr pa;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    assert_int_equal(mmkit_buddy_claim(NULL, MiB(128), 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128), 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128) + 1, 1), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0x9d000, 4), MMKIT_ERANGE); /* into the hole */
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0xa0000, 1), MMKIT_ERANGE);
+    /* an odd range at an odd address */
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128) + 3 * PG, 1001), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, s0.free_frames - 1001);
+    CHECK_OK(&in.b);
+    /* overlapping it, at either end or inside: busy, and nothing taken */
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128), 4), MMKIT_EBUSY);
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128) + 1003 * PG, 2), MMKIT_EBUSY);
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128) + 500 * PG, 1), MMKIT_EBUSY);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0x100000, 1), MMKIT_EBUSY); /* reserved */
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, s0.free_frames - 1001);
+    /* the neighbours are still free */
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128), 3), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(128) + 1004 * PG, 1), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(128), 3), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(128) + 1004 * PG, 1), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(128) + 3 * PG, 1001), MMKIT_OK);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    /* a claimed frame is never handed out */
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0x9e000 - PG, 1), MMKIT_OK);
+    while (mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(20), &pa) == MMKIT_OK)
+        assert_true(pa != 0x9e000 - PG);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_exact_and_free_range(void **state) {
+    inst in;
+    mmkit_buddy_stats s0, s;
+    mmkit_paddr pa, pb;
+    mmkit_range ram = {0, MiB(16)};
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 8, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    assert_int_equal(mmkit_buddy_alloc_exact(NULL, 1, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 257, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 5, 0x80000000u, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 5, 0, &pa), MMKIT_OK);
+    assert_int_equal(pa & (8 * PG - 1), 0);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, s0.free_frames - 5);
+    CHECK_OK(&in.b);
+    /* the tail [5, 8) is free again: claim it */
+    assert_int_equal(mmkit_buddy_claim(&in.b, pa + 5 * PG, 3), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa + 5 * PG, 3), MMKIT_OK);
+    /* freeing with the wrong length or start is refused and changes nothing */
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 6), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa + 5 * PG, 3), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 3), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa + 1, 5), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(16), 1), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(16) - PG, 2), MMKIT_ERANGE);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, s0.free_frames - 5);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 5), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 5), MMKIT_EDOUBLE);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    /* a whole max-order block and a plain free of an exact power of two */
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 256, 0, &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, pb, 8), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 1, MMKIT_ALLOC_DMA, &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pb, 1), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    unmake(&in);
+}
+
+static void test_release_reservation(void **state) {
+    inst in;
+    mmkit_buddy_stats s0, s;
+    (void)state;
+    assert_int_equal(make(&in, e820_ram, 3, e820_rsv, 5, 0, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    /* the initrd is unpacked: hand it back */
+    assert_int_equal(mmkit_buddy_free_range(&in.b, 0x4000000, MiB(8) / PG), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, s0.free_frames + MiB(8) / PG);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, 0x4000000, MiB(8) / PG), MMKIT_EDOUBLE);
+    /* the kernel image cannot be freed as a different shape */
+    assert_int_equal(mmkit_buddy_free_range(&in.b, 0x100000, 1), MMKIT_EINVAL);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_overlapping_reservations(void **state) {
+    mmkit_range ram = {0, MiB(4)};
+    mmkit_range rsv[3] = {{PG, 5 * PG}, {3 * PG, 6 * PG}, {2 * PG, PG}};
+    inst in;
+    mmkit_paddr pa;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, rsv, 3, 0, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).reserved_frames, 8); /* frames 1..8 */
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0, 1), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 9 * PG, 1), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 8 * PG, 1), MMKIT_EBUSY);
+    while (mmkit_buddy_alloc(&in.b, 0, 0, &pa) == MMKIT_OK) assert_true(pa >= 10 * PG);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_bulk(void **state) {
+    inst in;
+    mmkit_buddy_stats s0, s;
+    mmkit_paddr out[300];
+    mmkit_range ram = {0, 256 * PG};
+    unsigned i, j;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    assert_int_equal(mmkit_buddy_alloc_bulk(NULL, 0, 1, out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_bulk(&in.b, 0, 1, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_bulk(&in.b, 0, 0, NULL), MMKIT_OK);
+    /* more than there is: nothing happens */
+    assert_int_equal(mmkit_buddy_alloc_bulk(&in.b, 0, 257, out), MMKIT_ENOMEM);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_alloc_bulk(&in.b, 0, 200, out), MMKIT_OK);
+    for (i = 0; i < 200; i++)
+        for (j = i + 1; j < 200; j++) assert_true(out[i] != out[j]);
+    assert_int_equal(stats(&in.b).free_frames, 56);
+    CHECK_OK(&in.b);
+    for (i = 0; i < 200; i++) assert_int_equal(mmkit_buddy_free(&in.b, out[i], 0), MMKIT_OK);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    unmake(&in);
+}
+
+/* ---- hot-add ----------------------------------------------------------------------------- */
+
+static void test_hot_add(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(8), MiB(4)};
+    mmkit_range r;
+    size_t need;
+    void *meta;
+    mmkit_paddr pa;
+    mmkit_buddy_stats s;
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 6, true), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_region_meta_size(NULL, 0, MiB(1), &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MiB(1), NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, 100, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, UINT64_MAX - 10, 100, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MMKIT_BUDDY_REGION_MAX_FRAMES * PG * 2, &need),
+                     MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MiB(2), &need), MMKIT_OK);
+    meta = malloc(need);
+    /* overlapping, too-small metadata, empty */
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(11), MiB(2), meta, need), MMKIT_EEXIST);
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(2), MiB(2), meta, 16), MMKIT_ENOSPC);
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(2), 16, meta, need), MMKIT_EINVAL);
+    /* below the existing region, with caller metadata */
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(2), MiB(2), meta, need), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 0, &r), MMKIT_OK);
+    assert_int_equal(r.base, MiB(2));
+    /* above, metadata carved from the new range itself */
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(16), MiB(4), NULL, 0), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_int_equal(s.regions, 3);
+    assert_int_equal(s.total_frames, MiB(10) / PG);
+    assert_true(s.reserved_frames >= 1);
+    assert_int_equal(s.free_frames, s.total_frames - s.reserved_frames);
+    /* the new memory is used (highest region first) and the carved frames never are */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa), MMKIT_OK);
+    assert_true(pa >= MiB(16) + PG);
+    for (i = 0; i < 3; i++) assert_int_equal(mmkit_buddy_region_get(&in.b, i, &r), MMKIT_OK);
+    assert_int_equal(r.base, MiB(16));
+    /* a range too small to hold its own metadata */
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(22), PG, NULL, 0), MMKIT_ENOMEM);
+    CHECK_OK(&in.b);
+    free(meta);
+    unmake(&in);
+}
+
+static void test_hot_add_limits(void **state) {
+    inst in;
+    mmkit_buddy b0;
+    mmkit_buddy_desc d;
+    size_t need;
+    void *metas[MMKIT_BUDDY_MAX_REGIONS];
+    unsigned i;
+    (void)state;
+    /* an empty instance grows region by region up to the limit */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mmkit_buddy_init(&in.b, &d), MMKIT_OK);
+    in.meta = NULL;
+    for (i = 0; i < MMKIT_BUDDY_MAX_REGIONS; i++) {
+        /* insert in a scrambled order so slots shift */
+        uint64_t base = (uint64_t)((i * 37u) % MMKIT_BUDDY_MAX_REGIONS) * MiB(1);
+        assert_int_equal(mmkit_buddy_region_meta_size(&in.b, base, 64 * PG, &need), MMKIT_OK);
+        metas[i] = malloc(need);
+        assert_int_equal(mmkit_buddy_add_region(&in.b, base, 64 * PG, metas[i], need), MMKIT_OK);
+    }
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_add_region(&in.b, GiB(1), 64 * PG, metas[0], need), MMKIT_ENOSPC);
+    /* carving needs phys_to_virt */
+    memset(&b0, 0, sizeof b0);
+    assert_int_equal(mmkit_buddy_init(&b0, &d), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_add_region(&b0, 0, MiB(1), NULL, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_add_region(NULL, 0, MiB(1), NULL, 0), MMKIT_EINVAL);
+    d.phys_to_virt = p2v_null;
+    assert_int_equal(mmkit_buddy_init(&b0, &d), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_add_region(&b0, 0, MiB(1), NULL, 0), MMKIT_EINVAL);
+    for (i = 0; i < MMKIT_BUDDY_MAX_REGIONS; i++) free(metas[i]);
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+static void test_stats_and_fragmentation(void **state) {
+    inst in;
+    mmkit_range ram = {0, 64 * PG};
+    mmkit_paddr pa[64];
+    mmkit_buddy_stats s;
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.free_blocks[4], 4);
+    assert_int_equal(s.frag_permille[4], 0);
+    assert_int_equal(s.largest_free_order, 4);
+    for (i = 0; i < 64; i++) assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[i]), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.frag_permille[3], 0); /* nothing free: no fragmentation */
+    for (i = 0; i < 64; i++) /* free every other frame: 32 isolated order-0 blocks */
+        if (!((pa[i] / PG) & 1)) assert_int_equal(mmkit_buddy_free(&in.b, pa[i], 0), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, 32);
+    assert_int_equal(s.free_blocks[0], 32);
+    assert_int_equal(s.largest_free_order, 0);
+    assert_int_equal(s.frag_permille[0], 0);
+    assert_int_equal(s.frag_permille[1], 1000);
+    assert_int_equal(s.frag_permille[4], 1000);
+    for (i = 0; i < 64; i++) /* give frames 1 and 3 back: [0,4) coalesces to order 2 */
+        if ((pa[i] / PG) == 1 || (pa[i] / PG) == 3)
+            assert_int_equal(mmkit_buddy_free(&in.b, pa[i], 0), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.free_blocks[2], 1);
+    assert_int_equal(s.free_blocks[0], 30);
+    assert_int_equal(s.frag_permille[1], 30 * 1000 / 34);
+    assert_int_equal(s.frag_permille[3], 1000);
+    /* NULL-safety */
+    mmkit_buddy_stats_get(&in.b, NULL);
+    mmkit_buddy_stats_get(NULL, &s);
+    assert_int_equal(s.total_frames, 0);
+    assert_int_equal(s.largest_free_order, -1);
+    unmake(&in);
+}
+
+static void test_huge_instance(void **state) {
+    /* 2^32 frames (16 TiB, unbacked) in one instance, with 1 GiB blocks */
+    inst in;
+    mmkit_range ram[2] = {{0, (uint64_t)1 << 43}, {(uint64_t)1 << 44, (uint64_t)1 << 43}};
+    mmkit_paddr pa, pb;
+    mmkit_buddy_stats s;
+    (void)state;
+    assert_int_equal(make(&in, ram, 2, NULL, 0, 18, false), MMKIT_OK);
+    s = stats(&in.b);
+    assert_int_equal(s.total_frames, (uint64_t)1 << 32);
+    assert_true((double)s.meta_bytes / (double)s.total_frames < 0.6);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 18, 0, &pa), MMKIT_OK);
+    assert_int_equal(pa & (GiB(1) - 1), 0);
+    assert_true(pa >= (uint64_t)1 << 44);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(44), &pb), MMKIT_OK);
+    assert_true(pb < (uint64_t)1 << 43);
+    assert_int_equal(mmkit_buddy_free(&in.b, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa, 18), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, (uint64_t)1 << 43, 0), MMKIT_ERANGE);
+    s = stats(&in.b);
+    assert_int_equal(s.free_blocks[18], (uint64_t)1 << 14);
+    unmake(&in);
+}
+
+/* ---- the checker catches corruption ------------------------------------------------------ */
+
+static void test_check_detects_corruption(void **state) {
+    inst in;
+    mmkit_range ram[2] = {{0, MiB(1) + 5 * PG}, {MiB(4), MiB(1)}};
+    mmkit_paddr pa;
+    mmkit__buddy_region *r;
+    mmkit__border *t;
+    uint64_t save;
+    (void)state;
+    assert_int_equal(make(&in, ram, 2, NULL, 0, 6, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(21), &pa), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_check(NULL), MMKIT_EINVAL);
+    r = in.b.region[0];
+    t = &r->ord[0];
+#define CORRUPT_T(type, lvalue, value)                           \
+    do {                                                         \
+        save = (uint64_t)(lvalue);                               \
+        (lvalue) = (value);                                      \
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT); \
+        (lvalue) = (type)save;                                   \
+        CHECK_OK(&in.b);                                         \
+    } while (0)
+#define CORRUPT(lvalue, value) CORRUPT_T(uint64_t, lvalue, value)
+    /* the allocated frame also marked free */
+    CORRUPT(t->lv[0][((pa / PG) >> 6) * 2], t->lv[0][((pa / PG) >> 6) * 2] | ((uint64_t)1 << ((pa / PG) & 63)));
+    /* its allocation bit lost */
+    CORRUPT(t->lv[0][((pa / PG) >> 6) * 2 + 1], 0);
+    /* a summary bit lost */
+    assert_true(r->ord[0].nlv > 1);
+    CORRUPT(r->ord[0].lv[1][0], r->ord[0].lv[1][0] ^ (uint64_t)1);
+    /* counters */
+    CORRUPT(r->ord[3].nfree, r->ord[3].nfree + 1);
+    CORRUPT(in.b.free_blocks[2], in.b.free_blocks[2] + 1);
+    CORRUPT(in.b.free_frames, in.b.free_frames + 1);
+    CORRUPT(in.b.total_frames, 1);
+    CORRUPT(in.b.nonempty[5], in.b.nonempty[5] ^ 1u);
+    CORRUPT(in.b.nonempty[9], 1);
+    CORRUPT(in.b.nonempty[2], in.b.nonempty[2] | 0x100u);
+    CORRUPT(in.b.quarantined_frames, UINT64_MAX);
+    /* geometry */
+    CORRUPT(r->ord[2].base, r->ord[2].base + 1);
+    CORRUPT(r->ord[2].nbits, r->ord[2].nbits + 1);
+    CORRUPT_T(unsigned, r->index, 1);
+    CORRUPT(in.b.rstart[1], 1);
+    CORRUPT(in.b.rend[0], MiB(5));
+    CORRUPT_T(unsigned, in.b.max_order, 40);
+    CORRUPT_T(unsigned, in.b.nregions, 65);
+    /* two free buddies at the same order */
+    {
+        uint64_t w = r->ord[6].lv[0][0];
+        CORRUPT(r->ord[5].lv[0][0], r->ord[5].lv[0][0] | ((w & 2) ? 3u : 0u) | 0xc);
+    }
+    /* a bit beyond the region end, in F and in A */
+    CORRUPT(r->ord[0].lv[0][(r->ord[0].words[0] - 1) * 2], r->ord[0].lv[0][(r->ord[0].words[0] - 1) * 2] | ((uint64_t)1 << 63));
+    CORRUPT(r->ord[0].lv[0][(r->ord[0].words[0] - 1) * 2 + 1], (uint64_t)1 << 63);
+    /* a block running past the region end (the last order-6 block is partial) */
+    CORRUPT(r->ord[6].lv[0][1], (uint64_t)1 << (r->ord[6].nbits - 1));
+    /* an allocated block overlapped by a lower-order free mark */
+    CORRUPT(r->ord[1].lv[0][1], r->ord[1].lv[0][1] | ((uint64_t)1 << 5));
+#undef CORRUPT
+#undef CORRUPT_T
+    unmake(&in);
+}
+
+/* ---- provider ---------------------------------------------------------------------------- */
+
+static void test_provider(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(2), MiB(2)};
+    mmkit_provider p, none;
+    mmkit_paddr pa;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, true), MMKIT_OK);
+    p = mmkit_buddy_provider(&in.b);
+    assert_int_equal(mmkit_provider_alloc(&p, 2, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_ptr_equal(mmkit_provider_virt(&p, pa), arena + pa);
+    assert_int_equal(mmkit_provider_free(&p, pa, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_provider_free(&p, pa, 2), MMKIT_OK);
+    assert_int_equal(mmkit_provider_alloc(&p, 2, 0, NULL), MMKIT_EINVAL);
+    memset(&none, 0, sizeof none);
+    assert_int_equal(mmkit_provider_alloc(&none, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_provider_alloc(NULL, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_provider_free(&none, pa, 0), MMKIT_EINVAL);
+    assert_null(mmkit_provider_virt(&none, pa));
+    unmake(&in);
+    /* an unbacked instance answers NULL */
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    p = mmkit_buddy_provider(&in.b);
+    assert_null(mmkit_provider_virt(&p, MiB(2)));
+    unmake(&in);
+}
+
+/* ---- front cache ------------------------------------------------------------------------- */
+
+static unsigned locks, unlocks;
+static uintptr_t lock_hook(void *ctx) {
+    assert_ptr_equal(ctx, &locks);
+    locks++;
+    return 0x5a;
+}
+static void unlock_hook(void *ctx, uintptr_t saved) {
+    assert_ptr_equal(ctx, &locks);
+    assert_int_equal(saved, 0x5a);
+    unlocks++;
+}
+
+static void test_cache_basics(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(1), MiB(1)};
+    mmkit_buddy_cache c;
+    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_stats s0, s;
+    mmkit_paddr pa, pb, held[40];
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, true), MMKIT_OK);
+    s0 = stats(&in.b);
+    memset(&cd, 0, sizeof cd);
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL); /* no buddy */
+    assert_int_equal(mmkit_buddy_cache_init(NULL, &cd), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cache_init(&c, NULL), MMKIT_EINVAL);
+    cd.buddy = &in.b;
+    cd.lock = lock_hook; /* lock without unlock */
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
+    cd.unlock = unlock_hook;
+    cd.lock_ctx = &locks;
+    cd.batch = 8;
+    cd.high = 4;
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
+    cd.high = MMKIT_BUDDY_CACHE_SIZE + 1;
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
+    cd.high = 0; /* defaults to 4 * batch */
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
+    assert_int_equal(c.high, 32);
+    locks = unlocks = 0;
+    /* first alloc refills a batch under the lock */
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pa), MMKIT_OK);
+    assert_int_equal(locks, 1);
+    assert_int_equal(unlocks, 1);
+    assert_int_equal(c.count, 7);
+    assert_int_equal(stats(&in.b).free_frames, s0.free_frames - 8);
+    CHECK_OK(&in.b);
+    /* hits do not lock */
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_NORECLAIM, &pb), MMKIT_OK);
+    assert_int_equal(locks, 1);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(locks, 1);
+    assert_int_equal(c.count, 8);
+    /* LIFO: the frame freed last comes back first */
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pb), MMKIT_OK);
+    assert_int_equal(pb, pa);
+    /* zeroed from the cache */
+    memset(arena + pb, 0x77, (size_t)PG);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_int_equal(pa, pb);
+    assert_int_equal(arena[pa], 0);
+    assert_int_equal(arena[pa + PG - 1], 0);
+    /* orders above 0 and limits go straight to the buddy, under the lock */
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 2, 0, &pb), MMKIT_OK);
+    assert_int_equal(locks, 2);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 2), MMKIT_OK);
+    assert_int_equal(locks, 3);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pb + PG, 3), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_LIMIT(21), &pb), MMKIT_OK);
+    assert_true(pb < MiB(2));
+    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0x80000000u, &pb), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa + 1, 0), MMKIT_EALIGN);
+    /* above high, a batch of the coldest frames drains */
+    for (i = 0; i < 40; i++) held[i] = 0;
+    for (i = 0; i < 30; i++) assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &held[i]), MMKIT_OK);
+    for (i = 0; i < 30; i++) assert_int_equal(mmkit_buddy_cache_free(&c, held[i], 0), MMKIT_OK);
+    assert_true(c.count <= c.high);
+    assert_true(c.drains >= 1);
+    CHECK_OK(&in.b);
+    /* drain everything: the buddy is whole again */
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_drain(NULL), MMKIT_EINVAL);
+    assert_int_equal(c.count, 0);
+    assert_int_equal(locks, unlocks);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
+static void test_cache_errors_and_provider(void **state) {
+    inst in;
+    mmkit_range ram = {0, 16 * PG};
+    mmkit_buddy_cache c;
+    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_stats s0;
+    mmkit_provider p;
+    mmkit_paddr pa, all[16];
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    memset(&cd, 0, sizeof cd);
+    cd.buddy = &in.b;
+    cd.batch = 4;
+    cd.high = 4;
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
+    p = mmkit_buddy_cache_provider(&c);
+    /* zeroing needs phys_to_virt */
+    assert_int_equal(mmkit_provider_alloc(&p, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_EINVAL);
+    assert_null(mmkit_provider_virt(&p, 0));
+    for (i = 0; i < 16; i++) assert_int_equal(mmkit_provider_alloc(&p, 0, 0, &all[i]), MMKIT_OK);
+    assert_int_equal(mmkit_provider_alloc(&p, 0, 0, &pa), MMKIT_ENOMEM);
+    for (i = 0; i < 16; i++) assert_int_equal(mmkit_provider_free(&p, all[i], 0), MMKIT_OK);
+    /* foreign and double-freed frames are caught when drained, and dropped */
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, MiB(1), 0), MMKIT_OK); /* outside RAM */
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_ERANGE);
+    assert_int_equal(c.rejected, 1);
+    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
+#if !MMKIT_DEBUG
+    /* without MMKIT_DEBUG a second free of the same frame is taken in, and refused at drain */
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa + PG, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa + 2 * PG, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_EDOUBLE); /* drains a batch */
+    assert_int_equal(c.rejected, 5);
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_EDOUBLE);
+#else
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_EDOUBLE);
+#endif
+    CHECK_OK(&in.b);
+    {
+        mmkit_buddy_stats s = stats(&in.b);
+        assert_true(stats_equal(&s, &s0));
+    }
+    unmake(&in);
+}
+
+/* ---- randomized long run against a reference model --------------------------------------- */
+
+enum { M_HOLE = 0, M_FREE = 1, M_USED = 2, M_RSVD = 3 };
+
+typedef struct live {
+    mmkit_paddr pa;
+    uint64_t n;     /* frames */
+    int order;      /* >= 0: buddy_free(order); -1: free_range(n) */
+} live;
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) {
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+static uint64_t rnd_below(uint64_t n) { return n ? rnd() % n : 0; }
+
+static void test_randomized_against_model(void **state) {
+    /* three regions with holes; frames 0..MAXF */
+    enum { MAXF = 3072, MAXLIVE = 4096 };
+    static unsigned char model[MAXF];
+    static live lv[MAXLIVE];
+    mmkit_range ram[3] = {{0, 700 * PG}, {1024 * PG, 1000 * PG}, {2048 * PG, 1024 * PG}};
+    mmkit_range rsv[2] = {{10 * PG, 3 * PG}, {1500 * PG, 77 * PG}};
+    inst in;
+    unsigned nlive = 0, step, i;
+    uint64_t f, free_model = 0;
+    (void)state;
+    assert_int_equal(make(&in, ram, 3, rsv, 2, 7, false), MMKIT_OK);
+    memset(model, M_HOLE, sizeof model);
+    for (i = 0; i < 3; i++)
+        for (f = ram[i].base / PG; f < (ram[i].base + ram[i].size) / PG; f++) model[f] = M_FREE;
+    for (i = 0; i < 2; i++)
+        for (f = rsv[i].base / PG; f < (rsv[i].base + rsv[i].size) / PG; f++) model[f] = M_RSVD;
+    for (f = 0; f < MAXF; f++) free_model += model[f] == M_FREE;
+    for (step = 0; step < 20000; step++) {
+        unsigned op = (unsigned)rnd_below(10);
+        mmkit_paddr pa;
+        mmkit_status st;
+        if (op <= 3 && nlive < MAXLIVE) { /* alloc, sometimes constrained */
+            unsigned k = (unsigned)rnd_below(5);
+            uint32_t fl = rnd_below(4) == 0 ? MMKIT_ALLOC_LIMIT(23) : 0; /* below 8 MiB = 2048 */
+            st = mmkit_buddy_alloc(&in.b, k, fl, &pa);
+            if (st == MMKIT_OK) {
+                uint64_t s = pa / PG, n = (uint64_t)1 << k;
+                assert_int_equal(pa % (n * PG), 0);
+                if (fl) assert_true(s + n <= 2048);
+                for (f = s; f < s + n; f++) {
+                    assert_int_equal(model[f], M_FREE);
+                    model[f] = M_USED;
+                }
+                free_model -= n;
+                lv[nlive].pa = pa;
+                lv[nlive].n = n;
+                lv[nlive].order = (int)k;
+                nlive++;
+            } else {
+                /* ENOMEM only when no aligned free run of 2^k frames exists (in the limit) */
+                uint64_t n = (uint64_t)1 << k, s, lim = fl ? 2048 : MAXF;
+                assert_int_equal(st, MMKIT_ENOMEM);
+                for (s = 0; s + n <= lim; s += n) {
+                    bool ok = true;
+                    for (f = s; f < s + n && ok; f++) ok = model[f] == M_FREE;
+                    assert_false(ok);
+                }
+            }
+        } else if (op <= 6 && nlive) { /* free a random live allocation */
+            unsigned j = (unsigned)rnd_below(nlive);
+            if (lv[j].order >= 0)
+                st = mmkit_buddy_free(&in.b, lv[j].pa, (unsigned)lv[j].order);
+            else
+                st = mmkit_buddy_free_range(&in.b, lv[j].pa, lv[j].n);
+            assert_int_equal(st, MMKIT_OK);
+            for (f = lv[j].pa / PG; f < lv[j].pa / PG + lv[j].n; f++) model[f] = M_FREE;
+            free_model += lv[j].n;
+            lv[j] = lv[--nlive];
+        } else if (op == 7 && nlive < MAXLIVE) { /* claim a random small range */
+            uint64_t s = rnd_below(MAXF - 8), n = 1 + rnd_below(8);
+            bool in_one = false, all_free = true;
+            for (i = 0; i < 3; i++)
+                in_one = in_one || (s >= ram[i].base / PG && s + n <= (ram[i].base + ram[i].size) / PG);
+            for (f = s; f < s + n; f++) all_free = all_free && model[f] == M_FREE;
+            st = mmkit_buddy_claim(&in.b, s * PG, n);
+            if (!in_one) assert_int_equal(st, MMKIT_ERANGE);
+            else if (!all_free) assert_int_equal(st, MMKIT_EBUSY);
+            else {
+                assert_int_equal(st, MMKIT_OK);
+                for (f = s; f < s + n; f++) model[f] = M_USED;
+                free_model -= n;
+                lv[nlive].pa = s * PG;
+                lv[nlive].n = n;
+                lv[nlive].order = -1;
+                nlive++;
+            }
+        } else if (op == 8 && nlive < MAXLIVE) { /* exact */
+            uint64_t n = 1 + rnd_below(100);
+            st = mmkit_buddy_alloc_exact(&in.b, n, 0, &pa);
+            if (st == MMKIT_OK) {
+                for (f = pa / PG; f < pa / PG + n; f++) {
+                    assert_int_equal(model[f], M_FREE);
+                    model[f] = M_USED;
+                }
+                free_model -= n;
+                lv[nlive].pa = pa;
+                lv[nlive].n = n;
+                lv[nlive].order = -1;
+                nlive++;
+            } else {
+                assert_int_equal(st, MMKIT_ENOMEM);
+            }
+        } else { /* a free of a frame that is free or a hole must be refused */
+            uint64_t s = rnd_below(MAXF + 100);
+            unsigned k = (unsigned)rnd_below(3);
+            if (s >= MAXF || model[s] == M_FREE || model[s] == M_HOLE) {
+                mmkit_buddy_stats before = stats(&in.b), after;
+                st = mmkit_buddy_free(&in.b, s * PG, k);
+                assert_true(st != MMKIT_OK);
+                if (s < MAXF && model[s] == M_FREE && (s % (1u << k)) == 0 &&
+                    (s + (1u << k) <= MAXF) && model[s + (1u << k) - 1] != M_HOLE)
+                    assert_int_equal(st, MMKIT_EDOUBLE);
+                after = stats(&in.b);
+                assert_true(stats_equal(&before, &after));
+            }
+        }
+        assert_int_equal(stats(&in.b).free_frames, free_model);
+        if (step % 16 == 0 || step > 19900) CHECK_OK(&in.b);
+    }
+    while (nlive) {
+        nlive--;
+        if (lv[nlive].order >= 0)
+            assert_int_equal(mmkit_buddy_free(&in.b, lv[nlive].pa, (unsigned)lv[nlive].order), MMKIT_OK);
+        else
+            assert_int_equal(mmkit_buddy_free_range(&in.b, lv[nlive].pa, lv[nlive].n), MMKIT_OK);
+    }
+    CHECK_OK(&in.b);
+    assert_int_equal(stats(&in.b).free_frames, stats(&in.b).total_frames - 80);
+    unmake(&in);
+}
+
+/* ---- MMKIT_DEBUG poisoning --------------------------------------------------------------- */
+
+#if MMKIT_DEBUG
+static void test_debug_poison(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(1), MiB(1)};
+    mmkit_paddr pa, pb;
+    mmkit_buddy_stats s;
+    (void)state;
+    memset(arena + MiB(1), 0, (size_t)MiB(1));
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, true), MMKIT_OK);
+    /* free memory is poisoned at init */
+    assert_int_equal(arena[MiB(1) + 123], MMKIT_BUDDY_POISON);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa), MMKIT_OK);
+    memset(arena + pa, 1, (size_t)PG);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa, 0), MMKIT_OK);
+    assert_int_equal(arena[pa + 7], MMKIT_BUDDY_POISON); /* poisoned on free */
+    CHECK_OK(&in.b);
+    /* a use-after-free write: check() sees it, and alloc quarantines the block */
+    arena[pa + 100] = 0;
+    assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pb), MMKIT_ECORRUPT);
+    s = stats(&in.b);
+    assert_int_equal(s.quarantined_frames, 1);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pb), MMKIT_OK);
+    assert_true(pb != pa);
+    /* exact allocations keep the tail poisoned */
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 3, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, pa, 3), MMKIT_OK);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+#endif
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_meta_size_validation),
+        cmocka_unit_test(test_region_merging_and_limits),
+        cmocka_unit_test(test_init_errors),
+        cmocka_unit_test(test_init_carves_metadata),
+        cmocka_unit_test(test_e820_init_and_exhaust),
+        cmocka_unit_test(test_alloc_free_roundtrip_restores_state),
+        cmocka_unit_test(test_alloc_arguments),
+        cmocka_unit_test(test_alloc_zeroed),
+        cmocka_unit_test(test_prefers_high_regions),
+        cmocka_unit_test(test_dma_limits_exhaust),
+        cmocka_unit_test(test_alloc_window),
+        cmocka_unit_test(test_free_bad_input),
+        cmocka_unit_test(test_claim),
+        cmocka_unit_test(test_exact_and_free_range),
+        cmocka_unit_test(test_release_reservation),
+        cmocka_unit_test(test_overlapping_reservations),
+        cmocka_unit_test(test_bulk),
+        cmocka_unit_test(test_hot_add),
+        cmocka_unit_test(test_hot_add_limits),
+        cmocka_unit_test(test_stats_and_fragmentation),
+        cmocka_unit_test(test_huge_instance),
+        cmocka_unit_test(test_check_detects_corruption),
+        cmocka_unit_test(test_provider),
+        cmocka_unit_test(test_cache_basics),
+        cmocka_unit_test(test_cache_errors_and_provider),
+        cmocka_unit_test(test_randomized_against_model),
+#if MMKIT_DEBUG
+        cmocka_unit_test(test_debug_poison),
+#endif
+    };
+    return cmocka_run_group_tests(tests, setup_arena, teardown_arena);
+}
