@@ -822,9 +822,8 @@ static void test_check_detects_corruption(void **state) {
     CORRUPT(in.b.free_blocks[2], in.b.free_blocks[2] + 1);
     CORRUPT(in.b.free_frames, in.b.free_frames + 1);
     CORRUPT(in.b.total_frames, 1);
-    CORRUPT(in.b.nonempty[5], in.b.nonempty[5] ^ 1u);
-    CORRUPT(in.b.nonempty[9], 1);
-    CORRUPT(in.b.nonempty[2], in.b.nonempty[2] | 0x100u);
+    CORRUPT_T(uint32_t, r->omask, r->omask ^ 1u);
+    CORRUPT_T(uint32_t, r->omask, r->omask | 0x100u);
     CORRUPT(in.b.quarantined_frames, UINT64_MAX);
     /* geometry */
     CORRUPT(r->ord[2].base, r->ord[2].base + 1);
@@ -1173,6 +1172,58 @@ static void test_randomized_against_model(void **state) {
     unmake(&in);
 }
 
+/* ---- corner paths ------------------------------------------------------------------------ */
+
+static void test_corner_paths(void **state) {
+    inst in;
+    mmkit_paddr pa;
+    mmkit_range r;
+    mmkit_buddy_cache c;
+    mmkit_buddy_cache_desc cd;
+    /* ranges given out of order; the third bridges the first two into one region */
+    mmkit_range bridge[3] = {{0, 8 * PG}, {16 * PG, 48 * PG}, {8 * PG, 8 * PG}};
+    /* a zero-size reservation is ignored; [2,4) then [0,4): the second has to go below the
+     * order its shape suggests, because [0,2) is free at a lower order */
+    mmkit_range rsv[3] = {{5 * PG, 0}, {2 * PG, 2 * PG}, {0, 4 * PG}};
+    mmkit_range high_ram = {MiB(1), MiB(1)};
+    (void)state;
+    assert_int_equal(make(&in, bridge, 3, rsv, 3, 3, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).regions, 1);
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 0, &r), MMKIT_OK);
+    assert_int_equal(r.size, 64 * PG);
+    assert_int_equal(stats(&in.b).reserved_frames, 4);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0, 1), MMKIT_EBUSY);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, 0, 2), MMKIT_OK); /* [0,2) was one block */
+    CHECK_OK(&in.b);
+    /* the window starts one frame before the end of a free order-3 block: an order-1 block
+     * aligned inside the window does not fit there, so the next block is used */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 1, 0, 15 * PG, 64 * PG, 0, &pa), MMKIT_OK);
+    assert_int_equal(pa, 16 * PG);
+    /* a limit above high changes nothing */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, 20 * PG, 22 * PG, MMKIT_ALLOC_DMA32, &pa), MMKIT_OK);
+    assert_true(pa >= 20 * PG && pa < 22 * PG);
+    CHECK_OK(&in.b);
+    unmake(&in);
+    /* RAM that starts above 0: frames below it are foreign */
+    assert_int_equal(make(&in, &high_ram, 1, NULL, 0, 0, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, 0, 0), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_claim(&in.b, 0, 1), MMKIT_ERANGE);
+    /* a cache with the default batch */
+    memset(&cd, 0, sizeof cd);
+    cd.buddy = &in.b;
+    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
+    assert_int_equal(c.batch, 32);
+    assert_int_equal(c.high, 128);
+    unmake(&in);
+    /* an instance with no RAM at all */
+    assert_int_equal(make(&in, NULL, 0, NULL, 0, 0, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_DMA, &pa), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_buddy_free(&in.b, 0, 0), MMKIT_ERANGE);
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
 /* ---- MMKIT_DEBUG poisoning --------------------------------------------------------------- */
 
 #if MMKIT_DEBUG
@@ -1237,6 +1288,7 @@ int main(void) {
         cmocka_unit_test(test_cache_basics),
         cmocka_unit_test(test_cache_errors_and_provider),
         cmocka_unit_test(test_randomized_against_model),
+        cmocka_unit_test(test_corner_paths),
 #if MMKIT_DEBUG
         cmocka_unit_test(test_debug_poison),
 #endif

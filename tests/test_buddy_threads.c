@@ -15,7 +15,7 @@
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 
-enum { THREADS = 4, ITERS = 40000, HELD = 256, MAILBOX = 64 };
+enum { THREADS = 4, ITERS = 150000, HELD = 256, MAILBOX = 64 };
 
 static pthread_mutex_t buddy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -36,37 +36,46 @@
  *          free() exact: double frees, wrong orders and frees of frames that were never handed
  *          out are detected in O(1) and refused without touching anything.
  *   Together that is ~0.52 bytes per frame (about 4 bits per frame over all orders, plus the
- *   trees): 16 GiB of RAM needs ~2.1 MiB of metadata, which stays cache resident. Allocation takes the
- *   lowest free block of the smallest sufficient order (best fit, low addresses first, which keeps
- *   the touched metadata hot); among regions, the highest-addressed one is preferred, so memory
- *   below 16 MiB / 4 GiB is used last and stays available for DMA-limited callers.
+ *   trees): 16 GiB of RAM needs ~2.1 MiB of metadata, which stays cache resident. The F and A
+ *   words of one order are interleaved, so a free reads its own A bit and its buddy's F bit from
+ *   one cache line.
+ *   Policy: allocation uses the highest-addressed region that has a block big enough (memory
+ *   below 16 MiB / 4 GiB is used last and stays available for DMA-limited callers), the smallest
+ *   sufficient order there (best fit), and within that order the block made free last if it is
+ *   still free (like a LIFO free list: its metadata and its frames are still in cache), else the
+ *   lowest-addressed one.
  *   Invariant: every managed frame is covered by exactly one mark (an F or an A bit at some
  *   order), and two buddies are never both free below max_order. mmkit_buddy_check() proves it.
  *
  *   Reserved ranges are recorded as allocations made at init (counted in reserved_frames), so a
- *   kernel can hand e.g. its initrd back with mmkit_buddy_free_range() once it is unpacked.
+ *   kernel can hand e.g. its initrd back with mmkit_buddy_free_range() once it is unpacked. The
+ *   buddy cannot tell a reservation from any other allocation: a free of exactly one of the
+ *   blocks a reservation was recorded as is accepted, a free of any other shape is refused.
  *   Metadata for init comes from desc.meta, or, when that is NULL, is carved out of the
  *   highest-addressed RAM not reserved (via desc.phys_to_virt) and reserved automatically.
  *
  * LIMITS (compile-time)
- *   MMKIT_BUDDY_MAX_REGIONS  64 disjoint RAM ranges after merging adjacent ones (fixed: region
- *                            sets are 64-bit masks).
+ *   MMKIT_BUDDY_MAX_REGIONS  disjoint RAM ranges after merging adjacent ones (default 64;
+ *                            each costs 24 bytes in mmkit_buddy).
  *   MMKIT_BUDDY_ORDER_LIMIT  18: max_order may be 1..18 (default 10); order 18 = 1 GiB blocks.
- *   A single region holds up to 2^36 frames (256 TiB); an instance up to 64 of them.
+ *   A single region holds up to 2^36 frames (256 TiB).
  *   MMKIT_BUDDY_CACHE_SIZE   capacity of a front cache in frames (default 256, configurable).
  *
  * BAD INPUT (returns a status, changes nothing)
  *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
  *   not in managed RAM (hole, foreign) -> ERANGE; block already free -> EDOUBLE; not an
- *   allocation of exactly that order (wrong order, reserved frame, middle of a block) -> EINVAL.
+ *   allocation of exactly that order (wrong order, middle of a block or a reservation) -> EINVAL.
  *   init/add_region: overlapping RAM ranges -> EEXIST; reservation outside RAM -> ERANGE; more
- *   than 64 regions -> ENOSPC; metadata buffer too small -> ENOSPC.
+ *   than MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC; metadata buffer too small -> ENOSPC.
  *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags -> EINVAL.
  *
- * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions <= 64)
- *   alloc, alloc with a DMA limit or window .. O(O * (D + log R))  worst case; typically one
- *                                              descent + one split chain
- *   free .................................... O(O + log R)          (coalescing chain)
+ * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions)
+ *   alloc ................................... O(R + O * D) worst case; O(O) when the top region
+ *                                             has memory (the common case): a split chain plus
+ *                                             at most one descent of the summary tree
+ *   alloc with a DMA limit or a window ...... O(R + O * D) (only the two regions at the window's
+ *                                             edges can need more than one probe, <= 3 each)
+ *   free .................................... O(O * D + log R)  (coalescing chain)
  *   alloc_exact / free_range (n frames) ..... O(O * D + n / 2^max_order)
  *   claim (n frames) ........................ O((O * D) * (O + n / 2^max_order))
  *   alloc_bulk (n) .......................... n allocs
@@ -102,7 +111,9 @@
 #define MMKIT_BUDDY_ORDER_LIMIT 18
 #define MMKIT_BUDDY_ORDERS (MMKIT_BUDDY_ORDER_LIMIT + 1)
 #define MMKIT_BUDDY_DEFAULT_MAX_ORDER 10
+#ifndef MMKIT_BUDDY_MAX_REGIONS
 #define MMKIT_BUDDY_MAX_REGIONS 64
+#endif
 #define MMKIT_BUDDY_REGION_MAX_FRAMES ((uint64_t)1 << 36)
 #ifndef MMKIT_BUDDY_CACHE_SIZE
 #define MMKIT_BUDDY_CACHE_SIZE 256
@@ -153,7 +164,6 @@ typedef struct mmkit__buddy_region {
 typedef struct mmkit_buddy {
     unsigned max_order;
     unsigned nregions;
-    uint64_t nonempty[MMKIT_BUDDY_ORDERS];    /* bit r: region r has a free block of that order */
     uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* over all regions */
     uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
     uint64_t hint[MMKIT_BUDDY_ORDERS];        /* bit index of the last block made free per */
@@ -420,10 +430,7 @@ static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem,
 static inline void mmkit__fset_i(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, uint64_t i) {
     mmkit__border *t = &r->ord[o];
     mmkit__bt_set(t, i);
-    if (t->nfree++ == 0) {
-        b->nonempty[o] |= (uint64_t)1 << r->index;
-        r->omask |= (uint32_t)1 << o;
-    }
+    if (t->nfree++ == 0) r->omask |= (uint32_t)1 << o;
     b->free_blocks[o]++;
     b->hint[o] = i;
     b->hint_region[o] = r->index;
@@ -432,10 +439,7 @@ static inline void mmkit__fclear_i(mmkit_buddy *b, mmkit__buddy_region *r, unsig
                                    uint64_t i) {
     mmkit__border *t = &r->ord[o];
     mmkit__bt_clear(t, i);
-    if (--t->nfree == 0) {
-        b->nonempty[o] &= ~((uint64_t)1 << r->index);
-        r->omask &= ~((uint32_t)1 << o);
-    }
+    if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
     b->free_blocks[o]--;
 }
 static inline void mmkit__fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
@@ -715,7 +719,7 @@ static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, u
 
 /* Put region r (laid out, zeroed) into slot index of b, shifting the others up. */
 static void mmkit__region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
-    unsigned i = 0, k, o;
+    unsigned i = 0, k;
     while (i < b->nregions && b->rstart[i] < r->start) i++;
     for (k = b->nregions; k > i; k--) {
         b->region[k] = b->region[k - 1u];
@@ -728,11 +732,6 @@ static void mmkit__region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
     b->rend[i] = r->end;
     r->index = i;
     b->nregions++;
-    for (o = 0; o <= b->max_order; o++) { /* indexes moved: rebuild the masks */
-        b->nonempty[o] = 0;
-        for (k = 0; k < b->nregions; k++)
-            if (b->region[k]->ord[o].nfree) b->nonempty[o] |= (uint64_t)1 << k;
-    }
     b->total_frames += r->end - r->start;
 }
 
@@ -956,14 +955,11 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
     limit = mmkit_alloc_limit(flags);
     if (limit) return mmkit__alloc_window(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
     /* the highest region with a block of order >= order; usually the top one */
-    ri = b->nregions ? b->nregions - 1u : 0u;
-    if (!b->nregions || !(b->region[ri]->omask >> order)) {
-        uint64_t any = 0;
-        for (o = order; o <= b->max_order; o++) any |= b->nonempty[o];
-        if (!any) return MMKIT_ENOMEM;
-        ri = mmkit_log2_floor64(any);
+    for (ri = b->nregions;;) {
+        if (ri-- == 0) return MMKIT_ENOMEM;
+        r = b->region[ri];
+        if (MMKIT__LIKELY(r->omask >> order)) break;
     }
-    r = b->region[ri];
     o = order + mmkit_ctz64(r->omask >> order); /* best fit within it */
     i = b->hint[o]; /* the block made free last is likely still in cache: reuse it */
     if (b->hint_region[o] != ri || i >= r->ord[o].nbits || !mmkit__bt_test(&r->ord[o], i))
@@ -1206,8 +1202,9 @@ static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_re
             }
         }
         if (pop != r->ord[o].nfree) return false;
-        if (((b->nonempty[o] >> r->index) & 1u) != (r->ord[o].nfree != 0)) return false;
+        if (((r->omask >> o) & 1u) != (r->ord[o].nfree != 0)) return false;
     }
+    if (b->max_order < 31u && (r->omask >> (b->max_order + 1u))) return false;
     /* every frame covered by exactly one mark, and nothing inside a block is marked */
     for (p = r->start; p < r->end;) {
         unsigned found = 0, fo = 0, q;
@@ -1252,8 +1249,6 @@ MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
     }
     for (o = 0; o <= MMKIT_BUDDY_ORDER_LIMIT; o++) {
         if (blocks[o] != b->free_blocks[o]) return MMKIT_ECORRUPT;
-        if (o > b->max_order && b->nonempty[o]) return MMKIT_ECORRUPT;
-        if (b->nregions < 64u && (b->nonempty[o] >> b->nregions)) return MMKIT_ECORRUPT;
     }
     if (free_frames != b->free_frames || total != b->total_frames ||
         b->quarantined_frames > total - free_frames)
