@@ -27,6 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Optional attributes for tb_alloc/tb_free (bench_buddy.c aligns them to 64 bytes so that
+ * their timing does not depend on where the linker happens to place them). */
+#ifndef TB_FUNC_ATTR
+#define TB_FUNC_ATTR
+#endif
+
 #define TB_ORDER_LIMIT 18
 #define TB_ORDERS (TB_ORDER_LIMIT + 1)
 #define TB_NIL UINT32_MAX
@@ -120,7 +126,7 @@ static inline int tb_init(tb_buddy *b, void *meta, uint32_t nframes, unsigned ma
 }
 
 /* 2^order frames, aligned to their size; *pfn = first frame. */
-static inline int tb_alloc(tb_buddy *b, unsigned order, uint32_t *pfn) {
+static inline TB_FUNC_ATTR int tb_alloc(tb_buddy *b, unsigned order, uint32_t *pfn) {
     unsigned k = order;
     uint32_t p;
     if (order > b->max_order) return TB_EINVAL;
@@ -141,7 +147,7 @@ static inline int tb_alloc(tb_buddy *b, unsigned order, uint32_t *pfn) {
 }
 
 /* Give back an allocation of exactly `order` starting at pfn. Bad input changes nothing. */
-static inline int tb_free(tb_buddy *b, uint32_t pfn, unsigned order) {
+static inline TB_FUNC_ATTR int tb_free(tb_buddy *b, uint32_t pfn, unsigned order) {
     tb_frame *f = b->f;
     unsigned k = order;
     if (order > b->max_order) return TB_EINVAL;

@@ -454,26 +454,24 @@ static inline bool mmkit__ftest(const mmkit__buddy_region *r, unsigned o, mmkit_
     return mmkit__bt_test(&r->ord[o], blk - r->ord[o].base);
 }
 
-static inline uint64_t *mmkit__aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
-                                     uint64_t *bit) {
+/* The A word of block blk at order o (interleaved after its F word), and its bit. */
+static inline uint64_t *mmkit__aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
     uint64_t i = blk - r->ord[o].base;
-    *bit = (uint64_t)1 << (i & 63u);
     return &r->ord[o].lv[0][((size_t)(i >> 6) << 1) + 1u];
 }
-
+static inline uint64_t mmkit__abit(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    return (uint64_t)1 << ((blk - r->ord[o].base) & 63u);
+}
 static inline bool mmkit__atest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t bit;
-    return (*mmkit__aword(r, o, blk, &bit) & bit) != 0;
+    return (*mmkit__aword(r, o, blk) & mmkit__abit(r, o, blk)) != 0;
 }
-
 static inline void mmkit__aset(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t bit;
-    *mmkit__aword(r, o, blk, &bit) |= bit;
+    uint64_t *w = mmkit__aword(r, o, blk);
+    *w |= mmkit__abit(r, o, blk);
 }
-
 static inline void mmkit__aclear(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t bit;
-    *mmkit__aword(r, o, blk, &bit) &= ~bit;
+    uint64_t *w = mmkit__aword(r, o, blk);
+    *w &= ~mmkit__abit(r, o, blk);
 }
 
 /* Order j >= from of the free block covering pfn, or -1. O(O). */
