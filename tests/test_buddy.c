@@ -817,6 +817,14 @@ static void test_check_detects_corruption(void **state) {
     /* a summary bit lost */
     assert_true(r->ord[0].nlv > 1);
     CORRUPT(r->ord[0].lv[1][0], r->ord[0].lv[1][0] ^ (uint64_t)1);
+    /* a pending summary word that is zero, or out of range */
+    {
+        size_t zero_word = 0;
+        while (zero_word < t->words[0] && t->lv[0][zero_word * 2]) zero_word++;
+        assert_true(zero_word < t->words[0]);
+        CORRUPT_T(size_t, t->pend, zero_word + 1);
+        CORRUPT_T(size_t, t->pend, t->words[0] + 1);
+    }
     /* counters */
     CORRUPT(r->ord[3].nfree, r->ord[3].nfree + 1);
     CORRUPT(in.b.free_blocks[2], in.b.free_blocks[2] + 1);

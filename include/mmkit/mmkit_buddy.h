@@ -144,9 +144,11 @@ typedef struct mmkit_buddy_desc {
  * reads its allocation bit and its buddy's free bit from one cache line. */
 #define MMKIT__BT_LEVELS 6
 typedef struct mmkit__border { /* one order of one region */
-    mmkit_pfn base;            /* region start >> order: the block of bit 0 */
+    mmkit_pfn base;            /* block of bit 0: (region start >> order) rounded down to 64, so
+                                * a block and its buddy always share a word, at bits blk & 63 */
     uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
     uint64_t nfree;            /* free blocks */
+    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
     unsigned nlv;              /* summary levels + 1 */
     uint64_t *lv[MMKIT__BT_LEVELS];
     size_t words[MMKIT__BT_LEVELS];
@@ -331,24 +333,45 @@ static void mmkit__bt_up_clear(mmkit__border *t, uint64_t i) {
     }
 }
 
-/* Set / clear bit i; summaries change only when a word turns non-zero / zero. O(1) usually,
- * O(D) worst case. */
-static inline void mmkit__bt_set(mmkit__border *t, uint64_t i) {
-    uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
+/* Deferred summary: when a level-0 word turns non-zero, its summary path is set only when the
+ * next word of this order turns non-zero or somebody searches. A block freed and allocated
+ * straight back (the common churn) then never touches the summary tree. At most one word per
+ * order and region is pending, so every bound stays as documented. */
+static inline void mmkit__bt_flush(mmkit__border *t) {
+    if (t->pend) {
+        mmkit__bt_up_set(t, t->pend - 1u);
+        t->pend = 0;
+    }
+}
+
+/* Set / clear bit i. O(1) usually, O(D) worst case. */
+static inline void mmkit__bt_word_set(mmkit__border *t, uint64_t *w, uint64_t i) {
     uint64_t old = *w;
     *w = old | ((uint64_t)1 << (i & 63u));
-    if (MMKIT__UNLIKELY(!old)) mmkit__bt_up_set(t, i >> 6);
+    if (MMKIT__UNLIKELY(!old)) {
+        mmkit__bt_flush(t);
+        t->pend = (size_t)(i >> 6) + 1u;
+    }
+}
+static inline void mmkit__bt_word_clear(mmkit__border *t, uint64_t *w, uint64_t i) {
+    *w &= ~((uint64_t)1 << (i & 63u));
+    if (MMKIT__UNLIKELY(!*w)) {
+        if (t->pend == (size_t)(i >> 6) + 1u) t->pend = 0;
+        else mmkit__bt_up_clear(t, i >> 6);
+    }
+}
+static inline void mmkit__bt_set(mmkit__border *t, uint64_t i) {
+    mmkit__bt_word_set(t, &t->lv[0][(size_t)(i >> 6) << 1], i);
 }
 static inline void mmkit__bt_clear(mmkit__border *t, uint64_t i) {
-    uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
-    *w &= ~((uint64_t)1 << (i & 63u));
-    if (MMKIT__UNLIKELY(!*w)) mmkit__bt_up_clear(t, i >> 6);
+    mmkit__bt_word_clear(t, &t->lv[0][(size_t)(i >> 6) << 1], i);
 }
 
 /* Lowest set bit, or MMKIT__BT_NONE. One descent from the single top word. O(D). */
-static inline uint64_t mmkit__bt_first(const mmkit__border *t) {
+static inline uint64_t mmkit__bt_first(mmkit__border *t) {
     uint64_t i = 0;
     unsigned l = t->nlv;
+    mmkit__bt_flush(t);
     while (l-- > 0) {
         uint64_t w = MMKIT__BTW(t, l, i);
         if (!w) return MMKIT__BT_NONE;
@@ -359,9 +382,10 @@ static inline uint64_t mmkit__bt_first(const mmkit__border *t) {
 
 /* Lowest set bit >= from, or MMKIT__BT_NONE. Climbs until a word has a later bit, then
  * descends. O(D). */
-static uint64_t mmkit__bt_next(const mmkit__border *t, uint64_t from) {
+static uint64_t mmkit__bt_next(mmkit__border *t, uint64_t from) {
     uint64_t i = from;
     unsigned l = 0;
+    mmkit__bt_flush(t);
     if (from >= t->nbits) return MMKIT__BT_NONE;
     for (;;) {
         uint64_t wi = i >> 6, w;
@@ -403,10 +427,10 @@ static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem,
     unsigned o, l;
     if (r) { r->start = start; r->end = end; }
     for (o = 0; o <= max_order; o++) {
-        uint64_t nbits = ((end - 1) >> o) - (start >> o) + 1;
+        uint64_t nbits = ((end - 1) >> o) - ((start >> o) & ~(uint64_t)63) + 1;
         uint64_t words = (nbits + 63u) >> 6;
         if (r) {
-            r->ord[o].base = start >> o;
+            r->ord[o].base = (start >> o) & ~(uint64_t)63;
             r->ord[o].nbits = nbits;
         }
         for (l = 0;; l++) {
@@ -496,6 +520,8 @@ static int mmkit__alloc_cover(const mmkit_buddy *b, const mmkit__buddy_region *r
 /* Region holding frame pfn, or NULL. O(log R). */
 static mmkit__buddy_region *mmkit__region_of(const mmkit_buddy *b, mmkit_pfn pfn) {
     unsigned lo = 0, hi = b->nregions;
+    if (MMKIT__LIKELY(hi) && pfn - b->rstart[hi - 1u] < b->rend[hi - 1u] - b->rstart[hi - 1u])
+        return b->region[hi - 1u]; /* the top region, where most allocations come from */
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2u;
         if (b->rstart[mid] <= pfn) lo = mid + 1u;
@@ -536,19 +562,28 @@ static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n
 
 /* ---- the core block operations ----------------------------------------------------------- */
 
-/* Put the free block (pfn, o) into the maps, merging with free buddies. O(O). */
+/* Put the free block (pfn, o) into the maps, merging with free buddies. A block and its
+ * buddy share a word (bases are 64-aligned), and blocks outside the region are never marked,
+ * so the buddy test needs no bounds check. O(O * D). */
 static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
     mmkit_pfn blk = pfn >> o;
+    mmkit__border *t = &r->ord[o];
+    uint64_t i = blk - t->base, *w = &t->lv[0][(size_t)(i >> 6) << 1];
     b->free_frames += mmkit_order_frames(o);
-    while (o < b->max_order) {
-        /* a buddy before the region wraps around to a huge index: one compare covers both */
-        uint64_t i = (blk ^ 1u) - r->ord[o].base;
-        if (i >= r->ord[o].nbits || !mmkit__bt_test(&r->ord[o], i)) break;
-        mmkit__fclear_i(b, r, o, i);
+    while (o < b->max_order && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
+        mmkit__bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
+        if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
+        b->free_blocks[o]--;
         blk >>= 1;
-        o++;
+        t = &r->ord[++o];
+        i = blk - t->base;
+        w = &t->lv[0][(size_t)(i >> 6) << 1];
     }
-    mmkit__fset(b, r, o, blk);
+    mmkit__bt_word_set(t, w, i);
+    if (t->nfree++ == 0) r->omask |= (uint32_t)1 << o;
+    b->free_blocks[o]++;
+    b->hint[o] = i;
+    b->hint_region[o] = r->index;
 }
 
 /* Take the order-k block at pfn t out of the free block of order j >= k that covers it,
@@ -745,7 +780,7 @@ static void mmkit__region_fill(mmkit_buddy *b, mmkit__buddy_region *r) {
 
 /* MMKIT_DEBUG: poison every free block of r (after init has applied its reservations, so
  * carved metadata is never overwritten). O(free bytes). */
-static void mmkit__poison_free(const mmkit_buddy *b, const mmkit__buddy_region *r) {
+static void mmkit__poison_free(const mmkit_buddy *b, mmkit__buddy_region *r) {
 #if MMKIT_DEBUG
     unsigned o;
     if (!b->phys_to_virt) return;
@@ -882,8 +917,8 @@ MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, 
 
 /* Mark the taken block allocated, then zero / verify poison. */
 static mmkit_status mmkit__finish_alloc(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn,
-                                        unsigned k, uint32_t flags, mmkit_paddr *pa) {
-    mmkit__aset(r, k, pfn >> k);
+                                        unsigned k, uint32_t flags, mmkit_paddr *pa, bool mark) {
+    if (mark) mmkit__aset(r, k, pfn >> k);
 #if MMKIT_DEBUG
     if (!mmkit__poison_intact(b, pfn, mmkit_order_frames(k))) {
         b->quarantined_frames += mmkit_order_frames(k); /* stays allocated, never handed out */
@@ -897,7 +932,7 @@ static mmkit_status mmkit__finish_alloc(mmkit_buddy *b, mmkit__buddy_region *r, 
 
 /* Search region r at order o for a block holding an aligned 2^k run inside [lo, hi);
  * at most three candidates can fail (the ones straddling lo or hi). */
-static bool mmkit__window_find(const mmkit__buddy_region *r, unsigned o, unsigned k,
+static bool mmkit__window_find(mmkit__buddy_region *r, unsigned o, unsigned k,
                                unsigned align, mmkit_pfn lo, mmkit_pfn hi, mmkit_pfn *t) {
     mmkit_pfn from = (lo > r->start ? lo : r->start) >> o;
     for (;;) {
@@ -927,7 +962,7 @@ static mmkit_status mmkit__alloc_window(mmkit_buddy *b, unsigned k, unsigned ali
             mmkit_pfn t;
             if ((om & 1u) && mmkit__window_find(r, o, k, align, lo, hi, &t)) {
                 mmkit__carve(b, r, o, t, k);
-                return mmkit__finish_alloc(b, r, t, k, flags, pa);
+                return mmkit__finish_alloc(b, r, t, k, flags, pa, true);
             }
         }
     }
@@ -948,6 +983,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
     uint64_t limit, i;
     mmkit_pfn pfn;
     mmkit__buddy_region *r;
+    mmkit__border *t;
     mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
     limit = mmkit_alloc_limit(flags);
@@ -959,12 +995,21 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
         if (MMKIT__LIKELY(r->omask >> order)) break;
     }
     o = order + mmkit_ctz64(r->omask >> order); /* best fit within it */
+    t = &r->ord[o];
     i = b->hint[o]; /* the block made free last is likely still in cache: reuse it */
-    if (b->hint_region[o] != ri || i >= r->ord[o].nbits || !mmkit__bt_test(&r->ord[o], i))
-        i = mmkit__bt_first(&r->ord[o]);
-    pfn = (r->ord[o].base + i) << o;
+    if (b->hint_region[o] != ri || i >= t->nbits || !mmkit__bt_test(t, i)) i = mmkit__bt_first(t);
+    pfn = (t->base + i) << o;
+    if (MMKIT__LIKELY(o == order)) { /* no split: flip F to A in one word pair */
+        uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
+        mmkit__bt_word_clear(t, w, i);
+        w[1] |= (uint64_t)1 << (i & 63u);
+        if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
+        b->free_blocks[o]--;
+        b->free_frames -= mmkit_order_frames(o);
+        return mmkit__finish_alloc(b, r, pfn, order, flags, pa, false);
+    }
     mmkit__carve(b, r, o, pfn, order);
-    return mmkit__finish_alloc(b, r, pfn, order, flags, pa);
+    return mmkit__finish_alloc(b, r, pfn, order, flags, pa, true);
 }
 
 MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
@@ -1010,7 +1055,7 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
     mmkit_status st;
     if (!b) return MMKIT_EINVAL;
     st = mmkit__check_alloc(b, pa, order, &r);
-    if (st != MMKIT_OK) return st;
+    if (MMKIT__UNLIKELY(st != MMKIT_OK)) return st;
     mmkit__release(b, r, mmkit_paddr_to_pfn(pa), order);
     return MMKIT_OK;
 }
@@ -1162,12 +1207,17 @@ static bool mmkit__bt_consistent(const mmkit__border *t) {
     unsigned l;
     uint64_t tail = t->nbits & 63u;
     if (tail && (MMKIT__BTW(t, 0, t->words[0] - 1u) >> tail)) return false;
+    /* a pending word is non-zero and its summary bit is not set yet */
+    if (t->pend && (t->pend > t->words[0] || !MMKIT__BTW(t, 0, t->pend - 1u))) return false;
     for (l = 1; l < t->nlv; l++) {
         size_t w;
         for (w = 0; w < t->words[l]; w++) {
             uint64_t expect = 0, j;
-            for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++)
-                if (MMKIT__BTW(t, l - 1u, ((uint64_t)w << 6) + j)) expect |= (uint64_t)1 << j;
+            for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++) {
+                uint64_t c = ((uint64_t)w << 6) + j;
+                if (MMKIT__BTW(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
+                    expect |= (uint64_t)1 << j;
+            }
             if (MMKIT__BTW(t, l, w) != expect) return false;
         }
     }
@@ -1181,7 +1231,12 @@ static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_re
     for (o = 0; o <= b->max_order; o++) {
         const mmkit__border *t = &r->ord[o];
         uint64_t pop = 0, w, tail = t->nbits & 63u;
-        if (r->ord[o].base != r->start >> o || t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u)
+        if (r->ord[o].base != ((r->start >> o) & ~(uint64_t)63) ||
+            t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u)
+            return false;
+        /* nothing marked before the region in the first word */
+        if (!mmkit__bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
+            !mmkit__bits_zero(t->lv[0] + 1, 0, (r->start >> o) - t->base))
             return false;
         if (!mmkit__bt_consistent(t)) return false;
         if (tail && (t->lv[0][2u * t->words[0] - 1u] >> tail)) return false;
