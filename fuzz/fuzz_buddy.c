@@ -57,10 +57,15 @@
 #ifndef FUZZ_BUDDY_MAX_OPS
 #define FUZZ_BUDDY_MAX_OPS 2000
 #endif
+/* mmkit_buddy_check() after every step costs O(blocks): an input stops taking new operations
+ * once the blocks checked so far (free + allocated, summed over the steps) exceed this. */
+#ifndef FUZZ_BUDDY_WORK
+#define FUZZ_BUDDY_WORK 150000u
+#endif
 
 #define SPAN_MAX 8192u /* frames the model covers (32 MiB of address space) */
 #if MMKIT_DEBUG
-#define SPAN_BACKED 128u /* debug poisoning/checking touches every free byte: keep it small */
+#define SPAN_BACKED 64u /* debug poisoning/checking touches every free byte: keep it small */
 #else
 #define SPAN_BACKED 2048u /* 8 MiB arena */
 #endif
@@ -155,13 +160,16 @@ static struct {
     uint64_t fbm[SPAN_MAX / 64]; /* bit set = FREE */
     mreg reg[MMKIT_BUDDY_MAX_REGIONS + 1];
     unsigned nreg;
-    uint32_t rend_of[256]; /* region end by identity */
+    uint32_t rend_of[MMKIT_BUDDY_MAX_REGIONS + MAXRANGES + 2]; /* region end by identity */
     unsigned next_id;
     uint64_t nfree, total, reserved_stat, meta_bytes;
+    uint64_t nmarks; /* allocation marks (allocated blocks) */
+    uint64_t work;   /* blocks checked so far */
     int rsv_released;
     /* free-block decomposition of a fully merged buddy, by address */
     uint32_t bp[SPAN_MAX];
-    uint8_t bo[SPAN_MAX], bri[SPAN_MAX];
+    uint8_t bo[SPAN_MAX];
+    uint16_t bri[SPAN_MAX];
     uint32_t nb;
     uint64_t cnt[MMKIT_BUDDY_ORDERS];
 } M;
@@ -216,7 +224,7 @@ static void decompose(void) {
                 unsigned o = blk_order(ABS(p), ABS(q), M.maxo);
                 M.bp[M.nb] = p;
                 M.bo[M.nb] = (uint8_t)o;
-                M.bri[M.nb] = (uint8_t)i;
+                M.bri[M.nb] = (uint16_t)i;
                 M.nb++;
                 M.cnt[o]++;
                 p += 1u << o;
@@ -313,6 +321,7 @@ static void model_take(uint32_t p, unsigned o, int32_t own) {
         setfree(q, 0);
     }
     M.mark[p] = (uint8_t)(o + 1);
+    M.nmarks++;
     M.nfree -= n;
 }
 /* greedy tiling of [p, e) (all free) as the buddy marks it */
@@ -346,11 +355,13 @@ static void model_release(uint32_t p, unsigned o) {
     for (q = p; q < p + n; q++) {
         CHECK(M.st[q] == USED, "model: releasing a frame that is not allocated");
         if (M.owner[q] > 0) mark_dirty(M.owner[q]);
+        if (M.owner[q] == OWN_RSV) M.rsv_released = 1;
         M.st[q] = FREE;
         M.owner[q] = OWN_NONE;
         setfree(q, 1);
     }
     M.mark[p] = 0;
+    M.nmarks--;
     M.nfree += n;
 }
 /* records whose frames were (partly) released: drop them, or split what is left into blocks */
@@ -381,36 +392,47 @@ static void process_dirty(void) {
 
 /* ---- placement policy --------------------------------------------------------------------------- */
 
-typedef struct { int ok; uint64_t pfn; unsigned o; } pick_t;
+typedef struct { int ok; int ri; unsigned o; } fit_t;
 
-/* Best place for 2^k frames aligned to 2^a (a >= k) inside [lo, hi) among free blocks of order
- * >= omin: smallest order, then highest region, then lowest address. */
-static pick_t pick(unsigned k, unsigned a, uint64_t lo, uint64_t hi, unsigned omin) {
-    pick_t best;
-    unsigned bo = 99;
-    int bri = -1;
+/* Where 2^k frames aligned to 2^a (a >= k) inside [lo, hi) can come from, among the free blocks
+ * of order >= omin: the highest region holding such a block, and the smallest such order in it
+ * (the documented policy: the highest-addressed region is preferred, best fit). */
+static fit_t find_fit(unsigned k, unsigned a, uint64_t lo, uint64_t hi, unsigned omin) {
+    fit_t f;
     uint32_t i;
-    best.ok = 0;
-    best.pfn = 0;
-    best.o = 0;
+    f.ok = 0;
+    f.ri = -1;
+    f.o = 99;
     for (i = 0; i < M.nb; i++) {
         unsigned o = M.bo[i];
         uint64_t bs, be, c, lim;
-        if (o < omin || o < k || o > bo) continue;
+        if (o < omin || o < k) continue;
         bs = ABS(M.bp[i]);
         be = bs + ((uint64_t)1 << o);
         c = align_up64(max64(bs, lo), a);
         lim = min64(be, hi);
         if (c >= lim || lim - c < ((uint64_t)1 << k)) continue;
-        if (o < bo || M.bri[i] > bri || (M.bri[i] == bri && c < best.pfn)) {
-            bo = o;
-            bri = M.bri[i];
-            best.ok = 1;
-            best.pfn = c;
-            best.o = o;
+        if (!f.ok || M.bri[i] > f.ri) {
+            f.ok = 1;
+            f.ri = M.bri[i];
+            f.o = o;
+        } else if (M.bri[i] == f.ri && o < f.o) {
+            f.o = o;
         }
     }
-    return best;
+    return f;
+}
+/* the model's free block holding frame pfn (absolute), or -1 */
+static int64_t block_of(uint64_t pfn) {
+    uint32_t lo = 0, hi = M.nb;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2u;
+        if (ABS(M.bp[mid]) <= pfn) lo = mid + 1u;
+        else hi = mid;
+    }
+    if (lo == 0) return -1;
+    lo--;
+    return pfn - ABS(M.bp[lo]) < ((uint64_t)1 << M.bo[lo]) ? (int64_t)lo : -1;
 }
 static uint64_t limit_pfn(uint32_t flags) {
     unsigned bits = (flags & MMKIT_ALLOC_LIMIT_MASK) >> MMKIT_ALLOC_LIMIT_SHIFT;
@@ -420,11 +442,19 @@ static int bad_flags(uint32_t flags) {
     return (flags & ~MMKIT_ALLOC_KNOWN_FLAGS) || ((flags & MMKIT_ALLOC_ZERO) && !M.backed);
 }
 /* what mmkit_buddy_alloc(order, flags) must do */
-static mmkit_status pred_alloc(unsigned order, uint32_t flags, pick_t *pk) {
-    pk->ok = 0;
+static mmkit_status pred_alloc(unsigned order, uint32_t flags, fit_t *f) {
+    f->ok = 0;
     if (order > M.maxo || bad_flags(flags)) return MMKIT_EINVAL;
-    *pk = pick(order, order, 0, limit_pfn(flags), order);
-    return pk->ok ? MMKIT_OK : MMKIT_ENOMEM;
+    *f = find_fit(order, order, 0, limit_pfn(flags), order);
+    return f->ok ? MMKIT_OK : MMKIT_ENOMEM;
+}
+/* free frames below lim (absolute frame number) */
+static uint64_t free_below(uint64_t lim) {
+    uint64_t n = 0;
+    uint32_t q;
+    if (lim == UINT64_MAX) return M.nfree;
+    for (q = 0; q < M.span && ABS(q) < lim; q++) n += M.st[q] == FREE;
+    return n;
 }
 
 /* ---- predictions for frees ------------------------------------------------------------------ */
@@ -502,8 +532,10 @@ static struct {
 static uint64_t buddy_sig(void) {
     uint64_t h = 1469598103934665603ull;
     unsigned o;
-    h = (h ^ B.free_frames) * 1099511628211ull;
-    for (o = 0; o < MMKIT_BUDDY_ORDERS; o++) h = (h ^ B.free_blocks[o]) * 1099511628211ull;
+    mmkit_buddy_stats st;
+    mmkit_buddy_stats_get(&B, &st);
+    h = (h ^ st.free_frames) * 1099511628211ull;
+    for (o = 0; o < MMKIT_BUDDY_ORDERS; o++) h = (h ^ st.free_blocks[o]) * 1099511628211ull;
     return h;
 }
 static uintptr_t lk_lock(void *ctx) {
@@ -565,6 +597,7 @@ static void post_step(void) {
     int largest = -1;
     process_dirty();
     decompose();
+    M.work += M.nb + M.nmarks + M.nreg;
     st = mmkit_buddy_check(&B);
     CHECK(st == MMKIT_OK, "mmkit_buddy_check: %s", mmkit_status_str(st));
     mmkit_buddy_stats_get(&B, &s);
@@ -704,6 +737,25 @@ static void validate_block(uint64_t pa, unsigned k, unsigned a, uint64_t lo, uin
               (unsigned long long)ABS(q), M.st[q] == USED ? "allocated" : "a hole");
 }
 
+#ifndef FUZZ_BUDDY_POLICY
+#define FUZZ_BUDDY_POLICY 1
+#endif
+/* the block came from where the documented policy says (FUZZ_BUDDY_POLICY=0 skips this) */
+static void check_policy(uint64_t pa, fit_t f, const char *what) {
+#if FUZZ_BUDDY_POLICY
+    int64_t i = block_of(pa >> PSHIFT);
+    CHECK(i >= 0, "%s: harness: no free block", what);
+    CHECK(M.bri[i] == f.ri && M.bo[i] == f.o,
+          "%s: %#llx came from a free order-%u block in region %u; the documented policy "
+          "(highest-addressed region with a fit, best fit in it) gives order %u in region %d",
+          what, (unsigned long long)pa, M.bo[i], M.bri[i], f.o, f.ri);
+#else
+    (void)pa;
+    (void)f;
+    (void)what;
+#endif
+}
+
 /* record a new user allocation of tiles over [p, p + n) (K_RANGE) or one block (K_BLOCK) */
 static int give_user(uint32_t p, uint32_t n, uint8_t kind, unsigned order, int zero) {
     int s = rec_new(kind, p, n, order);
@@ -743,12 +795,12 @@ static uint32_t read_flags(void) {
 static void op_alloc(void) {
     unsigned ob = u8(), order = ob % (M.maxo + 2u);
     uint32_t flags = read_flags();
-    pick_t pk;
-    mmkit_status want = pred_alloc(order, flags, &pk), got;
+    fit_t f;
+    mmkit_status want = pred_alloc(order, flags, &f), got;
     mmkit_paddr pa = 0x5a5a5a5a5a5a5000ull;
     if (room() <= 0) return;
-    TRACE("  alloc(order %u, flags %#x) -> expect %s %#llx\n", order, flags,
-          mmkit_status_str(want), (unsigned long long)PA(pk.pfn));
+    TRACE("  alloc(order %u, flags %#x) -> expect %s (region %d order %u)\n", order, flags,
+          mmkit_status_str(want), f.ri, f.o);
     if (ob & 0x80) {
         mmkit_provider prov = mmkit_buddy_provider(&B);
         got = mmkit_provider_alloc(&prov, order, flags, &pa);
@@ -761,9 +813,7 @@ static void op_alloc(void) {
         return;
     }
     validate_block(pa, order, order, 0, limit_pfn(flags), "alloc");
-    CHECK(pa == PA(pk.pfn), "alloc(order %u, flags %#x) returned %#llx; the placement policy "
-          "(smallest order, highest region, lowest address) gives %#llx", order, flags,
-          (unsigned long long)pa, (unsigned long long)PA(pk.pfn));
+    check_policy(pa, f, "alloc");
     give_user((uint32_t)((pa >> PSHIFT) - M.base), 1u << order, K_BLOCK, order,
               (flags & MMKIT_ALLOC_ZERO) != 0);
 }
@@ -775,7 +825,7 @@ static void op_alloc_window(void) {
     uint32_t flags;
     mmkit_status want, got;
     mmkit_paddr pa = 0;
-    pick_t spec, impl;
+    fit_t spec, impl;
     if (ab >= 250) align = 17u + (ab - 250u) % 3u; /* 17, 18, 19 (> ORDER_LIMIT) */
     x = ABS(u16() % (M.span + 8u));
     len = 1u + u16() % M.span;
@@ -797,39 +847,33 @@ static void op_alloc_window(void) {
     a = align > order ? align : order;
     lo = (align_up64(low, PSHIFT)) >> PSHIFT;
     hi = min64(high >> PSHIFT, limit_pfn(flags));
-    spec.ok = impl.ok = 0;
+    memset(&spec, 0, sizeof spec);
+    memset(&impl, 0, sizeof impl);
     if (order > M.maxo || bad_flags(flags) || align > MMKIT_BUDDY_ORDER_LIMIT || low > high) {
         want = MMKIT_EINVAL;
     } else {
-        spec = pick(order, a, lo, hi, order);
-        impl = pick(order, a, lo, hi, a);
+        spec = find_fit(order, a, lo, hi, order);
+        impl = find_fit(order, a, lo, hi, a); /* only blocks of order >= align_order */
         want = spec.ok ? MMKIT_OK : MMKIT_ENOMEM;
     }
-    TRACE("  alloc_window(order %u, align %u, [%#llx, %#llx), flags %#x) -> expect %s %#llx\n",
+    TRACE("  alloc_window(order %u, align %u, [%#llx, %#llx), flags %#x) -> expect %s\n",
           order, align, (unsigned long long)low, (unsigned long long)high, flags,
-          mmkit_status_str(want), (unsigned long long)PA(spec.pfn));
+          mmkit_status_str(want));
     got = mmkit_buddy_alloc_window(&B, order, align, low, high, flags, &pa);
 #if FUZZ_BUDDY_KNOWN_BUGS
-    /* known bug: orders below align_order are never searched */
-    if (want == MMKIT_OK && spec.o < a) {
-        want = impl.ok ? MMKIT_OK : MMKIT_ENOMEM;
-        spec = impl;
-    }
+    /* known bug: free blocks of an order below align_order are never searched */
+    if (want == MMKIT_OK && !impl.ok) want = MMKIT_ENOMEM;
 #endif
-    if (got != want || (got == MMKIT_OK && pa != PA(spec.pfn))) {
-        if (want == MMKIT_OK && spec.o < a)
-            FAIL("alloc_window(order %u, align_order %u, [%#llx,%#llx), flags %#x): %s %#llx, but "
-                 "the free order-%u block at %#llx fits (starts on a 2^%u boundary in the window); "
-                 "the search starts at order align_order (known bug, FUZZ_BUDDY_KNOWN_BUGS=1 "
-                 "tolerates it)", order, align, (unsigned long long)low,
-                 (unsigned long long)high, flags, mmkit_status_str(got), (unsigned long long)pa,
-                 spec.o, (unsigned long long)PA(spec.pfn), a);
-        EXPECT_ST(got, want, "alloc_window");
-    }
+    if (got == MMKIT_ENOMEM && want == MMKIT_OK && !impl.ok)
+        FAIL("alloc_window(order %u, align_order %u, [%#llx,%#llx), flags %#x) = ENOMEM, but a "
+             "free order-%u block in region %d starts on a 2^%u-frame boundary inside the window "
+             "(known bug: the search starts at order align_order; FUZZ_BUDDY_KNOWN_BUGS=1 "
+             "tolerates it)", order, align, (unsigned long long)low, (unsigned long long)high,
+             flags, spec.o, spec.ri, a);
+    EXPECT_ST(got, want, "alloc_window");
     if (got != MMKIT_OK) return;
     validate_block(pa, order, a, lo, hi, "alloc_window");
-    CHECK(pa == PA(spec.pfn), "alloc_window returned %#llx, policy gives %#llx",
-          (unsigned long long)pa, (unsigned long long)PA(spec.pfn));
+    if (a == order) check_policy(pa, spec, "alloc_window");
     give_user((uint32_t)((pa >> PSHIFT) - M.base), 1u << order, K_BLOCK, order,
               (flags & MMKIT_ALLOC_ZERO) != 0);
 }
@@ -846,6 +890,7 @@ static void op_free_live(void) {
     pa = PA(ABS(REC[s].p));
     if (REC[s].kind == K_RANGE) {
         CHECK(do_free_range(pa, REC[s].n), "harness: live range not freeable");
+        process_dirty();
         CHECK(!REC[s].live, "range record still live after its free_range");
         return;
     }
@@ -937,25 +982,25 @@ static void op_alloc_exact(void) {
     unsigned k = 0;
     mmkit_status want, got;
     mmkit_paddr pa = 0;
-    pick_t pk;
-    pk.ok = 0;
-    pk.pfn = 0;
+    fit_t f;
+    f.ok = 0;
+    f.ri = -1;
+    f.o = 0;
     n = (nb & 0x8000) ? (nb & 0x7fffu) % (maxn + 2u) : (nb & 0x3fu);
     if (room() <= 0) return;
     if (n == 0 || n > maxn) {
         want = MMKIT_EINVAL;
     } else {
         k = lg_ceil(n);
-        want = pred_alloc(k, flags, &pk);
+        want = pred_alloc(k, flags, &f);
     }
-    TRACE("  alloc_exact(%llu, flags %#x) -> expect %s %#llx\n", (unsigned long long)n, flags,
-          mmkit_status_str(want), (unsigned long long)PA(pk.pfn));
+    TRACE("  alloc_exact(%llu, flags %#x) -> expect %s\n", (unsigned long long)n, flags,
+          mmkit_status_str(want));
     got = mmkit_buddy_alloc_exact(&B, n, flags, &pa);
     EXPECT_ST(got, want, "alloc_exact");
     if (got != MMKIT_OK) return;
     validate_block(pa, k, k, 0, limit_pfn(flags), "alloc_exact");
-    CHECK(pa == PA(pk.pfn), "alloc_exact returned %#llx, policy gives %#llx",
-          (unsigned long long)pa, (unsigned long long)PA(pk.pfn));
+    check_policy(pa, f, "alloc_exact");
     give_user((uint32_t)((pa >> PSHIFT) - M.base), (uint32_t)n, K_RANGE, 0,
               (flags & MMKIT_ALLOC_ZERO) != 0);
 }
@@ -1016,38 +1061,38 @@ static void op_claim(void) {
     if (got == MMKIT_OK) give_user((uint32_t)(pfn - M.base), (uint32_t)n, K_RANGE, 0, 0);
 }
 
+/* frames[0..n) handed out one by one as order-0 allocations below lim: each must be valid and
+ * placed by the policy at its turn. Takes them in the model (owner own). */
+static void take_sequence(const mmkit_paddr *frames, size_t n, uint64_t lim, int32_t own,
+                          const char *what) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        fit_t f = find_fit(0, 0, 0, lim, 0);
+        CHECK(f.ok, "%s: frame %zu of %zu handed out, but nothing was free", what, i, n);
+        validate_block(frames[i], 0, 0, 0, lim, what);
+        check_policy(frames[i], f, what);
+        model_take((uint32_t)((frames[i] >> PSHIFT) - M.base), 0, own);
+        decompose();
+    }
+}
+
 static void op_bulk(void) {
     unsigned nb = u8();
     uint32_t flags = read_flags();
-    size_t n = nb % 80u, i;
-    mmkit_paddr out[80];
-    uint64_t want_pfn[80];
-    mmkit_status want = MMKIT_OK, got;
+    size_t n = nb % 48u, i;
+    mmkit_paddr out[48];
+    mmkit_status want, got;
     uint64_t lim = limit_pfn(flags);
     if ((int)n > room()) n = room() > 0 ? (size_t)room() : 0;
-    if (n && bad_flags(flags)) {
-        want = MMKIT_EINVAL;
-    } else {
-        for (i = 0; i < n; i++) { /* the same n order-0 allocations, one by one */
-            pick_t pk = pick(0, 0, 0, lim, 0);
-            if (!pk.ok) { want = MMKIT_ENOMEM; break; }
-            want_pfn[i] = pk.pfn;
-            model_take((uint32_t)(pk.pfn - M.base), 0, OWN_TMP);
-            decompose();
-        }
-        if (want != MMKIT_OK) { /* all or nothing */
-            while (i-- > 0) model_release((uint32_t)(want_pfn[i] - M.base), 0);
-            decompose();
-        }
-    }
+    if (n && bad_flags(flags)) want = MMKIT_EINVAL;
+    else want = free_below(lim) >= n ? MMKIT_OK : MMKIT_ENOMEM; /* all or nothing */
     TRACE("  alloc_bulk(%zu, flags %#x) -> expect %s\n", n, flags, mmkit_status_str(want));
     got = mmkit_buddy_alloc_bulk(&B, flags, n, out);
     EXPECT_ST(got, want, "alloc_bulk");
     if (got != MMKIT_OK) return;
+    take_sequence(out, n, lim, OWN_TMP, "alloc_bulk");
     for (i = 0; i < n; i++) {
-        uint32_t r = (uint32_t)(want_pfn[i] - M.base);
-        CHECK(out[i] == PA(want_pfn[i]), "alloc_bulk out[%zu] = %#llx, policy gives %#llx", i,
-              (unsigned long long)out[i], (unsigned long long)PA(want_pfn[i]));
+        uint32_t r = (uint32_t)((out[i] >> PSHIFT) - M.base);
         model_release(r, 0);
         give_user(r, 1, K_BLOCK, 0, (flags & MMKIT_ALLOC_ZERO) != 0);
     }
@@ -1256,39 +1301,32 @@ static void op_cache_alloc(void) {
     uint32_t flags = (ob & 0x20) ? read_flags() : (ob & 0x10) ? MMKIT_ALLOC_NORECLAIM : 0u;
     mmkit_status want, got;
     mmkit_paddr pa = 0;
-    uint64_t want_pa = 0;
-    int from_cache = 0;
-    pick_t pk;
+    uint64_t want_pa = 0, refill = 0;
+    int from_cache = 0, do_refill = 0;
+    fit_t f;
+    f.ok = 0;
     if (!cache_on || room() <= 0) return;
     if (order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && MC.count) {
-        want = MMKIT_OK;
+        want = MMKIT_OK; /* hit */
         from_cache = 1;
     } else if (order == 0 && !(flags & MMKIT_ALLOC_LIMIT_MASK) &&
                !(flags & ~MMKIT_ALLOC_KNOWN_FLAGS)) {
         if ((flags & MMKIT_ALLOC_ZERO) && !M.backed) {
             want = MMKIT_EINVAL;
         } else {
-            want = MMKIT_OK;
             if (MC.count == 0) { /* refill: up to a batch of plain order-0 allocations */
-                while (MC.count < MC.batch) {
-                    pk = pick(0, 0, 0, UINT64_MAX, 0);
-                    if (!pk.ok) break;
-                    model_take((uint32_t)(pk.pfn - M.base), 0, OWN_CACHE);
-                    MC.f[MC.count++] = PA(pk.pfn);
-                    decompose();
-                }
-                MC.refills++;
-                if (MC.count == 0) want = MMKIT_ENOMEM;
+                do_refill = 1;
+                refill = M.nfree < MC.batch ? M.nfree : MC.batch;
             }
-            from_cache = want == MMKIT_OK;
+            want = MC.count || refill ? MMKIT_OK : MMKIT_ENOMEM;
+            from_cache = 1;
         }
     } else {
-        want = pred_alloc(order, flags, &pk);
-        want_pa = PA(pk.pfn);
+        want = pred_alloc(order, flags, &f);
     }
-    if (from_cache) want_pa = MC.f[--MC.count];
-    TRACE("  cache_alloc(order %u, flags %#x) -> expect %s %#llx\n", order, flags,
-          mmkit_status_str(want), (unsigned long long)want_pa);
+    if (from_cache && want == MMKIT_OK && !refill) want_pa = MC.f[--MC.count];
+    TRACE("  cache_alloc(order %u, flags %#x) -> expect %s (refill %llu)\n", order, flags,
+          mmkit_status_str(want), (unsigned long long)refill);
     lk_begin();
     if (ob & 2) {
         mmkit_provider prov = mmkit_buddy_cache_provider(&C);
@@ -1297,17 +1335,31 @@ static void op_cache_alloc(void) {
         got = mmkit_buddy_cache_alloc(&C, order, flags, &pa);
     }
     lk_end();
+    if (do_refill) MC.refills++;
     EXPECT_ST(got, want, "cache_alloc");
+    if (refill) {
+        /* the refilled batch is C.frames[0..refill-1) plus the frame handed out */
+        mmkit_paddr seq[MMKIT_BUDDY_CACHE_SIZE];
+        CHECK(C.count == refill - 1u, "cache refill took %u frames, the model expects %llu",
+              C.count + 1u, (unsigned long long)refill);
+        memcpy(seq, C.frames, (size_t)(refill - 1u) * sizeof seq[0]);
+        seq[refill - 1u] = pa;
+        take_sequence(seq, (size_t)refill, UINT64_MAX, OWN_CACHE, "cache refill");
+        memcpy(MC.f, seq, (size_t)(refill - 1u) * sizeof seq[0]);
+        MC.count = (uint32_t)(refill - 1u);
+        want_pa = pa;
+    }
     if (got != MMKIT_OK) return;
-    CHECK(pa == want_pa, "cache_alloc returned %#llx, the model expects %#llx",
-          (unsigned long long)pa, (unsigned long long)want_pa);
     if (from_cache) {
         uint32_t r = (uint32_t)((pa >> PSHIFT) - M.base);
+        CHECK(pa == want_pa, "cache_alloc returned %#llx, the cache's top frame is %#llx",
+              (unsigned long long)pa, (unsigned long long)want_pa);
         CHECK(M.owner[r] == OWN_CACHE, "cache handed out a frame it did not hold");
         model_release(r, 0);
         give_user(r, 1, K_BLOCK, 0, (flags & MMKIT_ALLOC_ZERO) != 0);
     } else {
         validate_block(pa, order, order, 0, limit_pfn(flags), "cache_alloc");
+        check_policy(pa, f, "cache_alloc");
         give_user((uint32_t)((pa >> PSHIFT) - M.base), 1u << order, K_BLOCK, order,
                   (flags & MMKIT_ALLOC_ZERO) != 0);
     }
@@ -1400,30 +1452,31 @@ static void outer_frames(const mmkit_range *rv, uint64_t *s, uint64_t *e) {
 }
 
 static void op_free_rsv(void) {
-    unsigned i = u8(), sel = u8(), j, hit = 0;
-    uint64_t s, e;
+    unsigned i = u8(), sel = u8(), j, nclip = 0, want_clip;
+    uint64_t s, e, lo = 0, hi = 0;
     if (!nrsv) return;
     i %= nrsv;
     if (RSV[i].size == 0 || RSV[i].size > UINT64_MAX - RSV[i].base) return;
     outer_frames(&RSV[i], &s, &e);
-    for (j = 0; j < M.nreg; j++) {
-        uint64_t lo = max64(s, ABS(M.reg[j].s)), hi = min64(e, ABS(M.reg[j].e));
-        if (lo >= hi) continue;
-        if (hit++ != (sel & 7u) % 2u && j + 1 < M.nreg) continue;
-        if (sel & 0x80) { /* one reserved block in it */
-            uint64_t q;
-            for (q = lo; q < hi; q++) {
-                uint32_t r = (uint32_t)(q - M.base);
-                if (M.mark[r] && M.owner[r] == OWN_RSV) {
-                    if (do_free(PA(q), M.mark[r] - 1u, VIA_BUDDY)) M.rsv_released = 1;
-                    break;
-                }
+    for (j = 0; j < M.nreg; j++) nclip += max64(s, ABS(M.reg[j].s)) < min64(e, ABS(M.reg[j].e));
+    if (!nclip) return;
+    want_clip = (sel & 0x7f) % nclip;
+    for (j = 0, nclip = 0; j < M.nreg; j++) {
+        lo = max64(s, ABS(M.reg[j].s));
+        hi = min64(e, ABS(M.reg[j].e));
+        if (lo < hi && nclip++ == want_clip) break;
+    }
+    if (sel & 0x80) { /* one reserved block in that part */
+        uint64_t q;
+        for (q = lo; q < hi; q++) {
+            uint32_t r = (uint32_t)(q - M.base);
+            if (M.mark[r] && M.owner[r] == OWN_RSV) {
+                (void)do_free(PA(q), M.mark[r] - 1u, VIA_BUDDY);
+                return;
             }
-        } else if (do_free_range(PA(lo), hi - lo) && pred_free_range(PA(lo), hi - lo) != MMKIT_OK) {
-            /* nothing: refused or skipped */
         }
-        if (M.st[lo - M.base] == FREE) M.rsv_released = 1;
-        return;
+    } else { /* the part of the reservation inside one region, as documented */
+        (void)do_free_range(PA(lo), hi - lo);
     }
 }
 
@@ -1435,9 +1488,13 @@ static void op_stats(void) {
     uint64_t q = x % M.span;
     void *v;
     compare_regions();
-    v = mmkit_provider_virt(&prov, PA(ABS(q)));
-    if (!M.backed) CHECK(v == NULL, "provider_virt without phys_to_virt");
-    else if (M.st[q] != HOLE) CHECK(v == fptr((uint32_t)q), "provider_virt gives the wrong pointer");
+    if (!M.backed) {
+        v = mmkit_provider_virt(&prov, PA(ABS(q)));
+        CHECK(v == NULL, "provider_virt without phys_to_virt");
+    } else if (M.st[q] != HOLE) {
+        v = mmkit_provider_virt(&prov, PA(ABS(q)));
+        CHECK(v == fptr((uint32_t)q), "provider_virt gives the wrong pointer");
+    }
     for (i = 0; i <= MMKIT_STATUS_COUNT; i++)
         CHECK(mmkit_status_str((mmkit_status)i) != NULL, "status_str NULL");
 }
@@ -1465,7 +1522,10 @@ static mmkit_status model_scan(const mmkit_range *ram, size_t nram, const mmkit_
         if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
         for (k = 0; k < n; k++)
             if (s < out[k].e && out[k].s < e) return MMKIT_EEXIST;
-        /* insert, merging with neighbours that touch */
+        /* insert, merging with neighbours that touch; a new entry needs a free slot */
+        for (k = 0; k < n; k++)
+            if (out[k].e == s || out[k].s == e) break;
+        if (k == n && n == MMKIT_BUDDY_MAX_REGIONS) return MMKIT_ENOSPC;
         for (k = 0; k < n; k++) {
             if (out[k].e == s) { s = out[k].s; out[k] = out[--n]; k = (unsigned)-1; continue; }
             if (out[k].s == e) { e = out[k].e; out[k] = out[--n]; k = (unsigned)-1; continue; }
@@ -1609,22 +1669,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nrsv = (cfg2 / 6u) % 5u;
     cap = M.backed ? SPAN_BACKED : SPAN_MAX;
     zone = cap - cap / 4u;
+    /* mmkit_buddy_check() costs O(blocks) and runs after every step: with a small max_order
+     * keep the memory small too (at most ~192 blocks of the largest order) */
+    if (zone > (192u << maxo_in)) zone = 192u << maxo_in;
     switch (place) {
     case 0: M.base = 0; break;
     case 1: M.base = ((uint64_t)1 << 20) - cap / 2u; break;            /* across 4 GiB */
     case 2: M.base = ((uint64_t)1 << 28) + 0x3008u; break;             /* odd, high */
     default: M.base = TOP_PFN - cap; break;                             /* top of the space */
     }
-    M.span = cap;
+    M.span = cap; /* shrunk to the RAM plus room for hot-adds below */
     cache_cfg[0] = u8();
     cache_cfg[1] = u8();
     cache_cfg[2] = u8();
 
     /* RAM ranges */
     for (i = 0; i < nram; i++) {
-        unsigned g = u8(), v = u16(), ub = u8(), cls = v >> 14;
+        static const uint32_t szcls[8] = {8, 8, 64, 64, 64, 512, 512, 4096}; /* mostly small */
+        unsigned g = u8(), v = u16(), ub = u8();
         uint32_t gap = (g & 3u) == 0 ? 0u : 1u + (g >> 2) % (i ? 48u : 16u);
-        uint32_t len = 1u + (v & 0x3fffu) % (cls == 0 ? 8u : cls == 1 ? 128u : cls == 2 ? 1024u : 4096u);
+        uint32_t len = 1u + (v & 0x1fffu) % szcls[v >> 13];
         uint32_t start = cur + gap;
         uint64_t delta;
         if (i > 0 && g == 0xff && rl[i - 1] > 1) start = rs[i - 1] + rl[i - 1] / 2u; /* overlap */
@@ -1640,6 +1704,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if ((ub & 4) && ram[i].size >= delta) ram[i].size -= delta; /* drops the last frame */
         if (start + len > cur) cur = start + len;
     }
+    M.span = cur + cap / 4u < cap ? cur + cap / 4u : cap;
+    if (M.span < 64u) M.span = 64u;
     /* reservations */
     for (i = 0; i < nrsv; i++) {
         unsigned kind = u8(), off = u16(), ln = u16(), rb = u8();
@@ -1652,7 +1718,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 4: s = (int64_t)rs[j] - 1; n = rl[j] + 2u; break;
         case 5:
             s = (int64_t)rs[j] + rl[j] - 1;
-            n = (j + 1 < nram ? rs[j + 1] - (rs[j] + rl[j]) : 0) + 2u + ln % 4u;
+            n = 2u + ln % 4u;
+            if (j + 1 < nram && rs[j + 1] > rs[j] + rl[j]) n += rs[j + 1] - (rs[j] + rl[j]);
             break;
         case 6:
             if (i > 0) {
@@ -1694,7 +1761,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
     case 5: ram[nram].base = UINT64_MAX - 100u; ram[nram].size = 2 * PG; nram++; break;
     case 6:
-        if (nrsv < MAXRSV) { RSV[nrsv].base = ram[0].base; RSV[nrsv].size = UINT64_MAX; nrsv++; }
+        if (nrsv < MAXRSV) { RSV[nrsv].base = ram[0].base + PG; RSV[nrsv].size = UINT64_MAX - 16u; nrsv++; }
         break;
     case 7: ram_null = 1; break;
     default: break;
@@ -1818,27 +1885,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     if (meta) METAS[nmetas++] = meta;
-    if (carve) {
-        CHECK(B.meta_carved && B.meta_paddr == PA(ABS(carve_at)),
-              "init carved its metadata at %#llx, the highest unreserved RAM is %#llx",
-              (unsigned long long)B.meta_paddr, (unsigned long long)PA(ABS(carve_at)));
+    if (carve) { /* it must sit in the highest unreserved RAM: those frames are taken */
+        uint64_t j;
+        for (j = 0; j < carve_n; j++)
+            CHECK(mmkit_buddy_claim(&B, PA(ABS(carve_at + j)), 1) == MMKIT_EBUSY,
+                  "init: frame %#llx of the highest unreserved RAM is not taken by the carved "
+                  "metadata", (unsigned long long)PA(ABS(carve_at + j)));
         model_take_range((uint32_t)carve_at, (uint32_t)(carve_at + carve_n), OWN_META);
         M.reserved_stat += carve_n;
-    } else {
-        CHECK(!B.meta_carved, "init says it carved metadata");
     }
     post_step();
     compare_regions();
 
     if (cache_cfg[0] & 1) {
         g_opname = "cache_init";
-        (void)cache_init_model(cache_cfg[1], cache_cfg[2], (cache_cfg[0] >> 1) % 4u == 0 ? 1u
-                                                           : (cache_cfg[0] >> 1) % 8u == 1 ? 2u
-                                                           : (cache_cfg[0] >> 1) % 8u == 2 ? 0u
-                                                           : 1u);
+        static const unsigned lockmode[8] = {1, 1, 1, 1, 0, 0, 2, 3};
+        (void)cache_init_model(cache_cfg[1], cache_cfg[2], lockmode[(cache_cfg[0] >> 1) & 7u]);
     }
 
-    for (g_op = 1; g_op <= FUZZ_BUDDY_MAX_OPS && more(); g_op++) {
+    for (g_op = 1; g_op <= FUZZ_BUDDY_MAX_OPS && more() && M.work < FUZZ_BUDDY_WORK; g_op++) {
         static const char *const names[16] = {
             "alloc", "alloc", "alloc_window", "free", "free", "bad_free", "alloc_exact",
             "claim", "alloc", "alloc_bulk", "hot_add", "cache_alloc", "cache_free",
