@@ -562,13 +562,12 @@ static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n
 
 /* ---- the core block operations ----------------------------------------------------------- */
 
-/* Put the free block (pfn, o) into the maps, merging with free buddies. A block and its
- * buddy share a word (bases are 64-aligned), and blocks outside the region are never marked,
- * so the buddy test needs no bounds check. O(O * D). */
-static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
-    mmkit_pfn blk = pfn >> o;
+/* Put the free block blk (bit i of word pair w at order o) into the maps, merging with free
+ * buddies. A block and its buddy share a word (bases are 64-aligned), and blocks outside the
+ * region are never marked, so the buddy test needs no bounds check. O(O * D). */
+static void mmkit__free_block_at(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
+                                 uint64_t i, uint64_t *w) {
     mmkit__border *t = &r->ord[o];
-    uint64_t i = blk - t->base, *w = &t->lv[0][(size_t)(i >> 6) << 1];
     b->free_frames += mmkit_order_frames(o);
     while (o < b->max_order && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
         mmkit__bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
@@ -584,6 +583,11 @@ static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn 
     b->free_blocks[o]++;
     b->hint[o] = i;
     b->hint_region[o] = r->index;
+}
+static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
+    mmkit_pfn blk = pfn >> o;
+    uint64_t i = blk - r->ord[o].base;
+    mmkit__free_block_at(b, r, o, blk, i, &r->ord[o].lv[0][(size_t)(i >> 6) << 1]);
 }
 
 /* Take the order-k block at pfn t out of the free block of order j >= k that covers it,
@@ -977,17 +981,14 @@ static mmkit_status mmkit__alloc_checks(const mmkit_buddy *b, unsigned order, ui
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
-                                         mmkit_paddr *pa) {
+/* Unconstrained allocation (flags: ZERO or none), arguments already checked. */
+static inline mmkit_status mmkit__alloc_top(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                            mmkit_paddr *pa) {
     unsigned o, ri;
-    uint64_t limit, i;
+    uint64_t i;
     mmkit_pfn pfn;
     mmkit__buddy_region *r;
     mmkit__border *t;
-    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
-    if (st != MMKIT_OK) return st;
-    limit = mmkit_alloc_limit(flags);
-    if (limit) return mmkit__alloc_window(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
     /* the highest region with a block of order >= order; usually the top one */
     for (ri = b->nregions;;) {
         if (ri-- == 0) return MMKIT_ENOMEM;
@@ -1012,6 +1013,23 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
     return mmkit__finish_alloc(b, r, pfn, order, flags, pa, true);
 }
 
+static mmkit_status mmkit__alloc_slow(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                      mmkit_paddr *pa) {
+    uint64_t limit;
+    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
+    if (st != MMKIT_OK) return st;
+    limit = mmkit_alloc_limit(flags);
+    if (limit) return mmkit__alloc_window(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
+    return mmkit__alloc_top(b, order, flags, pa);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                         mmkit_paddr *pa) {
+    if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM)))
+        return mmkit__alloc_top(b, order, 0, pa);
+    return mmkit__alloc_slow(b, order, flags, pa);
+}
+
 MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
                                                 unsigned align_order, mmkit_paddr low,
                                                 mmkit_paddr high, uint32_t flags,
@@ -1029,21 +1047,6 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
 
 /* ---- free -------------------------------------------------------------------------------- */
 
-/* Locate and validate the block (pa, order) as an allocation; sets *rp. */
-static mmkit_status mmkit__check_alloc(const mmkit_buddy *b, mmkit_paddr pa, unsigned order,
-                                       mmkit__buddy_region **rp) {
-    mmkit_pfn pfn;
-    mmkit__buddy_region *r;
-    if (order > b->max_order) return MMKIT_EINVAL;
-    if (!mmkit_is_aligned(pa, mmkit_order_bytes(order))) return MMKIT_EALIGN;
-    pfn = mmkit_paddr_to_pfn(pa);
-    r = mmkit__region_of(b, pfn);
-    if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
-    *rp = r;
-    if (MMKIT__LIKELY(mmkit__atest(r, order, pfn >> order))) return MMKIT_OK;
-    return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
-}
-
 static void mmkit__release(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned order) {
     mmkit__aclear(r, order, pfn >> order);
     MMKIT__POISON(b, pfn, mmkit_order_frames(order));
@@ -1051,12 +1054,22 @@ static void mmkit__release(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn
 }
 
 MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
-    mmkit__buddy_region *r = NULL;
-    mmkit_status st;
-    if (!b) return MMKIT_EINVAL;
-    st = mmkit__check_alloc(b, pa, order, &r);
-    if (MMKIT__UNLIKELY(st != MMKIT_OK)) return st;
-    mmkit__release(b, r, mmkit_paddr_to_pfn(pa), order);
+    mmkit__buddy_region *r;
+    mmkit_pfn pfn, blk;
+    uint64_t i, *w;
+    if (!b || order > b->max_order) return MMKIT_EINVAL;
+    if (pa & (mmkit_order_bytes(order) - 1u)) return MMKIT_EALIGN;
+    pfn = mmkit_paddr_to_pfn(pa);
+    r = mmkit__region_of(b, pfn);
+    if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
+    blk = pfn >> order;
+    i = blk - r->ord[order].base;
+    w = &r->ord[order].lv[0][(size_t)(i >> 6) << 1];
+    if (MMKIT__UNLIKELY(!(w[1] & ((uint64_t)1 << (i & 63u))))) /* not an allocation */
+        return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+    w[1] &= ~((uint64_t)1 << (i & 63u));
+    MMKIT__POISON(b, pfn, mmkit_order_frames(order));
+    mmkit__free_block_at(b, r, order, blk, i, w);
     return MMKIT_OK;
 }
 
