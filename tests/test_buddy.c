@@ -221,7 +221,7 @@ static void *p2v_null(void *ctx, mmkit_paddr pa) {
 static void test_init_carves_metadata(void **state) {
     /* two regions; the top one is partly reserved: metadata lands just below the reservation */
     mmkit_range ram[2] = {{0, MiB(4)}, {MiB(8), MiB(8)}};
-    mmkit_range rsv[2] = {{MiB(15), MiB(1)}, {0, PG}};
+    mmkit_range rsv[3] = {{MiB(15), MiB(1)}, {0, PG}, {MiB(14), 0}}; /* the last one is empty */
     mmkit_buddy b;
     mmkit_buddy_desc d;
     mmkit_buddy_stats s;
@@ -233,7 +233,7 @@ static void test_init_carves_metadata(void **state) {
     d.ram = ram;
     d.ram_count = 2;
     d.reserved = rsv;
-    d.reserved_count = 2;
+    d.reserved_count = 3;
     d.phys_to_virt = p2v;
     assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
     meta_frames = (need + PG - 1) / PG;
@@ -789,7 +789,7 @@ static void test_huge_instance(void **state) {
 
 static void test_check_detects_corruption(void **state) {
     inst in;
-    mmkit_range ram[2] = {{0, MiB(1) + 5 * PG}, {MiB(4), MiB(1)}};
+    mmkit_range ram[2] = {{0, MiB(1) + 5 * PG}, {MiB(4) + 5 * PG, MiB(1)}};
     mmkit_paddr pa;
     mmkit__buddy_region *r;
     mmkit__border *t;
@@ -853,6 +853,26 @@ static void test_check_detects_corruption(void **state) {
     CORRUPT(r->ord[6].lv[0][1], (uint64_t)1 << (r->ord[6].nbits - 1));
     /* an allocated block overlapped by a lower-order free mark */
     CORRUPT(r->ord[1].lv[0][1], r->ord[1].lv[0][1] | ((uint64_t)1 << 5));
+    /* geometry of the top region, which starts at an odd frame */
+    {
+        mmkit__buddy_region *top = in.b.region[1];
+        mmkit__border *t0 = &top->ord[0];
+        assert_true((top->start & 63) != 0);
+        /* a free mark on the frame just before the region, in the shared first word */
+        CORRUPT(t0->lv[0][0], t0->lv[0][0] | ((uint64_t)1 << ((top->start - 1) & 63)));
+        CORRUPT(t0->lv[0][1], t0->lv[0][1] | ((uint64_t)1 << ((top->start - 1) & 63)));
+        /* an order bit above max_order, a missing region, an empty one, overlapping ones */
+        CORRUPT_T(uint32_t, top->omask, top->omask | (1u << 9));
+        {
+            mmkit__buddy_region *save_r = in.b.region[1];
+            in.b.region[1] = NULL;
+            assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+            in.b.region[1] = save_r;
+        }
+        CORRUPT(top->end, top->start);
+        CORRUPT(in.b.rend[1], top->start);
+        CORRUPT(in.b.rstart[1], in.b.rend[0] - 1);
+    }
 #undef CORRUPT
 #undef CORRUPT_T
     unmake(&in);
@@ -1189,14 +1209,14 @@ static void test_corner_paths(void **state) {
     mmkit_buddy_cache c;
     mmkit_buddy_cache_desc cd;
     /* ranges given out of order; the third bridges the first two into one region */
-    mmkit_range bridge[3] = {{0, 8 * PG}, {16 * PG, 48 * PG}, {8 * PG, 8 * PG}};
+    mmkit_range bridge[4] = {{0, 8 * PG}, {16 * PG, 48 * PG}, {128 * PG, 8 * PG}, {8 * PG, 8 * PG}};
     /* a zero-size reservation is ignored; [2,4) then [0,4): the second has to go below the
      * order its shape suggests, because [0,2) is free at a lower order */
     mmkit_range rsv[3] = {{5 * PG, 0}, {2 * PG, 2 * PG}, {0, 4 * PG}};
     mmkit_range high_ram = {MiB(1), MiB(1)};
     (void)state;
-    assert_int_equal(make(&in, bridge, 3, rsv, 3, 3, false), MMKIT_OK);
-    assert_int_equal(stats(&in.b).regions, 1);
+    assert_int_equal(make(&in, bridge, 4, rsv, 3, 3, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).regions, 2);
     assert_int_equal(mmkit_buddy_region_get(&in.b, 0, &r), MMKIT_OK);
     assert_int_equal(r.size, 64 * PG);
     assert_int_equal(stats(&in.b).reserved_frames, 4);
@@ -1207,6 +1227,16 @@ static void test_corner_paths(void **state) {
      * aligned inside the window does not fit there, so the next block is used */
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 1, 0, 15 * PG, 64 * PG, 0, &pa), MMKIT_OK);
     assert_int_equal(pa, 16 * PG);
+    /* overlapping the merged range from below is refused */
+    {
+        mmkit_buddy_desc d;
+        mmkit_range ov[2] = {{64 * PG, 8 * PG}, {60 * PG, 8 * PG}};
+        size_t n;
+        memset(&d, 0, sizeof d);
+        d.ram = ov;
+        d.ram_count = 2;
+        assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EEXIST);
+    }
     /* a limit above high changes nothing */
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, 20 * PG, 22 * PG, MMKIT_ALLOC_DMA32, &pa), MMKIT_OK);
     assert_true(pa >= 20 * PG && pa < 22 * PG);
