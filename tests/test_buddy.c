@@ -218,6 +218,30 @@ static void *p2v_null(void *ctx, mmkit_paddr pa) {
     return NULL;
 }
 
+static void test_init_carve_below_reservation(void **state) {
+    /* the only reservation starts in the hole below the top region and covers its bottom: the
+     * carve must land above it, never below the region's start */
+    mmkit_range ram[2] = {{0, MiB(1)}, {MiB(8), MiB(2)}};
+    mmkit_range rsv = {MiB(6), MiB(3)};
+    mmkit_buddy b;
+    mmkit_buddy_desc d;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.ram = ram;
+    d.ram_count = 2;
+    d.reserved = &rsv;
+    d.reserved_count = 1;
+    d.phys_to_virt = p2v;
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
+    assert_true(b.meta_paddr >= MiB(9) && b.meta_paddr < MiB(10));
+    CHECK_OK(&b);
+    /* with the whole top region reserved it falls back to the low one */
+    rsv.size = MiB(5);
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
+    assert_true(b.meta_paddr < MiB(1));
+    CHECK_OK(&b);
+}
+
 static void test_init_carves_metadata(void **state) {
     /* two regions; the top one is partly reserved: metadata lands just below the reservation */
     mmkit_range ram[2] = {{0, MiB(4)}, {MiB(8), MiB(8)}};
@@ -422,6 +446,7 @@ static void test_alloc_window(void **state) {
     /* argument checks */
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(2), MiB(1), 0, &pa), MMKIT_EINVAL);
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 19, 0, MiB(1), 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 13, 0, MiB(64), 0, &pa), MMKIT_EINVAL);
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 13, 0, 0, MiB(1), 0, &pa), MMKIT_EINVAL);
     /* a window in the middle of one big free block */
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, MiB(5) + 123, MiB(6), 0, &pa), MMKIT_OK);
@@ -1304,6 +1329,7 @@ int main(void) {
         cmocka_unit_test(test_region_merging_and_limits),
         cmocka_unit_test(test_init_errors),
         cmocka_unit_test(test_init_carves_metadata),
+        cmocka_unit_test(test_init_carve_below_reservation),
         cmocka_unit_test(test_e820_init_and_exhaust),
         cmocka_unit_test(test_alloc_free_roundtrip_restores_state),
         cmocka_unit_test(test_alloc_arguments),

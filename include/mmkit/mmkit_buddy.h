@@ -214,8 +214,10 @@ MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, 
 MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                          mmkit_paddr *pa);
 
-/* Allocate 2^order frames lying entirely in [low, high), aligned to 2^align_order frames
- * (align_order may exceed order; blocks are always aligned at least to their own size).
+/* Allocate 2^order frames lying entirely in [low, high), aligned to 2^align_order frames.
+ * align_order may exceed order (up to max_order, else MMKIT_EINVAL): such a request is carved
+ * out of a free block of order >= align_order; a smaller free block that happens to start on
+ * a suitable boundary is not searched for (that would be a scan, not a bounded lookup).
  * An address limit in flags narrows high further. */
 MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
                                                 unsigned align_order, mmkit_paddr low,
@@ -748,6 +750,7 @@ static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, u
                 if (d->reserved[i].size && s < hi && e > x && s < lowest) lowest = s;
             }
             if (lowest == hi) { *out = x; return true; }
+            if (lowest <= t->start[k]) break; /* a reservation covers the region's bottom */
             hi = lowest;
         }
     }
@@ -1037,7 +1040,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
     uint64_t limit;
     mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
-    if (align_order > MMKIT_BUDDY_ORDER_LIMIT || low > high) return MMKIT_EINVAL;
+    if (align_order > b->max_order || low > high) return MMKIT_EINVAL;
     limit = mmkit_alloc_limit(flags);
     if (limit && limit < high) high = limit;
     return mmkit__alloc_window(b, order, align_order,
