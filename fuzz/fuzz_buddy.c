@@ -10,20 +10,27 @@
  *     small (ENOSPC), or none (carved from RAM; needs a phys_to_virt),
  *   - optionally a malloc'd backing arena behind phys_to_virt (ZERO, carving, MMKIT_DEBUG poison),
  *   - optionally a front cache (small batch/high, optional lock hooks),
- *   - a rare "special" map that must fail (oversized region, overflow, max_order 19, ...),
- * and then up to FUZZ_BUDDY_MAX_OPS operations: alloc, alloc_window, free, bad frees, alloc_exact,
- * claim, free_range, alloc_bulk, hot-add, front cache alloc/free/drain/re-init, stats.
+ *   - a rare "special" map that must be refused (oversized region, overflow, max_order 19, ...),
+ * and then operations: alloc, alloc_window, free, bad frees, alloc_exact, claim, free_range,
+ * alloc_bulk, hot-add, front cache alloc/free/drain/re-init, stats. make_seeds.py documents the
+ * byte format by example.
  *
  * Every call is mirrored in a reference model that keeps one state per frame (hole / free /
- * allocated, plus the allocation mark "a block of order k starts here" and the owner). From the
- * per-frame state alone the model derives the free-block decomposition a fully merged buddy
- * must have (maximal aligned free blocks inside one region, at most max_order), and from that it
- * decides what each call must return - the status, and for allocations the exact block under the
- * documented placement policy (smallest sufficient order, then the highest-addressed region,
- * then the lowest address). After every step it calls mmkit_buddy_check() and compares
- * mmkit_buddy_stats_get() (free frames, free blocks per order, fragmentation, ...) and the front
- * cache's state with the model. Allocated frames carry tags that are verified when they are
- * freed; ZERO blocks are verified to be zero. Anything unexpected abort()s with a message.
+ * allocated, the allocation mark "a block of order k starts here", and the owner). From the
+ * per-frame state alone the model derives the free blocks a fully merged buddy must have
+ * (maximal aligned free blocks inside one region, at most max_order), and from that decides
+ * what each call must return: the status (ENOMEM exactly when no suitably aligned free run
+ * exists in one region, within the window/limit - for alloc_window with align_order > order, as
+ * documented, only inside free blocks of order >= align_order), and for allocations that the
+ * block is valid (aligned, in RAM, in the window, free in the model) and placed as documented
+ * (highest region with a fit, smallest sufficient order there; FUZZ_BUDDY_POLICY=0 turns that
+ * part off). After every step it runs mmkit_buddy_check() and compares mmkit_buddy_stats_get()
+ * (free frames, free blocks per order, fragmentation, ...) and the front cache with the model.
+ * Allocated frames carry tags that are verified when freed; ZERO blocks are verified to be zero.
+ * Anything unexpected abort()s with a message naming the operation.
+ *
+ * Bounds: at most FUZZ_BUDDY_MAX_OPS operations, 192 live allocations, and FUZZ_BUDDY_WORK
+ * blocks checked per input (the per-step check is O(blocks) and dominates the run time).
  *
  * Build modes (all from this one file):
  *   libFuzzer:  clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_buddy.c
@@ -31,16 +38,6 @@
  *   replay:     cc -Iinclude fuzz/fuzz_buddy.c fuzz/replay_main.c   (ctest runs it on corpus/buddy)
  *   -DMMKIT_DEBUG=1 also exercises poisoning (the backed arena is then kept smaller).
  *   FUZZ_BUDDY_TRACE=1 in the environment prints every operation to stderr.
- *
- * FUZZ_BUDDY_KNOWN_BUGS (default 0): the model is the documentation. Set it to 1 to tolerate
- * the known header bugs (listed next to the code that handles them) so that a campaign can look
- * for further ones:
- *   - alloc_window with align_order > order ignores free blocks of an order below align_order
- *     even when one of them starts on a suitable boundary (ENOMEM although a block fits; also
- *     always ENOMEM for align_order > max_order),
- *   - carving init metadata (desc.meta == NULL) can pick frames in a hole when a reservation
- *     starts below a region it covers (mmkit__find_carve's `hi - start` underflows). With the
- *     flag set such maps use caller metadata instead.
  */
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
@@ -51,16 +48,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef FUZZ_BUDDY_KNOWN_BUGS
-#define FUZZ_BUDDY_KNOWN_BUGS 0
-#endif
 #ifndef FUZZ_BUDDY_MAX_OPS
 #define FUZZ_BUDDY_MAX_OPS 2000
 #endif
 /* mmkit_buddy_check() after every step costs O(blocks): an input stops taking new operations
  * once the blocks checked so far (free + allocated, summed over the steps) exceed this. */
 #ifndef FUZZ_BUDDY_WORK
-#define FUZZ_BUDDY_WORK 150000u
+#define FUZZ_BUDDY_WORK 20000u
 #endif
 
 #define SPAN_MAX 8192u /* frames the model covers (32 MiB of address space) */
@@ -78,7 +72,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- failure reporting ------------------------------------------------------------------- */
+/* The model's loops need no coverage feedback (what matters is the header's); without
+ * trace-cmp hooks in them libFuzzer runs several times faster. */
+#if defined(__clang__) && __clang_major__ >= 13
+#define MODEL_FN __attribute__((no_sanitize("coverage"), noinline))
+#else
+#define MODEL_FN
+#endif
+
+/* ---- failure reporting ----------------------------------------------------------------------- */
 
 static unsigned g_op;
 static const char *g_opname = "setup";
@@ -107,7 +109,7 @@ static void expect_st_at(int line, mmkit_status got, mmkit_status want, const ch
 }
 #define EXPECT_ST(got, want, what) expect_st_at(__LINE__, (got), (want), (what))
 
-/* ---- input reader: bytes past the end read as 0 -------------------------------------------- */
+/* ---- input reader: bytes past the end read as 0 ---------------------------------------------- */
 
 static struct { const uint8_t *p; size_t n, i; } R;
 static unsigned u8(void) { return R.i < R.n ? R.p[R.i++] : 0u; }
@@ -120,7 +122,7 @@ static uint64_t u64(void) {
 }
 static int more(void) { return R.i < R.n; }
 
-/* ---- small arithmetic (independent of the header's helpers) ------------------------------- */
+/* ---- small arithmetic (independent of the header's helpers) ---------------------------------- */
 
 static unsigned lg_floor(uint64_t x) { return 63u - (unsigned)__builtin_clzll(x); }
 static unsigned lg_ceil(uint64_t x) { return x <= 1 ? 0u : lg_floor(x - 1) + 1u; }
@@ -140,7 +142,7 @@ static uint64_t align_up64(uint64_t x, unsigned a) {
     return x > UINT64_MAX - m ? UINT64_MAX & ~m : (x + m) & ~m;
 }
 
-/* ---- the reference model ---------------------------------------------------------------------- */
+/* ---- the reference model --------------------------------------------------------------------- */
 
 enum { HOLE = 0, FREE = 1, USED = 2 };
 enum { OWN_NONE = 0, OWN_RSV = -1, OWN_META = -2, OWN_CACHE = -3, OWN_TMP = -4 };
@@ -176,9 +178,9 @@ static struct {
 
 #define ABS(r) (M.base + (uint64_t)(r))
 
-static int in_span(uint64_t pfn) { return pfn >= M.base && pfn - M.base < M.span; }
+MODEL_FN static int in_span(uint64_t pfn) { return pfn >= M.base && pfn - M.base < M.span; }
 /* [pfn, pfn + n) inside one managed region */
-static int one_region(uint64_t pfn, uint64_t n) {
+MODEL_FN static int one_region(uint64_t pfn, uint64_t n) {
     uint32_t r;
     if (!in_span(pfn)) return 0;
     r = (uint32_t)(pfn - M.base);
@@ -186,12 +188,12 @@ static int one_region(uint64_t pfn, uint64_t n) {
     return n >= 1 && M.rend_of[M.rid[r]] - r >= n;
 }
 
-static void setfree(uint32_t q, int f) {
+MODEL_FN static void setfree(uint32_t q, int f) {
     if (f) M.fbm[q >> 6] |= (uint64_t)1 << (q & 63);
     else M.fbm[q >> 6] &= ~((uint64_t)1 << (q & 63));
 }
 /* first free frame in [p, lim), or lim */
-static uint32_t next_free(uint32_t p, uint32_t lim) {
+MODEL_FN static uint32_t next_free(uint32_t p, uint32_t lim) {
     while (p < lim) {
         uint64_t w = M.fbm[p >> 6] >> (p & 63);
         if (w) { p += (uint32_t)__builtin_ctzll(w); return p < lim ? p : lim; }
@@ -200,7 +202,7 @@ static uint32_t next_free(uint32_t p, uint32_t lim) {
     return lim;
 }
 /* first non-free frame in [p, lim), or lim */
-static uint32_t next_nonfree(uint32_t p, uint32_t lim) {
+MODEL_FN static uint32_t next_nonfree(uint32_t p, uint32_t lim) {
     while (p < lim) {
         uint64_t w = ~M.fbm[p >> 6] >> (p & 63);
         if (w) { p += (uint32_t)__builtin_ctzll(w); return p < lim ? p : lim; }
@@ -209,7 +211,7 @@ static uint32_t next_nonfree(uint32_t p, uint32_t lim) {
     return lim;
 }
 
-static void decompose(void) {
+MODEL_FN static void decompose(void) {
     unsigned i;
     M.nb = 0;
     memset(M.cnt, 0, sizeof M.cnt);
@@ -233,7 +235,7 @@ static void decompose(void) {
     }
 }
 
-/* ---- records: what the harness holds ------------------------------------------------------ */
+/* ---- records: what the harness holds --------------------------------------------------------- */
 
 typedef struct {
     uint32_t p;      /* model index of the first frame */
@@ -259,20 +261,21 @@ static unsigned char *fptr(uint32_t q) { return arena + ((size_t)q << PSHIFT); }
 static uint64_t tagval(uint32_t tag, uint64_t abspfn) {
     return ((uint64_t)tag << 40) ^ abspfn ^ 0x9E3779B97F4A7C15ull;
 }
-static void tag_write(uint32_t q, uint32_t tag) {
+MODEL_FN static void tag_write(uint32_t q, uint32_t tag) {
     uint64_t v = tagval(tag, ABS(q));
     memcpy(fptr(q), &v, 8);
     memcpy(fptr(q) + PG - 8, &v, 8);
 }
-static void tag_check(uint32_t q, uint32_t tag) {
+MODEL_FN static void tag_check(uint32_t q, uint32_t tag) {
     uint64_t v = tagval(tag, ABS(q)), a, b;
     memcpy(&a, fptr(q), 8);
     memcpy(&b, fptr(q) + PG - 8, 8);
-    CHECK(a == v && b == v, "frame %#llx of a live allocation was overwritten (tag %#llx/%#llx, want %#llx)",
+    CHECK(a == v && b == v,
+          "frame %#llx of a live allocation was overwritten (tag %#llx/%#llx, want %#llx)",
           (unsigned long long)ABS(q), (unsigned long long)a, (unsigned long long)b,
           (unsigned long long)v);
 }
-static void zero_check(uint32_t q, uint64_t n) {
+MODEL_FN static void zero_check(uint32_t q, uint64_t n) {
     uint64_t i;
     for (i = 0; i < n; i++) {
         const uint64_t *w = (const uint64_t *)(const void *)fptr(q + (uint32_t)i);
@@ -306,11 +309,13 @@ static void rec_del(int s) {
     REC[s].live = 0;
     FREESLOT[nfreeslot++] = s;
 }
-static int room(void) { return MAXREC - 160 - nlive; }
+/* new allocations the harness may still make: live allocations are capped at 192, which also
+ * bounds the final teardown (one checked step per allocation) */
+static int room(void) { return 192 - nlive; }
 
-/* ---- model mutations ---------------------------------------------------------------------- */
+/* ---- model mutations ------------------------------------------------------------------------- */
 
-static void model_take(uint32_t p, unsigned o, int32_t own) {
+MODEL_FN static void model_take(uint32_t p, unsigned o, int32_t own) {
     uint32_t q, n = 1u << o;
     CHECK(p + n <= M.span, "model: take out of span");
     for (q = p; q < p + n; q++) {
@@ -325,7 +330,7 @@ static void model_take(uint32_t p, unsigned o, int32_t own) {
     M.nfree -= n;
 }
 /* greedy tiling of [p, e) (all free) as the buddy marks it */
-static void model_take_range(uint32_t p, uint32_t e, int32_t own) {
+MODEL_FN static void model_take_range(uint32_t p, uint32_t e, int32_t own) {
     while (p < e) {
         unsigned o = blk_order(ABS(p), ABS(e), M.maxo);
         model_take(p, o, own);
@@ -333,7 +338,7 @@ static void model_take_range(uint32_t p, uint32_t e, int32_t own) {
     }
 }
 /* take every still-free frame of [p, e) (one region): a reservation */
-static uint64_t model_take_free_runs(uint32_t p, uint32_t e, int32_t own) {
+MODEL_FN static uint64_t model_take_free_runs(uint32_t p, uint32_t e, int32_t own) {
     uint64_t taken = 0;
     while (p < e) {
         uint32_t q;
@@ -349,7 +354,7 @@ static uint64_t model_take_free_runs(uint32_t p, uint32_t e, int32_t own) {
 static void mark_dirty(int s) {
     if (!REC[s].dirty) { REC[s].dirty = 1; DIRTY[ndirty++] = s; }
 }
-static void model_release(uint32_t p, unsigned o) {
+MODEL_FN static void model_release(uint32_t p, unsigned o) {
     uint32_t q, n = 1u << o;
     CHECK(M.mark[p] == o + 1, "model: releasing an unmarked block");
     for (q = p; q < p + n; q++) {
@@ -365,7 +370,7 @@ static void model_release(uint32_t p, unsigned o) {
     M.nfree += n;
 }
 /* records whose frames were (partly) released: drop them, or split what is left into blocks */
-static void process_dirty(void) {
+MODEL_FN static void process_dirty(void) {
     int i;
     for (i = 0; i < ndirty; i++) {
         int s = DIRTY[i];
@@ -390,14 +395,14 @@ static void process_dirty(void) {
     ndirty = 0;
 }
 
-/* ---- placement policy --------------------------------------------------------------------------- */
+/* ---- placement policy ------------------------------------------------------------------------ */
 
 typedef struct { int ok; int ri; unsigned o; } fit_t;
 
 /* Where 2^k frames aligned to 2^a (a >= k) inside [lo, hi) can come from, among the free blocks
  * of order >= omin: the highest region holding such a block, and the smallest such order in it
  * (the documented policy: the highest-addressed region is preferred, best fit). */
-static fit_t find_fit(unsigned k, unsigned a, uint64_t lo, uint64_t hi, unsigned omin) {
+MODEL_FN static fit_t find_fit(unsigned k, unsigned a, uint64_t lo, uint64_t hi, unsigned omin) {
     fit_t f;
     uint32_t i;
     f.ok = 0;
@@ -423,7 +428,7 @@ static fit_t find_fit(unsigned k, unsigned a, uint64_t lo, uint64_t hi, unsigned
     return f;
 }
 /* the model's free block holding frame pfn (absolute), or -1 */
-static int64_t block_of(uint64_t pfn) {
+MODEL_FN static int64_t block_of(uint64_t pfn) {
     uint32_t lo = 0, hi = M.nb;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2u;
@@ -449,7 +454,7 @@ static mmkit_status pred_alloc(unsigned order, uint32_t flags, fit_t *f) {
     return f->ok ? MMKIT_OK : MMKIT_ENOMEM;
 }
 /* free frames below lim (absolute frame number) */
-static uint64_t free_below(uint64_t lim) {
+MODEL_FN static uint64_t free_below(uint64_t lim) {
     uint64_t n = 0;
     uint32_t q;
     if (lim == UINT64_MAX) return M.nfree;
@@ -457,9 +462,9 @@ static uint64_t free_below(uint64_t lim) {
     return n;
 }
 
-/* ---- predictions for frees ------------------------------------------------------------------ */
+/* ---- predictions for frees ------------------------------------------------------------------- */
 
-static mmkit_status pred_free(uint64_t pa, unsigned order) {
+MODEL_FN static mmkit_status pred_free(uint64_t pa, unsigned order) {
     uint64_t pfn;
     uint32_t r;
     if (order > M.maxo) return MMKIT_EINVAL;
@@ -470,7 +475,7 @@ static mmkit_status pred_free(uint64_t pa, unsigned order) {
     if (M.mark[r] == order + 1) return MMKIT_OK;
     return M.st[r] == FREE ? MMKIT_EDOUBLE : MMKIT_EINVAL;
 }
-static mmkit_status pred_free_range(uint64_t pa, uint64_t n) {
+MODEL_FN static mmkit_status pred_free_range(uint64_t pa, uint64_t n) {
     uint64_t pfn, p, e;
     if (n == 0) return MMKIT_EINVAL;
     if (pa & (PG - 1)) return MMKIT_EALIGN;
@@ -486,13 +491,13 @@ static mmkit_status pred_free_range(uint64_t pa, uint64_t n) {
 }
 /* frames of a block the harness must not free behind someone's back: the buddy's own carved
  * metadata, and frames the front cache holds (it would hand them out again) */
-static int forbidden(uint32_t p, uint64_t n) {
+MODEL_FN static int forbidden(uint32_t p, uint64_t n) {
     uint64_t q;
     for (q = p; q < p + n; q++)
         if (M.owner[q] == OWN_META || M.owner[q] == OWN_CACHE) return 1;
     return 0;
 }
-static void tags_check_range(uint32_t p, uint64_t n) {
+MODEL_FN static void tags_check_range(uint32_t p, uint64_t n) {
     uint64_t q;
     if (!M.backed) return;
     for (q = p; q < p + n; q++) {
@@ -501,7 +506,7 @@ static void tags_check_range(uint32_t p, uint64_t n) {
     }
 }
 
-/* ---- the instance, cache and hooks ------------------------------------------------------------ */
+/* ---- the instance, cache and hooks ----------------------------------------------------------- */
 
 static mmkit_buddy B;
 static mmkit_buddy_cache C;
@@ -567,9 +572,9 @@ static void lk_end(void) {
               "cache changed the buddy outside lock/unlock");
 }
 
-/* ---- per-step verification ---------------------------------------------------------------- */
+/* ---- per-step verification ------------------------------------------------------------------- */
 
-static uint64_t held_frames(int32_t own) {
+MODEL_FN static uint64_t held_frames(int32_t own) {
     uint32_t q;
     uint64_t n = 0;
     for (q = 0; q < M.span; q++) n += M.owner[q] == own;
@@ -634,7 +639,8 @@ static void compare_regions(void) {
     mmkit_range r;
     for (i = 0; i < M.nreg; i++) {
         EXPECT_ST(mmkit_buddy_region_get(&B, i, &r), MMKIT_OK, "region_get");
-        CHECK(r.base == PA(ABS(M.reg[i].s)) && r.size == (uint64_t)(M.reg[i].e - M.reg[i].s) << PSHIFT,
+        CHECK(r.base == PA(ABS(M.reg[i].s)) &&
+                  r.size == (uint64_t)(M.reg[i].e - M.reg[i].s) << PSHIFT,
               "region %u is [%#llx,+%#llx), model [%#llx,+%#llx)", i, (unsigned long long)r.base,
               (unsigned long long)r.size, (unsigned long long)PA(ABS(M.reg[i].s)),
               (unsigned long long)((uint64_t)(M.reg[i].e - M.reg[i].s) << PSHIFT));
@@ -642,7 +648,7 @@ static void compare_regions(void) {
     EXPECT_ST(mmkit_buddy_region_get(&B, M.nreg, &r), MMKIT_ENOENT, "region_get past the end");
 }
 
-/* ---- free helpers ------------------------------------------------------------------------- */
+/* ---- free helpers ---------------------------------------------------------------------------- */
 
 static struct { uint64_t pa, n; unsigned order; int range, valid; } RING[16];
 static unsigned ringi;
@@ -723,7 +729,7 @@ static int do_free_range(uint64_t pa, uint64_t n) {
 /* ---- allocation helpers ---------------------------------------------------------------------- */
 
 /* a block [pa, 2^k frames) handed out: aligned, in one region, all free in the model, in window */
-static void validate_block(uint64_t pa, unsigned k, unsigned a, uint64_t lo, uint64_t hi,
+MODEL_FN static void validate_block(uint64_t pa, unsigned k, unsigned a, uint64_t lo, uint64_t hi,
                            const char *what) {
     uint64_t pfn = pa >> PSHIFT, n = (uint64_t)1 << k, q;
     CHECK((pa & (PG - 1)) == 0 && (pfn & (((uint64_t)1 << a) - 1)) == 0,
@@ -790,7 +796,7 @@ static uint32_t read_flags(void) {
     return f;
 }
 
-/* ---- operations ------------------------------------------------------------------------------- */
+/* ---- operations ------------------------------------------------------------------------------ */
 
 static void op_alloc(void) {
     unsigned ob = u8(), order = ob % (M.maxo + 2u);
@@ -825,8 +831,8 @@ static void op_alloc_window(void) {
     uint32_t flags;
     mmkit_status want, got;
     mmkit_paddr pa = 0;
-    fit_t spec, impl;
-    if (ab >= 250) align = 17u + (ab - 250u) % 3u; /* 17, 18, 19 (> ORDER_LIMIT) */
+    fit_t f;
+    if (ab >= 250) align = 17u + (ab - 250u) % 3u; /* 17, 18, 19 (> max_order: EINVAL) */
     x = ABS(u16() % (M.span + 8u));
     len = 1u + u16() % M.span;
     switch (wb & 7) {
@@ -847,33 +853,23 @@ static void op_alloc_window(void) {
     a = align > order ? align : order;
     lo = (align_up64(low, PSHIFT)) >> PSHIFT;
     hi = min64(high >> PSHIFT, limit_pfn(flags));
-    memset(&spec, 0, sizeof spec);
-    memset(&impl, 0, sizeof impl);
-    if (order > M.maxo || bad_flags(flags) || align > MMKIT_BUDDY_ORDER_LIMIT || low > high) {
+    f.ok = 0;
+    f.ri = -1;
+    f.o = 0;
+    if (order > M.maxo || bad_flags(flags) || align > M.maxo || low > high) {
         want = MMKIT_EINVAL;
-    } else {
-        spec = find_fit(order, a, lo, hi, order);
-        impl = find_fit(order, a, lo, hi, a); /* only blocks of order >= align_order */
-        want = spec.ok ? MMKIT_OK : MMKIT_ENOMEM;
+    } else { /* documented: carved out of a free block of order >= max(order, align_order) */
+        f = find_fit(order, a, lo, hi, a);
+        want = f.ok ? MMKIT_OK : MMKIT_ENOMEM;
     }
     TRACE("  alloc_window(order %u, align %u, [%#llx, %#llx), flags %#x) -> expect %s\n",
           order, align, (unsigned long long)low, (unsigned long long)high, flags,
           mmkit_status_str(want));
     got = mmkit_buddy_alloc_window(&B, order, align, low, high, flags, &pa);
-#if FUZZ_BUDDY_KNOWN_BUGS
-    /* known bug: free blocks of an order below align_order are never searched */
-    if (want == MMKIT_OK && !impl.ok) want = MMKIT_ENOMEM;
-#endif
-    if (got == MMKIT_ENOMEM && want == MMKIT_OK && !impl.ok)
-        FAIL("alloc_window(order %u, align_order %u, [%#llx,%#llx), flags %#x) = ENOMEM, but a "
-             "free order-%u block in region %d starts on a 2^%u-frame boundary inside the window "
-             "(known bug: the search starts at order align_order; FUZZ_BUDDY_KNOWN_BUGS=1 "
-             "tolerates it)", order, align, (unsigned long long)low, (unsigned long long)high,
-             flags, spec.o, spec.ri, a);
     EXPECT_ST(got, want, "alloc_window");
     if (got != MMKIT_OK) return;
     validate_block(pa, order, a, lo, hi, "alloc_window");
-    if (a == order) check_policy(pa, spec, "alloc_window");
+    check_policy(pa, f, "alloc_window");
     give_user((uint32_t)((pa >> PSHIFT) - M.base), 1u << order, K_BLOCK, order,
               (flags & MMKIT_ALLOC_ZERO) != 0);
 }
@@ -903,7 +899,7 @@ static void op_free_live(void) {
 }
 
 /* a frame index with the given state/owner, searching from `from`, or -1 */
-static int64_t find_frame(uint32_t from, int state, int32_t own) {
+MODEL_FN static int64_t find_frame(uint32_t from, int state, int32_t own) {
     uint32_t i;
     for (i = 0; i < M.span; i++) {
         uint32_t q = (from + i) % M.span;
@@ -1104,7 +1100,7 @@ static unsigned nmetas;
 static void op_hot_add(void) {
     unsigned kind = u8() % 8u, szb = u8(), ub = u8(), mb = u8(), x = u16();
     uint64_t nfr = (szb & 0x80) ? 1u + (uint64_t)(szb & 0x7f) * 8u : 1u + (szb & 0x3f);
-    uint64_t start, base, size, s, e, q, mframes = 0;
+    uint64_t start, base, size, s = 0, e = 0, q, mframes = 0;
     size_t need = 0;
     void *meta = NULL;
     size_t meta_size = 0;
@@ -1146,13 +1142,23 @@ static void op_hot_add(void) {
         if ((ub & 1) && size > PG) { base += 1u + (ub >> 3) * 64u; size -= 1u + (ub >> 3) * 64u; }
         if (ub & 2) size -= size > 1u + (ub >> 3) ? 1u + (ub >> 3) : 0;
     }
-    s = (base + PG - 1) >> PSHIFT;
-    e = (base + size) >> PSHIFT;
-    got = mmkit_buddy_region_meta_size(&B, base, size, &need);
-    EXPECT_ST(got, s >= e ? MMKIT_EINVAL : MMKIT_OK, "region_meta_size");
-    if (got == MMKIT_OK) CHECK(need > 64, "region_meta_size gave %zu bytes", need);
-    if (s >= e) {
+    if (kind == 7 && ub == 0xff) { /* more than 2^36 frames (or wrapping around) */
+        base = PA(ABS(M.span));
+        size = (MMKIT_BUDDY_REGION_MAX_FRAMES + 1u) << PSHIFT;
+    }
+    if (size > UINT64_MAX - base) {
         want = MMKIT_EINVAL;
+    } else {
+        s = (base + PG - 1) >> PSHIFT;
+        e = (base + size) >> PSHIFT;
+        want = s >= e ? MMKIT_EINVAL
+               : e - s > MMKIT_BUDDY_REGION_MAX_FRAMES ? MMKIT_ERANGE : MMKIT_OK;
+    }
+    got = mmkit_buddy_region_meta_size(&B, base, size, &need);
+    EXPECT_ST(got, want, "region_meta_size");
+    if (got == MMKIT_OK) CHECK(need > 64, "region_meta_size gave %zu bytes", need);
+    if (want != MMKIT_OK) {
+        need = 0;
     } else {
         want = MMKIT_OK;
         for (q = s; q < e; q++)
@@ -1166,7 +1172,8 @@ static void op_hot_add(void) {
         if (want == MMKIT_OK) want = MMKIT_ENOSPC;
     } else {
         mframes = (need + PG - 1) >> PSHIFT;
-        if (want == MMKIT_OK) want = !M.backed ? MMKIT_EINVAL : mframes >= e - s ? MMKIT_ENOMEM : MMKIT_OK;
+        if (want == MMKIT_OK)
+            want = !M.backed ? MMKIT_EINVAL : mframes >= e - s ? MMKIT_ENOMEM : MMKIT_OK;
     }
     if (mmode <= 5) {
         meta = malloc(meta_size ? meta_size : 1u);
@@ -1214,9 +1221,9 @@ static void op_hot_add(void) {
     compare_regions();
 }
 
-/* ---- front cache ------------------------------------------------------------------------ */
+/* ---- front cache ----------------------------------------------------------------------------- */
 
-static int in_model_cache(uint64_t pa) {
+MODEL_FN static int in_model_cache(uint64_t pa) {
     uint32_t i;
     for (i = 0; i < MC.count; i++)
         if (MC.f[i] == pa) return 1;
@@ -1224,7 +1231,7 @@ static int in_model_cache(uint64_t pa) {
 }
 
 /* give MC.f[0..n) back to the buddy, as the cache does; returns the first error */
-static mmkit_status sim_drain(uint32_t n) {
+MODEL_FN static mmkit_status sim_drain(uint32_t n) {
     mmkit_status first = MMKIT_OK;
     uint32_t i;
     for (i = 0; i < n; i++) {
@@ -1270,7 +1277,8 @@ static void cache_free_op(uint64_t pa, unsigned order, int bogus, int via_prov) 
         } else {
             uint32_t r = (uint32_t)(pfn - M.base);
             int s = M.owner[r];
-            CHECK(s > 0 && REC[s].kind == K_BLOCK && REC[s].order == 0, "harness: not an order-0 block");
+            CHECK(s > 0 && REC[s].kind == K_BLOCK && REC[s].order == 0,
+                  "harness: not an order-0 block");
             if (REC[s].tagged) tag_check(r, REC[s].tag);
             M.owner[r] = OWN_CACHE;
             rec_del(s);
@@ -1440,7 +1448,7 @@ static void op_cache_ctl(void) {
     }
 }
 
-/* ---- reservations ------------------------------------------------------------------------- */
+/* ---- reservations ---------------------------------------------------------------------------- */
 
 static mmkit_range RSV[MAXRSV];
 static unsigned nrsv;
@@ -1499,7 +1507,7 @@ static void op_stats(void) {
         CHECK(mmkit_status_str((mmkit_status)i) != NULL, "status_str NULL");
 }
 
-/* ---- setup: the memory map ---------------------------------------------------------------- */
+/* ---- setup: the memory map ------------------------------------------------------------------- */
 
 typedef struct { uint64_t s, e; } iv;
 
@@ -1761,7 +1769,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         break;
     case 5: ram[nram].base = UINT64_MAX - 100u; ram[nram].size = 2 * PG; nram++; break;
     case 6:
-        if (nrsv < MAXRSV) { RSV[nrsv].base = ram[0].base + PG; RSV[nrsv].size = UINT64_MAX - 16u; nrsv++; }
+        if (nrsv < MAXRSV) {
+            RSV[nrsv].base = ram[0].base + PG;
+            RSV[nrsv].size = UINT64_MAX - 16u;
+            nrsv++;
+        }
         break;
     case 7: ram_null = 1; break;
     default: break;
@@ -1818,20 +1830,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
         }
         M.meta_bytes = need;
-        if (metamode == 3 && need) {
-            carve = 1;
-#if FUZZ_BUDDY_KNOWN_BUGS
-            /* known bug: a reservation starting below a region it overlaps makes
-             * mmkit__find_carve underflow; use caller metadata for such maps */
-            for (i = 0; i < nrsv && carve; i++) {
-                uint64_t s, e;
-                if (!RSV[i].size) continue;
-                outer_frames(&RSV[i], &s, &e);
-                for (k = 0; k < nregs; k++)
-                    if (s < regs[k].s && e > regs[k].s) carve = 0;
-            }
-#endif
-        }
+        carve = metamode == 3 && need;
         if (carve) {
             carve_n = (need + PG - 1) >> PSHIFT;
             if (!M.backed) {
@@ -1871,7 +1870,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     g_opname = "init";
-    TRACE("init: %zu ranges, %u reservations, max_order %u, base %#llx, backed %d, meta %s -> expect %s\n",
+    TRACE("init: %zu ranges, %u reservations, max_order %u, base %#llx, backed %d, meta %s "
+          "-> expect %s\n",
           nram, nrsv, maxo_in, (unsigned long long)M.base, M.backed,
           carve ? "carve" : meta_size < need ? "short" : "caller", mmkit_status_str(want));
     got = mmkit_buddy_init(&B, &d);

@@ -137,7 +137,8 @@ def op_bulk(n, **fl):
 
 def op_hot_add(kind, szb=8, ub=0, mb=0, x=0):
     """kind 0-2 in a hole, 3 hole start (may overlap), 4 overlap a region, 5 adjacent, 6 less
-    than a frame, 7 anywhere; mb % 8: 0-4 caller meta, 5 too small, 6/7 carve."""
+    than a frame, 7 anywhere (with ub 0xFF: more than 2^36 frames); mb % 8: 0-4 caller meta,
+    5 too small, 6/7 carve."""
     return u8(10) + u8(kind) + u8(szb) + u8(ub) + u8(mb) + u16(x)
 
 
@@ -192,8 +193,9 @@ def seeds():
          op_window(0, 0, 0x18 | 3, x=100, length=50, extra=(9, 200)),
          op_window(3, 3, 5, x=60), op_window(0, 0, 6, x=5), op_window(0, 0, 7, x=5),
          op_window(2, 2, 4, x=140, length=20, zero=False, limit="near", bits=3),
-         op_window(6, 6, 0), op_window(0, 252, 0), op_window(4, 4, 0x20 | 1, x=64,
-                                                              length=64, extra=(3,))])
+         op_window(6, 6, 0), op_window(0, 252, 0), op_window(0, 8, 0), op_window(0, 3, 0),
+         op_window(1, 4, 1, x=20, length=90), op_claim(0, x=64, nb=1), op_window(0, 5, 0),
+         op_window(4, 4, 0x20 | 1, x=64, length=64, extra=(3,))])
     S["bad-frees"] = header(max_order=4, ranges=[(0, 32, 0), (6, 32, 0)],
                             rsvs=[(0, 3, 2, 0)]) + b"".join(
         [op_alloc(2), op_alloc(0), op_alloc(3), op_exact(5),
@@ -220,7 +222,8 @@ def seeds():
         b"".join([op_hot_add(0, szb=10, x=70), op_hot_add(1, szb=20, mb=6, x=200),
                   op_hot_add(4, x=5), op_hot_add(5, szb=6, x=1), op_hot_add(6, ub=3, x=90),
                   op_hot_add(2, szb=0x85, ub=1, mb=5, x=120), op_hot_add(7, szb=3, mb=7, x=61),
-                  op_hot_add(3, szb=2, ub=2, mb=6, x=95), op_alloc(5), op_alloc(0),
+                  op_hot_add(3, szb=2, ub=2, mb=6, x=95), op_hot_add(7, ub=0xFF),
+                  op_alloc(5), op_alloc(0),
                   op_stats(), op_bulk(20)])
     many = b"".join(op_hot_add(0, szb=0, x=40 + 2 * i) for i in range(66))
     S["hot-add-64-regions"] = header(max_order=2, ranges=[(0, 8, 0)]) + many + op_stats() + \
