@@ -63,10 +63,12 @@
  *
  * BAD INPUT (returns a status, changes nothing)
  *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
- *   not in managed RAM (hole, foreign) -> ERANGE; block already free -> EDOUBLE; not an
+ *   not in managed RAM (hole, foreign) -> ERANGE; its first frame already free -> EDOUBLE; not an
  *   allocation of exactly that order (wrong order, middle of a block or a reservation) -> EINVAL.
- *   init/add_region: overlapping RAM ranges -> EEXIST; reservation outside RAM -> ERANGE; more
- *   than MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC; metadata buffer too small -> ENOSPC.
+ *   init/add_region: RAM ranges sharing a whole frame -> EEXIST (ranges are first shrunk to
+ *   whole frames, so two that overlap only inside a partial frame just touch and merge);
+ *   reservation outside RAM -> ERANGE; more than MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC;
+ *   metadata buffer too small -> ENOSPC.
  *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags -> EINVAL.
  *
  * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions)
