@@ -364,11 +364,15 @@ static inline void mmkit__bt_word_clear(mmkit__border *t, uint64_t *w, uint64_t 
         else mmkit__bt_up_clear(t, i >> 6);
     }
 }
+/* The level-0 word pair of bit i: [0] the F word, [1] the A word. */
+static inline uint64_t *mmkit__pair(const mmkit__border *t, uint64_t i) {
+    return &t->lv[0][(size_t)(i >> 6) << 1];
+}
 static inline void mmkit__bt_set(mmkit__border *t, uint64_t i) {
-    mmkit__bt_word_set(t, &t->lv[0][(size_t)(i >> 6) << 1], i);
+    mmkit__bt_word_set(t, mmkit__pair(t, i), i);
 }
 static inline void mmkit__bt_clear(mmkit__border *t, uint64_t i) {
-    mmkit__bt_word_clear(t, &t->lv[0][(size_t)(i >> 6) << 1], i);
+    mmkit__bt_word_clear(t, mmkit__pair(t, i), i);
 }
 
 /* Lowest set bit, or MMKIT__BT_NONE. One descent from the single top word. O(D). */
@@ -454,28 +458,30 @@ static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem,
 
 /* ---- free/alloc marks with counters ------------------------------------------------------ */
 
-/* Mark / unmark the free block with bit index i at order o, keeping the counters. */
-static inline void mmkit__fset_i(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, uint64_t i) {
-    mmkit__border *t = &r->ord[o];
-    mmkit__bt_set(t, i);
-    if (t->nfree++ == 0) r->omask |= (uint32_t)1 << o;
+/* Counters for one more / one fewer free block (bit i) at order o. The block made free last
+ * becomes the hint that allocation tries first. */
+static inline void mmkit__count_more(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
+                                     uint64_t i) {
+    if (r->ord[o].nfree++ == 0) r->omask |= (uint32_t)1 << o;
     b->free_blocks[o]++;
     b->hint[o] = i;
     b->hint_region[o] = r->index;
 }
-static inline void mmkit__fclear_i(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
-                                   uint64_t i) {
-    mmkit__border *t = &r->ord[o];
-    mmkit__bt_clear(t, i);
-    if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
+static inline void mmkit__count_less(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o) {
+    if (--r->ord[o].nfree == 0) r->omask &= ~((uint32_t)1 << o);
     b->free_blocks[o]--;
 }
+
+/* Mark / unmark the free block blk at order o, keeping the counters. */
 static inline void mmkit__fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    mmkit__fset_i(b, r, o, blk - r->ord[o].base);
+    uint64_t i = blk - r->ord[o].base;
+    mmkit__bt_set(&r->ord[o], i);
+    mmkit__count_more(b, r, o, i);
 }
 static inline void mmkit__fclear(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
                                  mmkit_pfn blk) {
-    mmkit__fclear_i(b, r, o, blk - r->ord[o].base);
+    mmkit__bt_clear(&r->ord[o], blk - r->ord[o].base);
+    mmkit__count_less(b, r, o);
 }
 
 static inline bool mmkit__ftest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
@@ -484,8 +490,7 @@ static inline bool mmkit__ftest(const mmkit__buddy_region *r, unsigned o, mmkit_
 
 /* The A word of block blk at order o (interleaved after its F word), and its bit. */
 static inline uint64_t *mmkit__aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t i = blk - r->ord[o].base;
-    return &r->ord[o].lv[0][((size_t)(i >> 6) << 1) + 1u];
+    return mmkit__pair(&r->ord[o], blk - r->ord[o].base) + 1;
 }
 static inline uint64_t mmkit__abit(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
     return (uint64_t)1 << ((blk - r->ord[o].base) & 63u);
@@ -575,23 +580,19 @@ static void mmkit__free_block_at(mmkit_buddy *b, mmkit__buddy_region *r, unsigne
     b->free_frames += mmkit_order_frames(o);
     while (o < b->max_order && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
         mmkit__bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
-        if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
-        b->free_blocks[o]--;
+        mmkit__count_less(b, r, o);
         blk >>= 1;
         t = &r->ord[++o];
         i = blk - t->base;
-        w = &t->lv[0][(size_t)(i >> 6) << 1];
+        w = mmkit__pair(t, i);
     }
     mmkit__bt_word_set(t, w, i);
-    if (t->nfree++ == 0) r->omask |= (uint32_t)1 << o;
-    b->free_blocks[o]++;
-    b->hint[o] = i;
-    b->hint_region[o] = r->index;
+    mmkit__count_more(b, r, o, i);
 }
 static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
     mmkit_pfn blk = pfn >> o;
     uint64_t i = blk - r->ord[o].base;
-    mmkit__free_block_at(b, r, o, blk, i, &r->ord[o].lv[0][(size_t)(i >> 6) << 1]);
+    mmkit__free_block_at(b, r, o, blk, i, mmkit__pair(&r->ord[o], i));
 }
 
 /* Take the order-k block at pfn t out of the free block of order j >= k that covers it,
@@ -1006,11 +1007,10 @@ static inline mmkit_status mmkit__alloc_top(mmkit_buddy *b, unsigned order, uint
     if (b->hint_region[o] != ri || i >= t->nbits || !mmkit__bt_test(t, i)) i = mmkit__bt_first(t);
     pfn = (t->base + i) << o;
     if (MMKIT__LIKELY(o == order)) { /* no split: flip F to A in one word pair */
-        uint64_t *w = &t->lv[0][(size_t)(i >> 6) << 1];
+        uint64_t *w = mmkit__pair(t, i);
         mmkit__bt_word_clear(t, w, i);
         w[1] |= (uint64_t)1 << (i & 63u);
-        if (--t->nfree == 0) r->omask &= ~((uint32_t)1 << o);
-        b->free_blocks[o]--;
+        mmkit__count_less(b, r, o);
         b->free_frames -= mmkit_order_frames(o);
         return mmkit__finish_alloc(b, r, pfn, order, flags, pa, false);
     }
@@ -1069,7 +1069,7 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
     if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
     blk = pfn >> order;
     i = blk - r->ord[order].base;
-    w = &r->ord[order].lv[0][(size_t)(i >> 6) << 1];
+    w = mmkit__pair(&r->ord[order], i);
     if (MMKIT__UNLIKELY(!(w[1] & ((uint64_t)1 << (i & 63u))))) /* not an allocation */
         return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
     w[1] &= ~((uint64_t)1 << (i & 63u));
