@@ -516,6 +516,13 @@ static int mmkit__free_cover(const mmkit_buddy *b, const mmkit__buddy_region *r,
     return -1;
 }
 
+/* Why a free of a block starting at pfn was refused: its first frame is free (a double free)
+ * or it is not the start of an allocation of that order. O(O). */
+static mmkit_status mmkit__not_allocated(const mmkit_buddy *b, const mmkit__buddy_region *r,
+                                         mmkit_pfn pfn) {
+    return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+}
+
 /* Order of the allocation covering pfn, or -1. O(O). */
 static int mmkit__alloc_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn) {
     unsigned j;
@@ -1071,7 +1078,7 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
     i = blk - r->ord[order].base;
     w = mmkit__pair(&r->ord[order], i);
     if (MMKIT__UNLIKELY(!(w[1] & ((uint64_t)1 << (i & 63u))))) /* not an allocation */
-        return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+        return mmkit__not_allocated(b, r, pfn);
     w[1] &= ~((uint64_t)1 << (i & 63u));
     MMKIT__POISON(b, pfn, mmkit_order_frames(order));
     mmkit__free_block_at(b, r, order, blk, i, w);
@@ -1101,7 +1108,7 @@ MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, ui
     for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* validate every block first */
         unsigned o = mmkit__block_order(p, e, b->max_order);
         if (!mmkit__atest(r, o, p >> o))
-            return mmkit__free_cover(b, r, p, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+            return mmkit__not_allocated(b, r, p);
         p += mmkit_order_frames(o);
     }
     for (p = mmkit_paddr_to_pfn(pa); p < e;) {
