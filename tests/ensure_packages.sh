@@ -23,6 +23,8 @@ probe() {
     pkg-config) command -v pkg-config ;;
     afl++) command -v afl-clang-fast && command -v afl-fuzz ;;
     make) command -v make ;;
+    qemu-system-misc) command -v qemu-system-riscv64 ;;
+    qemu-system-x86) command -v qemu-system-x86_64 ;;
     ninja-build) command -v ninja ;;
     binutils) command -v nm && command -v objdump ;;
     lcov) command -v lcov && command -v genhtml ;;

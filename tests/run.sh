@@ -16,7 +16,8 @@ cd "$root"
 
 sh tests/ensure_packages.sh \
     cmake make gcc g++ libc6-dev gcc-multilib clang lld llvm binutils \
-    libcmocka-dev pkg-config afl++ @clang-rt
+    libcmocka-dev pkg-config afl++ @clang-rt \
+    qemu-system-misc qemu-system-x86 opensbi
 
 jobs=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$jobs}
