@@ -1,0 +1,1801 @@
+/* mmkit_slab.h - object caches, magazines and kmalloc size classes on any frame provider.
+ *                                                                  MIT licence, see mmkit_core.h.
+ *
+ * WHAT IT IS
+ *   A slab allocator in the style of Bonwick's (SunOS 5.4, 1994; magazines 2001) for
+ *   millions of small fixed-size objects (task structs, inodes, packet buffers, VM exit records):
+ *     - object caches (mmkit_slab_cache): one object size and alignment per cache, an optional
+ *       constructor run once when a slot is first made (objects go back to the cache still
+ *       constructed) and a destructor run when the slab goes back to the provider; alloc/free,
+ *       bulk alloc/free, shrink, destroy, reservations, statistics and an invariant checker;
+ *     - per-context magazines (mmkit_slab_cpu): a lock-free front per CPU or thread whose hit
+ *       path is a few inline instructions; full and empty magazines are exchanged with a depot
+ *       in the cache under the cache's lock hook;
+ *     - kmalloc (mmkit_kmalloc): 20 size classes from 8 B to 8 KiB, larger requests straight
+ *       from the provider, zeroing, aligned allocation, realloc, usable size; and a per-context
+ *       front (mmkit_kmalloc_cpu) with a magazine per class.
+ *   It only uses the mmkit_provider interface of mmkit_core.h (it never names the buddy): the
+ *   buddy, its per-CPU front cache, or a provider of your own.
+ *
+ * USAGE
+ *       #define MMKIT_IMPLEMENTATION            // in one .c file
+ *       #include <mmkit/mmkit_slab.h>
+ *
+ *       static mmkit_slab_cache tasks;                       // caller-owned, no hidden memory
+ *       mmkit_slab_cache_desc d = {0};                       // zero = defaults
+ *       d.name = "task"; d.size = sizeof(struct task); d.align = MMKIT_SLAB_CACHELINE;
+ *       d.provider = mmkit_buddy_provider(&buddy);           // any frame provider
+ *       if (mmkit_slab_init(&tasks, &d) != MMKIT_OK) panic();
+ *       void *t;
+ *       if (mmkit_slab_alloc(&tasks, 0, &t) == MMKIT_OK) ... mmkit_slab_free(&tasks, t);
+ *
+ *       static mmkit_slab_cpu front[NCPU];                   // per-CPU magazines (optional)
+ *       mmkit_slab_cpu_init(&front[cpu], &tasks);
+ *       mmkit_slab_cpu_alloc(&front[cpu], 0, &t); ... mmkit_slab_cpu_free(&front[cpu], t);
+ *
+ *       static mmkit_kmalloc km;  mmkit_kmalloc_desc kd = {0};  kd.provider = d.provider;
+ *       mmkit_kmalloc_init(&km, &kd);
+ *       void *p;  mmkit_kmalloc_alloc(&km, 200, MMKIT_ALLOC_ZERO, &p);  mmkit_kmalloc_free(&km, p);
+ *
+ * DESIGN
+ *   Slabs. A slab is one naturally aligned block of 2^order frames from the provider. Its
+ *   header (mmkit__slab) lives at the slab base ("on-slab", slots up to MMKIT_SLAB_OFFSLAB_MIN
+ *   bytes) or in a small internal header pool whose order-0 slabs come from the same provider
+ *   ("off-slab", larger slots: the slab keeps only a 2-word tag in its last bytes, so e.g. three
+ *   1360-byte objects fit a page). Every slab carries a tag {check, header} at a fixed offset
+ *   (base, or end - tag) with check = secret ^ base.
+ *   O(1) free without a table: the slab base is obj & ~(slab bytes - 1) (slabs are aligned to
+ *   their size), the tag there is validated against the cache's secret and names the header.
+ *   This needs phys_to_virt to be linear within a block and to preserve the block's alignment
+ *   (true for a direct map, an mmap arena aligned to the largest slab, guest memory mapped
+ *   contiguously); a block that comes back misaligned is returned and the call fails EALIGN.
+ *   The header keeps both the slab's physical and virtual base.
+ *   Free lists are per slab (LIFO: the slot freed last is reused first); slots are made lazily
+ *   (a new slab costs O(1), the constructor runs when a slot is first handed out). Partial slabs
+ *   are used before empty ones. Free never calls the provider: empty slabs stay until
+ *   mmkit_slab_shrink() (which keeps desc.spare_slabs of them) or destroy.
+ *   Slab order: the smallest order (<= MMKIT_SLAB_MAX_ORDER) whose waste - slab bytes in no
+ *   slot: header or tag, tail - is <= 1/8 of the slab. Colouring (MMKIT_SLAB_COLOUR) spends
+ *   that tail to start successive slabs at different cache-line offsets.
+ *   Hardening (always on, costs two XORs per slab free-list operation): the next pointer stored
+ *   in a free slot is next ^ secret ^ (its own address); the per-cache secret is mixed from
+ *   desc.secret and the cache's address. Slabs given back have their tag invalidated.
+ *   Slot layout: object, then (ctor caches) the free-list word, so constructed state survives;
+ *   without a ctor the free word overlays the object's first word. With MMKIT_DEBUG=1 every
+ *   slot gets a 32-byte trailer: red zone, state word, free word, red zone.
+ *
+ *   Magazines (Bonwick 2001). mmkit_slab_cpu holds a loaded magazine and a previous one (arrays
+ *   of up to MMKIT_SLAB_MAG_MAX object pointers, embedded, no allocation). alloc pops from the
+ *   loaded one, free pushes; when it is empty/full, the previous one is swapped in if that helps,
+ *   else a full magazine is taken from / given to the cache's depot (MMKIT_SLAB_DEPOT_MAX full
+ *   magazines kept as chains of objects linked through their free words: O(1) under the lock,
+ *   the O(magazine) linking is done outside it), else objects are moved to/from the slabs in a
+ *   batch of one magazine under one lock.
+ *
+ *   kmalloc. Classes 8 16 24 32 48 64 96 128 192 256 384 512 768 1K 1.5K 2K 3K 4K 6K 8K
+ *   (powers of two and 1.5x steps: rounding wastes at most 33%, 25% above 32 B). Every class
+ *   slab is one block of MMKIT_KMALLOC_SLAB_BYTES (64 KiB, order 4 with 4 KiB frames) with its
+ *   header at the base; objects are naturally aligned (the largest power of two dividing the
+ *   class size, up to the page size), so the 8 KiB class wastes exactly 12.5% and the rest
+ *   less. Requests above 8 KiB (or with an alignment no class gives) take a provider block of
+ *   order >= that of 64 KiB with a header at its base, so p & ~(64 KiB - 1) always finds a
+ *   header (tagged with the instance's secret and the base). The cost: a 9 KiB request takes
+ *   64 KiB; users with many such objects should make a dedicated cache.
+ *
+ * LIMITS (compile-time)
+ *   MMKIT_SLAB_MAG_MAX     magazine capacity in objects (default 32; desc.mag_size picks less)
+ *   MMKIT_SLAB_DEPOT_MAX   full magazines a cache's depot holds (default 16)
+ *   MMKIT_SLAB_MAX_ORDER   largest slab order (default 10: 4 MiB slabs with 4 KiB frames)
+ *   MMKIT_SLAB_MAX_SIZE    largest object: slab bytes at MAX_ORDER / 16 (256 KiB by default)
+ *   MMKIT_SLAB_CACHELINE   cache-line size for alignment and colouring (default 64)
+ *
+ * ERRORS (bad input returns a status and changes nothing unless said otherwise)
+ *   init: size 0 or > MMKIT_SLAB_MAX_SIZE, align not a power of two or > page, unknown flags,
+ *   provider without alloc/free/phys_to_virt, mag_size > MMKIT_SLAB_MAG_MAX, only one of
+ *   lock/unlock -> EINVAL.  alloc: unknown flags, ZERO on a ctor cache, NULL out -> EINVAL;
+ *   provider failure -> its status (ENOMEM); a block whose mapping is misaligned -> EALIGN.
+ *   free (and kmalloc_free), in every build, in O(1):
+ *     NULL (object caches; kmalloc_free(NULL) is a no-op) ...................... EINVAL
+ *     pointer whose slab-aligned base holds no valid tag of this cache/instance
+ *       (foreign memory, another cache, a slab already given back) ............. EINVAL
+ *     pointer inside a slab of this cache but not at a slot start .............. EALIGN
+ *     pointer to a slot never handed out, or into a slab with nothing allocated  EDOUBLE
+ *     kmalloc large block: not the pointer handed out -> EINVAL; already freed -> EDOUBLE
+ *   With MMKIT_DEBUG=1 additionally (O(object size)):
+ *     slot already free (per-slot state word) ................................. EDOUBLE
+ *     red zone or state word overwritten (the free still completes) ............ ECORRUPT
+ *     alloc: poison of a free object overwritten (use after free): the object is quarantined
+ *       (never handed out, not counted as a leak) and the alloc returns ............ ECORRUPT
+ *   Without MMKIT_DEBUG a double free of a slot while other slots of its slab are allocated is
+ *   not detected (it corrupts that slab's free list; mmkit_slab_check() finds it).
+ *   Reading the tag requires that obj & ~(slab bytes - 1) is readable: true for any pointer
+ *   into the provider's memory; a pointer into unmapped memory cannot be checked.
+ *   Magazine fronts: the non-debug hit path of mmkit_slab_cpu_free checks the tag only (a
+ *   foreign pointer or one from another cache is refused, EINVAL); an interior pointer is
+ *   found when its magazine goes to the depot or the slabs: it is dropped, cpu.rejected counts
+ *   it and that call returns EALIGN. Until then it may be handed out by the same front again.
+ *
+ * COMPLEXITY (n = objects per slab, M = magazine size, D = MMKIT_SLAB_DEPOT_MAX)
+ *   slab_alloc / slab_free .................. O(1) (+ one provider call when a slab is added;
+ *                                             + ctor once per slot; debug: + O(object size))
+ *   alloc_bulk / free_bulk (k objects) ...... O(k) + slabs added
+ *   cpu_alloc / cpu_free hit ................ O(1), inline, no lock, no call
+ *   cpu miss ................................ O(M) (swap, depot exchange or a batch of M
+ *                                             slab operations under one lock)
+ *   cpu_flush ............................... O(M)
+ *   shrink .................................. O(D * M + slabs given back * n) (dtor per slot)
+ *   reserve (k) ............................. O(k / n) slabs added
+ *   destroy ................................. O(slabs * n);   check .... O(slabs * n + D * M)
+ *   stats ................................... O(1)
+ *   kmalloc alloc/free ...................... O(1) like slab_alloc/free (large: a provider call)
+ *   kmalloc realloc ......................... O(size) copy;   kmalloc stats/check O(classes * ..)
+ *   init .................................... O(MMKIT_SLAB_MAX_ORDER) layout search
+ *
+ * THREADS AND IRQS
+ *   Every call on a cache (alloc, free, bulk, shrink, reserve, stats, check) takes the cache's
+ *   lock hook (desc.lock/unlock, spin_lock_irqsave-style: lock returns state that unlock gets
+ *   back) around everything shared, so with a lock hook those calls may run concurrently from
+ *   any number of contexts. Without a hook the caller serialises all calls on a cache.
+ *   init and destroy must not run concurrently with anything on that cache.
+ *   The provider, ctor and dtor are called with the cache lock held: they must not call into
+ *   the same cache (or kmalloc instance), and the provider must be usable in that context.
+ *   A front (mmkit_slab_cpu, mmkit_kmalloc_cpu) belongs to one context: calls on one front must
+ *   not run concurrently. The hit path touches only the front; a miss takes the cache lock.
+ *   IRQs: with an IRQ-saving lock hook every cache call is IRQ-safe provided the provider is;
+ *   to allocate in IRQ/VM-exit context without touching the provider, mmkit_slab_reserve()
+ *   first (allocations are then served from slabs already present). An IRQ handler that uses
+ *   a CPU's front must run with that front's interrupted caller excluded: disable local IRQs
+ *   around front calls in thread context, or give IRQ context a front of its own.
+ *   Objects may be freed on any front or directly, whichever allocated them.
+ *   Before destroy (or to give all memory back with shrink), flush every front.
+ *   A kmalloc instance has one lock hook used for all its classes and large blocks.
+ */
+#ifndef MMKIT_SLAB_H
+#define MMKIT_SLAB_H
+
+#include "mmkit_core.h"
+
+#ifndef MMKIT_SLAB_MAG_MAX
+#define MMKIT_SLAB_MAG_MAX 32
+#endif
+#ifndef MMKIT_SLAB_DEPOT_MAX
+#define MMKIT_SLAB_DEPOT_MAX 16
+#endif
+#ifndef MMKIT_SLAB_MAX_ORDER
+#define MMKIT_SLAB_MAX_ORDER 10
+#endif
+#ifndef MMKIT_SLAB_CACHELINE
+#define MMKIT_SLAB_CACHELINE 64
+#endif
+#define MMKIT_SLAB_MAX_SIZE (mmkit_order_bytes(MMKIT_SLAB_MAX_ORDER) / 16u)
+#define MMKIT_SLAB_OFFSLAB_MIN (MMKIT_PAGE_SIZE / 8u) /* slots this big keep headers off-slab */
+#ifndef MMKIT_SLAB_POISON
+#define MMKIT_SLAB_POISON 0x6b /* MMKIT_DEBUG: byte written over free objects */
+#endif
+#define MMKIT_SLAB_REDZONE 0xbb /* MMKIT_DEBUG: byte of the red zones */
+
+/* Cache flags (mmkit_slab_cache_desc.flags). */
+#define MMKIT_SLAB_COLOUR 0x1u /* start successive slabs at different cache-line offsets */
+#define MMKIT_SLAB_KNOWN_FLAGS MMKIT_SLAB_COLOUR
+
+/* kmalloc geometry. */
+#define MMKIT_KMALLOC_CLASSES 20
+#define MMKIT_KMALLOC_MAX_CLASS 8192u
+#if MMKIT_PAGE_SHIFT > 16
+#define MMKIT_KMALLOC_SLAB_SHIFT MMKIT_PAGE_SHIFT
+#else
+#define MMKIT_KMALLOC_SLAB_SHIFT 16
+#endif
+#define MMKIT_KMALLOC_SLAB_BYTES ((uintptr_t)1 << MMKIT_KMALLOC_SLAB_SHIFT)
+#define MMKIT_KMALLOC_SLAB_ORDER (MMKIT_KMALLOC_SLAB_SHIFT - MMKIT_PAGE_SHIFT)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mmkit__slab;
+struct mmkit_slab_cache;
+
+/* Internal: at a fixed offset in every slab (and kmalloc large block). */
+typedef struct mmkit__slab_tag {
+    uintptr_t check;          /* secret ^ slab base address */
+    struct mmkit__slab *slab; /* the header */
+} mmkit__slab_tag;
+
+/* Internal: one slab's header (at the slab base, or in the header pool). */
+typedef struct mmkit__slab {
+    mmkit__slab_tag tag;               /* on-slab: the slab's tag */
+    struct mmkit__slab *prev, *next;   /* in one list of its pool */
+    struct mmkit_slab_cache *cache;    /* owner; NULL for a kmalloc large block */
+    unsigned char *mem;                /* virtual base */
+    mmkit_paddr pa;                    /* physical base */
+    void *free;                        /* first free made slot (next pointers encoded) */
+    uint32_t inuse;                    /* slots out of the slab (users, magazines, depot) */
+    uint32_t made;                     /* slots made so far: [0, made) were handed out once */
+    uint32_t first;                    /* offset of slot 0 (header, colour); large: of the data */
+    uint8_t list;                      /* which list of its pool */
+    uint8_t cls;                       /* kmalloc class, MMKIT__KM_BIG for a large block */
+    uint8_t order;                     /* block order */
+    uint8_t pool;                      /* 0 object pool, 1 header pool */
+} mmkit__slab;
+
+/* Internal: a set of slabs of one layout. */
+typedef struct mmkit__slab_pool {
+    mmkit__slab *list[3];   /* empty, partial, full slabs (doubly linked) */
+    uint64_t nslabs[3];
+    uint64_t free_objs;     /* free slots in the pool's slabs, made or not */
+    uint32_t slot;          /* bytes per slot */
+    uint32_t nslots;        /* slots per slab */
+    uint32_t first;         /* offset of slot 0 before colouring */
+    uint32_t tag_off;       /* offset of the tag in a slab */
+    uint32_t fp_off;        /* offset of the free word in a slot */
+    uint32_t colours, colour_step, colour_next;
+    unsigned order;
+    bool offslab;
+} mmkit__slab_pool;
+
+/* Everything needed to build a cache. Zero-initialise, then fill what you need. */
+typedef struct mmkit_slab_cache_desc {
+    const char *name;                    /* kept by pointer, for stats; NULL = "" */
+    size_t size;                         /* object bytes, 1..MMKIT_SLAB_MAX_SIZE */
+    size_t align;                        /* power of two <= page; 0 = 8 (minimum 8);
+                                          * MMKIT_SLAB_CACHELINE for cache-line alignment */
+    void (*ctor)(void *obj, void *arg);  /* optional: run once when a slot is first made */
+    void (*dtor)(void *obj, void *arg);  /* optional: run on each made slot when its slab
+                                          * goes back to the provider */
+    void *arg;                           /* passed to ctor and dtor */
+    mmkit_provider provider;             /* alloc, free and phys_to_virt are required */
+    uint32_t flags;                      /* MMKIT_SLAB_COLOUR */
+    uint32_t frame_flags;                /* provider flags for slabs: address limit, NORECLAIM */
+    unsigned spare_slabs;                /* empty slabs shrink keeps (default 0) */
+    unsigned mag_size;                   /* objects per magazine of a front, 1..MAG_MAX;
+                                          * 0 = clamp(16 KiB / size, 4, MMKIT_SLAB_MAG_MAX) */
+    uintptr_t (*lock)(void *lock_ctx);   /* optional lock hook around shared state */
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    uint64_t secret;                     /* optional entropy for the hardening secret */
+} mmkit_slab_cache_desc;
+
+/* A cache. Caller-owned; fill it with mmkit_slab_init(). Fields are internal. */
+typedef struct mmkit_slab_cache {
+    uintptr_t secret;       /* hot: read by the inline paths */
+    uintptr_t slab_mask;    /* ~(slab bytes - 1) */
+    uintptr_t tag_off;
+    uint32_t mag_size;
+    uint32_t size, align, flags, frame_flags;
+    uint32_t rz_off;        /* MMKIT_DEBUG: offset of the slot trailer */
+    const char *name;
+    void (*ctor)(void *obj, void *arg);
+    void (*dtor)(void *obj, void *arg);
+    void *arg;
+    mmkit_provider provider;
+    uintptr_t (*lock)(void *lock_ctx);
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    unsigned spare_slabs;
+    uint64_t reserve;       /* free objects shrink keeps on hand (mmkit_slab_reserve) */
+    mmkit__slab_pool objs;  /* the object slabs */
+    mmkit__slab_pool hdrs;  /* off-slab headers */
+    void *depot[MMKIT_SLAB_DEPOT_MAX]; /* full magazines: chains of mag_size objects */
+    uint32_t ndepot;
+    uint8_t kmalloc_cls;    /* class index when the cache belongs to a kmalloc instance */
+    uint64_t frames;        /* frames held (object and header slabs) */
+    uint64_t grown, released, ctor_calls, dtor_calls, quarantined, depot_in, depot_out;
+} mmkit_slab_cache;
+
+/* Statistics, like a line of /proc/slabinfo. */
+typedef struct mmkit_slab_stats {
+    const char *name;
+    uint32_t object_size;     /* bytes asked for */
+    uint32_t slot_size;       /* bytes per slot (alignment, ctor free word, debug trailer) */
+    uint32_t align;
+    uint32_t objs_per_slab;
+    unsigned slab_order;      /* provider order of one slab */
+    bool offslab;             /* headers kept in the header pool */
+    uint32_t colours;         /* distinct colour offsets (1 = no colouring) */
+    uint64_t slab_bytes;
+    uint64_t waste_per_slab;  /* slab bytes in no slot (header or tag, tail); <= slab_bytes/8 */
+    uint64_t slabs, slabs_empty, slabs_partial, slabs_full;
+    uint64_t objects_total;   /* slots in all slabs */
+    uint64_t objects_active;  /* slots out of the slabs: with users, in fronts, in the depot */
+    uint64_t objects_depot;   /* of those, in the depot's full magazines */
+    uint64_t objects_quarantined; /* MMKIT_DEBUG: poison overwritten, never handed out again */
+    uint64_t frames;          /* frames held from the provider (header pool included) */
+    uint64_t header_frames;   /* of those, the header pool's */
+    uint64_t bytes_overhead;  /* frames * page - objects_total * object_size */
+    uint64_t reserve;         /* free objects kept on hand (mmkit_slab_reserve) */
+    uint64_t slabs_grown, slabs_released, ctor_calls, dtor_calls;
+} mmkit_slab_stats;
+
+/* Build a cache. O(MMKIT_SLAB_MAX_ORDER). On failure *c is zeroed. */
+MMKIT_API mmkit_status mmkit_slab_init(mmkit_slab_cache *c, const mmkit_slab_cache_desc *desc);
+
+/* Give every slab back. Objects still allocated (fronts must be flushed first): returns
+ * MMKIT_EBUSY with their number in *in_use (may be NULL); the cache then stays valid and usable,
+ * with its depot flushed and every empty slab given back, so nothing is lost: free the objects
+ * and destroy again. On MMKIT_OK the cache is zeroed. */
+MMKIT_API mmkit_status mmkit_slab_destroy(mmkit_slab_cache *c, uint64_t *in_use);
+
+/* One object. flags: MMKIT_ALLOC_ZERO (not for ctor caches), MMKIT_ALLOC_NORECLAIM (passed to
+ * the provider when a slab is added). */
+MMKIT_API mmkit_status mmkit_slab_alloc(mmkit_slab_cache *c, uint32_t flags, void **obj);
+MMKIT_API mmkit_status mmkit_slab_free(mmkit_slab_cache *c, void *obj);
+
+/* n objects into objs[0..n), all or nothing (on failure no object is taken). One lock. */
+MMKIT_API mmkit_status mmkit_slab_alloc_bulk(mmkit_slab_cache *c, uint32_t flags, size_t n,
+                                             void **objs);
+/* Free objs[0..n). Every valid one is freed; returns the first error (or MMKIT_OK). One lock. */
+MMKIT_API mmkit_status mmkit_slab_free_bulk(mmkit_slab_cache *c, size_t n, void *const *objs);
+
+/* Flush the depot into the slabs and give empty slabs back to the provider, keeping
+ * desc.spare_slabs empty slabs and enough free objects for the reservation. */
+MMKIT_API mmkit_status mmkit_slab_shrink(mmkit_slab_cache *c);
+
+/* Keep at least n free objects on hand: adds slabs now so that the next n allocations (by
+ * anyone, without frees in between) cannot fail and do not call the provider; shrink keeps
+ * them. The level stays until changed; n = 0 drops it. On ENOMEM the level is unchanged (the
+ * slabs added so far stay as empty slabs). */
+MMKIT_API mmkit_status mmkit_slab_reserve(mmkit_slab_cache *c, uint64_t n);
+
+/* Statistics snapshot. O(1). */
+MMKIT_API mmkit_status mmkit_slab_stats_get(mmkit_slab_cache *c, mmkit_slab_stats *s);
+
+/* Walk every slab, free list, depot chain and counter: MMKIT_OK or MMKIT_ECORRUPT. */
+MMKIT_API mmkit_status mmkit_slab_check(mmkit_slab_cache *c);
+
+/* ---- per-context magazines -------------------------------------------------------------- */
+
+/* A front of one cache for one context (CPU or thread). Caller-owned; fields are internal. */
+typedef struct mmkit_slab_cpu {
+    uint32_t count;                  /* loaded magazine: obj[0, count) */
+    uint32_t size;                   /* magazine capacity */
+    uintptr_t mask, secret, tag_off; /* copies of the cache's, for the inline free check */
+    mmkit_slab_cache *cache;
+    void *obj[MMKIT_SLAB_MAG_MAX];
+    uint32_t prev_count;             /* previous magazine: prev[0, prev_count), empty or full */
+    void *prev[MMKIT_SLAB_MAG_MAX];
+    uint64_t misses, rejected;
+} mmkit_slab_cpu;
+
+/* Attach a front to a cache. O(1). */
+MMKIT_API mmkit_status mmkit_slab_cpu_init(mmkit_slab_cpu *f, mmkit_slab_cache *c);
+/* Give every object the front holds back to the cache's slabs (CPU offline, before shrink or
+ * destroy). Interior pointers found are dropped and counted (EALIGN/EINVAL returned). */
+MMKIT_API mmkit_status mmkit_slab_cpu_flush(mmkit_slab_cpu *f);
+
+/* Internal: the miss paths of the inline calls below. */
+MMKIT_API mmkit_status mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, void **obj);
+MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj);
+
+/* Like mmkit_slab_alloc/free, served from the front's magazines. */
+MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
+#if !MMKIT_DEBUG
+    uint32_t n = f->count;
+    if (MMKIT__LIKELY(n != 0 && flags == 0 && obj)) {
+        f->count = n - 1u;
+        *obj = f->obj[n - 1u];
+        return MMKIT_OK;
+    }
+#endif
+    return mmkit__slab_cpu_alloc_slow(f, flags, obj);
+}
+MMKIT__INLINE mmkit_status mmkit_slab_cpu_free(mmkit_slab_cpu *f, void *obj) {
+#if !MMKIT_DEBUG
+    uintptr_t base = (uintptr_t)obj & f->mask;
+    uint32_t n = f->count;
+    if (MMKIT__LIKELY(obj && n < f->size &&
+                      ((const mmkit__slab_tag *)(base + f->tag_off))->check == (f->secret ^ base))) {
+        f->obj[n] = obj;
+        f->count = n + 1u;
+        return MMKIT_OK;
+    }
+#endif
+    return mmkit__slab_cpu_free_slow(f, obj);
+}
+
+/* ---- kmalloc ---------------------------------------------------------------------------- */
+
+typedef struct mmkit_kmalloc_desc {
+    mmkit_provider provider;                     /* alloc, free and phys_to_virt required */
+    uint32_t frame_flags;                        /* provider flags for every block */
+    unsigned spare_slabs;                        /* per class, kept by shrink */
+    uintptr_t (*lock)(void *lock_ctx);           /* optional lock hook (one per instance) */
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    uint64_t secret;                             /* optional entropy */
+} mmkit_kmalloc_desc;
+
+typedef struct mmkit_kmalloc {
+    uintptr_t secret;
+    mmkit_provider provider;
+    uint32_t frame_flags;
+    uintptr_t (*lock)(void *lock_ctx);
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    uint64_t large_blocks, large_frames, large_bytes; /* live large blocks */
+    mmkit_slab_cache cls[MMKIT_KMALLOC_CLASSES];
+} mmkit_kmalloc;
+
+typedef struct mmkit_kmalloc_stats {
+    uint64_t frames;                   /* all frames held (classes + large blocks) */
+    uint64_t large_blocks, large_frames;
+    uint64_t large_bytes;              /* usable bytes of the live large blocks */
+    mmkit_slab_stats cls[MMKIT_KMALLOC_CLASSES];
+} mmkit_kmalloc_stats;
+
+/* Build an instance (all 20 classes; no memory is taken yet). On failure *k is zeroed. */
+MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_desc *desc);
+/* Like mmkit_slab_destroy for every class; live large blocks count as in use too. */
+MMKIT_API mmkit_status mmkit_kmalloc_destroy(mmkit_kmalloc *k, uint64_t *in_use);
+
+/* size bytes (0 is served as 1). flags: MMKIT_ALLOC_ZERO, MMKIT_ALLOC_NORECLAIM. Aligned to
+ * the largest power of two dividing the class size (at least 8); large blocks to 16. */
+MMKIT_API mmkit_status mmkit_kmalloc_alloc(mmkit_kmalloc *k, size_t size, uint32_t flags, void **p);
+/* Aligned to align (a power of two <= the page size). */
+MMKIT_API mmkit_status mmkit_kmalloc_aligned(mmkit_kmalloc *k, size_t size, size_t align,
+                                             uint32_t flags, void **p);
+/* NULL is a no-op (MMKIT_OK). See ERRORS for what is detected. */
+MMKIT_API mmkit_status mmkit_kmalloc_free(mmkit_kmalloc *k, void *p);
+/* Resize: p NULL allocates; in place when size fits p's usable size, else a new allocation,
+ * a copy and a free. On failure p is untouched. MMKIT_ALLOC_ZERO zeroes the bytes past p's
+ * old usable size. */
+MMKIT_API mmkit_status mmkit_kmalloc_realloc(mmkit_kmalloc *k, void *p, size_t size,
+                                             uint32_t flags, void **out);
+/* Bytes usable at p (its class size, or the rest of its large block). */
+MMKIT_API mmkit_status mmkit_kmalloc_usable_size(mmkit_kmalloc *k, const void *p, size_t *size);
+/* Keep n objects of the class serving size on hand (see mmkit_slab_reserve). size <= 8 KiB. */
+MMKIT_API mmkit_status mmkit_kmalloc_reserve(mmkit_kmalloc *k, size_t size, uint64_t n);
+/* mmkit_slab_shrink for every class. */
+MMKIT_API mmkit_status mmkit_kmalloc_shrink(mmkit_kmalloc *k);
+MMKIT_API mmkit_status mmkit_kmalloc_stats_get(mmkit_kmalloc *k, mmkit_kmalloc_stats *s);
+MMKIT_API mmkit_status mmkit_kmalloc_check(mmkit_kmalloc *k);
+/* Size of class i (0 when i >= MMKIT_KMALLOC_CLASSES). */
+MMKIT_API size_t mmkit_kmalloc_class_size(unsigned i);
+
+/* Internal: class index of a size 1..MMKIT_KMALLOC_MAX_CLASS. O(1). */
+MMKIT__INLINE unsigned mmkit__km_class(size_t size) {
+    unsigned k;
+    if (size <= 32u) return size <= 8u ? 0u : (unsigned)((size - 1u) >> 3);
+    k = mmkit_log2_floor64((uint64_t)size - 1u); /* size in (2^k, 2^(k+1)], k >= 5 */
+    return 4u + 2u * (k - 5u) + (unsigned)(size > ((size_t)3u << (k - 1u)));
+}
+
+/* A kmalloc front: one magazine pair per class. Caller-owned (about 11 KiB). */
+typedef struct mmkit_kmalloc_cpu {
+    mmkit_kmalloc *k;
+    uintptr_t secret;
+    mmkit_slab_cpu cls[MMKIT_KMALLOC_CLASSES];
+} mmkit_kmalloc_cpu;
+
+MMKIT_API mmkit_status mmkit_kmalloc_cpu_init(mmkit_kmalloc_cpu *f, mmkit_kmalloc *k);
+MMKIT_API mmkit_status mmkit_kmalloc_cpu_flush(mmkit_kmalloc_cpu *f);
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size,
+                                                     uint32_t flags, void **p);
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p);
+
+/* Like mmkit_kmalloc_alloc/free, served from the front's magazines. */
+MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t size,
+                                                  uint32_t flags, void **p) {
+#if !MMKIT_DEBUG
+    if (MMKIT__LIKELY(size - 1u < (size_t)MMKIT_KMALLOC_MAX_CLASS && flags == 0 && p)) {
+        mmkit_slab_cpu *m = &f->cls[mmkit__km_class(size)];
+        uint32_t n = m->count;
+        if (MMKIT__LIKELY(n != 0)) {
+            m->count = n - 1u;
+            *p = m->obj[n - 1u];
+            return MMKIT_OK;
+        }
+    }
+#endif
+    return mmkit__kmalloc_cpu_alloc_slow(f, size, flags, p);
+}
+MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p) {
+#if !MMKIT_DEBUG
+    uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u);
+    const mmkit__slab_tag *t = (const mmkit__slab_tag *)base;
+    if (MMKIT__LIKELY(p && t->check == (f->secret ^ base))) {
+        unsigned cls = t->slab->cls;
+        if (MMKIT__LIKELY(cls < MMKIT_KMALLOC_CLASSES)) {
+            mmkit_slab_cpu *m = &f->cls[cls];
+            uint32_t n = m->count;
+            if (MMKIT__LIKELY(n < m->size)) {
+                m->obj[n] = p;
+                m->count = n + 1u;
+                return MMKIT_OK;
+            }
+        }
+    }
+#endif
+    return mmkit__kmalloc_cpu_free_slow(f, p);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMKIT_SLAB_H */
+
+/* ======================================================================================== */
+#if defined(MMKIT_IMPLEMENTATION) && !defined(MMKIT_SLAB_IMPL_DONE)
+#define MMKIT_SLAB_IMPL_DONE
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { MMKIT__SL_EMPTY = 0, MMKIT__SL_PARTIAL = 1, MMKIT__SL_FULL = 2 };
+#define MMKIT__KM_BIG 0xffu
+#define MMKIT__SLAB_NOCLS 0xfeu
+#define MMKIT__SLAB_TRAILER 32u /* MMKIT_DEBUG slot trailer: rz(8) state(8) free(8) rz(8) */
+#define MMKIT__ST_FREE ((uint64_t)0x5a5a0000f4eef4eeu)
+#define MMKIT__ST_ALLOC ((uint64_t)0xa11c0000a11ca11cu)
+#define MMKIT__ST_QUAR ((uint64_t)0xdead0000dead0bad)
+#define MMKIT__SLAB_HDR_BYTES ((uint32_t)((sizeof(mmkit__slab) + 15u) & ~(size_t)15u))
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static uintptr_t mmkit__slab_mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53u;
+    x ^= x >> 33;
+    return (uintptr_t)(x | 1u);
+}
+static inline uintptr_t mmkit__slab_lock(const mmkit_slab_cache *c) {
+    return c->lock ? c->lock(c->lock_ctx) : 0u;
+}
+static inline void mmkit__slab_unlock(const mmkit_slab_cache *c, uintptr_t saved) {
+    if (c->unlock) c->unlock(c->lock_ctx, saved);
+}
+static inline mmkit__slab_pool *mmkit__slab_pool_of(mmkit_slab_cache *c, const mmkit__slab *s) {
+    return s->pool ? &c->hdrs : &c->objs;
+}
+/* The free word of a slot: next ^ secret ^ (address of the word). */
+static inline void *mmkit__slab_fp_get(const mmkit_slab_cache *c, const mmkit__slab_pool *pl,
+                                       void *slot) {
+    unsigned char *at = (unsigned char *)slot + pl->fp_off;
+    uintptr_t v;
+    MMKIT_MEMCPY(&v, at, sizeof v);
+    return (void *)(v ^ c->secret ^ (uintptr_t)at);
+}
+static inline void mmkit__slab_fp_set(const mmkit_slab_cache *c, const mmkit__slab_pool *pl,
+                                      void *slot, void *next) {
+    unsigned char *at = (unsigned char *)slot + pl->fp_off;
+    uintptr_t v = (uintptr_t)next ^ c->secret ^ (uintptr_t)at;
+    MMKIT_MEMCPY(at, &v, sizeof v);
+}
+
+/* ---- debug: slot trailer, poison ---------------------------------------------------------- */
+#if MMKIT_DEBUG
+static inline uint64_t mmkit__slab_state(const mmkit_slab_cache *c, const void *obj) {
+    uint64_t v;
+    MMKIT_MEMCPY(&v, (const unsigned char *)obj + c->rz_off + 8u, sizeof v);
+    return v;
+}
+static inline void mmkit__slab_set_state(const mmkit_slab_cache *c, void *obj, uint64_t st) {
+    MMKIT_MEMCPY((unsigned char *)obj + c->rz_off + 8u, &st, sizeof st);
+}
+/* Red zones: bytes [size, rz_off + 8) and [rz_off + 24, rz_off + 32). */
+static void mmkit__slab_rz_fill(const mmkit_slab_cache *c, void *obj) {
+    unsigned char *b = (unsigned char *)obj;
+    MMKIT_MEMSET(b + c->size, MMKIT_SLAB_REDZONE, c->rz_off + 8u - c->size);
+    MMKIT_MEMSET(b + c->rz_off + 24u, MMKIT_SLAB_REDZONE, 8u);
+}
+static bool mmkit__slab_rz_ok(const mmkit_slab_cache *c, const void *obj) {
+    const unsigned char *b = (const unsigned char *)obj;
+    uint32_t i;
+    for (i = c->size; i < c->rz_off + 8u; i++) /* bound: <= 15 bytes */
+        if (b[i] != MMKIT_SLAB_REDZONE) return false;
+    for (i = c->rz_off + 24u; i < c->rz_off + 32u; i++)
+        if (b[i] != MMKIT_SLAB_REDZONE) return false;
+    return true;
+}
+static inline bool mmkit__slab_poisons(const mmkit_slab_cache *c) { return !c->ctor; }
+static bool mmkit__slab_poison_ok(const mmkit_slab_cache *c, const void *obj) {
+    const unsigned char *b = (const unsigned char *)obj;
+    uint32_t i;
+    if (!mmkit__slab_poisons(c)) return true;
+    for (i = 0; i < c->size; i++) /* bound: object size */
+        if (b[i] != MMKIT_SLAB_POISON) return false;
+    return true;
+}
+/* A slot is made: trailer, poison, state FREE. */
+static void mmkit__slab_dbg_make(const mmkit_slab_cache *c, void *obj) {
+    mmkit__slab_rz_fill(c, obj);
+    if (mmkit__slab_poisons(c)) MMKIT_MEMSET(obj, MMKIT_SLAB_POISON, c->size);
+    mmkit__slab_set_state(c, obj, MMKIT__ST_FREE);
+}
+/* Handing out a free object. ECORRUPT: poison or trailer overwritten, object quarantined. */
+static mmkit_status mmkit__slab_dbg_alloc(mmkit_slab_cache *c, void *obj) {
+    if (mmkit__slab_state(c, obj) != MMKIT__ST_FREE || !mmkit__slab_rz_ok(c, obj) ||
+        !mmkit__slab_poison_ok(c, obj)) {
+        mmkit__slab_set_state(c, obj, MMKIT__ST_QUAR);
+        return MMKIT_ECORRUPT;
+    }
+    mmkit__slab_set_state(c, obj, MMKIT__ST_ALLOC);
+    return MMKIT_OK;
+}
+/* Taking back an object from a user (already validated as a slot). */
+static mmkit_status mmkit__slab_dbg_free(const mmkit_slab_cache *c, void *obj) {
+    uint64_t st = mmkit__slab_state(c, obj);
+    mmkit_status r = MMKIT_OK;
+    if (st == MMKIT__ST_FREE) return MMKIT_EDOUBLE;
+    if (st != MMKIT__ST_ALLOC) {
+        if (st == MMKIT__ST_QUAR) return MMKIT_EDOUBLE; /* never handed out */
+        r = MMKIT_ECORRUPT;
+    }
+    if (!mmkit__slab_rz_ok(c, obj)) r = MMKIT_ECORRUPT;
+    mmkit__slab_rz_fill(c, obj);
+    if (mmkit__slab_poisons(c)) MMKIT_MEMSET(obj, MMKIT_SLAB_POISON, c->size);
+    mmkit__slab_set_state(c, obj, MMKIT__ST_FREE);
+    return r;
+}
+#endif
+
+/* ---- slab lists ------------------------------------------------------------------------------ */
+
+static void mmkit__slab_unlink(mmkit__slab_pool *pl, mmkit__slab *s) {
+    if (s->prev) s->prev->next = s->next;
+    else pl->list[s->list] = s->next;
+    if (s->next) s->next->prev = s->prev;
+    pl->nslabs[s->list]--;
+}
+static void mmkit__slab_link(mmkit__slab_pool *pl, mmkit__slab *s, unsigned which) {
+    s->list = (uint8_t)which;
+    s->prev = NULL;
+    s->next = pl->list[which];
+    if (s->next) s->next->prev = s;
+    pl->list[which] = s;
+    pl->nslabs[which]++;
+}
+/* Move s to the list its use count says. */
+static void mmkit__slab_relist(mmkit__slab_pool *pl, mmkit__slab *s) {
+    unsigned want = s->inuse == 0 ? MMKIT__SL_EMPTY
+                  : s->inuse == pl->nslots ? MMKIT__SL_FULL : MMKIT__SL_PARTIAL;
+    if (s->list == want) return;
+    mmkit__slab_unlink(pl, s);
+    mmkit__slab_link(pl, s, want);
+}
+
+/* ---- layout ------------------------------------------------------------------------------ */
+
+/* Choose order and placement for slots of `slot` bytes aligned to `align`: the smallest order
+ * whose waste is <= 1/8 of the slab (else the least wasteful one). O(MMKIT_SLAB_MAX_ORDER). */
+static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint32_t align,
+                                       bool offslab, bool colour) {
+    unsigned o, best = 0;
+    uint64_t best_waste = 0, best_bytes = 1;
+    bool found = false;
+    uint32_t first = offslab ? 0u : (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
+    uint32_t tagb = offslab ? (uint32_t)sizeof(mmkit__slab_tag) : 0u;
+    for (o = 0; o <= MMKIT_SLAB_MAX_ORDER; o++) { /* bound: MAX_ORDER + 1 */
+        uint64_t bytes = mmkit_order_bytes(o), n, waste;
+        if (bytes < (uint64_t)first + tagb + slot) continue;
+        n = (uint32_t)(bytes - first - tagb) / slot; /* 32-bit: slabs are < 4 GiB */
+        waste = bytes - n * slot;
+        if (!found || waste * best_bytes < best_waste * bytes) {
+            found = true;
+            best = o;
+            best_waste = waste;
+            best_bytes = bytes;
+        }
+        if (waste * 8u <= bytes) break;
+    }
+    if (!found) return MMKIT_EINVAL;
+    pl->order = best;
+    pl->slot = slot;
+    pl->first = first;
+    pl->offslab = offslab;
+    pl->nslots = (uint32_t)(best_bytes - first - tagb) / slot;
+    pl->tag_off = offslab ? (uint32_t)(best_bytes - tagb) : 0u;
+    pl->colour_step = align > MMKIT_SLAB_CACHELINE ? align : MMKIT_SLAB_CACHELINE;
+    pl->colours = 1;
+    if (colour) {
+        uint64_t left = best_bytes - first - tagb - (uint64_t)pl->nslots * slot;
+        pl->colours = (uint32_t)left / pl->colour_step + 1u;
+    }
+    pl->colour_next = 0;
+    return MMKIT_OK;
+}
+
+/* ---- slabs ------------------------------------------------------------------------------- */
+
+/* Add one empty slab to pool pl. hdr: header memory for an off-slab pool (else NULL). */
+static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *hdr,
+                                     uint32_t flags) {
+    mmkit_paddr pa = 0;
+    unsigned char *mem;
+    mmkit__slab *s;
+    mmkit__slab_tag *t;
+    uintptr_t bytes = (uintptr_t)mmkit_order_bytes(pl->order);
+    mmkit_status st = mmkit_provider_alloc(&c->provider, pl->order,
+                                           c->frame_flags | (flags & MMKIT_ALLOC_NORECLAIM), &pa);
+    if (st != MMKIT_OK) return st;
+    mem = (unsigned char *)mmkit_provider_virt(&c->provider, pa);
+    if (!mem || ((uintptr_t)mem & (bytes - 1u))) {
+        (void)mmkit_provider_free(&c->provider, pa, pl->order);
+        return mem ? MMKIT_EALIGN : MMKIT_EINVAL;
+    }
+    s = hdr ? hdr : (mmkit__slab *)(void *)mem;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    s->cache = c;
+    s->mem = mem;
+    s->pa = pa;
+    s->first = pl->first + pl->colour_next * pl->colour_step;
+    s->order = (uint8_t)pl->order;
+    s->pool = (uint8_t)(pl == &c->hdrs);
+    s->cls = pl == &c->hdrs ? (uint8_t)MMKIT__SLAB_NOCLS : c->kmalloc_cls;
+    if (++pl->colour_next >= pl->colours) pl->colour_next = 0;
+    t = (mmkit__slab_tag *)(void *)(mem + pl->tag_off);
+    t->check = c->secret ^ (uintptr_t)mem;
+    t->slab = s;
+    mmkit__slab_link(pl, s, MMKIT__SL_EMPTY);
+    pl->free_objs += pl->nslots;
+    c->frames += mmkit_order_frames(pl->order);
+    if (pl == &c->objs) c->grown++;
+    return MMKIT_OK;
+}
+
+/* Take a free slot from the pool's slabs (partial first). NULL when there is none. O(1). */
+static void *mmkit__slab_take(mmkit_slab_cache *c, mmkit__slab_pool *pl) {
+    mmkit__slab *s = pl->list[MMKIT__SL_PARTIAL];
+    void *obj;
+    if (!s) s = pl->list[MMKIT__SL_EMPTY];
+    if (!s) return NULL;
+    if (s->free) {
+        obj = s->free;
+        s->free = mmkit__slab_fp_get(c, pl, obj);
+    } else { /* make a new slot */
+        obj = s->mem + s->first + (size_t)s->made * pl->slot;
+        s->made++;
+        if (pl == &c->objs) {
+#if MMKIT_DEBUG
+            mmkit__slab_dbg_make(c, obj);
+#endif
+            if (c->ctor) {
+                c->ctor(obj, c->arg);
+                c->ctor_calls++;
+            }
+        }
+    }
+    s->inuse++;
+    pl->free_objs--;
+    mmkit__slab_relist(pl, s);
+    return obj;
+}
+
+/* Put a validated slot back into its slab. O(1). */
+static void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s, void *obj) {
+    mmkit__slab_fp_set(c, pl, obj, s->free);
+    s->free = obj;
+    s->inuse--;
+    pl->free_objs++;
+    mmkit__slab_relist(pl, s);
+}
+
+/* The header pool slab holding off-slab header h (order-0 slabs, header at the base). */
+static inline mmkit__slab *mmkit__slab_hdr_home(const mmkit__slab *h) {
+    return (mmkit__slab *)(void *)((uintptr_t)h & ~(uintptr_t)(MMKIT_PAGE_SIZE - 1u));
+}
+
+/* Give an empty slab back to the provider (dtor on every made slot first). O(made). */
+static void mmkit__slab_release(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
+    mmkit__slab_tag *t = (mmkit__slab_tag *)(void *)(s->mem + pl->tag_off);
+    mmkit_paddr pa = s->pa;
+    uint32_t i;
+    mmkit__slab_unlink(pl, s);
+    pl->free_objs -= pl->nslots - s->inuse; /* inuse > 0 only for quarantined slots */
+    if (pl == &c->objs) {
+        if (c->dtor) {
+            for (i = 0; i < s->made; i++) { /* bound: slots per slab */
+                void *obj = s->mem + s->first + (size_t)i * pl->slot;
+#if MMKIT_DEBUG
+                if (mmkit__slab_state(c, obj) == MMKIT__ST_QUAR) continue;
+#endif
+                c->dtor(obj, c->arg);
+                c->dtor_calls++;
+            }
+        }
+        c->released++;
+    }
+    t->check = ~(c->secret ^ (uintptr_t)s->mem); /* dead: frees into it fail */
+    c->frames -= mmkit_order_frames(pl->order);
+    if (pl->offslab) {
+        mmkit__slab *home = mmkit__slab_hdr_home(s);
+        mmkit__slab_put(c, &c->hdrs, home, s);
+    }
+    (void)mmkit_provider_free(&c->provider, pa, pl->order);
+}
+
+/* Validate obj as a slot of this cache: EINVAL / EALIGN, else *out = its slab. O(1).
+ * `made` is not consulted (it may change under the lock); the locked callers check it. */
+static mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const void *obj,
+                                     mmkit__slab **out) {
+    uintptr_t p = (uintptr_t)obj, base = p & c->slab_mask;
+    const mmkit__slab_tag *t;
+    const mmkit__slab *s;
+    uint32_t off, idx;
+    if (!obj) return MMKIT_EINVAL;
+    t = (const mmkit__slab_tag *)(base + c->tag_off);
+    if (t->check != (c->secret ^ base)) return MMKIT_EINVAL;
+    s = t->slab;
+    if (s->cache != c || (uintptr_t)s->mem != base || s->pool) return MMKIT_EINVAL;
+    off = (uint32_t)(p - base);
+    if (off < s->first) return MMKIT_EINVAL;
+    off -= s->first;
+    idx = off / c->objs.slot; /* 32-bit division: no libgcc helper on 32-bit targets */
+    if (idx >= c->objs.nslots) return MMKIT_EINVAL;
+    if (idx * c->objs.slot != off) return MMKIT_EALIGN;
+    *out = (mmkit__slab *)(uintptr_t)s;
+    return MMKIT_OK;
+}
+
+/* Under the lock: is obj (validated by find) a slot that can be out of its slab? */
+static mmkit_status mmkit__slab_out(const mmkit_slab_cache *c, const mmkit__slab *s,
+                                    const void *obj) {
+    uint32_t idx = ((uint32_t)((const unsigned char *)obj - s->mem) - s->first) / c->objs.slot;
+    if (idx >= s->made || s->inuse == 0) return MMKIT_EDOUBLE;
+    return MMKIT_OK;
+}
+
+/* Under the lock: one object from the slabs, adding a slab when none has a free slot. */
+static mmkit_status mmkit__slab_get(mmkit_slab_cache *c, uint32_t flags, void **obj) {
+    void *o = mmkit__slab_take(c, &c->objs);
+    mmkit_status st;
+    if (!o) {
+        mmkit__slab *hdr = NULL;
+        if (c->objs.offslab) {
+            if (!c->hdrs.list[MMKIT__SL_PARTIAL] && !c->hdrs.list[MMKIT__SL_EMPTY]) {
+                st = mmkit__slab_grow(c, &c->hdrs, NULL, flags);
+                if (st != MMKIT_OK) return st;
+            }
+            hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
+        }
+        st = mmkit__slab_grow(c, &c->objs, hdr, flags);
+        if (st != MMKIT_OK) {
+            if (hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
+            return st;
+        }
+        o = mmkit__slab_take(c, &c->objs);
+    }
+    *obj = o;
+    return MMKIT_OK;
+}
+
+/* Under the lock: return a validated, out-of-slab object. */
+static inline void mmkit__slab_give(mmkit_slab_cache *c, mmkit__slab *s, void *obj) {
+    mmkit__slab_put(c, &c->objs, s, obj);
+}
+
+/* Under the lock: validate and return an object coming from a magazine or the depot. */
+static mmkit_status mmkit__slab_give_checked(mmkit_slab_cache *c, void *obj) {
+    mmkit__slab *s;
+    mmkit_status st = mmkit__slab_find(c, obj, &s);
+    if (st == MMKIT_OK) st = mmkit__slab_out(c, s, obj);
+    if (st == MMKIT_OK) mmkit__slab_give(c, s, obj);
+    return st;
+}
+
+/* After a successful get: debug checks and zeroing. */
+static mmkit_status mmkit__slab_hand_out(mmkit_slab_cache *c, uint32_t flags, void *obj) {
+#if MMKIT_DEBUG
+    mmkit_status st = mmkit__slab_dbg_alloc(c, obj);
+    if (st != MMKIT_OK) return st;
+#endif
+    if (flags & MMKIT_ALLOC_ZERO) MMKIT_MEMSET(obj, 0, c->size);
+    return MMKIT_OK;
+}
+
+static mmkit_status mmkit__slab_check_flags(const mmkit_slab_cache *c, uint32_t flags) {
+    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
+    if ((flags & MMKIT_ALLOC_ZERO) && c->ctor) return MMKIT_EINVAL;
+    return MMKIT_OK;
+}
+
+/* ---- depot: full magazines as chains of objects ------------------------------------------ */
+
+/* Link objs[0..n) into a chain (objs[0] first, the last one's next NULL). O(n), no lock. */
+static void *mmkit__slab_chain(const mmkit_slab_cache *c, void *const *objs, uint32_t n) {
+    uint32_t i;
+    for (i = 0; i < n; i++) /* bound: magazine size */
+        mmkit__slab_fp_set(c, &c->objs, objs[i], i + 1u < n ? objs[i + 1u] : NULL);
+    return n ? objs[0] : NULL;
+}
+/* Unlink a chain of mag_size objects into objs. O(mag_size), no lock. */
+static uint32_t mmkit__slab_unchain(const mmkit_slab_cache *c, void *head, void **objs) {
+    uint32_t n = 0;
+    while (head && n < c->mag_size) { /* bound: magazine size */
+        objs[n++] = head;
+        head = mmkit__slab_fp_get(c, &c->objs, head);
+    }
+    return n;
+}
+/* Under the lock: give every depot chain back to the slabs. O(D * M). */
+static mmkit_status mmkit__slab_depot_flush(mmkit_slab_cache *c) {
+    mmkit_status first = MMKIT_OK;
+    while (c->ndepot) { /* bound: MMKIT_SLAB_DEPOT_MAX */
+        void *o = c->depot[--c->ndepot];
+        uint32_t n = 0;
+        while (o && n < c->mag_size) { /* bound: magazine size */
+            void *next = mmkit__slab_fp_get(c, &c->objs, o);
+            mmkit_status st = mmkit__slab_give_checked(c, o);
+            if (st != MMKIT_OK && first == MMKIT_OK) first = st;
+            o = next;
+            n++;
+        }
+        c->depot_out++;
+    }
+    return first;
+}
+
+/* ---- object caches ----------------------------------------------------------------------- */
+
+static uint32_t mmkit__slab_default_mag(uint32_t size) {
+    uint32_t m = 16384u / size;
+    if (m < 4u) m = 4u;
+    if (m > MMKIT_SLAB_MAG_MAX) m = MMKIT_SLAB_MAG_MAX;
+    return m;
+}
+
+/* Common part of mmkit_slab_init and the kmalloc classes. force_order >= 0: kmalloc layout
+ * (that order, header on-slab, slots from an aligned first offset, no colour). */
+static mmkit_status mmkit__slab_setup(mmkit_slab_cache *c, const mmkit_slab_cache_desc *d,
+                                      int force_order) {
+    uint32_t size, align, slot, fp_off;
+    mmkit_status st;
+    if (!c || !d) return MMKIT_EINVAL;
+    if (d->size == 0 || d->size > MMKIT_SLAB_MAX_SIZE) return MMKIT_EINVAL;
+    if (d->align && (!mmkit_is_pow2(d->align) || d->align > MMKIT_PAGE_SIZE)) return MMKIT_EINVAL;
+    if (d->flags & ~MMKIT_SLAB_KNOWN_FLAGS) return MMKIT_EINVAL;
+    if (d->frame_flags & ~MMKIT_ALLOC_KNOWN_FLAGS) return MMKIT_EINVAL;
+    if (!d->provider.alloc || !d->provider.free || !d->provider.phys_to_virt) return MMKIT_EINVAL;
+    if (d->mag_size > MMKIT_SLAB_MAG_MAX) return MMKIT_EINVAL;
+    if (!d->lock != !d->unlock) return MMKIT_EINVAL;
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    size = (uint32_t)d->size;
+    align = d->align > 8u ? (uint32_t)d->align : 8u;
+#if MMKIT_DEBUG
+    c->rz_off = (uint32_t)mmkit_align_up(size, 8u);
+    fp_off = c->rz_off + 16u;
+    slot = (uint32_t)mmkit_align_up((uint64_t)c->rz_off + MMKIT__SLAB_TRAILER, align);
+#else
+    if (d->ctor) {
+        fp_off = (uint32_t)mmkit_align_up(size, sizeof(uintptr_t));
+        slot = (uint32_t)mmkit_align_up((uint64_t)fp_off + sizeof(uintptr_t), align);
+    } else {
+        fp_off = 0;
+        slot = (uint32_t)mmkit_align_up(size, align);
+    }
+#endif
+    c->size = size;
+    c->align = align;
+    c->flags = d->flags;
+    c->frame_flags = d->frame_flags & ~(uint32_t)MMKIT_ALLOC_ZERO;
+    c->name = d->name ? d->name : "";
+    c->ctor = d->ctor;
+    c->dtor = d->dtor;
+    c->arg = d->arg;
+    c->provider = d->provider;
+    c->lock = d->lock;
+    c->unlock = d->unlock;
+    c->lock_ctx = d->lock_ctx;
+    c->spare_slabs = d->spare_slabs;
+    c->mag_size = d->mag_size ? d->mag_size : mmkit__slab_default_mag(size);
+    c->kmalloc_cls = (uint8_t)MMKIT__SLAB_NOCLS;
+    c->secret = mmkit__slab_mix(d->secret ^ (uint64_t)(uintptr_t)c ^
+                                ((uint64_t)(uintptr_t)d->provider.ctx << 17) ^ 0x9e3779b97f4a7c15u);
+    if (force_order >= 0) {
+        mmkit__slab_pool *pl = &c->objs;
+        uint64_t bytes = mmkit_order_bytes((unsigned)force_order);
+        pl->order = (unsigned)force_order;
+        pl->slot = slot;
+        pl->first = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
+        pl->nslots = (uint32_t)(bytes - pl->first) / slot;
+        pl->colours = 1;
+        pl->colour_step = MMKIT_SLAB_CACHELINE;
+        st = MMKIT_OK;
+    } else {
+        st = mmkit__slab_layout(&c->objs, slot, align, slot >= MMKIT_SLAB_OFFSLAB_MIN,
+                                (d->flags & MMKIT_SLAB_COLOUR) != 0);
+    }
+    if (st == MMKIT_OK && c->objs.offslab)
+        st = mmkit__slab_layout(&c->hdrs, MMKIT__SLAB_HDR_BYTES, 16u, false, false);
+    if (st == MMKIT_OK && c->objs.offslab && c->hdrs.order != 0) st = MMKIT_EINVAL;
+    if (st != MMKIT_OK) {
+        MMKIT_MEMSET(c, 0, sizeof *c);
+        return st;
+    }
+    c->objs.fp_off = fp_off;
+    c->hdrs.fp_off = 0;
+    c->slab_mask = ~((uintptr_t)mmkit_order_bytes(c->objs.order) - 1u);
+    c->tag_off = c->objs.tag_off;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_slab_init(mmkit_slab_cache *c, const mmkit_slab_cache_desc *desc) {
+    return mmkit__slab_setup(c, desc, -1);
+}
+
+MMKIT_API mmkit_status mmkit_slab_alloc(mmkit_slab_cache *c, uint32_t flags, void **obj) {
+    mmkit_status st;
+    void *o = NULL;
+    uintptr_t saved;
+    if (!c || !obj) return MMKIT_EINVAL;
+    st = mmkit__slab_check_flags(c, flags);
+    if (st != MMKIT_OK) return st;
+    saved = mmkit__slab_lock(c);
+    st = mmkit__slab_get(c, flags, &o);
+    mmkit__slab_unlock(c, saved);
+    if (st != MMKIT_OK) return st;
+    st = mmkit__slab_hand_out(c, flags, o);
+    if (st == MMKIT_OK) *obj = o;
+#if MMKIT_DEBUG
+    else { /* quarantined: it stays out of its slab for good */
+        saved = mmkit__slab_lock(c);
+        c->quarantined++;
+        mmkit__slab_unlock(c, saved);
+    }
+#endif
+    return st;
+}
+
+/* Validate and free one object coming from a user (lock held). */
+static mmkit_status mmkit__slab_free_locked(mmkit_slab_cache *c, void *obj) {
+    mmkit__slab *s;
+    mmkit_status st = mmkit__slab_find(c, obj, &s), dbg = MMKIT_OK;
+    if (st == MMKIT_OK) st = mmkit__slab_out(c, s, obj);
+    if (st != MMKIT_OK) return st;
+#if MMKIT_DEBUG
+    dbg = mmkit__slab_dbg_free(c, obj);
+    if (dbg == MMKIT_EDOUBLE) return dbg;
+#endif
+    mmkit__slab_give(c, s, obj);
+    return dbg;
+}
+
+MMKIT_API mmkit_status mmkit_slab_free(mmkit_slab_cache *c, void *obj) {
+    mmkit_status st;
+    uintptr_t saved;
+    if (!c) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    st = mmkit__slab_free_locked(c, obj);
+    mmkit__slab_unlock(c, saved);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_slab_alloc_bulk(mmkit_slab_cache *c, uint32_t flags, size_t n,
+                                             void **objs) {
+    mmkit_status st;
+    size_t i, got = 0;
+    uintptr_t saved;
+    if (!c || (n && !objs)) return MMKIT_EINVAL;
+    st = mmkit__slab_check_flags(c, flags);
+    if (st != MMKIT_OK) return st;
+    saved = mmkit__slab_lock(c);
+    while (got < n && (st = mmkit__slab_get(c, flags, &objs[got])) == MMKIT_OK) got++; /* bound: n */
+    if (st != MMKIT_OK) { /* all or nothing */
+        for (i = 0; i < got; i++) {
+            mmkit__slab *s;
+            if (mmkit__slab_find(c, objs[i], &s) == MMKIT_OK) mmkit__slab_give(c, s, objs[i]);
+        }
+    }
+    mmkit__slab_unlock(c, saved);
+    if (st != MMKIT_OK) return st;
+    for (i = 0; i < n; i++) {
+        mmkit_status h = mmkit__slab_hand_out(c, flags, objs[i]);
+        if (h != MMKIT_OK) { /* debug only: hand back what we have not handed out yet */
+            size_t j;
+            saved = mmkit__slab_lock(c);
+            c->quarantined++;
+            for (j = 0; j < i; j++) (void)mmkit__slab_free_locked(c, objs[j]);
+            for (j = i + 1u; j < n; j++) (void)mmkit__slab_give_checked(c, objs[j]);
+            mmkit__slab_unlock(c, saved);
+            return h;
+        }
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_slab_free_bulk(mmkit_slab_cache *c, size_t n, void *const *objs) {
+    mmkit_status first = MMKIT_OK;
+    size_t i;
+    uintptr_t saved;
+    if (!c || (n && !objs)) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    for (i = 0; i < n; i++) { /* bound: n */
+        mmkit_status st = mmkit__slab_free_locked(c, objs[i]);
+        if (st != MMKIT_OK && first == MMKIT_OK) first = st;
+    }
+    mmkit__slab_unlock(c, saved);
+    return first;
+}
+
+/* Under the lock: flush the depot, give back empty slabs beyond keep (and the reservation). */
+static mmkit_status mmkit__slab_shrink_locked(mmkit_slab_cache *c, uint64_t keep) {
+    mmkit_status st = mmkit__slab_depot_flush(c);
+    mmkit__slab_pool *pl = &c->objs;
+    /* bound: empty slabs */
+    while (pl->list[MMKIT__SL_EMPTY] && pl->nslabs[MMKIT__SL_EMPTY] > keep &&
+           pl->free_objs - pl->nslots >= c->reserve)
+        mmkit__slab_release(c, pl, pl->list[MMKIT__SL_EMPTY]);
+    while (c->hdrs.list[MMKIT__SL_EMPTY]) /* bound: empty header slabs */
+        mmkit__slab_release(c, &c->hdrs, c->hdrs.list[MMKIT__SL_EMPTY]);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_slab_shrink(mmkit_slab_cache *c) {
+    mmkit_status st;
+    uintptr_t saved;
+    if (!c) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    st = mmkit__slab_shrink_locked(c, c->spare_slabs);
+    mmkit__slab_unlock(c, saved);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_slab_reserve(mmkit_slab_cache *c, uint64_t n) {
+    mmkit_status st = MMKIT_OK;
+    uintptr_t saved;
+    if (!c) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    while (c->objs.free_objs < n) { /* bound: n / objects per slab slabs */
+        mmkit__slab *hdr = NULL;
+        if (c->objs.offslab) {
+            if (!c->hdrs.list[MMKIT__SL_PARTIAL] && !c->hdrs.list[MMKIT__SL_EMPTY]) {
+                st = mmkit__slab_grow(c, &c->hdrs, NULL, 0);
+                if (st != MMKIT_OK) break;
+            }
+            hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
+        }
+        st = mmkit__slab_grow(c, &c->objs, hdr, 0);
+        if (st != MMKIT_OK) {
+            if (hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
+            break;
+        }
+    }
+    if (st == MMKIT_OK) c->reserve = n;
+    mmkit__slab_unlock(c, saved);
+    return st;
+}
+
+static void mmkit__slab_stats_locked(const mmkit_slab_cache *c, mmkit_slab_stats *s) {
+    const mmkit__slab_pool *pl = &c->objs;
+    uint64_t nsl = pl->nslabs[0] + pl->nslabs[1] + pl->nslabs[2];
+    uint64_t hdr_slabs = c->hdrs.nslabs[0] + c->hdrs.nslabs[1] + c->hdrs.nslabs[2];
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    s->name = c->name;
+    s->object_size = c->size;
+    s->slot_size = pl->slot;
+    s->align = c->align;
+    s->objs_per_slab = pl->nslots;
+    s->slab_order = pl->order;
+    s->offslab = pl->offslab;
+    s->colours = pl->colours;
+    s->slab_bytes = mmkit_order_bytes(pl->order);
+    s->waste_per_slab = s->slab_bytes - (uint64_t)pl->nslots * pl->slot;
+    s->slabs = nsl;
+    s->slabs_empty = pl->nslabs[MMKIT__SL_EMPTY];
+    s->slabs_partial = pl->nslabs[MMKIT__SL_PARTIAL];
+    s->slabs_full = pl->nslabs[MMKIT__SL_FULL];
+    s->objects_total = nsl * pl->nslots;
+    s->objects_active = s->objects_total - pl->free_objs;
+    s->objects_depot = (uint64_t)c->ndepot * c->mag_size;
+    s->objects_quarantined = c->quarantined;
+    s->frames = c->frames;
+    s->header_frames = hdr_slabs * mmkit_order_frames(c->hdrs.order);
+    s->bytes_overhead = c->frames * MMKIT_PAGE_SIZE - s->objects_total * c->size;
+    s->reserve = c->reserve;
+    s->slabs_grown = c->grown;
+    s->slabs_released = c->released;
+    s->ctor_calls = c->ctor_calls;
+    s->dtor_calls = c->dtor_calls;
+}
+
+MMKIT_API mmkit_status mmkit_slab_stats_get(mmkit_slab_cache *c, mmkit_slab_stats *s) {
+    uintptr_t saved;
+    if (!c || !s) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    mmkit__slab_stats_locked(c, s);
+    mmkit__slab_unlock(c, saved);
+    return MMKIT_OK;
+}
+
+/* One slab: tag, placement, free list (bounded walk, no cycles), counts, list membership. */
+static bool mmkit__slab_check_slab(mmkit_slab_cache *c, const mmkit__slab_pool *pl,
+                                   const mmkit__slab *s, unsigned which) {
+    const mmkit__slab_tag *t = (const mmkit__slab_tag *)(const void *)(s->mem + pl->tag_off);
+    uintptr_t base = (uintptr_t)s->mem;
+    uint32_t nfree = 0;
+    const void *o;
+    if (s->list != which || s->cache != c || s->pool != (pl == &c->hdrs)) return false;
+    if (base & ((uintptr_t)mmkit_order_bytes(pl->order) - 1u)) return false;
+    if (t->check != (c->secret ^ base) || t->slab != s) return false;
+    if (!pl->offslab && (const void *)s != (const void *)s->mem) return false;
+    if (s->made > pl->nslots || s->inuse > s->made) return false;
+    if (s->first < pl->first || s->first - pl->first >= pl->colours * pl->colour_step + 1u)
+        return false;
+    if ((uint64_t)s->first + (uint64_t)pl->nslots * pl->slot >
+        (pl->offslab ? pl->tag_off : mmkit_order_bytes(pl->order)))
+        return false;
+    for (o = s->free; o; nfree++) { /* bound: made slots */
+        uintptr_t off = (uintptr_t)o - base - s->first;
+        if ((uintptr_t)o < base + s->first || nfree >= s->made) return false;
+        if (off % pl->slot || off / pl->slot >= s->made) return false;
+#if MMKIT_DEBUG
+        if (pl == &c->objs && (mmkit__slab_state(c, o) != MMKIT__ST_FREE ||
+                               !mmkit__slab_rz_ok(c, o) || !mmkit__slab_poison_ok(c, o)))
+            return false;
+#endif
+        o = mmkit__slab_fp_get(c, pl, (void *)(uintptr_t)o);
+    }
+    if (nfree != s->made - s->inuse) return false;
+    switch (which) {
+    case MMKIT__SL_EMPTY: return s->inuse == 0;
+    case MMKIT__SL_FULL: return s->inuse == pl->nslots;
+    default: return s->inuse > 0 && s->inuse < pl->nslots;
+    }
+}
+
+static bool mmkit__slab_check_pool(mmkit_slab_cache *c, const mmkit__slab_pool *pl,
+                                   uint64_t *free_objs) {
+    unsigned w;
+    uint64_t f = 0;
+    for (w = 0; w < 3; w++) {
+        const mmkit__slab *s, *prev = NULL;
+        uint64_t n = 0;
+        for (s = pl->list[w]; s; s = s->next) { /* bound: slabs in the list (counted) */
+            if (n++ >= pl->nslabs[w] || s->prev != prev) return false;
+            if (!mmkit__slab_check_slab(c, pl, s, w)) return false;
+            f += pl->nslots - s->inuse;
+            prev = s;
+        }
+        if (n != pl->nslabs[w]) return false;
+    }
+    *free_objs = f;
+    return f == pl->free_objs;
+}
+
+static mmkit_status mmkit__slab_check_locked(mmkit_slab_cache *c) {
+    uint64_t f, hf, frames;
+    uint32_t i;
+    if (c->slab_mask == 0 || c->mag_size == 0 || c->mag_size > MMKIT_SLAB_MAG_MAX)
+        return MMKIT_ECORRUPT;
+    if (c->ndepot > MMKIT_SLAB_DEPOT_MAX) return MMKIT_ECORRUPT;
+    if (!mmkit__slab_check_pool(c, &c->objs, &f)) return MMKIT_ECORRUPT;
+    if (!mmkit__slab_check_pool(c, &c->hdrs, &hf)) return MMKIT_ECORRUPT;
+    frames = (c->objs.nslabs[0] + c->objs.nslabs[1] + c->objs.nslabs[2]) *
+                 mmkit_order_frames(c->objs.order) +
+             (c->hdrs.nslabs[0] + c->hdrs.nslabs[1] + c->hdrs.nslabs[2]) *
+                 mmkit_order_frames(c->hdrs.order);
+    if (frames != c->frames) return MMKIT_ECORRUPT;
+    if (c->objs.offslab) { /* every object slab holds exactly one header */
+        uint64_t hdrs_out = (c->hdrs.nslabs[0] + c->hdrs.nslabs[1] + c->hdrs.nslabs[2]) *
+                                c->hdrs.nslots - c->hdrs.free_objs;
+        if (hdrs_out != c->objs.nslabs[0] + c->objs.nslabs[1] + c->objs.nslabs[2])
+            return MMKIT_ECORRUPT;
+    }
+    for (i = 0; i < c->ndepot; i++) { /* bound: D chains of M objects */
+        void *o = c->depot[i];
+        uint32_t n = 0;
+        while (o) {
+            mmkit__slab *s;
+            if (n >= c->mag_size || mmkit__slab_find(c, o, &s) != MMKIT_OK ||
+                mmkit__slab_out(c, s, o) != MMKIT_OK)
+                return MMKIT_ECORRUPT;
+#if MMKIT_DEBUG
+            if (mmkit__slab_state(c, o) != MMKIT__ST_FREE) return MMKIT_ECORRUPT;
+#endif
+            o = mmkit__slab_fp_get(c, &c->objs, o);
+            n++;
+        }
+        if (n != c->mag_size) return MMKIT_ECORRUPT;
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_slab_check(mmkit_slab_cache *c) {
+    mmkit_status st;
+    uintptr_t saved;
+    if (!c) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(c);
+    st = mmkit__slab_check_locked(c);
+    mmkit__slab_unlock(c, saved);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_slab_destroy(mmkit_slab_cache *c, uint64_t *in_use) {
+    uint64_t out;
+    mmkit__slab_pool *pl;
+    if (in_use) *in_use = 0;
+    if (!c || !c->slab_mask) return MMKIT_EINVAL;
+    pl = &c->objs;
+    (void)mmkit__slab_shrink_locked(c, 0);
+    out = (pl->nslabs[0] + pl->nslabs[1] + pl->nslabs[2]) * pl->nslots - pl->free_objs;
+    if (out > c->quarantined) {
+        if (in_use) *in_use = out - c->quarantined;
+        return MMKIT_EBUSY;
+    }
+    c->reserve = 0;
+    /* what is left: empty slabs kept for the reservation, slabs with quarantined slots */
+    while (pl->list[MMKIT__SL_EMPTY]) mmkit__slab_release(c, pl, pl->list[MMKIT__SL_EMPTY]);
+    while (pl->list[MMKIT__SL_PARTIAL]) mmkit__slab_release(c, pl, pl->list[MMKIT__SL_PARTIAL]);
+    while (pl->list[MMKIT__SL_FULL]) mmkit__slab_release(c, pl, pl->list[MMKIT__SL_FULL]);
+    while (c->hdrs.list[MMKIT__SL_EMPTY])
+        mmkit__slab_release(c, &c->hdrs, c->hdrs.list[MMKIT__SL_EMPTY]);
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    return MMKIT_OK;
+}
+
+/* ---- magazines --------------------------------------------------------------------------- */
+
+MMKIT_API mmkit_status mmkit_slab_cpu_init(mmkit_slab_cpu *f, mmkit_slab_cache *c) {
+    if (!f || !c || !c->slab_mask) return MMKIT_EINVAL;
+    MMKIT_MEMSET(f, 0, sizeof *f);
+    f->size = c->mag_size;
+    f->mask = c->slab_mask;
+    f->secret = c->secret;
+    f->tag_off = c->tag_off;
+    f->cache = c;
+    return MMKIT_OK;
+}
+
+/* Under the lock: return objs[0..n) to the slabs. First error, rejected ones counted. */
+static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs, uint32_t n) {
+    mmkit_status first = MMKIT_OK;
+    uint32_t i;
+    for (i = 0; i < n; i++) { /* bound: magazine size */
+        mmkit_status st = mmkit__slab_give_checked(f->cache, objs[i]);
+        if (st != MMKIT_OK) {
+            f->rejected++;
+            if (first == MMKIT_OK) first = st;
+        }
+    }
+    return first;
+}
+
+/* Drop invalid objects from prev (no lock: validation reads only immutable slab fields). */
+static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f) {
+    mmkit_status first = MMKIT_OK;
+    uint32_t i, k = 0;
+    for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
+        mmkit__slab *s;
+        mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &s);
+        if (st == MMKIT_OK) f->prev[k++] = f->prev[i];
+        else {
+            f->rejected++;
+            if (first == MMKIT_OK) first = st;
+        }
+    }
+    f->prev_count = k;
+    return first;
+}
+
+MMKIT_API mmkit_status mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
+    mmkit_slab_cache *c;
+    mmkit_status st;
+    void *o;
+    if (!f || !obj || !f->cache) return MMKIT_EINVAL;
+    c = f->cache;
+    st = mmkit__slab_check_flags(c, flags);
+    if (st != MMKIT_OK) return st;
+    if (f->count == 0) {
+        f->misses++;
+        if (f->prev_count == f->size) { /* swap in the full previous magazine */
+            MMKIT_MEMCPY(f->obj, f->prev, f->prev_count * sizeof(void *));
+            f->count = f->prev_count;
+            f->prev_count = 0;
+        } else {
+            void *head = NULL;
+            uintptr_t saved = mmkit__slab_lock(c);
+            if (c->ndepot) {
+                head = c->depot[--c->ndepot];
+                c->depot_out++;
+            } else { /* a batch straight from the slabs */
+                while (f->count < f->size &&
+                       (st = mmkit__slab_get(c, flags, &f->obj[f->count])) == MMKIT_OK)
+                    f->count++;
+            }
+            mmkit__slab_unlock(c, saved);
+            if (head) f->count = mmkit__slab_unchain(c, head, f->obj);
+            if (f->count == 0) return st;
+        }
+    }
+    o = f->obj[--f->count];
+    st = mmkit__slab_hand_out(c, flags, o);
+    if (st != MMKIT_OK) {
+        uintptr_t saved = mmkit__slab_lock(c);
+        c->quarantined++;
+        mmkit__slab_unlock(c, saved);
+        return st;
+    }
+    *obj = o;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj) {
+    mmkit_slab_cache *c;
+    mmkit__slab *s;
+    mmkit_status st, r = MMKIT_OK;
+    if (!f || !f->cache) return MMKIT_EINVAL;
+    c = f->cache;
+    st = mmkit__slab_find(c, obj, &s);
+    if (st != MMKIT_OK) return st;
+#if MMKIT_DEBUG
+    r = mmkit__slab_dbg_free(c, obj);
+    if (r == MMKIT_EDOUBLE) return r;
+#endif
+    if (f->count >= f->size) {
+        f->misses++;
+        if (f->prev_count != 0) { /* previous is full: it goes to the depot (or the slabs) */
+            void *head;
+            uintptr_t saved;
+            mmkit_status sv = mmkit__slab_cpu_sift(f);
+            if (sv != MMKIT_OK && r == MMKIT_OK) r = sv;
+            head = f->prev_count == c->mag_size ? mmkit__slab_chain(c, f->prev, f->prev_count) : NULL;
+            saved = mmkit__slab_lock(c);
+            if (head && c->ndepot < MMKIT_SLAB_DEPOT_MAX) {
+                c->depot[c->ndepot++] = head;
+                c->depot_in++;
+            } else {
+                sv = mmkit__slab_cpu_return(f, f->prev, f->prev_count);
+                if (sv != MMKIT_OK && r == MMKIT_OK) r = sv;
+            }
+            mmkit__slab_unlock(c, saved);
+        }
+        MMKIT_MEMCPY(f->prev, f->obj, f->count * sizeof(void *));
+        f->prev_count = f->count;
+        f->count = 0;
+    }
+    f->obj[f->count++] = obj;
+    return r;
+}
+
+MMKIT_API mmkit_status mmkit_slab_cpu_flush(mmkit_slab_cpu *f) {
+    mmkit_status a, b;
+    uintptr_t saved;
+    if (!f || !f->cache) return MMKIT_EINVAL;
+    saved = mmkit__slab_lock(f->cache);
+    a = mmkit__slab_cpu_return(f, f->obj, f->count);
+    b = mmkit__slab_cpu_return(f, f->prev, f->prev_count);
+    mmkit__slab_unlock(f->cache, saved);
+    f->count = f->prev_count = 0;
+    return a != MMKIT_OK ? a : b;
+}
+
+/* ---- kmalloc ----------------------------------------------------------------------------- */
+
+static const uint16_t mmkit__km_sizes[MMKIT_KMALLOC_CLASSES] = {
+    8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096,
+    6144, 8192};
+
+MMKIT_API size_t mmkit_kmalloc_class_size(unsigned i) {
+    return i < MMKIT_KMALLOC_CLASSES ? mmkit__km_sizes[i] : 0u;
+}
+
+/* Natural alignment of a class: the largest power of two dividing it, capped at the page. */
+static uint32_t mmkit__km_align(uint32_t size) {
+    uint32_t a = size & (~size + 1u);
+    return a > MMKIT_PAGE_SIZE ? (uint32_t)MMKIT_PAGE_SIZE : a;
+}
+
+static inline uintptr_t mmkit__km_lock(const mmkit_kmalloc *k) {
+    return k->lock ? k->lock(k->lock_ctx) : 0u;
+}
+static inline void mmkit__km_unlock(const mmkit_kmalloc *k, uintptr_t saved) {
+    if (k->unlock) k->unlock(k->lock_ctx, saved);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_desc *desc) {
+    unsigned i;
+    if (!k || !desc) return MMKIT_EINVAL;
+    if (!desc->provider.alloc || !desc->provider.free || !desc->provider.phys_to_virt)
+        return MMKIT_EINVAL;
+    if ((desc->frame_flags & ~MMKIT_ALLOC_KNOWN_FLAGS) || (!desc->lock != !desc->unlock))
+        return MMKIT_EINVAL;
+    MMKIT_MEMSET(k, 0, sizeof *k);
+    k->provider = desc->provider;
+    k->frame_flags = desc->frame_flags & ~(uint32_t)MMKIT_ALLOC_ZERO;
+    k->lock = desc->lock;
+    k->unlock = desc->unlock;
+    k->lock_ctx = desc->lock_ctx;
+    k->secret = mmkit__slab_mix(desc->secret ^ (uint64_t)(uintptr_t)k ^ 0x6a09e667f3bcc909u);
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        mmkit_slab_cache_desc d;
+        mmkit_status st;
+        MMKIT_MEMSET(&d, 0, sizeof d);
+        d.name = "kmalloc";
+        d.size = mmkit__km_sizes[i];
+        d.align = mmkit__km_align(mmkit__km_sizes[i]);
+        d.provider = desc->provider;
+        d.frame_flags = desc->frame_flags;
+        d.spare_slabs = desc->spare_slabs;
+        d.lock = desc->lock;
+        d.unlock = desc->unlock;
+        d.lock_ctx = desc->lock_ctx;
+        st = mmkit__slab_setup(&k->cls[i], &d, (int)MMKIT_KMALLOC_SLAB_ORDER);
+        if (st != MMKIT_OK) {
+            MMKIT_MEMSET(k, 0, sizeof *k);
+            return st;
+        }
+        k->cls[i].secret = k->secret; /* kmalloc_free validates before it knows the class */
+        k->cls[i].kmalloc_cls = (uint8_t)i;
+    }
+    return MMKIT_OK;
+}
+
+/* Large block: header at the base, data at base + hdr->first. */
+static mmkit_status mmkit__km_big_alloc(mmkit_kmalloc *k, size_t size, size_t align,
+                                        uint32_t flags, void **p) {
+    uint32_t off = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align > 16u ? align : 16u);
+    uint64_t need = (uint64_t)off + size;
+    unsigned order;
+    mmkit_paddr pa = 0;
+    unsigned char *mem;
+    mmkit__slab *h;
+    mmkit_status st;
+    uintptr_t saved;
+    if (need > mmkit_order_bytes(MMKIT_SLAB_MAX_ORDER + 8u) || need < size) return MMKIT_ENOMEM;
+    order = mmkit_bytes_to_order(need);
+    if (order < MMKIT_KMALLOC_SLAB_ORDER) order = MMKIT_KMALLOC_SLAB_ORDER;
+    saved = mmkit__km_lock(k);
+    st = mmkit_provider_alloc(&k->provider, order,
+                              k->frame_flags | (flags & MMKIT_ALLOC_NORECLAIM), &pa);
+    if (st == MMKIT_OK) {
+        mem = (unsigned char *)mmkit_provider_virt(&k->provider, pa);
+        if (!mem || ((uintptr_t)mem & (MMKIT_KMALLOC_SLAB_BYTES - 1u))) {
+            (void)mmkit_provider_free(&k->provider, pa, order);
+            st = mem ? MMKIT_EALIGN : MMKIT_EINVAL;
+        } else {
+            h = (mmkit__slab *)(void *)mem;
+            MMKIT_MEMSET(h, 0, sizeof *h);
+            h->tag.check = k->secret ^ (uintptr_t)mem;
+            h->tag.slab = h;
+            h->mem = mem;
+            h->pa = pa;
+            h->first = off;
+            h->order = (uint8_t)order;
+            h->cls = (uint8_t)MMKIT__KM_BIG;
+            k->large_blocks++;
+            k->large_frames += mmkit_order_frames(order);
+            k->large_bytes += mmkit_order_bytes(order) - off;
+            *p = mem + off;
+        }
+    }
+    mmkit__km_unlock(k, saved);
+    if (st == MMKIT_OK && (flags & MMKIT_ALLOC_ZERO)) MMKIT_MEMSET(*p, 0, size);
+    return st;
+}
+
+/* The header at p's 64 KiB-aligned base: MMKIT_OK and *h, or the status for a bad pointer. */
+static mmkit_status mmkit__km_find(const mmkit_kmalloc *k, const void *p, mmkit__slab **h) {
+    uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u);
+    const mmkit__slab_tag *t = (const mmkit__slab_tag *)base;
+    const mmkit__slab *s;
+    if (t->check == ~(k->secret ^ base)) { /* a large block freed already (or a dead slab) */
+        s = (const mmkit__slab *)base;
+        if (s->cls == MMKIT__KM_BIG && (uintptr_t)p == base + s->first) return MMKIT_EDOUBLE;
+        return MMKIT_EINVAL;
+    }
+    if (t->check != (k->secret ^ base) || (uintptr_t)t->slab != base) return MMKIT_EINVAL;
+    s = t->slab;
+    if (s->cls == MMKIT__KM_BIG) {
+        if ((uintptr_t)p != base + s->first) return MMKIT_EINVAL;
+    } else if (s->cls >= MMKIT_KMALLOC_CLASSES || s->cache != &k->cls[s->cls]) {
+        return MMKIT_EINVAL;
+    }
+    *h = (mmkit__slab *)(uintptr_t)s;
+    return MMKIT_OK;
+}
+
+static void mmkit__km_big_free(mmkit_kmalloc *k, mmkit__slab *h) {
+    uintptr_t saved = mmkit__km_lock(k);
+    unsigned order = h->order;
+    k->large_blocks--;
+    k->large_frames -= mmkit_order_frames(order);
+    k->large_bytes -= mmkit_order_bytes(order) - h->first;
+    h->tag.check = ~(k->secret ^ (uintptr_t)h->mem);
+    (void)mmkit_provider_free(&k->provider, h->pa, order);
+    mmkit__km_unlock(k, saved);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_aligned(mmkit_kmalloc *k, size_t size, size_t align,
+                                             uint32_t flags, void **p) {
+    unsigned i;
+    if (!k || !p || !k->secret) return MMKIT_EINVAL;
+    if (!mmkit_is_pow2(align) || align > MMKIT_PAGE_SIZE) return MMKIT_EINVAL;
+    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
+    if (size == 0) size = 1;
+    if (size <= MMKIT_KMALLOC_MAX_CLASS) {
+        for (i = mmkit__km_class(size); i < MMKIT_KMALLOC_CLASSES; i++) /* bound: classes */
+            if (k->cls[i].align >= align) return mmkit_slab_alloc(&k->cls[i], flags, p);
+    }
+    return mmkit__km_big_alloc(k, size, align, flags, p);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_alloc(mmkit_kmalloc *k, size_t size, uint32_t flags,
+                                           void **p) {
+    if (!k || !p || !k->secret) return MMKIT_EINVAL;
+    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
+    if (size == 0) size = 1;
+    if (size <= MMKIT_KMALLOC_MAX_CLASS)
+        return mmkit_slab_alloc(&k->cls[mmkit__km_class(size)], flags, p);
+    return mmkit__km_big_alloc(k, size, 16u, flags, p);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_free(mmkit_kmalloc *k, void *p) {
+    mmkit__slab *h;
+    mmkit_status st;
+    if (!k || !k->secret) return MMKIT_EINVAL;
+    if (!p) return MMKIT_OK;
+    st = mmkit__km_find(k, p, &h);
+    if (st != MMKIT_OK) return st;
+    if (h->cls == MMKIT__KM_BIG) {
+        mmkit__km_big_free(k, h);
+        return MMKIT_OK;
+    }
+    return mmkit_slab_free(h->cache, p);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_usable_size(mmkit_kmalloc *k, const void *p, size_t *size) {
+    mmkit__slab *h;
+    mmkit_status st;
+    if (!k || !p || !size || !k->secret) return MMKIT_EINVAL;
+    st = mmkit__km_find(k, p, &h);
+    if (st != MMKIT_OK) return st;
+    if (h->cls == MMKIT__KM_BIG) {
+        *size = (size_t)(mmkit_order_bytes(h->order) - h->first);
+    } else {
+        mmkit__slab *s;
+        st = mmkit__slab_find(h->cache, p, &s);
+        if (st != MMKIT_OK) return st;
+        *size = h->cache->size;
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_realloc(mmkit_kmalloc *k, void *p, size_t size,
+                                             uint32_t flags, void **out) {
+    size_t old;
+    void *n = NULL;
+    mmkit_status st;
+    if (!k || !out) return MMKIT_EINVAL;
+    if (!p) return mmkit_kmalloc_alloc(k, size, flags, out);
+    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
+    st = mmkit_kmalloc_usable_size(k, p, &old);
+    if (st != MMKIT_OK) return st;
+    if (size <= old) {
+        *out = p;
+        return MMKIT_OK;
+    }
+    st = mmkit_kmalloc_alloc(k, size, flags & ~(uint32_t)MMKIT_ALLOC_ZERO, &n);
+    if (st != MMKIT_OK) return st;
+    MMKIT_MEMCPY(n, p, old);
+    if (flags & MMKIT_ALLOC_ZERO) MMKIT_MEMSET((unsigned char *)n + old, 0, size - old);
+    st = mmkit_kmalloc_free(k, p);
+    *out = n;
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_reserve(mmkit_kmalloc *k, size_t size, uint64_t n) {
+    if (!k || !k->secret || size > MMKIT_KMALLOC_MAX_CLASS) return MMKIT_EINVAL;
+    return mmkit_slab_reserve(&k->cls[mmkit__km_class(size ? size : 1u)], n);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_shrink(mmkit_kmalloc *k) {
+    mmkit_status first = MMKIT_OK;
+    unsigned i;
+    if (!k || !k->secret) return MMKIT_EINVAL;
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        mmkit_status st = mmkit_slab_shrink(&k->cls[i]);
+        if (st != MMKIT_OK && first == MMKIT_OK) first = st;
+    }
+    return first;
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_stats_get(mmkit_kmalloc *k, mmkit_kmalloc_stats *s) {
+    unsigned i;
+    uintptr_t saved;
+    if (!k || !s || !k->secret) return MMKIT_EINVAL;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        (void)mmkit_slab_stats_get(&k->cls[i], &s->cls[i]);
+        s->frames += s->cls[i].frames;
+    }
+    saved = mmkit__km_lock(k);
+    s->large_blocks = k->large_blocks;
+    s->large_frames = k->large_frames;
+    s->large_bytes = k->large_bytes;
+    mmkit__km_unlock(k, saved);
+    s->frames += s->large_frames;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_check(mmkit_kmalloc *k) {
+    unsigned i;
+    if (!k || !k->secret) return MMKIT_EINVAL;
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        mmkit_slab_cache *c = &k->cls[i];
+        if (c->secret != k->secret || c->kmalloc_cls != i || c->size != mmkit__km_sizes[i] ||
+            c->objs.order != MMKIT_KMALLOC_SLAB_ORDER || c->objs.offslab ||
+            mmkit_slab_check(c) != MMKIT_OK)
+            return MMKIT_ECORRUPT;
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_destroy(mmkit_kmalloc *k, uint64_t *in_use) {
+    uint64_t busy = 0;
+    unsigned i;
+    bool ok = true;
+    if (in_use) *in_use = 0;
+    if (!k || !k->secret) return MMKIT_EINVAL;
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) { /* shrink all first: nothing is lost */
+        uint64_t n = 0;
+        mmkit_slab_cache *c = &k->cls[i];
+        uint64_t out;
+        (void)mmkit__slab_shrink_locked(c, 0);
+        out = (c->objs.nslabs[0] + c->objs.nslabs[1] + c->objs.nslabs[2]) * c->objs.nslots -
+              c->objs.free_objs;
+        if (out > c->quarantined) n = out - c->quarantined;
+        busy += n;
+    }
+    busy += k->large_blocks;
+    if (busy) {
+        if (in_use) *in_use = busy;
+        return MMKIT_EBUSY;
+    }
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++)
+        if (mmkit_slab_destroy(&k->cls[i], NULL) != MMKIT_OK) ok = false;
+    MMKIT_MEMSET(k, 0, sizeof *k);
+    return ok ? MMKIT_OK : MMKIT_ECORRUPT;
+}
+
+/* ---- kmalloc fronts ---------------------------------------------------------------------- */
+
+MMKIT_API mmkit_status mmkit_kmalloc_cpu_init(mmkit_kmalloc_cpu *f, mmkit_kmalloc *k) {
+    unsigned i;
+    if (!f || !k || !k->secret) return MMKIT_EINVAL;
+    MMKIT_MEMSET(f, 0, sizeof *f);
+    f->k = k;
+    f->secret = k->secret;
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) (void)mmkit_slab_cpu_init(&f->cls[i], &k->cls[i]);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size,
+                                                     uint32_t flags, void **p) {
+    if (!f || !f->k || !p) return MMKIT_EINVAL;
+    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
+    if (size == 0) size = 1;
+    if (size > MMKIT_KMALLOC_MAX_CLASS) return mmkit_kmalloc_alloc(f->k, size, flags, p);
+    return mmkit__slab_cpu_alloc_slow(&f->cls[mmkit__km_class(size)], flags, p);
+}
+
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p) {
+    mmkit__slab *h;
+    mmkit_status st;
+    if (!f || !f->k) return MMKIT_EINVAL;
+    if (!p) return MMKIT_OK;
+    st = mmkit__km_find(f->k, p, &h);
+    if (st != MMKIT_OK) return st;
+    if (h->cls == MMKIT__KM_BIG) {
+        mmkit__km_big_free(f->k, h);
+        return MMKIT_OK;
+    }
+    return mmkit__slab_cpu_free_slow(&f->cls[h->cls], p);
+}
+
+MMKIT_API mmkit_status mmkit_kmalloc_cpu_flush(mmkit_kmalloc_cpu *f) {
+    mmkit_status first = MMKIT_OK;
+    unsigned i;
+    if (!f || !f->k) return MMKIT_EINVAL;
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        mmkit_status st = mmkit_slab_cpu_flush(&f->cls[i]);
+        if (st != MMKIT_OK && first == MMKIT_OK) first = st;
+    }
+    return first;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MMKIT_IMPLEMENTATION */
