@@ -363,21 +363,27 @@ MMKIT_API mmkit_status mmkit_slab_cpu_init(mmkit_slab_cpu *f, mmkit_slab_cache *
  * destroy). Interior pointers found are dropped and counted (EALIGN/EINVAL returned). */
 MMKIT_API mmkit_status mmkit_slab_cpu_flush(mmkit_slab_cpu *f);
 
-/* Internal: the miss paths of the inline calls below. */
-MMKIT_API mmkit_status mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, void **obj);
+/* Internal: the miss paths of the inline calls below (the object comes back as the result,
+ * the status through *st, so that the hit path keeps the object in a register). */
+MMKIT_API void *mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, mmkit_status *st);
 MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj);
 
 /* Like mmkit_slab_alloc/free, served from the front's magazines. */
 MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
+    mmkit_status st;
+    void *o;
 #if !MMKIT_DEBUG
     uint32_t n = f->count;
     if (MMKIT__LIKELY(n != 0 && flags == 0 && obj)) {
-        f->count = n - 1u;
-        *obj = f->obj[n - 1u];
+        f->count = --n;
+        *obj = f->obj[n];
         return MMKIT_OK;
     }
 #endif
-    return mmkit__slab_cpu_alloc_slow(f, flags, obj);
+    if (!obj) return MMKIT_EINVAL;
+    o = mmkit__slab_cpu_alloc_slow(f, flags, &st);
+    if (st == MMKIT_OK) *obj = o;
+    return st;
 }
 MMKIT__INLINE mmkit_status mmkit_slab_cpu_free(mmkit_slab_cpu *f, void *obj) {
 #if !MMKIT_DEBUG
@@ -469,25 +475,30 @@ typedef struct mmkit_kmalloc_cpu {
 
 MMKIT_API mmkit_status mmkit_kmalloc_cpu_init(mmkit_kmalloc_cpu *f, mmkit_kmalloc *k);
 MMKIT_API mmkit_status mmkit_kmalloc_cpu_flush(mmkit_kmalloc_cpu *f);
-MMKIT_API mmkit_status mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size,
-                                                     uint32_t flags, void **p);
+MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size, uint32_t flags,
+                                              mmkit_status *st);
 MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p);
 
 /* Like mmkit_kmalloc_alloc/free, served from the front's magazines. */
 MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t size,
                                                   uint32_t flags, void **p) {
+    mmkit_status st;
+    void *o;
 #if !MMKIT_DEBUG
     if (MMKIT__LIKELY(size - 1u < (size_t)MMKIT_KMALLOC_MAX_CLASS && flags == 0 && p)) {
         mmkit_slab_cpu *m = &f->cls[mmkit__km_class(size)];
         uint32_t n = m->count;
         if (MMKIT__LIKELY(n != 0)) {
-            m->count = n - 1u;
-            *p = m->obj[n - 1u];
+            m->count = --n;
+            *p = m->obj[n];
             return MMKIT_OK;
         }
     }
 #endif
-    return mmkit__kmalloc_cpu_alloc_slow(f, size, flags, p);
+    if (!p) return MMKIT_EINVAL;
+    o = mmkit__kmalloc_cpu_alloc_slow(f, size, flags, &st);
+    if (st == MMKIT_OK) *p = o;
+    return st;
 }
 MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p) {
 #if !MMKIT_DEBUG
@@ -1369,11 +1380,12 @@ static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f) {
     return first;
 }
 
-MMKIT_API mmkit_status mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
+/* The miss path: *status, and the object on MMKIT_OK. */
+static mmkit_status mmkit__slab_cpu_alloc_miss(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
     mmkit_slab_cache *c;
     mmkit_status st;
     void *o;
-    if (!f || !obj || !f->cache) return MMKIT_EINVAL;
+    if (!f || !f->cache) return MMKIT_EINVAL;
     c = f->cache;
     st = mmkit__slab_check_flags(c, flags);
     if (st != MMKIT_OK) return st;
@@ -1409,6 +1421,12 @@ MMKIT_API mmkit_status mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t fl
     }
     *obj = o;
     return MMKIT_OK;
+}
+
+MMKIT_API void *mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, mmkit_status *st) {
+    void *o = NULL;
+    *st = mmkit__slab_cpu_alloc_miss(f, flags, &o);
+    return o;
 }
 
 MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj) {
@@ -1761,13 +1779,14 @@ MMKIT_API mmkit_status mmkit_kmalloc_cpu_init(mmkit_kmalloc_cpu *f, mmkit_kmallo
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size,
-                                                     uint32_t flags, void **p) {
-    if (!f || !f->k || !p) return MMKIT_EINVAL;
-    if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) return MMKIT_EINVAL;
-    if (size == 0) size = 1;
-    if (size > MMKIT_KMALLOC_MAX_CLASS) return mmkit_kmalloc_alloc(f->k, size, flags, p);
-    return mmkit__slab_cpu_alloc_slow(&f->cls[mmkit__km_class(size)], flags, p);
+MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size, uint32_t flags,
+                                              mmkit_status *st) {
+    void *o = NULL;
+    if (!f || !f->k) *st = MMKIT_EINVAL;
+    else if (flags & ~(MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM)) *st = MMKIT_EINVAL;
+    else if (size > MMKIT_KMALLOC_MAX_CLASS) *st = mmkit_kmalloc_alloc(f->k, size, flags, &o);
+    else *st = mmkit__slab_cpu_alloc_miss(&f->cls[mmkit__km_class(size ? size : 1u)], flags, &o);
+    return o;
 }
 
 MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p) {
