@@ -1,0 +1,152 @@
+# Boot tests (label `boot`): small kernels that build their page tables with mmkit_pagetable,
+# turn paging on under QEMU and check from inside what the MMU does (tests/boot/README.md).
+#
+#   ctest -L boot --output-on-failure
+#
+# The kernels are cross-compiled with clang and linked with ld.lld whatever CMAKE_C_COMPILER is
+# (clang is a cross compiler out of the box). A missing tool makes the tests FAIL, never skip:
+# sh tests/run.sh installs clang, lld, llvm, qemu-system-misc, qemu-system-x86 and opensbi.
+#
+#   boot_riscv64_sv39/sv48/sv57  one RISC-V S-mode kernel (OpenSBI, -machine virt), the mode
+#                                chosen by -append
+#   boot_x86_64_4level/5level    one Multiboot-1 ELF32 image: stage 1 (i386) builds the first
+#                                tables with mmkit and enters long mode, stage 2 (x86-64,
+#                                embedded flat binary) runs the checks; -append level=4|5
+
+set(MMKIT_BOOT_DIR "${CMAKE_CURRENT_SOURCE_DIR}/boot")
+set(MMKIT_BOOT_OUT "${CMAKE_CURRENT_BINARY_DIR}/boot")
+set(MMKIT_BOOT_TIMEOUT 30)
+
+# Number of `ok` lines each kernel must print (a check added to the kernels updates these).
+set(MMKIT_BOOT_OKS_RISCV_SV39 26)    # common/pt_checks.c without leaf_512g
+set(MMKIT_BOOT_OKS_RISCV_SV48 27)    # ... with leaf_512g
+set(MMKIT_BOOT_OKS_RISCV_SV57 27)
+set(MMKIT_BOOT_OKS_X86 32)           # 3 stage-1 + 3 stage-2 set-up checks + the 26 common ones
+
+find_program(MMKIT_BOOT_CLANG NAMES clang)
+find_program(MMKIT_BOOT_LLD NAMES ld.lld)
+find_program(MMKIT_BOOT_OBJCOPY NAMES llvm-objcopy objcopy)
+
+set(boot_tests
+  "boot_riscv64_sv39|${MMKIT_BOOT_OKS_RISCV_SV39}|riscv|sv39"
+  "boot_riscv64_sv48|${MMKIT_BOOT_OKS_RISCV_SV48}|riscv|sv48"
+  "boot_riscv64_sv57|${MMKIT_BOOT_OKS_RISCV_SV57}|riscv|sv57"
+  "boot_x86_64_4level|${MMKIT_BOOT_OKS_X86}|x86|level=4"
+  "boot_x86_64_5level|${MMKIT_BOOT_OKS_X86}|x86|level=5")
+
+if(NOT MMKIT_BOOT_CLANG OR NOT MMKIT_BOOT_LLD OR NOT MMKIT_BOOT_OBJCOPY)
+  set(missing "")
+  foreach(tool IN ITEMS CLANG LLD OBJCOPY)
+    if(NOT MMKIT_BOOT_${tool})
+      string(TOLOWER "${tool}" t)
+      list(APPEND missing "${t}")
+    endif()
+  endforeach()
+  message(WARNING "mmkit boot tests: not found: ${missing}; the boot tests will fail "
+                  "(Debian: apt-get install clang lld llvm, or run sh tests/run.sh as root)")
+  foreach(entry IN LISTS boot_tests)
+    string(REPLACE "|" ";" f "${entry}")
+    list(GET f 0 name)
+    add_test(NAME ${name} COMMAND sh -c
+             "echo 'FAIL: cannot build the boot kernels, missing: ${missing}'; exit 1")
+    set_tests_properties(${name} PROPERTIES LABELS boot)
+  endforeach()
+  return()
+endif()
+
+file(GLOB boot_headers CONFIGURE_DEPENDS
+     "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h")
+
+set(boot_cflags -ffreestanding -nostdlib -fno-pic -fno-stack-protector -fno-builtin
+    -O2 -g -std=c11 -Wall -Wextra -Werror -I "${PROJECT_SOURCE_DIR}/include")
+set(boot_flags_riscv --target=riscv64-unknown-elf -march=rv64gc -mabi=lp64 -mcmodel=medany
+    -mno-relax ${boot_cflags})
+set(boot_flags_x86_64 --target=x86_64-unknown-none-elf -mno-red-zone -mgeneral-regs-only
+    -mcmodel=kernel -fno-pie ${boot_cflags})
+set(boot_flags_i386 --target=i386-unknown-none-elf -march=i686 -mgeneral-regs-only -fno-pie
+    ${boot_cflags})
+
+# mmkit_boot_objects(<out-var> <tag> <flags-var> <source>...): compile sources of tests/boot/
+# into ${MMKIT_BOOT_OUT}/<tag>/ and return the object paths.
+function(mmkit_boot_objects out tag flags_var)
+  set(objs "")
+  foreach(src IN LISTS ARGN)
+    string(REPLACE "/" "_" base "${src}")
+    set(obj "${MMKIT_BOOT_OUT}/${tag}/${base}.o")
+    add_custom_command(
+      OUTPUT "${obj}"
+      COMMAND "${CMAKE_COMMAND}" -E make_directory "${MMKIT_BOOT_OUT}/${tag}"
+      COMMAND "${MMKIT_BOOT_CLANG}" ${${flags_var}} -c "${MMKIT_BOOT_DIR}/${src}" -o "${obj}"
+      DEPENDS "${MMKIT_BOOT_DIR}/${src}" ${boot_headers}
+      COMMENT "boot kernel (${tag}): ${src}"
+      VERBATIM)
+    list(APPEND objs "${obj}")
+  endforeach()
+  set(${out} "${objs}" PARENT_SCOPE)
+endfunction()
+
+# ---- RISC-V: one S-mode kernel ----
+mmkit_boot_objects(rv_objs riscv boot_flags_riscv
+  riscv/start.S riscv/platform.c riscv/kernel.c common/boot_lib.c common/pt_checks.c)
+set(rv_kernel "${MMKIT_BOOT_OUT}/boot_riscv64.elf")
+add_custom_command(
+  OUTPUT "${rv_kernel}"
+  COMMAND "${MMKIT_BOOT_LLD}" -T "${MMKIT_BOOT_DIR}/riscv/kernel.ld" -nostdlib -static
+          -o "${rv_kernel}" ${rv_objs}
+  DEPENDS ${rv_objs} "${MMKIT_BOOT_DIR}/riscv/kernel.ld"
+  COMMENT "boot kernel: linking boot_riscv64.elf"
+  VERBATIM)
+
+# ---- x86: stage 2 (x86-64 flat binary) embedded in stage 1 (Multiboot ELF32) ----
+mmkit_boot_objects(s2_objs x86_64 boot_flags_x86_64
+  x86/stage2_start.S x86/stage2.c common/boot_lib.c common/pt_checks.c)
+set(s2_elf "${MMKIT_BOOT_OUT}/x86_stage2.elf")
+set(s2_bin "${MMKIT_BOOT_OUT}/x86_stage2.bin")
+add_custom_command(
+  OUTPUT "${s2_bin}"
+  COMMAND "${MMKIT_BOOT_LLD}" -T "${MMKIT_BOOT_DIR}/x86/stage2.ld" -nostdlib -static
+          -o "${s2_elf}" ${s2_objs}
+  COMMAND "${MMKIT_BOOT_OBJCOPY}" -O binary "${s2_elf}" "${s2_bin}"
+  DEPENDS ${s2_objs} "${MMKIT_BOOT_DIR}/x86/stage2.ld"
+  COMMENT "boot kernel: linking x86 stage 2"
+  VERBATIM)
+set(boot_flags_blob ${boot_flags_i386} "-DSTAGE2_BIN=\"${s2_bin}\"")
+mmkit_boot_objects(s1_objs i386 boot_flags_i386
+  x86/stage1_start.S x86/stage1.c common/boot_lib.c)
+set(blob_obj "${MMKIT_BOOT_OUT}/i386/stage2_blob.o")
+add_custom_command(
+  OUTPUT "${blob_obj}"
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${MMKIT_BOOT_OUT}/i386"
+  COMMAND "${MMKIT_BOOT_CLANG}" ${boot_flags_blob} -c "${MMKIT_BOOT_DIR}/x86/stage2_blob.S"
+          -o "${blob_obj}"
+  DEPENDS "${MMKIT_BOOT_DIR}/x86/stage2_blob.S" "${s2_bin}"
+  COMMENT "boot kernel (i386): embedding stage 2"
+  VERBATIM)
+set(x86_kernel "${MMKIT_BOOT_OUT}/boot_x86.elf")
+add_custom_command(
+  OUTPUT "${x86_kernel}"
+  COMMAND "${MMKIT_BOOT_LLD}" -m elf_i386 -T "${MMKIT_BOOT_DIR}/x86/stage1.ld" -nostdlib -static
+          -o "${x86_kernel}" ${s1_objs} "${blob_obj}"
+  DEPENDS ${s1_objs} "${blob_obj}" "${MMKIT_BOOT_DIR}/x86/stage1.ld"
+  COMMENT "boot kernel: linking boot_x86.elf"
+  VERBATIM)
+
+add_custom_target(mmkit_boot_kernels ALL DEPENDS "${rv_kernel}" "${x86_kernel}")
+
+# ---- the tests ----
+set(qemu_riscv qemu-system-riscv64 -machine virt -m 256M -bios default -nographic -monitor none
+    -kernel "${rv_kernel}")
+# -cpu max: NX, 1 GiB pages, SMEP, SMAP and LA57 under TCG; isa-debug-exit ends the run
+set(qemu_x86 qemu-system-x86_64 -cpu max -m 256M -display none -serial stdio -monitor none
+    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "${x86_kernel}")
+foreach(entry IN LISTS boot_tests)
+  string(REPLACE "|" ";" f "${entry}")
+  list(GET f 0 name)
+  list(GET f 1 oks)
+  list(GET f 2 arch)
+  list(GET f 3 append)
+  add_test(NAME ${name}
+           COMMAND sh "${MMKIT_BOOT_DIR}/run_qemu.sh" ${oks} ${MMKIT_BOOT_TIMEOUT}
+                   ${qemu_${arch}} -append ${append})
+  set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT 60)
+endforeach()

@@ -1,0 +1,66 @@
+/* pt_checks.h - the page-table checks every 64-bit boot-test kernel runs on its MMU.
+ *
+ * pt_boot_run() builds the kernel's page tables with mmkit_pagetable over frames from an
+ * mmkit_buddy that manages a static arena (phys_to_virt = identity), turns paging on through
+ * the architecture, and checks from inside what the MMU does with those tables. Each check
+ * prints `ok <name>` or `FAIL <name>: ...` (boot_lib.h). The architecture supplies the hooks
+ * below (riscv/platform.c, x86/stage2.c).
+ */
+#ifndef MMKIT_BOOT_PT_CHECKS_H
+#define MMKIT_BOOT_PT_CHECKS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <mmkit/mmkit_pagetable.h>
+
+/* What the kernel image looks like and which table format to test. */
+typedef struct boot_platform {
+    mmkit_pagetable_format format;
+    unsigned phys_bits;          /* the CPU's physical-address width (MAXPHYADDR) */
+    mmkit_paddr ram_1g_base;     /* 1 GiB-aligned physical range that holds the kernel */
+    uintptr_t text_start, text_end;     /* page-aligned kernel sections (identity mapped) */
+    uintptr_t rodata_start, rodata_end;
+    uintptr_t data_start, image_end;    /* .data and .bss (incl. stack and frame arena) */
+} boot_platform;
+
+/* A trap a probe took. RISC-V: cause = scause, code = 0, addr = stval.
+ * x86: cause = vector, code = error code, addr = CR2 (for #PF). */
+typedef struct boot_fault {
+    uint64_t cause;
+    uint64_t code;
+    uint64_t addr;
+} boot_fault;
+
+typedef enum boot_fault_kind {
+    BOOT_FAULT_WRITE_READONLY,   /* store to a present read-only page */
+    BOOT_FAULT_READ_USER,        /* supervisor load from a user page (SUM=0 / SMAP) */
+    BOOT_FAULT_EXEC_USER,        /* supervisor fetch from a user page (always / SMEP) */
+    BOOT_FAULT_EXEC_NOEXEC,      /* fetch from a present page without execute permission */
+    BOOT_FAULT_NONCANONICAL,     /* load from a non-canonical address */
+    BOOT_FAULT_NOT_PRESENT       /* load from an unmapped address */
+} boot_fault_kind;
+
+/* ---- architecture hooks ---- */
+/* One access; false when it trapped (then *f describes the trap). */
+bool arch_read(uint64_t va, uint64_t *value, boot_fault *f);
+bool arch_write(uint64_t va, uint64_t value, boot_fault *f);
+/* Jump to code at va that returns a value (arch_ret42 returns 42); -1 with *f on a trap. */
+long arch_exec(uint64_t va, boot_fault *f);
+/* Whether f is the trap the architecture raises for kind at va; *want gets the expected
+ * cause/code word for the report. */
+bool arch_fault_is(boot_fault_kind kind, const boot_fault *f, uint64_t va, uint64_t *want);
+/* Let supervisor loads/stores reach user pages (sstatus.SUM / EFLAGS.AC with SMAP). */
+void arch_user_access(bool allow);
+/* Execute one gather flush on this CPU (SFENCE.VMA / INVLPG / CR3 reload). */
+void arch_flush_local(const mmkit_tlb_flush *f);
+/* Load the root (satp / CR3), enable what the checks need; false when the CPU refused. */
+bool arch_enable_paging(const mmkit_pagetable *pt);
+/* Make stores to code visible to instruction fetch. */
+void arch_sync_icache(void);
+extern const uint8_t arch_ret42[];       /* machine code: return 42 */
+extern const unsigned arch_ret42_len;
+
+/* Run every check. Returns when done (or when a failure makes going on pointless). */
+void pt_boot_run(const boot_platform *plat);
+
+#endif

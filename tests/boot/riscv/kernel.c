@@ -1,0 +1,42 @@
+/* RISC-V boot test: the page-table checks of common/pt_checks.c in the mode named on the
+ * command line (-append sv39|sv48|sv57), then power off. */
+#include "platform.h"
+#include "../common/boot_lib.h"
+#include "../common/pt_checks.h"
+
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __image_end[];
+
+void rv_main(uint64_t hartid, const void *dtb);
+void rv_main(uint64_t hartid, const void *dtb) {
+    static const struct { const char *name; mmkit_pagetable_format format; } modes[] = {
+        {"sv39", MMKIT_PAGETABLE_SV39}, {"sv48", MMKIT_PAGETABLE_SV48}, {"sv57", MMKIT_PAGETABLE_SV57}};
+    const char *args = rv_bootargs(dtb);
+    boot_platform p = {0};
+    bool found = false;
+    boot_puts("mmkit boot test: riscv64, hart ");
+    boot_put_dec(hartid);
+    boot_puts(", command line \"");
+    boot_puts(args);
+    boot_line("\"");
+    for (unsigned i = 0; i < 3; i++) {
+        if (boot_has_word(args, modes[i].name)) {
+            p.format = modes[i].format;
+            found = true;
+        }
+    }
+    if (!found) {
+        boot_fail("mode", "no sv39/sv48/sv57 on the command line", 0, 0);
+    } else {
+        p.phys_bits = 56;
+        p.ram_1g_base = 0x80000000u;
+        p.text_start = (uintptr_t)__text_start;
+        p.text_end = (uintptr_t)__text_end;
+        p.rodata_start = (uintptr_t)__rodata_start;
+        p.rodata_end = (uintptr_t)__rodata_end;
+        p.data_start = (uintptr_t)__data_start;
+        p.image_end = (uintptr_t)__image_end;
+        pt_boot_run(&p);
+    }
+    rv_poweroff(!boot_finish());
+}

@@ -1,0 +1,225 @@
+/* Stage 2 (x86-64, long mode, on stage 1's tables): an IDT whose #PF/#GP handlers record and
+ * recover expected faults, the architecture hooks of common/pt_checks.c, then the checks on
+ * tables mmkit (built for x86-64) makes from scratch; exit through isa-debug-exit. */
+#include "../common/boot_lib.h"
+#include "../common/pt_checks.h"
+#include "handoff.h"
+#include "x86.h"
+
+#define X86_PF_P 0x1u
+#define X86_PF_W 0x2u
+#define X86_PF_ID 0x10u
+#define X86_VEC_GP 13u
+#define X86_VEC_PF 14u
+
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __image_end[];
+extern const uint64_t x86_isr_table[32];
+long x86_probe_read(uint64_t va, uint64_t *out);
+long x86_probe_write(uint64_t va, uint64_t value);
+long x86_probe_exec(uint64_t va);
+void stage2_main(const x86_handoff *h);
+
+void boot_putc(char c) { x86_serial_putc(c); }
+
+static __attribute__((noreturn)) void finish_and_exit(void) {
+    x86_qemu_exit(boot_finish() ? 0 : 1);
+    for (;;) __asm__ volatile("cli; hlt");
+}
+
+static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+
+/* ---- IDT and traps ---------------------------------------------------------------------- */
+
+typedef struct x86_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error, rip, cs, rflags, rsp, ss;
+} x86_frame;
+
+static struct {
+    uint64_t count, vector, error, cr2;
+} last_trap;
+static volatile bool trap_expected;
+static uint64_t idt[64] __attribute__((aligned(16)));  /* 32 gates of 16 bytes */
+
+static void idt_init(void) {
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } desc = {sizeof idt - 1, (uintptr_t)idt};
+    for (unsigned v = 0; v < 32; v++) {
+        uint64_t off = x86_isr_table[v];
+        /* 64-bit interrupt gate: selector 0x08, present, DPL 0, type 0xE */
+        idt[2 * v] = (off & 0xffffu) | (uint64_t)0x08 << 16 | (uint64_t)0x8e00 << 32 |
+                     (off >> 16 & 0xffffu) << 48;
+        idt[2 * v + 1] = off >> 32;
+    }
+    __asm__ volatile("lidt %0" ::"m"(desc));
+}
+
+void x86_trap(x86_frame *f);
+void x86_trap(x86_frame *f) {
+    uint64_t cr2 = read_cr2();
+    if (trap_expected && (f->vector == X86_VEC_PF || f->vector == X86_VEC_GP)) {
+        trap_expected = false;
+        last_trap.count++;
+        last_trap.vector = f->vector;
+        last_trap.error = f->error;
+        last_trap.cr2 = cr2;
+        /* return -1 from the probe: pop its return address */
+        f->rip = *(const uint64_t *)(uintptr_t)f->rsp;
+        f->rsp += 8;
+        f->rax = (uint64_t)-1;
+        return;
+    }
+    boot_fail("unexpected_trap", "vector", f->vector, 0);
+    boot_kv("error", f->error);
+    boot_kv("rip", f->rip);
+    boot_kv("cr2", cr2);
+    boot_kv("cr3", read_cr3());
+    finish_and_exit();
+}
+
+/* ---- hooks for common/pt_checks.c ---------------------------------------------------------- */
+
+static void probe_arm(void) {
+    last_trap.count = 0;
+    trap_expected = true;
+}
+
+static bool probe_done(boot_fault *f) {
+    bool trapped = last_trap.count != 0;
+    trap_expected = false;
+    if (trapped) {
+        f->cause = last_trap.vector;
+        f->code = last_trap.error;
+        f->addr = last_trap.cr2;
+    }
+    return !trapped;
+}
+
+bool arch_read(uint64_t va, uint64_t *value, boot_fault *f) {
+    probe_arm();
+    x86_probe_read(va, value);
+    return probe_done(f);
+}
+
+bool arch_write(uint64_t va, uint64_t value, boot_fault *f) {
+    probe_arm();
+    x86_probe_write(va, value);
+    return probe_done(f);
+}
+
+long arch_exec(uint64_t va, boot_fault *f) {
+    long r;
+    probe_arm();
+    r = x86_probe_exec(va);
+    return probe_done(f) ? r : -1;
+}
+
+/* #PF error codes at CPL 0: P (protection violation, not a missing page), W (write),
+ * I/D (instruction fetch). A non-canonical address is #GP(0), which reports no address. */
+bool arch_fault_is(boot_fault_kind kind, const boot_fault *f, uint64_t va, uint64_t *want) {
+    uint64_t vec = X86_VEC_PF, err = 0;
+    switch (kind) {
+    case BOOT_FAULT_WRITE_READONLY: err = X86_PF_P | X86_PF_W; break;
+    case BOOT_FAULT_READ_USER: err = X86_PF_P; break;               /* SMAP */
+    case BOOT_FAULT_EXEC_USER: err = X86_PF_P | X86_PF_ID; break;   /* SMEP */
+    case BOOT_FAULT_EXEC_NOEXEC: err = X86_PF_P | X86_PF_ID; break; /* XD */
+    case BOOT_FAULT_NONCANONICAL: vec = X86_VEC_GP; break;
+    case BOOT_FAULT_NOT_PRESENT: break;
+    }
+    *want = vec << 32 | err;
+    return f->cause == vec && f->code == err && (vec == X86_VEC_GP || f->addr == va);
+}
+
+void arch_user_access(bool allow) {
+    if (allow)
+        __asm__ volatile("stac" ::: "memory");
+    else
+        __asm__ volatile("clac" ::: "memory");
+}
+
+/* INVLPG / CR3 reload / CR4.PGE toggle as mmkit_tlb.h's BACKENDS section prescribes (no
+ * PCIDs here: the current address space is PCID 0). INVLPG also drops global entries and the
+ * paging-structure caches, so `global` and `tables` need nothing more for SCOPE_RANGES. */
+void arch_flush_local(const mmkit_tlb_flush *f) {
+    if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
+        for (uint32_t i = 0; i < f->nranges; i++) {
+            const mmkit_tlb_range *r = &f->ranges[i];
+            for (uint64_t off = 0; off < r->size; off += (uint64_t)1 << r->page_shift)
+                __asm__ volatile("invlpg (%0)" ::"r"(r->va + off) : "memory");
+        }
+    } else if (f->scope == MMKIT_TLB_SCOPE_ASID) {
+        write_cr3(read_cr3());
+    } else if (f->scope == MMKIT_TLB_SCOPE_ALL) {
+        uint64_t cr4 = read_cr4();
+        if (cr4 & X86_CR4_PGE) {
+            write_cr4(cr4 & ~(uint64_t)X86_CR4_PGE);
+            write_cr4(cr4);
+        } else {
+            write_cr3(read_cr3());
+        }
+    }
+}
+
+/* Switch to mmkit's tables, then turn on SMEP and SMAP (user pages are off limits to the
+ * kernel, which the user-page checks test). */
+bool arch_enable_paging(const mmkit_pagetable *pt) {
+    uint64_t cr3 = mmkit_pagetable_cr3(pt, 0, false);
+    write_cr3(cr3);
+    if (read_cr3() != cr3) return false;
+    write_cr4(read_cr4() | X86_CR4_SMEP | X86_CR4_SMAP);
+    return (read_cr4() & (X86_CR4_SMEP | X86_CR4_SMAP)) == (X86_CR4_SMEP | X86_CR4_SMAP);
+}
+
+void arch_sync_icache(void) {} /* x86 keeps instruction fetch coherent with stores */
+
+/* mov $42, %eax ; ret */
+const uint8_t arch_ret42[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
+const unsigned arch_ret42_len = sizeof arch_ret42;
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+/* Long mode as stage 1 set it up, and the CPU features the checks rely on. */
+static bool long_mode_and_features(unsigned levels) {
+    uint32_t r7[4], rx[4];
+    uint64_t efer = x86_rdmsr(X86_MSR_EFER), cr4 = read_cr4(), cr0 = read_cr0();
+    bool la57 = (cr4 & X86_CR4_LA57) != 0;
+    x86_cpuid(7, 0, r7);
+    x86_cpuid(0x80000001u, 0, rx);
+    if (!boot_check("long_mode", (efer & (X86_EFER_LMA | X86_EFER_NXE)) == (X86_EFER_LMA | X86_EFER_NXE) &&
+                    (cr0 & (X86_CR0_PG | X86_CR0_WP)) == (X86_CR0_PG | X86_CR0_WP) &&
+                    la57 == (levels == 5),
+                    "EFER.LMA/NXE, CR0.PG/WP, CR4.LA57 (got EFER)", efer, X86_EFER_LMA | X86_EFER_NXE))
+        return false;
+    /* SMEP: CPUID.7.0:EBX[7], SMAP: EBX[20], 1 GiB pages: CPUID.80000001H:EDX[26] */
+    return boot_check("cpu_features", (r7[1] & (1u << 7)) && (r7[1] & (1u << 20)) && (rx[3] & (1u << 26)),
+                      "SMEP, SMAP, Page1GB (got CPUID.7:EBX)", r7[1], (1u << 7) | (1u << 20));
+}
+
+void stage2_main(const x86_handoff *h) {
+    x86_handoff ho = *h;          /* stage 1's memory is not mapped after the switch */
+    boot_platform p = {0};
+    idt_init();
+    boot_count.ok = ho.ok;
+    boot_count.fail = ho.fail;
+    boot_line("stage 2 (x86-64): running");
+    if (!boot_check("stage2_handoff", ho.magic == X86_HANDOFF_MAGIC && (ho.levels == 4 || ho.levels == 5),
+                    "magic", ho.magic, X86_HANDOFF_MAGIC) ||
+        !long_mode_and_features(ho.levels))
+        finish_and_exit();
+    p.format = ho.levels == 5 ? MMKIT_PAGETABLE_X86_64_5LEVEL : MMKIT_PAGETABLE_X86_64_4LEVEL;
+    p.phys_bits = ho.phys_bits;
+    p.ram_1g_base = 0;
+    p.text_start = (uintptr_t)__text_start;
+    p.text_end = (uintptr_t)__text_end;
+    p.rodata_start = (uintptr_t)__rodata_start;
+    p.rodata_end = (uintptr_t)__rodata_end;
+    p.data_start = (uintptr_t)__data_start;
+    p.image_end = (uintptr_t)__image_end;
+    pt_boot_run(&p);
+    finish_and_exit();
+}
