@@ -476,6 +476,717 @@ static void test_gather_free_hook_may_record(void **state) {
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
 }
 
+/* ==== ASID allocator (bitmap + generations) ================================================== */
+
+typedef struct asid_fix {
+    mmkit_tlb_asid a;
+    uint64_t *mem;
+} asid_fix;
+
+static unsigned lock_depth, lock_calls;
+static uintptr_t fake_lock(void *ctx) {
+    (void)ctx;
+    lock_depth++;
+    lock_calls++;
+    return 0x5a;
+}
+static void fake_unlock(void *ctx, uintptr_t saved) {
+    (void)ctx;
+    assert_int_equal(saved, 0x5a);
+    assert_int_equal(lock_depth, 1);
+    lock_depth--;
+}
+
+static void asid_make(asid_fix *f, unsigned bits, uint32_t ncpus, bool locked) {
+    mmkit_tlb_asid_desc d;
+    size_t need = 0;
+    assert_int_equal(mmkit_tlb_asid_mem_size(bits, ncpus, &need), MMKIT_OK);
+    f->mem = (uint64_t *)malloc(need);
+    assert_non_null(f->mem);
+    memset(&d, 0, sizeof d);
+    d.asid_bits = bits;
+    d.ncpus = ncpus;
+    d.mem = f->mem;
+    d.mem_size = need;
+    if (locked) {
+        d.lock = fake_lock;
+        d.unlock = fake_unlock;
+    }
+    assert_int_equal(mmkit_tlb_asid_init(&f->a, &d), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_asid_check(&f->a), MMKIT_OK);
+}
+
+static mmkit_tlb_asid_result asid_switch(asid_fix *f, uint32_t cpu, uint64_t *ctx) {
+    mmkit_tlb_asid_result r;
+    assert_int_equal(mmkit_tlb_asid_switch(&f->a, cpu, ctx, &r), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_asid_check(&f->a), MMKIT_OK);
+    return r;
+}
+
+static void test_asid_bad_input(void **state) {
+    mmkit_tlb_asid a;
+    mmkit_tlb_asid_desc d;
+    mmkit_tlb_asid_result r;
+    uint64_t mem[64], ctx = 0;
+    size_t need;
+    asid_fix f;
+    (void)state;
+    assert_int_equal(mmkit_tlb_asid_mem_size(1, 1, &need), MMKIT_EINVAL);
+    assert_int_equal(need, 0);
+    assert_int_equal(mmkit_tlb_asid_mem_size(17, 1, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_mem_size(8, 0, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_mem_size(2, 3, &need), MMKIT_EINVAL); /* 4 ASIDs, 3 CPUs */
+    assert_int_equal(mmkit_tlb_asid_mem_size(2, 2, &need), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_asid_mem_size(8, 4, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_mem_size(16, 4, &need), MMKIT_OK);
+    assert_int_equal(need, 8192 + 8 * 8 + 4);
+    memset(&d, 0, sizeof d);
+    d.asid_bits = 8;
+    d.ncpus = 4;
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    assert_int_equal(mmkit_tlb_asid_init(NULL, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_init(&a, NULL), MMKIT_EINVAL);
+    d.mem_size = 16;
+    assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_ENOSPC);
+    d.mem_size = sizeof mem - 8;
+    d.mem = (char *)mem + 4;
+    assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EALIGN);
+    d.mem = mem;
+    d.lock = fake_lock; /* lock without unlock */
+    assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
+    d.lock = NULL;
+    d.asid_bits = 40;
+    assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
+    /* switch: bad cpu, NULLs, a context id from a future generation */
+    asid_make(&f, 8, 2, false);
+    assert_int_equal(mmkit_tlb_asid_switch(&f.a, 2, &ctx, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_switch(&f.a, 0, NULL, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_switch(&f.a, 0, &ctx, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_switch(NULL, 0, &ctx, &r), MMKIT_EINVAL);
+    ctx = ((uint64_t)5 << 8) | 3;
+    assert_int_equal(mmkit_tlb_asid_switch(&f.a, 0, &ctx, &r), MMKIT_EINVAL);
+    assert_int_equal(ctx, ((uint64_t)5 << 8) | 3); /* untouched */
+    assert_int_equal(f.a.allocations, 0);
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_asid_check(NULL), MMKIT_EINVAL);
+    free(f.mem);
+}
+
+static void test_asid_basic(void **state) {
+    asid_fix f;
+    uint64_t mm[4] = {0, 0, 0, 0};
+    mmkit_tlb_asid_result r, r2;
+    (void)state;
+    lock_calls = 0;
+    asid_make(&f, 8, 2, true);
+    r = asid_switch(&f, 0, &mm[0]);
+    assert_true(r.flush); /* first use of each CPU after init */
+    assert_int_not_equal(r.asid, 0);
+    assert_int_equal(mm[0] >> 8, 1); /* generation 1 */
+    assert_int_equal(mm[0] & 0xff, r.asid);
+    r2 = asid_switch(&f, 0, &mm[1]);
+    assert_false(r2.flush);
+    assert_int_not_equal(r2.asid, r.asid);
+    r2 = asid_switch(&f, 1, &mm[0]); /* same mm on another CPU: same ASID */
+    assert_true(r2.flush);
+    assert_int_equal(r2.asid, r.asid);
+    r2 = asid_switch(&f, 1, &mm[0]);
+    assert_false(r2.flush);
+    assert_int_equal(f.a.allocations, 2);
+    assert_int_equal(lock_calls, 4);
+    assert_int_equal(lock_depth, 0);
+    free(f.mem);
+}
+
+static void test_asid_rollover_keeps_active(void **state) {
+    asid_fix f;
+    uint64_t mm[10];
+    uint32_t asid_a, asid_b, asid_h, i;
+    mmkit_tlb_asid_result r;
+    (void)state;
+    memset(mm, 0, sizeof mm);
+    asid_make(&f, 3, 2, false); /* ASIDs 1..7 */
+    asid_a = asid_switch(&f, 0, &mm[0]).asid;   /* A on CPU 0 */
+    asid_b = asid_switch(&f, 1, &mm[1]).asid;   /* B on CPU 1 */
+    for (i = 2; i < 7; i++) {                    /* C..G take the other 5 */
+        r = asid_switch(&f, 1, &mm[i]);
+        assert_false(r.flush);
+    }
+    r = asid_switch(&f, 1, &mm[1]); /* back to B on CPU 1 */
+    assert_false(r.flush);
+    assert_int_equal(f.a.rollovers, 0);
+    /* H on CPU 0: exhausted -> rollover; A (running on CPU 0) and B (CPU 1) keep theirs */
+    r = asid_switch(&f, 0, &mm[7]);
+    asid_h = r.asid;
+    assert_int_equal(f.a.rollovers, 1);
+    assert_int_equal(f.a.generation, 2);
+    assert_true(r.flush);
+    assert_int_not_equal(asid_h, asid_a);
+    assert_int_not_equal(asid_h, asid_b);
+    assert_int_equal(mm[7] >> 3, 2);
+    /* CPU 1 still runs B; its next switch owes the flush, B keeps its ASID */
+    r = asid_switch(&f, 1, &mm[1]);
+    assert_true(r.flush);
+    assert_int_equal(r.asid, asid_b);
+    assert_int_equal(mm[1] >> 3, 2);
+    /* A was running on CPU 0 at the rollover: reserved, keeps its ASID */
+    r = asid_switch(&f, 1, &mm[0]);
+    assert_false(r.flush);
+    assert_int_equal(r.asid, asid_a);
+    /* C (stale generation, not reserved): gets an ASID that no current-generation mm has */
+    r = asid_switch(&f, 0, &mm[2]);
+    assert_false(r.flush);
+    assert_int_not_equal(r.asid, asid_a);
+    assert_int_not_equal(r.asid, asid_b);
+    assert_int_not_equal(r.asid, asid_h);
+    assert_int_equal(f.a.rollovers, 1);
+    free(f.mem);
+}
+
+/* Random switches against a model of what each CPU's TLB may hold: a switch must never run an
+ * mm under an ASID that still has another mm's entries in that CPU's TLB, and flush must be
+ * reported exactly on the first switch of a CPU after init or a rollover. */
+static void test_asid_random_model(void **state) {
+    enum { CPUS = 3, MMS = 24, BITS = 4, STEPS = 20000 };
+    asid_fix f;
+    uint64_t mm[MMS];
+    int cached[CPUS][1 << BITS]; /* mm whose entries CPU may hold under ASID, -1 none */
+    bool owes[CPUS];
+    uint64_t seen_rollovers = 0;
+    unsigned step, seed = 12345;
+    int c, i;
+    (void)state;
+    memset(mm, 0, sizeof mm);
+    for (c = 0; c < CPUS; c++) {
+        owes[c] = true;
+        for (i = 0; i < (1 << BITS); i++) cached[c][i] = (int)(i * 7 + c) % MMS; /* garbage */
+    }
+    asid_make(&f, BITS, CPUS, false);
+    for (step = 0; step < STEPS; step++) {
+        mmkit_tlb_asid_result r;
+        uint32_t cpu;
+        int m;
+        seed = seed * 1103515245u + 12345u;
+        cpu = (seed >> 16) % CPUS;
+        seed = seed * 1103515245u + 12345u;
+        m = (int)((seed >> 16) % MMS);
+        r = asid_switch(&f, cpu, &mm[m]);
+        if (f.a.rollovers != seen_rollovers) {
+            for (c = 0; c < CPUS; c++) owes[c] = true;
+            seen_rollovers = f.a.rollovers;
+        }
+        assert_int_equal(r.flush, owes[cpu]);
+        owes[cpu] = false;
+        if (r.flush)
+            for (i = 0; i < (1 << BITS); i++) cached[cpu][i] = -1;
+        assert_true(r.asid > 0 && r.asid < (1u << BITS));
+        assert_true(cached[cpu][r.asid] == -1 || cached[cpu][r.asid] == m);
+        cached[cpu][r.asid] = m;
+        /* within the generation, ASIDs are unique among mms */
+        for (i = 0; i < MMS; i++) {
+            if (i != m && (mm[i] >> BITS) == f.a.generation)
+                assert_int_not_equal(mm[i] & ((1u << BITS) - 1), r.asid);
+        }
+    }
+    assert_true(f.a.rollovers > 10);
+    free(f.mem);
+}
+
+static void test_asid_check_detects_corruption(void **state) {
+    asid_fix f;
+    uint64_t m0 = 0, m1 = 0;
+    (void)state;
+    asid_make(&f, 6, 2, false);
+    asid_switch(&f, 0, &m0);
+    asid_switch(&f, 1, &m1);
+    f.a.bitmap[0] &= ~(uint64_t)1; /* ASID 0 freed */
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_ECORRUPT);
+    f.a.bitmap[0] |= 1;
+    f.a.active[1] = ((uint64_t)2 << 6) | (m1 & 63); /* running a stale/future generation */
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_ECORRUPT);
+    f.a.active[1] = m1 & 63; /* generation 0 */
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_ECORRUPT);
+    f.a.active[1] = m1;
+    f.a.bitmap[0] &= ~((uint64_t)1 << (m1 & 63)); /* running ASID not taken */
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_ECORRUPT);
+    f.a.bitmap[0] |= (uint64_t)1 << (m1 & 63);
+    assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_OK);
+    free(f.mem);
+}
+
+/* ==== PCID slots (x86) ======================================================================== */
+
+static mmkit_tlb_pcid_result pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t id, uint64_t gen) {
+    mmkit_tlb_pcid_result r;
+    assert_int_equal(mmkit_tlb_pcid_switch(c, id, gen, &r), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_pcid_check(c), MMKIT_OK);
+    return r;
+}
+
+static void test_pcid_basic(void **state) {
+    mmkit_tlb_pcid_cpu c;
+    mmkit_tlb_pcid_result r;
+    (void)state;
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, MMKIT_TLB_PCID_SLOTS + 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(NULL, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 0), MMKIT_OK);
+    assert_int_equal(c.nslots, 6);
+    assert_int_equal(MMKIT_TLB_CR3_NOFLUSH, (uint64_t)1 << 63);
+    r = pcid_switch(&c, 100, 1);
+    assert_int_equal(r.pcid, 1);
+    assert_false(r.noflush); /* a new slot may hold anything */
+    r = pcid_switch(&c, 200, 1);
+    assert_int_equal(r.pcid, 2);
+    assert_false(r.noflush);
+    r = pcid_switch(&c, 100, 1);
+    assert_int_equal(r.pcid, 1);
+    assert_true(r.noflush); /* same mm, nothing changed */
+    r = pcid_switch(&c, 200, 2); /* mm 200 changed while away */
+    assert_int_equal(r.pcid, 2);
+    assert_false(r.noflush);
+    r = pcid_switch(&c, 200, 2);
+    assert_true(r.noflush);
+    /* a shootdown flushed mm 100's PCID here up to gen 3 */
+    assert_int_equal(mmkit_tlb_pcid_flushed(&c, 100, 3), MMKIT_OK);
+    r = pcid_switch(&c, 100, 3);
+    assert_true(r.noflush);
+    assert_int_equal(mmkit_tlb_pcid_flushed(&c, 999, 3), MMKIT_ENOENT);
+    assert_int_equal(mmkit_tlb_pcid_flushed(&c, 0, 3), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_switch(&c, 0, 1, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_switch(&c, 5, 1, NULL), MMKIT_EINVAL);
+    assert_int_equal(c.hits, 4);
+    assert_int_equal(c.misses, 2);
+    assert_int_equal(mmkit_tlb_pcid_check(&c), MMKIT_OK);
+    c.ctx_id[1] = 100; /* two slots for one mm */
+    assert_int_equal(mmkit_tlb_pcid_check(&c), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_tlb_pcid_check(NULL), MMKIT_EINVAL);
+}
+
+static void test_pcid_lru_eviction(void **state) {
+    mmkit_tlb_pcid_cpu c;
+    mmkit_tlb_pcid_result r;
+    uint64_t id;
+    (void)state;
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 3), MMKIT_OK);
+    pcid_switch(&c, 1, 1); /* pcid 1 */
+    pcid_switch(&c, 2, 1); /* pcid 2 */
+    pcid_switch(&c, 3, 1); /* pcid 3 */
+    pcid_switch(&c, 1, 1); /* mm 1 used again: mm 2 is now the least recently used */
+    r = pcid_switch(&c, 4, 1);
+    assert_int_equal(r.pcid, 2);
+    assert_false(r.noflush);
+    r = pcid_switch(&c, 2, 1); /* evicted: comes back without NOFLUSH, takes mm 3's slot */
+    assert_int_equal(r.pcid, 3);
+    assert_false(r.noflush);
+    r = pcid_switch(&c, 1, 1);
+    assert_int_equal(r.pcid, 1);
+    assert_true(r.noflush);
+    for (id = 10; id < 40; id++) {
+        r = pcid_switch(&c, id, 7);
+        assert_true(r.pcid >= 1 && r.pcid <= 3);
+    }
+}
+
+/* Model: which (mm, gen) each PCID's entries belong to; NOFLUSH must only be allowed when the
+ * PCID holds exactly this mm at its current generation. */
+static void test_pcid_random_model(void **state) {
+    enum { MMS = 12, STEPS = 20000 };
+    mmkit_tlb_pcid_cpu c;
+    uint64_t gen[MMS];
+    int holder[MMKIT_TLB_PCID_SLOTS + 1];
+    uint64_t holder_gen[MMKIT_TLB_PCID_SLOTS + 1];
+    unsigned seed = 99, step, i;
+    (void)state;
+    for (i = 0; i < MMS; i++) gen[i] = 1;
+    for (i = 0; i <= MMKIT_TLB_PCID_SLOTS; i++) holder[i] = -1;
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 0), MMKIT_OK);
+    for (step = 0; step < STEPS; step++) {
+        mmkit_tlb_pcid_result r;
+        unsigned m;
+        seed = seed * 1103515245u + 12345u;
+        m = (seed >> 16) % MMS;
+        if ((seed >> 8) % 5 == 0) gen[m]++; /* its tables changed */
+        r = pcid_switch(&c, m + 1, gen[m]);
+        assert_true(r.pcid >= 1 && r.pcid <= MMKIT_TLB_PCID_SLOTS);
+        if (r.noflush) {
+            assert_int_equal(holder[r.pcid], (int)m);
+            assert_int_equal(holder_gen[r.pcid], gen[m]);
+        }
+        holder[r.pcid] = (int)m; /* after the CR3 write the PCID holds m at gen[m] */
+        holder_gen[r.pcid] = gen[m];
+    }
+    assert_true(c.hits > 0 && c.misses > 0);
+}
+
+/* ==== software TLB ============================================================================ */
+
+/* A tiny page table for the translate callback: up to 32 mappings. */
+typedef struct map {
+    uint64_t va;
+    uint32_t asid;
+    unsigned shift;
+    uint64_t pa;
+    uint32_t flags;
+    bool global;
+} map;
+static map maps[32];
+static unsigned nmaps, walks;
+
+static mmkit_status walk(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w) {
+    unsigned i;
+    (void)ctx;
+    walks++;
+    for (i = 0; i < nmaps; i++) {
+        uint64_t size = (uint64_t)1 << maps[i].shift;
+        if ((maps[i].global || maps[i].asid == asid) && va >= maps[i].va && va - maps[i].va < size) {
+            w->pa = maps[i].pa;
+            w->page_shift = maps[i].shift;
+            w->flags = maps[i].flags;
+            w->global = maps[i].global;
+            return maps[i].shift == 13 ? MMKIT_OK : MMKIT_OK; /* shift 13 tests malformed walks */
+        }
+    }
+    return MMKIT_ENOENT;
+}
+static void add_map(uint64_t va, uint32_t asid, unsigned shift, uint64_t pa, uint32_t flags,
+                    bool global) {
+    map m;
+    m.va = va;
+    m.asid = asid;
+    m.shift = shift;
+    m.pa = pa;
+    m.flags = flags;
+    m.global = global;
+    maps[nmaps++] = m;
+}
+
+typedef struct stlb_fix {
+    mmkit_softtlb *t;
+    void *mem;
+} stlb_fix;
+
+static void stlb_make(stlb_fix *f, uint32_t sets, uint32_t ways) {
+    mmkit_softtlb_desc d;
+    size_t need = 0;
+    memset(&d, 0, sizeof d);
+    d.sets = sets;
+    d.ways = ways;
+    d.translate = walk;
+    assert_int_equal(mmkit_softtlb_size(sets, ways, &need), MMKIT_OK);
+    f->mem = malloc(need);
+    assert_non_null(f->mem);
+    assert_int_equal(mmkit_softtlb_init(f->mem, need, &d, &f->t), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_check(f->t), MMKIT_OK);
+    nmaps = 0;
+    walks = 0;
+}
+
+static uint64_t tr(stlb_fix *f, uint64_t va, uint32_t asid) {
+    mmkit_paddr pa = 0;
+    assert_int_equal(mmkit_softtlb_translate(f->t, va, asid, &pa, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_check(f->t), MMKIT_OK);
+    return pa;
+}
+static mmkit_softtlb_stats st(const stlb_fix *f) {
+    mmkit_softtlb_stats s;
+    mmkit_softtlb_stats_get(f->t, &s);
+    return s;
+}
+
+static void test_softtlb_bad_input(void **state) {
+    mmkit_softtlb_desc d;
+    mmkit_softtlb *t = NULL;
+    uint64_t mem[64];
+    size_t need;
+    stlb_fix f;
+    mmkit_paddr pa;
+    (void)state;
+    assert_int_equal(mmkit_softtlb_size(3, 1, &need), MMKIT_EINVAL);
+    assert_int_equal(need, 0);
+    assert_int_equal(mmkit_softtlb_size(4, 65, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_size(MMKIT_SOFTTLB_MAX_SETS * 2u, 1, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_size(4, 1, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_size(0, 0, &need), MMKIT_OK); /* 64 x 4 */
+    assert_int_equal(need, sizeof(mmkit_softtlb) + 256 * 32);
+    assert_int_equal(mmkit_softtlb_size(1, 1, &need), MMKIT_OK);
+    assert_int_equal(need, sizeof(mmkit_softtlb) + 32);
+    memset(&d, 0, sizeof d);
+    d.sets = 2;
+    d.ways = 1;
+    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_EINVAL); /* no callback */
+    d.translate = walk;
+    assert_int_equal(mmkit_softtlb_init(mem, 16, &d, &t), MMKIT_ENOSPC);
+    assert_int_equal(mmkit_softtlb_init((char *)mem + 4, sizeof mem - 8, &d, &t), MMKIT_EALIGN);
+    assert_null(t);
+    assert_int_equal(mmkit_softtlb_init(NULL, sizeof mem, &d, &t), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, NULL), MMKIT_EINVAL);
+    d.sets = 6;
+    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_EINVAL);
+    d.sets = 2;
+    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_check(t), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_check(NULL), MMKIT_EINVAL);
+    /* bad invalidation forms / instruction operands */
+    assert_int_equal(mmkit_softtlb_invalidate(t, (mmkit_softtlb_inval)17, 0, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_invalidate(NULL, MMKIT_SOFTTLB_INV_ALL, 0, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_invpcid(t, 4, 0, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_translate_slow(t, 0, 0, NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_check(t), MMKIT_OK);
+    /* walk errors and malformed walks cache nothing */
+    stlb_make(&f, 4, 2);
+    assert_int_equal(mmkit_softtlb_translate(f.t, 0x1000, 1, &pa, NULL), MMKIT_ENOENT);
+    assert_int_equal(st(&f).faults, 1);
+    add_map(0x2000, 1, 13, 0x2000, 0, false); /* page_shift 13 */
+    add_map(0x200000, 1, 21, 0x1000, 0, false); /* pa not 2 MiB aligned */
+    assert_int_equal(mmkit_softtlb_translate(f.t, 0x2000, 1, &pa, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_translate(f.t, 0x200000, 1, &pa, NULL), MMKIT_EINVAL);
+    assert_int_equal(st(&f).fills, 0);
+    assert_int_equal(st(&f).entries[0] + st(&f).entries[1], 0);
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
+    free(f.mem);
+}
+
+static void test_softtlb_fill_and_hit(void **state) {
+    stlb_fix f;
+    uint32_t flags = 0;
+    mmkit_paddr pa = 0;
+    const mmkit_softtlb_entry *e;
+    (void)state;
+    stlb_make(&f, 16, 2);
+    add_map(0x7000, 1, 12, 0xabc000, 0x55, false);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x7123, 1)); /* lookup never fills */
+    assert_int_equal(walks, 0);
+    assert_int_equal(mmkit_softtlb_translate(f.t, 0x7123, 1, &pa, &flags), MMKIT_OK);
+    assert_int_equal(pa, 0xabc123);
+    assert_int_equal(flags, 0x55);
+    assert_int_equal(walks, 1);
+    assert_int_equal(tr(&f, 0x7fff, 1), 0xabcfff);
+    assert_int_equal(walks, 1); /* a hit */
+    e = mmkit_softtlb_lookup(f.t, 0x7008, 1);
+    assert_non_null(e);
+    assert_int_equal(e->pa, 0xabc000);
+    assert_int_equal(e->page_shift, 12);
+    assert_int_equal(e->flags, 0x55);
+    assert_false(e->global);
+    assert_int_equal(st(&f).hits, 2);
+    assert_int_equal(st(&f).misses, 2); /* the lookup and the translate miss */
+    assert_int_equal(st(&f).fills, 1);
+    assert_int_equal(st(&f).entries[0], 1);
+    free(f.mem);
+}
+
+static void test_softtlb_huge_entries(void **state) {
+    stlb_fix f;
+    const mmkit_softtlb_entry *e;
+    (void)state;
+    stlb_make(&f, 8, 2);
+    add_map(0x40000000, 1, 30, 0x80000000, 1, false);  /* 1 GiB */
+    add_map(0x600000, 1, 21, 0x1e00000, 2, false);     /* 2 MiB */
+    add_map(0x800000, 1, 12, 0x3000, 3, false);        /* 4 KiB */
+    assert_int_equal(tr(&f, 0x40000000 + 0x12345678, 1), 0x80000000 + 0x12345678);
+    assert_int_equal(tr(&f, 0x600000 + 0x1abcde, 1), 0x1e00000 + 0x1abcde);
+    assert_int_equal(tr(&f, 0x800010, 1), 0x3010);
+    assert_int_equal(walks, 3);
+    /* every address inside the huge pages hits */
+    assert_int_equal(tr(&f, 0x40000000 + 0x3fffffff, 1), 0x80000000 + 0x3fffffff);
+    assert_int_equal(tr(&f, 0x40000000, 1), 0x80000000);
+    assert_int_equal(tr(&f, 0x7fffff, 1), 0x1ffffff);
+    assert_int_equal(walks, 3);
+    e = mmkit_softtlb_lookup(f.t, 0x41000000, 1);
+    assert_non_null(e);
+    assert_int_equal(e->page_shift, 30);
+    assert_int_equal(st(&f).entries[0], 1);
+    assert_int_equal(st(&f).entries[1], 1);
+    assert_int_equal(st(&f).entries[2], 1);
+    /* a 4 KiB lookup tag never matches a huge entry that starts at the same address */
+    assert_null(mmkit_softtlb_lookup(f.t, 0x800000 + 0x200000, 1));
+    /* invalidating any address inside a huge page drops it */
+    assert_int_equal(mmkit_softtlb_invlpg(f.t, 0x6fe000, 1), MMKIT_OK);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x600000, 1));
+    assert_int_equal(st(&f).entries[1], 0);
+    assert_non_null(mmkit_softtlb_lookup(f.t, 0x40000000, 1));
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
+    free(f.mem);
+}
+
+static void test_softtlb_asid_isolation_and_global(void **state) {
+    stlb_fix f;
+    const mmkit_softtlb_entry *e;
+    (void)state;
+    stlb_make(&f, 16, 4);
+    add_map(0x10000, 1, 12, 0x111000, 0, false);
+    add_map(0x10000, 2, 12, 0x222000, 0, false);
+    add_map(0xffff800000000000u, 0, 12, 0x999000, 0, true); /* kernel, global */
+    assert_int_equal(tr(&f, 0x10010, 1), 0x111010);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x10010, 2)); /* asid 1's entry is not asid 2's */
+    assert_int_equal(tr(&f, 0x10010, 2), 0x222010);
+    assert_int_equal(tr(&f, 0x10010, 1), 0x111010);
+    assert_int_equal(walks, 2);
+    /* a global entry filled through asid 7 serves every asid */
+    assert_int_equal(tr(&f, 0xffff800000000abcu, 7), 0x999abc);
+    e = mmkit_softtlb_lookup(f.t, 0xffff800000000000u, 3);
+    assert_non_null(e);
+    assert_true(e->global);
+    assert_int_equal(tr(&f, 0xffff800000000001u, 12345), 0x999001);
+    assert_int_equal(walks, 3);
+    /* an ASID flush keeps global entries */
+    assert_int_equal(mmkit_softtlb_invalidate(f.t, MMKIT_SOFTTLB_INV_ASID, 0, 7), MMKIT_OK);
+    assert_non_null(mmkit_softtlb_lookup(f.t, 0xffff800000000000u, 7));
+    assert_int_equal(mmkit_softtlb_invalidate(f.t, MMKIT_SOFTTLB_INV_ASID, 0, 1), MMKIT_OK);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x10000, 1));
+    assert_non_null(mmkit_softtlb_lookup(f.t, 0x10000, 2));
+    free(f.mem);
+}
+
+/* Population for the invalidation table: entries named by index. */
+enum { P_A1 = 0, P_A2, P_G, P_B1, P_H1, P_N };
+static const uint64_t p_va[P_N] = {0x5000, 0x5000, 0x5000, 0x9000, 0x400000};
+static const uint32_t p_asid[P_N] = {1, 2, 9, 1, 1};
+static void populate(stlb_fix *f) {
+    unsigned i;
+    stlb_make(f, 64, 4);
+    add_map(0x5000, 1, 12, 0x10000, 0, false);   /* A1: va 0x5000 asid 1 */
+    add_map(0x5000, 2, 12, 0x20000, 0, false);   /* A2: va 0x5000 asid 2 */
+    add_map(0x5000, 9, 12, 0x30000, 0, true);    /* G : va 0x5000 global (filled via asid 9) */
+    add_map(0x9000, 1, 12, 0x40000, 0, false);   /* B1: va 0x9000 asid 1 */
+    add_map(0x400000, 1, 21, 0x600000, 0, false);/* H1: 2 MiB at 4 MiB, asid 1 */
+    for (i = 0; i < P_N; i++) (void)tr(f, p_va[i] + 8, p_asid[i]);
+    assert_int_equal(st(f).entries[0] + st(f).entries[1], P_N);
+}
+/* Which population entries are still cached: found by their frame, in any way. */
+static unsigned survivors(const stlb_fix *f) {
+    static const uint64_t pas[P_N] = {0x10000, 0x20000, 0x30000, 0x40000, 0x600000};
+    const mmkit_softtlb_entry *e =
+        (const mmkit_softtlb_entry *)(const void *)((const char *)f->t + sizeof(mmkit_softtlb));
+    size_t i, n = (size_t)f->t->sets * f->t->ways;
+    unsigned k, mask = 0;
+    for (i = 0; i < n; i++) {
+        if (e[i].tag == MMKIT_SOFTTLB_INVALID_TAG) continue;
+        for (k = 0; k < P_N; k++)
+            if (e[i].pa == pas[k]) mask |= 1u << k;
+    }
+    return mask;
+}
+
+static void check_inval(mmkit_status (*op)(mmkit_softtlb *), unsigned expect_dropped) {
+    stlb_fix f;
+    mmkit_softtlb_stats before;
+    unsigned n = 0, k;
+    populate(&f);
+    assert_int_equal(survivors(&f), (1u << P_N) - 1u);
+    before = st(&f);
+    assert_int_equal(op(f.t), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
+    assert_int_equal(survivors(&f), ((1u << P_N) - 1u) & ~expect_dropped);
+    for (k = 0; k < P_N; k++) n += (expect_dropped >> k) & 1u;
+    assert_int_equal(st(&f).invalidated - before.invalidated, n);
+    assert_int_equal(st(&f).entries[0] + st(&f).entries[1], P_N - n);
+    free(f.mem);
+}
+
+static mmkit_status op_invlpg_5000_pcid1(mmkit_softtlb *t) { return mmkit_softtlb_invlpg(t, 0x5123, 1); }
+static mmkit_status op_invpcid0_5000_1(mmkit_softtlb *t) { return mmkit_softtlb_invpcid(t, 0, 1, 0x5fff); }
+static mmkit_status op_invpcid1_1(mmkit_softtlb *t) { return mmkit_softtlb_invpcid(t, 1, 1, 0); }
+static mmkit_status op_invpcid2(mmkit_softtlb *t) { return mmkit_softtlb_invpcid(t, 2, 0, 0); }
+static mmkit_status op_invpcid3(mmkit_softtlb *t) { return mmkit_softtlb_invpcid(t, 3, 0, 0); }
+static mmkit_status op_sfence_va_asid(mmkit_softtlb *t) { return mmkit_softtlb_sfence_vma(t, false, 0x5000, false, 2); }
+static mmkit_status op_sfence_va_x0(mmkit_softtlb *t) { return mmkit_softtlb_sfence_vma(t, false, 0x5000, true, 0); }
+static mmkit_status op_sfence_x0_asid(mmkit_softtlb *t) { return mmkit_softtlb_sfence_vma(t, true, 0, false, 1); }
+static mmkit_status op_sfence_x0_x0(mmkit_softtlb *t) { return mmkit_softtlb_sfence_vma(t, true, 0, true, 0); }
+static mmkit_status op_invlpg_huge(mmkit_softtlb *t) { return mmkit_softtlb_invlpg(t, 0x5ff000, 1); }
+static mmkit_status op_inv_va_asid_other(mmkit_softtlb *t) { return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_VA_ASID, 0x5000, 3); }
+static mmkit_status op_invlpg_other_pcid(mmkit_softtlb *t) { return mmkit_softtlb_invlpg(t, 0x5000, 3); }
+static mmkit_status op_invlpg_9000_pcid2(mmkit_softtlb *t) { return mmkit_softtlb_invlpg(t, 0x9000, 2); }
+
+#define BIT(x) (1u << (x))
+static void test_softtlb_every_invalidation_form(void **state) {
+    (void)state;
+    /* INVLPG 0x5123 with PCID 1 current: A1 and the global G, not A2 */
+    check_inval(op_invlpg_5000_pcid1, BIT(P_A1) | BIT(P_G));
+    /* INVLPG by another PCID: only the global entry of that page */
+    check_inval(op_invlpg_other_pcid, BIT(P_G));
+    check_inval(op_invlpg_9000_pcid2, 0);
+    /* INVPCID 0 {1, 0x5fff}: A1 only (globals kept) */
+    check_inval(op_invpcid0_5000_1, BIT(P_A1));
+    check_inval(op_inv_va_asid_other, 0);
+    /* INVPCID 1 {1}: every non-global of asid 1 (A1, B1, H1) */
+    check_inval(op_invpcid1_1, BIT(P_A1) | BIT(P_B1) | BIT(P_H1));
+    /* INVPCID 2: everything */
+    check_inval(op_invpcid2, BIT(P_A1) | BIT(P_A2) | BIT(P_G) | BIT(P_B1) | BIT(P_H1));
+    /* INVPCID 3: everything but the global */
+    check_inval(op_invpcid3, BIT(P_A1) | BIT(P_A2) | BIT(P_B1) | BIT(P_H1));
+    /* SFENCE.VMA va, asid 2: A2 only */
+    check_inval(op_sfence_va_asid, BIT(P_A2));
+    /* SFENCE.VMA va, x0: every entry for the page, global included */
+    check_inval(op_sfence_va_x0, BIT(P_A1) | BIT(P_A2) | BIT(P_G));
+    /* SFENCE.VMA x0, asid 1: non-global entries of asid 1 */
+    check_inval(op_sfence_x0_asid, BIT(P_A1) | BIT(P_B1) | BIT(P_H1));
+    /* SFENCE.VMA x0, x0: everything */
+    check_inval(op_sfence_x0_x0, BIT(P_A1) | BIT(P_A2) | BIT(P_G) | BIT(P_B1) | BIT(P_H1));
+    /* INVLPG inside the 2 MiB page: H1 */
+    check_inval(op_invlpg_huge, BIT(P_H1));
+}
+
+static void test_softtlb_replacement(void **state) {
+    stlb_fix f;
+    (void)state;
+    /* direct mapped, 4 sets: 0x0000 and 0x4000 share set 0 and evict each other */
+    stlb_make(&f, 4, 1);
+    add_map(0x0000, 1, 12, 0xa000, 0, false);
+    add_map(0x4000, 1, 12, 0xb000, 0, false);
+    tr(&f, 0x0, 1);
+    tr(&f, 0x4000, 1);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x0, 1));
+    assert_int_equal(st(&f).evictions, 1);
+    tr(&f, 0x0, 1);
+    assert_int_equal(walks, 3);
+    free(f.mem);
+    /* 2 ways, LRU: A, B, touch A, C -> B goes */
+    stlb_make(&f, 4, 2);
+    add_map(0x0000, 1, 12, 0xa000, 0, false);
+    add_map(0x4000, 1, 12, 0xb000, 0, false);
+    add_map(0x8000, 1, 12, 0xc000, 0, false);
+    tr(&f, 0x0, 1);
+    tr(&f, 0x4000, 1);
+    tr(&f, 0x0, 1); /* hit in way 1: moves to way 0 */
+    assert_int_equal(walks, 2);
+    tr(&f, 0x8000, 1);
+    assert_null(mmkit_softtlb_lookup(f.t, 0x4000, 1));
+    assert_non_null(mmkit_softtlb_lookup(f.t, 0x0, 1));
+    assert_non_null(mmkit_softtlb_lookup(f.t, 0x8000, 1));
+    assert_int_equal(st(&f).evictions, 1);
+    assert_int_equal(st(&f).entries[0], 2);
+    free(f.mem);
+}
+
+static void test_softtlb_check_detects_corruption(void **state) {
+    stlb_fix f;
+    mmkit_softtlb_entry *e;
+    (void)state;
+    stlb_make(&f, 4, 2);
+    add_map(0x3000, 1, 12, 0xa000, 0, false);
+    tr(&f, 0x3000, 1);
+    e = (mmkit_softtlb_entry *)(void *)((char *)f.t + sizeof(mmkit_softtlb)) + 3; /* set 3, way 0 */
+    assert_int_equal(e->tag, 0x3000);
+    e->tag = 0x4000; /* belongs to set 0 */
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    e->tag = 0x3000;
+    e->pa = 0xa800; /* misaligned frame */
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    e->pa = 0xa000;
+    e->match = 0; /* global match on a non-global entry */
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    e->match = 0xffffffffu;
+    e[4] = e[0]; /* the same entry in way 1: a duplicate */
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    e[4].tag = MMKIT_SOFTTLB_INVALID_TAG;
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
+    f.t->count[0] = 5;
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    free(f.mem);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gather_empty_flush_calls_nothing),
@@ -492,6 +1203,21 @@ int main(void) {
         cmocka_unit_test(test_gather_bad_input),
         cmocka_unit_test(test_gather_check_detects_corruption),
         cmocka_unit_test(test_gather_free_hook_may_record),
+        cmocka_unit_test(test_asid_bad_input),
+        cmocka_unit_test(test_asid_basic),
+        cmocka_unit_test(test_asid_rollover_keeps_active),
+        cmocka_unit_test(test_asid_random_model),
+        cmocka_unit_test(test_asid_check_detects_corruption),
+        cmocka_unit_test(test_pcid_basic),
+        cmocka_unit_test(test_pcid_lru_eviction),
+        cmocka_unit_test(test_pcid_random_model),
+        cmocka_unit_test(test_softtlb_bad_input),
+        cmocka_unit_test(test_softtlb_fill_and_hit),
+        cmocka_unit_test(test_softtlb_huge_entries),
+        cmocka_unit_test(test_softtlb_asid_isolation_and_global),
+        cmocka_unit_test(test_softtlb_every_invalidation_form),
+        cmocka_unit_test(test_softtlb_replacement),
+        cmocka_unit_test(test_softtlb_check_detects_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -225,6 +225,227 @@ MMKIT_API void mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush 
 /* Invariants of a gather: MMKIT_OK or MMKIT_ECORRUPT (MMKIT_EINVAL for NULL). */
 MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g);
 
+/* ---- ASID allocator, global bitmap style (RISC-V, arm64) ---------------------------------- */
+
+/* Every address space (mm) owns a 64-bit context id, 0 before its first switch, kept by the
+ * caller (e.g. in its mm struct): (generation << asid_bits) | asid. */
+typedef struct mmkit_tlb_asid_desc {
+    unsigned asid_bits;           /* hardware ASID width, 2..16 (RISC-V: probe satp.ASID) */
+    uint32_t ncpus;               /* 1 .. 2^asid_bits - 2 */
+    void *mem;                    /* >= mmkit_tlb_asid_mem_size() bytes, 8-byte aligned */
+    size_t mem_size;
+    uintptr_t (*lock)(void *lock_ctx);              /* optional: taken around every switch */
+    void (*unlock)(void *lock_ctx, uintptr_t saved); /* (spin_lock_irqsave style)           */
+    void *lock_ctx;
+} mmkit_tlb_asid_desc;
+
+typedef struct mmkit_tlb_asid {
+    unsigned bits;
+    uint32_t ncpus;
+    uint64_t generation;          /* starts at 1; context ids of older generations are stale */
+    uint32_t next;                /* where the search for a free ASID resumes */
+    uint64_t *bitmap;             /* 2^bits bits: ASID taken in this generation (0 always) */
+    uint64_t *active;             /* per CPU: context id running there, 0 after a rollover */
+    uint64_t *reserved;           /* per CPU: context id kept across the last rollover */
+    uint8_t *flush_pending;       /* per CPU: full local flush owed before the next ASID use */
+    uintptr_t (*lock)(void *lock_ctx);
+    void (*unlock)(void *lock_ctx, uintptr_t saved);
+    void *lock_ctx;
+    uint64_t rollovers;           /* statistics */
+    uint64_t allocations;
+} mmkit_tlb_asid;
+
+/* What a switch tells the caller. */
+typedef struct mmkit_tlb_asid_result {
+    uint32_t asid;                /* write it into satp.ASID (or TTBR.ASID) */
+    bool flush;                   /* flush this CPU's whole TLB (all ASIDs; global entries may
+                                     stay: SFENCE.VMA x0, x0 is simplest) before running with it */
+} mmkit_tlb_asid_result;
+
+/* Bytes of caller memory for asid_bits and ncpus (0 and MMKIT_EINVAL when out of range). O(1). */
+MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(unsigned asid_bits, uint32_t ncpus, size_t *bytes);
+MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_asid_desc *desc);
+/* CPU `cpu` switches to the address space whose context id is *ctx_id (updated in place).
+ * O(1) unless the ASID space is exhausted: then O(2^asid_bits / 64 + ncpus) for the rollover. */
+MMKIT_API mmkit_status mmkit_tlb_asid_switch(mmkit_tlb_asid *a, uint32_t cpu, uint64_t *ctx_id,
+                                             mmkit_tlb_asid_result *out);
+/* Invariants: MMKIT_OK or MMKIT_ECORRUPT. O(2^asid_bits / 64 + ncpus^2). */
+MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a);
+
+/* ---- PCID allocator, x86 style: a few PCIDs per CPU ----------------------------------------- */
+
+#ifndef MMKIT_TLB_PCID_SLOTS
+#define MMKIT_TLB_PCID_SLOTS 6    /* dynamic PCIDs per CPU, 1..4095 (Linux uses 6) */
+#endif
+#define MMKIT_TLB_CR3_NOFLUSH ((uint64_t)1 << 63)
+
+/* One per CPU, touched only by that CPU. Slot i hands out PCID i + 1 (PCID 0 stays free for
+ * whatever runs without a slot, e.g. early boot). */
+typedef struct mmkit_tlb_pcid_cpu {
+    uint32_t nslots;
+    uint64_t clock;                           /* switch counter, for LRU */
+    uint64_t ctx_id[MMKIT_TLB_PCID_SLOTS];   /* 0 = empty slot */
+    uint64_t tlb_gen[MMKIT_TLB_PCID_SLOTS];  /* the mm's tlb_gen the slot's entries are valid for */
+    uint64_t last_use[MMKIT_TLB_PCID_SLOTS];
+    uint64_t hits, misses;                    /* statistics */
+} mmkit_tlb_pcid_cpu;
+
+typedef struct mmkit_tlb_pcid_result {
+    uint16_t pcid;                /* CR3 bits 11:0 */
+    bool noflush;                 /* CR3 bit 63 may be set: the PCID's cached entries are
+                                     still valid for this mm */
+} mmkit_tlb_pcid_result;
+
+/* nslots 0 -> MMKIT_TLB_PCID_SLOTS; more -> MMKIT_EINVAL. Forgets every slot. O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c, uint32_t nslots);
+/* Switch this CPU to the mm with unique id ctx_id (!= 0, never reused) whose page tables are
+ * at generation tlb_gen (bump it whenever cached translations of the mm become stale).
+ * O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                             uint64_t tlb_gen, mmkit_tlb_pcid_result *out);
+/* This CPU has flushed ctx_id's PCID up to tlb_gen (e.g. in a shootdown IPI): the slot is
+ * current again. MMKIT_ENOENT when ctx_id has no slot here. O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_flushed(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                              uint64_t tlb_gen);
+/* Invariants: MMKIT_OK or MMKIT_ECORRUPT. O(slots^2). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c);
+
+/* ---- software TLB ------------------------------------------------------------------------ */
+
+#define MMKIT_SOFTTLB_MAX_WAYS 64u
+#define MMKIT_SOFTTLB_MAX_SETS ((uint32_t)1 << 24)
+#define MMKIT_SOFTTLB_INVALID_TAG UINT64_MAX
+
+/* One cached translation (32 bytes). */
+typedef struct mmkit_softtlb_entry {
+    uint64_t tag;                 /* page va | size code (0: 4 KiB, 1: 2 MiB, 2: 1 GiB);
+                                     MMKIT_SOFTTLB_INVALID_TAG when empty */
+    uint32_t asid;                /* owner */
+    uint32_t match;               /* 0xffffffff: only `asid` hits; 0: global, every ASID hits */
+    mmkit_paddr pa;               /* physical base of the page */
+    uint32_t flags;               /* from the translate callback, opaque to the TLB */
+    uint8_t page_shift;           /* 12, 21 or 30 */
+    uint8_t global;
+    uint16_t reserved_;
+} mmkit_softtlb_entry;
+
+/* What the translate callback reports for (va, asid): the leaf that maps it. */
+typedef struct mmkit_softtlb_walk {
+    mmkit_paddr pa;               /* physical base of the leaf page (aligned to its size) */
+    unsigned page_shift;          /* 12, 21 or 30 */
+    uint32_t flags;               /* anything: permissions, cache attributes, host pointer id */
+    bool global;                  /* G bit: the entry then serves every ASID */
+} mmkit_softtlb_walk;
+
+typedef struct mmkit_softtlb_desc {
+    uint32_t sets;                /* power of two, 1..2^24; 0 -> 64 */
+    uint32_t ways;                /* 1 (direct mapped) .. 64; 0 -> 4 */
+    /* Walk the page tables (a miss). Return MMKIT_OK and fill *w, or any other status (a fault:
+     * nothing is cached and the status is returned to the caller of mmkit_softtlb_translate). */
+    mmkit_status (*translate)(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w);
+    void *ctx;
+} mmkit_softtlb_desc;
+
+typedef struct mmkit_softtlb_stats {
+    uint64_t hits, misses;        /* lookups (and translate calls) that hit / missed */
+    uint64_t fills, evictions;    /* entries written on a miss / valid entries they replaced */
+    uint64_t faults;              /* translate callbacks that returned an error */
+    uint64_t invalidated;         /* entries dropped by invalidations */
+    uint64_t entries[3];          /* valid entries now, per size (4 KiB, 2 MiB, 1 GiB) */
+} mmkit_softtlb_stats;
+
+/* Lives at the start of the caller's buffer; the entries follow it (way-major: way w of set s
+ * is entry w * sets + s). Fields are private; read them through mmkit_softtlb_stats_get(). */
+typedef struct mmkit_softtlb {
+    uint64_t set_bytes_mask;      /* (sets - 1) * sizeof(entry): way-0 offset from va >> 7 */
+    uint64_t hits;                /* first: the hit path touches this line only */
+    uint32_t sets, ways;
+    uint64_t misses, fills, evictions, faults, invalidated;
+    uint64_t count[3];            /* valid entries per size */
+    mmkit_status (*translate)(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w);
+    void *ctx;
+    uint64_t pad_[3];             /* header: 128 bytes on 64-bit targets */
+} mmkit_softtlb;
+
+/* The hit path indexes with (va >> 7): 4 KiB pages of 32-byte entries. */
+typedef char mmkit__softtlb_entry_is_32_bytes[sizeof(mmkit_softtlb_entry) == 32 ? 1 : -1];
+
+/* Bytes of caller memory for sets x ways (header included), or MMKIT_EINVAL. O(1). */
+MMKIT_API mmkit_status mmkit_softtlb_size(uint32_t sets, uint32_t ways, size_t *bytes);
+/* Build a TLB in mem (8-byte aligned, >= mmkit_softtlb_size()); *out points into mem. All
+ * entries start empty. O(entries). */
+MMKIT_API mmkit_status mmkit_softtlb_init(void *mem, size_t mem_size, const mmkit_softtlb_desc *d,
+                                          mmkit_softtlb **out);
+/* Probe beyond way 0 of the 4 KiB set: the other ways and the huge-page sets. Use
+ * mmkit_softtlb_lookup(). */
+MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
+                                                               uint32_t asid);
+
+/* The cached translation of va for asid, or NULL (no callback, no fill). The hit in way 0
+ * (the most recently used way) is inline: a load of the set index, two compares. pa of va is
+ * e->pa + (va & (((uint64_t)1 << e->page_shift) - 1)). The entry stays valid until the next
+ * call that changes t. */
+MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
+                                                              uint32_t asid) {
+    const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
+        (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
+    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && ((e->asid ^ asid) & e->match) == 0)) {
+        t->hits++;
+        return e;
+    }
+    return mmkit__softtlb_lookup_slow(t, va, asid);
+}
+
+/* Lookup or fill: the physical address of va for asid, from the TLB or, on a miss, from the
+ * translate callback (whose result is cached). *pa, and *flags when not NULL, are set on
+ * MMKIT_OK. A callback error is returned as is (nothing cached); a malformed walk (page_shift
+ * not 12/21/30, pa not aligned to it) is MMKIT_EINVAL. */
+MMKIT_API mmkit_status mmkit_softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                    mmkit_paddr *pa, uint32_t *flags);
+MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                   mmkit_paddr *pa, uint32_t *flags) {
+    const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
+        (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
+    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && ((e->asid ^ asid) & e->match) == 0)) {
+        t->hits++;
+        *pa = e->pa | (va & 0xfffu);
+        if (flags) *flags = e->flags;
+        return MMKIT_OK;
+    }
+    return mmkit_softtlb_translate_slow(t, va, asid, pa, flags);
+}
+
+/* Invalidation. Each form says which entries go; the instruction it mirrors in brackets.
+ * "covering va": entries of any size whose page contains va. */
+typedef enum mmkit_softtlb_inval {
+    MMKIT_SOFTTLB_INV_VA_ASID = 0,      /* covering va, owned by asid, not global
+                                           [INVPCID 0; SFENCE.VMA va, asid] */
+    MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL,   /* covering va, owned by asid or global
+                                           [INVLPG with asid = current PCID] */
+    MMKIT_SOFTTLB_INV_VA,               /* covering va, every ASID, global too
+                                           [SFENCE.VMA va, x0] */
+    MMKIT_SOFTTLB_INV_ASID,             /* owned by asid, not global
+                                           [INVPCID 1; SFENCE.VMA x0, asid; MOV CR3 w/o NOFLUSH] */
+    MMKIT_SOFTTLB_INV_ALL,              /* everything [INVPCID 2; SFENCE.VMA x0, x0; CR4.PGE toggle] */
+    MMKIT_SOFTTLB_INV_ALL_NONGLOBAL     /* every non-global entry [INVPCID 3; MOV CR3 w/o PCIDs] */
+} mmkit_softtlb_inval;
+
+/* Drop entries per `how` (va and asid are ignored where the form does not use them).
+ * MMKIT_EINVAL for an unknown form. O(3 * ways) for the va forms, O(entries) otherwise. */
+MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_inval how,
+                                                mmkit_vaddr va, uint32_t asid);
+/* INVLPG va executed while `current_pcid` is active. */
+MMKIT_API mmkit_status mmkit_softtlb_invlpg(mmkit_softtlb *t, mmkit_vaddr va, uint32_t current_pcid);
+/* INVPCID type 0..3 with descriptor {pcid, va} (MMKIT_EINVAL for another type). */
+MMKIT_API mmkit_status mmkit_softtlb_invpcid(mmkit_softtlb *t, unsigned type, uint32_t pcid,
+                                             mmkit_vaddr va);
+/* SFENCE.VMA rs1, rs2: rs1_is_x0 / rs2_is_x0 say which operands are x0. */
+MMKIT_API mmkit_status mmkit_softtlb_sfence_vma(mmkit_softtlb *t, bool rs1_is_x0, mmkit_vaddr va,
+                                                bool rs2_is_x0, uint32_t asid);
+MMKIT_API void mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s);
+/* Invariants of every entry: MMKIT_OK or MMKIT_ECORRUPT. O(sets * ways^2). */
+MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t);
+
 #ifdef __cplusplus
 }
 #endif
@@ -394,6 +615,524 @@ MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g) {
         if (!g->table[i].provider || !mmkit_is_aligned(g->table[i].pa, MMKIT_PAGE_SIZE))
             return MMKIT_ECORRUPT;
     }
+    return MMKIT_OK;
+}
+
+/* ---- ASID allocator (bitmap + generations) ----------------------------------------------- */
+
+static size_t mmkit__asid_words(unsigned bits) {
+    size_t n = ((size_t)1 << bits) / 64u;
+    return n ? n : 1u;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(unsigned asid_bits, uint32_t ncpus, size_t *bytes) {
+    if (!bytes) return MMKIT_EINVAL;
+    *bytes = 0;
+    if (asid_bits < 2 || asid_bits > 16 || ncpus == 0 ||
+        (uint64_t)ncpus + 2u > ((uint64_t)1 << asid_bits))
+        return MMKIT_EINVAL;
+    /* bitmap, active[], reserved[] (uint64_t each), then flush_pending[] bytes */
+    *bytes = (mmkit__asid_words(asid_bits) + 2u * (size_t)ncpus) * sizeof(uint64_t) + ncpus;
+    return MMKIT_OK;
+}
+
+static void mmkit__asid_bit_set(uint64_t *bm, uint32_t asid) {
+    bm[asid >> 6] |= (uint64_t)1 << (asid & 63u);
+}
+static bool mmkit__asid_bit_test(const uint64_t *bm, uint32_t asid) {
+    return (bm[asid >> 6] >> (asid & 63u)) & 1u;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_asid_desc *desc) {
+    size_t need, words;
+    uint32_t i;
+    if (!a || !desc) return MMKIT_EINVAL;
+    if (mmkit_tlb_asid_mem_size(desc->asid_bits, desc->ncpus, &need) != MMKIT_OK)
+        return MMKIT_EINVAL;
+    if (!desc->mem || desc->mem_size < need) return MMKIT_ENOSPC;
+    if (((uintptr_t)desc->mem & 7u) != 0) return MMKIT_EALIGN;
+    if ((desc->lock == NULL) != (desc->unlock == NULL)) return MMKIT_EINVAL;
+    MMKIT_MEMSET(a, 0, sizeof *a);
+    MMKIT_MEMSET(desc->mem, 0, need);
+    words = mmkit__asid_words(desc->asid_bits);
+    a->bits = desc->asid_bits;
+    a->ncpus = desc->ncpus;
+    a->generation = 1;
+    a->next = 1;
+    a->bitmap = (uint64_t *)desc->mem;
+    a->active = a->bitmap + words;
+    a->reserved = a->active + desc->ncpus;
+    a->flush_pending = (uint8_t *)(void *)(a->reserved + desc->ncpus);
+    a->lock = desc->lock;
+    a->unlock = desc->unlock;
+    a->lock_ctx = desc->lock_ctx;
+    mmkit__asid_bit_set(a->bitmap, 0); /* ASID 0 is never handed out */
+    /* Nobody knows what the TLBs hold at boot: every CPU flushes before its first ASID. */
+    for (i = 0; i < a->ncpus; i++) a->flush_pending[i] = 1; /* bound: ncpus */
+    return MMKIT_OK;
+}
+
+/* First free ASID at or after `from`, wrapping once; 0 when every ASID is taken.
+ * O(2^bits / 64) words. */
+static uint32_t mmkit__asid_find_free(const mmkit_tlb_asid *a, uint32_t from) {
+    uint32_t limit = (uint32_t)1 << a->bits, pass, i;
+    for (pass = 0; pass < 2; pass++) { /* bound: 2 passes over the bitmap */
+        uint32_t start = pass == 0 ? from : 1u, end = pass == 0 ? limit : from;
+        for (i = start; i < end;) { /* bound: (end - start) / 64 + 1 words */
+            uint64_t w = ~a->bitmap[i >> 6] & (UINT64_MAX << (i & 63u));
+            if (w) {
+                uint32_t found = (i & ~63u) + mmkit_ctz64(w);
+                return found < end ? found : 0u;
+            }
+            i = (i & ~63u) + 64u;
+        }
+    }
+    return 0;
+}
+
+/* New generation: forget every ASID except the ones CPUs are running (or kept from the last
+ * rollover if they did not switch since); every CPU owes a full local flush. */
+static void mmkit__asid_rollover(mmkit_tlb_asid *a) {
+    size_t words = mmkit__asid_words(a->bits), w;
+    uint64_t mask = ((uint64_t)1 << a->bits) - 1u;
+    uint32_t cpu;
+    a->generation++;
+    a->rollovers++;
+    for (w = 0; w < words; w++) a->bitmap[w] = 0; /* bound: 2^bits / 64 */
+    mmkit__asid_bit_set(a->bitmap, 0);
+    for (cpu = 0; cpu < a->ncpus; cpu++) { /* bound: ncpus */
+        uint64_t c = a->active[cpu];
+        a->active[cpu] = 0;
+        if (c == 0) c = a->reserved[cpu];
+        if (c) mmkit__asid_bit_set(a->bitmap, (uint32_t)(c & mask));
+        a->reserved[cpu] = c;
+        a->flush_pending[cpu] = 1;
+    }
+    a->next = 1;
+}
+
+/* A context id of the current generation for an mm whose id is c (0 or stale). */
+static uint64_t mmkit__asid_new_context(mmkit_tlb_asid *a, uint64_t c) {
+    uint64_t mask = ((uint64_t)1 << a->bits) - 1u;
+    uint32_t asid, cpu;
+    if (c != 0) {
+        uint64_t renewed = (a->generation << a->bits) | (c & mask);
+        bool kept = false;
+        /* Running (or reserved) on some CPU at the rollover: its ASID was kept for it. */
+        for (cpu = 0; cpu < a->ncpus; cpu++) { /* bound: ncpus */
+            if (a->reserved[cpu] == c) {
+                a->reserved[cpu] = renewed;
+                kept = true;
+            }
+        }
+        if (kept) return renewed;
+        asid = (uint32_t)(c & mask);
+        if (asid != 0 && !mmkit__asid_bit_test(a->bitmap, asid)) { /* still free: same ASID */
+            mmkit__asid_bit_set(a->bitmap, asid);
+            a->allocations++;
+            return renewed;
+        }
+    }
+    asid = mmkit__asid_find_free(a, a->next);
+    if (asid == 0) {
+        mmkit__asid_rollover(a);
+        asid = mmkit__asid_find_free(a, 1); /* ncpus + 2 <= 2^bits: one is free */
+        MMKIT_ASSERT(asid != 0);
+    }
+    mmkit__asid_bit_set(a->bitmap, asid);
+    a->next = asid + 1u < ((uint32_t)1 << a->bits) ? asid + 1u : 1u;
+    a->allocations++;
+    return (a->generation << a->bits) | asid;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_asid_switch(mmkit_tlb_asid *a, uint32_t cpu, uint64_t *ctx_id,
+                                             mmkit_tlb_asid_result *out) {
+    uintptr_t saved = 0;
+    uint64_t c;
+    if (!a || !ctx_id || !out || cpu >= a->ncpus) return MMKIT_EINVAL;
+    if (a->lock) saved = a->lock(a->lock_ctx);
+    c = *ctx_id;
+    if (c != 0 && (c >> a->bits) > a->generation) { /* from the future: not ours */
+        if (a->unlock) a->unlock(a->lock_ctx, saved);
+        return MMKIT_EINVAL;
+    }
+    if (c == 0 || (c >> a->bits) != a->generation) {
+        c = mmkit__asid_new_context(a, c);
+        *ctx_id = c;
+    }
+    out->asid = (uint32_t)(c & (((uint64_t)1 << a->bits) - 1u));
+    out->flush = a->flush_pending[cpu] != 0;
+    a->flush_pending[cpu] = 0;
+    a->active[cpu] = c;
+    if (a->unlock) a->unlock(a->lock_ctx, saved);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a) {
+    uint64_t mask;
+    uint32_t i, j;
+    if (!a || !a->bitmap) return MMKIT_EINVAL;
+    if (a->bits < 2 || a->bits > 16 || a->ncpus == 0 || a->generation == 0 ||
+        a->next == 0 || a->next >= ((uint32_t)1 << a->bits))
+        return MMKIT_ECORRUPT;
+    mask = ((uint64_t)1 << a->bits) - 1u;
+    if (!mmkit__asid_bit_test(a->bitmap, 0)) return MMKIT_ECORRUPT;
+    for (i = 0; i < a->ncpus; i++) { /* bound: ncpus^2 */
+        uint64_t c = a->active[i], r = a->reserved[i];
+        if (a->flush_pending[i] > 1) return MMKIT_ECORRUPT;
+        if (c != 0) {
+            /* a running context is of this generation (a rollover zeroes the others), so
+             * two CPUs on one ASID run the same context; and its ASID is taken */
+            if ((c >> a->bits) != a->generation || (c & mask) == 0 ||
+                !mmkit__asid_bit_test(a->bitmap, (uint32_t)(c & mask)))
+                return MMKIT_ECORRUPT;
+        }
+        if (r != 0 && ((r >> a->bits) > a->generation || (r & mask) == 0 ||
+                       !mmkit__asid_bit_test(a->bitmap, (uint32_t)(r & mask))))
+            return MMKIT_ECORRUPT;
+        /* an ASID kept for one context is never running another one */
+        for (j = 0; c != 0 && j < a->ncpus; j++) {
+            uint64_t k = a->reserved[j];
+            if (k != 0 && (k & mask) == (c & mask) && k != c) return MMKIT_ECORRUPT;
+        }
+    }
+    return MMKIT_OK;
+}
+
+/* ---- PCID slots (x86) --------------------------------------------------------------------- */
+
+MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c, uint32_t nslots) {
+    if (!c || nslots > MMKIT_TLB_PCID_SLOTS || MMKIT_TLB_PCID_SLOTS > 4095) return MMKIT_EINVAL;
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    c->nslots = nslots ? nslots : MMKIT_TLB_PCID_SLOTS;
+    return MMKIT_OK;
+}
+
+static int mmkit__pcid_find(const mmkit_tlb_pcid_cpu *c, uint64_t ctx_id) {
+    uint32_t i;
+    for (i = 0; i < c->nslots; i++) /* bound: nslots */
+        if (c->ctx_id[i] == ctx_id) return (int)i;
+    return -1;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                             uint64_t tlb_gen, mmkit_tlb_pcid_result *out) {
+    int slot;
+    uint32_t i;
+    if (!c || !out || ctx_id == 0 || c->nslots == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS)
+        return MMKIT_EINVAL;
+    slot = mmkit__pcid_find(c, ctx_id);
+    if (slot >= 0) {
+        c->hits++;
+        out->noflush = c->tlb_gen[slot] == tlb_gen;
+    } else {
+        /* an empty slot, else the least recently used one */
+        uint32_t victim = 0;
+        for (i = 0; i < c->nslots; i++) { /* bound: nslots */
+            if (c->ctx_id[i] == 0) { victim = i; break; }
+            if (c->last_use[i] < c->last_use[victim]) victim = i;
+        }
+        slot = (int)victim;
+        c->misses++;
+        c->ctx_id[slot] = ctx_id;
+        out->noflush = false; /* the PCID may hold another mm's entries */
+    }
+    c->tlb_gen[slot] = tlb_gen;
+    c->last_use[slot] = ++c->clock;
+    out->pcid = (uint16_t)(slot + 1);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_pcid_flushed(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                              uint64_t tlb_gen) {
+    int slot;
+    if (!c || ctx_id == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS) return MMKIT_EINVAL;
+    slot = mmkit__pcid_find(c, ctx_id);
+    if (slot < 0) return MMKIT_ENOENT;
+    if (tlb_gen > c->tlb_gen[slot]) c->tlb_gen[slot] = tlb_gen;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c) {
+    uint32_t i, j;
+    if (!c) return MMKIT_EINVAL;
+    if (c->nslots == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS) return MMKIT_ECORRUPT;
+    for (i = 0; i < c->nslots; i++) { /* bound: nslots^2 */
+        if (c->last_use[i] > c->clock) return MMKIT_ECORRUPT;
+        if (c->ctx_id[i] == 0) continue;
+        for (j = i + 1; j < c->nslots; j++)
+            if (c->ctx_id[j] == c->ctx_id[i]) return MMKIT_ECORRUPT;
+    }
+    return MMKIT_OK;
+}
+
+/* ---- software TLB ------------------------------------------------------------------------- */
+
+static mmkit_softtlb_entry *mmkit__stlb_entries(const mmkit_softtlb *t) {
+    return (mmkit_softtlb_entry *)(void *)((char *)(uintptr_t)t + sizeof(mmkit_softtlb));
+}
+/* Entry of way w in the set that va maps to for page size code k (0, 1, 2). */
+static unsigned mmkit__stlb_shift(unsigned k) { return 12u + 9u * k; }
+static uint32_t mmkit__stlb_set(const mmkit_softtlb *t, mmkit_vaddr va, unsigned k) {
+    return (uint32_t)(va >> mmkit__stlb_shift(k)) & (t->sets - 1u);
+}
+static uint64_t mmkit__stlb_tag(mmkit_vaddr va, unsigned k) {
+    return (va & ~(((uint64_t)1 << mmkit__stlb_shift(k)) - 1u)) | k;
+}
+static mmkit_softtlb_entry *mmkit__stlb_at(const mmkit_softtlb *t, uint32_t set, uint32_t way) {
+    return mmkit__stlb_entries(t) + (size_t)way * t->sets + set;
+}
+static bool mmkit__stlb_hits(const mmkit_softtlb_entry *e, uint64_t tag, uint32_t asid) {
+    return e->tag == tag && ((e->asid ^ asid) & e->match) == 0;
+}
+/* Move way w of a set to way 0 (most recently used first), shifting ways 0..w-1 down. */
+static void mmkit__stlb_to_front(mmkit_softtlb *t, uint32_t set, uint32_t w) {
+    mmkit_softtlb_entry hit = *mmkit__stlb_at(t, set, w);
+    for (; w > 0; w--) /* bound: ways */
+        *mmkit__stlb_at(t, set, w) = *mmkit__stlb_at(t, set, w - 1u);
+    *mmkit__stlb_at(t, set, 0) = hit;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_size(uint32_t sets, uint32_t ways, size_t *bytes) {
+    uint64_t n;
+    if (!bytes) return MMKIT_EINVAL;
+    *bytes = 0;
+    if (sets == 0) sets = 64;
+    if (ways == 0) ways = 4;
+    if (!mmkit_is_pow2(sets) || sets > MMKIT_SOFTTLB_MAX_SETS || ways > MMKIT_SOFTTLB_MAX_WAYS)
+        return MMKIT_EINVAL;
+    n = (uint64_t)sets * ways * sizeof(mmkit_softtlb_entry) + sizeof(mmkit_softtlb);
+    if (n > (uint64_t)SIZE_MAX) return MMKIT_EINVAL;
+    *bytes = (size_t)n;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_init(void *mem, size_t mem_size, const mmkit_softtlb_desc *d,
+                                          mmkit_softtlb **out) {
+    mmkit_softtlb *t;
+    mmkit_softtlb_entry *e;
+    size_t need, i, n;
+    uint32_t sets, ways;
+    if (!mem || !d || !out || !d->translate) return MMKIT_EINVAL;
+    *out = NULL;
+    if (mmkit_softtlb_size(d->sets, d->ways, &need) != MMKIT_OK) return MMKIT_EINVAL;
+    if (mem_size < need) return MMKIT_ENOSPC;
+    if (((uintptr_t)mem & 7u) != 0) return MMKIT_EALIGN;
+    sets = d->sets ? d->sets : 64u;
+    ways = d->ways ? d->ways : 4u;
+    t = (mmkit_softtlb *)mem;
+    MMKIT_MEMSET(t, 0, sizeof *t);
+    t->sets = sets;
+    t->ways = ways;
+    t->set_bytes_mask = (uint64_t)(sets - 1u) * sizeof(mmkit_softtlb_entry);
+    t->translate = d->translate;
+    t->ctx = d->ctx;
+    e = mmkit__stlb_entries(t);
+    n = (size_t)sets * ways;
+    MMKIT_MEMSET(e, 0, n * sizeof *e);
+    for (i = 0; i < n; i++) e[i].tag = MMKIT_SOFTTLB_INVALID_TAG; /* bound: entries */
+    *out = t;
+    return MMKIT_OK;
+}
+
+MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
+                                                               uint32_t asid) {
+    unsigned k;
+    for (k = 0; k < 3; k++) { /* bound: 3 page sizes x ways */
+        uint32_t set, w;
+        uint64_t tag;
+        if (t->count[k] == 0) continue; /* no entry of this size: nothing to probe */
+        set = mmkit__stlb_set(t, va, k);
+        tag = mmkit__stlb_tag(va, k);
+        for (w = 0; w < t->ways; w++) {
+            if (mmkit__stlb_hits(mmkit__stlb_at(t, set, w), tag, asid)) {
+                if (w) mmkit__stlb_to_front(t, set, w);
+                t->hits++;
+                return mmkit__stlb_at(t, set, 0);
+            }
+        }
+    }
+    t->misses++;
+    return NULL;
+}
+
+/* Cache a walk for (va, asid) in way 0 of its set; the least recently used way drops out. */
+static const mmkit_softtlb_entry *mmkit__stlb_fill(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                   const mmkit_softtlb_walk *w, unsigned k) {
+    uint32_t set = mmkit__stlb_set(t, va, k);
+    mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, t->ways - 1u);
+    if (e->tag != MMKIT_SOFTTLB_INVALID_TAG) {
+        t->evictions++;
+        t->count[e->tag & 3u]--;
+        e->tag = MMKIT_SOFTTLB_INVALID_TAG;
+    }
+    mmkit__stlb_to_front(t, set, t->ways - 1u);
+    e = mmkit__stlb_at(t, set, 0);
+    e->tag = mmkit__stlb_tag(va, k);
+    e->asid = asid;
+    e->match = w->global ? 0u : 0xffffffffu;
+    e->pa = w->pa;
+    e->flags = w->flags;
+    e->page_shift = (uint8_t)w->page_shift;
+    e->global = w->global ? 1u : 0u;
+    e->reserved_ = 0;
+    t->count[k]++;
+    t->fills++;
+    return e;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                    mmkit_paddr *pa, uint32_t *flags) {
+    const mmkit_softtlb_entry *e;
+    mmkit_softtlb_walk w;
+    mmkit_status st;
+    unsigned k;
+    if (!t || !pa) return MMKIT_EINVAL;
+    e = mmkit__softtlb_lookup_slow(t, va, asid);
+    if (!e) {
+        MMKIT_MEMSET(&w, 0, sizeof w);
+        st = t->translate(t->ctx, va, asid, &w);
+        if (st != MMKIT_OK) {
+            t->faults++;
+            return st;
+        }
+        if (w.page_shift != 12 && w.page_shift != 21 && w.page_shift != 30) return MMKIT_EINVAL;
+        if (!mmkit_is_aligned(w.pa, (uint64_t)1 << w.page_shift)) return MMKIT_EINVAL;
+        k = (w.page_shift - 12u) / 9u;
+        e = mmkit__stlb_fill(t, va, asid, &w, k);
+    }
+    *pa = e->pa | (va & (((uint64_t)1 << e->page_shift) - 1u));
+    if (flags) *flags = e->flags;
+    return MMKIT_OK;
+}
+
+/* Does entry e go under `how`? (tag already known to cover va for the va forms) */
+static bool mmkit__stlb_inval_hits(const mmkit_softtlb_entry *e, mmkit_softtlb_inval how,
+                                   uint32_t asid) {
+    switch (how) {
+    case MMKIT_SOFTTLB_INV_VA_ASID:
+    case MMKIT_SOFTTLB_INV_ASID: return !e->global && e->asid == asid;
+    case MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL: return e->global || e->asid == asid;
+    case MMKIT_SOFTTLB_INV_VA:
+    case MMKIT_SOFTTLB_INV_ALL: return true;
+    case MMKIT_SOFTTLB_INV_ALL_NONGLOBAL: return !e->global;
+    }
+    return false;
+}
+
+static void mmkit__stlb_drop(mmkit_softtlb *t, mmkit_softtlb_entry *e) {
+    t->count[e->tag & 3u]--;
+    t->invalidated++;
+    e->tag = MMKIT_SOFTTLB_INVALID_TAG;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_inval how,
+                                                mmkit_vaddr va, uint32_t asid) {
+    if (!t) return MMKIT_EINVAL;
+    switch (how) {
+    case MMKIT_SOFTTLB_INV_VA_ASID:
+    case MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL:
+    case MMKIT_SOFTTLB_INV_VA: {
+        unsigned k;
+        for (k = 0; k < 3; k++) { /* bound: 3 sizes x ways */
+            uint32_t set, w;
+            uint64_t tag;
+            if (t->count[k] == 0) continue;
+            set = mmkit__stlb_set(t, va, k);
+            tag = mmkit__stlb_tag(va, k);
+            for (w = 0; w < t->ways; w++) {
+                mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
+                if (e->tag == tag && mmkit__stlb_inval_hits(e, how, asid)) mmkit__stlb_drop(t, e);
+            }
+        }
+        return MMKIT_OK;
+    }
+    case MMKIT_SOFTTLB_INV_ASID:
+    case MMKIT_SOFTTLB_INV_ALL:
+    case MMKIT_SOFTTLB_INV_ALL_NONGLOBAL: {
+        mmkit_softtlb_entry *e = mmkit__stlb_entries(t);
+        size_t i, n = (size_t)t->sets * t->ways;
+        for (i = 0; i < n; i++) /* bound: entries */
+            if (e[i].tag != MMKIT_SOFTTLB_INVALID_TAG && mmkit__stlb_inval_hits(&e[i], how, asid))
+                mmkit__stlb_drop(t, &e[i]);
+        return MMKIT_OK;
+    }
+    }
+    return MMKIT_EINVAL;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_invlpg(mmkit_softtlb *t, mmkit_vaddr va, uint32_t current_pcid) {
+    return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL, va, current_pcid);
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_invpcid(mmkit_softtlb *t, unsigned type, uint32_t pcid,
+                                             mmkit_vaddr va) {
+    switch (type) {
+    case 0: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_VA_ASID, va, pcid);
+    case 1: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ASID, 0, pcid);
+    case 2: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ALL, 0, 0);
+    case 3: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ALL_NONGLOBAL, 0, 0);
+    default: return MMKIT_EINVAL;
+    }
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_sfence_vma(mmkit_softtlb *t, bool rs1_is_x0, mmkit_vaddr va,
+                                                bool rs2_is_x0, uint32_t asid) {
+    if (rs1_is_x0)
+        return mmkit_softtlb_invalidate(t, rs2_is_x0 ? MMKIT_SOFTTLB_INV_ALL : MMKIT_SOFTTLB_INV_ASID,
+                                        0, asid);
+    return mmkit_softtlb_invalidate(t, rs2_is_x0 ? MMKIT_SOFTTLB_INV_VA : MMKIT_SOFTTLB_INV_VA_ASID,
+                                    va, asid);
+}
+
+MMKIT_API void mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s) {
+    if (!s) return;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    if (!t) return;
+    s->hits = t->hits;
+    s->misses = t->misses;
+    s->fills = t->fills;
+    s->evictions = t->evictions;
+    s->faults = t->faults;
+    s->invalidated = t->invalidated;
+    s->entries[0] = t->count[0];
+    s->entries[1] = t->count[1];
+    s->entries[2] = t->count[2];
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t) {
+    uint64_t count[3] = {0, 0, 0};
+    uint32_t set, w, v;
+    if (!t) return MMKIT_EINVAL;
+    if (!mmkit_is_pow2(t->sets) || t->sets > MMKIT_SOFTTLB_MAX_SETS || t->ways == 0 ||
+        t->ways > MMKIT_SOFTTLB_MAX_WAYS || !t->translate ||
+        t->set_bytes_mask != (uint64_t)(t->sets - 1u) * sizeof(mmkit_softtlb_entry))
+        return MMKIT_ECORRUPT;
+    for (set = 0; set < t->sets; set++) {     /* bound: sets x ways^2 */
+        for (w = 0; w < t->ways; w++) {
+            const mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
+            unsigned k;
+            if (e->tag == MMKIT_SOFTTLB_INVALID_TAG) continue;
+            k = (unsigned)(e->tag & 0xfffu);
+            if (k > 2 || e->page_shift != mmkit__stlb_shift(k) ||
+                mmkit__stlb_set(t, e->tag, k) != set ||
+                (e->tag & ~(uint64_t)0xfff & ((((uint64_t)1 << e->page_shift)) - 1u)) != 0 ||
+                !mmkit_is_aligned(e->pa, (uint64_t)1 << e->page_shift) || e->global > 1 ||
+                e->match != (e->global ? 0u : 0xffffffffu))
+                return MMKIT_ECORRUPT;
+            count[k]++;
+            /* a fill follows a miss, so a set never holds two global entries, or two entries
+             * of one ASID, for the same page (a global one may join an ASID's entry: filled
+             * by a walk of another ASID) */
+            for (v = w + 1; v < t->ways; v++) {
+                const mmkit_softtlb_entry *f = mmkit__stlb_at(t, set, v);
+                if (f->tag == e->tag && f->global == e->global && (e->global || e->asid == f->asid))
+                    return MMKIT_ECORRUPT;
+            }
+        }
+    }
+    if (count[0] != t->count[0] || count[1] != t->count[1] || count[2] != t->count[2])
+        return MMKIT_ECORRUPT;
     return MMKIT_OK;
 }
 
