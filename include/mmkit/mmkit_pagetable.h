@@ -180,7 +180,7 @@ typedef enum mmkit_pagetable_format {
 #define MMKIT_PTE_CACHE_WT    0x300u /* write-through (x86 only) */
 #define MMKIT_PTE_SW0      0x400u    /* software bits for modules above (e.g. COW) */
 #define MMKIT_PTE_SW1      0x800u
-#define MMKIT_PTE_KNOWN_FLAGS 0xfffu
+#define MMKIT_PTE_KNOWN_FLAGS 0xf7fu
 #define MMKIT_PTE_RW  (MMKIT_PTE_READ | MMKIT_PTE_WRITE)
 #define MMKIT_PTE_RX  (MMKIT_PTE_READ | MMKIT_PTE_EXEC)
 #define MMKIT_PTE_RWX (MMKIT_PTE_READ | MMKIT_PTE_WRITE | MMKIT_PTE_EXEC)
@@ -318,6 +318,7 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 #endif
 #endif /* MMKIT_PAGETABLE_H */
 
+
 /* ======================================================================================== */
 #if defined(MMKIT_IMPLEMENTATION) && !defined(MMKIT_PAGETABLE_IMPL_DONE)
 #define MMKIT_PAGETABLE_IMPL_DONE
@@ -325,73 +326,961 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 extern "C" {
 #endif
 
-/* Declarations-only commit: every operation reports EINVAL until the engine lands. */
+/* ---- the format descriptors ----------------------------------------------------------------- */
+
+typedef struct mmkit__pt_fmt {
+    uint8_t levels;        /* 9 index bits each, 4 KiB leaves at level 0 */
+    uint8_t va_bits;       /* canonical width */
+    uint8_t max_phys_bits; /* widest physical address an entry can hold */
+    uint8_t top_leaf;      /* highest level that may hold a leaf */
+    uint8_t riscv;         /* entry layout: 0 x86-64, 1 RISC-V */
+    uint8_t satp_mode;     /* RISC-V satp.MODE */
+} mmkit__pt_fmt;
+
+static const mmkit__pt_fmt mmkit__pt_fmts[MMKIT_PAGETABLE_FORMAT_COUNT] = {
+    {4, 48, 52, 2, 0, 0},  /* x86-64 4-level: PDPTE (1 GiB) and PDE (2 MiB) may be leaves */
+    {5, 57, 52, 2, 0, 0},  /* x86-64 5-level (LA57) */
+    {3, 39, 56, 2, 1, 8},  /* Sv39 */
+    {4, 48, 56, 3, 1, 9},  /* Sv48: 512 GiB leaves at level 3 */
+    {5, 57, 56, 4, 1, 10}, /* Sv57: 256 TiB leaves at level 4 */
+};
+
+/* x86-64 entry bits (Intel SDM Vol. 3A, 4.5) */
+#define MMKIT__X86_P     ((uint64_t)1 << 0)
+#define MMKIT__X86_RW    ((uint64_t)1 << 1)
+#define MMKIT__X86_US    ((uint64_t)1 << 2)
+#define MMKIT__X86_PWT   ((uint64_t)1 << 3)
+#define MMKIT__X86_PCD   ((uint64_t)1 << 4)
+#define MMKIT__X86_A     ((uint64_t)1 << 5)
+#define MMKIT__X86_D     ((uint64_t)1 << 6)
+#define MMKIT__X86_PS    ((uint64_t)1 << 7) /* PDPTE/PDE; in a 4 KiB PTE the same bit is PAT */
+#define MMKIT__X86_PAT4K ((uint64_t)1 << 7)
+#define MMKIT__X86_G     ((uint64_t)1 << 8)
+#define MMKIT__X86_SW0   ((uint64_t)1 << 9)
+#define MMKIT__X86_SW1   ((uint64_t)1 << 10)
+#define MMKIT__X86_PATL  ((uint64_t)1 << 12) /* PAT in 2 MiB / 1 GiB leaves */
+#define MMKIT__X86_SAVED_D MMKIT_PAGETABLE_X86_SAVED_DIRTY
+#define MMKIT__X86_XD    ((uint64_t)1 << 63)
+#define MMKIT__X86_ADDR  ((uint64_t)0x000ffffffffff000u) /* bits 51:12 */
+#define MMKIT__X86_PTR   (MMKIT__X86_P | MMKIT__X86_RW | MMKIT__X86_US)
+
+/* RISC-V entry bits (privileged spec, Sv39/Sv48/Sv57) */
+#define MMKIT__RV_V      ((uint64_t)1 << 0)
+#define MMKIT__RV_R      ((uint64_t)1 << 1)
+#define MMKIT__RV_W      ((uint64_t)1 << 2)
+#define MMKIT__RV_X      ((uint64_t)1 << 3)
+#define MMKIT__RV_U      ((uint64_t)1 << 4)
+#define MMKIT__RV_G      ((uint64_t)1 << 5)
+#define MMKIT__RV_A      ((uint64_t)1 << 6)
+#define MMKIT__RV_D      ((uint64_t)1 << 7)
+#define MMKIT__RV_SW0    ((uint64_t)1 << 8)
+#define MMKIT__RV_SW1    ((uint64_t)1 << 9)
+#define MMKIT__RV_PPN    ((uint64_t)0x003ffffffffffc00u) /* bits 53:10 */
+#define MMKIT__RV_RSVD   ((uint64_t)0x1fc0000000000000u) /* bits 60:54 */
+#define MMKIT__RV_PBMT_SHIFT 61
+#define MMKIT__RV_PBMT   ((uint64_t)3 << 61)
+#define MMKIT__RV_N      ((uint64_t)1 << 63)
+#define MMKIT__RV_RWX    (MMKIT__RV_R | MMKIT__RV_W | MMKIT__RV_X)
+
+#define MMKIT__PT_ENTRIES 512u
+#define MMKIT__PT_AD (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY)
+
+/* Leaf updates that must not lose an A/D bit the MMU sets meanwhile (see THREADS). */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SIZEOF_POINTER__) && \
+    __SIZEOF_POINTER__ >= 8
+static inline uint64_t mmkit__pt_fetch_and(uint64_t *p, uint64_t mask) {
+    return __atomic_fetch_and(p, mask, __ATOMIC_RELAXED);
+}
+/* Store nw if *p still holds *old; else *old gets the current value. */
+static inline bool mmkit__pt_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
+    return __atomic_compare_exchange_n(p, old, nw, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+#else
+static inline uint64_t mmkit__pt_fetch_and(uint64_t *p, uint64_t mask) {
+    uint64_t old = *p;
+    *p = old & mask;
+    return old;
+}
+static inline bool mmkit__pt_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
+    if (*p != *old) { *old = *p; return false; }
+    *p = nw;
+    return true;
+}
+#endif
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static inline unsigned mmkit__pt_shift(unsigned level) { return 12u + 9u * level; }
+
+static inline unsigned mmkit__pt_index(mmkit_vaddr va, unsigned level) {
+    return (unsigned)(va >> mmkit__pt_shift(level)) & (MMKIT__PT_ENTRIES - 1u);
+}
+
+/* va sign-extended from va_bits equals va */
+static inline bool mmkit__pt_canonical(const mmkit_pagetable *pt, mmkit_vaddr va) {
+    uint64_t top = va >> (pt->va_bits - 1u); /* bits 63..va_bits-1 */
+    return top == 0 || top == (UINT64_MAX >> (pt->va_bits - 1u));
+}
+
+static inline uint64_t *mmkit__pt_table(const mmkit_pagetable *pt, mmkit_paddr pa) {
+    return (uint64_t *)pt->provider.phys_to_virt(pt->provider.ctx, pa);
+}
+
+static inline bool mmkit__pt_present(const mmkit_pagetable *pt, uint64_t e) {
+    (void)pt;
+    return (e & 1u) != 0; /* P and V are both bit 0 */
+}
+
+/* A present entry at this level is a leaf (else a pointer to the next level). */
+static inline bool mmkit__pt_is_leaf(const mmkit_pagetable *pt, uint64_t e, unsigned level) {
+    if (pt->riscv) return (e & MMKIT__RV_RWX) != 0;
+    return level == 0 || (level <= 2u && (e & MMKIT__X86_PS));
+}
+
+/* Physical address a pointer entry refers to. */
+static inline mmkit_paddr mmkit__pt_next(const mmkit_pagetable *pt, uint64_t e) {
+    return pt->riscv ? (e & MMKIT__RV_PPN) << 2 : e & MMKIT__X86_ADDR;
+}
+
+static inline uint64_t mmkit__pt_pointer(const mmkit_pagetable *pt, mmkit_paddr table) {
+    return pt->riscv ? (table >> 2) | MMKIT__RV_V : table | MMKIT__X86_PTR;
+}
+
+/* The address field of a leaf for frame pa, and the increment from one leaf to the next. */
+static inline uint64_t mmkit__pt_field(const mmkit_pagetable *pt, mmkit_paddr pa) {
+    return pt->riscv ? pa >> 2 : pa;
+}
+static inline uint64_t mmkit__pt_step(const mmkit_pagetable *pt, unsigned level) {
+    return pt->riscv ? mmkit_pagetable_level_size(level) >> 2 : mmkit_pagetable_level_size(level);
+}
+/* Address bits of a leaf entry of this level (x86 large leaves: PAT at bit 12 excluded). */
+static inline uint64_t mmkit__pt_leaf_addr_mask(const mmkit_pagetable *pt, unsigned level) {
+    if (pt->riscv) return MMKIT__RV_PPN;
+    return MMKIT__X86_ADDR & ~(mmkit_pagetable_level_size(level) - 1u);
+}
+
+/* Flags a leaf may have (the same rules on every format, see FLAGS). */
+static mmkit_status mmkit__pt_flags_ok(const mmkit_pagetable *pt, uint32_t f) {
+    uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
+    if (f & ~MMKIT_PTE_KNOWN_FLAGS) return MMKIT_EINVAL;
+    if (!(f & (MMKIT_PTE_READ | MMKIT_PTE_EXEC))) return MMKIT_EINVAL;
+    if ((f & MMKIT_PTE_WRITE) && !(f & MMKIT_PTE_READ)) return MMKIT_EINVAL;
+    if (pt->riscv && cache != MMKIT_PTE_CACHE_WB &&
+        (cache == MMKIT_PTE_CACHE_WT || !pt->svpbmt))
+        return MMKIT_EINVAL;
+    return MMKIT_OK;
+}
+
+/* Everything but the address of a leaf of this level with (validated) flags f. */
+static uint64_t mmkit__pt_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f) {
+    uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
+    bool w = (f & MMKIT_PTE_WRITE) != 0;
+    bool a = (f & MMKIT_PTE_ACCESSED) || pt->preset_ad;
+    bool d = (f & MMKIT_PTE_DIRTY) || (pt->preset_ad && w);
+    uint64_t e;
+    if (pt->riscv) {
+        e = MMKIT__RV_V;
+        if (f & MMKIT_PTE_READ) e |= MMKIT__RV_R;
+        if (w) e |= MMKIT__RV_W;
+        if (f & MMKIT_PTE_EXEC) e |= MMKIT__RV_X;
+        if (f & MMKIT_PTE_USER) e |= MMKIT__RV_U;
+        if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__RV_G;
+        if (a) e |= MMKIT__RV_A;
+        if (d) e |= MMKIT__RV_D;
+        if (f & MMKIT_PTE_SW0) e |= MMKIT__RV_SW0;
+        if (f & MMKIT_PTE_SW1) e |= MMKIT__RV_SW1;
+        if (cache == MMKIT_PTE_CACHE_WC) e |= (uint64_t)1 << MMKIT__RV_PBMT_SHIFT; /* NC */
+        if (cache == MMKIT_PTE_CACHE_UC) e |= (uint64_t)2 << MMKIT__RV_PBMT_SHIFT; /* IO */
+        return e;
+    }
+    e = MMKIT__X86_P;
+    if (w) e |= MMKIT__X86_RW;
+    if (f & MMKIT_PTE_USER) e |= MMKIT__X86_US;
+    if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__X86_G;
+    if (a) e |= MMKIT__X86_A;
+    if (d) e |= w ? MMKIT__X86_D : MMKIT__X86_SAVED_D; /* never W=0 with D=1 (CET) */
+    if (f & MMKIT_PTE_SW0) e |= MMKIT__X86_SW0;
+    if (f & MMKIT_PTE_SW1) e |= MMKIT__X86_SW1;
+    if (!(f & MMKIT_PTE_EXEC) && !pt->no_nx) e |= MMKIT__X86_XD;
+    /* PAT index (PAT*4 + PCD*2 + PWT) in Linux's IA32_PAT: WB 0, WC 1, UC 3, WT 7 */
+    if (cache != MMKIT_PTE_CACHE_WB) e |= MMKIT__X86_PWT;
+    if (cache == MMKIT_PTE_CACHE_UC || cache == MMKIT_PTE_CACHE_WT) e |= MMKIT__X86_PCD;
+    if (cache == MMKIT_PTE_CACHE_WT) e |= level ? MMKIT__X86_PATL : MMKIT__X86_PAT4K;
+    if (level) e |= MMKIT__X86_PS;
+    return e;
+}
+
+/* Decode a present leaf of this level; ECORRUPT unless it is an encoding mmkit writes. */
+static mmkit_status mmkit__pt_leaf_decode(const mmkit_pagetable *pt, unsigned level, uint64_t e,
+                                          mmkit_paddr *pa_out, uint32_t *flags_out) {
+    uint64_t size = mmkit_pagetable_level_size(level);
+    uint32_t f = 0;
+    mmkit_paddr pa;
+    if (pt->riscv) {
+        uint64_t pbmt = (e & MMKIT__RV_PBMT) >> MMKIT__RV_PBMT_SHIFT;
+        if ((e & (MMKIT__RV_RSVD | MMKIT__RV_N)) || ((e & MMKIT__RV_W) && !(e & MMKIT__RV_R)) ||
+            pbmt == 3u || (pbmt && !pt->svpbmt))
+            return MMKIT_ECORRUPT;
+        pa = (e & MMKIT__RV_PPN) << 2;
+        if (e & MMKIT__RV_R) f |= MMKIT_PTE_READ;
+        if (e & MMKIT__RV_W) f |= MMKIT_PTE_WRITE;
+        if (e & MMKIT__RV_X) f |= MMKIT_PTE_EXEC;
+        if (e & MMKIT__RV_U) f |= MMKIT_PTE_USER;
+        if (e & MMKIT__RV_G) f |= MMKIT_PTE_GLOBAL;
+        if (e & MMKIT__RV_A) f |= MMKIT_PTE_ACCESSED;
+        if (e & MMKIT__RV_D) f |= MMKIT_PTE_DIRTY;
+        if (e & MMKIT__RV_SW0) f |= MMKIT_PTE_SW0;
+        if (e & MMKIT__RV_SW1) f |= MMKIT_PTE_SW1;
+        if (pbmt == 1u) f |= MMKIT_PTE_CACHE_WC;
+        if (pbmt == 2u) f |= MMKIT_PTE_CACHE_UC;
+    } else {
+        uint64_t pat = level ? MMKIT__X86_PATL : MMKIT__X86_PAT4K;
+        unsigned idx = (unsigned)((e & MMKIT__X86_PWT) ? 1u : 0u) |
+                       (unsigned)((e & MMKIT__X86_PCD) ? 2u : 0u) |
+                       (unsigned)((e & pat) ? 4u : 0u);
+        uint64_t used = MMKIT__X86_ADDR | MMKIT__X86_P | MMKIT__X86_RW | MMKIT__X86_US |
+                        MMKIT__X86_PWT | MMKIT__X86_PCD | MMKIT__X86_A | MMKIT__X86_D |
+                        MMKIT__X86_PS | MMKIT__X86_G | MMKIT__X86_SW0 | MMKIT__X86_SW1 |
+                        MMKIT__X86_SAVED_D | MMKIT__X86_XD;
+        if ((e & ~used) || (pt->no_nx && (e & MMKIT__X86_XD)) ||
+            (idx != 0u && idx != 1u && idx != 3u && idx != 7u) ||
+            ((e & MMKIT__X86_D) && !(e & MMKIT__X86_RW)) ||
+            ((e & MMKIT__X86_SAVED_D) && (e & (MMKIT__X86_RW | MMKIT__X86_D))))
+            return MMKIT_ECORRUPT;
+        /* large leaves: bits 12 (PAT) .. shift-1 are the only low bits; the rest must be 0 */
+        if (level && (e & MMKIT__X86_ADDR & (size - 1u) & ~MMKIT__X86_PATL)) return MMKIT_ECORRUPT;
+        pa = e & MMKIT__X86_ADDR & ~(size - 1u);
+        f = MMKIT_PTE_READ;
+        if (e & MMKIT__X86_RW) f |= MMKIT_PTE_WRITE;
+        if (!(e & MMKIT__X86_XD)) f |= MMKIT_PTE_EXEC;
+        if (e & MMKIT__X86_US) f |= MMKIT_PTE_USER;
+        if (e & MMKIT__X86_G) f |= MMKIT_PTE_GLOBAL;
+        if (e & MMKIT__X86_A) f |= MMKIT_PTE_ACCESSED;
+        if (e & (MMKIT__X86_D | MMKIT__X86_SAVED_D)) f |= MMKIT_PTE_DIRTY;
+        if (e & MMKIT__X86_SW0) f |= MMKIT_PTE_SW0;
+        if (e & MMKIT__X86_SW1) f |= MMKIT_PTE_SW1;
+        if (idx == 1u) f |= MMKIT_PTE_CACHE_WC;
+        if (idx == 3u) f |= MMKIT_PTE_CACHE_UC;
+        if (idx == 7u) f |= MMKIT_PTE_CACHE_WT;
+    }
+    if ((pa & (size - 1u)) || pa >= pt->pa_limit || size > pt->pa_limit - pa)
+        return MMKIT_ECORRUPT;
+    if (pa_out) *pa_out = pa;
+    if (flags_out) *flags_out = f;
+    return MMKIT_OK;
+}
+
+/* A/D bits of a leaf entry that `which` (MMKIT_PTE_ACCESSED / _DIRTY) names. */
+static inline uint64_t mmkit__pt_ad_bits(const mmkit_pagetable *pt, uint32_t which) {
+    uint64_t m = 0;
+    if (pt->riscv) {
+        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__RV_A;
+        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__RV_D;
+    } else {
+        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__X86_A;
+        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__X86_D | MMKIT__X86_SAVED_D;
+    }
+    return m;
+}
+
+static inline bool mmkit__pt_global(const mmkit_pagetable *pt, uint64_t e) {
+    return (e & (pt->riscv ? MMKIT__RV_G : MMKIT__X86_G)) != 0;
+}
+
+/* [va, va+len): 4 KiB aligned, not empty, canonical, in one half. */
+static mmkit_status mmkit__pt_range_ok(const mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len) {
+    mmkit_vaddr last;
+    if (!pt || !pt->levels || len == 0) return MMKIT_EINVAL;
+    if ((va | len) & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
+    if (len - 1u > UINT64_MAX - va) return MMKIT_EINVAL;
+    last = va + (len - 1u);
+    if (!mmkit__pt_canonical(pt, va) || !mmkit__pt_canonical(pt, last) || ((va ^ last) >> 63))
+        return MMKIT_EINVAL;
+    return MMKIT_OK;
+}
+
+static mmkit_status mmkit__pt_alloc_table(mmkit_pagetable *pt, mmkit_paddr *pa, uint64_t **t) {
+    mmkit_status st = mmkit_provider_alloc(&pt->provider, 0, MMKIT_ALLOC_LIMIT(pt->phys_bits), pa);
+    if (st != MMKIT_OK) return st == MMKIT_ENOMEM ? st : MMKIT_ENOMEM;
+    *t = mmkit__pt_table(pt, *pa);
+    if (!*t || (*pa & MMKIT_PAGE_MASK) || *pa >= pt->pa_limit) {
+        (void)mmkit_provider_free(&pt->provider, *pa, 0);
+        return MMKIT_ENOMEM;
+    }
+    MMKIT_MEMSET(*t, 0, MMKIT_PAGE_SIZE);
+    pt->tables++;
+    return MMKIT_OK;
+}
+
+/* Release an unhooked table page: after the flush when there is a gather, else now. */
+static mmkit_status mmkit__pt_release_table(mmkit_pagetable *pt, mmkit_paddr pa,
+                                            mmkit_tlb_gather *g) {
+    pt->tables--;
+    if (g) return mmkit_tlb_gather_free_table(g, &pt->provider, pa);
+    return mmkit_provider_free(&pt->provider, pa, 0);
+}
+
+static bool mmkit__pt_table_empty(const uint64_t *t) {
+    unsigned i;
+    for (i = 0; i < MMKIT__PT_ENTRIES; i++)
+        if (t[i]) return false;
+    return true;
+}
+
+/* ---- init / helpers --------------------------------------------------------------------------- */
+
 MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pagetable_desc *d) {
-    (void)d;
-    if (pt) MMKIT_MEMSET(pt, 0, sizeof *pt);
-    return MMKIT_EINVAL;
+    const mmkit__pt_fmt *fmt;
+    unsigned phys_bits, lvl;
+    uint64_t *root;
+    mmkit_status st;
+    if (!pt) return MMKIT_EINVAL;
+    MMKIT_MEMSET(pt, 0, sizeof *pt);
+    if (!d || (unsigned)d->format >= (unsigned)MMKIT_PAGETABLE_FORMAT_COUNT || !d->provider ||
+        !d->provider->alloc || !d->provider->free || !d->provider->phys_to_virt)
+        return MMKIT_EINVAL;
+    fmt = &mmkit__pt_fmts[d->format];
+    phys_bits = d->phys_bits ? d->phys_bits : fmt->max_phys_bits;
+    if (phys_bits < 13u || phys_bits > fmt->max_phys_bits) return MMKIT_EINVAL;
+    if ((fmt->riscv && d->no_nx) || (!fmt->riscv && d->svpbmt)) return MMKIT_EINVAL;
+    lvl = fmt->top_leaf;
+    if (d->max_page_size) {
+        for (lvl = 0; lvl <= fmt->top_leaf; lvl++)
+            if (mmkit_pagetable_level_size(lvl) == d->max_page_size) break;
+        if (lvl > fmt->top_leaf) return MMKIT_EINVAL;
+    }
+    pt->provider = *d->provider;
+    pt->format = (uint8_t)d->format;
+    pt->levels = fmt->levels;
+    pt->va_bits = fmt->va_bits;
+    pt->phys_bits = (uint8_t)phys_bits;
+    pt->pa_limit = (uint64_t)1 << phys_bits;
+    pt->max_leaf_level = (uint8_t)lvl;
+    pt->riscv = fmt->riscv != 0;
+    pt->preset_ad = d->preset_ad;
+    pt->no_nx = d->no_nx;
+    pt->svpbmt = d->svpbmt;
+    st = mmkit__pt_alloc_table(pt, &pt->root, &root);
+    if (st != MMKIT_OK) {
+        MMKIT_MEMSET(pt, 0, sizeof *pt);
+        return st;
+    }
+    return MMKIT_OK;
 }
-MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pagetable_leaf_fn leaf,
-                                               void *ctx) {
-    (void)pt; (void)leaf; (void)ctx;
-    return MMKIT_EINVAL;
+
+MMKIT_API mmkit_status mmkit_pagetable_encode(const mmkit_pagetable *pt, unsigned level,
+                                              mmkit_paddr pa, uint32_t flags, uint64_t *pte) {
+    uint64_t size;
+    mmkit_status st;
+    if (!pt || !pt->levels || !pte || level > mmkit__pt_fmts[pt->format].top_leaf)
+        return MMKIT_EINVAL;
+    st = mmkit__pt_flags_ok(pt, flags);
+    if (st != MMKIT_OK) return st;
+    size = mmkit_pagetable_level_size(level);
+    if (pa & (size - 1u)) return MMKIT_EALIGN;
+    if (pa >= pt->pa_limit || size > pt->pa_limit - pa) return MMKIT_ERANGE;
+    *pte = mmkit__pt_leaf_bits(pt, level, flags) | mmkit__pt_field(pt, pa);
+    return MMKIT_OK;
 }
-MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
-                                           uint64_t len, uint32_t flags,
-                                           struct mmkit_tlb_gather *g) {
-    (void)pt; (void)va; (void)pa; (void)len; (void)flags; (void)g;
-    return MMKIT_EINVAL;
+
+MMKIT_API mmkit_status mmkit_pagetable_decode(const mmkit_pagetable *pt, unsigned level,
+                                              uint64_t pte, mmkit_paddr *pa, uint32_t *flags) {
+    if (!pt || !pt->levels || level >= pt->levels) return MMKIT_EINVAL;
+    if (!mmkit__pt_present(pt, pte)) return MMKIT_ENOENT;
+    if (!mmkit__pt_is_leaf(pt, pte, level)) return MMKIT_EINVAL;
+    if (level > mmkit__pt_fmts[pt->format].top_leaf) return MMKIT_ECORRUPT;
+    return mmkit__pt_leaf_decode(pt, level, pte, pa, flags);
 }
-MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
-                                             mmkit_pagetable_leaf_fn leaf, void *ctx,
-                                             struct mmkit_tlb_gather *g) {
-    (void)pt; (void)va; (void)len; (void)leaf; (void)ctx; (void)g;
-    return MMKIT_EINVAL;
+
+MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush) {
+    if (!pt || !pt->levels || pt->riscv) return 0;
+    return pt->root | (uint64_t)(pcid & 0xfffu) | ((uint64_t)(noflush ? 1u : 0u) << 63);
 }
-MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
-                                               uint32_t flags, struct mmkit_tlb_gather *g) {
-    (void)pt; (void)va; (void)len; (void)flags; (void)g;
-    return MMKIT_EINVAL;
+
+MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid) {
+    if (!pt || !pt->levels || !pt->riscv) return 0;
+    return ((uint64_t)mmkit__pt_fmts[pt->format].satp_mode << 60) | ((uint64_t)asid << 44) |
+           (pt->root >> 12);
 }
+
+/* ---- translate ------------------------------------------------------------------------------- */
+
 MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmkit_vaddr va,
                                                  mmkit_paddr *pa, uint32_t *flags,
                                                  uint64_t *page_size) {
-    (void)pt; (void)va; (void)pa; (void)flags; (void)page_size;
-    return MMKIT_EINVAL;
+    mmkit_paddr tpa;
+    unsigned level;
+    if (!pt || !pt->levels || !mmkit__pt_canonical(pt, va)) return MMKIT_EINVAL;
+    tpa = pt->root;
+    level = pt->levels - 1u;
+    for (;;) { /* bound: levels */
+        const uint64_t *t = mmkit__pt_table(pt, tpa);
+        uint64_t e;
+        if (!t) return MMKIT_ECORRUPT;
+        e = t[mmkit__pt_index(va, level)];
+        if (!mmkit__pt_present(pt, e)) return MMKIT_ENOENT;
+        if (mmkit__pt_is_leaf(pt, e, level)) {
+            uint64_t size = mmkit_pagetable_level_size(level);
+            mmkit_paddr base;
+            mmkit_status st = mmkit__pt_leaf_decode(pt, level, e, &base, flags);
+            if (st != MMKIT_OK) return st;
+            if (pa) *pa = base | (va & (size - 1u));
+            if (page_size) *page_size = size;
+            return MMKIT_OK;
+        }
+        if (level == 0) return MMKIT_ECORRUPT;
+        tpa = mmkit__pt_next(pt, e);
+        level--;
+    }
 }
-MMKIT_API mmkit_status mmkit_pagetable_visit(const mmkit_pagetable *pt, mmkit_vaddr va,
-                                             uint64_t len, mmkit_pagetable_visit_fn fn, void *ctx) {
-    (void)pt; (void)va; (void)len; (void)fn; (void)ctx;
-    return MMKIT_EINVAL;
+
+/* ---- range walks (unmap, protect, test_and_clear, visit) ----------------------------------- */
+
+enum { MMKIT__PT_UNMAP, MMKIT__PT_PROTECT, MMKIT__PT_TAC, MMKIT__PT_VISIT };
+
+typedef struct mmkit__pt_walker {
+    mmkit_pagetable *pt;
+    mmkit_tlb_gather *g;
+    int op;
+    uint32_t flags;                  /* protect */
+    uint64_t clear;                  /* test_and_clear: entry bits */
+    uint32_t found;                  /* test_and_clear: MMKIT_PTE_ACCESSED / _DIRTY seen */
+    mmkit_pagetable_leaf_fn leaf;    /* unmap */
+    mmkit_pagetable_visit_fn visit;  /* visit */
+    void *ctx;
+    /* the run of leaves handed to leaf / visit next */
+    mmkit_vaddr run_va, run_end;
+    uint64_t run_first, run_next;    /* first entry of the run; the entry that continues it */
+    unsigned run_level;
+    bool run_active;
+    /* the run of changed entries recorded into the gather next */
+    mmkit_vaddr g_va, g_end;
+    unsigned g_level;
+    bool g_global, g_active;
+    mmkit_status st;                 /* first error */
+    bool stop;                       /* visit: fn returned false */
+} mmkit__pt_walker;
+
+static void mmkit__pt_run_emit(mmkit__pt_walker *w) {
+    mmkit_pagetable_mapping m;
+    if (!w->run_active || w->stop) return;
+    w->run_active = false;
+    m.va = w->run_va;
+    m.size = w->run_end - w->run_va;
+    m.page_size = mmkit_pagetable_level_size(w->run_level);
+    m.pa = 0;
+    m.flags = 0;
+    if (mmkit__pt_leaf_decode(w->pt, w->run_level, w->run_first, &m.pa, &m.flags) != MMKIT_OK) {
+        m.pa = w->run_first & mmkit__pt_leaf_addr_mask(w->pt, w->run_level);
+        if (w->pt->riscv) m.pa <<= 2;
+    }
+    if (w->op == MMKIT__PT_VISIT) {
+        if (!w->visit(w->ctx, &m)) w->stop = true;
+    } else if (w->leaf) {
+        w->leaf(w->ctx, &m);
+    }
 }
+
+/* Leaf e at va (level) joins the run, or ends it and starts a new one. */
+static inline void mmkit__pt_run_add(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t e,
+                                     unsigned level) {
+    if (w->run_active && e == w->run_next && va == w->run_end && level == w->run_level) {
+        w->run_end += mmkit_pagetable_level_size(level);
+        w->run_next += mmkit__pt_step(w->pt, level);
+        return;
+    }
+    mmkit__pt_run_emit(w);
+    w->run_active = true;
+    w->run_va = va;
+    w->run_end = va + mmkit_pagetable_level_size(level);
+    w->run_first = e;
+    w->run_next = e + mmkit__pt_step(w->pt, level);
+    w->run_level = level;
+}
+
+static void mmkit__pt_gather_emit(mmkit__pt_walker *w) {
+    if (!w->g_active) return;
+    w->g_active = false;
+    mmkit_tlb_gather_range(w->g, w->g_va, w->g_end - w->g_va, mmkit__pt_shift(w->g_level),
+                           w->g_global);
+}
+
+/* Record entries [va, va + n leaves of level) as changed (merged into one range per run). */
+static inline void mmkit__pt_gather_add(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t n,
+                                        unsigned level, bool global) {
+    uint64_t bytes = n << mmkit__pt_shift(level);
+    if (!w->g) return;
+    if (w->g_active && va == w->g_end && level == w->g_level) {
+        w->g_end += bytes;
+        w->g_global = w->g_global || global;
+        return;
+    }
+    mmkit__pt_gather_emit(w);
+    w->g_active = true;
+    w->g_va = va;
+    w->g_end = va + bytes;
+    w->g_level = level;
+    w->g_global = global;
+}
+
+/* Entries t[i0..i1) of a table of `level`, each present one a leaf; va0 is where t[i0] starts. */
+static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, unsigned i0,
+                            unsigned i1, mmkit_vaddr va0) {
+    mmkit_pagetable *pt = w->pt;
+    unsigned shift = mmkit__pt_shift(level), i;
+    switch (w->op) {
+    case MMKIT__PT_UNMAP: {
+        uint64_t gmask = pt->riscv ? MMKIT__RV_G : MMKIT__X86_G, cleared = 0;
+        for (i = i0; i < i1; i++) { /* bound: 512 */
+            uint64_t e = t[i];
+            mmkit_vaddr va;
+            if (!e) continue;
+            t[i] = 0;
+            cleared++;
+            va = va0 + ((uint64_t)(i - i0) << shift);
+            if (w->leaf) mmkit__pt_run_add(w, va, e, level);
+            if (w->g) mmkit__pt_gather_add(w, va, 1, level, (e & gmask) != 0);
+        }
+        pt->mapped_bytes -= cleared << shift;
+        break;
+    }
+    case MMKIT__PT_PROTECT:
+        for (i = i0; i < i1; i++) { /* bound: 512 */
+            uint64_t old = t[i];
+            unsigned tries;
+            if (!old) continue;
+            for (tries = 0; tries < 4u; tries++) { /* bound: the MMU only sets A, then D */
+                uint32_t of;
+                uint64_t nw;
+                if (mmkit__pt_leaf_decode(pt, level, old, NULL, &of) != MMKIT_OK) {
+                    w->st = w->st ? w->st : MMKIT_ECORRUPT;
+                    break;
+                }
+                nw = mmkit__pt_leaf_bits(pt, level, w->flags | (of & MMKIT__PT_AD)) |
+                     (old & mmkit__pt_leaf_addr_mask(pt, level));
+                if (nw == old) break;
+                if (mmkit__pt_cas(&t[i], &old, nw)) {
+                    mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
+                                         mmkit__pt_global(pt, old) || mmkit__pt_global(pt, nw));
+                    break;
+                }
+            }
+        }
+        break;
+    case MMKIT__PT_TAC:
+        for (i = i0; i < i1; i++) { /* bound: 512 */
+            uint64_t e = t[i];
+            if (!(e & w->clear)) continue;
+            e = mmkit__pt_fetch_and(&t[i], ~w->clear);
+            if (pt->riscv ? (e & MMKIT__RV_A) : (e & MMKIT__X86_A)) w->found |= MMKIT_PTE_ACCESSED;
+            if (e & (pt->riscv ? MMKIT__RV_D : (MMKIT__X86_D | MMKIT__X86_SAVED_D)))
+                w->found |= MMKIT_PTE_DIRTY;
+            mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
+                                 mmkit__pt_global(pt, e));
+        }
+        break;
+    default: /* VISIT */
+        for (i = i0; i < i1 && !w->stop; i++) /* bound: 512 */
+            if (t[i]) mmkit__pt_run_add(w, va0 + ((uint64_t)(i - i0) << shift), t[i], level);
+        break;
+    }
+}
+
+/* Walk [va, va + left) (left a multiple of 4 KiB; the range in one canonical half). Leaves
+ * reached are handed to mmkit__pt_batch: at level 0 one call per leaf table, above one per
+ * leaf (a huge leaf only partly inside is passed whole). UNMAP also unhooks tables that
+ * became empty. No recursion: one table pointer and index per level.
+ * Bound: every iteration consumes an entry or enters/leaves a table: O(n + T * L). */
+static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
+    mmkit_pagetable *pt = w->pt;
+    unsigned top = pt->levels - 1u, l = top;
+    uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
+    mmkit_paddr tpa[MMKIT_PAGETABLE_MAX_LEVELS];
+    unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
+    bool full[MMKIT_PAGETABLE_MAX_LEVELS];
+    mmkit_vaddr cur = va;
+    tbl[top] = mmkit__pt_table(pt, pt->root);
+    if (!tbl[top]) {
+        w->st = MMKIT_ECORRUPT;
+        return;
+    }
+    tpa[top] = pt->root;
+    idx[top] = mmkit__pt_index(va, top);
+    full[top] = false;
+    for (;;) {
+        uint64_t e, span, step;
+        mmkit_vaddr estart;
+        if (left == 0 || idx[l] == MMKIT__PT_ENTRIES || w->stop) {
+            if (l == top) break;
+            if (w->op == MMKIT__PT_UNMAP && (full[l] || mmkit__pt_table_empty(tbl[l]))) {
+                mmkit_status st;
+                tbl[l + 1u][idx[l + 1u]] = 0;
+                st = mmkit__pt_release_table(pt, tpa[l], w->g);
+                if (st != MMKIT_OK && w->st == MMKIT_OK) w->st = st;
+            }
+            l++;
+            idx[l]++;
+            continue;
+        }
+        if (l == 0) {
+            uint64_t n = left >> MMKIT_PAGE_SHIFT;
+            if (n > MMKIT__PT_ENTRIES - idx[0]) n = MMKIT__PT_ENTRIES - idx[0];
+            mmkit__pt_batch(w, 0, tbl[0], idx[0], idx[0] + (unsigned)n, cur);
+            idx[0] += (unsigned)n;
+            cur += n << MMKIT_PAGE_SHIFT;
+            left -= n << MMKIT_PAGE_SHIFT;
+            continue;
+        }
+        e = tbl[l][idx[l]];
+        span = mmkit_pagetable_level_size(l);
+        estart = cur & ~(span - 1u);
+        step = estart + span - cur;
+        if (e && mmkit__pt_present(pt, e) && !mmkit__pt_is_leaf(pt, e, l)) {
+            full[l - 1u] = cur == estart && left >= span;
+            tpa[l - 1u] = mmkit__pt_next(pt, e);
+            tbl[l - 1u] = mmkit__pt_table(pt, tpa[l - 1u]);
+            if (!tbl[l - 1u]) {
+                w->st = MMKIT_ECORRUPT;
+                return;
+            }
+            l--;
+            idx[l] = mmkit__pt_index(cur, l);
+            continue;
+        }
+        if (e && mmkit__pt_present(pt, e)) mmkit__pt_batch(w, l, tbl[l], idx[l], idx[l] + 1u, estart);
+        if (step >= left) left = 0;
+        else {
+            left -= step;
+            cur += step;
+        }
+        idx[l]++;
+    }
+    mmkit__pt_run_emit(w);
+    mmkit__pt_gather_emit(w);
+}
+
+static void mmkit__pt_walker_init(mmkit__pt_walker *w, mmkit_pagetable *pt, int op,
+                                  mmkit_tlb_gather *g) {
+    MMKIT_MEMSET(w, 0, sizeof *w);
+    w->pt = pt;
+    w->op = op;
+    w->g = g;
+    w->st = MMKIT_OK;
+}
+
+/* Split the huge leaf containing x, level by level, until x is a leaf boundary. Translations
+ * are unchanged; the old huge entry is recorded. No-op when x is canonical-hole or unmapped. */
+static mmkit_status mmkit__pt_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit_tlb_gather *g) {
+    unsigned level = pt->levels - 1u;
+    uint64_t *t;
+    if (!mmkit__pt_canonical(pt, x)) return MMKIT_OK;
+    t = mmkit__pt_table(pt, pt->root);
+    while (level > 0 && t) { /* bound: levels */
+        unsigned i = mmkit__pt_index(x, level);
+        uint64_t e = t[i];
+        if (!mmkit__pt_present(pt, e)) return MMKIT_OK;
+        if (mmkit__pt_is_leaf(pt, e, level)) {
+            uint64_t size = mmkit_pagetable_level_size(level), *child;
+            mmkit_paddr cpa;
+            unsigned tries;
+            mmkit_status st;
+            if (!(x & (size - 1u))) return MMKIT_OK;
+            st = mmkit__pt_alloc_table(pt, &cpa, &child);
+            if (st != MMKIT_OK) return st;
+            for (tries = 0;; tries++) { /* bound: 4 (the MMU only sets A, then D) */
+                mmkit_paddr base;
+                uint32_t f;
+                uint64_t bits, field, step;
+                unsigned j;
+                if (tries == 4u || mmkit__pt_leaf_decode(pt, level, e, &base, &f) != MMKIT_OK) {
+                    (void)mmkit__pt_release_table(pt, cpa, NULL);
+                    return MMKIT_ECORRUPT;
+                }
+                bits = mmkit__pt_leaf_bits(pt, level - 1u, f);
+                field = mmkit__pt_field(pt, base);
+                step = mmkit__pt_step(pt, level - 1u);
+                for (j = 0; j < MMKIT__PT_ENTRIES; j++) child[j] = bits | (field + j * step);
+                if (mmkit__pt_cas(&t[i], &e, mmkit__pt_pointer(pt, cpa))) break;
+            }
+            if (g) {
+                mmkit_tlb_gather_range(g, x & ~(size - 1u), size, mmkit__pt_shift(level),
+                                       mmkit__pt_global(pt, e));
+                mmkit_tlb_gather_tables(g);
+            }
+            t = child;
+        } else {
+            t = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+        }
+        level--;
+    }
+    return t ? MMKIT_OK : MMKIT_ECORRUPT;
+}
+
+/* Unhook and release the tables on the path to va that are empty, deepest first. */
+static void mmkit__pt_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_tlb_gather *g) {
+    unsigned top = pt->levels - 1u, level = top;
+    uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
+    mmkit_paddr tpa[MMKIT_PAGETABLE_MAX_LEVELS];
+    tbl[top] = mmkit__pt_table(pt, pt->root);
+    tpa[top] = pt->root;
+    if (!tbl[top]) return;
+    while (level > 0) { /* bound: levels */
+        uint64_t e = tbl[level][mmkit__pt_index(va, level)];
+        if (!mmkit__pt_present(pt, e) || mmkit__pt_is_leaf(pt, e, level)) break;
+        tpa[level - 1u] = mmkit__pt_next(pt, e);
+        tbl[level - 1u] = mmkit__pt_table(pt, tpa[level - 1u]);
+        if (!tbl[level - 1u]) return;
+        level--;
+    }
+    for (; level < top; level++) { /* bound: levels */
+        if (!mmkit__pt_table_empty(tbl[level])) return;
+        tbl[level + 1u][mmkit__pt_index(va, level + 1u)] = 0;
+        (void)mmkit__pt_release_table(pt, tpa[level], g);
+    }
+}
+
+/* ---- map ------------------------------------------------------------------------------------ */
+
+MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
+                                           uint64_t len, uint32_t flags,
+                                           struct mmkit_tlb_gather *g) {
+    mmkit_vaddr cur = va;
+    mmkit_paddr pcur = pa;
+    uint64_t left = len;
+    unsigned top;
+    bool hooked = false;
+    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    if (st != MMKIT_OK) return st;
+    if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
+    if (pa >= pt->pa_limit || len > pt->pa_limit - pa) return MMKIT_ERANGE;
+    st = mmkit__pt_flags_ok(pt, flags);
+    if (st != MMKIT_OK) return st;
+    top = pt->levels - 1u;
+    while (left) { /* bound: one pass per leaf table filled, <= n / 512 + 2 * L */
+        unsigned L = pt->max_leaf_level, level = top, i0, shift;
+        uint64_t *t = mmkit__pt_table(pt, pt->root), n, i, bits, field, step;
+        while (L > 0 && (((cur | pcur) & (mmkit_pagetable_level_size(L) - 1u)) ||
+                         left < mmkit_pagetable_level_size(L)))
+            L--;
+        while (level > L) { /* bound: levels */
+            unsigned idx = mmkit__pt_index(cur, level);
+            uint64_t e;
+            if (!t) { st = MMKIT_ECORRUPT; goto fail; }
+            e = t[idx];
+            if (!e) {
+                mmkit_paddr cpa;
+                uint64_t *child;
+                st = mmkit__pt_alloc_table(pt, &cpa, &child);
+                if (st != MMKIT_OK) goto fail;
+                t[idx] = mmkit__pt_pointer(pt, cpa);
+                hooked = true;
+                t = child;
+            } else if (mmkit__pt_is_leaf(pt, e, level)) {
+                st = MMKIT_EEXIST; /* a huge leaf covers cur */
+                goto fail;
+            } else {
+                t = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+            }
+            level--;
+        }
+        if (!t) { st = MMKIT_ECORRUPT; goto fail; }
+        shift = mmkit__pt_shift(L);
+        i0 = mmkit__pt_index(cur, L);
+        n = left >> shift;
+        if (n > MMKIT__PT_ENTRIES - i0) n = MMKIT__PT_ENTRIES - i0;
+        bits = mmkit__pt_leaf_bits(pt, L, flags);
+        field = mmkit__pt_field(pt, pcur);
+        step = mmkit__pt_step(pt, L);
+        t += i0;
+        for (i = 0; i < n; i++) { /* bound: 512; one pass over the leaf table */
+            if (t[i]) {
+                st = MMKIT_EEXIST;
+                n = i;
+                break;
+            }
+            t[i] = bits | field;
+            field += step;
+        }
+        pt->mapped_bytes += n << shift;
+        if (pt->riscv && g && n)
+            mmkit_tlb_gather_range(g, cur, n << shift, shift, (flags & MMKIT_PTE_GLOBAL) != 0);
+        cur += n << shift;
+        pcur += n << shift;
+        left -= n << shift;
+        if (st != MMKIT_OK) goto fail;
+    }
+    if (pt->riscv && g && hooked) mmkit_tlb_gather_tables(g);
+    return MMKIT_OK;
+fail:
+    /* roll back: [va, cur) was mapped by this call; tables it allocated are empty again */
+    if (cur != va) {
+        mmkit__pt_walker w;
+        mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, g);
+        mmkit__pt_walk(&w, va, cur - va);
+    }
+    mmkit__pt_prune_path(pt, cur, g);
+    return st;
+}
+
+/* ---- unmap / protect / test_and_clear / visit -------------------------------------------- */
+
+static mmkit_status mmkit__pt_split_edges(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+                                          mmkit_tlb_gather *g) {
+    mmkit_status st = mmkit__pt_split_at(pt, va, g);
+    if (st == MMKIT_OK && va + len != 0) st = mmkit__pt_split_at(pt, va + len, g);
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+                                             mmkit_pagetable_leaf_fn leaf, void *ctx,
+                                             struct mmkit_tlb_gather *g) {
+    mmkit__pt_walker w;
+    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    if (st != MMKIT_OK) return st;
+    st = mmkit__pt_split_edges(pt, va, len, g);
+    if (st != MMKIT_OK) return st;
+    mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, g);
+    w.leaf = leaf;
+    w.ctx = ctx;
+    mmkit__pt_walk(&w, va, len);
+    return w.st;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+                                               uint32_t flags, struct mmkit_tlb_gather *g) {
+    mmkit__pt_walker w;
+    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    if (st != MMKIT_OK) return st;
+    st = mmkit__pt_flags_ok(pt, flags);
+    if (st != MMKIT_OK) return st;
+    st = mmkit__pt_split_edges(pt, va, len, g);
+    if (st != MMKIT_OK) return st;
+    mmkit__pt_walker_init(&w, pt, MMKIT__PT_PROTECT, g);
+    w.flags = flags;
+    mmkit__pt_walk(&w, va, len);
+    return w.st;
+}
+
 MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit_vaddr va,
                                                       uint64_t len, uint32_t which,
                                                       uint32_t *found,
                                                       struct mmkit_tlb_gather *g) {
-    (void)pt; (void)va; (void)len; (void)which; (void)found; (void)g;
-    return MMKIT_EINVAL;
+    mmkit__pt_walker w;
+    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    if (found) *found = 0;
+    if (st != MMKIT_OK) return st;
+    if (!which || (which & ~MMKIT__PT_AD)) return MMKIT_EINVAL;
+    mmkit__pt_walker_init(&w, pt, MMKIT__PT_TAC, g);
+    w.clear = mmkit__pt_ad_bits(pt, which);
+    mmkit__pt_walk(&w, va, len);
+    if (found) *found = w.found & which;
+    return w.st;
 }
+
+MMKIT_API mmkit_status mmkit_pagetable_visit(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                             uint64_t len, mmkit_pagetable_visit_fn fn, void *ctx) {
+    mmkit_vaddr half, last, lo[2], hi[2];
+    unsigned k;
+    mmkit__pt_walker w;
+    if (!pt || !pt->levels || !fn) return MMKIT_EINVAL;
+    if (len == 0) return MMKIT_OK;
+    last = len - 1u > UINT64_MAX - va ? UINT64_MAX : va + (len - 1u);
+    half = (uint64_t)1 << (pt->va_bits - 1u);
+    lo[0] = va;                           /* lower half: [0, half) */
+    hi[0] = last < half - 1u ? last : half - 1u;
+    lo[1] = va > 0u - half ? va : 0u - half; /* upper half: [2^64 - half, 2^64) */
+    hi[1] = last;
+    mmkit__pt_walker_init(&w, (mmkit_pagetable *)pt, MMKIT__PT_VISIT, NULL);
+    w.visit = fn;
+    w.ctx = ctx;
+    for (k = 0; k < 2u && !w.stop; k++) { /* bound: 2 halves */
+        mmkit_vaddr a, b;
+        if (lo[k] > hi[k] || (k == 0 && lo[k] >= half) || (k == 1 && hi[k] < 0u - half)) continue;
+        a = lo[k] & ~MMKIT_PAGE_MASK;
+        b = hi[k] & ~MMKIT_PAGE_MASK;
+        mmkit__pt_walk(&w, a, b - a + MMKIT_PAGE_SIZE);
+    }
+    return w.st == MMKIT_ECORRUPT ? MMKIT_ECORRUPT : MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pagetable_leaf_fn leaf,
+                                               void *ctx) {
+    mmkit__pt_walker w;
+    uint64_t half;
+    mmkit_status st;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    half = (uint64_t)1 << (pt->va_bits - 1u);
+    mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, NULL);
+    w.leaf = leaf;
+    w.ctx = ctx;
+    mmkit__pt_walk(&w, 0, half);
+    mmkit__pt_walk(&w, 0u - half, half);
+    st = mmkit_provider_free(&pt->provider, pt->root, 0);
+    if (w.st == MMKIT_OK) w.st = st;
+    MMKIT_MEMSET(pt, 0, sizeof *pt);
+    return w.st;
+}
+
+/* ---- check ------------------------------------------------------------------------------------ */
+
+/* A pointer entry exactly as mmkit writes it (x86: plus the A bit the MMU may set). */
+static bool mmkit__pt_pointer_ok(const mmkit_pagetable *pt, uint64_t e) {
+    mmkit_paddr next = mmkit__pt_next(pt, e);
+    if (next >= pt->pa_limit) return false;
+    if (pt->riscv) return (e & ~MMKIT__RV_PPN) == MMKIT__RV_V;
+    return (e & ~(MMKIT__X86_ADDR | MMKIT__X86_A)) == MMKIT__X86_PTR;
+}
+
 MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
-    (void)pt;
-    return MMKIT_EINVAL;
-}
-MMKIT_API mmkit_status mmkit_pagetable_encode(const mmkit_pagetable *pt, unsigned level,
-                                              mmkit_paddr pa, uint32_t flags, uint64_t *pte) {
-    (void)pt; (void)level; (void)pa; (void)flags; (void)pte;
-    return MMKIT_EINVAL;
-}
-MMKIT_API mmkit_status mmkit_pagetable_decode(const mmkit_pagetable *pt, unsigned level,
-                                              uint64_t pte, mmkit_paddr *pa, uint32_t *flags) {
-    (void)pt; (void)level; (void)pte; (void)pa; (void)flags;
-    return MMKIT_EINVAL;
-}
-MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush) {
-    if (!pt || pt->riscv) return 0;
-    return pt->root | (uint64_t)(pcid & 0xfffu) | ((uint64_t)(noflush ? 1u : 0u) << 63);
-}
-MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid) {
-    (void)pt; (void)asid;
-    return 0;
+    const uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
+    unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
+    bool used[MMKIT_PAGETABLE_MAX_LEVELS];
+    unsigned top, l, top_leaf;
+    uint64_t tables = 1, bytes = 0;
+    if (!pt || !pt->levels || pt->format >= (uint8_t)MMKIT_PAGETABLE_FORMAT_COUNT)
+        return MMKIT_EINVAL;
+    top = pt->levels - 1u;
+    top_leaf = mmkit__pt_fmts[pt->format].top_leaf;
+    if (pt->levels != mmkit__pt_fmts[pt->format].levels || pt->max_leaf_level > top_leaf ||
+        (pt->root & MMKIT_PAGE_MASK) || pt->root >= pt->pa_limit)
+        return MMKIT_ECORRUPT;
+    tbl[top] = mmkit__pt_table(pt, pt->root);
+    if (!tbl[top]) return MMKIT_ECORRUPT;
+    idx[top] = 0;
+    used[top] = true;
+    l = top;
+    for (;;) { /* bound: 512 * pt->tables iterations (tables counted and capped below) */
+        uint64_t e;
+        if (idx[l] == MMKIT__PT_ENTRIES) {
+            if (l == top) break;
+            if (!used[l]) return MMKIT_ECORRUPT; /* an empty table should have been freed */
+            l++;
+            idx[l]++;
+            continue;
+        }
+        e = tbl[l][idx[l]];
+        if (!e) {
+            idx[l]++;
+            continue;
+        }
+        if (!mmkit__pt_present(pt, e)) return MMKIT_ECORRUPT; /* mmkit writes 0 there */
+        used[l] = true;
+        if (mmkit__pt_is_leaf(pt, e, l)) {
+            if (l > top_leaf || mmkit__pt_leaf_decode(pt, l, e, NULL, NULL) != MMKIT_OK)
+                return MMKIT_ECORRUPT;
+            bytes += mmkit_pagetable_level_size(l);
+            idx[l]++;
+            continue;
+        }
+        if (l == 0 || !mmkit__pt_pointer_ok(pt, e) || ++tables > pt->tables) return MMKIT_ECORRUPT;
+        tbl[l - 1u] = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+        if (!tbl[l - 1u]) return MMKIT_ECORRUPT;
+        l--;
+        idx[l] = 0;
+        used[l] = false;
+    }
+    if (tables != pt->tables || bytes != pt->mapped_bytes) return MMKIT_ECORRUPT;
+    return MMKIT_OK;
 }
 
 #ifdef __cplusplus

@@ -1,0 +1,1240 @@
+/* Unit tests for mmkit_pagetable.h (cmocka).
+ *
+ * Table pages come from a small allocator over a malloc'd arena (phys_to_virt = arena + pa)
+ * that counts allocations, detects double frees and can be told to fail after N allocations.
+ * Golden encodings are literal constants worked out by hand from the Intel SDM Vol. 3A 4.5
+ * (tables 4-15..4-20) and the RISC-V privileged spec (Sv39/Sv48/Sv57 PTE layouts), never
+ * computed by the code under test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_pagetable.h>
+
+#define KiB(x) ((uint64_t)(x) << 10)
+#define MiB(x) ((uint64_t)(x) << 20)
+#define GiB(x) ((uint64_t)(x) << 30)
+#define PG MMKIT_PAGE_SIZE
+
+#define X86_4 MMKIT_PAGETABLE_X86_64_4LEVEL
+#define X86_5 MMKIT_PAGETABLE_X86_64_5LEVEL
+#define SV39 MMKIT_PAGETABLE_SV39
+#define SV48 MMKIT_PAGETABLE_SV48
+#define SV57 MMKIT_PAGETABLE_SV57
+
+/* ---- the arena provider ------------------------------------------------------------------- */
+
+#define ARENA_PAGES 2048u /* 8 MiB of table pages at physical [ARENA_BASE, ...) */
+#define ARENA_BASE MiB(1)
+static unsigned char *arena;
+static uint32_t free_stack[ARENA_PAGES];
+static unsigned nfree;
+static bool in_use[ARENA_PAGES];
+static unsigned allocs, frees, outstanding;
+static int fail_after = -1; /* >= 0: that many more allocations succeed, then ENOMEM */
+
+static mmkit_status ar_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    uint32_t i;
+    uint64_t limit = mmkit_alloc_limit(flags);
+    (void)ctx;
+    if (order != 0 || nfree == 0) return MMKIT_ENOMEM;
+    if (fail_after == 0) return MMKIT_ENOMEM;
+    if (fail_after > 0) fail_after--;
+    i = free_stack[--nfree];
+    in_use[i] = true;
+    *pa = ARENA_BASE + (uint64_t)i * PG;
+    if (limit && *pa + PG > limit) return MMKIT_ENOMEM;
+    memset(arena + (size_t)i * PG, 0xa5, (size_t)PG); /* garbage: the module must zero it */
+    allocs++;
+    outstanding++;
+    return MMKIT_OK;
+}
+static mmkit_status ar_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    uint64_t i;
+    (void)ctx;
+    if (order != 0 || pa < ARENA_BASE || (pa - ARENA_BASE) / PG >= ARENA_PAGES) return MMKIT_EINVAL;
+    i = (pa - ARENA_BASE) / PG;
+    if (!in_use[i]) return MMKIT_EDOUBLE;
+    in_use[i] = false;
+    free_stack[nfree++] = (uint32_t)i;
+    frees++;
+    outstanding--;
+    return MMKIT_OK;
+}
+static void *ar_p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    if (pa < ARENA_BASE || pa - ARENA_BASE >= (uint64_t)ARENA_PAGES * PG) return NULL;
+    return arena + (pa - ARENA_BASE);
+}
+static const mmkit_provider arena_provider = {ar_alloc, ar_free, ar_p2v, NULL};
+
+static void arena_reset(void) {
+    unsigned i;
+    nfree = 0;
+    for (i = 0; i < ARENA_PAGES; i++) { /* LIFO: page 0 is handed out first */
+        free_stack[nfree++] = ARENA_PAGES - 1u - i;
+        in_use[i] = false;
+    }
+    allocs = frees = outstanding = 0;
+    fail_after = -1;
+}
+
+static int setup(void **state) {
+    (void)state;
+    arena = (unsigned char *)malloc((size_t)ARENA_PAGES * (size_t)PG);
+    if (!arena) return -1;
+    arena_reset();
+    return 0;
+}
+static int teardown(void **state) {
+    (void)state;
+    free(arena);
+    arena = NULL;
+    return 0;
+}
+
+static uint64_t *table_at(mmkit_paddr pa) { return (uint64_t *)ar_p2v(NULL, pa); }
+
+static void make_desc(mmkit_pagetable *pt, mmkit_pagetable_format f, unsigned phys_bits,
+                      uint64_t max_page, bool preset_ad, bool no_nx, bool svpbmt) {
+    mmkit_pagetable_desc d;
+    memset(&d, 0, sizeof d);
+    d.format = f;
+    d.provider = &arena_provider;
+    d.phys_bits = phys_bits;
+    d.max_page_size = max_page;
+    d.preset_ad = preset_ad;
+    d.no_nx = no_nx;
+    d.svpbmt = svpbmt;
+    arena_reset();
+    assert_int_equal(mmkit_pagetable_init(pt, &d), MMKIT_OK);
+    assert_int_equal(pt->tables, 1);
+    assert_int_equal(outstanding, 1);
+}
+static void make(mmkit_pagetable *pt, mmkit_pagetable_format f) {
+    make_desc(pt, f, 0, 0, false, false, false);
+}
+static void destroy(mmkit_pagetable *pt) {
+    assert_int_equal(mmkit_pagetable_check(pt), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_destroy(pt, NULL, NULL), MMKIT_OK);
+    assert_int_equal(outstanding, 0);
+}
+
+static uint64_t enc(const mmkit_pagetable *pt, unsigned level, mmkit_paddr pa, uint32_t flags) {
+    uint64_t e = 0;
+    assert_int_equal(mmkit_pagetable_encode(pt, level, pa, flags, &e), MMKIT_OK);
+    return e;
+}
+
+/* ---- a gather that records what the backend was asked ----------------------------------- */
+
+typedef struct flushlog {
+    unsigned calls;
+    mmkit_tlb_flush last;
+    mmkit_tlb_range ranges[16];
+} flushlog;
+static void log_flush(void *ctx, const mmkit_tlb_flush *f) {
+    flushlog *l = (flushlog *)ctx;
+    l->calls++;
+    l->last = *f;
+    if (f->nranges && f->nranges <= 16)
+        memcpy(l->ranges, f->ranges, f->nranges * sizeof *f->ranges);
+}
+static void gather_init(mmkit_tlb_gather *g, flushlog *l, uint32_t ceiling) {
+    mmkit_tlb_gather_desc gd;
+    memset(&gd, 0, sizeof gd);
+    memset(l, 0, sizeof *l);
+    gd.backend.flush_local = log_flush;
+    gd.backend.ctx = l;
+    gd.ceiling = ceiling;
+    mmkit_tlb_gather_init(g, &gd);
+}
+
+/* ---- golden encodings --------------------------------------------------------------------- */
+
+static void test_golden_x86(void **state) {
+    mmkit_pagetable pt;
+    int f;
+    (void)state;
+    for (f = X86_4; f <= X86_5; f++) {
+        make(&pt, (mmkit_pagetable_format)f);
+        /* 4 KiB PTE: P=0, RW=1, US=2, PWT=3, PCD=4, A=5, D=6, PAT=7, G=8, XD=63 */
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_READ), 0x8000000012345001u);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RW), 0x8000000012345003u);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RWX | MMKIT_PTE_USER),
+                         0x0000000012345007u);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RX | MMKIT_PTE_GLOBAL),
+                         0x0000000012345101u);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_EXEC), 0x0000000012345001u);
+        assert_int_equal(
+            enc(&pt, 0, 0x12345000, MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY),
+            0x8000000012345063u);
+        /* dirty but read-only: D lives in bit 52, never W=0 with D=1 (CET shadow stack) */
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_READ | MMKIT_PTE_DIRTY),
+                         0x8010000012345001u);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_READ | MMKIT_PTE_SW0 | MMKIT_PTE_SW1),
+                         0x8000000012345601u);
+        /* cache: WC = PWT (PAT index 1), UC = PCD|PWT (3), WT = PAT|PCD|PWT (7) */
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_WC),
+                         0x800000001234500bu);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC),
+                         0x800000001234501bu);
+        assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_WT),
+                         0x800000001234509bu);
+        /* 2 MiB PDE: PS=7, PAT moves to bit 12 */
+        assert_int_equal(enc(&pt, 1, 0x40200000, MMKIT_PTE_RWX), 0x0000000040200083u);
+        assert_int_equal(enc(&pt, 1, 0x40200000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_WT),
+                         0x800000004020109bu);
+        assert_int_equal(enc(&pt, 1, 0x40200000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC),
+                         0x800000004020009bu);
+        /* 1 GiB PDPTE */
+        assert_int_equal(enc(&pt, 2, 0x80000000, MMKIT_PTE_RX | MMKIT_PTE_USER),
+                         0x0000000080000085u);
+        assert_int_equal(enc(&pt, 2, 0xfc0000000u, MMKIT_PTE_RW | MMKIT_PTE_GLOBAL |
+                                                     MMKIT_PTE_CACHE_WC),
+                         0x8000000fc000018bu);
+        /* the largest address MAXPHYADDR 52 allows */
+        assert_int_equal(enc(&pt, 0, 0x000ffffffffff000u, MMKIT_PTE_READ), 0x800ffffffffff001u);
+        destroy(&pt);
+    }
+    /* without EFER.NXE: no XD ever; non-exec requests are mapped executable */
+    make_desc(&pt, X86_4, 0, 0, false, true, false);
+    assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_READ), 0x0000000012345001u);
+    destroy(&pt);
+    /* preset A/D: A always, D only when writable */
+    make_desc(&pt, X86_4, 0, 0, true, false, false);
+    assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_RW), 0x8000000012345063u);
+    assert_int_equal(enc(&pt, 0, 0x12345000, MMKIT_PTE_READ), 0x8000000012345021u);
+    destroy(&pt);
+}
+
+static void test_golden_riscv(void **state) {
+    mmkit_pagetable pt;
+    int f;
+    (void)state;
+    for (f = SV39; f <= SV57; f++) {
+        make_desc(&pt, (mmkit_pagetable_format)f, 0, 0, false, false, true);
+        /* V=0 R=1 W=2 X=3 U=4 G=5 A=6 D=7 RSW=8-9 PPN from 10, PBMT 61-62 */
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_READ), 0x0000000020080003u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_RW), 0x0000000020080007u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_EXEC), 0x0000000020080009u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_RWX | MMKIT_PTE_USER |
+                                                   MMKIT_PTE_GLOBAL | MMKIT_PTE_ACCESSED |
+                                                   MMKIT_PTE_DIRTY),
+                         0x00000000200800ffu);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_READ | MMKIT_PTE_DIRTY),
+                         0x0000000020080083u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_READ | MMKIT_PTE_SW0 | MMKIT_PTE_SW1),
+                         0x0000000020080303u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_WC),
+                         0x2000000020080007u);
+        assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC),
+                         0x4000000020080007u);
+        /* superpages: same layout at any level */
+        assert_int_equal(enc(&pt, 1, 0x80200000, MMKIT_PTE_RWX), 0x000000002008000fu);
+        assert_int_equal(enc(&pt, 2, 0xc0000000, MMKIT_PTE_RX | MMKIT_PTE_GLOBAL),
+                         0x000000003000002bu);
+        /* the largest address a 44-bit PPN holds */
+        assert_int_equal(enc(&pt, 0, 0x00fffffffffff000u, MMKIT_PTE_READ), 0x003ffffffffffc03u);
+        if (f >= SV48) /* 512 GiB leaf at level 3 */
+            assert_int_equal(enc(&pt, 3, GiB(512), MMKIT_PTE_RW), 0x0000002000000007u);
+        if (f == SV57) /* 256 TiB leaf at level 4 */
+            assert_int_equal(enc(&pt, 4, (uint64_t)1 << 48, MMKIT_PTE_READ), 0x0000400000000003u);
+        destroy(&pt);
+    }
+    make_desc(&pt, SV48, 0, 0, true, false, false);
+    assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_RW), 0x00000000200800c7u);
+    assert_int_equal(enc(&pt, 0, 0x80200000, MMKIT_PTE_READ), 0x0000000020080043u);
+    destroy(&pt);
+}
+
+static void test_decode_roundtrip_and_reserved(void **state) {
+    mmkit_pagetable pt;
+    mmkit_paddr pa;
+    uint32_t fl, flags;
+    int f;
+    unsigned level;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        bool rv = f >= SV39;
+        make_desc(&pt, (mmkit_pagetable_format)f, 0, 0, false, false, rv);
+        for (level = 0; level <= (rv ? pt.levels - 1u : 2u); level++) {
+            for (flags = 0; flags <= MMKIT_PTE_KNOWN_FLAGS; flags++) {
+                uint64_t e;
+                uint32_t want = flags;
+                mmkit_status st = mmkit_pagetable_encode(&pt, level, (uint64_t)1 << 48, flags, &e);
+                if ((flags & ~MMKIT_PTE_KNOWN_FLAGS) || !(flags & (MMKIT_PTE_READ | MMKIT_PTE_EXEC)) ||
+                    ((flags & MMKIT_PTE_WRITE) && !(flags & MMKIT_PTE_READ)) ||
+                    (rv && (flags & MMKIT_PTE_CACHE_MASK) == MMKIT_PTE_CACHE_WT)) {
+                    assert_int_equal(st, MMKIT_EINVAL);
+                    continue;
+                }
+                assert_int_equal(st, MMKIT_OK);
+                if (!rv) want |= MMKIT_PTE_READ; /* x86: always readable */
+                assert_int_equal(mmkit_pagetable_decode(&pt, level, e, &pa, &fl), MMKIT_OK);
+                assert_int_equal(pa, (uint64_t)1 << 48);
+                assert_int_equal(fl, want);
+            }
+        }
+        /* not present, pointer, reserved */
+        assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0, &pa, &fl), MMKIT_ENOENT);
+        if (rv) {
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x20080001u, &pa, &fl), MMKIT_EINVAL);
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x20080005u, &pa, &fl), MMKIT_ECORRUPT);
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x0040000020080003u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* bit 54 reserved */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x6000000020080003u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* PBMT 3 reserved */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x8000000020080003u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* N (Svnapot) never written */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x0000000020080403u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* misaligned 2 MiB superpage */
+        } else {
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x0000000012345007u, &pa, &fl),
+                             MMKIT_EINVAL); /* a pointer */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x0000000012345041u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* W=0 D=1: shadow stack */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x0000000012345011u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* PAT index 2 (UC-) never written */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x0000000040202083u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* bit 13 in a 2 MiB leaf */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x0000000040201083u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* bit 12 there is PAT: index 4, never written */
+            assert_int_equal(mmkit_pagetable_decode(&pt, 1, 0x000000004020109bu, &pa, &fl),
+                             MMKIT_OK); /* PAT|PCD|PWT: index 7, WT */
+            assert_int_equal(fl & MMKIT_PTE_CACHE_MASK, MMKIT_PTE_CACHE_WT);
+            assert_int_equal(pa, 0x40200000u);
+            assert_int_equal(mmkit_pagetable_decode(&pt, 0, 0x0800000012345001u, &pa, &fl),
+                             MMKIT_ECORRUPT); /* protection key bits never written */
+        }
+        destroy(&pt);
+    }
+}
+
+static void test_encode_errors(void **state) {
+    mmkit_pagetable pt;
+    uint64_t e;
+    (void)state;
+    make_desc(&pt, X86_4, 36, 0, false, false, false);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, 0x1000, MMKIT_PTE_WRITE, &e), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, 0x1000, MMKIT_PTE_USER, &e), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, 0x1000, 0x1000u | MMKIT_PTE_READ, &e),
+                     MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 1, 0x1000, MMKIT_PTE_READ, &e), MMKIT_EALIGN);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 3, 0, MMKIT_PTE_READ, &e), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, GiB(64), MMKIT_PTE_READ, &e), MMKIT_ERANGE);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, GiB(64) - PG, MMKIT_PTE_READ, &e), MMKIT_OK);
+    destroy(&pt);
+    make(&pt, SV39); /* no Svpbmt */
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, 0x1000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC, &e),
+                     MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 3, 0, MMKIT_PTE_READ, &e), MMKIT_EINVAL);
+    destroy(&pt);
+    make_desc(&pt, SV39, 0, 0, false, false, true);
+    assert_int_equal(mmkit_pagetable_encode(&pt, 0, 0x1000, MMKIT_PTE_RW | MMKIT_PTE_CACHE_WT, &e),
+                     MMKIT_EINVAL);
+    destroy(&pt);
+}
+
+static void test_init_errors(void **state) {
+    mmkit_pagetable pt;
+    mmkit_pagetable_desc d;
+    mmkit_provider nop2v = arena_provider;
+    (void)state;
+    arena_reset();
+    nop2v.phys_to_virt = NULL;
+    memset(&d, 0, sizeof d);
+    d.format = X86_4;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL); /* no provider */
+    d.provider = &nop2v;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.provider = &arena_provider;
+    d.format = (mmkit_pagetable_format)9;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.format = X86_4;
+    d.phys_bits = 53;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.phys_bits = 0;
+    d.max_page_size = GiB(512); /* x86 has no 512 GiB leaves */
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.max_page_size = MiB(4);
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.max_page_size = 0;
+    d.svpbmt = true;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.svpbmt = false;
+    d.format = SV48;
+    d.no_nx = true;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.no_nx = false;
+    d.phys_bits = 57;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
+    d.phys_bits = 56;
+    d.max_page_size = GiB(512);
+    fail_after = 0;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_ENOMEM);
+    assert_int_equal(pt.levels, 0);
+    fail_after = -1;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_OK);
+    assert_int_equal(pt.max_leaf_level, 3);
+    destroy(&pt);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_EINVAL); /* destroyed: zeroed */
+}
+
+static void test_root_registers(void **state) {
+    mmkit_pagetable pt;
+    (void)state;
+    make(&pt, X86_4);
+    assert_int_equal(pt.root, ARENA_BASE); /* first page of the arena */
+    assert_int_equal(mmkit_pagetable_cr3(&pt, 0, false), 0x0000000000100000u);
+    assert_int_equal(mmkit_pagetable_cr3(&pt, 5, true), 0x8000000000100005u);
+    assert_int_equal(mmkit_pagetable_cr3(&pt, 0xffff, false), 0x0000000000100fffu);
+    assert_int_equal(mmkit_pagetable_satp(&pt, 1), 0);
+    destroy(&pt);
+    make(&pt, SV39);
+    assert_int_equal(mmkit_pagetable_satp(&pt, 0), 0x8000000000000100u);
+    assert_int_equal(mmkit_pagetable_cr3(&pt, 1, false), 0);
+    destroy(&pt);
+    make(&pt, SV48);
+    assert_int_equal(mmkit_pagetable_satp(&pt, 7), 0x9000700000000100u);
+    destroy(&pt);
+    make(&pt, SV57);
+    assert_int_equal(mmkit_pagetable_satp(&pt, 0xffff), 0xaffff00000000100u);
+    destroy(&pt);
+}
+
+/* ---- the tree in memory --------------------------------------------------------------------- */
+
+static void test_tree_layout_x86(void **state) {
+    mmkit_pagetable pt;
+    uint64_t *root, *pdpt, *pd, *ptab;
+    (void)state;
+    make(&pt, X86_4);
+    /* va 0x40201000: PML4 0, PDPT 1, PD 1, PT 1 */
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x40201000u, 0x5000, PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(pt.tables, 4);
+    root = table_at(pt.root);
+    assert_int_equal(root[0], 0x0000000000101007u); /* tables come from the arena in order */
+    pdpt = table_at(0x101000);
+    assert_int_equal(pdpt[1], 0x0000000000102007u);
+    pd = table_at(0x102000);
+    assert_int_equal(pd[1], 0x0000000000103007u);
+    ptab = table_at(0x103000);
+    assert_int_equal(ptab[1], 0x8000000000005003u);
+    assert_int_equal(ptab[0], 0);
+    assert_int_equal(ptab[2], 0);
+    /* upper half: 0xffffffff80000000 = PML4 511, PDPT 510, 1 GiB leaf */
+    assert_int_equal(mmkit_pagetable_map(&pt, 0xffffffff80000000u, GiB(3), GiB(1),
+                                         MMKIT_PTE_RX | MMKIT_PTE_GLOBAL, NULL),
+                     MMKIT_OK);
+    assert_int_equal(root[511], 0x0000000000104007u);
+    assert_int_equal(table_at(0x104000)[510], 0x00000000c0000181u);
+    destroy(&pt);
+
+    make(&pt, X86_5);
+    /* 0xff00000000000000 is canonical with 57 bits: PML5 index (bits 56:48) 256 */
+    assert_int_equal(mmkit_pagetable_map(&pt, 0xff00000000000000u, MiB(2), MiB(2),
+                                         MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(table_at(pt.root)[256], 0x0000000000101007u);
+    assert_int_equal(table_at(0x101000)[0], 0x0000000000102007u);
+    assert_int_equal(table_at(0x102000)[0], 0x0000000000103007u);
+    assert_int_equal(table_at(0x103000)[0], 0x8000000000200083u);
+    destroy(&pt);
+}
+
+static void test_tree_layout_riscv(void **state) {
+    mmkit_pagetable pt;
+    (void)state;
+    make(&pt, SV39);
+    /* va 0x40201000: VPN2 1, VPN1 1, VPN0 1 */
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x40201000u, 0x80005000u, PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(table_at(pt.root)[1], 0x0000000000040401u); /* (0x101000 >> 12) << 10 | V */
+    assert_int_equal(table_at(0x101000)[1], 0x0000000000040801u);
+    assert_int_equal(table_at(0x102000)[1], 0x0000000020001407u);
+    /* Sv39 upper half: 0xffffffffc0000000 = VPN2 511 as a 1 GiB leaf */
+    assert_int_equal(mmkit_pagetable_map(&pt, 0xffffffffc0000000u, GiB(2), GiB(1),
+                                         MMKIT_PTE_RX | MMKIT_PTE_GLOBAL, NULL),
+                     MMKIT_OK);
+    assert_int_equal(table_at(pt.root)[511], 0x000000002000002bu);
+    destroy(&pt);
+    make(&pt, SV48);
+    /* a 512 GiB leaf at level 3 */
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(512), GiB(512), GiB(512), MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(table_at(pt.root)[1], 0x0000002000000007u);
+    assert_int_equal(pt.tables, 1);
+    destroy(&pt);
+}
+
+/* ---- leaf selection and translate --------------------------------------------------------- */
+
+typedef struct runlog {
+    unsigned n;
+    mmkit_pagetable_mapping m[64];
+    unsigned stop_after;
+    uint64_t bytes;
+} runlog;
+static bool log_visit(void *ctx, const mmkit_pagetable_mapping *m) {
+    runlog *l = (runlog *)ctx;
+    if (l->n < 64) l->m[l->n] = *m;
+    l->n++;
+    l->bytes += m->size;
+    return l->stop_after == 0 || l->n < l->stop_after;
+}
+static void log_leaf(void *ctx, const mmkit_pagetable_mapping *m) { (void)log_visit(ctx, m); }
+
+static void test_leaf_selection(void **state) {
+    mmkit_pagetable pt;
+    runlog l;
+    mmkit_paddr pa;
+    uint32_t fl;
+    uint64_t ps;
+    /* [1G - 2M - 4K, 2G + 2M + 4K): 4K, 2M, 1G, 2M, 4K with va == pa */
+    mmkit_vaddr va = GiB(1) - MiB(2) - PG;
+    uint64_t len = GiB(1) + MiB(4) + 2 * PG;
+    (void)state;
+    make(&pt, X86_4);
+    assert_int_equal(mmkit_pagetable_map(&pt, va, va, len, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 5);
+    assert_int_equal(l.m[0].va, va);
+    assert_int_equal(l.m[0].page_size, PG);
+    assert_int_equal(l.m[1].page_size, MiB(2));
+    assert_int_equal(l.m[1].va, GiB(1) - MiB(2));
+    assert_int_equal(l.m[2].page_size, GiB(1));
+    assert_int_equal(l.m[2].size, GiB(1));
+    assert_int_equal(l.m[3].page_size, MiB(2));
+    assert_int_equal(l.m[4].page_size, PG);
+    assert_int_equal(l.m[4].va, GiB(2) + MiB(2));
+    assert_int_equal(l.m[4].flags, MMKIT_PTE_RW);
+    assert_int_equal(l.bytes, len);
+    assert_int_equal(pt.mapped_bytes, len);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + 0x12345, &pa, &fl, &ps), MMKIT_OK);
+    assert_int_equal(pa, GiB(1) + 0x12345);
+    assert_int_equal(ps, GiB(1));
+    assert_int_equal(fl, MMKIT_PTE_RW);
+    assert_int_equal(mmkit_pagetable_translate(&pt, va + 0x10, &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(pa, va + 0x10);
+    assert_int_equal(ps, PG);
+    assert_int_equal(mmkit_pagetable_translate(&pt, va - 1, &pa, &fl, &ps), MMKIT_ENOENT);
+    assert_int_equal(mmkit_pagetable_translate(&pt, 0x0000800000000000u, &pa, &fl, &ps),
+                     MMKIT_EINVAL);
+    destroy(&pt);
+
+    /* va and pa aligned differently: 4 KiB leaves only */
+    make(&pt, SV39);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), GiB(1) + PG, MiB(4), MMKIT_PTE_READ, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(3), &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(ps, PG);
+    assert_int_equal(pa, GiB(1) + MiB(3) + PG);
+    assert_int_equal(pt.tables, 1 + 1 + 2);
+    destroy(&pt);
+
+    /* policy: 2 MiB at most */
+    make_desc(&pt, X86_4, 0, MiB(2), false, false, false);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), GiB(1), GiB(1), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1), &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(ps, MiB(2));
+    destroy(&pt);
+    /* policy: 4 KiB only */
+    make_desc(&pt, SV48, 0, PG, false, false, false);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0, 0, MiB(2), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(1), &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(ps, PG);
+    destroy(&pt);
+    /* Sv57 256 TiB leaf and the upper half */
+    make(&pt, SV57);
+    assert_int_equal(mmkit_pagetable_map(&pt, (uint64_t)1 << 48, (uint64_t)1 << 48,
+                                         (uint64_t)1 << 48, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, ((uint64_t)1 << 48) + 77, &pa, NULL, &ps),
+                     MMKIT_OK);
+    assert_int_equal(ps, (uint64_t)1 << 48);
+    assert_int_equal(pa, ((uint64_t)1 << 48) + 77);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0xff00000000000000u, 0x1000, PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, 0xff00000000000fffu, &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(pa, 0x1fffu);
+    destroy(&pt);
+}
+
+/* ---- bad input ------------------------------------------------------------------------------ */
+
+static void test_bad_input(void **state) {
+    static const mmkit_pagetable_format fmts[5] = {X86_4, X86_5, SV39, SV48, SV57};
+    /* first non-canonical address per format */
+    static const uint64_t hole[5] = {0x0000800000000000u, 0x0100000000000000u,
+                                     0x0000004000000000u, 0x0000800000000000u,
+                                     0x0100000000000000u};
+    mmkit_pagetable pt;
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 5; k++) {
+        uint64_t tables, bytes;
+        uint32_t found;
+        make_desc(&pt, fmts[k], 40, 0, false, false, false);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x10000, 0x10000, 4 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_OK);
+        tables = pt.tables;
+        bytes = pt.mapped_bytes;
+        /* alignment */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20001, 0x20000, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20010, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20000, 100, MMKIT_PTE_RW, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, 0x10800, PG, NULL, NULL, NULL), MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_protect(&pt, 0x10000, 5, MMKIT_PTE_READ, NULL),
+                         MMKIT_EALIGN);
+        /* empty, non-canonical, crossing the hole, wrapping */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20000, 0, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, hole[k], 0x20000, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, hole[k] - PG, 0x20000, 2 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0 - hole[k] - PG, 0x20000, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0 - PG, 0x20000, 2 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, hole[k], PG, NULL, NULL, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_protect(&pt, hole[k], PG, MMKIT_PTE_READ, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_test_and_clear(&pt, hole[k], PG, MMKIT_PTE_ACCESSED,
+                                                        &found, NULL),
+                         MMKIT_EINVAL);
+        /* MAXPHYADDR 40 */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, GiB(1024), PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_ERANGE);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, GiB(1024) - PG, 2 * PG, MMKIT_PTE_RW,
+                                             NULL),
+                         MMKIT_ERANGE);
+        /* flags */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20000, PG, MMKIT_PTE_WRITE, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20000, PG, MMKIT_PTE_USER, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x20000, 0x20000, PG, 0x8000u | MMKIT_PTE_READ,
+                                             NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_protect(&pt, 0x10000, PG, MMKIT_PTE_WRITE, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x10000, PG, MMKIT_PTE_WRITE, &found,
+                                                        NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x10000, PG, 0, &found, NULL),
+                         MMKIT_EINVAL);
+        /* EEXIST: the same page, a range overlapping at its end, and nothing changed */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x10000, 0x90000, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EEXIST);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0xe000, 0x90000, 3 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EEXIST);
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0xe000, NULL, NULL, NULL), MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0xf000, NULL, NULL, NULL), MMKIT_ENOENT);
+        /* a range that starts in a fresh table far away and runs into the mapped pages */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0, 0x90000, MiB(2) + PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EEXIST);
+        assert_int_equal(pt.tables, tables);
+        assert_int_equal(pt.mapped_bytes, bytes);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        assert_int_equal(outstanding, tables);
+        /* translate of non-canonical / unmapped */
+        assert_int_equal(mmkit_pagetable_translate(&pt, hole[k], NULL, NULL, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0x14000, NULL, NULL, NULL), MMKIT_ENOENT);
+        /* NULL instance */
+        assert_int_equal(mmkit_pagetable_map(NULL, 0, 0, PG, MMKIT_PTE_RW, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_check(NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_visit(&pt, 0, PG, NULL, NULL), MMKIT_EINVAL);
+        destroy(&pt);
+    }
+}
+
+static void test_eexist_under_huge_leaf(void **state) {
+    mmkit_pagetable pt;
+    (void)state;
+    make(&pt, X86_4);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(2), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(pt.tables, 3);
+    /* a 4 KiB page inside the 2 MiB leaf, and a range running into it from below */
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(3), 0, PG, MMKIT_PTE_RW, NULL), MMKIT_EEXIST);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2) - 2 * PG, 0, 3 * PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_EEXIST);
+    assert_int_equal(pt.tables, 3);
+    assert_int_equal(pt.mapped_bytes, MiB(2));
+    assert_int_equal(outstanding, 3);
+    destroy(&pt);
+}
+
+/* ENOMEM at every point of a map that needs several tables: rolled back each time */
+static void test_enomem_rollback(void **state) {
+    static const mmkit_pagetable_format fmts[3] = {X86_4, SV39, SV57};
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        mmkit_pagetable pt;
+        int n;
+        bool done = false;
+        make(&pt, fmts[k]);
+        /* something already there shares the upper tables */
+        assert_int_equal(mmkit_pagetable_map(&pt, GiB(3) + MiB(20), 0x1000, PG, MMKIT_PTE_READ, NULL),
+                         MMKIT_OK);
+        for (n = 0; !done; n++) {
+            uint64_t tables = pt.tables, bytes = pt.mapped_bytes;
+            unsigned out = outstanding;
+            mmkit_tlb_gather g;
+            flushlog fl;
+            mmkit_status st;
+            gather_init(&g, &fl, 0);
+            fail_after = n;
+            /* 8 MiB + 8 KiB at an odd pa: 4 KiB leaves over 5 leaf tables, across a 1 GiB line */
+            st = mmkit_pagetable_map(&pt, GiB(3) - MiB(4) - PG, PG, MiB(8) + 2 * PG, MMKIT_PTE_RW,
+                                     n & 1 ? &g : NULL);
+            fail_after = -1;
+            if (st == MMKIT_OK) {
+                done = true;
+                assert_true(n >= 6);
+                assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+                break;
+            }
+            assert_int_equal(st, MMKIT_ENOMEM);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+            assert_int_equal(pt.tables, tables);
+            assert_int_equal(pt.mapped_bytes, bytes);
+            assert_int_equal(mmkit_pagetable_translate(&pt, GiB(3) - MiB(4) - PG, NULL, NULL, NULL),
+                             MMKIT_ENOENT);
+            assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+            assert_int_equal(outstanding, out); /* every table allocated was given back */
+        }
+        destroy(&pt);
+    }
+}
+
+/* ---- unmap ------------------------------------------------------------------------------------ */
+
+static void test_unmap_frees_tables_after_flush(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    runlog l;
+    mmkit_tlb_flush f;
+    (void)state;
+    make(&pt, X86_4);
+    gather_init(&g, &fl, 64);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1) + MiB(2), 0x7000000, 16 * PG, MMKIT_PTE_RW, &g),
+                     MMKIT_OK);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE); /* x86: not-present entries are not cached */
+    assert_int_equal(pt.tables, 4);
+    /* part of it: the leaf table stays */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1) + MiB(2) + 4 * PG, 8 * PG, log_leaf, &l, &g),
+                     MMKIT_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.m[0].va, GiB(1) + MiB(2) + 4 * PG);
+    assert_int_equal(l.m[0].pa, 0x7004000);
+    assert_int_equal(l.m[0].size, 8 * PG);
+    assert_int_equal(l.m[0].page_size, PG);
+    assert_int_equal(l.m[0].flags, MMKIT_PTE_RW);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_RANGES);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].va, GiB(1) + MiB(2) + 4 * PG);
+    assert_int_equal(f.ranges[0].size, 8 * PG);
+    assert_int_equal(f.ranges[0].page_shift, 12);
+    assert_false(f.tables);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    assert_int_equal(pt.tables, 4);
+    /* the rest (with holes in the range): PT, PD and PDPT become empty and are freed, after
+     * the flush only */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1), GiB(1), log_leaf, &l, &g), MMKIT_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.bytes, 8 * PG);
+    assert_int_equal(pt.tables, 1);
+    assert_int_equal(outstanding, 4);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_true(f.tables);
+    assert_int_equal(f.nranges, 2); /* two runs around the hole */
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    assert_int_equal(fl.calls, 2);
+    assert_int_equal(outstanding, 1);
+    assert_int_equal(table_at(pt.root)[0], 0);
+    /* unmapping nothing is fine and records nothing */
+    assert_int_equal(mmkit_pagetable_unmap(&pt, 0, GiB(4), NULL, NULL, &g), MMKIT_OK);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
+    destroy(&pt);
+}
+
+static void test_unmap_splits_and_global(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    runlog l;
+    uint64_t ps;
+    mmkit_paddr pa;
+    (void)state;
+    make(&pt, SV48);
+    gather_init(&g, &fl, 1024);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), GiB(5), GiB(1),
+                                         MMKIT_PTE_RW | MMKIT_PTE_GLOBAL, NULL),
+                     MMKIT_OK);
+    assert_int_equal(pt.tables, 2);
+    /* one page in the middle: 1G -> 2M table -> 4K table */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1) + MiB(3), PG, log_leaf, &l, &g), MMKIT_OK);
+    assert_int_equal(pt.tables, 4);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.m[0].pa, GiB(5) + MiB(3));
+    assert_int_equal(l.m[0].flags, MMKIT_PTE_RW | MMKIT_PTE_GLOBAL);
+    assert_int_equal(pt.mapped_bytes, GiB(1) - PG);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(3), &pa, NULL, &ps), MMKIT_ENOENT);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(3) + PG, &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(ps, PG);
+    assert_int_equal(pa, GiB(5) + MiB(3) + PG);
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(5), &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(ps, MiB(2));
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_true(f.tables);
+    assert_true(f.global);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_RANGES);
+    /* the 1 GiB leaf, the 2 MiB leaf that was split, and the page */
+    assert_int_equal(f.nranges, 3);
+    assert_int_equal(f.ranges[0].page_shift, 30);
+    assert_int_equal(f.ranges[1].page_shift, 21);
+    assert_int_equal(f.ranges[1].va, GiB(1) + MiB(2));
+    assert_int_equal(f.ranges[2].page_shift, 12);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    /* ENOMEM while splitting: nothing changes */
+    fail_after = 0;
+    assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1) + MiB(7), PG, NULL, NULL, &g), MMKIT_ENOMEM);
+    fail_after = -1;
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(7), &pa, NULL, &ps), MMKIT_OK);
+    assert_int_equal(pa, GiB(5) + MiB(7));
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    /* the rest */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1), GiB(1), log_leaf, &l, &g), MMKIT_OK);
+    assert_int_equal(l.bytes, GiB(1) - PG);
+    assert_int_equal(pt.tables, 1);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    assert_int_equal(outstanding, 1);
+    destroy(&pt);
+}
+
+/* ---- protect ---------------------------------------------------------------------------------- */
+
+static void test_protect_split_and_cet(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    uint32_t flags;
+    uint64_t ps, *pte;
+    mmkit_paddr pa;
+    (void)state;
+    make(&pt, X86_4);
+    gather_init(&g, &fl, 1024);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(8), MiB(2),
+                                         MMKIT_PTE_RW | MMKIT_PTE_DIRTY | MMKIT_PTE_CACHE_WT, NULL),
+                     MMKIT_OK);
+    /* PAT at bit 12 in the 2 MiB leaf */
+    assert_int_equal(table_at(0x102000)[2], 0x80000000008010dbu);
+    assert_int_equal(mmkit_pagetable_protect(&pt, MiB(4) + PG, PG, MMKIT_PTE_READ |
+                                             MMKIT_PTE_CACHE_WT, &g),
+                     MMKIT_OK);
+    assert_int_equal(pt.tables, 4);
+    /* split leaves: PAT at bit 7; the protected one is read-only with D kept in bit 52 */
+    pte = table_at(0x103000);
+    assert_int_equal(pte[0], 0x80000000008000dbu);
+    assert_int_equal(pte[1], 0x8010000000801099u);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(4) + PG, &pa, &flags, &ps), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_READ | MMKIT_PTE_DIRTY | MMKIT_PTE_CACHE_WT);
+    assert_int_equal(ps, PG);
+    assert_int_equal(pa, MiB(8) + PG);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_true(f.tables);
+    assert_int_equal(f.nranges, 2);
+    assert_int_equal(f.ranges[0].va, MiB(4));
+    assert_int_equal(f.ranges[0].page_shift, 21);
+    assert_int_equal(f.ranges[1].va, MiB(4) + PG);
+    assert_int_equal(f.ranges[1].size, PG);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    /* write back on: D returns to bit 6 */
+    assert_int_equal(mmkit_pagetable_protect(&pt, MiB(4), MiB(2), MMKIT_PTE_RW, &g), MMKIT_OK);
+    assert_int_equal(pte[1], 0x8000000000801043u);
+    assert_int_equal(pte[0], 0x8000000000800043u);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_RANGES); /* all 512 pages changed: one range */
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].va, MiB(4));
+    assert_int_equal(f.ranges[0].size, MiB(2));
+    assert_int_equal(f.ranges[0].page_shift, 12);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    /* the same flags again change nothing and record nothing */
+    assert_int_equal(mmkit_pagetable_protect(&pt, MiB(4), MiB(2), MMKIT_PTE_RW, &g), MMKIT_OK);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
+    /* holes are skipped */
+    assert_int_equal(mmkit_pagetable_protect(&pt, 0, GiB(1), MMKIT_PTE_RX | MMKIT_PTE_USER, &g),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(5), NULL, &flags, NULL), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_RX | MMKIT_PTE_USER | MMKIT_PTE_DIRTY);
+    assert_int_equal(pte[5] & 0x40u, 0); /* not writable: D moved out of bit 6 */
+    destroy(&pt);
+
+    /* RISC-V: protect a 2 MiB leaf partly, svpbmt attributes */
+    make_desc(&pt, SV39, 0, 0, false, false, true);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(4), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_protect(&pt, MiB(3), MiB(2), MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC,
+                                             NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(3), NULL, &flags, &ps), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC);
+    assert_int_equal(ps, PG);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(3) - PG, NULL, &flags, &ps), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_RW);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(5), NULL, &flags, &ps), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_RW);
+    assert_int_equal(pt.tables, 1 + 1 + 2);
+    destroy(&pt);
+}
+
+/* ---- test-and-clear A/D ------------------------------------------------------------------------ */
+
+static void test_test_and_clear(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    uint32_t found;
+    uint64_t *pte;
+    (void)state;
+    make(&pt, X86_4);
+    gather_init(&g, &fl, 64);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x400000, 0x800000, 8 * PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    pte = table_at(0x103000);
+    pte[1] |= 0x20; /* the MMU sets A on page 1 and A|D on page 2 */
+    pte[2] |= 0x60;
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x400000, 8 * PG, MMKIT_PTE_ACCESSED,
+                                                    &found, &g),
+                     MMKIT_OK);
+    assert_int_equal(found, MMKIT_PTE_ACCESSED);
+    assert_int_equal(pte[1], 0x8000000000801003u);
+    assert_int_equal(pte[2], 0x8000000000802043u);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].va, 0x401000);
+    assert_int_equal(f.ranges[0].size, 2 * PG);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x400000, 8 * PG, MMKIT_PTE_ACCESSED,
+                                                    &found, &g),
+                     MMKIT_OK);
+    assert_int_equal(found, 0);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x400000, 8 * PG,
+                                                    MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, &g),
+                     MMKIT_OK);
+    assert_int_equal(found, MMKIT_PTE_DIRTY);
+    assert_int_equal(pte[2], 0x8000000000802003u);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    /* a saved dirty bit (read-only page) counts as dirty and is cleared too */
+    assert_int_equal(mmkit_pagetable_protect(&pt, 0x403000, PG, MMKIT_PTE_READ | MMKIT_PTE_DIRTY,
+                                             NULL),
+                     MMKIT_OK);
+    assert_int_equal(pte[3], 0x8010000000803001u);
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, 0x403000, PG, MMKIT_PTE_DIRTY, &found, NULL),
+                     MMKIT_OK);
+    assert_int_equal(found, MMKIT_PTE_DIRTY);
+    assert_int_equal(pte[3], 0x8000000000803001u);
+    destroy(&pt);
+
+    /* RISC-V, a huge leaf partly covered is cleared whole */
+    make(&pt, SV39);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(2),
+                                         MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, NULL),
+                     MMKIT_OK);
+    gather_init(&g, &fl, 64);
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, MiB(3), PG, MMKIT_PTE_DIRTY, &found, &g),
+                     MMKIT_OK);
+    assert_int_equal(found, MMKIT_PTE_DIRTY);
+    assert_int_equal(table_at(0x101000)[1], 0x0000000000080047u);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].va, MiB(2));
+    assert_int_equal(f.ranges[0].page_shift, 21);
+    destroy(&pt);
+}
+
+/* RISC-V: map records the new range and the new tables (invalid entries may be cached) */
+static void test_riscv_map_records(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    (void)state;
+    make(&pt, SV48);
+    gather_init(&g, &fl, 64);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(1), MiB(1), 4 * PG, MMKIT_PTE_RW, &g), MMKIT_OK);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_true(f.tables);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].va, MiB(1));
+    assert_int_equal(f.ranges[0].size, 4 * PG);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    /* no new table this time */
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(1) + 4 * PG, MiB(1), PG, MMKIT_PTE_RW, &g),
+                     MMKIT_OK);
+    mmkit_tlb_gather_peek(&g, &f);
+    assert_false(f.tables);
+    assert_int_equal(f.nranges, 1);
+    destroy(&pt);
+}
+
+/* ---- visit / destroy ------------------------------------------------------------------------ */
+
+static void test_visit_and_destroy(void **state) {
+    mmkit_pagetable pt;
+    runlog l;
+    (void)state;
+    make(&pt, X86_5);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x1000, 0x1000, 3 * PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x4000, 0x9000, PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0x5000, 0xa000, PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, 0xff00000000200000u, 0x200000, MiB(2),
+                                         MMKIT_PTE_RW | MMKIT_PTE_GLOBAL, NULL),
+                     MMKIT_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 4); /* runs split where pa or flags do not continue */
+    assert_int_equal(l.m[0].size, 3 * PG);
+    assert_int_equal(l.m[1].pa, 0x9000);
+    assert_int_equal(l.m[2].flags, MMKIT_PTE_READ);
+    assert_int_equal(l.m[3].va, 0xff00000000200000u);
+    assert_int_equal(l.m[3].page_size, MiB(2));
+    /* a window: whole leaves intersecting it */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0x2800, 0x2000, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.m[0].va, 0x2000);
+    assert_int_equal(l.m[0].size, 2 * PG);
+    assert_int_equal(l.m[1].va, 0x4000);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0xff00000000300000u, 1, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.m[0].va, 0xff00000000200000u);
+    /* stop early */
+    memset(&l, 0, sizeof l);
+    l.stop_after = 2;
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 2);
+    /* destroy hands every frame back */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_destroy(&pt, log_leaf, &l), MMKIT_OK);
+    assert_int_equal(l.bytes, 5 * PG + MiB(2));
+    assert_int_equal(outstanding, 0);
+}
+
+/* ---- check() finds corruption ------------------------------------------------------------- */
+
+static void test_check_detects(void **state) {
+    mmkit_pagetable pt;
+    uint64_t *t, save;
+    (void)state;
+    make(&pt, X86_4);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(2) + PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    t = table_at(pt.root);
+    save = t[0];
+    t[0] |= 0x80; /* PS in a PML4E */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[0] = save | 0x20; /* A set by the MMU in a pointer: fine */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    t[0] = save;
+    t = table_at(0x102000); /* the PD */
+    save = t[1];
+    t[1] |= 0x2000; /* misaligned 2 MiB leaf */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[1] = save;
+    t[7] = 0x2; /* not present but not zero */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[7] = 0;
+    t[1] = 0; /* counters disagree */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[1] = save;
+    t = table_at(0x103000); /* the 4 KiB table holding one page */
+    save = t[0];
+    t[0] = 0; /* an empty table left hooked */
+    pt.mapped_bytes -= PG;
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[0] = save;
+    pt.mapped_bytes += PG;
+    t = table_at(0x102000);
+    t[9] = t[2]; /* a table hooked twice: more tables than counted */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[9] = 0;
+    t[2] = (uint64_t)1 << 52 | 0x103007; /* pointer above MAXPHYADDR / with reserved bits */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[2] = 0x103007;
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    destroy(&pt);
+    make(&pt, SV39);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    t = table_at(pt.root);
+    t[0] |= 0x40; /* A in a RISC-V pointer */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[0] &= ~(uint64_t)0x40;
+    t[0] |= 0x10; /* U in a pointer */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[0] &= ~(uint64_t)0x10;
+    t = table_at(0x102000);
+    t[0] = (t[0] & ~(uint64_t)0xe) | 0x4; /* W without R */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    t[0] |= 0x2;
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    destroy(&pt);
+}
+
+/* ---- randomized run against a page dictionary ---------------------------------------------- */
+
+#define MODEL_PAGES 4096u /* a 16 MiB window at WIN */
+static uint64_t model_pa[MODEL_PAGES];
+static uint32_t model_fl[MODEL_PAGES];
+static bool model_on[MODEL_PAGES];
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rnd(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_random_vs_model(void **state) {
+    static const mmkit_pagetable_format fmts[5] = {X86_4, X86_5, SV39, SV48, SV57};
+    static const uint32_t flagset[4] = {MMKIT_PTE_RW, MMKIT_PTE_READ, MMKIT_PTE_RX | MMKIT_PTE_USER,
+                                        MMKIT_PTE_RW | MMKIT_PTE_GLOBAL | MMKIT_PTE_SW0};
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 5; k++) {
+        mmkit_pagetable pt;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        const mmkit_vaddr win = fmts[k] == SV39 ? 0xffffffffc0000000u : GiB(2) - MiB(8);
+        unsigned step, i;
+        make(&pt, fmts[k]);
+        gather_init(&g, &fl, 0);
+        memset(model_on, 0, sizeof model_on);
+        for (step = 0; step < 600; step++) {
+            unsigned op = (unsigned)(rnd() % 4u);
+            unsigned first = (unsigned)(rnd() % MODEL_PAGES), n;
+            uint32_t flags = flagset[rnd() % 4u];
+            mmkit_status st;
+            bool any = false;
+            /* lengths favouring whole 2 MiB runs sometimes */
+            n = (rnd() & 3u) == 0 ? 512u : 1u + (unsigned)(rnd() % 64u);
+            if ((rnd() & 3u) == 0) first &= ~511u;
+            if (first + n > MODEL_PAGES) n = MODEL_PAGES - first;
+            for (i = first; i < first + n; i++) any = any || model_on[i];
+            if (op == 0) {
+                uint64_t pa = ((rnd() % 64u) << 21) + ((uint64_t)first << 12 & (MiB(2) - 1u));
+                if ((rnd() & 1u) == 0) pa += PG;
+                st = mmkit_pagetable_map(&pt, win + ((uint64_t)first << 12), pa, (uint64_t)n << 12,
+                                         flags, &g);
+                if (any) {
+                    assert_int_equal(st, MMKIT_EEXIST);
+                } else {
+                    assert_int_equal(st, MMKIT_OK);
+                    for (i = 0; i < n; i++) {
+                        model_on[first + i] = true;
+                        model_pa[first + i] = pa + ((uint64_t)i << 12);
+                        model_fl[first + i] = flags;
+                    }
+                }
+            } else if (op == 1) {
+                assert_int_equal(mmkit_pagetable_unmap(&pt, win + ((uint64_t)first << 12),
+                                                       (uint64_t)n << 12, NULL, NULL, &g),
+                                 MMKIT_OK);
+                for (i = first; i < first + n; i++) model_on[i] = false;
+            } else if (op == 2) {
+                assert_int_equal(mmkit_pagetable_protect(&pt, win + ((uint64_t)first << 12),
+                                                         (uint64_t)n << 12, flags, &g),
+                                 MMKIT_OK);
+                for (i = first; i < first + n; i++) model_fl[i] = flags;
+            } else {
+                uint32_t found;
+                assert_int_equal(mmkit_pagetable_test_and_clear(&pt, win + ((uint64_t)first << 12),
+                                                                (uint64_t)n << 12,
+                                                                MMKIT_PTE_ACCESSED, &found, &g),
+                                 MMKIT_OK);
+                assert_int_equal(found, 0);
+            }
+            assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+            for (i = 0; i < 24; i++) {
+                unsigned p = i < 8 ? (first + i) % MODEL_PAGES : (unsigned)(rnd() % MODEL_PAGES);
+                mmkit_paddr pa;
+                uint32_t f;
+                st = mmkit_pagetable_translate(&pt, win + ((uint64_t)p << 12) + 8, &pa, &f, NULL);
+                if (!model_on[p]) {
+                    assert_int_equal(st, MMKIT_ENOENT);
+                } else {
+                    uint32_t want = model_fl[p];
+                    assert_int_equal(st, MMKIT_OK);
+                    assert_int_equal(pa, model_pa[p] + 8);
+                    if (fmts[k] <= X86_5) want |= MMKIT_PTE_READ;
+                    assert_int_equal(f, want);
+                }
+            }
+        }
+        {
+            uint64_t bytes = 0;
+            for (i = 0; i < MODEL_PAGES; i++) bytes += model_on[i] ? PG : 0;
+            assert_int_equal(pt.mapped_bytes, bytes);
+        }
+        destroy(&pt);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_x86),
+        cmocka_unit_test(test_golden_riscv),
+        cmocka_unit_test(test_decode_roundtrip_and_reserved),
+        cmocka_unit_test(test_encode_errors),
+        cmocka_unit_test(test_init_errors),
+        cmocka_unit_test(test_root_registers),
+        cmocka_unit_test(test_tree_layout_x86),
+        cmocka_unit_test(test_tree_layout_riscv),
+        cmocka_unit_test(test_leaf_selection),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_eexist_under_huge_leaf),
+        cmocka_unit_test(test_enomem_rollback),
+        cmocka_unit_test(test_unmap_frees_tables_after_flush),
+        cmocka_unit_test(test_unmap_splits_and_global),
+        cmocka_unit_test(test_protect_split_and_cet),
+        cmocka_unit_test(test_test_and_clear),
+        cmocka_unit_test(test_riscv_map_records),
+        cmocka_unit_test(test_visit_and_destroy),
+        cmocka_unit_test(test_check_detects),
+        cmocka_unit_test(test_random_vs_model),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
