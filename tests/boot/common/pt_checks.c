@@ -228,6 +228,7 @@ static bool pt_init(void) {
         !expect_eq(&c, "levels", pt.levels, levels[plat->format]))
         return false;
     gd.backend.flush_local = flush_local;
+    gd.asid = plat->asid;
     mmkit_tlb_gather_init(&gather, &gd);
     done(&c);
     return true;
@@ -261,7 +262,7 @@ static bool map_kernel(void) {
 
 static bool paging_on(void) {
     chk c = {"paging_on", false};
-    if (!expect(&c, arch_enable_paging(&pt), "the CPU refused the root", 0, 1)) return false;
+    if (!expect(&c, arch_enable_paging(&pt, plat->asid), "the CPU refused the root", 0, 1)) return false;
     done(&c);
     return true;
 }

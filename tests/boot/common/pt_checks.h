@@ -18,6 +18,7 @@ typedef struct boot_platform {
     mmkit_pagetable_format format;
     unsigned phys_bits;          /* the CPU's physical-address width (MAXPHYADDR) */
     mmkit_paddr ram_1g_base;     /* 1 GiB-aligned physical range that holds the kernel */
+    uint16_t asid;               /* address-space id (satp.ASID / PCID) the tables run under */
     uintptr_t text_start, text_end;     /* page-aligned kernel sections (identity mapped) */
     uintptr_t rodata_start, rodata_end;
     uintptr_t data_start, image_end;    /* .data and .bss (incl. stack and frame arena) */
@@ -53,8 +54,9 @@ bool arch_fault_is(boot_fault_kind kind, const boot_fault *f, uint64_t va, uint6
 void arch_user_access(bool allow);
 /* Execute one gather flush on this CPU (SFENCE.VMA / INVLPG / CR3 reload). */
 void arch_flush_local(const mmkit_tlb_flush *f);
-/* Load the root (satp / CR3), enable what the checks need; false when the CPU refused. */
-bool arch_enable_paging(const mmkit_pagetable *pt);
+/* Load the root (satp / CR3) with asid, enable what the checks need; false when the CPU
+ * refused. */
+bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t asid);
 /* Make stores to code visible to instruction fetch. */
 void arch_sync_icache(void);
 extern const uint8_t arch_ret42[];       /* machine code: return 42 */

@@ -30,6 +30,7 @@ void rv_main(uint64_t hartid, const void *dtb) {
     } else {
         p.phys_bits = 56;
         p.ram_1g_base = 0x80000000u;
+        p.asid = 1;                   /* QEMU implements all 16 ASID bits */
         p.text_start = (uintptr_t)__text_start;
         p.text_end = (uintptr_t)__text_end;
         p.rodata_start = (uintptr_t)__rodata_start;

@@ -142,9 +142,10 @@ void arch_user_access(bool allow) {
         __asm__ volatile("clac" ::: "memory");
 }
 
-/* INVLPG / CR3 reload / CR4.PGE toggle as mmkit_tlb.h's BACKENDS section prescribes (no
- * PCIDs here: the current address space is PCID 0). INVLPG also drops global entries and the
- * paging-structure caches, so `global` and `tables` need nothing more for SCOPE_RANGES. */
+/* INVLPG / CR3 reload / CR4.PGE toggle as mmkit_tlb.h's BACKENDS section prescribes. The
+ * gather's asid is always the current PCID here (0: no PCIDs), so INVLPG serves SCOPE_RANGES
+ * (it also drops global entries and the paging-structure caches: `global` and `tables` need
+ * nothing more), and a MOV to CR3 drops the current PCID's non-global entries (SCOPE_ASID). */
 void arch_flush_local(const mmkit_tlb_flush *f) {
     if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
         for (uint32_t i = 0; i < f->nranges; i++) {
@@ -166,11 +167,15 @@ void arch_flush_local(const mmkit_tlb_flush *f) {
 }
 
 /* Switch to mmkit's tables, then turn on SMEP and SMAP (user pages are off limits to the
- * kernel, which the user-page checks test). */
-bool arch_enable_paging(const mmkit_pagetable *pt) {
-    uint64_t cr3 = mmkit_pagetable_cr3(pt, 0, false);
+ * kernel, which the user-page checks test). QEMU 7.2 TCG has no PCID: pcid is 0. */
+bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t pcid) {
+    uint64_t cr3 = mmkit_pagetable_cr3(pt, pcid, false);
     write_cr3(cr3);
-    if (read_cr3() != cr3) return false;
+    if (read_cr3() != cr3) {
+        boot_kv("CR3 written", cr3);
+        boot_kv("CR3 read back", read_cr3());
+        return false;
+    }
     write_cr4(read_cr4() | X86_CR4_SMEP | X86_CR4_SMAP);
     return (read_cr4() & (X86_CR4_SMEP | X86_CR4_SMAP)) == (X86_CR4_SMEP | X86_CR4_SMAP);
 }
@@ -214,6 +219,7 @@ void stage2_main(const x86_handoff *h) {
     p.format = ho.levels == 5 ? MMKIT_PAGETABLE_X86_64_5LEVEL : MMKIT_PAGETABLE_X86_64_4LEVEL;
     p.phys_bits = ho.phys_bits;
     p.ram_1g_base = 0;
+    p.asid = 0;                   /* PCID 0: QEMU's TCG does not implement PCIDs */
     p.text_start = (uintptr_t)__text_start;
     p.text_end = (uintptr_t)__text_end;
     p.rodata_start = (uintptr_t)__rodata_start;
