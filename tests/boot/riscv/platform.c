@@ -190,6 +190,7 @@ void arch_flush_local(const mmkit_tlb_flush *f) {
 
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t asid) {
     uint64_t satp = mmkit_pagetable_satp(pt, asid);
+    boot_kv("satp", satp);
     rv_csr_write(satp, satp);
     rv_sfence_all();
     if (rv_csr_read(satp) != satp) {   /* an unsupported MODE leaves satp unchanged */

@@ -170,6 +170,7 @@ void arch_flush_local(const mmkit_tlb_flush *f) {
  * kernel, which the user-page checks test). QEMU 7.2 TCG has no PCID: pcid is 0. */
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t pcid) {
     uint64_t cr3 = mmkit_pagetable_cr3(pt, pcid, false);
+    boot_kv("CR3", cr3);
     write_cr3(cr3);
     if (read_cr3() != cr3) {
         boot_kv("CR3 written", cr3);
