@@ -1175,9 +1175,9 @@ static void test_softtlb_check_detects_corruption(void **state) {
     e->pa = 0xa800; /* misaligned frame */
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
     e->pa = 0xa000;
-    e->match = 0; /* global match on a non-global entry */
+    e->global = 2; /* not a boolean */
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
-    e->match = 0xffffffffu;
+    e->global = 0;
     e[4] = e[0]; /* the same entry in way 1: a duplicate */
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
     e[4].tag = MMKIT_SOFTTLB_INVALID_TAG;

@@ -320,13 +320,12 @@ MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c);
 typedef struct mmkit_softtlb_entry {
     uint64_t tag;                 /* page va | size code (0: 4 KiB, 1: 2 MiB, 2: 1 GiB);
                                      MMKIT_SOFTTLB_INVALID_TAG when empty */
-    uint32_t asid;                /* owner */
-    uint32_t match;               /* 0xffffffff: only `asid` hits; 0: global, every ASID hits */
-    mmkit_paddr pa;               /* physical base of the page */
+    uint32_t asid;                /* owner; for a global entry: the ASID that last hit it */
     uint32_t flags;               /* from the translate callback, opaque to the TLB */
+    mmkit_paddr pa;               /* physical base of the page */
     uint8_t page_shift;           /* 12, 21 or 30 */
-    uint8_t global;
-    uint16_t reserved_;
+    uint8_t global;               /* 1: every ASID hits it */
+    uint8_t reserved_[6];
 } mmkit_softtlb_entry;
 
 /* What the translate callback reports for (va, asid): the leaf that maps it. */
@@ -382,14 +381,16 @@ MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t
                                                                uint32_t asid);
 
 /* The cached translation of va for asid, or NULL (no callback, no fill). The hit in way 0
- * (the most recently used way) is inline: a load of the set index, two compares. pa of va is
+ * (the most recently used way) is inline: the set from va, two compares (page tag, ASID).
+ * A global entry is hit inline by the ASID that hit it last (the slow path re-tags it), so
+ * after an address-space switch its first use goes through the slow path once. pa of va is
  * e->pa + (va & (((uint64_t)1 << e->page_shift) - 1)). The entry stays valid until the next
  * call that changes t. */
 MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
                                                               uint32_t asid) {
     const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
         (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
-    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && ((e->asid ^ asid) & e->match) == 0)) {
+    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
         t->hits++;
         return e;
     }
@@ -406,7 +407,7 @@ MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr
                                                    mmkit_paddr *pa, uint32_t *flags) {
     const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
         (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
-    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && ((e->asid ^ asid) & e->match) == 0)) {
+    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
         t->hits++;
         *pa = e->pa | (va & 0xfffu);
         if (flags) *flags = e->flags;
@@ -883,7 +884,7 @@ static mmkit_softtlb_entry *mmkit__stlb_at(const mmkit_softtlb *t, uint32_t set,
     return mmkit__stlb_entries(t) + (size_t)way * t->sets + set;
 }
 static bool mmkit__stlb_hits(const mmkit_softtlb_entry *e, uint64_t tag, uint32_t asid) {
-    return e->tag == tag && ((e->asid ^ asid) & e->match) == 0;
+    return e->tag == tag && (e->global || e->asid == asid);
 }
 /* Move way w of a set to way 0 (most recently used first), shifting ways 0..w-1 down. */
 static void mmkit__stlb_to_front(mmkit_softtlb *t, uint32_t set, uint32_t w) {
@@ -945,7 +946,9 @@ MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t
         set = mmkit__stlb_set(t, va, k);
         tag = mmkit__stlb_tag(va, k);
         for (w = 0; w < t->ways; w++) {
-            if (mmkit__stlb_hits(mmkit__stlb_at(t, set, w), tag, asid)) {
+            mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
+            if (mmkit__stlb_hits(e, tag, asid)) {
+                e->asid = asid; /* a global entry: the inline path hits it for asid next time */
                 if (w) mmkit__stlb_to_front(t, set, w);
                 t->hits++;
                 return mmkit__stlb_at(t, set, 0);
@@ -970,12 +973,11 @@ static const mmkit_softtlb_entry *mmkit__stlb_fill(mmkit_softtlb *t, mmkit_vaddr
     e = mmkit__stlb_at(t, set, 0);
     e->tag = mmkit__stlb_tag(va, k);
     e->asid = asid;
-    e->match = w->global ? 0u : 0xffffffffu;
     e->pa = w->pa;
     e->flags = w->flags;
     e->page_shift = (uint8_t)w->page_shift;
     e->global = w->global ? 1u : 0u;
-    e->reserved_ = 0;
+    MMKIT_MEMSET(e->reserved_, 0, sizeof e->reserved_);
     t->count[k]++;
     t->fills++;
     return e;
@@ -1117,8 +1119,7 @@ MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t) {
             if (k > 2 || e->page_shift != mmkit__stlb_shift(k) ||
                 mmkit__stlb_set(t, e->tag, k) != set ||
                 (e->tag & ~(uint64_t)0xfff & ((((uint64_t)1 << e->page_shift)) - 1u)) != 0 ||
-                !mmkit_is_aligned(e->pa, (uint64_t)1 << e->page_shift) || e->global > 1 ||
-                e->match != (e->global ? 0u : 0xffffffffu))
+                !mmkit_is_aligned(e->pa, (uint64_t)1 << e->page_shift) || e->global > 1)
                 return MMKIT_ECORRUPT;
             count[k]++;
             /* a fill follows a miss, so a set never holds two global entries, or two entries
