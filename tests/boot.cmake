@@ -58,7 +58,11 @@ file(GLOB boot_headers CONFIGURE_DEPENDS
      "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h")
 
 set(boot_cflags -ffreestanding -nostdlib -fno-pic -fno-stack-protector -fno-builtin
-    -O2 -g -std=c11 -Wall -Wextra -Werror -I "${PROJECT_SOURCE_DIR}/include")
+    -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow
+    -I "${PROJECT_SOURCE_DIR}/include")
+if(MMKIT_WERROR)
+  list(APPEND boot_cflags -Werror)
+endif()
 set(boot_flags_riscv --target=riscv64-unknown-elf -march=rv64gc -mabi=lp64 -mcmodel=medany
     -mno-relax ${boot_cflags})
 set(boot_flags_x86_64 --target=x86_64-unknown-none-elf -mno-red-zone -mgeneral-regs-only
