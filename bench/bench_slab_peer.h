@@ -20,8 +20,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BENCH_NOINLINE __attribute__((noinline, aligned(64)))
+#define BENCH_MAYBE_UNUSED __attribute__((unused))
 #else
 #define BENCH_NOINLINE
+#define BENCH_MAYBE_UNUSED
 #endif
 
 /* Every allocated pointer is written here so the compiler cannot drop an alloc+free pair. */
@@ -77,7 +79,7 @@ typedef struct bench_churn_result {
             FREE(p, size);                                                                      \
         }                                                                                       \
     }                                                                                           \
-    static double tight_##tag(size_t size, long iters) {                                        \
+    static BENCH_MAYBE_UNUSED double tight_##tag(size_t size, long iters) {                                        \
         double s[BENCH_TIGHT_REPS];                                                             \
         tight_loop_##tag(size, iters / 8 + 1); /* warm up */                                   \
         for (int r = 0; r < BENCH_TIGHT_REPS; r++) {                                            \
@@ -99,8 +101,8 @@ typedef struct bench_churn_result {
     }                                                                                           \
     /* alloc n, free all in random order, alloc n again; `after_alloc` / `after_free` are     \
        called outside the timing (memory accounting) */                                       \
-    static bench_churn_result churn_##tag(size_t size, long n, void **v,                        \
-                                          void (*after_alloc)(void), void (*after_free)(void)) { \
+    static BENCH_MAYBE_UNUSED bench_churn_result churn_##tag(                                   \
+        size_t size, long n, void **v, void (*after_alloc)(void), void (*after_free)(void)) {   \
         bench_churn_result r;                                                                   \
         double t0 = bench_now_ns();                                                             \
         alloc_loop_##tag(v, size, n);                                                           \
