@@ -54,8 +54,9 @@
  *   (a new slab costs O(1), the constructor runs when a slot is first handed out). Partial slabs
  *   are used before empty ones. Free never calls the provider: empty slabs stay until
  *   mmkit_slab_shrink() (which keeps desc.spare_slabs of them) or destroy.
- *   Slab order: the smallest order (<= MMKIT_SLAB_MAX_ORDER) whose waste - slab bytes in no
- *   slot: header or tag, tail - is <= 1/8 of the slab. Colouring (MMKIT_SLAB_COLOUR) spends
+ *   Slab order: waste is the slab bytes in no slot (header or tag, tail). The smallest order
+ *   up to MMKIT_SLAB_TIGHT_ORDER (3: 32 KiB) with waste <= 1% of the slab, else the smallest
+ *   order (<= MMKIT_SLAB_MAX_ORDER) with waste <= 1/8 (64-byte objects: 16 KiB slabs, 0.8%). Colouring (MMKIT_SLAB_COLOUR) spends
  *   that tail to start successive slabs at different cache-line offsets.
  *   Hardening (always on, costs two XORs per slab free-list operation): the next pointer stored
  *   in a free slot is next ^ secret ^ (its own address); the per-cache secret is mixed from
@@ -166,6 +167,9 @@
 #endif
 #ifndef MMKIT_SLAB_CACHELINE
 #define MMKIT_SLAB_CACHELINE 64
+#endif
+#ifndef MMKIT_SLAB_TIGHT_ORDER
+#define MMKIT_SLAB_TIGHT_ORDER 3 /* orders up to this may be used to get waste <= 1% */
 #endif
 #define MMKIT_SLAB_MAX_SIZE (mmkit_order_bytes(MMKIT_SLAB_MAX_ORDER) / 16u)
 #define MMKIT_SLAB_OFFSLAB_MIN (MMKIT_PAGE_SIZE / 8u) /* slots this big keep headers off-slab */
@@ -670,10 +674,11 @@ static void mmkit__slab_relist(mmkit__slab_pool *pl, mmkit__slab *s) {
 /* ---- layout ------------------------------------------------------------------------------ */
 
 /* Choose order and placement for slots of `slot` bytes aligned to `align`: the smallest order
- * whose waste is <= 1/8 of the slab (else the least wasteful one). O(MMKIT_SLAB_MAX_ORDER). */
+ * up to MMKIT_SLAB_TIGHT_ORDER whose waste is <= 1% of the slab, else the smallest order whose
+ * waste is <= 1/8 (else the least wasteful one). O(MMKIT_SLAB_MAX_ORDER). */
 static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint32_t align,
                                        bool offslab, bool colour) {
-    unsigned o, best = 0;
+    unsigned o, best = 0, eighth = MMKIT_SLAB_MAX_ORDER + 1u, tight = MMKIT_SLAB_MAX_ORDER + 1u;
     uint64_t best_waste = 0, best_bytes = 1;
     bool found = false;
     uint32_t first = offslab ? 0u : (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
@@ -689,9 +694,17 @@ static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint
             best_waste = waste;
             best_bytes = bytes;
         }
-        if (waste * 8u <= bytes) break;
+        if (o <= MMKIT_SLAB_TIGHT_ORDER && tight > MMKIT_SLAB_MAX_ORDER && waste * 100u <= bytes)
+            tight = o;
+        if (eighth > MMKIT_SLAB_MAX_ORDER && waste * 8u <= bytes) eighth = o;
+        if (eighth <= MMKIT_SLAB_MAX_ORDER && (tight <= MMKIT_SLAB_MAX_ORDER || o >= MMKIT_SLAB_TIGHT_ORDER))
+            break;
     }
     if (!found) return MMKIT_EINVAL;
+    if (tight <= MMKIT_SLAB_MAX_ORDER || eighth <= MMKIT_SLAB_MAX_ORDER) {
+        best = tight <= MMKIT_SLAB_MAX_ORDER ? tight : eighth;
+        best_bytes = mmkit_order_bytes(best);
+    }
     pl->order = best;
     pl->slot = slot;
     pl->first = first;
@@ -706,6 +719,22 @@ static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint
     }
     pl->colour_next = 0;
     return MMKIT_OK;
+}
+
+/* A given order, header on-slab, no colour (kmalloc classes: order of 64 KiB; header pool:
+ * order 0, so that a header's pool slab is found by rounding down to the page). */
+static void mmkit__slab_fixed_layout(mmkit__slab_pool *pl, unsigned order, uint32_t slot,
+                                     uint32_t align) {
+    uint64_t bytes = mmkit_order_bytes(order);
+    pl->order = order;
+    pl->slot = slot;
+    pl->first = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
+    pl->nslots = (uint32_t)(bytes - pl->first) / slot;
+    pl->offslab = false;
+    pl->tag_off = 0;
+    pl->colours = 1;
+    pl->colour_step = MMKIT_SLAB_CACHELINE;
+    pl->colour_next = 0;
 }
 
 /* ---- slabs ------------------------------------------------------------------------------- */
@@ -953,6 +982,7 @@ static mmkit_status mmkit__slab_setup(mmkit_slab_cache *c, const mmkit_slab_cach
                                       int force_order) {
     uint32_t size, align, slot, fp_off;
     mmkit_status st;
+    if (c) MMKIT_MEMSET(c, 0, sizeof *c);
     if (!c || !d) return MMKIT_EINVAL;
     if (d->size == 0 || d->size > MMKIT_SLAB_MAX_SIZE) return MMKIT_EINVAL;
     if (d->align && (!mmkit_is_pow2(d->align) || d->align > MMKIT_PAGE_SIZE)) return MMKIT_EINVAL;
@@ -995,22 +1025,13 @@ static mmkit_status mmkit__slab_setup(mmkit_slab_cache *c, const mmkit_slab_cach
     c->secret = mmkit__slab_mix(d->secret ^ (uint64_t)(uintptr_t)c ^
                                 ((uint64_t)(uintptr_t)d->provider.ctx << 17) ^ 0x9e3779b97f4a7c15u);
     if (force_order >= 0) {
-        mmkit__slab_pool *pl = &c->objs;
-        uint64_t bytes = mmkit_order_bytes((unsigned)force_order);
-        pl->order = (unsigned)force_order;
-        pl->slot = slot;
-        pl->first = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
-        pl->nslots = (uint32_t)(bytes - pl->first) / slot;
-        pl->colours = 1;
-        pl->colour_step = MMKIT_SLAB_CACHELINE;
+        mmkit__slab_fixed_layout(&c->objs, (unsigned)force_order, slot, align);
         st = MMKIT_OK;
     } else {
         st = mmkit__slab_layout(&c->objs, slot, align, slot >= MMKIT_SLAB_OFFSLAB_MIN,
                                 (d->flags & MMKIT_SLAB_COLOUR) != 0);
     }
-    if (st == MMKIT_OK && c->objs.offslab)
-        st = mmkit__slab_layout(&c->hdrs, MMKIT__SLAB_HDR_BYTES, 16u, false, false);
-    if (st == MMKIT_OK && c->objs.offslab && c->hdrs.order != 0) st = MMKIT_EINVAL;
+    if (c->objs.offslab) mmkit__slab_fixed_layout(&c->hdrs, 0, MMKIT__SLAB_HDR_BYTES, 16u);
     if (st != MMKIT_OK) {
         MMKIT_MEMSET(c, 0, sizeof *c);
         return st;
@@ -1504,6 +1525,7 @@ static inline void mmkit__km_unlock(const mmkit_kmalloc *k, uintptr_t saved) {
 
 MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_desc *desc) {
     unsigned i;
+    if (k) MMKIT_MEMSET(k, 0, sizeof *k);
     if (!k || !desc) return MMKIT_EINVAL;
     if (!desc->provider.alloc || !desc->provider.free || !desc->provider.phys_to_virt)
         return MMKIT_EINVAL;

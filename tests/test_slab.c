@@ -1,0 +1,1376 @@
+/* Unit tests for mmkit_slab.h (cmocka). Built twice: as is, and with MMKIT_DEBUG=1.
+ * Two providers: the buddy (mmkit_buddy.h) over a malloc'd arena with phys_to_virt = arena + pa,
+ * and a tiny provider of this file (64 KiB chunks from a stack), which shows that the slab
+ * layer needs nothing but the provider interface. */
+#define _POSIX_C_SOURCE 200112L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_buddy.h>
+#include <mmkit/mmkit_slab.h>
+
+#define ARENA_BYTES ((size_t)64 << 20)
+#define ARENA_ALIGN ((size_t)4 << 20) /* the largest slab (order 10) */
+
+/* ---- the buddy over an arena ------------------------------------------------------------- */
+
+static unsigned char *arena;
+static mmkit_buddy buddy;
+static uint64_t buddy_base_used; /* frames taken by the buddy's own metadata */
+
+static void *arena_p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    return arena + pa;
+}
+
+static int setup(void **state) {
+    mmkit_range ram = {0, ARENA_BYTES};
+    mmkit_buddy_desc d;
+    void *mem;
+    (void)state;
+    if (posix_memalign(&mem, ARENA_ALIGN, ARENA_BYTES) != 0) return -1;
+    arena = (unsigned char *)mem;
+    memset(&d, 0, sizeof d);
+    d.ram = &ram;
+    d.ram_count = 1;
+    d.max_order = 10;
+    d.phys_to_virt = arena_p2v;
+    if (mmkit_buddy_init(&buddy, &d) != MMKIT_OK) return -1;
+    buddy_base_used = buddy.total_frames - buddy.free_frames;
+    return 0;
+}
+static int teardown(void **state) {
+    (void)state;
+    free(arena);
+    return 0;
+}
+/* Frames the slab layer holds from the buddy right now. */
+static uint64_t buddy_used(void) { return buddy.total_frames - buddy.free_frames - buddy_base_used; }
+
+static mmkit_slab_cache_desc desc_of(size_t size) {
+    mmkit_slab_cache_desc d;
+    memset(&d, 0, sizeof d);
+    d.name = "test";
+    d.size = size;
+    d.provider = mmkit_buddy_provider(&buddy);
+    return d;
+}
+
+/* ---- a tiny provider: 64 KiB chunks (orders 0..4), optional failure and misaligned maps -- */
+
+#define TP_CHUNKS 256
+#define TP_CHUNK ((size_t)64 << 10)
+typedef struct tprov {
+    unsigned char *mem;
+    int used[TP_CHUNKS];
+    unsigned order[TP_CHUNKS];
+    int fail;          /* allocations fail with ENOMEM */
+    int misalign;      /* phys_to_virt maps one page off */
+    uint64_t frames_out, bad_frees;
+} tprov;
+static mmkit_status tp_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    tprov *t = (tprov *)ctx;
+    int i;
+    (void)flags;
+    if (t->fail || order > 4) return MMKIT_ENOMEM;
+    for (i = 0; i < TP_CHUNKS; i++) {
+        if (!t->used[i]) {
+            t->used[i] = 1;
+            t->order[i] = order;
+            t->frames_out += (uint64_t)1 << order;
+            *pa = (mmkit_paddr)i * TP_CHUNK;
+            return MMKIT_OK;
+        }
+    }
+    return MMKIT_ENOMEM;
+}
+static mmkit_status tp_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    tprov *t = (tprov *)ctx;
+    size_t i = (size_t)(pa / TP_CHUNK);
+    if (pa % TP_CHUNK || i >= TP_CHUNKS || !t->used[i] || t->order[i] != order) {
+        t->bad_frees++;
+        return MMKIT_EINVAL;
+    }
+    t->used[i] = 0;
+    t->frames_out -= (uint64_t)1 << order;
+    return MMKIT_OK;
+}
+static void *tp_p2v(void *ctx, mmkit_paddr pa) {
+    tprov *t = (tprov *)ctx;
+    return t->mem + pa + (t->misalign ? MMKIT_PAGE_SIZE : 0);
+}
+static tprov *tp_new(void) {
+    tprov *t = (tprov *)calloc(1, sizeof *t);
+    void *mem = NULL;
+    assert_int_equal(posix_memalign(&mem, TP_CHUNK, TP_CHUNK * (TP_CHUNKS + 1)), 0);
+    assert_non_null(t);
+    t->mem = (unsigned char *)mem;
+    return t;
+}
+static void tp_delete(tprov *t) {
+    free(t->mem);
+    free(t);
+}
+static mmkit_provider tp_provider(tprov *t) {
+    mmkit_provider p;
+    p.alloc = tp_alloc;
+    p.free = tp_free;
+    p.phys_to_virt = tp_p2v;
+    p.ctx = t;
+    return p;
+}
+
+static mmkit_slab_stats stats_of(mmkit_slab_cache *c) {
+    mmkit_slab_stats s;
+    assert_int_equal(mmkit_slab_stats_get(c, &s), MMKIT_OK);
+    return s;
+}
+
+/* ---- object caches ----------------------------------------------------------------------- */
+
+static uintptr_t dummy_lock(void *ctx) {
+    (*(int *)ctx)++;
+    return 7;
+}
+static void dummy_unlock(void *ctx, uintptr_t saved) {
+    assert_int_equal(saved, 7);
+    (*(int *)ctx)--;
+}
+
+static void test_init_bad_desc(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    (void)state;
+    assert_int_equal(mmkit_slab_init(NULL, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_init(&c, NULL), MMKIT_EINVAL);
+    d.size = 0;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d.size = (size_t)MMKIT_SLAB_MAX_SIZE + 1u;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.align = 24;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d.align = (size_t)MMKIT_PAGE_SIZE * 2u;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.flags = 0x80;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.frame_flags = 0x80000000u;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.provider.phys_to_virt = NULL;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.provider.alloc = NULL;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.mag_size = MMKIT_SLAB_MAG_MAX + 1u;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d = desc_of(64);
+    d.lock = dummy_lock; /* lock without unlock */
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    d.lock = NULL;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    /* failure leaves the struct zeroed */
+    memset(&c, 0xaa, sizeof c);
+    d = desc_of(0);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    assert_int_equal(c.slab_mask, 0);
+    /* calls on a zeroed/uninitialised cache are refused */
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_destroy(NULL, NULL), MMKIT_EINVAL);
+}
+
+static void test_alloc_free_basic(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(100);
+    enum { N = 2000 };
+    static void *o[N];
+    int i, j, depth = 0;
+    mmkit_slab_stats s;
+    uint64_t used0 = buddy_used();
+    (void)state;
+    d.lock = dummy_lock;
+    d.unlock = dummy_unlock;
+    d.lock_ctx = &depth;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_alloc(NULL, 0, &o[0]), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_alloc(&c, 0x1000, &o[0]), MMKIT_EINVAL);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+        assert_int_equal((uintptr_t)o[i] % 8u, 0);
+        memset(o[i], i & 0xff, 100);
+    }
+    assert_int_equal(depth, 0);
+    for (i = 0; i < N; i++) { /* no overlap: every object kept its pattern */
+        const unsigned char *b = (const unsigned char *)o[i];
+        for (j = 0; j < 100; j++) assert_int_equal(b[j], i & 0xff);
+    }
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, N);
+    assert_int_equal(s.objects_total, s.slabs * s.objs_per_slab);
+    assert_int_equal(s.frames, buddy_used() - used0);
+    assert_true(s.frames > 0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    for (i = 0; i < N; i += 2) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* LIFO: the slot freed last comes back first */
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &o[0]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, o[0]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &o[2]), MMKIT_OK);
+    assert_ptr_equal(o[0], o[2]);
+    assert_int_equal(mmkit_slab_free(&c, o[2]), MMKIT_OK);
+    for (i = 1; i < N; i += 2) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 0);
+    assert_int_equal(s.slabs_full + s.slabs_partial, 0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.slabs, 0);
+    assert_int_equal(s.frames, 0);
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(depth, 0);
+}
+
+static void test_bad_frees(void **state) {
+    mmkit_slab_cache c, other;
+    mmkit_slab_cache_desc d = desc_of(56); 
+    void *a, *b, *x;
+    mmkit_paddr pa;
+    unsigned char *frame;
+    mmkit_slab_stats s;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_init(&other, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &a), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &b), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&other, 0, &x), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(NULL, a), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free(&c, NULL), MMKIT_EINVAL);
+    /* foreign memory: a frame of the arena the cache never had (zeroed) */
+    assert_int_equal(mmkit_buddy_alloc(&buddy, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    frame = arena + pa;
+    assert_int_equal(mmkit_slab_free(&c, frame + 64), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free(&c, frame), MMKIT_EINVAL);
+    /* a forged tag without the secret */
+    ((uintptr_t *)(void *)frame)[0] = (uintptr_t)frame;
+    ((uintptr_t *)(void *)frame)[1] = (uintptr_t)frame;
+    assert_int_equal(mmkit_slab_free(&c, frame + 128), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free(&buddy, pa, 0), MMKIT_OK);
+    /* an object of another cache */
+    assert_int_equal(mmkit_slab_free(&c, x), MMKIT_EINVAL);
+    /* interior pointers */
+    assert_int_equal(mmkit_slab_free(&c, (char *)a + 1), MMKIT_EALIGN);
+    assert_int_equal(mmkit_slab_free(&c, (char *)a + 8), MMKIT_EALIGN);
+    /* the slab header area */
+    assert_int_equal(mmkit_slab_free(&c, (void *)((uintptr_t)a & c.slab_mask)), MMKIT_EINVAL);
+    /* a slot never handed out */
+    assert_int_equal(mmkit_slab_free(&c, (char *)b + c.objs.slot * 10u), MMKIT_EDOUBLE);
+    /* past the last slot, in the tail */
+    assert_true(stats_of(&c).waste_per_slab > 80u);
+    assert_int_equal(mmkit_slab_free(&c, (void *)(((uintptr_t)a & c.slab_mask) +
+                                                  (uintptr_t)stats_of(&c).slab_bytes - 8u)),
+                     MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&other), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 2);
+    /* double free */
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_OK);
+#if MMKIT_DEBUG
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_EDOUBLE);
+#endif
+    assert_int_equal(mmkit_slab_free(&c, b), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, b), MMKIT_EDOUBLE); /* slab has nothing out */
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* a pointer into a slab already given back */
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&other, x), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&other, NULL), MMKIT_OK);
+}
+
+typedef struct ctr {
+    unsigned ctor, dtor;
+} ctr;
+static void obj_ctor(void *obj, void *arg) {
+    ((ctr *)arg)->ctor++;
+    memcpy(obj, "CONSTRUCTED", 12);
+}
+static void obj_dtor(void *obj, void *arg) {
+    assert_memory_equal(obj, "CONSTRUCTED", 12);
+    ((ctr *)arg)->dtor++;
+}
+
+static void test_ctor_dtor(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(40);
+    ctr n = {0, 0};
+    enum { N = 300 };
+    void *o[N], *x;
+    int i;
+    mmkit_slab_stats s;
+    mmkit_slab_cpu f;
+    (void)state;
+    d.ctor = obj_ctor;
+    d.dtor = obj_dtor;
+    d.arg = &n;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, MMKIT_ALLOC_ZERO, &x), MMKIT_EINVAL);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+        assert_memory_equal(o[i], "CONSTRUCTED", 12);
+    }
+    assert_int_equal(n.ctor, N);
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    for (i = 0; i < N; i++) { /* objects come back constructed */
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+        assert_memory_equal(o[i], "CONSTRUCTED", 12);
+    }
+    /* a slab's own free slots are used before its unmade ones, so some new slots may be made
+     * while older slabs still have free ones; never more than the unmade rest of one slab */
+    assert_true(n.ctor <= N + stats_of(&c).objs_per_slab);
+    /* through a front and the depot too */
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_slab_cpu_free(&f, o[i]), MMKIT_OK);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &o[i]), MMKIT_OK);
+        assert_memory_equal(o[i], "CONSTRUCTED", 12);
+    }
+    /* (a refill from the slabs takes a whole magazine: it may make and construct new slots) */
+    assert_int_equal(stats_of(&c).ctor_calls, n.ctor);
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_slab_cpu_free(&f, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.ctor_calls, n.ctor);
+    assert_int_equal(n.dtor, 0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(n.dtor, n.ctor); /* one per made slot */
+}
+
+static void test_waste_all_sizes(void **state) {
+    mmkit_slab_cache c;
+    size_t size;
+    static const size_t aligns[] = {0, 16, 64, 4096};
+    unsigned a;
+    (void)state;
+    for (a = 0; a < 4; a++) {
+        for (size = 1; size <= (size_t)MMKIT_SLAB_MAX_SIZE; size = size < 8192u ? size + 1u : size * 5u / 4u) {
+            mmkit_slab_cache_desc d = desc_of(size);
+            mmkit_slab_stats s;
+            d.align = aligns[a];
+            if (aligns[a] >= 4096 && size > 65536) continue;
+            assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+            s = stats_of(&c);
+            assert_true(s.objs_per_slab >= 1);
+            assert_true(s.slot_size >= size);
+            assert_true(s.waste_per_slab * 8u <= s.slab_bytes);
+            assert_int_equal(s.waste_per_slab, s.slab_bytes - (uint64_t)s.objs_per_slab * s.slot_size);
+            assert_int_equal(s.offslab, s.slot_size >= MMKIT_SLAB_OFFSLAB_MIN);
+            assert_true(s.slab_order <= MMKIT_SLAB_MAX_ORDER);
+            assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+        }
+    }
+}
+
+/* Fill whole slabs of a sample of sizes: objects aligned, inside their slab, disjoint. */
+static void test_layout_in_memory(void **state) {
+    static const size_t sizes[] = {8, 24, 100, 500, 512, 1360, 2048, 3000, 4096, 9000, 70000};
+    static const size_t aligns[] = {0, 64, 4096};
+    unsigned i, a;
+    (void)state;
+    for (a = 0; a < 3; a++) {
+        for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            mmkit_slab_cache c;
+            mmkit_slab_cache_desc d = desc_of(sizes[i]);
+            mmkit_slab_stats s;
+            void **o;
+            uint32_t k, n;
+            d.align = aligns[a];
+            assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+            s = stats_of(&c);
+            n = s.objs_per_slab * 2u;
+            o = (void **)calloc(n, sizeof *o);
+            assert_non_null(o);
+            for (k = 0; k < n; k++) {
+                uintptr_t base;
+                assert_int_equal(mmkit_slab_alloc(&c, 0, &o[k]), MMKIT_OK);
+                base = (uintptr_t)o[k] & c.slab_mask;
+                assert_true((uintptr_t)o[k] + sizes[i] <= base + s.slab_bytes);
+                if (aligns[a]) assert_int_equal((uintptr_t)o[k] % aligns[a], 0);
+                memset(o[k], (int)(k & 0xff), sizes[i]);
+            }
+            for (k = 0; k < n; k++) {
+                const unsigned char *b = (const unsigned char *)o[k];
+                assert_int_equal(b[0], k & 0xff);
+                assert_int_equal(b[sizes[i] - 1u], k & 0xff);
+            }
+            s = stats_of(&c);
+            assert_int_equal(s.slabs, 2);
+            assert_int_equal(s.slabs_full, 2);
+            assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+            assert_int_equal(mmkit_slab_free_bulk(&c, n, o), MMKIT_OK);
+            assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+            assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+            free(o);
+        }
+    }
+}
+
+static void test_offslab(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(1360);
+    mmkit_slab_stats s;
+    void *o[40];
+    int i;
+    uint64_t used0 = buddy_used();
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.offslab);
+#if !MMKIT_DEBUG
+    assert_int_equal(s.slab_order, 0); /* three 1360-byte objects in one page */
+    assert_int_equal(s.objs_per_slab, 3);
+#endif
+    for (i = 0; i < 40; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.header_frames >= 1);
+    assert_int_equal(s.frames, buddy_used() - used0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, (char *)o[3] + 16), MMKIT_EALIGN);
+    for (i = 0; i < 40; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.frames, 0); /* header slabs went back too */
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
+static void test_colouring(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(180);
+    mmkit_slab_stats s;
+    void **o;
+    unsigned i, k, per, seen = 0;
+    uintptr_t offs[8];
+    (void)state;
+    d.flags = MMKIT_SLAB_COLOUR;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.colours > 1);
+    per = s.objs_per_slab;
+    o = (void **)calloc(per * 8u, sizeof *o);
+    assert_non_null(o);
+    for (i = 0; i < per * 8u; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+    assert_int_equal(stats_of(&c).slabs, 8);
+    /* the lowest object of each slab starts at a different offset, cache lines apart */
+    for (k = 0; k < 8; k++) {
+        uintptr_t lowest = UINTPTR_MAX, base = (uintptr_t)o[k * per] & c.slab_mask;
+        for (i = 0; i < per * 8u; i++)
+            if (((uintptr_t)o[i] & c.slab_mask) == base && (uintptr_t)o[i] - base < lowest)
+                lowest = (uintptr_t)o[i] - base;
+        offs[k] = lowest;
+    }
+    for (k = 1; k < 8 && k < s.colours; k++)
+        if (offs[k] != offs[0]) seen++;
+    assert_true(seen >= 1);
+    for (k = 0; k < 8; k++) assert_int_equal((offs[k] + 0x100000u - offs[0]) % MMKIT_SLAB_CACHELINE, 0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free_bulk(&c, per * 8u, o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    free(o);
+    /* without the flag: one colour */
+    d.flags = 0;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(stats_of(&c).colours, 1);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
+static void test_reserve(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(1000);
+    mmkit_slab_stats s;
+    void *o[100], *x;
+    int i, k;
+    (void)state;
+    d.provider = tp_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_reserve(NULL, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_reserve(&c, 50), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.objects_total - s.objects_active >= 50);
+    assert_int_equal(s.reserve, 50);
+    /* shrink keeps the reservation */
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.objects_total - s.objects_active >= 50);
+    /* the provider fails from now on: 50 allocations still succeed */
+    t->fail = 1;
+    for (i = 0; i < 50; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+    while (mmkit_slab_alloc(&c, 0, &o[i]) == MMKIT_OK) assert_true(++i < 100);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* a reservation that cannot be met leaves the level unchanged */
+    assert_int_equal(mmkit_slab_reserve(&c, 500), MMKIT_ENOMEM);
+    assert_int_equal(stats_of(&c).reserve, 50);
+    t->fail = 0;
+    for (k = 0; k < i; k++) assert_int_equal(mmkit_slab_free(&c, o[k]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    tp_delete(t);
+}
+
+static void test_reserve_levels(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(1000);
+    void *o[64];
+    int i, n = 0;
+    (void)state;
+    d.provider = tp_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_reserve(&c, 40), MMKIT_OK);
+    t->fail = 1;
+    for (i = 0; i < 40; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[n++]), MMKIT_OK);
+    t->fail = 0;
+    for (i = 0; i < n; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_reserve(&c, 0), MMKIT_OK);
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->bad_frees, 0);
+    tp_delete(t);
+}
+
+static void test_bulk(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(1000);
+    mmkit_slab_stats s;
+    enum { N = 2000 };
+    static void *o[N];
+    void *bad[3];
+    int i, j;
+    (void)state;
+    d.provider = tp_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 1, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 0, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, MMKIT_ALLOC_ZERO, 100, o), MMKIT_OK);
+    for (i = 0; i < 100; i++) {
+        const unsigned char *b = (const unsigned char *)o[i];
+        assert_int_equal(b[0] | b[999], 0);
+        for (j = 0; j < i; j++) assert_ptr_not_equal(o[i], o[j]);
+    }
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 100);
+    /* more than the provider has (256 chunks, one slab each): all or nothing */
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, N - 100, o + 100), MMKIT_ENOMEM);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 100);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* free_bulk frees the valid ones and reports the first error */
+    bad[0] = o[0];
+    bad[1] = (char *)o[1] + 8;
+    bad[2] = o[2];
+    assert_int_equal(mmkit_slab_free_bulk(&c, 3, bad), MMKIT_EALIGN);
+    assert_int_equal(stats_of(&c).objects_active, 98);
+    assert_int_equal(mmkit_slab_free_bulk(&c, 97, o + 3), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free_bulk(&c, 1, o + 1), MMKIT_OK);
+    assert_int_equal(stats_of(&c).objects_active, 0);
+    assert_int_equal(mmkit_slab_free_bulk(NULL, 1, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    tp_delete(t);
+}
+
+static void test_shrink_spare(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(256);
+    mmkit_slab_stats s;
+    enum { N = 1000 };
+    static void *o[N];
+    uint64_t used0 = buddy_used();
+    (void)state;
+    d.spare_slabs = 2;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, N, o), MMKIT_OK);
+    s = stats_of(&c);
+    assert_true(s.slabs > 4);
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK); /* nothing empty */
+    assert_int_equal(stats_of(&c).slabs, s.slabs);
+    assert_int_equal(mmkit_slab_free_bulk(&c, N, o), MMKIT_OK);
+    assert_int_equal(stats_of(&c).slabs_empty, s.slabs); /* free never gives slabs back */
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.slabs, 2);
+    assert_int_equal(s.slabs_empty, 2);
+    assert_int_equal(s.frames, buddy_used() - used0);
+    assert_int_equal(s.slabs_released, s.slabs_grown - 2);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_slab_shrink(NULL), MMKIT_EINVAL);
+}
+
+static void test_destroy_with_leaks(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    ctr n = {0, 0};
+    void *o[200];
+    uint64_t in_use = 99;
+    int i;
+    (void)state;
+    d.provider = tp_provider(t);
+    d.ctor = obj_ctor;
+    d.dtor = obj_dtor;
+    d.arg = &n;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    for (i = 0; i < 200; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+    for (i = 0; i < 190; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, &in_use), MMKIT_EBUSY);
+    assert_int_equal(in_use, 10);
+    /* nothing lost: the cache still works and the leaked objects are intact */
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    for (i = 190; i < 200; i++) assert_memory_equal(o[i], "CONSTRUCTED", 12);
+    assert_int_equal(stats_of(&c).objects_active, 10);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_EBUSY);
+    for (i = 190; i < 200; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, &in_use), MMKIT_OK);
+    assert_int_equal(in_use, 0);
+    assert_int_equal(n.dtor, n.ctor);
+    assert_int_equal(t->frames_out, 0);
+    assert_int_equal(t->bad_frees, 0);
+    tp_delete(t);
+}
+
+static void test_zero_flags_alignment(void **state) {
+    static const size_t aligns[] = {8, 16, 64, 256, 1024, 4096};
+    unsigned a;
+    int i;
+    (void)state;
+    for (a = 0; a < 6; a++) {
+        mmkit_slab_cache c;
+        mmkit_slab_cache_desc d = desc_of(72);
+        void *o[64];
+        d.align = aligns[a];
+        assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+        for (i = 0; i < 64; i++) {
+            assert_int_equal(mmkit_slab_alloc(&c, MMKIT_ALLOC_ZERO, &o[i]), MMKIT_OK);
+            assert_int_equal((uintptr_t)o[i] % aligns[a], 0);
+            assert_int_equal(((unsigned char *)o[i])[0] | ((unsigned char *)o[i])[71], 0);
+            memset(o[i], 0xff, 72);
+        }
+        assert_int_equal(mmkit_slab_free_bulk(&c, 64, o), MMKIT_OK);
+        for (i = 0; i < 64; i++) {
+            unsigned char zero[72] = {0};
+            assert_int_equal(mmkit_slab_alloc(&c, MMKIT_ALLOC_ZERO | MMKIT_ALLOC_NORECLAIM, &o[i]), MMKIT_OK);
+            assert_memory_equal(o[i], zero, 72);
+        }
+        assert_int_equal(mmkit_slab_free_bulk(&c, 64, o), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    }
+}
+
+static void test_provider_errors(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(3000);
+    void *x;
+    (void)state;
+    d.provider = tp_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    t->fail = 1;
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    t->fail = 0;
+    t->misalign = 1; /* the mapping breaks the slab's alignment: refused, block returned */
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_EALIGN);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    t->misalign = 0;
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK); /* the header slab made on the way */
+    assert_int_equal(t->frames_out, 0);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, x), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    /* a slab order the provider cannot give (tprov has at most order 4) */
+    d.size = 100000;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ENOMEM);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    tp_delete(t);
+}
+
+static void test_stats(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    mmkit_slab_stats s;
+    void *o[100];
+    (void)state;
+    d.name = "stats64";
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_stats_get(&c, NULL), MMKIT_EINVAL);
+    s = stats_of(&c);
+    assert_string_equal(s.name, "stats64");
+    assert_int_equal(s.object_size, 64);
+    assert_int_equal(s.slabs, 0);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 100, o), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 100);
+    assert_int_equal(s.slabs, (100 + s.objs_per_slab - 1) / s.objs_per_slab);
+    assert_int_equal(s.frames, s.slabs << s.slab_order);
+    assert_int_equal(s.bytes_overhead, s.frames * MMKIT_PAGE_SIZE - s.objects_total * 64u);
+    assert_int_equal(s.slabs_grown, s.slabs);
+#if !MMKIT_DEBUG
+    /* 64-byte objects: overhead per slab <= 1% of the slab */
+    assert_true(s.waste_per_slab * 100u <= s.slab_bytes);
+    assert_int_equal(s.slot_size, 64);
+#endif
+    assert_int_equal(mmkit_slab_free_bulk(&c, 100, o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
+/* ---- magazines --------------------------------------------------------------------------- */
+
+static void test_magazines(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(128);
+    mmkit_slab_cpu f1, f2;
+    enum { N = 3000 };
+    static void *o[N];
+    mmkit_slab_stats s;
+    int i;
+    void *x;
+    uint64_t used0 = buddy_used();
+    (void)state;
+    d.mag_size = 8;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(NULL, &c), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_init(&f1, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_init(&f1, &c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f2, &c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f1, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f1, 0x100, &x), MMKIT_EINVAL);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_slab_cpu_alloc(&f1, i % 3 == 0 ? MMKIT_ALLOC_ZERO : 0, &o[i]), MMKIT_OK);
+        if (i % 3 == 0) assert_int_equal(((unsigned char *)o[i])[127], 0);
+        memset(o[i], 0x5c, 128);
+    }
+    /* allocated on front 1, freed on front 2: full magazines go to the depot */
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_slab_cpu_free(&f2, o[i]), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_depot, (uint64_t)MMKIT_SLAB_DEPOT_MAX * 8u);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* front 1 takes the depot's full magazines */
+    for (i = 0; i < 100; i++) assert_int_equal(mmkit_slab_cpu_alloc(&f1, 0, &o[i]), MMKIT_OK);
+    assert_true(stats_of(&c).objects_depot < (uint64_t)MMKIT_SLAB_DEPOT_MAX * 8u);
+    for (i = 0; i < 100; i++) assert_int_equal(mmkit_slab_free(&c, o[i]), MMKIT_OK);
+    /* bad input through a front */
+    assert_int_equal(mmkit_slab_cpu_free(&f1, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_free(&f1, arena + 12345), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f1), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f2), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(NULL), MMKIT_EINVAL);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, s.objects_depot);
+    assert_int_equal(mmkit_slab_shrink(&c), MMKIT_OK);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_active, 0);
+    assert_int_equal(s.frames, 0); /* everything went back */
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
+static void test_magazine_interior_pointer(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    mmkit_slab_cpu f;
+    void *a, *b;
+    mmkit_status st;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &a), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &b), MMKIT_OK);
+    st = mmkit_slab_cpu_free(&f, (char *)a + 8);
+#if MMKIT_DEBUG
+    assert_int_equal(st, MMKIT_EALIGN); /* refused at once */
+    assert_int_equal(mmkit_slab_cpu_free(&f, a), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_free(&f, a), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+#else
+    assert_int_equal(st, MMKIT_OK); /* the hit path checks the tag only ... */
+    assert_int_equal(mmkit_slab_cpu_free(&f, a), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_EALIGN); /* ... the flush drops it */
+    assert_int_equal(f.rejected, 1);
+#endif
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, b), MMKIT_OK);
+    assert_int_equal(stats_of(&c).objects_active, 0);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
+/* ---- corruption is found by check() -------------------------------------------------------- */
+
+static void test_check_finds_corruption(void **state) {
+    tprov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    void *o[8];
+    mmkit__slab *s;
+    uint32_t saved;
+    unsigned char word[sizeof(uintptr_t)];
+    (void)state;
+    d.provider = tp_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 8, o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, o[3]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, o[5]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* a counter */
+    s = (mmkit__slab *)(void *)((uintptr_t)o[0] & c.slab_mask);
+    saved = s->inuse;
+    s->inuse++;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    s->inuse = saved;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* a free pointer (write after free) */
+    {
+        unsigned char *at = (unsigned char *)o[5] + c.objs.fp_off;
+        memcpy(word, at, sizeof word);
+        at[0] ^= 0x40;
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+        memcpy(at, word, sizeof word);
+    }
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* the tag */
+    s->tag.check ^= 1;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_slab_free(&c, o[0]), MMKIT_EINVAL); /* and frees are refused */
+    s->tag.check ^= 1;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* a list pointer */
+    c.objs.nslabs[MMKIT__SL_PARTIAL]++;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    c.objs.nslabs[MMKIT__SL_PARTIAL]--;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free(&c, o[0]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free_bulk(&c, 2, o + 1), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, o[4]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free_bulk(&c, 2, o + 6), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    tp_delete(t);
+}
+
+#if MMKIT_DEBUG
+static void test_debug_poison_redzone(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(60);
+    void *a, *b, *x;
+    mmkit_slab_stats s;
+    mmkit_slab_cpu f;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &a), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &b), MMKIT_OK);
+    /* overflow into the red zone: the free reports it and still completes */
+    ((unsigned char *)a)[60] = 1;
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_EDOUBLE);
+    /* freed objects are poisoned */
+    assert_int_equal(((unsigned char *)a)[0], MMKIT_SLAB_POISON);
+    /* use after free: check() sees it, the next alloc quarantines the object */
+    ((unsigned char *)a)[10] = 0;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ECORRUPT);
+    s = stats_of(&c);
+    assert_int_equal(s.objects_quarantined, 1);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, a), MMKIT_EDOUBLE); /* never handed out */
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_OK);
+    assert_ptr_not_equal(x, a);
+    /* the same through a front */
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_free(&f, x), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_free(&f, x), MMKIT_EDOUBLE);
+    ((unsigned char *)x)[0] = 0;
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &x), MMKIT_ECORRUPT);
+    assert_int_equal(stats_of(&c).objects_quarantined, 2);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, b), MMKIT_OK);
+    /* quarantined objects are not leaks */
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+#endif
+
+/* ---- kmalloc ----------------------------------------------------------------------------- */
+
+static mmkit_kmalloc km;
+
+static void km_init(mmkit_provider p) {
+    mmkit_kmalloc_desc d;
+    memset(&d, 0, sizeof d);
+    d.provider = p;
+    assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_OK);
+}
+
+static void test_kmalloc_init_errors(void **state) {
+    mmkit_kmalloc_desc d;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_init(NULL, &d), MMKIT_EINVAL);
+    d.provider = mmkit_buddy_provider(&buddy);
+    d.frame_flags = 0x80000000u;
+    assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
+    d.frame_flags = 0;
+    d.lock = dummy_lock;
+    assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
+    d.lock = NULL;
+    assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+    /* calls on a destroyed (zeroed) instance are refused */
+    {
+        void *p;
+        assert_int_equal(mmkit_kmalloc_alloc(&km, 8, 0, &p), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_free(&km, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_EINVAL);
+    }
+    assert_int_equal(mmkit_kmalloc_class_size(MMKIT_KMALLOC_CLASSES), 0);
+}
+
+static void test_kmalloc_classes(void **state) {
+    unsigned i;
+    uint64_t used0 = buddy_used();
+    mmkit_kmalloc_stats ks;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        size_t cs = mmkit_kmalloc_class_size(i), us = 0, lo = i ? mmkit_kmalloc_class_size(i - 1) + 1u : 1u;
+        size_t sizes[3];
+        unsigned k;
+        sizes[0] = lo;
+        sizes[1] = cs;
+        sizes[2] = cs + 1u;
+        assert_int_equal(mmkit__km_class(lo), i);
+        assert_int_equal(mmkit__km_class(cs), i);
+        for (k = 0; k < 3; k++) {
+            void *p;
+            size_t want = k < 2 ? cs : (i + 1u < MMKIT_KMALLOC_CLASSES ? mmkit_kmalloc_class_size(i + 1u) : 0);
+            assert_int_equal(mmkit_kmalloc_alloc(&km, sizes[k], 0, &p), MMKIT_OK);
+            assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+            if (want) assert_int_equal(us, want);
+            else assert_true(us >= sizes[k]);
+            memset(p, 0xa5, us);
+            /* natural alignment: the largest power of two dividing the class size */
+            if (want && want <= MMKIT_PAGE_SIZE) assert_int_equal((uintptr_t)p % (want & (~want + 1u)), 0);
+            assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+        }
+    }
+    {
+        void *p;
+        size_t us;
+        assert_int_equal(mmkit_kmalloc_alloc(&km, 0, 0, &p), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+        assert_int_equal(us, 8);
+        assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_free(&km, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_alloc(&km, 8, 0x4000, &p), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_alloc(&km, 8, 0, NULL), MMKIT_EINVAL);
+    }
+    /* every class wastes <= 12.5% of its 64 KiB slab */
+    assert_int_equal(mmkit_kmalloc_stats_get(&km, &ks), MMKIT_OK);
+    for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
+        assert_int_equal(ks.cls[i].slab_bytes, MMKIT_KMALLOC_SLAB_BYTES);
+#if !MMKIT_DEBUG
+        assert_true(ks.cls[i].waste_per_slab * 8u <= ks.cls[i].slab_bytes);
+#endif
+    }
+    assert_int_equal(ks.frames, buddy_used() - used0);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_shrink(&km), MMKIT_OK);
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+static void test_kmalloc_large(void **state) {
+    static const size_t sizes[] = {8193, 60000, 65536, 100000, 1 << 20, (3 << 20) + 5};
+    unsigned i;
+    uint64_t used0 = buddy_used();
+    mmkit_kmalloc_stats ks;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *p;
+        size_t us;
+        assert_int_equal(mmkit_kmalloc_alloc(&km, sizes[i], MMKIT_ALLOC_ZERO, &p), MMKIT_OK);
+        assert_int_equal(((unsigned char *)p)[sizes[i] - 1u], 0);
+        assert_int_equal((uintptr_t)p % 16u, 0);
+        assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+        assert_true(us >= sizes[i]);
+        memset(p, 0x33, us);
+        assert_int_equal(mmkit_kmalloc_stats_get(&km, &ks), MMKIT_OK);
+        assert_int_equal(ks.large_blocks, 1);
+        assert_int_equal(ks.large_bytes, us);
+        assert_true(ks.large_frames * MMKIT_PAGE_SIZE >= MMKIT_KMALLOC_SLAB_BYTES);
+        /* bad frees of a large block */
+        assert_int_equal(mmkit_kmalloc_free(&km, (char *)p + 16), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+#if MMKIT_DEBUG
+        /* the debug buddy poisons the freed block: its header is gone, the pointer is foreign */
+        assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_EINVAL);
+#else
+        assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_EDOUBLE);
+#endif
+        assert_int_equal(buddy_used(), used0);
+    }
+    {
+        void *p;
+        assert_int_equal(mmkit_kmalloc_alloc(&km, (size_t)-1, 0, &p), MMKIT_ENOMEM);
+    }
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+static void test_kmalloc_aligned(void **state) {
+    size_t align, size;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    for (align = 1; align <= MMKIT_PAGE_SIZE; align <<= 1) {
+        for (size = 1; size <= 20000; size = size * 3u + 1u) {
+            void *p;
+            size_t us;
+            assert_int_equal(mmkit_kmalloc_aligned(&km, size, align, 0, &p), MMKIT_OK);
+            assert_int_equal((uintptr_t)p % align, 0);
+            assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+            assert_true(us >= size);
+            memset(p, 1, size);
+            assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+        }
+    }
+    {
+        void *p;
+        assert_int_equal(mmkit_kmalloc_aligned(&km, 8, 3, 0, &p), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_aligned(&km, 8, (size_t)MMKIT_PAGE_SIZE * 2u, 0, &p), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_aligned(&km, 8, 8, 0x4000, &p), MMKIT_EINVAL);
+        assert_int_equal(mmkit_kmalloc_aligned(&km, 0, 64, MMKIT_ALLOC_ZERO, &p), MMKIT_OK);
+        assert_int_equal((uintptr_t)p % 64u, 0);
+        assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+    }
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+static void test_kmalloc_realloc(void **state) {
+    void *p, *q, *r;
+    size_t us, i;
+    unsigned char *b;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    assert_int_equal(mmkit_kmalloc_realloc(&km, NULL, 50, 0, &p), MMKIT_OK);
+    memset(p, 0x11, 50);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, p, 60, 0, &q), MMKIT_OK); /* fits its class (64) */
+    assert_ptr_equal(p, q);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, q, 10, 0, &q), MMKIT_OK);
+    assert_ptr_equal(p, q);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, q, 1000, MMKIT_ALLOC_ZERO, &r), MMKIT_OK);
+    assert_ptr_not_equal(r, q);
+    b = (unsigned char *)r;
+    for (i = 0; i < 50; i++) assert_int_equal(b[i], 0x11);
+    for (i = 64; i < 1000; i++) assert_int_equal(b[i], 0);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, r, 100000, 0, &q), MMKIT_OK); /* to a large block */
+    b = (unsigned char *)q;
+    for (i = 0; i < 50; i++) assert_int_equal(b[i], 0x11);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, q, &us), MMKIT_OK);
+    assert_true(us >= 100000);
+    /* bad pointers: refused, nothing changes */
+    assert_int_equal(mmkit_kmalloc_realloc(&km, (char *)q + 8, 10, 0, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, q, 10, 0x4000, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, q, 10, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, NULL, &us), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, q), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+static void test_kmalloc_bad_frees(void **state) {
+    void *p, *p2;
+    mmkit_paddr pa;
+    mmkit_kmalloc other;
+    mmkit_kmalloc_desc d;
+    size_t us;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    memset(&d, 0, sizeof d);
+    d.provider = mmkit_buddy_provider(&buddy);
+    assert_int_equal(mmkit_kmalloc_init(&other, &d), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p2), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&other, p), MMKIT_EINVAL);          /* other instance */
+    assert_int_equal(mmkit_kmalloc_free(&km, (char *)p + 4), MMKIT_EALIGN);  /* interior */
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, (char *)p + 4, &us), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_alloc(&buddy, 4, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, arena + pa + 200), MMKIT_EINVAL); /* foreign */
+    assert_int_equal(mmkit_buddy_free(&buddy, pa, 4), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+#if MMKIT_DEBUG
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_EDOUBLE);
+#endif
+    assert_int_equal(mmkit_kmalloc_free(&km, p2), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, p2), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&other, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+static void test_kmalloc_fronts_reserve_destroy(void **state) {
+    tprov *t = tp_new();
+    static mmkit_kmalloc_cpu f;
+    enum { N = 400 };
+    static void *o[N];
+    int i;
+    uint64_t in_use;
+    mmkit_kmalloc_stats ks;
+    (void)state;
+    km_init(tp_provider(t));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&f, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
+    for (i = 0; i < N; i++) {
+        size_t sz = (size_t)(i * 37 % 9000) + 1u;
+        assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, sz, i % 5 == 0 ? MMKIT_ALLOC_ZERO : 0, &o[i]), MMKIT_OK);
+        if (i % 5 == 0) assert_int_equal(((unsigned char *)o[i])[sz - 1u], 0);
+        memset(o[i], 0x77, sz);
+    }
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 8, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 8, 0x4000, &o[0]), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, NULL), MMKIT_OK);
+    {   /* an interior pointer through a front */
+        mmkit_status st = mmkit_kmalloc_cpu_free(&f, (char *)o[1] + 8);
+#if MMKIT_DEBUG
+        assert_int_equal(st, MMKIT_EALIGN);
+        assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_OK);
+#else
+        assert_int_equal(st, MMKIT_OK); /* tag checked only; the flush drops it */
+        assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_EALIGN);
+#endif
+    }
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    /* leaks: destroy refuses and reports them (the front is empty now) */
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_EBUSY);
+    assert_int_equal(in_use, N);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_kmalloc_cpu_free(&f, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_EBUSY); /* still in the front */
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_OK);
+    /* reservations */
+    assert_int_equal(mmkit_kmalloc_reserve(&km, 9000, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_reserve(&km, 700, 30), MMKIT_OK);
+    t->fail = 1;
+    for (i = 0; i < 30; i++) assert_int_equal(mmkit_kmalloc_alloc(&km, 700, 0, &o[i]), MMKIT_OK);
+    t->fail = 0;
+    for (i = 0; i < 30; i++) assert_int_equal(mmkit_kmalloc_free(&km, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_reserve(&km, 700, 0), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_shrink(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_stats_get(&km, &ks), MMKIT_OK);
+    assert_int_equal(ks.frames, 0);
+    assert_int_equal(t->frames_out, 0);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
+    assert_int_equal(t->bad_frees, 0);
+    tp_delete(t);
+}
+
+/* ---- randomized run against a model ------------------------------------------------------ */
+
+typedef struct live {
+    void *p;
+    size_t size;
+    int kind;   /* 0..2 caches, 3 kmalloc */
+    uint32_t tag;
+} live;
+
+static void stamp(void *p, size_t n, uint32_t tag) {
+    unsigned char *b = (unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i += 61) b[i] = (unsigned char)(tag + i);
+    b[n - 1] = (unsigned char)(tag >> 8);
+}
+static void verify(const void *p, size_t n, uint32_t tag) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n - 1u; i += 61) assert_int_equal(b[i], (unsigned char)(tag + i));
+    assert_int_equal(b[n - 1], (unsigned char)(tag >> 8));
+}
+
+static void verify_prefix(const void *p, size_t keep, size_t size, uint32_t tag) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < keep; i += 61)
+        if (i != size - 1u) assert_int_equal(b[i], (unsigned char)(tag + i));
+}
+
+static void test_randomized_against_model(void **state) {
+    enum { MAXLIVE = 3000, STEPS = 60000 };
+    static live L[MAXLIVE];
+    static mmkit_slab_cpu fr[3];
+    static mmkit_kmalloc_cpu kf;
+    static const size_t csize[3] = {24, 700, 5000};
+    mmkit_slab_cache c[3];
+    ctr n = {0, 0};
+    unsigned nlive = 0, i, step;
+    uint64_t rng = 0x1234567u, used0 = buddy_used();
+    (void)state;
+    for (i = 0; i < 3; i++) {
+        mmkit_slab_cache_desc d = desc_of(csize[i]);
+        d.flags = i == 1 ? MMKIT_SLAB_COLOUR : 0;
+        d.ctor = i == 2 ? obj_ctor : NULL;
+        d.dtor = i == 2 ? obj_dtor : NULL;
+        d.arg = &n;
+        d.spare_slabs = i;
+        assert_int_equal(mmkit_slab_init(&c[i], &d), MMKIT_OK);
+        assert_int_equal(mmkit_slab_cpu_init(&fr[i], &c[i]), MMKIT_OK);
+    }
+    km_init(mmkit_buddy_provider(&buddy));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
+    for (step = 0; step < STEPS; step++) {
+        uint64_t r;
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        r = rng;
+        if ((r % 100u) < 52u && nlive < MAXLIVE) { /* allocate */
+            live *l = &L[nlive];
+            int via = (int)((r >> 8) % 3u);
+            l->kind = (int)((r >> 12) % 4u);
+            l->tag = (uint32_t)(r >> 20);
+            if (l->kind < 3) {
+                mmkit_slab_cache *cc = &c[l->kind];
+                l->size = csize[l->kind];
+                if (via == 0) assert_int_equal(mmkit_slab_alloc(cc, 0, &l->p), MMKIT_OK);
+                else assert_int_equal(mmkit_slab_cpu_alloc(&fr[l->kind], 0, &l->p), MMKIT_OK);
+                if (l->kind == 2) {
+                    assert_memory_equal(l->p, "CONSTRUCTED", 12);
+                    l->size = 5000;
+                }
+            } else {
+                l->size = (size_t)((r >> 24) % ((r >> 40) % 8u == 0 ? 70000u : 2000u)) + 1u;
+                if (via == 0) assert_int_equal(mmkit_kmalloc_alloc(&km, l->size, 0, &l->p), MMKIT_OK);
+                else assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, l->size, 0, &l->p), MMKIT_OK);
+            }
+            if (l->kind == 2) stamp((char *)l->p + 12, l->size - 12u, l->tag);
+            else stamp(l->p, l->size, l->tag);
+            nlive++;
+        } else if ((r % 100u) < 97u && nlive) { /* free (verify the tag first) */
+            unsigned j = (unsigned)((r >> 8) % nlive);
+            live *l = &L[j];
+            int via = (int)((r >> 40) % 3u);
+            if (l->kind == 2) {
+                verify((char *)l->p + 12, l->size - 12u, l->tag);
+                assert_memory_equal(l->p, "CONSTRUCTED", 12);
+            } else {
+                verify(l->p, l->size, l->tag);
+            }
+            if (l->kind < 3) {
+                if (via == 0) assert_int_equal(mmkit_slab_free(&c[l->kind], l->p), MMKIT_OK);
+                else assert_int_equal(mmkit_slab_cpu_free(&fr[l->kind], l->p), MMKIT_OK);
+            } else if (via == 0) {
+                assert_int_equal(mmkit_kmalloc_free(&km, l->p), MMKIT_OK);
+            } else if (via == 1) {
+                assert_int_equal(mmkit_kmalloc_cpu_free(&kf, l->p), MMKIT_OK);
+            } else { /* realloc then free */
+                void *q;
+                size_t ns = (size_t)((r >> 44) % 3000u) + 1u, keep = ns < l->size ? ns : l->size;
+                assert_int_equal(mmkit_kmalloc_realloc(&km, l->p, ns, 0, &q), MMKIT_OK);
+                verify_prefix(q, keep, l->size, l->tag);
+                assert_int_equal(mmkit_kmalloc_free(&km, q), MMKIT_OK);
+            }
+            L[j] = L[--nlive];
+        } else { /* maintenance */
+            unsigned k = (unsigned)((r >> 8) % 3u);
+            if ((r >> 12) & 1u) assert_int_equal(mmkit_slab_cpu_flush(&fr[k]), MMKIT_OK);
+            assert_int_equal(mmkit_slab_shrink(&c[k]), MMKIT_OK);
+            if ((r >> 13) & 1u) assert_int_equal(mmkit_kmalloc_shrink(&km), MMKIT_OK);
+        }
+        if (step % 2000u == 0) {
+            for (i = 0; i < 3; i++) assert_int_equal(mmkit_slab_check(&c[i]), MMKIT_OK);
+            assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+        }
+    }
+    /* free everything; every frame must go back */
+    while (nlive) {
+        live *l = &L[--nlive];
+        if (l->kind < 3) assert_int_equal(mmkit_slab_free(&c[l->kind], l->p), MMKIT_OK);
+        else assert_int_equal(mmkit_kmalloc_free(&km, l->p), MMKIT_OK);
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(mmkit_slab_cpu_flush(&fr[i]), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c[i]), MMKIT_OK);
+        assert_int_equal(mmkit_slab_destroy(&c[i], NULL), MMKIT_OK);
+    }
+    assert_int_equal(n.ctor, n.dtor);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&kf), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+    assert_int_equal(buddy_used(), used0);
+    assert_int_equal(mmkit_buddy_check(&buddy), MMKIT_OK);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_bad_desc),
+        cmocka_unit_test(test_alloc_free_basic),
+        cmocka_unit_test(test_bad_frees),
+        cmocka_unit_test(test_ctor_dtor),
+        cmocka_unit_test(test_waste_all_sizes),
+        cmocka_unit_test(test_layout_in_memory),
+        cmocka_unit_test(test_offslab),
+        cmocka_unit_test(test_colouring),
+        cmocka_unit_test(test_reserve),
+        cmocka_unit_test(test_reserve_levels),
+        cmocka_unit_test(test_bulk),
+        cmocka_unit_test(test_shrink_spare),
+        cmocka_unit_test(test_destroy_with_leaks),
+        cmocka_unit_test(test_zero_flags_alignment),
+        cmocka_unit_test(test_provider_errors),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_magazines),
+        cmocka_unit_test(test_magazine_interior_pointer),
+        cmocka_unit_test(test_check_finds_corruption),
+#if MMKIT_DEBUG
+        cmocka_unit_test(test_debug_poison_redzone),
+#endif
+        cmocka_unit_test(test_kmalloc_init_errors),
+        cmocka_unit_test(test_kmalloc_classes),
+        cmocka_unit_test(test_kmalloc_large),
+        cmocka_unit_test(test_kmalloc_aligned),
+        cmocka_unit_test(test_kmalloc_realloc),
+        cmocka_unit_test(test_kmalloc_bad_frees),
+        cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
+        cmocka_unit_test(test_randomized_against_model),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
