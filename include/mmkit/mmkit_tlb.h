@@ -598,6 +598,17 @@ MMKIT_API void mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint6
     mmkit_tlb_range *r;
     if (!g || size == 0) return;
     if (global) g->global = true;
+    if (!g->escalated && g->nranges > 0) { /* fast path: the run continues the last range */
+        r = &g->range[g->nranges - 1u];
+        mask = ((uint64_t)1 << r->page_shift) - 1u;
+        last = r->va + r->size; /* 0: the range reaches the top of the address space */
+        if (r->page_shift == page_shift && va == last && last != 0 && ((va | size) & mask) == 0 &&
+            size - 1u <= UINT64_MAX - va && g->npages + (size >> page_shift) <= g->desc.ceiling) {
+            r->size += size;
+            g->npages += size >> page_shift;
+            return;
+        }
+    }
     if (page_shift < MMKIT_TLB_MIN_PAGE_SHIFT || page_shift > MMKIT_TLB_MAX_PAGE_SHIFT ||
         size - 1u > UINT64_MAX - va) {
         g->bad_ranges++;
