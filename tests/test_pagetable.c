@@ -101,6 +101,8 @@ static int teardown(void **state) {
 
 static uint64_t *table_at(mmkit_paddr pa) { return (uint64_t *)ar_p2v(NULL, pa); }
 
+static bool use_direct_map; /* tests run again with desc.direct_map (the arena is linear) */
+
 static void make_desc(mmkit_pagetable *pt, mmkit_pagetable_format f, unsigned phys_bits,
                       uint64_t max_page, bool preset_ad, bool no_nx, bool svpbmt) {
     mmkit_pagetable_desc d;
@@ -112,6 +114,7 @@ static void make_desc(mmkit_pagetable *pt, mmkit_pagetable_format f, unsigned ph
     d.preset_ad = preset_ad;
     d.no_nx = no_nx;
     d.svpbmt = svpbmt;
+    d.direct_map = use_direct_map;
     arena_reset();
     assert_int_equal(mmkit_pagetable_init(pt, &d), MMKIT_OK);
     assert_int_equal(pt->tables, 1);
@@ -1197,8 +1200,15 @@ static void test_random_vs_model(void **state) {
                     assert_int_equal(st, MMKIT_ENOENT);
                 } else {
                     uint32_t want = model_fl[p];
+                    uint64_t ps = 0;
                     assert_int_equal(st, MMKIT_OK);
                     assert_int_equal(pa, model_pa[p] + 8);
+                    pa = 0; /* the path without flags */
+                    assert_int_equal(mmkit_pagetable_translate(&pt, win + ((uint64_t)p << 12) + 9,
+                                                               &pa, NULL, &ps),
+                                     MMKIT_OK);
+                    assert_int_equal(pa, model_pa[p] + 9);
+                    assert_true(ps >= PG);
                     if (fmts[k] <= X86_5) want |= MMKIT_PTE_READ;
                     assert_int_equal(f, want);
                 }
@@ -1211,6 +1221,20 @@ static void test_random_vs_model(void **state) {
         }
         destroy(&pt);
     }
+}
+
+/* the same tests with desc.direct_map */
+static void test_direct_map(void **state) {
+    use_direct_map = true;
+    test_tree_layout_x86(state);
+    test_tree_layout_riscv(state);
+    test_leaf_selection(state);
+    test_bad_input(state);
+    test_enomem_rollback(state);
+    test_unmap_splits_and_global(state);
+    test_protect_split_and_cet(state);
+    test_random_vs_model(state);
+    use_direct_map = false;
 }
 
 int main(void) {
@@ -1235,6 +1259,7 @@ int main(void) {
         cmocka_unit_test(test_visit_and_destroy),
         cmocka_unit_test(test_check_detects),
         cmocka_unit_test(test_random_vs_model),
+        cmocka_unit_test(test_direct_map),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -202,12 +202,21 @@ typedef struct mmkit_pagetable_desc {
     bool preset_ad;          /* set A (and D when writable) on every leaf written */
     bool no_nx;              /* x86: EFER.NXE is clear (bit 63 reserved, all pages executable) */
     bool svpbmt;             /* RISC-V: the Svpbmt extension is present (cache attributes) */
+    bool direct_map;         /* the provider's phys_to_virt is linear for table pages
+                              * (phys_to_virt(pa) == phys_to_virt(root) - root + pa: a kernel's
+                              * direct map, an arena): tables are then reached by adding an
+                              * offset instead of calling phys_to_virt at every level */
 } mmkit_pagetable_desc;
 
 /* One instance. Fields are read-only for users; `tables` and `mapped_bytes` are statistics. */
 typedef struct mmkit_pagetable {
     mmkit_provider provider;
     mmkit_paddr root;         /* physical address of the root table */
+    uint64_t *root_table;     /* phys_to_virt(root), looked up once */
+    uintptr_t virt_offset;    /* direct_map: virtual = physical + virt_offset */
+    uint64_t next_mask;       /* address bits of a pointer entry ... */
+    unsigned next_shift;      /* ... shifted left by this (RISC-V PPN at bit 10: 2) */
+    uint64_t leaf_mask[MMKIT_PAGETABLE_MAX_LEVELS]; /* a present entry is a leaf iff e & mask */
     uint64_t tables;          /* table pages in the tree, root included */
     uint64_t mapped_bytes;    /* bytes covered by leaves */
     uint64_t pa_limit;        /* 2^phys_bits */
@@ -217,7 +226,7 @@ typedef struct mmkit_pagetable {
     uint8_t phys_bits;
     uint8_t max_leaf_level;   /* from max_page_size */
     bool riscv;
-    bool preset_ad, no_nx, svpbmt;
+    bool preset_ad, no_nx, svpbmt, direct_map;
 } mmkit_pagetable;
 
 /* A run of leaves: [va, va + size) -> [pa, pa + size), made of leaves of page_size bytes with
@@ -423,6 +432,7 @@ static inline bool mmkit__pt_canonical(const mmkit_pagetable *pt, mmkit_vaddr va
 }
 
 static inline uint64_t *mmkit__pt_table(const mmkit_pagetable *pt, mmkit_paddr pa) {
+    if (pt->direct_map) return (uint64_t *)((uintptr_t)pa + pt->virt_offset);
     return (uint64_t *)pt->provider.phys_to_virt(pt->provider.ctx, pa);
 }
 
@@ -433,13 +443,12 @@ static inline bool mmkit__pt_present(const mmkit_pagetable *pt, uint64_t e) {
 
 /* A present entry at this level is a leaf (else a pointer to the next level). */
 static inline bool mmkit__pt_is_leaf(const mmkit_pagetable *pt, uint64_t e, unsigned level) {
-    if (pt->riscv) return (e & MMKIT__RV_RWX) != 0;
-    return level == 0 || (level <= 2u && (e & MMKIT__X86_PS));
+    return (e & pt->leaf_mask[level]) != 0;
 }
 
 /* Physical address a pointer entry refers to. */
 static inline mmkit_paddr mmkit__pt_next(const mmkit_pagetable *pt, uint64_t e) {
-    return pt->riscv ? (e & MMKIT__RV_PPN) << 2 : e & MMKIT__X86_ADDR;
+    return (e & pt->next_mask) << pt->next_shift;
 }
 
 static inline uint64_t mmkit__pt_pointer(const mmkit_pagetable *pt, mmkit_paddr table) {
@@ -660,10 +669,21 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
     pt->preset_ad = d->preset_ad;
     pt->no_nx = d->no_nx;
     pt->svpbmt = d->svpbmt;
+    pt->next_mask = fmt->riscv ? MMKIT__RV_PPN : MMKIT__X86_ADDR;
+    pt->next_shift = fmt->riscv ? 2u : 0u;
+    for (lvl = 0; lvl < fmt->levels; lvl++) /* x86: P at level 0, PS at 1-2, never above */
+        pt->leaf_mask[lvl] = fmt->riscv ? MMKIT__RV_RWX
+                             : lvl == 0 ? MMKIT__X86_P
+                             : lvl <= fmt->top_leaf ? MMKIT__X86_PS : 0;
     st = mmkit__pt_alloc_table(pt, &pt->root, &root);
     if (st != MMKIT_OK) {
         MMKIT_MEMSET(pt, 0, sizeof *pt);
         return st;
+    }
+    pt->root_table = root;
+    if (d->direct_map) {
+        pt->virt_offset = (uintptr_t)root - (uintptr_t)pt->root;
+        pt->direct_map = true;
     }
     return MMKIT_OK;
 }
@@ -705,33 +725,106 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 
 /* ---- translate ------------------------------------------------------------------------------- */
 
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__PT_NOINLINE __attribute__((noinline))
+#define MMKIT__PT_INLINE inline __attribute__((always_inline))
+#else
+#define MMKIT__PT_NOINLINE
+#define MMKIT__PT_INLINE inline
+#endif
+
+/* One level of the lookup walk, unrolled (constant shift): load the entry; not present ->
+ * ENOENT; a leaf -> done; else step to the next table with NEXT_TABLE(pa). */
+#define MMKIT__PT_LOOKUP_STEP(L, NEXT_TABLE)                                                       \
+    do {                                                                                           \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
+        if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
+        if (e & lm[L]) {                                                                           \
+            *level = (L);                                                                          \
+            *entry = e;                                                                            \
+            return MMKIT_OK;                                                                       \
+        }                                                                                          \
+        t = NEXT_TABLE((e & next_mask) << next_shift);                                             \
+        if (MMKIT__UNLIKELY(!t)) return MMKIT_ECORRUPT;                                            \
+    } while (0)
+#define MMKIT__PT_LOOKUP_BODY(NEXT_TABLE)                                                          \
+    const uint64_t *t = pt->root_table, *lm = pt->leaf_mask;                                       \
+    const uint64_t next_mask = pt->next_mask;                                                      \
+    const unsigned next_shift = pt->next_shift;                                                    \
+    uint64_t e;                                                                                    \
+    switch (pt->levels) {                                                                          \
+    case 5: MMKIT__PT_LOOKUP_STEP(4, NEXT_TABLE); /* fall through */                              \
+    case 4: MMKIT__PT_LOOKUP_STEP(3, NEXT_TABLE); /* fall through */                              \
+    default: MMKIT__PT_LOOKUP_STEP(2, NEXT_TABLE); MMKIT__PT_LOOKUP_STEP(1, NEXT_TABLE);           \
+    }                                                                                              \
+    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];                                                  \
+    if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                           \
+    if (MMKIT__UNLIKELY(!(e & lm[0]))) return MMKIT_ECORRUPT; /* a pointer at level 0 */         \
+    *level = 0;                                                                                    \
+    *entry = e;                                                                                    \
+    return MMKIT_OK
+
+/* The leaf entry mapping va and its level: ENOENT, or ECORRUPT when a table cannot be reached.
+ * Two copies of one walk (bound: levels, unrolled): with direct_map a table is an offset away
+ * and the walk makes no call at all (so it needs no stack frame); without, phys_to_virt is
+ * called per level (kept out of line so the direct walk stays lean). The instance's fields
+ * are read into locals first: stores through t could alias them for the compiler. */
+static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_direct(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                                   uint64_t *entry, unsigned *level) {
+    const uintptr_t off = pt->virt_offset;
+#define MMKIT__PT_NEXT_DIRECT(pa) ((const uint64_t *)((uintptr_t)(pa) + off))
+    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_DIRECT);
+#undef MMKIT__PT_NEXT_DIRECT
+}
+static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable *pt,
+                                                            mmkit_vaddr va, uint64_t *entry,
+                                                            unsigned *level) {
+#define MMKIT__PT_NEXT_P2V(pa) ((const uint64_t *)mmkit__pt_table(pt, (pa)))
+    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_P2V);
+#undef MMKIT__PT_NEXT_P2V
+}
+#undef MMKIT__PT_LOOKUP_BODY
+#undef MMKIT__PT_LOOKUP_STEP
+
+/* translate with flags (the entry is fully decoded and validated) or without direct_map. */
+static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_translate_full(const mmkit_pagetable *pt,
+                                                                mmkit_vaddr va, mmkit_paddr *pa,
+                                                                uint32_t *flags,
+                                                                uint64_t *page_size) {
+    uint64_t e, size;
+    unsigned level;
+    mmkit_paddr base;
+    mmkit_status st = pt->direct_map ? mmkit__pt_lookup_direct(pt, va, &e, &level)
+                                     : mmkit__pt_lookup_p2v(pt, va, &e, &level);
+    if (st != MMKIT_OK) return st;
+    size = mmkit_pagetable_level_size(level);
+    if (flags) {
+        st = mmkit__pt_leaf_decode(pt, level, e, &base, flags);
+        if (st != MMKIT_OK) return st;
+    } else {
+        base = mmkit__pt_next(pt, e) & ~(size - 1u);
+    }
+    if (pa) *pa = base | (va & (size - 1u));
+    if (page_size) *page_size = size;
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmkit_vaddr va,
                                                  mmkit_paddr *pa, uint32_t *flags,
                                                  uint64_t *page_size) {
-    mmkit_paddr tpa;
+    uint64_t e, size;
     unsigned level;
-    if (!pt || !pt->levels || !mmkit__pt_canonical(pt, va)) return MMKIT_EINVAL;
-    tpa = pt->root;
-    level = pt->levels - 1u;
-    for (;;) { /* bound: levels */
-        const uint64_t *t = mmkit__pt_table(pt, tpa);
-        uint64_t e;
-        if (!t) return MMKIT_ECORRUPT;
-        e = t[mmkit__pt_index(va, level)];
-        if (!mmkit__pt_present(pt, e)) return MMKIT_ENOENT;
-        if (mmkit__pt_is_leaf(pt, e, level)) {
-            uint64_t size = mmkit_pagetable_level_size(level);
-            mmkit_paddr base;
-            mmkit_status st = mmkit__pt_leaf_decode(pt, level, e, &base, flags);
-            if (st != MMKIT_OK) return st;
-            if (pa) *pa = base | (va & (size - 1u));
-            if (page_size) *page_size = size;
-            return MMKIT_OK;
-        }
-        if (level == 0) return MMKIT_ECORRUPT;
-        tpa = mmkit__pt_next(pt, e);
-        level--;
-    }
+    mmkit_status st;
+    if (MMKIT__UNLIKELY(!pt || !pt->levels || !mmkit__pt_canonical(pt, va))) return MMKIT_EINVAL;
+    if (MMKIT__UNLIKELY(flags != NULL || !pt->direct_map))
+        return mmkit__pt_translate_full(pt, va, pa, flags, page_size);
+    /* the fast path makes no call: address and size only, through the direct map */
+    st = mmkit__pt_lookup_direct(pt, va, &e, &level);
+    if (st != MMKIT_OK) return st;
+    size = mmkit_pagetable_level_size(level);
+    if (pa) *pa = (mmkit__pt_next(pt, e) & ~(size - 1u)) | (va & (size - 1u));
+    if (page_size) *page_size = size;
+    return MMKIT_OK;
 }
 
 /* ---- range walks (unmap, protect, test_and_clear, visit) ----------------------------------- */
@@ -831,15 +924,34 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
     switch (w->op) {
     case MMKIT__PT_UNMAP: {
         uint64_t gmask = pt->riscv ? MMKIT__RV_G : MMKIT__X86_G, cleared = 0;
-        for (i = i0; i < i1; i++) { /* bound: 512 */
-            uint64_t e = t[i];
-            mmkit_vaddr va;
-            if (!e) continue;
-            t[i] = 0;
-            cleared++;
-            va = va0 + ((uint64_t)(i - i0) << shift);
-            if (w->leaf) mmkit__pt_run_add(w, va, e, level);
-            if (w->g) mmkit__pt_gather_add(w, va, 1, level, (e & gmask) != 0);
+        uint64_t size = (uint64_t)1 << shift, step = mmkit__pt_step(pt, level);
+        i = i0;
+        while (i < i1) { /* bound: 512; one pass, one gather record per run of entries */
+            unsigned j;
+            uint64_t global = 0;
+            mmkit_vaddr va = va0 + ((uint64_t)(i - i0) << shift);
+            if (!t[i]) {
+                i++;
+                continue;
+            }
+            for (j = i; j < i1 && t[j]; j++) {
+                uint64_t e = t[j];
+                t[j] = 0;
+                global |= e;
+                if (!w->leaf) continue;
+                if (w->run_active && e == w->run_next && va == w->run_end) {
+                    w->run_next += step; /* the common case: the run goes on */
+                    w->run_end += size;
+                } else {
+                    mmkit__pt_run_add(w, va, e, level);
+                }
+                va += size;
+            }
+            if (w->g)
+                mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), j - i, level,
+                                     (global & gmask) != 0);
+            cleared += j - i;
+            i = j;
         }
         pt->mapped_bytes -= cleared << shift;
         break;
@@ -899,7 +1011,7 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
     unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
     bool full[MMKIT_PAGETABLE_MAX_LEVELS];
     mmkit_vaddr cur = va;
-    tbl[top] = mmkit__pt_table(pt, pt->root);
+    tbl[top] = pt->root_table;
     if (!tbl[top]) {
         w->st = MMKIT_ECORRUPT;
         return;
@@ -974,7 +1086,7 @@ static mmkit_status mmkit__pt_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit
     unsigned level = pt->levels - 1u;
     uint64_t *t;
     if (!mmkit__pt_canonical(pt, x)) return MMKIT_OK;
-    t = mmkit__pt_table(pt, pt->root);
+    t = pt->root_table;
     while (level > 0 && t) { /* bound: levels */
         unsigned i = mmkit__pt_index(x, level);
         uint64_t e = t[i];
@@ -1021,7 +1133,7 @@ static void mmkit__pt_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_tlb_
     unsigned top = pt->levels - 1u, level = top;
     uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
     mmkit_paddr tpa[MMKIT_PAGETABLE_MAX_LEVELS];
-    tbl[top] = mmkit__pt_table(pt, pt->root);
+    tbl[top] = pt->root_table;
     tpa[top] = pt->root;
     if (!tbl[top]) return;
     while (level > 0) { /* bound: levels */
@@ -1058,7 +1170,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
     top = pt->levels - 1u;
     while (left) { /* bound: one pass per leaf table filled, <= n / 512 + 2 * L */
         unsigned L = pt->max_leaf_level, level = top, i0, shift;
-        uint64_t *t = mmkit__pt_table(pt, pt->root), n, i, bits, field, step;
+        uint64_t *t = pt->root_table, n, i, bits, field, step;
         while (L > 0 && (((cur | pcur) & (mmkit_pagetable_level_size(L) - 1u)) ||
                          left < mmkit_pagetable_level_size(L)))
             L--;
@@ -1244,7 +1356,7 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     if (pt->levels != mmkit__pt_fmts[pt->format].levels || pt->max_leaf_level > top_leaf ||
         (pt->root & MMKIT_PAGE_MASK) || pt->root >= pt->pa_limit)
         return MMKIT_ECORRUPT;
-    tbl[top] = mmkit__pt_table(pt, pt->root);
+    tbl[top] = pt->root_table;
     if (!tbl[top]) return MMKIT_ECORRUPT;
     idx[top] = 0;
     used[top] = true;
