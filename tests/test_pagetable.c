@@ -1223,6 +1223,46 @@ static void test_random_vs_model(void **state) {
     }
 }
 
+/* found by fuzzing: on RISC-V a 2 MiB leaf and the 4 KiB leaf right after it (pa continuing,
+ * same flags) encode alike; they must still be reported as two runs of different page sizes */
+static void test_runs_do_not_mix_page_sizes(void **state) {
+    mmkit_pagetable pt;
+    runlog l;
+    (void)state;
+    make(&pt, SV57);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(4), MiB(2) + PG, MMKIT_PTE_READ, NULL),
+                     MMKIT_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, log_visit, &l), MMKIT_OK);
+    assert_int_equal(l.n, 2);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, MiB(2), MiB(2) + PG, log_leaf, &l, NULL), MMKIT_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.m[0].page_size, MiB(2));
+    assert_int_equal(l.m[0].size, MiB(2));
+    assert_int_equal(l.m[1].page_size, PG);
+    assert_int_equal(l.m[1].size, PG);
+    destroy(&pt);
+}
+
+/* found by fuzzing: splitting a huge leaf copies its A/D state exactly, also with preset_ad */
+static void test_split_keeps_ad_with_preset(void **state) {
+    mmkit_pagetable pt;
+    uint32_t found, flags;
+    (void)state;
+    make_desc(&pt, X86_4, 0, 0, true, false, false);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(2), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_test_and_clear(&pt, MiB(2), PG,
+                                                    MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found,
+                                                    NULL),
+                     MMKIT_OK);
+    assert_int_equal(found, MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY);
+    assert_int_equal(mmkit_pagetable_unmap(&pt, MiB(3), PG, NULL, NULL, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_translate(&pt, MiB(3) + PG, NULL, &flags, NULL), MMKIT_OK);
+    assert_int_equal(flags, MMKIT_PTE_RW); /* no A/D: the split did not preset them */
+    destroy(&pt);
+}
+
 /* the same tests with desc.direct_map */
 static void test_direct_map(void **state) {
     use_direct_map = true;
@@ -1259,6 +1299,8 @@ int main(void) {
         cmocka_unit_test(test_visit_and_destroy),
         cmocka_unit_test(test_check_detects),
         cmocka_unit_test(test_random_vs_model),
+        cmocka_unit_test(test_runs_do_not_mix_page_sizes),
+        cmocka_unit_test(test_split_keeps_ad_with_preset),
         cmocka_unit_test(test_direct_map),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -480,12 +480,14 @@ static mmkit_status mmkit__pt_flags_ok(const mmkit_pagetable *pt, uint32_t f) {
     return MMKIT_OK;
 }
 
-/* Everything but the address of a leaf of this level with (validated) flags f. */
-static uint64_t mmkit__pt_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f) {
+/* Everything but the address of a leaf of this level with (validated) flags f; preset: apply
+ * desc.preset_ad (not when a split copies leaves, which must keep their A/D state exactly). */
+static uint64_t mmkit__pt_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f,
+                                    bool preset) {
     uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
     bool w = (f & MMKIT_PTE_WRITE) != 0;
-    bool a = (f & MMKIT_PTE_ACCESSED) || pt->preset_ad;
-    bool d = (f & MMKIT_PTE_DIRTY) || (pt->preset_ad && w);
+    bool a = (f & MMKIT_PTE_ACCESSED) || (preset && pt->preset_ad);
+    bool d = (f & MMKIT_PTE_DIRTY) || (preset && pt->preset_ad && w);
     uint64_t e;
     if (pt->riscv) {
         e = MMKIT__RV_V;
@@ -699,7 +701,7 @@ MMKIT_API mmkit_status mmkit_pagetable_encode(const mmkit_pagetable *pt, unsigne
     size = mmkit_pagetable_level_size(level);
     if (pa & (size - 1u)) return MMKIT_EALIGN;
     if (pa >= pt->pa_limit || size > pt->pa_limit - pa) return MMKIT_ERANGE;
-    *pte = mmkit__pt_leaf_bits(pt, level, flags) | mmkit__pt_field(pt, pa);
+    *pte = mmkit__pt_leaf_bits(pt, level, flags, true) | mmkit__pt_field(pt, pa);
     return MMKIT_OK;
 }
 
@@ -939,7 +941,8 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                 t[j] = 0;
                 global |= e;
                 if (!w->leaf) continue;
-                if (w->run_active && e == w->run_next && va == w->run_end) {
+                if (w->run_active && e == w->run_next && va == w->run_end &&
+                    level == w->run_level) {
                     w->run_next += step; /* the common case: the run goes on */
                     w->run_end += size;
                 } else {
@@ -968,7 +971,7 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                     w->st = w->st ? w->st : MMKIT_ECORRUPT;
                     break;
                 }
-                nw = mmkit__pt_leaf_bits(pt, level, w->flags | (of & MMKIT__PT_AD)) |
+                nw = mmkit__pt_leaf_bits(pt, level, w->flags | (of & MMKIT__PT_AD), true) |
                      (old & mmkit__pt_leaf_addr_mask(pt, level));
                 if (nw == old) break;
                 if (mmkit__pt_cas(&t[i], &old, nw)) {
@@ -1108,7 +1111,7 @@ static mmkit_status mmkit__pt_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit
                     (void)mmkit__pt_release_table(pt, cpa, NULL);
                     return MMKIT_ECORRUPT;
                 }
-                bits = mmkit__pt_leaf_bits(pt, level - 1u, f);
+                bits = mmkit__pt_leaf_bits(pt, level - 1u, f, false);
                 field = mmkit__pt_field(pt, base);
                 step = mmkit__pt_step(pt, level - 1u);
                 for (j = 0; j < MMKIT__PT_ENTRIES; j++) child[j] = bits | (field + j * step);
@@ -1200,7 +1203,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         i0 = mmkit__pt_index(cur, L);
         n = left >> shift;
         if (n > MMKIT__PT_ENTRIES - i0) n = MMKIT__PT_ENTRIES - i0;
-        bits = mmkit__pt_leaf_bits(pt, L, flags);
+        bits = mmkit__pt_leaf_bits(pt, L, flags, true);
         field = mmkit__pt_field(pt, pcur);
         step = mmkit__pt_step(pt, L);
         t += i0;

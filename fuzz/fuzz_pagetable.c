@@ -1,0 +1,476 @@
+/* fuzz_pagetable.c - fuzz harness for mmkit_pagetable.h against a page dictionary model.
+ *
+ * LLVMFuzzerTestOneInput decodes the input into an instance and a sequence of operations:
+ *   header (5 bytes)
+ *     [0] format (mod 5: x86-64 4/5-level, Sv39, Sv48, Sv57)
+ *     [1] options: bit0 preset_ad, bit1 svpbmt (RISC-V), bit2 direct_map, bit3 no_nx (x86),
+ *         bit4 window at the top of the address space (else at 1 GiB), bit5 record into a
+ *         gather (else NULL gather)
+ *     [2] max_page_size (mod 4: format maximum, 4 KiB, 2 MiB, 1 GiB)
+ *     [3] phys_bits: 0 = format maximum, else 32 + (b mod 16)
+ *     [4] table pages the provider hands out before failing (0 = the whole arena)
+ *   operations (8 bytes each, at most FUZZ_PT_MAX_OPS)
+ *     [0] op: bits 0-2 kind (0,1 map, 2 unmap, 3 protect, 4 test_and_clear, 5 visit,
+ *         6 bad call, 7 translate probes), bits 3-4 length mode (1..64 pages, 1..1024 pages,
+ *         2 MiB multiples on a 2 MiB boundary, 1 GiB on a 1 GiB boundary), bit 5 A/D set
+ *         "by the MMU" on the first page before the op, bits 6-7 spare
+ *     [1..3] first page in the 4 GiB window (20 bits)
+ *     [4] length parameter
+ *     [5] flags (index into a table, plus G/A/D/SW/cache bits; some combinations invalid)
+ *     [6] pa selector: pa = va page + (b & 0x7f) * 512 (b & 0x80: * 512 again), 0xff: +1 page
+ *     [7] which (test_and_clear), probe seed
+ * The model is a small list of extents {first page, pages, first frame, flags}; each call's
+ * expected status and effect are derived from it (EEXIST on overlap, EINVAL/EALIGN/ERANGE for
+ * bad arguments, ENOMEM leaves everything as it was). After every step: mmkit_pagetable_check(),
+ * mapped_bytes against the model, table pages held by the provider against pt.tables (after the
+ * gather's flush), and translate of sampled pages (the op's edges, one page per extent, random
+ * ones) against the model, with and without flags. At the end destroy() must hand back every
+ * mapped byte and every table page.
+ *
+ * Build: libFuzzer  clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_pagetable.c
+ *        replay     cc -Iinclude fuzz/fuzz_pagetable.c fuzz/replay_main.c
+ * FUZZ_PT_TRACE=1 in the environment prints every operation.
+ */
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_pagetable.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef FUZZ_PT_MAX_OPS
+#define FUZZ_PT_MAX_OPS 160
+#endif
+#define ARENA_PAGES 192u /* table pages: small, so check() stays cheap and ENOMEM is reachable */
+#define ARENA_BASE ((uint64_t)1 << 20)
+#define MAXEXT 96
+#define WIN_PAGES ((uint64_t)1 << 20) /* a 4 GiB window */
+#define PG MMKIT_PAGE_SIZE
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int g_trace = -1;
+static unsigned g_op;
+#define TRACE(...) \
+    do { if (g_trace > 0) fprintf(stderr, __VA_ARGS__); } while (0)
+static void fail_at(int line, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "fuzz_pagetable.c:%d: op #%u: ", line, g_op);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+#define CHECK(c, ...) \
+    do { if (!(c)) fail_at(__LINE__, __VA_ARGS__); } while (0)
+#define EXPECT(got, want, what)                                                              \
+    CHECK((got) == (want), "%s returned %s, the model expects %s", what,                     \
+          mmkit_status_str(got), mmkit_status_str(want))
+
+static struct { const uint8_t *p; size_t n, i; } R;
+static unsigned u8(void) { return R.i < R.n ? R.p[R.i++] : 0u; }
+
+/* ---- provider over an arena --------------------------------------------------------------- */
+static unsigned char *arena;
+static uint32_t free_stack[ARENA_PAGES];
+static unsigned nfree, outstanding, alloc_budget;
+static bool in_use[ARENA_PAGES];
+static mmkit_status ar_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    uint32_t i;
+    (void)ctx;
+    (void)flags;
+    if (order || !nfree || !alloc_budget) return MMKIT_ENOMEM;
+    alloc_budget--;
+    i = free_stack[--nfree];
+    in_use[i] = true;
+    outstanding++;
+    memset(arena + (size_t)i * PG, 0x5a, (size_t)PG);
+    *pa = ARENA_BASE + (uint64_t)i * PG;
+    return MMKIT_OK;
+}
+static mmkit_status ar_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    uint64_t i = (pa - ARENA_BASE) / PG;
+    (void)ctx;
+    CHECK(order == 0 && pa >= ARENA_BASE && i < ARENA_PAGES && in_use[i], "bad table free %llx",
+          (unsigned long long)pa);
+    in_use[i] = false;
+    free_stack[nfree++] = (uint32_t)i;
+    outstanding--;
+    return MMKIT_OK;
+}
+static void *ar_p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    if (pa < ARENA_BASE || pa - ARENA_BASE >= (uint64_t)ARENA_PAGES * PG) return NULL;
+    return arena + (pa - ARENA_BASE);
+}
+static const mmkit_provider prov = {ar_alloc, ar_free, ar_p2v, NULL};
+
+/* ---- the model ------------------------------------------------------------------------------- */
+typedef struct ext {
+    uint64_t first, n; /* pages of the window */
+    uint64_t frame;    /* first physical frame number */
+    uint32_t flags;    /* as translate reports them */
+} ext;
+static ext M[MAXEXT];
+static unsigned nm;
+static struct {
+    bool riscv, preset, nonx, svpbmt;
+    uint64_t pa_limit;
+} C;
+
+/* flags as translate reports them for a mapping requested with f */
+static uint32_t norm(uint32_t f) {
+    if (!C.riscv) {
+        f |= MMKIT_PTE_READ;
+        if (C.nonx) f |= MMKIT_PTE_EXEC;
+    }
+    if (C.preset) {
+        f |= MMKIT_PTE_ACCESSED;
+        if (f & MMKIT_PTE_WRITE) f |= MMKIT_PTE_DIRTY;
+    }
+    return f;
+}
+static bool flags_valid(uint32_t f) {
+    uint32_t c = f & MMKIT_PTE_CACHE_MASK;
+    if (f & ~MMKIT_PTE_KNOWN_FLAGS) return false;
+    if (!(f & (MMKIT_PTE_READ | MMKIT_PTE_EXEC))) return false;
+    if ((f & MMKIT_PTE_WRITE) && !(f & MMKIT_PTE_READ)) return false;
+    if (C.riscv && c && (c == MMKIT_PTE_CACHE_WT || !C.svpbmt)) return false;
+    return true;
+}
+static int find(uint64_t page) {
+    unsigned i;
+    for (i = 0; i < nm; i++)
+        if (page >= M[i].first && page - M[i].first < M[i].n) return (int)i;
+    return -1;
+}
+static bool overlaps(uint64_t first, uint64_t n) {
+    unsigned i;
+    for (i = 0; i < nm; i++)
+        if (first < M[i].first + M[i].n && M[i].first < first + n) return true;
+    return false;
+}
+/* Split extents so that page `at` starts one (if it lies inside one). */
+static void cut(uint64_t at) {
+    int i = find(at);
+    ext *e;
+    if (i < 0 || M[i].first == at) return;
+    CHECK(nm < MAXEXT, "model full");
+    e = &M[i];
+    M[nm].first = at;
+    M[nm].n = e->first + e->n - at;
+    M[nm].frame = e->frame + (at - e->first);
+    M[nm].flags = e->flags;
+    e->n = at - e->first;
+    nm++;
+}
+static void model_unmap(uint64_t first, uint64_t n) {
+    unsigned i = 0;
+    cut(first);
+    cut(first + n);
+    while (i < nm) {
+        if (M[i].first >= first && M[i].first < first + n) M[i] = M[--nm];
+        else i++;
+    }
+}
+static uint64_t model_bytes(void) {
+    uint64_t b = 0;
+    unsigned i;
+    for (i = 0; i < nm; i++) b += M[i].n * PG;
+    return b;
+}
+
+/* ---- the run --------------------------------------------------------------------------------- */
+static mmkit_pagetable pt;
+static mmkit_tlb_gather gat;
+static mmkit_tlb_gather *G;
+static mmkit_vaddr win;
+
+static mmkit_vaddr va_of(uint64_t page) { return win + page * PG; }
+
+static void probe(uint64_t page, unsigned off) {
+    mmkit_paddr pa = 0, pa2 = 0;
+    uint32_t f = 0;
+    uint64_t ps = 0;
+    int i;
+    mmkit_status st, st2;
+    if (page >= WIN_PAGES) return;
+    i = find(page);
+    st = mmkit_pagetable_translate(&pt, va_of(page) + off, &pa, &f, &ps);
+    st2 = mmkit_pagetable_translate(&pt, va_of(page) + off, &pa2, NULL, NULL);
+    if (i < 0) {
+        EXPECT(st, MMKIT_ENOENT, "translate");
+        EXPECT(st2, MMKIT_ENOENT, "translate (no flags)");
+        return;
+    }
+    EXPECT(st, MMKIT_OK, "translate");
+    EXPECT(st2, MMKIT_OK, "translate (no flags)");
+    CHECK(pa == (M[i].frame + (page - M[i].first)) * PG + off && pa2 == pa,
+          "translate page %llx: pa %llx, model %llx", (unsigned long long)page,
+          (unsigned long long)pa, (unsigned long long)((M[i].frame + page - M[i].first) * PG));
+    CHECK(f == M[i].flags, "translate page %llx: flags %x, model %x", (unsigned long long)page, f,
+          M[i].flags);
+    CHECK(ps >= PG && ps <= ((uint64_t)1 << 30) && !(((va_of(page) ^ pa) & (ps - 1u)) & ~(PG - 1u)),
+          "leaf size %llx", (unsigned long long)ps);
+}
+
+
+/* What an MMU does on an access (and a write when writable): set A (and D) in the leaf that
+ * maps page `page`, directly in the table. The model marks every page of that leaf. */
+static void mmu_sets_ad(uint64_t page) {
+    mmkit_vaddr va = va_of(page);
+    uint64_t *t = pt.root_table, *e = NULL, size = 0, w, a, dbit, lo, hi;
+    unsigned level = pt.levels - 1u, i;
+    for (;;) {
+        uint64_t v;
+        e = &t[(va >> (12u + 9u * level)) & 511u];
+        v = *e;
+        CHECK(v & 1u, "raw walk: not present");
+        if (C.riscv ? (v & 0xeu) != 0 : (level == 0 || (v & 0x80u))) break;
+        CHECK(level > 0, "raw walk: pointer at level 0");
+        t = (uint64_t *)ar_p2v(NULL, C.riscv ? (v >> 10 << 12) & 0x00fffffffffff000u
+                                             : v & 0x000ffffffffff000u);
+        level--;
+    }
+    size = (uint64_t)1 << (12u + 9u * level);
+    w = C.riscv ? 0x4u : 0x2u;
+    a = C.riscv ? 0x40u : 0x20u;
+    dbit = C.riscv ? 0x80u : 0x40u;
+    *e |= a | ((*e & w) ? dbit : 0u);
+    lo = page & ~(size / PG - 1u);
+    hi = lo + size / PG;
+    cut(lo);
+    cut(hi);
+    for (i = 0; i < nm; i++)
+        if (M[i].first >= lo && M[i].first < hi)
+            M[i].flags |= MMKIT_PTE_ACCESSED | ((M[i].flags & MMKIT_PTE_WRITE) ? MMKIT_PTE_DIRTY : 0u);
+}
+
+static uint64_t leaf_bytes;
+static void leaf_cb(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)ctx;
+    CHECK(m->size && m->size % m->page_size == 0, "leaf run size");
+    leaf_bytes += m->size;
+}
+static bool visit_cb(void *ctx, const mmkit_pagetable_mapping *m) {
+    uint64_t *sum = (uint64_t *)ctx;
+    uint64_t p;
+    int i;
+    CHECK(m->va >= win && m->va - win < WIN_PAGES * PG, "visit outside the window");
+    p = (m->va - win) / PG;
+    i = find(p);
+    CHECK(i >= 0 && (M[i].frame + p - M[i].first) * PG == m->pa && M[i].flags == m->flags,
+          "visit run disagrees with the model");
+    *sum += m->size;
+    return true;
+}
+
+static void after_step(void) {
+    mmkit_status st = mmkit_pagetable_check(&pt);
+    EXPECT(st, MMKIT_OK, "check");
+    CHECK(pt.mapped_bytes == model_bytes(), "mapped_bytes %llx, model %llx",
+          (unsigned long long)pt.mapped_bytes, (unsigned long long)model_bytes());
+    if (G) EXPECT(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush");
+    CHECK(outstanding == pt.tables, "provider holds %u tables, pt.tables %llu", outstanding,
+          (unsigned long long)pt.tables);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static const uint32_t flagtab[16] = {
+        MMKIT_PTE_READ, MMKIT_PTE_RW, MMKIT_PTE_RX, MMKIT_PTE_RWX, MMKIT_PTE_EXEC,
+        MMKIT_PTE_READ | MMKIT_PTE_USER, MMKIT_PTE_RW | MMKIT_PTE_USER,
+        MMKIT_PTE_RX | MMKIT_PTE_USER, MMKIT_PTE_EXEC | MMKIT_PTE_USER, MMKIT_PTE_RW,
+        MMKIT_PTE_READ, MMKIT_PTE_RW, MMKIT_PTE_WRITE /* invalid */, MMKIT_PTE_USER /* invalid */,
+        MMKIT_PTE_WRITE | MMKIT_PTE_EXEC /* invalid */, 0x80u | MMKIT_PTE_READ /* invalid */};
+    mmkit_pagetable_desc d;
+    unsigned opts, i, budget;
+    mmkit_status st;
+    if (g_trace < 0) g_trace = getenv("FUZZ_PT_TRACE") != NULL;
+    if (!arena) arena = (unsigned char *)malloc((size_t)ARENA_PAGES * PG);
+    R.p = data;
+    R.n = size;
+    R.i = 0;
+    g_op = 0;
+    nfree = 0;
+    for (i = 0; i < ARENA_PAGES; i++) {
+        free_stack[nfree++] = ARENA_PAGES - 1u - i;
+        in_use[i] = false;
+    }
+    outstanding = 0;
+    alloc_budget = ARENA_PAGES;
+    nm = 0;
+    memset(&d, 0, sizeof d);
+    d.format = (mmkit_pagetable_format)(u8() % 5u);
+    opts = u8();
+    C.riscv = d.format >= MMKIT_PAGETABLE_SV39;
+    d.preset_ad = C.preset = (opts & 1u) != 0;
+    d.svpbmt = C.svpbmt = C.riscv && (opts & 2u);
+    d.direct_map = (opts & 4u) != 0;
+    d.no_nx = C.nonx = !C.riscv && (opts & 8u);
+    win = (opts & 16u) ? 0u - 2u * WIN_PAGES * PG : (uint64_t)1 << 30;
+    G = NULL;
+    if (opts & 32u) {
+        mmkit_tlb_gather_init(&gat, NULL);
+        G = &gat;
+    }
+    switch (u8() % 4u) {
+    case 1: d.max_page_size = PG; break;
+    case 2: d.max_page_size = (uint64_t)1 << 21; break;
+    case 3: d.max_page_size = (uint64_t)1 << 30; break;
+    default: break;
+    }
+    i = u8();
+    d.phys_bits = i ? 32u + i % 16u : 0u;
+    C.pa_limit = (uint64_t)1 << (d.phys_bits ? d.phys_bits : (C.riscv ? 56u : 52u));
+    budget = u8();
+    d.provider = &prov;
+    st = mmkit_pagetable_init(&pt, &d);
+    EXPECT(st, MMKIT_OK, "init");
+    if (budget) alloc_budget = budget;
+    TRACE("format %d opts %x max %llx phys %u budget %u\n", (int)d.format, opts,
+          (unsigned long long)d.max_page_size, d.phys_bits, budget);
+
+    for (g_op = 1; g_op <= FUZZ_PT_MAX_OPS && R.i < R.n && nm + 4u < MAXEXT; g_op++) {
+        unsigned op = u8(), kind = op & 7u, lmode = (op >> 3) & 3u;
+        uint64_t first = (uint64_t)u8() | (uint64_t)u8() << 8 | (uint64_t)(u8() & 0x0fu) << 16;
+        unsigned lp = u8(), fb = u8(), pb = u8(), wb = u8();
+        uint64_t n, frame, pa;
+        uint32_t flags = flagtab[fb & 15u];
+        mmkit_vaddr va;
+        if (fb & 0x10u) flags |= MMKIT_PTE_GLOBAL;
+        if (fb & 0x20u) flags |= (fb & 0x40u) ? MMKIT_PTE_DIRTY : MMKIT_PTE_ACCESSED;
+        if ((fb & 0xc0u) == 0xc0u) flags |= MMKIT_PTE_SW0 | MMKIT_PTE_SW1;
+        flags |= ((fb >> 6) & 3u) << MMKIT_PTE_CACHE_SHIFT;
+        switch (lmode) {
+        case 0: n = 1u + lp % 64u; break;
+        case 1: n = 1u + (lp | (wb & 3u) << 8); break;
+        case 2: first &= ~(uint64_t)511; n = 512u * (1u + lp % 8u); break;
+        default: first &= ~(uint64_t)262143; n = 262144u; break;
+        }
+        if (first + n > WIN_PAGES) n = WIN_PAGES - first;
+        va = va_of(first);
+        frame = first + (uint64_t)(pb & 0x7fu) * 512u * ((pb & 0x80u) ? 512u : 1u);
+        if (pb == 0xffu) frame = first + 1u;
+        if (pb == 0xfeu) frame = C.pa_limit / PG - n / 2u; /* runs past MAXPHYADDR */
+        pa = frame * PG;
+        if ((op & 0x20u) && find(first) >= 0) mmu_sets_ad(first);
+        TRACE("op %u kind %u va %llx n %llx pa %llx flags %x\n", g_op, kind,
+              (unsigned long long)va, (unsigned long long)n, (unsigned long long)pa, flags);
+        switch (kind) {
+        case 0:
+        case 1: { /* map */
+            mmkit_status want = MMKIT_OK;
+            if (!flags_valid(flags)) want = MMKIT_EINVAL;
+            if (pa >= C.pa_limit || n * PG > C.pa_limit - pa) want = want ? want : MMKIT_ERANGE;
+            if (want == MMKIT_OK && overlaps(first, n)) want = MMKIT_EEXIST;
+            st = mmkit_pagetable_map(&pt, va, pa, n * PG, flags, G);
+            if (st == MMKIT_ENOMEM && want == MMKIT_OK) break; /* rolled back */
+            if (want == MMKIT_EINVAL || want == MMKIT_ERANGE) {
+                CHECK(st == MMKIT_EINVAL || st == MMKIT_ERANGE, "map of bad args returned %s",
+                      mmkit_status_str(st));
+                break;
+            }
+            EXPECT(st, want, "map");
+            if (st == MMKIT_OK) {
+                M[nm].first = first;
+                M[nm].n = n;
+                M[nm].frame = frame;
+                M[nm].flags = norm(flags);
+                nm++;
+            }
+            break;
+        }
+        case 2: /* unmap */
+            leaf_bytes = 0;
+            st = mmkit_pagetable_unmap(&pt, va, n * PG, leaf_cb, NULL, G);
+            if (st == MMKIT_ENOMEM) {
+                CHECK(leaf_bytes == 0, "unmap failed after removing leaves");
+                break;
+            }
+            EXPECT(st, MMKIT_OK, "unmap");
+            {
+                uint64_t before = model_bytes();
+                model_unmap(first, n);
+                CHECK(leaf_bytes == before - model_bytes(), "unmap handed %llx bytes, model %llx",
+                      (unsigned long long)leaf_bytes,
+                      (unsigned long long)(before - model_bytes()));
+            }
+            break;
+        case 3: /* protect */
+            st = mmkit_pagetable_protect(&pt, va, n * PG, flags, G);
+            if (!flags_valid(flags)) {
+                EXPECT(st, MMKIT_EINVAL, "protect");
+                break;
+            }
+            if (st == MMKIT_ENOMEM) break;
+            EXPECT(st, MMKIT_OK, "protect");
+            cut(first);
+            cut(first + n);
+            for (i = 0; i < nm; i++)
+                if (M[i].first >= first && M[i].first < first + n)
+                    M[i].flags = norm(flags) | (M[i].flags & (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY));
+            break;
+        case 4: { /* test_and_clear: the range grows to whole leaves at its ends */
+            uint32_t which = (wb & 3u) ? (wb & 3u) << 5 : MMKIT_PTE_ACCESSED, found, want = 0;
+            uint64_t lo = first, hi = first + n, ps;
+            if (mmkit_pagetable_translate(&pt, va, NULL, NULL, &ps) == MMKIT_OK)
+                lo = first & ~(ps / PG - 1u);
+            if (mmkit_pagetable_translate(&pt, va_of(first + n - 1u), NULL, NULL, &ps) == MMKIT_OK)
+                hi = ((first + n - 1u) | (ps / PG - 1u)) + 1u;
+            st = mmkit_pagetable_test_and_clear(&pt, va, n * PG, which, &found, G);
+            EXPECT(st, MMKIT_OK, "test_and_clear");
+            cut(lo);
+            cut(hi);
+            for (i = 0; i < nm; i++)
+                if (M[i].first >= lo && M[i].first < hi) {
+                    want |= M[i].flags & which;
+                    M[i].flags &= ~which;
+                }
+            CHECK(found == want, "test_and_clear found %x, model %x", found, want);
+            break;
+        }
+        case 5: { /* visit the window */
+            uint64_t sum = 0;
+            EXPECT(mmkit_pagetable_visit(&pt, win, WIN_PAGES * PG, visit_cb, &sum), MMKIT_OK,
+                   "visit");
+            CHECK(sum == model_bytes(), "visit saw %llx bytes, model %llx",
+                  (unsigned long long)sum, (unsigned long long)model_bytes());
+            break;
+        }
+        case 6: /* bad calls: nothing may change */
+            EXPECT(mmkit_pagetable_map(&pt, va + 1u, pa, PG, MMKIT_PTE_READ, G), MMKIT_EALIGN,
+                   "map misaligned");
+            EXPECT(mmkit_pagetable_unmap(&pt, (uint64_t)1 << 62, PG, NULL, NULL, G), MMKIT_EINVAL,
+                   "unmap non-canonical");
+            EXPECT(mmkit_pagetable_protect(&pt, va, 0, MMKIT_PTE_READ, G), MMKIT_EINVAL,
+                   "protect empty");
+            EXPECT(mmkit_pagetable_test_and_clear(&pt, va, PG, MMKIT_PTE_EXEC, NULL, G),
+                   MMKIT_EINVAL, "test_and_clear bad which");
+            EXPECT(mmkit_pagetable_translate(&pt, (uint64_t)1 << 62, NULL, NULL, NULL),
+                   MMKIT_EINVAL, "translate non-canonical");
+            break;
+        default: /* extra probes */
+            for (i = 0; i < 8u; i++) probe((first + i * 97u * (wb + 1u)) % WIN_PAGES, i * 8u);
+            break;
+        }
+        after_step();
+        probe(first, 0);
+        probe(first + n - 1u, 0xff8);
+        probe(first + n, 16);
+        if (first) probe(first - 1u, 0);
+        for (i = 0; i < nm; i++) probe(M[i].first + (M[i].n - 1u) * (wb & 1u), 24);
+    }
+    leaf_bytes = 0;
+    {
+        uint64_t bytes = pt.mapped_bytes;
+        EXPECT(mmkit_pagetable_destroy(&pt, leaf_cb, NULL), MMKIT_OK, "destroy");
+        CHECK(leaf_bytes == bytes, "destroy handed back %llx of %llx bytes",
+              (unsigned long long)leaf_bytes, (unsigned long long)bytes);
+    }
+    if (G) EXPECT(mmkit_tlb_gather_flush(G), MMKIT_OK, "final flush");
+    CHECK(outstanding == 0, "%u table pages leaked", outstanding);
+    return 0;
+}
