@@ -713,6 +713,20 @@ static void test_provider_errors(void **state) {
     assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_OK);
     assert_int_equal(mmkit_slab_free(&c, x), MMKIT_OK);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    {   /* kmalloc: class slabs and large blocks over a misaligned mapping */
+        mmkit_kmalloc k;
+        mmkit_kmalloc_desc kd;
+        memset(&kd, 0, sizeof kd);
+        kd.provider = tp_provider(t);
+        assert_int_equal(mmkit_kmalloc_init(&k, &kd), MMKIT_OK);
+        t->misalign = 1;
+        assert_int_equal(mmkit_kmalloc_alloc(&k, 100, 0, &x), MMKIT_EALIGN);
+        assert_int_equal(mmkit_kmalloc_alloc(&k, 10000, 0, &x), MMKIT_EALIGN);
+        t->misalign = 0;
+        assert_int_equal(t->frames_out, 0);
+        assert_int_equal(mmkit_kmalloc_check(&k), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_destroy(&k, NULL), MMKIT_OK);
+    }
     /* a slab order the provider cannot give (tprov has at most order 4) */
     d.size = 100000;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
@@ -923,6 +937,20 @@ static void test_debug_poison_redzone(void **state) {
     assert_int_equal(stats_of(&c).objects_quarantined, 2);
     assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
     assert_int_equal(mmkit_slab_free(&c, b), MMKIT_OK);
+    /* a bulk allocation that meets a poisoned object: nothing else stays allocated */
+    {
+        void *objs[4];
+        mmkit_slab_stats before;
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_OK);
+        assert_int_equal(mmkit_slab_free(&c, x), MMKIT_OK);
+        ((unsigned char *)x)[5] = 0; /* x is the next object handed out (LIFO) */
+        before = stats_of(&c);
+        assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 4, objs), MMKIT_ECORRUPT);
+        s = stats_of(&c);
+        assert_int_equal(s.objects_quarantined, before.objects_quarantined + 1u);
+        assert_int_equal(s.objects_active, before.objects_active + 1u);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    }
     /* quarantined objects are not leaks */
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
 }

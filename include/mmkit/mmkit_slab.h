@@ -351,12 +351,12 @@ MMKIT_API mmkit_status mmkit_slab_check(mmkit_slab_cache *c);
 
 /* A front of one cache for one context (CPU or thread). Caller-owned; fields are internal. */
 typedef struct mmkit_slab_cpu {
-    uint32_t count;                  /* loaded magazine: obj[0, count) */
-    uint32_t size;                   /* magazine capacity */
+    uintptr_t count;                 /* loaded magazine: obj[0, count) */
+    uintptr_t size;                  /* magazine capacity */
     uintptr_t mask, secret, tag_off; /* copies of the cache's, for the inline free check */
     mmkit_slab_cache *cache;
     void *obj[MMKIT_SLAB_MAG_MAX];
-    uint32_t prev_count;             /* previous magazine: prev[0, prev_count), empty or full */
+    uintptr_t prev_count;            /* previous magazine: prev[0, prev_count), empty or full */
     void *prev[MMKIT_SLAB_MAG_MAX];
     uint64_t misses, rejected;
 } mmkit_slab_cpu;
@@ -377,7 +377,7 @@ MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flag
     mmkit_status st;
     void *o;
 #if !MMKIT_DEBUG
-    uint32_t n = f->count;
+    uintptr_t n = f->count;
     if (MMKIT__LIKELY(n != 0 && flags == 0 && obj)) {
         f->count = --n;
         *obj = f->obj[n];
@@ -392,7 +392,7 @@ MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flag
 MMKIT__INLINE mmkit_status mmkit_slab_cpu_free(mmkit_slab_cpu *f, void *obj) {
 #if !MMKIT_DEBUG
     uintptr_t base = (uintptr_t)obj & f->mask;
-    uint32_t n = f->count;
+    uintptr_t n = f->count;
     if (MMKIT__LIKELY(obj && n < f->size &&
                       ((const mmkit__slab_tag *)(base + f->tag_off))->check == (f->secret ^ base))) {
         f->obj[n] = obj;
@@ -491,7 +491,7 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
 #if !MMKIT_DEBUG
     if (MMKIT__LIKELY(size - 1u < (size_t)MMKIT_KMALLOC_MAX_CLASS && flags == 0 && p)) {
         mmkit_slab_cpu *m = &f->cls[mmkit__km_class(size)];
-        uint32_t n = m->count;
+        uintptr_t n = m->count;
         if (MMKIT__LIKELY(n != 0)) {
             m->count = --n;
             *p = m->obj[n];
@@ -512,7 +512,7 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p)
         unsigned cls = t->slab->cls;
         if (MMKIT__LIKELY(cls < MMKIT_KMALLOC_CLASSES)) {
             mmkit_slab_cpu *m = &f->cls[cls];
-            uint32_t n = m->count;
+            uintptr_t n = m->count;
             if (MMKIT__LIKELY(n < m->size)) {
                 m->obj[n] = p;
                 m->count = n + 1u;
@@ -934,8 +934,8 @@ static mmkit_status mmkit__slab_check_flags(const mmkit_slab_cache *c, uint32_t 
 /* ---- depot: full magazines as chains of objects ------------------------------------------ */
 
 /* Link objs[0..n) into a chain (objs[0] first, the last one's next NULL). O(n), no lock. */
-static void *mmkit__slab_chain(const mmkit_slab_cache *c, void *const *objs, uint32_t n) {
-    uint32_t i;
+static void *mmkit__slab_chain(const mmkit_slab_cache *c, void *const *objs, uintptr_t n) {
+    uintptr_t i;
     for (i = 0; i < n; i++) /* bound: magazine size */
         mmkit__slab_fp_set(c, &c->objs, objs[i], i + 1u < n ? objs[i + 1u] : NULL);
     return n ? objs[0] : NULL;
@@ -1371,9 +1371,9 @@ MMKIT_API mmkit_status mmkit_slab_cpu_init(mmkit_slab_cpu *f, mmkit_slab_cache *
 }
 
 /* Under the lock: return objs[0..n) to the slabs. First error, rejected ones counted. */
-static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs, uint32_t n) {
+static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs, uintptr_t n) {
     mmkit_status first = MMKIT_OK;
-    uint32_t i;
+    uintptr_t i;
     for (i = 0; i < n; i++) { /* bound: magazine size */
         mmkit_status st = mmkit__slab_give_checked(f->cache, objs[i]);
         if (st != MMKIT_OK) {
@@ -1387,7 +1387,7 @@ static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs,
 /* Drop invalid objects from prev (no lock: validation reads only immutable slab fields). */
 static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f) {
     mmkit_status first = MMKIT_OK;
-    uint32_t i, k = 0;
+    uintptr_t i, k = 0;
     for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
         mmkit__slab *s;
         mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &s);
