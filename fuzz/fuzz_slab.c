@@ -259,6 +259,7 @@ static void op_alloc(void) {
     void *p = NULL;
     mmkit_status st;
     g_opname = "alloc";
+    if (nlive >= MAXLIVE) return;
     st = via ? mmkit_slab_cpu_alloc(&g_f[k][via - 1u], zero ? MMKIT_ALLOC_ZERO : 0, &p)
              : mmkit_slab_alloc(&g_c[k], zero ? MMKIT_ALLOC_ZERO : 0, &p);
     TRACE("alloc cache %u via %u -> %d %p\n", k, via, st, p);
@@ -356,6 +357,7 @@ static void op_kmalloc(void) {
     void *p = NULL;
     mmkit_status st;
     g_opname = "kmalloc";
+    if (nlive >= MAXLIVE) return;
     if (aligned) {
         align = (size_t)1 << (u8() % 13u);
         st = mmkit_kmalloc_aligned(&g_k, size, align, fl, &p);
