@@ -1,7 +1,7 @@
 /* fuzz_slab.c - fuzz harness for mmkit_slab.h (object caches, magazine fronts, kmalloc).
  *
  * LLVMFuzzerTestOneInput decodes the input into
- *   - a provider: the buddy over a 32 MiB arena (phys_to_virt = arena + pa), or a tiny provider
+ *   - a provider: the buddy over a 32 MiB arena (12 MiB with MMKIT_DEBUG) (phys_to_virt = arena + pa), or a tiny provider
  *     of 64 KiB chunks whose allocations can be made to fail,
  *   - three object caches (size 1..~6000 or a multiple of 8 up to 8 KiB, alignment 8..4096,
  *     colouring, ctor/dtor, magazine size 1..8, spare slabs 0..3) with two fronts each, and one
@@ -44,7 +44,11 @@
 #endif
 #define MAXLIVE 192
 #define NCACHE 3
+#if MMKIT_DEBUG
+#define ARENA_BYTES ((size_t)12 << 20) /* the debug buddy poisons every free frame at init */
+#else
 #define ARENA_BYTES ((size_t)32 << 20)
+#endif
 #define FOREIGN_BYTES ((size_t)4 << 20)
 #define TP_CHUNKS 96
 #define TP_CHUNK ((size_t)64 << 10)
@@ -171,7 +175,7 @@ static void fz_dtor(void *obj, void *arg) {
 
 /* Can the provider fail a block of this order right now (so that ENOMEM is valid)? */
 static bool may_fail(unsigned order) {
-    if (g_use_buddy) return g_buddy.free_frames < 4096u; /* < 16 MiB left */
+    if (g_use_buddy) return g_buddy.free_frames < (ARENA_BYTES >> MMKIT_PAGE_SHIFT) / 2u;
     return g_tp.fail || order > 4u || g_tp.chunks + 8u > TP_CHUNKS; /* tiny: nearly full */
 }
 static unsigned cache_order(unsigned k) { return g_c[k].objs.order; }
