@@ -938,6 +938,10 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
     case MMKIT__PT_UNMAP: {
         uint64_t gmask = pt->riscv ? MMKIT__RV_G : MMKIT__X86_G, cleared = 0;
         uint64_t size = (uint64_t)1 << shift, step = mmkit__pt_step(pt, level);
+        /* the leaf run in locals: stores to t could alias *w for the compiler */
+        bool ract = w->run_active && w->run_level == level;
+        uint64_t rnext = w->run_next;
+        mmkit_vaddr rend = w->run_end;
         i = i0;
         while (i < i1) { /* bound: 512; one pass, one gather record per run of entries */
             unsigned j;
@@ -951,13 +955,20 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                 uint64_t e = t[j];
                 t[j] = 0;
                 global |= e;
-                if (!w->leaf) continue;
-                if (w->run_active && e == w->run_next && va == w->run_end &&
-                    level == w->run_level) {
-                    w->run_next += step; /* the common case: the run goes on */
-                    w->run_end += size;
-                } else {
-                    mmkit__pt_run_add(w, va, e, level);
+                if (w->leaf) {
+                    if (ract && e == rnext && va == rend) {
+                        rnext += step; /* the common case: the run goes on */
+                        rend += size;
+                    } else {
+                        if (ract) {
+                            w->run_next = rnext;
+                            w->run_end = rend;
+                        }
+                        mmkit__pt_run_add(w, va, e, level); /* emits the old run */
+                        ract = true;
+                        rnext = w->run_next;
+                        rend = w->run_end;
+                    }
                 }
                 va += size;
             }
@@ -966,6 +977,10 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                                      (global & gmask) != 0);
             cleared += j - i;
             i = j;
+        }
+        if (ract) {
+            w->run_next = rnext;
+            w->run_end = rend;
         }
         pt->mapped_bytes -= cleared << shift;
         break;
@@ -1073,13 +1088,32 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
             idx[l] = mmkit__pt_index(cur, l);
             continue;
         }
-        if (e && mmkit__pt_present(pt, e)) mmkit__pt_batch(w, l, tbl[l], idx[l], idx[l] + 1u, estart);
-        if (step >= left) left = 0;
-        else {
-            left -= step;
-            cur += step;
+        if (e && !mmkit__pt_present(pt, e)) { /* not an entry mmkit writes: check() says so */
+            if (step >= left) left = 0;
+            else {
+                left -= step;
+                cur += step;
+            }
+            idx[l]++;
+            continue;
         }
-        idx[l]++;
+        { /* a run of huge leaves and empty entries up to the next pointer: one batch */
+            unsigned j = idx[l] + 1u;
+            uint64_t covered = step; /* bytes from cur to the end of entry j - 1 */
+            while (j < MMKIT__PT_ENTRIES && covered < left) { /* bound: 512 */
+                uint64_t f = tbl[l][j];
+                if (f && (!mmkit__pt_present(pt, f) || !mmkit__pt_is_leaf(pt, f, l))) break;
+                covered += span;
+                j++;
+            }
+            mmkit__pt_batch(w, l, tbl[l], idx[l], j, estart);
+            if (covered >= left) left = 0;
+            else {
+                left -= covered;
+                cur += covered;
+            }
+            idx[l] = j;
+        }
     }
     mmkit__pt_run_emit(w);
     mmkit__pt_gather_emit(w);
