@@ -51,19 +51,23 @@
  *   contiguously); a block that comes back misaligned is returned and the call fails EALIGN.
  *   The header keeps both the slab's physical and virtual base.
  *   Free lists are per slab (LIFO: the slot freed last is reused first); slots are made lazily
- *   (a new slab costs O(1), the constructor runs when a slot is first handed out). Partial slabs
+ *   (a new slab costs O(1), the constructor runs when a slot is first taken from its slab; a
+ *   slab's own free slots go before its unmade ones). Partial slabs
  *   are used before empty ones. Free never calls the provider: empty slabs stay until
  *   mmkit_slab_shrink() (which keeps desc.spare_slabs of them) or destroy.
  *   Slab order: waste is the slab bytes in no slot (header or tag, tail). The smallest order
  *   up to MMKIT_SLAB_TIGHT_ORDER (3: 32 KiB) with waste <= 1% of the slab, else the smallest
- *   order (<= MMKIT_SLAB_MAX_ORDER) with waste <= 1/8 (64-byte objects: 16 KiB slabs, 0.8%). Colouring (MMKIT_SLAB_COLOUR) spends
- *   that tail to start successive slabs at different cache-line offsets.
+ *   order (<= MMKIT_SLAB_MAX_ORDER) with waste <= 1/8 (64-byte objects: 16 KiB slabs, 0.8%).
+ *   Colouring (MMKIT_SLAB_COLOUR) spends that tail to start successive slabs at different
+ *   cache-line offsets.
  *   Hardening (always on, costs two XORs per slab free-list operation): the next pointer stored
  *   in a free slot is next ^ secret ^ (its own address); the per-cache secret is mixed from
  *   desc.secret and the cache's address. Slabs given back have their tag invalidated.
  *   Slot layout: object, then (ctor caches) the free-list word, so constructed state survives;
  *   without a ctor the free word overlays the object's first word. With MMKIT_DEBUG=1 every
- *   slot gets a 32-byte trailer: red zone, state word, free word, red zone.
+ *   slot gets a 32-byte trailer: red zone, state word, free word, red zone (the red zone after
+ *   slot i also guards slot i+1 from below); free objects of caches without a ctor are
+ *   poisoned (a ctor cache keeps its objects constructed, so it is not).
  *
  *   Magazines (Bonwick 2001). mmkit_slab_cpu holds a loaded magazine and a previous one (arrays
  *   of up to MMKIT_SLAB_MAG_MAX object pointers, embedded, no allocation). alloc pops from the
@@ -74,7 +78,7 @@
  *   batch of one magazine under one lock.
  *
  *   kmalloc. Classes 8 16 24 32 48 64 96 128 192 256 384 512 768 1K 1.5K 2K 3K 4K 6K 8K
- *   (powers of two and 1.5x steps: rounding wastes at most 33%, 25% above 32 B). Every class
+ *   (powers of two and 1.5x steps: rounding wastes < 1/3 of the object above 16 B). Every class
  *   slab is one block of MMKIT_KMALLOC_SLAB_BYTES (64 KiB, order 4 with 4 KiB frames) with its
  *   header at the base; objects are naturally aligned (the largest power of two dividing the
  *   class size, up to the page size), so the 8 KiB class wastes exactly 12.5% and the rest
