@@ -511,9 +511,9 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
 MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p) {
 #if !MMKIT_DEBUG
     uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u);
-    const mmkit__slab_tag *t = (const mmkit__slab_tag *)base;
-    if (MMKIT__LIKELY(p && t->check == (f->secret ^ base))) {
-        unsigned cls = t->slab->cls;
+    const mmkit__slab *h = (const mmkit__slab *)base; /* kmalloc headers sit at the base */
+    if (MMKIT__LIKELY(p && h->tag.check == (f->secret ^ base))) {
+        unsigned cls = h->cls;
         if (MMKIT__LIKELY(cls < MMKIT_KMALLOC_CLASSES)) {
             mmkit_slab_cpu *m = &f->cls[cls];
             uintptr_t n = m->count;
