@@ -272,6 +272,7 @@ typedef struct mmkit_slab_cache {
     uint32_t mag_size;
     uint32_t size, align, flags, frame_flags;
     uint32_t rz_off;        /* MMKIT_DEBUG: offset of the slot trailer */
+    uint64_t slot_recip;    /* ceil(2^44 / slot): offset / slot as a multiply */
     const char *name;
     void (*ctor)(void *obj, void *arg);
     void (*dtor)(void *obj, void *arg);
@@ -362,7 +363,8 @@ typedef struct mmkit_slab_cpu {
     void *obj[MMKIT_SLAB_MAG_MAX];
     uintptr_t prev_count;            /* previous magazine: prev[0, prev_count), empty or full */
     void *prev[MMKIT_SLAB_MAG_MAX];
-    uint64_t misses, rejected;
+    uint32_t misses, rejected;       /* statistics (wrap around) */
+    bool depot_room;                 /* the depot had room when this front last looked */
 } mmkit_slab_cpu;
 
 /* Attach a front to a cache. O(1). */
@@ -667,7 +669,7 @@ static void mmkit__slab_link(mmkit__slab_pool *pl, mmkit__slab *s, unsigned whic
     pl->nslabs[which]++;
 }
 /* Move s to the list its use count says. */
-static void mmkit__slab_relist(mmkit__slab_pool *pl, mmkit__slab *s) {
+static inline void mmkit__slab_relist(mmkit__slab_pool *pl, mmkit__slab *s) {
     unsigned want = s->inuse == 0 ? MMKIT__SL_EMPTY
                   : s->inuse == pl->nslots ? MMKIT__SL_FULL : MMKIT__SL_PARTIAL;
     if (s->list == want) return;
@@ -780,13 +782,10 @@ static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, 
 }
 
 /* Take a free slot from the pool's slabs (partial first). NULL when there is none. O(1). */
-static void *mmkit__slab_take(mmkit_slab_cache *c, mmkit__slab_pool *pl) {
-    mmkit__slab *s = pl->list[MMKIT__SL_PARTIAL];
-    void *obj;
-    if (!s) s = pl->list[MMKIT__SL_EMPTY];
-    if (!s) return NULL;
-    if (s->free) {
-        obj = s->free;
+/* One free slot of s (which has one): its free list first, else a new slot (ctor). */
+static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
+    void *obj = s->free;
+    if (obj) {
         s->free = mmkit__slab_fp_get(c, pl, obj);
     } else { /* make a new slot */
         obj = s->mem + s->first + (size_t)s->made * pl->slot;
@@ -802,13 +801,41 @@ static void *mmkit__slab_take(mmkit_slab_cache *c, mmkit__slab_pool *pl) {
         }
     }
     s->inuse++;
+    return obj;
+}
+
+/* Take a free slot from the pool's slabs (partial first). NULL when there is none. O(1). */
+static void *mmkit__slab_take(mmkit_slab_cache *c, mmkit__slab_pool *pl) {
+    mmkit__slab *s = pl->list[MMKIT__SL_PARTIAL];
+    void *obj;
+    if (!s) s = pl->list[MMKIT__SL_EMPTY];
+    if (!s) return NULL;
+    obj = mmkit__slab_pop(c, pl, s);
     pl->free_objs--;
     mmkit__slab_relist(pl, s);
     return obj;
 }
 
+/* Up to n free slots from the object slabs into out, slab by slab (no slab is added).
+ * Returns how many. O(n + slabs touched). */
+static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t n) {
+    mmkit__slab_pool *pl = &c->objs;
+    uint32_t got = 0;
+    while (got < n) { /* bound: n objects */
+        mmkit__slab *s = pl->list[MMKIT__SL_PARTIAL];
+        uint32_t before = got;
+        if (!s) s = pl->list[MMKIT__SL_EMPTY];
+        if (!s) break;
+        while (got < n && s->inuse < pl->nslots) out[got++] = mmkit__slab_pop(c, pl, s);
+        pl->free_objs -= got - before;
+        mmkit__slab_relist(pl, s);
+    }
+    return got;
+}
+
 /* Put a validated slot back into its slab. O(1). */
-static void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s, void *obj) {
+static inline void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s,
+                                   void *obj) {
     mmkit__slab_fp_set(c, pl, obj, s->free);
     s->free = obj;
     s->inuse--;
@@ -850,10 +877,40 @@ static void mmkit__slab_release(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit
     (void)mmkit_provider_free(&c->provider, pa, pl->order);
 }
 
-/* Validate obj as a slot of this cache: EINVAL / EALIGN, else *out = its slab. O(1).
- * `made` is not consulted (it may change under the lock); the locked callers check it. */
-static mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const void *obj,
-                                     mmkit__slab **out) {
+/* offset / slot for offsets inside a slab. With slabs up to 4 MiB (the default limits) a
+ * multiply by ceil(2^44 / slot) is exact (offset < 2^22, slot < 2^20); else a 32-bit division
+ * (no libgcc helper on 32-bit targets either way). */
+#if MMKIT_PAGE_SHIFT + MMKIT_SLAB_MAX_ORDER <= 22
+#define MMKIT__SLAB_RECIP 1
+#else
+#define MMKIT__SLAB_RECIP 0
+#endif
+static inline uint32_t mmkit__slab_index(const mmkit_slab_cache *c, uint32_t off) {
+#if MMKIT__SLAB_RECIP
+    return (uint32_t)(((uint64_t)off * c->slot_recip) >> 44);
+#else
+    return off / c->objs.slot;
+#endif
+}
+/* ceil(2^44 / d) by shift and subtract (no 64-bit division). Bound: 45 steps. */
+static uint64_t mmkit__slab_recip(uint32_t d) {
+    uint64_t q = 0, r = 0;
+    int i;
+    for (i = 44; i >= 0; i--) {
+        r = (r << 1) | (uint64_t)(i == 44);
+        if (r >= d) {
+            r -= d;
+            q |= (uint64_t)1 << i;
+        }
+    }
+    return q + (r != 0);
+}
+
+/* Validate obj as a slot of this cache: EINVAL / EALIGN, else *out = its slab and *idx its
+ * slot. O(1). `made` is not consulted (it may change under the lock); the locked callers
+ * check it (mmkit__slab_out). */
+static inline mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const void *obj,
+                                            mmkit__slab **out, uint32_t *idx_out) {
     uintptr_t p = (uintptr_t)obj, base = p & c->slab_mask;
     const mmkit__slab_tag *t;
     const mmkit__slab *s;
@@ -866,19 +923,17 @@ static mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const void *obj,
     off = (uint32_t)(p - base);
     if (off < s->first) return MMKIT_EINVAL;
     off -= s->first;
-    idx = off / c->objs.slot; /* 32-bit division: no libgcc helper on 32-bit targets */
+    idx = mmkit__slab_index(c, off);
     if (idx >= c->objs.nslots) return MMKIT_EINVAL;
     if (idx * c->objs.slot != off) return MMKIT_EALIGN;
     *out = (mmkit__slab *)(uintptr_t)s;
+    *idx_out = idx;
     return MMKIT_OK;
 }
 
-/* Under the lock: is obj (validated by find) a slot that can be out of its slab? */
-static mmkit_status mmkit__slab_out(const mmkit_slab_cache *c, const mmkit__slab *s,
-                                    const void *obj) {
-    uint32_t idx = ((uint32_t)((const unsigned char *)obj - s->mem) - s->first) / c->objs.slot;
-    if (idx >= s->made || s->inuse == 0) return MMKIT_EDOUBLE;
-    return MMKIT_OK;
+/* Under the lock: can slot idx of s (validated by find) be out of its slab? */
+static inline mmkit_status mmkit__slab_out(const mmkit__slab *s, uint32_t idx) {
+    return idx >= s->made || s->inuse == 0 ? MMKIT_EDOUBLE : MMKIT_OK;
 }
 
 /* Under the lock: one object from the slabs, adding a slab when none has a free slot. */
@@ -913,8 +968,9 @@ static inline void mmkit__slab_give(mmkit_slab_cache *c, mmkit__slab *s, void *o
 /* Under the lock: validate and return an object coming from a magazine or the depot. */
 static mmkit_status mmkit__slab_give_checked(mmkit_slab_cache *c, void *obj) {
     mmkit__slab *s;
-    mmkit_status st = mmkit__slab_find(c, obj, &s);
-    if (st == MMKIT_OK) st = mmkit__slab_out(c, s, obj);
+    uint32_t idx;
+    mmkit_status st = mmkit__slab_find(c, obj, &s, &idx);
+    if (st == MMKIT_OK) st = mmkit__slab_out(s, idx);
     if (st == MMKIT_OK) mmkit__slab_give(c, s, obj);
     return st;
 }
@@ -1043,6 +1099,7 @@ static mmkit_status mmkit__slab_setup(mmkit_slab_cache *c, const mmkit_slab_cach
     c->objs.fp_off = fp_off;
     c->hdrs.fp_off = 0;
     c->slab_mask = ~((uintptr_t)mmkit_order_bytes(c->objs.order) - 1u);
+    c->slot_recip = mmkit__slab_recip(c->objs.slot);
     c->tag_off = c->objs.tag_off;
     return MMKIT_OK;
 }
@@ -1077,8 +1134,9 @@ MMKIT_API mmkit_status mmkit_slab_alloc(mmkit_slab_cache *c, uint32_t flags, voi
 /* Validate and free one object coming from a user (lock held). */
 static mmkit_status mmkit__slab_free_locked(mmkit_slab_cache *c, void *obj) {
     mmkit__slab *s;
-    mmkit_status st = mmkit__slab_find(c, obj, &s), dbg = MMKIT_OK;
-    if (st == MMKIT_OK) st = mmkit__slab_out(c, s, obj);
+    uint32_t idx;
+    mmkit_status st = mmkit__slab_find(c, obj, &s, &idx), dbg = MMKIT_OK;
+    if (st == MMKIT_OK) st = mmkit__slab_out(s, idx);
     if (st != MMKIT_OK) return st;
 #if MMKIT_DEBUG
     dbg = mmkit__slab_dbg_free(c, obj);
@@ -1111,7 +1169,8 @@ MMKIT_API mmkit_status mmkit_slab_alloc_bulk(mmkit_slab_cache *c, uint32_t flags
     if (st != MMKIT_OK) { /* all or nothing */
         for (i = 0; i < got; i++) {
             mmkit__slab *s;
-            if (mmkit__slab_find(c, objs[i], &s) == MMKIT_OK) mmkit__slab_give(c, s, objs[i]);
+            uint32_t idx;
+            if (mmkit__slab_find(c, objs[i], &s, &idx) == MMKIT_OK) mmkit__slab_give(c, s, objs[i]);
         }
     }
     mmkit__slab_unlock(c, saved);
@@ -1314,8 +1373,9 @@ static mmkit_status mmkit__slab_check_locked(mmkit_slab_cache *c) {
         uint32_t n = 0;
         while (o) {
             mmkit__slab *s;
-            if (n >= c->mag_size || mmkit__slab_find(c, o, &s) != MMKIT_OK ||
-                mmkit__slab_out(c, s, o) != MMKIT_OK)
+            uint32_t idx;
+            if (n >= c->mag_size || mmkit__slab_find(c, o, &s, &idx) != MMKIT_OK ||
+                mmkit__slab_out(s, idx) != MMKIT_OK)
                 return MMKIT_ECORRUPT;
 #if MMKIT_DEBUG
             if (mmkit__slab_state(c, o) != MMKIT__ST_FREE) return MMKIT_ECORRUPT;
@@ -1371,6 +1431,7 @@ MMKIT_API mmkit_status mmkit_slab_cpu_init(mmkit_slab_cpu *f, mmkit_slab_cache *
     f->secret = c->secret;
     f->tag_off = c->tag_off;
     f->cache = c;
+    f->depot_room = true;
     return MMKIT_OK;
 }
 
@@ -1388,13 +1449,13 @@ static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs,
     return first;
 }
 
-/* Drop invalid objects from prev (no lock: validation reads only immutable slab fields). */
-static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f) {
+/* Drop invalid objects from prev, noting each one's slab and slot (no lock: validation
+ * reads only immutable slab fields). O(magazine). */
+static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f, mmkit__slab **sl, uint32_t *ix) {
     mmkit_status first = MMKIT_OK;
     uintptr_t i, k = 0;
     for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
-        mmkit__slab *s;
-        mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &s);
+        mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &sl[k], &ix[k]);
         if (st == MMKIT_OK) f->prev[k++] = f->prev[i];
         else {
             f->rejected++;
@@ -1402,6 +1463,21 @@ static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f) {
         }
     }
     f->prev_count = k;
+    return first;
+}
+/* Under the lock: return the sifted prev to the slabs. */
+static mmkit_status mmkit__slab_cpu_return_sifted(mmkit_slab_cpu *f, mmkit__slab *const *sl,
+                                                  const uint32_t *ix) {
+    mmkit_status first = MMKIT_OK;
+    uintptr_t i;
+    for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
+        mmkit_status st = mmkit__slab_out(sl[i], ix[i]);
+        if (st == MMKIT_OK) mmkit__slab_give(f->cache, sl[i], f->prev[i]);
+        else {
+            f->rejected++;
+            if (first == MMKIT_OK) first = st;
+        }
+    }
     return first;
 }
 
@@ -1423,13 +1499,15 @@ static mmkit_status mmkit__slab_cpu_alloc_miss(mmkit_slab_cpu *f, uint32_t flags
         } else {
             void *head = NULL;
             uintptr_t saved = mmkit__slab_lock(c);
+            f->depot_room = true;
             if (c->ndepot) {
                 head = c->depot[--c->ndepot];
                 c->depot_out++;
-            } else { /* a batch straight from the slabs */
-                while (f->count < f->size &&
-                       (st = mmkit__slab_get(c, flags, &f->obj[f->count])) == MMKIT_OK)
-                    f->count++;
+            } else { /* a batch straight from the slabs, adding at most one slab */
+                uint32_t size = (uint32_t)f->size, got = mmkit__slab_take_batch(c, f->obj, size);
+                if (got == 0 && (st = mmkit__slab_get(c, flags, &f->obj[0])) == MMKIT_OK)
+                    got = 1u + mmkit__slab_take_batch(c, f->obj + 1, size - 1u);
+                f->count = got;
             }
             mmkit__slab_unlock(c, saved);
             if (head) f->count = mmkit__slab_unchain(c, head, f->obj);
@@ -1457,10 +1535,11 @@ MMKIT_API void *mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, mm
 MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj) {
     mmkit_slab_cache *c;
     mmkit__slab *s;
+    uint32_t idx;
     mmkit_status st, r = MMKIT_OK;
     if (!f || !f->cache) return MMKIT_EINVAL;
     c = f->cache;
-    st = mmkit__slab_find(c, obj, &s);
+    st = mmkit__slab_find(c, obj, &s, &idx);
     if (st != MMKIT_OK) return st;
 #if MMKIT_DEBUG
     r = mmkit__slab_dbg_free(c, obj);
@@ -1469,19 +1548,24 @@ MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj) {
     if (f->count >= f->size) {
         f->misses++;
         if (f->prev_count != 0) { /* previous is full: it goes to the depot (or the slabs) */
-            void *head;
+            mmkit__slab *sl[MMKIT_SLAB_MAG_MAX];
+            uint32_t ix[MMKIT_SLAB_MAG_MAX];
+            void *head = NULL;
             uintptr_t saved;
-            mmkit_status sv = mmkit__slab_cpu_sift(f);
+            mmkit_status sv = mmkit__slab_cpu_sift(f, sl, ix);
             if (sv != MMKIT_OK && r == MMKIT_OK) r = sv;
-            head = f->prev_count == c->mag_size ? mmkit__slab_chain(c, f->prev, f->prev_count) : NULL;
+            /* link the chain outside the lock, unless the depot was full when last seen */
+            if (f->depot_room && f->prev_count == c->mag_size)
+                head = mmkit__slab_chain(c, f->prev, f->prev_count);
             saved = mmkit__slab_lock(c);
             if (head && c->ndepot < MMKIT_SLAB_DEPOT_MAX) {
                 c->depot[c->ndepot++] = head;
                 c->depot_in++;
             } else {
-                sv = mmkit__slab_cpu_return(f, f->prev, f->prev_count);
+                sv = mmkit__slab_cpu_return_sifted(f, sl, ix);
                 if (sv != MMKIT_OK && r == MMKIT_OK) r = sv;
             }
+            f->depot_room = c->ndepot < MMKIT_SLAB_DEPOT_MAX;
             mmkit__slab_unlock(c, saved);
         }
         MMKIT_MEMCPY(f->prev, f->obj, f->count * sizeof(void *));
@@ -1689,7 +1773,8 @@ MMKIT_API mmkit_status mmkit_kmalloc_usable_size(mmkit_kmalloc *k, const void *p
         *size = (size_t)(mmkit_order_bytes(h->order) - h->first);
     } else {
         mmkit__slab *s;
-        st = mmkit__slab_find(h->cache, p, &s);
+        uint32_t idx;
+        st = mmkit__slab_find(h->cache, p, &s, &idx);
         if (st != MMKIT_OK) return st;
         *size = h->cache->size;
     }
