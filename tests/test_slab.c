@@ -363,6 +363,62 @@ static void test_ctor_dtor(void **state) {
     assert_int_equal(n.dtor, n.ctor); /* one per made slot */
 }
 
+/* An emptied slab of a cache without ctor/dtor makes its slots again in address order (non-debug
+ * builds); a ctor cache (and every MMKIT_DEBUG build) keeps LIFO order; frees into an emptied
+ * slab are still refused. */
+static void test_remake_after_random_free(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    ctr n = {0, 0};
+    enum { MAXN = 512 };
+    static void *o[MAXN];
+    void *x, *last;
+    uint32_t i, per;
+    int pass;
+    (void)state;
+    for (pass = 0; pass < 2; pass++) {
+        d = desc_of(64);
+        if (pass == 1) {
+            d.ctor = obj_ctor;
+            d.arg = &n;
+        }
+        assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+        per = stats_of(&c).objs_per_slab;
+        assert_true(per >= 8 && per <= MAXN);
+        for (i = 0; i < per; i++) assert_int_equal(mmkit_slab_alloc(&c, 0, &o[i]), MMKIT_OK);
+        assert_int_equal(stats_of(&c).slabs, 1);
+        last = NULL;
+        for (i = 0; i < per; i++) { /* a scrambled order: 5 is coprime with per unless per % 5 == 0 */
+            uint32_t k = (i * 5u + 3u) % per;
+            if (per % 5u == 0) k = per - 1u - i;
+            assert_int_equal(mmkit_slab_free(&c, o[k]), MMKIT_OK);
+            last = o[k];
+        }
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        assert_int_equal(mmkit_slab_free(&c, last), MMKIT_EDOUBLE); /* slab empty */
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+#if !MMKIT_DEBUG
+        if (pass == 0) {
+            void *y;
+            assert_ptr_equal(x, o[0]); /* slot 0 first, then in address order */
+            assert_int_equal(mmkit_slab_alloc(&c, 0, &y), MMKIT_OK);
+            assert_ptr_equal(y, o[1]);
+            assert_int_equal(mmkit_slab_free(&c, o[5]), MMKIT_EDOUBLE); /* not made again yet */
+            assert_int_equal(mmkit_slab_free(&c, y), MMKIT_OK);
+        } else {
+            assert_ptr_equal(x, last);
+        }
+#else
+        assert_ptr_equal(x, last);
+#endif
+        assert_int_equal(mmkit_slab_free(&c, x), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        if (pass == 1) assert_int_equal(n.ctor, per); /* constructed once per slot */
+        assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    }
+}
+
 static void test_waste_all_sizes(void **state) {
     mmkit_slab_cache c;
     size_t size;
@@ -1400,6 +1456,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_free_basic),
         cmocka_unit_test(test_bad_frees),
         cmocka_unit_test(test_ctor_dtor),
+        cmocka_unit_test(test_remake_after_random_free),
         cmocka_unit_test(test_waste_all_sizes),
         cmocka_unit_test(test_layout_in_memory),
         cmocka_unit_test(test_offslab),
