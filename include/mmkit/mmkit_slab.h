@@ -43,7 +43,9 @@
  *   bytes) or in a small internal header pool whose order-0 slabs come from the same provider
  *   ("off-slab", larger slots: the slab keeps only a 2-word tag in its last bytes, so e.g. three
  *   1360-byte objects fit a page). Every slab carries a tag {check, header} at a fixed offset
- *   (base, or end - tag) with check = secret ^ base.
+ *   (base, or end - tag) with check = secret ^ base. A kmalloc class cache's secret is the
+ *   instance's secret ^ class index (a large block's: ^ 0xff), so a kmalloc free validates the
+ *   slab and learns its class with one load (check ^ secret ^ base < 20).
  *   O(1) free without a table: the slab base is obj & ~(slab bytes - 1) (slabs are aligned to
  *   their size), the tag there is validated against the cache's secret and names the header.
  *   This needs phys_to_virt to be linear within a block and to preserve the block's alignment
@@ -519,18 +521,17 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
 }
 MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p) {
 #if !MMKIT_DEBUG
-    uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u);
-    const mmkit__slab *h = (const mmkit__slab *)base; /* kmalloc headers sit at the base */
-    if (MMKIT__LIKELY(p && h->tag.check == (f->secret ^ base))) {
-        unsigned cls = h->cls;
-        if (MMKIT__LIKELY(cls < MMKIT_KMALLOC_CLASSES)) {
-            mmkit_slab_cpu *m = &f->cls[cls];
-            uintptr_t n = m->count;
-            if (MMKIT__LIKELY(n < m->size)) {
-                m->obj[n] = p;
-                m->count = n + 1u;
-                return MMKIT_OK;
-            }
+    uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u), cls;
+    /* one load validates the slab and names its class: check = secret ^ class ^ base */
+    if (MMKIT__LIKELY(p != NULL &&
+                      (cls = ((const mmkit__slab_tag *)base)->check ^ f->secret ^ base) <
+                          MMKIT_KMALLOC_CLASSES)) {
+        mmkit_slab_cpu *m = &f->cls[cls];
+        uintptr_t n = m->count;
+        if (MMKIT__LIKELY(n < m->size)) {
+            m->obj[n] = p;
+            m->count = n + 1u;
+            return MMKIT_OK;
         }
     }
 #endif
@@ -1700,7 +1701,7 @@ MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_
             MMKIT_MEMSET(k, 0, sizeof *k);
             return st;
         }
-        k->cls[i].secret = k->secret; /* kmalloc_free validates before it knows the class */
+        k->cls[i].secret = k->secret ^ i; /* tags: secret ^ class ^ base (see DESIGN) */
         k->cls[i].kmalloc_cls = (uint8_t)i;
     }
     return MMKIT_OK;
@@ -1731,7 +1732,7 @@ static mmkit_status mmkit__km_big_alloc(mmkit_kmalloc *k, size_t size, size_t al
         } else {
             h = (mmkit__slab *)(void *)mem;
             MMKIT_MEMSET(h, 0, sizeof *h);
-            h->tag.check = k->secret ^ (uintptr_t)mem;
+            h->tag.check = k->secret ^ MMKIT__KM_BIG ^ (uintptr_t)mem;
             h->tag.slab = h;
             h->mem = mem;
             h->pa = pa;
@@ -1754,13 +1755,16 @@ static mmkit_status mmkit__km_find(const mmkit_kmalloc *k, const void *p, mmkit_
     uintptr_t base = (uintptr_t)p & ~(MMKIT_KMALLOC_SLAB_BYTES - 1u);
     const mmkit__slab_tag *t = (const mmkit__slab_tag *)base;
     const mmkit__slab *s;
-    if (t->check == ~(k->secret ^ base)) { /* a large block freed already (or a dead slab) */
+    uintptr_t cls = t->check ^ k->secret ^ base; /* the tag names the class (see DESIGN) */
+    if (~cls == MMKIT__KM_BIG) { /* a large block freed already */
         s = (const mmkit__slab *)base;
         if (s->cls == MMKIT__KM_BIG && (uintptr_t)p == base + s->first) return MMKIT_EDOUBLE;
         return MMKIT_EINVAL;
     }
-    if (t->check != (k->secret ^ base) || (uintptr_t)t->slab != base) return MMKIT_EINVAL;
+    if ((cls >= MMKIT_KMALLOC_CLASSES && cls != MMKIT__KM_BIG) || (uintptr_t)t->slab != base)
+        return MMKIT_EINVAL;
     s = t->slab;
+    if (s->cls != cls) return MMKIT_EINVAL;
     if (s->cls == MMKIT__KM_BIG) {
         if ((uintptr_t)p != base + s->first) return MMKIT_EINVAL;
     } else if (s->cls >= MMKIT_KMALLOC_CLASSES || s->cache != &k->cls[s->cls]) {
@@ -1776,7 +1780,7 @@ static void mmkit__km_big_free(mmkit_kmalloc *k, mmkit__slab *h) {
     k->large_blocks--;
     k->large_frames -= mmkit_order_frames(order);
     k->large_bytes -= mmkit_order_bytes(order) - h->first;
-    h->tag.check = ~(k->secret ^ (uintptr_t)h->mem);
+    h->tag.check = ~(k->secret ^ MMKIT__KM_BIG ^ (uintptr_t)h->mem);
     (void)mmkit_provider_free(&k->provider, h->pa, order);
     mmkit__km_unlock(k, saved);
 }
@@ -1899,7 +1903,7 @@ MMKIT_API mmkit_status mmkit_kmalloc_check(mmkit_kmalloc *k) {
     if (!k || !k->secret) return MMKIT_EINVAL;
     for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
         mmkit_slab_cache *c = &k->cls[i];
-        if (c->secret != k->secret || c->kmalloc_cls != i || c->size != mmkit__km_sizes[i] ||
+        if (c->secret != (k->secret ^ i) || c->kmalloc_cls != i || c->size != mmkit__km_sizes[i] ||
             c->objs.order != MMKIT_KMALLOC_SLAB_ORDER || c->objs.offslab ||
             mmkit_slab_check(c) != MMKIT_OK)
             return MMKIT_ECORRUPT;
