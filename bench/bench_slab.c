@@ -153,7 +153,8 @@ static void run_peer(const char *self, const char *name, const char *lib, const 
 #define ARENA_BYTES ((size_t)1 << 30)
 typedef struct arena_provider {
     mmkit_buddy buddy;
-    uint8_t *base;
+    uint8_t *raw, *base;
+    void *meta;
     long taken, peak;
 } arena_provider;
 
@@ -182,18 +183,23 @@ static mmkit_status arena_free(void *ctx, mmkit_paddr pa, unsigned order) {
 
 static const mmkit_provider g_os_provider = {arena_alloc, arena_free, arena_virt, &g_arena};
 
+#define ARENA_SLACK ((size_t)4 << 20)
+
+/* A fresh arena (never touched, so mmkit pays its page faults like the peers do). */
 static void arena_setup(void) {
     mmkit_range ram = {0, ARENA_BYTES};
     mmkit_buddy_desc d;
     /* over-map by 4 MiB so the arena can start on a 4 MiB boundary: then physical alignment
      * (what the buddy guarantees) is also virtual alignment (what the slab layer relies on) */
-    size_t slack = (size_t)4 << 20;
+    size_t slack = ARENA_SLACK;
     uint8_t *raw = (uint8_t *)mmap(NULL, ARENA_BYTES + slack, PROT_READ | PROT_WRITE,
                                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (raw == MAP_FAILED) {
         perror("mmap arena");
         exit(1);
     }
+    memset(&g_arena, 0, sizeof g_arena);
+    g_arena.raw = raw;
     g_arena.base = (uint8_t *)(((uintptr_t)raw + slack - 1) & ~(uintptr_t)(slack - 1));
     memset(&d, 0, sizeof d);
     d.ram = &ram;
@@ -205,6 +211,17 @@ static void arena_setup(void) {
         fprintf(stderr, "bench_slab: buddy setup failed\n");
         exit(1);
     }
+    g_arena.meta = d.meta;
+}
+
+static void arena_teardown(void) {
+    if (g_arena.taken != 0) {
+        fprintf(stderr, "bench_slab: %ld bytes still taken from the arena\n", g_arena.taken);
+        exit(1);
+    }
+    munmap(g_arena.raw, ARENA_BYTES + ARENA_SLACK);
+    free(g_arena.meta);
+    memset(&g_arena, 0, sizeof g_arena);
 }
 
 /* ---- mmkit: kmalloc through a per-context front, and object caches through theirs -------- */
@@ -373,9 +390,9 @@ int main(int argc, char **argv) {
     if (!v) abort();
     memset(v, 0, (size_t)g_objects * sizeof *v);
 
-    /* mmkit */
-    arena_setup();
+    /* mmkit; every scenario on a fresh arena */
     double km_tight[N_TIGHT], cache_tight[N_TIGHT];
+    arena_setup();
     kmalloc_setup();
     for (size_t i = 0; i < N_TIGHT; i++) km_tight[i] = tight_mmkit_kmalloc(g_tight_sizes[i], g_tight_iters);
     kmalloc_teardown();
@@ -384,14 +401,19 @@ int main(int argc, char **argv) {
         cache_tight[i] = tight_mmkit_cache(g_tight_sizes[i], g_tight_iters);
         cache_teardown();
     }
+    arena_teardown();
+    arena_setup();
     kmalloc_setup();
     bench_churn_result km_churn = churn_mmkit_kmalloc(CHURN_SIZE, g_objects, v, os_after_alloc, km_after_free);
     long km_live = g_os_live, km_after = g_os_after;
     kmalloc_teardown();
+    arena_teardown();
+    arena_setup();
     cache_setup(CHURN_SIZE);
     bench_churn_result cache_churn = churn_mmkit_cache(CHURN_SIZE, g_objects, v, os_after_alloc, cache_after_free);
     long cache_live = g_os_live, cache_after = g_os_after;
     cache_teardown();
+    arena_teardown();
     free(v);
 
     /* peers */
