@@ -621,7 +621,7 @@ static mmkit_status mmkit__pt_range_ok(const mmkit_pagetable *pt, mmkit_vaddr va
 
 static mmkit_status mmkit__pt_alloc_table(mmkit_pagetable *pt, mmkit_paddr *pa, uint64_t **t) {
     mmkit_status st = mmkit_provider_alloc(&pt->provider, 0, MMKIT_ALLOC_LIMIT(pt->phys_bits), pa);
-    if (st != MMKIT_OK) return st == MMKIT_ENOMEM ? st : MMKIT_ENOMEM;
+    if (st != MMKIT_OK) return MMKIT_ENOMEM; /* whatever the provider said: no table page */
     *t = mmkit__pt_table(pt, *pa);
     if (!*t || (*pa & MMKIT_PAGE_MASK) || *pa >= pt->pa_limit) {
         (void)mmkit_provider_free(&pt->provider, *pa, 0);
@@ -718,14 +718,13 @@ MMKIT_API mmkit_status mmkit_pagetable_decode(const mmkit_pagetable *pt, unsigne
                                               uint64_t pte, mmkit_paddr *pa, uint32_t *flags) {
     if (!pt || !pt->levels || level >= pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pt_present(pt, pte)) return MMKIT_ENOENT;
-    if (!mmkit__pt_is_leaf(pt, pte, level)) return MMKIT_EINVAL;
-    if (level > mmkit__pt_fmts[pt->format].top_leaf) return MMKIT_ECORRUPT;
+    if (!mmkit__pt_is_leaf(pt, pte, level)) return MMKIT_EINVAL; /* never above top_leaf */
     return mmkit__pt_leaf_decode(pt, level, pte, pa, flags);
 }
 
 MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush) {
     if (!pt || !pt->levels || pt->riscv) return 0;
-    return pt->root | (uint64_t)(pcid & 0xfffu) | ((uint64_t)(noflush ? 1u : 0u) << 63);
+    return pt->root | (uint64_t)(pcid & 0xfffu) | (noflush ? MMKIT_TLB_CR3_NOFLUSH : 0u);
 }
 
 MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid) {

@@ -758,22 +758,31 @@ static void mmkit__slab_fixed_layout(mmkit__slab_pool *pl, unsigned order, uint3
 
 /* ---- slabs ------------------------------------------------------------------------------- */
 
+/* A new block of 2^order frames (slab or kmalloc large block) whose mapping is aligned to
+ * `align` bytes: MMKIT_OK with *pa and *mem; else the provider's status, or EALIGN (mapping
+ * misaligned) / EINVAL (no mapping) after the block is given back. */
+static mmkit_status mmkit__slab_map_block(const mmkit_provider *pv, unsigned order,
+                                          uint32_t frame_flags, uint32_t flags, uintptr_t align,
+                                          mmkit_paddr *pa, unsigned char **mem) {
+    mmkit_status st =
+        mmkit_provider_alloc(pv, order, frame_flags | (flags & MMKIT_ALLOC_NORECLAIM), pa);
+    if (st != MMKIT_OK) return st;
+    *mem = (unsigned char *)mmkit_provider_virt(pv, *pa);
+    if (*mem && !((uintptr_t)*mem & (align - 1u))) return MMKIT_OK;
+    (void)mmkit_provider_free(pv, *pa, order);
+    return *mem ? MMKIT_EALIGN : MMKIT_EINVAL;
+}
+
 /* Add one empty slab to pool pl. hdr: header memory for an off-slab pool (else NULL). */
 static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *hdr,
                                      uint32_t flags) {
     mmkit_paddr pa = 0;
-    unsigned char *mem;
+    unsigned char *mem = NULL;
     mmkit__slab *s;
     mmkit__slab_tag *t;
-    uintptr_t bytes = (uintptr_t)mmkit_order_bytes(pl->order);
-    mmkit_status st = mmkit_provider_alloc(&c->provider, pl->order,
-                                           c->frame_flags | (flags & MMKIT_ALLOC_NORECLAIM), &pa);
+    mmkit_status st = mmkit__slab_map_block(&c->provider, pl->order, c->frame_flags, flags,
+                                            (uintptr_t)mmkit_order_bytes(pl->order), &pa, &mem);
     if (st != MMKIT_OK) return st;
-    mem = (unsigned char *)mmkit_provider_virt(&c->provider, pa);
-    if (!mem || ((uintptr_t)mem & (bytes - 1u))) {
-        (void)mmkit_provider_free(&c->provider, pa, pl->order);
-        return mem ? MMKIT_EALIGN : MMKIT_EINVAL;
-    }
     s = hdr ? hdr : (mmkit__slab *)(void *)mem;
     MMKIT_MEMSET(s, 0, sizeof *s);
     s->cache = c;
@@ -993,24 +1002,29 @@ static inline mmkit_status mmkit__slab_out(const mmkit__slab *s, uint32_t idx) {
     return idx >= s->made || s->inuse == 0 ? MMKIT_EDOUBLE : MMKIT_OK;
 }
 
+/* Under the lock: add one empty object slab (and, off-slab, its header from the header pool,
+ * growing that pool when it is full). On failure nothing is added. */
+static mmkit_status mmkit__slab_add(mmkit_slab_cache *c, uint32_t flags) {
+    mmkit__slab *hdr = NULL;
+    mmkit_status st;
+    if (c->objs.offslab) {
+        if (!c->hdrs.list[MMKIT__SL_PARTIAL] && !c->hdrs.list[MMKIT__SL_EMPTY]) {
+            st = mmkit__slab_grow(c, &c->hdrs, NULL, flags);
+            if (st != MMKIT_OK) return st;
+        }
+        hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
+    }
+    st = mmkit__slab_grow(c, &c->objs, hdr, flags);
+    if (st != MMKIT_OK && hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
+    return st;
+}
+
 /* Under the lock: one object from the slabs, adding a slab when none has a free slot. */
 static mmkit_status mmkit__slab_get(mmkit_slab_cache *c, uint32_t flags, void **obj) {
     void *o = mmkit__slab_take(c, &c->objs);
-    mmkit_status st;
     if (!o) {
-        mmkit__slab *hdr = NULL;
-        if (c->objs.offslab) {
-            if (!c->hdrs.list[MMKIT__SL_PARTIAL] && !c->hdrs.list[MMKIT__SL_EMPTY]) {
-                st = mmkit__slab_grow(c, &c->hdrs, NULL, flags);
-                if (st != MMKIT_OK) return st;
-            }
-            hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
-        }
-        st = mmkit__slab_grow(c, &c->objs, hdr, flags);
-        if (st != MMKIT_OK) {
-            if (hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
-            return st;
-        }
+        mmkit_status st = mmkit__slab_add(c, flags);
+        if (st != MMKIT_OK) return st;
         o = mmkit__slab_take(c, &c->objs);
     }
     *obj = o;
@@ -1289,21 +1303,8 @@ MMKIT_API mmkit_status mmkit_slab_reserve(mmkit_slab_cache *c, uint64_t n) {
     uintptr_t saved;
     if (!c) return MMKIT_EINVAL;
     saved = mmkit__slab_lock(c);
-    while (c->objs.free_objs < n) { /* bound: n / objects per slab slabs */
-        mmkit__slab *hdr = NULL;
-        if (c->objs.offslab) {
-            if (!c->hdrs.list[MMKIT__SL_PARTIAL] && !c->hdrs.list[MMKIT__SL_EMPTY]) {
-                st = mmkit__slab_grow(c, &c->hdrs, NULL, 0);
-                if (st != MMKIT_OK) break;
-            }
-            hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
-        }
-        st = mmkit__slab_grow(c, &c->objs, hdr, 0);
-        if (st != MMKIT_OK) {
-            if (hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
-            break;
-        }
-    }
+    while (c->objs.free_objs < n && st == MMKIT_OK) /* bound: n / objects per slab slabs */
+        st = mmkit__slab_add(c, 0);
     if (st == MMKIT_OK) c->reserve = n;
     mmkit__slab_unlock(c, saved);
     return st;
@@ -1714,7 +1715,7 @@ static mmkit_status mmkit__km_big_alloc(mmkit_kmalloc *k, size_t size, size_t al
     uint64_t need = (uint64_t)off + size;
     unsigned order;
     mmkit_paddr pa = 0;
-    unsigned char *mem;
+    unsigned char *mem = NULL;
     mmkit__slab *h;
     mmkit_status st;
     uintptr_t saved;
@@ -1722,28 +1723,22 @@ static mmkit_status mmkit__km_big_alloc(mmkit_kmalloc *k, size_t size, size_t al
     order = mmkit_bytes_to_order(need);
     if (order < MMKIT_KMALLOC_SLAB_ORDER) order = MMKIT_KMALLOC_SLAB_ORDER;
     saved = mmkit__km_lock(k);
-    st = mmkit_provider_alloc(&k->provider, order,
-                              k->frame_flags | (flags & MMKIT_ALLOC_NORECLAIM), &pa);
+    st = mmkit__slab_map_block(&k->provider, order, k->frame_flags, flags,
+                               MMKIT_KMALLOC_SLAB_BYTES, &pa, &mem);
     if (st == MMKIT_OK) {
-        mem = (unsigned char *)mmkit_provider_virt(&k->provider, pa);
-        if (!mem || ((uintptr_t)mem & (MMKIT_KMALLOC_SLAB_BYTES - 1u))) {
-            (void)mmkit_provider_free(&k->provider, pa, order);
-            st = mem ? MMKIT_EALIGN : MMKIT_EINVAL;
-        } else {
-            h = (mmkit__slab *)(void *)mem;
-            MMKIT_MEMSET(h, 0, sizeof *h);
-            h->tag.check = k->secret ^ MMKIT__KM_BIG ^ (uintptr_t)mem;
-            h->tag.slab = h;
-            h->mem = mem;
-            h->pa = pa;
-            h->first = off;
-            h->order = (uint8_t)order;
-            h->cls = (uint8_t)MMKIT__KM_BIG;
-            k->large_blocks++;
-            k->large_frames += mmkit_order_frames(order);
-            k->large_bytes += mmkit_order_bytes(order) - off;
-            *p = mem + off;
-        }
+        h = (mmkit__slab *)(void *)mem;
+        MMKIT_MEMSET(h, 0, sizeof *h);
+        h->tag.check = k->secret ^ MMKIT__KM_BIG ^ (uintptr_t)mem;
+        h->tag.slab = h;
+        h->mem = mem;
+        h->pa = pa;
+        h->first = off;
+        h->order = (uint8_t)order;
+        h->cls = (uint8_t)MMKIT__KM_BIG;
+        k->large_blocks++;
+        k->large_frames += mmkit_order_frames(order);
+        k->large_bytes += mmkit_order_bytes(order) - off;
+        *p = mem + off;
     }
     mmkit__km_unlock(k, saved);
     if (st == MMKIT_OK && (flags & MMKIT_ALLOC_ZERO)) MMKIT_MEMSET(*p, 0, size);

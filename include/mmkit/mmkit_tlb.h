@@ -57,7 +57,7 @@
  *       // mm->id: unique, never reused; mm->tlb_gen: bumped when its entries become stale
  *       mmkit_tlb_pcid_result r;
  *       mmkit_tlb_pcid_switch(&this_cpu->pcids, mm->id, mm->tlb_gen, &r);
- *       write_cr3(mmkit_pagetable_cr3(&mm->pt, r.pcid) | (r.noflush ? MMKIT_TLB_CR3_NOFLUSH : 0));
+ *       write_cr3(mmkit_pagetable_cr3(&mm->pt, r.pcid, r.noflush));   // bit 63 when noflush
  *
  * USAGE (software TLB)
  *       size_t need; mmkit_softtlb_size(256, 4, &need);
@@ -246,7 +246,7 @@ extern "C" {
 typedef struct mmkit_tlb_range {
     mmkit_vaddr va;
     uint64_t size;
-    unsigned page_shift;          /* 12, 21, 30, 39 (size of the leaf entries in the run) */
+    unsigned page_shift;          /* 12, 21, 30, 39, 48 (size of the leaf entries in the run) */
 } mmkit_tlb_range;
 
 typedef enum mmkit_tlb_scope {
