@@ -1081,6 +1081,14 @@ static void test_kmalloc_classes(void **state) {
     mmkit_kmalloc_stats ks;
     (void)state;
     km_init(mmkit_buddy_provider(&buddy));
+    /* every size maps to the smallest class that holds it (table up to 1 KiB, bit scan above) */
+    assert_int_equal(mmkit__km_class(0), 0);
+    for (i = 1; i <= MMKIT_KMALLOC_MAX_CLASS; i++) {
+        unsigned c = mmkit__km_class(i);
+        assert_true(c < MMKIT_KMALLOC_CLASSES);
+        assert_true(mmkit_kmalloc_class_size(c) >= i);
+        assert_true(c == 0 || mmkit_kmalloc_class_size(c - 1u) < i);
+    }
     for (i = 0; i < MMKIT_KMALLOC_CLASSES; i++) {
         size_t cs = mmkit_kmalloc_class_size(i), us = 0, lo = i ? mmkit_kmalloc_class_size(i - 1) + 1u : 1u;
         size_t sizes[3];
@@ -1258,6 +1266,86 @@ static void test_kmalloc_bad_frees(void **state) {
     assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&other, NULL), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+/* Fronts hand out an unmade run of a slab upwards in address order (the refill stores it top
+ * down, the magazine pops from the top), so a new slab is used like a stream. */
+static void test_front_runs_upwards(void **state) {
+    static mmkit_kmalloc_cpu kf;
+    mmkit_slab_cache c;
+    mmkit_slab_cpu f;
+    mmkit_slab_cache_desc d = desc_of(64);
+    enum { N = 3 * MMKIT_SLAB_MAG_MAX };
+    static void *o[N];
+    int i, k;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    km_init(mmkit_buddy_provider(&buddy));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < N; i++) {
+            if (k == 0) assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &o[i]), MMKIT_OK);
+            else assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, 64, 0, &o[i]), MMKIT_OK);
+#if !MMKIT_DEBUG
+            if (i > 0) assert_ptr_equal(o[i], (char *)o[i - 1] + 64);
+#endif
+        }
+        for (i = 0; i < N; i++) {
+            if (k == 0) assert_int_equal(mmkit_slab_cpu_free(&f, o[i]), MMKIT_OK);
+            else assert_int_equal(mmkit_kmalloc_cpu_free(&kf, o[i]), MMKIT_OK);
+        }
+    }
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&kf), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
+/* The inline kmalloc free pushes through the class of the last alloc when the tag names that
+ * class, else through the tag's class: an object must always land in its own class. */
+static void test_kmalloc_front_classes(void **state) {
+    static mmkit_kmalloc_cpu f;
+    enum { N = 3 * MMKIT_SLAB_MAG_MAX + 5 };
+    static void *o[N];
+    void *a, *b, *x;
+    size_t us;
+    int i;
+    uint64_t in_use;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &a), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 1000, 0, &b), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, a), MMKIT_OK); /* not the last alloc's class */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 1000, 0, &x), MMKIT_OK);
+    assert_ptr_not_equal(x, a);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, x, &us), MMKIT_OK);
+    assert_int_equal(us, 1024);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, x), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 60, 0, &x), MMKIT_OK);
+    assert_ptr_equal(x, a); /* back from class 64's magazine */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, b), MMKIT_OK); /* last alloc was class 64 */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 1024, 0, &x), MMKIT_OK);
+    assert_ptr_equal(x, b);
+    /* runs longer than a magazine each way, alternating classes, through every path */
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, i % 3 ? 200 : 24, 0, &o[i]), MMKIT_OK);
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_kmalloc_usable_size(&km, o[i], &us), MMKIT_OK);
+        assert_int_equal(us, i % 3 ? 256 : 24);
+        assert_int_equal(mmkit_kmalloc_cpu_free(&f, o[i]), MMKIT_OK);
+    }
+    for (i = 0; i < N; i++) {
+        assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 256, 0, &o[i]), MMKIT_OK);
+        assert_int_equal(mmkit_kmalloc_usable_size(&km, o[i], &us), MMKIT_OK);
+        assert_int_equal(us, 256);
+    }
+    for (i = 0; i < N; i++) assert_int_equal(mmkit_kmalloc_cpu_free(&f, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, a), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, b), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
 }
 
 static void test_kmalloc_fronts_reserve_destroy(void **state) {
@@ -1457,6 +1545,7 @@ int main(void) {
         cmocka_unit_test(test_bad_frees),
         cmocka_unit_test(test_ctor_dtor),
         cmocka_unit_test(test_remake_after_random_free),
+        cmocka_unit_test(test_front_runs_upwards),
         cmocka_unit_test(test_waste_all_sizes),
         cmocka_unit_test(test_layout_in_memory),
         cmocka_unit_test(test_offslab),
@@ -1484,6 +1573,7 @@ int main(void) {
         cmocka_unit_test(test_kmalloc_aligned),
         cmocka_unit_test(test_kmalloc_realloc),
         cmocka_unit_test(test_kmalloc_bad_frees),
+        cmocka_unit_test(test_kmalloc_front_classes),
         cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
         cmocka_unit_test(test_randomized_against_model),
     };
