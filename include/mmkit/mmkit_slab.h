@@ -485,9 +485,10 @@ MMKIT_API mmkit_status mmkit_kmalloc_check(mmkit_kmalloc *k);
 /* Size of class i (0 when i >= MMKIT_KMALLOC_CLASSES). */
 MMKIT_API size_t mmkit_kmalloc_class_size(unsigned i);
 
-/* Internal: class index of a size 0..MMKIT_KMALLOC_MAX_CLASS (0 is served as 1). O(1): a
- * table up to 1 KiB (every class there is a multiple of 8), a bit scan above. */
-MMKIT__INLINE unsigned mmkit__km_class(size_t size) {
+/* Internal: class index of a size 0..MMKIT_KMALLOC_SMALL (0 is served as 1): a table (every
+ * class up to 1 KiB is a multiple of 8). O(1). */
+#define MMKIT_KMALLOC_SMALL 1024u
+MMKIT__INLINE unsigned mmkit__km_small_class(size_t size) {
 #define MMKIT__KM_R4(c) c, c, c, c
 #define MMKIT__KM_R16(c) MMKIT__KM_R4(c), MMKIT__KM_R4(c), MMKIT__KM_R4(c), MMKIT__KM_R4(c)
     static const unsigned char by8[129] = { /* class of sizes (8i - 8, 8i], i = (size + 7) / 8 */
@@ -496,8 +497,13 @@ MMKIT__INLINE unsigned mmkit__km_class(size_t size) {
         MMKIT__KM_R16(12), MMKIT__KM_R16(12), MMKIT__KM_R16(13), MMKIT__KM_R16(13)};
 #undef MMKIT__KM_R16
 #undef MMKIT__KM_R4
+    return by8[(size + 7u) >> 3];
+}
+/* Internal: class index of a size 0..MMKIT_KMALLOC_MAX_CLASS (0 is served as 1): the table
+ * up to 1 KiB, a bit scan above. O(1). */
+MMKIT__INLINE unsigned mmkit__km_class(size_t size) {
     unsigned k;
-    if (size <= 1024u) return by8[(size + 7u) >> 3];
+    if (size <= MMKIT_KMALLOC_SMALL) return mmkit__km_small_class(size);
     k = mmkit_log2_floor64((uint64_t)size - 1u); /* size in (2^k, 2^(k+1)], k >= 10 */
     return 4u + 2u * (k - 5u) + (unsigned)(size > ((size_t)3u << (k - 1u)));
 }
@@ -521,19 +527,28 @@ MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size,
                                               mmkit_status *st);
 MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p);
 
+/* Internal: pop class c's loaded magazine into *p unless it is empty. */
+MMKIT__INLINE bool mmkit__kmalloc_cpu_pop(mmkit_kmalloc_cpu *f, unsigned c, void **p) {
+    void **t = f->top[c];
+    if (MMKIT__UNLIKELY(t == f->empty[c])) return false;
+    f->top[c] = --t;
+    f->last = c;
+    *p = *t;
+    return true;
+}
+
 /* Like mmkit_kmalloc_alloc/free, served from the front's magazines. */
 MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t size,
                                                   uint32_t flags, void **p) {
     mmkit_status st;
     void *o;
 #if !MMKIT_DEBUG
-    if (MMKIT__LIKELY(size <= (size_t)MMKIT_KMALLOC_MAX_CLASS && flags == 0 && p)) {
-        unsigned c = mmkit__km_class(size);
-        void **t = f->top[c];
-        if (MMKIT__LIKELY(t != f->empty[c])) {
-            f->top[c] = --t;
-            if (MMKIT__UNLIKELY(f->last != c)) f->last = c; /* a store only on a change */
-            *p = *t;
+    if (MMKIT__LIKELY(flags == 0 && p)) {
+        if (MMKIT__LIKELY(size <= MMKIT_KMALLOC_SMALL)) { /* one compare to the table */
+            if (MMKIT__LIKELY(mmkit__kmalloc_cpu_pop(f, mmkit__km_small_class(size), p)))
+                return MMKIT_OK;
+        } else if (size <= MMKIT_KMALLOC_MAX_CLASS &&
+                   mmkit__kmalloc_cpu_pop(f, mmkit__km_class(size), p)) {
             return MMKIT_OK;
         }
     }
