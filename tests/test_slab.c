@@ -520,16 +520,22 @@ static void test_offslab(void **state) {
 
 static void test_colouring(void **state) {
     mmkit_slab_cache c;
-    mmkit_slab_cache_desc d = desc_of(180);
+    mmkit_slab_cache_desc d;
     mmkit_slab_stats s;
     void **o;
     unsigned i, k, per, seen = 0;
+    size_t size;
     uintptr_t offs[8];
     (void)state;
-    d.flags = MMKIT_SLAB_COLOUR;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
-    s = stats_of(&c);
-    assert_true(s.colours > 1);
+    for (size = 180; size < 400; size += 4) { /* a size whose slabs leave room for colours */
+        d = desc_of(size);
+        d.flags = MMKIT_SLAB_COLOUR;
+        assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+        s = stats_of(&c);
+        if (s.colours > 2) break;
+        assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    }
+    assert_true(s.colours > 2);
     per = s.objs_per_slab;
     o = (void **)calloc(per * 8u, sizeof *o);
     assert_non_null(o);
@@ -968,6 +974,17 @@ static void test_check_finds_corruption(void **state) {
     assert_int_equal(mmkit_slab_free(&c, o[0]), MMKIT_EINVAL); /* and frees are refused */
     s->tag.check ^= 1;
     assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    /* the sum of the slots out */
+    s->sum += 64;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    s->sum -= 64;
+    /* a hole below made, or past the end */
+    s->hole = 0;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    s->hole = c.objs.nslots;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
+    s->hole = MMKIT__SLAB_NO_HOLE;
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
     /* a list pointer */
     c.objs.nslabs[MMKIT__SL_PARTIAL]++;
     assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
@@ -1268,6 +1285,76 @@ static void test_kmalloc_bad_frees(void **state) {
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
 }
 
+static int cmp_ptr(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* A slab left with one slot out forgets its free list too: the other slots are made again in
+ * address order around that slot (the hole), which is never handed out twice. */
+static void test_remake_around_one_out(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    mmkit_slab_cpu f;
+    enum { MAXN = 512 };
+    static void *o[MAXN], *x[MAXN];
+    void *pin, *extra;
+    uint32_t i, j, per, p;
+    int round;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    per = stats_of(&c).objs_per_slab;
+    assert_true(per >= 8 && per <= MAXN);
+    for (round = 0; round < 3; round++) { /* pin in the middle, at slot 0, at the last slot */
+        p = round == 0 ? per / 3u : round == 1 ? 0u : per - 1u;
+        assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, per, o), MMKIT_OK);
+        assert_int_equal(stats_of(&c).slabs, 1);
+        qsort(o, per, sizeof *o, cmp_ptr);
+        pin = o[p];
+        for (i = 0; i < per; i++) { /* every other slot, in a scrambled order */
+            uint32_t k = (i * 7u + 5u) % per;
+            if (per % 7u == 0) k = per - 1u - i;
+            if (k == p) continue;
+            assert_int_equal(mmkit_slab_free(&c, o[k]), MMKIT_OK);
+            assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        }
+        assert_int_equal(stats_of(&c).objects_active, 1);
+        /* a double free of a slot made again later is caught in every build now */
+        assert_int_equal(mmkit_slab_free(&c, o[p == 1u ? 2u : 1u]), MMKIT_EDOUBLE);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        /* all the other slots come back, through the front, none twice and never the pin */
+        for (i = 0; i + 1u < per; i++) {
+            assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &x[i]), MMKIT_OK);
+            assert_ptr_not_equal(x[i], pin);
+#if !MMKIT_DEBUG
+            assert_ptr_equal(x[i], o[i < p ? i : i + 1u]); /* upwards, over the hole */
+#endif
+        }
+        assert_int_equal(stats_of(&c).slabs, 1);
+        qsort(x, per - 1u, sizeof *x, cmp_ptr);
+        for (i = 0, j = 0; i < per; i++) {
+            if (i == p) continue;
+            assert_ptr_equal(x[j], o[i]);
+            j++;
+        }
+        assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK); /* objects held by the front */
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        for (i = 0; i + 1u < per; i++) assert_int_equal(mmkit_slab_free(&c, x[i]), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        assert_int_equal(stats_of(&c).objects_active, 1);
+        /* the pin itself (the hole while the slab was being made again) */
+        assert_int_equal(mmkit_slab_alloc(&c, 0, &extra), MMKIT_OK);
+        assert_ptr_not_equal(extra, pin);
+        assert_int_equal(mmkit_slab_free(&c, pin), MMKIT_OK);
+        assert_int_equal(mmkit_slab_free(&c, pin), MMKIT_EDOUBLE);
+        assert_int_equal(mmkit_slab_free(&c, extra), MMKIT_OK);
+        assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+        assert_int_equal(stats_of(&c).objects_active, 0);
+    }
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+}
+
 /* Fronts hand out an unmade run of a slab upwards in address order (the refill stores it top
  * down, the magazine pops from the top), so a new slab is used like a stream. */
 static void test_front_runs_upwards(void **state) {
@@ -1546,6 +1633,7 @@ int main(void) {
         cmocka_unit_test(test_ctor_dtor),
         cmocka_unit_test(test_remake_after_random_free),
         cmocka_unit_test(test_front_runs_upwards),
+        cmocka_unit_test(test_remake_around_one_out),
         cmocka_unit_test(test_waste_all_sizes),
         cmocka_unit_test(test_layout_in_memory),
         cmocka_unit_test(test_offslab),

@@ -236,11 +236,17 @@ typedef struct mmkit__slab {
     uint32_t inuse;                    /* slots out of the slab (users, magazines, depot) */
     uint32_t made;                     /* slots made so far: [0, made) were handed out once */
     uint32_t first;                    /* offset of slot 0 (header, colour); large: of the data */
+    uint32_t hole;                     /* a slot out at or above made (left by a remake), or
+                                        * MMKIT__SLAB_NO_HOLE */
+    uint32_t sum;                      /* low 32 bits of the slots out's addresses, summed
+                                        * mod 2^32 (one slot out: its address) */
     uint8_t list;                      /* which list of its pool */
     uint8_t cls;                       /* kmalloc class, MMKIT__KM_BIG for a large block */
     uint8_t order;                     /* block order */
     uint8_t pool;                      /* 0 object pool, 1 header pool */
 } mmkit__slab;
+
+#define MMKIT__SLAB_NO_HOLE 0xffffffffu
 
 /* Internal: a set of slabs of one layout. */
 typedef struct mmkit__slab_pool {
@@ -842,6 +848,7 @@ static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, 
     s->mem = mem;
     s->pa = pa;
     s->first = pl->first + pl->colour_next * pl->colour_step;
+    s->hole = MMKIT__SLAB_NO_HOLE;
     s->order = (uint8_t)pl->order;
     s->pool = (uint8_t)(pl == &c->hdrs);
     s->cls = pl == &c->hdrs ? (uint8_t)MMKIT__SLAB_NOCLS : c->kmalloc_cls;
@@ -856,14 +863,42 @@ static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, 
     return MMKIT_OK;
 }
 
-/* Take a free slot from the pool's slabs (partial first). NULL when there is none. O(1). */
+/* offset / slot for offsets inside a slab. With slabs up to 4 MiB (the default limits) a
+ * multiply by ceil(2^44 / slot) is exact (offset < 2^22, slot < 2^20); else a 32-bit division
+ * (no libgcc helper on 32-bit targets either way). */
+#if MMKIT_PAGE_SHIFT + MMKIT_SLAB_MAX_ORDER <= 22
+#define MMKIT__SLAB_RECIP 1
+#else
+#define MMKIT__SLAB_RECIP 0
+#endif
+static inline uint32_t mmkit__slab_index(const mmkit_slab_cache *c, uint32_t off) {
+#if MMKIT__SLAB_RECIP
+    return (uint32_t)(((uint64_t)off * c->slot_recip) >> 44);
+#else
+    return off / c->objs.slot;
+#endif
+}
+/* The low 32 bits of an address: a slab sums those of its slots out (mod 2^32), so that with
+ * one slot out, the sum is that slot's address. */
+static inline uint32_t mmkit__slab_lo(const void *p) { return (uint32_t)(uintptr_t)p; }
+
+/* Address of slot i of s. */
+static inline unsigned char *mmkit__slab_slot(const mmkit__slab_pool *pl, const mmkit__slab *s,
+                                              uint32_t i) {
+    return s->mem + s->first + (size_t)i * pl->slot;
+}
+
 /* One free slot of s (which has one): its free list first, else a new slot (ctor). */
 static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
     void *obj = s->free;
     if (obj) {
         s->free = mmkit__slab_fp_get(c, pl, obj);
-    } else { /* make a new slot */
-        obj = s->mem + s->first + (size_t)s->made * pl->slot;
+    } else { /* make a new slot, stepping over the hole (out already) */
+        if (s->made == s->hole) {
+            s->made++;
+            s->hole = MMKIT__SLAB_NO_HOLE;
+        }
+        obj = mmkit__slab_slot(pl, s, s->made);
         s->made++;
         if (pl == &c->objs) {
 #if MMKIT_DEBUG
@@ -876,6 +911,7 @@ static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, m
         }
     }
     s->inuse++;
+    s->sum += mmkit__slab_lo(obj);
     return obj;
 }
 
@@ -915,24 +951,34 @@ static inline void mmkit__slab_warm_step(mmkit__slab_pool *pl) {
     pl->warm = a;
 }
 
-/* Up to n free slots from the object slabs into a magazine, slab by slab (no slab is added).
- * Returns how many. A slab with only unmade slots left gives a run without touching the
- * objects, stored top down so that pops use it upwards, like a stream. O(n + slabs touched). */
+/* Up to n free slots from the object slabs into a magazine, slab by slab (no slab is added),
+ * stored so that pops hand them out in the order taken. Returns how many. A slab with only
+ * unmade slots left gives runs in address order without touching the objects, used upwards
+ * like a stream. O(n + slabs touched). */
 static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t n) {
     mmkit__slab_pool *pl = &c->objs;
-    uint32_t got = 0;
+    uint32_t got = 0, i;
     while (got < n) { /* bound: n objects */
         mmkit__slab *s = pl->list[MMKIT__SL_PARTIAL];
         uint32_t before = got;
         if (!s) s = pl->list[MMKIT__SL_EMPTY];
         if (!s) break;
 #if !MMKIT_DEBUG
-        if (!s->free && !c->ctor) { /* only unmade slots left: a run in address order */
-            uint32_t k = pl->nslots - s->made, i;
-            unsigned char *o = s->mem + s->first + (size_t)s->made * pl->slot;
+        /* only unmade slots left: runs in address order, up to the hole and from above it
+         * (bound: 3 rounds) */
+        while (!s->free && !c->ctor && got < n && s->inuse < pl->nslots) {
+            uint32_t k = (s->hole != MMKIT__SLAB_NO_HOLE ? s->hole : pl->nslots) - s->made;
+            unsigned char *o = mmkit__slab_slot(pl, s, s->made);
+            if (k == 0) { /* made == hole: step over it */
+                s->made++;
+                s->hole = MMKIT__SLAB_NO_HOLE;
+                continue;
+            }
             if (k > n - got) k = n - got;
-            /* stored top down: magazines pop from the end, so the run is used upwards */
-            for (i = k; i-- > 0; o += pl->slot) out[got + i] = o; /* bound: n objects */
+            for (i = 0; i < k; i++, o += pl->slot) { /* bound: n objects */
+                out[got + i] = o;
+                s->sum += mmkit__slab_lo(o);
+            }
             s->made += k;
             s->inuse += k;
             got += k;
@@ -945,6 +991,11 @@ static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t
         }
         pl->free_objs -= got - before;
         mmkit__slab_relist(pl, s);
+    }
+    for (i = 0; i < got / 2u; i++) { /* magazines pop from the end: hand out in this order */
+        void *t = out[i];
+        out[i] = out[got - 1u - i];
+        out[got - 1u - i] = t;
     }
     return got;
 }
@@ -961,13 +1012,32 @@ static inline bool mmkit__slab_remakes(const mmkit_slab_cache *c) {
 #endif
 }
 
+/* A slab of a remaking cache with at most one slot out forgets its free list: every other slot
+ * is unmade, to be made again in address order (object slabs: the one slot out, found from
+ * the sum, becomes the hole). False when s keeps its free list. O(1). */
+static inline bool mmkit__slab_remake(mmkit_slab_cache *c, const mmkit__slab_pool *pl,
+                                      mmkit__slab *s) {
+    if (s->inuse > 1 || !mmkit__slab_remakes(c)) return false;
+    if (s->inuse == 1 && s->hole == MMKIT__SLAB_NO_HOLE) {
+        uint32_t off = s->sum - mmkit__slab_lo(s->mem) - s->first, i;
+        if (pl != &c->objs) return false; /* header pool: only when empty */
+        i = mmkit__slab_index(c, off);
+        if (i >= s->made || i * pl->slot != off) return false; /* not a slot: keep the list */
+        s->hole = i;
+    }
+    s->free = NULL;
+    s->made = 0;
+    return true;
+}
+
 /* Put a validated slot back into its slab. O(1). */
 static inline void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s,
                                    void *obj) {
-    if (--s->inuse == 0 && mmkit__slab_remakes(c)) { /* empty: slots made again in order */
-        s->free = NULL;
-        s->made = 0;
-    } else {
+    bool hole = s->hole != MMKIT__SLAB_NO_HOLE && obj == mmkit__slab_slot(pl, s, s->hole);
+    s->inuse--;
+    s->sum -= mmkit__slab_lo(obj);
+    if (hole) s->hole = MMKIT__SLAB_NO_HOLE; /* above made: unmade again */
+    if (!mmkit__slab_remake(c, pl, s) && !hole) {
         mmkit__slab_fp_set(c, pl, obj, s->free);
         s->free = obj;
     }
@@ -1009,21 +1079,6 @@ static void mmkit__slab_release(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit
     (void)mmkit_provider_free(&c->provider, pa, pl->order);
 }
 
-/* offset / slot for offsets inside a slab. With slabs up to 4 MiB (the default limits) a
- * multiply by ceil(2^44 / slot) is exact (offset < 2^22, slot < 2^20); else a 32-bit division
- * (no libgcc helper on 32-bit targets either way). */
-#if MMKIT_PAGE_SHIFT + MMKIT_SLAB_MAX_ORDER <= 22
-#define MMKIT__SLAB_RECIP 1
-#else
-#define MMKIT__SLAB_RECIP 0
-#endif
-static inline uint32_t mmkit__slab_index(const mmkit_slab_cache *c, uint32_t off) {
-#if MMKIT__SLAB_RECIP
-    return (uint32_t)(((uint64_t)off * c->slot_recip) >> 44);
-#else
-    return off / c->objs.slot;
-#endif
-}
 /* ceil(2^44 / d) by shift and subtract (no 64-bit division). Bound: 45 steps. */
 static uint64_t mmkit__slab_recip(uint32_t d) {
     uint64_t q = 0, r = 0;
@@ -1065,7 +1120,7 @@ static inline mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const voi
 
 /* Under the lock: can slot idx of s (validated by find) be out of its slab? */
 static inline mmkit_status mmkit__slab_out(const mmkit__slab *s, uint32_t idx) {
-    return idx >= s->made || s->inuse == 0 ? MMKIT_EDOUBLE : MMKIT_OK;
+    return (idx >= s->made && idx != s->hole) || s->inuse == 0 ? MMKIT_EDOUBLE : MMKIT_OK;
 }
 
 /* Under the lock: add one empty object slab (and, off-slab, its header from the header pool,
@@ -1423,13 +1478,14 @@ static bool mmkit__slab_check_slab(mmkit_slab_cache *c, const mmkit__slab_pool *
                                    const mmkit__slab *s, unsigned which) {
     const mmkit__slab_tag *t = (const mmkit__slab_tag *)(const void *)(s->mem + pl->tag_off);
     uintptr_t base = (uintptr_t)s->mem;
-    uint32_t nfree = 0;
+    uint32_t nfree = 0, holes = s->hole != MMKIT__SLAB_NO_HOLE, sum = 0, i;
     const void *o;
     if (s->list != which || s->cache != c || s->pool != (pl == &c->hdrs)) return false;
     if (base & ((uintptr_t)mmkit_order_bytes(pl->order) - 1u)) return false;
     if (t->check != (c->secret ^ base) || t->slab != s) return false;
     if (!pl->offslab && (const void *)s != (const void *)s->mem) return false;
-    if (s->made > pl->nslots || s->inuse > s->made) return false;
+    if (s->made > pl->nslots || s->inuse > s->made + holes) return false;
+    if (holes && (s->hole < s->made || s->hole >= pl->nslots)) return false;
     if (s->first < pl->first || s->first - pl->first >= pl->colours * pl->colour_step + 1u)
         return false;
     if ((uint64_t)s->first + (uint64_t)pl->nslots * pl->slot >
@@ -1446,7 +1502,12 @@ static bool mmkit__slab_check_slab(mmkit_slab_cache *c, const mmkit__slab_pool *
 #endif
         o = mmkit__slab_fp_get(c, pl, (void *)(uintptr_t)o);
     }
-    if (nfree != s->made - s->inuse) return false;
+    if (nfree != s->made + holes - s->inuse) return false;
+    for (i = 0; i < s->made; i++) sum += mmkit__slab_lo(mmkit__slab_slot(pl, s, i)); /* bound: n */
+    for (o = s->free; o; o = mmkit__slab_fp_get(c, pl, (void *)(uintptr_t)o)) /* bound: made */
+        sum -= mmkit__slab_lo(o);
+    if (holes) sum += mmkit__slab_lo(mmkit__slab_slot(pl, s, s->hole));
+    if (sum != s->sum) return false;
     switch (which) {
     case MMKIT__SL_EMPTY: return s->inuse == 0;
     case MMKIT__SL_FULL: return s->inuse == pl->nslots;
