@@ -54,16 +54,18 @@
  *   The header keeps both the slab's physical and virtual base.
  *   Free lists are per slab (LIFO: the slot freed last is reused first); slots are made lazily
  *   (a new slab costs O(1), the constructor runs when a slot is first taken from its slab; a
- *   slab's own free slots go before its unmade ones). Partial slabs
- *   are used before empty ones. Locality after random-order frees: a slab that becomes empty
- *   in a cache without ctor and dtor (non-debug builds) forgets its free list and makes its
- *   slots again, in address order; magazine refills drain one slab at a time, hand out such
- *   a run of unmade slots so that it is used upwards (a stream the hardware prefetcher follows;
- *   the objects are not touched), and when they
- *   start on a slab whose (randomly ordered) free list holds at least half its slots, every
- *   pop prefetches the next 8 cache lines of the slab, so that it is fetched in parallel
- *   instead of one miss per link. Free never calls the provider: empty slabs stay until
- *   mmkit_slab_shrink() (which keeps desc.spare_slabs of them) or destroy.
+ *   slab's own free slots go before its unmade ones). Partial slabs are used before empty
+ *   ones. Locality after random-order frees: in a cache without ctor and dtor (non-debug
+ *   builds) a slab left with at most one slot out forgets its free list and makes its slots
+ *   again, in address order. The one slot still out (often pinned by a front or the depot)
+ *   is found without a search: each slab keeps the sum of the addresses of its slots out (mod
+ *   2^32), so with one out the sum is its address; that slot becomes the slab's hole, which
+ *   making steps over. Magazine refills drain one slab at a time and hand such runs of unmade
+ *   slots out upwards (a stream the hardware prefetcher follows; the objects are not
+ *   touched); when they start on a slab whose (randomly ordered) free list holds at least
+ *   half its slots, every pop prefetches the next 8 cache lines of the slab, so that it is
+ *   fetched in parallel instead of one miss per link. Free never calls the provider: empty
+ *   slabs stay until mmkit_slab_shrink() (which keeps desc.spare_slabs of them) or destroy.
  *   Slab order: waste is the slab bytes in no slot (header or tag, tail). The smallest order
  *   up to MMKIT_SLAB_TIGHT_ORDER (3: 32 KiB) with waste <= 1% of the slab, else the smallest
  *   order (<= MMKIT_SLAB_MAX_ORDER) with waste <= 1/8 (64-byte objects: 16 KiB slabs, 0.8%).
@@ -126,8 +128,9 @@
  *     red zone or state word overwritten (the free still completes) ............ ECORRUPT
  *     alloc: poison of a free object overwritten (use after free): the object is quarantined
  *       (never handed out, not counted as a leak) and the alloc returns ............ ECORRUPT
- *   Without MMKIT_DEBUG a double free of a slot while other slots of its slab are allocated is
- *   not detected (it corrupts that slab's free list; mmkit_slab_check() finds it).
+ *   Without MMKIT_DEBUG a double free of a slot while two or more other slots of its slab are
+ *   out is not detected (it corrupts that slab's free list; mmkit_slab_check() finds it); with
+ *   one or none out (a remaking cache) it is EDOUBLE.
  *   Reading the tag requires that obj & ~(slab bytes - 1) is readable: true for any pointer
  *   into the provider's memory; a pointer into unmapped memory cannot be checked.
  *   Magazine fronts: the non-debug hit path of mmkit_slab_cpu_free checks the tag only (a
