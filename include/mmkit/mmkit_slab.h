@@ -891,16 +891,21 @@ static inline unsigned char *mmkit__slab_slot(const mmkit__slab_pool *pl, const 
     return s->mem + s->first + (size_t)i * pl->slot;
 }
 
+/* Making has reached the hole (a slot out already): step over it. */
+static inline void mmkit__slab_step_hole(mmkit__slab *s) {
+    if (s->made == s->hole) {
+        s->made++;
+        s->hole = MMKIT__SLAB_NO_HOLE;
+    }
+}
+
 /* One free slot of s (which has one): its free list first, else a new slot (ctor). */
 static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
     void *obj = s->free;
     if (obj) {
         s->free = mmkit__slab_fp_get(c, pl, obj);
-    } else { /* make a new slot, stepping over the hole (out already) */
-        if (s->made == s->hole) {
-            s->made++;
-            s->hole = MMKIT__SLAB_NO_HOLE;
-        }
+    } else { /* make a new slot */
+        mmkit__slab_step_hole(s);
         obj = mmkit__slab_slot(pl, s, s->made);
         s->made++;
         if (pl == &c->objs) {
@@ -970,14 +975,12 @@ static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t
         /* only unmade slots left: runs in address order, up to the hole and from above it
          * (bound: 3 rounds) */
         while (!s->free && !c->ctor && got < n && s->inuse < pl->nslots) {
-            uint32_t k = (s->hole != MMKIT__SLAB_NO_HOLE ? s->hole : pl->nslots) - s->made;
-            unsigned char *o = mmkit__slab_slot(pl, s, s->made);
-            if (k == 0) { /* made == hole: step over it */
-                s->made++;
-                s->hole = MMKIT__SLAB_NO_HOLE;
-                continue;
-            }
+            uint32_t k;
+            unsigned char *o;
+            mmkit__slab_step_hole(s);
+            k = (s->hole != MMKIT__SLAB_NO_HOLE ? s->hole : pl->nslots) - s->made;
             if (k > n - got) k = n - got;
+            o = mmkit__slab_slot(pl, s, s->made);
             for (i = 0; i < k; i++, o += pl->slot) { /* bound: n objects */
                 out[got + i] = o;
                 s->sum += mmkit__slab_lo(o);
@@ -1022,8 +1025,9 @@ static inline bool mmkit__slab_remake(mmkit_slab_cache *c, const mmkit__slab_poo
                                       mmkit__slab *s) {
     if (s->inuse > 1 || !mmkit__slab_remakes(c)) return false;
     if (s->inuse == 1 && s->hole == MMKIT__SLAB_NO_HOLE) {
-        uint32_t off = s->sum - mmkit__slab_lo(s->mem) - s->first, i;
+        uint32_t off, i;
         if (pl != &c->objs) return false; /* header pool: only when empty */
+        off = s->sum - mmkit__slab_lo(s->mem) - s->first;
         i = mmkit__slab_index(c, off);
         if (i >= s->made || i * pl->slot != off) return false; /* not a slot: keep the list */
         s->hole = i;
