@@ -1646,6 +1646,7 @@ static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs,
 static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f, mmkit__slab **sl, uint32_t *ix) {
     mmkit_status first = MMKIT_OK;
     uintptr_t i, k = 0;
+    for (i = 0; i < f->prev_count; i++) MMKIT__SLAB_PREFETCH(f->prev[i]); /* bound: magazine */
     for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
         mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &sl[k], &ix[k]);
         if (st == MMKIT_OK) f->prev[k++] = f->prev[i];
