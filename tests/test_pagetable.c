@@ -269,7 +269,7 @@ static void test_decode_roundtrip_and_reserved(void **state) {
         make_desc(&pt, (mmkit_pagetable_format)f, 0, 0, false, false, rv);
         for (level = 0; level <= (rv ? pt.levels - 1u : 2u); level++) {
             for (flags = 0; flags <= MMKIT_PTE_KNOWN_FLAGS; flags++) {
-                uint64_t e;
+                uint64_t e = 0;
                 uint32_t want = flags;
                 mmkit_status st = mmkit_pagetable_encode(&pt, level, (uint64_t)1 << 48, flags, &e);
                 if ((flags & ~MMKIT_PTE_KNOWN_FLAGS) || !(flags & (MMKIT_PTE_READ | MMKIT_PTE_EXEC)) ||

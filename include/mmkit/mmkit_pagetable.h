@@ -744,8 +744,9 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 #endif
 
 /* One level of the lookup walk, unrolled (constant shift): load the entry; not present ->
- * ENOENT; a leaf -> done; else step to the next table with NEXT_TABLE(pa). */
-#define MMKIT__PT_LOOKUP_STEP(L, NEXT_TABLE)                                                       \
+ * ENOENT; a leaf -> done; else step to the next table with NEXT_TABLE(pa) (ECORRUPT when that
+ * is NULL, if MAY_FAIL: a direct map cannot give NULL for a table mmkit made). */
+#define MMKIT__PT_LOOKUP_STEP(L, NEXT_TABLE, MAY_FAIL)                                             \
     do {                                                                                           \
         e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
         if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
@@ -755,17 +756,19 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
             return MMKIT_OK;                                                                       \
         }                                                                                          \
         t = NEXT_TABLE((e & next_mask) << next_shift);                                             \
-        if (MMKIT__UNLIKELY(!t)) return MMKIT_ECORRUPT;                                            \
+        if ((MAY_FAIL) && MMKIT__UNLIKELY(!t)) return MMKIT_ECORRUPT;                              \
     } while (0)
-#define MMKIT__PT_LOOKUP_BODY(NEXT_TABLE)                                                          \
+#define MMKIT__PT_LOOKUP_BODY(NEXT_TABLE, MAY_FAIL)                                                \
     const uint64_t *t = pt->root_table, *lm = pt->leaf_mask;                                       \
     const uint64_t next_mask = pt->next_mask;                                                      \
     const unsigned next_shift = pt->next_shift;                                                    \
     uint64_t e;                                                                                    \
     switch (pt->levels) {                                                                          \
-    case 5: MMKIT__PT_LOOKUP_STEP(4, NEXT_TABLE); /* fall through */                              \
-    case 4: MMKIT__PT_LOOKUP_STEP(3, NEXT_TABLE); /* fall through */                              \
-    default: MMKIT__PT_LOOKUP_STEP(2, NEXT_TABLE); MMKIT__PT_LOOKUP_STEP(1, NEXT_TABLE);           \
+    case 5: MMKIT__PT_LOOKUP_STEP(4, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
+    case 4: MMKIT__PT_LOOKUP_STEP(3, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
+    default:                                                                                       \
+        MMKIT__PT_LOOKUP_STEP(2, NEXT_TABLE, MAY_FAIL);                                            \
+        MMKIT__PT_LOOKUP_STEP(1, NEXT_TABLE, MAY_FAIL);                                            \
     }                                                                                              \
     e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];                                                  \
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                           \
@@ -783,7 +786,7 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_direct(const mmkit_pagetab
                                                    uint64_t *entry, unsigned *level) {
     const uintptr_t off = pt->virt_offset;
 #define MMKIT__PT_NEXT_DIRECT(pa) ((const uint64_t *)((uintptr_t)(pa) + off))
-    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_DIRECT);
+    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_DIRECT, 0);
 #undef MMKIT__PT_NEXT_DIRECT
 }
 static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable *pt,
@@ -792,7 +795,7 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable 
     void *(*const p2v)(void *ctx, mmkit_paddr pa) = pt->provider.phys_to_virt;
     void *const ctx = pt->provider.ctx;
 #define MMKIT__PT_NEXT_P2V(pa) ((const uint64_t *)p2v(ctx, (pa)))
-    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_P2V);
+    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_P2V, 1);
 #undef MMKIT__PT_NEXT_P2V
 }
 #undef MMKIT__PT_LOOKUP_BODY
