@@ -1263,6 +1263,67 @@ static void test_split_keeps_ad_with_preset(void **state) {
     destroy(&pt);
 }
 
+/* translate's fast path (direct_map, no flags: one walk per entry layout) agrees with the full
+ * path (flags asked: decoded and validated) on every leaf size, hole and corrupt entry. */
+static void test_translate_fast_path(void **state) {
+    mmkit_pagetable pt;
+    unsigned f;
+    (void)state;
+    use_direct_map = true;
+    for (f = X86_4; f <= SV57; f++) {
+        bool rv = f >= SV39;
+        const mmkit_vaddr va[] = {GiB(1),          GiB(1) + 0x123,   GiB(1) + PG - 1u,
+                                  GiB(2) + MiB(2), GiB(2) + 0x12345, GiB(4) + 0x1234567,
+                                  GiB(5),          GiB(1) + PG,      (mmkit_vaddr)1 << 62};
+        const mmkit_paddr want[] = {MiB(64), MiB(64) + 0x123, MiB(64) + PG - 1u,
+                                    MiB(66), MiB(64) + 0x12345, GiB(8) + 0x1234567,
+                                    0, 0, 0};
+        const uint64_t want_ps[] = {PG, PG, PG, MiB(2), MiB(2), GiB(1), 0, 0, 0};
+        uint64_t *t, save;
+        mmkit_paddr pa_fast, pa_full;
+        uint64_t ps_fast, ps_full, e;
+        uint32_t fl;
+        unsigned i, level;
+        make_desc(&pt, (mmkit_pagetable_format)f, 0, 0, false, false, false);
+        assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), MiB(64), PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, GiB(2), MiB(64), MiB(4), MMKIT_PTE_RW, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, GiB(4), GiB(8), GiB(1), MMKIT_PTE_RW, NULL), MMKIT_OK);
+        for (i = 0; i < sizeof va / sizeof va[0]; i++) {
+            mmkit_status fast = mmkit_pagetable_translate(&pt, va[i], &pa_fast, NULL, &ps_fast);
+            mmkit_status full = mmkit_pagetable_translate(&pt, va[i], &pa_full, &fl, &ps_full);
+            assert_int_equal(fast, full);
+            assert_int_equal(fast, want_ps[i] ? MMKIT_OK : i == 8 ? MMKIT_EINVAL : MMKIT_ENOENT);
+            if (fast != MMKIT_OK) continue;
+            assert_int_equal(pa_fast, want[i]);
+            assert_int_equal(pa_full, want[i]);
+            assert_int_equal(ps_fast, want_ps[i]);
+            assert_int_equal(ps_full, want_ps[i]);
+        }
+        assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1), NULL, NULL, NULL), MMKIT_OK);
+        /* the 4 KiB leaf's entry, found by walking the tables by hand */
+        t = table_at(pt.root);
+        for (level = pt.levels - 1u; level > 0; level--) {
+            e = t[(GiB(1) >> (12u + 9u * level)) & 511u];
+            t = table_at(rv ? (e >> 10) << 12 : e & 0x000ffffffffff000u);
+        }
+        save = t[(GiB(1) >> 12) & 511u];
+        assert_int_equal(save & 1u, 1u);
+        if (rv) { /* a pointer (V without R/W/X) at level 0 is corrupt on both paths */
+            t[(GiB(1) >> 12) & 511u] = save & ~(uint64_t)0xe;
+            assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1), &pa_fast, NULL, NULL), MMKIT_ECORRUPT);
+            assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1), &pa_full, &fl, NULL), MMKIT_ECORRUPT);
+        } else { /* bit 7 in a 4 KiB PTE is PAT, not a size: still a 4 KiB page on the fast path */
+            t[(GiB(1) >> 12) & 511u] = save | 0x80;
+            assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + 8, &pa_fast, NULL, &ps_fast), MMKIT_OK);
+            assert_int_equal(pa_fast, MiB(64) + 8);
+            assert_int_equal(ps_fast, PG);
+        }
+        t[(GiB(1) >> 12) & 511u] = save;
+        destroy(&pt);
+    }
+    use_direct_map = false;
+}
+
 /* the same tests with desc.direct_map */
 static void test_direct_map(void **state) {
     use_direct_map = true;
@@ -1301,6 +1362,7 @@ int main(void) {
         cmocka_unit_test(test_random_vs_model),
         cmocka_unit_test(test_runs_do_not_mix_page_sizes),
         cmocka_unit_test(test_split_keeps_ad_with_preset),
+        cmocka_unit_test(test_translate_fast_path),
         cmocka_unit_test(test_direct_map),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -801,6 +801,60 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable 
 #undef MMKIT__PT_LOOKUP_BODY
 #undef MMKIT__PT_LOOKUP_STEP
 
+/* translate's fast path (direct_map, address and size only): one walk per entry layout with
+ * the layout's constants folded in (leaf test, pointer encoding), each return computing its
+ * own leaf size (bound: levels, unrolled). x86-64: PS marks a leaf at levels 1-2, never above;
+ * RISC-V: R/W/X at any level, and a level-0 entry must be a leaf. */
+static MMKIT__PT_INLINE mmkit_status mmkit__pt_fast_out(mmkit_vaddr va, uint64_t base,
+                                                        unsigned level, mmkit_paddr *pa,
+                                                        uint64_t *page_size) {
+    const uint64_t size = mmkit_pagetable_level_size(level);
+    if (pa) *pa = (base & ~(size - 1u)) | (va & (size - 1u));
+    if (page_size) *page_size = size;
+    return MMKIT_OK;
+}
+#define MMKIT__PT_FAST_STEP(L, IS_LEAF, ADDR)                                                      \
+    do {                                                                                           \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
+        if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
+        if (IS_LEAF) return mmkit__pt_fast_out(va, ADDR, (L), pa, page_size);                      \
+        t = (const uint64_t *)((uintptr_t)(ADDR) + off);                                           \
+    } while (0)
+static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_x86(const mmkit_pagetable *pt,
+                                                             mmkit_vaddr va, mmkit_paddr *pa,
+                                                             uint64_t *page_size) {
+    const uint64_t *t = pt->root_table;
+    const uintptr_t off = pt->virt_offset;
+    uint64_t e;
+    if (pt->levels == 5) MMKIT__PT_FAST_STEP(4, 0, e & MMKIT__X86_ADDR);
+    MMKIT__PT_FAST_STEP(3, 0, e & MMKIT__X86_ADDR);
+    MMKIT__PT_FAST_STEP(2, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
+    MMKIT__PT_FAST_STEP(1, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
+    MMKIT__PT_FAST_STEP(0, 1, e & MMKIT__X86_ADDR);
+    return MMKIT_ECORRUPT; /* not reached: level 0 always returns */
+}
+static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_rv(const mmkit_pagetable *pt,
+                                                            mmkit_vaddr va, mmkit_paddr *pa,
+                                                            uint64_t *page_size) {
+    const uint64_t *t = pt->root_table;
+    const uintptr_t off = pt->virt_offset;
+    uint64_t e;
+#define MMKIT__PT_RV_ADDR ((e & MMKIT__RV_PPN) << 2)
+    switch (pt->levels) {
+    case 5: MMKIT__PT_FAST_STEP(4, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR); /* fall through */
+    case 4: MMKIT__PT_FAST_STEP(3, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR); /* fall through */
+    default:
+        MMKIT__PT_FAST_STEP(2, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR);
+        MMKIT__PT_FAST_STEP(1, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR);
+    }
+    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
+    if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
+    if (MMKIT__UNLIKELY(!(e & MMKIT__RV_RWX))) return MMKIT_ECORRUPT; /* a pointer at level 0 */
+    return mmkit__pt_fast_out(va, MMKIT__PT_RV_ADDR, 0, pa, page_size);
+#undef MMKIT__PT_RV_ADDR
+}
+#undef MMKIT__PT_FAST_STEP
+
 /* translate with flags (the entry is fully decoded and validated) or without direct_map. */
 static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_translate_full(const mmkit_pagetable *pt,
                                                                 mmkit_vaddr va, mmkit_paddr *pa,
@@ -827,19 +881,12 @@ static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_translate_full(const mmkit_page
 MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmkit_vaddr va,
                                                  mmkit_paddr *pa, uint32_t *flags,
                                                  uint64_t *page_size) {
-    uint64_t e, size;
-    unsigned level;
-    mmkit_status st;
     if (MMKIT__UNLIKELY(!pt || !pt->levels || !mmkit__pt_canonical(pt, va))) return MMKIT_EINVAL;
     if (MMKIT__UNLIKELY(flags != NULL || !pt->direct_map))
         return mmkit__pt_translate_full(pt, va, pa, flags, page_size);
     /* the fast path makes no call: address and size only, through the direct map */
-    st = mmkit__pt_lookup_direct(pt, va, &e, &level);
-    if (st != MMKIT_OK) return st;
-    size = mmkit_pagetable_level_size(level);
-    if (pa) *pa = (mmkit__pt_next(pt, e) & ~(size - 1u)) | (va & (size - 1u));
-    if (page_size) *page_size = size;
-    return MMKIT_OK;
+    return pt->riscv ? mmkit__pt_translate_rv(pt, va, pa, page_size)
+                     : mmkit__pt_translate_x86(pt, va, pa, page_size);
 }
 
 /* ---- range walks (unmap, protect, test_and_clear, visit) ----------------------------------- */
