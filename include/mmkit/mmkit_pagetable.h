@@ -830,8 +830,9 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_x86(const mmkit_pagetab
     MMKIT__PT_FAST_STEP(3, 0, e & MMKIT__X86_ADDR);
     MMKIT__PT_FAST_STEP(2, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
     MMKIT__PT_FAST_STEP(1, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
-    MMKIT__PT_FAST_STEP(0, 1, e & MMKIT__X86_ADDR);
-    return MMKIT_ECORRUPT; /* not reached: level 0 always returns */
+    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
+    if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
+    return mmkit__pt_fast_out(va, e & MMKIT__X86_ADDR, 0, pa, page_size); /* a 4 KiB leaf */
 }
 static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_rv(const mmkit_pagetable *pt,
                                                             mmkit_vaddr va, mmkit_paddr *pa,
