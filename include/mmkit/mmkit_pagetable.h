@@ -801,23 +801,25 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable 
 #undef MMKIT__PT_LOOKUP_BODY
 #undef MMKIT__PT_LOOKUP_STEP
 
-/* translate's fast path (direct_map, address and size only): one walk per entry layout with
- * the layout's constants folded in (leaf test, pointer encoding), each return computing its
- * own leaf size (bound: levels, unrolled). x86-64: PS marks a leaf at levels 1-2, never above;
- * RISC-V: R/W/X at any level, and a level-0 entry must be a leaf. */
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_fast_out(mmkit_vaddr va, uint64_t base,
-                                                        unsigned level, mmkit_paddr *pa,
-                                                        uint64_t *page_size) {
+/* translate's results from the leaf's base and level (both paths). */
+static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_out(mmkit_vaddr va, uint64_t base,
+                                                             unsigned level, mmkit_paddr *pa,
+                                                             uint64_t *page_size) {
     const uint64_t size = mmkit_pagetable_level_size(level);
     if (pa) *pa = (base & ~(size - 1u)) | (va & (size - 1u));
     if (page_size) *page_size = size;
     return MMKIT_OK;
 }
+
+/* translate's fast path (direct_map, address and size only): one walk per entry layout with
+ * the layout's constants folded in (leaf test, pointer encoding), each return computing its
+ * own leaf size (bound: levels, unrolled). x86-64: PS marks a leaf at levels 1-2, never above;
+ * RISC-V: R/W/X at any level, and a level-0 entry must be a leaf. */
 #define MMKIT__PT_FAST_STEP(L, IS_LEAF, ADDR)                                                      \
     do {                                                                                           \
         e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
         if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
-        if (IS_LEAF) return mmkit__pt_fast_out(va, ADDR, (L), pa, page_size);                      \
+        if (IS_LEAF) return mmkit__pt_translate_out(va, ADDR, (L), pa, page_size);                 \
         t = (const uint64_t *)((uintptr_t)(ADDR) + off);                                           \
     } while (0)
 static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_x86(const mmkit_pagetable *pt,
@@ -832,7 +834,7 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_x86(const mmkit_pagetab
     MMKIT__PT_FAST_STEP(1, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
     e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
-    return mmkit__pt_fast_out(va, e & MMKIT__X86_ADDR, 0, pa, page_size); /* a 4 KiB leaf */
+    return mmkit__pt_translate_out(va, e & MMKIT__X86_ADDR, 0, pa, page_size); /* a 4 KiB leaf */
 }
 static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_rv(const mmkit_pagetable *pt,
                                                             mmkit_vaddr va, mmkit_paddr *pa,
@@ -851,7 +853,7 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_rv(const mmkit_pagetabl
     e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
     if (MMKIT__UNLIKELY(!(e & MMKIT__RV_RWX))) return MMKIT_ECORRUPT; /* a pointer at level 0 */
-    return mmkit__pt_fast_out(va, MMKIT__PT_RV_ADDR, 0, pa, page_size);
+    return mmkit__pt_translate_out(va, MMKIT__PT_RV_ADDR, 0, pa, page_size);
 #undef MMKIT__PT_RV_ADDR
 }
 #undef MMKIT__PT_FAST_STEP
@@ -861,22 +863,19 @@ static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_translate_full(const mmkit_page
                                                                 mmkit_vaddr va, mmkit_paddr *pa,
                                                                 uint32_t *flags,
                                                                 uint64_t *page_size) {
-    uint64_t e, size;
+    uint64_t e;
     unsigned level;
     mmkit_paddr base;
     mmkit_status st = pt->direct_map ? mmkit__pt_lookup_direct(pt, va, &e, &level)
                                      : mmkit__pt_lookup_p2v(pt, va, &e, &level);
     if (st != MMKIT_OK) return st;
-    size = mmkit_pagetable_level_size(level);
     if (flags) {
         st = mmkit__pt_leaf_decode(pt, level, e, &base, flags);
         if (st != MMKIT_OK) return st;
     } else {
-        base = mmkit__pt_next(pt, e) & ~(size - 1u);
+        base = mmkit__pt_next(pt, e);
     }
-    if (pa) *pa = base | (va & (size - 1u));
-    if (page_size) *page_size = size;
-    return MMKIT_OK;
+    return mmkit__pt_translate_out(va, base, level, pa, page_size);
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmkit_vaddr va,
