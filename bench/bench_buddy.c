@@ -18,7 +18,7 @@
  *
  * WHAT IS MEASURED (per size, for mmkit_buddy and the textbook peer, interleaved in one run)
  *   The managed memory is one RAM range [0, size); frames are never touched (no phys_to_virt),
- *   mmkit gets a malloc'd metadata buffer of mmkit_buddy_meta_size() bytes; both allocators use
+ *   mmkit gets a malloc'd metadata buffer of mmkit_buddy_mem_size() bytes; both allocators use
  *   max_order 10. Frame numbers are kept as uint32_t to keep the harness's own footprint small.
  *     fill         allocate every frame with order 0, one by one (ns per alloc)
  *     free         free all of them in a pre-shuffled random order (ns per free)
@@ -30,10 +30,10 @@
  *                  free+alloc pair). Occupancy stays exactly constant, so alloc never fails.
  *                  Setup: fill to the brim with drawn orders (smaller ones when a drawn order
  *                  no longer fits), free random blocks down to <= 50%.
- *     cache-hot    mmkit only: a mmkit_buddy_cache (default batch), alloc order 0 + free of the
+ *     cache-hot    mmkit only: a mmkit_buddy_cpu (default batch), alloc order 0 + free of the
  *                  same frame (ns per pair)
  *     cache-64     mmkit only: same cache, 64 frames in flight: alloc one, free the oldest
- *     cache-prov   mmkit only: cache-hot through mmkit_buddy_cache_provider() function pointers
+ *     cache-prov   mmkit only: cache-hot through mmkit_buddy_cpu_provider() function pointers
  *                  (what a module in another translation unit pays; the others are inlined)
  *   Ops are timed in batches of BENCH_BATCH (1024) with clock_gettime(CLOCK_MONOTONIC); each
  *   batch gives one ns/op sample. mean = total time / total ops; median and p99 are over the
@@ -340,13 +340,13 @@ static void ctx_create(alloc_ctx *a, uint64_t bytes) {
     d.ram = &ram;
     d.ram_count = 1;
     d.max_order = BENCH_MAX_ORDER;
-    s = mmkit_buddy_meta_size(&d, &need);
-    if (s != MMKIT_OK) die("mmkit_buddy_meta_size: %s", mmkit_status_str(s));
+    s = mmkit_buddy_mem_size(&d, &need);
+    if (s != MMKIT_OK) die("mmkit_buddy_mem_size: %s", mmkit_status_str(s));
     a->mb = (mmkit_buddy *)xmalloc(sizeof(mmkit_buddy));
     a->mb_meta = big_alloc(need);
     a->mb_meta_bytes = need;
-    d.meta = a->mb_meta;
-    d.meta_size = need;
+    d.mem = a->mb_meta;
+    d.mem_size = need;
     s = mmkit_buddy_init(a->mb, &d);
     if (s != MMKIT_OK) die("mmkit_buddy_init: %s", mmkit_status_str(s));
     mmkit_buddy_stats_get(a->mb, &st);
@@ -693,8 +693,8 @@ BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_
 /* 5: front cache, mmkit only. */
 BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, result *r_64,
                            result *r_prov) {
-    mmkit_buddy_cache *c = (mmkit_buddy_cache *)xmalloc(sizeof *c);
-    mmkit_buddy_cache_desc d;
+    mmkit_buddy_cpu *c = (mmkit_buddy_cpu *)xmalloc(sizeof *c);
+    mmkit_buddy_cpu_desc d;
     mmkit_paddr ring[BENCH_INFLIGHT];
     mmkit_status st;
     mmkit_provider prov;
@@ -706,7 +706,7 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
 
     memset(&d, 0, sizeof d);
     d.buddy = a->mb; /* default batch / high */
-    if ((st = mmkit_buddy_cache_init(c, &d)) != MMKIT_OK) die("mmkit_buddy_cache_init: %s", mmkit_status_str(st));
+    if ((st = mmkit_buddy_cpu_init(c, &d)) != MMKIT_OK) die("mmkit_buddy_cpu_init: %s", mmkit_status_str(st));
 
     /* alloc + free of the same frame */
     samp_init(&s, pairs);
@@ -719,9 +719,9 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
                 mmkit_paddr pa;
-                mmkit_status s1 = mmkit_buddy_cache_alloc(c, 0, 0, &pa), s2;
+                mmkit_status s1 = mmkit_buddy_cpu_alloc(c, 0, 0, &pa), s2;
                 if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
-                s2 = mmkit_buddy_cache_free(c, pa, 0);
+                s2 = mmkit_buddy_cpu_free(c, pa, 0);
                 if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
             }
             BENCH_BARRIER();
@@ -735,7 +735,7 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
 
     /* 64 frames in flight: alloc one, free the oldest */
     for (i = 0; i < BENCH_INFLIGHT; i++)
-        if ((st = mmkit_buddy_cache_alloc(c, 0, 0, &ring[i])) != MMKIT_OK) die("cache alloc: %s", mmkit_status_str(st));
+        if ((st = mmkit_buddy_cpu_alloc(c, 0, 0, &ring[i])) != MMKIT_OK) die("cache alloc: %s", mmkit_status_str(st));
     samp_init(&s, pairs);
     for (pass = 0; pass < 2; pass++) {
         uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
@@ -746,9 +746,9 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
                 mmkit_paddr pa;
-                mmkit_status s1 = mmkit_buddy_cache_alloc(c, 0, 0, &pa), s2;
+                mmkit_status s1 = mmkit_buddy_cpu_alloc(c, 0, 0, &pa), s2;
                 if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
-                s2 = mmkit_buddy_cache_free(c, ring[pos], 0);
+                s2 = mmkit_buddy_cpu_free(c, ring[pos], 0);
                 if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
                 ring[pos] = pa;
                 pos = (pos + 1) & (BENCH_INFLIGHT - 1);
@@ -764,7 +764,7 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
 
     /* The hot pair again, but through the frame-provider interface (indirect calls, as a slab
      * or page-table module in another translation unit would use it). */
-    prov = mmkit_buddy_cache_provider(c);
+    prov = mmkit_buddy_cpu_provider(c);
     pp = prov_hidden;
     samp_init(&s, pairs);
     for (pass = 0; pass < 2; pass++) {
@@ -791,8 +791,8 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
     *r_prov = samp_finish(&s);
 
     for (i = 0; i < BENCH_INFLIGHT; i++)
-        if ((st = mmkit_buddy_cache_free(c, ring[i], 0)) != MMKIT_OK) die("cache free: %s", mmkit_status_str(st));
-    if ((st = mmkit_buddy_cache_drain(c)) != MMKIT_OK) die("cache drain: %s", mmkit_status_str(st));
+        if ((st = mmkit_buddy_cpu_free(c, ring[i], 0)) != MMKIT_OK) die("cache free: %s", mmkit_status_str(st));
+    if ((st = mmkit_buddy_cpu_flush(c)) != MMKIT_OK) die("cache drain: %s", mmkit_status_str(st));
     if (c->rejected) die("cache rejected %llu frames", (unsigned long long)c->rejected);
     free(c);
     verify(IMPL_MMKIT, a, a->nframes, "front cache");

@@ -206,12 +206,12 @@ static void arena_setup(void) {
     d.ram_count = 1;
     d.phys_to_virt = arena_virt;
     d.ctx = &g_arena;
-    if (mmkit_buddy_meta_size(&d, &d.meta_size) != MMKIT_OK || !(d.meta = malloc(d.meta_size)) ||
+    if (mmkit_buddy_mem_size(&d, &d.mem_size) != MMKIT_OK || !(d.mem = malloc(d.mem_size)) ||
         mmkit_buddy_init(&g_arena.buddy, &d) != MMKIT_OK) {
         fprintf(stderr, "bench_slab: buddy setup failed\n");
         exit(1);
     }
-    g_arena.meta = d.meta;
+    g_arena.meta = d.mem;
 }
 
 static void arena_teardown(void) {

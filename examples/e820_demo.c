@@ -107,9 +107,9 @@ int main(void) {
     d.ram_count = nram;
     d.reserved = rsv;
     d.reserved_count = nrsv;
-    must(mmkit_buddy_meta_size(&d, &need), "meta_size");
-    d.meta = malloc(need);
-    d.meta_size = need;
+    must(mmkit_buddy_mem_size(&d, &need), "meta_size");
+    d.mem = malloc(need);
+    d.mem_size = need;
     must(mmkit_buddy_init(&b, &d), "init");
     mmkit_buddy_stats_get(&b, &s);
     printf("\nbuddy: %u regions, %llu frames managed, %llu reserved, metadata %zu bytes "
@@ -185,6 +185,6 @@ int main(void) {
     printf("\nall invariants hold; no frame lost.\n");
     free(held);
     free(orders);
-    free(d.meta);
+    free(d.mem);
     return 0;
 }

@@ -6,7 +6,7 @@
  *     across the 4 GiB line, at an odd high address or at the very top of the address space,
  *   - max_order 1..12, 0..4 reservations (inside RAM, straddling holes, spanning regions,
  *     overlapping each other, rarely outside RAM -> ERANGE),
- *   - the metadata: a malloc'd buffer of exactly mmkit_buddy_meta_size() bytes, or one that is too
+ *   - the metadata: a malloc'd buffer of exactly mmkit_buddy_mem_size() bytes, or one that is too
  *     small (ENOSPC), or none (carved from RAM; needs a phys_to_virt),
  *   - optionally a malloc'd backing arena behind phys_to_virt (ZERO, carving, MMKIT_DEBUG poison),
  *   - optionally a front cache (small batch/high, optional lock hooks),
@@ -509,10 +509,10 @@ MODEL_FN static void tags_check_range(uint32_t p, uint64_t n) {
 /* ---- the instance, cache and hooks ----------------------------------------------------------- */
 
 static mmkit_buddy B;
-static mmkit_buddy_cache C;
+static mmkit_buddy_cpu C;
 static int cache_on, cache_locked;
 static struct {
-    uint64_t f[MMKIT_BUDDY_CACHE_SIZE];
+    uint64_t f[MMKIT_BUDDY_CPU_FRAMES];
     uint32_t count, batch, high;
     uint64_t refills, drains, rejected;
 } MC;
@@ -681,7 +681,7 @@ static int do_free(uint64_t pa, unsigned order, int via) {
         got = mmkit_provider_free(&prov, pa, order);
     } else if (via == VIA_CACHE && cache_on) {
         lk_begin();
-        got = mmkit_buddy_cache_free(&C, pa, order);
+        got = mmkit_buddy_cpu_free(&C, pa, order);
         lk_end();
     } else {
         got = mmkit_buddy_free(&B, pa, order);
@@ -1154,7 +1154,7 @@ static void op_hot_add(void) {
         want = s >= e ? MMKIT_EINVAL
                : e - s > MMKIT_BUDDY_REGION_MAX_FRAMES ? MMKIT_ERANGE : MMKIT_OK;
     }
-    got = mmkit_buddy_region_meta_size(&B, base, size, &need);
+    got = mmkit_buddy_region_mem_size(&B, base, size, &need);
     EXPECT_ST(got, want, "region_meta_size");
     if (got == MMKIT_OK) CHECK(need > 64, "region_meta_size gave %zu bytes", need);
     if (want != MMKIT_OK) {
@@ -1253,7 +1253,7 @@ static void cache_drain_op(void) {
     mmkit_status want = MC.count ? sim_drain(MC.count) : MMKIT_OK, got;
     TRACE("  cache_drain -> expect %s\n", mmkit_status_str(want));
     lk_begin();
-    got = mmkit_buddy_cache_drain(&C);
+    got = mmkit_buddy_cpu_flush(&C);
     lk_end();
     EXPECT_ST(got, want, "cache_drain");
 }
@@ -1291,10 +1291,10 @@ static void cache_free_op(uint64_t pa, unsigned order, int bogus, int via_prov) 
           mmkit_status_str(want));
     lk_begin();
     if (via_prov) {
-        mmkit_provider prov = mmkit_buddy_cache_provider(&C);
+        mmkit_provider prov = mmkit_buddy_cpu_provider(&C);
         got = mmkit_provider_free(&prov, pa, 0);
     } else {
-        got = mmkit_buddy_cache_free(&C, pa, 0);
+        got = mmkit_buddy_cpu_free(&C, pa, 0);
     }
     lk_end();
     EXPECT_ST(got, want, "cache_free");
@@ -1337,17 +1337,17 @@ static void op_cache_alloc(void) {
           mmkit_status_str(want), (unsigned long long)refill);
     lk_begin();
     if (ob & 2) {
-        mmkit_provider prov = mmkit_buddy_cache_provider(&C);
+        mmkit_provider prov = mmkit_buddy_cpu_provider(&C);
         got = mmkit_provider_alloc(&prov, order, flags, &pa);
     } else {
-        got = mmkit_buddy_cache_alloc(&C, order, flags, &pa);
+        got = mmkit_buddy_cpu_alloc(&C, order, flags, &pa);
     }
     lk_end();
     if (do_refill) MC.refills++;
     EXPECT_ST(got, want, "cache_alloc");
     if (refill) {
         /* the refilled batch is C.frames[0..refill-1) plus the frame handed out */
-        mmkit_paddr seq[MMKIT_BUDDY_CACHE_SIZE];
+        mmkit_paddr seq[MMKIT_BUDDY_CPU_FRAMES];
         CHECK(C.count == refill - 1u, "cache refill took %u frames, the model expects %llu",
               C.count + 1u, (unsigned long long)refill);
         memcpy(seq, C.frames, (size_t)(refill - 1u) * sizeof seq[0]);
@@ -1408,7 +1408,7 @@ static void op_cache_free(void) {
 }
 
 static mmkit_status cache_init_model(unsigned cb, unsigned hb, unsigned lockmode) {
-    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_cpu_desc cd;
     unsigned batch = cb % 40u, high = (hb & 0x80) ? hb % 300u : hb % 80u;
     unsigned eb = batch ? batch : 32u, eh = high ? high : 4u * eb;
     mmkit_status want, got;
@@ -1419,11 +1419,11 @@ static mmkit_status cache_init_model(unsigned cb, unsigned hb, unsigned lockmode
     cd.lock_ctx = &LK;
     if (lockmode == 1 || lockmode == 2) cd.lock = lk_lock;
     if (lockmode == 1 || lockmode == 3) cd.unlock = lk_unlock;
-    want = (lockmode == 2 || lockmode == 3 || eb > eh || eh > MMKIT_BUDDY_CACHE_SIZE)
+    want = (lockmode == 2 || lockmode == 3 || eb > eh || eh > MMKIT_BUDDY_CPU_FRAMES)
                ? MMKIT_EINVAL : MMKIT_OK;
     TRACE("  cache_init(batch %u, high %u, lock %u) -> expect %s\n", batch, high, lockmode,
           mmkit_status_str(want));
-    got = mmkit_buddy_cache_init(&C, &cd);
+    got = mmkit_buddy_cpu_init(&C, &cd);
     EXPECT_ST(got, want, "cache_init");
     if (got == MMKIT_OK) {
         cache_on = 1;
@@ -1791,8 +1791,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     want = model_scan(ram, nram, RSV, nrsv, maxo_in, ram_null, &maxo, regs, &nregs);
     g_opname = "meta_size";
-    EXPECT_ST(mmkit_buddy_meta_size(&d, NULL), MMKIT_EINVAL, "meta_size(bytes NULL)");
-    got = mmkit_buddy_meta_size(&d, &need);
+    EXPECT_ST(mmkit_buddy_mem_size(&d, NULL), MMKIT_EINVAL, "meta_size(bytes NULL)");
+    got = mmkit_buddy_mem_size(&d, &need);
     EXPECT_ST(got, want, "meta_size");
     CHECK(got == MMKIT_OK ? (need == 0) == (nregs == 0) : need == 0, "meta_size gave %zu bytes",
           need);
@@ -1861,8 +1861,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         meta = malloc(meta_size ? meta_size : 1u);
         CHECK(meta != NULL, "malloc");
         memset(meta, 0xee, meta_size);
-        d.meta = meta;
-        d.meta_size = meta_size;
+        d.mem = meta;
+        d.mem_size = meta_size;
     }
     if (M.backed) {
         arena = (unsigned char *)malloc((size_t)M.span << PSHIFT);

@@ -58,11 +58,11 @@ static mmkit_status make(inst *in, const mmkit_range *ram, size_t nram, const mm
     d.reserved_count = nrsv;
     d.max_order = max_order;
     if (backed) d.phys_to_virt = p2v;
-    st = mmkit_buddy_meta_size(&d, &need);
+    st = mmkit_buddy_mem_size(&d, &need);
     if (st != MMKIT_OK) return st;
     in->meta = malloc(need ? need : 1);
-    d.meta = in->meta;
-    d.meta_size = need;
+    d.mem = in->meta;
+    d.mem_size = need;
     return mmkit_buddy_init(&in->b, &d);
 }
 static void unmake(inst *in) {
@@ -106,35 +106,35 @@ static void test_meta_size_validation(void **state) {
     mmkit_range wrap = {UINT64_MAX - PG, 2 * PG};
     (void)state;
     memset(&d, 0, sizeof d);
-    assert_int_equal(mmkit_buddy_meta_size(NULL, &n), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_meta_size(&d, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(NULL, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, NULL), MMKIT_EINVAL);
     /* empty map: valid, needs nothing */
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_OK);
     assert_int_equal(n, 0);
     d.max_order = MMKIT_BUDDY_ORDER_LIMIT + 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
     assert_int_equal(n, 0);
     d.max_order = 0;
     d.ram_count = 1; /* NULL array with a count */
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
     d.ram = ram;
     d.ram_count = 2;
     d.reserved_count = 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
     d.reserved_count = 0;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_OK);
     assert_true(n > 0 && n < KiB(8));
     d.ram = overlap;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EEXIST);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EEXIST);
     d.ram = &wrap;
     d.ram_count = 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
     d.ram = ram;
     d.reserved = &outside;
     d.reserved_count = 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_ERANGE);
     d.reserved = &wrap;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
 }
 
 static void test_region_merging_and_limits(void **state) {
@@ -168,16 +168,16 @@ static void test_region_merging_and_limits(void **state) {
     }
     d.ram = many;
     d.ram_count = MMKIT_BUDDY_MAX_REGIONS;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_OK);
     d.ram_count = MMKIT_BUDDY_MAX_REGIONS + 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ENOSPC);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_ENOSPC);
     /* a region larger than 2^36 frames, directly or by merging */
     d.ram = &huge;
     d.ram_count = 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_ERANGE);
     d.ram = halves;
     d.ram_count = 2;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_ERANGE);
     /* ranges holding no whole frame are dropped */
     assert_int_equal(make(&in, tiny, 2, NULL, 0, 0, false), MMKIT_OK);
     assert_int_equal(stats(&in.b).regions, 0);
@@ -199,12 +199,12 @@ static void test_init_errors(void **state) {
     assert_int_equal(mmkit_buddy_init(&b, NULL), MMKIT_EINVAL);
     d.ram = &ram;
     d.ram_count = 1;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
-    d.meta = buf; /* too small */
-    d.meta_size = sizeof buf;
+    assert_int_equal(mmkit_buddy_mem_size(&d, &need), MMKIT_OK);
+    d.mem = buf; /* too small */
+    d.mem_size = sizeof buf;
     assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_ENOSPC);
     assert_int_equal(b.nregions, 0); /* left zeroed */
-    d.meta = NULL; /* carve, but nothing to touch frames with */
+    d.mem = NULL; /* carve, but nothing to touch frames with */
     assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_EINVAL);
     d.phys_to_virt = p2v; /* carve, but everything is reserved */
     d.reserved = &all;
@@ -259,7 +259,7 @@ static void test_init_carves_metadata(void **state) {
     d.reserved = rsv;
     d.reserved_count = 3;
     d.phys_to_virt = p2v;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &need), MMKIT_OK);
     meta_frames = (need + PG - 1) / PG;
     memset(arena, 0xee, (size_t)ARENA);
     assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
@@ -675,13 +675,13 @@ static void test_hot_add(void **state) {
     unsigned i;
     (void)state;
     assert_int_equal(make(&in, &ram, 1, NULL, 0, 6, true), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_region_meta_size(NULL, 0, MiB(1), &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MiB(1), NULL), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, 100, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, UINT64_MAX - 10, 100, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MMKIT_BUDDY_REGION_MAX_FRAMES * PG * 2, &need),
+    assert_int_equal(mmkit_buddy_region_mem_size(NULL, 0, MiB(1), &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, 0, MiB(1), NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, 0, 100, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, UINT64_MAX - 10, 100, &need), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, 0, MMKIT_BUDDY_REGION_MAX_FRAMES * PG * 2, &need),
                      MMKIT_ERANGE);
-    assert_int_equal(mmkit_buddy_region_meta_size(&in.b, 0, MiB(2), &need), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, 0, MiB(2), &need), MMKIT_OK);
     meta = malloc(need);
     /* overlapping, too-small metadata, empty */
     assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(11), MiB(2), meta, need), MMKIT_EEXIST);
@@ -727,7 +727,7 @@ static void test_hot_add_limits(void **state) {
     for (i = 0; i < MMKIT_BUDDY_MAX_REGIONS; i++) {
         /* insert in a scrambled order so slots shift */
         uint64_t base = (uint64_t)((i * 37u) % MMKIT_BUDDY_MAX_REGIONS) * MiB(1);
-        assert_int_equal(mmkit_buddy_region_meta_size(&in.b, base, 64 * PG, &need), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_region_mem_size(&in.b, base, 64 * PG, &need), MMKIT_OK);
         metas[i] = malloc(need);
         assert_int_equal(mmkit_buddy_add_region(&in.b, base, 64 * PG, metas[i], need), MMKIT_OK);
     }
@@ -948,8 +948,8 @@ static void unlock_hook(void *ctx, uintptr_t saved) {
 static void test_cache_basics(void **state) {
     inst in;
     mmkit_range ram = {MiB(1), MiB(1)};
-    mmkit_buddy_cache c;
-    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_cpu c;
+    mmkit_buddy_cpu_desc cd;
     mmkit_buddy_stats s0, s;
     mmkit_paddr pa, pb, held[40];
     unsigned i;
@@ -957,71 +957,71 @@ static void test_cache_basics(void **state) {
     assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, true), MMKIT_OK);
     s0 = stats(&in.b);
     memset(&cd, 0, sizeof cd);
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL); /* no buddy */
-    assert_int_equal(mmkit_buddy_cache_init(NULL, &cd), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_cache_init(&c, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL); /* no buddy */
+    assert_int_equal(mmkit_buddy_cpu_init(NULL, &cd), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, NULL), MMKIT_EINVAL);
     cd.buddy = &in.b;
     cd.lock = lock_hook; /* lock without unlock */
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
     cd.unlock = unlock_hook;
     cd.lock_ctx = &locks;
     cd.batch = 8;
     cd.high = 4;
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
-    cd.high = MMKIT_BUDDY_CACHE_SIZE + 1;
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
+    cd.high = MMKIT_BUDDY_CPU_FRAMES + 1;
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
     cd.high = 0; /* defaults to 4 * batch */
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_OK);
     assert_int_equal(c.high, 32);
     locks = unlocks = 0;
     /* first alloc refills a batch under the lock */
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, 0, &pa), MMKIT_OK);
     assert_int_equal(locks, 1);
     assert_int_equal(unlocks, 1);
     assert_int_equal(c.count, 7);
     assert_int_equal(stats(&in.b).free_frames, s0.free_frames - 8);
     CHECK_OK(&in.b);
     /* hits do not lock */
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_NORECLAIM, &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, MMKIT_ALLOC_NORECLAIM, &pb), MMKIT_OK);
     assert_int_equal(locks, 1);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
     assert_int_equal(locks, 1);
     assert_int_equal(c.count, 8);
     /* LIFO: the frame freed last comes back first */
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, 0, &pb), MMKIT_OK);
     assert_int_equal(pb, pa);
     /* zeroed from the cache */
     memset(arena + pb, 0x77, (size_t)PG);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
     assert_int_equal(pa, pb);
     assert_int_equal(arena[pa], 0);
     assert_int_equal(arena[pa + PG - 1], 0);
     /* orders above 0 and limits go straight to the buddy, under the lock */
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 2, 0, &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 2, 0, &pb), MMKIT_OK);
     assert_int_equal(locks, 2);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 2), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pb, 2), MMKIT_OK);
     assert_int_equal(locks, 3);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pb + PG, 3), MMKIT_EALIGN);
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, MMKIT_ALLOC_LIMIT(21), &pb), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pb + PG, 3), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, MMKIT_ALLOC_LIMIT(21), &pb), MMKIT_OK);
     assert_true(pb < MiB(2));
-    assert_int_equal(mmkit_buddy_cache_free(&c, pb, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0x80000000u, &pb), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, NULL), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa + 1, 0), MMKIT_EALIGN);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pb, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, 0x80000000u, &pb), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa + 1, 0), MMKIT_EALIGN);
     /* above high, a batch of the coldest frames drains */
     for (i = 0; i < 40; i++) held[i] = 0;
     for (i = 0; i < 30; i++) assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &held[i]), MMKIT_OK);
-    for (i = 0; i < 30; i++) assert_int_equal(mmkit_buddy_cache_free(&c, held[i], 0), MMKIT_OK);
+    for (i = 0; i < 30; i++) assert_int_equal(mmkit_buddy_cpu_free(&c, held[i], 0), MMKIT_OK);
     assert_true(c.count <= c.high);
     assert_true(c.drains >= 1);
     CHECK_OK(&in.b);
     /* drain everything: the buddy is whole again */
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_drain(NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(NULL), MMKIT_EINVAL);
     assert_int_equal(c.count, 0);
     assert_int_equal(locks, unlocks);
     s = stats(&in.b);
@@ -1033,8 +1033,8 @@ static void test_cache_basics(void **state) {
 static void test_cache_errors_and_provider(void **state) {
     inst in;
     mmkit_range ram = {0, 16 * PG};
-    mmkit_buddy_cache c;
-    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_cpu c;
+    mmkit_buddy_cpu_desc cd;
     mmkit_buddy_stats s0;
     mmkit_provider p;
     mmkit_paddr pa, all[16];
@@ -1046,8 +1046,8 @@ static void test_cache_errors_and_provider(void **state) {
     cd.buddy = &in.b;
     cd.batch = 4;
     cd.high = 4;
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
-    p = mmkit_buddy_cache_provider(&c);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_OK);
+    p = mmkit_buddy_cpu_provider(&c);
     /* zeroing needs phys_to_virt */
     assert_int_equal(mmkit_provider_alloc(&p, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_EINVAL);
     assert_null(mmkit_provider_virt(&p, 0));
@@ -1055,26 +1055,26 @@ static void test_cache_errors_and_provider(void **state) {
     assert_int_equal(mmkit_provider_alloc(&p, 0, 0, &pa), MMKIT_ENOMEM);
     for (i = 0; i < 16; i++) assert_int_equal(mmkit_provider_free(&p, all[i], 0), MMKIT_OK);
     /* foreign and double-freed frames are caught when drained, and dropped */
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, MiB(1), 0), MMKIT_OK); /* outside RAM */
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_ERANGE);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, MiB(1), 0), MMKIT_OK); /* outside RAM */
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_ERANGE);
     assert_int_equal(c.rejected, 1);
-    assert_int_equal(mmkit_buddy_cache_alloc(&c, 0, 0, &pa), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&c, 0, 0, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_OK);
 #if !MMKIT_DEBUG
     /* without MMKIT_DEBUG a second free of the same frame is taken in, and refused at drain */
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa + PG, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa + 2 * PG, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_EDOUBLE); /* drains a batch */
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa + PG, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa + 2 * PG, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_EDOUBLE); /* drains a batch */
     assert_int_equal(c.rejected, 5);
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_EDOUBLE);
 #else
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_free(&c, pa, 0), MMKIT_EDOUBLE);
-    assert_int_equal(mmkit_buddy_cache_drain(&c), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&c, pa, 0), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_cpu_flush(&c), MMKIT_EDOUBLE);
 #endif
     CHECK_OK(&in.b);
     {
@@ -1231,8 +1231,8 @@ static void test_corner_paths(void **state) {
     inst in;
     mmkit_paddr pa;
     mmkit_range r;
-    mmkit_buddy_cache c;
-    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_cpu c;
+    mmkit_buddy_cpu_desc cd;
     /* ranges given out of order; the third bridges the first two into one region */
     mmkit_range bridge[4] = {{0, 8 * PG}, {16 * PG, 48 * PG}, {128 * PG, 8 * PG}, {8 * PG, 8 * PG}};
     /* a zero-size reservation is ignored; [2,4) then [0,4): the second has to go below the
@@ -1260,7 +1260,7 @@ static void test_corner_paths(void **state) {
         memset(&d, 0, sizeof d);
         d.ram = ov;
         d.ram_count = 2;
-        assert_int_equal(mmkit_buddy_meta_size(&d, &n), MMKIT_EEXIST);
+        assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EEXIST);
     }
     /* a limit above high changes nothing */
     assert_int_equal(mmkit_buddy_alloc_window(&in.b, 0, 0, 20 * PG, 22 * PG, MMKIT_ALLOC_DMA32, &pa), MMKIT_OK);
@@ -1274,7 +1274,7 @@ static void test_corner_paths(void **state) {
     /* a cache with the default batch */
     memset(&cd, 0, sizeof cd);
     cd.buddy = &in.b;
-    assert_int_equal(mmkit_buddy_cache_init(&c, &cd), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_OK);
     assert_int_equal(c.batch, 32);
     assert_int_equal(c.high, 128);
     unmake(&in);

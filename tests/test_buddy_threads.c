@@ -1,5 +1,5 @@
 /* Multi-threaded stress test of the buddy front cache (cmocka; also built with
- * -fsanitize=thread). One mmkit_buddy_cache per thread, one pthread mutex as the lock hook
+ * -fsanitize=thread). One mmkit_buddy_cpu per thread, one pthread mutex as the lock hook
  * around the shared buddy. Frames also migrate between threads through a mutex-protected
  * mailbox, so a frame allocated on one CPU is freed into another CPU's cache, as it happens
  * in a kernel. At the end every cache is drained and the buddy must be whole and consistent. */
@@ -33,7 +33,7 @@ static void unlock_hook(void *ctx, uintptr_t saved) {
 
 typedef struct worker {
     mmkit_buddy *b;
-    mmkit_buddy_cache cache;
+    mmkit_buddy_cpu cache;
     mmkit_paddr held[HELD];
     unsigned nheld;
     uint64_t rng;
@@ -57,13 +57,13 @@ static void *run(void *arg) {
         switch (r % 8) {
         case 0: case 1: case 2: /* allocate into the held set */
             if (w->nheld < HELD) {
-                if (mmkit_buddy_cache_alloc(&w->cache, 0, 0, &pa) == MMKIT_OK) w->held[w->nheld++] = pa;
+                if (mmkit_buddy_cpu_alloc(&w->cache, 0, 0, &pa) == MMKIT_OK) w->held[w->nheld++] = pa;
             }
             break;
         case 3: case 4: /* free a random held frame */
             if (w->nheld) {
                 unsigned j = (unsigned)((r >> 8) % w->nheld);
-                if (mmkit_buddy_cache_free(&w->cache, w->held[j], 0) != MMKIT_OK) w->errors++;
+                if (mmkit_buddy_cpu_free(&w->cache, w->held[j], 0) != MMKIT_OK) w->errors++;
                 w->held[j] = w->held[--w->nheld];
             }
             break;
@@ -81,19 +81,19 @@ static void *run(void *arg) {
             pthread_mutex_lock(&mailbox_lock);
             if (mailbox_count) pa = mailbox[--mailbox_count];
             pthread_mutex_unlock(&mailbox_lock);
-            if (pa && mmkit_buddy_cache_free(&w->cache, pa, 0) != MMKIT_OK) w->errors++;
+            if (pa && mmkit_buddy_cpu_free(&w->cache, pa, 0) != MMKIT_OK) w->errors++;
             break;
         default: /* an order-2 block through the cache (passes to the buddy under the lock) */
-            if (mmkit_buddy_cache_alloc(&w->cache, 2, 0, &pa) == MMKIT_OK) {
+            if (mmkit_buddy_cpu_alloc(&w->cache, 2, 0, &pa) == MMKIT_OK) {
                 w->big++;
-                if (mmkit_buddy_cache_free(&w->cache, pa, 2) != MMKIT_OK) w->errors++;
+                if (mmkit_buddy_cpu_free(&w->cache, pa, 2) != MMKIT_OK) w->errors++;
             }
             break;
         }
     }
     while (w->nheld)
-        if (mmkit_buddy_cache_free(&w->cache, w->held[--w->nheld], 0) != MMKIT_OK) w->errors++;
-    if (mmkit_buddy_cache_drain(&w->cache) != MMKIT_OK) w->errors++;
+        if (mmkit_buddy_cpu_free(&w->cache, w->held[--w->nheld], 0) != MMKIT_OK) w->errors++;
+    if (mmkit_buddy_cpu_flush(&w->cache) != MMKIT_OK) w->errors++;
     return NULL;
 }
 
@@ -102,7 +102,7 @@ static void test_threads_stress(void **state) {
     static worker w[THREADS];
     mmkit_range ram[2] = {{0, 2048 * 4096}, {4096 * 4096, 2048 * 4096}};
     mmkit_buddy_desc d;
-    mmkit_buddy_cache_desc cd;
+    mmkit_buddy_cpu_desc cd;
     mmkit_buddy_stats s0, s;
     pthread_t t[THREADS];
     size_t need;
@@ -113,10 +113,10 @@ static void test_threads_stress(void **state) {
     d.ram = ram;
     d.ram_count = 2;
     d.max_order = 6;
-    assert_int_equal(mmkit_buddy_meta_size(&d, &need), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_mem_size(&d, &need), MMKIT_OK);
     meta = malloc(need);
-    d.meta = meta;
-    d.meta_size = need;
+    d.mem = meta;
+    d.mem_size = need;
     assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
     mmkit_buddy_stats_get(&b, &s0);
     memset(&cd, 0, sizeof cd);
@@ -130,13 +130,13 @@ static void test_threads_stress(void **state) {
         memset(&w[i], 0, sizeof w[i]);
         w[i].b = &b;
         w[i].rng = 0x1234567u + 977u * i;
-        assert_int_equal(mmkit_buddy_cache_init(&w[i].cache, &cd), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_cpu_init(&w[i].cache, &cd), MMKIT_OK);
     }
     for (i = 0; i < THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, run, &w[i]), 0);
     for (i = 0; i < THREADS; i++) assert_int_equal(pthread_join(t[i], NULL), 0);
     /* frames still in the mailbox go back through any cache */
-    while (mailbox_count) assert_int_equal(mmkit_buddy_cache_free(&w[0].cache, mailbox[--mailbox_count], 0), MMKIT_OK);
-    assert_int_equal(mmkit_buddy_cache_drain(&w[0].cache), MMKIT_OK);
+    while (mailbox_count) assert_int_equal(mmkit_buddy_cpu_free(&w[0].cache, mailbox[--mailbox_count], 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(&w[0].cache), MMKIT_OK);
     for (i = 0; i < THREADS; i++) {
         assert_int_equal(w[i].errors, 0);
         assert_int_equal(w[i].cache.rejected, 0);

@@ -931,7 +931,7 @@ static void test_softtlb_bad_input(void **state) {
     assert_int_equal(mmkit_softtlb_invalidate(t, (mmkit_softtlb_inval)17, 0, 0), MMKIT_EINVAL);
     assert_int_equal(mmkit_softtlb_invalidate(NULL, MMKIT_SOFTTLB_INV_ALL, 0, 0), MMKIT_EINVAL);
     assert_int_equal(mmkit_softtlb_invpcid(t, 4, 0, 0), MMKIT_EINVAL);
-    assert_int_equal(mmkit_softtlb_translate_slow(t, 0, 0, NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit__softtlb_translate_slow(t, 0, 0, NULL, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_softtlb_check(t), MMKIT_OK);
     /* walk errors and malformed walks cache nothing */
     stlb_make(&f, 4, 2);

@@ -17,8 +17,8 @@
  *       mmkit_range rsv[] = { {0x100000, 0x400000} };                         // kernel image
  *       mmkit_buddy_desc d = {0};                                             // zero = defaults
  *       d.ram = ram; d.ram_count = 2; d.reserved = rsv; d.reserved_count = 1;
- *       size_t need; mmkit_buddy_meta_size(&d, &need);  // bytes of metadata (~0.52 B/frame)
- *       d.meta = early_buffer_of(need); d.meta_size = need;  // or leave NULL: carved from RAM
+ *       size_t need; mmkit_buddy_mem_size(&d, &need);  // bytes of metadata (~0.52 B/frame)
+ *       d.mem = early_buffer_of(need); d.mem_size = need;  // or leave NULL: carved from RAM
  *       static mmkit_buddy b;                                 //   via d.phys_to_virt
  *       if (mmkit_buddy_init(&b, &d) != MMKIT_OK) panic();
  *       mmkit_paddr pa;
@@ -51,7 +51,7 @@
  *   kernel can hand e.g. its initrd back with mmkit_buddy_free_range() once it is unpacked. The
  *   buddy cannot tell a reservation from any other allocation: a free of exactly one of the
  *   blocks a reservation was recorded as is accepted, a free of any other shape is refused.
- *   Metadata for init comes from desc.meta, or, when that is NULL, is carved out of the
+ *   Metadata for init comes from desc.mem, or, when that is NULL, is carved out of the
  *   highest-addressed RAM not reserved (via desc.phys_to_virt) and reserved automatically.
  *
  * LIMITS (compile-time)
@@ -59,7 +59,7 @@
  *                            each costs 24 bytes in mmkit_buddy).
  *   MMKIT_BUDDY_ORDER_LIMIT  18: max_order may be 1..18 (default 10); order 18 = 1 GiB blocks.
  *   A single region holds up to 2^36 frames (256 TiB).
- *   MMKIT_BUDDY_CACHE_SIZE   capacity of a front cache in frames (default 256, configurable).
+ *   MMKIT_BUDDY_CPU_FRAMES   capacity of a front cache in frames (default 256, configurable).
  *
  * BAD INPUT (returns a status, changes nothing)
  *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
@@ -90,7 +90,7 @@
  *   An mmkit_buddy takes no locks. Every call on one instance must be serialised by the caller
  *   (one lock, or one CPU). Calls on different instances never interfere. Read-only calls
  *   (stats, check) need the same serialisation against writers.
- *   The front cache (mmkit_buddy_cache) is per context (per CPU or per thread): calls on one
+ *   The front cache (mmkit_buddy_cpu) is per context (per CPU or per thread): calls on one
  *   cache must not run concurrently with each other - on a CPU whose IRQ handlers also use the
  *   cache, disable local IRQs around the call, or give IRQ context its own cache. The cache
  *   reaches the shared buddy only on refill/drain/order>0/constrained requests, and always between
@@ -117,8 +117,8 @@
 #define MMKIT_BUDDY_MAX_REGIONS 64
 #endif
 #define MMKIT_BUDDY_REGION_MAX_FRAMES ((uint64_t)1 << 36)
-#ifndef MMKIT_BUDDY_CACHE_SIZE
-#define MMKIT_BUDDY_CACHE_SIZE 256
+#ifndef MMKIT_BUDDY_CPU_FRAMES
+#define MMKIT_BUDDY_CPU_FRAMES 256
 #endif
 #ifndef MMKIT_BUDDY_POISON
 #define MMKIT_BUDDY_POISON 0x6b /* byte written over free frames when MMKIT_DEBUG=1 */
@@ -135,8 +135,8 @@ typedef struct mmkit_buddy_desc {
     const mmkit_range *reserved; /* ranges never handed out (rounded outward to frames); they */
     size_t reserved_count;       /* may overlap holes and each other, but must touch RAM      */
     unsigned max_order;          /* largest block order, 1..18; 0 = 10 (4 MiB blocks)        */
-    void *meta;                  /* metadata buffer of >= mmkit_buddy_meta_size() bytes, or   */
-    size_t meta_size;            /* NULL: carve it from RAM through phys_to_virt              */
+    void *mem;                   /* metadata buffer of >= mmkit_buddy_mem_size() bytes, or    */
+    size_t mem_size;             /* NULL: carve it from RAM through phys_to_virt              */
     void *(*phys_to_virt)(void *ctx, mmkit_paddr pa); /* touch frames: zeroing, carving, debug */
     void *ctx;                   /* passed to phys_to_virt                                    */
 } mmkit_buddy_desc;
@@ -198,14 +198,14 @@ typedef struct mmkit_buddy_stats {
 
 /* Bytes of metadata mmkit_buddy_init() needs for this memory map. Validates the map like init.
  * O(ram_count * R). */
-MMKIT_API mmkit_status mmkit_buddy_meta_size(const mmkit_buddy_desc *desc, size_t *bytes);
+MMKIT_API mmkit_status mmkit_buddy_mem_size(const mmkit_buddy_desc *desc, size_t *bytes);
 
 /* Build an instance. On failure *b is left zeroed and nothing else is touched. */
 MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *desc);
 
 /* Hot-add RAM [base, base+size). meta/meta_size as for init (see region_meta_size); meta NULL
  * carves the metadata from the start of the new range itself via phys_to_virt. */
-MMKIT_API mmkit_status mmkit_buddy_region_meta_size(const mmkit_buddy *b, mmkit_paddr base,
+MMKIT_API mmkit_status mmkit_buddy_region_mem_size(const mmkit_buddy *b, mmkit_paddr base,
                                                     uint64_t size, size_t *bytes);
 MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, uint64_t size,
                                               void *meta, size_t meta_size);
@@ -260,38 +260,38 @@ MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b);
 
 /* ---- per-CPU front cache ----------------------------------------------------------------- */
 
-typedef struct mmkit_buddy_cache_desc {
+typedef struct mmkit_buddy_cpu_desc {
     mmkit_buddy *buddy;                        /* the shared instance */
     unsigned batch;                            /* frames per refill/drain; 0 = 32 */
     unsigned high;                             /* drain above this many; 0 = 4 * batch */
     uintptr_t (*lock)(void *lock_ctx);         /* optional: taken around every buddy call,  */
     void (*unlock)(void *lock_ctx, uintptr_t saved); /* returns state (e.g. saved IRQ flags) */
     void *lock_ctx;
-} mmkit_buddy_cache_desc;
+} mmkit_buddy_cpu_desc;
 
-typedef struct mmkit_buddy_cache {
+typedef struct mmkit_buddy_cpu {
     uint32_t count, batch, high;
     mmkit_buddy *buddy;
     uintptr_t (*lock)(void *lock_ctx);
     void (*unlock)(void *lock_ctx, uintptr_t saved);
     void *lock_ctx;
     uint64_t refills, drains, rejected;
-    mmkit_paddr frames[MMKIT_BUDDY_CACHE_SIZE]; /* LIFO: frames[count-1] is the hottest */
-} mmkit_buddy_cache;
+    mmkit_paddr frames[MMKIT_BUDDY_CPU_FRAMES]; /* LIFO: frames[count-1] is the hottest */
+} mmkit_buddy_cpu;
 
-/* batch must be <= high <= MMKIT_BUDDY_CACHE_SIZE, else MMKIT_EINVAL. O(1). */
-MMKIT_API mmkit_status mmkit_buddy_cache_init(mmkit_buddy_cache *c,
-                                              const mmkit_buddy_cache_desc *desc);
+/* batch must be <= high <= MMKIT_BUDDY_CPU_FRAMES, else MMKIT_EINVAL. O(1). */
+MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c,
+                                              const mmkit_buddy_cpu_desc *desc);
 /* Like mmkit_buddy_alloc; order 0 without an address limit is served from the cache. */
-MMKIT_API mmkit_status mmkit_buddy_cache_alloc(mmkit_buddy_cache *c, unsigned order,
+MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order,
                                                uint32_t flags, mmkit_paddr *pa);
 /* Like mmkit_buddy_free; order 0 goes into the cache (see FRONT CACHE ERRORS). */
-MMKIT_API mmkit_status mmkit_buddy_cache_free(mmkit_buddy_cache *c, mmkit_paddr pa,
+MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa,
                                               unsigned order);
 /* Give every cached frame back to the buddy (CPU going offline, reclaim). */
-MMKIT_API mmkit_status mmkit_buddy_cache_drain(mmkit_buddy_cache *c);
+MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c);
 /* The cache as a frame provider (ctx = c). */
-MMKIT_API mmkit_provider mmkit_buddy_cache_provider(mmkit_buddy_cache *c);
+MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
 
 #ifdef __cplusplus
 }
@@ -732,7 +732,7 @@ static mmkit_status mmkit__desc_scan(const mmkit_buddy_desc *d, mmkit__rtab *t, 
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_meta_size(const mmkit_buddy_desc *desc, size_t *bytes) {
+MMKIT_API mmkit_status mmkit_buddy_mem_size(const mmkit_buddy_desc *desc, size_t *bytes) {
     mmkit__rtab t;
     unsigned maxo;
     uint64_t n;
@@ -835,9 +835,9 @@ MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *
     if (!b) return MMKIT_EINVAL;
     MMKIT_MEMSET(b, 0, sizeof *b);
     if ((st = mmkit__desc_scan(desc, &t, &maxo, &bytes)) != MMKIT_OK) return st;
-    if (desc->meta) {
-        if (desc->meta_size < bytes) return MMKIT_ENOSPC;
-        mem = (unsigned char *)desc->meta;
+    if (desc->mem) {
+        if (desc->mem_size < bytes) return MMKIT_ENOSPC;
+        mem = (unsigned char *)desc->mem;
     } else if (bytes) {
         uint64_t nframes = (bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
         if (!desc->phys_to_virt) return MMKIT_EINVAL;
@@ -868,7 +868,7 @@ MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *
         mmkit__outer_frames(&desc->reserved[i], &s, &e);
         if (desc->reserved[i].size) mmkit__reserve(b, s, e);
     }
-    if (!desc->meta && bytes) {
+    if (!desc->mem && bytes) {
         b->meta_carved = true;
         b->meta_paddr = mmkit_pfn_to_paddr(carve);
         mmkit__reserve(b, carve, carve + ((bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT));
@@ -877,7 +877,7 @@ MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_region_meta_size(const mmkit_buddy *b, mmkit_paddr base,
+MMKIT_API mmkit_status mmkit_buddy_region_mem_size(const mmkit_buddy *b, mmkit_paddr base,
                                                     uint64_t size, size_t *bytes) {
     mmkit_pfn s, e;
     uint64_t n;
@@ -901,7 +901,7 @@ MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, 
     unsigned char *mem;
     uintptr_t u;
     mmkit__buddy_region *r;
-    mmkit_status st = mmkit_buddy_region_meta_size(b, base, size, &need);
+    mmkit_status st = mmkit_buddy_region_mem_size(b, base, size, &need);
     if (st != MMKIT_OK) return st;
     (void)mmkit__inner_frames(base, size, &s, &e);
     for (k = 0; k < b->nregions; k++)
@@ -1358,20 +1358,20 @@ MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
 
 /* ---- front cache ------------------------------------------------------------------------- */
 
-static inline uintptr_t mmkit__cache_lock(mmkit_buddy_cache *c) {
+static inline uintptr_t mmkit__cache_lock(mmkit_buddy_cpu *c) {
     return c->lock ? c->lock(c->lock_ctx) : 0u;
 }
-static inline void mmkit__cache_unlock(mmkit_buddy_cache *c, uintptr_t saved) {
+static inline void mmkit__cache_unlock(mmkit_buddy_cpu *c, uintptr_t saved) {
     if (c->unlock) c->unlock(c->lock_ctx, saved);
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cache_init(mmkit_buddy_cache *c,
-                                              const mmkit_buddy_cache_desc *desc) {
+MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c,
+                                              const mmkit_buddy_cpu_desc *desc) {
     unsigned batch, high;
     if (!c || !desc || !desc->buddy || (!desc->lock != !desc->unlock)) return MMKIT_EINVAL;
     batch = desc->batch ? desc->batch : 32u;
     high = desc->high ? desc->high : 4u * batch;
-    if (batch > high || high > MMKIT_BUDDY_CACHE_SIZE) return MMKIT_EINVAL;
+    if (batch > high || high > MMKIT_BUDDY_CPU_FRAMES) return MMKIT_EINVAL;
     MMKIT_MEMSET(c, 0, sizeof *c);
     c->batch = batch;
     c->high = high;
@@ -1383,7 +1383,7 @@ MMKIT_API mmkit_status mmkit_buddy_cache_init(mmkit_buddy_cache *c,
 }
 
 /* Give frames[0..n) (the coldest) back; the rest slide down. Returns the first error. */
-static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cache *c, uint32_t n) {
+static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cpu *c, uint32_t n) {
     mmkit_status first = MMKIT_OK;
     uint32_t i;
     uintptr_t saved = mmkit__cache_lock(c);
@@ -1401,7 +1401,7 @@ static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cache *c, uint32_t n) {
     return first;
 }
 
-static mmkit_status mmkit__cache_alloc_slow(mmkit_buddy_cache *c, unsigned order, uint32_t flags,
+static mmkit_status mmkit__cache_alloc_slow(mmkit_buddy_cpu *c, unsigned order, uint32_t flags,
                                             mmkit_paddr *pa) {
     mmkit_status st = MMKIT_OK;
     uintptr_t saved;
@@ -1426,7 +1426,7 @@ static mmkit_status mmkit__cache_alloc_slow(mmkit_buddy_cache *c, unsigned order
     return st;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cache_alloc(mmkit_buddy_cache *c, unsigned order,
+MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order,
                                                uint32_t flags, mmkit_paddr *pa) {
     if (MMKIT__LIKELY(order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && c->count && pa)) {
         *pa = c->frames[--c->count];
@@ -1436,7 +1436,7 @@ MMKIT_API mmkit_status mmkit_buddy_cache_alloc(mmkit_buddy_cache *c, unsigned or
     return mmkit__cache_alloc_slow(c, order, flags, pa);
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cache_free(mmkit_buddy_cache *c, mmkit_paddr pa,
+MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa,
                                               unsigned order) {
     mmkit_status st = MMKIT_OK;
     uintptr_t saved;
@@ -1459,23 +1459,23 @@ MMKIT_API mmkit_status mmkit_buddy_cache_free(mmkit_buddy_cache *c, mmkit_paddr 
     return st;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cache_drain(mmkit_buddy_cache *c) {
+MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c) {
     if (!c) return MMKIT_EINVAL;
     if (!c->count) return MMKIT_OK;
     return mmkit__cache_drain_n(c, c->count);
 }
 
 static mmkit_status mmkit__cache_palloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
-    return mmkit_buddy_cache_alloc((mmkit_buddy_cache *)ctx, order, flags, pa);
+    return mmkit_buddy_cpu_alloc((mmkit_buddy_cpu *)ctx, order, flags, pa);
 }
 static mmkit_status mmkit__cache_pfree(void *ctx, mmkit_paddr pa, unsigned order) {
-    return mmkit_buddy_cache_free((mmkit_buddy_cache *)ctx, pa, order);
+    return mmkit_buddy_cpu_free((mmkit_buddy_cpu *)ctx, pa, order);
 }
 static void *mmkit__cache_pvirt(void *ctx, mmkit_paddr pa) {
-    return mmkit__buddy_pvirt(((mmkit_buddy_cache *)ctx)->buddy, pa);
+    return mmkit__buddy_pvirt(((mmkit_buddy_cpu *)ctx)->buddy, pa);
 }
 
-MMKIT_API mmkit_provider mmkit_buddy_cache_provider(mmkit_buddy_cache *c) {
+MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c) {
     mmkit_provider p;
     p.alloc = mmkit__cache_palloc;
     p.free = mmkit__cache_pfree;

@@ -29,6 +29,8 @@
  *   MMKIT_MEMCPY(d,s,n)   default __builtin_memcpy (likewise memcpy).
  *   MMKIT_DEBUG           1 enables expensive checks and poisoning (default 0).
  *   MMKIT_PAGE_SHIFT      log2 of the frame size (default 12, 4 KiB frames).
+ *   MMKIT_LOG(msg)        called with "function: field: rule" whenever a call refuses its
+ *                         input (default: nothing; see "why a call said no" below).
  *
  *   Only <stddef.h>, <stdint.h> and <stdbool.h> are included unconditionally (plus <assert.h>
  *   in hosted builds when MMKIT_ASSERT is not supplied). A freestanding user must link
@@ -207,6 +209,47 @@ MMKIT__INLINE void *mmkit_provider_virt(const mmkit_provider *p, mmkit_paddr pa)
     if (!p || !p->phys_to_virt) return NULL;
     return p->phys_to_virt(p->ctx, pa);
 }
+
+/* ---- lock hooks --------------------------------------------------------------------------- */
+
+/* How a module that is shared between CPUs takes the caller's lock (mmkit never owns one).
+ * spin_lock_irqsave style: acquire returns state (e.g. saved IRQ flags) that release gets back.
+ * Zero-initialised (both NULL) means "no lock: the caller serialises"; setting only one of
+ * the two is refused by every init with MMKIT_EINVAL. */
+typedef struct mmkit_lock_hooks {
+    uintptr_t (*acquire)(void *ctx);
+    void (*release)(void *ctx, uintptr_t saved);
+    void *ctx;
+} mmkit_lock_hooks;
+
+/* true when both hooks are set or both are NULL. O(1). */
+MMKIT__INLINE bool mmkit_lock_hooks_valid(const mmkit_lock_hooks *h) {
+    return h && !h->acquire == !h->release;
+}
+/* Internal: take / drop the lock the hooks describe (nothing when there are none). */
+MMKIT__INLINE uintptr_t mmkit__lock(const mmkit_lock_hooks *h) {
+    return h->acquire ? h->acquire(h->ctx) : 0;
+}
+MMKIT__INLINE void mmkit__unlock(const mmkit_lock_hooks *h, uintptr_t saved) {
+    if (h->release) h->release(h->ctx, saved);
+}
+
+/* ---- why a call said no: the log hook ------------------------------------------------------ */
+
+/* MMKIT_LOG(msg) is called with a string literal of the form
+ *     "mmkit_buddy_init: desc.max_order: must be 0..18"
+ * (function, field or argument, rule) every time a call refuses its input (an init's bad
+ * descriptor above all: one message per rule, so ten different mistakes no longer look alike).
+ * Default: nothing, and the strings are not even compiled in. Define it before including any
+ * mmkit header, e.g. in a debug build:
+ *     #define MMKIT_LOG(msg) fprintf(stderr, "%s\n", (msg))
+ *     #define MMKIT_LOG(msg) printk("mmkit: %s\n", (msg))
+ * It may be called with locks held and from any context the refused call runs in. */
+#ifndef MMKIT_LOG
+#define MMKIT_LOG(msg) ((void)0)
+#endif
+/* Internal: log msg and yield status, e.g. `return MMKIT__REFUSE(MMKIT_EINVAL, "...")`. */
+#define MMKIT__REFUSE(status, msg) (MMKIT_LOG(msg), (status))
 
 /* ---- helpers (all O(1)) ---------------------------------------------------------------- */
 

@@ -509,7 +509,7 @@ MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, 
  * translate callback (whose result is cached). *pa, and *flags when not NULL, are set on
  * MMKIT_OK. A callback error is returned as is (nothing cached); a malformed walk (page_shift
  * not 12/21/30, pa not aligned to it) is MMKIT_EINVAL. */
-MMKIT_API mmkit_status mmkit_softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
                                                     mmkit_paddr *pa, uint32_t *flags);
 MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
                                                    mmkit_paddr *pa, uint32_t *flags) {
@@ -521,7 +521,7 @@ MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr
         if (flags) *flags = e->flags;
         return MMKIT_OK;
     }
-    return mmkit_softtlb_translate_slow(t, va, asid, pa, flags);
+    return mmkit__softtlb_translate_slow(t, va, asid, pa, flags);
 }
 
 /* Invalidation. Each form says which entries go; the instruction it mirrors in brackets.
@@ -1102,7 +1102,7 @@ static const mmkit_softtlb_entry *mmkit__stlb_fill(mmkit_softtlb *t, mmkit_vaddr
     return e;
 }
 
-MMKIT_API mmkit_status mmkit_softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
                                                     mmkit_paddr *pa, uint32_t *flags) {
     const mmkit_softtlb_entry *e;
     mmkit_softtlb_walk w;

@@ -203,10 +203,10 @@ static bool frames_init(void) {
     d.ram = &ram;
     d.ram_count = 1;
     d.max_order = 9;
-    d.meta = buddy_meta;
-    d.meta_size = sizeof buddy_meta;
+    d.mem = buddy_meta;
+    d.mem_size = sizeof buddy_meta;
     d.phys_to_virt = identity;
-    if (!expect_ok(&c, "mmkit_buddy_meta_size", mmkit_buddy_meta_size(&d, &need)) ||
+    if (!expect_ok(&c, "mmkit_buddy_mem_size", mmkit_buddy_mem_size(&d, &need)) ||
         !expect(&c, need <= sizeof buddy_meta, "metadata bytes", need, sizeof buddy_meta) ||
         !expect_ok(&c, "mmkit_buddy_init", mmkit_buddy_init(&buddy, &d))) {
         return false;
