@@ -376,7 +376,7 @@ static void op_kmalloc(void) {
     EXPECT_ST(mmkit_kmalloc_usable_size(&g_k, p, &usable), MMKIT_OK, "usable_size");
     CHECK(usable >= (size ? size : 1u), "usable %zu < %zu", usable, size);
     if (size <= MMKIT_KMALLOC_MAX_CLASS && !aligned)
-        CHECK(usable == mmkit_kmalloc_class_size(mmkit__km_class(size ? size : 1u)),
+        CHECK(usable == mmkit_kmalloc_class_size(mmkit__kmalloc_class(size ? size : 1u)),
               "usable %zu is not the class size of %zu", usable, size);
     adopt((unsigned char *)p, size ? size : 1u, NCACHE, align, zero);
 }

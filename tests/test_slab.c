@@ -12,6 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+/* Every refusal that is logged (MMKIT_LOG, mmkit_core.h) leaves its message here. */
+static const char *last_log;
+#define MMKIT_LOG(msg) (last_log = (msg))
+
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
@@ -144,48 +148,84 @@ static void dummy_unlock(void *ctx, uintptr_t saved) {
     (*(int *)ctx)--;
 }
 
+/* Distinct log messages seen by expect_refusal (a rule's message must not be another's). */
+static const char *seen_logs[32];
+static int n_seen_logs;
+static void note_log(const char *msg) {
+    int i;
+    for (i = 0; i < n_seen_logs; i++)
+        if (strcmp(seen_logs[i], msg) == 0) return;
+    assert_true(n_seen_logs < 32);
+    seen_logs[n_seen_logs++] = msg;
+}
+/* init refuses d with EINVAL, leaves the cache zeroed, and logs "<prefix><rule>". */
+static void expect_refusal(const mmkit_slab_cache_desc *d, const char *prefix) {
+    mmkit_slab_cache c;
+    static const mmkit_slab_cache zero;
+    memset(&c, 0xaa, sizeof c);
+    last_log = NULL;
+    assert_int_equal(mmkit_slab_init(&c, d), MMKIT_EINVAL);
+    assert_memory_equal(&c, &zero, sizeof c);
+    assert_non_null(last_log);
+    if (strncmp(last_log, prefix, strlen(prefix)) != 0)
+        fail_msg("logged \"%s\", expected \"%s...\"", last_log, prefix);
+    assert_true(strlen(last_log) > strlen(prefix)); /* and a rule */
+    note_log(last_log);
+}
+
 static void test_init_bad_desc(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
+    int depth = 0;
     (void)state;
+    n_seen_logs = 0;
+    last_log = NULL;
     assert_int_equal(mmkit_slab_init(NULL, &d), MMKIT_EINVAL);
-    assert_int_equal(mmkit_slab_init(&c, NULL), MMKIT_EINVAL);
+    assert_non_null(last_log);
+    assert_string_equal(last_log, "mmkit_slab_init: c: must not be NULL");
+    expect_refusal(NULL, "mmkit_slab_init: desc: ");
     d.size = 0;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.size: ");
     d.size = (size_t)MMKIT_SLAB_MAX_SIZE + 1u;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.size: ");
     d = desc_of(64);
     d.align = 24;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.align: ");
+    assert_string_equal(last_log, "mmkit_slab_init: desc.align: must be a power of two <= the page size");
     d.align = (size_t)MMKIT_PAGE_SIZE * 2u;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.align: ");
     d = desc_of(64);
     d.flags = 0x80;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.flags: ");
     d = desc_of(64);
     d.frame_flags = 0x80000000u;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.frame_flags: ");
     d = desc_of(64);
     d.provider.phys_to_virt = NULL;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.provider: ");
     d = desc_of(64);
     d.provider.alloc = NULL;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.provider: ");
     d = desc_of(64);
     d.mag_size = MMKIT_SLAB_MAG_MAX + 1u;
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_refusal(&d, "mmkit_slab_init: desc.mag_size: ");
     d = desc_of(64);
-    d.lock = dummy_lock; /* lock without unlock */
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
-    d.lock = NULL;
+    d.lock.acquire = dummy_lock; /* acquire without release */
+    expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
+    d.lock.acquire = NULL;
+    d.lock.release = dummy_unlock; /* release without acquire */
+    expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
+    /* desc (NULL), size, align, flags, frame_flags, provider, mag_size, lock: one rule each */
+    assert_int_equal(n_seen_logs, 8);
+    d.lock.acquire = dummy_lock;
+    d.lock.ctx = &depth;
+    last_log = NULL;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_null(last_log); /* a success logs nothing */
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
-    /* failure leaves the struct zeroed */
-    memset(&c, 0xaa, sizeof c);
-    d = desc_of(0);
-    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
-    assert_int_equal(c.slab_mask, 0);
+    assert_int_equal(depth, 0);
     /* calls on a zeroed/uninitialised cache are refused */
+    memset(&c, 0, sizeof c);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_destroy(NULL, NULL), MMKIT_EINVAL);
 }
@@ -199,9 +239,9 @@ static void test_alloc_free_basic(void **state) {
     mmkit_slab_stats s;
     uint64_t used0 = buddy_used();
     (void)state;
-    d.lock = dummy_lock;
-    d.unlock = dummy_unlock;
-    d.lock_ctx = &depth;
+    d.lock.acquire = dummy_lock;
+    d.lock.release = dummy_unlock;
+    d.lock.ctx = &depth;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc(&c, 0, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_alloc(NULL, 0, &o[0]), MMKIT_EINVAL);
@@ -986,9 +1026,9 @@ static void test_check_finds_corruption(void **state) {
     s->hole = MMKIT__SLAB_NO_HOLE;
     assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
     /* a list pointer */
-    c.objs.nslabs[MMKIT__SL_PARTIAL]++;
+    c.objs.nslabs[MMKIT__SLAB_PARTIAL]++;
     assert_int_equal(mmkit_slab_check(&c), MMKIT_ECORRUPT);
-    c.objs.nslabs[MMKIT__SL_PARTIAL]--;
+    c.objs.nslabs[MMKIT__SLAB_PARTIAL]--;
     assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
     assert_int_equal(mmkit_slab_check(NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_free(&c, o[0]), MMKIT_OK);
@@ -1069,17 +1109,48 @@ static void km_init(mmkit_provider p) {
 
 static void test_kmalloc_init_errors(void **state) {
     mmkit_kmalloc_desc d;
+    static mmkit_kmalloc_cpu kf;
+    static int kdepth;
     (void)state;
     memset(&d, 0, sizeof d);
+    last_log = NULL;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
+    assert_non_null(last_log);
+    assert_string_equal(last_log,
+                        "mmkit_kmalloc_init: desc.provider: alloc, free and phys_to_virt are required");
     assert_int_equal(mmkit_kmalloc_init(NULL, &d), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_kmalloc_init: k: must not be NULL");
+    assert_int_equal(mmkit_kmalloc_init(&km, NULL), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_kmalloc_init: desc: must not be NULL");
     d.provider = mmkit_buddy_provider(&buddy);
     d.frame_flags = 0x80000000u;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_kmalloc_init: desc.frame_flags: unknown flag bits");
     d.frame_flags = 0;
-    d.lock = dummy_lock;
+    d.lock.acquire = dummy_lock;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
-    d.lock = NULL;
+    assert_string_equal(last_log,
+                        "mmkit_kmalloc_init: desc.lock: set both acquire and release, or neither");
+    /* the fronts' inits name the argument they refuse */
+    assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_EINVAL); /* km zeroed by the failure */
+    assert_string_equal(last_log,
+                        "mmkit_kmalloc_cpu_init: k: must be an initialised kmalloc instance");
+    assert_int_equal(mmkit_kmalloc_cpu_init(NULL, &km), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_kmalloc_cpu_init: f: must not be NULL");
+    {
+        mmkit_slab_cpu sf;
+        mmkit_slab_cache zc;
+        memset(&zc, 0, sizeof zc);
+        memset(&sf, 0x5a, sizeof sf);
+        assert_int_equal(mmkit_slab_cpu_init(&sf, &zc), MMKIT_EINVAL);
+        assert_string_equal(last_log, "mmkit_slab_cpu_init: c: must be an initialised cache");
+        assert_int_equal(sf.size, 0); /* a failed init leaves the front zeroed */
+        assert_null(sf.cache);
+        assert_int_equal(mmkit_slab_cpu_init(NULL, &zc), MMKIT_EINVAL);
+        assert_string_equal(last_log, "mmkit_slab_cpu_init: f: must not be NULL");
+    }
+    d.lock.release = dummy_unlock;
+    d.lock.ctx = &kdepth;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
     /* calls on a destroyed (zeroed) instance are refused */
@@ -1099,9 +1170,9 @@ static void test_kmalloc_classes(void **state) {
     (void)state;
     km_init(mmkit_buddy_provider(&buddy));
     /* every size maps to the smallest class that holds it (table up to 1 KiB, bit scan above) */
-    assert_int_equal(mmkit__km_class(0), 0);
+    assert_int_equal(mmkit__kmalloc_class(0), 0);
     for (i = 1; i <= MMKIT_KMALLOC_MAX_CLASS; i++) {
-        unsigned c = mmkit__km_class(i);
+        unsigned c = mmkit__kmalloc_class(i);
         assert_true(c < MMKIT_KMALLOC_CLASSES);
         assert_true(mmkit_kmalloc_class_size(c) >= i);
         assert_true(c == 0 || mmkit_kmalloc_class_size(c - 1u) < i);
@@ -1113,8 +1184,8 @@ static void test_kmalloc_classes(void **state) {
         sizes[0] = lo;
         sizes[1] = cs;
         sizes[2] = cs + 1u;
-        assert_int_equal(mmkit__km_class(lo), i);
-        assert_int_equal(mmkit__km_class(cs), i);
+        assert_int_equal(mmkit__kmalloc_class(lo), i);
+        assert_int_equal(mmkit__kmalloc_class(cs), i);
         for (k = 0; k < 3; k++) {
             void *p;
             size_t want = k < 2 ? cs : (i + 1u < MMKIT_KMALLOC_CLASSES ? mmkit_kmalloc_class_size(i + 1u) : 0);
@@ -1625,6 +1696,199 @@ static void test_randomized_against_model(void **state) {
     assert_int_equal(mmkit_buddy_check(&buddy), MMKIT_OK);
 }
 
+/* ---- NULL, zeroed and destroyed instances ------------------------------------------------- */
+
+/* Every call on cache c (zeroed) is refused with EINVAL and writes nothing to it. obj is a live
+ * object of another cache, so a call that looked at it would find a valid slab. */
+static void expect_cache_refuses_all(mmkit_slab_cache *c, void *obj) {
+    static const mmkit_slab_cache zero;
+    void *objs[2];
+    void *out = &out;
+    mmkit_slab_stats st;
+    mmkit_slab_cpu f;
+    uint64_t in_use = 5;
+    objs[0] = objs[1] = obj;
+    assert_memory_equal(c, &zero, sizeof *c);
+    assert_int_equal(mmkit_slab_free(c, obj), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free(c, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free_bulk(c, 2, objs), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free_bulk(c, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_alloc(c, 0, &out), MMKIT_EINVAL);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(mmkit_slab_alloc_bulk(c, 0, 2, objs), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_alloc_bulk(c, 0, 0, NULL), MMKIT_EINVAL);
+    assert_ptr_equal(objs[0], obj);
+    assert_int_equal(mmkit_slab_shrink(c), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_reserve(c, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_reserve(c, 10), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_stats_get(c, &st), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(c), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_destroy(c, &in_use), MMKIT_EINVAL);
+    assert_int_equal(in_use, 0);
+    assert_int_equal(mmkit_slab_cpu_init(&f, c), MMKIT_EINVAL);
+    assert_memory_equal(c, &zero, sizeof *c);
+}
+
+/* Regression: mmkit_slab_free / free_bulk on a zeroed cache dereferenced NULL (the slab mask
+ * of a zeroed cache is 0, so every pointer's "slab" was at address 0). */
+static void test_zeroed_cache_refused(void **state) {
+    mmkit_slab_cache live, c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    void *obj, *o;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&live, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&live, 0, &obj), MMKIT_OK);
+    /* never initialised */
+    memset(&c, 0, sizeof c);
+    expect_cache_refuses_all(&c, obj);
+    /* left zeroed by a failed init */
+    memset(&c, 0xaa, sizeof c);
+    d.size = 0;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_EINVAL);
+    expect_cache_refuses_all(&c, obj);
+    /* zeroed by destroy (after real use) */
+    d = desc_of(64);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_alloc(&c, 0, &o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_free(&c, o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    expect_cache_refuses_all(&c, obj);
+    expect_cache_refuses_all(&c, o); /* an object of the destroyed cache itself */
+    /* NULL */
+    assert_int_equal(mmkit_slab_free(NULL, obj), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_free_bulk(NULL, 1, &obj), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_stats_get(NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_check(&live), MMKIT_OK); /* the live cache never noticed */
+    assert_int_equal(mmkit_slab_free(&live, obj), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&live, NULL), MMKIT_OK);
+}
+
+/* A NULL front, a zeroed one and one whose parent was destroyed: every call, the inline hot
+ * paths included, returns EINVAL and a zeroed front is not written to. */
+static void test_zeroed_fronts_refused(void **state) {
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(64);
+    static mmkit_slab_cpu f, zf;
+    static mmkit_kmalloc_cpu kf, zkf;
+    static const mmkit_slab_cpu zero_f;
+    static const mmkit_kmalloc_cpu zero_kf;
+    void *o, *out = &out;
+    (void)state;
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &o), MMKIT_OK);
+    /* NULL front */
+    assert_int_equal(mmkit_slab_cpu_alloc(NULL, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_free(NULL, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_flush(NULL), MMKIT_EINVAL);
+    /* zeroed front: falls through to the miss path, which refuses it */
+    memset(&zf, 0, sizeof zf);
+    assert_int_equal(mmkit_slab_cpu_alloc(&zf, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_free(&zf, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_flush(&zf), MMKIT_EINVAL);
+    assert_memory_equal(&zf, &zero_f, sizeof zf);
+    assert_ptr_equal(out, &out);
+    /* front whose cache was destroyed */
+    assert_int_equal(mmkit_slab_cpu_free(&f, o), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_free(&f, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_EINVAL);
+    assert_ptr_equal(out, &out);
+
+    /* kmalloc fronts */
+    km_init(mmkit_buddy_provider(&buddy));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, 64, 0, &o), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(NULL, 64, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(NULL, 20000, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(NULL, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(NULL), MMKIT_EINVAL);
+    memset(&zkf, 0, sizeof zkf);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&zkf, 64, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&zkf, 2000, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&zkf, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&zkf, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&zkf), MMKIT_EINVAL);
+    assert_memory_equal(&zkf, &zero_kf, sizeof zkf);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&kf, NULL), MMKIT_OK); /* valid front: no-op */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&kf, o), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&kf), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, 64, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, 20000, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&kf, o), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&kf), MMKIT_EINVAL);
+    assert_ptr_equal(out, &out);
+}
+
+/* Regression: usable_size of an object already freed said MMKIT_OK and the class size while
+ * kmalloc_free of the same pointer said MMKIT_EDOUBLE. Now it says what free says, and
+ * changes nothing. */
+static void test_kmalloc_usable_size_of_freed(void **state) {
+    void *p, *q = NULL, *big, *others[2];
+    size_t us = 12345;
+    mmkit_kmalloc_stats before, after;
+    mmkit_status st;
+    (void)state;
+    km_init(mmkit_buddy_provider(&buddy));
+    /* alone in its slab */
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+    assert_int_equal(us, 128);
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+    us = 12345;
+    assert_int_equal(mmkit_kmalloc_stats_get(&km, &before), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_EDOUBLE);
+    assert_int_equal(us, 12345); /* untouched */
+    assert_int_equal(mmkit_kmalloc_stats_get(&km, &after), MMKIT_OK);
+    assert_memory_equal(&before, &after, sizeof before);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_realloc(&km, p, 300, 0, &q), MMKIT_EDOUBLE);
+    assert_null(q);
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_EDOUBLE); /* the same verdict */
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    /* a large block */
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 20000, 0, &big), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, big), MMKIT_OK);
+    st = mmkit_kmalloc_usable_size(&km, big, &us);
+    assert_int_equal(us, 12345);
+    assert_int_equal(mmkit_kmalloc_free(&km, big), st); /* the same verdict */
+#if MMKIT_DEBUG
+    /* the debug buddy poisons the freed block, header and all: then it is foreign memory */
+    assert_true(st == MMKIT_EDOUBLE || st == MMKIT_EINVAL);
+#else
+    assert_int_equal(st, MMKIT_EDOUBLE);
+#endif
+    /* with other objects of its slab out */
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &others[0]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &others[1]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
+#if MMKIT_DEBUG
+    /* the state word tells, for usable_size as for free */
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_EDOUBLE);
+    assert_int_equal(us, 12345);
+    assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_EDOUBLE);
+#else
+    /* free cannot tell here without MMKIT_DEBUG (see BAD INPUT), and usable_size says the same */
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);
+    assert_int_equal(us, 128);
+#endif
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, others[0]), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_free(&km, others[1]), MMKIT_OK);
+    /* slab now empty: p, others[0] are EDOUBLE for both calls */
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, others[0], &us), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_kmalloc_free(&km, others[0]), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_bad_desc),
@@ -1664,6 +1928,9 @@ int main(void) {
         cmocka_unit_test(test_kmalloc_front_classes),
         cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
         cmocka_unit_test(test_randomized_against_model),
+        cmocka_unit_test(test_zeroed_cache_refused),
+        cmocka_unit_test(test_zeroed_fronts_refused),
+        cmocka_unit_test(test_kmalloc_usable_size_of_freed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -202,15 +202,15 @@ static void test_threads(void **state) {
     d.align = MMKIT_SLAB_CACHELINE;
     d.provider = prov;
     d.mag_size = 8; /* small magazines: many depot exchanges */
-    d.lock = lock_hook;
-    d.unlock = unlock_hook;
-    d.lock_ctx = &cache_lock;
+    d.lock.acquire = lock_hook;
+    d.lock.release = unlock_hook;
+    d.lock.ctx = &cache_lock;
     assert_int_equal(mmkit_slab_init(&cache, &d), MMKIT_OK);
     memset(&kd, 0, sizeof kd);
     kd.provider = prov;
-    kd.lock = lock_hook;
-    kd.unlock = unlock_hook;
-    kd.lock_ctx = &km_lock;
+    kd.lock.acquire = lock_hook;
+    kd.lock.release = unlock_hook;
+    kd.lock.ctx = &km_lock;
     assert_int_equal(mmkit_kmalloc_init(&km, &kd), MMKIT_OK);
     for (i = 0; i < THREADS; i++) {
         w[i].id = i;
