@@ -604,11 +604,12 @@ MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flag
 }
 MMKIT__INLINE mmkit_status mmkit_slab_cpu_free(mmkit_slab_cpu *f, void *obj) {
 #if !MMKIT_DEBUG
-    if (MMKIT__LIKELY(f != NULL && obj != NULL)) {
+    if (MMKIT__LIKELY(f != NULL)) {
         uintptr_t base = (uintptr_t)obj & f->mask;
         uintptr_t n = f->count;
-        if (MMKIT__LIKELY(n < f->size && ((const mmkit__slab_tag *)(base + f->tag_off))->check ==
-                                             (f->secret ^ base))) {
+        if (MMKIT__LIKELY(obj && n < f->size &&
+                          ((const mmkit__slab_tag *)(base + f->tag_off))->check ==
+                              (f->secret ^ base))) {
             f->obj[n] = obj;
             f->count = n + 1u;
             return MMKIT_OK;
@@ -665,8 +666,9 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
                                                   uint32_t flags, void **p) {
     mmkit_status st;
     void *o;
+    if (MMKIT__UNLIKELY(!f || !p)) return MMKIT_EINVAL;
 #if !MMKIT_DEBUG
-    if (MMKIT__LIKELY(f != NULL && flags == 0 && p != NULL)) {
+    if (MMKIT__LIKELY(flags == 0)) {
         if (MMKIT__LIKELY(size <= MMKIT__KMALLOC_SMALL)) { /* one compare to the table */
             if (MMKIT__LIKELY(mmkit__kmalloc_cpu_pop(f, mmkit__kmalloc_small_class(size), p)))
                 return MMKIT_OK;
@@ -676,7 +678,6 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
         }
     }
 #endif
-    if (!p) return MMKIT_EINVAL;
     o = mmkit__kmalloc_cpu_alloc_slow(f, size, flags, &st);
     if (st == MMKIT_OK) *p = o;
     return st;

@@ -1,0 +1,5 @@
+/* mmkit_buddy.h rows of the API sweep (tests/test_api_sweep.c). TO BE FILLED (issue 10). */
+static mmkit_status sweep_buddy_none(void *p) { (void)p; return MMKIT_EINVAL; }
+static const sweep_case sweep_buddy[] = {
+    {"mmkit_status_str", 1, sweep_buddy_none, MMKIT_EINVAL, NULL},
+};
