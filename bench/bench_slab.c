@@ -38,6 +38,7 @@
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
 
+#define BENCH_NAME "bench_slab"
 #include "bench_slab_peer.h"
 
 #include <dlfcn.h>

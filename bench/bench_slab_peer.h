@@ -13,55 +13,21 @@
 #ifndef BENCH_SLAB_PEER_H
 #define BENCH_SLAB_PEER_H
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include "bench_common.h" /* timer, RNG, median */
 
-#if defined(__GNUC__) || defined(__clang__)
-#define BENCH_NOINLINE __attribute__((noinline, aligned(64)))
 #define BENCH_MAYBE_UNUSED __attribute__((unused))
-#else
-#define BENCH_NOINLINE
-#define BENCH_MAYBE_UNUSED
-#endif
 
 /* Every allocated pointer is written here so the compiler cannot drop an alloc+free pair. */
 static void *volatile bench_sink;
 
-static double bench_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static uint64_t bench_rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t bench_rand(void) {
-    uint64_t x = bench_rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return bench_rng_state = x;
-}
-
 static void bench_shuffle(void **a, long n) {
     for (long i = n - 1; i > 0; i--) {
-        long j = (long)(bench_rand() % (uint64_t)(i + 1));
+        long j = (long)bench_rng_below(&bench_rng_state, (uint32_t)(i + 1));
         void *t = a[i];
         a[i] = a[j];
         a[j] = t;
     }
-}
-
-static int bench_cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of n samples (sorts them). */
-static double bench_median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
-    return (n & 1) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Results of the churn scenario, ns per operation. */

@@ -26,7 +26,7 @@
  *   libFuzzer:  clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_slab.c
  *   replay:     cc -Iinclude fuzz/fuzz_slab.c fuzz/replay_main.c  (ctest runs it on corpus/slab)
  *   -DMMKIT_DEBUG=1 also exercises poisoning, red zones and exact double-free detection.
- *   FUZZ_SLAB_TRACE=1 in the environment prints every operation to stderr.
+ *   FUZZ_TRACE=1 in the environment prints every operation to stderr.
  */
 #define _POSIX_C_SOURCE 200112L
 #define MMKIT_IMPLEMENTATION
@@ -53,41 +53,8 @@
 #define TP_CHUNKS 96
 #define TP_CHUNK ((size_t)64 << 10)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* ---- failure reporting ------------------------------------------------------------------- */
-
-static unsigned g_op;
-static const char *g_opname = "setup";
-static int g_trace = -1;
-#define TRACE(...) \
-    do { if (g_trace > 0) fprintf(stderr, __VA_ARGS__); } while (0)
-
-static void fail_at(int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "fuzz_slab.c:%d: op #%u (%s): ", line, g_op, g_opname);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-#define FAIL(...) fail_at(__LINE__, __VA_ARGS__)
-#define CHECK(c, ...) \
-    do { if (!(c)) FAIL(__VA_ARGS__); } while (0)
-#define EXPECT_ST(got, want, what)                                                           \
-    do {                                                                                     \
-        mmkit_status g_ = (got), w_ = (want);                                                \
-        if (g_ != w_) FAIL("%s returned %s, the model expects %s", (what),                   \
-                           mmkit_status_str(g_), mmkit_status_str(w_));                      \
-    } while (0)
-
-/* ---- input reader: bytes past the end read as 0 ------------------------------------------ */
-
-static struct { const uint8_t *p; size_t n, i; } R;
-static unsigned u8(void) { return R.i < R.n ? R.p[R.i++] : 0u; }
-static unsigned u16(void) { unsigned a = u8(); return a | (u8() << 8); }
-static int more(void) { return R.i < R.n; }
+#define FUZZ_NAME "fuzz_slab"
+#include "fuzz_common.h" /* TRACE, FAIL, CHECK, EXPECT_ST, the input reader */
 
 /* ---- providers --------------------------------------------------------------------------- */
 
@@ -218,7 +185,7 @@ static void adopt(unsigned char *p, size_t size, int owner, size_t align, bool z
     l->p = p;
     l->size = size;
     l->owner = owner;
-    l->tag = (uint8_t)(nlive * 31u + g_op);
+    l->tag = (uint8_t)(nlive * 31u + fuzz_op);
     stamp(l);
 }
 static void drop(unsigned j) {
@@ -262,7 +229,7 @@ static void op_alloc(void) {
     bool zero = (a & 0x20) && !g_has_ctor[k];
     void *p = NULL;
     mmkit_status st;
-    g_opname = "alloc";
+    fuzz_opname = "alloc";
     if (nlive >= MAXLIVE) return;
     st = via ? mmkit_slab_cpu_alloc(&g_f[k][via - 1u], zero ? MMKIT_ALLOC_ZERO : 0, &p)
              : mmkit_slab_alloc(&g_c[k], zero ? MMKIT_ALLOC_ZERO : 0, &p);
@@ -277,7 +244,7 @@ static void op_free(void) {
     int j = pick((int)k, u8());
     unsigned char *p;
     mmkit_status st;
-    g_opname = "free";
+    fuzz_opname = "free";
     if (j < 0) return;
     p = L[j].p;
     drop((unsigned)j); /* verifies the tag */
@@ -290,7 +257,7 @@ static void op_bulk(void) {
     unsigned a = u8(), k = a % NCACHE, n = (a >> 2) % 17u, i;
     void *objs[16];
     mmkit_status st;
-    g_opname = "bulk";
+    fuzz_opname = "bulk";
     if (a & 0x80) { /* free up to n of this cache's objects */
         unsigned m = 0;
         int j;
@@ -312,7 +279,7 @@ static void op_bulk(void) {
 static void op_maint(void) {
     unsigned a = u8(), k = a % NCACHE, what = (a >> 2) % 5u;
     mmkit_status st;
-    g_opname = "maintenance";
+    fuzz_opname = "maintenance";
     switch (what) {
     case 0:
         EXPECT_ST(mmkit_slab_shrink(&g_c[k]), MMKIT_OK, "shrink");
@@ -360,7 +327,7 @@ static void op_kmalloc(void) {
     uint32_t fl = zero ? MMKIT_ALLOC_ZERO : 0;
     void *p = NULL;
     mmkit_status st;
-    g_opname = "kmalloc";
+    fuzz_opname = "kmalloc";
     if (nlive >= MAXLIVE) return;
     if (aligned) {
         align = (size_t)1 << (u8() % 13u);
@@ -385,7 +352,7 @@ static void op_kfree(void) {
     unsigned a = u8();
     int j = pick(NCACHE, u8());
     mmkit_status st;
-    g_opname = "kfree";
+    fuzz_opname = "kfree";
     if (j < 0) return;
     verify(&L[j]);
     if ((a & 3u) == 3u) { /* realloc, then keep it */
@@ -414,7 +381,7 @@ static void op_kfree(void) {
 static void op_bad(void) {
     unsigned a = u8(), b = u8();
     mmkit_status st;
-    g_opname = "bad free";
+    fuzz_opname = "bad free";
     switch (a % 6u) {
     case 0: /* NULL */
         EXPECT_ST(mmkit_slab_free(&g_c[b % NCACHE], NULL), MMKIT_EINVAL, "free(NULL)");
@@ -519,7 +486,7 @@ static bool setup_caches(void) {
 static void teardown(void) {
     unsigned i, f;
     uint64_t in_use = 0;
-    g_opname = "teardown";
+    fuzz_opname = "teardown";
     g_tp.fail = 0;
     while (nlive) {
         live *l = &L[nlive - 1u];
@@ -541,7 +508,6 @@ static void teardown(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t free0 = 0;
     unsigned cfg;
-    if (g_trace < 0) g_trace = getenv("FUZZ_SLAB_TRACE") != NULL;
     if (!g_arena) { /* once per process */
         void *m = NULL, *fm = NULL;
         if (posix_memalign(&m, (size_t)4 << 20, ARENA_BYTES) || posix_memalign(&fm, (size_t)4 << 20, FOREIGN_BYTES))
@@ -552,11 +518,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (posix_memalign(&m, TP_CHUNK, TP_CHUNK * TP_CHUNKS)) abort();
         g_tp.mem = (unsigned char *)m;
     }
-    R.p = data;
-    R.n = size;
-    R.i = 0;
-    g_op = 0;
-    g_opname = "setup";
+    fuzz_begin(data, size);
     nlive = 0;
     cfg = u8();
     g_use_buddy = (cfg & 1u) == 0;
@@ -586,7 +548,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     setup_caches();
     check_all();
-    for (g_op = 1; g_op <= FUZZ_SLAB_MAX_OPS && more(); g_op++) {
+    for (fuzz_op = 1; fuzz_op <= FUZZ_SLAB_MAX_OPS && more(); fuzz_op++) {
         switch (u8() % 8u) {
         case 0: case 1: op_alloc(); break;
         case 2: op_free(); break;

@@ -1,7 +1,7 @@
 /* Unit tests for mmkit_slab.h (cmocka). Built twice: as is, and with MMKIT_DEBUG=1.
- * Two providers: the buddy (mmkit_buddy.h) over a malloc'd arena with phys_to_virt = arena + pa,
- * and a tiny provider of this file (64 KiB chunks from a stack), which shows that the slab
- * layer needs nothing but the provider interface. */
+ * Two providers (tests/common/mmkit_test.h): the buddy over a malloc'd arena with
+ * phys_to_virt = arena + pa, and test_prov (64 KiB chunks, fails on demand), which shows that
+ * the slab layer needs nothing but the provider interface. */
 #define _POSIX_C_SOURCE 200112L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,115 +20,46 @@ static const char *last_log;
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
 
+#include "common/mmkit_test.h"
+
 #define ARENA_BYTES ((size_t)64 << 20)
 #define ARENA_ALIGN ((size_t)4 << 20) /* the largest slab (order 10) */
 
-/* ---- the buddy over an arena ------------------------------------------------------------- */
+/* ---- the buddy over an arena (tests/common/mmkit_test.h) ---------------------------------- */
 
-static unsigned char *arena;
-static mmkit_buddy buddy;
-static uint64_t buddy_base_used; /* frames taken by the buddy's own metadata */
-
-static void *arena_p2v(void *ctx, mmkit_paddr pa) {
-    (void)ctx;
-    return arena + pa;
-}
+static test_buddy *tb;       /* the buddy over a 64 MiB arena, order-10 blocks */
+static unsigned char *arena; /* tb's arena: phys_to_virt is arena + pa */
 
 static int setup(void **state) {
-    mmkit_range ram = {0, ARENA_BYTES};
-    mmkit_buddy_desc d;
-    void *mem;
     (void)state;
-    if (posix_memalign(&mem, ARENA_ALIGN, ARENA_BYTES) != 0) return -1;
-    arena = (unsigned char *)mem;
-    memset(&d, 0, sizeof d);
-    d.ram = &ram;
-    d.ram_count = 1;
-    d.max_order = 10;
-    d.phys_to_virt = arena_p2v;
-    if (mmkit_buddy_init(&buddy, &d) != MMKIT_OK) return -1;
-    buddy_base_used = buddy.total_frames - buddy.free_frames;
+    tb = test_buddy_new(ARENA_BYTES, ARENA_ALIGN, 10);
+    if (!tb) return -1;
+    arena = tb->arena->mem;
     return 0;
 }
 static int teardown(void **state) {
     (void)state;
-    free(arena);
+    test_buddy_delete(tb);
     return 0;
 }
 /* Frames the slab layer holds from the buddy right now. */
-static uint64_t buddy_used(void) { return buddy.total_frames - buddy.free_frames - buddy_base_used; }
+static uint64_t buddy_used(void) { return test_buddy_used(tb); }
 
 static mmkit_slab_cache_desc desc_of(size_t size) {
     mmkit_slab_cache_desc d;
     memset(&d, 0, sizeof d);
     d.name = "test";
     d.size = size;
-    d.provider = mmkit_buddy_provider(&buddy);
+    d.provider = test_buddy_provider(tb);
     return d;
 }
 
-/* ---- a tiny provider: 64 KiB chunks (orders 0..4), optional failure and misaligned maps -- */
+/* ---- a tiny provider that fails on demand: test_prov (64 KiB chunks, orders 0..4) ------- */
 
-#define TP_CHUNKS 256
-#define TP_CHUNK ((size_t)64 << 10)
-typedef struct tprov {
-    unsigned char *mem;
-    int used[TP_CHUNKS];
-    unsigned order[TP_CHUNKS];
-    int fail;          /* allocations fail with ENOMEM */
-    int misalign;      /* phys_to_virt maps one page off */
-    uint64_t frames_out, bad_frees;
-} tprov;
-static mmkit_status tp_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
-    tprov *t = (tprov *)ctx;
-    int i;
-    (void)flags;
-    if (t->fail || order > 4) return MMKIT_ENOMEM;
-    for (i = 0; i < TP_CHUNKS; i++) {
-        if (!t->used[i]) {
-            t->used[i] = 1;
-            t->order[i] = order;
-            t->frames_out += (uint64_t)1 << order;
-            *pa = (mmkit_paddr)i * TP_CHUNK;
-            return MMKIT_OK;
-        }
-    }
-    return MMKIT_ENOMEM;
-}
-static mmkit_status tp_free(void *ctx, mmkit_paddr pa, unsigned order) {
-    tprov *t = (tprov *)ctx;
-    size_t i = (size_t)(pa / TP_CHUNK);
-    if (pa % TP_CHUNK || i >= TP_CHUNKS || !t->used[i] || t->order[i] != order) {
-        t->bad_frees++;
-        return MMKIT_EINVAL;
-    }
-    t->used[i] = 0;
-    t->frames_out -= (uint64_t)1 << order;
-    return MMKIT_OK;
-}
-static void *tp_p2v(void *ctx, mmkit_paddr pa) {
-    tprov *t = (tprov *)ctx;
-    return t->mem + pa + (t->misalign ? MMKIT_PAGE_SIZE : 0);
-}
-static tprov *tp_new(void) {
-    tprov *t = (tprov *)calloc(1, sizeof *t);
-    void *mem = NULL;
-    assert_int_equal(posix_memalign(&mem, TP_CHUNK, TP_CHUNK * (TP_CHUNKS + 1)), 0);
+static test_prov *tp_new(void) {
+    test_prov *t = test_prov_new();
     assert_non_null(t);
-    t->mem = (unsigned char *)mem;
     return t;
-}
-static void tp_delete(tprov *t) {
-    free(t->mem);
-    free(t);
-}
-static mmkit_provider tp_provider(tprov *t) {
-    mmkit_provider p;
-    p.alloc = tp_alloc;
-    p.free = tp_free;
-    p.phys_to_virt = tp_p2v;
-    p.ctx = t;
-    return p;
 }
 
 static mmkit_slab_stats stats_of(mmkit_slab_cache *c) {
@@ -139,14 +70,6 @@ static mmkit_slab_stats stats_of(mmkit_slab_cache *c) {
 
 /* ---- object caches ----------------------------------------------------------------------- */
 
-static uintptr_t dummy_lock(void *ctx) {
-    (*(int *)ctx)++;
-    return 7;
-}
-static void dummy_unlock(void *ctx, uintptr_t saved) {
-    assert_int_equal(saved, 7);
-    (*(int *)ctx)--;
-}
 
 /* Distinct log messages seen by expect_refusal (a rule's message must not be another's). */
 static const char *seen_logs[32];
@@ -210,14 +133,14 @@ static void test_init_bad_desc(void **state) {
     d.mag_size = MMKIT_SLAB_MAG_MAX + 1u;
     expect_refusal(&d, "mmkit_slab_init: desc.mag_size: ");
     d = desc_of(64);
-    d.lock.acquire = dummy_lock; /* acquire without release */
+    d.lock.acquire = test_lock_count_acquire; /* acquire without release */
     expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
     d.lock.acquire = NULL;
-    d.lock.release = dummy_unlock; /* release without acquire */
+    d.lock.release = test_lock_count_release; /* release without acquire */
     expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
     /* desc (NULL), size, align, flags, frame_flags, provider, mag_size, lock: one rule each */
     assert_int_equal(n_seen_logs, 8);
-    d.lock.acquire = dummy_lock;
+    d.lock.acquire = test_lock_count_acquire;
     d.lock.ctx = &depth;
     last_log = NULL;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
@@ -239,8 +162,8 @@ static void test_alloc_free_basic(void **state) {
     mmkit_slab_stats s;
     uint64_t used0 = buddy_used();
     (void)state;
-    d.lock.acquire = dummy_lock;
-    d.lock.release = dummy_unlock;
+    d.lock.acquire = test_lock_count_acquire;
+    d.lock.release = test_lock_count_release;
     d.lock.ctx = &depth;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc(&c, 0, NULL), MMKIT_EINVAL);
@@ -300,7 +223,7 @@ static void test_bad_frees(void **state) {
     assert_int_equal(mmkit_slab_free(NULL, a), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_free(&c, NULL), MMKIT_EINVAL);
     /* foreign memory: a frame of the arena the cache never had (zeroed) */
-    assert_int_equal(mmkit_buddy_alloc(&buddy, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&tb->b, 0, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
     frame = arena + pa;
     assert_int_equal(mmkit_slab_free(&c, frame + 64), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_free(&c, frame), MMKIT_EINVAL);
@@ -308,7 +231,7 @@ static void test_bad_frees(void **state) {
     ((uintptr_t *)(void *)frame)[0] = (uintptr_t)frame;
     ((uintptr_t *)(void *)frame)[1] = (uintptr_t)frame;
     assert_int_equal(mmkit_slab_free(&c, frame + 128), MMKIT_EINVAL);
-    assert_int_equal(mmkit_buddy_free(&buddy, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&tb->b, pa, 0), MMKIT_OK);
     /* an object of another cache */
     assert_int_equal(mmkit_slab_free(&c, x), MMKIT_EINVAL);
     /* interior pointers */
@@ -605,14 +528,14 @@ static void test_colouring(void **state) {
 }
 
 static void test_reserve(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(1000);
     mmkit_slab_stats s;
     void *o[100], *x;
     int i, k;
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_reserve(NULL, 1), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_reserve(&c, 50), MMKIT_OK);
@@ -636,17 +559,17 @@ static void test_reserve(void **state) {
     for (k = 0; k < i; k++) assert_int_equal(mmkit_slab_free(&c, o[k]), MMKIT_OK);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
     assert_int_equal(t->frames_out, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 static void test_reserve_levels(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(1000);
     void *o[64];
     int i, n = 0;
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_reserve(&c, 40), MMKIT_OK);
     t->fail = 1;
@@ -658,11 +581,11 @@ static void test_reserve_levels(void **state) {
     assert_int_equal(t->frames_out, 0);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
     assert_int_equal(t->bad_frees, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 static void test_bulk(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(1000);
     mmkit_slab_stats s;
@@ -671,7 +594,7 @@ static void test_bulk(void **state) {
     void *bad[3];
     int i, j;
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 1, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 0, NULL), MMKIT_OK);
@@ -701,7 +624,7 @@ static void test_bulk(void **state) {
     assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
     assert_int_equal(t->frames_out, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 static void test_shrink_spare(void **state) {
@@ -734,7 +657,7 @@ static void test_shrink_spare(void **state) {
 }
 
 static void test_destroy_with_leaks(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
     ctr n = {0, 0};
@@ -742,7 +665,7 @@ static void test_destroy_with_leaks(void **state) {
     uint64_t in_use = 99;
     int i;
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     d.ctor = obj_ctor;
     d.dtor = obj_dtor;
     d.arg = &n;
@@ -762,7 +685,7 @@ static void test_destroy_with_leaks(void **state) {
     assert_int_equal(n.dtor, n.ctor);
     assert_int_equal(t->frames_out, 0);
     assert_int_equal(t->bad_frees, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 static void test_zero_flags_alignment(void **state) {
@@ -795,12 +718,12 @@ static void test_zero_flags_alignment(void **state) {
 }
 
 static void test_provider_errors(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(3000);
     void *x;
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     t->fail = 1;
     assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ENOMEM);
@@ -819,7 +742,7 @@ static void test_provider_errors(void **state) {
         mmkit_kmalloc k;
         mmkit_kmalloc_desc kd;
         memset(&kd, 0, sizeof kd);
-        kd.provider = tp_provider(t);
+        kd.provider = test_prov_provider(t);
         assert_int_equal(mmkit_kmalloc_init(&k, &kd), MMKIT_OK);
         t->misalign = 1;
         assert_int_equal(mmkit_kmalloc_alloc(&k, 100, 0, &x), MMKIT_EALIGN);
@@ -829,13 +752,13 @@ static void test_provider_errors(void **state) {
         assert_int_equal(mmkit_kmalloc_check(&k), MMKIT_OK);
         assert_int_equal(mmkit_kmalloc_destroy(&k, NULL), MMKIT_OK);
     }
-    /* a slab order the provider cannot give (tprov has at most order 4) */
+    /* a slab order the provider cannot give (test_prov has at most order 4) */
     d.size = 100000;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc(&c, 0, &x), MMKIT_ENOMEM);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
     assert_int_equal(t->frames_out, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 static void test_stats(void **state) {
@@ -978,7 +901,7 @@ static void test_magazine_sift(void **state) {
 /* ---- corruption is found by check() -------------------------------------------------------- */
 
 static void test_check_finds_corruption(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
     void *o[8];
@@ -986,7 +909,7 @@ static void test_check_finds_corruption(void **state) {
     uint32_t saved;
     unsigned char word[sizeof(uintptr_t)];
     (void)state;
-    d.provider = tp_provider(t);
+    d.provider = test_prov_provider(t);
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc_bulk(&c, 0, 8, o), MMKIT_OK);
     assert_int_equal(mmkit_slab_free(&c, o[3]), MMKIT_OK);
@@ -1037,7 +960,7 @@ static void test_check_finds_corruption(void **state) {
     assert_int_equal(mmkit_slab_free_bulk(&c, 2, o + 6), MMKIT_OK);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
     assert_int_equal(t->frames_out, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 #if MMKIT_DEBUG
@@ -1122,12 +1045,12 @@ static void test_kmalloc_init_errors(void **state) {
     assert_string_equal(last_log, "mmkit_kmalloc_init: k: must not be NULL");
     assert_int_equal(mmkit_kmalloc_init(&km, NULL), MMKIT_EINVAL);
     assert_string_equal(last_log, "mmkit_kmalloc_init: desc: must not be NULL");
-    d.provider = mmkit_buddy_provider(&buddy);
+    d.provider = test_buddy_provider(tb);
     d.frame_flags = 0x80000000u;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
     assert_string_equal(last_log, "mmkit_kmalloc_init: desc.frame_flags: unknown flag bits");
     d.frame_flags = 0;
-    d.lock.acquire = dummy_lock;
+    d.lock.acquire = test_lock_count_acquire;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
     assert_string_equal(last_log,
                         "mmkit_kmalloc_init: desc.lock: set both acquire and release, or neither");
@@ -1149,7 +1072,7 @@ static void test_kmalloc_init_errors(void **state) {
         assert_int_equal(mmkit_slab_cpu_init(NULL, &zc), MMKIT_EINVAL);
         assert_string_equal(last_log, "mmkit_slab_cpu_init: f: must not be NULL");
     }
-    d.lock.release = dummy_unlock;
+    d.lock.release = test_lock_count_release;
     d.lock.ctx = &kdepth;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
@@ -1168,7 +1091,7 @@ static void test_kmalloc_classes(void **state) {
     uint64_t used0 = buddy_used();
     mmkit_kmalloc_stats ks;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     /* every size maps to the smallest class that holds it (table up to 1 KiB, bit scan above) */
     assert_int_equal(mmkit__kmalloc_class(0), 0);
     for (i = 1; i <= MMKIT_KMALLOC_MAX_CLASS; i++) {
@@ -1231,7 +1154,7 @@ static void test_kmalloc_large(void **state) {
     uint64_t used0 = buddy_used();
     mmkit_kmalloc_stats ks;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         void *p;
         size_t us;
@@ -1267,7 +1190,7 @@ static void test_kmalloc_large(void **state) {
 static void test_kmalloc_aligned(void **state) {
     size_t align, size;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     for (align = 1; align <= MMKIT_PAGE_SIZE; align <<= 1) {
         for (size = 1; size <= 20000; size = size * 3u + 1u) {
             void *p;
@@ -1298,7 +1221,7 @@ static void test_kmalloc_realloc(void **state) {
     size_t us, i;
     unsigned char *b;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     assert_int_equal(mmkit_kmalloc_realloc(&km, NULL, 50, 0, &p), MMKIT_OK);
     memset(p, 0x11, 50);
     assert_int_equal(mmkit_kmalloc_realloc(&km, p, 60, 0, &q), MMKIT_OK); /* fits its class (64) */
@@ -1332,18 +1255,18 @@ static void test_kmalloc_bad_frees(void **state) {
     mmkit_kmalloc_desc d;
     size_t us;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     memset(&d, 0, sizeof d);
-    d.provider = mmkit_buddy_provider(&buddy);
+    d.provider = test_buddy_provider(tb);
     assert_int_equal(mmkit_kmalloc_init(&other, &d), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p2), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_free(&other, p), MMKIT_EINVAL);          /* other instance */
     assert_int_equal(mmkit_kmalloc_free(&km, (char *)p + 4), MMKIT_EALIGN);  /* interior */
     assert_int_equal(mmkit_kmalloc_usable_size(&km, (char *)p + 4, &us), MMKIT_EALIGN);
-    assert_int_equal(mmkit_buddy_alloc(&buddy, 4, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&tb->b, 4, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_free(&km, arena + pa + 200), MMKIT_EINVAL); /* foreign */
-    assert_int_equal(mmkit_buddy_free(&buddy, pa, 4), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&tb->b, pa, 4), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_free(&km, p), MMKIT_OK);
 #if MMKIT_DEBUG
@@ -1439,7 +1362,7 @@ static void test_front_runs_upwards(void **state) {
     (void)state;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
     for (k = 0; k < 2; k++) {
         for (i = 0; i < N; i++) {
@@ -1471,7 +1394,7 @@ static void test_kmalloc_front_classes(void **state) {
     int i;
     uint64_t in_use;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &a), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 1000, 0, &b), MMKIT_OK);
@@ -1507,7 +1430,7 @@ static void test_kmalloc_front_classes(void **state) {
 }
 
 static void test_kmalloc_fronts_reserve_destroy(void **state) {
-    tprov *t = tp_new();
+    test_prov *t = tp_new();
     static mmkit_kmalloc_cpu f;
     enum { N = 400 };
     static void *o[N];
@@ -1515,7 +1438,7 @@ static void test_kmalloc_fronts_reserve_destroy(void **state) {
     uint64_t in_use;
     mmkit_kmalloc_stats ks;
     (void)state;
-    km_init(tp_provider(t));
+    km_init(test_prov_provider(t));
     assert_int_equal(mmkit_kmalloc_cpu_init(&f, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
     for (i = 0; i < N; i++) {
@@ -1559,7 +1482,7 @@ static void test_kmalloc_fronts_reserve_destroy(void **state) {
     assert_int_equal(t->frames_out, 0);
     assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
     assert_int_equal(t->bad_frees, 0);
-    tp_delete(t);
+    test_prov_delete(t);
 }
 
 /* ---- randomized run against a model ------------------------------------------------------ */
@@ -1612,7 +1535,7 @@ static void test_randomized_against_model(void **state) {
         assert_int_equal(mmkit_slab_init(&c[i], &d), MMKIT_OK);
         assert_int_equal(mmkit_slab_cpu_init(&fr[i], &c[i]), MMKIT_OK);
     }
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
     for (step = 0; step < STEPS; step++) {
         uint64_t r;
@@ -1693,7 +1616,7 @@ static void test_randomized_against_model(void **state) {
     assert_int_equal(mmkit_kmalloc_cpu_flush(&kf), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);
     assert_int_equal(buddy_used(), used0);
-    assert_int_equal(mmkit_buddy_check(&buddy), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_check(&tb->b), MMKIT_OK);
 }
 
 /* ---- NULL, zeroed and destroyed instances ------------------------------------------------- */
@@ -1799,7 +1722,7 @@ static void test_zeroed_fronts_refused(void **state) {
     assert_ptr_equal(out, &out);
 
     /* kmalloc fronts */
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     assert_int_equal(mmkit_kmalloc_cpu_init(&kf, &km), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_cpu_alloc(&kf, 64, 0, &o), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_cpu_alloc(NULL, 64, 0, &out), MMKIT_EINVAL);
@@ -1835,7 +1758,7 @@ static void test_kmalloc_usable_size_of_freed(void **state) {
     mmkit_kmalloc_stats before, after;
     mmkit_status st;
     (void)state;
-    km_init(mmkit_buddy_provider(&buddy));
+    km_init(test_buddy_provider(tb));
     /* alone in its slab */
     assert_int_equal(mmkit_kmalloc_alloc(&km, 100, 0, &p), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_usable_size(&km, p, &us), MMKIT_OK);

@@ -21,15 +21,17 @@
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
 
+#define MMKIT_TEST_PTHREAD
+#include "common/mmkit_test.h"
+
 enum { THREADS = 4, ITERS = 200000, HELD = 200, MAILBOX = 64, OBJ = 96 };
 #define ARENA_BYTES ((size_t)32 << 20)
 
-static unsigned char *arena;
-static mmkit_buddy buddy;
+static test_buddy *tb;
+static test_locked buddy_locked; /* the buddy has no lock of its own here */
 static mmkit_slab_cache cache;
 static mmkit_kmalloc km;
-static pthread_mutex_t buddy_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER; /* the slab cache's lock hooks */
 static pthread_mutex_t km_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -39,33 +41,6 @@ typedef struct item {
 } item;
 static item mailbox[MAILBOX];
 static unsigned mailbox_count;
-
-static void *p2v(void *ctx, mmkit_paddr pa) {
-    (void)ctx;
-    return arena + pa;
-}
-static mmkit_status locked_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
-    mmkit_status st;
-    pthread_mutex_lock(&buddy_lock);
-    st = mmkit_buddy_alloc((mmkit_buddy *)ctx, order, flags, pa);
-    pthread_mutex_unlock(&buddy_lock);
-    return st;
-}
-static mmkit_status locked_free(void *ctx, mmkit_paddr pa, unsigned order) {
-    mmkit_status st;
-    pthread_mutex_lock(&buddy_lock);
-    st = mmkit_buddy_free((mmkit_buddy *)ctx, pa, order);
-    pthread_mutex_unlock(&buddy_lock);
-    return st;
-}
-static uintptr_t lock_hook(void *ctx) {
-    pthread_mutex_lock((pthread_mutex_t *)ctx);
-    return 0;
-}
-static void unlock_hook(void *ctx, uintptr_t saved) {
-    (void)saved;
-    pthread_mutex_unlock((pthread_mutex_t *)ctx);
-}
 
 typedef struct worker {
     unsigned id;
@@ -175,42 +150,27 @@ static void *run(void *arg) {
 static void test_threads(void **state) {
     static worker w[THREADS];
     pthread_t t[THREADS];
-    mmkit_range ram = {0, ARENA_BYTES};
-    mmkit_buddy_desc bd;
     mmkit_slab_cache_desc d;
     mmkit_kmalloc_desc kd;
     mmkit_provider prov;
     uint64_t free0, in_use = 1;
     unsigned i, j, migrated = 0;
-    void *mem = NULL;
     (void)state;
-    assert_int_equal(posix_memalign(&mem, (size_t)4 << 20, ARENA_BYTES), 0);
-    arena = (unsigned char *)mem;
-    memset(&bd, 0, sizeof bd);
-    bd.ram = &ram;
-    bd.ram_count = 1;
-    bd.phys_to_virt = p2v;
-    assert_int_equal(mmkit_buddy_init(&buddy, &bd), MMKIT_OK);
-    free0 = buddy.free_frames;
-    prov.alloc = locked_alloc;
-    prov.free = locked_free;
-    prov.phys_to_virt = p2v;
-    prov.ctx = &buddy;
+    tb = test_buddy_new(ARENA_BYTES, (size_t)4 << 20, 0);
+    assert_non_null(tb);
+    free0 = tb->b.free_frames;
+    prov = test_locked_provider(&buddy_locked, test_buddy_provider(tb));
     memset(&d, 0, sizeof d);
     d.name = "thread-objects";
     d.size = OBJ;
     d.align = MMKIT_SLAB_CACHELINE;
     d.provider = prov;
     d.mag_size = 8; /* small magazines: many depot exchanges */
-    d.lock.acquire = lock_hook;
-    d.lock.release = unlock_hook;
-    d.lock.ctx = &cache_lock;
+    d.lock = test_lock_mutex(&cache_lock);
     assert_int_equal(mmkit_slab_init(&cache, &d), MMKIT_OK);
     memset(&kd, 0, sizeof kd);
     kd.provider = prov;
-    kd.lock.acquire = lock_hook;
-    kd.lock.release = unlock_hook;
-    kd.lock.ctx = &km_lock;
+    kd.lock = test_lock_mutex(&km_lock);
     assert_int_equal(mmkit_kmalloc_init(&km, &kd), MMKIT_OK);
     for (i = 0; i < THREADS; i++) {
         w[i].id = i;
@@ -240,9 +200,9 @@ static void test_threads(void **state) {
     assert_int_equal(mmkit_slab_destroy(&cache, &in_use), MMKIT_OK);
     assert_int_equal(in_use, 0);
     assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
-    assert_int_equal(buddy.free_frames, free0);
-    assert_int_equal(mmkit_buddy_check(&buddy), MMKIT_OK);
-    free(arena);
+    assert_int_equal(tb->b.free_frames, free0);
+    assert_int_equal(mmkit_buddy_check(&tb->b), MMKIT_OK);
+    test_buddy_delete(tb);
 }
 
 int main(void) {

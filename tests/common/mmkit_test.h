@@ -12,6 +12,7 @@
  *                   refused frees: the provider a test uses to watch a module's traffic.
  *   test_lock       pthread-mutex lock hooks (define MMKIT_TEST_PTHREAD before including) and
  *                   counting lock hooks that check the saved value comes back.
+ *   test_locked     (MMKIT_TEST_PTHREAD) any provider behind a mutex, for threaded tests.
  *   test_log        an MMKIT_LOG sink: define MMKIT_LOG(msg) test_log_note(msg) BEFORE the mmkit
  *                   headers (use MMKIT_TEST_LOG_DECL first), then test_log_seen("prefix").
  */
@@ -220,6 +221,45 @@ TEST_HELPER mmkit_lock_hooks test_lock_mutex(pthread_mutex_t *m) {
     h.release = test_lock_mutex_release;
     h.ctx = m;
     return h;
+}
+
+/* A provider that takes a mutex around another provider's alloc and free (phys_to_virt is
+ * passed through unlocked): what a test needs to share one unlocked buddy between threads. */
+typedef struct test_locked {
+    mmkit_provider inner;
+    pthread_mutex_t mutex;
+} test_locked;
+TEST_HELPER mmkit_status test_locked_alloc(void *ctx, unsigned order, uint32_t flags,
+                                           mmkit_paddr *pa) {
+    test_locked *l = (test_locked *)ctx;
+    mmkit_status st;
+    pthread_mutex_lock(&l->mutex);
+    st = l->inner.alloc(l->inner.ctx, order, flags, pa);
+    pthread_mutex_unlock(&l->mutex);
+    return st;
+}
+TEST_HELPER mmkit_status test_locked_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    test_locked *l = (test_locked *)ctx;
+    mmkit_status st;
+    pthread_mutex_lock(&l->mutex);
+    st = l->inner.free(l->inner.ctx, pa, order);
+    pthread_mutex_unlock(&l->mutex);
+    return st;
+}
+TEST_HELPER void *test_locked_p2v(void *ctx, mmkit_paddr pa) {
+    test_locked *l = (test_locked *)ctx;
+    return l->inner.phys_to_virt(l->inner.ctx, pa);
+}
+/* Wrap `inner`; l must outlive every instance built on the result. */
+TEST_HELPER mmkit_provider test_locked_provider(test_locked *l, mmkit_provider inner) {
+    mmkit_provider p;
+    l->inner = inner;
+    pthread_mutex_init(&l->mutex, NULL);
+    p.alloc = test_locked_alloc;
+    p.free = test_locked_free;
+    p.phys_to_virt = test_locked_p2v;
+    p.ctx = l;
+    return p;
 }
 #endif
 
