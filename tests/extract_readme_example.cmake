@@ -1,20 +1,20 @@
-# Extract the README's runnable C example.
+# Extract one of the README's runnable C examples.
 #
-#   cmake -DREADME=<path/to/README.md> -DOUTPUT=<out.c> -P extract_readme_example.cmake
+#   cmake -DREADME=<path/to/README.md> -DNAME=<name> -DOUTPUT=<out.c> -P extract_readme_example.cmake
 #
-# Takes the first fenced block opened with ```c after the line `<!-- readme-example -->` and
+# Takes the first fenced block opened with ```c after the line `<!-- readme-example NAME -->` and
 # writes its body to OUTPUT, preceded by a #line directive so that compiler diagnostics point
 # into README.md. OUTPUT is only rewritten when its content changes.
 cmake_minimum_required(VERSION 3.20)
 
-if(NOT DEFINED README OR NOT DEFINED OUTPUT)
-  message(FATAL_ERROR "usage: cmake -DREADME=<README.md> -DOUTPUT=<file.c> -P ${CMAKE_CURRENT_LIST_FILE}")
+if(NOT DEFINED README OR NOT DEFINED OUTPUT OR NOT DEFINED NAME)
+  message(FATAL_ERROR "usage: cmake -DREADME=<README.md> -DNAME=<name> -DOUTPUT=<file.c> -P ${CMAKE_CURRENT_LIST_FILE}")
 endif()
 if(NOT EXISTS "${README}")
   message(FATAL_ERROR "${README} does not exist")
 endif()
 
-set(marker "<!-- readme-example -->")
+set(marker "<!-- readme-example ${NAME} -->")
 
 # file(READ) keeps the text as one string; splitting it into a CMake list would mangle the
 # semicolons of the C code.
