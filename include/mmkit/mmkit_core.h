@@ -1,15 +1,29 @@
-/* mmkit_core.h - types, status codes, config hooks and the frame-provider interface
+/* mmkit_core.h - types, status codes, config and lock hooks and the frame-provider interface
  * shared by every mmkit module.                                    MIT licence, see end of file.
  *
- * WHAT IT IS
- *   The one header every mmkit module includes. It defines:
- *     - address and frame-number types (always 64-bit, also on 32-bit targets),
- *     - mmkit_status, the error codes every fallible call returns, and mmkit_status_str(),
- *     - the allocation flags (zeroed, address limit, no reclaim),
- *     - mmkit_provider: the frame-provider interface (alloc / free / phys_to_virt) through which
- *       modules obtain memory. The buddy allocator is a provider; so is its per-CPU front cache,
- *       and so can be your own early-boot bump allocator,
- *     - small helpers: order <-> size conversion, alignment, bit scans.
+ * The one header every mmkit module includes: 64-bit address and frame-number types (also on
+ * 32-bit targets), mmkit_status, the allocation flags, the frame-provider interface through
+ * which every module obtains memory, the lock hooks shared modules call, the MMKIT_LOG hook
+ * that says why a call refused its input, and small bit and alignment helpers.
+ *
+ * API AT A GLANCE
+ *   errors      mmkit_status_str(s)                      name and meaning of a status
+ *   providers   mmkit_provider_alloc(p, order, flags, &pa)  alloc through a provider
+ *               mmkit_provider_free(p, pa, order)        free through a provider
+ *               mmkit_provider_virt(p, pa)               phys_to_virt through a provider
+ *               mmkit_alloc_limit(flags)                 the address limit a flag word asks for
+ *   locks       mmkit_lock_hooks_valid(h)                both hooks set, or neither
+ *   helpers     mmkit_ctz64, mmkit_popcount64, mmkit_log2_floor64, mmkit_log2_ceil64
+ *               mmkit_order_frames, mmkit_order_bytes, mmkit_bytes_to_order
+ *               mmkit_paddr_to_pfn, mmkit_pfn_to_paddr
+ *               mmkit_is_pow2, mmkit_is_aligned, mmkit_align_up, mmkit_align_down
+ *
+ * TYPES
+ *   mmkit_paddr, mmkit_vaddr, mmkit_pfn   uint64_t physical / virtual address, frame number
+ *   mmkit_range        {base, size}: a physical range (memory maps, reservations)
+ *   mmkit_status       MMKIT_OK or an error code (below)
+ *   mmkit_provider     {alloc, free, phys_to_virt, ctx}: a source of frames
+ *   mmkit_lock_hooks   {acquire, release, ctx}: a lock a shared instance calls around its state
  *
  * USAGE
  *   In exactly one C or C++ file:
@@ -17,6 +31,41 @@
  *       #include <mmkit/mmkit_buddy.h>     (pulls in mmkit_core.h)
  *   Everywhere else just include the headers you use. Or define MMKIT_STATIC as well as
  *   MMKIT_IMPLEMENTATION to make every function static (vendoring into a single file).
+ *
+ * DESIGN: THE FRAME-PROVIDER CONTRACT
+ *   A provider hands out naturally aligned blocks of 2^order frames:
+ *     alloc(ctx, order, flags, &pa)  MMKIT_OK and pa aligned to (2^order frames), or a status
+ *                                    (MMKIT_ENOMEM when nothing fits; *pa untouched).
+ *                                    flags: MMKIT_ALLOC_ZERO, MMKIT_ALLOC_NORECLAIM and an
+ *                                    address limit MMKIT_ALLOC_LIMIT(bits) / _DMA / _DMA32:
+ *                                    the whole block lies below 2^bits.
+ *     free(ctx, pa, order)           returns a block; bad input (double free, foreign or
+ *                                    misaligned address, wrong order) returns a status and
+ *                                    changes nothing.
+ *     phys_to_virt(ctx, pa)          a pointer through which the frame at pa can be touched;
+ *                                    NULL member when the provider's frames are never touched
+ *                                    (e.g. guest-physical frames of a hypervisor).
+ *   Descriptors hold a provider by value. Use the mmkit_provider_* wrappers; they check for a
+ *   NULL provider and NULL hooks. docs/design.md has the whole contract and the conventions.
+ *
+ * DESIGN: LOCK HOOKS
+ *   A module meant to be shared takes `mmkit_lock_hooks lock;` in its desc and calls
+ *   acquire(ctx) -> saved / release(ctx, saved) around its shared state, spin_lock_irqsave
+ *   style. Both NULL: no lock (the caller serialises). Exactly one set: the module's init
+ *   refuses it (MMKIT_EINVAL).
+ *
+ * LIMITS
+ *   Frames are 2^MMKIT_PAGE_SHIFT bytes (default 4 KiB); addresses are 64-bit everywhere.
+ *
+ * BAD INPUT
+ *   mmkit_provider_alloc/free with a NULL provider or a NULL hook: MMKIT_EINVAL;
+ *   mmkit_provider_virt: NULL. mmkit_status_str of an unknown value: "MMKIT_?: unknown status".
+ *
+ * COMPLEXITY
+ *   Everything here is O(1).
+ *
+ * THREADS AND IRQS
+ *   Nothing in this header holds state. mmkit_status_str() is reentrant.
  *
  * CONFIGURATION (define before including any mmkit header; each has a default)
  *   MMKIT_IMPLEMENTATION  emit the function bodies in this translation unit.
@@ -35,24 +84,6 @@
  *   Only <stddef.h>, <stdint.h> and <stdbool.h> are included unconditionally (plus <assert.h>
  *   in hosted builds when MMKIT_ASSERT is not supplied). A freestanding user must link
  *   memset/memcpy/memmove/memcmp (compilers emit calls to them on their own).
- *
- * THE FRAME-PROVIDER CONTRACT
- *   A provider hands out naturally aligned blocks of 2^order frames:
- *     alloc(ctx, order, flags, &pa)  MMKIT_OK and pa aligned to (2^order frames), or a status
- *                                    (MMKIT_ENOMEM when nothing fits; *pa untouched).
- *                                    flags: MMKIT_ALLOC_ZERO, MMKIT_ALLOC_NORECLAIM and an
- *                                    address limit MMKIT_ALLOC_LIMIT(bits) / _DMA / _DMA32:
- *                                    the whole block lies below 2^bits.
- *     free(ctx, pa, order)           returns a block; bad input (double free, foreign or
- *                                    misaligned address, wrong order) returns a status and
- *                                    changes nothing.
- *     phys_to_virt(ctx, pa)          a pointer through which the frame at pa can be touched;
- *                                    NULL member when the provider's frames are never touched
- *                                    (e.g. guest-physical frames of a hypervisor).
- *   Use the mmkit_provider_alloc()/mmkit_provider_free() wrappers; they check for a NULL hook.
- *
- * THREADS AND IRQS
- *   Nothing in this header holds state. mmkit_status_str() is reentrant.
  */
 #ifndef MMKIT_CORE_H
 #define MMKIT_CORE_H
