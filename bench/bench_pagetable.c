@@ -2,7 +2,7 @@
  * (textbook_pagetable.h), x86-64 4-level, in one run.
  *
  * BUILD  cc -O2 -Iinclude bench/bench_pagetable.c -o bench_pagetable   (or the bench/ target)
- * RUN    ./bench_pagetable [--reps N] [--translates N] [--seed N] [--no-direct-map]
+ * RUN    ./bench_pagetable [--quick] [--reps N] [--translates N] [--seed N] [--no-direct-map]
  *
  * WHAT IS MEASURED (table pages from a malloc'd arena; phys_to_virt = arena + pa. The textbook
  * calls it through the provider's function pointer at every level; mmkit is given
@@ -13,13 +13,16 @@
  *   unmap 4K    unmap that 1 GiB, every frame handed to a callback, empty tables freed
  *               (mmkit: one call, tables through a gather and one flush; textbook: one walk
  *               per page, then a sweep that frees empty tables)         ns per 4 KiB page
+ *   map 1 page  one call per 4 KiB page into leaf tables that exist (64 tables, 511 calls
+ *               each; mmkit only: the per-call cost of validation and descent) ns per call
  *   map/unmap 2M, 1G   the same range with huge leaves (mmkit only; max_page_size 2 MiB / 1 GiB)
  *                                                                      ns per call
  *   translate   random addresses in the 1 GiB mapped with 4 KiB leaves (addresses generated
  *               beforehand; 2 MiB of leaf tables, so most walks miss L1/L2) ns per translate
- * Each scenario runs --reps times (default 7) after one untimed warm-up; the table shows the
- * median and the best run. Both implementations are checked outside the timing (mmkit:
- * mmkit_pagetable_check(); both: translations sampled against the expected address).
+ * Each scenario runs --reps times (default 7, --quick: 2 with 256 Ki translates) after one
+ * untimed warm-up; the table shows the median and the best run. Both implementations are
+ * checked outside the timing (mmkit: mmkit_pagetable_check(); both: translations sampled
+ * against the expected address).
  * For instruction counts (load-independent):
  *   valgrind --tool=callgrind --toggle-collect='run_*' ./bench_pagetable --reps 1 --translates 100000
  * and read the inclusive Ir of run_mmkit_map etc. (see README).
@@ -31,11 +34,8 @@
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_pagetable.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
+#define BENCH_NAME "bench_pagetable"
+#include "bench_common.h"
 #include "textbook_pagetable.h"
 
 #define PG 4096u
@@ -44,12 +44,6 @@
 #define PA0 ((uint64_t)1 << 40)
 #define PAGES (GIB / PG)   /* 262144 */
 #define ARENA_PAGES 1024u  /* 4 MiB: 512 leaf tables + a few */
-
-#if defined(__GNUC__)
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE
-#endif
 
 /* ---- the arena provider (a stack of free pages) ---------------------------------------- */
 static unsigned char *arena;
@@ -75,15 +69,8 @@ static void arena_reset(void) {
     for (nstack = 0, i = 0; i < ARENA_PAGES; i++) stack[nstack++] = ARENA_PAGES - 1u - i;
 }
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-static void die(const char *what) {
-    fprintf(stderr, "bench_pagetable: %s\n", what);
-    exit(1);
-}
+/* elapsed ns since t0 (a bench_now_ns() value) */
+static double since(uint64_t t0) { return (double)(bench_now_ns() - t0); }
 
 static uint64_t leaf_sum;
 static void leaf_cb(void *ctx, const mmkit_pagetable_mapping *m) { (void)ctx; leaf_sum += m->size; }
@@ -91,24 +78,24 @@ static void tb_leaf_cb(void *ctx, uint64_t pa) { (void)ctx; (void)pa; leaf_sum +
 static void no_flush(void *ctx, const mmkit_tlb_flush *f) { (void)ctx; (void)f; }
 
 /* ---- the timed bodies (callgrind: --toggle-collect='run_*') -------------------------------- */
-NOINLINE static void run_mmkit_map(mmkit_pagetable *pt) {
-    if (mmkit_pagetable_map(pt, VA0, PA0, GIB, MMKIT_PTE_RW, NULL) != MMKIT_OK) die("map");
+BENCH_NOINLINE static void run_mmkit_map(mmkit_pagetable *pt) {
+    if (mmkit_pagetable_map(pt, VA0, PA0, GIB, MMKIT_PTE_RW, NULL) != MMKIT_OK) bench_die("map");
 }
-NOINLINE static void run_mmkit_unmap(mmkit_pagetable *pt, mmkit_tlb_gather *g) {
-    if (mmkit_pagetable_unmap(pt, VA0, GIB, leaf_cb, NULL, g) != MMKIT_OK) die("unmap");
-    if (mmkit_tlb_gather_flush(g) != MMKIT_OK) die("flush");
+BENCH_NOINLINE static void run_mmkit_unmap(mmkit_pagetable *pt, mmkit_tlb_gather *g) {
+    if (mmkit_pagetable_unmap(pt, VA0, GIB, leaf_cb, NULL, g) != MMKIT_OK) bench_die("unmap");
+    if (mmkit_tlb_gather_flush(g) != MMKIT_OK) bench_die("flush");
 }
-NOINLINE static void run_tb_map(tb_pagetable *t) {
+BENCH_NOINLINE static void run_tb_map(tb_pagetable *t) {
     uint64_t i;
     for (i = 0; i < PAGES; i++)
-        if (tb_map_page(t, VA0 + i * PG, PA0 + i * PG, 0x8000000000000003ull)) die("tb map");
+        if (tb_map_page(t, VA0 + i * PG, PA0 + i * PG, 0x8000000000000003ull)) bench_die("tb map");
 }
-NOINLINE static void run_tb_unmap(tb_pagetable *t) {
+BENCH_NOINLINE static void run_tb_unmap(tb_pagetable *t) {
     uint64_t i;
     for (i = 0; i < PAGES; i++) tb_unmap_page(t, VA0 + i * PG, tb_leaf_cb, NULL);
     tb_free_empty(t);
 }
-NOINLINE static uint64_t run_mmkit_translate(const mmkit_pagetable *pt, const uint64_t *va,
+BENCH_NOINLINE static uint64_t run_mmkit_translate(const mmkit_pagetable *pt, const uint64_t *va,
                                              size_t n) {
     uint64_t sum = 0;
     size_t i;
@@ -119,24 +106,19 @@ NOINLINE static uint64_t run_mmkit_translate(const mmkit_pagetable *pt, const ui
     }
     return sum;
 }
-NOINLINE static uint64_t run_tb_translate(const tb_pagetable *t, const uint64_t *va, size_t n) {
+BENCH_NOINLINE static uint64_t run_tb_translate(const tb_pagetable *t, const uint64_t *va, size_t n) {
     uint64_t sum = 0;
     size_t i;
     for (i = 0; i < n; i++) sum += tb_translate(t, va[i]);
     return sum;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 typedef struct result {
     double med, best;
 } result;
 static result summarize(double *v, unsigned n) {
     result r;
-    qsort(v, n, sizeof *v, cmp_double);
-    r.med = v[n / 2];
+    r.med = bench_median(v, n); /* sorts v */
     r.best = v[0];
     return r;
 }
@@ -147,17 +129,42 @@ static void make_pt(mmkit_pagetable *pt, uint64_t max_page) {
     memset(&d, 0, sizeof d);
     d.direct_map = direct_map;
     d.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+#ifdef BENCH_PT_PROVIDER_POINTER /* the desc before 0.1 (for before/after figures) */
     d.provider = &prov;
+#else
+    d.provider = prov;
+#endif
     d.max_page_size = max_page;
-    if (mmkit_pagetable_init(pt, &d) != MMKIT_OK) die("init");
+    if (mmkit_pagetable_init(pt, &d) != MMKIT_OK) bench_die("init");
+}
+
+/* map 1 page: ONE_TABLES leaf tables, each held by its first page, then one call per page */
+#define ONE_TABLES 64u
+#define ONE_CALLS (ONE_TABLES * 511u)
+BENCH_NOINLINE static void run_mmkit_map_one(mmkit_pagetable *pt) {
+    unsigned t, j;
+    for (t = 0; t < ONE_TABLES; t++) {
+        mmkit_vaddr va = VA0 + (uint64_t)t * ((uint64_t)2 << 20);
+        for (j = 1; j < 512u; j++)
+            if (mmkit_pagetable_map(pt, va + j * PG, PA0 + j * PG, PG, MMKIT_PTE_RW, NULL) !=
+                MMKIT_OK)
+                bench_die("map one page");
+    }
+}
+static void one_page_setup(mmkit_pagetable *pt) {
+    unsigned t;
+    for (t = 0; t < ONE_TABLES; t++)
+        if (mmkit_pagetable_map(pt, VA0 + (uint64_t)t * ((uint64_t)2 << 20), PA0, PG,
+                                MMKIT_PTE_RW, NULL) != MMKIT_OK)
+            bench_die("map anchor");
 }
 
 int main(int argc, char **argv) {
     unsigned reps = 7, r, i;
     size_t ntr = 4u << 20;
-    uint64_t seed = 42, *vas, sum1, sum2;
+    uint64_t seed = 42, rng, *vas, sum1, sum2, t0;
     double *m_map, *m_unmap, *t_map, *t_unmap, *h2_map, *h2_unmap, *h1_map, *h1_unmap, *m_tr,
-        *t_tr, t0;
+        *t_tr, *m_one;
     result a, b;
     mmkit_tlb_gather g;
     mmkit_tlb_gather_desc gd;
@@ -166,32 +173,35 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--translates") && i + 1 < (unsigned)argc)
             ntr = (size_t)strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--no-direct-map")) direct_map = false;
-        else if (!strcmp(argv[i], "--seed") && i + 1 < (unsigned)argc)
+        else if (!strcmp(argv[i], "--quick")) {
+            reps = 2;
+            ntr = (size_t)256 << 10;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < (unsigned)argc)
             seed = strtoull(argv[++i], NULL, 0);
         else {
-            printf("usage: %s [--reps N] [--translates N] [--seed N] [--no-direct-map]\n", argv[0]);
+            printf("usage: %s [--quick] [--reps N] [--translates N] [--seed N] [--no-direct-map]\n",
+                   argv[0]);
             return argv[i][2] == 'h' ? 0 : 2;
         }
     }
     if (!reps) reps = 1;
+    if (!ntr) ntr = 1;
     prov.alloc = a_alloc;
     prov.free = a_free;
     prov.phys_to_virt = argc > 1000 ? NULL : a_p2v;
-    arena = (unsigned char *)malloc((size_t)ARENA_PAGES * PG);
-    vas = (uint64_t *)malloc(ntr * sizeof *vas);
-    m_map = (double *)calloc(10u * (reps + 1u), sizeof(double));
-    if (!arena || !vas || !m_map) die("out of memory");
+    arena = (unsigned char *)bench_xmalloc((size_t)ARENA_PAGES * PG);
+    vas = (uint64_t *)bench_xmalloc(ntr * sizeof *vas);
+    m_map = (double *)bench_xmalloc(11u * (reps + 1u) * sizeof(double));
     m_unmap = m_map + reps + 1; t_map = m_unmap + reps + 1; t_unmap = t_map + reps + 1;
     h2_map = t_unmap + reps + 1; h2_unmap = h2_map + reps + 1; h1_map = h2_unmap + reps + 1;
     h1_unmap = h1_map + reps + 1; m_tr = h1_unmap + reps + 1; t_tr = m_tr + reps + 1;
+    m_one = t_tr + reps + 1;
     memset(arena, 0, (size_t)ARENA_PAGES * PG); /* fault the arena in */
-    for (i = 0; i < ntr; i++) {
-        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
-        vas[i] = VA0 + (seed & (GIB - 1u));
-    }
+    rng = bench_rng_seed(seed, 0);
+    for (i = 0; i < ntr; i++) vas[i] = VA0 + (bench_rng_next(&rng) & (GIB - 1u));
     memset(&gd, 0, sizeof gd);
     gd.backend.flush_local = no_flush;
-    mmkit_tlb_gather_init(&g, &gd);
+    (void)mmkit_tlb_gather_init(&g, &gd);
 
     for (r = 0; r <= reps; r++) { /* r == 0 is the warm-up */
         mmkit_pagetable pt;
@@ -200,34 +210,39 @@ int main(int argc, char **argv) {
         /* mmkit, 4 KiB leaves */
         arena_reset();
         make_pt(&pt, PG);
-        t0 = now_ns(); run_mmkit_map(&pt); m_map[k] = (now_ns() - t0) / (double)PAGES;
-        if (mmkit_pagetable_check(&pt) != MMKIT_OK) die("check after map");
-        t0 = now_ns(); sum1 = run_mmkit_translate(&pt, vas, ntr); m_tr[k] = (now_ns() - t0) / (double)ntr;
+        t0 = bench_now_ns(); run_mmkit_map(&pt); m_map[k] = since(t0) / (double)PAGES;
+        if (mmkit_pagetable_check(&pt) != MMKIT_OK) bench_die("check after map");
+        t0 = bench_now_ns(); sum1 = run_mmkit_translate(&pt, vas, ntr); m_tr[k] = since(t0) / (double)ntr;
         leaf_sum = 0;
-        t0 = now_ns(); run_mmkit_unmap(&pt, &g); m_unmap[k] = (now_ns() - t0) / (double)PAGES;
-        if (leaf_sum != GIB || pt.tables != 1 || mmkit_pagetable_check(&pt) != MMKIT_OK) die("unmap");
-        mmkit_pagetable_destroy(&pt, NULL, NULL);
-        if (nstack != ARENA_PAGES) die("mmkit leaked tables");
+        t0 = bench_now_ns(); run_mmkit_unmap(&pt, &g); m_unmap[k] = since(t0) / (double)PAGES;
+        if (leaf_sum != GIB || pt.tables != 1 || mmkit_pagetable_check(&pt) != MMKIT_OK) bench_die("unmap");
+        /* one page per call into existing leaf tables */
+        one_page_setup(&pt);
+        t0 = bench_now_ns(); run_mmkit_map_one(&pt); m_one[k] = since(t0) / (double)ONE_CALLS;
+        if (pt.mapped_bytes != (uint64_t)ONE_TABLES * 512u * PG || mmkit_pagetable_check(&pt) != MMKIT_OK)
+            bench_die("map one page: wrong result");
+        (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
+        if (nstack != ARENA_PAGES) bench_die("mmkit leaked tables");
         /* textbook */
         arena_reset();
-        if (tb_init(&tb, &prov)) die("tb init");
-        t0 = now_ns(); run_tb_map(&tb); t_map[k] = (now_ns() - t0) / (double)PAGES;
-        t0 = now_ns(); sum2 = run_tb_translate(&tb, vas, ntr); t_tr[k] = (now_ns() - t0) / (double)ntr;
-        if (sum1 != sum2) die("translations differ");
+        if (tb_init(&tb, &prov)) bench_die("tb init");
+        t0 = bench_now_ns(); run_tb_map(&tb); t_map[k] = since(t0) / (double)PAGES;
+        t0 = bench_now_ns(); sum2 = run_tb_translate(&tb, vas, ntr); t_tr[k] = since(t0) / (double)ntr;
+        if (sum1 != sum2) bench_die("translations differ");
         leaf_sum = 0;
-        t0 = now_ns(); run_tb_unmap(&tb); t_unmap[k] = (now_ns() - t0) / (double)PAGES;
-        if (leaf_sum != GIB || nstack != ARENA_PAGES - 1u) die("tb unmap");
+        t0 = bench_now_ns(); run_tb_unmap(&tb); t_unmap[k] = since(t0) / (double)PAGES;
+        if (leaf_sum != GIB || nstack != ARENA_PAGES - 1u) bench_die("tb unmap");
         /* mmkit, 2 MiB and 1 GiB leaves */
         arena_reset();
         make_pt(&pt, (uint64_t)2 << 20);
-        t0 = now_ns(); run_mmkit_map(&pt); h2_map[k] = now_ns() - t0;
-        t0 = now_ns(); run_mmkit_unmap(&pt, &g); h2_unmap[k] = now_ns() - t0;
-        mmkit_pagetable_destroy(&pt, NULL, NULL);
+        t0 = bench_now_ns(); run_mmkit_map(&pt); h2_map[k] = since(t0);
+        t0 = bench_now_ns(); run_mmkit_unmap(&pt, &g); h2_unmap[k] = since(t0);
+        (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
         arena_reset();
         make_pt(&pt, GIB);
-        t0 = now_ns(); run_mmkit_map(&pt); h1_map[k] = now_ns() - t0;
-        t0 = now_ns(); run_mmkit_unmap(&pt, &g); h1_unmap[k] = now_ns() - t0;
-        mmkit_pagetable_destroy(&pt, NULL, NULL);
+        t0 = bench_now_ns(); run_mmkit_map(&pt); h1_map[k] = since(t0);
+        t0 = bench_now_ns(); run_mmkit_unmap(&pt, &g); h1_unmap[k] = since(t0);
+        (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
     }
     printf("bench_pagetable: x86-64 4-level, 1 GiB at va 0x%llx, %u reps (median / best), "
            "mmkit %s\n", (unsigned long long)VA0, reps,
@@ -239,6 +254,8 @@ int main(int argc, char **argv) {
     printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "unmap 1 GiB, 4 KiB leaves (ns/page)", a.med, a.best, b.med, b.best, b.med / a.med);
     a = summarize(m_tr, reps); b = summarize(t_tr, reps);
     printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "translate random va (ns)", a.med, a.best, b.med, b.best, b.med / a.med);
+    a = summarize(m_one, reps);
+    printf("%-34s %6.2f / %5.2f\n", "map one 4 KiB page (ns/call)", a.med, a.best);
     a = summarize(h2_map, reps); b = summarize(h2_unmap, reps);
     printf("%-34s %6.0f / %5.0f\n", "map 1 GiB, 2 MiB leaves (ns/call)", a.med, a.best);
     printf("%-34s %6.0f / %5.0f\n", "unmap 1 GiB, 2 MiB leaves (ns/call)", b.med, b.best);

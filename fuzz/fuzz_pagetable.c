@@ -29,16 +29,16 @@
  *
  * Build: libFuzzer  clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_pagetable.c
  *        replay     cc -Iinclude fuzz/fuzz_pagetable.c fuzz/replay_main.c
- * FUZZ_PT_TRACE=1 in the environment prints every operation.
+ * FUZZ_TRACE=1 in the environment prints every operation (fuzz_common.h).
  */
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_pagetable.h>
 
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#define FUZZ_NAME "fuzz_pagetable"
+#include "fuzz_common.h"
 
 #ifndef FUZZ_PT_MAX_OPS
 #define FUZZ_PT_MAX_OPS 160
@@ -48,30 +48,6 @@
 #define MAXEXT 96
 #define WIN_PAGES ((uint64_t)1 << 20) /* a 4 GiB window */
 #define PG MMKIT_PAGE_SIZE
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int g_trace = -1;
-static unsigned g_op;
-#define TRACE(...) \
-    do { if (g_trace > 0) fprintf(stderr, __VA_ARGS__); } while (0)
-static void fail_at(int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "fuzz_pagetable.c:%d: op #%u: ", line, g_op);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-#define CHECK(c, ...) \
-    do { if (!(c)) fail_at(__LINE__, __VA_ARGS__); } while (0)
-#define EXPECT(got, want, what)                                                              \
-    CHECK((got) == (want), "%s returned %s, the model expects %s", what,                     \
-          mmkit_status_str(got), mmkit_status_str(want))
-
-static struct { const uint8_t *p; size_t n, i; } R;
-static unsigned u8(void) { return R.i < R.n ? R.p[R.i++] : 0u; }
 
 /* ---- provider over an arena --------------------------------------------------------------- */
 static unsigned char *arena;
@@ -106,7 +82,7 @@ static void *ar_p2v(void *ctx, mmkit_paddr pa) {
     if (pa < ARENA_BASE || pa - ARENA_BASE >= (uint64_t)ARENA_PAGES * PG) return NULL;
     return arena + (pa - ARENA_BASE);
 }
-static const mmkit_provider prov = {ar_alloc, ar_free, ar_p2v, NULL};
+static const mmkit_provider prov = {ar_alloc, ar_free, ar_p2v, NULL}; /* copied by init */
 
 /* ---- the model ------------------------------------------------------------------------------- */
 typedef struct ext {
@@ -202,12 +178,12 @@ static void probe(uint64_t page, unsigned off) {
     st = mmkit_pagetable_translate(&pt, va_of(page) + off, &pa, &f, &ps);
     st2 = mmkit_pagetable_translate(&pt, va_of(page) + off, &pa2, NULL, NULL);
     if (i < 0) {
-        EXPECT(st, MMKIT_ENOENT, "translate");
-        EXPECT(st2, MMKIT_ENOENT, "translate (no flags)");
+        EXPECT_ST(st, MMKIT_ENOENT, "translate");
+        EXPECT_ST(st2, MMKIT_ENOENT, "translate (no flags)");
         return;
     }
-    EXPECT(st, MMKIT_OK, "translate");
-    EXPECT(st2, MMKIT_OK, "translate (no flags)");
+    EXPECT_ST(st, MMKIT_OK, "translate");
+    EXPECT_ST(st2, MMKIT_OK, "translate (no flags)");
     CHECK(pa == (M[i].frame + (page - M[i].first)) * PG + off && pa2 == pa,
           "translate page %llx: pa %llx, model %llx", (unsigned long long)page,
           (unsigned long long)pa, (unsigned long long)((M[i].frame + page - M[i].first) * PG));
@@ -270,10 +246,10 @@ static bool visit_cb(void *ctx, const mmkit_pagetable_mapping *m) {
 
 static void after_step(void) {
     mmkit_status st = mmkit_pagetable_check(&pt);
-    EXPECT(st, MMKIT_OK, "check");
+    EXPECT_ST(st, MMKIT_OK, "check");
     CHECK(pt.mapped_bytes == model_bytes(), "mapped_bytes %llx, model %llx",
           (unsigned long long)pt.mapped_bytes, (unsigned long long)model_bytes());
-    if (G) EXPECT(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush");
+    if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush");
     CHECK(outstanding == pt.tables, "provider holds %u tables, pt.tables %llu", outstanding,
           (unsigned long long)pt.tables);
 }
@@ -288,12 +264,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mmkit_pagetable_desc d;
     unsigned opts, i, budget;
     mmkit_status st;
-    if (g_trace < 0) g_trace = getenv("FUZZ_PT_TRACE") != NULL;
+    fuzz_begin(data, size);
     if (!arena) arena = (unsigned char *)malloc((size_t)ARENA_PAGES * PG);
-    R.p = data;
-    R.n = size;
-    R.i = 0;
-    g_op = 0;
+    CHECK(arena != NULL, "out of memory");
     nfree = 0;
     for (i = 0; i < ARENA_PAGES; i++) {
         free_stack[nfree++] = ARENA_PAGES - 1u - i;
@@ -312,8 +285,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.no_nx = C.nonx = !C.riscv && (opts & 8u);
     win = (opts & 16u) ? 0u - 2u * WIN_PAGES * PG : (uint64_t)1 << 30;
     G = NULL;
-    if (opts & 32u) {
-        mmkit_tlb_gather_init(&gat, NULL);
+    if (opts & 32u) { /* a gather without a backend: records, flushes nothing but the tables */
+        mmkit_tlb_gather_desc gd;
+        memset(&gd, 0, sizeof gd);
+        (void)mmkit_tlb_gather_init(&gat, &gd);
         G = &gat;
     }
     switch (u8() % 4u) {
@@ -326,14 +301,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.phys_bits = i ? 32u + i % 16u : 0u;
     C.pa_limit = (uint64_t)1 << (d.phys_bits ? d.phys_bits : (C.riscv ? 56u : 52u));
     budget = u8();
-    d.provider = &prov;
+    d.provider = prov;
     st = mmkit_pagetable_init(&pt, &d);
-    EXPECT(st, MMKIT_OK, "init");
+    EXPECT_ST(st, MMKIT_OK, "init");
     if (budget) alloc_budget = budget;
     TRACE("format %d opts %x max %llx phys %u budget %u\n", (int)d.format, opts,
           (unsigned long long)d.max_page_size, d.phys_bits, budget);
 
-    for (g_op = 1; g_op <= FUZZ_PT_MAX_OPS && R.i < R.n && nm + 4u < MAXEXT; g_op++) {
+    for (fuzz_op = 1; fuzz_op <= FUZZ_PT_MAX_OPS && more() && nm + 4u < MAXEXT; fuzz_op++) {
+        static const char *const kind_name[8] = {"map", "map", "unmap", "protect",
+                                                 "test_and_clear", "visit", "bad calls",
+                                                 "translate probes"};
         unsigned op = u8(), kind = op & 7u, lmode = (op >> 3) & 3u;
         uint64_t first = (uint64_t)u8() | (uint64_t)u8() << 8 | (uint64_t)(u8() & 0x0fu) << 16;
         unsigned lp = u8(), fb = u8(), pb = u8(), wb = u8();
@@ -357,7 +335,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pb == 0xfeu) frame = C.pa_limit / PG - n / 2u; /* runs past MAXPHYADDR */
         pa = frame * PG;
         if ((op & 0x20u) && find(first) >= 0) mmu_sets_ad(first);
-        TRACE("op %u kind %u va %llx n %llx pa %llx flags %x\n", g_op, kind,
+        fuzz_opname = kind_name[kind];
+        TRACE("op %u kind %u va %llx n %llx pa %llx flags %x\n", fuzz_op, kind,
               (unsigned long long)va, (unsigned long long)n, (unsigned long long)pa, flags);
         switch (kind) {
         case 0:
@@ -375,7 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       mmkit_status_str(st));
                 break;
             }
-            EXPECT(st, want, "map");
+            EXPECT_ST(st, want, "map");
             if (st == MMKIT_OK) {
                 M[nm].first = first;
                 M[nm].n = n;
@@ -392,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CHECK(leaf_bytes == 0, "unmap failed after removing leaves");
                 break;
             }
-            EXPECT(st, MMKIT_OK, "unmap");
+            EXPECT_ST(st, MMKIT_OK, "unmap");
             {
                 uint64_t before = model_bytes();
                 model_unmap(first, n);
@@ -404,11 +383,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 3: /* protect */
             st = mmkit_pagetable_protect(&pt, va, n * PG, flags, G);
             if (!flags_valid(flags)) {
-                EXPECT(st, MMKIT_EINVAL, "protect");
+                EXPECT_ST(st, MMKIT_EINVAL, "protect");
                 break;
             }
             if (st == MMKIT_ENOMEM) break;
-            EXPECT(st, MMKIT_OK, "protect");
+            EXPECT_ST(st, MMKIT_OK, "protect");
             cut(first);
             cut(first + n);
             for (i = 0; i < nm; i++)
@@ -423,7 +402,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (mmkit_pagetable_translate(&pt, va_of(first + n - 1u), NULL, NULL, &ps) == MMKIT_OK)
                 hi = ((first + n - 1u) | (ps / PG - 1u)) + 1u;
             st = mmkit_pagetable_test_and_clear(&pt, va, n * PG, which, &found, G);
-            EXPECT(st, MMKIT_OK, "test_and_clear");
+            EXPECT_ST(st, MMKIT_OK, "test_and_clear");
             cut(lo);
             cut(hi);
             for (i = 0; i < nm; i++)
@@ -436,22 +415,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         case 5: { /* visit the window */
             uint64_t sum = 0;
-            EXPECT(mmkit_pagetable_visit(&pt, win, WIN_PAGES * PG, visit_cb, &sum), MMKIT_OK,
+            EXPECT_ST(mmkit_pagetable_visit(&pt, win, WIN_PAGES * PG, visit_cb, &sum), MMKIT_OK,
                    "visit");
             CHECK(sum == model_bytes(), "visit saw %llx bytes, model %llx",
                   (unsigned long long)sum, (unsigned long long)model_bytes());
             break;
         }
         case 6: /* bad calls: nothing may change */
-            EXPECT(mmkit_pagetable_map(&pt, va + 1u, pa, PG, MMKIT_PTE_READ, G), MMKIT_EALIGN,
+            EXPECT_ST(mmkit_pagetable_map(&pt, va + 1u, pa, PG, MMKIT_PTE_READ, G), MMKIT_EALIGN,
                    "map misaligned");
-            EXPECT(mmkit_pagetable_unmap(&pt, (uint64_t)1 << 62, PG, NULL, NULL, G), MMKIT_EINVAL,
+            EXPECT_ST(mmkit_pagetable_unmap(&pt, (uint64_t)1 << 62, PG, NULL, NULL, G), MMKIT_EINVAL,
                    "unmap non-canonical");
-            EXPECT(mmkit_pagetable_protect(&pt, va, 0, MMKIT_PTE_READ, G), MMKIT_EINVAL,
+            EXPECT_ST(mmkit_pagetable_protect(&pt, va, 0, MMKIT_PTE_READ, G), MMKIT_EINVAL,
                    "protect empty");
-            EXPECT(mmkit_pagetable_test_and_clear(&pt, va, PG, MMKIT_PTE_EXEC, NULL, G),
+            EXPECT_ST(mmkit_pagetable_test_and_clear(&pt, va, PG, MMKIT_PTE_EXEC, NULL, G),
                    MMKIT_EINVAL, "test_and_clear bad which");
-            EXPECT(mmkit_pagetable_translate(&pt, (uint64_t)1 << 62, NULL, NULL, NULL),
+            EXPECT_ST(mmkit_pagetable_translate(&pt, (uint64_t)1 << 62, NULL, NULL, NULL),
                    MMKIT_EINVAL, "translate non-canonical");
             break;
         default: /* extra probes */
@@ -465,14 +444,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (first) probe(first - 1u, 0);
         for (i = 0; i < nm; i++) probe(M[i].first + (M[i].n - 1u) * (wb & 1u), 24);
     }
+    fuzz_opname = "destroy";
     leaf_bytes = 0;
     {
         uint64_t bytes = pt.mapped_bytes;
-        EXPECT(mmkit_pagetable_destroy(&pt, leaf_cb, NULL), MMKIT_OK, "destroy");
+        EXPECT_ST(mmkit_pagetable_destroy(&pt, leaf_cb, NULL), MMKIT_OK, "destroy");
         CHECK(leaf_bytes == bytes, "destroy handed back %llx of %llx bytes",
               (unsigned long long)leaf_bytes, (unsigned long long)bytes);
     }
-    if (G) EXPECT(mmkit_tlb_gather_flush(G), MMKIT_OK, "final flush");
+    if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "final flush");
     CHECK(outstanding == 0, "%u table pages leaked", outstanding);
     return 0;
 }

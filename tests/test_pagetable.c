@@ -1,10 +1,13 @@
-/* Unit tests for mmkit_pagetable.h (cmocka).
+/* Unit tests for mmkit_pagetable.h (cmocka). Built twice: as is, and with MMKIT_DEBUG=1.
  *
- * Table pages come from a small allocator over a malloc'd arena (phys_to_virt = arena + pa)
- * that counts allocations, detects double frees and can be told to fail after N allocations.
+ * Table pages come from test_pages (tests/common/mmkit_test.h): order-0 frames over a malloc'd
+ * arena (phys_to_virt = arena + pa - base), handed out in a known order, filled with garbage,
+ * counting allocations and refusing double frees; it can be told to fail after N allocations.
+ * MMKIT_LOG is defined, so every refusal leaves its message in last_log.
  * Golden encodings are literal constants worked out by hand from the Intel SDM Vol. 3A 4.5
  * (tables 4-15..4-20) and the RISC-V privileged spec (Sv39/Sv48/Sv57 PTE layouts), never
  * computed by the code under test. */
+#define _POSIX_C_SOURCE 200112L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +17,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+/* Every refusal that is logged (MMKIT_LOG, mmkit_core.h) leaves its message here. */
+static const char *last_log;
+#define MMKIT_LOG(msg) (last_log = (msg))
+
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_pagetable.h>
+
+#include "common/mmkit_test.h"
 
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
@@ -28,78 +37,25 @@
 #define SV48 MMKIT_PAGETABLE_SV48
 #define SV57 MMKIT_PAGETABLE_SV57
 
-/* ---- the arena provider ------------------------------------------------------------------- */
+/* ---- the table provider (tests/common/mmkit_test.h) ----------------------------------------- */
 
 #define ARENA_PAGES 2048u /* 8 MiB of table pages at physical [ARENA_BASE, ...) */
 #define ARENA_BASE MiB(1)
-static unsigned char *arena;
-static uint32_t free_stack[ARENA_PAGES];
-static unsigned nfree;
-static bool in_use[ARENA_PAGES];
-static unsigned allocs, frees, outstanding;
-static int fail_after = -1; /* >= 0: that many more allocations succeed, then ENOMEM */
-
-static mmkit_status ar_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
-    uint32_t i;
-    uint64_t limit = mmkit_alloc_limit(flags);
-    (void)ctx;
-    if (order != 0 || nfree == 0) return MMKIT_ENOMEM;
-    if (fail_after == 0) return MMKIT_ENOMEM;
-    if (fail_after > 0) fail_after--;
-    i = free_stack[--nfree];
-    in_use[i] = true;
-    *pa = ARENA_BASE + (uint64_t)i * PG;
-    if (limit && *pa + PG > limit) return MMKIT_ENOMEM;
-    memset(arena + (size_t)i * PG, 0xa5, (size_t)PG); /* garbage: the module must zero it */
-    allocs++;
-    outstanding++;
-    return MMKIT_OK;
-}
-static mmkit_status ar_free(void *ctx, mmkit_paddr pa, unsigned order) {
-    uint64_t i;
-    (void)ctx;
-    if (order != 0 || pa < ARENA_BASE || (pa - ARENA_BASE) / PG >= ARENA_PAGES) return MMKIT_EINVAL;
-    i = (pa - ARENA_BASE) / PG;
-    if (!in_use[i]) return MMKIT_EDOUBLE;
-    in_use[i] = false;
-    free_stack[nfree++] = (uint32_t)i;
-    frees++;
-    outstanding--;
-    return MMKIT_OK;
-}
-static void *ar_p2v(void *ctx, mmkit_paddr pa) {
-    (void)ctx;
-    if (pa < ARENA_BASE || pa - ARENA_BASE >= (uint64_t)ARENA_PAGES * PG) return NULL;
-    return arena + (pa - ARENA_BASE);
-}
-static const mmkit_provider arena_provider = {ar_alloc, ar_free, ar_p2v, NULL};
-
-static void arena_reset(void) {
-    unsigned i;
-    nfree = 0;
-    for (i = 0; i < ARENA_PAGES; i++) { /* LIFO: page 0 is handed out first */
-        free_stack[nfree++] = ARENA_PAGES - 1u - i;
-        in_use[i] = false;
-    }
-    allocs = frees = outstanding = 0;
-    fail_after = -1;
-}
+static test_pages *tp; /* LIFO from ARENA_BASE up, 0xa5 garbage in every page handed out */
 
 static int setup(void **state) {
     (void)state;
-    arena = (unsigned char *)malloc((size_t)ARENA_PAGES * (size_t)PG);
-    if (!arena) return -1;
-    arena_reset();
-    return 0;
+    tp = test_pages_new(ARENA_PAGES, ARENA_BASE, 0xa5);
+    return tp ? 0 : -1;
 }
 static int teardown(void **state) {
     (void)state;
-    free(arena);
-    arena = NULL;
+    test_pages_delete(tp);
+    tp = NULL;
     return 0;
 }
 
-static uint64_t *table_at(mmkit_paddr pa) { return (uint64_t *)ar_p2v(NULL, pa); }
+static uint64_t *table_at(mmkit_paddr pa) { return (uint64_t *)test_pages_p2v(tp, pa); }
 
 static bool use_direct_map; /* tests run again with desc.direct_map (the arena is linear) */
 
@@ -108,17 +64,17 @@ static void make_desc(mmkit_pagetable *pt, mmkit_pagetable_format f, unsigned ph
     mmkit_pagetable_desc d;
     memset(&d, 0, sizeof d);
     d.format = f;
-    d.provider = &arena_provider;
+    d.provider = test_pages_provider(tp);
     d.phys_bits = phys_bits;
     d.max_page_size = max_page;
     d.preset_ad = preset_ad;
     d.no_nx = no_nx;
     d.svpbmt = svpbmt;
     d.direct_map = use_direct_map;
-    arena_reset();
+    test_pages_reset(tp);
     assert_int_equal(mmkit_pagetable_init(pt, &d), MMKIT_OK);
     assert_int_equal(pt->tables, 1);
-    assert_int_equal(outstanding, 1);
+    assert_int_equal(tp->outstanding, 1);
 }
 static void make(mmkit_pagetable *pt, mmkit_pagetable_format f) {
     make_desc(pt, f, 0, 0, false, false, false);
@@ -126,7 +82,8 @@ static void make(mmkit_pagetable *pt, mmkit_pagetable_format f) {
 static void destroy(mmkit_pagetable *pt) {
     assert_int_equal(mmkit_pagetable_check(pt), MMKIT_OK);
     assert_int_equal(mmkit_pagetable_destroy(pt, NULL, NULL), MMKIT_OK);
-    assert_int_equal(outstanding, 0);
+    assert_int_equal(tp->outstanding, 0);
+    assert_int_equal(tp->bad_frees, 0);
 }
 
 static uint64_t enc(const mmkit_pagetable *pt, unsigned level, mmkit_paddr pa, uint32_t flags) {
@@ -348,16 +305,16 @@ static void test_encode_errors(void **state) {
 static void test_init_errors(void **state) {
     mmkit_pagetable pt;
     mmkit_pagetable_desc d;
-    mmkit_provider nop2v = arena_provider;
+    mmkit_provider nop2v = test_pages_provider(tp);
     (void)state;
-    arena_reset();
+    test_pages_reset(tp);
     nop2v.phys_to_virt = NULL;
     memset(&d, 0, sizeof d);
     d.format = X86_4;
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL); /* no provider */
-    d.provider = &nop2v;
+    d.provider = nop2v;
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
-    d.provider = &arena_provider;
+    d.provider = test_pages_provider(tp);
     d.format = (mmkit_pagetable_format)9;
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
     d.format = X86_4;
@@ -380,10 +337,10 @@ static void test_init_errors(void **state) {
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_EINVAL);
     d.phys_bits = 56;
     d.max_page_size = GiB(512);
-    fail_after = 0;
+    tp->fail_after = 0;
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_ENOMEM);
     assert_int_equal(pt.levels, 0);
-    fail_after = -1;
+    tp->fail_after = -1;
     assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_OK);
     assert_int_equal(pt.max_leaf_level, 3);
     destroy(&pt);
@@ -651,7 +608,7 @@ static void test_bad_input(void **state) {
         assert_int_equal(pt.tables, tables);
         assert_int_equal(pt.mapped_bytes, bytes);
         assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
-        assert_int_equal(outstanding, tables);
+        assert_int_equal(tp->outstanding, tables);
         /* translate of non-canonical / unmapped */
         assert_int_equal(mmkit_pagetable_translate(&pt, hole[k], NULL, NULL, NULL), MMKIT_EINVAL);
         assert_int_equal(mmkit_pagetable_translate(&pt, 0x14000, NULL, NULL, NULL), MMKIT_ENOENT);
@@ -675,7 +632,7 @@ static void test_eexist_under_huge_leaf(void **state) {
                      MMKIT_EEXIST);
     assert_int_equal(pt.tables, 3);
     assert_int_equal(pt.mapped_bytes, MiB(2));
-    assert_int_equal(outstanding, 3);
+    assert_int_equal(tp->outstanding, 3);
     destroy(&pt);
 }
 
@@ -694,16 +651,16 @@ static void test_enomem_rollback(void **state) {
                          MMKIT_OK);
         for (n = 0; !done; n++) {
             uint64_t tables = pt.tables, bytes = pt.mapped_bytes;
-            unsigned out = outstanding;
+            uint64_t out = tp->outstanding;
             mmkit_tlb_gather g;
             flushlog fl;
             mmkit_status st;
             gather_init(&g, &fl, 0);
-            fail_after = n;
+            tp->fail_after = n;
             /* 8 MiB + 8 KiB at an odd pa: 4 KiB leaves over 5 leaf tables, across a 1 GiB line */
             st = mmkit_pagetable_map(&pt, GiB(3) - MiB(4) - PG, PG, MiB(8) + 2 * PG, MMKIT_PTE_RW,
                                      n & 1 ? &g : NULL);
-            fail_after = -1;
+            tp->fail_after = -1;
             if (st == MMKIT_OK) {
                 done = true;
                 assert_true(n >= 6);
@@ -717,7 +674,7 @@ static void test_enomem_rollback(void **state) {
             assert_int_equal(mmkit_pagetable_translate(&pt, GiB(3) - MiB(4) - PG, NULL, NULL, NULL),
                              MMKIT_ENOENT);
             assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
-            assert_int_equal(outstanding, out); /* every table allocated was given back */
+            assert_int_equal(tp->outstanding, out); /* every table allocated was given back */
         }
         destroy(&pt);
     }
@@ -765,13 +722,13 @@ static void test_unmap_frees_tables_after_flush(void **state) {
     assert_int_equal(l.n, 2);
     assert_int_equal(l.bytes, 8 * PG);
     assert_int_equal(pt.tables, 1);
-    assert_int_equal(outstanding, 4);
+    assert_int_equal(tp->outstanding, 4);
     mmkit_tlb_gather_peek(&g, &f);
     assert_true(f.tables);
     assert_int_equal(f.nranges, 2); /* two runs around the hole */
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
     assert_int_equal(fl.calls, 2);
-    assert_int_equal(outstanding, 1);
+    assert_int_equal(tp->outstanding, 1);
     assert_int_equal(table_at(pt.root)[0], 0);
     /* unmapping nothing is fine and records nothing */
     assert_int_equal(mmkit_pagetable_unmap(&pt, 0, GiB(4), NULL, NULL, &g), MMKIT_OK);
@@ -822,9 +779,9 @@ static void test_unmap_splits_and_global(void **state) {
     assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
     /* ENOMEM while splitting: nothing changes */
-    fail_after = 0;
+    tp->fail_after = 0;
     assert_int_equal(mmkit_pagetable_unmap(&pt, GiB(1) + MiB(7), PG, NULL, NULL, &g), MMKIT_ENOMEM);
-    fail_after = -1;
+    tp->fail_after = -1;
     assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + MiB(7), &pa, NULL, &ps), MMKIT_OK);
     assert_int_equal(pa, GiB(5) + MiB(7));
     assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
@@ -834,7 +791,7 @@ static void test_unmap_splits_and_global(void **state) {
     assert_int_equal(l.bytes, GiB(1) - PG);
     assert_int_equal(pt.tables, 1);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
-    assert_int_equal(outstanding, 1);
+    assert_int_equal(tp->outstanding, 1);
     destroy(&pt);
 }
 
@@ -1051,7 +1008,7 @@ static void test_visit_and_destroy(void **state) {
     assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
     assert_int_equal(mmkit_pagetable_destroy(&pt, log_leaf, &l), MMKIT_OK);
     assert_int_equal(l.bytes, 5 * PG + MiB(2));
-    assert_int_equal(outstanding, 0);
+    assert_int_equal(tp->outstanding, 0);
 }
 
 /* ---- check() finds corruption ------------------------------------------------------------- */
@@ -1338,6 +1295,128 @@ static void test_direct_map(void **state) {
     use_direct_map = false;
 }
 
+/* ---- refusals: the status, the MMKIT_LOG message, nothing changed ------------------------- */
+
+/* st must be `want` and the call must have logged a message that starts with prefix (and
+ * goes on with a rule). Clears last_log before the next call. */
+static void expect_refusal(mmkit_status st, mmkit_status want, const char *prefix) {
+    assert_int_equal(st, want);
+    assert_non_null(last_log);
+    if (strncmp(last_log, prefix, strlen(prefix)) != 0)
+        fail_msg("logged \"%s\", expected \"%s...\"", last_log, prefix);
+    assert_true(strlen(last_log) > strlen(prefix));
+    last_log = NULL;
+}
+
+static void test_refusals_logged(void **state) {
+    mmkit_pagetable pt, bad;
+    mmkit_pagetable_desc d;
+    mmkit_paddr pa;
+    uint64_t e = 0;
+    uint32_t found = 7;
+    (void)state;
+    test_pages_reset(tp);
+    memset(&d, 0, sizeof d);
+    d.format = X86_4;
+    d.provider = test_pages_provider(tp);
+    last_log = NULL;
+    /* init: one message per rule, *pt zeroed, no table taken */
+    expect_refusal(mmkit_pagetable_init(NULL, &d), MMKIT_EINVAL, "mmkit_pagetable_init: pt: ");
+    memset(&bad, 0xff, sizeof bad);
+    expect_refusal(mmkit_pagetable_init(&bad, NULL), MMKIT_EINVAL, "mmkit_pagetable_init: desc: ");
+    assert_int_equal(bad.levels, 0);
+    assert_int_equal(bad.root, 0);
+    d.format = (mmkit_pagetable_format)5;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.format: ");
+    d.format = X86_4;
+    d.provider.free = NULL;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.provider: ");
+    d.provider = test_pages_provider(tp);
+    d.provider.phys_to_virt = NULL;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.provider.phys_to_virt: ");
+    d.provider = test_pages_provider(tp);
+    d.phys_bits = 12;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.phys_bits: ");
+    d.phys_bits = 0;
+    d.svpbmt = true;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.svpbmt: ");
+    d.svpbmt = false;
+    d.format = SV39;
+    d.no_nx = true;
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.no_nx: ");
+    d.no_nx = false;
+    d.max_page_size = GiB(512); /* Sv39 has no 512 GiB leaves */
+    expect_refusal(mmkit_pagetable_init(&bad, &d), MMKIT_EINVAL,
+                   "mmkit_pagetable_init: desc.max_page_size: ");
+    assert_int_equal(bad.levels, 0);
+    assert_int_equal(tp->allocs, 0);
+    d.max_page_size = 0;
+    assert_int_equal(mmkit_pagetable_init(&pt, &d), MMKIT_OK);
+    assert_null(last_log);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), MiB(4), MiB(2), MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+
+    /* calls on a valid instance: the message names the call and the argument */
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(1) + 8, 0, PG, MMKIT_PTE_READ, NULL),
+                   MMKIT_EALIGN, "mmkit_pagetable_map: va, len: ");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), 0, 0, MMKIT_PTE_READ, NULL), MMKIT_EINVAL,
+                   "mmkit_pagetable_map: len: ");
+    expect_refusal(mmkit_pagetable_map(&pt, (uint64_t)1 << 40, 0, PG, MMKIT_PTE_READ, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_map: va, len: the range must be canonical");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), 0x800, PG, MMKIT_PTE_READ, NULL),
+                   MMKIT_EALIGN, "mmkit_pagetable_map: pa: ");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), (uint64_t)1 << 56, PG, MMKIT_PTE_READ, NULL),
+                   MMKIT_ERANGE, "mmkit_pagetable_map: pa, len: ");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), 0, PG, MMKIT_PTE_WRITE | MMKIT_PTE_EXEC, NULL),
+                   MMKIT_EINVAL,
+                   "mmkit_pagetable_map: flags: WRITE");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), 0, PG, MMKIT_PTE_USER, NULL), MMKIT_EINVAL,
+                   "mmkit_pagetable_map: flags: a leaf needs");
+    expect_refusal(mmkit_pagetable_map(&pt, GiB(2), 0, PG, MMKIT_PTE_READ | 0x80u, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_map: flags: unknown bits");
+    expect_refusal(mmkit_pagetable_protect(&pt, GiB(1), PG, MMKIT_PTE_RW | MMKIT_PTE_CACHE_UC,
+                                           NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_protect: flags: cache attribute");
+    expect_refusal(mmkit_pagetable_unmap(&pt, GiB(1), 0, NULL, NULL, NULL), MMKIT_EINVAL,
+                   "mmkit_pagetable_unmap: len: ");
+    expect_refusal(mmkit_pagetable_test_and_clear(&pt, GiB(1), PG, MMKIT_PTE_WRITE, &found, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_test_and_clear: which: ");
+    assert_int_equal(found, 0);
+    expect_refusal(mmkit_pagetable_translate(&pt, (uint64_t)1 << 40, &pa, NULL, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_translate: va: ");
+    expect_refusal(mmkit_pagetable_encode(&pt, 3, 0, MMKIT_PTE_READ, &e), MMKIT_EINVAL,
+                   "mmkit_pagetable_encode: level: ");
+    expect_refusal(mmkit_pagetable_encode(&pt, 1, PG, MMKIT_PTE_READ, &e), MMKIT_EALIGN,
+                   "mmkit_pagetable_encode: pa: ");
+    expect_refusal(mmkit_pagetable_decode(&pt, 3, 1, &pa, NULL), MMKIT_EINVAL,
+                   "mmkit_pagetable_decode: level: ");
+    expect_refusal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, NULL, NULL), MMKIT_EINVAL,
+                   "mmkit_pagetable_visit: fn: ");
+    /* nothing changed: the one 2 MiB leaf is still there */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    assert_int_equal(pt.mapped_bytes, MiB(2));
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1) + 0x1234, &pa, NULL, NULL), MMKIT_OK);
+    assert_int_equal(pa, MiB(4) + 0x1234);
+    /* success logs nothing, and neither does a NULL or zeroed instance */
+    assert_int_equal(mmkit_pagetable_translate(&pt, GiB(1), &pa, NULL, NULL), MMKIT_OK);
+    memset(&bad, 0, sizeof bad);
+    assert_int_equal(mmkit_pagetable_map(&bad, GiB(1), 0, PG, MMKIT_PTE_READ, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_translate(NULL, GiB(1), &pa, NULL, NULL), MMKIT_EINVAL);
+    assert_null(last_log);
+    destroy(&pt);
+    /* a destroyed instance is zeroed and refused like one */
+    assert_int_equal(pt.levels, 0);
+    assert_int_equal(mmkit_pagetable_map(&pt, GiB(1), 0, PG, MMKIT_PTE_READ, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_cr3(&pt, 0, false), 0);
+    assert_int_equal(tp->outstanding, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -1345,6 +1424,7 @@ int main(void) {
         cmocka_unit_test(test_decode_roundtrip_and_reserved),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_init_errors),
+        cmocka_unit_test(test_refusals_logged),
         cmocka_unit_test(test_root_registers),
         cmocka_unit_test(test_tree_layout_x86),
         cmocka_unit_test(test_tree_layout_riscv),

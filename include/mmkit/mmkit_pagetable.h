@@ -1,22 +1,52 @@
 /* mmkit_pagetable.h - page tables that real MMUs walk: x86-64 4/5-level, RISC-V Sv39/48/57.
  *                                                                  MIT licence, see mmkit_core.h.
  *
- * WHAT IT IS
- *   One page-table engine and one format descriptor per scheme (levels, leaf-capable levels,
- *   canonical width, bit positions). map / unmap / protect / translate / visit /
- *   test-and-clear accessed+dirty / check on a tree whose table pages come from a frame
- *   provider (reached through its phys_to_virt hook). Flags are arch-neutral (MMKIT_PTE_*) and
- *   translated to exact bits. Every change of a live entry is RECORDED in an invalidation
- *   gather from mmkit_tlb.h; table pages freed by unmap go back to the provider only after the
- *   gather's flush (unhook -> flush -> free). Helpers give the CR3 and satp values.
+ * One page-table engine and one format descriptor per scheme (levels, leaf-capable levels,
+ * canonical width, bit positions): map / unmap / protect / translate / visit /
+ * test-and-clear accessed+dirty / check on a tree whose table pages come from a frame provider
+ * (reached through its phys_to_virt hook, or at a fixed offset with desc.direct_map). Flags are
+ * arch-neutral (MMKIT_PTE_*) and translated to exact bits. Every change of a live entry is
+ * RECORDED in an invalidation gather from mmkit_tlb.h; table pages freed by unmap go back to
+ * the provider only after the gather's flush (unhook -> flush -> free). Helpers give the CR3
+ * and satp values; encode/decode give the exact entries.
+ *
+ * API AT A GLANCE
+ *   mmkit_pagetable_init(pt, &desc)                      allocate the root from a zeroed desc
+ *   mmkit_pagetable_destroy(pt, leaf, ctx)               free every table (not live any more)
+ *   mmkit_pagetable_map(pt, va, pa, len, flags, g)       map a range, largest leaves allowed
+ *   mmkit_pagetable_unmap(pt, va, len, leaf, ctx, g)     remove a range, free empty tables via g
+ *   mmkit_pagetable_protect(pt, va, len, flags, g)       new permissions/cache/SW bits, A/D kept
+ *   mmkit_pagetable_test_and_clear(pt, va, len, which, &found, g)  clear A and/or D, report
+ *   mmkit_pagetable_translate(pt, va, &pa, &flags, &size)  one lookup, like the MMU's
+ *   mmkit_pagetable_visit(pt, va, len, fn, ctx)          every run of leaves in a range
+ *   mmkit_pagetable_check(pt)                            walk every invariant
+ *   mmkit_pagetable_encode(pt, level, pa, flags, &pte)   the entry map would write
+ *   mmkit_pagetable_decode(pt, level, pte, &pa, &flags)  the reverse
+ *   mmkit_pagetable_cr3(pt, pcid, noflush)               CR3 value (x86-64)
+ *   mmkit_pagetable_satp(pt, asid)                       satp value (RISC-V)
+ *   mmkit_pagetable_level_size(level)                    leaf size of a level: 4 KiB << 9*level
+ *
+ * TYPES
+ *   mmkit_pagetable_format   X86_64_4LEVEL, X86_64_5LEVEL, SV39, SV48, SV57
+ *   mmkit_pagetable_desc     how to build an instance (zero = defaults): format, provider (by
+ *                            value), phys_bits, max_page_size, preset_ad, no_nx, svpbmt,
+ *                            direct_map
+ *   mmkit_pagetable          an instance: caller-owned storage, fields internal
+ *   mmkit_pagetable_mapping  a run of leaves {va, pa, size, page_size, flags} handed to the
+ *                            callbacks of unmap, destroy and visit
+ *   mmkit_pagetable_leaf_fn  unmap/destroy callback: frames whose mapping was removed
+ *   mmkit_pagetable_visit_fn visit callback: return false to stop
+ *   level                    0 holds 4 KiB leaves; levels - 1 is the root; 9 index bits each
+ *   leaf / pointer entry     an entry that maps memory / one that names the next table
+ *   gather                   an mmkit_tlb_gather (mmkit_tlb.h): what has to be invalidated
  *
  * USAGE
  *       #define MMKIT_IMPLEMENTATION            // in one .c file
  *       #include <mmkit/mmkit_pagetable.h>
  *
- *       mmkit_provider frames = mmkit_buddy_provider(&buddy);     // needs phys_to_virt
  *       mmkit_pagetable_desc d = {0};                              // zero = defaults
- *       d.format = MMKIT_PAGETABLE_SV48; d.provider = &frames; d.phys_bits = 40;
+ *       d.format = MMKIT_PAGETABLE_SV48; d.phys_bits = 40;
+ *       d.provider = mmkit_buddy_provider(&buddy);   // by value; needs phys_to_virt
  *       d.direct_map = true;                   // frames reached at a fixed offset: no call
  *                                              // to phys_to_virt per level
  *       mmkit_pagetable pt;
@@ -30,7 +60,8 @@
  *       mmkit_pagetable_unmap(&pt, va, len, free_frames, ctx, &g);
  *       mmkit_tlb_gather_flush(&g);             // invalidates, then frees the empty tables
  *
- * FORMATS (level 0 holds 4 KiB leaves; level L-1 is the root; 9 index bits per level)
+ * DESIGN
+ *   Formats (level 0 holds 4 KiB leaves; level L-1 is the root; 9 index bits per level)
  *   format                levels  canonical va   leaf sizes              phys_bits max
  *   X86_64_4LEVEL         4       48 bits        4K, 2M (PS), 1G (PS)    52
  *   X86_64_5LEVEL (LA57)  5       57 bits        4K, 2M, 1G              52
@@ -41,7 +72,7 @@
  *   63:39 = bit 38, Sv48: 63:48 = bit 47, Sv57: 63:57 = bit 56). x86 1 GiB leaves need
  *   CPUID.80000001H:EDX.Page1GB (QEMU: -cpu max or +pdpe1gb); limit with desc.max_page_size.
  *
- * FLAGS (MMKIT_PTE_*) AND THEIR EXACT BITS
+ *   Flags (MMKIT_PTE_*) and their exact bits
  *   flag         x86-64 leaf                           RISC-V leaf
  *   (present)    P  bit 0                              V bit 0
  *   READ         implied by P (see below)              R bit 1
@@ -88,11 +119,15 @@
  *   the MMU's A/D updates. protect() keeps the A/D state an entry has (the MMU's record) and
  *   adds the ones requested.
  *
- * OPERATIONS AND THE GATHER
- *   Every operation that changes live entries takes a `struct mmkit_tlb_gather *` (mmkit_tlb.h)
- *   and only RECORDS into it; the caller flushes when ready. It may be NULL while the tables
- *   are not live (built before paging is on, or never loaded): then nothing is recorded and
- *   table pages are freed at once. What is recorded:
+ *   Leaf selection: map uses, at every position, the largest leaf that (a) the format
+ *   supports, (b) is at most desc.max_page_size (the policy: 0 = largest the format has; e.g.
+ *   4096 = 4 KiB only, 2 MiB, 1 GiB, or 512 GiB on Sv48/Sv57), (c) va and pa are both aligned
+ *   to, and (d) fits in what is left of the range.
+ *
+ *   Operations and the gather: every operation that changes live entries takes a
+ *   `struct mmkit_tlb_gather *` (mmkit_tlb.h) and only RECORDS into it; the caller flushes when
+ *   ready. It may be NULL while the tables are not live (built before paging is on, or never
+ *   loaded): then nothing is recorded and table pages are freed at once. What is recorded:
  *     unmap / protect / test_and_clear: each run of changed leaf entries of one leaf table as
  *       one range (not one call per page), with `global` when one of them had G set;
  *       a huge leaf split into a table: its range plus mmkit_tlb_gather_tables();
@@ -103,7 +138,26 @@
  *       implementation may cache invalid entries at any level; run the flush before relying on
  *       the mapping (an SFENCE.VMA, no IPI needed if the other harts tolerate a spurious fault).
  *
+ *   Walks keep one table pointer and index per level (no recursion). translate has a fast path
+ *   for direct_map without flags: one unrolled walk per entry layout, no call; otherwise (or
+ *   with flags, where the leaf is fully decoded and validated) an out-of-line walk.
+ *
+ * LIMITS
+ *   MMKIT_PAGETABLE_MAX_LEVELS (5) levels; 512 entries of 8 bytes per table (one 4 KiB frame,
+ *   MMKIT_PAGE_SHIFT must be 12); physical addresses below 2^phys_bits (at most 52 on x86-64,
+ *   56 on RISC-V); table pages from the provider must lie below 2^phys_bits too.
+ *
  * BAD INPUT (returns a status; the tree is unchanged and passes mmkit_pagetable_check())
+ *   Every call: a NULL instance, or one that is zeroed (never initialised, left zeroed by a
+ *   failed init, or zeroed by destroy) -> MMKIT_EINVAL without writing to it (cr3 and satp
+ *   return 0).
+ *   init: NULL desc; unknown format; provider without alloc, free or phys_to_virt; phys_bits
+ *   not 0 or 13..52 (x86-64) / 13..56 (RISC-V); max_page_size not 0 or a leaf size of the
+ *   format; no_nx on RISC-V; svpbmt on x86 -> MMKIT_EINVAL; the root cannot be allocated ->
+ *   MMKIT_ENOMEM. On any failure *pt is zeroed. Define MMKIT_LOG (mmkit_core.h) to learn which
+ *   rule a call refused, e.g. "mmkit_pagetable_init: desc.phys_bits: must be 0 or 13..the
+ *   format's maximum (52 x86-64, 56 RISC-V)" or "mmkit_pagetable_map: va: range must be
+ *   canonical and in one half".
  *   va, pa or len not a multiple of 4 KiB ........................ MMKIT_EALIGN
  *   len == 0, [va, va+len) not canonical or crossing the hole ...... MMKIT_EINVAL
  *   unknown flag bits, W without R, neither R nor X, cache attribute
@@ -112,6 +166,9 @@
  *   map over a page that is already mapped ........................... MMKIT_EEXIST
  *   a table page cannot be allocated ................................. MMKIT_ENOMEM
  *   translate of an unmapped address ................................. MMKIT_ENOENT
+ *   encode: level above the format's highest leaf level -> EINVAL, pa not aligned to the
+ *   level's size -> EALIGN, beyond 2^phys_bits -> ERANGE; decode: level >= levels -> EINVAL.
+ *   visit: fn NULL -> EINVAL (any range is accepted).
  *   map is all-or-nothing: on EEXIST or ENOMEM half-way it rolls back what it mapped (the
  *   leaves it wrote are cleared and recorded, the tables it allocated are freed through the
  *   gather), so the mappings are exactly as before the call.
@@ -120,26 +177,18 @@
  *   translation changed (a leaf may have been split into smaller leaves with the same
  *   addresses and flags, which is invisible to users of the mapping).
  *   Unmapped pages inside the range of unmap / protect / test_and_clear are skipped.
- *
- * LEAF SELECTION
- *   map uses, at every position, the largest leaf that (a) the format supports, (b) is at most
- *   desc.max_page_size (the policy: 0 = largest the format has; e.g. 4096 = 4 KiB only,
- *   2 MiB, 1 GiB, or 512 GiB on Sv48/Sv57), (c) va and pa are both aligned to, and (d) fits in
- *   what is left of the range.
+ *   check: NULL or zeroed -> EINVAL; an entry or counter that is not what mmkit writes ->
+ *   MMKIT_ECORRUPT.
  *
  * COMPLEXITY (L = levels <= 5, n = pages of 4 KiB in the range, T = leaf tables touched,
- *             all loops bounded by these; no recursion: walks keep an index per level)
+ *             all loops bounded by these)
  *   init O(1) + one table; destroy O(tables * 512)
  *   map O(n + T * L): descends once per leaf table and fills it in one pass
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
  *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
- *   translate O(L); visit O(n + T * L); check O(tables * 512)
- *   Measured (bench/bench_pagetable.c, x86-64 4-level, 1 GiB): map 4 KiB pages ~0.85 ns and
- *   ~11 instructions per page, unmap ~1.3 ns / ~24 instructions per page, translate of a
- *   random address ~9 ns / ~70 instructions with direct_map and no flags asked (a walk per
- *   entry layout, unrolled, no call; without direct_map each level calls phys_to_virt).
+ *   translate O(L); visit O(n + T * L); check O(tables * 512); encode, decode, cr3, satp O(1)
  *
- * THREADS, IRQS AND THE MMU
+ * THREADS AND IRQS
  *   An mmkit_pagetable takes no locks: serialise all calls on one instance (translate, visit
  *   and check are read-only and may run concurrently with each other). The MMU itself may set
  *   A/D in live leaves at any time. On 64-bit targets (GNU C) test_and_clear and protect update
@@ -147,7 +196,12 @@
  *   unmap reads each entry and then stores 0 (plain accesses, like Linux tearing down a dead
  *   mm): a D bit another CPU's MMU sets in between can be lost - make the range read-only
  *   first (protect + flush) when the dirty state must be exact. 32-bit targets use plain
- *   accesses everywhere (no 64-bit atomics there without a libatomic helper).
+ *   accesses everywhere (no 64-bit atomics there without a libatomic helper). The provider is
+ *   called from map, unmap, protect (splits), destroy and from the gather's flush; it must be
+ *   usable in the context those run in.
+ *
+ * CONFIGURATION
+ *   No macros of its own; MMKIT_PAGE_SHIFT must stay 12 (the MMUs' 4 KiB base page).
  */
 #ifndef MMKIT_PAGETABLE_H
 #define MMKIT_PAGETABLE_H
@@ -158,6 +212,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- types ---------------------------------------------------------------------------------- */
 
 typedef enum mmkit_pagetable_format {
     MMKIT_PAGETABLE_X86_64_4LEVEL = 0,
@@ -170,7 +226,7 @@ typedef enum mmkit_pagetable_format {
 
 #define MMKIT_PAGETABLE_MAX_LEVELS 5
 
-/* ---- arch-neutral flags (uint32_t) ------------------------------------------------------ */
+/* arch-neutral flags (uint32_t) */
 #define MMKIT_PTE_READ     0x001u
 #define MMKIT_PTE_WRITE    0x002u
 #define MMKIT_PTE_EXEC     0x004u
@@ -191,16 +247,19 @@ typedef enum mmkit_pagetable_format {
 #define MMKIT_PTE_RX  (MMKIT_PTE_READ | MMKIT_PTE_EXEC)
 #define MMKIT_PTE_RWX (MMKIT_PTE_READ | MMKIT_PTE_WRITE | MMKIT_PTE_EXEC)
 
-/* IA32_PAT value the x86 cache attributes assume (Linux's layout, see above). */
+/* IA32_PAT value the x86 cache attributes assume (Linux's layout, see DESIGN). */
 #define MMKIT_PAGETABLE_X86_PAT ((uint64_t)0x0407050600070106u)
-/* x86 software bit that holds D while a leaf is not writable (CET rule, see above). */
+/* x86 software bit that holds D while a leaf is not writable (CET rule, see DESIGN). */
 #define MMKIT_PAGETABLE_X86_SAVED_DIRTY ((uint64_t)1 << 52)
+
+/* An instance: caller-owned storage, filled by init; fields internal (see "storage only"). */
+typedef struct mmkit_pagetable mmkit_pagetable;
 
 /* Zero-initialise, then fill what you need. */
 typedef struct mmkit_pagetable_desc {
     mmkit_pagetable_format format;
-    const mmkit_provider *provider; /* table pages (one frame each); phys_to_virt required; the
-                                     * provider struct is copied, what it points to must live */
+    mmkit_provider provider; /* table pages (one frame each); alloc, free and phys_to_virt
+                              * required. Copied: what its ctx points to must outlive pt */
     unsigned phys_bits;      /* MAXPHYADDR, 13..52 (x86) / 13..56 (RISC-V); 0 = the maximum.
                               * Mapped frames and table pages must lie below 2^phys_bits */
     uint64_t max_page_size;  /* largest leaf map may use: 4 KiB, 2 MiB, 1 GiB, 512 GiB, 256 TiB
@@ -213,27 +272,6 @@ typedef struct mmkit_pagetable_desc {
                               * direct map, an arena): tables are then reached by adding an
                               * offset instead of calling phys_to_virt at every level */
 } mmkit_pagetable_desc;
-
-/* One instance. Fields are read-only for users; `tables` and `mapped_bytes` are statistics. */
-typedef struct mmkit_pagetable {
-    mmkit_provider provider;
-    mmkit_paddr root;         /* physical address of the root table */
-    uint64_t *root_table;     /* phys_to_virt(root), looked up once */
-    uintptr_t virt_offset;    /* direct_map: virtual = physical + virt_offset */
-    uint64_t next_mask;       /* address bits of a pointer entry ... */
-    unsigned next_shift;      /* ... shifted left by this (RISC-V PPN at bit 10: 2) */
-    uint64_t leaf_mask[MMKIT_PAGETABLE_MAX_LEVELS]; /* a present entry is a leaf iff e & mask */
-    uint64_t tables;          /* table pages in the tree, root included */
-    uint64_t mapped_bytes;    /* bytes covered by leaves */
-    uint64_t pa_limit;        /* 2^phys_bits */
-    uint8_t format;           /* mmkit_pagetable_format */
-    uint8_t levels;
-    uint8_t va_bits;
-    uint8_t phys_bits;
-    uint8_t max_leaf_level;   /* from max_page_size */
-    bool riscv;
-    bool preset_ad, no_nx, svpbmt, direct_map;
-} mmkit_pagetable;
 
 /* A run of leaves: [va, va + size) -> [pa, pa + size), made of leaves of page_size bytes with
  * equal flags (consecutive leaves are merged when va and pa both continue). */
@@ -250,9 +288,9 @@ typedef void (*mmkit_pagetable_leaf_fn)(void *ctx, const mmkit_pagetable_mapping
 /* Called by visit; return false to stop the walk. */
 typedef bool (*mmkit_pagetable_visit_fn)(void *ctx, const mmkit_pagetable_mapping *m);
 
-/* Allocate the root table. EINVAL for a bad descriptor (unknown format, no provider or
- * phys_to_virt, phys_bits or max_page_size out of range, no_nx on RISC-V, svpbmt on x86);
- * ENOMEM when the root cannot be allocated. On failure *pt is zeroed. O(1). */
+/* ---- functions -------------------------------------------------------------------------------- */
+
+/* Allocate the root table (see BAD INPUT for what is refused). On failure *pt is zeroed. O(1). */
 MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pagetable_desc *d);
 
 /* Free every table page (the tables must no longer be live: nothing is recorded); leaf
@@ -261,8 +299,8 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
 MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pagetable_leaf_fn leaf,
                                                void *ctx);
 
-/* Map [va, va+len) -> [pa, pa+len) with flags, using the largest leaves allowed (see LEAF
- * SELECTION). All-or-nothing (see BAD INPUT). g may be NULL when the tables are not live. */
+/* Map [va, va+len) -> [pa, pa+len) with flags, using the largest leaves allowed (see Leaf
+ * selection). All-or-nothing (see BAD INPUT). g may be NULL when the tables are not live. */
 MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
                                            uint64_t len, uint32_t flags,
                                            struct mmkit_tlb_gather *g);
@@ -306,8 +344,9 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
 /* Walk the whole tree: every entry a valid encoding for its level (reserved bits clear,
  * addresses below 2^phys_bits, superpages aligned, PS clear where it must be, RISC-V pointer
  * A/D/U clear, cache index one mmkit writes), no empty table but the root, and the counters
- * (tables, mapped_bytes) equal to what the walk finds. MMKIT_OK or MMKIT_ECORRUPT.
- * O(tables * 512), bounded by pt->tables even when the tree is corrupted. */
+ * (tables, mapped_bytes) equal to what the walk finds. MMKIT_OK, MMKIT_ECORRUPT, or
+ * MMKIT_EINVAL for a NULL or zeroed pt. O(tables * 512), bounded by pt's table count even
+ * when the tree is corrupted. */
 MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt);
 
 /* The exact entry map would write for a leaf of this level (0 = 4 KiB) at pa with flags
@@ -319,17 +358,43 @@ MMKIT_API mmkit_status mmkit_pagetable_encode(const mmkit_pagetable *pt, unsigne
 MMKIT_API mmkit_status mmkit_pagetable_decode(const mmkit_pagetable *pt, unsigned level,
                                               uint64_t pte, mmkit_paddr *pa, uint32_t *flags);
 
+/* CR3 value: root | PCID (bits 11:0; only the low 12 bits of pcid are used, 0 without
+ * CR4.PCIDE) | bit 63 when noflush (CR4.PCIDE: keep the PCID's TLB entries). 0 for RISC-V
+ * and for a NULL or zeroed pt. */
+MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush);
+/* satp value: MODE (63:60; 8 Sv39, 9 Sv48, 10 Sv57) | ASID (59:44) | root PPN (43:0).
+ * 0 for x86 and for a NULL or zeroed pt. Writing satp flushes nothing: SFENCE.VMA afterwards
+ * as needed. */
+MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid);
+
 /* Leaf size of a level: 4 KiB << (9 * level). */
 MMKIT__INLINE uint64_t mmkit_pagetable_level_size(unsigned level) {
     return (uint64_t)1 << (12u + 9u * level);
 }
 
-/* CR3 value: root | PCID (bits 11:0; only the low 12 bits of pcid are used, 0 without
- * CR4.PCIDE) | bit 63 when noflush (CR4.PCIDE: keep the PCID's TLB entries). 0 for RISC-V. */
-MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush);
-/* satp value: MODE (63:60; 8 Sv39, 9 Sv48, 10 Sv57) | ASID (59:44) | root PPN (43:0).
- * 0 for x86. Writing satp flushes nothing: SFENCE.VMA afterwards as needed. */
-MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid);
+/* ==== storage only; treat as opaque ==========================================================
+ * The layout may change in any release. Users read nothing here but the statistics `tables`
+ * (table pages in the tree, root included) and `mapped_bytes` (bytes covered by leaves);
+ * the root is handed out through mmkit_pagetable_cr3() / mmkit_pagetable_satp(). */
+struct mmkit_pagetable {
+    mmkit_provider provider;  /* the instance's own copy of desc.provider */
+    mmkit_paddr root;         /* physical address of the root table */
+    uint64_t *root_table;     /* phys_to_virt(root), looked up once */
+    uintptr_t virt_offset;    /* direct_map: virtual = physical + virt_offset */
+    uint64_t next_mask;       /* address bits of a pointer entry ... */
+    unsigned next_shift;      /* ... shifted left by this (RISC-V PPN at bit 10: 2) */
+    uint64_t leaf_mask[MMKIT_PAGETABLE_MAX_LEVELS]; /* a present entry is a leaf iff e & mask */
+    uint64_t tables;          /* table pages in the tree, root included */
+    uint64_t mapped_bytes;    /* bytes covered by leaves */
+    uint64_t pa_limit;        /* 2^phys_bits */
+    uint8_t format;           /* mmkit_pagetable_format */
+    uint8_t levels;           /* 0: zeroed (never initialised, failed init, destroyed) */
+    uint8_t va_bits;
+    uint8_t phys_bits;
+    uint8_t max_leaf_level;   /* from max_page_size */
+    bool riscv;
+    bool preset_ad, no_nx, svpbmt, direct_map;
+};
 
 #ifdef __cplusplus
 }
@@ -346,16 +411,16 @@ extern "C" {
 
 /* ---- the format descriptors ----------------------------------------------------------------- */
 
-typedef struct mmkit__pt_fmt {
+typedef struct mmkit__pagetable_fmt {
     uint8_t levels;        /* 9 index bits each, 4 KiB leaves at level 0 */
     uint8_t va_bits;       /* canonical width */
     uint8_t max_phys_bits; /* widest physical address an entry can hold */
     uint8_t top_leaf;      /* highest level that may hold a leaf */
     uint8_t riscv;         /* entry layout: 0 x86-64, 1 RISC-V */
     uint8_t satp_mode;     /* RISC-V satp.MODE */
-} mmkit__pt_fmt;
+} mmkit__pagetable_fmt;
 
-static const mmkit__pt_fmt mmkit__pt_fmts[MMKIT_PAGETABLE_FORMAT_COUNT] = {
+static const mmkit__pagetable_fmt mmkit__pagetable_fmts[MMKIT_PAGETABLE_FORMAT_COUNT] = {
     {4, 48, 52, 2, 0, 0},  /* x86-64 4-level: PDPTE (1 GiB) and PDE (2 MiB) may be leaves */
     {5, 57, 52, 2, 0, 0},  /* x86-64 5-level (LA57) */
     {3, 39, 56, 2, 1, 8},  /* Sv39 */
@@ -364,62 +429,61 @@ static const mmkit__pt_fmt mmkit__pt_fmts[MMKIT_PAGETABLE_FORMAT_COUNT] = {
 };
 
 /* x86-64 entry bits (Intel SDM Vol. 3A, 4.5) */
-#define MMKIT__X86_P     ((uint64_t)1 << 0)
-#define MMKIT__X86_RW    ((uint64_t)1 << 1)
-#define MMKIT__X86_US    ((uint64_t)1 << 2)
-#define MMKIT__X86_PWT   ((uint64_t)1 << 3)
-#define MMKIT__X86_PCD   ((uint64_t)1 << 4)
-#define MMKIT__X86_A     ((uint64_t)1 << 5)
-#define MMKIT__X86_D     ((uint64_t)1 << 6)
-#define MMKIT__X86_PS    ((uint64_t)1 << 7) /* PDPTE/PDE; in a 4 KiB PTE the same bit is PAT */
-#define MMKIT__X86_PAT4K ((uint64_t)1 << 7)
-#define MMKIT__X86_G     ((uint64_t)1 << 8)
-#define MMKIT__X86_SW0   ((uint64_t)1 << 9)
-#define MMKIT__X86_SW1   ((uint64_t)1 << 10)
-#define MMKIT__X86_PATL  ((uint64_t)1 << 12) /* PAT in 2 MiB / 1 GiB leaves */
-#define MMKIT__X86_SAVED_D MMKIT_PAGETABLE_X86_SAVED_DIRTY
-#define MMKIT__X86_XD    ((uint64_t)1 << 63)
-#define MMKIT__X86_ADDR  ((uint64_t)0x000ffffffffff000u) /* bits 51:12 */
-#define MMKIT__X86_PTR   (MMKIT__X86_P | MMKIT__X86_RW | MMKIT__X86_US)
+#define MMKIT__PAGETABLE_X86_P     ((uint64_t)1 << 0)
+#define MMKIT__PAGETABLE_X86_RW    ((uint64_t)1 << 1)
+#define MMKIT__PAGETABLE_X86_US    ((uint64_t)1 << 2)
+#define MMKIT__PAGETABLE_X86_PWT   ((uint64_t)1 << 3)
+#define MMKIT__PAGETABLE_X86_PCD   ((uint64_t)1 << 4)
+#define MMKIT__PAGETABLE_X86_A     ((uint64_t)1 << 5)
+#define MMKIT__PAGETABLE_X86_D     ((uint64_t)1 << 6)
+#define MMKIT__PAGETABLE_X86_PS    ((uint64_t)1 << 7) /* PDPTE/PDE; in a 4 KiB PTE the same bit is PAT */
+#define MMKIT__PAGETABLE_X86_PAT4K ((uint64_t)1 << 7)
+#define MMKIT__PAGETABLE_X86_G     ((uint64_t)1 << 8)
+#define MMKIT__PAGETABLE_X86_SW0   ((uint64_t)1 << 9)
+#define MMKIT__PAGETABLE_X86_SW1   ((uint64_t)1 << 10)
+#define MMKIT__PAGETABLE_X86_PATL  ((uint64_t)1 << 12) /* PAT in 2 MiB / 1 GiB leaves */
+#define MMKIT__PAGETABLE_X86_XD    ((uint64_t)1 << 63)
+#define MMKIT__PAGETABLE_X86_ADDR  ((uint64_t)0x000ffffffffff000u) /* bits 51:12 */
+#define MMKIT__PAGETABLE_X86_PTR   (MMKIT__PAGETABLE_X86_P | MMKIT__PAGETABLE_X86_RW | MMKIT__PAGETABLE_X86_US)
 
 /* RISC-V entry bits (privileged spec, Sv39/Sv48/Sv57) */
-#define MMKIT__RV_V      ((uint64_t)1 << 0)
-#define MMKIT__RV_R      ((uint64_t)1 << 1)
-#define MMKIT__RV_W      ((uint64_t)1 << 2)
-#define MMKIT__RV_X      ((uint64_t)1 << 3)
-#define MMKIT__RV_U      ((uint64_t)1 << 4)
-#define MMKIT__RV_G      ((uint64_t)1 << 5)
-#define MMKIT__RV_A      ((uint64_t)1 << 6)
-#define MMKIT__RV_D      ((uint64_t)1 << 7)
-#define MMKIT__RV_SW0    ((uint64_t)1 << 8)
-#define MMKIT__RV_SW1    ((uint64_t)1 << 9)
-#define MMKIT__RV_PPN    ((uint64_t)0x003ffffffffffc00u) /* bits 53:10 */
-#define MMKIT__RV_RSVD   ((uint64_t)0x1fc0000000000000u) /* bits 60:54 */
-#define MMKIT__RV_PBMT_SHIFT 61
-#define MMKIT__RV_PBMT   ((uint64_t)3 << 61)
-#define MMKIT__RV_N      ((uint64_t)1 << 63)
-#define MMKIT__RV_RWX    (MMKIT__RV_R | MMKIT__RV_W | MMKIT__RV_X)
+#define MMKIT__PAGETABLE_RV_V      ((uint64_t)1 << 0)
+#define MMKIT__PAGETABLE_RV_R      ((uint64_t)1 << 1)
+#define MMKIT__PAGETABLE_RV_W      ((uint64_t)1 << 2)
+#define MMKIT__PAGETABLE_RV_X      ((uint64_t)1 << 3)
+#define MMKIT__PAGETABLE_RV_U      ((uint64_t)1 << 4)
+#define MMKIT__PAGETABLE_RV_G      ((uint64_t)1 << 5)
+#define MMKIT__PAGETABLE_RV_A      ((uint64_t)1 << 6)
+#define MMKIT__PAGETABLE_RV_D      ((uint64_t)1 << 7)
+#define MMKIT__PAGETABLE_RV_SW0    ((uint64_t)1 << 8)
+#define MMKIT__PAGETABLE_RV_SW1    ((uint64_t)1 << 9)
+#define MMKIT__PAGETABLE_RV_PPN    ((uint64_t)0x003ffffffffffc00u) /* bits 53:10 */
+#define MMKIT__PAGETABLE_RV_RSVD   ((uint64_t)0x1fc0000000000000u) /* bits 60:54 */
+#define MMKIT__PAGETABLE_RV_PBMT_SHIFT 61
+#define MMKIT__PAGETABLE_RV_PBMT   ((uint64_t)3 << 61)
+#define MMKIT__PAGETABLE_RV_N      ((uint64_t)1 << 63)
+#define MMKIT__PAGETABLE_RV_RWX    (MMKIT__PAGETABLE_RV_R | MMKIT__PAGETABLE_RV_W | MMKIT__PAGETABLE_RV_X)
 
-#define MMKIT__PT_ENTRIES 512u
-#define MMKIT__PT_AD (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY)
+#define MMKIT__PAGETABLE_ENTRIES 512u
+#define MMKIT__PAGETABLE_AD (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY)
 
 /* Leaf updates that must not lose an A/D bit the MMU sets meanwhile (see THREADS). */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__SIZEOF_POINTER__) && \
     __SIZEOF_POINTER__ >= 8
-static inline uint64_t mmkit__pt_fetch_and(uint64_t *p, uint64_t mask) {
+static inline uint64_t mmkit__pagetable_fetch_and(uint64_t *p, uint64_t mask) {
     return __atomic_fetch_and(p, mask, __ATOMIC_RELAXED);
 }
 /* Store nw if *p still holds *old; else *old gets the current value. */
-static inline bool mmkit__pt_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
+static inline bool mmkit__pagetable_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
     return __atomic_compare_exchange_n(p, old, nw, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 #else
-static inline uint64_t mmkit__pt_fetch_and(uint64_t *p, uint64_t mask) {
+static inline uint64_t mmkit__pagetable_fetch_and(uint64_t *p, uint64_t mask) {
     uint64_t old = *p;
     *p = old & mask;
     return old;
 }
-static inline bool mmkit__pt_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
+static inline bool mmkit__pagetable_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
     if (*p != *old) { *old = *p; return false; }
     *p = nw;
     return true;
@@ -428,70 +492,102 @@ static inline bool mmkit__pt_cas(uint64_t *p, uint64_t *old, uint64_t nw) {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static inline unsigned mmkit__pt_shift(unsigned level) { return 12u + 9u * level; }
+static inline unsigned mmkit__pagetable_shift(unsigned level) { return 12u + 9u * level; }
 
-static inline unsigned mmkit__pt_index(mmkit_vaddr va, unsigned level) {
-    return (unsigned)(va >> mmkit__pt_shift(level)) & (MMKIT__PT_ENTRIES - 1u);
+static inline unsigned mmkit__pagetable_index(mmkit_vaddr va, unsigned level) {
+    return (unsigned)(va >> mmkit__pagetable_shift(level)) & (MMKIT__PAGETABLE_ENTRIES - 1u);
 }
 
 /* va sign-extended from va_bits equals va */
-static inline bool mmkit__pt_canonical(const mmkit_pagetable *pt, mmkit_vaddr va) {
+static inline bool mmkit__pagetable_canonical(const mmkit_pagetable *pt, mmkit_vaddr va) {
     uint64_t top = va >> (pt->va_bits - 1u); /* bits 63..va_bits-1 */
     return top == 0 || top == (UINT64_MAX >> (pt->va_bits - 1u));
 }
 
-static inline uint64_t *mmkit__pt_table(const mmkit_pagetable *pt, mmkit_paddr pa) {
+static inline uint64_t *mmkit__pagetable_table(const mmkit_pagetable *pt, mmkit_paddr pa) {
     if (pt->direct_map) return (uint64_t *)((uintptr_t)pa + pt->virt_offset);
     return (uint64_t *)pt->provider.phys_to_virt(pt->provider.ctx, pa);
 }
 
-static inline bool mmkit__pt_present(const mmkit_pagetable *pt, uint64_t e) {
+static inline bool mmkit__pagetable_present(const mmkit_pagetable *pt, uint64_t e) {
     (void)pt;
     return (e & 1u) != 0; /* P and V are both bit 0 */
 }
 
 /* A present entry at this level is a leaf (else a pointer to the next level). */
-static inline bool mmkit__pt_is_leaf(const mmkit_pagetable *pt, uint64_t e, unsigned level) {
+static inline bool mmkit__pagetable_is_leaf(const mmkit_pagetable *pt, uint64_t e, unsigned level) {
     return (e & pt->leaf_mask[level]) != 0;
 }
 
 /* Physical address a pointer entry refers to. */
-static inline mmkit_paddr mmkit__pt_next(const mmkit_pagetable *pt, uint64_t e) {
+static inline mmkit_paddr mmkit__pagetable_next(const mmkit_pagetable *pt, uint64_t e) {
     return (e & pt->next_mask) << pt->next_shift;
 }
 
-static inline uint64_t mmkit__pt_pointer(const mmkit_pagetable *pt, mmkit_paddr table) {
-    return pt->riscv ? (table >> 2) | MMKIT__RV_V : table | MMKIT__X86_PTR;
+static inline uint64_t mmkit__pagetable_pointer(const mmkit_pagetable *pt, mmkit_paddr table) {
+    return pt->riscv ? (table >> 2) | MMKIT__PAGETABLE_RV_V : table | MMKIT__PAGETABLE_X86_PTR;
 }
 
 /* The address field of a leaf for frame pa, and the increment from one leaf to the next. */
-static inline uint64_t mmkit__pt_field(const mmkit_pagetable *pt, mmkit_paddr pa) {
+static inline uint64_t mmkit__pagetable_field(const mmkit_pagetable *pt, mmkit_paddr pa) {
     return pt->riscv ? pa >> 2 : pa;
 }
-static inline uint64_t mmkit__pt_step(const mmkit_pagetable *pt, unsigned level) {
+static inline uint64_t mmkit__pagetable_step(const mmkit_pagetable *pt, unsigned level) {
     return pt->riscv ? mmkit_pagetable_level_size(level) >> 2 : mmkit_pagetable_level_size(level);
 }
 /* Address bits of a leaf entry of this level (x86 large leaves: PAT at bit 12 excluded). */
-static inline uint64_t mmkit__pt_leaf_addr_mask(const mmkit_pagetable *pt, unsigned level) {
-    if (pt->riscv) return MMKIT__RV_PPN;
-    return MMKIT__X86_ADDR & ~(mmkit_pagetable_level_size(level) - 1u);
+static inline uint64_t mmkit__pagetable_leaf_addr_mask(const mmkit_pagetable *pt, unsigned level) {
+    if (pt->riscv) return MMKIT__PAGETABLE_RV_PPN;
+    return MMKIT__PAGETABLE_X86_ADDR & ~(mmkit_pagetable_level_size(level) - 1u);
 }
 
-/* Flags a leaf may have (the same rules on every format, see FLAGS). */
-static mmkit_status mmkit__pt_flags_ok(const mmkit_pagetable *pt, uint32_t f) {
+/* Why a range or a set of flags is refused (0: it is not). The checks return one of these and
+ * each public function turns it into its status with MMKIT__PAGETABLE_REFUSE_RANGE / _FLAGS,
+ * which log "function: argument: rule" (MMKIT_LOG) with the function's own name. */
+enum {
+    MMKIT__PAGETABLE_FINE = 0,
+    MMKIT__PAGETABLE_NO_PT,        /* NULL or zeroed instance (not logged) */
+    MMKIT__PAGETABLE_LEN_ZERO,
+    MMKIT__PAGETABLE_MISALIGNED,
+    MMKIT__PAGETABLE_NOT_CANONICAL,
+    MMKIT__PAGETABLE_FLAGS_UNKNOWN,
+    MMKIT__PAGETABLE_FLAGS_NO_RX,
+    MMKIT__PAGETABLE_FLAGS_W_NO_R,
+    MMKIT__PAGETABLE_FLAGS_CACHE
+};
+#define MMKIT__PAGETABLE_REFUSE_RANGE(FN, why)                                                     \
+    ((why) == MMKIT__PAGETABLE_NO_PT ? MMKIT_EINVAL                                                \
+     : (why) == MMKIT__PAGETABLE_LEN_ZERO                                                          \
+         ? MMKIT__REFUSE(MMKIT_EINVAL, FN ": len: must not be 0")                                  \
+     : (why) == MMKIT__PAGETABLE_MISALIGNED                                                        \
+         ? MMKIT__REFUSE(MMKIT_EALIGN, FN ": va, len: must be multiples of 4 KiB")                 \
+         : MMKIT__REFUSE(MMKIT_EINVAL,                                                             \
+                         FN ": va, len: the range must be canonical and in one half"))
+#define MMKIT__PAGETABLE_REFUSE_FLAGS(FN, why)                                                     \
+    ((why) == MMKIT__PAGETABLE_FLAGS_UNKNOWN                                                       \
+         ? MMKIT__REFUSE(MMKIT_EINVAL, FN ": flags: unknown bits (not in MMKIT_PTE_KNOWN_FLAGS)")  \
+     : (why) == MMKIT__PAGETABLE_FLAGS_NO_RX                                                       \
+         ? MMKIT__REFUSE(MMKIT_EINVAL, FN ": flags: a leaf needs READ or EXEC")                    \
+     : (why) == MMKIT__PAGETABLE_FLAGS_W_NO_R                                                      \
+         ? MMKIT__REFUSE(MMKIT_EINVAL, FN ": flags: WRITE needs READ")                             \
+         : MMKIT__REFUSE(MMKIT_EINVAL, FN ": flags: cache attribute the format cannot express "    \
+                                          "(RISC-V: WC/UC need desc.svpbmt, WT never)"))
+
+/* Flags a leaf may have (the same rules on every format, see DESIGN). */
+static unsigned mmkit__pagetable_flags_ok(const mmkit_pagetable *pt, uint32_t f) {
     uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
-    if (f & ~MMKIT_PTE_KNOWN_FLAGS) return MMKIT_EINVAL;
-    if (!(f & (MMKIT_PTE_READ | MMKIT_PTE_EXEC))) return MMKIT_EINVAL;
-    if ((f & MMKIT_PTE_WRITE) && !(f & MMKIT_PTE_READ)) return MMKIT_EINVAL;
+    if (f & ~MMKIT_PTE_KNOWN_FLAGS) return MMKIT__PAGETABLE_FLAGS_UNKNOWN;
+    if (!(f & (MMKIT_PTE_READ | MMKIT_PTE_EXEC))) return MMKIT__PAGETABLE_FLAGS_NO_RX;
+    if ((f & MMKIT_PTE_WRITE) && !(f & MMKIT_PTE_READ)) return MMKIT__PAGETABLE_FLAGS_W_NO_R;
     if (pt->riscv && cache != MMKIT_PTE_CACHE_WB &&
         (cache == MMKIT_PTE_CACHE_WT || !pt->svpbmt))
-        return MMKIT_EINVAL;
-    return MMKIT_OK;
+        return MMKIT__PAGETABLE_FLAGS_CACHE;
+    return MMKIT__PAGETABLE_FINE;
 }
 
 /* Everything but the address of a leaf of this level with (validated) flags f; preset: apply
  * desc.preset_ad (not when a split copies leaves, which must keep their A/D state exactly). */
-static uint64_t mmkit__pt_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f,
+static uint64_t mmkit__pagetable_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f,
                                     bool preset) {
     uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
     bool w = (f & MMKIT_PTE_WRITE) != 0;
@@ -499,86 +595,86 @@ static uint64_t mmkit__pt_leaf_bits(const mmkit_pagetable *pt, unsigned level, u
     bool d = (f & MMKIT_PTE_DIRTY) || (preset && pt->preset_ad && w);
     uint64_t e;
     if (pt->riscv) {
-        e = MMKIT__RV_V;
-        if (f & MMKIT_PTE_READ) e |= MMKIT__RV_R;
-        if (w) e |= MMKIT__RV_W;
-        if (f & MMKIT_PTE_EXEC) e |= MMKIT__RV_X;
-        if (f & MMKIT_PTE_USER) e |= MMKIT__RV_U;
-        if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__RV_G;
-        if (a) e |= MMKIT__RV_A;
-        if (d) e |= MMKIT__RV_D;
-        if (f & MMKIT_PTE_SW0) e |= MMKIT__RV_SW0;
-        if (f & MMKIT_PTE_SW1) e |= MMKIT__RV_SW1;
-        if (cache == MMKIT_PTE_CACHE_WC) e |= (uint64_t)1 << MMKIT__RV_PBMT_SHIFT; /* NC */
-        if (cache == MMKIT_PTE_CACHE_UC) e |= (uint64_t)2 << MMKIT__RV_PBMT_SHIFT; /* IO */
+        e = MMKIT__PAGETABLE_RV_V;
+        if (f & MMKIT_PTE_READ) e |= MMKIT__PAGETABLE_RV_R;
+        if (w) e |= MMKIT__PAGETABLE_RV_W;
+        if (f & MMKIT_PTE_EXEC) e |= MMKIT__PAGETABLE_RV_X;
+        if (f & MMKIT_PTE_USER) e |= MMKIT__PAGETABLE_RV_U;
+        if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__PAGETABLE_RV_G;
+        if (a) e |= MMKIT__PAGETABLE_RV_A;
+        if (d) e |= MMKIT__PAGETABLE_RV_D;
+        if (f & MMKIT_PTE_SW0) e |= MMKIT__PAGETABLE_RV_SW0;
+        if (f & MMKIT_PTE_SW1) e |= MMKIT__PAGETABLE_RV_SW1;
+        if (cache == MMKIT_PTE_CACHE_WC) e |= (uint64_t)1 << MMKIT__PAGETABLE_RV_PBMT_SHIFT; /* NC */
+        if (cache == MMKIT_PTE_CACHE_UC) e |= (uint64_t)2 << MMKIT__PAGETABLE_RV_PBMT_SHIFT; /* IO */
         return e;
     }
-    e = MMKIT__X86_P;
-    if (w) e |= MMKIT__X86_RW;
-    if (f & MMKIT_PTE_USER) e |= MMKIT__X86_US;
-    if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__X86_G;
-    if (a) e |= MMKIT__X86_A;
-    if (d) e |= w ? MMKIT__X86_D : MMKIT__X86_SAVED_D; /* never W=0 with D=1 (CET) */
-    if (f & MMKIT_PTE_SW0) e |= MMKIT__X86_SW0;
-    if (f & MMKIT_PTE_SW1) e |= MMKIT__X86_SW1;
-    if (!(f & MMKIT_PTE_EXEC) && !pt->no_nx) e |= MMKIT__X86_XD;
+    e = MMKIT__PAGETABLE_X86_P;
+    if (w) e |= MMKIT__PAGETABLE_X86_RW;
+    if (f & MMKIT_PTE_USER) e |= MMKIT__PAGETABLE_X86_US;
+    if (f & MMKIT_PTE_GLOBAL) e |= MMKIT__PAGETABLE_X86_G;
+    if (a) e |= MMKIT__PAGETABLE_X86_A;
+    if (d) e |= w ? MMKIT__PAGETABLE_X86_D : MMKIT_PAGETABLE_X86_SAVED_DIRTY; /* never W=0 with D=1 (CET) */
+    if (f & MMKIT_PTE_SW0) e |= MMKIT__PAGETABLE_X86_SW0;
+    if (f & MMKIT_PTE_SW1) e |= MMKIT__PAGETABLE_X86_SW1;
+    if (!(f & MMKIT_PTE_EXEC) && !pt->no_nx) e |= MMKIT__PAGETABLE_X86_XD;
     /* PAT index (PAT*4 + PCD*2 + PWT) in Linux's IA32_PAT: WB 0, WC 1, UC 3, WT 7 */
-    if (cache != MMKIT_PTE_CACHE_WB) e |= MMKIT__X86_PWT;
-    if (cache == MMKIT_PTE_CACHE_UC || cache == MMKIT_PTE_CACHE_WT) e |= MMKIT__X86_PCD;
-    if (cache == MMKIT_PTE_CACHE_WT) e |= level ? MMKIT__X86_PATL : MMKIT__X86_PAT4K;
-    if (level) e |= MMKIT__X86_PS;
+    if (cache != MMKIT_PTE_CACHE_WB) e |= MMKIT__PAGETABLE_X86_PWT;
+    if (cache == MMKIT_PTE_CACHE_UC || cache == MMKIT_PTE_CACHE_WT) e |= MMKIT__PAGETABLE_X86_PCD;
+    if (cache == MMKIT_PTE_CACHE_WT) e |= level ? MMKIT__PAGETABLE_X86_PATL : MMKIT__PAGETABLE_X86_PAT4K;
+    if (level) e |= MMKIT__PAGETABLE_X86_PS;
     return e;
 }
 
 /* Decode a present leaf of this level; ECORRUPT unless it is an encoding mmkit writes. */
-static mmkit_status mmkit__pt_leaf_decode(const mmkit_pagetable *pt, unsigned level, uint64_t e,
+static mmkit_status mmkit__pagetable_leaf_decode(const mmkit_pagetable *pt, unsigned level, uint64_t e,
                                           mmkit_paddr *pa_out, uint32_t *flags_out) {
     uint64_t size = mmkit_pagetable_level_size(level);
     uint32_t f = 0;
     mmkit_paddr pa;
     if (pt->riscv) {
-        uint64_t pbmt = (e & MMKIT__RV_PBMT) >> MMKIT__RV_PBMT_SHIFT;
-        if ((e & (MMKIT__RV_RSVD | MMKIT__RV_N)) || ((e & MMKIT__RV_W) && !(e & MMKIT__RV_R)) ||
+        uint64_t pbmt = (e & MMKIT__PAGETABLE_RV_PBMT) >> MMKIT__PAGETABLE_RV_PBMT_SHIFT;
+        if ((e & (MMKIT__PAGETABLE_RV_RSVD | MMKIT__PAGETABLE_RV_N)) || ((e & MMKIT__PAGETABLE_RV_W) && !(e & MMKIT__PAGETABLE_RV_R)) ||
             pbmt == 3u || (pbmt && !pt->svpbmt))
             return MMKIT_ECORRUPT;
-        pa = (e & MMKIT__RV_PPN) << 2;
-        if (e & MMKIT__RV_R) f |= MMKIT_PTE_READ;
-        if (e & MMKIT__RV_W) f |= MMKIT_PTE_WRITE;
-        if (e & MMKIT__RV_X) f |= MMKIT_PTE_EXEC;
-        if (e & MMKIT__RV_U) f |= MMKIT_PTE_USER;
-        if (e & MMKIT__RV_G) f |= MMKIT_PTE_GLOBAL;
-        if (e & MMKIT__RV_A) f |= MMKIT_PTE_ACCESSED;
-        if (e & MMKIT__RV_D) f |= MMKIT_PTE_DIRTY;
-        if (e & MMKIT__RV_SW0) f |= MMKIT_PTE_SW0;
-        if (e & MMKIT__RV_SW1) f |= MMKIT_PTE_SW1;
+        pa = (e & MMKIT__PAGETABLE_RV_PPN) << 2;
+        if (e & MMKIT__PAGETABLE_RV_R) f |= MMKIT_PTE_READ;
+        if (e & MMKIT__PAGETABLE_RV_W) f |= MMKIT_PTE_WRITE;
+        if (e & MMKIT__PAGETABLE_RV_X) f |= MMKIT_PTE_EXEC;
+        if (e & MMKIT__PAGETABLE_RV_U) f |= MMKIT_PTE_USER;
+        if (e & MMKIT__PAGETABLE_RV_G) f |= MMKIT_PTE_GLOBAL;
+        if (e & MMKIT__PAGETABLE_RV_A) f |= MMKIT_PTE_ACCESSED;
+        if (e & MMKIT__PAGETABLE_RV_D) f |= MMKIT_PTE_DIRTY;
+        if (e & MMKIT__PAGETABLE_RV_SW0) f |= MMKIT_PTE_SW0;
+        if (e & MMKIT__PAGETABLE_RV_SW1) f |= MMKIT_PTE_SW1;
         if (pbmt == 1u) f |= MMKIT_PTE_CACHE_WC;
         if (pbmt == 2u) f |= MMKIT_PTE_CACHE_UC;
     } else {
-        uint64_t pat = level ? MMKIT__X86_PATL : MMKIT__X86_PAT4K;
-        unsigned idx = (unsigned)((e & MMKIT__X86_PWT) ? 1u : 0u) |
-                       (unsigned)((e & MMKIT__X86_PCD) ? 2u : 0u) |
+        uint64_t pat = level ? MMKIT__PAGETABLE_X86_PATL : MMKIT__PAGETABLE_X86_PAT4K;
+        unsigned idx = (unsigned)((e & MMKIT__PAGETABLE_X86_PWT) ? 1u : 0u) |
+                       (unsigned)((e & MMKIT__PAGETABLE_X86_PCD) ? 2u : 0u) |
                        (unsigned)((e & pat) ? 4u : 0u);
-        uint64_t used = MMKIT__X86_ADDR | MMKIT__X86_P | MMKIT__X86_RW | MMKIT__X86_US |
-                        MMKIT__X86_PWT | MMKIT__X86_PCD | MMKIT__X86_A | MMKIT__X86_D |
-                        MMKIT__X86_PS | MMKIT__X86_G | MMKIT__X86_SW0 | MMKIT__X86_SW1 |
-                        MMKIT__X86_SAVED_D | MMKIT__X86_XD;
-        if ((e & ~used) || (pt->no_nx && (e & MMKIT__X86_XD)) ||
+        uint64_t used = MMKIT__PAGETABLE_X86_ADDR | MMKIT__PAGETABLE_X86_P | MMKIT__PAGETABLE_X86_RW | MMKIT__PAGETABLE_X86_US |
+                        MMKIT__PAGETABLE_X86_PWT | MMKIT__PAGETABLE_X86_PCD | MMKIT__PAGETABLE_X86_A | MMKIT__PAGETABLE_X86_D |
+                        MMKIT__PAGETABLE_X86_PS | MMKIT__PAGETABLE_X86_G | MMKIT__PAGETABLE_X86_SW0 | MMKIT__PAGETABLE_X86_SW1 |
+                        MMKIT_PAGETABLE_X86_SAVED_DIRTY | MMKIT__PAGETABLE_X86_XD;
+        if ((e & ~used) || (pt->no_nx && (e & MMKIT__PAGETABLE_X86_XD)) ||
             (idx != 0u && idx != 1u && idx != 3u && idx != 7u) ||
-            ((e & MMKIT__X86_D) && !(e & MMKIT__X86_RW)) ||
-            ((e & MMKIT__X86_SAVED_D) && (e & (MMKIT__X86_RW | MMKIT__X86_D))))
+            ((e & MMKIT__PAGETABLE_X86_D) && !(e & MMKIT__PAGETABLE_X86_RW)) ||
+            ((e & MMKIT_PAGETABLE_X86_SAVED_DIRTY) && (e & (MMKIT__PAGETABLE_X86_RW | MMKIT__PAGETABLE_X86_D))))
             return MMKIT_ECORRUPT;
         /* large leaves: bits 12 (PAT) .. shift-1 are the only low bits; the rest must be 0 */
-        if (level && (e & MMKIT__X86_ADDR & (size - 1u) & ~MMKIT__X86_PATL)) return MMKIT_ECORRUPT;
-        pa = e & MMKIT__X86_ADDR & ~(size - 1u);
+        if (level && (e & MMKIT__PAGETABLE_X86_ADDR & (size - 1u) & ~MMKIT__PAGETABLE_X86_PATL)) return MMKIT_ECORRUPT;
+        pa = e & MMKIT__PAGETABLE_X86_ADDR & ~(size - 1u);
         f = MMKIT_PTE_READ;
-        if (e & MMKIT__X86_RW) f |= MMKIT_PTE_WRITE;
-        if (!(e & MMKIT__X86_XD)) f |= MMKIT_PTE_EXEC;
-        if (e & MMKIT__X86_US) f |= MMKIT_PTE_USER;
-        if (e & MMKIT__X86_G) f |= MMKIT_PTE_GLOBAL;
-        if (e & MMKIT__X86_A) f |= MMKIT_PTE_ACCESSED;
-        if (e & (MMKIT__X86_D | MMKIT__X86_SAVED_D)) f |= MMKIT_PTE_DIRTY;
-        if (e & MMKIT__X86_SW0) f |= MMKIT_PTE_SW0;
-        if (e & MMKIT__X86_SW1) f |= MMKIT_PTE_SW1;
+        if (e & MMKIT__PAGETABLE_X86_RW) f |= MMKIT_PTE_WRITE;
+        if (!(e & MMKIT__PAGETABLE_X86_XD)) f |= MMKIT_PTE_EXEC;
+        if (e & MMKIT__PAGETABLE_X86_US) f |= MMKIT_PTE_USER;
+        if (e & MMKIT__PAGETABLE_X86_G) f |= MMKIT_PTE_GLOBAL;
+        if (e & MMKIT__PAGETABLE_X86_A) f |= MMKIT_PTE_ACCESSED;
+        if (e & (MMKIT__PAGETABLE_X86_D | MMKIT_PAGETABLE_X86_SAVED_DIRTY)) f |= MMKIT_PTE_DIRTY;
+        if (e & MMKIT__PAGETABLE_X86_SW0) f |= MMKIT_PTE_SW0;
+        if (e & MMKIT__PAGETABLE_X86_SW1) f |= MMKIT_PTE_SW1;
         if (idx == 1u) f |= MMKIT_PTE_CACHE_WC;
         if (idx == 3u) f |= MMKIT_PTE_CACHE_UC;
         if (idx == 7u) f |= MMKIT_PTE_CACHE_WT;
@@ -591,38 +687,41 @@ static mmkit_status mmkit__pt_leaf_decode(const mmkit_pagetable *pt, unsigned le
 }
 
 /* A/D bits of a leaf entry that `which` (MMKIT_PTE_ACCESSED / _DIRTY) names. */
-static inline uint64_t mmkit__pt_ad_bits(const mmkit_pagetable *pt, uint32_t which) {
+static inline uint64_t mmkit__pagetable_ad_bits(const mmkit_pagetable *pt, uint32_t which) {
     uint64_t m = 0;
     if (pt->riscv) {
-        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__RV_A;
-        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__RV_D;
+        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__PAGETABLE_RV_A;
+        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__PAGETABLE_RV_D;
     } else {
-        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__X86_A;
-        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__X86_D | MMKIT__X86_SAVED_D;
+        if (which & MMKIT_PTE_ACCESSED) m |= MMKIT__PAGETABLE_X86_A;
+        if (which & MMKIT_PTE_DIRTY) m |= MMKIT__PAGETABLE_X86_D | MMKIT_PAGETABLE_X86_SAVED_DIRTY;
     }
     return m;
 }
 
-static inline bool mmkit__pt_global(const mmkit_pagetable *pt, uint64_t e) {
-    return (e & (pt->riscv ? MMKIT__RV_G : MMKIT__X86_G)) != 0;
+static inline bool mmkit__pagetable_global(const mmkit_pagetable *pt, uint64_t e) {
+    return (e & (pt->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G)) != 0;
 }
 
 /* [va, va+len): 4 KiB aligned, not empty, canonical, in one half. */
-static mmkit_status mmkit__pt_range_ok(const mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len) {
+static unsigned mmkit__pagetable_range_ok(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                          uint64_t len) {
     mmkit_vaddr last;
-    if (!pt || !pt->levels || len == 0) return MMKIT_EINVAL;
-    if ((va | len) & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
-    if (len - 1u > UINT64_MAX - va) return MMKIT_EINVAL;
+    if (!pt || !pt->levels) return MMKIT__PAGETABLE_NO_PT;
+    if (len == 0) return MMKIT__PAGETABLE_LEN_ZERO;
+    if ((va | len) & MMKIT_PAGE_MASK) return MMKIT__PAGETABLE_MISALIGNED;
+    if (len - 1u > UINT64_MAX - va) return MMKIT__PAGETABLE_NOT_CANONICAL;
     last = va + (len - 1u);
-    if (!mmkit__pt_canonical(pt, va) || !mmkit__pt_canonical(pt, last) || ((va ^ last) >> 63))
-        return MMKIT_EINVAL;
-    return MMKIT_OK;
+    if (!mmkit__pagetable_canonical(pt, va) || !mmkit__pagetable_canonical(pt, last) ||
+        ((va ^ last) >> 63))
+        return MMKIT__PAGETABLE_NOT_CANONICAL;
+    return MMKIT__PAGETABLE_FINE;
 }
 
-static mmkit_status mmkit__pt_alloc_table(mmkit_pagetable *pt, mmkit_paddr *pa, uint64_t **t) {
+static mmkit_status mmkit__pagetable_alloc_table(mmkit_pagetable *pt, mmkit_paddr *pa, uint64_t **t) {
     mmkit_status st = mmkit_provider_alloc(&pt->provider, 0, MMKIT_ALLOC_LIMIT(pt->phys_bits), pa);
     if (st != MMKIT_OK) return MMKIT_ENOMEM; /* whatever the provider said: no table page */
-    *t = mmkit__pt_table(pt, *pa);
+    *t = mmkit__pagetable_table(pt, *pa);
     if (!*t || (*pa & MMKIT_PAGE_MASK) || *pa >= pt->pa_limit) {
         (void)mmkit_provider_free(&pt->provider, *pa, 0);
         return MMKIT_ENOMEM;
@@ -633,16 +732,16 @@ static mmkit_status mmkit__pt_alloc_table(mmkit_pagetable *pt, mmkit_paddr *pa, 
 }
 
 /* Release an unhooked table page: after the flush when there is a gather, else now. */
-static mmkit_status mmkit__pt_release_table(mmkit_pagetable *pt, mmkit_paddr pa,
+static mmkit_status mmkit__pagetable_release_table(mmkit_pagetable *pt, mmkit_paddr pa,
                                             mmkit_tlb_gather *g) {
     pt->tables--;
     if (g) return mmkit_tlb_gather_free_table(g, &pt->provider, pa);
     return mmkit_provider_free(&pt->provider, pa, 0);
 }
 
-static bool mmkit__pt_table_empty(const uint64_t *t) {
+static bool mmkit__pagetable_table_empty(const uint64_t *t) {
     unsigned i;
-    for (i = 0; i < MMKIT__PT_ENTRIES; i++)
+    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++)
         if (t[i]) return false;
     return true;
 }
@@ -650,26 +749,40 @@ static bool mmkit__pt_table_empty(const uint64_t *t) {
 /* ---- init / helpers --------------------------------------------------------------------------- */
 
 MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pagetable_desc *d) {
-    const mmkit__pt_fmt *fmt;
+    const mmkit__pagetable_fmt *fmt;
     unsigned phys_bits, lvl;
     uint64_t *root;
     mmkit_status st;
-    if (!pt) return MMKIT_EINVAL;
+    if (!pt) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: pt: must not be NULL");
     MMKIT_MEMSET(pt, 0, sizeof *pt);
-    if (!d || (unsigned)d->format >= (unsigned)MMKIT_PAGETABLE_FORMAT_COUNT || !d->provider ||
-        !d->provider->alloc || !d->provider->free || !d->provider->phys_to_virt)
-        return MMKIT_EINVAL;
-    fmt = &mmkit__pt_fmts[d->format];
+    if (!d) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc: must not be NULL");
+    if ((unsigned)d->format >= (unsigned)MMKIT_PAGETABLE_FORMAT_COUNT)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_pagetable_init: desc.format: must be an mmkit_pagetable_format");
+    if (!d->provider.alloc || !d->provider.free)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_pagetable_init: desc.provider: alloc and free are required");
+    if (!d->provider.phys_to_virt)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc.provider.phys_to_virt: "
+                                           "required (table pages are written through it)");
+    fmt = &mmkit__pagetable_fmts[d->format];
     phys_bits = d->phys_bits ? d->phys_bits : fmt->max_phys_bits;
-    if (phys_bits < 13u || phys_bits > fmt->max_phys_bits) return MMKIT_EINVAL;
-    if ((fmt->riscv && d->no_nx) || (!fmt->riscv && d->svpbmt)) return MMKIT_EINVAL;
+    if (phys_bits < 13u || phys_bits > fmt->max_phys_bits)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc.phys_bits: must be 0 or "
+                                           "13..the format's maximum (52 x86-64, 56 RISC-V)");
+    if (fmt->riscv && d->no_nx)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc.no_nx: x86-64 only");
+    if (!fmt->riscv && d->svpbmt)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc.svpbmt: RISC-V only");
     lvl = fmt->top_leaf;
     if (d->max_page_size) {
-        for (lvl = 0; lvl <= fmt->top_leaf; lvl++)
+        for (lvl = 0; lvl <= fmt->top_leaf; lvl++) /* bound: 5 */
             if (mmkit_pagetable_level_size(lvl) == d->max_page_size) break;
-        if (lvl > fmt->top_leaf) return MMKIT_EINVAL;
+        if (lvl > fmt->top_leaf)
+            return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_init: desc.max_page_size: must be "
+                                               "0 or a leaf size the format has");
     }
-    pt->provider = *d->provider;
+    pt->provider = d->provider;
     pt->format = (uint8_t)d->format;
     pt->levels = fmt->levels;
     pt->va_bits = fmt->va_bits;
@@ -680,13 +793,13 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
     pt->preset_ad = d->preset_ad;
     pt->no_nx = d->no_nx;
     pt->svpbmt = d->svpbmt;
-    pt->next_mask = fmt->riscv ? MMKIT__RV_PPN : MMKIT__X86_ADDR;
+    pt->next_mask = fmt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
     pt->next_shift = fmt->riscv ? 2u : 0u;
     for (lvl = 0; lvl < fmt->levels; lvl++) /* x86: P at level 0, PS at 1-2, never above */
-        pt->leaf_mask[lvl] = fmt->riscv ? MMKIT__RV_RWX
-                             : lvl == 0 ? MMKIT__X86_P
-                             : lvl <= fmt->top_leaf ? MMKIT__X86_PS : 0;
-    st = mmkit__pt_alloc_table(pt, &pt->root, &root);
+        pt->leaf_mask[lvl] = fmt->riscv ? MMKIT__PAGETABLE_RV_RWX
+                             : lvl == 0 ? MMKIT__PAGETABLE_X86_P
+                             : lvl <= fmt->top_leaf ? MMKIT__PAGETABLE_X86_PS : 0;
+    st = mmkit__pagetable_alloc_table(pt, &pt->root, &root);
     if (st != MMKIT_OK) {
         MMKIT_MEMSET(pt, 0, sizeof *pt);
         return st;
@@ -702,24 +815,31 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
 MMKIT_API mmkit_status mmkit_pagetable_encode(const mmkit_pagetable *pt, unsigned level,
                                               mmkit_paddr pa, uint32_t flags, uint64_t *pte) {
     uint64_t size;
-    mmkit_status st;
-    if (!pt || !pt->levels || !pte || level > mmkit__pt_fmts[pt->format].top_leaf)
-        return MMKIT_EINVAL;
-    st = mmkit__pt_flags_ok(pt, flags);
-    if (st != MMKIT_OK) return st;
+    unsigned why;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!pte) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_encode: pte: must not be NULL");
+    if (level > mmkit__pagetable_fmts[pt->format].top_leaf)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_pagetable_encode: level: above the format's highest leaf level");
+    why = mmkit__pagetable_flags_ok(pt, flags);
+    if (why) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_encode", why);
     size = mmkit_pagetable_level_size(level);
-    if (pa & (size - 1u)) return MMKIT_EALIGN;
-    if (pa >= pt->pa_limit || size > pt->pa_limit - pa) return MMKIT_ERANGE;
-    *pte = mmkit__pt_leaf_bits(pt, level, flags, true) | mmkit__pt_field(pt, pa);
+    if (pa & (size - 1u))
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_pagetable_encode: pa: not aligned to the level");
+    if (pa >= pt->pa_limit || size > pt->pa_limit - pa)
+        return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_pagetable_encode: pa: beyond 2^phys_bits");
+    *pte = mmkit__pagetable_leaf_bits(pt, level, flags, true) | mmkit__pagetable_field(pt, pa);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_decode(const mmkit_pagetable *pt, unsigned level,
                                               uint64_t pte, mmkit_paddr *pa, uint32_t *flags) {
-    if (!pt || !pt->levels || level >= pt->levels) return MMKIT_EINVAL;
-    if (!mmkit__pt_present(pt, pte)) return MMKIT_ENOENT;
-    if (!mmkit__pt_is_leaf(pt, pte, level)) return MMKIT_EINVAL; /* never above top_leaf */
-    return mmkit__pt_leaf_decode(pt, level, pte, pa, flags);
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (level >= pt->levels)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_decode: level: must be below levels");
+    if (!mmkit__pagetable_present(pt, pte)) return MMKIT_ENOENT;
+    if (!mmkit__pagetable_is_leaf(pt, pte, level)) return MMKIT_EINVAL; /* never above top_leaf */
+    return mmkit__pagetable_leaf_decode(pt, level, pte, pa, flags);
 }
 
 MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid, bool noflush) {
@@ -729,26 +849,26 @@ MMKIT_API uint64_t mmkit_pagetable_cr3(const mmkit_pagetable *pt, uint16_t pcid,
 
 MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid) {
     if (!pt || !pt->levels || !pt->riscv) return 0;
-    return ((uint64_t)mmkit__pt_fmts[pt->format].satp_mode << 60) | ((uint64_t)asid << 44) |
+    return ((uint64_t)mmkit__pagetable_fmts[pt->format].satp_mode << 60) | ((uint64_t)asid << 44) |
            (pt->root >> 12);
 }
 
 /* ---- translate ------------------------------------------------------------------------------- */
 
 #if defined(__GNUC__) || defined(__clang__)
-#define MMKIT__PT_NOINLINE __attribute__((noinline))
-#define MMKIT__PT_INLINE inline __attribute__((always_inline))
+#define MMKIT__PAGETABLE_NOINLINE __attribute__((noinline))
+#define MMKIT__PAGETABLE_INLINE inline __attribute__((always_inline))
 #else
-#define MMKIT__PT_NOINLINE
-#define MMKIT__PT_INLINE inline
+#define MMKIT__PAGETABLE_NOINLINE
+#define MMKIT__PAGETABLE_INLINE inline
 #endif
 
 /* One level of the lookup walk, unrolled (constant shift): load the entry; not present ->
  * ENOENT; a leaf -> done; else step to the next table with NEXT_TABLE(pa) (ECORRUPT when that
  * is NULL, if MAY_FAIL: a direct map cannot give NULL for a table mmkit made). */
-#define MMKIT__PT_LOOKUP_STEP(L, NEXT_TABLE, MAY_FAIL)                                             \
+#define MMKIT__PAGETABLE_LOOKUP_STEP(L, NEXT_TABLE, MAY_FAIL)                                             \
     do {                                                                                           \
-        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                                \
         if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
         if (e & lm[L]) {                                                                           \
             *level = (L);                                                                          \
@@ -758,19 +878,19 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
         t = NEXT_TABLE((e & next_mask) << next_shift);                                             \
         if ((MAY_FAIL) && MMKIT__UNLIKELY(!t)) return MMKIT_ECORRUPT;                              \
     } while (0)
-#define MMKIT__PT_LOOKUP_BODY(NEXT_TABLE, MAY_FAIL)                                                \
+#define MMKIT__PAGETABLE_LOOKUP_BODY(NEXT_TABLE, MAY_FAIL)                                                \
     const uint64_t *t = pt->root_table, *lm = pt->leaf_mask;                                       \
     const uint64_t next_mask = pt->next_mask;                                                      \
     const unsigned next_shift = pt->next_shift;                                                    \
     uint64_t e;                                                                                    \
     switch (pt->levels) {                                                                          \
-    case 5: MMKIT__PT_LOOKUP_STEP(4, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
-    case 4: MMKIT__PT_LOOKUP_STEP(3, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
+    case 5: MMKIT__PAGETABLE_LOOKUP_STEP(4, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
+    case 4: MMKIT__PAGETABLE_LOOKUP_STEP(3, NEXT_TABLE, MAY_FAIL); /* fall through */                    \
     default:                                                                                       \
-        MMKIT__PT_LOOKUP_STEP(2, NEXT_TABLE, MAY_FAIL);                                            \
-        MMKIT__PT_LOOKUP_STEP(1, NEXT_TABLE, MAY_FAIL);                                            \
+        MMKIT__PAGETABLE_LOOKUP_STEP(2, NEXT_TABLE, MAY_FAIL);                                            \
+        MMKIT__PAGETABLE_LOOKUP_STEP(1, NEXT_TABLE, MAY_FAIL);                                            \
     }                                                                                              \
-    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];                                                  \
+    e = t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                                                  \
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                           \
     if (MMKIT__UNLIKELY(!(e & lm[0]))) return MMKIT_ECORRUPT; /* a pointer at level 0 */         \
     *level = 0;                                                                                    \
@@ -780,29 +900,29 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 /* The leaf entry mapping va and its level: ENOENT, or ECORRUPT when a table cannot be reached.
  * Two copies of one walk (bound: levels, unrolled): with direct_map a table is an offset away
  * and the walk makes no call at all (so translate's fast path needs no stack frame); without,
- * phys_to_virt is called per level (only in mmkit__pt_translate_full, out of line). The instance's fields
+ * phys_to_virt is called per level (only in mmkit__pagetable_translate_full, out of line). The instance's fields
  * are read into locals first: stores through t could alias them for the compiler. */
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_direct(const mmkit_pagetable *pt, mmkit_vaddr va,
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_lookup_direct(const mmkit_pagetable *pt, mmkit_vaddr va,
                                                    uint64_t *entry, unsigned *level) {
     const uintptr_t off = pt->virt_offset;
-#define MMKIT__PT_NEXT_DIRECT(pa) ((const uint64_t *)((uintptr_t)(pa) + off))
-    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_DIRECT, 0);
-#undef MMKIT__PT_NEXT_DIRECT
+#define MMKIT__PAGETABLE_NEXT_DIRECT(pa) ((const uint64_t *)((uintptr_t)(pa) + off))
+    MMKIT__PAGETABLE_LOOKUP_BODY(MMKIT__PAGETABLE_NEXT_DIRECT, 0);
+#undef MMKIT__PAGETABLE_NEXT_DIRECT
 }
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_lookup_p2v(const mmkit_pagetable *pt,
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_lookup_p2v(const mmkit_pagetable *pt,
                                                           mmkit_vaddr va, uint64_t *entry,
                                                           unsigned *level) {
     void *(*const p2v)(void *ctx, mmkit_paddr pa) = pt->provider.phys_to_virt;
     void *const ctx = pt->provider.ctx;
-#define MMKIT__PT_NEXT_P2V(pa) ((const uint64_t *)p2v(ctx, (pa)))
-    MMKIT__PT_LOOKUP_BODY(MMKIT__PT_NEXT_P2V, 1);
-#undef MMKIT__PT_NEXT_P2V
+#define MMKIT__PAGETABLE_NEXT_P2V(pa) ((const uint64_t *)p2v(ctx, (pa)))
+    MMKIT__PAGETABLE_LOOKUP_BODY(MMKIT__PAGETABLE_NEXT_P2V, 1);
+#undef MMKIT__PAGETABLE_NEXT_P2V
 }
-#undef MMKIT__PT_LOOKUP_BODY
-#undef MMKIT__PT_LOOKUP_STEP
+#undef MMKIT__PAGETABLE_LOOKUP_BODY
+#undef MMKIT__PAGETABLE_LOOKUP_STEP
 
 /* translate's results from the leaf's base and level (both paths). */
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_out(mmkit_vaddr va, uint64_t base,
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_translate_out(mmkit_vaddr va, uint64_t base,
                                                              unsigned level, mmkit_paddr *pa,
                                                              uint64_t *page_size) {
     const uint64_t size = mmkit_pagetable_level_size(level);
@@ -815,85 +935,88 @@ static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_out(mmkit_vaddr va, uin
  * the layout's constants folded in (leaf test, pointer encoding), each return computing its
  * own leaf size (bound: levels, unrolled). x86-64: PS marks a leaf at levels 1-2, never above;
  * RISC-V: R/W/X at any level, and a level-0 entry must be a leaf. */
-#define MMKIT__PT_FAST_STEP(L, IS_LEAF, ADDR)                                                      \
+#define MMKIT__PAGETABLE_FAST_STEP(L, IS_LEAF, ADDR)                                                      \
     do {                                                                                           \
-        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PT_ENTRIES - 1u)];                                \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                                \
         if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                       \
-        if (IS_LEAF) return mmkit__pt_translate_out(va, ADDR, (L), pa, page_size);                 \
+        if (IS_LEAF) return mmkit__pagetable_translate_out(va, ADDR, (L), pa, page_size);                 \
         t = (const uint64_t *)((uintptr_t)(ADDR) + off);                                           \
     } while (0)
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_x86(const mmkit_pagetable *pt,
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_translate_x86(const mmkit_pagetable *pt,
                                                              mmkit_vaddr va, mmkit_paddr *pa,
                                                              uint64_t *page_size) {
     const uint64_t *t = pt->root_table;
     const uintptr_t off = pt->virt_offset;
     uint64_t e;
-    if (pt->levels == 5) MMKIT__PT_FAST_STEP(4, 0, e & MMKIT__X86_ADDR);
-    MMKIT__PT_FAST_STEP(3, 0, e & MMKIT__X86_ADDR);
-    MMKIT__PT_FAST_STEP(2, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
-    MMKIT__PT_FAST_STEP(1, e & MMKIT__X86_PS, e & MMKIT__X86_ADDR);
-    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
+    if (pt->levels == 5) MMKIT__PAGETABLE_FAST_STEP(4, 0, e & MMKIT__PAGETABLE_X86_ADDR);
+    MMKIT__PAGETABLE_FAST_STEP(3, 0, e & MMKIT__PAGETABLE_X86_ADDR);
+    MMKIT__PAGETABLE_FAST_STEP(2, e & MMKIT__PAGETABLE_X86_PS, e & MMKIT__PAGETABLE_X86_ADDR);
+    MMKIT__PAGETABLE_FAST_STEP(1, e & MMKIT__PAGETABLE_X86_PS, e & MMKIT__PAGETABLE_X86_ADDR);
+    e = t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
-    return mmkit__pt_translate_out(va, e & MMKIT__X86_ADDR, 0, pa, page_size); /* a 4 KiB leaf */
+    return mmkit__pagetable_translate_out(va, e & MMKIT__PAGETABLE_X86_ADDR, 0, pa, page_size); /* a 4 KiB leaf */
 }
-static MMKIT__PT_INLINE mmkit_status mmkit__pt_translate_rv(const mmkit_pagetable *pt,
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_translate_rv(const mmkit_pagetable *pt,
                                                             mmkit_vaddr va, mmkit_paddr *pa,
                                                             uint64_t *page_size) {
     const uint64_t *t = pt->root_table;
     const uintptr_t off = pt->virt_offset;
     uint64_t e;
-#define MMKIT__PT_RV_ADDR ((e & MMKIT__RV_PPN) << 2)
+#define MMKIT__PAGETABLE_FAST_RV_PA ((e & MMKIT__PAGETABLE_RV_PPN) << 2)
     switch (pt->levels) {
-    case 5: MMKIT__PT_FAST_STEP(4, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR); /* fall through */
-    case 4: MMKIT__PT_FAST_STEP(3, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR); /* fall through */
+    case 5: MMKIT__PAGETABLE_FAST_STEP(4, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_FAST_RV_PA); /* fall through */
+    case 4: MMKIT__PAGETABLE_FAST_STEP(3, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_FAST_RV_PA); /* fall through */
     default:
-        MMKIT__PT_FAST_STEP(2, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR);
-        MMKIT__PT_FAST_STEP(1, e & MMKIT__RV_RWX, MMKIT__PT_RV_ADDR);
+        MMKIT__PAGETABLE_FAST_STEP(2, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_FAST_RV_PA);
+        MMKIT__PAGETABLE_FAST_STEP(1, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_FAST_RV_PA);
     }
-    e = t[(va >> 12) & (MMKIT__PT_ENTRIES - 1u)];
+    e = t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
     if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
-    if (MMKIT__UNLIKELY(!(e & MMKIT__RV_RWX))) return MMKIT_ECORRUPT; /* a pointer at level 0 */
-    return mmkit__pt_translate_out(va, MMKIT__PT_RV_ADDR, 0, pa, page_size);
-#undef MMKIT__PT_RV_ADDR
+    if (MMKIT__UNLIKELY(!(e & MMKIT__PAGETABLE_RV_RWX))) return MMKIT_ECORRUPT; /* a pointer at level 0 */
+    return mmkit__pagetable_translate_out(va, MMKIT__PAGETABLE_FAST_RV_PA, 0, pa, page_size);
+#undef MMKIT__PAGETABLE_FAST_RV_PA
 }
-#undef MMKIT__PT_FAST_STEP
+#undef MMKIT__PAGETABLE_FAST_STEP
 
 /* translate with flags (the entry is fully decoded and validated) or without direct_map. */
-static MMKIT__PT_NOINLINE mmkit_status mmkit__pt_translate_full(const mmkit_pagetable *pt,
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_translate_full(const mmkit_pagetable *pt,
                                                                 mmkit_vaddr va, mmkit_paddr *pa,
                                                                 uint32_t *flags,
                                                                 uint64_t *page_size) {
     uint64_t e;
     unsigned level;
     mmkit_paddr base;
-    mmkit_status st = pt->direct_map ? mmkit__pt_lookup_direct(pt, va, &e, &level)
-                                     : mmkit__pt_lookup_p2v(pt, va, &e, &level);
+    mmkit_status st = pt->direct_map ? mmkit__pagetable_lookup_direct(pt, va, &e, &level)
+                                     : mmkit__pagetable_lookup_p2v(pt, va, &e, &level);
     if (st != MMKIT_OK) return st;
     if (flags) {
-        st = mmkit__pt_leaf_decode(pt, level, e, &base, flags);
+        st = mmkit__pagetable_leaf_decode(pt, level, e, &base, flags);
         if (st != MMKIT_OK) return st;
     } else {
-        base = mmkit__pt_next(pt, e);
+        base = mmkit__pagetable_next(pt, e);
     }
-    return mmkit__pt_translate_out(va, base, level, pa, page_size);
+    return mmkit__pagetable_translate_out(va, base, level, pa, page_size);
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmkit_vaddr va,
                                                  mmkit_paddr *pa, uint32_t *flags,
                                                  uint64_t *page_size) {
-    if (MMKIT__UNLIKELY(!pt || !pt->levels || !mmkit__pt_canonical(pt, va))) return MMKIT_EINVAL;
+    if (MMKIT__UNLIKELY(!pt || !pt->levels || !mmkit__pagetable_canonical(pt, va)))
+        return !pt || !pt->levels
+                   ? MMKIT_EINVAL
+                   : MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_translate: va: not canonical");
     if (MMKIT__UNLIKELY(flags != NULL || !pt->direct_map))
-        return mmkit__pt_translate_full(pt, va, pa, flags, page_size);
+        return mmkit__pagetable_translate_full(pt, va, pa, flags, page_size);
     /* the fast path makes no call: address and size only, through the direct map */
-    return pt->riscv ? mmkit__pt_translate_rv(pt, va, pa, page_size)
-                     : mmkit__pt_translate_x86(pt, va, pa, page_size);
+    return pt->riscv ? mmkit__pagetable_translate_rv(pt, va, pa, page_size)
+                     : mmkit__pagetable_translate_x86(pt, va, pa, page_size);
 }
 
 /* ---- range walks (unmap, protect, test_and_clear, visit) ----------------------------------- */
 
-enum { MMKIT__PT_UNMAP, MMKIT__PT_PROTECT, MMKIT__PT_TAC, MMKIT__PT_VISIT };
+enum { MMKIT__PAGETABLE_OP_UNMAP, MMKIT__PAGETABLE_OP_PROTECT, MMKIT__PAGETABLE_OP_TAC, MMKIT__PAGETABLE_OP_VISIT };
 
-typedef struct mmkit__pt_walker {
+typedef struct mmkit__pagetable_walker {
     mmkit_pagetable *pt;
     mmkit_tlb_gather *g;
     int op;
@@ -914,9 +1037,9 @@ typedef struct mmkit__pt_walker {
     bool g_global, g_active;
     mmkit_status st;                 /* first error */
     bool stop;                       /* visit: fn returned false */
-} mmkit__pt_walker;
+} mmkit__pagetable_walker;
 
-static void mmkit__pt_run_emit(mmkit__pt_walker *w) {
+static void mmkit__pagetable_run_emit(mmkit__pagetable_walker *w) {
     mmkit_pagetable_mapping m;
     if (!w->run_active || w->stop) return;
     w->run_active = false;
@@ -925,11 +1048,11 @@ static void mmkit__pt_run_emit(mmkit__pt_walker *w) {
     m.page_size = mmkit_pagetable_level_size(w->run_level);
     m.pa = 0;
     m.flags = 0;
-    if (mmkit__pt_leaf_decode(w->pt, w->run_level, w->run_first, &m.pa, &m.flags) != MMKIT_OK) {
-        m.pa = w->run_first & mmkit__pt_leaf_addr_mask(w->pt, w->run_level);
+    if (mmkit__pagetable_leaf_decode(w->pt, w->run_level, w->run_first, &m.pa, &m.flags) != MMKIT_OK) {
+        m.pa = w->run_first & mmkit__pagetable_leaf_addr_mask(w->pt, w->run_level);
         if (w->pt->riscv) m.pa <<= 2;
     }
-    if (w->op == MMKIT__PT_VISIT) {
+    if (w->op == MMKIT__PAGETABLE_OP_VISIT) {
         if (!w->visit(w->ctx, &m)) w->stop = true;
     } else if (w->leaf) {
         w->leaf(w->ctx, &m);
@@ -937,40 +1060,40 @@ static void mmkit__pt_run_emit(mmkit__pt_walker *w) {
 }
 
 /* Leaf e at va (level) joins the run, or ends it and starts a new one. */
-static inline void mmkit__pt_run_add(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t e,
+static inline void mmkit__pagetable_run_add(mmkit__pagetable_walker *w, mmkit_vaddr va, uint64_t e,
                                      unsigned level) {
     if (w->run_active && e == w->run_next && va == w->run_end && level == w->run_level) {
         w->run_end += mmkit_pagetable_level_size(level);
-        w->run_next += mmkit__pt_step(w->pt, level);
+        w->run_next += mmkit__pagetable_step(w->pt, level);
         return;
     }
-    mmkit__pt_run_emit(w);
+    mmkit__pagetable_run_emit(w);
     w->run_active = true;
     w->run_va = va;
     w->run_end = va + mmkit_pagetable_level_size(level);
     w->run_first = e;
-    w->run_next = e + mmkit__pt_step(w->pt, level);
+    w->run_next = e + mmkit__pagetable_step(w->pt, level);
     w->run_level = level;
 }
 
-static void mmkit__pt_gather_emit(mmkit__pt_walker *w) {
+static void mmkit__pagetable_gather_emit(mmkit__pagetable_walker *w) {
     if (!w->g_active) return;
     w->g_active = false;
-    mmkit_tlb_gather_range(w->g, w->g_va, w->g_end - w->g_va, mmkit__pt_shift(w->g_level),
+    (void)mmkit_tlb_gather_range(w->g, w->g_va, w->g_end - w->g_va, mmkit__pagetable_shift(w->g_level),
                            w->g_global);
 }
 
 /* Record entries [va, va + n leaves of level) as changed (merged into one range per run). */
-static inline void mmkit__pt_gather_add(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t n,
+static inline void mmkit__pagetable_gather_add(mmkit__pagetable_walker *w, mmkit_vaddr va, uint64_t n,
                                         unsigned level, bool global) {
-    uint64_t bytes = n << mmkit__pt_shift(level);
+    uint64_t bytes = n << mmkit__pagetable_shift(level);
     if (!w->g) return;
     if (w->g_active && va == w->g_end && level == w->g_level) {
         w->g_end += bytes;
         w->g_global = w->g_global || global;
         return;
     }
-    mmkit__pt_gather_emit(w);
+    mmkit__pagetable_gather_emit(w);
     w->g_active = true;
     w->g_va = va;
     w->g_end = va + bytes;
@@ -979,14 +1102,14 @@ static inline void mmkit__pt_gather_add(mmkit__pt_walker *w, mmkit_vaddr va, uin
 }
 
 /* Entries t[i0..i1) of a table of `level`, each present one a leaf; va0 is where t[i0] starts. */
-static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, unsigned i0,
+static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, uint64_t *t, unsigned i0,
                             unsigned i1, mmkit_vaddr va0) {
     mmkit_pagetable *pt = w->pt;
-    unsigned shift = mmkit__pt_shift(level), i;
+    unsigned shift = mmkit__pagetable_shift(level), i;
     switch (w->op) {
-    case MMKIT__PT_UNMAP: {
-        uint64_t gmask = pt->riscv ? MMKIT__RV_G : MMKIT__X86_G, cleared = 0;
-        uint64_t size = (uint64_t)1 << shift, step = mmkit__pt_step(pt, level);
+    case MMKIT__PAGETABLE_OP_UNMAP: {
+        uint64_t gmask = pt->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G, cleared = 0;
+        uint64_t size = (uint64_t)1 << shift, step = mmkit__pagetable_step(pt, level);
         /* the leaf run in locals: stores to t could alias *w for the compiler */
         bool ract = w->run_active && w->run_level == level;
         uint64_t rnext = w->run_next;
@@ -1013,7 +1136,7 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                             w->run_next = rnext;
                             w->run_end = rend;
                         }
-                        mmkit__pt_run_add(w, va, e, level); /* emits the old run */
+                        mmkit__pagetable_run_add(w, va, e, level); /* emits the old run */
                         ract = true;
                         rnext = w->run_next;
                         rend = w->run_end;
@@ -1022,7 +1145,7 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
                 va += size;
             }
             if (w->g)
-                mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), j - i, level,
+                mmkit__pagetable_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), j - i, level,
                                      (global & gmask) != 0);
             cleared += j - i;
             i = j;
@@ -1034,7 +1157,7 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
         pt->mapped_bytes -= cleared << shift;
         break;
     }
-    case MMKIT__PT_PROTECT:
+    case MMKIT__PAGETABLE_OP_PROTECT:
         for (i = i0; i < i1; i++) { /* bound: 512 */
             uint64_t old = t[i];
             unsigned tries;
@@ -1042,46 +1165,46 @@ static void mmkit__pt_batch(mmkit__pt_walker *w, unsigned level, uint64_t *t, un
             for (tries = 0; tries < 4u; tries++) { /* bound: the MMU only sets A, then D */
                 uint32_t of;
                 uint64_t nw;
-                if (mmkit__pt_leaf_decode(pt, level, old, NULL, &of) != MMKIT_OK) {
+                if (mmkit__pagetable_leaf_decode(pt, level, old, NULL, &of) != MMKIT_OK) {
                     w->st = w->st ? w->st : MMKIT_ECORRUPT;
                     break;
                 }
-                nw = mmkit__pt_leaf_bits(pt, level, w->flags | (of & MMKIT__PT_AD), true) |
-                     (old & mmkit__pt_leaf_addr_mask(pt, level));
+                nw = mmkit__pagetable_leaf_bits(pt, level, w->flags | (of & MMKIT__PAGETABLE_AD), true) |
+                     (old & mmkit__pagetable_leaf_addr_mask(pt, level));
                 if (nw == old) break;
-                if (mmkit__pt_cas(&t[i], &old, nw)) {
-                    mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
-                                         mmkit__pt_global(pt, old) || mmkit__pt_global(pt, nw));
+                if (mmkit__pagetable_cas(&t[i], &old, nw)) {
+                    mmkit__pagetable_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
+                                         mmkit__pagetable_global(pt, old) || mmkit__pagetable_global(pt, nw));
                     break;
                 }
             }
         }
         break;
-    case MMKIT__PT_TAC:
+    case MMKIT__PAGETABLE_OP_TAC:
         for (i = i0; i < i1; i++) { /* bound: 512 */
             uint64_t e = t[i];
             if (!(e & w->clear)) continue;
-            e = mmkit__pt_fetch_and(&t[i], ~w->clear);
-            if (pt->riscv ? (e & MMKIT__RV_A) : (e & MMKIT__X86_A)) w->found |= MMKIT_PTE_ACCESSED;
-            if (e & (pt->riscv ? MMKIT__RV_D : (MMKIT__X86_D | MMKIT__X86_SAVED_D)))
+            e = mmkit__pagetable_fetch_and(&t[i], ~w->clear);
+            if (pt->riscv ? (e & MMKIT__PAGETABLE_RV_A) : (e & MMKIT__PAGETABLE_X86_A)) w->found |= MMKIT_PTE_ACCESSED;
+            if (e & (pt->riscv ? MMKIT__PAGETABLE_RV_D : (MMKIT__PAGETABLE_X86_D | MMKIT_PAGETABLE_X86_SAVED_DIRTY)))
                 w->found |= MMKIT_PTE_DIRTY;
-            mmkit__pt_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
-                                 mmkit__pt_global(pt, e));
+            mmkit__pagetable_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), 1, level,
+                                 mmkit__pagetable_global(pt, e));
         }
         break;
     default: /* VISIT */
         for (i = i0; i < i1 && !w->stop; i++) /* bound: 512 */
-            if (t[i]) mmkit__pt_run_add(w, va0 + ((uint64_t)(i - i0) << shift), t[i], level);
+            if (t[i]) mmkit__pagetable_run_add(w, va0 + ((uint64_t)(i - i0) << shift), t[i], level);
         break;
     }
 }
 
 /* Walk [va, va + left) (left a multiple of 4 KiB; the range in one canonical half). Leaves
- * reached are handed to mmkit__pt_batch: at level 0 one call per leaf table, above one per
+ * reached are handed to mmkit__pagetable_batch: at level 0 one call per leaf table, above one per
  * leaf (a huge leaf only partly inside is passed whole). UNMAP also unhooks tables that
  * became empty. No recursion: one table pointer and index per level.
  * Bound: every iteration consumes an entry or enters/leaves a table: O(n + T * L). */
-static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
+static void mmkit__pagetable_walk(mmkit__pagetable_walker *w, mmkit_vaddr va, uint64_t left) {
     mmkit_pagetable *pt = w->pt;
     unsigned top = pt->levels - 1u, l = top;
     uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
@@ -1095,17 +1218,17 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
         return;
     }
     tpa[top] = pt->root;
-    idx[top] = mmkit__pt_index(va, top);
+    idx[top] = mmkit__pagetable_index(va, top);
     full[top] = false;
     for (;;) {
         uint64_t e, span, step;
         mmkit_vaddr estart;
-        if (left == 0 || idx[l] == MMKIT__PT_ENTRIES || w->stop) {
+        if (left == 0 || idx[l] == MMKIT__PAGETABLE_ENTRIES || w->stop) {
             if (l == top) break;
-            if (w->op == MMKIT__PT_UNMAP && (full[l] || mmkit__pt_table_empty(tbl[l]))) {
+            if (w->op == MMKIT__PAGETABLE_OP_UNMAP && (full[l] || mmkit__pagetable_table_empty(tbl[l]))) {
                 mmkit_status st;
                 tbl[l + 1u][idx[l + 1u]] = 0;
-                st = mmkit__pt_release_table(pt, tpa[l], w->g);
+                st = mmkit__pagetable_release_table(pt, tpa[l], w->g);
                 if (st != MMKIT_OK && w->st == MMKIT_OK) w->st = st;
             }
             l++;
@@ -1114,8 +1237,8 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
         }
         if (l == 0) {
             uint64_t n = left >> MMKIT_PAGE_SHIFT;
-            if (n > MMKIT__PT_ENTRIES - idx[0]) n = MMKIT__PT_ENTRIES - idx[0];
-            mmkit__pt_batch(w, 0, tbl[0], idx[0], idx[0] + (unsigned)n, cur);
+            if (n > MMKIT__PAGETABLE_ENTRIES - idx[0]) n = MMKIT__PAGETABLE_ENTRIES - idx[0];
+            mmkit__pagetable_batch(w, 0, tbl[0], idx[0], idx[0] + (unsigned)n, cur);
             idx[0] += (unsigned)n;
             cur += n << MMKIT_PAGE_SHIFT;
             left -= n << MMKIT_PAGE_SHIFT;
@@ -1125,19 +1248,19 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
         span = mmkit_pagetable_level_size(l);
         estart = cur & ~(span - 1u);
         step = estart + span - cur;
-        if (e && mmkit__pt_present(pt, e) && !mmkit__pt_is_leaf(pt, e, l)) {
+        if (e && mmkit__pagetable_present(pt, e) && !mmkit__pagetable_is_leaf(pt, e, l)) {
             full[l - 1u] = cur == estart && left >= span;
-            tpa[l - 1u] = mmkit__pt_next(pt, e);
-            tbl[l - 1u] = mmkit__pt_table(pt, tpa[l - 1u]);
+            tpa[l - 1u] = mmkit__pagetable_next(pt, e);
+            tbl[l - 1u] = mmkit__pagetable_table(pt, tpa[l - 1u]);
             if (!tbl[l - 1u]) {
                 w->st = MMKIT_ECORRUPT;
                 return;
             }
             l--;
-            idx[l] = mmkit__pt_index(cur, l);
+            idx[l] = mmkit__pagetable_index(cur, l);
             continue;
         }
-        if (e && !mmkit__pt_present(pt, e)) { /* not an entry mmkit writes: check() says so */
+        if (e && !mmkit__pagetable_present(pt, e)) { /* not an entry mmkit writes: check() says so */
             if (step >= left) left = 0;
             else {
                 left -= step;
@@ -1149,13 +1272,13 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
         { /* a run of huge leaves and empty entries up to the next pointer: one batch */
             unsigned j = idx[l] + 1u;
             uint64_t covered = step; /* bytes from cur to the end of entry j - 1 */
-            while (j < MMKIT__PT_ENTRIES && covered < left) { /* bound: 512 */
+            while (j < MMKIT__PAGETABLE_ENTRIES && covered < left) { /* bound: 512 */
                 uint64_t f = tbl[l][j];
-                if (f && (!mmkit__pt_present(pt, f) || !mmkit__pt_is_leaf(pt, f, l))) break;
+                if (f && (!mmkit__pagetable_present(pt, f) || !mmkit__pagetable_is_leaf(pt, f, l))) break;
                 covered += span;
                 j++;
             }
-            mmkit__pt_batch(w, l, tbl[l], idx[l], j, estart);
+            mmkit__pagetable_batch(w, l, tbl[l], idx[l], j, estart);
             if (covered >= left) left = 0;
             else {
                 left -= covered;
@@ -1164,11 +1287,11 @@ static void mmkit__pt_walk(mmkit__pt_walker *w, mmkit_vaddr va, uint64_t left) {
             idx[l] = j;
         }
     }
-    mmkit__pt_run_emit(w);
-    mmkit__pt_gather_emit(w);
+    mmkit__pagetable_run_emit(w);
+    mmkit__pagetable_gather_emit(w);
 }
 
-static void mmkit__pt_walker_init(mmkit__pt_walker *w, mmkit_pagetable *pt, int op,
+static void mmkit__pagetable_walker_init(mmkit__pagetable_walker *w, mmkit_pagetable *pt, int op,
                                   mmkit_tlb_gather *g) {
     MMKIT_MEMSET(w, 0, sizeof *w);
     w->pt = pt;
@@ -1179,46 +1302,46 @@ static void mmkit__pt_walker_init(mmkit__pt_walker *w, mmkit_pagetable *pt, int 
 
 /* Split the huge leaf containing x, level by level, until x is a leaf boundary. Translations
  * are unchanged; the old huge entry is recorded. No-op when x is canonical-hole or unmapped. */
-static mmkit_status mmkit__pt_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit_tlb_gather *g) {
+static mmkit_status mmkit__pagetable_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit_tlb_gather *g) {
     unsigned level = pt->levels - 1u;
     uint64_t *t;
-    if (!mmkit__pt_canonical(pt, x)) return MMKIT_OK;
+    if (!mmkit__pagetable_canonical(pt, x)) return MMKIT_OK;
     t = pt->root_table;
     while (level > 0 && t) { /* bound: levels */
-        unsigned i = mmkit__pt_index(x, level);
+        unsigned i = mmkit__pagetable_index(x, level);
         uint64_t e = t[i];
-        if (!mmkit__pt_present(pt, e)) return MMKIT_OK;
-        if (mmkit__pt_is_leaf(pt, e, level)) {
+        if (!mmkit__pagetable_present(pt, e)) return MMKIT_OK;
+        if (mmkit__pagetable_is_leaf(pt, e, level)) {
             uint64_t size = mmkit_pagetable_level_size(level), *child;
             mmkit_paddr cpa;
             unsigned tries;
             mmkit_status st;
             if (!(x & (size - 1u))) return MMKIT_OK;
-            st = mmkit__pt_alloc_table(pt, &cpa, &child);
+            st = mmkit__pagetable_alloc_table(pt, &cpa, &child);
             if (st != MMKIT_OK) return st;
             for (tries = 0;; tries++) { /* bound: 4 (the MMU only sets A, then D) */
                 mmkit_paddr base;
                 uint32_t f;
                 uint64_t bits, field, step;
                 unsigned j;
-                if (tries == 4u || mmkit__pt_leaf_decode(pt, level, e, &base, &f) != MMKIT_OK) {
-                    (void)mmkit__pt_release_table(pt, cpa, NULL);
+                if (tries == 4u || mmkit__pagetable_leaf_decode(pt, level, e, &base, &f) != MMKIT_OK) {
+                    (void)mmkit__pagetable_release_table(pt, cpa, NULL);
                     return MMKIT_ECORRUPT;
                 }
-                bits = mmkit__pt_leaf_bits(pt, level - 1u, f, false);
-                field = mmkit__pt_field(pt, base);
-                step = mmkit__pt_step(pt, level - 1u);
-                for (j = 0; j < MMKIT__PT_ENTRIES; j++) child[j] = bits | (field + j * step);
-                if (mmkit__pt_cas(&t[i], &e, mmkit__pt_pointer(pt, cpa))) break;
+                bits = mmkit__pagetable_leaf_bits(pt, level - 1u, f, false);
+                field = mmkit__pagetable_field(pt, base);
+                step = mmkit__pagetable_step(pt, level - 1u);
+                for (j = 0; j < MMKIT__PAGETABLE_ENTRIES; j++) child[j] = bits | (field + j * step);
+                if (mmkit__pagetable_cas(&t[i], &e, mmkit__pagetable_pointer(pt, cpa))) break;
             }
             if (g) {
-                mmkit_tlb_gather_range(g, x & ~(size - 1u), size, mmkit__pt_shift(level),
-                                       mmkit__pt_global(pt, e));
-                mmkit_tlb_gather_tables(g);
+                (void)mmkit_tlb_gather_range(g, x & ~(size - 1u), size, mmkit__pagetable_shift(level),
+                                       mmkit__pagetable_global(pt, e));
+                (void)mmkit_tlb_gather_tables(g);
             }
             t = child;
         } else {
-            t = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+            t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
         }
         level--;
     }
@@ -1226,7 +1349,7 @@ static mmkit_status mmkit__pt_split_at(mmkit_pagetable *pt, mmkit_vaddr x, mmkit
 }
 
 /* Unhook and release the tables on the path to va that are empty, deepest first. */
-static void mmkit__pt_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_tlb_gather *g) {
+static void mmkit__pagetable_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_tlb_gather *g) {
     unsigned top = pt->levels - 1u, level = top;
     uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
     mmkit_paddr tpa[MMKIT_PAGETABLE_MAX_LEVELS];
@@ -1234,17 +1357,17 @@ static void mmkit__pt_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_tlb_
     tpa[top] = pt->root;
     if (!tbl[top]) return;
     while (level > 0) { /* bound: levels */
-        uint64_t e = tbl[level][mmkit__pt_index(va, level)];
-        if (!mmkit__pt_present(pt, e) || mmkit__pt_is_leaf(pt, e, level)) break;
-        tpa[level - 1u] = mmkit__pt_next(pt, e);
-        tbl[level - 1u] = mmkit__pt_table(pt, tpa[level - 1u]);
+        uint64_t e = tbl[level][mmkit__pagetable_index(va, level)];
+        if (!mmkit__pagetable_present(pt, e) || mmkit__pagetable_is_leaf(pt, e, level)) break;
+        tpa[level - 1u] = mmkit__pagetable_next(pt, e);
+        tbl[level - 1u] = mmkit__pagetable_table(pt, tpa[level - 1u]);
         if (!tbl[level - 1u]) return;
         level--;
     }
     for (; level < top; level++) { /* bound: levels */
-        if (!mmkit__pt_table_empty(tbl[level])) return;
-        tbl[level + 1u][mmkit__pt_index(va, level + 1u)] = 0;
-        (void)mmkit__pt_release_table(pt, tpa[level], g);
+        if (!mmkit__pagetable_table_empty(tbl[level])) return;
+        tbl[level + 1u][mmkit__pagetable_index(va, level + 1u)] = 0;
+        (void)mmkit__pagetable_release_table(pt, tpa[level], g);
     }
 }
 
@@ -1258,12 +1381,15 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
     uint64_t left = len;
     unsigned top;
     bool hooked = false;
-    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
-    if (st != MMKIT_OK) return st;
-    if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
-    if (pa >= pt->pa_limit || len > pt->pa_limit - pa) return MMKIT_ERANGE;
-    st = mmkit__pt_flags_ok(pt, flags);
-    if (st != MMKIT_OK) return st;
+    mmkit_status st = MMKIT_OK;
+    unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_map", why);
+    if (MMKIT__UNLIKELY(pa & MMKIT_PAGE_MASK))
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_pagetable_map: pa: must be a multiple of 4 KiB");
+    if (MMKIT__UNLIKELY(pa >= pt->pa_limit || len > pt->pa_limit - pa))
+        return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_pagetable_map: pa, len: beyond 2^phys_bits");
+    why = mmkit__pagetable_flags_ok(pt, flags);
+    if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_map", why);
     top = pt->levels - 1u;
     while (left) { /* bound: one pass per leaf table filled, <= n / 512 + 2 * L */
         unsigned L = pt->max_leaf_level, level = top, i0, shift;
@@ -1272,34 +1398,34 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
                          left < mmkit_pagetable_level_size(L)))
             L--;
         while (level > L) { /* bound: levels */
-            unsigned idx = mmkit__pt_index(cur, level);
+            unsigned idx = mmkit__pagetable_index(cur, level);
             uint64_t e;
             if (!t) { st = MMKIT_ECORRUPT; goto fail; }
             e = t[idx];
             if (!e) {
                 mmkit_paddr cpa;
                 uint64_t *child;
-                st = mmkit__pt_alloc_table(pt, &cpa, &child);
+                st = mmkit__pagetable_alloc_table(pt, &cpa, &child);
                 if (st != MMKIT_OK) goto fail;
-                t[idx] = mmkit__pt_pointer(pt, cpa);
+                t[idx] = mmkit__pagetable_pointer(pt, cpa);
                 hooked = true;
                 t = child;
-            } else if (mmkit__pt_is_leaf(pt, e, level)) {
+            } else if (mmkit__pagetable_is_leaf(pt, e, level)) {
                 st = MMKIT_EEXIST; /* a huge leaf covers cur */
                 goto fail;
             } else {
-                t = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+                t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
             }
             level--;
         }
         if (!t) { st = MMKIT_ECORRUPT; goto fail; }
-        shift = mmkit__pt_shift(L);
-        i0 = mmkit__pt_index(cur, L);
+        shift = mmkit__pagetable_shift(L);
+        i0 = mmkit__pagetable_index(cur, L);
         n = left >> shift;
-        if (n > MMKIT__PT_ENTRIES - i0) n = MMKIT__PT_ENTRIES - i0;
-        bits = mmkit__pt_leaf_bits(pt, L, flags, true);
-        field = mmkit__pt_field(pt, pcur);
-        step = mmkit__pt_step(pt, L);
+        if (n > MMKIT__PAGETABLE_ENTRIES - i0) n = MMKIT__PAGETABLE_ENTRIES - i0;
+        bits = mmkit__pagetable_leaf_bits(pt, L, flags, true);
+        field = mmkit__pagetable_field(pt, pcur);
+        step = mmkit__pagetable_step(pt, L);
         t += i0;
         for (i = 0; i < n; i++) { /* bound: 512; one pass over the leaf table */
             if (t[i]) {
@@ -1312,61 +1438,63 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         }
         pt->mapped_bytes += n << shift;
         if (pt->riscv && g && n)
-            mmkit_tlb_gather_range(g, cur, n << shift, shift, (flags & MMKIT_PTE_GLOBAL) != 0);
+            (void)mmkit_tlb_gather_range(g, cur, n << shift, shift, (flags & MMKIT_PTE_GLOBAL) != 0);
         cur += n << shift;
         pcur += n << shift;
         left -= n << shift;
         if (st != MMKIT_OK) goto fail;
     }
-    if (pt->riscv && g && hooked) mmkit_tlb_gather_tables(g);
+    if (pt->riscv && g && hooked) (void)mmkit_tlb_gather_tables(g);
     return MMKIT_OK;
 fail:
     /* roll back: [va, cur) was mapped by this call; tables it allocated are empty again */
     if (cur != va) {
-        mmkit__pt_walker w;
-        mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, g);
-        mmkit__pt_walk(&w, va, cur - va);
+        mmkit__pagetable_walker w;
+        mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_UNMAP, g);
+        mmkit__pagetable_walk(&w, va, cur - va);
     }
-    mmkit__pt_prune_path(pt, cur, g);
+    mmkit__pagetable_prune_path(pt, cur, g);
     return st;
 }
 
 /* ---- unmap / protect / test_and_clear / visit -------------------------------------------- */
 
-static mmkit_status mmkit__pt_split_edges(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+static mmkit_status mmkit__pagetable_split_edges(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                           mmkit_tlb_gather *g) {
-    mmkit_status st = mmkit__pt_split_at(pt, va, g);
-    if (st == MMKIT_OK && va + len != 0) st = mmkit__pt_split_at(pt, va + len, g);
+    mmkit_status st = mmkit__pagetable_split_at(pt, va, g);
+    if (st == MMKIT_OK && va + len != 0) st = mmkit__pagetable_split_at(pt, va + len, g);
     return st;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                              mmkit_pagetable_leaf_fn leaf, void *ctx,
                                              struct mmkit_tlb_gather *g) {
-    mmkit__pt_walker w;
-    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    mmkit__pagetable_walker w;
+    mmkit_status st;
+    unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_unmap", why);
+    st = mmkit__pagetable_split_edges(pt, va, len, g);
     if (st != MMKIT_OK) return st;
-    st = mmkit__pt_split_edges(pt, va, len, g);
-    if (st != MMKIT_OK) return st;
-    mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, g);
+    mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_UNMAP, g);
     w.leaf = leaf;
     w.ctx = ctx;
-    mmkit__pt_walk(&w, va, len);
+    mmkit__pagetable_walk(&w, va, len);
     return w.st;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                                uint32_t flags, struct mmkit_tlb_gather *g) {
-    mmkit__pt_walker w;
-    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    mmkit__pagetable_walker w;
+    mmkit_status st;
+    unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_protect", why);
+    why = mmkit__pagetable_flags_ok(pt, flags);
+    if (why) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_protect", why);
+    st = mmkit__pagetable_split_edges(pt, va, len, g);
     if (st != MMKIT_OK) return st;
-    st = mmkit__pt_flags_ok(pt, flags);
-    if (st != MMKIT_OK) return st;
-    st = mmkit__pt_split_edges(pt, va, len, g);
-    if (st != MMKIT_OK) return st;
-    mmkit__pt_walker_init(&w, pt, MMKIT__PT_PROTECT, g);
+    mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_PROTECT, g);
     w.flags = flags;
-    mmkit__pt_walk(&w, va, len);
+    mmkit__pagetable_walk(&w, va, len);
     return w.st;
 }
 
@@ -1374,14 +1502,16 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
                                                       uint64_t len, uint32_t which,
                                                       uint32_t *found,
                                                       struct mmkit_tlb_gather *g) {
-    mmkit__pt_walker w;
-    mmkit_status st = mmkit__pt_range_ok(pt, va, len);
+    mmkit__pagetable_walker w;
+    unsigned why = mmkit__pagetable_range_ok(pt, va, len);
     if (found) *found = 0;
-    if (st != MMKIT_OK) return st;
-    if (!which || (which & ~MMKIT__PT_AD)) return MMKIT_EINVAL;
-    mmkit__pt_walker_init(&w, pt, MMKIT__PT_TAC, g);
-    w.clear = mmkit__pt_ad_bits(pt, which);
-    mmkit__pt_walk(&w, va, len);
+    if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_test_and_clear", why);
+    if (!which || (which & ~MMKIT__PAGETABLE_AD))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_test_and_clear: which: must be "
+                                           "MMKIT_PTE_ACCESSED and/or MMKIT_PTE_DIRTY");
+    mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_TAC, g);
+    w.clear = mmkit__pagetable_ad_bits(pt, which);
+    mmkit__pagetable_walk(&w, va, len);
     if (found) *found = w.found & which;
     return w.st;
 }
@@ -1390,8 +1520,9 @@ MMKIT_API mmkit_status mmkit_pagetable_visit(const mmkit_pagetable *pt, mmkit_va
                                              uint64_t len, mmkit_pagetable_visit_fn fn, void *ctx) {
     mmkit_vaddr half, last, lo[2], hi[2];
     unsigned k;
-    mmkit__pt_walker w;
-    if (!pt || !pt->levels || !fn) return MMKIT_EINVAL;
+    mmkit__pagetable_walker w;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!fn) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_visit: fn: must not be NULL");
     if (len == 0) return MMKIT_OK;
     last = len - 1u > UINT64_MAX - va ? UINT64_MAX : va + (len - 1u);
     half = (uint64_t)1 << (pt->va_bits - 1u);
@@ -1399,7 +1530,7 @@ MMKIT_API mmkit_status mmkit_pagetable_visit(const mmkit_pagetable *pt, mmkit_va
     hi[0] = last < half - 1u ? last : half - 1u;
     lo[1] = va > 0u - half ? va : 0u - half; /* upper half: [2^64 - half, 2^64) */
     hi[1] = last;
-    mmkit__pt_walker_init(&w, (mmkit_pagetable *)pt, MMKIT__PT_VISIT, NULL);
+    mmkit__pagetable_walker_init(&w, (mmkit_pagetable *)pt, MMKIT__PAGETABLE_OP_VISIT, NULL);
     w.visit = fn;
     w.ctx = ctx;
     for (k = 0; k < 2u && !w.stop; k++) { /* bound: 2 halves */
@@ -1407,23 +1538,23 @@ MMKIT_API mmkit_status mmkit_pagetable_visit(const mmkit_pagetable *pt, mmkit_va
         if (lo[k] > hi[k] || (k == 0 && lo[k] >= half) || (k == 1 && hi[k] < 0u - half)) continue;
         a = lo[k] & ~MMKIT_PAGE_MASK;
         b = hi[k] & ~MMKIT_PAGE_MASK;
-        mmkit__pt_walk(&w, a, b - a + MMKIT_PAGE_SIZE);
+        mmkit__pagetable_walk(&w, a, b - a + MMKIT_PAGE_SIZE);
     }
     return w.st == MMKIT_ECORRUPT ? MMKIT_ECORRUPT : MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pagetable_leaf_fn leaf,
                                                void *ctx) {
-    mmkit__pt_walker w;
+    mmkit__pagetable_walker w;
     uint64_t half;
     mmkit_status st;
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     half = (uint64_t)1 << (pt->va_bits - 1u);
-    mmkit__pt_walker_init(&w, pt, MMKIT__PT_UNMAP, NULL);
+    mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_UNMAP, NULL);
     w.leaf = leaf;
     w.ctx = ctx;
-    mmkit__pt_walk(&w, 0, half);
-    mmkit__pt_walk(&w, 0u - half, half);
+    mmkit__pagetable_walk(&w, 0, half);
+    mmkit__pagetable_walk(&w, 0u - half, half);
     st = mmkit_provider_free(&pt->provider, pt->root, 0);
     if (w.st == MMKIT_OK) w.st = st;
     MMKIT_MEMSET(pt, 0, sizeof *pt);
@@ -1433,11 +1564,11 @@ MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pageta
 /* ---- check ------------------------------------------------------------------------------------ */
 
 /* A pointer entry exactly as mmkit writes it (x86: plus the A bit the MMU may set). */
-static bool mmkit__pt_pointer_ok(const mmkit_pagetable *pt, uint64_t e) {
-    mmkit_paddr next = mmkit__pt_next(pt, e);
+static bool mmkit__pagetable_pointer_ok(const mmkit_pagetable *pt, uint64_t e) {
+    mmkit_paddr next = mmkit__pagetable_next(pt, e);
     if (next >= pt->pa_limit) return false;
-    if (pt->riscv) return (e & ~MMKIT__RV_PPN) == MMKIT__RV_V;
-    return (e & ~(MMKIT__X86_ADDR | MMKIT__X86_A)) == MMKIT__X86_PTR;
+    if (pt->riscv) return (e & ~MMKIT__PAGETABLE_RV_PPN) == MMKIT__PAGETABLE_RV_V;
+    return (e & ~(MMKIT__PAGETABLE_X86_ADDR | MMKIT__PAGETABLE_X86_A)) == MMKIT__PAGETABLE_X86_PTR;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
@@ -1449,8 +1580,8 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     if (!pt || !pt->levels || pt->format >= (uint8_t)MMKIT_PAGETABLE_FORMAT_COUNT)
         return MMKIT_EINVAL;
     top = pt->levels - 1u;
-    top_leaf = mmkit__pt_fmts[pt->format].top_leaf;
-    if (pt->levels != mmkit__pt_fmts[pt->format].levels || pt->max_leaf_level > top_leaf ||
+    top_leaf = mmkit__pagetable_fmts[pt->format].top_leaf;
+    if (pt->levels != mmkit__pagetable_fmts[pt->format].levels || pt->max_leaf_level > top_leaf ||
         (pt->root & MMKIT_PAGE_MASK) || pt->root >= pt->pa_limit)
         return MMKIT_ECORRUPT;
     tbl[top] = pt->root_table;
@@ -1460,7 +1591,7 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     l = top;
     for (;;) { /* bound: 512 * pt->tables iterations (tables counted and capped below) */
         uint64_t e;
-        if (idx[l] == MMKIT__PT_ENTRIES) {
+        if (idx[l] == MMKIT__PAGETABLE_ENTRIES) {
             if (l == top) break;
             if (!used[l]) return MMKIT_ECORRUPT; /* an empty table should have been freed */
             l++;
@@ -1472,17 +1603,17 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
             idx[l]++;
             continue;
         }
-        if (!mmkit__pt_present(pt, e)) return MMKIT_ECORRUPT; /* mmkit writes 0 there */
+        if (!mmkit__pagetable_present(pt, e)) return MMKIT_ECORRUPT; /* mmkit writes 0 there */
         used[l] = true;
-        if (mmkit__pt_is_leaf(pt, e, l)) {
-            if (l > top_leaf || mmkit__pt_leaf_decode(pt, l, e, NULL, NULL) != MMKIT_OK)
+        if (mmkit__pagetable_is_leaf(pt, e, l)) {
+            if (l > top_leaf || mmkit__pagetable_leaf_decode(pt, l, e, NULL, NULL) != MMKIT_OK)
                 return MMKIT_ECORRUPT;
             bytes += mmkit_pagetable_level_size(l);
             idx[l]++;
             continue;
         }
-        if (l == 0 || !mmkit__pt_pointer_ok(pt, e) || ++tables > pt->tables) return MMKIT_ECORRUPT;
-        tbl[l - 1u] = mmkit__pt_table(pt, mmkit__pt_next(pt, e));
+        if (l == 0 || !mmkit__pagetable_pointer_ok(pt, e) || ++tables > pt->tables) return MMKIT_ECORRUPT;
+        tbl[l - 1u] = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
         if (!tbl[l - 1u]) return MMKIT_ECORRUPT;
         l--;
         idx[l] = 0;

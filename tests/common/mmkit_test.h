@@ -286,4 +286,114 @@ TEST_HELPER int test_log_seen(const char *prefix) {
 }
 #endif
 
+/* ---- a page-at-a-time provider over an arena --------------------------------------------- */
+
+/* test_pages: order-0 frames at physical [base, base + pages * page) backed by a test_arena
+ * (phys_to_virt = arena + pa - base; NULL outside), handed out LIFO (after test_pages_reset
+ * the lowest frame first), each filled with `garbage` (0: not filled) so that a module must
+ * zero what it relies on. Refused: orders other than 0, a frame at or above the address limit
+ * in the flags, an empty stack, and (fail_after >= 0) everything once fail_after more
+ * allocations have succeeded -> MMKIT_ENOMEM; double frees (MMKIT_EDOUBLE) and foreign or
+ * misaligned frees (MMKIT_EINVAL), counted in bad_frees. A table provider for page tables. */
+typedef struct test_pages {
+    test_arena *arena;
+    mmkit_paddr base;
+    uint32_t pages, nfree;
+    uint32_t *stack;
+    unsigned char *in_use;
+    unsigned char garbage;
+    int fail_after;        /* -1: no limit */
+    uint64_t allocs, frees, outstanding, bad_frees;
+} test_pages;
+
+TEST_HELPER void test_pages_reset(test_pages *t) {
+    uint32_t i;
+    t->nfree = 0;
+    for (i = 0; i < t->pages; i++) { /* LIFO: frame 0 is handed out first */
+        t->stack[t->nfree++] = t->pages - 1u - i;
+        t->in_use[i] = 0;
+    }
+    t->fail_after = -1;
+    t->allocs = t->frees = t->outstanding = t->bad_frees = 0;
+}
+TEST_HELPER test_pages *test_pages_new(uint32_t pages, mmkit_paddr base, unsigned char garbage) {
+    test_pages *t = (test_pages *)calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->arena = test_arena_new((size_t)pages * (size_t)MMKIT_PAGE_SIZE, (size_t)MMKIT_PAGE_SIZE);
+    t->stack = (uint32_t *)calloc(pages ? pages : 1u, sizeof *t->stack);
+    t->in_use = (unsigned char *)calloc(pages ? pages : 1u, 1);
+    if (!t->arena || !t->stack || !t->in_use) {
+        test_arena_delete(t->arena);
+        free(t->stack);
+        free(t->in_use);
+        free(t);
+        return NULL;
+    }
+    t->base = base;
+    t->pages = pages;
+    t->garbage = garbage;
+    test_pages_reset(t);
+    return t;
+}
+TEST_HELPER void test_pages_delete(test_pages *t) {
+    if (!t) return;
+    test_arena_delete(t->arena);
+    free(t->stack);
+    free(t->in_use);
+    free(t);
+}
+TEST_HELPER mmkit_status test_pages_alloc(void *ctx, unsigned order, uint32_t flags,
+                                          mmkit_paddr *pa) {
+    test_pages *t = (test_pages *)ctx;
+    uint64_t limit = mmkit_alloc_limit(flags);
+    uint32_t i;
+    mmkit_paddr p;
+    if (order != 0 || t->nfree == 0 || t->fail_after == 0) return MMKIT_ENOMEM;
+    i = t->stack[t->nfree - 1u];
+    p = t->base + (mmkit_paddr)i * MMKIT_PAGE_SIZE;
+    if (limit && p + MMKIT_PAGE_SIZE > limit) return MMKIT_ENOMEM;
+    if (t->fail_after > 0) t->fail_after--;
+    t->nfree--;
+    t->in_use[i] = 1;
+    if (t->garbage)
+        memset(t->arena->mem + (size_t)i * (size_t)MMKIT_PAGE_SIZE, t->garbage,
+               (size_t)MMKIT_PAGE_SIZE);
+    t->allocs++;
+    t->outstanding++;
+    *pa = p;
+    return MMKIT_OK;
+}
+TEST_HELPER mmkit_status test_pages_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    test_pages *t = (test_pages *)ctx;
+    uint64_t i;
+    if (order != 0 || pa < t->base || (pa - t->base) % MMKIT_PAGE_SIZE ||
+        (pa - t->base) / MMKIT_PAGE_SIZE >= t->pages) {
+        t->bad_frees++;
+        return MMKIT_EINVAL;
+    }
+    i = (pa - t->base) / MMKIT_PAGE_SIZE;
+    if (!t->in_use[i]) {
+        t->bad_frees++;
+        return MMKIT_EDOUBLE;
+    }
+    t->in_use[i] = 0;
+    t->stack[t->nfree++] = (uint32_t)i;
+    t->frees++;
+    t->outstanding--;
+    return MMKIT_OK;
+}
+TEST_HELPER void *test_pages_p2v(void *ctx, mmkit_paddr pa) {
+    test_pages *t = (test_pages *)ctx;
+    if (pa < t->base || pa - t->base >= (uint64_t)t->pages * MMKIT_PAGE_SIZE) return NULL;
+    return t->arena->mem + (size_t)(pa - t->base);
+}
+TEST_HELPER mmkit_provider test_pages_provider(test_pages *t) {
+    mmkit_provider p;
+    p.alloc = test_pages_alloc;
+    p.free = test_pages_free;
+    p.phys_to_virt = test_pages_p2v;
+    p.ctx = t;
+    return p;
+}
+
 #endif /* MMKIT_TEST_H */

@@ -1,5 +1,120 @@
-/* mmkit_pagetable.h rows of the API sweep (tests/test_api_sweep.c). TO BE FILLED (issue 10). */
-static mmkit_status sweep_pagetable_none(void *p) { (void)p; return MMKIT_EINVAL; }
+/* mmkit_pagetable.h rows of the API sweep (tests/test_api_sweep.c).
+ * Instance rows take the page table; the init row takes the desc (and also checks that a NULL
+ * instance with a valid desc is refused). cr3 and satp return a value: their rows turn "0 for
+ * a NULL or zeroed instance" into MMKIT_EINVAL (anything else into MMKIT_OK). A destroyed
+ * instance was built with sweep_provider(), had a 2 MiB range mapped (tables allocated) and
+ * was destroyed. mmkit_pagetable_level_size takes no instance (exempt in test_api_sweep.c). */
+
+#define SWEEP_PT_VA ((mmkit_vaddr)1 << 30)
+
+static mmkit_pagetable_desc sweep_pagetable_desc(void) {
+    mmkit_pagetable_desc d;
+    memset(&d, 0, sizeof d);
+    d.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    d.provider = sweep_provider();
+    d.phys_bits = 36;
+    return d;
+}
+static void sweep_pagetable_destroyed(void *p) {
+    mmkit_pagetable_desc d = sweep_pagetable_desc();
+    mmkit_pagetable *pt = (mmkit_pagetable *)p;
+    assert_int_equal(mmkit_pagetable_init(pt, &d), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(pt, SWEEP_PT_VA, 0x200000, 0x200000, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(pt, SWEEP_PT_VA + 0x200000, 0x1000, 0x1000,
+                                         MMKIT_PTE_READ, NULL),
+                     MMKIT_OK);
+    assert_true(pt->tables > 1);
+    assert_int_equal(mmkit_pagetable_destroy(pt, NULL, NULL), MMKIT_OK);
+}
+
+static void sweep_pagetable_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)ctx;
+    (void)m;
+}
+static bool sweep_pagetable_visit_fn(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)ctx;
+    (void)m;
+    return true;
+}
+
+static mmkit_status sweep_pagetable_init(void *p) {
+    mmkit_pagetable pt;
+    mmkit_pagetable_desc d = sweep_pagetable_desc();
+    mmkit_status st = mmkit_pagetable_init(NULL, &d);
+    if (st != MMKIT_EINVAL) return st;
+    return mmkit_pagetable_init(&pt, (const mmkit_pagetable_desc *)p);
+}
+static mmkit_status sweep_pagetable_destroy(void *p) {
+    return mmkit_pagetable_destroy((mmkit_pagetable *)p, sweep_pagetable_leaf, NULL);
+}
+static mmkit_status sweep_pagetable_map(void *p) {
+    return mmkit_pagetable_map((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000, 0x1000, MMKIT_PTE_RW,
+                               NULL);
+}
+static mmkit_status sweep_pagetable_unmap(void *p) {
+    return mmkit_pagetable_unmap((mmkit_pagetable *)p, SWEEP_PT_VA, 0x200000,
+                                 sweep_pagetable_leaf, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_protect(void *p) {
+    return mmkit_pagetable_protect((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000, MMKIT_PTE_READ,
+                                   NULL);
+}
+static mmkit_status sweep_pagetable_translate(void *p) {
+    mmkit_paddr pa = 0;
+    uint32_t flags = 0;
+    uint64_t size = 0;
+    return mmkit_pagetable_translate((const mmkit_pagetable *)p, SWEEP_PT_VA, &pa, &flags, &size);
+}
+static mmkit_status sweep_pagetable_translate_fast(void *p) { /* no flags: the fast path */
+    mmkit_paddr pa = 0;
+    return mmkit_pagetable_translate((const mmkit_pagetable *)p, SWEEP_PT_VA, &pa, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_visit(void *p) {
+    return mmkit_pagetable_visit((const mmkit_pagetable *)p, 0, UINT64_MAX,
+                                 sweep_pagetable_visit_fn, NULL);
+}
+static mmkit_status sweep_pagetable_test_and_clear(void *p) {
+    uint32_t found = 0;
+    return mmkit_pagetable_test_and_clear((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000,
+                                          MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, NULL);
+}
+static mmkit_status sweep_pagetable_check(void *p) {
+    return mmkit_pagetable_check((const mmkit_pagetable *)p);
+}
+static mmkit_status sweep_pagetable_encode(void *p) {
+    uint64_t pte = 0;
+    return mmkit_pagetable_encode((const mmkit_pagetable *)p, 0, 0x1000, MMKIT_PTE_RW, &pte);
+}
+static mmkit_status sweep_pagetable_decode(void *p) {
+    mmkit_paddr pa = 0;
+    uint32_t flags = 0;
+    /* a valid x86-64 4 KiB leaf: 0x1000, P | RW */
+    return mmkit_pagetable_decode((const mmkit_pagetable *)p, 0, 0x1003, &pa, &flags);
+}
+static mmkit_status sweep_pagetable_cr3(void *p) {
+    return mmkit_pagetable_cr3((const mmkit_pagetable *)p, 1, true) == 0 ? MMKIT_EINVAL : MMKIT_OK;
+}
+static mmkit_status sweep_pagetable_satp(void *p) {
+    return mmkit_pagetable_satp((const mmkit_pagetable *)p, 1) == 0 ? MMKIT_EINVAL : MMKIT_OK;
+}
+
+#define SWEEP_PAGETABLE(fn, type, call) \
+    {"mmkit_" #fn, sizeof(type), sweep_##call, MMKIT_EINVAL, sweep_pagetable_destroyed}
 static const sweep_case sweep_pagetable[] = {
-    {"mmkit_status_str", 1, sweep_pagetable_none, MMKIT_EINVAL, NULL},
+    {"mmkit_pagetable_init", sizeof(mmkit_pagetable_desc), sweep_pagetable_init, MMKIT_EINVAL,
+     NULL},
+    SWEEP_PAGETABLE(pagetable_destroy, mmkit_pagetable, pagetable_destroy),
+    SWEEP_PAGETABLE(pagetable_map, mmkit_pagetable, pagetable_map),
+    SWEEP_PAGETABLE(pagetable_unmap, mmkit_pagetable, pagetable_unmap),
+    SWEEP_PAGETABLE(pagetable_protect, mmkit_pagetable, pagetable_protect),
+    SWEEP_PAGETABLE(pagetable_translate, mmkit_pagetable, pagetable_translate),
+    SWEEP_PAGETABLE(pagetable_translate, mmkit_pagetable, pagetable_translate_fast),
+    SWEEP_PAGETABLE(pagetable_visit, mmkit_pagetable, pagetable_visit),
+    SWEEP_PAGETABLE(pagetable_test_and_clear, mmkit_pagetable, pagetable_test_and_clear),
+    SWEEP_PAGETABLE(pagetable_check, mmkit_pagetable, pagetable_check),
+    SWEEP_PAGETABLE(pagetable_encode, mmkit_pagetable, pagetable_encode),
+    SWEEP_PAGETABLE(pagetable_decode, mmkit_pagetable, pagetable_decode),
+    SWEEP_PAGETABLE(pagetable_cr3, mmkit_pagetable, pagetable_cr3),
+    SWEEP_PAGETABLE(pagetable_satp, mmkit_pagetable, pagetable_satp),
 };

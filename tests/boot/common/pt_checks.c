@@ -222,14 +222,14 @@ static bool pt_init(void) {
     mmkit_pagetable_desc d = {0};
     mmkit_tlb_gather_desc gd = {0};
     d.format = plat->format;
-    d.provider = &frames;
+    d.provider = frames; /* by value: the instance keeps its own copy */
     d.phys_bits = plat->phys_bits;
     if (!expect_ok(&c, "mmkit_pagetable_init", mmkit_pagetable_init(&pt, &d)) ||
         !expect_eq(&c, "levels", pt.levels, levels[plat->format]))
         return false;
     gd.backend.flush_local = flush_local;
     gd.asid = plat->asid;
-    mmkit_tlb_gather_init(&gather, &gd);
+    (void)mmkit_tlb_gather_init(&gather, &gd);
     done(&c);
     return true;
 }

@@ -72,7 +72,7 @@ void stage1_main(uint32_t magic, const uint32_t *mbi) {
     handoff.phys_bits = r[0] & 0xffu;
 
     d.format = levels == 5 ? MMKIT_PAGETABLE_X86_64_5LEVEL : MMKIT_PAGETABLE_X86_64_4LEVEL;
-    d.provider = &frames;
+    d.provider = frames; /* by value: the instance keeps its own copy */
     d.phys_bits = handoff.phys_bits;
     /* the first 2 MiB in 4 KiB leaves (page 0 stays unmapped), the rest in 2 MiB leaves */
     if (!boot_check("stage1_map", mmkit_pagetable_init(&pt, &d) == MMKIT_OK &&
