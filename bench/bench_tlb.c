@@ -28,26 +28,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_tlb.h>
 
+#define BENCH_NAME "bench_tlb"
+#include "bench_common.h"
+
 #define NOINLINE __attribute__((noinline))
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
+static double now_ns(void) { return (double)bench_now_ns(); }
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-static uint64_t next_rand(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t rng;
 
 static mmkit_status walk(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w) {
     (void)ctx;
@@ -59,19 +51,19 @@ static mmkit_status walk(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb
     return MMKIT_OK;
 }
 
-static mmkit_softtlb *make_tlb(uint32_t sets, uint32_t ways) {
+/* The TLB struct and its entries (64-byte aligned). */
+static void make_tlb(mmkit_softtlb *t, uint32_t sets, uint32_t ways) {
     mmkit_softtlb_desc d;
-    mmkit_softtlb *t = NULL;
     size_t need = 0;
-    void *mem;
     memset(&d, 0, sizeof d);
     d.sets = sets;
     d.ways = ways;
     d.translate = walk;
-    if (mmkit_softtlb_size(sets, ways, &need) != MMKIT_OK) abort();
-    mem = aligned_alloc(64, (need + 63) & ~(size_t)63);
-    if (!mem || mmkit_softtlb_init(mem, need, &d, &t) != MMKIT_OK) abort();
-    return t;
+    if (mmkit_softtlb_mem_size(&d, &need) != MMKIT_OK) bench_die("mem_size");
+    d.mem = aligned_alloc(64, (need + 63) & ~(size_t)63);
+    d.mem_size = need;
+    if (!d.mem) bench_die("out of memory");
+    if (mmkit_softtlb_init(t, &d) != MMKIT_OK) bench_die("init");
 }
 
 NOINLINE static uint64_t loop_hit(mmkit_softtlb *t, const uint64_t *va, size_t n, uint32_t asid) {
@@ -100,15 +92,19 @@ NOINLINE static uint64_t loop_base(mmkit_softtlb *t, const uint64_t *va, size_t 
     return sum;
 }
 NOINLINE static uint64_t loop_gather(mmkit_tlb_gather *g, uint64_t base, size_t n) {
+    uint64_t bad = 0;
     size_t i;
-    for (i = 0; i < n; i++) mmkit_tlb_gather_range(g, base + (uint64_t)i * 4096u, 4096, 12, false);
-    return g->npages;
+    for (i = 0; i < n; i++)
+        bad += mmkit_tlb_gather_range(g, base + (uint64_t)i * 4096u, 4096, 12, false) != MMKIT_OK;
+    return bad;
 }
 
 NOINLINE static uint64_t loop_gather_ceiling(mmkit_tlb_gather *g, uint64_t base, size_t n) {
+    uint64_t bad = 0;
     size_t i;
-    for (i = 0; i < n; i++) mmkit_tlb_gather_range(g, base + (uint64_t)i * 4096u, 4096, 12, false);
-    return g->npages + g->escalated;
+    for (i = 0; i < n; i++)
+        bad += mmkit_tlb_gather_range(g, base + (uint64_t)i * 4096u, 4096, 12, false) != MMKIT_OK;
+    return bad;
 }
 
 typedef uint64_t (*loop_fn)(mmkit_softtlb *, const uint64_t *, size_t, uint32_t);
@@ -144,25 +140,27 @@ int main(int argc, char **argv) {
         }
     }
     if (cg) iters = 1u << 16;
-    va = (uint64_t *)malloc(iters * sizeof *va);
-    if (!va) return 1;
+    va = (uint64_t *)bench_xmalloc(iters * sizeof *va);
+    rng = bench_rng_seed(1, 0);
 
     printf("mmkit software TLB and gather (%s)\n", cg ? "instruction counts under callgrind"
                                                       : "best of 5 runs, ns per operation");
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
-        mmkit_softtlb *t;
+        mmkit_softtlb tlb, *t = &tlb;
         mmkit_softtlb_stats s;
         if (only >= 0 && (size_t)only != c) continue;
-        t = make_tlb(cfg[c].sets, cfg[c].ways);
+        make_tlb(t, cfg[c].sets, cfg[c].ways);
         /* one page per set, so every page sits in way 0 */
         n = cfg[c].sets;
         for (i = 0; i < n; i++) {
             mmkit_paddr pa;
             if (mmkit_softtlb_translate(t, 0x7f0000000000u + i * 4096u, 1, &pa, NULL) != MMKIT_OK)
-                abort();
+                bench_die("warm-up translate");
         }
-        for (i = 0; i < iters; i++)
-            va[i] = 0x7f0000000000u + (next_rand() % n) * 4096u + (next_rand() & 0xfff);
+        for (i = 0; i < iters; i++) {
+            uint64_t page = bench_rng_below(&rng, (uint32_t)n);
+            va[i] = 0x7f0000000000u + page * 4096u + (bench_rng_next(&rng) & 0xfff);
+        }
         if (cg) { /* one run of each loop; the script reads their Ir */
             sink += loop_base(t, va, iters, 1);
             sink += loop_hit(t, va, iters, 1);
@@ -175,11 +173,9 @@ int main(int argc, char **argv) {
             printf("  %-26s hit %.2f ns (loop %.2f ns incl. harness), translate-hit %.2f ns\n",
                    cfg[c].name, hit - base, hit, trn - base);
         }
-        mmkit_softtlb_stats_get(t, &s);
-        if (s.misses != n || mmkit_softtlb_check(t) != MMKIT_OK) { /* only the warm-up fills */
-            fprintf(stderr, "unexpected misses or check failure\n");
-            return 1;
-        }
+        if (mmkit_softtlb_stats_get(t, &s) != MMKIT_OK || s.misses != n ||
+            mmkit_softtlb_check(t) != MMKIT_OK) /* only the warm-up fills */
+            bench_die("unexpected misses or check failure");
         /* miss + fill: 2x the capacity, round robin */
         if (!cg) {
             size_t cap = (size_t)cfg[c].sets * cfg[c].ways * 2, m = iters / 4;
@@ -188,31 +184,36 @@ int main(int argc, char **argv) {
             t0 = now_ns();
             sink += loop_translate(t, va, m, 2);
             dt = now_ns() - t0;
-            mmkit_softtlb_stats_get(t, &s);
+            if (mmkit_softtlb_stats_get(t, &s) != MMKIT_OK) bench_die("stats");
             printf("  %-26s miss+fill %.2f ns (%llu misses of %zu calls)\n", "", dt / (double)m,
                    (unsigned long long)s.misses, m);
         }
-        free(t);
+        free(tlb.entries); /* desc.mem: the caller's */
     }
 
     /* gather recording */
     {
         mmkit_tlb_gather g;
         mmkit_tlb_gather_desc d;
+        mmkit_tlb_flush f;
         size_t pages = cg ? (1u << 16) : (1u << 22);
         double t0, dt;
         memset(&d, 0, sizeof d);
         d.ceiling = UINT32_MAX;
-        mmkit_tlb_gather_init(&g, &d);
+        if (mmkit_tlb_gather_init(&g, &d) != MMKIT_OK) bench_die("gather init");
         t0 = now_ns();
-        sink += loop_gather(&g, 0, pages);
+        if (loop_gather(&g, 0, pages) != 0) bench_die("gather_range refused");
         dt = now_ns() - t0;
-        if (g.nranges != 1) return 1;
+        if (mmkit_tlb_gather_peek(&g, &f) != MMKIT_OK || f.nranges != 1 || f.npages != pages)
+            bench_die("gather: expected one range of %zu pages", pages);
         printf("  gather, per 4 KiB page (one merging run):    %.2f ns\n", dt / (double)pages);
-        mmkit_tlb_gather_init(&g, NULL);
+        memset(&d, 0, sizeof d); /* default ceiling */
+        if (mmkit_tlb_gather_init(&g, &d) != MMKIT_OK) bench_die("gather init");
         t0 = now_ns();
-        sink += loop_gather_ceiling(&g, 0, pages);
+        if (loop_gather_ceiling(&g, 0, pages) != 0) bench_die("gather_range refused");
         dt = now_ns() - t0;
+        if (mmkit_tlb_gather_peek(&g, &f) != MMKIT_OK || f.scope != MMKIT_TLB_SCOPE_ASID)
+            bench_die("gather: expected an escalation");
         printf("  gather, per 4 KiB page (default ceiling 33): %.2f ns\n", dt / (double)pages);
     }
     free(va);

@@ -88,5 +88,7 @@ FUZZ_HELPER uint64_t u64(void) {
     return v | ((uint64_t)u32() << 32);
 }
 FUZZ_HELPER int more(void) { return fuzz_in.i < fuzz_in.n; }
+/* Input bytes not read yet (for harnesses whose operations are fixed-size records). */
+FUZZ_HELPER size_t fuzz_left(void) { return fuzz_in.n - fuzz_in.i; }
 
 #endif /* FUZZ_COMMON_H */

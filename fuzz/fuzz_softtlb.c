@@ -24,6 +24,7 @@
  *
  * Build modes: libFuzzer (clang -fsanitize=fuzzer), AFL++ (afl-clang-fast -fsanitize=fuzzer),
  * replay (cc fuzz/fuzz_softtlb.c fuzz/replay_main.c; ctest runs it on corpus/softtlb).
+ * FUZZ_TRACE=1 in the environment prints every operation to stderr.
  */
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_tlb.h>
@@ -33,7 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_softtlb"
+#include "fuzz_common.h"
 
 #define MAX_OPS 400
 #define MAX_MAPS 24
@@ -55,11 +57,6 @@ typedef struct model {
     unsigned nstale;
     unsigned walks;
 } model;
-
-static void fail(const char *what, unsigned step) {
-    fprintf(stderr, "fuzz_softtlb: step %u: %s\n", step, what);
-    abort();
-}
 
 static bool covers(const xlat *x, uint64_t va) {
     return (va >> x->shift) == (x->va >> x->shift);
@@ -87,16 +84,16 @@ static mmkit_status walk(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb
     return MMKIT_ENOENT;
 }
 
-static void drop_all_stale(model *m, mmkit_softtlb *t, unsigned step) {
-    if (mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ALL, 0, 0) != MMKIT_OK) fail("inv all", step);
+static void drop_all_stale(model *m, mmkit_softtlb *t) {
+    if (mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ALL, 0, 0) != MMKIT_OK) FAIL("inv all");
     m->nstale = 0;
 }
-static void make_stale(model *m, mmkit_softtlb *t, const xlat *x, unsigned step) {
-    if (m->nstale == MAX_STALE) drop_all_stale(m, t, step);
+static void make_stale(model *m, mmkit_softtlb *t, const xlat *x) {
+    if (m->nstale == MAX_STALE) drop_all_stale(m, t);
     m->stale[m->nstale++] = *x;
 }
-static void remove_map(model *m, mmkit_softtlb *t, unsigned i, unsigned step) {
-    make_stale(m, t, &m->map[i], step);
+static void remove_map(model *m, mmkit_softtlb *t, unsigned i) {
+    make_stale(m, t, &m->map[i]);
     m->map[i] = m->map[--m->nmaps];
 }
 
@@ -141,31 +138,44 @@ static const uint64_t va_base[16] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static model m;
+    static const char *const op_names[8] = {"map", "unmap", "lookup", "translate", "translate",
+                                            "invalidate", "instruction", "remap"};
     mmkit_softtlb_desc d;
-    mmkit_softtlb *t = NULL;
+    mmkit_softtlb tlb, *t = &tlb;
     mmkit_softtlb_stats s;
-    size_t need = 0, pos = 2;
+    size_t need = 0;
     void *mem;
-    unsigned step = 0;
     uint64_t hits = 0, misses = 0, seen_fills = 0;
     if (size < 2) return 0;
+    fuzz_begin(data, size);
     memset(&m, 0, sizeof m);
     memset(&d, 0, sizeof d);
-    d.sets = 1u << (data[0] % 5);
-    d.ways = 1u + data[1] % 4;
+    d.sets = 1u << (u8() % 5);
+    d.ways = 1u + u8() % 4;
     d.translate = walk;
     d.ctx = &m;
-    if (mmkit_softtlb_size(d.sets, d.ways, &need) != MMKIT_OK) fail("size", 0);
+    EXPECT_ST(mmkit_softtlb_mem_size(&d, &need), MMKIT_OK, "mem_size");
     mem = malloc(need);
     if (!mem) return 0;
-    if (mmkit_softtlb_init(mem, need, &d, &t) != MMKIT_OK) fail("init", 0);
+    d.mem = mem;
+    d.mem_size = need;
+    EXPECT_ST(mmkit_softtlb_init(t, &d), MMKIT_OK, "init");
+    TRACE("tlb %u sets x %u ways\n", d.sets, d.ways);
 
-    while (pos + 4 <= size && step < MAX_OPS) {
-        const uint8_t *op = data + pos;
-        uint64_t va = va_base[op[1] & 15] + ((uint64_t)op[2] << 4) * ((op[1] >> 4) + 1u);
-        uint32_t asid = op[3] & 3u;
-        pos += 4;
-        step++;
+    while (fuzz_left() >= 4 && fuzz_op < MAX_OPS) {
+        uint8_t op[4];
+        uint64_t va;
+        uint32_t asid;
+        op[0] = (uint8_t)u8();
+        op[1] = (uint8_t)u8();
+        op[2] = (uint8_t)u8();
+        op[3] = (uint8_t)u8();
+        va = va_base[op[1] & 15] + ((uint64_t)op[2] << 4) * ((op[1] >> 4) + 1u);
+        asid = op[3] & 3u;
+        fuzz_op++;
+        fuzz_opname = op_names[op[0] % 8];
+        TRACE("op #%u %s va %#llx asid %u (%02x %02x %02x %02x)\n", fuzz_op, fuzz_opname,
+              (unsigned long long)va, asid, op[0], op[1], op[2], op[3]);
         switch (op[0] % 8) {
         case 0: { /* map */
             xlat x;
@@ -178,26 +188,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             x.pa &= ~(((uint64_t)1 << x.shift) - 1u);
             x.flags = op[3] >> 6;
             while (i < m.nmaps) { /* bound: MAX_MAPS */
-                if (overlaps(&m.map[i], &x)) remove_map(&m, t, i, step);
+                if (overlaps(&m.map[i], &x)) remove_map(&m, t, i);
                 else i++;
             }
-            if (m.nmaps == MAX_MAPS) remove_map(&m, t, 0, step);
+            if (m.nmaps == MAX_MAPS) remove_map(&m, t, 0);
             m.map[m.nmaps++] = x;
             break;
         }
         case 1: /* unmap */
-            if (m.nmaps) remove_map(&m, t, op[1] % m.nmaps, step);
+            if (m.nmaps) remove_map(&m, t, op[1] % m.nmaps);
             break;
         case 2: { /* lookup: never fills */
             unsigned walks = m.walks;
             const mmkit_softtlb_entry *e = mmkit_softtlb_lookup(t, va, asid);
             if (e) {
                 hits++;
-                if (!allowed(&m, va, asid, e)) fail("lookup hit is not a legal translation", step);
+                if (!allowed(&m, va, asid, e)) FAIL("lookup hit is not a legal translation");
             } else {
                 misses++;
             }
-            if (m.walks != walks) fail("lookup walked", step);
+            if (m.walks != walks) FAIL("lookup walked");
             break;
         }
         case 3:
@@ -213,24 +223,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 /* find the translation that explains pa */
                 const mmkit_softtlb_entry *c = mmkit_softtlb_lookup(t, va, asid);
                 hits++;
-                if (!c) fail("translate result not cached afterwards", step);
+                if (!c) FAIL("translate result not cached afterwards");
                 e = *c;
                 if (pa != e.pa + (va & (((uint64_t)1 << e.page_shift) - 1u)) || flags != e.flags)
-                    fail("translate pa/flags differ from the entry", step);
-                if (!allowed(&m, va, asid, &e)) fail("translate: not a legal translation", step);
+                    FAIL("translate pa/flags differ from the entry");
+                if (!allowed(&m, va, asid, &e)) FAIL("translate: not a legal translation");
             } else if (st == MMKIT_ENOENT) {
                 mmkit_softtlb_walk w;
-                if (m.walks == walks) fail("ENOENT without a walk", step);
-                if (walk(&m, va, asid, &w) == MMKIT_OK) fail("ENOENT but mapped", step);
+                if (m.walks == walks) FAIL("ENOENT without a walk");
+                if (walk(&m, va, asid, &w) == MMKIT_OK) FAIL("ENOENT but mapped");
                 m.walks--;
             } else {
-                fail("translate status", step);
+                FAIL("translate status");
             }
             break;
         }
         case 5: { /* generic invalidation */
             mmkit_softtlb_inval how = (mmkit_softtlb_inval)(op[3] % 6u);
-            if (mmkit_softtlb_invalidate(t, how, va, asid) != MMKIT_OK) fail("invalidate", step);
+            if (mmkit_softtlb_invalidate(t, how, va, asid) != MMKIT_OK) FAIL("invalidate");
             model_inval(&m, how, va, asid);
             break;
         }
@@ -253,36 +263,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 how = rs1_x0 ? (rs2_x0 ? MMKIT_SOFTTLB_INV_ALL : MMKIT_SOFTTLB_INV_ASID)
                              : (rs2_x0 ? MMKIT_SOFTTLB_INV_VA : MMKIT_SOFTTLB_INV_VA_ASID);
             }
-            if (st != MMKIT_OK) fail("wrapper", step);
+            if (st != MMKIT_OK) FAIL("wrapper");
             model_inval(&m, how, va, asid);
             if (mmkit_softtlb_invpcid(t, 4u + op[2], asid, va) != MMKIT_EINVAL)
-                fail("invpcid bad type", step);
+                FAIL("invpcid bad type");
             break;
         }
         default: /* remap without invalidation, then invalidate properly half of the time */
             if (m.nmaps) {
                 unsigned i = op[1] % m.nmaps;
                 xlat old = m.map[i];
-                make_stale(&m, t, &old, step);
+                make_stale(&m, t, &old);
                 m.map[i].pa ^= (uint64_t)1 << 40;
                 m.map[i].flags ^= 1u;
                 if (op[3] & 1u) {
                     mmkit_softtlb_inval how = old.global ? MMKIT_SOFTTLB_INV_VA
                                                           : MMKIT_SOFTTLB_INV_VA_ASID;
                     if (mmkit_softtlb_invalidate(t, how, old.va, old.asid) != MMKIT_OK)
-                        fail("invalidate after remap", step);
+                        FAIL("invalidate after remap");
                     model_inval(&m, how, old.va, old.asid);
                 }
             }
             break;
         }
-        if (mmkit_softtlb_check(t) != MMKIT_OK) fail("check", step);
-        mmkit_softtlb_stats_get(t, &s);
+        if (mmkit_softtlb_check(t) != MMKIT_OK) FAIL("check");
+        EXPECT_ST(mmkit_softtlb_stats_get(t, &s), MMKIT_OK, "stats_get");
         if (s.entries[0] + s.entries[1] + s.entries[2] > (uint64_t)d.sets * d.ways)
-            fail("more entries than slots", step);
-        if (s.fills < seen_fills || s.fills > s.misses) fail("fill counter", step);
+            FAIL("more entries than slots");
+        if (s.fills < seen_fills || s.fills > s.misses) FAIL("fill counter");
         seen_fills = s.fills;
-        if (s.hits != hits || s.misses != misses) fail("hit/miss statistics", step);
+        if (s.hits != hits || s.misses != misses) FAIL("hit/miss statistics");
     }
     free(mem);
     return 0;

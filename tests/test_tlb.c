@@ -1,4 +1,5 @@
-/* Unit tests for mmkit_tlb.h (cmocka): gather, ASID allocators, software TLB. */
+/* Unit tests for mmkit_tlb.h (cmocka): gather, ASID allocators, software TLB. Built twice: as
+ * is, and with MMKIT_DEBUG=1. Refusals are logged (MMKIT_LOG) into tests/common's sink. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#define MMKIT_TEST_LOG
+static void test_log_note(const char *msg);
+#define MMKIT_LOG(msg) test_log_note(msg)
+
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_tlb.h>
+
+#include "common/mmkit_test.h"
 
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
@@ -81,14 +88,19 @@ static void gather_make(mmkit_tlb_gather *g, uint32_t asid, uint32_t ceiling, bo
     d.backend.ctx = &rec;
     d.asid = asid;
     d.ceiling = ceiling;
-    mmkit_tlb_gather_init(g, &d);
+    assert_int_equal(mmkit_tlb_gather_init(g, &d), MMKIT_OK);
     assert_int_equal(mmkit_tlb_gather_check(g), MMKIT_OK);
 }
 
 static mmkit_tlb_flush peek(const mmkit_tlb_gather *g) {
     mmkit_tlb_flush f;
-    mmkit_tlb_gather_peek(g, &f);
+    assert_int_equal(mmkit_tlb_gather_peek(g, &f), MMKIT_OK);
     return f;
+}
+static mmkit_tlb_gather_stats gstats(const mmkit_tlb_gather *g) {
+    mmkit_tlb_gather_stats s;
+    assert_int_equal(mmkit_tlb_gather_stats_get(g, &s), MMKIT_OK);
+    return s;
 }
 
 static void test_gather_empty_flush_calls_nothing(void **state) {
@@ -99,7 +111,7 @@ static void test_gather_empty_flush_calls_nothing(void **state) {
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
     assert_int_equal(rec.local_calls, 0);
     assert_int_equal(rec.remote_calls, 0);
-    assert_int_equal(g.flushes, 0);
+    assert_int_equal(gstats(&g).flushes, 0);
     /* size 0 records nothing */
     mmkit_tlb_gather_range(&g, 0x1000, 0, 12, true);
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_NONE);
@@ -110,14 +122,16 @@ static void test_gather_empty_flush_calls_nothing(void **state) {
 
 static void test_gather_default_ceiling(void **state) {
     mmkit_tlb_gather g;
+    mmkit_tlb_gather_desc d;
     (void)state;
-    mmkit_tlb_gather_init(&g, NULL);
+    memset(&d, 0, sizeof d); /* zero = defaults */
+    assert_int_equal(mmkit_tlb_gather_init(&g, &d), MMKIT_OK);
     assert_int_equal(g.desc.ceiling, MMKIT_TLB_DEFAULT_CEILING);
     assert_int_equal(MMKIT_TLB_DEFAULT_CEILING, 33);
     /* no backend: flushing works (no callbacks) */
-    mmkit_tlb_gather_range(&g, 0x1000, PG, 12, false);
+    assert_int_equal(mmkit_tlb_gather_range(&g, 0x1000, PG, 12, false), MMKIT_OK);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
-    assert_int_equal(g.flushes, 1);
+    assert_int_equal(gstats(&g).flushes, 1);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
 }
 
@@ -188,7 +202,7 @@ static void test_gather_rounds_outward(void **state) {
     assert_int_equal(f.ranges[0].va, UINT64_MAX - PG + 1);
     assert_int_equal(f.ranges[0].size, PG);
     assert_true(f.global);
-    assert_int_equal(g.bad_ranges, 0);
+    assert_int_equal(gstats(&g).bad_ranges, 0);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
 }
 
@@ -214,7 +228,7 @@ static void test_gather_ceiling_escalates_to_asid(void **state) {
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
     assert_int_equal(rec.seen[0].scope, MMKIT_TLB_SCOPE_ASID);
-    assert_int_equal(g.escalations, 1);
+    assert_int_equal(gstats(&g).escalations, 1);
     /* one huge run larger than the ceiling escalates at once; custom ceiling */
     gather_make(&g, 1, 4, false);
     mmkit_tlb_gather_range(&g, 0, 4 * PG, 12, false);
@@ -288,7 +302,7 @@ static void test_gather_tables(void **state) {
     assert_true(f.tables);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
     assert_int_equal(rec.local_calls, 1);
-    assert_int_equal(g.escalations, 0); /* not an escalation */
+    assert_int_equal(gstats(&g).escalations, 0); /* not an escalation */
     /* tables with ranges: ranges kept, tables flag set */
     mmkit_tlb_gather_range(&g, MiB(2), MiB(2), 21, false);
     mmkit_tlb_gather_tables(&g);
@@ -354,7 +368,7 @@ static void test_gather_full_table_queue_flushes_early(void **state) {
     assert_true(rec.seen[0].tables);
     assert_int_equal(rec.frees, MMKIT_TLB_GATHER_TABLES);
     assert_int_equal(rec.freed_before_flush, 0);
-    assert_int_equal(g.early_flushes, 1);
+    assert_int_equal(gstats(&g).early_flushes, 1);
     assert_int_equal(g.ntables, 1);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
     rec.expect_flushes = 2;
@@ -379,7 +393,7 @@ static void test_gather_provider_errors(void **state) {
     /* an error during an early flush comes back from the next flush */
     for (unsigned i = 0; i <= MMKIT_TLB_GATHER_TABLES; i++)
         assert_int_equal(mmkit_tlb_gather_free_table(&g, &rec_provider, (i + 1) * PG), MMKIT_OK);
-    assert_int_equal(g.early_flushes, 1);
+    assert_int_equal(gstats(&g).early_flushes, 1);
     rec.free_status = MMKIT_OK;
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_EDOUBLE);
     assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK); /* reported once */
@@ -388,18 +402,47 @@ static void test_gather_provider_errors(void **state) {
 static void test_gather_bad_input(void **state) {
     mmkit_tlb_gather g;
     mmkit_provider nofree;
+    mmkit_tlb_gather z;
+    mmkit_tlb_gather_desc zd;
+    mmkit_tlb_gather_stats gs;
     mmkit_tlb_flush f;
     (void)state;
-    gather_make(&g, 1, 0, false);
-    /* NULL gather: no crash, EINVAL where a status exists */
-    mmkit_tlb_gather_init(NULL, NULL);
-    mmkit_tlb_gather_range(NULL, 0, PG, 12, false);
-    mmkit_tlb_gather_tables(NULL);
+    memset(&zd, 0, sizeof zd);
+    /* NULL gather or desc: EINVAL, and a NULL desc leaves the gather zeroed */
+    assert_int_equal(mmkit_tlb_gather_init(NULL, &zd), MMKIT_EINVAL);
+    memset(&z, 0x5a, sizeof z);
+    assert_int_equal(mmkit_tlb_gather_init(&z, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_check(&z), MMKIT_EINVAL); /* zeroed by the failed init */
+    /* a zeroed gather is refused by every call and not written to */
+    assert_int_equal(mmkit_tlb_gather_range(&z, 0, PG, 12, true), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_tables(&z), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_free_table(&z, &rec_provider, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_flush(&z), MMKIT_EINVAL);
+    memset(&f, 0x5a, sizeof f);
+    assert_int_equal(mmkit_tlb_gather_peek(&z, &f), MMKIT_EINVAL);
+    assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE); /* *f zeroed */
+    assert_null(f.ranges);
+    gs.flushes = 9;
+    assert_int_equal(mmkit_tlb_gather_stats_get(&z, &gs), MMKIT_EINVAL);
+    assert_int_equal(gs.flushes, 0);
+    assert_false(z.global || z.tables || z.ntables || z.nranges);
+    /* a zeroed desc gives the defaults */
+    assert_int_equal(mmkit_tlb_gather_init(&z, &zd), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_gather_check(&z), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_gather_range(&z, 0, 34 * PG, 12, false), MMKIT_OK);
+    assert_int_equal(peek(&z).scope, MMKIT_TLB_SCOPE_ASID); /* past the default ceiling 33 */
+    assert_int_equal(mmkit_tlb_gather_flush(&z), MMKIT_OK); /* no backend: nothing to call */
+    /* NULL gather */
+    assert_int_equal(mmkit_tlb_gather_range(NULL, 0, PG, 12, false), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_tables(NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_gather_flush(NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_gather_free_table(NULL, &rec_provider, 0), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_gather_check(NULL), MMKIT_EINVAL);
-    mmkit_tlb_gather_peek(&g, NULL);
-    mmkit_tlb_gather_peek(NULL, &f);
+    assert_int_equal(mmkit_tlb_gather_stats_get(NULL, &gs), MMKIT_EINVAL);
+    gather_make(&g, 1, 0, false);
+    assert_int_equal(mmkit_tlb_gather_peek(&g, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_stats_get(&g, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_peek(NULL, &f), MMKIT_EINVAL);
     assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
     /* free_table: NULL provider, no free hook, misaligned: nothing queued */
     memset(&nofree, 0, sizeof nofree);
@@ -410,23 +453,24 @@ static void test_gather_bad_input(void **state) {
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_NONE);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
     /* invalid ranges escalate, never get lost */
-    mmkit_tlb_gather_range(&g, 0x1000, PG, 11, false);
-    assert_int_equal(g.bad_ranges, 1);
+    assert_int_equal(mmkit_tlb_gather_range(&g, 0x1000, PG, 11, false), MMKIT_EINVAL);
+    assert_int_equal(gstats(&g).bad_ranges, 1);
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_ASID);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
     mmkit_tlb_gather_flush(&g);
-    mmkit_tlb_gather_range(&g, 0x1000, PG, 49, true);
+    assert_int_equal(mmkit_tlb_gather_range(&g, 0x1000, PG, 49, true), MMKIT_EINVAL);
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_ALL);
     mmkit_tlb_gather_flush(&g);
-    mmkit_tlb_gather_range(&g, UINT64_MAX - PG + 1, 2 * PG, 12, false); /* past 2^64 */
-    assert_int_equal(g.bad_ranges, 3);
+    assert_int_equal(mmkit_tlb_gather_range(&g, UINT64_MAX - PG + 1, 2 * PG, 12, false),
+                     MMKIT_EINVAL); /* past 2^64 */
+    assert_int_equal(gstats(&g).bad_ranges, 3);
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_ASID);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
     mmkit_tlb_gather_flush(&g);
     /* the whole 2^64 space in one range: escalates (not representable as a size) */
-    mmkit_tlb_gather_range(&g, 0, UINT64_MAX, 30, false);
+    assert_int_equal(mmkit_tlb_gather_range(&g, 0, UINT64_MAX, 30, false), MMKIT_OK);
     assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_ASID);
-    assert_int_equal(g.bad_ranges, 3);
+    assert_int_equal(gstats(&g).bad_ranges, 3);
     assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
 }
 
@@ -483,37 +527,43 @@ typedef struct asid_fix {
     uint64_t *mem;
 } asid_fix;
 
-static unsigned lock_depth, lock_calls;
-static uintptr_t fake_lock(void *ctx) {
-    (void)ctx;
-    lock_depth++;
+/* Lock hooks that count their calls (on top of tests/common's counting hooks, which check
+ * nesting and the saved value). */
+static int lock_depth;
+static unsigned lock_calls;
+static uintptr_t counted_acquire(void *ctx) {
     lock_calls++;
-    return 0x5a;
-}
-static void fake_unlock(void *ctx, uintptr_t saved) {
-    (void)ctx;
-    assert_int_equal(saved, 0x5a);
-    assert_int_equal(lock_depth, 1);
-    lock_depth--;
+    assert_int_equal(lock_depth, 0); /* never taken twice */
+    return test_lock_count_acquire(ctx);
 }
 
-static void asid_make(asid_fix *f, unsigned bits, uint32_t ncpus, bool locked) {
+static mmkit_tlb_asid_desc asid_desc(unsigned bits, uint32_t ncpus) {
     mmkit_tlb_asid_desc d;
-    size_t need = 0;
-    assert_int_equal(mmkit_tlb_asid_mem_size(bits, ncpus, &need), MMKIT_OK);
-    f->mem = (uint64_t *)malloc(need);
-    assert_non_null(f->mem);
     memset(&d, 0, sizeof d);
     d.asid_bits = bits;
     d.ncpus = ncpus;
+    return d;
+}
+
+static void asid_make(asid_fix *f, unsigned bits, uint32_t ncpus, bool locked) {
+    mmkit_tlb_asid_desc d = asid_desc(bits, ncpus);
+    size_t need = 0;
+    if (locked) {
+        d.lock = test_lock_counting(&lock_depth);
+        d.lock.acquire = counted_acquire;
+    }
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_OK);
+    f->mem = (uint64_t *)malloc(need);
+    assert_non_null(f->mem);
     d.mem = f->mem;
     d.mem_size = need;
-    if (locked) {
-        d.lock = fake_lock;
-        d.unlock = fake_unlock;
-    }
     assert_int_equal(mmkit_tlb_asid_init(&f->a, &d), MMKIT_OK);
     assert_int_equal(mmkit_tlb_asid_check(&f->a), MMKIT_OK);
+}
+static mmkit_tlb_asid_stats astats(const asid_fix *f) {
+    mmkit_tlb_asid_stats s;
+    assert_int_equal(mmkit_tlb_asid_stats_get(&f->a, &s), MMKIT_OK);
+    return s;
 }
 
 static mmkit_tlb_asid_result asid_switch(asid_fix *f, uint32_t cpu, uint64_t *ctx) {
@@ -527,37 +577,55 @@ static void test_asid_bad_input(void **state) {
     mmkit_tlb_asid a;
     mmkit_tlb_asid_desc d;
     mmkit_tlb_asid_result r;
+    mmkit_tlb_asid_stats s;
     uint64_t mem[64], ctx = 0;
     size_t need;
     asid_fix f;
     (void)state;
-    assert_int_equal(mmkit_tlb_asid_mem_size(1, 1, &need), MMKIT_EINVAL);
+    d = asid_desc(1, 1);
+    need = 99;
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
     assert_int_equal(need, 0);
-    assert_int_equal(mmkit_tlb_asid_mem_size(17, 1, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_tlb_asid_mem_size(8, 0, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_tlb_asid_mem_size(2, 3, &need), MMKIT_EINVAL); /* 4 ASIDs, 3 CPUs */
-    assert_int_equal(mmkit_tlb_asid_mem_size(2, 2, &need), MMKIT_OK);
-    assert_int_equal(mmkit_tlb_asid_mem_size(8, 4, NULL), MMKIT_EINVAL);
-    assert_int_equal(mmkit_tlb_asid_mem_size(16, 4, &need), MMKIT_OK);
+    d = asid_desc(17, 1);
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
+    d = asid_desc(8, 0);
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
+    d = asid_desc(2, 3); /* 4 ASIDs, 3 CPUs */
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
+    d = asid_desc(2, 2);
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_OK);
+    d = asid_desc(8, 4);
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_mem_size(NULL, &need), MMKIT_EINVAL);
+    d.lock.release = test_lock_count_release; /* release without acquire */
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
+    d = asid_desc(16, 4);
+    assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_OK);
     assert_int_equal(need, 8192 + 8 * 8 + 4);
-    memset(&d, 0, sizeof d);
-    d.asid_bits = 8;
-    d.ncpus = 4;
+    d = asid_desc(8, 4);
     d.mem = mem;
     d.mem_size = sizeof mem;
     assert_int_equal(mmkit_tlb_asid_init(NULL, &d), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_asid_init(&a, NULL), MMKIT_EINVAL);
+    d.mem = NULL;
+    assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
+    d.mem = mem;
     d.mem_size = 16;
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_ENOSPC);
     d.mem_size = sizeof mem - 8;
     d.mem = (char *)mem + 4;
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EALIGN);
     d.mem = mem;
-    d.lock = fake_lock; /* lock without unlock */
+    d.lock.acquire = test_lock_count_acquire; /* acquire without release */
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
-    d.lock = NULL;
+    d.lock.acquire = NULL;
     d.asid_bits = 40;
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
+    /* the failed init left a zeroed allocator: every call refuses it */
+    assert_int_equal(mmkit_tlb_asid_check(&a), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_switch(&a, 0, &ctx, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_asid_stats_get(&a, &s), MMKIT_EINVAL);
+    assert_int_equal(ctx, 0);
     /* switch: bad cpu, NULLs, a context id from a future generation */
     asid_make(&f, 8, 2, false);
     assert_int_equal(mmkit_tlb_asid_switch(&f.a, 2, &ctx, &r), MMKIT_EINVAL);
@@ -567,7 +635,7 @@ static void test_asid_bad_input(void **state) {
     ctx = ((uint64_t)5 << 8) | 3;
     assert_int_equal(mmkit_tlb_asid_switch(&f.a, 0, &ctx, &r), MMKIT_EINVAL);
     assert_int_equal(ctx, ((uint64_t)5 << 8) | 3); /* untouched */
-    assert_int_equal(f.a.allocations, 0);
+    assert_int_equal(astats(&f).allocations, 0);
     assert_int_equal(mmkit_tlb_asid_check(&f.a), MMKIT_OK);
     assert_int_equal(mmkit_tlb_asid_check(NULL), MMKIT_EINVAL);
     free(f.mem);
@@ -593,8 +661,9 @@ static void test_asid_basic(void **state) {
     assert_int_equal(r2.asid, r.asid);
     r2 = asid_switch(&f, 1, &mm[0]);
     assert_false(r2.flush);
-    assert_int_equal(f.a.allocations, 2);
-    assert_int_equal(lock_calls, 4);
+    assert_int_equal(lock_calls, 4); /* one per switch */
+    assert_int_equal(astats(&f).allocations, 2);
+    assert_int_equal(lock_calls, 5); /* stats are read under the lock too */
     assert_int_equal(lock_depth, 0);
     free(f.mem);
 }
@@ -615,12 +684,12 @@ static void test_asid_rollover_keeps_active(void **state) {
     }
     r = asid_switch(&f, 1, &mm[1]); /* back to B on CPU 1 */
     assert_false(r.flush);
-    assert_int_equal(f.a.rollovers, 0);
+    assert_int_equal(astats(&f).rollovers, 0);
     /* H on CPU 0: exhausted -> rollover; A (running on CPU 0) and B (CPU 1) keep theirs */
     r = asid_switch(&f, 0, &mm[7]);
     asid_h = r.asid;
-    assert_int_equal(f.a.rollovers, 1);
-    assert_int_equal(f.a.generation, 2);
+    assert_int_equal(astats(&f).rollovers, 1);
+    assert_int_equal(astats(&f).generation, 2);
     assert_true(r.flush);
     assert_int_not_equal(asid_h, asid_a);
     assert_int_not_equal(asid_h, asid_b);
@@ -640,7 +709,7 @@ static void test_asid_rollover_keeps_active(void **state) {
     assert_int_not_equal(r.asid, asid_a);
     assert_int_not_equal(r.asid, asid_b);
     assert_int_not_equal(r.asid, asid_h);
-    assert_int_equal(f.a.rollovers, 1);
+    assert_int_equal(astats(&f).rollovers, 1);
     free(f.mem);
 }
 
@@ -672,9 +741,9 @@ static void test_asid_random_model(void **state) {
         seed = seed * 1103515245u + 12345u;
         m = (int)((seed >> 16) % MMS);
         r = asid_switch(&f, cpu, &mm[m]);
-        if (f.a.rollovers != seen_rollovers) {
+        if (astats(&f).rollovers != seen_rollovers) {
             for (c = 0; c < CPUS; c++) owes[c] = true;
-            seen_rollovers = f.a.rollovers;
+            seen_rollovers = astats(&f).rollovers;
         }
         assert_int_equal(r.flush, owes[cpu]);
         owes[cpu] = false;
@@ -685,11 +754,11 @@ static void test_asid_random_model(void **state) {
         cached[cpu][r.asid] = m;
         /* within the generation, ASIDs are unique among mms */
         for (i = 0; i < MMS; i++) {
-            if (i != m && (mm[i] >> BITS) == f.a.generation)
+            if (i != m && (mm[i] >> BITS) == astats(&f).generation)
                 assert_int_not_equal(mm[i] & ((1u << BITS) - 1), r.asid);
         }
     }
-    assert_true(f.a.rollovers > 10);
+    assert_true(astats(&f).rollovers > 10);
     free(f.mem);
 }
 
@@ -717,6 +786,18 @@ static void test_asid_check_detects_corruption(void **state) {
 
 /* ==== PCID slots (x86) ======================================================================== */
 
+static mmkit_tlb_pcid_cpu_desc pcid_desc(uint32_t nslots) {
+    mmkit_tlb_pcid_cpu_desc d;
+    memset(&d, 0, sizeof d);
+    d.nslots = nslots;
+    return d;
+}
+static mmkit_tlb_pcid_stats pstats(const mmkit_tlb_pcid_cpu *c) {
+    mmkit_tlb_pcid_stats s;
+    assert_int_equal(mmkit_tlb_pcid_stats_get(c, &s), MMKIT_OK);
+    return s;
+}
+
 static mmkit_tlb_pcid_result pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t id, uint64_t gen) {
     mmkit_tlb_pcid_result r;
     assert_int_equal(mmkit_tlb_pcid_switch(c, id, gen, &r), MMKIT_OK);
@@ -727,11 +808,21 @@ static mmkit_tlb_pcid_result pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t id, uin
 static void test_pcid_basic(void **state) {
     mmkit_tlb_pcid_cpu c;
     mmkit_tlb_pcid_result r;
+    mmkit_tlb_pcid_cpu_desc d = pcid_desc(MMKIT_TLB_PCID_SLOTS + 1);
+    mmkit_tlb_pcid_stats s;
     (void)state;
-    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, MMKIT_TLB_PCID_SLOTS + 1), MMKIT_EINVAL);
-    assert_int_equal(mmkit_tlb_pcid_cpu_init(NULL, 0), MMKIT_EINVAL);
-    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 0), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, &d), MMKIT_EINVAL);
+    /* the failed init left c zeroed: refused everywhere */
+    assert_int_equal(mmkit_tlb_pcid_check(&c), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_switch(&c, 5, 1, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_flushed(&c, 5, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_stats_get(&c, &s), MMKIT_EINVAL);
+    d = pcid_desc(0);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(NULL, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, &d), MMKIT_OK);
     assert_int_equal(c.nslots, 6);
+    assert_int_equal(mmkit_tlb_pcid_stats_get(&c, NULL), MMKIT_EINVAL);
     assert_int_equal(MMKIT_TLB_CR3_NOFLUSH, (uint64_t)1 << 63);
     r = pcid_switch(&c, 100, 1);
     assert_int_equal(r.pcid, 1);
@@ -755,8 +846,8 @@ static void test_pcid_basic(void **state) {
     assert_int_equal(mmkit_tlb_pcid_flushed(&c, 0, 3), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_pcid_switch(&c, 0, 1, &r), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_pcid_switch(&c, 5, 1, NULL), MMKIT_EINVAL);
-    assert_int_equal(c.hits, 4);
-    assert_int_equal(c.misses, 2);
+    assert_int_equal(pstats(&c).hits, 4);
+    assert_int_equal(pstats(&c).misses, 2);
     assert_int_equal(mmkit_tlb_pcid_check(&c), MMKIT_OK);
     c.ctx_id[1] = 100; /* two slots for one mm */
     assert_int_equal(mmkit_tlb_pcid_check(&c), MMKIT_ECORRUPT);
@@ -767,8 +858,9 @@ static void test_pcid_lru_eviction(void **state) {
     mmkit_tlb_pcid_cpu c;
     mmkit_tlb_pcid_result r;
     uint64_t id;
+    mmkit_tlb_pcid_cpu_desc d = pcid_desc(3);
     (void)state;
-    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 3), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, &d), MMKIT_OK);
     pcid_switch(&c, 1, 1); /* pcid 1 */
     pcid_switch(&c, 2, 1); /* pcid 2 */
     pcid_switch(&c, 3, 1); /* pcid 3 */
@@ -797,10 +889,11 @@ static void test_pcid_random_model(void **state) {
     int holder[MMKIT_TLB_PCID_SLOTS + 1];
     uint64_t holder_gen[MMKIT_TLB_PCID_SLOTS + 1];
     unsigned seed = 99, step, i;
+    mmkit_tlb_pcid_cpu_desc d = pcid_desc(0);
     (void)state;
     for (i = 0; i < MMS; i++) gen[i] = 1;
     for (i = 0; i <= MMKIT_TLB_PCID_SLOTS; i++) holder[i] = -1;
-    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, 0), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_pcid_cpu_init(&c, &d), MMKIT_OK);
     for (step = 0; step < STEPS; step++) {
         mmkit_tlb_pcid_result r;
         unsigned m;
@@ -816,7 +909,8 @@ static void test_pcid_random_model(void **state) {
         holder[r.pcid] = (int)m; /* after the CR3 write the PCID holds m at gen[m] */
         holder_gen[r.pcid] = gen[m];
     }
-    assert_true(c.hits > 0 && c.misses > 0);
+    assert_true(pstats(&c).hits > 0 && pstats(&c).misses > 0);
+    assert_int_equal(pstats(&c).hits + pstats(&c).misses, STEPS);
 }
 
 /* ==== software TLB ============================================================================ */
@@ -862,21 +956,31 @@ static void add_map(uint64_t va, uint32_t asid, unsigned shift, uint64_t pa, uin
 }
 
 typedef struct stlb_fix {
-    mmkit_softtlb *t;
-    void *mem;
+    mmkit_softtlb tlb;
+    mmkit_softtlb *t; /* &tlb */
+    void *mem;        /* the entries */
 } stlb_fix;
 
-static void stlb_make(stlb_fix *f, uint32_t sets, uint32_t ways) {
+static mmkit_softtlb_desc stlb_desc(uint32_t sets, uint32_t ways) {
     mmkit_softtlb_desc d;
-    size_t need = 0;
     memset(&d, 0, sizeof d);
     d.sets = sets;
     d.ways = ways;
     d.translate = walk;
-    assert_int_equal(mmkit_softtlb_size(sets, ways, &need), MMKIT_OK);
+    return d;
+}
+
+static void stlb_make(stlb_fix *f, uint32_t sets, uint32_t ways) {
+    mmkit_softtlb_desc d = stlb_desc(sets, ways);
+    size_t need = 0;
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_OK);
+    assert_int_equal(need, (size_t)sets * ways * sizeof(mmkit_softtlb_entry));
     f->mem = malloc(need);
     assert_non_null(f->mem);
-    assert_int_equal(mmkit_softtlb_init(f->mem, need, &d, &f->t), MMKIT_OK);
+    d.mem = f->mem;
+    d.mem_size = need;
+    f->t = &f->tlb;
+    assert_int_equal(mmkit_softtlb_init(f->t, &d), MMKIT_OK);
     assert_int_equal(mmkit_softtlb_check(f->t), MMKIT_OK);
     nmaps = 0;
     walks = 0;
@@ -890,43 +994,79 @@ static uint64_t tr(stlb_fix *f, uint64_t va, uint32_t asid) {
 }
 static mmkit_softtlb_stats st(const stlb_fix *f) {
     mmkit_softtlb_stats s;
-    mmkit_softtlb_stats_get(f->t, &s);
+    assert_int_equal(mmkit_softtlb_stats_get(f->t, &s), MMKIT_OK);
     return s;
 }
 
 static void test_softtlb_bad_input(void **state) {
     mmkit_softtlb_desc d;
-    mmkit_softtlb *t = NULL;
+    mmkit_softtlb tlb, *t = &tlb;
+    mmkit_softtlb_stats s;
     uint64_t mem[64];
     size_t need;
     stlb_fix f;
-    mmkit_paddr pa;
+    mmkit_paddr pa = 0;
     (void)state;
-    assert_int_equal(mmkit_softtlb_size(3, 1, &need), MMKIT_EINVAL);
+    d = stlb_desc(3, 1);
+    need = 99;
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_EINVAL);
     assert_int_equal(need, 0);
-    assert_int_equal(mmkit_softtlb_size(4, 65, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_softtlb_size(MMKIT_SOFTTLB_MAX_SETS * 2u, 1, &need), MMKIT_EINVAL);
-    assert_int_equal(mmkit_softtlb_size(4, 1, NULL), MMKIT_EINVAL);
-    assert_int_equal(mmkit_softtlb_size(0, 0, &need), MMKIT_OK); /* 64 x 4 */
-    assert_int_equal(need, sizeof(mmkit_softtlb) + 256 * 32);
-    assert_int_equal(mmkit_softtlb_size(1, 1, &need), MMKIT_OK);
-    assert_int_equal(need, sizeof(mmkit_softtlb) + 32);
-    memset(&d, 0, sizeof d);
-    d.sets = 2;
-    d.ways = 1;
-    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_EINVAL); /* no callback */
+    d = stlb_desc(4, 65);
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_EINVAL);
+    d = stlb_desc(MMKIT_SOFTTLB_MAX_SETS * 2u, 1);
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_EINVAL);
+    d = stlb_desc(4, 1);
+    assert_int_equal(mmkit_softtlb_mem_size(&d, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_mem_size(NULL, &need), MMKIT_EINVAL);
+    d.translate = NULL; /* mem_size validates like init */
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_EINVAL);
+    d = stlb_desc(0, 0);
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_OK); /* 64 x 4 */
+    assert_int_equal(need, 256 * 32);
+    d = stlb_desc(1, 1);
+    assert_int_equal(mmkit_softtlb_mem_size(&d, &need), MMKIT_OK);
+    assert_int_equal(need, 32);
+    d = stlb_desc(2, 1);
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    d.translate = NULL;
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_EINVAL); /* no callback */
     d.translate = walk;
-    assert_int_equal(mmkit_softtlb_init(mem, 16, &d, &t), MMKIT_ENOSPC);
-    assert_int_equal(mmkit_softtlb_init((char *)mem + 4, sizeof mem - 8, &d, &t), MMKIT_EALIGN);
-    assert_null(t);
-    assert_int_equal(mmkit_softtlb_init(NULL, sizeof mem, &d, &t), MMKIT_EINVAL);
-    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, NULL), MMKIT_EINVAL);
+    d.mem_size = 16;
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_ENOSPC);
+    d.mem = (char *)mem + 4;
+    d.mem_size = sizeof mem - 8;
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_EALIGN);
+    d.mem = NULL;
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_EINVAL);
+    /* the failed init left t zeroed: every call refuses it and writes nothing */
+    assert_null(tlb.entries);
+    assert_int_equal(mmkit_softtlb_check(t), MMKIT_EINVAL);
+    assert_null(mmkit_softtlb_lookup(t, 0x1000, 0));
+    assert_int_equal(mmkit_softtlb_translate(t, 0x1000, 0, &pa, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_invlpg(t, 0x1000, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_invpcid(t, 2, 0, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_sfence_vma(t, true, 0, true, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_stats_get(t, &s), MMKIT_EINVAL);
+    assert_int_equal(s.hits + s.misses, 0);
+    assert_true(tlb.hits == 0 && tlb.misses == 0);
+    /* NULL instance */
+    assert_null(mmkit_softtlb_lookup(NULL, 0x1000, 0));
+    assert_int_equal(mmkit_softtlb_translate(NULL, 0x1000, 0, &pa, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_stats_get(NULL, &s), MMKIT_EINVAL);
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    assert_int_equal(mmkit_softtlb_init(NULL, &d), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_init(t, NULL), MMKIT_EINVAL);
     d.sets = 6;
-    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_EINVAL);
     d.sets = 2;
-    assert_int_equal(mmkit_softtlb_init(mem, sizeof mem, &d, &t), MMKIT_OK);
+    assert_int_equal(mmkit_softtlb_init(t, &d), MMKIT_OK);
+    assert_true(tlb.entries == (mmkit_softtlb_entry *)(void *)mem);
     assert_int_equal(mmkit_softtlb_check(t), MMKIT_OK);
     assert_int_equal(mmkit_softtlb_check(NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_stats_get(t, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_softtlb_translate(t, 0x1000, 0, NULL, NULL), MMKIT_EINVAL);
     /* bad invalidation forms / instruction operands */
     assert_int_equal(mmkit_softtlb_invalidate(t, (mmkit_softtlb_inval)17, 0, 0), MMKIT_EINVAL);
     assert_int_equal(mmkit_softtlb_invalidate(NULL, MMKIT_SOFTTLB_INV_ALL, 0, 0), MMKIT_EINVAL);
@@ -1057,8 +1197,7 @@ static void populate(stlb_fix *f) {
 /* Which population entries are still cached: found by their frame, in any way. */
 static unsigned survivors(const stlb_fix *f) {
     static const uint64_t pas[P_N] = {0x10000, 0x20000, 0x30000, 0x40000, 0x600000};
-    const mmkit_softtlb_entry *e =
-        (const mmkit_softtlb_entry *)(const void *)((const char *)f->t + sizeof(mmkit_softtlb));
+    const mmkit_softtlb_entry *e = f->t->entries;
     size_t i, n = (size_t)f->t->sets * f->t->ways;
     unsigned k, mask = 0;
     for (i = 0; i < n; i++) {
@@ -1167,7 +1306,7 @@ static void test_softtlb_check_detects_corruption(void **state) {
     stlb_make(&f, 4, 2);
     add_map(0x3000, 1, 12, 0xa000, 0, false);
     tr(&f, 0x3000, 1);
-    e = (mmkit_softtlb_entry *)(void *)((char *)f.t + sizeof(mmkit_softtlb)) + 3; /* set 3, way 0 */
+    e = f.t->entries + 3; /* set 3, way 0 */
     assert_int_equal(e->tag, 0x3000);
     e->tag = 0x4000; /* belongs to set 0 */
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
@@ -1185,6 +1324,66 @@ static void test_softtlb_check_detects_corruption(void **state) {
     f.t->count[0] = 5;
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
     free(f.mem);
+}
+
+/* ==== refusals are logged ===================================================================== */
+
+/* Each refused desc names the call, the field and the rule (MMKIT_LOG, mmkit_core.h). */
+static void expect_log(mmkit_status got, mmkit_status want, const char *prefix) {
+    assert_int_equal(got, want);
+    if (!test_log_seen(prefix)) fail_msg("no log message starting \"%s\"", prefix);
+    test_log_clear();
+}
+static void test_refusals_are_logged(void **state) {
+    mmkit_tlb_gather g;
+    mmkit_tlb_asid a;
+    mmkit_tlb_asid_desc ad = asid_desc(1, 1);
+    mmkit_tlb_pcid_cpu c;
+    mmkit_tlb_pcid_cpu_desc pd = pcid_desc(MMKIT_TLB_PCID_SLOTS + 1);
+    mmkit_softtlb t;
+    mmkit_softtlb_desc sd = stlb_desc(6, 1);
+    uint64_t mem[64];
+    size_t need;
+    (void)state;
+    test_log_clear();
+    expect_log(mmkit_tlb_gather_init(&g, NULL), MMKIT_EINVAL, "mmkit_tlb_gather_init: desc: ");
+    expect_log(mmkit_tlb_gather_init(NULL, NULL), MMKIT_EINVAL, "mmkit_tlb_gather_init: g: ");
+    expect_log(mmkit_tlb_asid_mem_size(&ad, &need), MMKIT_EINVAL,
+               "mmkit_tlb_asid_mem_size: desc.asid_bits: ");
+    expect_log(mmkit_tlb_asid_init(&a, &ad), MMKIT_EINVAL, "mmkit_tlb_asid_init: desc.asid_bits: ");
+    ad = asid_desc(4, 15);
+    expect_log(mmkit_tlb_asid_init(&a, &ad), MMKIT_EINVAL, "mmkit_tlb_asid_init: desc.ncpus: ");
+    ad = asid_desc(4, 2);
+    ad.lock.acquire = test_lock_count_acquire;
+    expect_log(mmkit_tlb_asid_mem_size(&ad, &need), MMKIT_EINVAL,
+               "mmkit_tlb_asid_mem_size: desc.lock: ");
+    ad.lock.acquire = NULL;
+    ad.mem = mem;
+    ad.mem_size = 8;
+    expect_log(mmkit_tlb_asid_init(&a, &ad), MMKIT_ENOSPC, "mmkit_tlb_asid_init: desc.mem_size: ");
+    ad.mem = (char *)mem + 1;
+    ad.mem_size = sizeof mem - 8;
+    expect_log(mmkit_tlb_asid_init(&a, &ad), MMKIT_EALIGN, "mmkit_tlb_asid_init: desc.mem: ");
+    expect_log(mmkit_tlb_pcid_cpu_init(&c, &pd), MMKIT_EINVAL, "mmkit_tlb_pcid_cpu_init: desc.nslots: ");
+    expect_log(mmkit_tlb_pcid_cpu_init(&c, NULL), MMKIT_EINVAL, "mmkit_tlb_pcid_cpu_init: desc: ");
+    expect_log(mmkit_softtlb_mem_size(&sd, &need), MMKIT_EINVAL, "mmkit_softtlb_mem_size: desc.sets: ");
+    expect_log(mmkit_softtlb_init(&t, &sd), MMKIT_EINVAL, "mmkit_softtlb_init: desc.sets: ");
+    sd = stlb_desc(4, 65);
+    expect_log(mmkit_softtlb_init(&t, &sd), MMKIT_EINVAL, "mmkit_softtlb_init: desc.ways: ");
+    sd = stlb_desc(4, 1);
+    sd.translate = NULL;
+    expect_log(mmkit_softtlb_mem_size(&sd, &need), MMKIT_EINVAL,
+               "mmkit_softtlb_mem_size: desc.translate: ");
+    sd.translate = walk;
+    expect_log(mmkit_softtlb_init(&t, &sd), MMKIT_EINVAL, "mmkit_softtlb_init: desc.mem: ");
+    sd.mem = mem;
+    sd.mem_size = 32;
+    expect_log(mmkit_softtlb_init(&t, &sd), MMKIT_ENOSPC, "mmkit_softtlb_init: desc.mem_size: ");
+    expect_log(mmkit_softtlb_mem_size(&sd, NULL), MMKIT_EINVAL, "mmkit_softtlb_mem_size: bytes: ");
+    /* a successful init logs nothing */
+    sd.mem_size = sizeof mem;
+    assert_int_equal(mmkit_softtlb_init(&t, &sd), MMKIT_OK);
+    assert_int_equal(test_log_count, 0);
 }
 
 int main(void) {
@@ -1218,6 +1417,7 @@ int main(void) {
         cmocka_unit_test(test_softtlb_every_invalidation_form),
         cmocka_unit_test(test_softtlb_replacement),
         cmocka_unit_test(test_softtlb_check_detects_corruption),
+        cmocka_unit_test(test_refusals_are_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

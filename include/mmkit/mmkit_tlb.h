@@ -1,36 +1,82 @@
 /* mmkit_tlb.h - TLB invalidation gathering, ASID/PCID allocation and a software TLB.
  *                                                                  MIT licence, see mmkit_core.h.
  *
- * WHAT IT IS
- *   Three independent pieces a kernel or hypervisor needs around its page tables:
- *     1. the invalidation GATHER (mmkit_tlb_gather): page-table code records every change into
- *        it (ranges of leaf entries, changed pointer entries, global entries, unhooked table
- *        pages); one flush then hands a single decision - which pages, or the whole address
- *        space, or everything - to backend callbacks that execute it (INVLPG / INVPCID /
- *        SFENCE.VMA locally, an IPI for the other CPUs) and only afterwards frees the table
- *        pages (the unhook -> flush -> free order);
- *     2. ASID/PCID ALLOCATORS that tell a context switch which hardware tag to use and whether
- *        the TLB must be flushed first: mmkit_tlb_asid (a global bitmap with generations, as
- *        Linux does on RISC-V and arm64) and mmkit_tlb_pcid_cpu (a few PCIDs per CPU with LRU
- *        reuse, as Linux does on x86, answering whether CR3 bit 63 NOFLUSH may be set);
- *     3. a SOFTWARE TLB (mmkit_softtlb) for emulators and hypervisors: sets x ways of
- *        ASID-tagged 4 KiB / 2 MiB / 1 GiB entries with global entries, an inline hit path,
- *        fill from a translate callback on a miss, and every invalidation x86 and RISC-V
- *        define (INVLPG, INVPCID types 0-3, the four SFENCE.VMA operand forms).
+ * Three independent pieces a kernel or hypervisor needs around its page tables: the
+ * invalidation GATHER (mmkit_tlb_gather), into which page-table code records every change so
+ * that one flush hands a single decision - which pages, the whole address space, or everything -
+ * to backend callbacks (INVLPG / INVPCID / SFENCE.VMA locally, an IPI for the other CPUs) and
+ * only afterwards frees the unhooked table pages (unhook -> flush -> free); two ASID/PCID
+ * ALLOCATORS that tell a context switch which hardware tag to use and whether the TLB must be
+ * flushed first (mmkit_tlb_asid: a global bitmap with generations, as Linux does on RISC-V and
+ * arm64; mmkit_tlb_pcid_cpu: a few PCIDs per CPU reused LRU, as Linux does on x86, answering
+ * whether CR3 bit 63 NOFLUSH may be set); and a SOFTWARE TLB (mmkit_softtlb) for emulators and
+ * hypervisors: sets x ways of ASID-tagged 4 KiB / 2 MiB / 1 GiB entries in caller memory with
+ * global entries, an inline hit path, fill from a translate callback on a miss, and every
+ * invalidation x86 and RISC-V define (INVLPG, INVPCID types 0-3, the four SFENCE.VMA forms).
  *
- * USAGE (gather)
+ * API AT A GLANCE
+ *   invalidation gather
+ *     mmkit_tlb_gather_init(g, &desc)              set up a gather from a zero-initialised desc
+ *     mmkit_tlb_gather_range(g, va, size, shift, global)  record changed leaf entries
+ *     mmkit_tlb_gather_tables(g)                   record a changed pointer (non-leaf) entry
+ *     mmkit_tlb_gather_free_table(g, &prov, pa)    queue an unhooked table page for after the flush
+ *     mmkit_tlb_gather_flush(g)                    invalidate, then free the queued tables
+ *     mmkit_tlb_gather_peek(g, &flush)             what a flush would do now
+ *     mmkit_tlb_gather_stats_get(g, &stats)        counters since init
+ *     mmkit_tlb_gather_check(g)                    walk every invariant
+ *   ASID allocator (bitmap + generations; RISC-V, arm64)
+ *     mmkit_tlb_asid_mem_size(&desc, &bytes)       caller memory the desc needs
+ *     mmkit_tlb_asid_init(a, &desc)                set up an allocator in desc.mem
+ *     mmkit_tlb_asid_switch(a, cpu, &ctx_id, &res) ASID for an mm on a CPU, and whether to flush
+ *     mmkit_tlb_asid_stats_get(a, &stats)          generation, rollovers, allocations
+ *     mmkit_tlb_asid_check(a)                      walk every invariant
+ *   PCID slots (per CPU; x86)
+ *     mmkit_tlb_pcid_cpu_init(c, &desc)            set up one CPU's slots
+ *     mmkit_tlb_pcid_switch(c, id, tlb_gen, &res)  PCID for an mm, and whether NOFLUSH is allowed
+ *     mmkit_tlb_pcid_flushed(c, id, tlb_gen)       this CPU flushed the mm's PCID (shootdown)
+ *     mmkit_tlb_pcid_stats_get(c, &stats)          slot hits and misses
+ *     mmkit_tlb_pcid_check(c)                      walk every invariant
+ *   software TLB
+ *     mmkit_softtlb_mem_size(&desc, &bytes)        caller memory for the entries
+ *     mmkit_softtlb_init(t, &desc)                 set up a TLB, every entry empty
+ *     mmkit_softtlb_lookup(t, va, asid)            inline: the cached entry or NULL (no fill)
+ *     mmkit_softtlb_translate(t, va, asid, &pa, &flags)  inline hit, else walk and fill
+ *     mmkit_softtlb_invalidate(t, how, va, asid)   drop entries by one of six forms
+ *     mmkit_softtlb_invlpg(t, va, current_pcid)    x86 INVLPG
+ *     mmkit_softtlb_invpcid(t, type, pcid, va)     x86 INVPCID types 0-3
+ *     mmkit_softtlb_sfence_vma(t, rs1_x0, va, rs2_x0, asid)  RISC-V SFENCE.VMA
+ *     mmkit_softtlb_stats_get(t, &stats)           hits, misses, fills, entries per size
+ *     mmkit_softtlb_check(t)                       walk every invariant
+ *
+ * TYPES
+ *   mmkit_tlb_gather_desc   backend callbacks, ASID of the changes, page ceiling (zero = defaults)
+ *   mmkit_tlb_gather        a gather: caller-owned (usually on the stack), fields internal
+ *   mmkit_tlb_range         a run of changed leaf entries [va, va + size) of 2^page_shift bytes
+ *   mmkit_tlb_flush         one flush decision: scope, asid, global, tables, ranges
+ *   mmkit_tlb_scope         NONE / RANGES / ASID (every non-global entry) / ALL
+ *   mmkit_tlb_backend       flush_local, flush_remote (may be NULL), ctx
+ *   mmkit_tlb_gather_stats  flushes, early flushes, escalations, bad ranges
+ *   mmkit_tlb_asid_desc     asid_bits, ncpus, mem / mem_size, lock hooks
+ *   mmkit_tlb_asid          the allocator: caller-owned, its bitmap and per-CPU arrays in mem
+ *   mmkit_tlb_asid_result   the ASID to run with and whether to flush the local TLB first
+ *   mmkit_tlb_pcid_cpu_desc nslots (zero = MMKIT_TLB_PCID_SLOTS)
+ *   mmkit_tlb_pcid_cpu      one CPU's PCID slots: caller-owned, fields internal
+ *   mmkit_tlb_pcid_result   the PCID to load and whether CR3 bit 63 (NOFLUSH) may be set
+ *   mmkit_softtlb_desc      sets, ways, translate callback and ctx, mem / mem_size
+ *   mmkit_softtlb           a software TLB: caller-owned, its entries in desc.mem
+ *   mmkit_softtlb_entry     one cached translation (public: lookup returns it)
+ *   mmkit_softtlb_walk      what the translate callback reports for a miss
+ *   mmkit_softtlb_inval     the six invalidation forms
+ *   context id              an mm's 64-bit (generation << asid_bits | asid), 0 before its first
+ *                           switch, kept by the caller in its mm
+ *   tlb_gen                 an mm's generation of cached translations (bumped by the caller
+ *                           whenever they become stale), for the PCID slots
+ *
+ * USAGE
  *       #define MMKIT_IMPLEMENTATION            // in one .c file
  *       #include <mmkit/mmkit_tlb.h>
  *
- *       static void flush_here(void *ctx, const mmkit_tlb_flush *f) {   // see BACKENDS below
- *           uint32_t i; uint64_t a;
- *           if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
- *               for (i = 0; i < f->nranges; i++)
- *                   for (a = 0; a < f->ranges[i].size; a += (uint64_t)1 << f->ranges[i].page_shift)
- *                       invlpg(f->ranges[i].va + a);
- *           } else if (f->scope == MMKIT_TLB_SCOPE_ASID) invpcid(1, f->asid, 0);
- *           else invpcid(2, 0, 0);
- *       }
+ *   gather (see BACKENDS below for what flush_here executes):
  *       mmkit_tlb_gather_desc gd = {0};                 // zero = defaults (ceiling 33 pages)
  *       gd.backend.flush_local = flush_here;
  *       gd.backend.flush_remote = send_shootdown_ipi;   // or NULL on one CPU
@@ -40,49 +86,51 @@
  *       mmkit_pagetable_unmap(&pt, va, len, ..., &g);   // records ranges and freed tables
  *       mmkit_tlb_gather_flush(&g);                     // invalidate, then free the tables
  *
- * USAGE (ASIDs, RISC-V style)
- *       size_t need; mmkit_tlb_asid_mem_size(16, ncpus, &need);
+ *   ASIDs, RISC-V style:
  *       mmkit_tlb_asid_desc ad = {0};
- *       ad.asid_bits = 16; ad.ncpus = ncpus; ad.mem = early_alloc(need); ad.mem_size = need;
- *       ad.lock = irqsave_lock; ad.unlock = irqrestore_unlock; ad.lock_ctx = &asid_lock;
- *       mmkit_tlb_asid_init(&asids, &ad);
+ *       ad.asid_bits = 16; ad.ncpus = ncpus;
+ *       ad.lock.acquire = irqsave_lock; ad.lock.release = irqrestore_unlock; ad.lock.ctx = &l;
+ *       size_t need; mmkit_tlb_asid_mem_size(&ad, &need);
+ *       ad.mem = early_alloc(need); ad.mem_size = need;
+ *       static mmkit_tlb_asid asids; mmkit_tlb_asid_init(&asids, &ad);
  *       // in switch_mm(), mm->ctx starts at 0:
  *       mmkit_tlb_asid_result r;
  *       mmkit_tlb_asid_switch(&asids, cpu, &mm->ctx, &r);
  *       write_satp(mmkit_pagetable_satp(&mm->pt, (uint16_t)r.asid));
  *       if (r.flush) sfence_vma_all();                   // SFENCE.VMA x0, x0
  *
- * USAGE (PCIDs, x86 style; one mmkit_tlb_pcid_cpu per CPU)
- *       mmkit_tlb_pcid_cpu_init(&this_cpu->pcids, 0);    // 6 slots
+ *   PCIDs, x86 style (one mmkit_tlb_pcid_cpu per CPU):
+ *       mmkit_tlb_pcid_cpu_desc pd = {0};                // 0 slots = MMKIT_TLB_PCID_SLOTS (6)
+ *       mmkit_tlb_pcid_cpu_init(&this_cpu->pcids, &pd);
  *       // mm->id: unique, never reused; mm->tlb_gen: bumped when its entries become stale
  *       mmkit_tlb_pcid_result r;
  *       mmkit_tlb_pcid_switch(&this_cpu->pcids, mm->id, mm->tlb_gen, &r);
  *       write_cr3(mmkit_pagetable_cr3(&mm->pt, r.pcid, r.noflush));   // bit 63 when noflush
  *
- * USAGE (software TLB)
- *       size_t need; mmkit_softtlb_size(256, 4, &need);
+ *   software TLB:
  *       mmkit_softtlb_desc sd = {0};
  *       sd.sets = 256; sd.ways = 4; sd.translate = walk_guest_tables; sd.ctx = vcpu;
- *       mmkit_softtlb *tlb; mmkit_softtlb_init(malloc(need), need, &sd, &tlb);
+ *       size_t need; mmkit_softtlb_mem_size(&sd, &need);
+ *       sd.mem = aligned_alloc(64, need); sd.mem_size = need;
+ *       mmkit_softtlb tlb; mmkit_softtlb_init(&tlb, &sd);
  *       mmkit_paddr gpa; uint32_t prot;
- *       if (mmkit_softtlb_translate(tlb, va, cur_asid, &gpa, &prot) != MMKIT_OK) raise_fault();
- *       ...  on a guest INVLPG:  mmkit_softtlb_invlpg(tlb, va, cur_pcid);
- *       ...  on SFENCE.VMA a, b: mmkit_softtlb_sfence_vma(tlb, rs1 == 0, a, rs2 == 0, b);
+ *       if (mmkit_softtlb_translate(&tlb, va, cur_asid, &gpa, &prot) != MMKIT_OK) raise_fault();
+ *       ...  on a guest INVLPG:  mmkit_softtlb_invlpg(&tlb, va, cur_pcid);
+ *       ...  on SFENCE.VMA a, b: mmkit_softtlb_sfence_vma(&tlb, rs1 == 0, a, rs2 == 0, b);
  *
- * THE GATHER
- *   Recording never fails and never loses an invalidation: whatever cannot be described exactly
- *   is widened. Ranges of the same page size that touch or overlap the last recorded range merge
+ * DESIGN
+ *   The gather. Recording never loses an invalidation: whatever cannot be described exactly is
+ *   widened. Ranges of the same page size that touch or overlap the last recorded range merge
  *   into it (page-table code walking upwards produces one range per run). Up to
  *   MMKIT_TLB_GATHER_RANGES ranges are kept; one more, or more than `ceiling` pages in total
  *   (default 33, as in Linux: past that, one full flush is cheaper than per-page invalidations
  *   plus the refill), ESCALATES the flush to the whole address space: SCOPE_ASID, or SCOPE_ALL
  *   when some recorded entry was global (an ASID flush keeps global entries). A recorded range
- *   that is invalid (page_shift outside 12..48, a range reaching past 2^64) escalates the same way
- *   and is counted in mmkit_tlb_gather.bad_ranges (recording returns nothing, so it cannot fail;
- *   flushing too much is safe, flushing too little is not). va and size are rounded outward to
- *   the page size. size 0 records nothing.
- *   Pages are counted as entries: a 2 MiB leaf is one page of a page_shift 21 range.
- *   A changed pointer entry (mmkit_tlb_gather_tables) or an unhooked table page
+ *   that is invalid (page_shift outside 12..48, a range reaching past 2^64) escalates the same
+ *   way, is counted in the stats' bad_ranges and returns MMKIT_EINVAL (flushing too much is
+ *   safe, flushing too little is not). va and size are rounded outward to the page size. size
+ *   0 records nothing. Pages are counted as entries: a 2 MiB leaf is one page of a page_shift
+ *   21 range. A changed pointer entry (mmkit_tlb_gather_tables) or an unhooked table page
  *   (mmkit_tlb_gather_free_table) sets `tables`: the paging-structure caches must go too. When
  *   only tables were recorded and no leaf range, the flush is SCOPE_ASID (it covers every
  *   cached level of that address space on both architectures).
@@ -92,8 +140,8 @@
  *   provider returned during such an early flush is kept and returned by the next
  *   mmkit_tlb_gather_flush().
  *
- * BACKENDS: what flush_local must execute (flush_remote: the same on every other CPU that may
- * hold entries of the address space, e.g. by IPI or SBI remote fence)
+ *   BACKENDS: what flush_local must execute (flush_remote: the same on every other CPU that may
+ *   hold entries of the address space, e.g. by IPI or SBI remote fence)
  *   x86-64 (Intel SDM Vol. 3A 4.10.4.1 "Operations that Invalidate TLBs and Paging-Structure
  *   Caches"; INVPCID in Vol. 2):
  *     SCOPE_RANGES, asid is the current PCID: INVLPG on one address of every page of every range.
@@ -125,35 +173,43 @@
  *     SCOPE_ALL:  SFENCE.VMA x0, x0 (every level, every address space, globals included).
  *     Writing satp flushes nothing. Remote harts: SBI RFENCE (sbi_remote_sfence_vma[_asid]) or
  *     an IPI whose handler runs the same sequence.
- *   A backend may always do more than asked (a full flush is always correct).
+ *   A backend may always do more than asked (a full flush is always correct). For example:
+ *       static void flush_here(void *ctx, const mmkit_tlb_flush *f) {
+ *           uint32_t i; uint64_t a;
+ *           if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
+ *               for (i = 0; i < f->nranges; i++)
+ *                   for (a = 0; a < f->ranges[i].size; a += (uint64_t)1 << f->ranges[i].page_shift)
+ *                       invlpg(f->ranges[i].va + a);
+ *           } else if (f->scope == MMKIT_TLB_SCOPE_ASID) invpcid(1, f->asid, 0);
+ *           else invpcid(2, 0, 0);
+ *       }
  *
- * THE ASID ALLOCATOR (bitmap and generations)
- *   Each mm keeps a 64-bit context id (generation << asid_bits | asid; 0 before its first
- *   switch). A switch with an id of the current generation just runs it. Otherwise the mm gets
- *   its old ASID again when that is still free in this generation, else the next free one.
- *   When none is free the generation is bumped (ROLLOVER): the bitmap is cleared except for the
- *   ASIDs CPUs are running (and those kept at the previous rollover by CPUs that did not switch
- *   since), which stay with their mms, and every CPU owes one full local TLB flush, reported
- *   as result.flush on its next switch (and on each CPU's first switch after init: the TLB
- *   content at boot is unknown). Between rollovers a CPU never needs a flush on a switch: an
- *   ASID is never given to a second mm within a generation. ASIDs are not freed when an mm
- *   dies (its entries may still be cached); the rollover reclaims them. ASID 0 is never handed
- *   out. The 64-bit generation does not wrap in practice (2^48 rollovers at 16 bits).
+ *   The ASID allocator (bitmap and generations). Each mm keeps a 64-bit context id
+ *   (generation << asid_bits | asid; 0 before its first switch). A switch with an id of the
+ *   current generation just runs it. Otherwise the mm gets its old ASID again when that is
+ *   still free in this generation, else the next free one. When none is free the generation
+ *   is bumped (ROLLOVER): the bitmap is cleared except for the ASIDs CPUs are running (and
+ *   those kept at the previous rollover by CPUs that did not switch since), which stay with
+ *   their mms, and every CPU owes one full local TLB flush, reported as result.flush on its
+ *   next switch (and on each CPU's first switch after init: the TLB content at boot is
+ *   unknown). Between rollovers a CPU never needs a flush on a switch: an ASID is never given
+ *   to a second mm within a generation. ASIDs are not freed when an mm dies (its entries may
+ *   still be cached); the rollover reclaims them. ASID 0 is never handed out. The 64-bit
+ *   generation does not wrap in practice (2^48 rollovers at 16 bits).
  *
- * THE PCID SLOTS (x86)
- *   Each CPU caches up to MMKIT_TLB_PCID_SLOTS mms, slot i using PCID i + 1. A switch to an mm
- *   in a slot whose recorded tlb_gen equals the mm's current tlb_gen may load CR3 with bit 63
- *   (NOFLUSH) set: the PCID's entries are this mm's and current. A new slot (empty, or the least
- *   recently used one taken over) or a stale tlb_gen needs a flushing CR3 load. The kernel bumps
- *   mm->tlb_gen before shooting down the mm's translations; CPUs that flush in the shootdown
- *   call mmkit_tlb_pcid_flushed() so their slot stays NOFLUSH-able; CPUs that were not running
- *   the mm catch up on their next switch.
+ *   The PCID slots (x86). Each CPU caches up to MMKIT_TLB_PCID_SLOTS mms, slot i using PCID
+ *   i + 1. A switch to an mm in a slot whose recorded tlb_gen equals the mm's current tlb_gen
+ *   may load CR3 with bit 63 (NOFLUSH) set: the PCID's entries are this mm's and current. A new
+ *   slot (empty, or the least recently used one taken over) or a stale tlb_gen needs a flushing
+ *   CR3 load. The kernel bumps mm->tlb_gen before shooting down the mm's translations; CPUs
+ *   that flush in the shootdown call mmkit_tlb_pcid_flushed() so their slot stays
+ *   NOFLUSH-able; CPUs that were not running the mm catch up on their next switch.
  *
- * THE SOFTWARE TLB
- *   Geometry: `sets` (power of two) x `ways` (1 = direct mapped ... 64), entries in the caller's
- *   buffer after a small header (mmkit_softtlb_size()). An entry is 32 bytes: the page's va
- *   with the size code in its low bits (the tag), the ASID, the frame, the flags the translate
- *   callback returned, the page size and the global bit.
+ *   The software TLB. Geometry: `sets` (power of two) x `ways` (1 = direct mapped ... 64), the
+ *   entries in the caller's buffer (desc.mem, mmkit_softtlb_mem_size() bytes; 64-byte aligned
+ *   keeps every entry in one cache line), the instance itself a small caller-owned struct. An
+ *   entry is 32 bytes: the page's va with the size code in its low bits (the tag), the ASID,
+ *   the frame, the flags the translate callback returned, the page size and the global bit.
  *   Huge pages: a 4 KiB, 2 MiB or 1 GiB entry lives in the set its own page number selects
  *   ((va >> 12, 21 or 30) mod sets). A lookup probes the 4 KiB set first (way 0 inline), then
  *   the 2 MiB set and the 1 GiB set, but only for sizes that have at least one valid entry (the
@@ -161,44 +217,52 @@
  *   Global entries hit for every ASID; ASID-tagged entries only for their ASID.
  *   Replacement: true LRU per set. Ways are kept in recency order (way 0 = most recently used):
  *   a hit in another way moves the entry to way 0, a fill goes to way 0 and the last way
- *   (the least recently used one) drops out. The inline hit path therefore checks way 0 only;
- *   it is one set-index computation and two compares (measured: 12 instructions and about
- *   0.7 ns per hit including the hit counter, see README).
+ *   (the least recently used one) drops out. The inline hit path therefore checks way 0 only:
+ *   a NULL test of the instance, one set-index computation and two compares.
  *   A fill follows a miss only, so two entries never answer the same (va, ASID) from one set
  *   and size, which mmkit_softtlb_check() verifies together with tags, alignment and counters.
  *   Invalidation: mmkit_softtlb_invalidate() with one of six forms; mmkit_softtlb_invlpg(),
  *   _invpcid() and _sfence_vma() map the instructions onto them (see mmkit_softtlb_inval).
  *   Virtual addresses are not checked for canonical form: the TLB is exact for any 64-bit va.
  *
- * CONFIGURATION (define before including; each has a default)
+ * LIMITS (compile-time; define before including to change)
  *   MMKIT_TLB_GATHER_RANGES  ranges a gather keeps before escalating (default 16; 24 bytes each)
  *   MMKIT_TLB_GATHER_TABLES  table pages queued before an early flush (default 32; 16 bytes each)
  *   MMKIT_TLB_PCID_SLOTS     PCIDs per CPU in mmkit_tlb_pcid_cpu (default 6, at most 4095)
+ *   ASIDs: asid_bits 2..16, ncpus 1 .. 2^asid_bits - 2. Soft TLB: sets 1..2^24
+ *   (MMKIT_SOFTTLB_MAX_SETS), ways 1..64 (MMKIT_SOFTTLB_MAX_WAYS), page sizes 4 KiB, 2 MiB, 1 GiB.
  *
- * BAD INPUT
- *   gather: NULL gather -> nothing (void calls) / MMKIT_EINVAL; free_table with a NULL
- *   provider, a provider without a free hook or an address not aligned to MMKIT_PAGE_SIZE ->
- *   MMKIT_EINVAL, nothing queued; invalid ranges escalate (see THE GATHER).
- *   mmkit_tlb_gather_init with a NULL desc uses all defaults (no backend: flushes only free
- *   the queued tables).
- *   ASIDs: asid_bits outside 2..16, ncpus 0 or >= 2^asid_bits - 1, lock without unlock, NULL
- *   -> MMKIT_EINVAL; buffer too small -> MMKIT_ENOSPC; misaligned -> MMKIT_EALIGN; switch with
- *   cpu >= ncpus or a context id of a future generation -> MMKIT_EINVAL (nothing changes).
- *   PCIDs: nslots > MMKIT_TLB_PCID_SLOTS, ctx_id 0 -> MMKIT_EINVAL; flushed() for an mm without
- *   a slot -> MMKIT_ENOENT.
- *   Soft TLB: sets not a power of two or > 2^24, ways > 64, no translate callback, NULL ->
- *   MMKIT_EINVAL; buffer too small -> MMKIT_ENOSPC; misaligned -> MMKIT_EALIGN; unknown
- *   invalidation form or INVPCID type > 3 -> MMKIT_EINVAL; a walk with page_shift not
- *   12/21/30 or a frame not aligned to it -> MMKIT_EINVAL, nothing cached; a walk error is
- *   returned as is. mmkit_softtlb_lookup/_translate take a valid t (hot path: not checked).
+ * BAD INPUT (returns a status and changes nothing unless said otherwise)
+ *   Every call: a NULL instance (gather, allocator, CPU slots, soft TLB) or a zeroed one (never
+ *   initialised, or left zeroed by a failed init) -> MMKIT_EINVAL without writing to it;
+ *   mmkit_softtlb_lookup returns NULL for it. Every init and mem_size: NULL instance, desc or
+ *   out pointer -> MMKIT_EINVAL (an init leaves *instance zeroed on any failure). Define
+ *   MMKIT_LOG (mmkit_core.h) to learn which rule an init or mem_size refused, e.g.
+ *   "mmkit_softtlb_init: desc.sets: must be 0 or a power of two <= 2^24".
+ *   gather: free_table with a NULL provider, a provider without a free hook or an address not
+ *   aligned to MMKIT_PAGE_SIZE -> MMKIT_EINVAL, nothing queued; an invalid range -> MMKIT_EINVAL
+ *   after escalating (see DESIGN); peek / stats_get with a NULL out -> MMKIT_EINVAL.
+ *   ASIDs: asid_bits outside 2..16, ncpus 0 or >= 2^asid_bits - 1, lock hooks with only one of
+ *   acquire/release -> MMKIT_EINVAL; init: mem NULL -> MMKIT_EINVAL, mem_size too small ->
+ *   MMKIT_ENOSPC, mem not 8-byte aligned -> MMKIT_EALIGN; switch with cpu >= ncpus, NULL
+ *   ctx_id or result, or a context id of a future generation -> MMKIT_EINVAL (nothing changes).
+ *   PCIDs: desc.nslots > MMKIT_TLB_PCID_SLOTS, ctx_id 0, NULL result -> MMKIT_EINVAL;
+ *   flushed() for an mm without a slot -> MMKIT_ENOENT.
+ *   Soft TLB: sets not 0 or a power of two <= 2^24, ways > 64, no translate callback ->
+ *   MMKIT_EINVAL; init: mem NULL -> MMKIT_EINVAL, too small -> MMKIT_ENOSPC, misaligned ->
+ *   MMKIT_EALIGN; unknown invalidation form or INVPCID type > 3 -> MMKIT_EINVAL; translate with
+ *   a NULL pa -> MMKIT_EINVAL; a walk with page_shift not 12/21/30 or a frame not aligned to it
+ *   -> MMKIT_EINVAL, nothing cached; a walk error is returned as is (counted as a fault).
+ *   check: NULL or zeroed -> MMKIT_EINVAL; an invariant broken -> MMKIT_ECORRUPT.
  *
  * COMPLEXITY
  *   gather_init O(1); gather_range O(1) (merge with the last range or append); gather_tables
  *   O(1); gather_free_table O(1), or one flush when the queue is full; gather_flush
- *   O(queued tables) plus the callbacks; gather_peek O(1); gather_check O(ranges + tables).
+ *   O(queued tables) plus the callbacks; gather_peek, stats O(1); gather_check O(ranges + tables).
  *   asid_switch O(1) when the mm's id is current; O(ncpus) + O(2^asid_bits / 64) to allocate
  *   (the free-ASID search resumes where the last one stopped, so it is O(1) amortised); a
- *   rollover adds O(2^asid_bits / 64 + ncpus). asid_check O(2^asid_bits / 64 + ncpus^2).
+ *   rollover adds O(2^asid_bits / 64 + ncpus). asid_init O(mem); asid_check
+ *   O(2^asid_bits / 64 + ncpus^2).
  *   pcid_switch / pcid_flushed O(slots); pcid_check O(slots^2).
  *   softtlb lookup/translate hit in way 0: O(1) inline; other hits O(3 * ways) plus an O(ways)
  *   move to way 0; miss + fill: the callback plus O(3 * ways); invalidate by va O(3 * ways),
@@ -210,16 +274,19 @@
  *   another on the same gather. The callbacks run in the caller's context: flush_remote
  *   typically sends IPIs and waits for them, so do not flush with interrupts disabled unless
  *   the IPI mechanism allows it. Different gathers never interfere.
- *   mmkit_tlb_asid: every mmkit_tlb_asid_switch() runs between desc.lock() and desc.unlock()
- *   (give one lock, spin_lock_irqsave style, when several CPUs switch concurrently; the switch
- *   path runs with interrupts off in most kernels). Nothing else needs the lock except check.
- *   The caller's mm->ctx is read and written under that lock only.
+ *   mmkit_tlb_asid: every mmkit_tlb_asid_switch() and mmkit_tlb_asid_stats_get() runs inside
+ *   desc.lock (an mmkit_lock_hooks, spin_lock_irqsave style: give one when several CPUs switch
+ *   concurrently; the switch path runs with interrupts off in most kernels), so with hooks
+ *   those calls may run concurrently. check must not run concurrently with a switch. The
+ *   caller's mm->ctx is read and written under that lock only.
  *   mmkit_tlb_pcid_cpu: per CPU, used only by its CPU with preemption disabled (the context
  *   switch and the shootdown IPI handler); no lock. mm->tlb_gen is read by the caller (with
  *   whatever atomic load its kernel uses) and passed in; mmkit never touches shared memory here.
  *   mmkit_softtlb: one instance per virtual CPU (as hardware TLBs are per CPU); calls on one
  *   instance must be serialised - even lookup writes (hit counter, LRU order). A remote
  *   invalidation (another vCPU's shootdown) must be run by the owning thread or under its lock.
+ *   The translate callback runs inside mmkit_softtlb_translate and must not call into the
+ *   same TLB.
  */
 #ifndef MMKIT_TLB_H
 #define MMKIT_TLB_H
@@ -232,15 +299,29 @@
 #ifndef MMKIT_TLB_GATHER_TABLES
 #define MMKIT_TLB_GATHER_TABLES 32
 #endif
+#ifndef MMKIT_TLB_PCID_SLOTS
+#define MMKIT_TLB_PCID_SLOTS 6    /* dynamic PCIDs per CPU, 1..4095 (Linux uses 6) */
+#endif
 #define MMKIT_TLB_DEFAULT_CEILING 33u
 #define MMKIT_TLB_MIN_PAGE_SHIFT 12u
 #define MMKIT_TLB_MAX_PAGE_SHIFT 48u
+#define MMKIT_TLB_CR3_NOFLUSH ((uint64_t)1 << 63)
+#define MMKIT_SOFTTLB_MAX_WAYS 64u
+#define MMKIT_SOFTTLB_MAX_SETS ((uint32_t)1 << 24)
+#define MMKIT_SOFTTLB_INVALID_TAG UINT64_MAX
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- invalidation gather ------------------------------------------------------------------ */
+/* ---- types ---------------------------------------------------------------------------------- */
+
+/* Instances: caller-owned storage (static, embedded, on the stack), filled by their init.
+ * Their fields are internal (see "storage only" below). */
+typedef struct mmkit_tlb_gather mmkit_tlb_gather;
+typedef struct mmkit_tlb_asid mmkit_tlb_asid;
+typedef struct mmkit_tlb_pcid_cpu mmkit_tlb_pcid_cpu;
+typedef struct mmkit_softtlb mmkit_softtlb;
 
 /* A run of leaf entries that were changed or cleared: [va, va + size), entries of 2^page_shift. */
 typedef struct mmkit_tlb_range {
@@ -272,68 +353,25 @@ typedef struct mmkit_tlb_flush {
 } mmkit_tlb_flush;
 
 typedef struct mmkit_tlb_backend {
-    void (*flush_local)(void *ctx, const mmkit_tlb_flush *f);   /* this CPU */
+    void (*flush_local)(void *ctx, const mmkit_tlb_flush *f);   /* this CPU; may be NULL */
     void (*flush_remote)(void *ctx, const mmkit_tlb_flush *f);  /* other CPUs (IPI); may be NULL */
     void *ctx;
 } mmkit_tlb_backend;
 
-/* Zero-initialise, then fill what you need. */
+/* How to set up a gather. Zero-initialise, then fill what you need; all zero is valid (no
+ * backend: a flush then only frees the queued tables). */
 typedef struct mmkit_tlb_gather_desc {
     mmkit_tlb_backend backend;
     uint32_t asid;
     uint32_t ceiling;             /* 0 -> 33: more pages than this -> one ASID (or ALL) flush */
 } mmkit_tlb_gather_desc;
 
-/* A table page waiting for the flush. */
-typedef struct mmkit__tlb_table {
-    const mmkit_provider *provider;
-    mmkit_paddr pa;
-} mmkit__tlb_table;
-
-/* Fixed size; fields are private except the counters at the end (read-only for users). */
-typedef struct mmkit_tlb_gather {
-    mmkit_tlb_gather_desc desc;   /* ceiling resolved */
-    uint32_t nranges;
-    uint32_t ntables;
-    uint64_t npages;              /* pages recorded since the last flush */
-    bool escalated;               /* ranges dropped: whole address space */
-    bool global, tables;
-    mmkit_status pending_error;   /* first provider error of an early flush */
-    mmkit_tlb_range range[MMKIT_TLB_GATHER_RANGES];
-    mmkit__tlb_table table[MMKIT_TLB_GATHER_TABLES];
-    /* counters since init */
+typedef struct mmkit_tlb_gather_stats {
     uint64_t flushes;             /* flushes that called the backend (or freed tables) */
     uint64_t early_flushes;       /* of which forced by a full table queue */
     uint64_t escalations;         /* flushes that were widened to ASID/ALL */
     uint64_t bad_ranges;          /* invalid ranges recorded (each escalated) */
-} mmkit_tlb_gather;
-
-/* Set up g (any previous content is discarded). desc NULL -> defaults. O(1). */
-MMKIT_API void mmkit_tlb_gather_init(mmkit_tlb_gather *g, const mmkit_tlb_gather_desc *desc);
-/* Record that leaf entries covering [va, va+size) of 2^page_shift pages changed or were cleared.
-   Contiguous runs with the same page_shift merge; cheap enough to call once per leaf entry, but
-   the page-table code should call it once per run. `global`: some of them had G set. O(1). */
-MMKIT_API void mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
-                                      unsigned page_shift, bool global);
-/* Record that a non-leaf entry changed (e.g. a huge leaf split into a table, or a table
-   unhooked). O(1). */
-MMKIT_API void mmkit_tlb_gather_tables(mmkit_tlb_gather *g);
-/* Queue a table page that has been unhooked; it is given back to p (order 0) only AFTER the
-   flush (unhook -> flush -> free). If the queue is full this flushes first, so nothing is lost.
-   Also records `tables`. MMKIT_OK, or MMKIT_EINVAL (nothing queued, see BAD INPUT). O(1). */
-MMKIT_API mmkit_status mmkit_tlb_gather_free_table(mmkit_tlb_gather *g, const mmkit_provider *p,
-                                                   mmkit_paddr pa);
-/* Invalidate: flush_local, then flush_remote (when set), then free queued tables; reset for reuse
-   (desc kept). Does nothing (no callback) when nothing was recorded. Returns the first error a
-   provider's free returned (all tables are still attempted), else MMKIT_OK. */
-MMKIT_API mmkit_status mmkit_tlb_gather_flush(mmkit_tlb_gather *g);
-/* What a flush would hand to the backend now (scope NONE when nothing is recorded); f->ranges
-   points into g and stays valid until g changes. Changes nothing. O(1). */
-MMKIT_API void mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush *f);
-/* Invariants of a gather: MMKIT_OK or MMKIT_ECORRUPT (MMKIT_EINVAL for NULL). */
-MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g);
-
-/* ---- ASID allocator, global bitmap style (RISC-V, arm64) ---------------------------------- */
+} mmkit_tlb_gather_stats;
 
 /* Every address space (mm) owns a 64-bit context id, 0 before its first switch, kept by the
  * caller (e.g. in its mm struct): (generation << asid_bits) | asid. */
@@ -342,26 +380,8 @@ typedef struct mmkit_tlb_asid_desc {
     uint32_t ncpus;               /* 1 .. 2^asid_bits - 2 */
     void *mem;                    /* >= mmkit_tlb_asid_mem_size() bytes, 8-byte aligned */
     size_t mem_size;
-    uintptr_t (*lock)(void *lock_ctx);              /* optional: taken around every switch */
-    void (*unlock)(void *lock_ctx, uintptr_t saved); /* (spin_lock_irqsave style)           */
-    void *lock_ctx;
+    mmkit_lock_hooks lock;        /* optional: taken around every switch */
 } mmkit_tlb_asid_desc;
-
-typedef struct mmkit_tlb_asid {
-    unsigned bits;
-    uint32_t ncpus;
-    uint64_t generation;          /* starts at 1; context ids of older generations are stale */
-    uint32_t next;                /* where the search for a free ASID resumes */
-    uint64_t *bitmap;             /* 2^bits bits: ASID taken in this generation (0 always) */
-    uint64_t *active;             /* per CPU: context id running there, 0 after a rollover */
-    uint64_t *reserved;           /* per CPU: context id kept across the last rollover */
-    uint8_t *flush_pending;       /* per CPU: full local flush owed before the next ASID use */
-    uintptr_t (*lock)(void *lock_ctx);
-    void (*unlock)(void *lock_ctx, uintptr_t saved);
-    void *lock_ctx;
-    uint64_t rollovers;           /* statistics */
-    uint64_t allocations;
-} mmkit_tlb_asid;
 
 /* What a switch tells the caller. */
 typedef struct mmkit_tlb_asid_result {
@@ -370,33 +390,16 @@ typedef struct mmkit_tlb_asid_result {
                                      stay: SFENCE.VMA x0, x0 is simplest) before running with it */
 } mmkit_tlb_asid_result;
 
-/* Bytes of caller memory for asid_bits and ncpus (0 and MMKIT_EINVAL when out of range). O(1). */
-MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(unsigned asid_bits, uint32_t ncpus, size_t *bytes);
-MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_asid_desc *desc);
-/* CPU `cpu` switches to the address space whose context id is *ctx_id (updated in place).
- * O(1) unless the ASID space is exhausted: then O(2^asid_bits / 64 + ncpus) for the rollover. */
-MMKIT_API mmkit_status mmkit_tlb_asid_switch(mmkit_tlb_asid *a, uint32_t cpu, uint64_t *ctx_id,
-                                             mmkit_tlb_asid_result *out);
-/* Invariants: MMKIT_OK or MMKIT_ECORRUPT. O(2^asid_bits / 64 + ncpus^2). */
-MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a);
+typedef struct mmkit_tlb_asid_stats {
+    uint64_t generation;          /* starts at 1; context ids of older generations are stale */
+    uint64_t rollovers;           /* generation bumps */
+    uint64_t allocations;         /* ASIDs handed to an mm (new or again after a rollover) */
+} mmkit_tlb_asid_stats;
 
-/* ---- PCID allocator, x86 style: a few PCIDs per CPU ----------------------------------------- */
-
-#ifndef MMKIT_TLB_PCID_SLOTS
-#define MMKIT_TLB_PCID_SLOTS 6    /* dynamic PCIDs per CPU, 1..4095 (Linux uses 6) */
-#endif
-#define MMKIT_TLB_CR3_NOFLUSH ((uint64_t)1 << 63)
-
-/* One per CPU, touched only by that CPU. Slot i hands out PCID i + 1 (PCID 0 stays free for
- * whatever runs without a slot, e.g. early boot). */
-typedef struct mmkit_tlb_pcid_cpu {
-    uint32_t nslots;
-    uint64_t clock;                           /* switch counter, for LRU */
-    uint64_t ctx_id[MMKIT_TLB_PCID_SLOTS];   /* 0 = empty slot */
-    uint64_t tlb_gen[MMKIT_TLB_PCID_SLOTS];  /* the mm's tlb_gen the slot's entries are valid for */
-    uint64_t last_use[MMKIT_TLB_PCID_SLOTS];
-    uint64_t hits, misses;                    /* statistics */
-} mmkit_tlb_pcid_cpu;
+/* How to set up one CPU's PCID slots. Zero-initialise; all zero is valid. */
+typedef struct mmkit_tlb_pcid_cpu_desc {
+    uint32_t nslots;              /* 0 -> MMKIT_TLB_PCID_SLOTS; at most MMKIT_TLB_PCID_SLOTS */
+} mmkit_tlb_pcid_cpu_desc;
 
 typedef struct mmkit_tlb_pcid_result {
     uint16_t pcid;                /* CR3 bits 11:0 */
@@ -404,25 +407,10 @@ typedef struct mmkit_tlb_pcid_result {
                                      still valid for this mm */
 } mmkit_tlb_pcid_result;
 
-/* nslots 0 -> MMKIT_TLB_PCID_SLOTS; more -> MMKIT_EINVAL. Forgets every slot. O(slots). */
-MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c, uint32_t nslots);
-/* Switch this CPU to the mm with unique id ctx_id (!= 0, never reused) whose page tables are
- * at generation tlb_gen (bump it whenever cached translations of the mm become stale).
- * O(slots). */
-MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
-                                             uint64_t tlb_gen, mmkit_tlb_pcid_result *out);
-/* This CPU has flushed ctx_id's PCID up to tlb_gen (e.g. in a shootdown IPI): the slot is
- * current again. MMKIT_ENOENT when ctx_id has no slot here. O(slots). */
-MMKIT_API mmkit_status mmkit_tlb_pcid_flushed(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
-                                              uint64_t tlb_gen);
-/* Invariants: MMKIT_OK or MMKIT_ECORRUPT. O(slots^2). */
-MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c);
-
-/* ---- software TLB ------------------------------------------------------------------------ */
-
-#define MMKIT_SOFTTLB_MAX_WAYS 64u
-#define MMKIT_SOFTTLB_MAX_SETS ((uint32_t)1 << 24)
-#define MMKIT_SOFTTLB_INVALID_TAG UINT64_MAX
+typedef struct mmkit_tlb_pcid_stats {
+    uint64_t hits;                /* switches to an mm that had a slot */
+    uint64_t misses;              /* switches that took an empty or least recently used slot */
+} mmkit_tlb_pcid_stats;
 
 /* One cached translation (32 bytes). */
 typedef struct mmkit_softtlb_entry {
@@ -444,6 +432,7 @@ typedef struct mmkit_softtlb_walk {
     bool global;                  /* G bit: the entry then serves every ASID */
 } mmkit_softtlb_walk;
 
+/* How to build a software TLB. Zero-initialise, then fill what you need. */
 typedef struct mmkit_softtlb_desc {
     uint32_t sets;                /* power of two, 1..2^24; 0 -> 64 */
     uint32_t ways;                /* 1 (direct mapped) .. 64; 0 -> 4 */
@@ -451,6 +440,9 @@ typedef struct mmkit_softtlb_desc {
      * nothing is cached and the status is returned to the caller of mmkit_softtlb_translate). */
     mmkit_status (*translate)(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w);
     void *ctx;
+    void *mem;                    /* the entries: >= mmkit_softtlb_mem_size() bytes, 8-byte
+                                     aligned (64 recommended) */
+    size_t mem_size;
 } mmkit_softtlb_desc;
 
 typedef struct mmkit_softtlb_stats {
@@ -460,69 +452,6 @@ typedef struct mmkit_softtlb_stats {
     uint64_t invalidated;         /* entries dropped by invalidations */
     uint64_t entries[3];          /* valid entries now, per size (4 KiB, 2 MiB, 1 GiB) */
 } mmkit_softtlb_stats;
-
-/* Lives at the start of the caller's buffer; the entries follow it (way-major: way w of set s
- * is entry w * sets + s). Fields are private; read them through mmkit_softtlb_stats_get(). */
-typedef struct mmkit_softtlb {
-    uint64_t set_bytes_mask;      /* (sets - 1) * sizeof(entry): way-0 offset from va >> 7 */
-    uint64_t hits;                /* first: the hit path touches this line only */
-    uint32_t sets, ways;
-    uint64_t misses, fills, evictions, faults, invalidated;
-    uint64_t count[3];            /* valid entries per size */
-    mmkit_status (*translate)(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w);
-    void *ctx;
-    uint64_t pad_[3];             /* header: 128 bytes on 64-bit targets */
-} mmkit_softtlb;
-
-/* The hit path indexes with (va >> 7): 4 KiB pages of 32-byte entries. */
-typedef char mmkit__softtlb_entry_is_32_bytes[sizeof(mmkit_softtlb_entry) == 32 ? 1 : -1];
-
-/* Bytes of caller memory for sets x ways (header included), or MMKIT_EINVAL. O(1). */
-MMKIT_API mmkit_status mmkit_softtlb_size(uint32_t sets, uint32_t ways, size_t *bytes);
-/* Build a TLB in mem (8-byte aligned, >= mmkit_softtlb_size()); *out points into mem. All
- * entries start empty. O(entries). */
-MMKIT_API mmkit_status mmkit_softtlb_init(void *mem, size_t mem_size, const mmkit_softtlb_desc *d,
-                                          mmkit_softtlb **out);
-/* Probe beyond way 0 of the 4 KiB set: the other ways and the huge-page sets. Use
- * mmkit_softtlb_lookup(). */
-MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
-                                                               uint32_t asid);
-
-/* The cached translation of va for asid, or NULL (no callback, no fill). The hit in way 0
- * (the most recently used way) is inline: the set from va, two compares (page tag, ASID).
- * A global entry is hit inline by the ASID that hit it last (the slow path re-tags it), so
- * after an address-space switch its first use goes through the slow path once. pa of va is
- * e->pa + (va & (((uint64_t)1 << e->page_shift) - 1)). The entry stays valid until the next
- * call that changes t. */
-MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
-                                                              uint32_t asid) {
-    const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
-        (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
-    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
-        t->hits++;
-        return e;
-    }
-    return mmkit__softtlb_lookup_slow(t, va, asid);
-}
-
-/* Lookup or fill: the physical address of va for asid, from the TLB or, on a miss, from the
- * translate callback (whose result is cached). *pa, and *flags when not NULL, are set on
- * MMKIT_OK. A callback error is returned as is (nothing cached); a malformed walk (page_shift
- * not 12/21/30, pa not aligned to it) is MMKIT_EINVAL. */
-MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
-                                                    mmkit_paddr *pa, uint32_t *flags);
-MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
-                                                   mmkit_paddr *pa, uint32_t *flags) {
-    const mmkit_softtlb_entry *e = (const mmkit_softtlb_entry *)(const void *)(
-        (const char *)t + sizeof(mmkit_softtlb) + ((va >> 7) & t->set_bytes_mask));
-    if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
-        t->hits++;
-        *pa = e->pa | (va & 0xfffu);
-        if (flags) *flags = e->flags;
-        return MMKIT_OK;
-    }
-    return mmkit__softtlb_translate_slow(t, va, asid, pa, flags);
-}
 
 /* Invalidation. Each form says which entries go; the instruction it mirrors in brackets.
  * "covering va": entries of any size whose page contains va. */
@@ -539,6 +468,96 @@ typedef enum mmkit_softtlb_inval {
     MMKIT_SOFTTLB_INV_ALL_NONGLOBAL     /* every non-global entry [INVPCID 3; MOV CR3 w/o PCIDs] */
 } mmkit_softtlb_inval;
 
+/* ---- invalidation gather ------------------------------------------------------------------- */
+
+/* Set up g from desc (all zero: defaults). MMKIT_EINVAL for a NULL g or desc. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_init(mmkit_tlb_gather *g, const mmkit_tlb_gather_desc *desc);
+/* Record that leaf entries covering [va, va+size) of 2^page_shift pages changed or were cleared.
+   Contiguous runs with the same page_shift merge; cheap enough to call once per leaf entry, but
+   the page-table code should call it once per run. `global`: some of them had G set. An
+   invalid range escalates the flush and returns MMKIT_EINVAL. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
+                                              unsigned page_shift, bool global);
+/* Record that a non-leaf entry changed (e.g. a huge leaf split into a table, or a table
+   unhooked). O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_tables(mmkit_tlb_gather *g);
+/* Queue a table page that has been unhooked; it is given back to p (order 0) only AFTER the
+   flush (unhook -> flush -> free). If the queue is full this flushes first, so nothing is lost.
+   Also records `tables`. p must stay valid until the flush. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_free_table(mmkit_tlb_gather *g, const mmkit_provider *p,
+                                                   mmkit_paddr pa);
+/* Invalidate: flush_local, then flush_remote (when set), then free queued tables; reset for reuse
+   (desc kept). Does nothing (no callback) when nothing was recorded. Returns the first error a
+   provider's free returned (all tables are still attempted), else MMKIT_OK. */
+MMKIT_API mmkit_status mmkit_tlb_gather_flush(mmkit_tlb_gather *g);
+/* What a flush would hand to the backend now (scope NONE when nothing is recorded); f->ranges
+   points into g and stays valid until g changes. Changes nothing. *f is zeroed when g is bad.
+   O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush *f);
+/* Counters since init. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_gather_stats_get(const mmkit_tlb_gather *g,
+                                                  mmkit_tlb_gather_stats *s);
+/* Invariants of a gather. O(ranges + tables). */
+MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g);
+
+/* ---- ASID allocator, global bitmap style (RISC-V, arm64) ------------------------------------ */
+
+/* Validate desc as init does (mem aside) and say how many bytes desc.mem must have. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(const mmkit_tlb_asid_desc *desc, size_t *bytes);
+/* Set up a in desc->mem (which belongs to a from now on). O(mem). */
+MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_asid_desc *desc);
+/* CPU `cpu` switches to the address space whose context id is *ctx_id (updated in place).
+ * O(1) unless the ASID space is exhausted: then O(2^asid_bits / 64 + ncpus) for the rollover. */
+MMKIT_API mmkit_status mmkit_tlb_asid_switch(mmkit_tlb_asid *a, uint32_t cpu, uint64_t *ctx_id,
+                                             mmkit_tlb_asid_result *out);
+/* Generation and counters (under the lock). O(1). */
+MMKIT_API mmkit_status mmkit_tlb_asid_stats_get(const mmkit_tlb_asid *a, mmkit_tlb_asid_stats *s);
+/* Invariants. O(2^asid_bits / 64 + ncpus^2). */
+MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a);
+
+/* ---- PCID allocator, x86 style: a few PCIDs per CPU ------------------------------------------ */
+
+/* Set up (or reset: forgets every slot) one CPU's slots. Slot i hands out PCID i + 1 (PCID 0
+ * stays free for whatever runs without a slot, e.g. early boot). O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c,
+                                               const mmkit_tlb_pcid_cpu_desc *desc);
+/* Switch this CPU to the mm with unique id ctx_id (!= 0, never reused) whose page tables are
+ * at generation tlb_gen (bump it whenever cached translations of the mm become stale).
+ * O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                             uint64_t tlb_gen, mmkit_tlb_pcid_result *out);
+/* This CPU has flushed ctx_id's PCID up to tlb_gen (e.g. in a shootdown IPI): the slot is
+ * current again. MMKIT_ENOENT when ctx_id has no slot here. O(slots). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_flushed(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
+                                              uint64_t tlb_gen);
+/* Slot hits and misses. O(1). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_stats_get(const mmkit_tlb_pcid_cpu *c,
+                                                mmkit_tlb_pcid_stats *s);
+/* Invariants. O(slots^2). */
+MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c);
+
+/* ---- software TLB -------------------------------------------------------------------------- */
+
+/* Validate desc as init does (mem aside) and say how many bytes desc.mem must have
+ * (sets * ways * 32). O(1). */
+MMKIT_API mmkit_status mmkit_softtlb_mem_size(const mmkit_softtlb_desc *desc, size_t *bytes);
+/* Set up t with its entries in desc->mem (which belongs to t from now on); all entries start
+ * empty. O(entries). */
+MMKIT_API mmkit_status mmkit_softtlb_init(mmkit_softtlb *t, const mmkit_softtlb_desc *desc);
+/* The cached translation of va for asid, or NULL (no callback, no fill; NULL too for a NULL or
+ * zeroed t). The hit in way 0 (the most recently used way) is inline: the set from va, two
+ * compares (page tag, ASID). A global entry is hit inline by the ASID that hit it last (the
+ * slow path re-tags it), so after an address-space switch its first use goes through the slow
+ * path once. pa of va is e->pa + (va & (((uint64_t)1 << e->page_shift) - 1)). The entry stays
+ * valid until the next call that changes t. */
+MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
+                                                              uint32_t asid);
+/* Lookup or fill: the physical address of va for asid, from the TLB or, on a miss, from the
+ * translate callback (whose result is cached). *pa, and *flags when not NULL, are set on
+ * MMKIT_OK. A callback error is returned as is (nothing cached); a malformed walk (page_shift
+ * not 12/21/30, pa not aligned to it) is MMKIT_EINVAL. */
+MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                   mmkit_paddr *pa, uint32_t *flags);
 /* Drop entries per `how` (va and asid are ignored where the form does not use them).
  * MMKIT_EINVAL for an unknown form. O(3 * ways) for the va forms, O(entries) otherwise. */
 MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_inval how,
@@ -551,9 +570,114 @@ MMKIT_API mmkit_status mmkit_softtlb_invpcid(mmkit_softtlb *t, unsigned type, ui
 /* SFENCE.VMA rs1, rs2: rs1_is_x0 / rs2_is_x0 say which operands are x0. */
 MMKIT_API mmkit_status mmkit_softtlb_sfence_vma(mmkit_softtlb *t, bool rs1_is_x0, mmkit_vaddr va,
                                                 bool rs2_is_x0, uint32_t asid);
-MMKIT_API void mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s);
-/* Invariants of every entry: MMKIT_OK or MMKIT_ECORRUPT. O(sets * ways^2). */
+/* Counters and entries per size. O(1). */
+MMKIT_API mmkit_status mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s);
+/* Invariants of every entry. O(sets * ways^2). */
 MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t);
+
+/* ==== storage only; treat as opaque ==========================================================
+ * The structs below are complete so that instances can live in caller memory and the inline
+ * hit path of the software TLB can reach its entries; none of their fields is part of the API. */
+
+/* A table page waiting for the flush. */
+typedef struct mmkit__tlb_table {
+    const mmkit_provider *provider;
+    mmkit_paddr pa;
+} mmkit__tlb_table;
+
+struct mmkit_tlb_gather {
+    mmkit_tlb_gather_desc desc;   /* ceiling resolved: != 0 once initialised */
+    uint32_t nranges;
+    uint32_t ntables;
+    uint64_t npages;              /* pages recorded since the last flush */
+    bool escalated;               /* ranges dropped: whole address space */
+    bool global, tables;
+    mmkit_status pending_error;   /* first provider error of an early flush */
+    mmkit_tlb_range range[MMKIT_TLB_GATHER_RANGES];
+    mmkit__tlb_table table[MMKIT_TLB_GATHER_TABLES];
+    mmkit_tlb_gather_stats stats;
+};
+
+struct mmkit_tlb_asid {
+    unsigned bits;
+    uint32_t ncpus;
+    uint64_t generation;          /* starts at 1; context ids of older generations are stale */
+    uint32_t next;                /* where the search for a free ASID resumes */
+    uint64_t *bitmap;             /* 2^bits bits: ASID taken in this generation (0 always);
+                                     NULL: not initialised */
+    uint64_t *active;             /* per CPU: context id running there, 0 after a rollover */
+    uint64_t *reserved;           /* per CPU: context id kept across the last rollover */
+    uint8_t *flush_pending;       /* per CPU: full local flush owed before the next ASID use */
+    mmkit_lock_hooks lock;
+    uint64_t rollovers;
+    uint64_t allocations;
+};
+
+struct mmkit_tlb_pcid_cpu {
+    uint32_t nslots;                          /* 0: not initialised */
+    uint64_t clock;                           /* switch counter, for LRU */
+    uint64_t ctx_id[MMKIT_TLB_PCID_SLOTS];   /* 0 = empty slot */
+    uint64_t tlb_gen[MMKIT_TLB_PCID_SLOTS];  /* the mm's tlb_gen the slot's entries are valid for */
+    uint64_t last_use[MMKIT_TLB_PCID_SLOTS];
+    uint64_t hits, misses;
+};
+
+/* The entries are in desc.mem, way-major: way w of set s is entry w * sets + s, so way 0 of
+ * every set is one array the inline hit path indexes with (va >> 7) & set_bytes_mask. */
+struct mmkit_softtlb {
+    mmkit_softtlb_entry *entries; /* NULL: not initialised */
+    uint64_t set_bytes_mask;      /* (sets - 1) * sizeof(entry) */
+    uint64_t hits;                /* with the two above: all the hit path touches of t */
+    uint32_t sets, ways;
+    uint64_t misses, fills, evictions, faults, invalidated;
+    uint64_t count[3];            /* valid entries per size */
+    mmkit_status (*translate)(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_softtlb_walk *w);
+    void *ctx;
+};
+
+/* The hit path indexes with (va >> 7): 4 KiB pages of 32-byte entries. */
+typedef char mmkit__softtlb_entry_is_32_bytes[sizeof(mmkit_softtlb_entry) == 32 ? 1 : -1];
+
+/* Internal: the probes beyond way 0 of the 4 KiB set (the other ways and the huge-page sets),
+ * and lookup-or-fill after an inline miss; both refuse a NULL or zeroed t. */
+MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
+                                                               uint32_t asid);
+MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va,
+                                                    uint32_t asid, mmkit_paddr *pa,
+                                                    uint32_t *flags);
+
+/* Way 0 of va's 4 KiB set; t is valid. */
+MMKIT__INLINE const mmkit_softtlb_entry *mmkit__softtlb_way0(const mmkit_softtlb *t,
+                                                             mmkit_vaddr va) {
+    return (const mmkit_softtlb_entry *)(const void *)((const char *)t->entries +
+                                                       ((va >> 7) & t->set_bytes_mask));
+}
+
+MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
+                                                              uint32_t asid) {
+    if (MMKIT__LIKELY(t != NULL && t->entries != NULL)) {
+        const mmkit_softtlb_entry *e = mmkit__softtlb_way0(t, va);
+        if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
+            t->hits++;
+            return e;
+        }
+    }
+    return mmkit__softtlb_lookup_slow(t, va, asid);
+}
+
+MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
+                                                   mmkit_paddr *pa, uint32_t *flags) {
+    if (MMKIT__LIKELY(t != NULL && t->entries != NULL && pa != NULL)) {
+        const mmkit_softtlb_entry *e = mmkit__softtlb_way0(t, va);
+        if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
+            t->hits++;
+            *pa = e->pa | (va & 0xfffu);
+            if (flags) *flags = e->flags;
+            return MMKIT_OK;
+        }
+    }
+    return mmkit__softtlb_translate_slow(t, va, asid, pa, flags);
+}
 
 #ifdef __cplusplus
 }
@@ -567,7 +691,16 @@ MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t);
 extern "C" {
 #endif
 
+/* Implementation notes (performance figures are in bench/README.md).
+ * The soft TLB's inline hit is, on x86-64 with gcc -O2, the instance tests (hoisted out of a
+ * loop over one TLB), a shift, an and, one load-compare of the tag and one of the ASID, the
+ * hit-counter increment and the pa load: the instance's first cache line (entries,
+ * set_bytes_mask, hits) and one line of entries. Entries are way-major so that way 0 of all
+ * sets is one dense array: a TLB whose working set fits way 0 touches sets * 32 bytes. */
+
 /* ---- gather ------------------------------------------------------------------------------ */
+
+static bool mmkit__tlb_gather_ok(const mmkit_tlb_gather *g) { return g && g->desc.ceiling != 0; }
 
 static void mmkit__tlb_gather_reset(mmkit_tlb_gather *g) {
     g->nranges = 0;
@@ -578,12 +711,14 @@ static void mmkit__tlb_gather_reset(mmkit_tlb_gather *g) {
     g->tables = false;
 }
 
-MMKIT_API void mmkit_tlb_gather_init(mmkit_tlb_gather *g, const mmkit_tlb_gather_desc *desc) {
-    if (!g) return;
+MMKIT_API mmkit_status mmkit_tlb_gather_init(mmkit_tlb_gather *g, const mmkit_tlb_gather_desc *desc) {
+    if (!g) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_gather_init: g: must not be NULL");
     MMKIT_MEMSET(g, 0, sizeof *g);
-    if (desc) g->desc = *desc;
+    if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_gather_init: desc: must not be NULL");
+    g->desc = *desc;
     if (g->desc.ceiling == 0) g->desc.ceiling = MMKIT_TLB_DEFAULT_CEILING;
     g->pending_error = MMKIT_OK;
+    return MMKIT_OK;
 }
 
 /* Drop the ranges: the flush covers the whole address space from now on. */
@@ -592,11 +727,12 @@ static void mmkit__tlb_gather_escalate(mmkit_tlb_gather *g) {
     g->nranges = 0;
 }
 
-MMKIT_API void mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
-                                      unsigned page_shift, bool global) {
+MMKIT_API mmkit_status mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
+                                              unsigned page_shift, bool global) {
     uint64_t mask, first, last, pages;
     mmkit_tlb_range *r;
-    if (!g || size == 0) return;
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
+    if (size == 0) return MMKIT_OK;
     if (global) g->global = true;
     if (!g->escalated && g->nranges > 0) { /* fast path: the run continues the last range */
         r = &g->range[g->nranges - 1u];
@@ -606,14 +742,14 @@ MMKIT_API void mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint6
             size - 1u <= UINT64_MAX - va && g->npages + (size >> page_shift) <= g->desc.ceiling) {
             r->size += size;
             g->npages += size >> page_shift;
-            return;
+            return MMKIT_OK;
         }
     }
     if (page_shift < MMKIT_TLB_MIN_PAGE_SHIFT || page_shift > MMKIT_TLB_MAX_PAGE_SHIFT ||
         size - 1u > UINT64_MAX - va) {
-        g->bad_ranges++;
+        g->stats.bad_ranges++;
         mmkit__tlb_gather_escalate(g);
-        return;
+        return MMKIT_EINVAL;
     }
     /* Inclusive bounds, so a range ending at the top of the address space needs no 2^64. */
     mask = ((uint64_t)1 << page_shift) - 1u;
@@ -635,26 +771,29 @@ MMKIT_API void mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va, uint6
     }
     pages = ((last - first) >> page_shift) + 1u;
     g->npages = g->npages > UINT64_MAX - pages ? UINT64_MAX : g->npages + pages;
-    if (g->escalated) return;
+    if (g->escalated) return MMKIT_OK;
     if (g->npages > g->desc.ceiling || g->nranges == MMKIT_TLB_GATHER_RANGES ||
         last - first + 1u == 0) { /* too many pages, no slot, or the whole 2^64 space */
         mmkit__tlb_gather_escalate(g);
-        return;
+        return MMKIT_OK;
     }
     r = &g->range[g->nranges++];
     r->va = first;
     r->size = last - first + 1u;
     r->page_shift = page_shift;
+    return MMKIT_OK;
 }
 
-MMKIT_API void mmkit_tlb_gather_tables(mmkit_tlb_gather *g) {
-    if (g) g->tables = true;
+MMKIT_API mmkit_status mmkit_tlb_gather_tables(mmkit_tlb_gather *g) {
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
+    g->tables = true;
+    return MMKIT_OK;
 }
 
-MMKIT_API void mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush *f) {
-    if (!f) return;
+MMKIT_API mmkit_status mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush *f) {
+    if (!f) return MMKIT_EINVAL;
     MMKIT_MEMSET(f, 0, sizeof *f);
-    if (!g) return;
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
     f->asid = g->desc.asid;
     f->global = g->global;
     f->tables = g->tables || g->ntables > 0;
@@ -668,19 +807,20 @@ MMKIT_API void mmkit_tlb_gather_peek(const mmkit_tlb_gather *g, mmkit_tlb_flush 
     } else {
         f->scope = MMKIT_TLB_SCOPE_NONE;
     }
+    return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_tlb_gather_flush(mmkit_tlb_gather *g) {
     mmkit_tlb_flush f;
     mmkit_status first;
     uint32_t i, n;
-    if (!g) return MMKIT_EINVAL;
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
     first = g->pending_error;
     g->pending_error = MMKIT_OK;
-    mmkit_tlb_gather_peek(g, &f);
+    (void)mmkit_tlb_gather_peek(g, &f);
     if (f.scope == MMKIT_TLB_SCOPE_NONE) return first; /* queued tables imply a scope */
-    g->flushes++;
-    if (g->escalated) g->escalations++;
+    g->stats.flushes++;
+    if (g->escalated) g->stats.escalations++;
     if (g->desc.backend.flush_local) g->desc.backend.flush_local(g->desc.backend.ctx, &f);
     if (g->desc.backend.flush_remote) g->desc.backend.flush_remote(g->desc.backend.ctx, &f);
     /* Reset before freeing: a provider free hook may record into a gather again. */
@@ -695,10 +835,11 @@ MMKIT_API mmkit_status mmkit_tlb_gather_flush(mmkit_tlb_gather *g) {
 
 MMKIT_API mmkit_status mmkit_tlb_gather_free_table(mmkit_tlb_gather *g, const mmkit_provider *p,
                                                    mmkit_paddr pa) {
-    if (!g || !p || !p->free || !mmkit_is_aligned(pa, MMKIT_PAGE_SIZE)) return MMKIT_EINVAL;
+    if (!mmkit__tlb_gather_ok(g) || !p || !p->free || !mmkit_is_aligned(pa, MMKIT_PAGE_SIZE))
+        return MMKIT_EINVAL;
     if (g->ntables == MMKIT_TLB_GATHER_TABLES) {
         mmkit_status st;
-        g->early_flushes++;
+        g->stats.early_flushes++;
         st = mmkit_tlb_gather_flush(g);
         if (st != MMKIT_OK) g->pending_error = st;
     }
@@ -709,15 +850,25 @@ MMKIT_API mmkit_status mmkit_tlb_gather_free_table(mmkit_tlb_gather *g, const mm
     return MMKIT_OK;
 }
 
+MMKIT_API mmkit_status mmkit_tlb_gather_stats_get(const mmkit_tlb_gather *g,
+                                                  mmkit_tlb_gather_stats *s) {
+    if (!s) return MMKIT_EINVAL;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
+    *s = g->stats;
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g) {
     uint64_t pages = 0;
     uint32_t i;
-    if (!g) return MMKIT_EINVAL;
-    if (g->nranges > MMKIT_TLB_GATHER_RANGES || g->ntables > MMKIT_TLB_GATHER_TABLES ||
-        g->desc.ceiling == 0)
+    if (!mmkit__tlb_gather_ok(g)) return MMKIT_EINVAL;
+    if (g->nranges > MMKIT_TLB_GATHER_RANGES || g->ntables > MMKIT_TLB_GATHER_TABLES)
         return MMKIT_ECORRUPT;
     if (g->escalated && g->nranges != 0) return MMKIT_ECORRUPT;
     if (g->ntables > 0 && !g->tables) return MMKIT_ECORRUPT;
+    if (g->stats.early_flushes > g->stats.flushes || g->stats.escalations > g->stats.flushes)
+        return MMKIT_ECORRUPT;
     for (i = 0; i < g->nranges; i++) { /* bound: MMKIT_TLB_GATHER_RANGES */
         const mmkit_tlb_range *r = &g->range[i];
         uint64_t psize;
@@ -740,41 +891,67 @@ MMKIT_API mmkit_status mmkit_tlb_gather_check(const mmkit_tlb_gather *g) {
 
 /* ---- ASID allocator (bitmap + generations) ----------------------------------------------- */
 
-static size_t mmkit__asid_words(unsigned bits) {
+static size_t mmkit__tlb_asid_words(unsigned bits) {
     size_t n = ((size_t)1 << bits) / 64u;
     return n ? n : 1u;
 }
 
-MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(unsigned asid_bits, uint32_t ncpus, size_t *bytes) {
-    if (!bytes) return MMKIT_EINVAL;
-    *bytes = 0;
-    if (asid_bits < 2 || asid_bits > 16 || ncpus == 0 ||
-        (uint64_t)ncpus + 2u > ((uint64_t)1 << asid_bits))
-        return MMKIT_EINVAL;
+/* mem_size and init refuse with the name of the call that was made. */
+#define MMKIT__TLB_ASID_REFUSE(init, st, rule)                                    \
+    ((init) ? MMKIT__REFUSE((st), "mmkit_tlb_asid_init: " rule)                 \
+            : MMKIT__REFUSE((st), "mmkit_tlb_asid_mem_size: " rule))
+
+/* The checks mem_size and init share; *bytes on MMKIT_OK. */
+static mmkit_status mmkit__tlb_asid_validate(const mmkit_tlb_asid_desc *d, size_t *bytes,
+                                             bool init) {
+    if (!d) return MMKIT__TLB_ASID_REFUSE(init, MMKIT_EINVAL, "desc: must not be NULL");
+    if (d->asid_bits < 2 || d->asid_bits > 16)
+        return MMKIT__TLB_ASID_REFUSE(init, MMKIT_EINVAL, "desc.asid_bits: must be 2..16");
+    if (d->ncpus == 0 || (uint64_t)d->ncpus + 2u > ((uint64_t)1 << d->asid_bits))
+        return MMKIT__TLB_ASID_REFUSE(init, MMKIT_EINVAL,
+                                      "desc.ncpus: must be 1..2^asid_bits - 2");
+    if (!mmkit_lock_hooks_valid(&d->lock))
+        return MMKIT__TLB_ASID_REFUSE(init, MMKIT_EINVAL,
+                                      "desc.lock: set both acquire and release, or neither");
     /* bitmap, active[], reserved[] (uint64_t each), then flush_pending[] bytes */
-    *bytes = (mmkit__asid_words(asid_bits) + 2u * (size_t)ncpus) * sizeof(uint64_t) + ncpus;
+    *bytes = (mmkit__tlb_asid_words(d->asid_bits) + 2u * (size_t)d->ncpus) * sizeof(uint64_t) +
+             d->ncpus;
     return MMKIT_OK;
 }
 
-static void mmkit__asid_bit_set(uint64_t *bm, uint32_t asid) {
+MMKIT_API mmkit_status mmkit_tlb_asid_mem_size(const mmkit_tlb_asid_desc *desc, size_t *bytes) {
+    size_t need = 0;
+    mmkit_status st;
+    if (!bytes) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_asid_mem_size: bytes: must not be NULL");
+    *bytes = 0;
+    st = mmkit__tlb_asid_validate(desc, &need, false);
+    if (st == MMKIT_OK) *bytes = need;
+    return st;
+}
+
+static void mmkit__tlb_asid_bit_set(uint64_t *bm, uint32_t asid) {
     bm[asid >> 6] |= (uint64_t)1 << (asid & 63u);
 }
-static bool mmkit__asid_bit_test(const uint64_t *bm, uint32_t asid) {
+static bool mmkit__tlb_asid_bit_test(const uint64_t *bm, uint32_t asid) {
     return (bm[asid >> 6] >> (asid & 63u)) & 1u;
 }
 
 MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_asid_desc *desc) {
-    size_t need, words;
+    size_t need = 0, words;
     uint32_t i;
-    if (!a || !desc) return MMKIT_EINVAL;
-    if (mmkit_tlb_asid_mem_size(desc->asid_bits, desc->ncpus, &need) != MMKIT_OK)
-        return MMKIT_EINVAL;
-    if (!desc->mem || desc->mem_size < need) return MMKIT_ENOSPC;
-    if (((uintptr_t)desc->mem & 7u) != 0) return MMKIT_EALIGN;
-    if ((desc->lock == NULL) != (desc->unlock == NULL)) return MMKIT_EINVAL;
+    mmkit_status st;
+    if (!a) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_asid_init: a: must not be NULL");
     MMKIT_MEMSET(a, 0, sizeof *a);
+    st = mmkit__tlb_asid_validate(desc, &need, true);
+    if (st != MMKIT_OK) return st;
+    if (!desc->mem) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_asid_init: desc.mem: must not be NULL");
+    if (desc->mem_size < need)
+        return MMKIT__REFUSE(MMKIT_ENOSPC,
+                             "mmkit_tlb_asid_init: desc.mem_size: smaller than mmkit_tlb_asid_mem_size()");
+    if (((uintptr_t)desc->mem & 7u) != 0)
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_tlb_asid_init: desc.mem: must be 8-byte aligned");
     MMKIT_MEMSET(desc->mem, 0, need);
-    words = mmkit__asid_words(desc->asid_bits);
+    words = mmkit__tlb_asid_words(desc->asid_bits);
     a->bits = desc->asid_bits;
     a->ncpus = desc->ncpus;
     a->generation = 1;
@@ -784,9 +961,7 @@ MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_as
     a->reserved = a->active + desc->ncpus;
     a->flush_pending = (uint8_t *)(void *)(a->reserved + desc->ncpus);
     a->lock = desc->lock;
-    a->unlock = desc->unlock;
-    a->lock_ctx = desc->lock_ctx;
-    mmkit__asid_bit_set(a->bitmap, 0); /* ASID 0 is never handed out */
+    mmkit__tlb_asid_bit_set(a->bitmap, 0); /* ASID 0 is never handed out */
     /* Nobody knows what the TLBs hold at boot: every CPU flushes before its first ASID. */
     for (i = 0; i < a->ncpus; i++) a->flush_pending[i] = 1; /* bound: ncpus */
     return MMKIT_OK;
@@ -794,7 +969,7 @@ MMKIT_API mmkit_status mmkit_tlb_asid_init(mmkit_tlb_asid *a, const mmkit_tlb_as
 
 /* First free ASID at or after `from`, wrapping once; 0 when every ASID is taken.
  * O(2^bits / 64) words. */
-static uint32_t mmkit__asid_find_free(const mmkit_tlb_asid *a, uint32_t from) {
+static uint32_t mmkit__tlb_asid_find_free(const mmkit_tlb_asid *a, uint32_t from) {
     uint32_t limit = (uint32_t)1 << a->bits, pass, i;
     for (pass = 0; pass < 2; pass++) { /* bound: 2 passes over the bitmap */
         uint32_t start = pass == 0 ? from : 1u, end = pass == 0 ? limit : from;
@@ -812,19 +987,19 @@ static uint32_t mmkit__asid_find_free(const mmkit_tlb_asid *a, uint32_t from) {
 
 /* New generation: forget every ASID except the ones CPUs are running (or kept from the last
  * rollover if they did not switch since); every CPU owes a full local flush. */
-static void mmkit__asid_rollover(mmkit_tlb_asid *a) {
-    size_t words = mmkit__asid_words(a->bits), w;
+static void mmkit__tlb_asid_rollover(mmkit_tlb_asid *a) {
+    size_t words = mmkit__tlb_asid_words(a->bits), w;
     uint64_t mask = ((uint64_t)1 << a->bits) - 1u;
     uint32_t cpu;
     a->generation++;
     a->rollovers++;
     for (w = 0; w < words; w++) a->bitmap[w] = 0; /* bound: 2^bits / 64 */
-    mmkit__asid_bit_set(a->bitmap, 0);
+    mmkit__tlb_asid_bit_set(a->bitmap, 0);
     for (cpu = 0; cpu < a->ncpus; cpu++) { /* bound: ncpus */
         uint64_t c = a->active[cpu];
         a->active[cpu] = 0;
         if (c == 0) c = a->reserved[cpu];
-        if (c) mmkit__asid_bit_set(a->bitmap, (uint32_t)(c & mask));
+        if (c) mmkit__tlb_asid_bit_set(a->bitmap, (uint32_t)(c & mask));
         a->reserved[cpu] = c;
         a->flush_pending[cpu] = 1;
     }
@@ -832,7 +1007,7 @@ static void mmkit__asid_rollover(mmkit_tlb_asid *a) {
 }
 
 /* A context id of the current generation for an mm whose id is c (0 or stale). */
-static uint64_t mmkit__asid_new_context(mmkit_tlb_asid *a, uint64_t c) {
+static uint64_t mmkit__tlb_asid_new_context(mmkit_tlb_asid *a, uint64_t c) {
     uint64_t mask = ((uint64_t)1 << a->bits) - 1u;
     uint32_t asid, cpu;
     if (c != 0) {
@@ -847,19 +1022,19 @@ static uint64_t mmkit__asid_new_context(mmkit_tlb_asid *a, uint64_t c) {
         }
         if (kept) return renewed;
         asid = (uint32_t)(c & mask);
-        if (asid != 0 && !mmkit__asid_bit_test(a->bitmap, asid)) { /* still free: same ASID */
-            mmkit__asid_bit_set(a->bitmap, asid);
+        if (asid != 0 && !mmkit__tlb_asid_bit_test(a->bitmap, asid)) { /* still free: same ASID */
+            mmkit__tlb_asid_bit_set(a->bitmap, asid);
             a->allocations++;
             return renewed;
         }
     }
-    asid = mmkit__asid_find_free(a, a->next);
+    asid = mmkit__tlb_asid_find_free(a, a->next);
     if (asid == 0) {
-        mmkit__asid_rollover(a);
-        asid = mmkit__asid_find_free(a, 1); /* ncpus + 2 <= 2^bits: one is free */
+        mmkit__tlb_asid_rollover(a);
+        asid = mmkit__tlb_asid_find_free(a, 1); /* ncpus + 2 <= 2^bits: one is free */
         MMKIT_ASSERT(asid != 0);
     }
-    mmkit__asid_bit_set(a->bitmap, asid);
+    mmkit__tlb_asid_bit_set(a->bitmap, asid);
     a->next = asid + 1u < ((uint32_t)1 << a->bits) ? asid + 1u : 1u;
     a->allocations++;
     return (a->generation << a->bits) | asid;
@@ -867,24 +1042,37 @@ static uint64_t mmkit__asid_new_context(mmkit_tlb_asid *a, uint64_t c) {
 
 MMKIT_API mmkit_status mmkit_tlb_asid_switch(mmkit_tlb_asid *a, uint32_t cpu, uint64_t *ctx_id,
                                              mmkit_tlb_asid_result *out) {
-    uintptr_t saved = 0;
+    uintptr_t saved;
     uint64_t c;
-    if (!a || !ctx_id || !out || cpu >= a->ncpus) return MMKIT_EINVAL;
-    if (a->lock) saved = a->lock(a->lock_ctx);
+    if (!a || !a->bitmap || !ctx_id || !out || cpu >= a->ncpus) return MMKIT_EINVAL;
+    saved = mmkit__lock(&a->lock);
     c = *ctx_id;
     if (c != 0 && (c >> a->bits) > a->generation) { /* from the future: not ours */
-        if (a->unlock) a->unlock(a->lock_ctx, saved);
+        mmkit__unlock(&a->lock, saved);
         return MMKIT_EINVAL;
     }
     if (c == 0 || (c >> a->bits) != a->generation) {
-        c = mmkit__asid_new_context(a, c);
+        c = mmkit__tlb_asid_new_context(a, c);
         *ctx_id = c;
     }
     out->asid = (uint32_t)(c & (((uint64_t)1 << a->bits) - 1u));
     out->flush = a->flush_pending[cpu] != 0;
     a->flush_pending[cpu] = 0;
     a->active[cpu] = c;
-    if (a->unlock) a->unlock(a->lock_ctx, saved);
+    mmkit__unlock(&a->lock, saved);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_asid_stats_get(const mmkit_tlb_asid *a, mmkit_tlb_asid_stats *s) {
+    uintptr_t saved;
+    if (!s) return MMKIT_EINVAL;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    if (!a || !a->bitmap) return MMKIT_EINVAL;
+    saved = mmkit__lock(&a->lock);
+    s->generation = a->generation;
+    s->rollovers = a->rollovers;
+    s->allocations = a->allocations;
+    mmkit__unlock(&a->lock, saved);
     return MMKIT_OK;
 }
 
@@ -893,10 +1081,12 @@ MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a) {
     uint32_t i, j;
     if (!a || !a->bitmap) return MMKIT_EINVAL;
     if (a->bits < 2 || a->bits > 16 || a->ncpus == 0 || a->generation == 0 ||
-        a->next == 0 || a->next >= ((uint32_t)1 << a->bits))
+        a->next == 0 || a->next >= ((uint32_t)1 << a->bits) || !a->active || !a->reserved ||
+        !a->flush_pending || !mmkit_lock_hooks_valid(&a->lock) ||
+        a->rollovers != a->generation - 1u)
         return MMKIT_ECORRUPT;
     mask = ((uint64_t)1 << a->bits) - 1u;
-    if (!mmkit__asid_bit_test(a->bitmap, 0)) return MMKIT_ECORRUPT;
+    if (!mmkit__tlb_asid_bit_test(a->bitmap, 0)) return MMKIT_ECORRUPT;
     for (i = 0; i < a->ncpus; i++) { /* bound: ncpus^2 */
         uint64_t c = a->active[i], r = a->reserved[i];
         if (a->flush_pending[i] > 1) return MMKIT_ECORRUPT;
@@ -904,11 +1094,11 @@ MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a) {
             /* a running context is of this generation (a rollover zeroes the others), so
              * two CPUs on one ASID run the same context; and its ASID is taken */
             if ((c >> a->bits) != a->generation || (c & mask) == 0 ||
-                !mmkit__asid_bit_test(a->bitmap, (uint32_t)(c & mask)))
+                !mmkit__tlb_asid_bit_test(a->bitmap, (uint32_t)(c & mask)))
                 return MMKIT_ECORRUPT;
         }
         if (r != 0 && ((r >> a->bits) > a->generation || (r & mask) == 0 ||
-                       !mmkit__asid_bit_test(a->bitmap, (uint32_t)(r & mask))))
+                       !mmkit__tlb_asid_bit_test(a->bitmap, (uint32_t)(r & mask))))
             return MMKIT_ECORRUPT;
         /* an ASID kept for one context is never running another one */
         for (j = 0; c != 0 && j < a->ncpus; j++) {
@@ -921,14 +1111,23 @@ MMKIT_API mmkit_status mmkit_tlb_asid_check(const mmkit_tlb_asid *a) {
 
 /* ---- PCID slots (x86) --------------------------------------------------------------------- */
 
-MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c, uint32_t nslots) {
-    if (!c || nslots > MMKIT_TLB_PCID_SLOTS || MMKIT_TLB_PCID_SLOTS > 4095) return MMKIT_EINVAL;
+static bool mmkit__tlb_pcid_ok(const mmkit_tlb_pcid_cpu *c) {
+    return c && c->nslots != 0 && c->nslots <= MMKIT_TLB_PCID_SLOTS;
+}
+
+MMKIT_API mmkit_status mmkit_tlb_pcid_cpu_init(mmkit_tlb_pcid_cpu *c,
+                                               const mmkit_tlb_pcid_cpu_desc *desc) {
+    if (!c) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_pcid_cpu_init: c: must not be NULL");
     MMKIT_MEMSET(c, 0, sizeof *c);
-    c->nslots = nslots ? nslots : MMKIT_TLB_PCID_SLOTS;
+    if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_tlb_pcid_cpu_init: desc: must not be NULL");
+    if (desc->nslots > MMKIT_TLB_PCID_SLOTS || MMKIT_TLB_PCID_SLOTS > 4095)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_tlb_pcid_cpu_init: desc.nslots: must be 0..MMKIT_TLB_PCID_SLOTS (<= 4095)");
+    c->nslots = desc->nslots ? desc->nslots : MMKIT_TLB_PCID_SLOTS;
     return MMKIT_OK;
 }
 
-static int mmkit__pcid_find(const mmkit_tlb_pcid_cpu *c, uint64_t ctx_id) {
+static int mmkit__tlb_pcid_find(const mmkit_tlb_pcid_cpu *c, uint64_t ctx_id) {
     uint32_t i;
     for (i = 0; i < c->nslots; i++) /* bound: nslots */
         if (c->ctx_id[i] == ctx_id) return (int)i;
@@ -939,9 +1138,8 @@ MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx
                                              uint64_t tlb_gen, mmkit_tlb_pcid_result *out) {
     int slot;
     uint32_t i;
-    if (!c || !out || ctx_id == 0 || c->nslots == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS)
-        return MMKIT_EINVAL;
-    slot = mmkit__pcid_find(c, ctx_id);
+    if (!mmkit__tlb_pcid_ok(c) || !out || ctx_id == 0) return MMKIT_EINVAL;
+    slot = mmkit__tlb_pcid_find(c, ctx_id);
     if (slot >= 0) {
         c->hits++;
         out->noflush = c->tlb_gen[slot] == tlb_gen;
@@ -966,17 +1164,27 @@ MMKIT_API mmkit_status mmkit_tlb_pcid_switch(mmkit_tlb_pcid_cpu *c, uint64_t ctx
 MMKIT_API mmkit_status mmkit_tlb_pcid_flushed(mmkit_tlb_pcid_cpu *c, uint64_t ctx_id,
                                               uint64_t tlb_gen) {
     int slot;
-    if (!c || ctx_id == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS) return MMKIT_EINVAL;
-    slot = mmkit__pcid_find(c, ctx_id);
+    if (!mmkit__tlb_pcid_ok(c) || ctx_id == 0) return MMKIT_EINVAL;
+    slot = mmkit__tlb_pcid_find(c, ctx_id);
     if (slot < 0) return MMKIT_ENOENT;
     if (tlb_gen > c->tlb_gen[slot]) c->tlb_gen[slot] = tlb_gen;
     return MMKIT_OK;
 }
 
+MMKIT_API mmkit_status mmkit_tlb_pcid_stats_get(const mmkit_tlb_pcid_cpu *c,
+                                                mmkit_tlb_pcid_stats *s) {
+    if (!s) return MMKIT_EINVAL;
+    MMKIT_MEMSET(s, 0, sizeof *s);
+    if (!mmkit__tlb_pcid_ok(c)) return MMKIT_EINVAL;
+    s->hits = c->hits;
+    s->misses = c->misses;
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c) {
     uint32_t i, j;
-    if (!c) return MMKIT_EINVAL;
-    if (c->nslots == 0 || c->nslots > MMKIT_TLB_PCID_SLOTS) return MMKIT_ECORRUPT;
+    if (!c || c->nslots == 0) return MMKIT_EINVAL;
+    if (c->nslots > MMKIT_TLB_PCID_SLOTS || c->hits + c->misses != c->clock) return MMKIT_ECORRUPT;
     for (i = 0; i < c->nslots; i++) { /* bound: nslots^2 */
         if (c->last_use[i] > c->clock) return MMKIT_ECORRUPT;
         if (c->ctx_id[i] == 0) continue;
@@ -988,89 +1196,110 @@ MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c) {
 
 /* ---- software TLB ------------------------------------------------------------------------- */
 
-static mmkit_softtlb_entry *mmkit__stlb_entries(const mmkit_softtlb *t) {
-    return (mmkit_softtlb_entry *)(void *)((char *)(uintptr_t)t + sizeof(mmkit_softtlb));
-}
+static bool mmkit__softtlb_ok(const mmkit_softtlb *t) { return t && t->entries; }
 /* Entry of way w in the set that va maps to for page size code k (0, 1, 2). */
-static unsigned mmkit__stlb_shift(unsigned k) { return 12u + 9u * k; }
-static uint32_t mmkit__stlb_set(const mmkit_softtlb *t, mmkit_vaddr va, unsigned k) {
-    return (uint32_t)(va >> mmkit__stlb_shift(k)) & (t->sets - 1u);
+static unsigned mmkit__softtlb_shift(unsigned k) { return 12u + 9u * k; }
+static uint32_t mmkit__softtlb_set(const mmkit_softtlb *t, mmkit_vaddr va, unsigned k) {
+    return (uint32_t)(va >> mmkit__softtlb_shift(k)) & (t->sets - 1u);
 }
-static uint64_t mmkit__stlb_tag(mmkit_vaddr va, unsigned k) {
-    return (va & ~(((uint64_t)1 << mmkit__stlb_shift(k)) - 1u)) | k;
+static uint64_t mmkit__softtlb_tag(mmkit_vaddr va, unsigned k) {
+    return (va & ~(((uint64_t)1 << mmkit__softtlb_shift(k)) - 1u)) | k;
 }
-static mmkit_softtlb_entry *mmkit__stlb_at(const mmkit_softtlb *t, uint32_t set, uint32_t way) {
-    return mmkit__stlb_entries(t) + (size_t)way * t->sets + set;
+static mmkit_softtlb_entry *mmkit__softtlb_at(const mmkit_softtlb *t, uint32_t set, uint32_t way) {
+    return t->entries + (size_t)way * t->sets + set;
 }
-static bool mmkit__stlb_hits(const mmkit_softtlb_entry *e, uint64_t tag, uint32_t asid) {
+static bool mmkit__softtlb_hits(const mmkit_softtlb_entry *e, uint64_t tag, uint32_t asid) {
     return e->tag == tag && (e->global || e->asid == asid);
 }
 /* Move way w of a set to way 0 (most recently used first), shifting ways 0..w-1 down. */
-static void mmkit__stlb_to_front(mmkit_softtlb *t, uint32_t set, uint32_t w) {
-    mmkit_softtlb_entry hit = *mmkit__stlb_at(t, set, w);
+static void mmkit__softtlb_to_front(mmkit_softtlb *t, uint32_t set, uint32_t w) {
+    mmkit_softtlb_entry hit = *mmkit__softtlb_at(t, set, w);
     for (; w > 0; w--) /* bound: ways */
-        *mmkit__stlb_at(t, set, w) = *mmkit__stlb_at(t, set, w - 1u);
-    *mmkit__stlb_at(t, set, 0) = hit;
+        *mmkit__softtlb_at(t, set, w) = *mmkit__softtlb_at(t, set, w - 1u);
+    *mmkit__softtlb_at(t, set, 0) = hit;
 }
 
-MMKIT_API mmkit_status mmkit_softtlb_size(uint32_t sets, uint32_t ways, size_t *bytes) {
+/* mem_size and init refuse with the name of the call that was made. */
+#define MMKIT__SOFTTLB_REFUSE(init, st, rule)                                     \
+    ((init) ? MMKIT__REFUSE((st), "mmkit_softtlb_init: " rule)                  \
+            : MMKIT__REFUSE((st), "mmkit_softtlb_mem_size: " rule))
+
+/* The checks mem_size and init share; *bytes on MMKIT_OK. */
+static mmkit_status mmkit__softtlb_validate(const mmkit_softtlb_desc *d, size_t *bytes,
+                                            bool init) {
+    uint32_t sets, ways;
     uint64_t n;
-    if (!bytes) return MMKIT_EINVAL;
-    *bytes = 0;
-    if (sets == 0) sets = 64;
-    if (ways == 0) ways = 4;
-    if (!mmkit_is_pow2(sets) || sets > MMKIT_SOFTTLB_MAX_SETS || ways > MMKIT_SOFTTLB_MAX_WAYS)
-        return MMKIT_EINVAL;
-    n = (uint64_t)sets * ways * sizeof(mmkit_softtlb_entry) + sizeof(mmkit_softtlb);
-    if (n > (uint64_t)SIZE_MAX) return MMKIT_EINVAL;
+    if (!d) return MMKIT__SOFTTLB_REFUSE(init, MMKIT_EINVAL, "desc: must not be NULL");
+    sets = d->sets ? d->sets : 64u;
+    ways = d->ways ? d->ways : 4u;
+    if (!mmkit_is_pow2(sets) || sets > MMKIT_SOFTTLB_MAX_SETS)
+        return MMKIT__SOFTTLB_REFUSE(init, MMKIT_EINVAL,
+                                     "desc.sets: must be 0 or a power of two <= 2^24");
+    if (ways > MMKIT_SOFTTLB_MAX_WAYS)
+        return MMKIT__SOFTTLB_REFUSE(init, MMKIT_EINVAL, "desc.ways: must be 0..64");
+    if (!d->translate)
+        return MMKIT__SOFTTLB_REFUSE(init, MMKIT_EINVAL, "desc.translate: must not be NULL");
+    n = (uint64_t)sets * ways * sizeof(mmkit_softtlb_entry);
+    if (n > (uint64_t)SIZE_MAX)
+        return MMKIT__SOFTTLB_REFUSE(init, MMKIT_EINVAL, "desc.sets: sets * ways * 32 exceeds SIZE_MAX");
     *bytes = (size_t)n;
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_softtlb_init(void *mem, size_t mem_size, const mmkit_softtlb_desc *d,
-                                          mmkit_softtlb **out) {
-    mmkit_softtlb *t;
+MMKIT_API mmkit_status mmkit_softtlb_mem_size(const mmkit_softtlb_desc *desc, size_t *bytes) {
+    size_t need = 0;
+    mmkit_status st;
+    if (!bytes) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_softtlb_mem_size: bytes: must not be NULL");
+    *bytes = 0;
+    st = mmkit__softtlb_validate(desc, &need, false);
+    if (st == MMKIT_OK) *bytes = need;
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_softtlb_init(mmkit_softtlb *t, const mmkit_softtlb_desc *desc) {
     mmkit_softtlb_entry *e;
-    size_t need, i, n;
-    uint32_t sets, ways;
-    if (!mem || !d || !out || !d->translate) return MMKIT_EINVAL;
-    *out = NULL;
-    if (mmkit_softtlb_size(d->sets, d->ways, &need) != MMKIT_OK) return MMKIT_EINVAL;
-    if (mem_size < need) return MMKIT_ENOSPC;
-    if (((uintptr_t)mem & 7u) != 0) return MMKIT_EALIGN;
-    sets = d->sets ? d->sets : 64u;
-    ways = d->ways ? d->ways : 4u;
-    t = (mmkit_softtlb *)mem;
+    size_t need = 0, i, n;
+    mmkit_status st;
+    if (!t) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_softtlb_init: t: must not be NULL");
     MMKIT_MEMSET(t, 0, sizeof *t);
-    t->sets = sets;
-    t->ways = ways;
-    t->set_bytes_mask = (uint64_t)(sets - 1u) * sizeof(mmkit_softtlb_entry);
-    t->translate = d->translate;
-    t->ctx = d->ctx;
-    e = mmkit__stlb_entries(t);
-    n = (size_t)sets * ways;
+    st = mmkit__softtlb_validate(desc, &need, true);
+    if (st != MMKIT_OK) return st;
+    if (!desc->mem) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_softtlb_init: desc.mem: must not be NULL");
+    if (desc->mem_size < need)
+        return MMKIT__REFUSE(MMKIT_ENOSPC,
+                             "mmkit_softtlb_init: desc.mem_size: smaller than mmkit_softtlb_mem_size()");
+    if (((uintptr_t)desc->mem & 7u) != 0)
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_softtlb_init: desc.mem: must be 8-byte aligned");
+    t->sets = desc->sets ? desc->sets : 64u;
+    t->ways = desc->ways ? desc->ways : 4u;
+    t->set_bytes_mask = (uint64_t)(t->sets - 1u) * sizeof(mmkit_softtlb_entry);
+    t->translate = desc->translate;
+    t->ctx = desc->ctx;
+    e = (mmkit_softtlb_entry *)desc->mem;
+    n = (size_t)t->sets * t->ways;
     MMKIT_MEMSET(e, 0, n * sizeof *e);
     for (i = 0; i < n; i++) e[i].tag = MMKIT_SOFTTLB_INVALID_TAG; /* bound: entries */
-    *out = t;
+    t->entries = e;
     return MMKIT_OK;
 }
 
 MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
                                                                uint32_t asid) {
     unsigned k;
+    if (!mmkit__softtlb_ok(t)) return NULL;
     for (k = 0; k < 3; k++) { /* bound: 3 page sizes x ways */
         uint32_t set, w;
         uint64_t tag;
         if (t->count[k] == 0) continue; /* no entry of this size: nothing to probe */
-        set = mmkit__stlb_set(t, va, k);
-        tag = mmkit__stlb_tag(va, k);
+        set = mmkit__softtlb_set(t, va, k);
+        tag = mmkit__softtlb_tag(va, k);
         for (w = 0; w < t->ways; w++) {
-            mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
-            if (mmkit__stlb_hits(e, tag, asid)) {
+            mmkit_softtlb_entry *e = mmkit__softtlb_at(t, set, w);
+            if (mmkit__softtlb_hits(e, tag, asid)) {
                 e->asid = asid; /* a global entry: the inline path hits it for asid next time */
-                if (w) mmkit__stlb_to_front(t, set, w);
+                if (w) mmkit__softtlb_to_front(t, set, w);
                 t->hits++;
-                return mmkit__stlb_at(t, set, 0);
+                return mmkit__softtlb_at(t, set, 0);
             }
         }
     }
@@ -1079,18 +1308,19 @@ MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t
 }
 
 /* Cache a walk for (va, asid) in way 0 of its set; the least recently used way drops out. */
-static const mmkit_softtlb_entry *mmkit__stlb_fill(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
-                                                   const mmkit_softtlb_walk *w, unsigned k) {
-    uint32_t set = mmkit__stlb_set(t, va, k);
-    mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, t->ways - 1u);
+static const mmkit_softtlb_entry *mmkit__softtlb_fill(mmkit_softtlb *t, mmkit_vaddr va,
+                                                      uint32_t asid, const mmkit_softtlb_walk *w,
+                                                      unsigned k) {
+    uint32_t set = mmkit__softtlb_set(t, va, k);
+    mmkit_softtlb_entry *e = mmkit__softtlb_at(t, set, t->ways - 1u);
     if (e->tag != MMKIT_SOFTTLB_INVALID_TAG) {
         t->evictions++;
         t->count[e->tag & 3u]--;
         e->tag = MMKIT_SOFTTLB_INVALID_TAG;
     }
-    mmkit__stlb_to_front(t, set, t->ways - 1u);
-    e = mmkit__stlb_at(t, set, 0);
-    e->tag = mmkit__stlb_tag(va, k);
+    mmkit__softtlb_to_front(t, set, t->ways - 1u);
+    e = mmkit__softtlb_at(t, set, 0);
+    e->tag = mmkit__softtlb_tag(va, k);
     e->asid = asid;
     e->pa = w->pa;
     e->flags = w->flags;
@@ -1102,13 +1332,14 @@ static const mmkit_softtlb_entry *mmkit__stlb_fill(mmkit_softtlb *t, mmkit_vaddr
     return e;
 }
 
-MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
-                                                    mmkit_paddr *pa, uint32_t *flags) {
+MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vaddr va,
+                                                    uint32_t asid, mmkit_paddr *pa,
+                                                    uint32_t *flags) {
     const mmkit_softtlb_entry *e;
     mmkit_softtlb_walk w;
     mmkit_status st;
     unsigned k;
-    if (!t || !pa) return MMKIT_EINVAL;
+    if (!mmkit__softtlb_ok(t) || !pa) return MMKIT_EINVAL;
     e = mmkit__softtlb_lookup_slow(t, va, asid);
     if (!e) {
         MMKIT_MEMSET(&w, 0, sizeof w);
@@ -1120,7 +1351,7 @@ MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vad
         if (w.page_shift != 12 && w.page_shift != 21 && w.page_shift != 30) return MMKIT_EINVAL;
         if (!mmkit_is_aligned(w.pa, (uint64_t)1 << w.page_shift)) return MMKIT_EINVAL;
         k = (w.page_shift - 12u) / 9u;
-        e = mmkit__stlb_fill(t, va, asid, &w, k);
+        e = mmkit__softtlb_fill(t, va, asid, &w, k);
     }
     *pa = e->pa | (va & (((uint64_t)1 << e->page_shift) - 1u));
     if (flags) *flags = e->flags;
@@ -1128,8 +1359,8 @@ MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vad
 }
 
 /* Does entry e go under `how`? (tag already known to cover va for the va forms) */
-static bool mmkit__stlb_inval_hits(const mmkit_softtlb_entry *e, mmkit_softtlb_inval how,
-                                   uint32_t asid) {
+static bool mmkit__softtlb_inval_hits(const mmkit_softtlb_entry *e, mmkit_softtlb_inval how,
+                                      uint32_t asid) {
     switch (how) {
     case MMKIT_SOFTTLB_INV_VA_ASID:
     case MMKIT_SOFTTLB_INV_ASID: return !e->global && e->asid == asid;
@@ -1141,7 +1372,7 @@ static bool mmkit__stlb_inval_hits(const mmkit_softtlb_entry *e, mmkit_softtlb_i
     return false;
 }
 
-static void mmkit__stlb_drop(mmkit_softtlb *t, mmkit_softtlb_entry *e) {
+static void mmkit__softtlb_drop(mmkit_softtlb *t, mmkit_softtlb_entry *e) {
     t->count[e->tag & 3u]--;
     t->invalidated++;
     e->tag = MMKIT_SOFTTLB_INVALID_TAG;
@@ -1149,7 +1380,7 @@ static void mmkit__stlb_drop(mmkit_softtlb *t, mmkit_softtlb_entry *e) {
 
 MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_inval how,
                                                 mmkit_vaddr va, uint32_t asid) {
-    if (!t) return MMKIT_EINVAL;
+    if (!mmkit__softtlb_ok(t)) return MMKIT_EINVAL;
     switch (how) {
     case MMKIT_SOFTTLB_INV_VA_ASID:
     case MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL:
@@ -1159,11 +1390,12 @@ MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_
             uint32_t set, w;
             uint64_t tag;
             if (t->count[k] == 0) continue;
-            set = mmkit__stlb_set(t, va, k);
-            tag = mmkit__stlb_tag(va, k);
+            set = mmkit__softtlb_set(t, va, k);
+            tag = mmkit__softtlb_tag(va, k);
             for (w = 0; w < t->ways; w++) {
-                mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
-                if (e->tag == tag && mmkit__stlb_inval_hits(e, how, asid)) mmkit__stlb_drop(t, e);
+                mmkit_softtlb_entry *e = mmkit__softtlb_at(t, set, w);
+                if (e->tag == tag && mmkit__softtlb_inval_hits(e, how, asid))
+                    mmkit__softtlb_drop(t, e);
             }
         }
         return MMKIT_OK;
@@ -1171,11 +1403,11 @@ MMKIT_API mmkit_status mmkit_softtlb_invalidate(mmkit_softtlb *t, mmkit_softtlb_
     case MMKIT_SOFTTLB_INV_ASID:
     case MMKIT_SOFTTLB_INV_ALL:
     case MMKIT_SOFTTLB_INV_ALL_NONGLOBAL: {
-        mmkit_softtlb_entry *e = mmkit__stlb_entries(t);
+        mmkit_softtlb_entry *e = t->entries;
         size_t i, n = (size_t)t->sets * t->ways;
         for (i = 0; i < n; i++) /* bound: entries */
-            if (e[i].tag != MMKIT_SOFTTLB_INVALID_TAG && mmkit__stlb_inval_hits(&e[i], how, asid))
-                mmkit__stlb_drop(t, &e[i]);
+            if (e[i].tag != MMKIT_SOFTTLB_INVALID_TAG && mmkit__softtlb_inval_hits(&e[i], how, asid))
+                mmkit__softtlb_drop(t, &e[i]);
         return MMKIT_OK;
     }
     }
@@ -1188,6 +1420,7 @@ MMKIT_API mmkit_status mmkit_softtlb_invlpg(mmkit_softtlb *t, mmkit_vaddr va, ui
 
 MMKIT_API mmkit_status mmkit_softtlb_invpcid(mmkit_softtlb *t, unsigned type, uint32_t pcid,
                                              mmkit_vaddr va) {
+    if (!mmkit__softtlb_ok(t)) return MMKIT_EINVAL;
     switch (type) {
     case 0: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_VA_ASID, va, pcid);
     case 1: return mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ASID, 0, pcid);
@@ -1206,10 +1439,10 @@ MMKIT_API mmkit_status mmkit_softtlb_sfence_vma(mmkit_softtlb *t, bool rs1_is_x0
                                     va, asid);
 }
 
-MMKIT_API void mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s) {
-    if (!s) return;
+MMKIT_API mmkit_status mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_stats *s) {
+    if (!s) return MMKIT_EINVAL;
     MMKIT_MEMSET(s, 0, sizeof *s);
-    if (!t) return;
+    if (!mmkit__softtlb_ok(t)) return MMKIT_EINVAL;
     s->hits = t->hits;
     s->misses = t->misses;
     s->fills = t->fills;
@@ -1219,24 +1452,26 @@ MMKIT_API void mmkit_softtlb_stats_get(const mmkit_softtlb *t, mmkit_softtlb_sta
     s->entries[0] = t->count[0];
     s->entries[1] = t->count[1];
     s->entries[2] = t->count[2];
+    return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t) {
     uint64_t count[3] = {0, 0, 0};
     uint32_t set, w, v;
-    if (!t) return MMKIT_EINVAL;
+    if (!mmkit__softtlb_ok(t)) return MMKIT_EINVAL;
     if (!mmkit_is_pow2(t->sets) || t->sets > MMKIT_SOFTTLB_MAX_SETS || t->ways == 0 ||
         t->ways > MMKIT_SOFTTLB_MAX_WAYS || !t->translate ||
-        t->set_bytes_mask != (uint64_t)(t->sets - 1u) * sizeof(mmkit_softtlb_entry))
+        t->set_bytes_mask != (uint64_t)(t->sets - 1u) * sizeof(mmkit_softtlb_entry) ||
+        t->fills > t->misses)
         return MMKIT_ECORRUPT;
     for (set = 0; set < t->sets; set++) {     /* bound: sets x ways^2 */
         for (w = 0; w < t->ways; w++) {
-            const mmkit_softtlb_entry *e = mmkit__stlb_at(t, set, w);
+            const mmkit_softtlb_entry *e = mmkit__softtlb_at(t, set, w);
             unsigned k;
             if (e->tag == MMKIT_SOFTTLB_INVALID_TAG) continue;
             k = (unsigned)(e->tag & 0xfffu);
-            if (k > 2 || e->page_shift != mmkit__stlb_shift(k) ||
-                mmkit__stlb_set(t, e->tag, k) != set ||
+            if (k > 2 || e->page_shift != mmkit__softtlb_shift(k) ||
+                mmkit__softtlb_set(t, e->tag, k) != set ||
                 (e->tag & ~(uint64_t)0xfff & ((((uint64_t)1 << e->page_shift)) - 1u)) != 0 ||
                 !mmkit_is_aligned(e->pa, (uint64_t)1 << e->page_shift) || e->global > 1)
                 return MMKIT_ECORRUPT;
@@ -1245,7 +1480,7 @@ MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t) {
              * of one ASID, for the same page (a global one may join an ASID's entry: filled
              * by a walk of another ASID) */
             for (v = w + 1; v < t->ways; v++) {
-                const mmkit_softtlb_entry *f = mmkit__stlb_at(t, set, v);
+                const mmkit_softtlb_entry *f = mmkit__softtlb_at(t, set, v);
                 if (f->tag == e->tag && f->global == e->global && (e->global || e->asid == f->asid))
                     return MMKIT_ECORRUPT;
             }
