@@ -409,6 +409,15 @@ struct mmkit_pagetable {
 extern "C" {
 #endif
 
+/* The hot paths' inlining is decided here, not left to the compiler's size heuristics. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__PAGETABLE_NOINLINE __attribute__((noinline))
+#define MMKIT__PAGETABLE_INLINE inline __attribute__((always_inline))
+#else
+#define MMKIT__PAGETABLE_NOINLINE
+#define MMKIT__PAGETABLE_INLINE inline
+#endif
+
 /* ---- the format descriptors ----------------------------------------------------------------- */
 
 typedef struct mmkit__pagetable_fmt {
@@ -574,7 +583,8 @@ enum {
                                           "(RISC-V: WC/UC need desc.svpbmt, WT never)"))
 
 /* Flags a leaf may have (the same rules on every format, see DESIGN). */
-static unsigned mmkit__pagetable_flags_ok(const mmkit_pagetable *pt, uint32_t f) {
+static MMKIT__PAGETABLE_INLINE unsigned mmkit__pagetable_flags_ok(const mmkit_pagetable *pt,
+                                                                 uint32_t f) {
     uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
     if (f & ~MMKIT_PTE_KNOWN_FLAGS) return MMKIT__PAGETABLE_FLAGS_UNKNOWN;
     if (!(f & (MMKIT_PTE_READ | MMKIT_PTE_EXEC))) return MMKIT__PAGETABLE_FLAGS_NO_RX;
@@ -587,8 +597,9 @@ static unsigned mmkit__pagetable_flags_ok(const mmkit_pagetable *pt, uint32_t f)
 
 /* Everything but the address of a leaf of this level with (validated) flags f; preset: apply
  * desc.preset_ad (not when a split copies leaves, which must keep their A/D state exactly). */
-static uint64_t mmkit__pagetable_leaf_bits(const mmkit_pagetable *pt, unsigned level, uint32_t f,
-                                    bool preset) {
+static MMKIT__PAGETABLE_INLINE uint64_t mmkit__pagetable_leaf_bits(const mmkit_pagetable *pt,
+                                                                unsigned level, uint32_t f,
+                                                                bool preset) {
     uint32_t cache = f & MMKIT_PTE_CACHE_MASK;
     bool w = (f & MMKIT_PTE_WRITE) != 0;
     bool a = (f & MMKIT_PTE_ACCESSED) || (preset && pt->preset_ad);
@@ -704,8 +715,8 @@ static inline bool mmkit__pagetable_global(const mmkit_pagetable *pt, uint64_t e
 }
 
 /* [va, va+len): 4 KiB aligned, not empty, canonical, in one half. */
-static unsigned mmkit__pagetable_range_ok(const mmkit_pagetable *pt, mmkit_vaddr va,
-                                          uint64_t len) {
+static MMKIT__PAGETABLE_INLINE unsigned mmkit__pagetable_range_ok(const mmkit_pagetable *pt,
+                                                                 mmkit_vaddr va, uint64_t len) {
     mmkit_vaddr last;
     if (!pt || !pt->levels) return MMKIT__PAGETABLE_NO_PT;
     if (len == 0) return MMKIT__PAGETABLE_LEN_ZERO;
@@ -855,13 +866,6 @@ MMKIT_API uint64_t mmkit_pagetable_satp(const mmkit_pagetable *pt, uint16_t asid
 
 /* ---- translate ------------------------------------------------------------------------------- */
 
-#if defined(__GNUC__) || defined(__clang__)
-#define MMKIT__PAGETABLE_NOINLINE __attribute__((noinline))
-#define MMKIT__PAGETABLE_INLINE inline __attribute__((always_inline))
-#else
-#define MMKIT__PAGETABLE_NOINLINE
-#define MMKIT__PAGETABLE_INLINE inline
-#endif
 
 /* One level of the lookup walk, unrolled (constant shift): load the entry; not present ->
  * ENOENT; a leaf -> done; else step to the next table with NEXT_TABLE(pa) (ECORRUPT when that
