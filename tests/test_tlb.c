@@ -1111,6 +1111,11 @@ static void test_softtlb_fill_and_hit(void **state) {
     assert_false(e->global);
     assert_int_equal(st(&f).hits, 2);
     assert_int_equal(st(&f).misses, 2); /* the lookup and the translate miss */
+    {   /* an instance refers to its entries by address: a copy works like the original */
+        mmkit_softtlb copy = *f.t;
+        assert_true(mmkit_softtlb_lookup(&copy, 0x7008, 1) == e);
+        assert_int_equal(mmkit_softtlb_check(&copy), MMKIT_OK);
+    }
     assert_int_equal(st(&f).fills, 1);
     assert_int_equal(st(&f).entries[0], 1);
     free(f.mem);
@@ -1320,6 +1325,10 @@ static void test_softtlb_check_detects_corruption(void **state) {
     e[4] = e[0]; /* the same entry in way 1: a duplicate */
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
     e[4].tag = MMKIT_SOFTTLB_INVALID_TAG;
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
+    f.t->way0 += sizeof *e; /* the inline path would probe the wrong entries */
+    assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);
+    f.t->way0 -= sizeof *e;
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_OK);
     f.t->count[0] = 5;
     assert_int_equal(mmkit_softtlb_check(f.t), MMKIT_ECORRUPT);

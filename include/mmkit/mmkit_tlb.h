@@ -625,9 +625,12 @@ struct mmkit_tlb_pcid_cpu {
 /* The entries are in desc.mem, way-major: way w of set s is entry w * sets + s, so way 0 of
  * every set is one array the inline hit path indexes with (va >> 7) & set_bytes_mask. */
 struct mmkit_softtlb {
-    mmkit_softtlb_entry *entries; /* NULL: not initialised */
+    uintptr_t way0;               /* (uintptr_t)entries - (uintptr_t)&mmkit__softtlb_none: a
+                                     zeroed instance's inline probe reads that never-matching
+                                     entry and falls through to the slow path by itself */
     uint64_t set_bytes_mask;      /* (sets - 1) * sizeof(entry) */
     uint64_t hits;                /* with the two above: all the hit path touches of t */
+    mmkit_softtlb_entry *entries; /* NULL: not initialised */
     uint32_t sets, ways;
     uint64_t misses, fills, evictions, faults, invalidated;
     uint64_t count[3];            /* valid entries per size */
@@ -638,6 +641,14 @@ struct mmkit_softtlb {
 /* The hit path indexes with (va >> 7): 4 KiB pages of 32-byte entries. */
 typedef char mmkit__softtlb_entry_is_32_bytes[sizeof(mmkit_softtlb_entry) == 32 ? 1 : -1];
 
+/* Internal: the empty entry a zeroed instance's inline probe reads (one object per program). */
+#ifdef MMKIT_STATIC
+static MMKIT__UNUSED const mmkit_softtlb_entry mmkit__softtlb_none = {
+    MMKIT_SOFTTLB_INVALID_TAG, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
+#else
+extern const mmkit_softtlb_entry mmkit__softtlb_none;
+#endif
+
 /* Internal: the probes beyond way 0 of the 4 KiB set (the other ways and the huge-page sets),
  * and lookup-or-fill after an inline miss; both refuse a NULL or zeroed t. */
 MMKIT_API const mmkit_softtlb_entry *mmkit__softtlb_lookup_slow(mmkit_softtlb *t, mmkit_vaddr va,
@@ -646,16 +657,16 @@ MMKIT_API mmkit_status mmkit__softtlb_translate_slow(mmkit_softtlb *t, mmkit_vad
                                                     uint32_t asid, mmkit_paddr *pa,
                                                     uint32_t *flags);
 
-/* Way 0 of va's 4 KiB set; t is valid. */
+/* Way 0 of va's 4 KiB set (mmkit__softtlb_none for a zeroed t); t is not NULL. */
 MMKIT__INLINE const mmkit_softtlb_entry *mmkit__softtlb_way0(const mmkit_softtlb *t,
                                                              mmkit_vaddr va) {
-    return (const mmkit_softtlb_entry *)(const void *)((const char *)t->entries +
-                                                       ((va >> 7) & t->set_bytes_mask));
+    uintptr_t off = t->way0 + (uintptr_t)((va >> 7) & t->set_bytes_mask);
+    return (const mmkit_softtlb_entry *)((uintptr_t)&mmkit__softtlb_none + off);
 }
 
 MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, mmkit_vaddr va,
                                                               uint32_t asid) {
-    if (MMKIT__LIKELY(t != NULL && t->entries != NULL)) {
+    if (MMKIT__LIKELY(t != NULL)) {
         const mmkit_softtlb_entry *e = mmkit__softtlb_way0(t, va);
         if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
             t->hits++;
@@ -667,7 +678,7 @@ MMKIT__INLINE const mmkit_softtlb_entry *mmkit_softtlb_lookup(mmkit_softtlb *t, 
 
 MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr va, uint32_t asid,
                                                    mmkit_paddr *pa, uint32_t *flags) {
-    if (MMKIT__LIKELY(t != NULL && t->entries != NULL && pa != NULL)) {
+    if (MMKIT__LIKELY(t != NULL && pa != NULL)) {
         const mmkit_softtlb_entry *e = mmkit__softtlb_way0(t, va);
         if (MMKIT__LIKELY(e->tag == (va & ~(uint64_t)0xfff) && e->asid == asid)) {
             t->hits++;
@@ -692,10 +703,13 @@ extern "C" {
 #endif
 
 /* Implementation notes (performance figures are in bench/README.md).
- * The soft TLB's inline hit is, on x86-64 with gcc -O2, the instance tests (hoisted out of a
- * loop over one TLB), a shift, an and, one load-compare of the tag and one of the ASID, the
- * hit-counter increment and the pa load: the instance's first cache line (entries,
- * set_bytes_mask, hits) and one line of entries. Entries are way-major so that way 0 of all
+ * The soft TLB's inline hit is, on x86-64 with gcc -O2, the NULL test of the instance, a
+ * shift, an and with set_bytes_mask, one load-compare of the tag (addressed as way0 + the
+ * address of mmkit__softtlb_none + the set offset: the constant sits in a register or the
+ * addressing mode) and one of the ASID, the hit-counter increment and the pa load: the
+ * instance's first cache line (way0, set_bytes_mask, hits) and one line of entries. A zeroed
+ * instance (way0 = 0, mask 0) probes mmkit__softtlb_none, whose tag matches no page, so it
+ * needs no test of its own; the slow path then refuses it. Entries are way-major so that way 0 of all
  * sets is one dense array: a TLB whose working set fits way 0 touches sets * 32 bytes. */
 
 /* ---- gather ------------------------------------------------------------------------------ */
@@ -1196,6 +1210,11 @@ MMKIT_API mmkit_status mmkit_tlb_pcid_check(const mmkit_tlb_pcid_cpu *c) {
 
 /* ---- software TLB ------------------------------------------------------------------------- */
 
+#ifndef MMKIT_STATIC
+const mmkit_softtlb_entry mmkit__softtlb_none = {
+    MMKIT_SOFTTLB_INVALID_TAG, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}};
+#endif
+
 static bool mmkit__softtlb_ok(const mmkit_softtlb *t) { return t && t->entries; }
 /* Entry of way w in the set that va maps to for page size code k (0, 1, 2). */
 static unsigned mmkit__softtlb_shift(unsigned k) { return 12u + 9u * k; }
@@ -1213,10 +1232,13 @@ static bool mmkit__softtlb_hits(const mmkit_softtlb_entry *e, uint64_t tag, uint
 }
 /* Move way w of a set to way 0 (most recently used first), shifting ways 0..w-1 down. */
 static void mmkit__softtlb_to_front(mmkit_softtlb *t, uint32_t set, uint32_t w) {
-    mmkit_softtlb_entry hit = *mmkit__softtlb_at(t, set, w);
+    /* locals: a store to an entry could alias t's fields, which would be reloaded each way */
+    mmkit_softtlb_entry *col = t->entries + set, hit;
+    size_t stride = t->sets;
+    hit = col[(size_t)w * stride];
     for (; w > 0; w--) /* bound: ways */
-        *mmkit__softtlb_at(t, set, w) = *mmkit__softtlb_at(t, set, w - 1u);
-    *mmkit__softtlb_at(t, set, 0) = hit;
+        col[(size_t)w * stride] = col[(size_t)(w - 1u) * stride];
+    col[0] = hit;
 }
 
 /* mem_size and init refuse with the name of the call that was made. */
@@ -1280,6 +1302,7 @@ MMKIT_API mmkit_status mmkit_softtlb_init(mmkit_softtlb *t, const mmkit_softtlb_
     MMKIT_MEMSET(e, 0, n * sizeof *e);
     for (i = 0; i < n; i++) e[i].tag = MMKIT_SOFTTLB_INVALID_TAG; /* bound: entries */
     t->entries = e;
+    t->way0 = (uintptr_t)e - (uintptr_t)&mmkit__softtlb_none;
     return MMKIT_OK;
 }
 
@@ -1462,6 +1485,7 @@ MMKIT_API mmkit_status mmkit_softtlb_check(const mmkit_softtlb *t) {
     if (!mmkit_is_pow2(t->sets) || t->sets > MMKIT_SOFTTLB_MAX_SETS || t->ways == 0 ||
         t->ways > MMKIT_SOFTTLB_MAX_WAYS || !t->translate ||
         t->set_bytes_mask != (uint64_t)(t->sets - 1u) * sizeof(mmkit_softtlb_entry) ||
+        t->way0 + (uintptr_t)&mmkit__softtlb_none != (uintptr_t)t->entries ||
         t->fills > t->misses)
         return MMKIT_ECORRUPT;
     for (set = 0; set < t->sets; set++) {     /* bound: sets x ways^2 */
