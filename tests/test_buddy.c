@@ -8,8 +8,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#define MMKIT_TEST_LOG
+static void test_log_note(const char *msg);
+#define MMKIT_LOG(msg) test_log_note(msg)
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
+
+#include "common/mmkit_test.h"
 
 #define KiB(x) ((uint64_t)(x) << 10)
 #define MiB(x) ((uint64_t)(x) << 20)
@@ -20,22 +25,25 @@
 
 /* Backing memory for "physical" addresses [0, ARENA): phys_to_virt is arena + pa. */
 #define ARENA MiB(24)
+static test_arena *the_arena;
 static unsigned char *arena;
 static unsigned p2v_calls;
 static void *p2v(void *ctx, mmkit_paddr pa) {
     (void)ctx;
     p2v_calls++;
-    return pa < ARENA ? arena + pa : NULL;
+    return test_arena_p2v(the_arena, pa);
 }
 
 static int setup_arena(void **state) {
     (void)state;
-    arena = (unsigned char *)malloc((size_t)ARENA);
+    the_arena = test_arena_new((size_t)ARENA, (size_t)PG);
+    arena = the_arena ? the_arena->mem : NULL;
     return arena ? 0 : -1;
 }
 static int teardown_arena(void **state) {
     (void)state;
-    free(arena);
+    test_arena_delete(the_arena);
+    the_arena = NULL;
     arena = NULL;
     return 0;
 }
@@ -72,7 +80,7 @@ static void unmake(inst *in) {
 
 static mmkit_buddy_stats stats(const mmkit_buddy *b) {
     mmkit_buddy_stats s;
-    mmkit_buddy_stats_get(b, &s);
+    assert_int_equal(mmkit_buddy_stats_get(b, &s), MMKIT_OK);
     return s;
 }
 static bool stats_equal(const mmkit_buddy_stats *a, const mmkit_buddy_stats *b) {
@@ -779,8 +787,8 @@ static void test_stats_and_fragmentation(void **state) {
     assert_int_equal(s.frag_permille[1], 30 * 1000 / 34);
     assert_int_equal(s.frag_permille[3], 1000);
     /* NULL-safety */
-    mmkit_buddy_stats_get(&in.b, NULL);
-    mmkit_buddy_stats_get(NULL, &s);
+    assert_int_equal(mmkit_buddy_stats_get(&in.b, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_stats_get(NULL, &s), MMKIT_EINVAL);
     assert_int_equal(s.total_frames, 0);
     assert_int_equal(s.largest_free_order, -1);
     unmake(&in);
@@ -817,7 +825,7 @@ static void test_check_detects_corruption(void **state) {
     mmkit_range ram[2] = {{0, MiB(1) + 5 * PG}, {MiB(4) + 5 * PG, MiB(1)}};
     mmkit_paddr pa;
     mmkit__buddy_region *r;
-    mmkit__border *t;
+    mmkit__buddy_order *t;
     uint64_t save;
     (void)state;
     assert_int_equal(make(&in, ram, 2, NULL, 0, 6, false), MMKIT_OK);
@@ -881,7 +889,7 @@ static void test_check_detects_corruption(void **state) {
     /* geometry of the top region, which starts at an odd frame */
     {
         mmkit__buddy_region *top = in.b.region[1];
-        mmkit__border *t0 = &top->ord[0];
+        mmkit__buddy_order *t0 = &top->ord[0];
         assert_true((top->start & 63) != 0);
         /* a free mark on the frame just before the region, in the shared first word */
         CORRUPT(t0->lv[0][0], t0->lv[0][0] | ((uint64_t)1 << ((top->start - 1) & 63)));
@@ -933,17 +941,9 @@ static void test_provider(void **state) {
 
 /* ---- front cache ------------------------------------------------------------------------- */
 
-static unsigned locks, unlocks;
-static uintptr_t lock_hook(void *ctx) {
-    assert_ptr_equal(ctx, &locks);
-    locks++;
-    return 0x5a;
-}
-static void unlock_hook(void *ctx, uintptr_t saved) {
-    assert_ptr_equal(ctx, &locks);
-    assert_int_equal(saved, 0x5a);
-    unlocks++;
-}
+static test_lock_tally tally;
+#define locks tally.acquires
+#define unlocks tally.releases
 
 static void test_cache_basics(void **state) {
     inst in;
@@ -961,10 +961,13 @@ static void test_cache_basics(void **state) {
     assert_int_equal(mmkit_buddy_cpu_init(NULL, &cd), MMKIT_EINVAL);
     assert_int_equal(mmkit_buddy_cpu_init(&c, NULL), MMKIT_EINVAL);
     cd.buddy = &in.b;
-    cd.lock = lock_hook; /* lock without unlock */
+    cd.lock = test_lock_tally_hooks(&tally);
+    cd.lock.release = NULL; /* acquire without release */
     assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
-    cd.unlock = unlock_hook;
-    cd.lock_ctx = &locks;
+    cd.lock = test_lock_tally_hooks(&tally);
+    cd.lock.acquire = NULL; /* release without acquire */
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
+    cd.lock = test_lock_tally_hooks(&tally);
     cd.batch = 8;
     cd.high = 4;
     assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);

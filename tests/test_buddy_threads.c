@@ -15,21 +15,15 @@
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 
+#define MMKIT_TEST_PTHREAD
+#include "common/mmkit_test.h"
+
 enum { THREADS = 4, ITERS = 150000, HELD = 256, MAILBOX = 64 };
 
 static pthread_mutex_t buddy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mailbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static mmkit_paddr mailbox[MAILBOX];
 static unsigned mailbox_count;
-
-static uintptr_t lock_hook(void *ctx) {
-    pthread_mutex_lock((pthread_mutex_t *)ctx);
-    return 0;
-}
-static void unlock_hook(void *ctx, uintptr_t saved) {
-    (void)saved;
-    pthread_mutex_unlock((pthread_mutex_t *)ctx);
-}
 
 typedef struct worker {
     mmkit_buddy *b;
@@ -118,14 +112,12 @@ static void test_threads_stress(void **state) {
     d.mem = meta;
     d.mem_size = need;
     assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
-    mmkit_buddy_stats_get(&b, &s0);
+    assert_int_equal(mmkit_buddy_stats_get(&b, &s0), MMKIT_OK);
     memset(&cd, 0, sizeof cd);
     cd.buddy = &b;
     cd.batch = 16;
     cd.high = 64;
-    cd.lock = lock_hook;
-    cd.unlock = unlock_hook;
-    cd.lock_ctx = &buddy_lock;
+    cd.lock = test_lock_mutex(&buddy_lock);
     for (i = 0; i < THREADS; i++) {
         memset(&w[i], 0, sizeof w[i]);
         w[i].b = &b;
@@ -145,7 +137,7 @@ static void test_threads_stress(void **state) {
     }
     assert_true(total_big > 0);
     assert_int_equal(mmkit_buddy_check(&b), MMKIT_OK);
-    mmkit_buddy_stats_get(&b, &s);
+    assert_int_equal(mmkit_buddy_stats_get(&b, &s), MMKIT_OK);
     assert_int_equal(s.free_frames, s0.free_frames);
     assert_memory_equal(s.free_blocks, s0.free_blocks, sizeof s.free_blocks);
     free(meta);

@@ -1,13 +1,49 @@
 /* mmkit_buddy.h - physical frame allocator built from a firmware memory map.
  *                                                                  MIT licence, see mmkit_core.h.
  *
- * WHAT IT IS
- *   A binary buddy allocator for physical frames (2^order frames per block, naturally aligned)
- *   that a kernel builds from its firmware memory map: many RAM ranges with holes between them
- *   (a hole costs no metadata), reserved ranges (kernel image, initrd, firmware tables) applied
- *   at init, RAM hot-added later, DMA-limited and windowed allocation, claims of fixed ranges,
- *   exact-size and bulk allocation, a per-CPU front cache, statistics and an invariant checker.
- *   It is a frame provider (mmkit_buddy_provider), so slab, page tables and COW can run on it.
+ * A binary buddy allocator for physical frames (2^order frames per block, naturally aligned)
+ * that a kernel builds from its firmware memory map: many RAM ranges with holes between them
+ * (a hole costs no metadata), reserved ranges (kernel image, initrd, firmware tables) applied
+ * at init, RAM hot-added later (merged with the regions it touches), DMA-limited and windowed
+ * allocation, claims of fixed ranges, exact-size and bulk allocation, a per-CPU front,
+ * statistics and an invariant checker. It is a frame provider (mmkit_buddy_provider), so slab,
+ * page tables and COW can run on it.
+ *
+ * API AT A GLANCE
+ *   setup
+ *     mmkit_buddy_mem_size(&desc, &bytes)          metadata bytes init needs (validates the desc)
+ *     mmkit_buddy_init(b, &desc)                   build an instance from a zero-initialised desc
+ *     mmkit_buddy_region_mem_size(b, base, size, &bytes)  metadata bytes a hot-add needs
+ *     mmkit_buddy_add_region(b, base, size, mem, mem_size)  hot-add RAM (merges with neighbours)
+ *   allocation
+ *     mmkit_buddy_alloc(b, order, flags, &pa)      2^order frames, naturally aligned
+ *     mmkit_buddy_alloc_window(b, order, align_order, low, high, flags, &pa)  inside [low, high)
+ *     mmkit_buddy_alloc_exact(b, nframes, flags, &pa)  exactly nframes frames
+ *     mmkit_buddy_alloc_bulk(b, flags, n, out)     n order-0 frames, all or nothing
+ *     mmkit_buddy_claim(b, pa, nframes)            take a fixed range
+ *     mmkit_buddy_free(b, pa, order)               give a block back (validated)
+ *     mmkit_buddy_free_range(b, pa, nframes)       give back what alloc_exact/claim/a reservation took
+ *   queries
+ *     mmkit_buddy_stats_get(b, &stats)             counters, buddyinfo, fragmentation
+ *     mmkit_buddy_region_get(b, i, &range)         RAM region i
+ *     mmkit_buddy_check(b)                         walk every invariant
+ *     mmkit_buddy_provider(b)                      the instance as an mmkit_provider
+ *   per-CPU front
+ *     mmkit_buddy_cpu_init(c, &cdesc)              attach a front to a buddy
+ *     mmkit_buddy_cpu_alloc(c, order, flags, &pa)  order 0 from the front, else from the buddy
+ *     mmkit_buddy_cpu_free(c, pa, order)           order 0 into the front, else to the buddy
+ *     mmkit_buddy_cpu_flush(c)                     give every frame the front holds back
+ *     mmkit_buddy_cpu_provider(c)                  the front as an mmkit_provider
+ *
+ * TYPES
+ *   mmkit_buddy_desc      how to build an instance (zero = defaults): RAM and reserved ranges,
+ *                         max_order, metadata memory (mem/mem_size), phys_to_virt and its ctx
+ *   mmkit_buddy           an instance: caller-owned storage, fields internal
+ *   mmkit_buddy_stats     a snapshot of the counters
+ *   mmkit_buddy_cpu_desc  how to build a front: its buddy, batch, high, lock hooks
+ *   mmkit_buddy_cpu       a front for one context (CPU or thread): a LIFO of order-0 frames
+ *   region                one contiguous RAM range the instance manages, with its own bitmaps
+ *   order                 log2 of a block's size in frames (0 = one frame); max_order <= 18
  *
  * USAGE
  *       #define MMKIT_IMPLEMENTATION            // in one .c file
@@ -25,6 +61,12 @@
  *       if (mmkit_buddy_alloc(&b, 0, MMKIT_ALLOC_DMA32, &pa) == MMKIT_OK) ... use 4 KiB at pa ...
  *       mmkit_buddy_free(&b, pa, 0);
  *
+ *       static mmkit_buddy_cpu front[NCPU];                   // per-CPU fronts (optional)
+ *       mmkit_buddy_cpu_desc cd = {0};  cd.buddy = &b;
+ *       cd.lock.acquire = my_lock_irqsave; cd.lock.release = my_unlock_irqrestore;
+ *       cd.lock.ctx = &buddy_lock;                            // the lock every buddy user takes
+ *       mmkit_buddy_cpu_init(&front[cpu], &cd);
+ *
  * DESIGN: compact bitmaps instead of free lists
  *   A textbook buddy keeps a free list per order threaded through per-frame structs (12-64
  *   bytes/frame); every free touches its frame's struct and its buddy's, which miss the cache
@@ -36,14 +78,12 @@
  *          free() exact: double frees, wrong orders and frees of frames that were never handed
  *          out are detected in O(1) and refused without touching anything.
  *   Together that is ~0.52 bytes per frame (about 4 bits per frame over all orders, plus the
- *   trees): 16 GiB of RAM needs ~2.1 MiB of metadata, which stays cache resident. The F and A
- *   words of one order are interleaved, so a free reads its own A bit and its buddy's F bit from
- *   one cache line.
+ *   trees): 16 GiB of RAM needs ~2.1 MiB of metadata. The F and A words of one order are
+ *   interleaved, so a free reads its own A bit and its buddy's F bit from one cache line.
  *   Policy: allocation uses the highest-addressed region that has a block big enough (memory
  *   below 16 MiB / 4 GiB is used last and stays available for DMA-limited callers), the smallest
  *   sufficient order there (best fit), and within that order the block made free last if it is
- *   still free (like a LIFO free list: its metadata and its frames are still in cache), else the
- *   lowest-addressed one.
+ *   still free (like a LIFO free list), else the lowest-addressed one.
  *   Invariant: every managed frame is covered by exactly one mark (an F or an A bit at some
  *   order), and two buddies are never both free below max_order. mmkit_buddy_check() proves it.
  *
@@ -54,22 +94,54 @@
  *   Metadata for init comes from desc.mem, or, when that is NULL, is carved out of the
  *   highest-addressed RAM not reserved (via desc.phys_to_virt) and reserved automatically.
  *
+ * DESIGN: hot-added RAM
+ *   mmkit_buddy_add_region(b, base, size, mem, mem_size) adds RAM that shares no frame with
+ *   managed RAM. When it touches a region (ends where one starts, or starts where one ends, or
+ *   both), the new range and its neighbours become one region: the result is the allocator a
+ *   boot with the union would have built (claims across the seam work, and blocks spanning the
+ *   seam coalesce, up to max_order). The metadata then describes the merged region:
+ *   mmkit_buddy_region_mem_size() says how much, and mem (or, when mem is NULL, the frames
+ *   carved from the start of the new range) holds it. The neighbours' old metadata is no longer
+ *   used: frames that add_region once carved for it return to the free pool; init's carved
+ *   buffer (shared by every region init built) returns once no region uses it any more.
+ *   Memory the caller gave (desc.mem, an earlier mem) is the caller's again.
+ *
  * LIMITS (compile-time)
  *   MMKIT_BUDDY_MAX_REGIONS  disjoint RAM ranges after merging adjacent ones (default 64;
  *                            each costs 24 bytes in mmkit_buddy).
  *   MMKIT_BUDDY_ORDER_LIMIT  18: max_order may be 1..18 (default 10); order 18 = 1 GiB blocks.
- *   A single region holds up to 2^36 frames (256 TiB).
- *   MMKIT_BUDDY_CPU_FRAMES   capacity of a front cache in frames (default 256, configurable).
+ *   A single region holds up to 2^36 frames (256 TiB), merged ones included.
+ *   MMKIT_BUDDY_CPU_FRAMES   capacity of a front in frames (default 256, configurable).
  *
  * BAD INPUT (returns a status, changes nothing)
+ *   Every call: a NULL instance or front, or a zeroed one (never initialised or left zeroed by
+ *   a failed init) -> EINVAL without writing to it; mmkit_buddy_provider and
+ *   mmkit_buddy_cpu_provider return an all-NULL provider for them. A NULL out pointer -> EINVAL.
+ *   init / mem_size: NULL desc; max_order > 18; ram_count or reserved_count without the array;
+ *   a range that wraps -> EINVAL. RAM ranges sharing a whole frame -> EEXIST (ranges are first
+ *   shrunk to whole frames, so two that overlap only inside a partial frame just touch and
+ *   merge); a region over 2^36 frames -> ERANGE; reservation outside RAM -> ERANGE; more than
+ *   MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC; mem too small -> ENOSPC; mem NULL without
+ *   phys_to_virt (or one that cannot map the carve) -> EINVAL; no room to carve -> ENOMEM.
+ *   add_region / region_mem_size: no whole frame in the range or a range that wraps -> EINVAL;
+ *   a frame already managed -> EEXIST; the (merged) region over 2^36 frames -> ERANGE; a new
+ *   region when MMKIT_BUDDY_MAX_REGIONS are in use -> ENOSPC; mem too small -> ENOSPC; mem
+ *   NULL without phys_to_virt -> EINVAL; the metadata does not fit in the new range -> ENOMEM.
+ *   Define MMKIT_LOG (mmkit_core.h) to learn which rule a setup call refused, e.g.
+ *   "mmkit_buddy_init: desc.max_order: must be 0..18".
  *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
  *   not in managed RAM (hole, foreign) -> ERANGE; its first frame already free -> EDOUBLE; not an
  *   allocation of exactly that order (wrong order, middle of a block or a reservation) -> EINVAL.
- *   init/add_region: RAM ranges sharing a whole frame -> EEXIST (ranges are first shrunk to
- *   whole frames, so two that overlap only inside a partial frame just touch and merge);
- *   reservation outside RAM -> ERANGE; more than MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC;
- *   metadata buffer too small -> ENOSPC.
- *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags -> EINVAL.
+ *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags, order
+ *   > max_order, MMKIT_ALLOC_ZERO without phys_to_virt -> EINVAL.
+ *   cpu_init: NULL desc, a NULL or zeroed desc.buddy, batch > high or high >
+ *   MMKIT_BUDDY_CPU_FRAMES, lock hooks with only one of acquire/release -> EINVAL, *c zeroed.
+ *   Front errors: the front's hit path validates alignment only (that is what makes it O(1)
+ *   and lock-free). A foreign or double-freed frame is detected when the front flushes it to
+ *   the buddy: the frame is dropped (the buddy is unchanged), the front counts it (rejected)
+ *   and the call that flushed returns the buddy's status. With MMKIT_DEBUG=1 the front also
+ *   refuses a frame it already holds (EDOUBLE) at free time.
+ *   check: NULL or zeroed -> EINVAL; an invariant broken -> ECORRUPT.
  *
  * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions)
  *   alloc ................................... O(R + O * D) worst case; O(O) when the top region
@@ -83,27 +155,27 @@
  *   alloc_bulk (n) .......................... n allocs
  *   stats ................................... O(O);   check .... O(frames / 64 * O + blocks * O)
  *   init .................................... O(metadata bytes + frames reserved * O)
- *   front cache alloc/free hit .............. O(1), no lock; refill/drain O(batch) allocs/frees
+ *   add_region .............................. O(metadata bytes + R), plus, when it merges,
+ *                                             O(marked blocks of the neighbours * O * D)
+ *   front alloc/free hit .................... O(1), no lock; refill/flush O(batch) allocs/frees
  *   With MMKIT_DEBUG=1 alloc/free add O(block bytes) for poisoning.
  *
  * THREADS AND IRQS
  *   An mmkit_buddy takes no locks. Every call on one instance must be serialised by the caller
  *   (one lock, or one CPU). Calls on different instances never interfere. Read-only calls
- *   (stats, check) need the same serialisation against writers.
- *   The front cache (mmkit_buddy_cpu) is per context (per CPU or per thread): calls on one
- *   cache must not run concurrently with each other - on a CPU whose IRQ handlers also use the
- *   cache, disable local IRQs around the call, or give IRQ context its own cache. The cache
- *   reaches the shared buddy only on refill/drain/order>0/constrained requests, and always between
- *   desc.lock() and desc.unlock() (spin_lock_irqsave-style: lock returns saved state that unlock
- *   gets back). Everybody else who calls the buddy directly must take the same lock.
- *   The hit path reads and writes only the cache itself.
+ *   (stats, check, region_get) need the same serialisation against writers.
+ *   A front (mmkit_buddy_cpu) belongs to one context (per CPU or per thread): calls on one front
+ *   must not run concurrently with each other - on a CPU whose IRQ handlers also use the front,
+ *   disable local IRQs around the call, or give IRQ context its own front. The front reaches the
+ *   shared buddy only on refill/flush/order > 0/constrained requests, and always between
+ *   desc.lock.acquire() and desc.lock.release() (an mmkit_lock_hooks, spin_lock_irqsave
+ *   style: acquire returns saved state that release gets back). Everybody else who calls the
+ *   buddy directly must take the same lock. The hit path reads and writes only the front.
  *
- * FRONT CACHE ERRORS
- *   The cache hit path validates alignment only (that is what makes it O(1) and lock-free).
- *   A foreign or double-freed frame is detected when the cache drains it to the buddy: the frame
- *   is dropped (the buddy is unchanged), cache.rejected counts it and the call that drained
- *   returns the buddy's status. With MMKIT_DEBUG=1 the cache also refuses a frame it already
- *   holds (EDOUBLE) at free time.
+ * CONFIGURATION (define before including)
+ *   MMKIT_BUDDY_MAX_REGIONS  see LIMITS (default 64)
+ *   MMKIT_BUDDY_CPU_FRAMES   front capacity in frames (default 256)
+ *   MMKIT_BUDDY_POISON       MMKIT_DEBUG: byte written over free frames (default 0x6b)
  */
 #ifndef MMKIT_BUDDY_H
 #define MMKIT_BUDDY_H
@@ -128,6 +200,13 @@
 extern "C" {
 #endif
 
+/* ---- types ---------------------------------------------------------------------------------- */
+
+/* Instances: caller-owned storage (static, embedded, or from any allocator), filled by their
+ * init. Their fields are internal (see "storage only" below). */
+typedef struct mmkit_buddy mmkit_buddy;
+typedef struct mmkit_buddy_cpu mmkit_buddy_cpu;
+
 /* Everything needed to build an instance. Zero-initialise, then fill what you need. */
 typedef struct mmkit_buddy_desc {
     const mmkit_range *ram;      /* usable RAM ranges, any order; adjacent ones are merged;   */
@@ -141,50 +220,11 @@ typedef struct mmkit_buddy_desc {
     void *ctx;                   /* passed to phys_to_virt                                    */
 } mmkit_buddy_desc;
 
-/* Internal: a bitmap with a 64-ary summary tree. lv[0] holds the bits, interleaved with the
- * A words of the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1], so a free
- * reads its allocation bit and its buddy's free bit from one cache line. */
-#define MMKIT__BT_LEVELS 6
-typedef struct mmkit__border { /* one order of one region */
-    mmkit_pfn base;            /* block of bit 0: (region start >> order) rounded down to 64, so
-                                * a block and its buddy always share a word, at bits blk & 63 */
-    uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
-    uint64_t nfree;            /* free blocks */
-    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
-    unsigned nlv;              /* summary levels + 1 */
-    uint64_t *lv[MMKIT__BT_LEVELS];
-    size_t words[MMKIT__BT_LEVELS];
-} mmkit__border;
-
-/* Internal: one contiguous RAM range and its bitmaps; lives at the start of its metadata. */
-typedef struct mmkit__buddy_region {
-    mmkit_pfn start, end;                 /* frames [start, end) */
-    mmkit__border ord[MMKIT_BUDDY_ORDERS];
-    size_t meta_bytes;
-    uint32_t omask;                       /* bit o: a block of order o is free */
-    unsigned index;                       /* position in mmkit_buddy.region[] */
-} mmkit__buddy_region;
-
-typedef struct mmkit_buddy {
-    unsigned max_order;
-    unsigned nregions;
-    uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* over all regions */
-    uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
-    uint64_t hint[MMKIT_BUDDY_ORDERS];        /* bit index of the last block made free per */
-    unsigned hint_region[MMKIT_BUDDY_ORDERS]; /* order (LIFO reuse: it is still in cache)  */
-    mmkit_paddr meta_paddr;                   /* where init carved its metadata (if it did) */
-    bool meta_carved;
-    void *(*phys_to_virt)(void *ctx, mmkit_paddr pa);
-    void *ctx;
-    mmkit_pfn rstart[MMKIT_BUDDY_MAX_REGIONS], rend[MMKIT_BUDDY_MAX_REGIONS];
-    mmkit__buddy_region *region[MMKIT_BUDDY_MAX_REGIONS]; /* sorted by address */
-} mmkit_buddy;
-
 typedef struct mmkit_buddy_stats {
     uint64_t total_frames;       /* managed RAM frames (reserved ones included) */
     uint64_t free_frames;
-    uint64_t reserved_frames;    /* taken by reservations and carved metadata at init/add
-                                  * (a count made then: frames handed back later stay in it) */
+    uint64_t reserved_frames;    /* taken by reservations at init and by carved metadata in use
+                                  * (reservations handed back later stay in it) */
     uint64_t quarantined_frames; /* MMKIT_DEBUG: blocks whose poison was overwritten */
     uint64_t meta_bytes;         /* metadata in use */
     uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* like /proc/buddyinfo */
@@ -196,19 +236,34 @@ typedef struct mmkit_buddy_stats {
     unsigned regions;
 } mmkit_buddy_stats;
 
-/* Bytes of metadata mmkit_buddy_init() needs for this memory map. Validates the map like init.
- * O(ram_count * R). */
+/* How to build a front. Zero-initialise, then set buddy (and lock when the buddy is shared). */
+typedef struct mmkit_buddy_cpu_desc {
+    mmkit_buddy *buddy;          /* the shared instance (initialised) */
+    unsigned batch;              /* frames per refill/flush; 0 = 32 */
+    unsigned high;               /* flush a batch above this many; 0 = 4 * batch */
+    mmkit_lock_hooks lock;       /* taken around every buddy call; both NULL = none */
+} mmkit_buddy_cpu_desc;
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+/* Bytes of metadata mmkit_buddy_init() needs for this memory map (for desc.mem). Validates the
+ * desc exactly as init does. O(ram_count * R + reserved_count * R). */
 MMKIT_API mmkit_status mmkit_buddy_mem_size(const mmkit_buddy_desc *desc, size_t *bytes);
 
 /* Build an instance. On failure *b is left zeroed and nothing else is touched. */
 MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *desc);
 
-/* Hot-add RAM [base, base+size). meta/meta_size as for init (see region_meta_size); meta NULL
- * carves the metadata from the start of the new range itself via phys_to_virt. */
+/* Bytes of metadata mmkit_buddy_add_region(b, base, size, ...) needs: those of the region the
+ * range forms with the regions it touches. Validates like add_region. O(R + orders). */
 MMKIT_API mmkit_status mmkit_buddy_region_mem_size(const mmkit_buddy *b, mmkit_paddr base,
-                                                    uint64_t size, size_t *bytes);
+                                                   uint64_t size, size_t *bytes);
+/* Hot-add RAM [base, base+size) (whole frames inside it). mem/mem_size as for init (sized by
+ * mmkit_buddy_region_mem_size); mem NULL carves the metadata from the start of the new range
+ * via phys_to_virt. A range touching a region merges with it (see DESIGN: hot-added RAM). */
 MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, uint64_t size,
-                                              void *meta, size_t meta_size);
+                                              void *mem, size_t mem_size);
+
+/* ---- allocation ----------------------------------------------------------------------------- */
 
 /* Allocate 2^order frames, aligned to their size. flags: MMKIT_ALLOC_ZERO, an address limit
  * (MMKIT_ALLOC_DMA, MMKIT_ALLOC_DMA32, MMKIT_ALLOC_LIMIT(bits)), MMKIT_ALLOC_NORECLAIM
@@ -246,52 +301,88 @@ MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, ui
 MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, size_t n,
                                               mmkit_paddr *out);
 
-/* Statistics snapshot. O(orders). */
-MMKIT_API void mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s);
+/* ---- queries -------------------------------------------------------------------------------- */
+
+/* Statistics snapshot. O(orders). EINVAL (and *s zeroed) for a NULL or zeroed instance. */
+MMKIT_API mmkit_status mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s);
 
 /* RAM range i (0 <= i < stats.regions), sorted by address. MMKIT_ENOENT past the end. */
 MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, mmkit_range *r);
 
-/* Walk every invariant: MMKIT_OK or MMKIT_ECORRUPT. */
+/* Walk every invariant: MMKIT_OK, MMKIT_ECORRUPT, or MMKIT_EINVAL for a NULL or zeroed b. */
 MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b);
 
-/* The instance as a frame provider (ctx = b). */
+/* The instance as a frame provider (ctx = b); all NULL for a NULL or zeroed b. */
 MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b);
 
-/* ---- per-CPU front cache ----------------------------------------------------------------- */
+/* ---- per-CPU front -------------------------------------------------------------------------- */
 
-typedef struct mmkit_buddy_cpu_desc {
-    mmkit_buddy *buddy;                        /* the shared instance */
-    unsigned batch;                            /* frames per refill/drain; 0 = 32 */
-    unsigned high;                             /* drain above this many; 0 = 4 * batch */
-    uintptr_t (*lock)(void *lock_ctx);         /* optional: taken around every buddy call,  */
-    void (*unlock)(void *lock_ctx, uintptr_t saved); /* returns state (e.g. saved IRQ flags) */
-    void *lock_ctx;
-} mmkit_buddy_cpu_desc;
+/* Attach front c to desc->buddy (c is overwritten; on failure it is zeroed). O(1). */
+MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c, const mmkit_buddy_cpu_desc *desc);
+/* Like mmkit_buddy_alloc; order 0 without an address limit is served from the front. */
+MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order, uint32_t flags,
+                                             mmkit_paddr *pa);
+/* Like mmkit_buddy_free; order 0 goes into the front (see BAD INPUT: front errors). */
+MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa, unsigned order);
+/* Give every frame the front holds back to the buddy (CPU going offline, reclaim). */
+MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c);
+/* The front as a frame provider (ctx = c); all NULL for a NULL or zeroed c. */
+MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
 
-typedef struct mmkit_buddy_cpu {
-    uint32_t count, batch, high;
+/* ==== storage only; treat as opaque ==========================================================
+ * The structs below are complete so that instances can live in caller memory; none of their
+ * fields is part of the API. */
+
+/* A bitmap with a 64-ary summary tree. lv[0] holds the bits, interleaved with the A words of
+ * the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1]. */
+#define MMKIT__BUDDY_LEVELS 6
+typedef struct mmkit__buddy_order { /* one order of one region */
+    mmkit_pfn base;            /* block of bit 0: (region start >> order) rounded down to 64, so
+                                * a block and its buddy always share a word, at bits blk & 63 */
+    uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
+    uint64_t nfree;            /* free blocks */
+    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
+    unsigned nlv;              /* summary levels + 1 */
+    uint64_t *lv[MMKIT__BUDDY_LEVELS];
+    size_t words[MMKIT__BUDDY_LEVELS];
+} mmkit__buddy_order;
+
+/* One contiguous RAM range and its bitmaps; lives at the start of its metadata. */
+typedef struct mmkit__buddy_region {
+    mmkit_pfn start, end;                 /* frames [start, end) */
+    mmkit__buddy_order ord[MMKIT_BUDDY_ORDERS];
+    size_t meta_bytes;                    /* layout bytes (without alignment slack) */
+    mmkit_pfn meta_pfn;                   /* frames add_region carved for this metadata, */
+    uint64_t meta_frames;                 /* or 0 */
+    bool init_meta;                       /* lives in init's carved buffer */
+    uint32_t omask;                       /* bit o: a block of order o is free */
+    unsigned index;                       /* position in mmkit_buddy.region[] */
+} mmkit__buddy_region;
+
+struct mmkit_buddy {
+    unsigned max_order;                       /* 0: zeroed (never initialised) */
+    unsigned nregions;
+    uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* over all regions */
+    uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
+    uint64_t hint[MMKIT_BUDDY_ORDERS];        /* bit index of the last block made free per */
+    unsigned hint_region[MMKIT_BUDDY_ORDERS]; /* order (LIFO reuse: it is still in cache)  */
+    mmkit_paddr meta_paddr;                   /* where init carved its metadata (if it did) */
+    uint64_t meta_carve_frames;               /* frames of that carve */
+    unsigned meta_users;                      /* regions still using it */
+    bool meta_carved;
+    void *(*phys_to_virt)(void *ctx, mmkit_paddr pa);
+    void *ctx;
+    mmkit_pfn rstart[MMKIT_BUDDY_MAX_REGIONS], rend[MMKIT_BUDDY_MAX_REGIONS];
+    mmkit__buddy_region *region[MMKIT_BUDDY_MAX_REGIONS]; /* sorted by address */
+};
+
+struct mmkit_buddy_cpu {
+    uint32_t count, batch, high;              /* high 0: zeroed */
     mmkit_buddy *buddy;
-    uintptr_t (*lock)(void *lock_ctx);
-    void (*unlock)(void *lock_ctx, uintptr_t saved);
-    void *lock_ctx;
+    mmkit_lock_hooks lock;
     uint64_t refills, drains, rejected;
     mmkit_paddr frames[MMKIT_BUDDY_CPU_FRAMES]; /* LIFO: frames[count-1] is the hottest */
-} mmkit_buddy_cpu;
-
-/* batch must be <= high <= MMKIT_BUDDY_CPU_FRAMES, else MMKIT_EINVAL. O(1). */
-MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c,
-                                              const mmkit_buddy_cpu_desc *desc);
-/* Like mmkit_buddy_alloc; order 0 without an address limit is served from the cache. */
-MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order,
-                                               uint32_t flags, mmkit_paddr *pa);
-/* Like mmkit_buddy_free; order 0 goes into the cache (see FRONT CACHE ERRORS). */
-MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa,
-                                              unsigned order);
-/* Give every cached frame back to the buddy (CPU going offline, reclaim). */
-MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c);
-/* The cache as a frame provider (ctx = c). */
-MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
+};
 
 #ifdef __cplusplus
 }
@@ -305,19 +396,19 @@ MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
 extern "C" {
 #endif
 
-#define MMKIT__BT_NONE UINT64_MAX
+#define MMKIT__BUDDY_NONE UINT64_MAX
 
 /* ---- bitmap with summary tree ------------------------------------------------------------ */
 
 /* Word wi of level l (level 0 is interleaved with the A words). */
-#define MMKIT__BTW(t, l, wi) ((t)->lv[l][(size_t)(wi) << ((l) == 0)])
+#define MMKIT__BUDDY_W(t, l, wi) ((t)->lv[l][(size_t)(wi) << ((l) == 0)])
 
-static inline bool mmkit__bt_test(const mmkit__border *t, uint64_t i) {
-    return (MMKIT__BTW(t, 0, i >> 6) >> (i & 63u)) & 1u;
+static inline bool mmkit__buddy_bt_test(const mmkit__buddy_order *t, uint64_t i) {
+    return (MMKIT__BUDDY_W(t, 0, i >> 6) >> (i & 63u)) & 1u;
 }
 
 /* Word i of level 0 became non-zero / zero: update the summary levels above. O(D). */
-static void mmkit__bt_up_set(mmkit__border *t, uint64_t i) {
+static void mmkit__buddy_bt_up_set(mmkit__buddy_order *t, uint64_t i) {
     unsigned l;
     for (l = 1; l < t->nlv; l++) {
         uint64_t *w = &t->lv[l][(size_t)(i >> 6)];
@@ -327,7 +418,7 @@ static void mmkit__bt_up_set(mmkit__border *t, uint64_t i) {
         i >>= 6;
     }
 }
-static void mmkit__bt_up_clear(mmkit__border *t, uint64_t i) {
+static void mmkit__buddy_bt_up_clear(mmkit__buddy_order *t, uint64_t i) {
     unsigned l;
     for (l = 1; l < t->nlv; l++) {
         uint64_t *w = &t->lv[l][(size_t)(i >> 6)];
@@ -341,78 +432,78 @@ static void mmkit__bt_up_clear(mmkit__border *t, uint64_t i) {
  * next word of this order turns non-zero or somebody searches. A block freed and allocated
  * straight back (the common churn) then never touches the summary tree. At most one word per
  * order and region is pending, so every bound stays as documented. */
-static inline void mmkit__bt_flush(mmkit__border *t) {
+static inline void mmkit__buddy_bt_flush(mmkit__buddy_order *t) {
     if (t->pend) {
-        mmkit__bt_up_set(t, t->pend - 1u);
+        mmkit__buddy_bt_up_set(t, t->pend - 1u);
         t->pend = 0;
     }
 }
 
 /* Set / clear bit i. O(1) usually, O(D) worst case. */
-static inline void mmkit__bt_word_set(mmkit__border *t, uint64_t *w, uint64_t i) {
+static inline void mmkit__buddy_bt_word_set(mmkit__buddy_order *t, uint64_t *w, uint64_t i) {
     uint64_t old = *w;
     *w = old | ((uint64_t)1 << (i & 63u));
     if (MMKIT__UNLIKELY(!old)) {
-        mmkit__bt_flush(t);
+        mmkit__buddy_bt_flush(t);
         t->pend = (size_t)(i >> 6) + 1u;
     }
 }
-static inline void mmkit__bt_word_clear(mmkit__border *t, uint64_t *w, uint64_t i) {
+static inline void mmkit__buddy_bt_word_clear(mmkit__buddy_order *t, uint64_t *w, uint64_t i) {
     *w &= ~((uint64_t)1 << (i & 63u));
     if (MMKIT__UNLIKELY(!*w)) {
         if (t->pend == (size_t)(i >> 6) + 1u) t->pend = 0;
-        else mmkit__bt_up_clear(t, i >> 6);
+        else mmkit__buddy_bt_up_clear(t, i >> 6);
     }
 }
 /* The level-0 word pair of bit i: [0] the F word, [1] the A word. */
-static inline uint64_t *mmkit__pair(const mmkit__border *t, uint64_t i) {
+static inline uint64_t *mmkit__buddy_pair(const mmkit__buddy_order *t, uint64_t i) {
     return &t->lv[0][(size_t)(i >> 6) << 1];
 }
-static inline void mmkit__bt_set(mmkit__border *t, uint64_t i) {
-    mmkit__bt_word_set(t, mmkit__pair(t, i), i);
+static inline void mmkit__buddy_bt_set(mmkit__buddy_order *t, uint64_t i) {
+    mmkit__buddy_bt_word_set(t, mmkit__buddy_pair(t, i), i);
 }
-static inline void mmkit__bt_clear(mmkit__border *t, uint64_t i) {
-    mmkit__bt_word_clear(t, mmkit__pair(t, i), i);
+static inline void mmkit__buddy_bt_clear(mmkit__buddy_order *t, uint64_t i) {
+    mmkit__buddy_bt_word_clear(t, mmkit__buddy_pair(t, i), i);
 }
 
-/* Lowest set bit, or MMKIT__BT_NONE. One descent from the single top word. O(D). */
-static inline uint64_t mmkit__bt_first(mmkit__border *t) {
+/* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word. O(D). */
+static inline uint64_t mmkit__buddy_bt_first(mmkit__buddy_order *t) {
     uint64_t i = 0;
     unsigned l = t->nlv;
-    mmkit__bt_flush(t);
+    mmkit__buddy_bt_flush(t);
     while (l-- > 0) {
-        uint64_t w = MMKIT__BTW(t, l, i);
-        if (!w) return MMKIT__BT_NONE;
+        uint64_t w = MMKIT__BUDDY_W(t, l, i);
+        if (!w) return MMKIT__BUDDY_NONE;
         i = (i << 6) | mmkit_ctz64(w);
     }
     return i;
 }
 
-/* Lowest set bit >= from, or MMKIT__BT_NONE. Climbs until a word has a later bit, then
+/* Lowest set bit >= from, or MMKIT__BUDDY_NONE. Climbs until a word has a later bit, then
  * descends. O(D). */
-static uint64_t mmkit__bt_next(mmkit__border *t, uint64_t from) {
+static uint64_t mmkit__buddy_bt_next(mmkit__buddy_order *t, uint64_t from) {
     uint64_t i = from;
     unsigned l = 0;
-    mmkit__bt_flush(t);
-    if (from >= t->nbits) return MMKIT__BT_NONE;
+    mmkit__buddy_bt_flush(t);
+    if (from >= t->nbits) return MMKIT__BUDDY_NONE;
     for (;;) {
         uint64_t wi = i >> 6, w;
-        if (wi >= t->words[l]) return MMKIT__BT_NONE;
-        w = MMKIT__BTW(t, l, wi) & (UINT64_MAX << (i & 63u));
+        if (wi >= t->words[l]) return MMKIT__BUDDY_NONE;
+        w = MMKIT__BUDDY_W(t, l, wi) & (UINT64_MAX << (i & 63u));
         if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
-        if (l + 1 == t->nlv) return MMKIT__BT_NONE;
+        if (l + 1 == t->nlv) return MMKIT__BUDDY_NONE;
         i = wi + 1;
         l++;
     }
     while (l > 0) {
         l--;
-        i = (i << 6) | mmkit_ctz64(MMKIT__BTW(t, l, i));
+        i = (i << 6) | mmkit_ctz64(MMKIT__BUDDY_W(t, l, i));
     }
     return i;
 }
 
 /* true when bits [from, to) of a bitmap whose word i is w[2i] are all zero. O((to-from)/64+1). */
-static bool mmkit__bits_zero(const uint64_t *w, uint64_t from, uint64_t to) {
+static bool mmkit__buddy_bits_zero(const uint64_t *w, uint64_t from, uint64_t to) {
     while (from < to) {
         uint64_t wi = from >> 6, lo = from & 63u;
         uint64_t n = to - from < 64u - lo ? to - from : 64u - lo;
@@ -425,13 +516,13 @@ static bool mmkit__bits_zero(const uint64_t *w, uint64_t from, uint64_t to) {
 
 /* ---- region layout ----------------------------------------------------------------------- */
 
-#define MMKIT__ALIGN64(x) (((x) + 63u) & ~(uint64_t)63u)
+#define MMKIT__BUDDY_ALIGN64(x) (((x) + 63u) & ~(uint64_t)63u)
 
 /* Bytes of metadata for frames [start, end) with orders 0..max_order; fills r when mem != NULL
  * (mem 64-byte aligned and zeroed by the caller). */
-static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem, mmkit_pfn start,
+static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char *mem, mmkit_pfn start,
                                      mmkit_pfn end, unsigned max_order) {
-    uint64_t off = MMKIT__ALIGN64((uint64_t)sizeof(mmkit__buddy_region));
+    uint64_t off = MMKIT__BUDDY_ALIGN64((uint64_t)sizeof(mmkit__buddy_region));
     unsigned o, l;
     if (r) { r->start = start; r->end = end; }
     for (o = 0; o <= max_order; o++) {
@@ -447,7 +538,7 @@ static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem,
                 r->ord[o].words[l] = (size_t)words;
                 r->ord[o].nlv = l + 1;
             }
-            off += MMKIT__ALIGN64(words * (l == 0 ? 16u : 8u)); /* level 0: F and A words */
+            off += MMKIT__BUDDY_ALIGN64(words * (l == 0 ? 16u : 8u)); /* level 0: F and A words */
             if (words == 1) break;
             words = (words + 63u) >> 6;
         }
@@ -460,81 +551,81 @@ static uint64_t mmkit__region_layout(mmkit__buddy_region *r, unsigned char *mem,
 
 /* Counters for one more / one fewer free block (bit i) at order o. The block made free last
  * becomes the hint that allocation tries first. */
-static inline void mmkit__count_more(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
+static inline void mmkit__buddy_count_more(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
                                      uint64_t i) {
     if (r->ord[o].nfree++ == 0) r->omask |= (uint32_t)1 << o;
     b->free_blocks[o]++;
     b->hint[o] = i;
     b->hint_region[o] = r->index;
 }
-static inline void mmkit__count_less(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o) {
+static inline void mmkit__buddy_count_less(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o) {
     if (--r->ord[o].nfree == 0) r->omask &= ~((uint32_t)1 << o);
     b->free_blocks[o]--;
 }
 
 /* Mark / unmark the free block blk at order o, keeping the counters. */
-static inline void mmkit__fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+static inline void mmkit__buddy_fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
     uint64_t i = blk - r->ord[o].base;
-    mmkit__bt_set(&r->ord[o], i);
-    mmkit__count_more(b, r, o, i);
+    mmkit__buddy_bt_set(&r->ord[o], i);
+    mmkit__buddy_count_more(b, r, o, i);
 }
-static inline void mmkit__fclear(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
+static inline void mmkit__buddy_fclear(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
                                  mmkit_pfn blk) {
-    mmkit__bt_clear(&r->ord[o], blk - r->ord[o].base);
-    mmkit__count_less(b, r, o);
+    mmkit__buddy_bt_clear(&r->ord[o], blk - r->ord[o].base);
+    mmkit__buddy_count_less(b, r, o);
 }
 
-static inline bool mmkit__ftest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    return mmkit__bt_test(&r->ord[o], blk - r->ord[o].base);
+static inline bool mmkit__buddy_ftest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    return mmkit__buddy_bt_test(&r->ord[o], blk - r->ord[o].base);
 }
 
 /* The A word of block blk at order o (interleaved after its F word), and its bit. */
-static inline uint64_t *mmkit__aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    return mmkit__pair(&r->ord[o], blk - r->ord[o].base) + 1;
+static inline uint64_t *mmkit__buddy_aword(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    return mmkit__buddy_pair(&r->ord[o], blk - r->ord[o].base) + 1;
 }
-static inline uint64_t mmkit__abit(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+static inline uint64_t mmkit__buddy_abit(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
     return (uint64_t)1 << ((blk - r->ord[o].base) & 63u);
 }
-static inline bool mmkit__atest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    return (*mmkit__aword(r, o, blk) & mmkit__abit(r, o, blk)) != 0;
+static inline bool mmkit__buddy_atest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    return (*mmkit__buddy_aword(r, o, blk) & mmkit__buddy_abit(r, o, blk)) != 0;
 }
-static inline void mmkit__aset(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t *w = mmkit__aword(r, o, blk);
-    *w |= mmkit__abit(r, o, blk);
+static inline void mmkit__buddy_aset(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t *w = mmkit__buddy_aword(r, o, blk);
+    *w |= mmkit__buddy_abit(r, o, blk);
 }
-static inline void mmkit__aclear(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
-    uint64_t *w = mmkit__aword(r, o, blk);
-    *w &= ~mmkit__abit(r, o, blk);
+static inline void mmkit__buddy_aclear(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t *w = mmkit__buddy_aword(r, o, blk);
+    *w &= ~mmkit__buddy_abit(r, o, blk);
 }
 
 /* Order j >= from of the free block covering pfn, or -1. O(O). */
-static int mmkit__free_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn,
+static int mmkit__buddy_free_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn,
                              unsigned from) {
     unsigned j;
     for (j = from; j <= b->max_order; j++)
-        if (mmkit__ftest(r, j, pfn >> j)) return (int)j;
+        if (mmkit__buddy_ftest(r, j, pfn >> j)) return (int)j;
     return -1;
 }
 
 /* Why a free of a block starting at pfn was refused: its first frame is free (a double free)
  * or it is not the start of an allocation of that order. O(O). */
-static mmkit_status mmkit__not_allocated(const mmkit_buddy *b, const mmkit__buddy_region *r,
+static mmkit_status mmkit__buddy_not_allocated(const mmkit_buddy *b, const mmkit__buddy_region *r,
                                          mmkit_pfn pfn) {
-    return mmkit__free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
+    return mmkit__buddy_free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
 }
 
 /* Order of the allocation covering pfn, or -1. O(O). */
-static int mmkit__alloc_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn) {
+static int mmkit__buddy_alloc_cover(const mmkit_buddy *b, const mmkit__buddy_region *r, mmkit_pfn pfn) {
     unsigned j;
     for (j = 0; j <= b->max_order; j++)
-        if (mmkit__atest(r, j, pfn >> j)) return (int)j;
+        if (mmkit__buddy_atest(r, j, pfn >> j)) return (int)j;
     return -1;
 }
 
 /* ---- region lookup ----------------------------------------------------------------------- */
 
 /* Region holding frame pfn, or NULL. O(log R). */
-static mmkit__buddy_region *mmkit__region_of(const mmkit_buddy *b, mmkit_pfn pfn) {
+static mmkit__buddy_region *mmkit__buddy_region_of(const mmkit_buddy *b, mmkit_pfn pfn) {
     unsigned lo = 0, hi = b->nregions;
     if (MMKIT__LIKELY(hi) && pfn - b->rstart[hi - 1u] < b->rend[hi - 1u] - b->rstart[hi - 1u])
         return b->region[hi - 1u]; /* the top region, where most allocations come from */
@@ -549,7 +640,7 @@ static mmkit__buddy_region *mmkit__region_of(const mmkit_buddy *b, mmkit_pfn pfn
 
 /* ---- poisoning (MMKIT_DEBUG) and zeroing, frame by frame through phys_to_virt ---------- */
 
-static void mmkit__fill(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n, int byte) {
+static void mmkit__buddy_fill(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n, int byte) {
     uint64_t i;
     for (i = 0; i < n; i++) {
         void *v = b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(pfn + i));
@@ -558,7 +649,7 @@ static void mmkit__fill(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n, int byt
 }
 
 #if MMKIT_DEBUG
-static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n) {
+static bool mmkit__buddy_poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n) {
     uint64_t i;
     size_t k;
     if (!b->phys_to_virt) return true;
@@ -570,10 +661,10 @@ static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n
     }
     return true;
 }
-#define MMKIT__POISON(b, pfn, n) \
-    do { if ((b)->phys_to_virt) mmkit__fill((b), (pfn), (n), MMKIT_BUDDY_POISON); } while (0)
+#define MMKIT__BUDDY_POISON_FILL(b, pfn, n) \
+    do { if ((b)->phys_to_virt) mmkit__buddy_fill((b), (pfn), (n), MMKIT_BUDDY_POISON); } while (0)
 #else
-#define MMKIT__POISON(b, pfn, n) ((void)0)
+#define MMKIT__BUDDY_POISON_FILL(b, pfn, n) ((void)0)
 #endif
 
 /* ---- the core block operations ----------------------------------------------------------- */
@@ -581,41 +672,41 @@ static bool mmkit__poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint64_t n
 /* Put the free block blk (bit i of word pair w at order o) into the maps, merging with free
  * buddies. A block and its buddy share a word (bases are 64-aligned), and blocks outside the
  * region are never marked, so the buddy test needs no bounds check. O(O * D). */
-static void mmkit__free_block_at(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
+static void mmkit__buddy_free_block_at(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
                                  uint64_t i, uint64_t *w) {
-    mmkit__border *t = &r->ord[o];
+    mmkit__buddy_order *t = &r->ord[o];
     b->free_frames += mmkit_order_frames(o);
     while (o < b->max_order && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
-        mmkit__bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
-        mmkit__count_less(b, r, o);
+        mmkit__buddy_bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
+        mmkit__buddy_count_less(b, r, o);
         blk >>= 1;
         t = &r->ord[++o];
         i = blk - t->base;
-        w = mmkit__pair(t, i);
+        w = mmkit__buddy_pair(t, i);
     }
-    mmkit__bt_word_set(t, w, i);
-    mmkit__count_more(b, r, o, i);
+    mmkit__buddy_bt_word_set(t, w, i);
+    mmkit__buddy_count_more(b, r, o, i);
 }
-static void mmkit__free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
+static void mmkit__buddy_free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
     mmkit_pfn blk = pfn >> o;
     uint64_t i = blk - r->ord[o].base;
-    mmkit__free_block_at(b, r, o, blk, i, mmkit__pair(&r->ord[o], i));
+    mmkit__buddy_free_block_at(b, r, o, blk, i, mmkit__buddy_pair(&r->ord[o], i));
 }
 
 /* Take the order-k block at pfn t out of the free block of order j >= k that covers it,
  * splitting: each half that does not hold t goes back free one order lower. O(O * D). */
-static void mmkit__carve(mmkit_buddy *b, mmkit__buddy_region *r, unsigned j, mmkit_pfn t,
+static void mmkit__buddy_carve(mmkit_buddy *b, mmkit__buddy_region *r, unsigned j, mmkit_pfn t,
                          unsigned k) {
-    mmkit__fclear(b, r, j, t >> j);
+    mmkit__buddy_fclear(b, r, j, t >> j);
     while (j > k) {
         j--;
-        mmkit__fset(b, r, j, (t >> j) ^ 1u);
+        mmkit__buddy_fset(b, r, j, (t >> j) ^ 1u);
     }
     b->free_frames -= mmkit_order_frames(k);
 }
 
 /* Largest order <= lim of an aligned block starting at p that ends at or before e (p < e). */
-static unsigned mmkit__block_order(mmkit_pfn p, mmkit_pfn e, unsigned lim) {
+static unsigned mmkit__buddy_block_order(mmkit_pfn p, mmkit_pfn e, unsigned lim) {
     unsigned o = mmkit_log2_floor64(e - p);
     if (p && mmkit_ctz64(p) < o) o = mmkit_ctz64(p);
     return o < lim ? o : lim;
@@ -623,21 +714,21 @@ static unsigned mmkit__block_order(mmkit_pfn p, mmkit_pfn e, unsigned lim) {
 
 /* Mark every still-free frame of [p, e) (inside r) allocated, as maximal aligned blocks.
  * Returns the number of frames taken. O((e - p) / 2^max + O) block steps, each O(O * D). */
-static uint64_t mmkit__take_range(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn p,
+static uint64_t mmkit__buddy_take_range(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn p,
                                   mmkit_pfn e) {
     uint64_t taken = 0;
     unsigned lim = b->max_order;
     while (p < e) {
-        unsigned o = mmkit__block_order(p, e, lim);
-        int j = mmkit__free_cover(b, r, p, o);
+        unsigned o = mmkit__buddy_block_order(p, e, lim);
+        int j = mmkit__buddy_free_cover(b, r, p, o);
         int a;
         if (j >= 0) {
-            mmkit__carve(b, r, (unsigned)j, p, o);
-            mmkit__aset(r, o, p >> o);
+            mmkit__buddy_carve(b, r, (unsigned)j, p, o);
+            mmkit__buddy_aset(r, o, p >> o);
             taken += mmkit_order_frames(o);
             p += mmkit_order_frames(o);
             lim = b->max_order;
-        } else if ((a = mmkit__alloc_cover(b, r, p)) >= 0) {
+        } else if ((a = mmkit__buddy_alloc_cover(b, r, p)) >= 0) {
             mmkit_pfn next = ((p >> a) + 1u) << a; /* skip the allocation */
             p = next < e ? next : e;
             lim = b->max_order;
@@ -649,15 +740,23 @@ static uint64_t mmkit__take_range(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_
     return taken;
 }
 
+/* Give back the allocation of order `order` at pfn (checked by the caller). */
+static void mmkit__buddy_release_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn,
+                                       unsigned order) {
+    mmkit__buddy_aclear(r, order, pfn >> order);
+    MMKIT__BUDDY_POISON_FILL(b, pfn, mmkit_order_frames(order));
+    mmkit__buddy_free_block(b, r, pfn, order);
+}
+
 /* ---- metadata sizing and region table ---------------------------------------------------- */
 
-typedef struct mmkit__rtab {
+typedef struct mmkit__buddy_rtab {
     mmkit_pfn start[MMKIT_BUDDY_MAX_REGIONS], end[MMKIT_BUDDY_MAX_REGIONS];
     unsigned n;
-} mmkit__rtab;
+} mmkit__buddy_rtab;
 
 /* Frames fully inside [base, base+size): *s..*e (empty when *s >= *e). */
-static mmkit_status mmkit__inner_frames(mmkit_paddr base, uint64_t size, mmkit_pfn *s,
+static mmkit_status mmkit__buddy_inner_frames(mmkit_paddr base, uint64_t size, mmkit_pfn *s,
                                         mmkit_pfn *e) {
     if (size > UINT64_MAX - base) return MMKIT_EINVAL;
     *s = mmkit_paddr_to_pfn(mmkit_align_up(base, MMKIT_PAGE_SIZE));
@@ -666,14 +765,14 @@ static mmkit_status mmkit__inner_frames(mmkit_paddr base, uint64_t size, mmkit_p
 }
 
 /* Frames touched by the validated range rv (rounded outward): [*s, *e). */
-static void mmkit__outer_frames(const mmkit_range *rv, mmkit_pfn *s, mmkit_pfn *e) {
+static void mmkit__buddy_outer_frames(const mmkit_range *rv, mmkit_pfn *s, mmkit_pfn *e) {
     mmkit_paddr last = rv->base + rv->size;
     *s = mmkit_paddr_to_pfn(rv->base);
     *e = mmkit_paddr_to_pfn(last) + ((last & MMKIT_PAGE_MASK) ? 1u : 0u);
 }
 
 /* Insert [s, e) into the sorted table, merging with adjacent ranges. */
-static mmkit_status mmkit__rtab_insert(mmkit__rtab *t, mmkit_pfn s, mmkit_pfn e) {
+static mmkit_status mmkit__buddy_rtab_insert(mmkit__buddy_rtab *t, mmkit_pfn s, mmkit_pfn e) {
     unsigned i = 0, k;
     while (i < t->n && t->start[i] < s) i++;
     if ((i > 0 && t->end[i - 1u] > s) || (i < t->n && t->start[i] < e)) return MMKIT_EEXIST;
@@ -695,57 +794,80 @@ static mmkit_status mmkit__rtab_insert(mmkit__rtab *t, mmkit_pfn s, mmkit_pfn e)
     return MMKIT_OK;
 }
 
-/* Validate a descriptor, build its merged region table and total metadata bytes. */
-static mmkit_status mmkit__desc_scan(const mmkit_buddy_desc *d, mmkit__rtab *t, unsigned *maxo,
-                                     uint64_t *bytes) {
+/* Validate a descriptor (fn names the public call for the log), build its merged region table
+ * and total metadata bytes. */
+#define MMKIT__BUDDY_REFUSE(st, fn, rule) MMKIT__REFUSE((st), fn ": " rule)
+static mmkit_status mmkit__buddy_desc_scan(const mmkit_buddy_desc *d, mmkit__buddy_rtab *t,
+                                           unsigned *maxo, uint64_t *bytes, bool for_init) {
     size_t i;
     unsigned k;
     mmkit_status st;
+#define MMKIT__BUDDY_SCAN_REFUSE(st_, rule)                                            \
+    return for_init ? MMKIT__BUDDY_REFUSE((st_), "mmkit_buddy_init", rule)             \
+                    : MMKIT__BUDDY_REFUSE((st_), "mmkit_buddy_mem_size", rule)
     t->n = 0;
     *bytes = 0;
-    if (!d) return MMKIT_EINVAL;
+    if (!d) MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL, "desc: must not be NULL");
     *maxo = d->max_order ? d->max_order : MMKIT_BUDDY_DEFAULT_MAX_ORDER;
-    if (*maxo > MMKIT_BUDDY_ORDER_LIMIT) return MMKIT_EINVAL;
-    if ((d->ram_count && !d->ram) || (d->reserved_count && !d->reserved)) return MMKIT_EINVAL;
+    if (*maxo > MMKIT_BUDDY_ORDER_LIMIT)
+        MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL, "desc.max_order: must be 0..18");
+    if (d->ram_count && !d->ram)
+        MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL, "desc.ram: must not be NULL when ram_count > 0");
+    if (d->reserved_count && !d->reserved)
+        MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL,
+                                 "desc.reserved: must not be NULL when reserved_count > 0");
     for (i = 0; i < d->ram_count; i++) {
         mmkit_pfn s, e;
-        if ((st = mmkit__inner_frames(d->ram[i].base, d->ram[i].size, &s, &e)) != MMKIT_OK) return st;
+        if (mmkit__buddy_inner_frames(d->ram[i].base, d->ram[i].size, &s, &e) != MMKIT_OK)
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL, "desc.ram: a range wraps past 2^64");
         if (s >= e) continue;
-        if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
-        if ((st = mmkit__rtab_insert(t, s, e)) != MMKIT_OK) return st;
+        if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES)
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_ERANGE, "desc.ram: a region exceeds 2^36 frames");
+        if ((st = mmkit__buddy_rtab_insert(t, s, e)) != MMKIT_OK) {
+            if (st == MMKIT_EEXIST)
+                MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EEXIST, "desc.ram: ranges share a whole frame");
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_ENOSPC,
+                                     "desc.ram: more than MMKIT_BUDDY_MAX_REGIONS regions");
+        }
     }
     for (k = 0; k < t->n; k++) /* merging may have grown a region past the limit */
-        if (t->end[k] - t->start[k] > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
+        if (t->end[k] - t->start[k] > MMKIT_BUDDY_REGION_MAX_FRAMES)
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_ERANGE, "desc.ram: a region exceeds 2^36 frames");
     for (i = 0; i < d->reserved_count; i++) { /* each must touch RAM */
         const mmkit_range *rv = &d->reserved[i];
         mmkit_pfn s, e;
         bool touches = false;
         if (rv->size == 0) continue;
-        if (rv->size > UINT64_MAX - rv->base) return MMKIT_EINVAL;
-        mmkit__outer_frames(rv, &s, &e);
+        if (rv->size > UINT64_MAX - rv->base)
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_EINVAL, "desc.reserved: a range wraps past 2^64");
+        mmkit__buddy_outer_frames(rv, &s, &e);
         for (k = 0; k < t->n && !touches; k++) touches = s < t->end[k] && e > t->start[k];
-        if (!touches) return MMKIT_ERANGE;
+        if (!touches)
+            MMKIT__BUDDY_SCAN_REFUSE(MMKIT_ERANGE, "desc.reserved: a range touches no RAM");
     }
-    for (k = 0; k < t->n; k++) *bytes += mmkit__region_layout(NULL, NULL, t->start[k], t->end[k], *maxo);
+    for (k = 0; k < t->n; k++)
+        *bytes += mmkit__buddy_region_layout(NULL, NULL, t->start[k], t->end[k], *maxo);
     if (t->n) *bytes += 64u; /* slack to align the caller's buffer */
-    if (*bytes > (uint64_t)SIZE_MAX) return MMKIT_ENOMEM;
+    if (*bytes > (uint64_t)SIZE_MAX)
+        MMKIT__BUDDY_SCAN_REFUSE(MMKIT_ENOMEM, "desc.ram: metadata exceeds SIZE_MAX bytes");
     return MMKIT_OK;
+#undef MMKIT__BUDDY_SCAN_REFUSE
 }
 
 MMKIT_API mmkit_status mmkit_buddy_mem_size(const mmkit_buddy_desc *desc, size_t *bytes) {
-    mmkit__rtab t;
+    mmkit__buddy_rtab t;
     unsigned maxo;
     uint64_t n;
     mmkit_status st;
-    if (!bytes) return MMKIT_EINVAL;
-    st = mmkit__desc_scan(desc, &t, &maxo, &n);
+    if (!bytes) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_mem_size: bytes: must not be NULL");
+    st = mmkit__buddy_desc_scan(desc, &t, &maxo, &n, false);
     *bytes = st == MMKIT_OK ? (size_t)n : 0u;
     return st;
 }
 
 /* Highest frame range of n frames in RAM avoiding every reservation, for carving metadata. */
-static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, uint64_t n,
-                              mmkit_pfn *out) {
+static bool mmkit__buddy_find_carve(const mmkit_buddy_desc *d, const mmkit__buddy_rtab *t,
+                                    uint64_t n, mmkit_pfn *out) {
     unsigned k = t->n;
     while (k-- > 0) {
         mmkit_pfn hi = t->end[k];
@@ -756,7 +878,7 @@ static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, u
             x = hi - n;
             for (i = 0; i < d->reserved_count; i++) {
                 mmkit_pfn s, e;
-                mmkit__outer_frames(&d->reserved[i], &s, &e);
+                mmkit__buddy_outer_frames(&d->reserved[i], &s, &e);
                 if (d->reserved[i].size && s < hi && e > x && s < lowest) lowest = s;
             }
             if (lowest == hi) { *out = x; return true; }
@@ -767,8 +889,8 @@ static bool mmkit__find_carve(const mmkit_buddy_desc *d, const mmkit__rtab *t, u
     return false;
 }
 
-/* Put region r (laid out, zeroed) into slot index of b, shifting the others up. */
-static void mmkit__region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
+/* Put region r (laid out) into b's sorted table, shifting the others up. */
+static void mmkit__buddy_region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
     unsigned i = 0, k;
     while (i < b->nregions && b->rstart[i] < r->start) i++;
     for (k = b->nregions; k > i; k--) {
@@ -785,27 +907,51 @@ static void mmkit__region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
     b->total_frames += r->end - r->start;
 }
 
-/* Free every frame of r as maximal aligned blocks. O(frames / 2^max + O). */
-static void mmkit__region_fill(mmkit_buddy *b, mmkit__buddy_region *r) {
-    mmkit_pfn p = r->start;
-    while (p < r->end) {
-        unsigned o = mmkit__block_order(p, r->end, b->max_order);
-        mmkit__free_block(b, r, p, o);
+/* Take region i out of b's table (its frames and free blocks stop counting). */
+static void mmkit__buddy_region_remove(mmkit_buddy *b, unsigned i) {
+    mmkit__buddy_region *r = b->region[i];
+    unsigned k, o;
+    for (o = 0; o <= b->max_order; o++) {
+        b->free_blocks[o] -= r->ord[o].nfree;
+        b->free_frames -= r->ord[o].nfree << o;
+    }
+    b->total_frames -= r->end - r->start;
+    for (k = i; k + 1u < b->nregions; k++) {
+        b->region[k] = b->region[k + 1u];
+        b->rstart[k] = b->rstart[k + 1u];
+        b->rend[k] = b->rend[k + 1u];
+        b->region[k]->index = k;
+    }
+    b->nregions--;
+}
+
+/* Free frames [p, e) of r as maximal aligned blocks (merging with free buddies). */
+static void mmkit__buddy_free_span(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn p,
+                                   mmkit_pfn e) {
+    while (p < e) {
+        unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
+        mmkit__buddy_free_block(b, r, p, o);
         p += mmkit_order_frames(o);
     }
 }
 
+/* Free every frame of r as maximal aligned blocks. O(frames / 2^max + O). */
+static void mmkit__buddy_region_fill(mmkit_buddy *b, mmkit__buddy_region *r) {
+    mmkit__buddy_free_span(b, r, r->start, r->end);
+}
+
 /* MMKIT_DEBUG: poison every free block of r (after init has applied its reservations, so
  * carved metadata is never overwritten). O(free bytes). */
-static void mmkit__poison_free(const mmkit_buddy *b, mmkit__buddy_region *r) {
+static void mmkit__buddy_poison_free(const mmkit_buddy *b, mmkit__buddy_region *r) {
 #if MMKIT_DEBUG
     unsigned o;
     if (!b->phys_to_virt) return;
     for (o = 0; o <= b->max_order; o++) {
-        uint64_t i = mmkit__bt_next(&r->ord[o], 0);
-        while (i != MMKIT__BT_NONE) {
-            mmkit__fill(b, (r->ord[o].base + i) << o, mmkit_order_frames(o), MMKIT_BUDDY_POISON);
-            i = mmkit__bt_next(&r->ord[o], i + 1u);
+        uint64_t i = mmkit__buddy_bt_next(&r->ord[o], 0);
+        while (i != MMKIT__BUDDY_NONE) {
+            mmkit__buddy_fill(b, (r->ord[o].base + i) << o, mmkit_order_frames(o),
+                              MMKIT_BUDDY_POISON);
+            i = mmkit__buddy_bt_next(&r->ord[o], i + 1u);
         }
     }
 #else
@@ -815,36 +961,44 @@ static void mmkit__poison_free(const mmkit_buddy *b, mmkit__buddy_region *r) {
 }
 
 /* Reserve [s, e) clipped to every region it touches. */
-static void mmkit__reserve(mmkit_buddy *b, mmkit_pfn s, mmkit_pfn e) {
+static void mmkit__buddy_reserve(mmkit_buddy *b, mmkit_pfn s, mmkit_pfn e) {
     unsigned k;
     for (k = 0; k < b->nregions; k++) {
         mmkit__buddy_region *r = b->region[k];
         mmkit_pfn lo = s > r->start ? s : r->start, hi = e < r->end ? e : r->end;
-        if (lo < hi) b->reserved_frames += mmkit__take_range(b, r, lo, hi);
+        if (lo < hi) b->reserved_frames += mmkit__buddy_take_range(b, r, lo, hi);
     }
 }
 
 MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *desc) {
-    mmkit__rtab t;
+    mmkit__buddy_rtab t;
     unsigned maxo, k;
-    uint64_t bytes;
+    uint64_t bytes, nframes = 0;
     unsigned char *mem;
     size_t i;
     mmkit_pfn carve = 0;
     mmkit_status st;
-    if (!b) return MMKIT_EINVAL;
+    if (!b) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_init: b: must not be NULL");
     MMKIT_MEMSET(b, 0, sizeof *b);
-    if ((st = mmkit__desc_scan(desc, &t, &maxo, &bytes)) != MMKIT_OK) return st;
+    if ((st = mmkit__buddy_desc_scan(desc, &t, &maxo, &bytes, true)) != MMKIT_OK) return st;
     if (desc->mem) {
-        if (desc->mem_size < bytes) return MMKIT_ENOSPC;
+        if (desc->mem_size < bytes)
+            return MMKIT__REFUSE(MMKIT_ENOSPC,
+                                 "mmkit_buddy_init: desc.mem_size: below mmkit_buddy_mem_size()");
         mem = (unsigned char *)desc->mem;
     } else if (bytes) {
-        uint64_t nframes = (bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
-        if (!desc->phys_to_virt) return MMKIT_EINVAL;
-        if (!mmkit__find_carve(desc, &t, nframes, &carve)) return MMKIT_ENOMEM;
+        nframes = (bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
+        if (!desc->phys_to_virt)
+            return MMKIT__REFUSE(MMKIT_EINVAL,
+                                 "mmkit_buddy_init: desc.phys_to_virt: needed to carve (mem is NULL)");
+        if (!mmkit__buddy_find_carve(desc, &t, nframes, &carve))
+            return MMKIT__REFUSE(MMKIT_ENOMEM,
+                                 "mmkit_buddy_init: desc.mem: NULL and no unreserved RAM to carve");
         /* the carved frames must be virtually contiguous: the caller's direct map is */
         mem = (unsigned char *)desc->phys_to_virt(desc->ctx, mmkit_pfn_to_paddr(carve));
-        if (!mem) return MMKIT_EINVAL;
+        if (!mem)
+            return MMKIT__REFUSE(MMKIT_EINVAL,
+                                 "mmkit_buddy_init: desc.phys_to_virt: cannot map the carved frames");
     } else {
         mem = NULL;
     }
@@ -859,103 +1013,218 @@ MMKIT_API mmkit_status mmkit_buddy_init(mmkit_buddy *b, const mmkit_buddy_desc *
     b->meta_bytes = bytes;
     for (k = 0; k < t.n; k++) {
         mmkit__buddy_region *r = (mmkit__buddy_region *)(void *)mem;
-        mem += mmkit__region_layout(r, mem, t.start[k], t.end[k], maxo);
-        mmkit__region_insert(b, r);
+        mem += mmkit__buddy_region_layout(r, mem, t.start[k], t.end[k], maxo);
+        r->init_meta = nframes != 0;
+        mmkit__buddy_region_insert(b, r);
     }
-    for (k = 0; k < b->nregions; k++) mmkit__region_fill(b, b->region[k]);
+    for (k = 0; k < b->nregions; k++) mmkit__buddy_region_fill(b, b->region[k]);
     for (i = 0; i < desc->reserved_count; i++) {
         mmkit_pfn s, e;
-        mmkit__outer_frames(&desc->reserved[i], &s, &e);
-        if (desc->reserved[i].size) mmkit__reserve(b, s, e);
+        mmkit__buddy_outer_frames(&desc->reserved[i], &s, &e);
+        if (desc->reserved[i].size) mmkit__buddy_reserve(b, s, e);
     }
-    if (!desc->mem && bytes) {
+    if (nframes) {
         b->meta_carved = true;
         b->meta_paddr = mmkit_pfn_to_paddr(carve);
-        mmkit__reserve(b, carve, carve + ((bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT));
+        b->meta_carve_frames = nframes;
+        b->meta_users = t.n;
+        mmkit__buddy_reserve(b, carve, carve + nframes);
     }
-    for (k = 0; k < b->nregions; k++) mmkit__poison_free(b, b->region[k]);
+    for (k = 0; k < b->nregions; k++) mmkit__buddy_poison_free(b, b->region[k]);
     return MMKIT_OK;
+}
+
+/* The region add_region(b, base, size) would build: the new frames [*s, *e), merged with the
+ * regions that touch them into [*ms, *me) (left / right neighbour indices or -1), and its
+ * metadata bytes (slack included). fn names the public call for the log. */
+static mmkit_status mmkit__buddy_hot_plan(const mmkit_buddy *b, mmkit_paddr base, uint64_t size,
+                                          bool for_add, mmkit_pfn *s, mmkit_pfn *e,
+                                          mmkit_pfn *ms, mmkit_pfn *me, int *left, int *right,
+                                          uint64_t *bytes) {
+    unsigned k;
+#define MMKIT__BUDDY_HOT_REFUSE(st_, rule)                                             \
+    return for_add ? MMKIT__BUDDY_REFUSE((st_), "mmkit_buddy_add_region", rule)        \
+                   : MMKIT__BUDDY_REFUSE((st_), "mmkit_buddy_region_mem_size", rule)
+    *left = *right = -1;
+    if (!b || !b->max_order) MMKIT__BUDDY_HOT_REFUSE(MMKIT_EINVAL, "b: must be an initialised buddy");
+    if (mmkit__buddy_inner_frames(base, size, s, e) != MMKIT_OK)
+        MMKIT__BUDDY_HOT_REFUSE(MMKIT_EINVAL, "size: the range wraps past 2^64");
+    if (*s >= *e) MMKIT__BUDDY_HOT_REFUSE(MMKIT_EINVAL, "size: the range holds no whole frame");
+    if (*e - *s > MMKIT_BUDDY_REGION_MAX_FRAMES)
+        MMKIT__BUDDY_HOT_REFUSE(MMKIT_ERANGE, "size: a region exceeds 2^36 frames");
+    for (k = 0; k < b->nregions; k++) {
+        if (*s < b->rend[k] && *e > b->rstart[k])
+            MMKIT__BUDDY_HOT_REFUSE(MMKIT_EEXIST, "base: the range overlaps managed RAM");
+        if (b->rend[k] == *s) *left = (int)k;
+        if (b->rstart[k] == *e) *right = (int)k;
+    }
+    *ms = *left >= 0 ? b->rstart[*left] : *s;
+    *me = *right >= 0 ? b->rend[*right] : *e;
+    if (*me - *ms > MMKIT_BUDDY_REGION_MAX_FRAMES)
+        MMKIT__BUDDY_HOT_REFUSE(MMKIT_ERANGE, "size: the merged region exceeds 2^36 frames");
+    if (*left < 0 && *right < 0 && b->nregions == MMKIT_BUDDY_MAX_REGIONS)
+        MMKIT__BUDDY_HOT_REFUSE(MMKIT_ENOSPC, "base: MMKIT_BUDDY_MAX_REGIONS regions in use");
+    *bytes = mmkit__buddy_region_layout(NULL, NULL, *ms, *me, b->max_order) + 64u;
+    if (*bytes > (uint64_t)SIZE_MAX)
+        MMKIT__BUDDY_HOT_REFUSE(MMKIT_ENOMEM, "size: metadata exceeds SIZE_MAX bytes");
+    return MMKIT_OK;
+#undef MMKIT__BUDDY_HOT_REFUSE
 }
 
 MMKIT_API mmkit_status mmkit_buddy_region_mem_size(const mmkit_buddy *b, mmkit_paddr base,
-                                                    uint64_t size, size_t *bytes) {
-    mmkit_pfn s, e;
-    uint64_t n;
+                                                   uint64_t size, size_t *bytes) {
+    mmkit_pfn s, e, ms, me;
+    int left, right;
+    uint64_t n = 0;
     mmkit_status st;
-    if (!b || !bytes) return MMKIT_EINVAL;
+    if (!bytes)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_region_mem_size: bytes: must not be NULL");
     *bytes = 0;
-    if ((st = mmkit__inner_frames(base, size, &s, &e)) != MMKIT_OK) return st;
-    if (s >= e) return MMKIT_EINVAL;
-    if (e - s > MMKIT_BUDDY_REGION_MAX_FRAMES) return MMKIT_ERANGE;
-    n = mmkit__region_layout(NULL, NULL, s, e, b->max_order) + 64u;
-    if (n > (uint64_t)SIZE_MAX) return MMKIT_ENOMEM;
-    *bytes = (size_t)n;
-    return MMKIT_OK;
+    st = mmkit__buddy_hot_plan(b, base, size, false, &s, &e, &ms, &me, &left, &right, &n);
+    if (st == MMKIT_OK) *bytes = (size_t)n;
+    return st;
+}
+
+/* Copy the marks of the old region o into the region r that covers it: allocations as they
+ * are, free blocks through the merging free (so blocks across a seam coalesce). o's free
+ * blocks must already be uncounted (mmkit__buddy_region_remove). O(words + marks * O * D). */
+static void mmkit__buddy_region_move(mmkit_buddy *b, const mmkit__buddy_region *o,
+                                     mmkit__buddy_region *r) {
+    unsigned k;
+    for (k = 0; k <= b->max_order; k++) {
+        const mmkit__buddy_order *t = &o->ord[k];
+        size_t w;
+        for (w = 0; w < t->words[0]; w++) {
+            uint64_t f = t->lv[0][2u * w], a = t->lv[0][2u * w + 1u];
+            mmkit_pfn blk0 = t->base + ((uint64_t)w << 6);
+            while (a) {
+                mmkit__buddy_aset(r, k, blk0 + mmkit_ctz64(a));
+                a &= a - 1u;
+            }
+            while (f) {
+                mmkit__buddy_free_block(b, r, (blk0 + mmkit_ctz64(f)) << k, k);
+                f &= f - 1u;
+            }
+        }
+    }
+}
+
+/* Give back [p, e), which mmkit__buddy_take_range marked as maximal aligned blocks in a free
+ * range, unless any of those blocks was freed meanwhile. Returns the frames given back. */
+static uint64_t mmkit__buddy_unreserve(mmkit_buddy *b, mmkit_pfn p, mmkit_pfn e) {
+    mmkit__buddy_region *r = mmkit__buddy_region_of(b, p);
+    mmkit_pfn q;
+    if (!r || r->end < e) return 0;
+    for (q = p; q < e;) {
+        unsigned o = mmkit__buddy_block_order(q, e, b->max_order);
+        if (!mmkit__buddy_atest(r, o, q >> o)) return 0; /* the caller freed part of it */
+        q += mmkit_order_frames(o);
+    }
+    for (q = p; q < e;) {
+        unsigned o = mmkit__buddy_block_order(q, e, b->max_order);
+        mmkit__buddy_release_block(b, r, q, o);
+        q += mmkit_order_frames(o);
+    }
+    return e - p;
 }
 
 MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, uint64_t size,
-                                              void *meta, size_t meta_size) {
-    mmkit_pfn s = 0, e = 0, mframes = 0;
-    size_t need;
-    unsigned k;
-    unsigned char *mem;
+                                              void *mem, size_t mem_size) {
+    mmkit_pfn s = 0, e = 0, ms = 0, me = 0, mframes = 0, gone_pfn[2] = {0, 0};
+    uint64_t need = 0, gone_frames[2] = {0, 0};
+    unsigned char *m;
     uintptr_t u;
+    unsigned k, ngone = 0, init_gone = 0;
+    int left, right;
+    const mmkit__buddy_region *old[2];
     mmkit__buddy_region *r;
-    mmkit_status st = mmkit_buddy_region_mem_size(b, base, size, &need);
+    mmkit_status st =
+        mmkit__buddy_hot_plan(b, base, size, true, &s, &e, &ms, &me, &left, &right, &need);
     if (st != MMKIT_OK) return st;
-    (void)mmkit__inner_frames(base, size, &s, &e);
-    for (k = 0; k < b->nregions; k++)
-        if (s < b->rend[k] && e > b->rstart[k]) return MMKIT_EEXIST;
-    if (b->nregions == MMKIT_BUDDY_MAX_REGIONS) return MMKIT_ENOSPC;
-    if (meta) {
-        if (meta_size < need) return MMKIT_ENOSPC;
-        mem = (unsigned char *)meta;
+    if (mem) {
+        if (mem_size < need)
+            return MMKIT__REFUSE(MMKIT_ENOSPC,
+                                 "mmkit_buddy_add_region: mem_size: below mmkit_buddy_region_mem_size()");
+        m = (unsigned char *)mem;
     } else {
-        mframes = ((uint64_t)need + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
-        if (!b->phys_to_virt) return MMKIT_EINVAL;
-        if (mframes >= e - s) return MMKIT_ENOMEM;
-        mem = (unsigned char *)b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(s));
-        if (!mem) return MMKIT_EINVAL;
+        mframes = (need + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
+        if (!b->phys_to_virt)
+            return MMKIT__REFUSE(MMKIT_EINVAL,
+                                 "mmkit_buddy_add_region: mem: NULL needs the buddy's phys_to_virt");
+        if (mframes >= e - s)
+            return MMKIT__REFUSE(MMKIT_ENOMEM,
+                                 "mmkit_buddy_add_region: mem: NULL and the metadata fills the range");
+        m = (unsigned char *)b->phys_to_virt(b->ctx, mmkit_pfn_to_paddr(s));
+        if (!m)
+            return MMKIT__REFUSE(MMKIT_EINVAL,
+                                 "mmkit_buddy_add_region: mem: phys_to_virt cannot map the range");
     }
-    MMKIT_MEMSET(mem, 0, need);
-    u = (uintptr_t)mem;
-    mem += ((u + 63u) & ~(uintptr_t)63u) - u;
-    r = (mmkit__buddy_region *)(void *)mem;
-    (void)mmkit__region_layout(r, mem, s, e, b->max_order);
-    mmkit__region_insert(b, r);
-    mmkit__region_fill(b, r);
-    b->meta_bytes += need;
-    if (mframes) b->reserved_frames += mmkit__take_range(b, r, s, s + mframes);
-    mmkit__poison_free(b, r);
+    MMKIT_MEMSET(m, 0, (size_t)need);
+    u = (uintptr_t)m;
+    m += ((u + 63u) & ~(uintptr_t)63u) - u;
+    r = (mmkit__buddy_region *)(void *)m;
+    (void)mmkit__buddy_region_layout(r, m, ms, me, b->max_order);
+    /* the neighbours, right first so that the left one's index stays valid */
+    if (right >= 0) old[ngone++] = b->region[right];
+    if (left >= 0) old[ngone++] = b->region[left];
+    for (k = 0; k < ngone; k++) {
+        mmkit__buddy_region_remove(b, old[k]->index);
+        mmkit__buddy_region_move(b, old[k], r);
+        gone_pfn[k] = old[k]->meta_pfn;
+        gone_frames[k] = old[k]->meta_frames;
+        if (old[k]->init_meta) init_gone++;
+        b->meta_bytes -= old[k]->meta_bytes;
+    }
+    mmkit__buddy_region_insert(b, r);
+    mmkit__buddy_free_span(b, r, s, e);
+    b->meta_bytes += r->meta_bytes;
+    if (mframes) {
+        r->meta_pfn = s;
+        r->meta_frames = mframes;
+        b->reserved_frames += mmkit__buddy_take_range(b, r, s, s + mframes);
+    }
+    /* the old metadata is read no more: give back what was carved for it */
+    for (k = 0; k < ngone; k++)
+        if (gone_frames[k])
+            b->reserved_frames -= mmkit__buddy_unreserve(b, gone_pfn[k], gone_pfn[k] + gone_frames[k]);
+    if (init_gone) {
+        b->meta_users -= init_gone;
+        if (b->meta_users == 0 && b->meta_carved) {
+            mmkit_pfn p = mmkit_paddr_to_pfn(b->meta_paddr);
+            b->reserved_frames -= mmkit__buddy_unreserve(b, p, p + b->meta_carve_frames);
+            b->meta_carved = false;
+        }
+    }
+    mmkit__buddy_poison_free(b, r);
     return MMKIT_OK;
 }
 
 /* ---- allocation -------------------------------------------------------------------------- */
 
 /* Mark the taken block allocated, then zero / verify poison. */
-static mmkit_status mmkit__finish_alloc(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn,
+static mmkit_status mmkit__buddy_finish_alloc(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn,
                                         unsigned k, uint32_t flags, mmkit_paddr *pa, bool mark) {
-    if (mark) mmkit__aset(r, k, pfn >> k);
+    if (mark) mmkit__buddy_aset(r, k, pfn >> k);
 #if MMKIT_DEBUG
-    if (!mmkit__poison_intact(b, pfn, mmkit_order_frames(k))) {
+    if (!mmkit__buddy_poison_intact(b, pfn, mmkit_order_frames(k))) {
         b->quarantined_frames += mmkit_order_frames(k); /* stays allocated, never handed out */
         return MMKIT_ECORRUPT;
     }
 #endif
-    if (flags & MMKIT_ALLOC_ZERO) mmkit__fill(b, pfn, mmkit_order_frames(k), 0);
+    if (flags & MMKIT_ALLOC_ZERO) mmkit__buddy_fill(b, pfn, mmkit_order_frames(k), 0);
     *pa = mmkit_pfn_to_paddr(pfn);
     return MMKIT_OK;
 }
 
 /* Search region r at order o for a block holding an aligned 2^k run inside [lo, hi);
  * at most three candidates can fail (the ones straddling lo or hi). */
-static bool mmkit__window_find(mmkit__buddy_region *r, unsigned o, unsigned k,
+static bool mmkit__buddy_window_find(mmkit__buddy_region *r, unsigned o, unsigned k,
                                unsigned align, mmkit_pfn lo, mmkit_pfn hi, mmkit_pfn *t) {
     mmkit_pfn from = (lo > r->start ? lo : r->start) >> o;
     for (;;) {
-        uint64_t i = mmkit__bt_next(&r->ord[o], from - r->ord[o].base);
+        uint64_t i = mmkit__buddy_bt_next(&r->ord[o], from - r->ord[o].base);
         mmkit_pfn bs, be, c, lim;
-        if (i == MMKIT__BT_NONE) return false;
+        if (i == MMKIT__BUDDY_NONE) return false;
         bs = (r->ord[o].base + i) << o;
         if (bs >= hi) return false;
         be = bs + mmkit_order_frames(o);
@@ -966,7 +1235,7 @@ static bool mmkit__window_find(mmkit__buddy_region *r, unsigned o, unsigned k,
     }
 }
 
-static mmkit_status mmkit__alloc_window(mmkit_buddy *b, unsigned k, unsigned align, mmkit_pfn lo,
+static mmkit_status mmkit__buddy_window_alloc(mmkit_buddy *b, unsigned k, unsigned align, mmkit_pfn lo,
                                         mmkit_pfn hi, uint32_t flags, mmkit_paddr *pa) {
     unsigned o, i;
     if (align < k) align = k;
@@ -977,69 +1246,69 @@ static mmkit_status mmkit__alloc_window(mmkit_buddy *b, unsigned k, unsigned ali
         if (b->rstart[i] >= hi || b->rend[i] <= lo) continue;
         for (o = align; om; o++, om >>= 1) {
             mmkit_pfn t;
-            if ((om & 1u) && mmkit__window_find(r, o, k, align, lo, hi, &t)) {
-                mmkit__carve(b, r, o, t, k);
-                return mmkit__finish_alloc(b, r, t, k, flags, pa, true);
+            if ((om & 1u) && mmkit__buddy_window_find(r, o, k, align, lo, hi, &t)) {
+                mmkit__buddy_carve(b, r, o, t, k);
+                return mmkit__buddy_finish_alloc(b, r, t, k, flags, pa, true);
             }
         }
     }
     return MMKIT_ENOMEM;
 }
 
-static mmkit_status mmkit__alloc_checks(const mmkit_buddy *b, unsigned order, uint32_t flags,
+static mmkit_status mmkit__buddy_alloc_args(const mmkit_buddy *b, unsigned order, uint32_t flags,
                                         const mmkit_paddr *pa) {
-    if (!b || !pa || order > b->max_order || (flags & ~MMKIT_ALLOC_KNOWN_FLAGS))
+    if (!b || !b->max_order || !pa || order > b->max_order || (flags & ~MMKIT_ALLOC_KNOWN_FLAGS))
         return MMKIT_EINVAL;
     if ((flags & MMKIT_ALLOC_ZERO) && !b->phys_to_virt) return MMKIT_EINVAL;
     return MMKIT_OK;
 }
 
 /* Unconstrained allocation (flags: ZERO or none), arguments already checked. */
-static inline mmkit_status mmkit__alloc_top(mmkit_buddy *b, unsigned order, uint32_t flags,
+static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                             mmkit_paddr *pa) {
     unsigned o, ri;
     uint64_t i;
     mmkit_pfn pfn;
     mmkit__buddy_region *r;
-    mmkit__border *t;
+    mmkit__buddy_order *t;
     /* the highest region with a block of order >= order; usually the top one */
     for (ri = b->nregions;;) {
-        if (ri-- == 0) return MMKIT_ENOMEM;
+        if (ri-- == 0) return b->max_order ? MMKIT_ENOMEM : MMKIT_EINVAL; /* 0: zeroed */
         r = b->region[ri];
         if (MMKIT__LIKELY(r->omask >> order)) break;
     }
     o = order + mmkit_ctz64(r->omask >> order); /* best fit within it */
     t = &r->ord[o];
     i = b->hint[o]; /* the block made free last is likely still in cache: reuse it */
-    if (b->hint_region[o] != ri || i >= t->nbits || !mmkit__bt_test(t, i)) i = mmkit__bt_first(t);
+    if (b->hint_region[o] != ri || i >= t->nbits || !mmkit__buddy_bt_test(t, i)) i = mmkit__buddy_bt_first(t);
     pfn = (t->base + i) << o;
     if (MMKIT__LIKELY(o == order)) { /* no split: flip F to A in one word pair */
-        uint64_t *w = mmkit__pair(t, i);
-        mmkit__bt_word_clear(t, w, i);
+        uint64_t *w = mmkit__buddy_pair(t, i);
+        mmkit__buddy_bt_word_clear(t, w, i);
         w[1] |= (uint64_t)1 << (i & 63u);
-        mmkit__count_less(b, r, o);
+        mmkit__buddy_count_less(b, r, o);
         b->free_frames -= mmkit_order_frames(o);
-        return mmkit__finish_alloc(b, r, pfn, order, flags, pa, false);
+        return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, false);
     }
-    mmkit__carve(b, r, o, pfn, order);
-    return mmkit__finish_alloc(b, r, pfn, order, flags, pa, true);
+    mmkit__buddy_carve(b, r, o, pfn, order);
+    return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, true);
 }
 
-static mmkit_status mmkit__alloc_slow(mmkit_buddy *b, unsigned order, uint32_t flags,
+static mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b, unsigned order, uint32_t flags,
                                       mmkit_paddr *pa) {
     uint64_t limit;
-    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
+    mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
     limit = mmkit_alloc_limit(flags);
-    if (limit) return mmkit__alloc_window(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
-    return mmkit__alloc_top(b, order, flags, pa);
+    if (limit) return mmkit__buddy_window_alloc(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
+    return mmkit__buddy_top_alloc(b, order, flags, pa);
 }
 
 MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                          mmkit_paddr *pa) {
     if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM)))
-        return mmkit__alloc_top(b, order, 0, pa);
-    return mmkit__alloc_slow(b, order, flags, pa);
+        return mmkit__buddy_top_alloc(b, order, 0, pa);
+    return mmkit__buddy_alloc_slowpath(b, order, flags, pa);
 }
 
 MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
@@ -1047,23 +1316,18 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
                                                 mmkit_paddr high, uint32_t flags,
                                                 mmkit_paddr *pa) {
     uint64_t limit;
-    mmkit_status st = mmkit__alloc_checks(b, order, flags, pa);
+    mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
     if (align_order > b->max_order || low > high) return MMKIT_EINVAL;
     limit = mmkit_alloc_limit(flags);
     if (limit && limit < high) high = limit;
-    return mmkit__alloc_window(b, order, align_order,
+    return mmkit__buddy_window_alloc(b, order, align_order,
                                mmkit_paddr_to_pfn(mmkit_align_up(low, MMKIT_PAGE_SIZE)),
                                mmkit_paddr_to_pfn(high), flags, pa);
 }
 
 /* ---- free -------------------------------------------------------------------------------- */
 
-static void mmkit__release(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned order) {
-    mmkit__aclear(r, order, pfn >> order);
-    MMKIT__POISON(b, pfn, mmkit_order_frames(order));
-    mmkit__free_block(b, r, pfn, order);
-}
 
 MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
     mmkit__buddy_region *r;
@@ -1072,28 +1336,29 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
     if (!b || order > b->max_order) return MMKIT_EINVAL;
     if (pa & (mmkit_order_bytes(order) - 1u)) return MMKIT_EALIGN;
     pfn = mmkit_paddr_to_pfn(pa);
-    r = mmkit__region_of(b, pfn);
-    if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
+    r = mmkit__buddy_region_of(b, pfn);
+    if (MMKIT__UNLIKELY(!r || r->end - pfn < mmkit_order_frames(order)))
+        return b->max_order ? MMKIT_ERANGE : MMKIT_EINVAL; /* 0: a zeroed instance */
     blk = pfn >> order;
     i = blk - r->ord[order].base;
-    w = mmkit__pair(&r->ord[order], i);
+    w = mmkit__buddy_pair(&r->ord[order], i);
     if (MMKIT__UNLIKELY(!(w[1] & ((uint64_t)1 << (i & 63u))))) /* not an allocation */
-        return mmkit__not_allocated(b, r, pfn);
+        return mmkit__buddy_not_allocated(b, r, pfn);
     w[1] &= ~((uint64_t)1 << (i & 63u));
-    MMKIT__POISON(b, pfn, mmkit_order_frames(order));
-    mmkit__free_block_at(b, r, order, blk, i, w);
+    MMKIT__BUDDY_POISON_FILL(b, pfn, mmkit_order_frames(order));
+    mmkit__buddy_free_block_at(b, r, order, blk, i, w);
     return MMKIT_OK;
 }
 
 /* The range [pfn, pfn+n) inside one region, or ERANGE/EALIGN/EINVAL. */
-static mmkit_status mmkit__range_region(const mmkit_buddy *b, mmkit_paddr pa, uint64_t n,
+static mmkit_status mmkit__buddy_range_region(const mmkit_buddy *b, mmkit_paddr pa, uint64_t n,
                                         mmkit__buddy_region **rp) {
     mmkit_pfn pfn;
     mmkit__buddy_region *r;
-    if (!b || n == 0) return MMKIT_EINVAL;
+    if (!b || !b->max_order || n == 0) return MMKIT_EINVAL;
     if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
     pfn = mmkit_paddr_to_pfn(pa);
-    r = mmkit__region_of(b, pfn);
+    r = mmkit__buddy_region_of(b, pfn);
     if (!r || r->end - pfn < n) return MMKIT_ERANGE;
     *rp = r;
     return MMKIT_OK;
@@ -1102,18 +1367,18 @@ static mmkit_status mmkit__range_region(const mmkit_buddy *b, mmkit_paddr pa, ui
 MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, uint64_t nframes) {
     mmkit__buddy_region *r = NULL;
     mmkit_pfn p, e;
-    mmkit_status st = mmkit__range_region(b, pa, nframes, &r);
+    mmkit_status st = mmkit__buddy_range_region(b, pa, nframes, &r);
     if (st != MMKIT_OK) return st;
     e = mmkit_paddr_to_pfn(pa) + nframes;
     for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* validate every block first */
-        unsigned o = mmkit__block_order(p, e, b->max_order);
-        if (!mmkit__atest(r, o, p >> o))
-            return mmkit__not_allocated(b, r, p);
+        unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
+        if (!mmkit__buddy_atest(r, o, p >> o))
+            return mmkit__buddy_not_allocated(b, r, p);
         p += mmkit_order_frames(o);
     }
     for (p = mmkit_paddr_to_pfn(pa); p < e;) {
-        unsigned o = mmkit__block_order(p, e, b->max_order);
-        mmkit__release(b, r, p, o);
+        unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
+        mmkit__buddy_release_block(b, r, p, o);
         p += mmkit_order_frames(o);
     }
     return MMKIT_OK;
@@ -1123,22 +1388,22 @@ MMKIT_API mmkit_status mmkit_buddy_claim(mmkit_buddy *b, mmkit_paddr pa, uint64_
     mmkit__buddy_region *r = NULL;
     mmkit_pfn p, e;
     unsigned lim;
-    mmkit_status st = mmkit__range_region(b, pa, nframes, &r);
+    mmkit_status st = mmkit__buddy_range_region(b, pa, nframes, &r);
     if (st != MMKIT_OK) return st;
     e = mmkit_paddr_to_pfn(pa) + nframes;
     lim = b->max_order;
     for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* every frame must be free */
-        unsigned o = mmkit__block_order(p, e, lim);
-        if (mmkit__free_cover(b, r, p, o) >= 0) {
+        unsigned o = mmkit__buddy_block_order(p, e, lim);
+        if (mmkit__buddy_free_cover(b, r, p, o) >= 0) {
             p += mmkit_order_frames(o);
             lim = b->max_order;
-        } else if (o == 0 || mmkit__alloc_cover(b, r, p) >= 0) {
+        } else if (o == 0 || mmkit__buddy_alloc_cover(b, r, p) >= 0) {
             return MMKIT_EBUSY;
         } else {
             lim = o - 1u;
         }
     }
-    (void)mmkit__take_range(b, r, mmkit_paddr_to_pfn(pa), e);
+    (void)mmkit__buddy_take_range(b, r, mmkit_paddr_to_pfn(pa), e);
     return MMKIT_OK;
 }
 
@@ -1149,23 +1414,24 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes,
     mmkit_pfn p, s, e, end;
     mmkit__buddy_region *r;
     mmkit_status st;
-    if (!b || nframes == 0 || nframes > mmkit_order_frames(b->max_order)) return MMKIT_EINVAL;
+    if (!b || !b->max_order || nframes == 0 || nframes > mmkit_order_frames(b->max_order))
+        return MMKIT_EINVAL;
     k = mmkit_log2_ceil64(nframes);
     if ((st = mmkit_buddy_alloc(b, k, flags, &base)) != MMKIT_OK) return st;
     s = mmkit_paddr_to_pfn(base);
     e = s + nframes;
     end = s + mmkit_order_frames(k);
-    r = mmkit__region_of(b, s);
-    mmkit__aclear(r, k, s >> k);
+    r = mmkit__buddy_region_of(b, s);
+    mmkit__buddy_aclear(r, k, s >> k);
     for (p = s; p < e;) { /* the head, as the blocks free_range will find */
-        unsigned o = mmkit__block_order(p, e, b->max_order);
-        mmkit__aset(r, o, p >> o);
+        unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
+        mmkit__buddy_aset(r, o, p >> o);
         p += mmkit_order_frames(o);
     }
     while (p < end) { /* the tail goes back */
-        unsigned o = mmkit__block_order(p, end, b->max_order);
-        MMKIT__POISON(b, p, mmkit_order_frames(o));
-        mmkit__free_block(b, r, p, o);
+        unsigned o = mmkit__buddy_block_order(p, end, b->max_order);
+        MMKIT__BUDDY_POISON_FILL(b, p, mmkit_order_frames(o));
+        mmkit__buddy_free_block(b, r, p, o);
         p += mmkit_order_frames(o);
     }
     *pa = base;
@@ -1175,7 +1441,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes,
 MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, size_t n,
                                               mmkit_paddr *out) {
     size_t i;
-    if (!b || (n && !out)) return MMKIT_EINVAL;
+    if (!b || !b->max_order || (n && !out)) return MMKIT_EINVAL;
     for (i = 0; i < n; i++) {
         mmkit_status st = mmkit_buddy_alloc(b, 0, flags, &out[i]);
         if (st != MMKIT_OK) {
@@ -1189,19 +1455,19 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, si
 /* ---- statistics -------------------------------------------------------------------------- */
 
 /* num * 1000 / den for num <= den without 64-bit division (32-bit targets). */
-static unsigned mmkit__permille(uint64_t num, uint64_t den) {
+static unsigned mmkit__buddy_permille(uint64_t num, uint64_t den) {
     if (!den) return 0;
     while (den >= ((uint64_t)1 << 22)) { num >>= 1; den >>= 1; }
     return (unsigned)((uint32_t)num * 1000u / (uint32_t)den);
 }
 
-MMKIT_API void mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s) {
+MMKIT_API mmkit_status mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s) {
     unsigned o;
     uint64_t below = 0;
-    if (!s) return;
+    if (!s) return MMKIT_EINVAL;
     MMKIT_MEMSET(s, 0, sizeof *s);
     s->largest_free_order = -1;
-    if (!b) return;
+    if (!b || !b->max_order) return MMKIT_EINVAL;
     s->total_frames = b->total_frames;
     s->free_frames = b->free_frames;
     s->reserved_frames = b->reserved_frames;
@@ -1211,14 +1477,15 @@ MMKIT_API void mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s)
     s->regions = b->nregions;
     for (o = 0; o <= b->max_order; o++) {
         s->free_blocks[o] = b->free_blocks[o];
-        s->frag_permille[o] = mmkit__permille(below, b->free_frames);
+        s->frag_permille[o] = mmkit__buddy_permille(below, b->free_frames);
         below += b->free_blocks[o] << o;
         if (b->free_blocks[o]) s->largest_free_order = (int)o;
     }
+    return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, mmkit_range *r) {
-    if (!b || !r) return MMKIT_EINVAL;
+    if (!b || !b->max_order || !r) return MMKIT_EINVAL;
     if (i >= b->nregions) return MMKIT_ENOENT;
     r->base = mmkit_pfn_to_paddr(b->rstart[i]);
     r->size = mmkit_pfn_to_paddr(b->rend[i] - b->rstart[i]);
@@ -1228,45 +1495,45 @@ MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, 
 /* ---- invariant checker ------------------------------------------------------------------- */
 
 /* Summary levels agree with the level below; no bit beyond nbits. */
-static bool mmkit__bt_consistent(const mmkit__border *t) {
+static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t) {
     unsigned l;
     uint64_t tail = t->nbits & 63u;
-    if (tail && (MMKIT__BTW(t, 0, t->words[0] - 1u) >> tail)) return false;
+    if (tail && (MMKIT__BUDDY_W(t, 0, t->words[0] - 1u) >> tail)) return false;
     /* a pending word is non-zero and its summary bit is not set yet */
-    if (t->pend && (t->pend > t->words[0] || !MMKIT__BTW(t, 0, t->pend - 1u))) return false;
+    if (t->pend && (t->pend > t->words[0] || !MMKIT__BUDDY_W(t, 0, t->pend - 1u))) return false;
     for (l = 1; l < t->nlv; l++) {
         size_t w;
         for (w = 0; w < t->words[l]; w++) {
             uint64_t expect = 0, j;
             for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++) {
                 uint64_t c = ((uint64_t)w << 6) + j;
-                if (MMKIT__BTW(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
+                if (MMKIT__BUDDY_W(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
                     expect |= (uint64_t)1 << j;
             }
-            if (MMKIT__BTW(t, l, w) != expect) return false;
+            if (MMKIT__BUDDY_W(t, l, w) != expect) return false;
         }
     }
     return true;
 }
 
-static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_region *r,
+static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__buddy_region *r,
                                      uint64_t *free_frames) {
     unsigned o;
     mmkit_pfn p;
     for (o = 0; o <= b->max_order; o++) {
-        const mmkit__border *t = &r->ord[o];
+        const mmkit__buddy_order *t = &r->ord[o];
         uint64_t pop = 0, w, tail = t->nbits & 63u;
         if (r->ord[o].base != ((r->start >> o) & ~(uint64_t)63) ||
             t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u)
             return false;
         /* nothing marked before the region in the first word */
-        if (!mmkit__bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
-            !mmkit__bits_zero(t->lv[0] + 1, 0, (r->start >> o) - t->base))
+        if (!mmkit__buddy_bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
+            !mmkit__buddy_bits_zero(t->lv[0] + 1, 0, (r->start >> o) - t->base))
             return false;
-        if (!mmkit__bt_consistent(t)) return false;
+        if (!mmkit__buddy_bt_consistent(t)) return false;
         if (tail && (t->lv[0][2u * t->words[0] - 1u] >> tail)) return false;
         for (w = 0; w < t->words[0]; w++) {
-            uint64_t bits = MMKIT__BTW(t, 0, w);
+            uint64_t bits = MMKIT__BUDDY_W(t, 0, w);
             pop += mmkit_popcount64(bits);
             while (bits) { /* no two free buddies below max_order */
                 unsigned j = mmkit_ctz64(bits);
@@ -1274,7 +1541,7 @@ static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_re
                 bits &= bits - 1u;
                 if (o < b->max_order) {
                     mmkit_pfn bud = blk ^ 1u;
-                    if (bud >= r->ord[o].base && bud - r->ord[o].base < t->nbits && mmkit__ftest(r, o, bud))
+                    if (bud >= r->ord[o].base && bud - r->ord[o].base < t->nbits && mmkit__buddy_ftest(r, o, bud))
                         return false;
                 }
             }
@@ -1288,20 +1555,20 @@ static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_re
         unsigned found = 0, fo = 0, q;
         bool is_free = false;
         for (o = 0; o <= b->max_order; o++) {
-            if (mmkit__ftest(r, o, p >> o)) { found++; fo = o; is_free = true; }
-            if (mmkit__atest(r, o, p >> o)) { found++; fo = o; is_free = false; }
+            if (mmkit__buddy_ftest(r, o, p >> o)) { found++; fo = o; is_free = true; }
+            if (mmkit__buddy_atest(r, o, p >> o)) { found++; fo = o; is_free = false; }
         }
         if (found != 1 || (p & (mmkit_order_frames(fo) - 1u)) ||
             r->end - p < mmkit_order_frames(fo))
             return false;
         for (q = 0; q < fo; q++) {
             uint64_t from = (p >> q) - r->ord[q].base, to = from + mmkit_order_frames(fo - q);
-            if (!mmkit__bits_zero(r->ord[q].lv[0], from, to) ||
-                !mmkit__bits_zero(r->ord[q].lv[0] + 1, from, to))
+            if (!mmkit__buddy_bits_zero(r->ord[q].lv[0], from, to) ||
+                !mmkit__buddy_bits_zero(r->ord[q].lv[0] + 1, from, to))
                 return false;
         }
 #if MMKIT_DEBUG
-        if (is_free && !mmkit__poison_intact(b, p, mmkit_order_frames(fo))) return false;
+        if (is_free && !mmkit__buddy_poison_intact(b, p, mmkit_order_frames(fo))) return false;
 #endif
         if (is_free) *free_frames += mmkit_order_frames(fo);
         p += mmkit_order_frames(fo);
@@ -1312,7 +1579,7 @@ static bool mmkit__region_consistent(const mmkit_buddy *b, const mmkit__buddy_re
 MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
     unsigned k, o;
     uint64_t free_frames = 0, total = 0, blocks[MMKIT_BUDDY_ORDERS];
-    if (!b) return MMKIT_EINVAL;
+    if (!b || !b->max_order) return MMKIT_EINVAL;
     if (b->max_order > MMKIT_BUDDY_ORDER_LIMIT || b->nregions > MMKIT_BUDDY_MAX_REGIONS)
         return MMKIT_ECORRUPT;
     MMKIT_MEMSET(blocks, 0, sizeof blocks);
@@ -1321,7 +1588,7 @@ MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
         if (!r || r->index != k || r->start != b->rstart[k] || r->end != b->rend[k] ||
             r->start >= r->end || (k && b->rend[k - 1u] > r->start))
             return MMKIT_ECORRUPT;
-        if (!mmkit__region_consistent(b, r, &free_frames)) return MMKIT_ECORRUPT;
+        if (!mmkit__buddy_region_consistent(b, r, &free_frames)) return MMKIT_ECORRUPT;
         for (o = 0; o <= b->max_order; o++) blocks[o] += r->ord[o].nfree;
         total += r->end - r->start;
     }
@@ -1349,6 +1616,8 @@ static void *mmkit__buddy_pvirt(void *ctx, mmkit_paddr pa) {
 
 MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
     mmkit_provider p;
+    MMKIT_MEMSET(&p, 0, sizeof p);
+    if (!b || !b->max_order) return p;
     p.alloc = mmkit__buddy_palloc;
     p.free = mmkit__buddy_pfree;
     p.phys_to_virt = mmkit__buddy_pvirt;
@@ -1356,37 +1625,38 @@ MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
     return p;
 }
 
-/* ---- front cache ------------------------------------------------------------------------- */
+/* ---- per-CPU front ------------------------------------------------------------------------- */
 
-static inline uintptr_t mmkit__cache_lock(mmkit_buddy_cpu *c) {
-    return c->lock ? c->lock(c->lock_ctx) : 0u;
-}
-static inline void mmkit__cache_unlock(mmkit_buddy_cpu *c, uintptr_t saved) {
-    if (c->unlock) c->unlock(c->lock_ctx, saved);
-}
-
-MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c,
-                                              const mmkit_buddy_cpu_desc *desc) {
+MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c, const mmkit_buddy_cpu_desc *desc) {
     unsigned batch, high;
-    if (!c || !desc || !desc->buddy || (!desc->lock != !desc->unlock)) return MMKIT_EINVAL;
+    if (!c) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_cpu_init: c: must not be NULL");
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_cpu_init: desc: must not be NULL");
+    if (!desc->buddy || !desc->buddy->max_order)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_buddy_cpu_init: desc.buddy: must be an initialised buddy");
+    if (!mmkit_lock_hooks_valid(&desc->lock))
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_buddy_cpu_init: desc.lock: set both acquire and release, or neither");
     batch = desc->batch ? desc->batch : 32u;
     high = desc->high ? desc->high : 4u * batch;
-    if (batch > high || high > MMKIT_BUDDY_CPU_FRAMES) return MMKIT_EINVAL;
-    MMKIT_MEMSET(c, 0, sizeof *c);
+    if (batch > high)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_cpu_init: desc.batch: must be <= desc.high");
+    if (high > MMKIT_BUDDY_CPU_FRAMES)
+        return MMKIT__REFUSE(MMKIT_EINVAL,
+                             "mmkit_buddy_cpu_init: desc.high: must be <= MMKIT_BUDDY_CPU_FRAMES");
     c->batch = batch;
     c->high = high;
     c->buddy = desc->buddy;
     c->lock = desc->lock;
-    c->unlock = desc->unlock;
-    c->lock_ctx = desc->lock_ctx;
     return MMKIT_OK;
 }
 
 /* Give frames[0..n) (the coldest) back; the rest slide down. Returns the first error. */
-static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cpu *c, uint32_t n) {
+static mmkit_status mmkit__buddy_cpu_drain_n(mmkit_buddy_cpu *c, uint32_t n) {
     mmkit_status first = MMKIT_OK;
     uint32_t i;
-    uintptr_t saved = mmkit__cache_lock(c);
+    uintptr_t saved = mmkit__lock(&c->lock);
     for (i = 0; i < n; i++) {
         mmkit_status st = mmkit_buddy_free(c->buddy, c->frames[i], 0);
         if (st != MMKIT_OK) {
@@ -1394,92 +1664,112 @@ static mmkit_status mmkit__cache_drain_n(mmkit_buddy_cpu *c, uint32_t n) {
             if (first == MMKIT_OK) first = st;
         }
     }
-    mmkit__cache_unlock(c, saved);
+    mmkit__unlock(&c->lock, saved);
     for (i = n; i < c->count; i++) c->frames[i - n] = c->frames[i];
     c->count -= n;
     c->drains++;
     return first;
 }
 
-static mmkit_status mmkit__cache_alloc_slow(mmkit_buddy_cpu *c, unsigned order, uint32_t flags,
-                                            mmkit_paddr *pa) {
+/* Everything the hit path does not serve (c is not NULL): a zeroed front, an empty front,
+ * order > 0, flags other than NORECLAIM. */
+static mmkit_status mmkit__buddy_cpu_alloc_miss(mmkit_buddy_cpu *c, unsigned order,
+                                                uint32_t flags, mmkit_paddr *pa) {
     mmkit_status st = MMKIT_OK;
     uintptr_t saved;
+    if (!c->high || !pa) return MMKIT_EINVAL; /* high 0: a zeroed front */
     if (order == 0 && !(flags & MMKIT_ALLOC_LIMIT_MASK) && !(flags & ~MMKIT_ALLOC_KNOWN_FLAGS)) {
         if ((flags & MMKIT_ALLOC_ZERO) && !c->buddy->phys_to_virt) return MMKIT_EINVAL;
         if (c->count == 0) { /* refill a batch; a partial batch is fine */
-            saved = mmkit__cache_lock(c);
+            saved = mmkit__lock(&c->lock);
             while (c->count < c->batch &&
                    (st = mmkit_buddy_alloc(c->buddy, 0, 0, &c->frames[c->count])) == MMKIT_OK)
                 c->count++;
-            mmkit__cache_unlock(c, saved);
+            mmkit__unlock(&c->lock, saved);
             c->refills++;
             if (c->count == 0) return st;
         }
         *pa = c->frames[--c->count];
-        if (flags & MMKIT_ALLOC_ZERO) mmkit__fill(c->buddy, mmkit_paddr_to_pfn(*pa), 1, 0);
+        if (flags & MMKIT_ALLOC_ZERO) mmkit__buddy_fill(c->buddy, mmkit_paddr_to_pfn(*pa), 1, 0);
         return MMKIT_OK;
     }
-    saved = mmkit__cache_lock(c);
+    saved = mmkit__lock(&c->lock);
     st = mmkit_buddy_alloc(c->buddy, order, flags, pa);
-    mmkit__cache_unlock(c, saved);
+    mmkit__unlock(&c->lock, saved);
     return st;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order,
-                                               uint32_t flags, mmkit_paddr *pa) {
+MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order, uint32_t flags,
+                                             mmkit_paddr *pa) {
+    if (MMKIT__UNLIKELY(!c)) return MMKIT_EINVAL;
+    /* a zeroed front has count 0, so it never hits */
     if (MMKIT__LIKELY(order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && c->count && pa)) {
         *pa = c->frames[--c->count];
         return MMKIT_OK;
     }
-    if (!pa) return MMKIT_EINVAL;
-    return mmkit__cache_alloc_slow(c, order, flags, pa);
+    return mmkit__buddy_cpu_alloc_miss(c, order, flags, pa);
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa,
-                                              unsigned order) {
-    mmkit_status st = MMKIT_OK;
+/* Everything the free hit path does not take (c is not NULL): a zeroed front, order > 0, a
+ * misaligned frame, a full front. */
+static mmkit_status mmkit__buddy_cpu_free_miss(mmkit_buddy_cpu *c, mmkit_paddr pa, unsigned order) {
+    mmkit_status st;
     uintptr_t saved;
-#if MMKIT_DEBUG
-    uint32_t i;
-#endif
+    if (!c->high) return MMKIT_EINVAL; /* a zeroed front */
     if (order != 0) {
-        saved = mmkit__cache_lock(c);
+        saved = mmkit__lock(&c->lock);
         st = mmkit_buddy_free(c->buddy, pa, order);
-        mmkit__cache_unlock(c, saved);
+        mmkit__unlock(&c->lock, saved);
         return st;
     }
     if (pa & MMKIT_PAGE_MASK) return MMKIT_EALIGN;
-#if MMKIT_DEBUG
-    for (i = 0; i < c->count; i++)
-        if (c->frames[i] == pa) return MMKIT_EDOUBLE;
-#endif
-    if (MMKIT__UNLIKELY(c->count >= c->high)) st = mmkit__cache_drain_n(c, c->batch);
+    st = mmkit__buddy_cpu_drain_n(c, c->batch); /* full */
     c->frames[c->count++] = pa;
     return st;
 }
 
-MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c) {
-    if (!c) return MMKIT_EINVAL;
-    if (!c->count) return MMKIT_OK;
-    return mmkit__cache_drain_n(c, c->count);
+MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa, unsigned order) {
+#if MMKIT_DEBUG
+    uint32_t i;
+#endif
+    if (MMKIT__UNLIKELY(!c)) return MMKIT_EINVAL;
+#if MMKIT_DEBUG
+    if (order == 0)
+        for (i = 0; i < c->count; i++)
+            if (c->frames[i] == pa) return MMKIT_EDOUBLE;
+#endif
+    /* a zeroed front has high 0, so it never hits */
+    if (MMKIT__LIKELY(order == 0 && !(pa & MMKIT_PAGE_MASK) && c->count < c->high)) {
+        c->frames[c->count++] = pa;
+        return MMKIT_OK;
+    }
+    return mmkit__buddy_cpu_free_miss(c, pa, order);
 }
 
-static mmkit_status mmkit__cache_palloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+MMKIT_API mmkit_status mmkit_buddy_cpu_flush(mmkit_buddy_cpu *c) {
+    if (!c || !c->high) return MMKIT_EINVAL;
+    if (!c->count) return MMKIT_OK;
+    return mmkit__buddy_cpu_drain_n(c, c->count);
+}
+
+static mmkit_status mmkit__buddy_cpu_palloc(void *ctx, unsigned order, uint32_t flags,
+                                            mmkit_paddr *pa) {
     return mmkit_buddy_cpu_alloc((mmkit_buddy_cpu *)ctx, order, flags, pa);
 }
-static mmkit_status mmkit__cache_pfree(void *ctx, mmkit_paddr pa, unsigned order) {
+static mmkit_status mmkit__buddy_cpu_pfree(void *ctx, mmkit_paddr pa, unsigned order) {
     return mmkit_buddy_cpu_free((mmkit_buddy_cpu *)ctx, pa, order);
 }
-static void *mmkit__cache_pvirt(void *ctx, mmkit_paddr pa) {
+static void *mmkit__buddy_cpu_pvirt(void *ctx, mmkit_paddr pa) {
     return mmkit__buddy_pvirt(((mmkit_buddy_cpu *)ctx)->buddy, pa);
 }
 
 MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c) {
     mmkit_provider p;
-    p.alloc = mmkit__cache_palloc;
-    p.free = mmkit__cache_pfree;
-    p.phys_to_virt = mmkit__cache_pvirt;
+    MMKIT_MEMSET(&p, 0, sizeof p);
+    if (!c || !c->high) return p;
+    p.alloc = mmkit__buddy_cpu_palloc;
+    p.free = mmkit__buddy_cpu_pfree;
+    p.phys_to_virt = mmkit__buddy_cpu_pvirt;
     p.ctx = c;
     return p;
 }

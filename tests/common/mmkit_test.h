@@ -396,4 +396,32 @@ TEST_HELPER mmkit_provider test_pages_provider(test_pages *t) {
     return p;
 }
 
+/* ---- tallying lock hooks ------------------------------------------------------------------ */
+
+/* Hooks that count acquisitions and releases (ctx is the tally); acquire returns 0x5a and
+ * release aborts unless it gets 0x5a back or the lock is not held. */
+typedef struct test_lock_tally {
+    int depth;
+    unsigned acquires, releases;
+} test_lock_tally;
+TEST_HELPER uintptr_t test_lock_tally_acquire(void *ctx) {
+    test_lock_tally *t = (test_lock_tally *)ctx;
+    t->depth++;
+    t->acquires++;
+    return 0x5a;
+}
+TEST_HELPER void test_lock_tally_release(void *ctx, uintptr_t saved) {
+    test_lock_tally *t = (test_lock_tally *)ctx;
+    if (saved != 0x5a || t->depth <= 0) abort();
+    t->depth--;
+    t->releases++;
+}
+TEST_HELPER mmkit_lock_hooks test_lock_tally_hooks(test_lock_tally *t) {
+    mmkit_lock_hooks h;
+    h.acquire = test_lock_tally_acquire;
+    h.release = test_lock_tally_release;
+    h.ctx = t;
+    return h;
+}
+
 #endif /* MMKIT_TEST_H */
