@@ -1290,6 +1290,303 @@ static void test_corner_paths(void **state) {
     unmake(&in);
 }
 
+/* ---- hot-add next to a region: one merged region, as if booted with the union ------------ */
+
+/* add_region with a malloc'd metadata buffer of exactly region_mem_size() bytes (kept in *meta) */
+static mmkit_status hot_add(mmkit_buddy *b, mmkit_paddr base, uint64_t size, void **meta) {
+    size_t need = 0;
+    mmkit_status st = mmkit_buddy_region_mem_size(b, base, size, &need);
+    if (st != MMKIT_OK) return st;
+    *meta = malloc(need);
+    assert_non_null(*meta);
+    st = mmkit_buddy_add_region(b, base, size, *meta, need);
+    if (st != MMKIT_OK) {
+        free(*meta);
+        *meta = NULL;
+    }
+    return st;
+}
+
+static void test_hot_add_merges_with_neighbours(void **state) {
+    inst in, un;
+    mmkit_range low = {0, MiB(6)}, all = {0, MiB(8)}, two[2] = {{0, MiB(2)}, {MiB(4), MiB(4)}};
+    mmkit_range r;
+    mmkit_buddy_stats s, su;
+    mmkit_paddr pa;
+    void *meta = NULL, *meta2 = NULL;
+    size_t need_merged = 0, need_alone = 0;
+    (void)state;
+    /* the union, booted: the reference */
+    assert_int_equal(make(&un, &all, 1, NULL, 0, 10, false), MMKIT_OK);
+    su = stats(&un.b);
+    /* [0, 6 MiB) booted, [6, 8 MiB) hot-added after it */
+    assert_int_equal(make(&in, &low, 1, NULL, 0, 10, false), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, MiB(6), MiB(2), &need_merged), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, MiB(16), MiB(2), &need_alone), MMKIT_OK);
+    assert_true(need_merged > need_alone); /* sized for the merged [0, 8 MiB) */
+    /* one byte short of the merged size is refused, and nothing changed */
+    meta = malloc(need_merged);
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(6), MiB(2), meta, need_merged - 1u), MMKIT_ENOSPC);
+    free(meta);
+    assert_int_equal(stats(&in.b).regions, 1);
+    assert_int_equal(hot_add(&in.b, MiB(6), MiB(2), &meta), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_int_equal(s.regions, 1);
+    assert_int_equal(mmkit_buddy_region_get(&in.b, 0, &r), MMKIT_OK);
+    assert_int_equal(r.base, 0);
+    assert_int_equal(r.size, MiB(8));
+    assert_true(stats_equal(&s, &su));
+    /* the aligned 4 MiB block [4, 8 MiB) spans the seam at 6 MiB: a max-order block */
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 10, 10, MiB(4), MiB(8), 0, &pa), MMKIT_OK);
+    assert_int_equal(pa, MiB(4));
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa, 10), MMKIT_OK);
+    /* a claim across the seam */
+    assert_int_equal(mmkit_buddy_claim(&in.b, MiB(5), MiB(2) / PG), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free_range(&in.b, MiB(5), MiB(2) / PG), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_true(stats_equal(&s, &su));
+    /* overlapping (even by one frame) is still refused, and changes nothing */
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(8) - PG, MiB(1), meta, 1u << 20), MMKIT_EEXIST);
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(1), PG, NULL, 0), MMKIT_EEXIST);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &su));
+    unmake(&in);
+    free(meta);
+
+    /* both sides at once: [0, 2) and [4, 8) booted, [2, 4) bridges them */
+    assert_int_equal(make(&in, two, 2, NULL, 0, 10, false), MMKIT_OK);
+    assert_int_equal(stats(&in.b).regions, 2);
+    assert_int_equal(hot_add(&in.b, MiB(2), MiB(2), &meta), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_int_equal(s.regions, 1);
+    assert_true(stats_equal(&s, &su));
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 10, 10, 0, MiB(4), 0, &pa), MMKIT_OK);
+    assert_int_equal(pa, 0); /* [0, 4 MiB) spans the seams at 2 MiB */
+    assert_int_equal(mmkit_buddy_free(&in.b, pa, 10), MMKIT_OK);
+    unmake(&in);
+    free(meta);
+
+    /* before a region: [4, 8) booted, [2, 4) then [0, 2) added below it */
+    assert_int_equal(make(&in, &two[1], 1, NULL, 0, 10, false), MMKIT_OK);
+    assert_int_equal(hot_add(&in.b, MiB(2), MiB(2), &meta), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(hot_add(&in.b, 0, MiB(2), &meta2), MMKIT_OK);
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &su));
+    unmake(&in);
+    free(meta);
+    free(meta2);
+    unmake(&un);
+}
+
+static void test_hot_add_order8_across_seam(void **state) {
+    /* max_order 10; RAM [0, 1.5 MiB) booted with allocations, [1.5, 3 MiB) added: the aligned
+     * 1 MiB at [1, 2 MiB) is free on both sides and becomes one order-8 block */
+    inst in;
+    mmkit_range low = {0, MiB(1) + KiB(512)};
+    mmkit_paddr pa, held[4];
+    void *meta = NULL;
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, &low, 1, NULL, 0, 10, false), MMKIT_OK);
+    for (i = 0; i < 4; i++) /* 1 MiB of order-6 blocks: with [1, 1.5 MiB) they are all there is */
+        assert_int_equal(mmkit_buddy_alloc_window(&in.b, 6, 6, 0, MiB(1), 0, &held[i]), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 8, 0, &pa), MMKIT_ENOMEM);
+    assert_int_equal(hot_add(&in.b, MiB(1) + KiB(512), MiB(1) + KiB(512), &meta), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(stats(&in.b).regions, 1);
+    assert_int_equal(mmkit_buddy_alloc_window(&in.b, 8, 8, MiB(1), MiB(2), 0, &pa), MMKIT_OK);
+    assert_int_equal(pa, MiB(1));
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa, 8), MMKIT_OK);
+    /* the allocations made before the merge are still allocations of the merged region */
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(mmkit_buddy_free(&in.b, held[i], 5), MMKIT_EINVAL);
+        assert_int_equal(mmkit_buddy_free(&in.b, held[i], 6), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_free(&in.b, held[i], 6), MMKIT_EDOUBLE);
+    }
+    CHECK_OK(&in.b);
+    assert_int_equal(stats(&in.b).free_frames, MiB(3) / PG);
+    assert_int_equal(stats(&in.b).free_blocks[9], 1); /* [0, 2 MiB) */
+    unmake(&in);
+    free(meta);
+}
+
+static void test_hot_add_returns_carved_metadata(void **state) {
+    /* metadata carved by init and by add_region goes back to the free pool once the merged
+     * region's new metadata replaces it */
+    mmkit_range ram = {0, MiB(4)};
+    mmkit_buddy b;
+    mmkit_buddy_desc d;
+    mmkit_buddy_stats s;
+    mmkit_paddr pa;
+    size_t need;
+    uint64_t init_frames, m1, m2, n = 0;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.ram = &ram;
+    d.ram_count = 1;
+    d.phys_to_virt = p2v;
+    assert_int_equal(mmkit_buddy_mem_size(&d, &need), MMKIT_OK);
+    init_frames = (need + PG - 1) / PG;
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_OK);
+    assert_int_equal(stats(&b).reserved_frames, init_frames);
+    /* [4, 8 MiB), metadata carved from its start: init's carve is no longer used */
+    assert_int_equal(mmkit_buddy_region_mem_size(&b, MiB(4), MiB(4), &need), MMKIT_OK);
+    m1 = (need + PG - 1) / PG;
+    assert_int_equal(mmkit_buddy_add_region(&b, MiB(4), MiB(4), NULL, 0), MMKIT_OK);
+    CHECK_OK(&b);
+    s = stats(&b);
+    assert_int_equal(s.regions, 1);
+    assert_int_equal(s.total_frames, MiB(8) / PG);
+    assert_int_equal(s.reserved_frames, m1);
+    assert_int_equal(s.free_frames, s.total_frames - m1);
+    /* [8, 12 MiB): the metadata add_region carved at 4 MiB comes back */
+    assert_int_equal(mmkit_buddy_region_mem_size(&b, MiB(8), MiB(4), &need), MMKIT_OK);
+    m2 = (need + PG - 1) / PG;
+    assert_int_equal(mmkit_buddy_add_region(&b, MiB(8), MiB(4), NULL, 0), MMKIT_OK);
+    CHECK_OK(&b);
+    s = stats(&b);
+    assert_int_equal(s.total_frames, MiB(12) / PG);
+    assert_int_equal(s.reserved_frames, m2);
+    assert_int_equal(s.free_frames, s.total_frames - m2);
+    /* every frame but the live metadata [8 MiB, + m2) can be handed out */
+    while (mmkit_buddy_alloc(&b, 0, 0, &pa) == MMKIT_OK) {
+        assert_false(pa >= MiB(8) && pa < MiB(8) + m2 * PG);
+        n++;
+    }
+    assert_int_equal(n, s.free_frames);
+    CHECK_OK(&b);
+}
+
+/* ---- NULL and zeroed instances and fronts (issue 10, hole 1) --------------------------- */
+
+static void test_null_and_zeroed(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(1), MiB(1)};
+    mmkit_buddy zb;
+    mmkit_buddy_cpu zc, before;
+    mmkit_buddy_cpu_desc cd;
+    mmkit_buddy_stats s;
+    mmkit_provider p;
+    mmkit_paddr pa = 0;
+    (void)state;
+    /* fronts: NULL and zeroed used to dereference NULL */
+    assert_int_equal(mmkit_buddy_cpu_alloc(NULL, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(NULL, PG, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_flush(NULL), MMKIT_EINVAL);
+    memset(&zc, 0, sizeof zc);
+    memset(&before, 0, sizeof before);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&zc, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&zc, 3, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(&zc, PG, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(&zc, PG, 2), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_free(&zc, 1, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_cpu_flush(&zc), MMKIT_EINVAL);
+    assert_memory_equal(&zc, &before, sizeof zc);
+    p = mmkit_buddy_cpu_provider(&zc);
+    assert_null(p.alloc);
+    assert_null(p.free);
+    assert_null(p.ctx);
+    p = mmkit_buddy_cpu_provider(NULL);
+    assert_null(p.alloc);
+    /* a zeroed buddy */
+    memset(&zb, 0, sizeof zb);
+    assert_int_equal(mmkit_buddy_alloc(&zb, 0, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free(&zb, 0, 0), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&zb, 1, 0, &pa), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_claim(&zb, 0, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free_range(&zb, 0, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_check(&zb), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_check(NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_stats_get(&zb, &s), MMKIT_EINVAL);
+    assert_int_equal(s.total_frames, 0);
+    p = mmkit_buddy_provider(&zb);
+    assert_null(p.alloc);
+    assert_null(p.ctx);
+    p = mmkit_buddy_provider(NULL);
+    assert_null(p.free);
+    /* a front cannot be attached to a zeroed buddy */
+    memset(&cd, 0, sizeof cd);
+    cd.buddy = &zb;
+    assert_int_equal(mmkit_buddy_cpu_init(&zc, &cd), MMKIT_EINVAL);
+    /* a front of a live buddy: its hit path still works after the NULL test */
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    cd.buddy = &in.b;
+    assert_int_equal(mmkit_buddy_cpu_init(&zc, &cd), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_alloc(&zc, 0, 0, &pa), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_free(&zc, pa, 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_cpu_flush(&zc), MMKIT_OK);
+    CHECK_OK(&in.b);
+    assert_int_equal(stats(&in.b).free_frames, MiB(1) / PG);
+    unmake(&in);
+}
+
+/* ---- MMKIT_LOG: why a setup call said no --------------------------------------------------- */
+
+static void test_refusals_are_logged(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(1), MiB(1)}, rsv = {GiB(2), PG};
+    mmkit_buddy b;
+    mmkit_buddy_desc d;
+    mmkit_buddy_cpu c;
+    mmkit_buddy_cpu_desc cd;
+    size_t n;
+    test_lock_tally t;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.ram = &ram;
+    d.ram_count = 1;
+    d.max_order = 19;
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_init: desc.max_order: must be 0..18"));
+    assert_int_equal(mmkit_buddy_mem_size(&d, &n), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_mem_size: desc.max_order: must be 0..18"));
+    d.max_order = 0;
+    d.reserved = &rsv;
+    d.reserved_count = 1;
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_ERANGE);
+    assert_true(test_log_seen("mmkit_buddy_init: desc.reserved: a range touches no RAM"));
+    assert_false(test_log_seen("mmkit_buddy_init: desc.max_order"));
+    d.reserved_count = 0;
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_init(&b, &d), MMKIT_EINVAL); /* carve without phys_to_virt */
+    assert_true(test_log_seen("mmkit_buddy_init: desc.phys_to_virt:"));
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(1), PG, NULL, 0), MMKIT_EEXIST);
+    assert_true(test_log_seen("mmkit_buddy_add_region: base: the range overlaps managed RAM"));
+    assert_int_equal(mmkit_buddy_region_mem_size(&in.b, MiB(8), 100, &n), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_region_mem_size: size: the range holds no whole frame"));
+    assert_int_equal(mmkit_buddy_add_region(&in.b, MiB(8), MiB(1), NULL, 0), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_add_region: mem: NULL needs the buddy's phys_to_virt"));
+    memset(&cd, 0, sizeof cd);
+    cd.buddy = &in.b;
+    cd.lock = test_lock_tally_hooks(&t);
+    cd.lock.release = NULL;
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_cpu_init: desc.lock: set both acquire and release"));
+    cd.lock.acquire = NULL;
+    cd.batch = 64;
+    cd.high = 32;
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_buddy_cpu_init: desc.batch: must be <= desc.high"));
+    /* a successful call logs nothing */
+    cd.high = 0;
+    test_log_clear();
+    assert_int_equal(mmkit_buddy_cpu_init(&c, &cd), MMKIT_OK);
+    assert_int_equal(test_log_count, 0);
+    unmake(&in);
+}
+
 /* ---- MMKIT_DEBUG poisoning --------------------------------------------------------------- */
 
 #if MMKIT_DEBUG
@@ -1356,6 +1653,11 @@ int main(void) {
         cmocka_unit_test(test_cache_errors_and_provider),
         cmocka_unit_test(test_randomized_against_model),
         cmocka_unit_test(test_corner_paths),
+        cmocka_unit_test(test_hot_add_merges_with_neighbours),
+        cmocka_unit_test(test_hot_add_order8_across_seam),
+        cmocka_unit_test(test_hot_add_returns_carved_metadata),
+        cmocka_unit_test(test_null_and_zeroed),
+        cmocka_unit_test(test_refusals_are_logged),
 #if MMKIT_DEBUG
         cmocka_unit_test(test_debug_poison),
 #endif
