@@ -117,7 +117,8 @@
  *   Every call: a NULL instance or front, or a zeroed one (never initialised or left zeroed by
  *   a failed init) -> EINVAL without writing to it; mmkit_buddy_provider and
  *   mmkit_buddy_cpu_provider return an all-NULL provider for them. A NULL out pointer -> EINVAL.
- *   init / mem_size: NULL desc; max_order > 18; ram_count or reserved_count without the array;
+ *   init / mem_size: a zeroed desc is valid (an instance without RAM, for add_region; 0 bytes).
+ *   NULL desc; max_order > 18; ram_count or reserved_count without the array;
  *   a range that wraps -> EINVAL. RAM ranges sharing a whole frame -> EEXIST (ranges are first
  *   shrunk to whole frames, so two that overlap only inside a partial frame just touch and
  *   merge); a region over 2^36 frames -> ERANGE; reservation outside RAM -> ERANGE; more than
