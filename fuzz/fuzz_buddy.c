@@ -37,12 +37,11 @@
  *   AFL++:      afl-clang-fast -fsanitize=fuzzer -Iinclude fuzz/fuzz_buddy.c
  *   replay:     cc -Iinclude fuzz/fuzz_buddy.c fuzz/replay_main.c   (ctest runs it on corpus/buddy)
  *   -DMMKIT_DEBUG=1 also exercises poisoning (the backed arena is then kept smaller).
- *   FUZZ_BUDDY_TRACE=1 in the environment prints every operation to stderr.
+ *   FUZZ_TRACE=1 in the environment prints every operation to stderr.
  */
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +69,6 @@
 #define PSHIFT MMKIT_PAGE_SHIFT
 #define TOP_PFN (UINT64_MAX >> PSHIFT) /* highest frame number */
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* The model's loops need no coverage feedback (what matters is the header's); without
  * trace-cmp hooks in them libFuzzer runs several times faster. */
 #if defined(__clang__) && __clang_major__ >= 13
@@ -80,47 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MODEL_FN
 #endif
 
-/* ---- failure reporting ----------------------------------------------------------------------- */
+/* ---- failure reporting and the input reader: fuzz_common.h ---------------------------------- */
 
-static unsigned g_op;
-static const char *g_opname = "setup";
-static int g_trace = -1;
-
-#define TRACE(...) \
-    do { if (g_trace > 0) fprintf(stderr, __VA_ARGS__); } while (0)
-
-static void fail_at(int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "fuzz_buddy.c:%d: op #%u (%s): ", line, g_op, g_opname);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-#define FAIL(...) fail_at(__LINE__, __VA_ARGS__)
-#define CHECK(c, ...) \
-    do { if (!(c)) FAIL(__VA_ARGS__); } while (0)
-
-static void expect_st_at(int line, mmkit_status got, mmkit_status want, const char *what) {
-    if (got != want)
-        fail_at(line, "%s returned %s, the model expects %s", what, mmkit_status_str(got),
-                mmkit_status_str(want));
-}
-#define EXPECT_ST(got, want, what) expect_st_at(__LINE__, (got), (want), (what))
-
-/* ---- input reader: bytes past the end read as 0 ---------------------------------------------- */
-
-static struct { const uint8_t *p; size_t n, i; } R;
-static unsigned u8(void) { return R.i < R.n ? R.p[R.i++] : 0u; }
-static unsigned u16(void) { unsigned a = u8(); return a | (u8() << 8); }
-static uint64_t u64(void) {
-    uint64_t v = 0;
-    unsigned i;
-    for (i = 0; i < 8; i++) v |= (uint64_t)u8() << (8 * i);
-    return v;
-}
-static int more(void) { return R.i < R.n; }
+#define FUZZ_NAME "fuzz_buddy"
+#include "fuzz_common.h"
 
 /* ---- small arithmetic (independent of the header's helpers) ---------------------------------- */
 
@@ -148,7 +108,9 @@ enum { HOLE = 0, FREE = 1, USED = 2 };
 enum { OWN_NONE = 0, OWN_RSV = -1, OWN_META = -2, OWN_CACHE = -3, OWN_TMP = -4 };
 enum { K_BLOCK = 1, K_RANGE = 2 };
 
-typedef struct { uint32_t s, e, id; } mreg;
+/* a region: frames [s, e), identity, the frames add_region carved for its metadata [cs, cs + cn)
+ * (cn 0: none), im: its metadata is in init's carved buffer */
+typedef struct { uint32_t s, e, id, cs, cn, im; } mreg;
 
 static struct {
     uint64_t base; /* absolute frame number of model index 0 */
@@ -162,7 +124,8 @@ static struct {
     uint64_t fbm[SPAN_MAX / 64]; /* bit set = FREE */
     mreg reg[MMKIT_BUDDY_MAX_REGIONS + 1];
     unsigned nreg;
-    uint32_t rend_of[MMKIT_BUDDY_MAX_REGIONS + MAXRANGES + 2]; /* region end by identity */
+    uint32_t rend_of[FUZZ_BUDDY_MAX_OPS + MAXRANGES + 2]; /* region end by identity */
+    uint32_t init_cs, init_cn, init_users; /* init's carved metadata and the regions using it */
     unsigned next_id;
     uint64_t nfree, total, reserved_stat, meta_bytes;
     uint64_t nmarks; /* allocation marks (allocated blocks) */
@@ -538,7 +501,7 @@ static uint64_t buddy_sig(void) {
     uint64_t h = 1469598103934665603ull;
     unsigned o;
     mmkit_buddy_stats st;
-    mmkit_buddy_stats_get(&B, &st);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &st), MMKIT_OK, "stats_get");
     h = (h ^ st.free_frames) * 1099511628211ull;
     for (o = 0; o < MMKIT_BUDDY_ORDERS; o++) h = (h ^ st.free_blocks[o]) * 1099511628211ull;
     return h;
@@ -605,7 +568,7 @@ static void post_step(void) {
     M.work += M.nb + M.nmarks + M.nreg;
     st = mmkit_buddy_check(&B);
     CHECK(st == MMKIT_OK, "mmkit_buddy_check: %s", mmkit_status_str(st));
-    mmkit_buddy_stats_get(&B, &s);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &s), MMKIT_OK, "stats_get");
     CHECK(s.total_frames == M.total, "stats total_frames %llu, model %llu",
           (unsigned long long)s.total_frames, (unsigned long long)M.total);
     CHECK(s.free_frames == M.nfree, "stats free_frames %llu, model %llu",
@@ -673,7 +636,7 @@ static int do_free(uint64_t pa, unsigned order, int via) {
         if (forbidden(r, (uint64_t)1 << order)) return 0;
         tags_check_range(r, (uint64_t)1 << order);
     }
-    mmkit_buddy_stats_get(&B, &before);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &before), MMKIT_OK, "stats_get");
     TRACE("  free(%#llx, %u) via %d -> expect %s\n", (unsigned long long)pa, order, via,
           mmkit_status_str(want));
     if (via == VIA_PROVIDER) {
@@ -691,7 +654,7 @@ static int do_free(uint64_t pa, unsigned order, int via) {
         model_release(r, order);
         ring_add(pa, 0, order, 0);
     } else {
-        mmkit_buddy_stats_get(&B, &after);
+        EXPECT_ST(mmkit_buddy_stats_get(&B, &after), MMKIT_OK, "stats_get");
         CHECK(memcmp(&before, &after, sizeof before) == 0, "a refused free changed the stats");
     }
     return 1;
@@ -705,7 +668,7 @@ static int do_free_range(uint64_t pa, uint64_t n) {
         if (forbidden((uint32_t)(pfn - M.base), n)) return 0;
         tags_check_range((uint32_t)(pfn - M.base), n);
     }
-    mmkit_buddy_stats_get(&B, &before);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &before), MMKIT_OK, "stats_get");
     TRACE("  free_range(%#llx, %llu) -> expect %s\n", (unsigned long long)pa,
           (unsigned long long)n, mmkit_status_str(want));
     got = mmkit_buddy_free_range(&B, pa, n);
@@ -719,7 +682,7 @@ static int do_free_range(uint64_t pa, uint64_t n) {
         }
         ring_add(pa, n, 0, 1);
     } else {
-        mmkit_buddy_stats_get(&B, &after);
+        EXPECT_ST(mmkit_buddy_stats_get(&B, &after), MMKIT_OK, "stats_get");
         CHECK(memcmp(&before, &after, sizeof before) == 0,
               "a refused free_range changed the stats");
     }
@@ -1094,7 +1057,30 @@ static void op_bulk(void) {
     }
 }
 
-static void *METAS[MMKIT_BUDDY_MAX_REGIONS + 8];
+/* Metadata bytes of a region [s, e) (absolute frames) without the 64-byte slack, from the
+ * public sizing call on an instance without RAM (so the model does not copy the layout). */
+static size_t model_layout(uint64_t s, uint64_t e) {
+    static mmkit_buddy scratch;
+    mmkit_buddy_desc d;
+    size_t n = 0;
+    memset(&d, 0, sizeof d);
+    d.max_order = M.maxo;
+    EXPECT_ST(mmkit_buddy_init(&scratch, &d), MMKIT_OK, "init without RAM");
+    EXPECT_ST(mmkit_buddy_region_mem_size(&scratch, PA(s), (e - s) << PSHIFT, &n), MMKIT_OK,
+              "region_mem_size on an empty instance");
+    CHECK(n > 64u, "region_mem_size gave %zu bytes", n);
+    return n - 64u;
+}
+/* frames [p, e) of carved metadata go back: release its blocks */
+static void model_release_meta(uint32_t p, uint32_t e) {
+    uint32_t q;
+    for (q = p; q < e; q++) CHECK(M.owner[q] == OWN_META, "model: carved metadata frame %u not held", q);
+    for (q = p; q < e; q++)
+        if (M.mark[q]) model_release(q, M.mark[q] - 1u);
+    M.reserved_stat -= e - p;
+}
+
+static void *METAS[FUZZ_BUDDY_MAX_OPS + 8];
 static unsigned nmetas;
 
 static void op_hot_add(void) {
@@ -1105,7 +1091,8 @@ static void op_hot_add(void) {
     void *meta = NULL;
     size_t meta_size = 0;
     int64_t f;
-    unsigned mmode = mb % 8u;
+    unsigned mmode = mb % 8u, li;
+    int left = -1, right = -1;
     mmkit_status want, got;
     const mreg *r;
     switch (kind) {
@@ -1154,17 +1141,26 @@ static void op_hot_add(void) {
         want = s >= e ? MMKIT_EINVAL
                : e - s > MMKIT_BUDDY_REGION_MAX_FRAMES ? MMKIT_ERANGE : MMKIT_OK;
     }
-    got = mmkit_buddy_region_mem_size(&B, base, size, &need);
-    EXPECT_ST(got, want, "region_meta_size");
-    if (got == MMKIT_OK) CHECK(need > 64, "region_meta_size gave %zu bytes", need);
-    if (want != MMKIT_OK) {
-        need = 0;
-    } else {
-        want = MMKIT_OK;
+    if (want == MMKIT_OK) { /* validated like add_region: overlap, a new slot */
         for (q = s; q < e; q++)
             if (M.st[q - M.base] != HOLE) { want = MMKIT_EEXIST; break; }
-        if (want == MMKIT_OK && M.nreg == MMKIT_BUDDY_MAX_REGIONS) want = MMKIT_ENOSPC;
     }
+    if (want == MMKIT_OK) {
+        for (li = 0; li < M.nreg; li++) {
+            if (ABS(M.reg[li].e) == s) left = (int)li;
+            if (ABS(M.reg[li].s) == e) right = (int)li;
+        }
+        if (left < 0 && right < 0 && M.nreg == MMKIT_BUDDY_MAX_REGIONS) want = MMKIT_ENOSPC;
+    }
+    got = mmkit_buddy_region_mem_size(&B, base, size, &need);
+    EXPECT_ST(got, want, "region_mem_size");
+    if (got == MMKIT_OK) { /* sized for the merged region */
+        uint64_t ms = left >= 0 ? ABS(M.reg[left].s) : s, me = right >= 0 ? ABS(M.reg[right].e) : e;
+        CHECK(need == model_layout(ms, me) + 64u, "region_mem_size gave %zu bytes, merged "
+              "region [%#llx, %#llx) needs %llu + 64", need, (unsigned long long)ms,
+              (unsigned long long)me, (unsigned long long)model_layout(ms, me));
+    }
+    if (want != MMKIT_OK) need = 0;
     if (mmode < 5) {
         meta_size = need;
     } else if (mmode == 5) {
@@ -1195,28 +1191,65 @@ static void op_hot_add(void) {
         free(meta);
         return;
     }
-    if (meta) METAS[nmetas++] = meta;
+    if (meta) {
+        CHECK(nmetas < sizeof METAS / sizeof METAS[0], "harness: METAS full");
+        METAS[nmetas++] = meta;
+    }
     {
         uint32_t rs = (uint32_t)(s - M.base), re = (uint32_t)(e - M.base), id = ++M.next_id;
-        unsigned i = M.nreg;
-        while (i > 0 && M.reg[i - 1].s > rs) { M.reg[i] = M.reg[i - 1]; i--; }
-        M.reg[i].s = rs;
-        M.reg[i].e = re;
+        uint32_t ms = rs, me = re, gone_cs[2], gone_cn[2];
+        unsigned i, ngone = 0, init_gone = 0;
+        mreg gone[2];
+        CHECK(id < sizeof M.rend_of / sizeof M.rend_of[0], "harness: out of region identities");
+        /* the neighbours it touches merge with it into one region (right first: indices) */
+        if (right >= 0) gone[ngone++] = M.reg[right];
+        if (left >= 0) gone[ngone++] = M.reg[left];
+        for (i = 0; i < ngone; i++) {
+            unsigned j, at = 0;
+            while (M.reg[at].id != gone[i].id) at++;
+            for (j = at; j + 1 < M.nreg; j++) M.reg[j] = M.reg[j + 1];
+            M.nreg--;
+            if (gone[i].s < ms) ms = gone[i].s;
+            if (gone[i].e > me) me = gone[i].e;
+            M.meta_bytes -= model_layout(ABS(gone[i].s), ABS(gone[i].e));
+            gone_cs[i] = gone[i].cs;
+            gone_cn[i] = gone[i].cn;
+            init_gone += gone[i].im;
+        }
+        i = M.nreg;
+        while (i > 0 && M.reg[i - 1].s > ms) { M.reg[i] = M.reg[i - 1]; i--; }
+        M.reg[i].s = ms;
+        M.reg[i].e = me;
         M.reg[i].id = id;
+        M.reg[i].cs = rs;
+        M.reg[i].cn = meta ? 0u : (uint32_t)mframes;
+        M.reg[i].im = 0;
         M.nreg++;
-        M.rend_of[id] = re;
+        M.rend_of[id] = me;
+        for (q = ms; q < me; q++) M.rid[q] = (uint16_t)id;
         for (q = rs; q < re; q++) {
             M.st[q] = FREE;
-            M.rid[q] = (uint16_t)id;
             setfree((uint32_t)q, 1);
         }
         M.nfree += re - rs;
         M.total += re - rs;
-        M.meta_bytes += need;
+        M.meta_bytes += need - 64u;
         if (!meta) {
             model_take_range(rs, rs + (uint32_t)mframes, OWN_META);
             M.reserved_stat += mframes;
         }
+        /* metadata carved for the neighbours is free again; init's once no region uses it */
+        for (i = 0; i < ngone; i++)
+            if (gone_cn[i]) model_release_meta(gone_cs[i], gone_cs[i] + gone_cn[i]);
+        if (init_gone) {
+            M.init_users -= init_gone;
+            if (M.init_users == 0 && M.init_cn) {
+                model_release_meta(M.init_cs, M.init_cs + M.init_cn);
+                M.init_cn = 0;
+            }
+        }
+        if (ngone) TRACE("  merged into [%#llx, %#llx)\n", (unsigned long long)PA(ABS(ms)),
+                         (unsigned long long)PA(ABS(me)));
     }
     compare_regions();
 }
@@ -1304,6 +1337,24 @@ static void cache_free_op(uint64_t pa, unsigned order, int bogus, int via_prov) 
     }
 }
 
+static int all_zero(const void *p, size_t n);
+/* a NULL or zeroed front (never initialised, or left by a failed init) refuses every call and
+ * stays zeroed */
+static void zeroed_front_calls(unsigned order, uint32_t flags, uint64_t pa) {
+    mmkit_paddr out = 0;
+    mmkit_provider pv;
+    CHECK(all_zero(&C, sizeof C), "harness: the front is not zeroed");
+    EXPECT_ST(mmkit_buddy_cpu_alloc(&C, order, flags, &out), MMKIT_EINVAL, "cpu_alloc (zeroed)");
+    EXPECT_ST(mmkit_buddy_cpu_alloc(NULL, order, flags, &out), MMKIT_EINVAL, "cpu_alloc (NULL)");
+    EXPECT_ST(mmkit_buddy_cpu_free(&C, pa, order), MMKIT_EINVAL, "cpu_free (zeroed)");
+    EXPECT_ST(mmkit_buddy_cpu_free(NULL, pa, order), MMKIT_EINVAL, "cpu_free (NULL)");
+    EXPECT_ST(mmkit_buddy_cpu_flush(&C), MMKIT_EINVAL, "cpu_flush (zeroed)");
+    pv = mmkit_buddy_cpu_provider(&C);
+    CHECK(!pv.alloc && !pv.free && !pv.phys_to_virt && !pv.ctx, "provider of a zeroed front");
+    CHECK(all_zero(&C, sizeof C), "a call changed a zeroed front");
+    CHECK(out == 0, "a refused cpu_alloc wrote *pa");
+}
+
 static void op_cache_alloc(void) {
     unsigned ob = u8(), order = (ob & 0xC0) ? 0u : ob % (M.maxo + 2u);
     uint32_t flags = (ob & 0x20) ? read_flags() : (ob & 0x10) ? MMKIT_ALLOC_NORECLAIM : 0u;
@@ -1313,6 +1364,7 @@ static void op_cache_alloc(void) {
     int from_cache = 0, do_refill = 0;
     fit_t f;
     f.ok = 0;
+    if (!cache_on) zeroed_front_calls(order, flags, PA(M.base));
     if (!cache_on || room() <= 0) return;
     if (order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && MC.count) {
         want = MMKIT_OK; /* hit */
@@ -1416,15 +1468,20 @@ static mmkit_status cache_init_model(unsigned cb, unsigned hb, unsigned lockmode
     cd.buddy = &B;
     cd.batch = batch;
     cd.high = high;
-    cd.lock_ctx = &LK;
-    if (lockmode == 1 || lockmode == 2) cd.lock = lk_lock;
-    if (lockmode == 1 || lockmode == 3) cd.unlock = lk_unlock;
+    cd.lock.ctx = &LK;
+    if (lockmode == 1 || lockmode == 2) cd.lock.acquire = lk_lock;
+    if (lockmode == 1 || lockmode == 3) cd.lock.release = lk_unlock;
     want = (lockmode == 2 || lockmode == 3 || eb > eh || eh > MMKIT_BUDDY_CPU_FRAMES)
                ? MMKIT_EINVAL : MMKIT_OK;
     TRACE("  cache_init(batch %u, high %u, lock %u) -> expect %s\n", batch, high, lockmode,
           mmkit_status_str(want));
     got = mmkit_buddy_cpu_init(&C, &cd);
     EXPECT_ST(got, want, "cache_init");
+    if (got != MMKIT_OK) { /* a failed init leaves the front zeroed: every call refuses it */
+        CHECK(all_zero(&C, sizeof C), "failed cpu_init left the front not zeroed");
+        cache_on = cache_locked = 0;
+        memset(&MC, 0, sizeof MC);
+    }
     if (got == MMKIT_OK) {
         cache_on = 1;
         cache_locked = lockmode == 1;
@@ -1581,8 +1638,8 @@ static void reset_all(void) {
     pend_s = pend_e = 0;
     nmetas = 0;
     nrsv = 0;
-    g_op = 0;
-    g_opname = "setup";
+    fuzz_op = 0;
+    fuzz_opname = "setup";
 }
 
 static int all_zero(const void *p, size_t n) {
@@ -1606,7 +1663,7 @@ static void final_checks(void) {
     mmkit_buddy_stats s;
     uint32_t q;
     uint64_t held;
-    g_opname = "final";
+    fuzz_opname = "final";
     if (cache_on) {
         cache_drain_op();
         post_step();
@@ -1619,7 +1676,7 @@ static void final_checks(void) {
         post_step();
     }
     held = held_frames(OWN_RSV) + held_frames(OWN_META);
-    mmkit_buddy_stats_get(&B, &s);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &s), MMKIT_OK, "stats_get");
     CHECK(s.free_frames == s.total_frames - held,
           "everything given back: free %llu, total %llu, still reserved %llu",
           (unsigned long long)s.free_frames, (unsigned long long)s.total_frames,
@@ -1636,7 +1693,7 @@ static void final_checks(void) {
             post_step();
         }
     }
-    mmkit_buddy_stats_get(&B, &s);
+    EXPECT_ST(mmkit_buddy_stats_get(&B, &s), MMKIT_OK, "stats_get");
     CHECK(s.free_frames == s.total_frames - held_frames(OWN_META),
           "after freeing the reservations: free %llu, total %llu, metadata %llu",
           (unsigned long long)s.free_frames, (unsigned long long)s.total_frames,
@@ -1659,10 +1716,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t carve_at = 0, carve_n = 0;
     unsigned cache_cfg[3];
 
-    if (g_trace < 0) g_trace = getenv("FUZZ_BUDDY_TRACE") != NULL;
-    R.p = data;
-    R.n = size;
-    R.i = 0;
+    fuzz_begin(data, size);
     reset_all();
 
     cfg0 = u8();
@@ -1790,7 +1844,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         d.ctx = &M;
     }
     want = model_scan(ram, nram, RSV, nrsv, maxo_in, ram_null, &maxo, regs, &nregs);
-    g_opname = "meta_size";
+    fuzz_opname = "meta_size";
     EXPECT_ST(mmkit_buddy_mem_size(&d, NULL), MMKIT_EINVAL, "meta_size(bytes NULL)");
     got = mmkit_buddy_mem_size(&d, &need);
     EXPECT_ST(got, want, "meta_size");
@@ -1808,6 +1862,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             M.reg[k].s = s;
             M.reg[k].e = e;
             M.reg[k].id = id;
+            M.reg[k].cs = M.reg[k].cn = M.reg[k].im = 0;
             M.rend_of[id] = e;
             for (q = s; q < e; q++) {
                 M.st[q] = FREE;
@@ -1869,7 +1924,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(arena != NULL, "malloc arena");
     }
 
-    g_opname = "init";
+    fuzz_opname = "init";
     TRACE("init: %zu ranges, %u reservations, max_order %u, base %#llx, backed %d, meta %s "
           "-> expect %s\n",
           nram, nrsv, maxo_in, (unsigned long long)M.base, M.backed,
@@ -1893,24 +1948,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                   "metadata", (unsigned long long)PA(ABS(carve_at + j)));
         model_take_range((uint32_t)carve_at, (uint32_t)(carve_at + carve_n), OWN_META);
         M.reserved_stat += carve_n;
+        M.init_cs = (uint32_t)carve_at;
+        M.init_cn = (uint32_t)carve_n;
+        M.init_users = M.nreg;
+        for (i = 0; i < M.nreg; i++) M.reg[i].im = 1;
     }
     post_step();
     compare_regions();
 
     if (cache_cfg[0] & 1) {
-        g_opname = "cache_init";
+        fuzz_opname = "cache_init";
         static const unsigned lockmode[8] = {1, 1, 1, 1, 0, 0, 2, 3};
         (void)cache_init_model(cache_cfg[1], cache_cfg[2], lockmode[(cache_cfg[0] >> 1) & 7u]);
     }
 
-    for (g_op = 1; g_op <= FUZZ_BUDDY_MAX_OPS && more() && M.work < FUZZ_BUDDY_WORK; g_op++) {
+    for (fuzz_op = 1; fuzz_op <= FUZZ_BUDDY_MAX_OPS && more() && M.work < FUZZ_BUDDY_WORK; fuzz_op++) {
         static const char *const names[16] = {
             "alloc", "alloc", "alloc_window", "free", "free", "bad_free", "alloc_exact",
             "claim", "alloc", "alloc_bulk", "hot_add", "cache_alloc", "cache_free",
             "cache_ctl", "stats", "free_rsv"};
         unsigned op = u8() % 16u;
-        g_opname = names[op];
-        TRACE("op %u: %s\n", g_op, g_opname);
+        fuzz_opname = names[op];
+        TRACE("op %u: %s\n", fuzz_op, fuzz_opname);
         switch (op) {
         case 0: case 1: case 8: op_alloc(); break;
         case 2: op_alloc_window(); break;
