@@ -6,16 +6,20 @@
  * desc row (a zeroed desc names no buddy) and a parent row (desc.buddy NULL or zeroed). The
  * buddy has no destroy. */
 
-static uint64_t sweep_buddy_mem[4096]; /* caller metadata for the valid descs */
-static const mmkit_range sweep_buddy_ram = {0, (uint64_t)1 << 20};
+/* No file-scope storage here: the slab rows read around a global of theirs (the tag of a
+ * foreign object), so this file keeps the data layout as it was. */
+#define SWEEP_BUDDY_MEM 32768u /* caller metadata for the valid descs: enough for 1 MiB */
 
-static mmkit_buddy_desc sweep_buddy_desc(void) {
+/* A valid desc over *ram with metadata in mem (SWEEP_BUDDY_MEM bytes). */
+static mmkit_buddy_desc sweep_buddy_desc(mmkit_range *ram, void *mem) {
     mmkit_buddy_desc d;
     memset(&d, 0, sizeof d);
-    d.ram = &sweep_buddy_ram;
+    ram->base = 0;
+    ram->size = (uint64_t)1 << 20;
+    d.ram = ram;
     d.ram_count = 1;
-    d.mem = sweep_buddy_mem;
-    d.mem_size = sizeof sweep_buddy_mem;
+    d.mem = mem;
+    d.mem_size = SWEEP_BUDDY_MEM;
     return d;
 }
 /* the provider rows: an all-NULL provider is the documented zero value */
@@ -25,7 +29,8 @@ static mmkit_status sweep_buddy_provider_status(mmkit_provider p) {
 }
 
 static mmkit_status sweep_buddy_mem_size_null(void *p) { /* NULL desc; valid desc, NULL out */
-    mmkit_buddy_desc d = sweep_buddy_desc();
+    mmkit_range ram;
+    mmkit_buddy_desc d = sweep_buddy_desc(&ram, NULL);
     size_t n = 0;
     if (p) return MMKIT_EINVAL; /* this row asks only for the NULL form */
     if (mmkit_buddy_mem_size(&d, NULL) != MMKIT_EINVAL) return MMKIT_OK;
@@ -39,14 +44,22 @@ static mmkit_status sweep_buddy_mem_size_zeroed(void *p) { /* zeroed desc: no RA
     return st == MMKIT_OK && n != 0 ? MMKIT_ECORRUPT : st;
 }
 static mmkit_status sweep_buddy_init_null(void *p) { /* NULL desc; valid desc, NULL b */
-    mmkit_buddy_desc d = sweep_buddy_desc();
-    static mmkit_buddy b;
-    if (p) return MMKIT_EINVAL;
-    if (mmkit_buddy_init(NULL, &d) != MMKIT_EINVAL) return MMKIT_OK;
+    mmkit_range ram;
+    void *mem = calloc(1, SWEEP_BUDDY_MEM);
+    mmkit_buddy_desc d = sweep_buddy_desc(&ram, mem);
+    mmkit_buddy b;
+    mmkit_status st;
+    if (p || !mem) {
+        free(mem);
+        return MMKIT_EINVAL;
+    }
+    st = mmkit_buddy_init(NULL, &d);
+    free(mem);
+    if (st != MMKIT_EINVAL) return MMKIT_OK;
     return mmkit_buddy_init(&b, NULL);
 }
 static mmkit_status sweep_buddy_init_zeroed(void *p) { /* zeroed desc: an instance without RAM */
-    static mmkit_buddy b;
+    mmkit_buddy b;
     mmkit_status st;
     if (!p) return MMKIT_OK;
     st = mmkit_buddy_init(&b, (const mmkit_buddy_desc *)p);
@@ -58,8 +71,11 @@ static mmkit_status sweep_buddy_region_mem_size(void *p) {
     return mmkit_buddy_region_mem_size((const mmkit_buddy *)p, (uint64_t)1 << 30, 1u << 20, &n);
 }
 static mmkit_status sweep_buddy_add_region(void *p) {
-    return mmkit_buddy_add_region((mmkit_buddy *)p, (uint64_t)1 << 30, 1u << 20, sweep_buddy_mem,
-                                  sizeof sweep_buddy_mem);
+    void *mem = calloc(1, SWEEP_BUDDY_MEM);
+    mmkit_status st = mmkit_buddy_add_region((mmkit_buddy *)p, (uint64_t)1 << 30, 1u << 20, mem,
+                                             SWEEP_BUDDY_MEM);
+    free(mem);
+    return st;
 }
 static mmkit_status sweep_buddy_alloc(void *p) {
     mmkit_paddr pa = 0;
@@ -95,7 +111,7 @@ static mmkit_status sweep_buddy_provider(void *p) {
     return sweep_buddy_provider_status(mmkit_buddy_provider((mmkit_buddy *)p));
 }
 static mmkit_status sweep_buddy_cpu_init_desc(void *p) { /* the instance is the desc */
-    static mmkit_buddy_cpu c;
+    mmkit_buddy_cpu c;
     mmkit_buddy_cpu_desc d;
     memset(&d, 0, sizeof d);
     d.buddy = &sweep_tb->b;
@@ -103,7 +119,7 @@ static mmkit_status sweep_buddy_cpu_init_desc(void *p) { /* the instance is the 
     return mmkit_buddy_cpu_init(&c, (const mmkit_buddy_cpu_desc *)p);
 }
 static mmkit_status sweep_buddy_cpu_init_parent(void *p) { /* the instance is the buddy */
-    static mmkit_buddy_cpu c;
+    mmkit_buddy_cpu c;
     mmkit_buddy_cpu_desc d;
     memset(&d, 0, sizeof d);
     d.buddy = (mmkit_buddy *)p;
