@@ -68,54 +68,21 @@
 #endif
 #include "textbook_buddy.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#define BENCH_NAME "bench_buddy"
+#include "bench_common.h" /* die, xmalloc, clock, percentiles, RNG, shuffle, machine line */
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define BENCH_INLINE static inline __attribute__((always_inline))
-#define BENCH_NOINLINE static __attribute__((noinline, aligned(64)))
-#define BENCH_NORETURN __attribute__((noreturn))
 #define BENCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define BENCH_BARRIER() __asm__ __volatile__("" ::: "memory")
 #define BENCH_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#define BENCH_PREFETCH(p) ((void)(p))
-#define BENCH_INLINE static inline
-#define BENCH_NOINLINE static
-#define BENCH_NORETURN
-#define BENCH_UNLIKELY(x) (x)
-#define BENCH_BARRIER() ((void)0)
-#endif
 
 #define BENCH_BATCH 1024u
 #define BENCH_MAX_ORDER 10u
 #define BENCH_MAX_SIZES 8
 #define BENCH_INFLIGHT 64u /* must be a power of two */
-
-/* ---- failure --------------------------------------------------------------------------- */
-
-static BENCH_NORETURN void die(const char *fmt, ...) {
-    va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "\n*** bench_buddy: FATAL: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    abort();
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) die("out of memory allocating %zu bytes", n);
-    return p;
-}
 
 static int g_verbose;   /* --verbose: per-eighth means of every timed run */
 static int g_hugepages; /* --hugepages: big buffers 2 MiB aligned + MADV_HUGEPAGE */
@@ -129,13 +96,13 @@ static void *big_alloc(size_t n) {
         size_t sz = (n + huge - 1) & ~(huge - 1);
         void *p = NULL;
         if (sz == 0) sz = huge;
-        if (posix_memalign(&p, huge, sz) != 0 || !p) die("out of memory allocating %zu bytes", sz);
+        if (posix_memalign(&p, huge, sz) != 0 || !p) bench_die("out of memory allocating %zu bytes", sz);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
         if (madvise(p, sz, MADV_HUGEPAGE) != 0) perror("madvise(MADV_HUGEPAGE)");
 #endif
         return p;
     }
-    return xmalloc(n);
+    return bench_xmalloc(n);
 }
 
 /* Best effort: kB of anonymous memory backed by huge pages (Linux), or -1. */
@@ -151,12 +118,6 @@ static long anon_huge_kb(void) {
 }
 
 /* ---- timing and statistics --------------------------------------------------------------- */
-
-static inline uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 #define BENCH_SEGMENTS 8
 typedef struct result {
@@ -174,7 +135,7 @@ typedef struct sampler {
 
 static void samp_init(sampler *s, uint64_t ops) {
     s->cap = (size_t)(ops / BENCH_BATCH + 2);
-    s->v = (double *)xmalloc(s->cap * sizeof(double));
+    s->v = (double *)bench_xmalloc(s->cap * sizeof(double));
     s->n = 0;
     s->total_ns = 0;
     s->total_ops = 0;
@@ -186,25 +147,10 @@ static inline void samp_add(sampler *s, uint64_t ns, uint64_t ops) {
     s->total_ops += ops;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, size_t n, double p) {
-    size_t rank;
-    double r = p * (double)n;
-    rank = (size_t)r;
-    if ((double)rank < r) rank++; /* ceil */
-    if (rank < 1) rank = 1;
-    if (rank > n) rank = n;
-    return sorted[rank - 1];
-}
-
 static result samp_finish(sampler *s) {
     result r;
     memset(&r, 0, sizeof r);
-    if (s->n == 0 || s->total_ops == 0) die("empty measurement");
+    if (s->n == 0 || s->total_ops == 0) bench_die("empty measurement");
     {
         size_t g;
         for (g = 0; g < BENCH_SEGMENTS; g++) {
@@ -214,11 +160,11 @@ static result samp_finish(sampler *s) {
             r.seg[g] = hi > lo ? sum / (double)(hi - lo) : 0.0;
         }
     }
-    qsort(s->v, s->n, sizeof(double), cmp_double);
+    bench_sort(s->v, s->n);
     r.valid = 1;
     r.mean = (double)s->total_ns / (double)s->total_ops;
-    r.median = pct(s->v, s->n, 0.50);
-    r.p99 = pct(s->v, s->n, 0.99);
+    r.median = bench_pct(s->v, s->n, 0.50);
+    r.p99 = bench_pct(s->v, s->n, 0.99);
     r.ops = s->total_ops;
     r.batches = s->n;
     free(s->v);
@@ -228,43 +174,11 @@ static result samp_finish(sampler *s) {
 
 /* ---- RNG: xorshift64, range reduction by multiply-high (no % in hot loops) --------------- */
 
-BENCH_INLINE uint64_t rng_next(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-/* Uniform-ish in [0, n), n < 2^32: high 32 bits of (32 random bits * n). */
-BENCH_INLINE uint32_t rng_below(uint64_t *s, uint32_t n) {
-    return (uint32_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
-}
-
-static uint64_t rng_seed(uint64_t seed, uint64_t salt) {
-    /* splitmix64 finaliser so that nearby seeds give unrelated streams; never 0. */
-    uint64_t z = seed + 0x9e3779b97f4a7c15ull * (salt + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return z ? z : 0x853c49e6748fea9bull;
-}
-
-static void shuffle_u32(uint32_t *a, uint32_t n, uint64_t *rng) {
-    uint32_t i, j, t;
-    for (i = n; i > 1; i--) {
-        j = rng_below(rng, i);
-        t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
-
 static void shuffle_pairs(uint32_t *a, uint8_t *b, uint32_t n, uint64_t *rng) {
     uint32_t i, j, t;
     uint8_t u;
     for (i = n; i > 1; i--) {
-        j = rng_below(rng, i);
+        j = bench_rng_below(rng, i);
         t = a[i - 1];
         a[i - 1] = a[j];
         a[j] = t;
@@ -314,15 +228,15 @@ BENCH_INLINE int A_free(const int impl, alloc_ctx *a, uint32_t pfn, unsigned ord
     }
 }
 
-BENCH_NOINLINE BENCH_NORETURN void op_failed(int impl, const char *what, int code, uint32_t pfn,
+static BENCH_NOINLINE __attribute__((noreturn)) void op_failed(int impl, const char *what, int code, uint32_t pfn,
                                              unsigned order) {
     if (code >= 200)
-        die("%s: %s failed: textbook status %d (pfn %u, order %u)", impl_name[impl], what,
+        bench_die("%s: %s failed: textbook status %d (pfn %u, order %u)", impl_name[impl], what,
             code - 200, pfn, order);
     if (code >= 100)
-        die("%s: %s failed: %s (pfn %u, order %u)", impl_name[impl], what,
+        bench_die("%s: %s failed: %s (pfn %u, order %u)", impl_name[impl], what,
             mmkit_status_str((mmkit_status)(code - 100)), pfn, order);
-    die("%s: %s failed: out of memory (pfn %u, order %u)", impl_name[impl], what, pfn, order);
+    bench_die("%s: %s failed: out of memory (pfn %u, order %u)", impl_name[impl], what, pfn, order);
 }
 
 static void ctx_create(alloc_ctx *a, uint64_t bytes) {
@@ -341,22 +255,22 @@ static void ctx_create(alloc_ctx *a, uint64_t bytes) {
     d.ram_count = 1;
     d.max_order = BENCH_MAX_ORDER;
     s = mmkit_buddy_mem_size(&d, &need);
-    if (s != MMKIT_OK) die("mmkit_buddy_mem_size: %s", mmkit_status_str(s));
-    a->mb = (mmkit_buddy *)xmalloc(sizeof(mmkit_buddy));
+    if (s != MMKIT_OK) bench_die("mmkit_buddy_mem_size: %s", mmkit_status_str(s));
+    a->mb = (mmkit_buddy *)bench_xmalloc(sizeof(mmkit_buddy));
     a->mb_meta = big_alloc(need);
     a->mb_meta_bytes = need;
     d.mem = a->mb_meta;
     d.mem_size = need;
     s = mmkit_buddy_init(a->mb, &d);
-    if (s != MMKIT_OK) die("mmkit_buddy_init: %s", mmkit_status_str(s));
-    mmkit_buddy_stats_get(a->mb, &st);
+    if (s != MMKIT_OK) bench_die("mmkit_buddy_init: %s", mmkit_status_str(s));
+    if (mmkit_buddy_stats_get(a->mb, &st) != MMKIT_OK) bench_die("mmkit_buddy_stats_get failed");
     if (st.free_frames != a->nframes || st.total_frames != a->nframes)
-        die("mmkit: after init free_frames=%llu total_frames=%llu, expected %u",
+        bench_die("mmkit: after init free_frames=%llu total_frames=%llu, expected %u",
             (unsigned long long)st.free_frames, (unsigned long long)st.total_frames, a->nframes);
 
     a->tb_meta_bytes = tb_meta_size(a->nframes);
     a->tb_meta = big_alloc(a->tb_meta_bytes);
-    if (tb_init(&a->tb, a->tb_meta, a->nframes, BENCH_MAX_ORDER) != TB_OK) die("tb_init failed");
+    if (tb_init(&a->tb, a->tb_meta, a->nframes, BENCH_MAX_ORDER) != TB_OK) bench_die("tb_init failed");
 }
 
 static void ctx_destroy(alloc_ctx *a) {
@@ -372,18 +286,18 @@ static void verify(int impl, alloc_ctx *a, uint64_t expect_free, const char *whe
         mmkit_buddy_stats st;
         mmkit_status s = mmkit_buddy_check(a->mb);
         if (s != MMKIT_OK)
-            die("mmkit_buddy_check() after %s returned %s", where, mmkit_status_str(s));
-        mmkit_buddy_stats_get(a->mb, &st);
+            bench_die("mmkit_buddy_check() after %s returned %s", where, mmkit_status_str(s));
+        if (mmkit_buddy_stats_get(a->mb, &st) != MMKIT_OK) bench_die("mmkit_buddy_stats_get failed");
         if (st.free_frames != expect_free)
-            die("mmkit after %s: free_frames %llu, harness expects %llu", where,
+            bench_die("mmkit after %s: free_frames %llu, harness expects %llu", where,
                 (unsigned long long)st.free_frames, (unsigned long long)expect_free);
     } else {
         const char *why = "";
         uint64_t nfree = 0;
         if (tb_check(&a->tb, &nfree, &why) != TB_OK)
-            die("textbook self-check after %s failed: %s", where, why);
+            bench_die("textbook self-check after %s failed: %s", where, why);
         if (nfree != expect_free)
-            die("textbook after %s: %llu free frames, harness expects %llu", where,
+            bench_die("textbook after %s: %llu free frames, harness expects %llu", where,
                 (unsigned long long)nfree, (unsigned long long)expect_free);
     }
 }
@@ -421,14 +335,14 @@ static uint64_t warmup_pairs(uint64_t pairs, uint32_t nslots) {
 BENCH_INLINE void scen_fill_free(const int impl, alloc_ctx *a, uint32_t *frames, uint64_t seed,
                                  result *r_fill, result *r_free) {
     const uint32_t n = a->nframes;
-    uint64_t rng = rng_seed(seed, 1);
+    uint64_t rng = bench_rng_seed(seed, 1);
     uint32_t done, bs, j, probe;
     int st;
     sampler s;
 
     /* warm-up: one untimed fill + shuffled free cycle */
     fill_all_untimed(impl, a, frames);
-    shuffle_u32(frames, n, &rng);
+    bench_shuffle_u32(frames, n, &rng);
     free_list_untimed(impl, a, frames, n);
 
     samp_init(&s, n);
@@ -436,35 +350,35 @@ BENCH_INLINE void scen_fill_free(const int impl, alloc_ctx *a, uint32_t *frames,
         uint64_t t0, t1;
         bs = n - done < BENCH_BATCH ? n - done : BENCH_BATCH;
         BENCH_BARRIER();
-        t0 = now_ns();
+        t0 = bench_now_ns();
         BENCH_BARRIER();
         for (j = 0; j < bs; j++) {
             st = A_alloc(impl, a, 0, &frames[done + j]);
             if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "fill", st, done + j, 0);
         }
         BENCH_BARRIER();
-        t1 = now_ns();
+        t1 = bench_now_ns();
         BENCH_BARRIER();
         samp_add(&s, t1 - t0, bs);
     }
     *r_fill = samp_finish(&s);
-    if (A_alloc(impl, a, 0, &probe) != 1) die("%s: allocation succeeded on a full allocator", impl_name[impl]);
+    if (A_alloc(impl, a, 0, &probe) != 1) bench_die("%s: allocation succeeded on a full allocator", impl_name[impl]);
     verify(impl, a, 0, "order-0 fill");
 
-    shuffle_u32(frames, n, &rng);
+    bench_shuffle_u32(frames, n, &rng);
     samp_init(&s, n);
     for (done = 0; done < n; done += bs) {
         uint64_t t0, t1;
         bs = n - done < BENCH_BATCH ? n - done : BENCH_BATCH;
         BENCH_BARRIER();
-        t0 = now_ns();
+        t0 = bench_now_ns();
         BENCH_BARRIER();
         for (j = 0; j < bs; j++) {
             st = A_free(impl, a, frames[done + j], 0);
             if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "random free", st, frames[done + j], 0);
         }
         BENCH_BARRIER();
-        t1 = now_ns();
+        t1 = bench_now_ns();
         BENCH_BARRIER();
         samp_add(&s, t1 - t0, bs);
     }
@@ -476,19 +390,19 @@ BENCH_INLINE void scen_fill_free(const int impl, alloc_ctx *a, uint32_t *frames,
 BENCH_INLINE void churn_loop(const int impl, alloc_ctx *a, uint32_t *slots, uint32_t nslots,
                              uint64_t *rng, uint64_t pairs, sampler *s) {
     uint64_t done = 0;
-    uint32_t next = rng_below(rng, nslots); /* drawn one pair ahead, for --prefetch */
+    uint32_t next = bench_rng_below(rng, nslots); /* drawn one pair ahead, for --prefetch */
     const int pf = g_prefetch;
     while (done < pairs) {
         uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
         if (s) {
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
         }
         for (j = 0; j < bs; j++) {
             uint32_t i = next;
             int st;
-            next = rng_below(rng, nslots);
+            next = bench_rng_below(rng, nslots);
             if (pf) BENCH_PREFETCH(&slots[next]);
             st = A_free(impl, a, slots[i], 0);
             if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "churn free", st, slots[i], 0);
@@ -497,7 +411,7 @@ BENCH_INLINE void churn_loop(const int impl, alloc_ctx *a, uint32_t *slots, uint
         }
         if (s) {
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             samp_add(s, t1 - t0, bs);
         }
@@ -508,11 +422,11 @@ BENCH_INLINE void churn_loop(const int impl, alloc_ctx *a, uint32_t *slots, uint
 BENCH_INLINE void scen_churn(const int impl, alloc_ctx *a, uint32_t *frames, uint64_t seed,
                              uint64_t pairs, result *r) {
     const uint32_t n = a->nframes, keep = n - n / 2;
-    uint64_t rng = rng_seed(seed, 2);
+    uint64_t rng = bench_rng_seed(seed, 2);
     sampler s;
 
     fill_all_untimed(impl, a, frames);
-    shuffle_u32(frames, n, &rng);
+    bench_shuffle_u32(frames, n, &rng);
     free_list_untimed(impl, a, frames + keep, n - keep);
 
     /* Warm-up until the layout has settled: right after the random half-free the allocators
@@ -528,9 +442,9 @@ BENCH_INLINE void scen_churn(const int impl, alloc_ctx *a, uint32_t *frames, uin
 }
 
 /* The harness alone: RNG + load/store of a random slot, no allocator (same footprint). */
-BENCH_NOINLINE result harness_baseline(uint32_t nslots, uint64_t seed, uint64_t pairs) {
+static BENCH_NOINLINE result harness_baseline(uint32_t nslots, uint64_t seed, uint64_t pairs) {
     uint32_t *slots = (uint32_t *)big_alloc((size_t)nslots * sizeof(uint32_t));
-    uint64_t rng = rng_seed(seed, 2), done, pass;
+    uint64_t rng = bench_rng_seed(seed, 2), done, pass;
     uint32_t i;
     sampler s;
     for (i = 0; i < nslots; i++) slots[i] = i;
@@ -540,21 +454,21 @@ BENCH_NOINLINE result harness_baseline(uint32_t nslots, uint64_t seed, uint64_t 
         for (done = 0; done < total;) {
             uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
-                uint32_t k = rng_below(&rng, nslots);
+                uint32_t k = bench_rng_below(&rng, nslots);
                 slots[k] = slots[k] * 2654435761u + 1u; /* read-modify-write like free+alloc */
             }
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             if (pass) samp_add(&s, t1 - t0, bs);
             done += bs;
         }
     }
     {
-        volatile uint32_t sink = slots[rng_below(&rng, nslots)];
+        volatile uint32_t sink = slots[bench_rng_below(&rng, nslots)];
         (void)sink;
     }
     free(slots);
@@ -594,21 +508,21 @@ BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const 
     unsigned nk; /* order and slot of the next pair, drawn one pair ahead for --prefetch */
     uint32_t ni;
     const int pf = g_prefetch;
-    do nk = order_table[rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
-    ni = seg[nk] + rng_below(rng_s, cnt[nk]);
+    do nk = order_table[bench_rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
+    ni = seg[nk] + bench_rng_below(rng_s, cnt[nk]);
     while (done < pairs) {
         uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
         if (s) {
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
         }
         for (j = 0; j < bs; j++) {
             unsigned k = nk;
             uint32_t i = ni;
             int st;
-            do nk = order_table[rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
-            ni = seg[nk] + rng_below(rng_s, cnt[nk]);
+            do nk = order_table[bench_rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
+            ni = seg[nk] + bench_rng_below(rng_s, cnt[nk]);
             if (pf) BENCH_PREFETCH(&pfn[ni]);
             st = A_free(impl, a, pfn[i], k);
             if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "mixed free", st, pfn[i], k);
@@ -617,7 +531,7 @@ BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const 
         }
         if (s) {
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             samp_add(s, t1 - t0, bs);
         }
@@ -628,14 +542,14 @@ BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const 
 BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_t *ord,
                              uint64_t seed, uint64_t pairs, result *r, mixed_info *info) {
     const uint32_t n = a->nframes;
-    uint64_t rng_s = rng_seed(seed, 3), rng_o = rng_seed(seed, 4), used = 0;
+    uint64_t rng_s = bench_rng_seed(seed, 3), rng_o = bench_rng_seed(seed, 4), used = 0;
     uint32_t cnt = 0, i, k, seg[BENCH_MAX_ORDER + 1], num[BENCH_MAX_ORDER + 1], *tmp;
     sampler s;
 
     /* Fill to the brim with drawn orders; when an order no longer fits, try smaller ones. */
     for (;;) {
         int st;
-        k = order_table[rng_below(&rng_o, 1000)];
+        k = order_table[bench_rng_below(&rng_o, 1000)];
         for (;;) {
             st = A_alloc(impl, a, k, &pfn[cnt]);
             if (st == 0 || k == 0) break;
@@ -647,7 +561,7 @@ BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_
         ord[cnt++] = (uint8_t)k;
         used += (uint64_t)1 << k;
     }
-    if (used != n) die("%s: mixed setup filled %llu of %u frames", impl_name[impl], (unsigned long long)used, n);
+    if (used != n) bench_die("%s: mixed setup filled %llu of %u frames", impl_name[impl], (unsigned long long)used, n);
     /* Free random blocks until at most half the frames are allocated. */
     shuffle_pairs(pfn, ord, cnt, &rng_s);
     while (used > n / 2) {
@@ -663,7 +577,7 @@ BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_
         seg[k] = i;
         i += num[k];
     }
-    tmp = (uint32_t *)xmalloc((size_t)cnt * sizeof(uint32_t) + 1);
+    tmp = (uint32_t *)bench_xmalloc((size_t)cnt * sizeof(uint32_t) + 1);
     {
         uint32_t pos[BENCH_MAX_ORDER + 1];
         memcpy(pos, seg, sizeof pos);
@@ -691,9 +605,9 @@ BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_
 }
 
 /* 5: front cache, mmkit only. */
-BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, result *r_64,
+static BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, result *r_64,
                            result *r_prov) {
-    mmkit_buddy_cpu *c = (mmkit_buddy_cpu *)xmalloc(sizeof *c);
+    mmkit_buddy_cpu *c = (mmkit_buddy_cpu *)bench_xmalloc(sizeof *c);
     mmkit_buddy_cpu_desc d;
     mmkit_paddr ring[BENCH_INFLIGHT];
     mmkit_status st;
@@ -706,7 +620,7 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
 
     memset(&d, 0, sizeof d);
     d.buddy = a->mb; /* default batch / high */
-    if ((st = mmkit_buddy_cpu_init(c, &d)) != MMKIT_OK) die("mmkit_buddy_cpu_init: %s", mmkit_status_str(st));
+    if ((st = mmkit_buddy_cpu_init(c, &d)) != MMKIT_OK) bench_die("mmkit_buddy_cpu_init: %s", mmkit_status_str(st));
 
     /* alloc + free of the same frame */
     samp_init(&s, pairs);
@@ -715,17 +629,17 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
         for (done = 0; done < total;) {
             uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
                 mmkit_paddr pa;
                 mmkit_status s1 = mmkit_buddy_cpu_alloc(c, 0, 0, &pa), s2;
-                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) bench_die("cache alloc: %s", mmkit_status_str(s1));
                 s2 = mmkit_buddy_cpu_free(c, pa, 0);
-                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) bench_die("cache free: %s", mmkit_status_str(s2));
             }
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             if (pass) samp_add(&s, t1 - t0, bs);
             done += bs;
@@ -735,26 +649,26 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
 
     /* 64 frames in flight: alloc one, free the oldest */
     for (i = 0; i < BENCH_INFLIGHT; i++)
-        if ((st = mmkit_buddy_cpu_alloc(c, 0, 0, &ring[i])) != MMKIT_OK) die("cache alloc: %s", mmkit_status_str(st));
+        if ((st = mmkit_buddy_cpu_alloc(c, 0, 0, &ring[i])) != MMKIT_OK) bench_die("cache alloc: %s", mmkit_status_str(st));
     samp_init(&s, pairs);
     for (pass = 0; pass < 2; pass++) {
         uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
         for (done = 0; done < total;) {
             uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
                 mmkit_paddr pa;
                 mmkit_status s1 = mmkit_buddy_cpu_alloc(c, 0, 0, &pa), s2;
-                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("cache alloc: %s", mmkit_status_str(s1));
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) bench_die("cache alloc: %s", mmkit_status_str(s1));
                 s2 = mmkit_buddy_cpu_free(c, ring[pos], 0);
-                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("cache free: %s", mmkit_status_str(s2));
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) bench_die("cache free: %s", mmkit_status_str(s2));
                 ring[pos] = pa;
                 pos = (pos + 1) & (BENCH_INFLIGHT - 1);
             }
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             if (pass) samp_add(&s, t1 - t0, bs);
             done += bs;
@@ -772,17 +686,17 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
         for (done = 0; done < total;) {
             uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
             BENCH_BARRIER();
-            t0 = now_ns();
+            t0 = bench_now_ns();
             BENCH_BARRIER();
             for (j = 0; j < bs; j++) {
                 mmkit_paddr pa;
                 mmkit_status s1 = pp->alloc(pp->ctx, 0, 0, &pa), s2;
-                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) die("provider alloc: %s", mmkit_status_str(s1));
+                if (BENCH_UNLIKELY(s1 != MMKIT_OK)) bench_die("provider alloc: %s", mmkit_status_str(s1));
                 s2 = pp->free(pp->ctx, pa, 0);
-                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) die("provider free: %s", mmkit_status_str(s2));
+                if (BENCH_UNLIKELY(s2 != MMKIT_OK)) bench_die("provider free: %s", mmkit_status_str(s2));
             }
             BENCH_BARRIER();
-            t1 = now_ns();
+            t1 = bench_now_ns();
             BENCH_BARRIER();
             if (pass) samp_add(&s, t1 - t0, bs);
             done += bs;
@@ -791,20 +705,20 @@ BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, resu
     *r_prov = samp_finish(&s);
 
     for (i = 0; i < BENCH_INFLIGHT; i++)
-        if ((st = mmkit_buddy_cpu_free(c, ring[i], 0)) != MMKIT_OK) die("cache free: %s", mmkit_status_str(st));
-    if ((st = mmkit_buddy_cpu_flush(c)) != MMKIT_OK) die("cache drain: %s", mmkit_status_str(st));
-    if (c->rejected) die("cache rejected %llu frames", (unsigned long long)c->rejected);
+        if ((st = mmkit_buddy_cpu_free(c, ring[i], 0)) != MMKIT_OK) bench_die("cache free: %s", mmkit_status_str(st));
+    if ((st = mmkit_buddy_cpu_flush(c)) != MMKIT_OK) bench_die("cache drain: %s", mmkit_status_str(st));
+    if (c->rejected) bench_die("cache rejected %llu frames", (unsigned long long)c->rejected);
     free(c);
     verify(IMPL_MMKIT, a, a->nframes, "front cache");
 }
 
 /* Per-implementation instantiations (the inline scenarios fold their dispatch away). */
-BENCH_NOINLINE void fill_free_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_MMKIT, a, f, sd, x, y); }
-BENCH_NOINLINE void fill_free_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_PEER, a, f, sd, x, y); }
-BENCH_NOINLINE void churn_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_MMKIT, a, f, sd, p, r); }
-BENCH_NOINLINE void churn_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_PEER, a, f, sd, p, r); }
-BENCH_NOINLINE void mixed_mm(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_MMKIT, a, f, o, sd, p, r, m); }
-BENCH_NOINLINE void mixed_tb(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_PEER, a, f, o, sd, p, r, m); }
+static BENCH_NOINLINE void fill_free_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_MMKIT, a, f, sd, x, y); }
+static BENCH_NOINLINE void fill_free_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, result *x, result *y) { scen_fill_free(IMPL_PEER, a, f, sd, x, y); }
+static BENCH_NOINLINE void churn_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_MMKIT, a, f, sd, p, r); }
+static BENCH_NOINLINE void churn_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_PEER, a, f, sd, p, r); }
+static BENCH_NOINLINE void mixed_mm(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_MMKIT, a, f, o, sd, p, r, m); }
+static BENCH_NOINLINE void mixed_tb(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_PEER, a, f, o, sd, p, r, m); }
 
 /* ---- reporting ---------------------------------------------------------------------------- */
 
@@ -910,30 +824,12 @@ static void usage(FILE *f) {
             "  --verbose      also print the mean of each eighth of every timed run (drift)\n");
 }
 
-static void print_cpu(void) {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-    if (!f) return;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p++;
-                while (*p == ' ' || *p == '\t') p++;
-                printf("cpu:        %s", p);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 int main(int argc, char **argv) {
     run_cfg cfg;
     uint64_t sizes[BENCH_MAX_SIZES];
     size_results *res;
     int nsizes = 0, quick = 0, sizes_given = 0, i, si, sc, im;
-    uint64_t max_frames = 0, t_start = now_ns();
+    uint64_t max_frames = 0, t_start = bench_now_ns();
     uint32_t *frames;
     uint8_t *ord;
 
@@ -961,11 +857,11 @@ int main(int argc, char **argv) {
             nsizes = 0;
             for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 uint64_t v;
-                if (nsizes == BENCH_MAX_SIZES) die("at most %d sizes", BENCH_MAX_SIZES);
-                if (parse_size(tok, &v) != 0) die("bad size '%s'", tok);
+                if (nsizes == BENCH_MAX_SIZES) bench_die("at most %d sizes", BENCH_MAX_SIZES);
+                if (parse_size(tok, &v) != 0) bench_die("bad size '%s'", tok);
                 if (v % MMKIT_PAGE_SIZE || (v >> MMKIT_PAGE_SHIFT) < BENCH_BATCH ||
                     (v >> MMKIT_PAGE_SHIFT) >= TB_NIL)
-                    die("size '%s' must be a multiple of 4 KiB, 4 MiB .. 16 TiB", tok);
+                    bench_die("size '%s' must be a multiple of 4 KiB, 4 MiB .. 16 TiB", tok);
                 sizes[nsizes++] = v;
             }
             sizes_given = 1;
@@ -974,7 +870,7 @@ int main(int argc, char **argv) {
                    i + 1 < argc) {
             char *end;
             unsigned long long v = strtoull(argv[++i], &end, 0);
-            if (*end || (v == 0 && strcmp(arg, "--seed"))) die("bad value for %s", arg);
+            if (*end || (v == 0 && strcmp(arg, "--seed"))) bench_die("bad value for %s", arg);
             if (!strcmp(arg, "--seed")) cfg.seed = v;
             else if (!strcmp(arg, "--churn-iters")) cfg.churn_iters = v;
             else if (!strcmp(arg, "--mixed-iters")) cfg.mixed_iters = v;
@@ -1002,13 +898,7 @@ int main(int argc, char **argv) {
     printf("command:   ");
     for (i = 0; i < argc; i++) printf(" %s", argv[i]);
     printf("\n");
-#if defined(__clang__)
-    printf("compiler:   clang %s\n", __clang_version__);
-#elif defined(__GNUC__)
-    printf("compiler:   gcc %s\n", __VERSION__);
-#else
-    printf("compiler:   unknown\n");
-#endif
+    bench_print_machine(); /* cpu:, compiler: */
 #ifdef BENCH_CFLAGS
     printf("cflags:     %s\n", BENCH_CFLAGS);
 #endif
@@ -1046,7 +936,6 @@ int main(int argc, char **argv) {
            " (baseline)"
 #endif
     );
-    print_cpu();
     printf("config:     max_order %u, batch %u ops/sample, churn %llu pairs, mixed %llu pairs, "
            "cache %llu pairs, seed 0x%llx%s\n",
            BENCH_MAX_ORDER, BENCH_BATCH, (unsigned long long)cfg.churn_iters,
@@ -1056,11 +945,11 @@ int main(int argc, char **argv) {
            g_hugepages ? "posix_memalign(2 MiB) + madvise(MADV_HUGEPAGE)" : "malloc (4 KiB pages unless THP=always)",
            g_prefetch ? "on" : "off");
     {
-        /* timer cost: one batch costs one now_ns() pair on top of its ops */
-        uint64_t t0 = now_ns(), t1;
+        /* timer cost: one batch costs one bench_now_ns() pair on top of its ops */
+        uint64_t t0 = bench_now_ns(), t1;
         int k;
-        for (k = 0; k < 100000; k++) (void)now_ns();
-        t1 = now_ns();
+        for (k = 0; k < 100000; k++) (void)bench_now_ns();
+        t1 = bench_now_ns();
         printf("timer:      clock_gettime(CLOCK_MONOTONIC) %.1f ns/call (not subtracted; "
                "<= %.3f ns/op at %u ops/batch)\n",
                (double)(t1 - t0) / 100000.0, (double)(t1 - t0) / 100000.0 / BENCH_BATCH,
@@ -1072,9 +961,9 @@ int main(int argc, char **argv) {
         if ((sizes[si] >> MMKIT_PAGE_SHIFT) > max_frames) max_frames = sizes[si] >> MMKIT_PAGE_SHIFT;
     frames = (uint32_t *)big_alloc((size_t)max_frames * sizeof(uint32_t));
     ord = (uint8_t *)big_alloc((size_t)max_frames);
-    if (nsizes <= 0) die("no sizes given");
+    if (nsizes <= 0) bench_die("no sizes given");
     res = (size_results *)calloc((size_t)nsizes, sizeof(size_results));
-    if (!res) die("out of memory");
+    if (!res) bench_die("out of memory");
 
     print_header();
     for (si = 0; si < nsizes; si++) {
@@ -1141,7 +1030,7 @@ int main(int argc, char **argv) {
         {
             uint64_t full = (uint64_t)a.nframes >> BENCH_MAX_ORDER;
             if (a.tb.nfree[BENCH_MAX_ORDER] != full)
-                die("textbook: %llu free max-order blocks at the end, expected %llu",
+                bench_die("textbook: %llu free max-order blocks at the end, expected %llu",
                     (unsigned long long)a.tb.nfree[BENCH_MAX_ORDER], (unsigned long long)full);
         }
         if (g_hugepages) printf("  AnonHugePages in use: %ld kB\n", anon_huge_kb());
@@ -1196,7 +1085,7 @@ int main(int argc, char **argv) {
                res[si].meta_per_frame[IMPL_MMKIT], res[si].meta_per_frame[IMPL_PEER],
                res[si].meta_per_frame[IMPL_MMKIT] / res[si].meta_per_frame[IMPL_PEER]);
     printf("\n");
-    printf("total runtime: %.1f s\n", (double)(now_ns() - t_start) / 1e9);
+    printf("total runtime: %.1f s\n", (double)(bench_now_ns() - t_start) / 1e9);
 
     free(res);
     free(frames);

@@ -1628,6 +1628,13 @@ MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
 
 /* ---- per-CPU front ------------------------------------------------------------------------- */
 
+/* The misses stay out of line, so that the hit paths need no stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__BUDDY_NOINLINE __attribute__((noinline))
+#else
+#define MMKIT__BUDDY_NOINLINE
+#endif
+
 MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c, const mmkit_buddy_cpu_desc *desc) {
     unsigned batch, high;
     if (!c) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_buddy_cpu_init: c: must not be NULL");
@@ -1672,13 +1679,13 @@ static mmkit_status mmkit__buddy_cpu_drain_n(mmkit_buddy_cpu *c, uint32_t n) {
     return first;
 }
 
-/* Everything the hit path does not serve (c is not NULL): a zeroed front, an empty front,
+/* Everything the hit path does not serve: a NULL or zeroed front, an empty front,
  * order > 0, flags other than NORECLAIM. */
-static mmkit_status mmkit__buddy_cpu_alloc_miss(mmkit_buddy_cpu *c, unsigned order,
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_cpu_alloc_miss(mmkit_buddy_cpu *c, unsigned order,
                                                 uint32_t flags, mmkit_paddr *pa) {
     mmkit_status st = MMKIT_OK;
     uintptr_t saved;
-    if (!c->high || !pa) return MMKIT_EINVAL; /* high 0: a zeroed front */
+    if (!c || !c->high || !pa) return MMKIT_EINVAL; /* high 0: a zeroed front */
     if (order == 0 && !(flags & MMKIT_ALLOC_LIMIT_MASK) && !(flags & ~MMKIT_ALLOC_KNOWN_FLAGS)) {
         if ((flags & MMKIT_ALLOC_ZERO) && !c->buddy->phys_to_virt) return MMKIT_EINVAL;
         if (c->count == 0) { /* refill a batch; a partial batch is fine */
@@ -1702,21 +1709,20 @@ static mmkit_status mmkit__buddy_cpu_alloc_miss(mmkit_buddy_cpu *c, unsigned ord
 
 MMKIT_API mmkit_status mmkit_buddy_cpu_alloc(mmkit_buddy_cpu *c, unsigned order, uint32_t flags,
                                              mmkit_paddr *pa) {
-    if (MMKIT__UNLIKELY(!c)) return MMKIT_EINVAL;
     /* a zeroed front has count 0, so it never hits */
-    if (MMKIT__LIKELY(order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && c->count && pa)) {
+    if (MMKIT__LIKELY(c && order == 0 && (flags & ~MMKIT_ALLOC_NORECLAIM) == 0 && c->count && pa)) {
         *pa = c->frames[--c->count];
         return MMKIT_OK;
     }
     return mmkit__buddy_cpu_alloc_miss(c, order, flags, pa);
 }
 
-/* Everything the free hit path does not take (c is not NULL): a zeroed front, order > 0, a
+/* Everything the free hit path does not take: a NULL or zeroed front, order > 0, a
  * misaligned frame, a full front. */
-static mmkit_status mmkit__buddy_cpu_free_miss(mmkit_buddy_cpu *c, mmkit_paddr pa, unsigned order) {
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_cpu_free_miss(mmkit_buddy_cpu *c, mmkit_paddr pa, unsigned order) {
     mmkit_status st;
     uintptr_t saved;
-    if (!c->high) return MMKIT_EINVAL; /* a zeroed front */
+    if (!c || !c->high) return MMKIT_EINVAL; /* high 0: a zeroed front */
     if (order != 0) {
         saved = mmkit__lock(&c->lock);
         st = mmkit_buddy_free(c->buddy, pa, order);
@@ -1733,14 +1739,13 @@ MMKIT_API mmkit_status mmkit_buddy_cpu_free(mmkit_buddy_cpu *c, mmkit_paddr pa, 
 #if MMKIT_DEBUG
     uint32_t i;
 #endif
-    if (MMKIT__UNLIKELY(!c)) return MMKIT_EINVAL;
 #if MMKIT_DEBUG
-    if (order == 0)
+    if (c && order == 0)
         for (i = 0; i < c->count; i++)
             if (c->frames[i] == pa) return MMKIT_EDOUBLE;
 #endif
     /* a zeroed front has high 0, so it never hits */
-    if (MMKIT__LIKELY(order == 0 && !(pa & MMKIT_PAGE_MASK) && c->count < c->high)) {
+    if (MMKIT__LIKELY(c && order == 0 && !(pa & MMKIT_PAGE_MASK) && c->count < c->high)) {
         c->frames[c->count++] = pa;
         return MMKIT_OK;
     }
