@@ -19,6 +19,10 @@
  *              and an object cache through its per-context magazine.
  *   churn      allocate 1,000,000 objects of 64 bytes (touching each), free all of them in
  *              random order, allocate 1,000,000 again (ns per op for each phase).
+ *   half       allocate 1,000,000 objects of 64 bytes (touching each), free a random 50% of
+ *              them, allocate 500,000 again (ns per op for both phases): re-allocation meets
+ *              slabs (pages, runs) left with scattered free slots. Its own fresh allocator:
+ *              mmkit on a fresh arena, each peer in a child process of its own.
  *   memory     during churn: bytes the allocator took from its memory source while the 10^6
  *              objects are live, as overhead over the 64 MB payload; and the bytes it still
  *              holds after everything is freed (mmkit: after mmkit_slab_shrink). Peers: resident
@@ -90,10 +94,19 @@ static const char *peer_symbol(const char *peer) {
     return NULL;
 }
 
-static int run_child(const char *peer) {
+static int run_child(const char *peer, bool half) {
     const char *sym = peer_symbol(peer);
     if (sym && !dlsym(RTLD_DEFAULT, sym)) {
         printf("missing\n");
+        return 0;
+    }
+    if (half) { /* a process of its own: the allocator starts fresh, like mmkit's arena */
+        void **hv = malloc((size_t)g_objects * sizeof *hv);
+        if (!hv) abort();
+        memset(hv, 0, (size_t)g_objects * sizeof *hv);
+        bench_half_result h = half_malloc(CHURN_SIZE, g_objects, hv);
+        printf("half %.3f %.3f\n", h.free_ns, h.realloc_ns);
+        free(hv);
         return 0;
     }
     for (size_t i = 0; i < N_TIGHT; i++)
@@ -115,6 +128,8 @@ typedef struct peer_result {
     bool present;
     double tight[N_TIGHT];
     bench_churn_result churn;
+    bench_half_result half;
+    bool half_present;
     long live_bytes, after_bytes;
 } peer_result;
 
@@ -143,6 +158,14 @@ static void run_peer(const char *self, const char *name, const char *lib, const 
         }
     }
     out->present = pclose(f) == 0 && got == (int)N_TIGHT + 2;
+    snprintf(cmd, sizeof cmd, "%s%s%s '%s' --child %s --half %s", lib ? "LD_PRELOAD=" : "",
+             lib ? lib : "", lib ? " " : "", self, name, args);
+    f = popen(cmd, "r");
+    if (!f) return;
+    got = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "half %lf %lf", &out->half.free_ns, &out->half.realloc_ns) == 2) got++;
+    out->half_present = pclose(f) == 0 && got == 1;
 }
 
 /* ---- mmkit's frame provider: mmkit_buddy over an arena, counting what is taken ----------- */
@@ -354,6 +377,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     const char *child = NULL;
+    bool half_child = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             g_tight_iters = 2 * 1000 * 1000;
@@ -364,6 +388,8 @@ int main(int argc, char **argv) {
             g_objects = atol(argv[++i]);
         } else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc) {
             child = argv[++i];
+        } else if (strcmp(argv[i], "--half") == 0) {
+            half_child = true;
         } else if (strcmp(argv[i], "--callgrind") == 0 && i + 3 < argc) {
             return run_callgrind(argv[i + 1], (size_t)atol(argv[i + 2]), atol(argv[i + 3]));
         } else {
@@ -375,7 +401,7 @@ int main(int argc, char **argv) {
         usage();
         return 2;
     }
-    if (child) return run_child(child);
+    if (child) return run_child(child, half_child);
 
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -415,6 +441,16 @@ int main(int argc, char **argv) {
     long cache_live = g_os_live, cache_after = g_os_after;
     cache_teardown();
     arena_teardown();
+    arena_setup();
+    kmalloc_setup();
+    bench_half_result km_half = half_mmkit_kmalloc(CHURN_SIZE, g_objects, v);
+    kmalloc_teardown();
+    arena_teardown();
+    arena_setup();
+    cache_setup(CHURN_SIZE);
+    bench_half_result cache_half = half_mmkit_cache(CHURN_SIZE, g_objects, v);
+    cache_teardown();
+    arena_teardown();
     free(v);
 
     /* peers */
@@ -440,6 +476,17 @@ int main(int argc, char **argv) {
             print_row(pr[i].name, pr[i].tight, &pr[i].churn, pr[i].live_bytes, pr[i].after_bytes);
         else
             printf("| %-15s | not installed (Debian: see the comment at the top) |\n", pr[i].name);
+    }
+    printf("\nrandom half: %ld objects of %d bytes live, free a random 50%%, allocate as many again "
+           "(ns per op)\n\n| allocator       | free 50%% | re-alloc 50%% |\n|---|--:|--:|\n",
+           g_objects, CHURN_SIZE);
+    printf("| %-15s | %6.1f | %6.1f |\n", "mmkit kmalloc", km_half.free_ns, km_half.realloc_ns);
+    printf("| %-15s | %6.1f | %6.1f |\n", "mmkit cache", cache_half.free_ns, cache_half.realloc_ns);
+    for (int i = 0; i < NPEERS; i++) {
+        if (pr[i].half_present)
+            printf("| %-15s | %6.1f | %6.1f |\n", pr[i].name, pr[i].half.free_ns, pr[i].half.realloc_ns);
+        else
+            printf("| %-15s | not installed |\n", pr[i].name);
     }
     printf("\nns per alloc+free pair (tight) and per operation (churn); overhead = memory taken "
            "while live / payload - 1;\nkept = memory still held after freeing everything "

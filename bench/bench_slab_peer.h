@@ -6,6 +6,8 @@
  *   static double tight_<tag>(size_t size, long iters)       alloc+free of one object, ns/pair
  *   static void   churn_<tag>(size_t size, long n, ...)      alloc n, free all in random order,
  *                                                            alloc n again (ns/op per phase)
+ *   static void   half_<tag>(size_t size, long n, void **v)  alloc n, free a random half,
+ *                                                            alloc that many again (ns/op)
  * ALLOC(size) must return a non-NULL pointer or abort; FREE(ptr, size) frees it.
  * Each timed loop is its own noinline function named tight_loop_<tag> / realloc_loop_<tag>, so
  * `valgrind --tool=callgrind --toggle-collect='tight_loop_*'` counts exactly its instructions.
@@ -29,6 +31,12 @@ static void bench_shuffle(void **a, long n) {
         a[j] = t;
     }
 }
+
+/* Results of the half scenario, ns per operation: free a random 50% of n live objects, then
+ * allocate n/2 again (the re-allocation walks slabs left with scattered free slots). */
+typedef struct bench_half_result {
+    double free_ns, realloc_ns;
+} bench_half_result;
 
 /* Results of the churn scenario, ns per operation. */
 typedef struct bench_churn_result {
@@ -84,6 +92,23 @@ typedef struct bench_churn_result {
         bench_shuffle(v, n);                                                                    \
         free_loop_##tag(v, size, n);                                                            \
         if (after_free) after_free();                                                           \
+        return r;                                                                               \
+    }                                                                                           \
+    /* alloc n (untimed), free a random half of them, alloc as many again; everything is      \
+       freed at the end (untimed) */                                                          \
+    static BENCH_MAYBE_UNUSED bench_half_result half_##tag(size_t size, long n, void **v) {     \
+        bench_half_result r;                                                                    \
+        long h = n / 2;                                                                         \
+        double t0;                                                                              \
+        alloc_loop_##tag(v, size, n);                                                           \
+        bench_shuffle(v, n);                                                                    \
+        t0 = bench_now_ns();                                                                    \
+        free_loop_##tag(v, size, h);                                                            \
+        r.free_ns = (bench_now_ns() - t0) / (double)h;                                          \
+        t0 = bench_now_ns();                                                                    \
+        alloc_loop_##tag(v, size, h);                                                           \
+        r.realloc_ns = (bench_now_ns() - t0) / (double)h;                                       \
+        free_loop_##tag(v, size, n);                                                            \
         return r;                                                                               \
     }
 
