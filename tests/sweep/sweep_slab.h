@@ -34,8 +34,11 @@ static void sweep_kmalloc_destroyed(void *p) {
     assert_int_equal(mmkit_kmalloc_destroy(k, NULL), MMKIT_OK);
 }
 
-static int sweep_slab_word[16]; /* a plausible object address that belongs to nobody */
-#define SWEEP_SLAB_OBJ ((void *)&sweep_slab_word[8])
+/* A plausible object address that belongs to nobody. A free reads the tag at the start of the
+ * (up to 64 KiB, kmalloc's) aligned block the pointer is in, which must be readable (BAD INPUT
+ * in mmkit_slab.h): the pointer lies in the second half of a 64 KiB-aligned 128 KiB buffer. */
+static unsigned char sweep_slab_block[128u << 10] __attribute__((aligned(65536)));
+#define SWEEP_SLAB_OBJ ((void *)&sweep_slab_block[(64u << 10) + 64u])
 
 static mmkit_status sweep_slab_init(void *p) {
     mmkit_slab_cache c;
