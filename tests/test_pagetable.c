@@ -498,6 +498,13 @@ static void test_leaf_selection(void **state) {
     assert_int_equal(ps, PG);
     assert_int_equal(pa, GiB(1) + MiB(3) + PG);
     assert_int_equal(pt.tables, 1 + 1 + 2);
+    {
+        mmkit_pagetable_stats st;
+        assert_int_equal(mmkit_pagetable_stats_get(&pt, &st), MMKIT_OK);
+        assert_int_equal(st.tables, 1 + 1 + 2); /* root, one Sv39 level-1 table, two leaf tables */
+        assert_int_equal(st.mapped_bytes, MiB(4));
+        assert_int_equal(mmkit_pagetable_stats_get(&pt, NULL), MMKIT_EINVAL);
+    }
     destroy(&pt);
 
     /* policy: 2 MiB at most */

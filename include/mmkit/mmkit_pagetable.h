@@ -19,6 +19,7 @@
  *   mmkit_pagetable_test_and_clear(pt, va, len, which, &found, g)  clear A and/or D, report
  *   mmkit_pagetable_translate(pt, va, &pa, &flags, &size)  one lookup, like the MMU's
  *   mmkit_pagetable_visit(pt, va, len, fn, ctx)          every run of leaves in a range
+ *   mmkit_pagetable_stats_get(pt, &stats)                table pages, bytes mapped
  *   mmkit_pagetable_check(pt)                            walk every invariant
  *   mmkit_pagetable_encode(pt, level, pa, flags, &pte)   the entry map would write
  *   mmkit_pagetable_decode(pt, level, pte, &pa, &flags)  the reverse
@@ -32,6 +33,7 @@
  *                            value), phys_bits, max_page_size, preset_ad, no_nx, svpbmt,
  *                            direct_map
  *   mmkit_pagetable          an instance: caller-owned storage, fields internal
+ *   mmkit_pagetable_stats    {tables, mapped_bytes}
  *   mmkit_pagetable_mapping  a run of leaves {va, pa, size, page_size, flags} handed to the
  *                            callbacks of unmap, destroy and visit
  *   mmkit_pagetable_leaf_fn  unmap/destroy callback: frames whose mapping was removed
@@ -186,7 +188,8 @@
  *   map O(n + T * L): descends once per leaf table and fills it in one pass
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
  *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
- *   translate O(L); visit O(n + T * L); check O(tables * 512); encode, decode, cr3, satp O(1)
+ *   translate O(L); visit O(n + T * L); check O(tables * 512); stats_get, encode, decode, cr3,
+ *   satp O(1)
  *
  * THREADS AND IRQS
  *   An mmkit_pagetable takes no locks: serialise all calls on one instance (translate, visit
@@ -341,6 +344,15 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
                                                       uint32_t *found,
                                                       struct mmkit_tlb_gather *g);
 
+/* Statistics of an instance. */
+typedef struct mmkit_pagetable_stats {
+    uint64_t tables;       /* table pages in the tree, root included */
+    uint64_t mapped_bytes; /* bytes covered by leaves */
+} mmkit_pagetable_stats;
+/* *s = the instance's statistics; MMKIT_EINVAL for a NULL or zeroed pt or a NULL s. O(1). */
+MMKIT_API mmkit_status mmkit_pagetable_stats_get(const mmkit_pagetable *pt,
+                                                 mmkit_pagetable_stats *s);
+
 /* Walk the whole tree: every entry a valid encoding for its level (reserved bits clear,
  * addresses below 2^phys_bits, superpages aligned, PS clear where it must be, RISC-V pointer
  * A/D/U clear, cache index one mmkit writes), no empty table but the root, and the counters
@@ -373,9 +385,8 @@ MMKIT__INLINE uint64_t mmkit_pagetable_level_size(unsigned level) {
 }
 
 /* ==== storage only; treat as opaque ==========================================================
- * The layout may change in any release. Users read nothing here but the statistics `tables`
- * (table pages in the tree, root included) and `mapped_bytes` (bytes covered by leaves);
- * the root is handed out through mmkit_pagetable_cr3() / mmkit_pagetable_satp(). */
+ * The layout may change in any release. Statistics come from mmkit_pagetable_stats_get(), the
+ * root through mmkit_pagetable_cr3() / mmkit_pagetable_satp(). */
 struct mmkit_pagetable {
     mmkit_provider provider;  /* the instance's own copy of desc.provider */
     mmkit_paddr root;         /* physical address of the root table */
@@ -1573,6 +1584,14 @@ static bool mmkit__pagetable_pointer_ok(const mmkit_pagetable *pt, uint64_t e) {
     if (next >= pt->pa_limit) return false;
     if (pt->riscv) return (e & ~MMKIT__PAGETABLE_RV_PPN) == MMKIT__PAGETABLE_RV_V;
     return (e & ~(MMKIT__PAGETABLE_X86_ADDR | MMKIT__PAGETABLE_X86_A)) == MMKIT__PAGETABLE_X86_PTR;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_stats_get(const mmkit_pagetable *pt,
+                                                 mmkit_pagetable_stats *s) {
+    if (!pt || !pt->levels || !s) return MMKIT_EINVAL;
+    s->tables = pt->tables;
+    s->mapped_bytes = pt->mapped_bytes;
+    return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {

@@ -79,6 +79,10 @@ static mmkit_status sweep_pagetable_test_and_clear(void *p) {
     return mmkit_pagetable_test_and_clear((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000,
                                           MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, NULL);
 }
+static mmkit_status sweep_pagetable_stats_get(void *p) {
+    mmkit_pagetable_stats st;
+    return mmkit_pagetable_stats_get((const mmkit_pagetable *)p, &st);
+}
 static mmkit_status sweep_pagetable_check(void *p) {
     return mmkit_pagetable_check((const mmkit_pagetable *)p);
 }
@@ -112,6 +116,7 @@ static const sweep_case sweep_pagetable[] = {
     SWEEP_PAGETABLE(pagetable_translate, mmkit_pagetable, pagetable_translate_fast),
     SWEEP_PAGETABLE(pagetable_visit, mmkit_pagetable, pagetable_visit),
     SWEEP_PAGETABLE(pagetable_test_and_clear, mmkit_pagetable, pagetable_test_and_clear),
+    SWEEP_PAGETABLE(pagetable_stats_get, mmkit_pagetable, pagetable_stats_get),
     SWEEP_PAGETABLE(pagetable_check, mmkit_pagetable, pagetable_check),
     SWEEP_PAGETABLE(pagetable_encode, mmkit_pagetable, pagetable_encode),
     SWEEP_PAGETABLE(pagetable_decode, mmkit_pagetable, pagetable_decode),
