@@ -107,7 +107,7 @@ int main(void) {
     d.ram_count = nram;
     d.reserved = rsv;
     d.reserved_count = nrsv;
-    must(mmkit_buddy_mem_size(&d, &need), "meta_size");
+    must(mmkit_buddy_mem_size(&d, &need), "mem_size");
     d.mem = malloc(need);
     d.mem_size = need;
     must(mmkit_buddy_init(&b, &d), "init");
