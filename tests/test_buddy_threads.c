@@ -35,12 +35,7 @@ typedef struct worker {
     unsigned big; /* order > 0 allocations that went through the lock */
 } worker;
 
-static uint64_t next(worker *w) {
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return w->rng;
-}
+static uint64_t next(worker *w) { return test_rng_next(&w->rng); }
 
 static void *run(void *arg) {
     worker *w = (worker *)arg;

@@ -26,11 +26,6 @@ static const char *last_log;
 
 #include "common/mmkit_test.h"
 
-#define KiB(x) ((uint64_t)(x) << 10)
-#define MiB(x) ((uint64_t)(x) << 20)
-#define GiB(x) ((uint64_t)(x) << 30)
-#define PG MMKIT_PAGE_SIZE
-
 #define X86_4 MMKIT_PAGETABLE_X86_64_4LEVEL
 #define X86_5 MMKIT_PAGETABLE_X86_64_5LEVEL
 #define SV39 MMKIT_PAGETABLE_SV39

@@ -18,10 +18,6 @@ static void test_log_note(const char *msg);
 
 #include "common/mmkit_test.h"
 
-#define KiB(x) ((uint64_t)(x) << 10)
-#define MiB(x) ((uint64_t)(x) << 20)
-#define GiB(x) ((uint64_t)(x) << 30)
-#define PG MMKIT_PAGE_SIZE
 
 /* ==== gather ================================================================================ */
 

@@ -3,6 +3,7 @@
  * Include it after cmocka.h and after the mmkit headers (with MMKIT_IMPLEMENTATION defined in
  * the test file). Everything is static; a test uses what it needs.
  *
+ *   KiB/MiB/GiB/PG  size macros; test_rng_next(&state) a xorshift64 stream
  *   test_arena      a posix_memalign'ed arena that plays physical memory: pa = offset, so
  *                   phys_to_virt is arena + pa. test_arena_new(bytes, align) / test_arena_delete.
  *   test_buddy      a buddy over a whole arena (test_buddy_new), its provider and the frames it
@@ -25,6 +26,22 @@
 
 /* every helper is static and some test uses each; none warns where it is not used */
 #define TEST_HELPER static __attribute__((unused))
+
+/* ---- sizes and a tiny RNG ---------------------------------------------------------------- */
+
+#define KiB(x) ((uint64_t)(x) << 10)
+#define MiB(x) ((uint64_t)(x) << 20)
+#define GiB(x) ((uint64_t)(x) << 30)
+#define PG MMKIT_PAGE_SIZE
+
+/* xorshift64; *state must not be 0. Reproducible streams for randomised tests. */
+TEST_HELPER uint64_t test_rng_next(uint64_t *state) {
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 /* ---- an arena that plays physical memory ------------------------------------------------- */
 
