@@ -469,28 +469,24 @@ typedef struct mmkit__slab_tag {
     struct mmkit__slab *slab; /* the header */
 } mmkit__slab_tag;
 
-/* One slab's header (at the slab base, or in the header pool). */
+/* One slab's header (at the slab base, or in the header pool), followed in memory by the
+ * slab's free-slot bitmap (pool map_words 64-bit words; bit i set: slot i is free). The fields
+ * a free reads come first, so that they share the tag's cache line. */
 typedef struct mmkit__slab {
     mmkit__slab_tag tag;               /* on-slab: the slab's tag */
-    struct mmkit__slab *prev, *next;   /* in one list of its pool */
     struct mmkit_slab_cache *cache;    /* owner; NULL for a kmalloc large block */
     unsigned char *mem;                /* virtual base */
-    mmkit_paddr pa;                    /* physical base */
-    void *free;                        /* first free made slot (next pointers encoded) */
+    uint32_t first;                    /* offset of slot 0 (header, colour); large: of the data */
     uint32_t inuse;                    /* slots out of the slab (users, magazines, depot) */
     uint32_t made;                     /* slots made so far: [0, made) were handed out once */
-    uint32_t first;                    /* offset of slot 0 (header, colour); large: of the data */
-    uint32_t hole;                     /* a slot out at or above made (left by a remake), or
-                                        * MMKIT__SLAB_NO_HOLE */
-    uint32_t sum;                      /* low 32 bits of the slots out's addresses, summed
-                                        * mod 2^32 (one slot out: its address) */
+    uint32_t scan;                     /* bitmap words below this one have no free slot */
     uint8_t list;                      /* which list of its pool */
     uint8_t cls;                       /* kmalloc class, MMKIT__KMALLOC_BIG for a large block */
     uint8_t order;                     /* block order */
     uint8_t pool;                      /* 0 object pool, 1 header pool */
+    struct mmkit__slab *prev, *next;   /* in one list of its pool */
+    mmkit_paddr pa;                    /* physical base */
 } mmkit__slab;
-
-#define MMKIT__SLAB_NO_HOLE 0xffffffffu
 
 /* A set of slabs of one layout. */
 typedef struct mmkit__slab_pool {
@@ -501,10 +497,9 @@ typedef struct mmkit__slab_pool {
     uint32_t nslots;        /* slots per slab */
     uint32_t first;         /* offset of slot 0 before colouring */
     uint32_t tag_off;       /* offset of the tag in a slab */
-    uint32_t fp_off;        /* offset of the free word in a slot */
+    uint32_t fp_off;        /* offset of the depot-chain word in a slot */
     uint32_t colours, colour_step, colour_next;
-    const mmkit__slab *warmed;       /* last slab a batch was taken from (never read) */
-    const unsigned char *warm, *warm_end; /* lines of it still to prefetch (hints only) */
+    uint32_t map_words;     /* 64-bit words of each slab's free-slot bitmap */
     unsigned order;
     bool offslab;
 } mmkit__slab_pool;
@@ -856,6 +851,28 @@ static inline void mmkit__slab_relist(mmkit__slab_pool *pl, mmkit__slab *s) {
 
 /* ---- layout ------------------------------------------------------------------------------ */
 
+/* Bitmap words for n slots. */
+static inline uint32_t mmkit__slab_words(uint32_t n) { return (n + 63u) / 64u; }
+
+/* Placement in a block of `bytes`: *first (offset of slot 0: on-slab, after the header and its
+ * bitmap, which is sized for the slots that would fit without it, so it covers the final count)
+ * and *n slots. False when not even one slot fits. */
+static bool mmkit__slab_fit(uint64_t bytes, uint32_t slot, uint32_t align, bool offslab,
+                            uint32_t *first, uint32_t *n) {
+    uint32_t tagb = offslab ? (uint32_t)sizeof(mmkit__slab_tag) : 0u, f = 0;
+    if (!offslab) {
+        uint64_t n0;
+        if (bytes < (uint64_t)MMKIT__SLAB_HDR_BYTES + slot) return false;
+        n0 = (bytes - MMKIT__SLAB_HDR_BYTES) / slot;
+        f = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES + 8u * (uint64_t)mmkit__slab_words((uint32_t)n0),
+                                     align);
+    }
+    if (bytes < (uint64_t)f + tagb + slot) return false;
+    *first = f;
+    *n = (uint32_t)((bytes - f - tagb) / slot); /* 32-bit: slabs are < 4 GiB */
+    return true;
+}
+
 /* Choose order and placement for slots of `slot` bytes aligned to `align`: the smallest order
  * up to MMKIT_SLAB_TIGHT_ORDER whose waste is <= 1% of the slab, else the smallest order whose
  * waste is <= 1/8 (else the least wasteful one). O(MMKIT_SLAB_MAX_ORDER). */
@@ -864,13 +881,11 @@ static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint
     unsigned o, best = 0, eighth = MMKIT_SLAB_MAX_ORDER + 1u, tight = MMKIT_SLAB_MAX_ORDER + 1u;
     uint64_t best_waste = 0, best_bytes = 1;
     bool found = false;
-    uint32_t first = offslab ? 0u : (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
-    uint32_t tagb = offslab ? (uint32_t)sizeof(mmkit__slab_tag) : 0u;
+    uint32_t first = 0, n = 0, tagb = offslab ? (uint32_t)sizeof(mmkit__slab_tag) : 0u;
     for (o = 0; o <= MMKIT_SLAB_MAX_ORDER; o++) { /* bound: MAX_ORDER + 1 */
-        uint64_t bytes = mmkit_order_bytes(o), n, waste;
-        if (bytes < (uint64_t)first + tagb + slot) continue;
-        n = (uint32_t)(bytes - first - tagb) / slot; /* 32-bit: slabs are < 4 GiB */
-        waste = bytes - n * slot;
+        uint64_t bytes = mmkit_order_bytes(o), waste;
+        if (!mmkit__slab_fit(bytes, slot, align, offslab, &first, &n)) continue;
+        waste = bytes - (uint64_t)n * slot;
         if (!found || waste * best_bytes < best_waste * bytes) {
             found = true;
             best = o;
@@ -884,15 +899,16 @@ static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint
             break;
     }
     if (!found) return MMKIT_EINVAL;
-    if (tight <= MMKIT_SLAB_MAX_ORDER || eighth <= MMKIT_SLAB_MAX_ORDER) {
+    if (tight <= MMKIT_SLAB_MAX_ORDER || eighth <= MMKIT_SLAB_MAX_ORDER)
         best = tight <= MMKIT_SLAB_MAX_ORDER ? tight : eighth;
-        best_bytes = mmkit_order_bytes(best);
-    }
+    best_bytes = mmkit_order_bytes(best);
+    (void)mmkit__slab_fit(best_bytes, slot, align, offslab, &first, &n);
     pl->order = best;
     pl->slot = slot;
     pl->first = first;
     pl->offslab = offslab;
-    pl->nslots = (uint32_t)(best_bytes - first - tagb) / slot;
+    pl->nslots = n;
+    pl->map_words = mmkit__slab_words(n);
     pl->tag_off = offslab ? (uint32_t)(best_bytes - tagb) : 0u;
     pl->colour_step = align > MMKIT_SLAB_CACHELINE ? align : MMKIT_SLAB_CACHELINE;
     pl->colours = 1;
@@ -908,11 +924,13 @@ static mmkit_status mmkit__slab_layout(mmkit__slab_pool *pl, uint32_t slot, uint
  * order 0, so that a header's pool slab is found by rounding down to the page). */
 static void mmkit__slab_fixed_layout(mmkit__slab_pool *pl, unsigned order, uint32_t slot,
                                      uint32_t align) {
-    uint64_t bytes = mmkit_order_bytes(order);
+    uint32_t first = 0, n = 0;
+    (void)mmkit__slab_fit(mmkit_order_bytes(order), slot, align, false, &first, &n);
     pl->order = order;
     pl->slot = slot;
-    pl->first = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES, align);
-    pl->nslots = (uint32_t)(bytes - pl->first) / slot;
+    pl->first = first;
+    pl->nslots = n;
+    pl->map_words = mmkit__slab_words(n);
     pl->offslab = false;
     pl->tag_off = 0;
     pl->colours = 1;
@@ -937,6 +955,14 @@ static mmkit_status mmkit__slab_map_block(const mmkit_provider *pv, unsigned ord
     return *mem ? MMKIT_EALIGN : MMKIT_EINVAL;
 }
 
+/* The free-slot bitmap after a header (bit i set: slot i free). */
+static inline uint64_t *mmkit__slab_map(const mmkit__slab *s) {
+    return (uint64_t *)(void *)((unsigned char *)(uintptr_t)s + MMKIT__SLAB_HDR_BYTES);
+}
+static inline bool mmkit__slab_is_free(const mmkit__slab *s, uint32_t i) {
+    return (mmkit__slab_map(s)[i >> 6] >> (i & 63u)) & 1u;
+}
+
 /* Add one empty slab to pool pl. hdr: header memory for an off-slab pool (else NULL). */
 static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *hdr,
                                      uint32_t flags) {
@@ -944,6 +970,8 @@ static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, 
     unsigned char *mem = NULL;
     mmkit__slab *s;
     mmkit__slab_tag *t;
+    uint64_t *map;
+    uint32_t w;
     mmkit_status st = mmkit__slab_map_block(&c->provider, pl->order, c->frame_flags, flags,
                                             (uintptr_t)mmkit_order_bytes(pl->order), &pa, &mem);
     if (st != MMKIT_OK) return st;
@@ -953,10 +981,13 @@ static mmkit_status mmkit__slab_grow(mmkit_slab_cache *c, mmkit__slab_pool *pl, 
     s->mem = mem;
     s->pa = pa;
     s->first = pl->first + pl->colour_next * pl->colour_step;
-    s->hole = MMKIT__SLAB_NO_HOLE;
     s->order = (uint8_t)pl->order;
     s->pool = (uint8_t)(pl == &c->hdrs);
     s->cls = pl == &c->hdrs ? (uint8_t)MMKIT__SLAB_NOCLS : c->kmalloc_cls;
+    map = mmkit__slab_map(s);
+    for (w = 0; w < pl->map_words; w++) /* bound: bitmap words; every slot free */
+        map[w] = (w + 1u) * 64u <= pl->nslots ? ~(uint64_t)0
+                                              : ((uint64_t)1 << (pl->nslots & 63u)) - 1u;
     if (++pl->colour_next >= pl->colours) pl->colour_next = 0;
     t = (mmkit__slab_tag *)(void *)(mem + pl->tag_off);
     t->check = c->secret ^ (uintptr_t)mem;
@@ -983,9 +1014,6 @@ static inline uint32_t mmkit__slab_index(const mmkit_slab_cache *c, uint32_t off
     return off / c->objs.slot;
 #endif
 }
-/* The low 32 bits of an address: a slab sums those of its slots out (mod 2^32), so that with
- * one slot out, the sum is that slot's address. */
-static inline uint32_t mmkit__slab_lo(const void *p) { return (uint32_t)(uintptr_t)p; }
 
 /* Address of slot i of s. */
 static inline unsigned char *mmkit__slab_slot(const mmkit__slab_pool *pl, const mmkit__slab *s,
@@ -993,35 +1021,37 @@ static inline unsigned char *mmkit__slab_slot(const mmkit__slab_pool *pl, const 
     return s->mem + s->first + (size_t)i * pl->slot;
 }
 
-/* Making has reached the hole (a slot out already): step over it. */
-static inline void mmkit__slab_step_hole(mmkit__slab *s) {
-    if (s->made == s->hole) {
-        s->made++;
-        s->hole = MMKIT__SLAB_NO_HOLE;
-    }
-}
-
-/* One free slot of s (which has one): its free list first, else a new slot (ctor). */
-static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
-    void *obj = s->free;
-    if (obj) {
-        s->free = mmkit__slab_fp_get(c, pl, obj);
-    } else { /* make a new slot */
-        mmkit__slab_step_hole(s);
-        obj = mmkit__slab_slot(pl, s, s->made);
-        s->made++;
-        if (pl == &c->objs) {
+/* Slot s->made is taken for the first time: debug trailer and poison, constructor. */
+static void mmkit__slab_make(mmkit_slab_cache *c, const mmkit__slab_pool *pl, mmkit__slab *s,
+                             void *obj) {
+    s->made++;
+    if (pl == &c->objs) {
 #if MMKIT_DEBUG
-            mmkit__slab_dbg_make(c, obj);
+        mmkit__slab_dbg_make(c, obj);
 #endif
-            if (c->ctor) {
-                c->ctor(obj, c->arg);
-                c->ctor_calls++;
-            }
+        if (c->ctor) {
+            c->ctor(obj, c->arg);
+            c->ctor_calls++;
         }
     }
+    (void)obj;
+}
+
+/* The lowest free slot of s (which has one): clear its bit; make it when it is new (the lowest
+ * free slot is at most `made`: every slot above it is free). O(bitmap words) at worst, O(1)
+ * while the lowest words keep free slots (s->scan skips the full ones). */
+static inline void *mmkit__slab_pop(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s) {
+    uint64_t *map = mmkit__slab_map(s), m;
+    uint32_t w = s->scan, i;
+    unsigned char *obj;
+    while (!map[w]) w++; /* bound: bitmap words (s has a free slot) */
+    m = map[w];
+    i = w * 64u + mmkit_ctz64(m);
+    map[w] = m & (m - 1u);
+    s->scan = w;
+    obj = mmkit__slab_slot(pl, s, i);
+    if (i >= s->made) mmkit__slab_make(c, pl, s, obj);
     s->inuse++;
-    s->sum += mmkit__slab_lo(obj);
     return obj;
 }
 
@@ -1037,66 +1067,36 @@ static void *mmkit__slab_take(mmkit_slab_cache *c, mmkit__slab_pool *pl) {
     return obj;
 }
 
-/* Batches drain one slab at a time. A slab's free list is in the order of its frees, often
- * random: popping it costs one cache miss after another. When the batches move to a slab whose
- * free list holds at least half its slots, each pop also prefetches the next
- * MMKIT__SLAB_WARM_STEP lines of the slab (few enough to be in flight together), so the slab
- * arrives in parallel while the pops walk it. Hints only: the memory is never read. */
-#define MMKIT__SLAB_WARM_STEP 8u
-static inline void mmkit__slab_warm_start(mmkit__slab_pool *pl, const mmkit__slab *s) {
-    if (s == pl->warmed) return;
-    pl->warmed = s;
-    pl->warm = pl->warm_end = s->mem;
-    if (!s->free || (pl->nslots - s->inuse) * 2u < pl->nslots) return;
-    pl->warm = s->mem + s->first;
-    pl->warm_end = pl->warm + (size_t)pl->nslots * pl->slot;
-}
-static inline void mmkit__slab_warm_step(mmkit__slab_pool *pl) {
-    const unsigned char *a = pl->warm;
-    unsigned k;
-    for (k = 0; k < MMKIT__SLAB_WARM_STEP && a < pl->warm_end; k++) { /* bound: WARM_STEP */
-        MMKIT__SLAB_PREFETCH(a);
-        a += MMKIT_SLAB_CACHELINE;
-    }
-    pl->warm = a;
-}
-
 /* Up to n free slots from the object slabs into a magazine, slab by slab (no slab is added),
- * stored so that pops hand them out in the order taken. Returns how many. A slab with only
- * unmade slots left gives runs in address order without touching the objects, used upwards
- * like a stream. O(n + slabs touched). */
+ * in address order within each slab: a bitmap word at a time, without touching the objects,
+ * stored so that pops hand them out in the order taken (so the user's first touches run
+ * upwards through the slab, a stream the hardware prefetcher follows). Returns how many.
+ * O(n + bitmap words + slabs touched). */
 static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t n) {
     mmkit__slab_pool *pl = &c->objs;
     uint32_t got = 0, i;
     while (got < n) { /* bound: n objects */
         mmkit__slab *s = pl->list[MMKIT__SLAB_PARTIAL];
-        uint32_t before = got;
+        uint64_t *map;
+        uint32_t before = got, w;
         if (!s) s = pl->list[MMKIT__SLAB_EMPTY];
         if (!s) break;
-#if !MMKIT_DEBUG
-        /* only unmade slots left: runs in address order, up to the hole and from above it
-         * (bound: 3 rounds) */
-        while (!s->free && !c->ctor && got < n && s->inuse < pl->nslots) {
-            uint32_t k;
-            unsigned char *o;
-            mmkit__slab_step_hole(s);
-            k = (s->hole != MMKIT__SLAB_NO_HOLE ? s->hole : pl->nslots) - s->made;
-            if (k > n - got) k = n - got;
-            o = mmkit__slab_slot(pl, s, s->made);
-            for (i = 0; i < k; i++, o += pl->slot) { /* bound: n objects */
-                out[got + i] = o;
-                s->sum += mmkit__slab_lo(o);
+        map = mmkit__slab_map(s);
+        for (w = s->scan; w < pl->map_words; w++) { /* bound: bitmap words */
+            uint64_t m = map[w];
+            unsigned char *base = s->mem + s->first + (size_t)w * 64u * pl->slot;
+            while (m && got < n) { /* bound: 64 slots */
+                uint32_t b = mmkit_ctz64(m);
+                unsigned char *o = base + (size_t)b * pl->slot;
+                m &= m - 1u;
+                if (w * 64u + b >= s->made) mmkit__slab_make(c, pl, s, o);
+                out[got++] = o;
             }
-            s->made += k;
-            s->inuse += k;
-            got += k;
+            map[w] = m;
+            if (got == n) break;
         }
-#endif
-        mmkit__slab_warm_start(pl, s);
-        while (got < n && s->inuse < pl->nslots) {
-            mmkit__slab_warm_step(pl);
-            out[got++] = mmkit__slab_pop(c, pl, s);
-        }
+        s->scan = w < pl->map_words ? w : pl->map_words - 1u;
+        s->inuse += got - before;
         pl->free_objs -= got - before;
         mmkit__slab_relist(pl, s);
     }
@@ -1108,48 +1108,13 @@ static uint32_t mmkit__slab_take_batch(mmkit_slab_cache *c, void **out, uint32_t
     return got;
 }
 
-/* Can an empty slab forget its free list and make its slots again, in address order? Only
- * when a slot carries no state: no ctor (constructed state), no dtor (runs on made slots), no
- * MMKIT_DEBUG (poison and state words of free objects are checked). */
-static inline bool mmkit__slab_remakes(const mmkit_slab_cache *c) {
-#if MMKIT_DEBUG
-    (void)c;
-    return false;
-#else
-    return !c->ctor && !c->dtor;
-#endif
-}
-
-/* A slab of a remaking cache with at most one slot out forgets its free list: every other slot
- * is unmade, to be made again in address order (object slabs: the one slot out, found from
- * the sum, becomes the hole). False when s keeps its free list. O(1). */
-static inline bool mmkit__slab_remake(mmkit_slab_cache *c, const mmkit__slab_pool *pl,
-                                      mmkit__slab *s) {
-    if (s->inuse > 1 || !mmkit__slab_remakes(c)) return false;
-    if (s->inuse == 1 && s->hole == MMKIT__SLAB_NO_HOLE) {
-        uint32_t off, i;
-        if (pl != &c->objs) return false; /* header pool: only when empty */
-        off = s->sum - mmkit__slab_lo(s->mem) - s->first;
-        i = mmkit__slab_index(c, off);
-        if (i >= s->made || i * pl->slot != off) return false; /* not a slot: keep the list */
-        s->hole = i;
-    }
-    s->free = NULL;
-    s->made = 0;
-    return true;
-}
-
-/* Put a validated slot back into its slab. O(1). */
-static inline void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit__slab *s,
-                                   void *obj) {
-    bool hole = s->hole != MMKIT__SLAB_NO_HOLE && obj == mmkit__slab_slot(pl, s, s->hole);
+/* Put slot idx (validated, out) back into its slab: set its bit. O(1); the object is not
+ * touched. */
+static inline void mmkit__slab_put(mmkit__slab_pool *pl, mmkit__slab *s, uint32_t idx) {
+    uint32_t w = idx >> 6;
+    mmkit__slab_map(s)[w] |= (uint64_t)1 << (idx & 63u);
+    if (w < s->scan) s->scan = w;
     s->inuse--;
-    s->sum -= mmkit__slab_lo(obj);
-    if (hole) s->hole = MMKIT__SLAB_NO_HOLE; /* above made: unmade again */
-    if (!mmkit__slab_remake(c, pl, s) && !hole) {
-        mmkit__slab_fp_set(c, pl, obj, s->free);
-        s->free = obj;
-    }
     pl->free_objs++;
     mmkit__slab_relist(pl, s);
 }
@@ -1157,6 +1122,12 @@ static inline void mmkit__slab_put(mmkit_slab_cache *c, mmkit__slab_pool *pl, mm
 /* The header pool slab holding off-slab header h (order-0 slabs, header at the base). */
 static inline mmkit__slab *mmkit__slab_hdr_home(const mmkit__slab *h) {
     return (mmkit__slab *)(void *)((uintptr_t)h & ~(uintptr_t)(MMKIT_PAGE_SIZE - 1u));
+}
+/* Give off-slab header h back to the header pool. */
+static void mmkit__slab_hdr_put(mmkit_slab_cache *c, const mmkit__slab *h) {
+    mmkit__slab *home = mmkit__slab_hdr_home(h);
+    uint32_t off = (uint32_t)((const unsigned char *)h - home->mem - home->first);
+    mmkit__slab_put(&c->hdrs, home, off / c->hdrs.slot);
 }
 
 /* Give an empty slab back to the provider (dtor on every made slot first). O(made). */
@@ -1181,10 +1152,7 @@ static void mmkit__slab_release(mmkit_slab_cache *c, mmkit__slab_pool *pl, mmkit
     }
     t->check = ~(c->secret ^ (uintptr_t)s->mem); /* dead: frees into it fail */
     c->frames -= mmkit_order_frames(pl->order);
-    if (pl->offslab) {
-        mmkit__slab *home = mmkit__slab_hdr_home(s);
-        mmkit__slab_put(c, &c->hdrs, home, s);
-    }
+    if (pl->offslab) mmkit__slab_hdr_put(c, s);
     (void)mmkit_provider_free(&c->provider, pa, pl->order);
 }
 
@@ -1203,7 +1171,7 @@ static uint64_t mmkit__slab_recip(uint32_t d) {
 }
 
 /* Validate obj as a slot of this cache: EINVAL / EALIGN, else *out = its slab and *idx its
- * slot. O(1). `made` is not consulted (it may change under the lock); the locked callers
+ * slot. O(1). The bitmap is not consulted (it may change under the lock); the locked callers
  * check it (mmkit__slab_out). */
 static inline mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const void *obj,
                                             mmkit__slab **out, uint32_t *idx_out) {
@@ -1227,9 +1195,10 @@ static inline mmkit_status mmkit__slab_find(const mmkit_slab_cache *c, const voi
     return MMKIT_OK;
 }
 
-/* Under the lock: can slot idx of s (validated by find) be out of its slab? */
+/* Under the lock: is slot idx of s (validated by find) out of its slab? Its bit says so
+ * exactly (a slot never made is free too). */
 static inline mmkit_status mmkit__slab_out(const mmkit__slab *s, uint32_t idx) {
-    return (idx >= s->made && idx != s->hole) || s->inuse == 0 ? MMKIT_EDOUBLE : MMKIT_OK;
+    return mmkit__slab_is_free(s, idx) ? MMKIT_EDOUBLE : MMKIT_OK;
 }
 
 /* Under the lock: add one empty object slab (and, off-slab, its header from the header pool,
@@ -1245,7 +1214,7 @@ static mmkit_status mmkit__slab_add(mmkit_slab_cache *c, uint32_t flags) {
         hdr = (mmkit__slab *)mmkit__slab_take(c, &c->hdrs);
     }
     st = mmkit__slab_grow(c, &c->objs, hdr, flags);
-    if (st != MMKIT_OK && hdr) mmkit__slab_put(c, &c->hdrs, mmkit__slab_hdr_home(hdr), hdr);
+    if (st != MMKIT_OK && hdr) mmkit__slab_hdr_put(c, hdr);
     return st;
 }
 
@@ -1261,9 +1230,9 @@ static mmkit_status mmkit__slab_get(mmkit_slab_cache *c, uint32_t flags, void **
     return MMKIT_OK;
 }
 
-/* Under the lock: return a validated, out-of-slab object. */
-static inline void mmkit__slab_give(mmkit_slab_cache *c, mmkit__slab *s, void *obj) {
-    mmkit__slab_put(c, &c->objs, s, obj);
+/* Under the lock: return a validated, out-of-slab slot. */
+static inline void mmkit__slab_give(mmkit_slab_cache *c, mmkit__slab *s, uint32_t idx) {
+    mmkit__slab_put(&c->objs, s, idx);
 }
 
 /* Under the lock: validate and return an object coming from a magazine or the depot. */
@@ -1272,7 +1241,7 @@ static mmkit_status mmkit__slab_give_checked(mmkit_slab_cache *c, void *obj) {
     uint32_t idx;
     mmkit_status st = mmkit__slab_find(c, obj, &s, &idx);
     if (st == MMKIT_OK) st = mmkit__slab_out(s, idx);
-    if (st == MMKIT_OK) mmkit__slab_give(c, s, obj);
+    if (st == MMKIT_OK) mmkit__slab_give(c, s, idx);
     return st;
 }
 
@@ -1400,7 +1369,10 @@ static mmkit_status mmkit__slab_setup(mmkit_slab_cache *c, const mmkit_slab_cach
         st = mmkit__slab_layout(&c->objs, slot, align, slot >= MMKIT_SLAB_OFFSLAB_MIN,
                                 (d->flags & MMKIT_SLAB_COLOUR) != 0);
     }
-    if (c->objs.offslab) mmkit__slab_fixed_layout(&c->hdrs, 0, MMKIT__SLAB_HDR_BYTES, 16u);
+    if (c->objs.offslab) /* header pool slots: a header and its slab's bitmap */
+        mmkit__slab_fixed_layout(&c->hdrs, 0,
+                                 (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES + 8u * c->objs.map_words, 16u),
+                                 16u);
     if (st != MMKIT_OK) { /* not reached while MMKIT_SLAB_MAX_SIZE fits a slab */
         MMKIT_MEMSET(c, 0, sizeof *c);
         return MMKIT__REFUSE(st, "mmkit_slab_init: desc.size: no slab order holds the slot");
@@ -1451,7 +1423,7 @@ static mmkit_status mmkit__slab_free_locked(mmkit_slab_cache *c, void *obj) {
     dbg = mmkit__slab_dbg_free(c, obj);
     if (dbg == MMKIT_EDOUBLE) return dbg;
 #endif
-    mmkit__slab_give(c, s, obj);
+    mmkit__slab_give(c, s, idx);
     return dbg;
 }
 
@@ -1479,7 +1451,7 @@ MMKIT_API mmkit_status mmkit_slab_alloc_bulk(mmkit_slab_cache *c, uint32_t flags
         for (i = 0; i < got; i++) {
             mmkit__slab *s;
             uint32_t idx;
-            if (mmkit__slab_find(c, objs[i], &s, &idx) == MMKIT_OK) mmkit__slab_give(c, s, objs[i]);
+            if (mmkit__slab_find(c, objs[i], &s, &idx) == MMKIT_OK) mmkit__slab_give(c, s, idx);
         }
     }
     mmkit__unlock(&c->lock, saved);
@@ -1590,41 +1562,47 @@ MMKIT_API mmkit_status mmkit_slab_stats_get(const mmkit_slab_cache *c, mmkit_sla
     return MMKIT_OK;
 }
 
-/* One slab: tag, placement, free list (bounded walk, no cycles), counts, list membership. */
+/* One slab: tag, placement, bitmap (no bits past the last slot, every slot never made free,
+ * the scan hint, debug: every free made slot's poison and trailer), counts, list membership. */
 static bool mmkit__slab_check_slab(const mmkit_slab_cache *c, const mmkit__slab_pool *pl,
                                    const mmkit__slab *s, unsigned which) {
     const mmkit__slab_tag *t = (const mmkit__slab_tag *)(const void *)(s->mem + pl->tag_off);
+    const uint64_t *map = mmkit__slab_map(s);
     uintptr_t base = (uintptr_t)s->mem;
-    uint32_t nfree = 0, holes = s->hole != MMKIT__SLAB_NO_HOLE, sum = 0, i;
-    const void *o;
+    uint32_t nfree = 0, w;
     if (s->list != which || s->cache != c || s->pool != (pl == &c->hdrs)) return false;
     if (base & ((uintptr_t)mmkit_order_bytes(pl->order) - 1u)) return false;
     if (t->check != (c->secret ^ base) || t->slab != s) return false;
     if (!pl->offslab && (const void *)s != (const void *)s->mem) return false;
-    if (s->made > pl->nslots || s->inuse > s->made + holes) return false;
-    if (holes && (s->hole < s->made || s->hole >= pl->nslots)) return false;
+    if (s->made > pl->nslots || s->inuse > s->made || s->scan >= pl->map_words) return false;
     if (s->first < pl->first || s->first - pl->first >= pl->colours * pl->colour_step + 1u)
         return false;
     if ((uint64_t)s->first + (uint64_t)pl->nslots * pl->slot >
         (pl->offslab ? pl->tag_off : mmkit_order_bytes(pl->order)))
         return false;
-    for (o = s->free; o; nfree++) { /* bound: made slots */
-        uintptr_t off = (uintptr_t)o - base - s->first;
-        if ((uintptr_t)o < base + s->first || nfree >= s->made) return false;
-        if (off % pl->slot || off / pl->slot >= s->made) return false;
+    for (w = 0; w < pl->map_words; w++) { /* bound: bitmap words */
+        uint32_t lo = w * 64u, hi = lo + 64u < pl->nslots ? lo + 64u : pl->nslots;
+        uint32_t from = s->made > lo ? (s->made < hi ? s->made : hi) : lo;
+        uint64_t valid = hi - lo == 64u ? ~(uint64_t)0 : ((uint64_t)1 << (hi - lo)) - 1u;
+        uint64_t unmade = from - lo >= 64u ? 0u : valid & ~(((uint64_t)1 << (from - lo)) - 1u);
+        uint64_t m = map[w];
+        if ((m & ~valid) || (m & unmade) != unmade) return false;
+        if (w < s->scan && m) return false;
+        nfree += mmkit_popcount64(m);
 #if MMKIT_DEBUG
-        if (pl == &c->objs && (mmkit__slab_state(c, o) != MMKIT__SLAB_STATE_FREE ||
-                               !mmkit__slab_rz_ok(c, o) || !mmkit__slab_poison_ok(c, o)))
-            return false;
+        if (pl == &c->objs) {
+            uint64_t made_free = m & ~unmade;
+            while (made_free) { /* bound: 64 slots */
+                const void *o = mmkit__slab_slot(pl, s, lo + mmkit_ctz64(made_free));
+                made_free &= made_free - 1u;
+                if (mmkit__slab_state(c, o) != MMKIT__SLAB_STATE_FREE || !mmkit__slab_rz_ok(c, o) ||
+                    !mmkit__slab_poison_ok(c, o))
+                    return false;
+            }
+        }
 #endif
-        o = mmkit__slab_fp_get(c, pl, (void *)(uintptr_t)o);
     }
-    if (nfree != s->made + holes - s->inuse) return false;
-    for (i = 0; i < s->made; i++) sum += mmkit__slab_lo(mmkit__slab_slot(pl, s, i)); /* bound: n */
-    for (o = s->free; o; o = mmkit__slab_fp_get(c, pl, (void *)(uintptr_t)o)) /* bound: made */
-        sum -= mmkit__slab_lo(o);
-    if (holes) sum += mmkit__slab_lo(mmkit__slab_slot(pl, s, s->hole));
-    if (sum != s->sum) return false;
+    if (nfree != pl->nslots - s->inuse) return false;
     switch (which) {
     case MMKIT__SLAB_EMPTY: return s->inuse == 0;
     case MMKIT__SLAB_FULL: return s->inuse == pl->nslots;
@@ -1754,11 +1732,14 @@ static mmkit_status mmkit__slab_cpu_return(mmkit_slab_cpu *f, void *const *objs,
 }
 
 /* Drop invalid objects from prev, noting each one's slab and slot (no lock: validation
- * reads only immutable slab fields). O(magazine). */
-static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f, mmkit__slab **sl, uint32_t *ix) {
+ * reads only immutable slab fields). The objects themselves are touched only when they are
+ * to be chained for the depot (`chain`): then they are prefetched first. O(magazine). */
+static mmkit_status mmkit__slab_cpu_sift(mmkit_slab_cpu *f, mmkit__slab **sl, uint32_t *ix,
+                                         bool chain) {
     mmkit_status first = MMKIT_OK;
     uintptr_t i, k = 0;
-    for (i = 0; i < f->prev_count; i++) MMKIT__SLAB_PREFETCH(f->prev[i]); /* bound: magazine */
+    if (chain)
+        for (i = 0; i < f->prev_count; i++) MMKIT__SLAB_PREFETCH(f->prev[i]); /* bound: magazine */
     for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
         mmkit_status st = mmkit__slab_find(f->cache, f->prev[i], &sl[k], &ix[k]);
         if (st == MMKIT_OK) f->prev[k++] = f->prev[i];
@@ -1777,7 +1758,7 @@ static mmkit_status mmkit__slab_cpu_return_sifted(mmkit_slab_cpu *f, mmkit__slab
     uintptr_t i;
     for (i = 0; i < f->prev_count; i++) { /* bound: magazine size */
         mmkit_status st = mmkit__slab_out(sl[i], ix[i]);
-        if (st == MMKIT_OK) mmkit__slab_give(f->cache, sl[i], f->prev[i]);
+        if (st == MMKIT_OK) mmkit__slab_give(f->cache, sl[i], ix[i]);
         else {
             f->rejected++;
             if (first == MMKIT_OK) first = st;
@@ -1857,7 +1838,7 @@ MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj) {
             uint32_t ix[MMKIT_SLAB_MAG_MAX];
             void *head = NULL;
             uintptr_t saved;
-            mmkit_status sv = mmkit__slab_cpu_sift(f, sl, ix);
+            mmkit_status sv = mmkit__slab_cpu_sift(f, sl, ix, f->depot_room);
             if (sv != MMKIT_OK && r == MMKIT_OK) r = sv;
             /* link the chain outside the lock, unless the depot was full when last seen */
             if (f->depot_room && f->prev_count == c->mag_size)
