@@ -1134,7 +1134,7 @@ static inline mmkit__slab *mmkit__slab_hdr_home(const mmkit__slab *h) {
 /* Give off-slab header h back to the header pool. */
 static void mmkit__slab_hdr_put(mmkit_slab_cache *c, const mmkit__slab *h) {
     mmkit__slab *home = mmkit__slab_hdr_home(h);
-    uint32_t off = (uint32_t)((const unsigned char *)h - home->mem - home->first);
+    uint32_t off = (uint32_t)((uintptr_t)h - (uintptr_t)home->mem - home->first);
     mmkit__slab_put(&c->hdrs, home, off / c->hdrs.slot);
 }
 
