@@ -864,15 +864,15 @@ static bool mmkit__slab_fit(uint64_t bytes, uint32_t slot, uint32_t align, bool 
                             uint32_t *first, uint32_t *n) {
     uint32_t tagb = offslab ? (uint32_t)sizeof(mmkit__slab_tag) : 0u, f = 0;
     if (!offslab) {
-        uint64_t n0;
+        uint32_t n0;
         if (bytes < (uint64_t)MMKIT__SLAB_HDR_BYTES + slot) return false;
-        n0 = (bytes - MMKIT__SLAB_HDR_BYTES) / slot;
-        f = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES + 8u * (uint64_t)mmkit__slab_words((uint32_t)n0),
+        n0 = (uint32_t)(bytes - MMKIT__SLAB_HDR_BYTES) / slot; /* 32-bit: slabs are < 4 GiB */
+        f = (uint32_t)mmkit_align_up(MMKIT__SLAB_HDR_BYTES + 8u * (uint64_t)mmkit__slab_words(n0),
                                      align);
     }
     if (bytes < (uint64_t)f + tagb + slot) return false;
     *first = f;
-    *n = (uint32_t)((bytes - f - tagb) / slot); /* 32-bit: slabs are < 4 GiB */
+    *n = (uint32_t)(bytes - f - tagb) / slot; /* 32-bit division: slabs are < 4 GiB */
     return true;
 }
 
