@@ -99,7 +99,7 @@ static void expect_refusal(const mmkit_slab_cache_desc *d, const char *prefix) {
 static void test_init_bad_desc(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
-    int depth = 0;
+    test_lock_tally depth = {0, 0, 0};
     (void)state;
     n_seen_logs = 0;
     last_log = NULL;
@@ -133,20 +133,20 @@ static void test_init_bad_desc(void **state) {
     d.mag_size = MMKIT_SLAB_MAG_MAX + 1u;
     expect_refusal(&d, "mmkit_slab_init: desc.mag_size: ");
     d = desc_of(64);
-    d.lock.acquire = test_lock_count_acquire; /* acquire without release */
+    d.lock.acquire = test_lock_tally_acquire; /* acquire without release */
     expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
     d.lock.acquire = NULL;
-    d.lock.release = test_lock_count_release; /* release without acquire */
+    d.lock.release = test_lock_tally_release; /* release without acquire */
     expect_refusal(&d, "mmkit_slab_init: desc.lock: ");
     /* desc (NULL), size, align, flags, frame_flags, provider, mag_size, lock: one rule each */
     assert_int_equal(n_seen_logs, 8);
-    d.lock.acquire = test_lock_count_acquire;
+    d.lock.acquire = test_lock_tally_acquire;
     d.lock.ctx = &depth;
     last_log = NULL;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_null(last_log); /* a success logs nothing */
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
-    assert_int_equal(depth, 0);
+    assert_int_equal(depth.depth, 0);
     /* calls on a zeroed/uninitialised cache are refused */
     memset(&c, 0, sizeof c);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_EINVAL);
@@ -158,12 +158,13 @@ static void test_alloc_free_basic(void **state) {
     mmkit_slab_cache_desc d = desc_of(100);
     enum { N = 2000 };
     static void *o[N];
-    int i, j, depth = 0;
+    int i, j;
+    test_lock_tally depth = {0, 0, 0};
     mmkit_slab_stats s;
     uint64_t used0 = buddy_used();
     (void)state;
-    d.lock.acquire = test_lock_count_acquire;
-    d.lock.release = test_lock_count_release;
+    d.lock.acquire = test_lock_tally_acquire;
+    d.lock.release = test_lock_tally_release;
     d.lock.ctx = &depth;
     assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
     assert_int_equal(mmkit_slab_alloc(&c, 0, NULL), MMKIT_EINVAL);
@@ -174,7 +175,7 @@ static void test_alloc_free_basic(void **state) {
         assert_int_equal((uintptr_t)o[i] % 8u, 0);
         memset(o[i], i & 0xff, 100);
     }
-    assert_int_equal(depth, 0);
+    assert_int_equal(depth.depth, 0);
     for (i = 0; i < N; i++) { /* no overlap: every object kept its pattern */
         const unsigned char *b = (const unsigned char *)o[i];
         for (j = 0; j < 100; j++) assert_int_equal(b[j], i & 0xff);
@@ -204,7 +205,7 @@ static void test_alloc_free_basic(void **state) {
     assert_int_equal(s.frames, 0);
     assert_int_equal(buddy_used(), used0);
     assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
-    assert_int_equal(depth, 0);
+    assert_int_equal(depth.depth, 0);
 }
 
 static void test_bad_frees(void **state) {
@@ -1072,7 +1073,7 @@ static void km_init(mmkit_provider p) {
 static void test_kmalloc_init_errors(void **state) {
     mmkit_kmalloc_desc d;
     static mmkit_kmalloc_cpu kf;
-    static int kdepth;
+    static test_lock_tally kdepth;
     (void)state;
     memset(&d, 0, sizeof d);
     last_log = NULL;
@@ -1089,7 +1090,7 @@ static void test_kmalloc_init_errors(void **state) {
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
     assert_string_equal(last_log, "mmkit_kmalloc_init: desc.frame_flags: unknown flag bits");
     d.frame_flags = 0;
-    d.lock.acquire = test_lock_count_acquire;
+    d.lock.acquire = test_lock_tally_acquire;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_EINVAL);
     assert_string_equal(last_log,
                         "mmkit_kmalloc_init: desc.lock: set both acquire and release, or neither");
@@ -1111,7 +1112,7 @@ static void test_kmalloc_init_errors(void **state) {
         assert_int_equal(mmkit_slab_cpu_init(NULL, &zc), MMKIT_EINVAL);
         assert_string_equal(last_log, "mmkit_slab_cpu_init: f: must not be NULL");
     }
-    d.lock.release = test_lock_count_release;
+    d.lock.release = test_lock_tally_release;
     d.lock.ctx = &kdepth;
     assert_int_equal(mmkit_kmalloc_init(&km, &d), MMKIT_OK);
     assert_int_equal(mmkit_kmalloc_destroy(&km, NULL), MMKIT_OK);

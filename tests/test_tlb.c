@@ -525,12 +525,10 @@ typedef struct asid_fix {
 
 /* Lock hooks that count their calls (on top of tests/common's counting hooks, which check
  * nesting and the saved value). */
-static int lock_depth;
-static unsigned lock_calls;
+static test_lock_tally lock_tally;
 static uintptr_t counted_acquire(void *ctx) {
-    lock_calls++;
-    assert_int_equal(lock_depth, 0); /* never taken twice */
-    return test_lock_count_acquire(ctx);
+    assert_int_equal(lock_tally.depth, 0); /* never taken twice */
+    return test_lock_tally_acquire(ctx);
 }
 
 static mmkit_tlb_asid_desc asid_desc(unsigned bits, uint32_t ncpus) {
@@ -545,7 +543,7 @@ static void asid_make(asid_fix *f, unsigned bits, uint32_t ncpus, bool locked) {
     mmkit_tlb_asid_desc d = asid_desc(bits, ncpus);
     size_t need = 0;
     if (locked) {
-        d.lock = test_lock_counting(&lock_depth);
+        d.lock = test_lock_tally_hooks(&lock_tally);
         d.lock.acquire = counted_acquire;
     }
     assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_OK);
@@ -593,7 +591,7 @@ static void test_asid_bad_input(void **state) {
     d = asid_desc(8, 4);
     assert_int_equal(mmkit_tlb_asid_mem_size(&d, NULL), MMKIT_EINVAL);
     assert_int_equal(mmkit_tlb_asid_mem_size(NULL, &need), MMKIT_EINVAL);
-    d.lock.release = test_lock_count_release; /* release without acquire */
+    d.lock.release = test_lock_tally_release; /* release without acquire */
     assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_EINVAL);
     d = asid_desc(16, 4);
     assert_int_equal(mmkit_tlb_asid_mem_size(&d, &need), MMKIT_OK);
@@ -612,7 +610,7 @@ static void test_asid_bad_input(void **state) {
     d.mem = (char *)mem + 4;
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EALIGN);
     d.mem = mem;
-    d.lock.acquire = test_lock_count_acquire; /* acquire without release */
+    d.lock.acquire = test_lock_tally_acquire; /* acquire without release */
     assert_int_equal(mmkit_tlb_asid_init(&a, &d), MMKIT_EINVAL);
     d.lock.acquire = NULL;
     d.asid_bits = 40;
@@ -642,7 +640,7 @@ static void test_asid_basic(void **state) {
     uint64_t mm[4] = {0, 0, 0, 0};
     mmkit_tlb_asid_result r, r2;
     (void)state;
-    lock_calls = 0;
+    lock_tally.acquires = 0;
     asid_make(&f, 8, 2, true);
     r = asid_switch(&f, 0, &mm[0]);
     assert_true(r.flush); /* first use of each CPU after init */
@@ -657,10 +655,10 @@ static void test_asid_basic(void **state) {
     assert_int_equal(r2.asid, r.asid);
     r2 = asid_switch(&f, 1, &mm[0]);
     assert_false(r2.flush);
-    assert_int_equal(lock_calls, 4); /* one per switch */
+    assert_int_equal(lock_tally.acquires, 4); /* one per switch */
     assert_int_equal(astats(&f).allocations, 2);
-    assert_int_equal(lock_calls, 5); /* stats are read under the lock too */
-    assert_int_equal(lock_depth, 0);
+    assert_int_equal(lock_tally.acquires, 5); /* stats are read under the lock too */
+    assert_int_equal(lock_tally.depth, 0);
     free(f.mem);
 }
 
@@ -1359,7 +1357,7 @@ static void test_refusals_are_logged(void **state) {
     ad = asid_desc(4, 15);
     expect_log(mmkit_tlb_asid_init(&a, &ad), MMKIT_EINVAL, "mmkit_tlb_asid_init: desc.ncpus: ");
     ad = asid_desc(4, 2);
-    ad.lock.acquire = test_lock_count_acquire;
+    ad.lock.acquire = test_lock_tally_acquire;
     expect_log(mmkit_tlb_asid_mem_size(&ad, &need), MMKIT_EINVAL,
                "mmkit_tlb_asid_mem_size: desc.lock: ");
     ad.lock.acquire = NULL;

@@ -11,8 +11,8 @@
  *   test_prov       a chunked provider over its own arena that fails on demand (fail = 1), maps
  *                   one page off (misalign = 1), caps the order, and counts frames out and
  *                   refused frees: the provider a test uses to watch a module's traffic.
- *   test_lock       pthread-mutex lock hooks (define MMKIT_TEST_PTHREAD before including) and
- *                   counting lock hooks that check the saved value comes back.
+ *   test_lock       pthread-mutex lock hooks (define MMKIT_TEST_PTHREAD before including);
+ *                   test_lock_tally: counting hooks that check the saved value comes back.
  *   test_locked     (MMKIT_TEST_PTHREAD) any provider behind a mutex, for threaded tests.
  *   test_log        an MMKIT_LOG sink: define MMKIT_LOG(msg) test_log_note(msg) BEFORE the mmkit
  *                   headers (use MMKIT_TEST_LOG_DECL first), then test_log_seen("prefix").
@@ -204,23 +204,6 @@ TEST_HELPER mmkit_provider test_prov_provider(test_prov *t) {
 }
 
 /* ---- lock hooks -------------------------------------------------------------------------- */
-
-/* Counting hooks: ctx points at an int depth; acquire returns 7, release checks it. */
-TEST_HELPER uintptr_t test_lock_count_acquire(void *ctx) {
-    (*(int *)ctx)++;
-    return 7;
-}
-TEST_HELPER void test_lock_count_release(void *ctx, uintptr_t saved) {
-    if (saved != 7) abort();
-    (*(int *)ctx)--;
-}
-TEST_HELPER mmkit_lock_hooks test_lock_counting(int *depth) {
-    mmkit_lock_hooks h;
-    h.acquire = test_lock_count_acquire;
-    h.release = test_lock_count_release;
-    h.ctx = depth;
-    return h;
-}
 
 #ifdef MMKIT_TEST_PTHREAD
 #include <pthread.h>
