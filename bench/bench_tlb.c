@@ -2,9 +2,10 @@
  *
  * BUILD   cmake --workflow --preset release   (or: cc -O2 -Iinclude bench/bench_tlb.c)
  * RUN     ./build/release/bench/bench_tlb [--iters N]
- *         instructions per hit (exact, load-independent): sh bench/tlb_instructions.sh BENCH
- *         runs `bench_tlb --callgrind --config C` under valgrind --tool=callgrind for each
- *         configuration C and divides the Ir of each loop function by its iterations.
+ *         instructions per hit (exact, load-independent), for each configuration C:
+ *           valgrind --tool=callgrind --callgrind-out-file=cg.out bench_tlb --callgrind --config C
+ *           callgrind_annotate --inclusive=yes cg.out | grep 'bench_tlb.c:loop_'
+ *         and divide the Ir of each loop function by its iterations (bench/README.md).
  *
  * WHAT IS MEASURED
  *   hit        mmkit_softtlb_lookup() of 4 KiB pages that are all cached in way 0 of their set
