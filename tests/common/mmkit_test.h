@@ -133,7 +133,6 @@ typedef struct test_prov {
     unsigned char used[TEST_PROV_CHUNKS];
     unsigned order[TEST_PROV_CHUNKS];
     int fail;              /* alloc returns MMKIT_ENOMEM */
-    int fail_after;        /* > 0: that many more allocs succeed, then fail is set */
     int misalign;          /* phys_to_virt maps one page off */
     unsigned max_order;    /* larger orders return MMKIT_ENOMEM (at most 4) */
     uint64_t frames_out;   /* frames handed out and not returned */
@@ -143,7 +142,6 @@ typedef struct test_prov {
 TEST_HELPER mmkit_status test_prov_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
     test_prov *t = (test_prov *)ctx;
     size_t i;
-    if (t->fail_after > 0 && --t->fail_after == 0) t->fail = 1;
     if (t->fail || order > t->max_order) return MMKIT_ENOMEM;
     for (i = 0; i < TEST_PROV_CHUNKS; i++) {
         if (!t->used[i]) {
