@@ -11,8 +11,9 @@
 #                   mmkit_status_str) linked and run; C, C++ and mixed C/C++
 #   static          MMKIT_STATIC + MMKIT_IMPLEMENTATION in two TUs linked together,
 #                   -Wunused-function -Werror, no global mmkit_ symbols
-#   freestanding    -ffreestanding -fno-builtin -nostdlib objects for x86-64 (gcc, clang),
-#                   riscv64 (clang), i386 (clang, gcc -m32) and riscv32 (clang) whose only
+#   freestanding    -ffreestanding -fno-builtin -nostdlib objects for x86-64 (gcc, clang;
+#                   -mgeneral-regs-only, with the TLB backends), riscv64 (clang, with the TLB
+#                   backends), i386 (clang, gcc -m32) and riscv32 (clang) whose only
 #                   undefined symbols are memset/memcpy/memmove/memcmp
 #   inline          as freestanding with gcc -fkeep-inline-functions: the static inline helpers
 #                   are emitted too, so a helper needing libgcc (__udivdi3, __popcountdi2, ...)
@@ -330,7 +331,9 @@ freestanding_targets() {
             k=""
         fi
         if have "$GCC"; then
-            check "freestanding x86-64 $GCC$dname" freestanding_obj "$defs" "$GCC" -m64 -mno-red-zone $k
+            # the kernel flags a kernel author uses (no SSE) and the TLB backends' inline asm
+            check "freestanding x86-64 $GCC$dname" freestanding_obj "$defs" "$GCC" -m64 -mno-red-zone \
+                -mgeneral-regs-only -DMMKIT_TLB_X86_64_BACKENDS $k
             if gcc_m32_works; then
                 check "freestanding i386 $GCC -m32$dname" freestanding_obj "$defs" "$GCC" -m32 $k
             else
@@ -342,9 +345,11 @@ freestanding_targets() {
         [ "$keep" = 1 ] && continue
         if have "$CLANG"; then
             check "freestanding x86-64 $CLANG$dname" freestanding_obj "$defs" \
-                "$CLANG" --target=x86_64-unknown-none-elf -mno-red-zone
+                "$CLANG" --target=x86_64-unknown-none-elf -mno-red-zone -mgeneral-regs-only \
+                -DMMKIT_TLB_X86_64_BACKENDS
             check "freestanding riscv64 $CLANG$dname" freestanding_obj "$defs" \
-                "$CLANG" --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64 -mcmodel=medany
+                "$CLANG" --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64 -mcmodel=medany \
+                -DMMKIT_TLB_RISCV_BACKENDS
             check "freestanding i386 $CLANG$dname" freestanding_obj "$defs" \
                 "$CLANG" --target=i386-unknown-none-elf
             check "freestanding riscv32 $CLANG$dname" freestanding_obj "$defs" \

@@ -85,13 +85,15 @@ static const sweep_table sweep_tables[] = {
 #define N_TABLES (sizeof sweep_tables / sizeof sweep_tables[0])
 #define N_NAMES (sizeof sweep_api_names / sizeof sweep_api_names[0])
 
-/* Pure functions of their arguments: no instance to be NULL, zeroed or destroyed. */
+/* Functions without an instance to be NULL, zeroed or destroyed. */
 static const char *const sweep_exempt[] = {
     "mmkit_status_str",   "mmkit_alloc_limit",     "mmkit_ctz64",         "mmkit_popcount64",
     "mmkit_log2_floor64", "mmkit_log2_ceil64",     "mmkit_is_pow2",       "mmkit_is_aligned",
     "mmkit_align_up",     "mmkit_align_down",      "mmkit_order_bytes",   "mmkit_order_frames",
     "mmkit_bytes_to_order", "mmkit_pfn_to_paddr",  "mmkit_paddr_to_pfn",
     "mmkit_kmalloc_class_size", "mmkit_pagetable_level_size",
+    /* privileged instructions, only compiled for their target: the boot kernels run them */
+    "mmkit_tlb_x86_flush_local", "mmkit_tlb_x86_flush_local_invpcid", "mmkit_tlb_riscv_flush_local",
 };
 
 static int name_in(const char *name, const char *const *list, size_t n) {

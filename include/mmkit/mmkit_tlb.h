@@ -47,6 +47,10 @@
  *     mmkit_softtlb_sfence_vma(t, rs1_x0, va, rs2_x0, asid)  RISC-V SFENCE.VMA
  *     mmkit_softtlb_stats_get(t, &stats)           hits, misses, fills, entries per size
  *     mmkit_softtlb_check(t)                       walk every invariant
+ *   ready-made flush_local backends (opt-in macros, kernel code only; see BACKENDS)
+ *     mmkit_tlb_x86_flush_local(ctx, f)            INVLPG / CR3 reload / CR4.PGE toggle
+ *     mmkit_tlb_x86_flush_local_invpcid(ctx, f)    INVLPG / INVPCID types 0, 1, 2
+ *     mmkit_tlb_riscv_flush_local(ctx, f)          SFENCE.VMA in its four forms
  *
  * TYPES
  *   mmkit_tlb_gather_desc   backend callbacks, ASID of the changes, page ceiling (zero = defaults)
@@ -173,17 +177,16 @@
  *     SCOPE_ALL:  SFENCE.VMA x0, x0 (every level, every address space, globals included).
  *     Writing satp flushes nothing. Remote harts: SBI RFENCE (sbi_remote_sfence_vma[_asid]) or
  *     an IPI whose handler runs the same sequence.
- *   A backend may always do more than asked (a full flush is always correct). For example:
- *       static void flush_here(void *ctx, const mmkit_tlb_flush *f) {
- *           uint32_t i; uint64_t a;
- *           if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
- *               for (i = 0; i < f->nranges; i++)
- *                   for (a = 0; a < f->ranges[i].size; a += (uint64_t)1 << f->ranges[i].page_shift)
- *                       invlpg(f->ranges[i].va + a);
- *           } else if (f->scope == MMKIT_TLB_SCOPE_ASID) invpcid(1, f->asid, 0);
- *           else invpcid(2, 0, 0);
- *       }
- *
+ *   A backend may always do more than asked (a full flush is always correct).
+ *   Ready-made ones: define MMKIT_TLB_X86_64_BACKENDS (x86-64) or MMKIT_TLB_RISCV_BACKENDS
+ *   (RV64) before including this header in kernel code, then
+ *       gd.backend.flush_local = mmkit_tlb_x86_flush_local;        // no INVPCID needed
+ *       gd.backend.flush_local = mmkit_tlb_x86_flush_local_invpcid; // CPUs with INVPCID
+ *       gd.backend.flush_local = mmkit_tlb_riscv_flush_local;       // SFENCE.VMA
+ *   (inline assembly, only compiled when asked for; the QEMU boot kernels in tests/boot use
+ *   them). flush_remote stays yours: an IPI whose handler calls the same function, or SBI
+ *   RFENCE on RISC-V.
+
  *   The ASID allocator (bitmap and generations). Each mm keeps a 64-bit context id
  *   (generation << asid_bits | asid; 0 before its first switch). A switch with an id of the
  *   current generation just runs it. Otherwise the mm gets its old ASID again when that is
@@ -689,6 +692,152 @@ MMKIT__INLINE mmkit_status mmkit_softtlb_translate(mmkit_softtlb *t, mmkit_vaddr
     }
     return mmkit__softtlb_translate_slow(t, va, asid, pa, flags);
 }
+
+/* ---- ready-made flush backends (opt-in; ring 0 / S-mode only) -----------------------------
+ * Define MMKIT_TLB_X86_64_BACKENDS or MMKIT_TLB_RISCV_BACKENDS before including this header
+ * in kernel code for that target (GNU C inline assembly; anything else is a compile error).
+ * Each function is a flush_local for mmkit_tlb_backend and executes what BACKENDS above
+ * prescribes; ctx is not used (wrap them to add IPIs, counters or a lock). They run
+ * privileged instructions: calling one from user mode faults. */
+#if defined(MMKIT_TLB_X86_64_BACKENDS)
+#if !defined(__x86_64__) || !(defined(__GNUC__) || defined(__clang__))
+#error "MMKIT_TLB_X86_64_BACKENDS: needs an x86-64 target and GNU C inline assembly"
+#endif
+#define MMKIT__X86_CR4_PGE ((uint64_t)1 << 7)
+#define MMKIT__X86_CR4_PCIDE ((uint64_t)1 << 17)
+MMKIT__INLINE uint64_t mmkit__tlb_x86_cr3(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+MMKIT__INLINE uint64_t mmkit__tlb_x86_cr4(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+MMKIT__INLINE void mmkit__tlb_x86_invlpg(mmkit_vaddr va) {
+    __asm__ volatile("invlpg (%0)" ::"r"((uintptr_t)va) : "memory");
+}
+MMKIT__INLINE void mmkit__tlb_x86_invpcid(uint64_t type, uint64_t pcid, mmkit_vaddr va) {
+    struct { uint64_t pcid, va; } d;
+    d.pcid = pcid;
+    d.va = va;
+    __asm__ volatile("invpcid %0, %1" ::"m"(d), "r"(type) : "memory");
+}
+/* Every TLB entry of every PCID, global ones included: a MOV to CR4 that changes PGE (toggled
+ * and restored; correct whether PGE was set or not). */
+MMKIT__INLINE void mmkit__tlb_x86_flush_everything(void) {
+    uint64_t cr4 = mmkit__tlb_x86_cr4();
+    __asm__ volatile("mov %0, %%cr4" ::"r"(cr4 ^ MMKIT__X86_CR4_PGE) : "memory");
+    __asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+}
+/* INVLPG on one address of every page of every range. */
+MMKIT__INLINE void mmkit__tlb_x86_invlpg_ranges(const mmkit_tlb_flush *f) {
+    uint32_t i;
+    for (i = 0; i < f->nranges; i++) { /* bound: nranges <= MMKIT_TLB_GATHER_RANGES */
+        const mmkit_tlb_range *r = &f->ranges[i];
+        uint64_t step = (uint64_t)1 << r->page_shift, off;
+        for (off = 0; off < r->size; off += step) /* bound: npages <= the gather's ceiling */
+            mmkit__tlb_x86_invlpg(r->va + off);
+    }
+}
+/* Is f->asid the PCID this CPU runs with (always, without CR4.PCIDE: one context)? */
+MMKIT__INLINE bool mmkit__tlb_x86_is_current(const mmkit_tlb_flush *f, uint64_t cr4) {
+    return !(cr4 & MMKIT__X86_CR4_PCIDE) || (mmkit__tlb_x86_cr3() & 0xfffu) == f->asid;
+}
+
+/* flush_local for x86-64 CPUs without INVPCID (or kernels that do not use it). The gather's
+ * asid is compared with the PCID in CR3. RANGES of the current PCID: INVLPG per page (drops
+ * global entries of those pages and the current PCID's paging-structure caches, so `global`
+ * and `tables` need nothing more). ASID of the current PCID without global entries: MOV to
+ * CR3 of the same value (bit 63 clear: flushes that PCID's non-global entries). Anything else
+ * (ALL, or a PCID that is not current): CR4.PGE toggled, which flushes every entry of every
+ * PCID. Cost: <= ceiling INVLPGs, or one CR3 write, or two CR4 writes. */
+MMKIT__INLINE void mmkit_tlb_x86_flush_local(void *ctx, const mmkit_tlb_flush *f) {
+    uint64_t cr4;
+    (void)ctx;
+    if (!f || f->scope == MMKIT_TLB_SCOPE_NONE) return;
+    cr4 = mmkit__tlb_x86_cr4();
+    if (f->scope == MMKIT_TLB_SCOPE_RANGES && mmkit__tlb_x86_is_current(f, cr4))
+        mmkit__tlb_x86_invlpg_ranges(f);
+    else if (f->scope == MMKIT_TLB_SCOPE_ASID && !f->global && mmkit__tlb_x86_is_current(f, cr4))
+        __asm__ volatile("mov %0, %%cr3" ::"r"(mmkit__tlb_x86_cr3()) : "memory");
+    else
+        mmkit__tlb_x86_flush_everything();
+}
+
+/* flush_local for x86-64 CPUs with INVPCID (CPUID.(EAX=07H,ECX=0):EBX bit 10) and CR4.PCIDE
+ * set (without PCIDE it behaves as mmkit_tlb_x86_flush_local). RANGES: INVLPG per page when
+ * f->asid is the current PCID; otherwise INVPCID type 0 {asid, va} per page, plus INVLPG per
+ * page when `global` (type 0 keeps global entries; INVLPG drops them whatever their PCID).
+ * `tables` needs nothing more: INVLPG and INVPCID type 0 also drop the paging-structure
+ * caches of that PCID. ASID: INVPCID type 1 (single context) - or type 2 when `global`. ALL:
+ * INVPCID type 2 (all contexts, globals included). */
+MMKIT__INLINE void mmkit_tlb_x86_flush_local_invpcid(void *ctx, const mmkit_tlb_flush *f) {
+    uint64_t cr4;
+    uint32_t i;
+    if (!f || f->scope == MMKIT_TLB_SCOPE_NONE) return;
+    cr4 = mmkit__tlb_x86_cr4();
+    if (!(cr4 & MMKIT__X86_CR4_PCIDE)) {
+        mmkit_tlb_x86_flush_local(ctx, f);
+        return;
+    }
+    if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
+        if (mmkit__tlb_x86_is_current(f, cr4)) {
+            mmkit__tlb_x86_invlpg_ranges(f);
+            return;
+        }
+        for (i = 0; i < f->nranges; i++) { /* bound: nranges */
+            const mmkit_tlb_range *r = &f->ranges[i];
+            uint64_t step = (uint64_t)1 << r->page_shift, off;
+            for (off = 0; off < r->size; off += step) { /* bound: npages <= ceiling */
+                mmkit__tlb_x86_invpcid(0, f->asid & 0xfffu, r->va + off);
+                if (f->global) mmkit__tlb_x86_invlpg(r->va + off);
+            }
+        }
+    } else if (f->scope == MMKIT_TLB_SCOPE_ASID && !f->global) {
+        mmkit__tlb_x86_invpcid(1, f->asid & 0xfffu, 0);
+    } else {
+        mmkit__tlb_x86_invpcid(2, 0, 0);
+    }
+}
+#endif /* MMKIT_TLB_X86_64_BACKENDS */
+
+#if defined(MMKIT_TLB_RISCV_BACKENDS)
+#if !defined(__riscv) || !defined(__riscv_xlen) || __riscv_xlen != 64 || \
+    !(defined(__GNUC__) || defined(__clang__))
+#error "MMKIT_TLB_RISCV_BACKENDS: needs an RV64 target and GNU C inline assembly"
+#endif
+/* flush_local for RISC-V harts in S-mode (SFENCE.VMA, as BACKENDS above prescribes):
+ * RANGES without `tables`: SFENCE.VMA va, asid per page (va, x0 when `global`); RANGES with
+ * `tables` and ASID: SFENCE.VMA x0, asid (x0, x0 when `global`); ALL: SFENCE.VMA x0, x0.
+ * Harts without ASIDs: the gather's asid is 0, which is what satp.ASID reads, so the same
+ * forms are right. Cost: <= ceiling fences, or one. */
+MMKIT__INLINE void mmkit_tlb_riscv_flush_local(void *ctx, const mmkit_tlb_flush *f) {
+    uint64_t asid;
+    uint32_t i;
+    (void)ctx;
+    if (!f || f->scope == MMKIT_TLB_SCOPE_NONE) return;
+    asid = f->asid;
+    if (f->scope == MMKIT_TLB_SCOPE_RANGES && !f->tables) {
+        for (i = 0; i < f->nranges; i++) { /* bound: nranges */
+            const mmkit_tlb_range *r = &f->ranges[i];
+            uint64_t step = (uint64_t)1 << r->page_shift, off;
+            for (off = 0; off < r->size; off += step) { /* bound: npages <= ceiling */
+                uintptr_t va = (uintptr_t)(r->va + off);
+                if (f->global)
+                    __asm__ volatile("sfence.vma %0, zero" ::"r"(va) : "memory");
+                else
+                    __asm__ volatile("sfence.vma %0, %1" ::"r"(va), "r"(asid) : "memory");
+            }
+        }
+    } else if (f->scope != MMKIT_TLB_SCOPE_ALL && !f->global) {
+        __asm__ volatile("sfence.vma zero, %0" ::"r"(asid) : "memory");
+    } else {
+        __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+    }
+}
+#endif /* MMKIT_TLB_RISCV_BACKENDS */
 
 #ifdef __cplusplus
 }
