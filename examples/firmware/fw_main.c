@@ -171,6 +171,42 @@ static void fw_buddy_exercise(const fw_platform *p, uint64_t free0) {
              s.free_frames, free0);
 }
 
+/* Take every free frame, largest blocks first: the buddy must hand out exactly the frames it
+ * counts as free, none of them in the image (checked against the linker's symbols, not the
+ * platform's list) or a reservation, then refuse with ENOMEM; then everything goes back. */
+#define FW_NDRAIN 512
+static mmkit_paddr fw_drain_pa[FW_NDRAIN];
+static unsigned char fw_drain_order[FW_NDRAIN];
+
+static void fw_buddy_drain(const fw_platform *p, uint64_t free0) {
+    uint64_t got = 0, img0 = (uintptr_t)__image_start, img1 = (uintptr_t)__image_end;
+    mmkit_paddr pa;
+    mmkit_buddy_stats s;
+    size_t n = 0, i;
+    bool clean = true;
+    unsigned o;
+    mmkit_status st = MMKIT_OK;
+    mmkit_buddy_stats_get(&fw_buddy, &s);
+    for (o = s.max_order + 1; o-- > 0 && n < FW_NDRAIN;) {
+        while (n < FW_NDRAIN && mmkit_buddy_alloc(&fw_buddy, o, 0, &pa) == MMKIT_OK) {
+            uint64_t bytes = mmkit_order_bytes(o);
+            if (!fw_usable(p, pa, bytes) || (pa < img1 && img0 < pa + bytes)) clean = false;
+            fw_drain_pa[n] = pa;
+            fw_drain_order[n++] = (unsigned char)o;
+            got += mmkit_order_frames(o);
+        }
+    }
+    fw_check("buddy_drain", n < FW_NDRAIN && clean && got == free0,
+             "frames handed out when draining (all outside the image and reservations)", got,
+             free0);
+    fw_check_st("buddy_empty_enomem", mmkit_buddy_alloc(&fw_buddy, 0, 0, &pa), MMKIT_ENOMEM);
+    for (i = 0; i < n && st == MMKIT_OK; i++)
+        st = mmkit_buddy_free(&fw_buddy, fw_drain_pa[i], fw_drain_order[i]);
+    mmkit_buddy_stats_get(&fw_buddy, &s);
+    fw_check("buddy_drain_back", st == MMKIT_OK && s.free_frames == free0,
+             "free frames after giving the drain back", s.free_frames, free0);
+}
+
 /* ---- device descriptors in a slab cache ------------------------------------------------------ */
 
 typedef struct fw_device {
@@ -301,6 +337,8 @@ static void fw_slab_exercise(const fw_platform *p, uint64_t free0) {
 
 /* ---- the firmware --------------------------------------------------------------------------- */
 
+static const char fw_main_text[] = "mmkit firmware: "; /* an address in .rodata */
+
 unsigned fw_main(const fw_platform *p) {
     mmkit_buddy_desc d;
     mmkit_buddy_stats s;
@@ -309,7 +347,7 @@ unsigned fw_main(const fw_platform *p) {
     uint64_t total = 0;
     mmkit_status st;
 
-    fw_puts("mmkit firmware: ");
+    fw_puts(fw_main_text);
     fw_line(p->machine);
     fw_puts("memory map from ");
     fw_puts(p->map_source);
@@ -372,10 +410,23 @@ unsigned fw_main(const fw_platform *p) {
                 ram = true;
         if (ram && p->rsv[i].size && mmkit_buddy_claim(&fw_buddy, f, 1) != MMKIT_EBUSY) refused++;
     }
+    /* whatever the platform listed: the frames this code, its data and its stack live in */
+    {
+        int on_stack = 0;
+        mmkit_paddr img[3];
+        img[0] = (uintptr_t)(const void *)fw_main_text;
+        img[1] = (uintptr_t)&fw_buddy;
+        img[2] = (uintptr_t)&on_stack;
+        for (i = 0; i < 3; i++)
+            if (mmkit_buddy_claim(&fw_buddy, mmkit_align_down(img[i], MMKIT_PAGE_SIZE), 1) !=
+                MMKIT_EBUSY)
+                refused++;
+    }
     fw_check("reservations_held", refused == 0, "reservations whose first frame was free",
              refused, 0);
 
     fw_buddy_exercise(p, s.free_frames);
+    fw_buddy_drain(p, s.free_frames);
     fw_slab_exercise(p, s.free_frames);
     fw_check_st("buddy_check_end", mmkit_buddy_check(&fw_buddy), MMKIT_OK);
 
