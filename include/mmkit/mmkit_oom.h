@@ -105,9 +105,13 @@
  *       min   = min_free_kbytes in frames (kbytes * 1024 >> MMKIT_PAGE_SHIFT)
  *       delta = max(min / 4, total_frames * scale / 10000)     scale = watermark_scale_factor
  *       low   = min + delta,   high = min + 2 * delta           (default 10, range 1..3000)
- *   With the default scale the min/4 term wins below about 40 GiB, so low = min + min/4 and
- *   high = min + min/2 as in the older kernels. One deviation: when min > total / 4 (pools
- *   under 2 MiB with 4 KiB frames, where 128 KiB would be most of memory) min = total / 4.
+ *   min/4 is sqrt(total_kbytes) kB and the scale term total_kbytes * scale / 10000 kB, so with
+ *   the default scale min/4 wins below 1 GiB (10^6 kB): there low = min + min/4 and high =
+ *   min + min/2 (the kernels before 4.6, which added the scale factor); above it the scale
+ *   term does. Source checked: Linux mm/page_alloc.c (calculate_min_free_kbytes clamps to
+ *   128..262144 kB since 5.x; 65536 before) and Documentation/admin-guide/sysctl/vm.rst.
+ *   One deviation: when min > total / 4 (pools under 512 KiB, where the 128 KiB floor would
+ *   be most of memory) min = total / 4. high is capped at total.
  *   Levels: OK free >= high; HIGH low <= free < high; LOW min <= free < low; MIN free < min.
  *   After every wrapper alloc/free, charge, set and mmkit_oom_update the level is recomputed;
  *   a change calls the event hook once with {MMKIT_OOM_EV_LEVEL, old, new, free} - so a drop
