@@ -7,8 +7,8 @@
 # only what the firmware calls) or mmkit_full (buddy + slab as shipped: every public function).
 # Fails when a tool or an object is missing, or when an object needs a symbol from outside
 # other than memset/memcpy/memmove/memcmp (and, for fw_main, the fw_* console helpers of
-# fw_lib.c and the linker script's __image_start/__image_end): a compiler-rt helper (__udivdi3, __atomic_*), assert or abort would not link in a
-# freestanding image.
+# fw_lib.c and the linker script's __image_start/__image_end): a compiler-rt helper
+# (__udivdi3, __atomic_*), assert or abort would not link in a freestanding image.
 set -u
 if [ $# -lt 3 ]; then
     echo "usage: $0 LLVM_NM LLVM_SIZE OBJECT..." >&2
