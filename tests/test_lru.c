@@ -1,0 +1,353 @@
+/* tests for mmkit_lru.h: exact victim sequences per policy (worked out by hand from the
+ * definitions in the header's DESIGN), LRU/FIFO reproducing the reference miss ratios on
+ * web07 (tests/data/lru/web07.trace, CC BY 4.0 headissue GmbH / Jens Wilke), refault
+ * activation, dirty/pinned handling, the aging pass over a real mmkit_pagetable, bad input,
+ * MMKIT_LOG messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define MMKIT_TEST_LOG
+static void test_log_note(const char *msg);
+#define MMKIT_LOG(msg) test_log_note(msg)
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_lru.h>
+
+#include "common/mmkit_test.h"
+
+static uint32_t mem[3 * 70000];
+
+static void mk(mmkit_lru *l, mmkit_lru_policy p, uint32_t cap, uint32_t target) {
+    mmkit_lru_desc d;
+    memset(&d, 0, sizeof d);
+    d.policy = p;
+    d.capacity = cap;
+    d.target = target;
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    assert_int_equal(mmkit_lru_init(l, &d), MMKIT_OK);
+}
+
+/* Replay seq in a cache of `size` items; victims[] gets the eviction order. Returns misses. */
+static uint32_t sim(mmkit_lru *l, uint32_t size, const uint32_t *seq, size_t n, uint32_t *victims,
+                    size_t *nv) {
+    size_t i;
+    uint32_t misses = 0;
+    mmkit_lru_stats s;
+    *nv = 0;
+    for (i = 0; i < n; i++) {
+        if (mmkit_lru_touch(l, seq[i]) == MMKIT_OK) continue;
+        misses++;
+        assert_int_equal(mmkit_lru_stats_get(l, &s), MMKIT_OK);
+        if (s.resident == size) {
+            mmkit_lru_victim v;
+            assert_int_equal(mmkit_lru_evict(l, &v), MMKIT_OK);
+            victims[(*nv)++] = v.index;
+        }
+        assert_int_equal(mmkit_lru_insert(l, seq[i], 0), MMKIT_OK);
+        assert_int_equal(mmkit_lru_check(l), MMKIT_OK);
+    }
+    return misses;
+}
+
+static void expect_victims(mmkit_lru_policy p, uint32_t target, const uint32_t *seq, size_t n,
+                           const uint32_t *want, size_t nwant) {
+    mmkit_lru l;
+    uint32_t v[64];
+    size_t nv, i;
+    mk(&l, p, 16, target);
+    (void)sim(&l, 3, seq, n, v, &nv);
+    assert_int_equal(nv, nwant);
+    for (i = 0; i < nv; i++) assert_int_equal(v[i], want[i]);
+}
+
+static void test_victims(void **state) {
+    static const uint32_t seq[] = {1, 2, 3, 1, 4, 5, 6};
+    static const uint32_t lru[] = {2, 3, 1}, fifo[] = {1, 2, 3}, clock_[] = {2, 3, 1},
+                          sieve[] = {2, 3, 4};
+    (void)state;
+    expect_victims(MMKIT_LRU_EXACT, 0, seq, 7, lru, 3);
+    expect_victims(MMKIT_LRU_FIFO, 0, seq, 7, fifo, 3);
+    expect_victims(MMKIT_LRU_CLOCK, 0, seq, 7, clock_, 3);
+    expect_victims(MMKIT_LRU_SIEVE, 0, seq, 7, sieve, 3);
+}
+
+static void test_s3fifo(void **state) {
+    /* target 3: |S| target 1, ghost 3. 1 is re-accessed in S and moves to M; 3 returns from
+     * the ghost into M; 6 and 7 pass through S. */
+    static const uint32_t seq[] = {1, 2, 3, 1, 4, 5, 6, 3, 7, 8};
+    static const uint32_t want[] = {2, 3, 4, 5, 6, 7};
+    mmkit_lru l;
+    mmkit_lru_stats s;
+    uint32_t v[16];
+    size_t nv, i;
+    (void)state;
+    mk(&l, MMKIT_LRU_S3FIFO, 16, 3);
+    (void)sim(&l, 3, seq, 10, v, &nv);
+    assert_int_equal(nv, 6);
+    for (i = 0; i < nv; i++) assert_int_equal(v[i], want[i]);
+    assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
+    assert_int_equal(s.refault_activations, 1);
+    assert_int_equal(mmkit_lru_touch(&l, 1), MMKIT_OK);
+    assert_int_equal(mmkit_lru_touch(&l, 3), MMKIT_OK);
+    /* the default is S3-FIFO */
+    expect_victims(MMKIT_LRU_DEFAULT, 3, seq, 10, want, 6);
+}
+
+static void test_twolist_refault(void **state) {
+    /* 1 is activated by its second touch; 3's refault distance (1) <= |active| (1) activates
+     * it; 2's distance (4) > |active| (1) does not. */
+    static const uint32_t seq[] = {1, 1, 1, 2, 3, 4, 5, 3, 6, 2};
+    static const uint32_t want[] = {2, 3, 4, 5, 1};
+    mmkit_lru l;
+    mmkit_lru_stats s;
+    uint32_t v[16];
+    size_t nv, i;
+    (void)state;
+    mk(&l, MMKIT_LRU_TWOLIST, 16, 0);
+    (void)sim(&l, 3, seq, 10, v, &nv);
+    assert_int_equal(nv, 5);
+    for (i = 0; i < nv; i++) assert_int_equal(v[i], want[i]);
+    assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
+    assert_int_equal(s.refault_activations, 1);
+    assert_int_equal(l.list[1].count, 1); /* 3 active */
+    assert_int_equal(l.list[1].head, 3);
+    assert_int_equal(l.list[0].head, 2);
+}
+
+/* ---- web07 ---- */
+static uint32_t *load_trace(size_t *n, uint32_t *distinct) {
+    char path[1024];
+    const char *f = __FILE__, *slash = strrchr(f, '/');
+    size_t dl = slash ? (size_t)(slash - f + 1) : 0, i, got;
+    FILE *fp;
+    unsigned char *raw;
+    uint32_t *ids, *keys, *vals, hmask = (1u << 17) - 1u;
+    snprintf(path, sizeof path, "%.*sdata/lru/web07.trace", (int)dl, f);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    raw = (unsigned char *)malloc(400000);
+    got = fread(raw, 1, 400000, fp);
+    fclose(fp);
+    *n = got / 4;
+    ids = (uint32_t *)malloc(*n * sizeof *ids);
+    keys = (uint32_t *)calloc(hmask + 1u, sizeof *keys);
+    vals = (uint32_t *)calloc(hmask + 1u, sizeof *vals);
+    *distinct = 0;
+    for (i = 0; i < *n; i++) {
+        uint32_t k = ((uint32_t)raw[4 * i] << 24 | (uint32_t)raw[4 * i + 1] << 16 |
+                      (uint32_t)raw[4 * i + 2] << 8 | raw[4 * i + 3]) + 1u,
+                 h = (k * 2654435761u) & hmask;
+        while (keys[h] && keys[h] != k) h = (h + 1u) & hmask;
+        if (!keys[h]) { keys[h] = k; vals[h] = (*distinct)++; }
+        ids[i] = vals[h];
+    }
+    free(raw); free(keys); free(vals);
+    return ids;
+}
+
+static void test_web07(void **state) {
+    size_t n, nv;
+    uint32_t distinct, *ids, *v;
+    mmkit_lru l;
+    (void)state;
+    ids = load_trace(&n, &distinct);
+    assert_int_equal(n, 76118);
+    assert_int_equal(distinct, 20484);
+    v = (uint32_t *)malloc(n * sizeof *v);
+    mk(&l, MMKIT_LRU_EXACT, distinct, 2048);
+    assert_int_equal((sim(&l, 2048, ids, n, v, &nv) * 10000 + n / 2) / n, 4434);
+    mk(&l, MMKIT_LRU_EXACT, distinct, 6145);
+    assert_int_equal((sim(&l, 6145, ids, n, v, &nv) * 10000 + n / 2) / n, 3551);
+    mk(&l, MMKIT_LRU_FIFO, distinct, 2048);
+    assert_int_equal((sim(&l, 2048, ids, n, v, &nv) * 10000 + n / 2) / n, 4688);
+    mk(&l, MMKIT_LRU_FIFO, distinct, 6145);
+    assert_int_equal((sim(&l, 6145, ids, n, v, &nv) * 10000 + n / 2) / n, 3757);
+    free(v);
+    free(ids);
+}
+
+/* ---- dirty / pinned ---- */
+static uint32_t pinned_mask;
+static bool can_evict(void *ctx, uint32_t idx) {
+    (void)ctx;
+    return !(pinned_mask >> idx & 1u);
+}
+static void test_dirty_pinned(void **state) {
+    mmkit_lru_policy p;
+    (void)state;
+    for (p = MMKIT_LRU_EXACT; p < MMKIT_LRU_POLICY_COUNT; p = (mmkit_lru_policy)(p + 1)) {
+        mmkit_lru l;
+        mmkit_lru_desc d;
+        mmkit_lru_victim v;
+        memset(&d, 0, sizeof d);
+        d.policy = p;
+        d.capacity = 8;
+        d.can_evict = can_evict;
+        d.mem = mem;
+        d.mem_size = 96;
+        assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_OK);
+        assert_int_equal(mmkit_lru_insert(&l, 0, MMKIT_LRU_DIRTY), MMKIT_OK);
+        assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
+        assert_int_equal(mmkit_lru_insert(&l, 2, 0), MMKIT_OK);
+        pinned_mask = 7u;
+        assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_EBUSY);
+        assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+        pinned_mask = 1u; /* 0 (oldest, dirty) pinned: skipped, then evicted once unpinned */
+        assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+        assert_int_equal(v.index, 1);
+        assert_false(v.dirty);
+        pinned_mask = 0; /* 0 and 2 remain, in an order of the policy's own */
+        assert_int_equal(mmkit_lru_set_dirty(&l, 2, true), MMKIT_OK);
+        assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+        assert_true(v.index == 0 || v.index == 2);
+        assert_true(v.dirty);
+        {
+            uint32_t first = v.index;
+            assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+            assert_int_equal(v.index, 2 - first);
+            assert_true(v.dirty);
+        }
+        assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_ENOENT);
+        assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    }
+}
+
+/* ---- aging over a real page table ---- */
+static bool pa_to_index(void *ctx, mmkit_paddr pa, uint32_t *idx) {
+    (void)ctx;
+    if (pa < MiB(16) || pa >= MiB(16) + 8 * PG) return false;
+    *idx = (uint32_t)((pa - MiB(16)) / PG);
+    return true;
+}
+static void test_age(void **state) {
+    test_pages *tp = test_pages_new(64, MiB(1), 0xa5);
+    mmkit_pagetable pt;
+    mmkit_pagetable_desc pd;
+    mmkit_lru l;
+    mmkit_lru_victim v;
+    mmkit_lru_stats s;
+    uint32_t i;
+    (void)state;
+    assert_non_null(tp);
+    memset(&pd, 0, sizeof pd);
+    pd.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    pd.provider = test_pages_provider(tp);
+    assert_int_equal(mmkit_pagetable_init(&pt, &pd), MMKIT_OK);
+    /* 8 pages at va 4 MiB -> pa 16 MiB; pages 2 and 5 young */
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(16), 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 2 * PG, MiB(16) + 2 * PG, PG,
+                                         MMKIT_PTE_READ | MMKIT_PTE_ACCESSED, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 3 * PG, MiB(16) + 3 * PG, 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 5 * PG, MiB(16) + 5 * PG, PG,
+                                         MMKIT_PTE_READ | MMKIT_PTE_ACCESSED, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 6 * PG, MiB(16) + 6 * PG, 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    mk(&l, MMKIT_LRU_CLOCK, 8, 0);
+    for (i = 0; i < 8; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
+    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, pa_to_index, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
+    assert_int_equal(s.aged, 2);
+    /* CLOCK: 0,1 go; 2 is referenced (second chance); 3,4 go; 5 referenced; 6, 7, then 2, 5 */
+    {
+        static const uint32_t want[] = {0, 1, 3, 4, 6, 7, 2, 5};
+        for (i = 0; i < 8; i++) {
+            assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+            assert_int_equal(v.index, want[i]);
+        }
+    }
+    /* the A bits were cleared: a second pass finds nothing */
+    mk(&l, MMKIT_LRU_CLOCK, 8, 0);
+    for (i = 0; i < 8; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
+    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, pa_to_index, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
+    assert_int_equal(s.aged, 0);
+    assert_int_equal(mmkit_lru_age(&l, NULL, 0, PG, pa_to_index, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_age(&l, &pt, 0, PG, NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_destroy(&pt, NULL, NULL), MMKIT_OK);
+    test_pages_delete(tp);
+}
+
+/* ---- bad input ---- */
+static void test_bad_input(void **state) {
+    mmkit_lru l, before;
+    mmkit_lru_desc d;
+    mmkit_lru_victim v;
+    size_t b;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL); /* capacity 0 */
+    d.capacity = 4;
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_OK);
+    assert_int_equal(b, 48);
+    d.target = 5;
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL);
+    d.target = 0;
+    d.policy = MMKIT_LRU_POLICY_COUNT;
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL);
+    d.policy = MMKIT_LRU_EXACT;
+    assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_EINVAL); /* mem NULL */
+    d.mem = (char *)mem + 1;
+    d.mem_size = 100;
+    assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_EINVAL);
+    d.mem = mem;
+    d.mem_size = 47;
+    assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_EINVAL);
+    d.mem_size = 48;
+    assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_OK);
+    assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
+    memcpy(&before, &l, sizeof l);
+    assert_int_equal(mmkit_lru_insert(&l, 4, 0), MMKIT_ERANGE);
+    assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_EEXIST);
+    assert_int_equal(mmkit_lru_insert(&l, 2, 2), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_touch(&l, 2), MMKIT_ENOENT);
+    assert_int_equal(mmkit_lru_touch(&l, 9), MMKIT_ERANGE);
+    assert_int_equal(mmkit_lru_remove(&l, 2), MMKIT_ENOENT);
+    assert_int_equal(mmkit_lru_set_dirty(&l, 3, true), MMKIT_ENOENT);
+    assert_int_equal(mmkit_lru_evict(&l, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_stats_get(&l, NULL), MMKIT_EINVAL);
+    assert_memory_equal(&before, &l, sizeof l);
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    assert_int_equal(mmkit_lru_remove(&l, 1), MMKIT_OK);
+    assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_ENOENT);
+    /* corruption is detected */
+    assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
+    mem[3 * 1 + 2] |= 0x100u;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
+    mem[3 * 1 + 2] &= ~0x100u;
+    l.st.resident = 2;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
+    l.st.resident = 1;
+    assert_int_equal(mmkit_lru_destroy(&l), MMKIT_OK);
+    assert_int_equal(mmkit_lru_touch(&l, 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_check(NULL), MMKIT_EINVAL);
+}
+
+static void test_log(void **state) {
+    mmkit_lru l;
+    (void)state;
+    mk(&l, MMKIT_LRU_SIEVE, 4, 0);
+    test_log_clear();
+    assert_int_equal(mmkit_lru_touch(&l, 7), MMKIT_ERANGE);
+    assert_true(test_log_seen("mmkit_lru_touch: idx: < capacity"));
+    assert_int_equal(mmkit_lru_remove(&l, 1), MMKIT_ENOENT);
+    assert_true(test_log_seen("mmkit_lru_remove: idx: not resident"));
+    assert_int_equal(mmkit_lru_init(&l, NULL), MMKIT_EINVAL);
+    assert_true(test_log_seen("mmkit_lru_init: desc: must not be NULL"));
+    assert_int_equal(test_log_count, 3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_victims),       cmocka_unit_test(test_s3fifo),
+        cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_web07),
+        cmocka_unit_test(test_dirty_pinned),  cmocka_unit_test(test_age),
+        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_log),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
