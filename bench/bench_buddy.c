@@ -326,8 +326,10 @@ BENCH_INLINE void free_list_untimed(const int impl, alloc_ctx *a, const uint32_t
 }
 
 /* Untimed warm-up length for the steady-state loops: max(pairs / 8, 2 * live slots). */
+static int g_callgrind; /* --callgrind: fixed warm-up, so that runs differing in pairs differ
+                         * only by the timed pairs */
 static uint64_t warmup_pairs(uint64_t pairs, uint32_t nslots) {
-    uint64_t w = pairs / 8, two = 2 * (uint64_t)nslots;
+    uint64_t w = g_callgrind ? 0 : pairs / 8, two = 2 * (uint64_t)nslots;
     return (w > two ? w : two) + BENCH_BATCH;
 }
 
@@ -450,7 +452,7 @@ static BENCH_NOINLINE result harness_baseline(uint32_t nslots, uint64_t seed, ui
     for (i = 0; i < nslots; i++) slots[i] = i;
     samp_init(&s, pairs);
     for (pass = 0; pass < 2; pass++) { /* pass 0 is the warm-up */
-        uint64_t total = pass ? pairs : pairs / 8 + BENCH_BATCH;
+        uint64_t total = pass ? pairs : (g_callgrind ? 0 : pairs / 8) + BENCH_BATCH;
         for (done = 0; done < total;) {
             uint64_t bs = total - done < BENCH_BATCH ? total - done : BENCH_BATCH, j, t0, t1;
             BENCH_BARRIER();
@@ -604,6 +606,52 @@ BENCH_INLINE void scen_mixed(const int impl, alloc_ctx *a, uint32_t *pfn, uint8_
     verify(impl, a, n, "mixed cleanup");
 }
 
+/* 4b: LIFO at 100% full: free a random frame and allocate one straight back. A LIFO free list
+ * returns the frame just freed (cache-hot for the caller); so must mmkit. Every free empties
+ * nothing and every alloc refills nothing except that one frame's metadata. */
+BENCH_INLINE void lifo_loop(const int impl, alloc_ctx *a, uint32_t *slots, uint32_t nslots,
+                            uint64_t *rng, uint64_t pairs, sampler *s) {
+    uint64_t done = 0;
+    while (done < pairs) {
+        uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
+        if (s) {
+            BENCH_BARRIER();
+            t0 = bench_now_ns();
+            BENCH_BARRIER();
+        }
+        for (j = 0; j < bs; j++) {
+            uint32_t i = bench_rng_below(rng, nslots), old = slots[i];
+            int st = A_free(impl, a, old, 0);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "lifo free", st, old, 0);
+            st = A_alloc(impl, a, 0, &slots[i]);
+            if (BENCH_UNLIKELY(st != 0)) op_failed(impl, "lifo alloc", st, 0, 0);
+            if (BENCH_UNLIKELY(slots[i] != old)) bench_die("%s: LIFO re-alloc returned another frame", impl_name[impl]);
+        }
+        if (s) {
+            BENCH_BARRIER();
+            t1 = bench_now_ns();
+            BENCH_BARRIER();
+            samp_add(s, t1 - t0, bs);
+        }
+        done += bs;
+    }
+}
+
+BENCH_INLINE void scen_lifo(const int impl, alloc_ctx *a, uint32_t *frames, uint64_t seed,
+                            uint64_t pairs, result *r) {
+    const uint32_t n = a->nframes;
+    uint64_t rng = bench_rng_seed(seed, 5);
+    sampler s;
+    fill_all_untimed(impl, a, frames);
+    lifo_loop(impl, a, frames, n, &rng, warmup_pairs(pairs, 0), NULL);
+    samp_init(&s, pairs);
+    lifo_loop(impl, a, frames, n, &rng, pairs, &s);
+    *r = samp_finish(&s);
+    verify(impl, a, 0, "LIFO free-then-realloc");
+    free_list_untimed(impl, a, frames, n);
+    verify(impl, a, n, "LIFO cleanup");
+}
+
 /* 5: front cache, mmkit only. */
 static BENCH_NOINLINE void scen_cache(alloc_ctx *a, uint64_t pairs, result *r_hot, result *r_64,
                            result *r_prov) {
@@ -719,14 +767,17 @@ static BENCH_NOINLINE void churn_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, uint
 static BENCH_NOINLINE void churn_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_churn(IMPL_PEER, a, f, sd, p, r); }
 static BENCH_NOINLINE void mixed_mm(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_MMKIT, a, f, o, sd, p, r, m); }
 static BENCH_NOINLINE void mixed_tb(alloc_ctx *a, uint32_t *f, uint8_t *o, uint64_t sd, uint64_t p, result *r, mixed_info *m) { scen_mixed(IMPL_PEER, a, f, o, sd, p, r, m); }
+static BENCH_NOINLINE void lifo_mm(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_lifo(IMPL_MMKIT, a, f, sd, p, r); }
+static BENCH_NOINLINE void lifo_tb(alloc_ctx *a, uint32_t *f, uint64_t sd, uint64_t p, result *r) { scen_lifo(IMPL_PEER, a, f, sd, p, r); }
 
 /* ---- reporting ---------------------------------------------------------------------------- */
 
-enum { SC_FILL, SC_FREE, SC_CHURN, SC_MIXED, SC_CACHE_HOT, SC_CACHE_64, SC_CACHE_PROV, NSCEN };
+enum { SC_FILL, SC_FREE, SC_CHURN, SC_MIXED, SC_LIFO, SC_CACHE_HOT, SC_CACHE_64, SC_CACHE_PROV, NSCEN };
 static const char *const scen_name[NSCEN] = {
     "order-0 fill", "random-order free", "churn @50% (free+alloc)", "mixed orders (free+alloc)",
+    "LIFO @100% (free+realloc)",
     "cache hot (alloc+free)", "cache 64 in flight", "cache hot via provider ptr"};
-static const char *const scen_unit[NSCEN] = {"alloc", "free", "pair", "pair", "pair", "pair", "pair"};
+static const char *const scen_unit[NSCEN] = {"alloc", "free", "pair", "pair", "pair", "pair", "pair", "pair"};
 
 typedef struct size_results {
     uint64_t bytes;
@@ -815,6 +866,7 @@ static void usage(FILE *f) {
             "usage: bench_buddy [--quick] [--sizes 64M,1G,16G] [--seed N] [--hugepages]\n"
             "                   [--prefetch] [--verbose] [--churn-iters N] [--mixed-iters N]\n"
             "                   [--cache-iters N]\n"
+            "       bench_buddy --callgrind churn|mixed|lifo|fill mmkit|textbook|harness SIZE PAIRS\n"
             "  --quick        sizes 64M,1G (unless --sizes is given) and 1/4 of the iterations\n"
             "  --sizes LIST   managed memory sizes, comma separated, K/M/G/T suffixes (binary)\n"
             "  --*-iters N    timed free+alloc pairs for churn / mixed / cache scenarios\n"
@@ -822,6 +874,53 @@ static void usage(FILE *f) {
             "  --prefetch     churn/mixed: prefetch the next pair's slot in the harness array, so\n"
             "                 the harness's own cache/TLB miss leaves the critical path\n"
             "  --verbose      also print the mean of each eighth of every timed run (drift)\n");
+}
+
+/* --callgrind SCENARIO IMPL SIZE PAIRS: set up and run one scenario of one allocator, nothing
+ * else (no peer, no report). Instructions per pair = the difference of two runs' inclusive
+ * counts of the scenario function (churn_mm, mixed_tb, ...) divided by the difference in pairs:
+ *   for n in 100000 200000; do valgrind --tool=callgrind --toggle-collect=churn_mm \
+ *     --callgrind-out-file=cg.$n ./bench_buddy --callgrind churn mmkit 64M $n; done
+ *   then (summary of cg.200000 - summary of cg.100000) / 100000.
+ * Set-up, warm-up (fixed in this mode) and the checks cancel out; what remains is the pair plus
+ * the harness's own RNG, slot load/store and status checks: IMPL harness counts that loop alone
+ * (toggle harness_baseline). */
+static int run_callgrind(const char *scen, const char *who, const char *size, const char *pairs_s) {
+    alloc_ctx a;
+    uint64_t bytes, pairs = strtoull(pairs_s, NULL, 0), seed = 0x6d6d6b6974ull;
+    uint32_t *frames;
+    uint8_t *ord;
+    result r1, r2;
+    mixed_info mi;
+    int mm;
+    if (parse_size(size, &bytes) != 0 || bytes % MMKIT_PAGE_SIZE || !pairs) bench_die("bad size or pairs");
+    g_callgrind = 1;
+    if (!strcmp(who, "harness")) { /* the churn loop's RNG + slot read/write, no allocator */
+        r1 = harness_baseline((uint32_t)((bytes >> MMKIT_PAGE_SHIFT) / 2), seed, pairs);
+        return r1.valid ? 0 : 1;
+    }
+    if (strcmp(who, "mmkit") && strcmp(who, "textbook")) bench_die("IMPL is mmkit, textbook or harness");
+    mm = !strcmp(who, "mmkit");
+    order_table_init();
+    ctx_create(&a, bytes);
+    frames = (uint32_t *)big_alloc((size_t)a.nframes * sizeof(uint32_t));
+    ord = (uint8_t *)big_alloc((size_t)a.nframes);
+    if (!strcmp(scen, "churn")) {
+        if (mm) churn_mm(&a, frames, seed, pairs, &r1); else churn_tb(&a, frames, seed, pairs, &r1);
+    } else if (!strcmp(scen, "mixed")) {
+        if (mm) mixed_mm(&a, frames, ord, seed, pairs, &r1, &mi);
+        else mixed_tb(&a, frames, ord, seed, pairs, &r1, &mi);
+    } else if (!strcmp(scen, "lifo")) {
+        if (mm) lifo_mm(&a, frames, seed, pairs, &r1); else lifo_tb(&a, frames, seed, pairs, &r1);
+    } else if (!strcmp(scen, "fill")) { /* per fill + free of all frames: vary SIZE, not PAIRS */
+        if (mm) fill_free_mm(&a, frames, seed, &r1, &r2); else fill_free_tb(&a, frames, seed, &r1, &r2);
+    } else {
+        bench_die("SCENARIO is churn, mixed, lifo or fill");
+    }
+    free(frames);
+    free(ord);
+    ctx_destroy(&a);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -840,7 +939,9 @@ int main(int argc, char **argv) {
 
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--quick")) {
+        if (!strcmp(arg, "--callgrind") && i + 4 < argc) {
+            return run_callgrind(argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
+        } else if (!strcmp(arg, "--quick")) {
             quick = 1;
         } else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
             g_verbose = 1;
@@ -1010,6 +1111,12 @@ int main(int argc, char **argv) {
             for (k = 0; k < BENCH_MAX_ORDER; k++) printf(" %u", R->mixed[im].per_order[k]);
             printf("\n");
         }
+
+        lifo_mm(&a, frames, seed, cfg.churn_iters, &R->r[SC_LIFO][IMPL_MMKIT]);
+        lifo_tb(&a, frames, seed, cfg.churn_iters, &R->r[SC_LIFO][IMPL_PEER]);
+        for (im = 0; im < NIMPL; im++)
+            print_row(scen_name[SC_LIFO], L, impl_name[im], &R->r[SC_LIFO][im], "pair",
+                      im == IMPL_MMKIT ? &R->r[SC_LIFO][IMPL_PEER] : NULL);
 
         scen_cache(&a, cfg.cache_iters, &R->r[SC_CACHE_HOT][IMPL_MMKIT],
                    &R->r[SC_CACHE_64][IMPL_MMKIT], &R->r[SC_CACHE_PROV][IMPL_MMKIT]);

@@ -856,8 +856,17 @@ static void test_check_detects_corruption(void **state) {
     }
     /* counters */
     CORRUPT(r->ord[3].nfree, r->ord[3].nfree + 1);
-    CORRUPT(in.b.free_blocks[2], in.b.free_blocks[2] + 1);
+    /* a hint outside the bitmap, a stale cached region size, a wrong top region */
+    CORRUPT(r->ord[2].hint, r->ord[2].nbits);
+    CORRUPT(r->nframes, r->nframes + 1);
     CORRUPT(in.b.free_frames, in.b.free_frames + 1);
+    {
+        mmkit__buddy_region *save_top = in.b.top;
+        in.b.top = r;
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        in.b.top = save_top;
+        CHECK_OK(&in.b);
+    }
     CORRUPT(in.b.total_frames, 1);
     CORRUPT_T(uint32_t, r->omask, r->omask ^ 1u);
     CORRUPT_T(uint32_t, r->omask, r->omask | 0x100u);

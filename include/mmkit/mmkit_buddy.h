@@ -342,6 +342,7 @@ typedef struct mmkit__buddy_order { /* one order of one region */
                                 * a block and its buddy always share a word, at bits blk & 63 */
     uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
     uint64_t nfree;            /* free blocks */
+    uint64_t hint;             /* bit of the block made free last (always < nbits): LIFO reuse */
     size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
     unsigned nlv;              /* summary levels + 1 */
     uint64_t *lv[MMKIT__BUDDY_LEVELS];
@@ -351,22 +352,21 @@ typedef struct mmkit__buddy_order { /* one order of one region */
 /* One contiguous RAM range and its bitmaps; lives at the start of its metadata. */
 typedef struct mmkit__buddy_region {
     mmkit_pfn start, end;                 /* frames [start, end) */
+    uint64_t nframes;                     /* end - start */
+    uint32_t omask;                       /* bit o: a block of order o is free */
     mmkit__buddy_order ord[MMKIT_BUDDY_ORDERS];
     size_t meta_bytes;                    /* layout bytes (without alignment slack) */
     mmkit_pfn meta_pfn;                   /* frames add_region carved for this metadata, */
     uint64_t meta_frames;                 /* or 0 */
     bool init_meta;                       /* lives in init's carved buffer */
-    uint32_t omask;                       /* bit o: a block of order o is free */
     unsigned index;                       /* position in mmkit_buddy.region[] */
 } mmkit__buddy_region;
 
 struct mmkit_buddy {
     unsigned max_order;                       /* 0: zeroed (never initialised) */
     unsigned nregions;
-    uint64_t free_blocks[MMKIT_BUDDY_ORDERS]; /* over all regions */
+    mmkit__buddy_region *top;                 /* region[nregions - 1], or NULL */
     uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
-    uint64_t hint[MMKIT_BUDDY_ORDERS];        /* bit index of the last block made free per */
-    unsigned hint_region[MMKIT_BUDDY_ORDERS]; /* order (LIFO reuse: it is still in cache)  */
     mmkit_paddr meta_paddr;                   /* where init carved its metadata (if it did) */
     uint64_t meta_carve_frames;               /* frames of that carve */
     unsigned meta_users;                      /* regions still using it */
@@ -398,6 +398,13 @@ extern "C" {
 #endif
 
 #define MMKIT__BUDDY_NONE UINT64_MAX
+
+/* The misses stay out of line, so that the hit paths need no stack frame. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__BUDDY_NOINLINE __attribute__((noinline))
+#else
+#define MMKIT__BUDDY_NOINLINE
+#endif
 
 /* ---- bitmap with summary tree ------------------------------------------------------------ */
 
@@ -440,31 +447,42 @@ static inline void mmkit__buddy_bt_flush(mmkit__buddy_order *t) {
     }
 }
 
-/* Set / clear bit i. O(1) usually, O(D) worst case. */
-static inline void mmkit__buddy_bt_word_set(mmkit__buddy_order *t, uint64_t *w, uint64_t i) {
+/* The rare halves of set / clear: level-0 word wi of order o turned non-zero / zero. Only
+ * here do the summary tree and the region's order mask change (omask bit o == nfree != 0:
+ * nfree can only reach 0 when the word just cleared is zero). O(D). */
+static MMKIT__BUDDY_NOINLINE void mmkit__buddy_word_on(mmkit__buddy_region *r, unsigned o, uint64_t wi) {
+    mmkit__buddy_order *t = &r->ord[o];
+    mmkit__buddy_bt_flush(t);
+    t->pend = (size_t)wi + 1u;
+    r->omask |= (uint32_t)1 << o;
+}
+static MMKIT__BUDDY_NOINLINE void mmkit__buddy_word_off(mmkit__buddy_region *r, unsigned o, uint64_t wi) {
+    mmkit__buddy_order *t = &r->ord[o];
+    if (t->pend == (size_t)wi + 1u) t->pend = 0;
+    else mmkit__buddy_bt_up_clear(t, wi);
+    if (!t->nfree) r->omask &= ~((uint32_t)1 << o);
+}
+
+/* Set / clear free bit i (in F word w) of order o with its counter; a set block becomes the
+ * hint. O(1) usually (a few instructions), O(D) when the word turns non-zero / zero. */
+static inline void mmkit__buddy_wset(mmkit__buddy_region *r, unsigned o, uint64_t *w, uint64_t i) {
+    mmkit__buddy_order *t = &r->ord[o];
     uint64_t old = *w;
     *w = old | ((uint64_t)1 << (i & 63u));
-    if (MMKIT__UNLIKELY(!old)) {
-        mmkit__buddy_bt_flush(t);
-        t->pend = (size_t)(i >> 6) + 1u;
-    }
+    t->nfree++;
+    t->hint = i;
+    if (MMKIT__UNLIKELY(!old)) mmkit__buddy_word_on(r, o, i >> 6);
 }
-static inline void mmkit__buddy_bt_word_clear(mmkit__buddy_order *t, uint64_t *w, uint64_t i) {
-    *w &= ~((uint64_t)1 << (i & 63u));
-    if (MMKIT__UNLIKELY(!*w)) {
-        if (t->pend == (size_t)(i >> 6) + 1u) t->pend = 0;
-        else mmkit__buddy_bt_up_clear(t, i >> 6);
-    }
+static inline void mmkit__buddy_wclear(mmkit__buddy_region *r, unsigned o, uint64_t *w,
+                                       uint64_t i) {
+    uint64_t v = *w & ~((uint64_t)1 << (i & 63u));
+    *w = v;
+    r->ord[o].nfree--;
+    if (MMKIT__UNLIKELY(!v)) mmkit__buddy_word_off(r, o, i >> 6);
 }
 /* The level-0 word pair of bit i: [0] the F word, [1] the A word. */
 static inline uint64_t *mmkit__buddy_pair(const mmkit__buddy_order *t, uint64_t i) {
     return &t->lv[0][(size_t)(i >> 6) << 1];
-}
-static inline void mmkit__buddy_bt_set(mmkit__buddy_order *t, uint64_t i) {
-    mmkit__buddy_bt_word_set(t, mmkit__buddy_pair(t, i), i);
-}
-static inline void mmkit__buddy_bt_clear(mmkit__buddy_order *t, uint64_t i) {
-    mmkit__buddy_bt_word_clear(t, mmkit__buddy_pair(t, i), i);
 }
 
 /* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word. O(D). */
@@ -525,7 +543,7 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
                                      mmkit_pfn end, unsigned max_order) {
     uint64_t off = MMKIT__BUDDY_ALIGN64((uint64_t)sizeof(mmkit__buddy_region));
     unsigned o, l;
-    if (r) { r->start = start; r->end = end; }
+    if (r) { r->start = start; r->end = end; r->nframes = end - start; }
     for (o = 0; o <= max_order; o++) {
         uint64_t nbits = ((end - 1) >> o) - ((start >> o) & ~(uint64_t)63) + 1;
         uint64_t words = (nbits + 63u) >> 6;
@@ -548,32 +566,16 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
     return off;
 }
 
-/* ---- free/alloc marks with counters ------------------------------------------------------ */
-
-/* Counters for one more / one fewer free block (bit i) at order o. The block made free last
- * becomes the hint that allocation tries first. */
-static inline void mmkit__buddy_count_more(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
-                                     uint64_t i) {
-    if (r->ord[o].nfree++ == 0) r->omask |= (uint32_t)1 << o;
-    b->free_blocks[o]++;
-    b->hint[o] = i;
-    b->hint_region[o] = r->index;
-}
-static inline void mmkit__buddy_count_less(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o) {
-    if (--r->ord[o].nfree == 0) r->omask &= ~((uint32_t)1 << o);
-    b->free_blocks[o]--;
-}
+/* ---- free/alloc marks --------------------------------------------------------------------- */
 
 /* Mark / unmark the free block blk at order o, keeping the counters. */
-static inline void mmkit__buddy_fset(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+static inline void mmkit__buddy_fset(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
     uint64_t i = blk - r->ord[o].base;
-    mmkit__buddy_bt_set(&r->ord[o], i);
-    mmkit__buddy_count_more(b, r, o, i);
+    mmkit__buddy_wset(r, o, mmkit__buddy_pair(&r->ord[o], i), i);
 }
-static inline void mmkit__buddy_fclear(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o,
-                                 mmkit_pfn blk) {
-    mmkit__buddy_bt_clear(&r->ord[o], blk - r->ord[o].base);
-    mmkit__buddy_count_less(b, r, o);
+static inline void mmkit__buddy_fclear(mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
+    uint64_t i = blk - r->ord[o].base;
+    mmkit__buddy_wclear(r, o, mmkit__buddy_pair(&r->ord[o], i), i);
 }
 
 static inline bool mmkit__buddy_ftest(const mmkit__buddy_region *r, unsigned o, mmkit_pfn blk) {
@@ -610,7 +612,7 @@ static int mmkit__buddy_free_cover(const mmkit_buddy *b, const mmkit__buddy_regi
 
 /* Why a free of a block starting at pfn was refused: its first frame is free (a double free)
  * or it is not the start of an allocation of that order. O(O). */
-static mmkit_status mmkit__buddy_not_allocated(const mmkit_buddy *b, const mmkit__buddy_region *r,
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_not_allocated(const mmkit_buddy *b, const mmkit__buddy_region *r,
                                          mmkit_pfn pfn) {
     return mmkit__buddy_free_cover(b, r, pfn, 0) >= 0 ? MMKIT_EDOUBLE : MMKIT_EINVAL;
 }
@@ -628,8 +630,8 @@ static int mmkit__buddy_alloc_cover(const mmkit_buddy *b, const mmkit__buddy_reg
 /* Region holding frame pfn, or NULL. O(log R). */
 static mmkit__buddy_region *mmkit__buddy_region_of(const mmkit_buddy *b, mmkit_pfn pfn) {
     unsigned lo = 0, hi = b->nregions;
-    if (MMKIT__LIKELY(hi) && pfn - b->rstart[hi - 1u] < b->rend[hi - 1u] - b->rstart[hi - 1u])
-        return b->region[hi - 1u]; /* the top region, where most allocations come from */
+    if (MMKIT__LIKELY(b->top) && pfn - b->top->start < b->top->nframes)
+        return b->top; /* the top region, where most allocations come from */
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2u;
         if (b->rstart[mid] <= pfn) lo = mid + 1u;
@@ -673,20 +675,18 @@ static bool mmkit__buddy_poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint
 /* Put the free block blk (bit i of word pair w at order o) into the maps, merging with free
  * buddies. A block and its buddy share a word (bases are 64-aligned), and blocks outside the
  * region are never marked, so the buddy test needs no bounds check. O(O * D). */
-static void mmkit__buddy_free_block_at(mmkit_buddy *b, mmkit__buddy_region *r, unsigned o, mmkit_pfn blk,
-                                 uint64_t i, uint64_t *w) {
-    mmkit__buddy_order *t = &r->ord[o];
+static inline void mmkit__buddy_free_block_at(mmkit_buddy *b, mmkit__buddy_region *r,
+                                              unsigned o, mmkit_pfn blk, uint64_t i, uint64_t *w) {
+    const unsigned mo = b->max_order;
     b->free_frames += mmkit_order_frames(o);
-    while (o < b->max_order && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
-        mmkit__buddy_bt_word_clear(t, w, i ^ 1u); /* merge with the free buddy */
-        mmkit__buddy_count_less(b, r, o);
+    while (o < mo && (*w & ((uint64_t)1 << ((i ^ 1u) & 63u)))) {
+        mmkit__buddy_wclear(r, o, w, i ^ 1u); /* merge with the free buddy */
         blk >>= 1;
-        t = &r->ord[++o];
-        i = blk - t->base;
-        w = mmkit__buddy_pair(t, i);
+        o++;
+        i = blk - r->ord[o].base;
+        w = mmkit__buddy_pair(&r->ord[o], i);
     }
-    mmkit__buddy_bt_word_set(t, w, i);
-    mmkit__buddy_count_more(b, r, o, i);
+    mmkit__buddy_wset(r, o, w, i);
 }
 static void mmkit__buddy_free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmkit_pfn pfn, unsigned o) {
     mmkit_pfn blk = pfn >> o;
@@ -698,10 +698,10 @@ static void mmkit__buddy_free_block(mmkit_buddy *b, mmkit__buddy_region *r, mmki
  * splitting: each half that does not hold t goes back free one order lower. O(O * D). */
 static void mmkit__buddy_carve(mmkit_buddy *b, mmkit__buddy_region *r, unsigned j, mmkit_pfn t,
                          unsigned k) {
-    mmkit__buddy_fclear(b, r, j, t >> j);
+    mmkit__buddy_fclear(r, j, t >> j);
     while (j > k) {
         j--;
-        mmkit__buddy_fset(b, r, j, (t >> j) ^ 1u);
+        mmkit__buddy_fset(r, j, (t >> j) ^ 1u);
     }
     b->free_frames -= mmkit_order_frames(k);
 }
@@ -905,6 +905,7 @@ static void mmkit__buddy_region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
     b->rend[i] = r->end;
     r->index = i;
     b->nregions++;
+    b->top = b->region[b->nregions - 1u];
     b->total_frames += r->end - r->start;
 }
 
@@ -912,10 +913,7 @@ static void mmkit__buddy_region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
 static void mmkit__buddy_region_remove(mmkit_buddy *b, unsigned i) {
     mmkit__buddy_region *r = b->region[i];
     unsigned k, o;
-    for (o = 0; o <= b->max_order; o++) {
-        b->free_blocks[o] -= r->ord[o].nfree;
-        b->free_frames -= r->ord[o].nfree << o;
-    }
+    for (o = 0; o <= b->max_order; o++) b->free_frames -= r->ord[o].nfree << o;
     b->total_frames -= r->end - r->start;
     for (k = i; k + 1u < b->nregions; k++) {
         b->region[k] = b->region[k + 1u];
@@ -924,6 +922,7 @@ static void mmkit__buddy_region_remove(mmkit_buddy *b, unsigned i) {
         b->region[k]->index = k;
     }
     b->nregions--;
+    b->top = b->nregions ? b->region[b->nregions - 1u] : NULL;
 }
 
 /* Free frames [p, e) of r as maximal aligned blocks (merging with free buddies). */
@@ -1264,39 +1263,66 @@ static mmkit_status mmkit__buddy_alloc_args(const mmkit_buddy *b, unsigned order
     return MMKIT_OK;
 }
 
-/* Unconstrained allocation (flags: ZERO or none), arguments already checked. */
-static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
-                                            mmkit_paddr *pa) {
-    unsigned o, ri;
-    uint64_t i;
-    mmkit_pfn pfn;
-    mmkit__buddy_region *r;
-    mmkit__buddy_order *t;
-    /* the highest region with a block of order >= order; usually the top one */
-    for (ri = b->nregions;;) {
-        if (ri-- == 0) return b->max_order ? MMKIT_ENOMEM : MMKIT_EINVAL; /* 0: zeroed */
-        r = b->region[ri];
-        if (MMKIT__LIKELY(r->omask >> order)) break;
-    }
-    o = order + mmkit_ctz64(r->omask >> order); /* best fit within it */
-    t = &r->ord[o];
-    i = b->hint[o]; /* the block made free last is likely still in cache: reuse it */
-    if (b->hint_region[o] != ri || i >= t->nbits || !mmkit__buddy_bt_test(t, i)) i = mmkit__buddy_bt_first(t);
-    pfn = (t->base + i) << o;
-    if (MMKIT__LIKELY(o == order)) { /* no split: flip F to A in one word pair */
-        uint64_t *w = mmkit__buddy_pair(t, i);
-        mmkit__buddy_bt_word_clear(t, w, i);
-        w[1] |= (uint64_t)1 << (i & 63u);
-        mmkit__buddy_count_less(b, r, o);
-        b->free_frames -= mmkit_order_frames(o);
-        return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, false);
-    }
-    mmkit__buddy_carve(b, r, o, pfn, order);
-    return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, true);
+/* The highest region below the top one with a block of order >= order, or NULL. O(R). */
+static mmkit__buddy_region *mmkit__buddy_lower_region(const mmkit_buddy *b, unsigned order) {
+    unsigned ri = b->nregions ? b->nregions - 1u : 0u;
+    while (ri-- > 0)
+        if (b->region[ri]->omask >> order) return b->region[ri];
+    return NULL;
 }
 
-static mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b, unsigned order, uint32_t flags,
-                                      mmkit_paddr *pa) {
+/* Unconstrained allocation (flags: ZERO or none), arguments already checked. Best fit in the
+ * highest region that has memory; within the order, the hint (the block made free last), else
+ * another free block in the hint's bitmap word (the same cache line), else the lowest one. */
+static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                            mmkit_paddr *pa) {
+    unsigned o;
+    uint64_t i, f, *w;
+    uint32_t m;
+    mmkit_pfn pfn;
+    mmkit__buddy_region *r = b->top;
+    mmkit__buddy_order *t;
+    if (MMKIT__UNLIKELY(!r || !(m = r->omask >> order))) {
+        if (!b->max_order) return MMKIT_EINVAL; /* zeroed */
+        if (!(r = mmkit__buddy_lower_region(b, order))) return MMKIT_ENOMEM;
+        m = r->omask >> order;
+    }
+    o = order + mmkit_ctz64(m);
+    t = &r->ord[o];
+    i = t->hint;
+    w = mmkit__buddy_pair(t, i);
+    f = w[0];
+    if (MMKIT__UNLIKELY(!((f >> (i & 63u)) & 1u))) {
+        if (f) {
+            i = (i & ~(uint64_t)63) | mmkit_ctz64(f);
+        } else {
+            i = mmkit__buddy_bt_first(t);
+            w = mmkit__buddy_pair(t, i);
+        }
+    }
+    mmkit__buddy_wclear(r, o, w, i);
+    b->free_frames -= mmkit_order_frames(order);
+    pfn = (t->base + i) << o;
+    if (MMKIT__LIKELY(o == order)) {
+        w[1] |= (uint64_t)1 << (i & 63u); /* F to A in one word pair */
+    } else {
+        while (o > order) { /* split: the upper halves go back free */
+            o--;
+            mmkit__buddy_fset(r, o, (pfn >> o) ^ 1u);
+        }
+        mmkit__buddy_aset(r, order, pfn >> order);
+    }
+#if !MMKIT_DEBUG
+    if (MMKIT__LIKELY(!flags)) {
+        *pa = mmkit_pfn_to_paddr(pfn);
+        return MMKIT_OK;
+    }
+#endif
+    return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, false);
+}
+
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b,
+                                      unsigned order, uint32_t flags, mmkit_paddr *pa) {
     uint64_t limit;
     mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
@@ -1305,10 +1331,37 @@ static mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b, unsigned order, 
     return mmkit__buddy_top_alloc(b, order, flags, pa);
 }
 
+/* The fast path: a free block of exactly this order in the top region, at its hint. A small
+ * leaf (no stack frame); everything else goes to the slow path. */
 MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                          mmkit_paddr *pa) {
-    if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM)))
-        return mmkit__buddy_top_alloc(b, order, 0, pa);
+#if !MMKIT_DEBUG
+    mmkit__buddy_region *r;
+    if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM) &&
+                      (r = b->top) != NULL && ((r->omask >> order) & 1u))) {
+        mmkit__buddy_order *t = &r->ord[order];
+        uint64_t i = t->hint, *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
+        uint64_t bit = (uint64_t)1 << (i & 63u), n = t->nfree - 1u;
+        if (MMKIT__LIKELY(f & bit)) {
+            mmkit_pfn base = t->base;
+            f &= ~bit;
+            w[0] = f;
+            w[1] |= bit;
+            t->nfree = n;
+            b->free_frames -= mmkit_order_frames(order);
+            if (MMKIT__UNLIKELY(!f)) { /* the word is empty now */
+                if (MMKIT__LIKELY(t->pend == (size_t)(i >> 6) + 1u)) {
+                    t->pend = 0;
+                    if (!n) r->omask &= ~((uint32_t)1 << order);
+                } else {
+                    mmkit__buddy_word_off(r, order, i >> 6);
+                }
+            }
+            *pa = mmkit_pfn_to_paddr((base + i) << order);
+            return MMKIT_OK;
+        }
+    }
+#endif
     return mmkit__buddy_alloc_slowpath(b, order, flags, pa);
 }
 
@@ -1330,24 +1383,72 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
 /* ---- free -------------------------------------------------------------------------------- */
 
 
-MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
+/* Everything the free fast path does not handle: a frame outside the top region (or a zeroed
+ * instance), a block running past its region's end. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_other(mmkit_buddy *b, mmkit_pfn pfn,
+                                                                 unsigned order) {
     mmkit__buddy_region *r;
-    mmkit_pfn pfn, blk;
+    mmkit_pfn blk;
     uint64_t i, *w;
-    if (!b || order > b->max_order) return MMKIT_EINVAL;
-    if (pa & (mmkit_order_bytes(order) - 1u)) return MMKIT_EALIGN;
-    pfn = mmkit_paddr_to_pfn(pa);
+    if (!b->max_order) return MMKIT_EINVAL; /* zeroed */
     r = mmkit__buddy_region_of(b, pfn);
-    if (MMKIT__UNLIKELY(!r || r->end - pfn < mmkit_order_frames(order)))
-        return b->max_order ? MMKIT_ERANGE : MMKIT_EINVAL; /* 0: a zeroed instance */
+    if (!r || r->end - pfn < mmkit_order_frames(order)) return MMKIT_ERANGE;
     blk = pfn >> order;
     i = blk - r->ord[order].base;
     w = mmkit__buddy_pair(&r->ord[order], i);
-    if (MMKIT__UNLIKELY(!(w[1] & ((uint64_t)1 << (i & 63u))))) /* not an allocation */
-        return mmkit__buddy_not_allocated(b, r, pfn);
+    if (!(w[1] & ((uint64_t)1 << (i & 63u)))) return mmkit__buddy_not_allocated(b, r, pfn);
     w[1] &= ~((uint64_t)1 << (i & 63u));
     MMKIT__BUDDY_POISON_FILL(b, pfn, mmkit_order_frames(order));
     mmkit__buddy_free_block_at(b, r, order, blk, i, w);
+    return MMKIT_OK;
+}
+
+/* The free bit of the block at bit i (word pair w) of order o was just cleared as an
+ * allocation, and its buddy is free: merge upwards. */
+static MMKIT__BUDDY_NOINLINE void mmkit__buddy_merge(mmkit_buddy *b, mmkit__buddy_region *r,
+                                                     unsigned o, mmkit_pfn blk, uint64_t i,
+                                                     uint64_t *w) {
+    mmkit__buddy_free_block_at(b, r, o, blk, i, w);
+}
+
+MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
+    mmkit__buddy_region *r;
+    mmkit__buddy_order *t;
+    mmkit_pfn pfn, blk;
+    uint64_t i, *w, bit, a, f;
+    if (MMKIT__UNLIKELY(!b || order > b->max_order)) return MMKIT_EINVAL;
+    if (MMKIT__UNLIKELY(pa & (mmkit_order_bytes(order) - 1u))) return MMKIT_EALIGN;
+    pfn = mmkit_paddr_to_pfn(pa);
+    r = b->top;
+    /* pfn - start wraps for a frame below the region; adding <= 2^18 cannot wrap it back */
+    if (MMKIT__UNLIKELY(!r || pfn - r->start + mmkit_order_frames(order) > r->nframes))
+        return mmkit__buddy_free_other(b, pfn, order);
+    t = &r->ord[order];
+    blk = pfn >> order;
+    i = blk - t->base;
+    w = t->lv[0] + ((size_t)(i >> 6) << 1);
+    bit = (uint64_t)1 << (i & 63u);
+    a = w[1];
+    if (MMKIT__UNLIKELY(!(a & bit))) /* not an allocation of exactly this order */
+        return mmkit__buddy_not_allocated(b, r, pfn);
+    w[1] = a & ~bit;
+    MMKIT__BUDDY_POISON_FILL(b, pfn, mmkit_order_frames(order));
+    f = w[0];
+    if (MMKIT__UNLIKELY((f & ((uint64_t)1 << ((i ^ 1u) & 63u))) && order < b->max_order)) {
+        mmkit__buddy_merge(b, r, order, blk, i, w); /* the buddy is free: coalesce */
+        return MMKIT_OK;
+    }
+    w[0] = f | bit;
+    t->nfree++;
+    t->hint = i;
+    b->free_frames += mmkit_order_frames(order);
+    if (MMKIT__UNLIKELY(!f)) { /* the word was empty: it becomes the pending one */
+        if (t->pend) mmkit__buddy_word_on(r, order, i >> 6);
+        else {
+            t->pend = (size_t)(i >> 6) + 1u;
+            r->omask |= (uint32_t)1 << order;
+        }
+    }
     return MMKIT_OK;
 }
 
@@ -1463,24 +1564,27 @@ static unsigned mmkit__buddy_permille(uint64_t num, uint64_t den) {
 }
 
 MMKIT_API mmkit_status mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s) {
-    unsigned o;
+    unsigned o, k;
     uint64_t below = 0;
     if (!s) return MMKIT_EINVAL;
     MMKIT_MEMSET(s, 0, sizeof *s);
     s->largest_free_order = -1;
     if (!b || !b->max_order) return MMKIT_EINVAL;
-    s->total_frames = b->total_frames;
+    for (k = 0; k < b->nregions; k++)
+        for (o = 0; o <= b->max_order; o++) {
+            s->free_blocks[o] += b->region[k]->ord[o].nfree;
+        }
     s->free_frames = b->free_frames;
+    s->total_frames = b->total_frames;
     s->reserved_frames = b->reserved_frames;
     s->quarantined_frames = b->quarantined_frames;
     s->meta_bytes = b->meta_bytes;
     s->max_order = b->max_order;
     s->regions = b->nregions;
     for (o = 0; o <= b->max_order; o++) {
-        s->free_blocks[o] = b->free_blocks[o];
-        s->frag_permille[o] = mmkit__buddy_permille(below, b->free_frames);
-        below += b->free_blocks[o] << o;
-        if (b->free_blocks[o]) s->largest_free_order = (int)o;
+        s->frag_permille[o] = mmkit__buddy_permille(below, s->free_frames);
+        below += s->free_blocks[o] << o;
+        if (s->free_blocks[o]) s->largest_free_order = (int)o;
     }
     return MMKIT_OK;
 }
@@ -1547,7 +1651,7 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
                 }
             }
         }
-        if (pop != r->ord[o].nfree) return false;
+        if (pop != r->ord[o].nfree || t->hint >= t->nbits) return false;
         if (((r->omask >> o) & 1u) != (r->ord[o].nfree != 0)) return false;
     }
     if (b->max_order < 31u && (r->omask >> (b->max_order + 1u))) return false;
@@ -1579,24 +1683,22 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
 
 MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
     unsigned k, o;
-    uint64_t free_frames = 0, total = 0, blocks[MMKIT_BUDDY_ORDERS];
+    uint64_t free_frames = 0, total = 0, listed = 0;
     if (!b || !b->max_order) return MMKIT_EINVAL;
     if (b->max_order > MMKIT_BUDDY_ORDER_LIMIT || b->nregions > MMKIT_BUDDY_MAX_REGIONS)
         return MMKIT_ECORRUPT;
-    MMKIT_MEMSET(blocks, 0, sizeof blocks);
+    if (b->top != (b->nregions ? b->region[b->nregions - 1u] : NULL)) return MMKIT_ECORRUPT;
     for (k = 0; k < b->nregions; k++) {
         const mmkit__buddy_region *r = b->region[k];
         if (!r || r->index != k || r->start != b->rstart[k] || r->end != b->rend[k] ||
-            r->start >= r->end || (k && b->rend[k - 1u] > r->start))
+            r->start >= r->end || r->nframes != r->end - r->start ||
+            (k && b->rend[k - 1u] > r->start))
             return MMKIT_ECORRUPT;
         if (!mmkit__buddy_region_consistent(b, r, &free_frames)) return MMKIT_ECORRUPT;
-        for (o = 0; o <= b->max_order; o++) blocks[o] += r->ord[o].nfree;
+        for (o = 0; o <= b->max_order; o++) listed += r->ord[o].nfree << o;
         total += r->end - r->start;
     }
-    for (o = 0; o <= MMKIT_BUDDY_ORDER_LIMIT; o++) {
-        if (blocks[o] != b->free_blocks[o]) return MMKIT_ECORRUPT;
-    }
-    if (free_frames != b->free_frames || total != b->total_frames ||
+    if (free_frames != listed || free_frames != b->free_frames || total != b->total_frames ||
         b->quarantined_frames > total - free_frames)
         return MMKIT_ECORRUPT;
     return MMKIT_OK;
@@ -1628,12 +1730,6 @@ MMKIT_API mmkit_provider mmkit_buddy_provider(mmkit_buddy *b) {
 
 /* ---- per-CPU front ------------------------------------------------------------------------- */
 
-/* The misses stay out of line, so that the hit paths need no stack frame. */
-#if defined(__GNUC__) || defined(__clang__)
-#define MMKIT__BUDDY_NOINLINE __attribute__((noinline))
-#else
-#define MMKIT__BUDDY_NOINLINE
-#endif
 
 MMKIT_API mmkit_status mmkit_buddy_cpu_init(mmkit_buddy_cpu *c, const mmkit_buddy_cpu_desc *desc) {
     unsigned batch, high;
