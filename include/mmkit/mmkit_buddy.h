@@ -83,7 +83,15 @@
  *   Policy: allocation uses the highest-addressed region that has a block big enough (memory
  *   below 16 MiB / 4 GiB is used last and stays available for DMA-limited callers), the smallest
  *   sufficient order there (best fit), and within that order the block made free last if it is
- *   still free (like a LIFO free list), else the lowest-addressed one.
+ *   still free (like a LIFO free list: the frame just freed is cache-hot for the caller), else
+ *   another free block in that block's bitmap word (the same cache line), else the lowest one.
+ *   One-at-a-time cost: alloc and free have leaf fast paths (no stack frame) for the common
+ *   case - the top region (cached pointer, one compare), a block of exactly the order at the
+ *   hint, no merge. The per-order hint and free counter live in the region next to the bitmap
+ *   pointer; the region's order mask and the summary tree change only when a bitmap word turns
+ *   empty or non-empty (and the most recent such word is left pending), so a LIFO pair writes
+ *   one word pair and two counters. Everything else (merging, splitting, lower regions,
+ *   searches) is out of line.
  *   Invariant: every managed frame is covered by exactly one mark (an F or an A bit at some
  *   order), and two buddies are never both free below max_order. mmkit_buddy_check() proves it.
  *
@@ -154,7 +162,7 @@
  *   alloc_exact / free_range (n frames) ..... O(O * D + n / 2^max_order)
  *   claim (n frames) ........................ O((O * D) * (O + n / 2^max_order))
  *   alloc_bulk (n) .......................... n allocs
- *   stats ................................... O(O);   check .... O(frames / 64 * O + blocks * O)
+ *   stats ................................... O(R * O);   check .... O(frames / 64 * O + blocks * O)
  *   init .................................... O(metadata bytes + frames reserved * O)
  *   add_region .............................. O(metadata bytes + R), plus, when it merges,
  *                                             O(marked blocks of the neighbours * O * D)
