@@ -1,0 +1,257 @@
+/* bench_lru: miss ratios and ns per access of every mmkit_lru policy.
+ *   bench_lru [trace ...]   (default: the two traces in ../shared/traces, read through xz -dc)
+ * Per trace: every policy at 1%, 10%, 30% of the distinct ids, FIFO/LRU as references, Belady's
+ * OPT; then generated workloads (loop larger than the cache, scan + hot set, zipf 0.6/0.9/1.2,
+ * shifting working set); then ns per access with a 1M-item cache. Traces: cache2k, CC BY 4.0,
+ * headissue GmbH / Jens Wilke. Writes lru_<trace>.dat and an SVG via gnuplot when installed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_lru.h>
+#define BENCH_NAME "bench_lru"
+#include "bench_common.h"
+
+static const char *const pname[] = {"default", "LRU", "FIFO", "CLOCK", "SIEVE", "S3-FIFO", "2LIST"};
+#define NPOL 7
+
+static uint32_t *load(const char *path, size_t *n, uint32_t *distinct) {
+    char cmd[1200];
+    FILE *fp;
+    size_t cap = 1u << 20, got = 0, i;
+    unsigned char b[4];
+    uint32_t *ids = (uint32_t *)bench_xmalloc(cap * 4), *keys, *vals, hmask = (1u << 22) - 1u;
+    size_t len = strlen(path);
+    if (len > 3 && strcmp(path + len - 3, ".xz") == 0) {
+        snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
+        fp = popen(cmd, "r");
+    } else fp = fopen(path, "rb");
+    if (!fp) bench_die("cannot open %s", path);
+    while (fread(b, 1, 4, fp) == 4) {
+        if (got == cap) { cap *= 2; ids = (uint32_t *)realloc(ids, cap * 4); if (!ids) bench_die("oom"); }
+        ids[got++] = ((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) + 1u;
+    }
+    if (len > 3 && strcmp(path + len - 3, ".xz") == 0) pclose(fp); else fclose(fp);
+    keys = (uint32_t *)calloc(hmask + 1u, 4);
+    vals = (uint32_t *)calloc(hmask + 1u, 4);
+    *distinct = 0;
+    for (i = 0; i < got; i++) {
+        uint32_t k = ids[i], h = (k * 2654435761u) & hmask;
+        while (keys[h] && keys[h] != k) h = (h + 1u) & hmask;
+        if (!keys[h]) { keys[h] = k; vals[h] = (*distinct)++; }
+        ids[i] = vals[h];
+    }
+    free(keys); free(vals);
+    *n = got;
+    return ids;
+}
+
+/* x^-s without libm (the bench links no -lm): ln by exponent split + atanh series, exp by
+ * halving and squaring. Accurate to ~1e-12, plenty for workload weights. */
+static double my_ln(double x) {
+    int e = 0;
+    double y, y2, t, sum = 0;
+    int k;
+    while (x > 2.0) { x /= 2.0; e++; }
+    while (x < 1.0) { x *= 2.0; e--; }
+    y = (x - 1.0) / (x + 1.0);
+    y2 = y * y;
+    t = y;
+    for (k = 1; k < 60; k += 2) { sum += t / k; t *= y2; }
+    return 2.0 * sum + e * 0.6931471805599453;
+}
+static double my_exp(double x) {
+    int h = 0, k;
+    double t = 1, sum = 1;
+    while (x > 0.5 || x < -0.5) { x /= 2.0; h++; }
+    for (k = 1; k < 20; k++) { t *= x / k; sum += t; }
+    while (h--) sum *= sum;
+    return sum;
+}
+static void *mem;
+static double run(mmkit_lru_policy p, const uint32_t *ids, size_t n, uint32_t distinct, uint32_t size,
+                  double *ns) {
+    mmkit_lru l;
+    mmkit_lru_desc d;
+    mmkit_lru_victim v;
+    size_t i, misses = 0, bytes;
+    uint64_t t0;
+    memset(&d, 0, sizeof d);
+    d.policy = p;
+    d.capacity = distinct;
+    d.target = size;
+    if (mmkit_lru_mem_size(&d, &bytes) != MMKIT_OK) bench_die("mem_size");
+    d.mem = mem;
+    d.mem_size = bytes;
+    if (mmkit_lru_init(&l, &d) != MMKIT_OK) bench_die("init");
+    t0 = bench_now_ns();
+    for (i = 0; i < n; i++) {
+        if (mmkit_lru_touch(&l, ids[i]) == MMKIT_OK) continue;
+        misses++;
+        if (l.st.resident == size && mmkit_lru_evict(&l, &v) != MMKIT_OK) bench_die("evict");
+        if (mmkit_lru_insert(&l, ids[i], 0) != MMKIT_OK) bench_die("insert");
+    }
+    if (ns) *ns = (double)(bench_now_ns() - t0) / (double)n;
+    return (double)misses / (double)n;
+}
+
+/* Belady: evict the resident id whose next use is farthest; max-heap with lazy deletion. */
+static double opt(const uint32_t *ids, size_t n, uint32_t distinct, uint32_t size) {
+    size_t *nxt = (size_t *)bench_xmalloc(n * sizeof *nxt), *last = (size_t *)bench_xmalloc(distinct * sizeof *last);
+    size_t *cur = (size_t *)bench_xmalloc(distinct * sizeof *cur);
+    size_t *heap = (size_t *)bench_xmalloc((n + 1) * sizeof *heap), hn = 0, i, misses = 0, res = 0;
+    uint32_t *hid = (uint32_t *)bench_xmalloc((n + 1) * sizeof *hid);
+    unsigned char *in = (unsigned char *)calloc(distinct, 1);
+    for (i = 0; i < distinct; i++) last[i] = (size_t)-1;
+    for (i = n; i-- > 0;) { nxt[i] = last[ids[i]] == (size_t)-1 ? n + ids[i] : last[ids[i]]; last[ids[i]] = i; }
+    for (i = 0; i < n; i++) {
+        uint32_t x = ids[i];
+        size_t k, key = nxt[i];
+        if (!in[x]) {
+            misses++;
+            if (res == size) {
+                for (;;) { /* pop max */
+                    size_t top = heap[0];
+                    uint32_t tid = hid[0], j = 0;
+                    hn--;
+                    heap[0] = heap[hn]; hid[0] = hid[hn];
+                    for (;;) {
+                        size_t c = 2u * j + 1u, m = j;
+                        if (c < hn && heap[c] > heap[m]) m = c;
+                        if (c + 1 < hn && heap[c + 1] > heap[m]) m = c + 1;
+                        if (m == j) break;
+                        { size_t t = heap[j]; uint32_t u = hid[j]; heap[j] = heap[m]; hid[j] = hid[m]; heap[m] = t; hid[m] = u; }
+                        j = (uint32_t)m;
+                    }
+                    if (in[tid] && cur[tid] == top) { in[tid] = 0; res--; break; }
+                }
+            }
+            in[x] = 1; res++;
+        }
+        cur[x] = key;
+        k = hn++;
+        heap[k] = key; hid[k] = x;
+        while (k && heap[(k - 1) / 2] < heap[k]) {
+            size_t pk = (k - 1) / 2, t = heap[k]; uint32_t u = hid[k];
+            heap[k] = heap[pk]; hid[k] = hid[pk]; heap[pk] = t; hid[pk] = u; k = pk;
+        }
+    }
+    free(nxt); free(last); free(cur); free(heap); free(hid); free(in);
+    return (double)misses / (double)n;
+}
+
+static void table(const char *name, const uint32_t *ids, size_t n, uint32_t distinct, const double *fr, int nf) {
+    int f, p;
+    char dat[256];
+    FILE *o;
+    snprintf(dat, sizeof dat, "lru_%s.dat", name);
+    o = fopen(dat, "w");
+    printf("\n%s: %zu requests, %u distinct\n| size |", name, n, distinct);
+    for (p = 0; p < NPOL; p++) printf(" %s |", pname[p]);
+    printf(" OPT |\n");
+    for (f = 0; f < nf; f++) {
+        uint32_t size = (uint32_t)(fr[f] * distinct); /* floor, as the traces README */
+        if (size < 1) size = 1;
+        printf("| %.0f%% (%u) |", fr[f] * 100, size);
+        if (o) fprintf(o, "%g", fr[f]);
+        for (p = 0; p < NPOL; p++) {
+            double m = run((mmkit_lru_policy)p, ids, n, distinct, size, NULL);
+            printf(" %.4f |", m);
+            if (o) fprintf(o, " %.4f", m);
+        }
+        { double m = opt(ids, n, distinct, size); printf(" %.4f |\n", m); if (o) fprintf(o, " %.4f\n", m); }
+        fflush(stdout);
+    }
+    if (o) fclose(o);
+}
+
+static uint32_t *gen(int kind, size_t n, uint32_t N, uint32_t cache) {
+    uint32_t *ids = (uint32_t *)bench_xmalloc(n * 4);
+    uint64_t rng = bench_rng_seed(42, (uint64_t)kind);
+    size_t i;
+    double *cdf = NULL, s = kind == 2 ? 0.6 : kind == 3 ? 0.9 : 1.2, sum = 0;
+    uint32_t *perm = (uint32_t *)bench_xmalloc(N * 4);
+    for (i = 0; i < N; i++) perm[i] = (uint32_t)i;
+    bench_shuffle_u32(perm, N, &rng);
+    if (kind >= 2 && kind <= 4) {
+        cdf = (double *)bench_xmalloc(N * sizeof *cdf);
+        for (i = 0; i < N; i++) { sum += my_exp(-s * my_ln((double)(i + 1))); cdf[i] = sum; }
+    }
+    for (i = 0; i < n; i++) {
+        uint32_t x;
+        if (kind == 0) x = (uint32_t)(i % (cache + cache / 2)); /* loop 1.5x the cache */
+        else if (kind == 1) /* hot set (half the cache) 70%, else a scan through everything */
+            x = bench_rng_below(&rng, 10) < 7 ? bench_rng_below(&rng, cache / 2) : (uint32_t)(cache / 2 + (i % (N - cache / 2)));
+        else if (kind <= 4) {
+            double u = (double)(bench_rng_next(&rng) >> 11) / 9007199254740992.0 * sum;
+            uint32_t lo = 0, hi = N - 1;
+            while (lo < hi) { uint32_t m = (lo + hi) / 2; if (cdf[m] < u) lo = m + 1; else hi = m; }
+            x = perm[lo];
+        } else { /* working set of 0.8x the cache, zipf-free uniform, moves by 1/4 every n/8 */
+            uint32_t base = (uint32_t)((i / (n / 8)) * (cache / 5)) % N;
+            x = (base + bench_rng_below(&rng, cache - cache / 5)) % N;
+        }
+        ids[i] = x;
+    }
+    free(cdf); free(perm);
+    return ids;
+}
+
+int main(int argc, char **argv) {
+    static const char *const deflt[] = {"../shared/traces/web07.trace.xz", "../shared/traces/orm-busy.trace.xz"};
+    static const double fr[] = {0.01, 0.10, 0.30};
+    static const char *const gname[] = {"loop-1.5x", "scan+hot", "zipf-0.6", "zipf-0.9", "zipf-1.2", "shifting-ws"};
+    int a, k, p, r;
+    const char *const *paths = argc > 1 ? (const char *const *)argv + 1 : deflt;
+    int np = argc > 1 ? argc - 1 : 2;
+    mem = bench_xmalloc((size_t)12 << 22);
+    bench_print_machine();
+    printf("traces: cache2k traces, CC BY 4.0, headissue GmbH / Jens Wilke\n");
+    for (a = 0; a < np; a++) {
+        size_t n;
+        uint32_t distinct, *ids = load(paths[a], &n, &distinct);
+        const char *base = strrchr(paths[a], '/');
+        char name[128];
+        base = base ? base + 1 : paths[a];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+        table(name, ids, n, distinct, fr, 3);
+        free(ids);
+    }
+    printf("\ngenerated workloads: 100000 ids, 1M requests, cache 10000\n| workload |");
+    for (p = 0; p < NPOL; p++) printf(" %s |", pname[p]);
+    printf(" OPT |\n");
+    for (k = 0; k < 6; k++) {
+        uint32_t *ids = gen(k, 1000000, 100000, 10000);
+        printf("| %s |", gname[k]);
+        for (p = 0; p < NPOL; p++) printf(" %.4f |", run((mmkit_lru_policy)p, ids, 1000000, 100000, 10000, NULL));
+        printf(" %.4f |\n", opt(ids, 1000000, 100000, 10000));
+        fflush(stdout);
+        free(ids);
+    }
+    {
+        uint32_t *ids = gen(3, 10000000, 4000000, 1000000);
+        double ns[NPOL][3];
+        printf("\nns per access, cache 1M items, 4M ids, zipf 0.9, 10M requests (min/median/max of 3, interleaved)\n");
+        for (r = 0; r < 3; r++)
+            for (p = 1; p < NPOL; p++) (void)run((mmkit_lru_policy)p, ids, 10000000, 4000000, 1000000, &ns[p][r]);
+        for (p = 1; p < NPOL; p++) {
+            bench_sort(ns[p], 3);
+            printf("| %s | %.1f / %.1f / %.1f ns | 12 bytes/item |\n", pname[p], ns[p][0], ns[p][1], ns[p][2]);
+        }
+        free(ids);
+    }
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        for (a = 0; a < np; a++) {
+            char cmd[1024], name[128];
+            const char *base = strrchr(paths[a], '/');
+            base = base ? base + 1 : paths[a];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+            snprintf(cmd, sizeof cmd,
+                     "gnuplot -e \"set terminal svg; set output 'lru_%s.svg'; set logscale x; set xlabel 'cache size (fraction of distinct ids)'; "
+                     "set ylabel 'miss ratio'; plot for [c=2:9] 'lru_%s.dat' using 1:c with linespoints title word('default LRU FIFO CLOCK SIEVE S3-FIFO 2LIST OPT',c-1)\"",
+                     name, name);
+            if (system(cmd) == 0) printf("wrote lru_%s.svg\n", name);
+        }
+    } else printf("gnuplot not installed: no SVG (apt-get install gnuplot)\n");
+    return 0;
+}
