@@ -1,0 +1,111 @@
+/* Fuzz harness for mmkit_lru.h, every policy, against a model.
+ * Input format: byte 0 selects the policy (b % MMKIT_LRU_POLICY_COUNT), byte 1 the target
+ * (1 + b % 16, over 32 indices, plus a can_evict mask in byte 2), then 2-byte operations
+ * [op % 8, index (b % 40: 32..39 are out of range)]. Model: a resident bitmap and dirty bits
+ * for every policy (no item lost or duplicated, victims resident and evictable, counts and
+ * statuses agree, check() OK after every call); for exact LRU (and FIFO) the full order, so the
+ * victim must be exactly the least recently used (inserted) evictable index.
+ * Build modes: libFuzzer, AFL++, replay (ctest runs fuzz/corpus/lru). FUZZ_TRACE=1 prints ops.
+ */
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_lru.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FUZZ_NAME "fuzz_lru"
+#include "fuzz_common.h"
+
+#define N 32u
+static uint32_t pin_mask;
+static bool can_evict(void *ctx, uint32_t idx) {
+    (void)ctx;
+    return !(pin_mask >> idx & 1u);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static uint32_t mem[3 * N];
+    mmkit_lru l;
+    mmkit_lru_desc d;
+    mmkit_lru_victim v;
+    mmkit_lru_stats s;
+    mmkit_lru_policy pol;
+    bool res[N], dirty[N];
+    uint64_t stamp[N], clk = 0;
+    uint32_t nres = 0, i;
+    size_t p;
+    if (size < 3) return 0;
+    pol = (mmkit_lru_policy)(data[0] % MMKIT_LRU_POLICY_COUNT);
+    memset(&d, 0, sizeof d);
+    d.policy = pol;
+    d.capacity = N;
+    d.target = 1u + data[1] % 16u;
+    d.can_evict = can_evict;
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    pin_mask = data[2] & 0x0fu ? (uint32_t)data[2] * 0x01010101u & 0x5555u : 0;
+    EXPECT_ST(mmkit_lru_init(&l, &d), MMKIT_OK, "init");
+    memset(res, 0, sizeof res);
+    memset(dirty, 0, sizeof dirty);
+    memset(stamp, 0, sizeof stamp);
+    for (p = 3, fuzz_op = 0; p + 1 < size; p += 2, fuzz_op++) {
+        uint32_t op = data[p] % 8u, x = data[p + 1] % 40u;
+        bool in = x < N;
+        mmkit_status want;
+        switch (op) {
+        case 0: case 1: /* insert (dirty when op == 1) */
+            fuzz_opname = "insert";
+            want = !in ? MMKIT_ERANGE : res[x] ? MMKIT_EEXIST : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_insert(&l, x, op ? MMKIT_LRU_DIRTY : 0), want, "insert");
+            if (want == MMKIT_OK) { res[x] = true; dirty[x] = op == 1; stamp[x] = ++clk; nres++; }
+            break;
+        case 2: case 3:
+            fuzz_opname = "touch";
+            want = !in ? MMKIT_ERANGE : !res[x] ? MMKIT_ENOENT : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_touch(&l, x), want, "touch");
+            if (want == MMKIT_OK && pol == MMKIT_LRU_EXACT) stamp[x] = ++clk;
+            break;
+        case 4:
+            fuzz_opname = "remove";
+            want = !in ? MMKIT_ERANGE : !res[x] ? MMKIT_ENOENT : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_remove(&l, x), want, "remove");
+            if (want == MMKIT_OK) { res[x] = false; nres--; }
+            break;
+        case 5:
+            fuzz_opname = "set_dirty";
+            want = !in ? MMKIT_ERANGE : !res[x] ? MMKIT_ENOENT : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_set_dirty(&l, x, (x & 1u) != 0), want, "set_dirty");
+            if (want == MMKIT_OK) dirty[x] = (x & 1u) != 0;
+            break;
+        default: {
+            uint32_t evictable = 0, best = N;
+            fuzz_opname = "evict";
+            for (i = 0; i < N; i++)
+                if (res[i] && can_evict(NULL, i)) {
+                    evictable++;
+                    if (best == N || stamp[i] < stamp[best]) best = i;
+                }
+            want = nres == 0 ? MMKIT_ENOENT : evictable == 0 ? MMKIT_EBUSY : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_evict(&l, &v), want, "evict");
+            if (want == MMKIT_OK) {
+                CHECK(v.index < N && res[v.index], "victim %u not resident", v.index);
+                CHECK(can_evict(NULL, v.index), "victim %u is pinned", v.index);
+                CHECK(v.dirty == dirty[v.index], "victim %u dirty %d, model %d", v.index, v.dirty, dirty[v.index]);
+                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO)
+                    CHECK(v.index == best, "victim %u, model %u", v.index, best);
+                res[v.index] = false;
+                nres--;
+            }
+            break;
+        }
+        }
+        TRACE("op %u: %s %u\n", fuzz_op, fuzz_opname, x);
+        EXPECT_ST(mmkit_lru_check(&l), MMKIT_OK, "check");
+        EXPECT_ST(mmkit_lru_stats_get(&l, &s), MMKIT_OK, "stats_get");
+        CHECK(s.resident == nres, "resident %llu, model %u", (unsigned long long)s.resident, nres);
+        for (i = 0; i < N; i++)
+            CHECK(mmkit__lru_resident(&l, i) == res[i], "residency of %u", i);
+    }
+    return 0;
+}
