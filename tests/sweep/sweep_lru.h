@@ -13,9 +13,12 @@ static mmkit_status sweep_lru_mem_size(void *p) {
 }
 static mmkit_status sweep_lru_init(void *p) {
     mmkit_lru l;
-    mmkit_lru_desc *d = (mmkit_lru_desc *)p;
-    if (d) { d->mem = sweep_lru_mem; d->mem_size = sizeof sweep_lru_mem; }
-    return mmkit_lru_init(&l, d);
+    mmkit_lru_desc d; /* a copy with valid memory: the zeroed desc stays untouched */
+    if (!p) return mmkit_lru_init(&l, NULL);
+    memcpy(&d, p, sizeof d);
+    d.mem = sweep_lru_mem;
+    d.mem_size = sizeof sweep_lru_mem;
+    return mmkit_lru_init(&l, &d); /* capacity 0: EINVAL */
 }
 static mmkit_status sweep_lru_destroy(void *p) { return mmkit_lru_destroy((mmkit_lru *)p); }
 static mmkit_status sweep_lru_insert(void *p) { return mmkit_lru_insert((mmkit_lru *)p, 0, 0); }
