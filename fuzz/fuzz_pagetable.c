@@ -13,7 +13,9 @@
  *     [0] op: bits 0-2 kind (0,1 map, 2 unmap, 3 protect, 4 test_and_clear, 5 visit,
  *         6 bad call, 7 translate probes), bits 3-4 length mode (1..64 pages, 1..1024 pages,
  *         2 MiB multiples on a 2 MiB boundary, 1 GiB on a 1 GiB boundary), bit 5 A/D set
- *         "by the MMU" on the first page before the op, bits 6-7 spare
+ *         "by the MMU" on the first page before the op, bit 6: kind 1 becomes replace (the
+ *         leaf at the first page; [7] bit 1 moves va to the leaf's start, bit 0 aligns pa
+ *         down to the leaf size), kind 4 becomes harvest; bit 7 spare
  *     [1..3] first page in the 4 GiB window (20 bits)
  *     [4] length parameter
  *     [5] flags (index into a table, plus G/A/D/SW/cache bits; some combinations invalid)
@@ -231,6 +233,37 @@ static void leaf_cb(void *ctx, const mmkit_pagetable_mapping *m) {
     CHECK(m->size && m->size % m->page_size == 0, "leaf run size");
     leaf_bytes += m->size;
 }
+/* harvest: every run must agree with the model (frames, the bits it had), be non-empty and
+ * not continue the previous run (runs are maximal). */
+static uint32_t harv_which;
+static uint64_t harv_pages;
+static mmkit_pagetable_mapping harv_prev;
+static bool harv_have;
+static void harv_cb(void *ctx, const mmkit_pagetable_mapping *m) {
+    uint64_t p, ends[2];
+    unsigned k;
+    (void)ctx;
+    CHECK(m->size && m->size % m->page_size == 0 && m->flags && !(m->flags & ~harv_which),
+          "harvest run: size %llx flags %x", (unsigned long long)m->size, m->flags);
+    CHECK(m->va >= win && m->va - win < WIN_PAGES * PG, "harvest run outside the window");
+    CHECK(!harv_have || !(harv_prev.va + harv_prev.size == m->va &&
+                          harv_prev.pa + harv_prev.size == m->pa &&
+                          harv_prev.page_size == m->page_size && harv_prev.flags == m->flags),
+          "harvest: two runs that are one");
+    p = (m->va - win) / PG;
+    ends[0] = p;
+    ends[1] = p + m->size / PG - 1u;
+    for (k = 0; k < 2u; k++) {
+        int i = find(ends[k]);
+        CHECK(i >= 0 && (M[i].frame + ends[k] - M[i].first) * PG == m->pa + (ends[k] - p) * PG &&
+                  (M[i].flags & harv_which) == m->flags,
+              "harvest run at page %llx disagrees with the model", (unsigned long long)ends[k]);
+    }
+    harv_pages += m->size / PG;
+    harv_prev = *m;
+    harv_have = true;
+}
+
 static bool visit_cb(void *ctx, const mmkit_pagetable_mapping *m) {
     uint64_t *sum = (uint64_t *)ctx;
     uint64_t p;
@@ -338,7 +371,72 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_opname = kind_name[kind];
         TRACE("op %u kind %u va %llx n %llx pa %llx flags %x\n", fuzz_op, kind,
               (unsigned long long)va, (unsigned long long)n, (unsigned long long)pa, flags);
+        if ((op & 0x40u) && kind == 1u) kind = 8u;  /* replace */
+        if ((op & 0x40u) && kind == 4u) kind = 9u;  /* harvest */
+        if (kind >= 8u) fuzz_opname = kind == 8u ? "replace" : "harvest";
         switch (kind) {
+        case 8: { /* replace the leaf at the first page */
+            mmkit_pagetable_mapping old;
+            mmkit_status want = MMKIT_OK;
+            uint64_t ps = 0, lo = first, npg;
+            int at = -1;
+            if (mmkit_pagetable_translate(&pt, va, NULL, NULL, &ps) == MMKIT_OK) {
+                lo = first & ~(ps / PG - 1u);
+                if (wb & 2u) first = lo;
+                if (wb & 1u) pa &= ~(ps - 1u);
+                at = find(lo);
+                CHECK(at >= 0, "translate finds a page the model does not have");
+            }
+            va = va_of(first);
+            frame = pa / PG;
+            if (!flags_valid(flags)) want = MMKIT_EINVAL;
+            else if (at < 0) want = MMKIT_ENOENT;
+            else if (((first * PG) | pa) & (ps - 1u)) want = MMKIT_EALIGN;
+            else if (pa >= C.pa_limit || ps > C.pa_limit - pa) want = MMKIT_ERANGE;
+            memset(&old, 0, sizeof old);
+            st = mmkit_pagetable_replace(&pt, va, pa, flags, (wb & 4u) ? NULL : &old, G);
+            EXPECT_ST(st, want, "replace");
+            if (st != MMKIT_OK) break;
+            npg = ps / PG;
+            if (!(wb & 4u))
+                CHECK(old.va == va && old.page_size == ps && old.size == ps &&
+                          old.pa == (M[at].frame + lo - M[at].first) * PG &&
+                          old.flags == M[at].flags,
+                      "replace: old {va %llx pa %llx size %llx flags %x} disagrees with the model",
+                      (unsigned long long)old.va, (unsigned long long)old.pa,
+                      (unsigned long long)old.size, old.flags);
+            model_unmap(lo, npg);
+            M[nm].first = lo;
+            M[nm].n = npg;
+            M[nm].frame = frame;
+            M[nm].flags = norm(flags);
+            nm++;
+            n = npg;
+            break;
+        }
+        case 9: { /* harvest: as test_and_clear, the range grows to whole leaves at its ends */
+            uint32_t which = (wb & 3u) ? (wb & 3u) << 5 : MMKIT_PTE_ACCESSED;
+            uint64_t lo = first, hi = first + n, ps, want = 0;
+            if (mmkit_pagetable_translate(&pt, va, NULL, NULL, &ps) == MMKIT_OK)
+                lo = first & ~(ps / PG - 1u);
+            if (mmkit_pagetable_translate(&pt, va_of(first + n - 1u), NULL, NULL, &ps) == MMKIT_OK)
+                hi = ((first + n - 1u) | (ps / PG - 1u)) + 1u;
+            harv_which = which;
+            harv_pages = 0;
+            harv_have = false;
+            st = mmkit_pagetable_harvest(&pt, va, n * PG, which, harv_cb, NULL, G);
+            EXPECT_ST(st, MMKIT_OK, "harvest");
+            cut(lo);
+            cut(hi);
+            for (i = 0; i < nm; i++)
+                if (M[i].first >= lo && M[i].first < hi && (M[i].flags & which)) {
+                    want += M[i].n;
+                    M[i].flags &= ~which;
+                }
+            CHECK(harv_pages == want, "harvest reported %llx pages, model %llx",
+                  (unsigned long long)harv_pages, (unsigned long long)want);
+            break;
+        }
         case 0:
         case 1: { /* map */
             mmkit_status want = MMKIT_OK;

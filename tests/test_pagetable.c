@@ -1297,6 +1297,331 @@ static void test_direct_map(void **state) {
     use_direct_map = false;
 }
 
+/* ---- replace (COW's remap of one present leaf) ------------------------------------------- */
+
+static void test_replace(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    mmkit_pagetable_mapping old;
+    mmkit_pagetable_stats stats;
+    mmkit_paddr pa;
+    uint32_t fl2;
+    uint64_t e, tables;
+    int k;
+    (void)state;
+    for (k = 0; k < 2; k++) { /* x86-64 4-level, Sv48: the same calls, the layouts' own bits */
+        bool rv = k == 1;
+        make(&pt, rv ? SV48 : X86_4);
+        gather_init(&g, &fl, 64);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x400000, 0x800000, 4 * PG, MMKIT_PTE_READ, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, MiB(6), MiB(8), MiB(2),
+                                             MMKIT_PTE_RW | MMKIT_PTE_GLOBAL, NULL),
+                         MMKIT_OK);
+        tables = pt.tables;
+        /* the MMU read page 1 (A), then COW gives it a private writable copy at 0x900000 */
+        assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x401000, 0, &e), MMKIT_OK);
+        assert_int_equal(e, rv ? 0x0000000000200403u : 0x8000000000801001u);
+        assert_int_equal(mmkit_pagetable_entry_set(&pt, 0x401000, 0, e | (rv ? 0x40u : 0x20u)),
+                         MMKIT_OK);
+        memset(&old, 0xee, sizeof old);
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x401000, 0x900000, MMKIT_PTE_RW | MMKIT_PTE_USER,
+                                                 &old, &g),
+                         MMKIT_OK);
+        assert_int_equal(old.va, 0x401000);
+        assert_int_equal(old.pa, 0x801000);
+        assert_int_equal(old.size, PG);
+        assert_int_equal(old.page_size, PG);
+        assert_int_equal(old.flags, MMKIT_PTE_READ | MMKIT_PTE_ACCESSED);
+        assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x401000, 0, &e), MMKIT_OK);
+        /* x86: P RW US, XD; RISC-V: V R W U, PPN 0x900 at bit 10 */
+        assert_int_equal(e, rv ? 0x0000000000240017u : 0x8000000000900007u);
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0x401abc, &pa, &fl2, NULL), MMKIT_OK);
+        assert_int_equal(pa, 0x900abc);
+        assert_int_equal(fl2, MMKIT_PTE_RW | MMKIT_PTE_USER);
+        /* the neighbours are untouched, nothing was allocated or counted twice */
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0x402000, &pa, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pa, 0x802000);
+        assert_int_equal(mmkit_pagetable_stats_get(&pt, &stats), MMKIT_OK);
+        assert_int_equal(stats.tables, tables);
+        assert_int_equal(stats.mapped_bytes, 4 * PG + MiB(2));
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.nranges, 1);
+        assert_int_equal(f.ranges[0].va, 0x401000);
+        assert_int_equal(f.ranges[0].size, PG);
+        assert_int_equal(f.ranges[0].page_shift, 12);
+        assert_false(f.global);
+        assert_false(f.tables);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        /* a huge leaf is replaced whole by a huge leaf; G of the old one is recorded */
+        assert_int_equal(mmkit_pagetable_replace(&pt, MiB(6), MiB(12), MMKIT_PTE_READ, &old, &g),
+                         MMKIT_OK);
+        assert_int_equal(old.va, MiB(6));
+        assert_int_equal(old.pa, MiB(8));
+        assert_int_equal(old.page_size, MiB(2));
+        assert_int_equal(old.flags, MMKIT_PTE_RW | MMKIT_PTE_GLOBAL);
+        assert_int_equal(mmkit_pagetable_translate(&pt, MiB(7) + 8, &pa, &fl2, NULL), MMKIT_OK);
+        assert_int_equal(pa, MiB(13) + 8);
+        assert_int_equal(fl2, MMKIT_PTE_READ);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.nranges, 1);
+        assert_int_equal(f.ranges[0].va, MiB(6));
+        assert_int_equal(f.ranges[0].page_shift, 21);
+        assert_true(f.global);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        /* refusals: nothing changes */
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x404000, 0x900000, MMKIT_PTE_RW, NULL, &g),
+                         MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_replace(&pt, MiB(6), MiB(12) + PG, MMKIT_PTE_RW, NULL, &g),
+                         MMKIT_EALIGN); /* pa not aligned to the 2 MiB leaf */
+        assert_int_equal(mmkit_pagetable_replace(&pt, MiB(6) + PG, MiB(12), MMKIT_PTE_RW, NULL, &g),
+                         MMKIT_EALIGN); /* va inside the huge leaf */
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x400800, 0x900000, MMKIT_PTE_RW, NULL, &g),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x400000, 0x900000, MMKIT_PTE_WRITE, NULL, &g),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_replace(&pt, (uint64_t)1 << 62, 0x900000, MMKIT_PTE_RW,
+                                                 NULL, &g),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x400000, rv ? (uint64_t)1 << 56 : (uint64_t)1 << 52,
+                                                 MMKIT_PTE_RW, NULL, &g),
+                         MMKIT_ERANGE);
+        /* a leaf that is not an encoding mmkit writes: reported, left as it is */
+        assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x400000, 0, &e), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_entry_set(&pt, 0x400000, 0, e | ((uint64_t)1 << 58)), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT); /* reserved / unused bit */
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x400000, 0x900000, MMKIT_PTE_RW, &old, &g),
+                         MMKIT_ECORRUPT);
+        assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x400000, 0, &pa), MMKIT_OK);
+        assert_int_equal(pa, e | ((uint64_t)1 << 58));
+        assert_int_equal(mmkit_pagetable_entry_set(&pt, 0x400000, 0, e), MMKIT_OK);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
+        assert_int_equal(mmkit_pagetable_translate(&pt, 0x400000, &pa, &fl2, NULL), MMKIT_OK);
+        assert_int_equal(pa, 0x800000);
+        assert_int_equal(fl2, MMKIT_PTE_READ);
+        /* old may be NULL */
+        assert_int_equal(mmkit_pagetable_replace(&pt, 0x400000, 0x900000, MMKIT_PTE_READ, NULL, NULL),
+                         MMKIT_OK);
+        destroy(&pt);
+    }
+    /* preset_ad applies to the new leaf like map */
+    make_desc(&pt, SV39, 0, 0, true, false, false);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(1), MiB(1), PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_replace(&pt, MiB(1), MiB(3), MMKIT_PTE_RW, &old, NULL),
+                     MMKIT_OK);
+    assert_int_equal(old.flags, MMKIT_PTE_READ | MMKIT_PTE_ACCESSED);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(1), 0, &e), MMKIT_OK);
+    assert_int_equal(e, 0x00000000000c00c7u);
+    destroy(&pt);
+}
+
+/* ---- harvest (LRU's accessed/dirty aging) -------------------------------------------------- */
+
+typedef struct harvlog {
+    unsigned n;
+    mmkit_pagetable_mapping m[32];
+} harvlog;
+static void harv_cb(void *ctx, const mmkit_pagetable_mapping *m) {
+    harvlog *l = (harvlog *)ctx;
+    if (l->n < 32) l->m[l->n] = *m;
+    l->n++;
+}
+
+static void test_harvest(void **state) {
+    mmkit_pagetable pt;
+    mmkit_tlb_gather g;
+    flushlog fl;
+    mmkit_tlb_flush f;
+    harvlog l;
+    uint64_t e;
+    int k;
+    unsigned i;
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        bool rv = k == 1;
+        uint64_t A = rv ? 0x40u : 0x20u, D = rv ? 0x80u : 0x40u;
+        make(&pt, rv ? SV39 : X86_4);
+        gather_init(&g, &fl, 64);
+        /* 16 pages at 0x400000 -> 0x800000 (RW), then 4 more whose frames do not continue */
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x400000, 0x800000, 16 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, 0x410000, 0xa00000, 4 * PG, MMKIT_PTE_READ, NULL),
+                         MMKIT_OK);
+        /* the MMU: A on pages 0-5, A|D on 6-7, nothing on 8, A on 9-19 (19 is read-only) */
+        for (i = 0; i < 20; i++) {
+            if (i == 8) continue;
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x400000 + i * PG, 0, &e), MMKIT_OK);
+            e |= A | ((i == 6 || i == 7) ? D : 0u);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, 0x400000 + i * PG, 0, e), MMKIT_OK);
+        }
+        /* aging: A only, no gather (the "young" rule) */
+        memset(&l, 0, sizeof l);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, 20 * PG, MMKIT_PTE_ACCESSED, harv_cb,
+                                                 &l, NULL),
+                         MMKIT_OK);
+        assert_int_equal(l.n, 3); /* 0-7 | gap at 8 | 9-15 | 16-19 (pa jumps) */
+        assert_int_equal(l.m[0].va, 0x400000);
+        assert_int_equal(l.m[0].pa, 0x800000);
+        assert_int_equal(l.m[0].size, 8 * PG);
+        assert_int_equal(l.m[0].page_size, PG);
+        assert_int_equal(l.m[0].flags, MMKIT_PTE_ACCESSED);
+        assert_int_equal(l.m[1].va, 0x409000);
+        assert_int_equal(l.m[1].pa, 0x809000);
+        assert_int_equal(l.m[1].size, 7 * PG);
+        assert_int_equal(l.m[2].va, 0x410000);
+        assert_int_equal(l.m[2].pa, 0xa00000);
+        assert_int_equal(l.m[2].size, 4 * PG);
+        assert_int_equal(l.m[2].flags, MMKIT_PTE_ACCESSED);
+        for (i = 0; i < 20; i++) {
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x400000 + i * PG, 0, &e), MMKIT_OK);
+            assert_int_equal(e & A, 0);
+            assert_int_equal(e & D, (i == 6 || i == 7) ? D : 0u); /* D kept */
+        }
+        /* nothing set any more: no call */
+        memset(&l, 0, sizeof l);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, 20 * PG, MMKIT_PTE_ACCESSED, harv_cb,
+                                                 &l, &g),
+                         MMKIT_OK);
+        assert_int_equal(l.n, 0);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.scope, MMKIT_TLB_SCOPE_NONE);
+        /* dirty harvest with a gather: the two dirty pages, recorded, run flags DIRTY */
+        memset(&l, 0, sizeof l);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, 20 * PG,
+                                                 MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, harv_cb, &l, &g),
+                         MMKIT_OK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.m[0].va, 0x406000);
+        assert_int_equal(l.m[0].size, 2 * PG);
+        assert_int_equal(l.m[0].flags, MMKIT_PTE_DIRTY);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.nranges, 1);
+        assert_int_equal(f.ranges[0].va, 0x406000);
+        assert_int_equal(f.ranges[0].size, 2 * PG);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        /* runs split where the set of bits changes: A on 2, A|D on 3 */
+        for (i = 2; i < 4; i++) {
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, 0x400000 + i * PG, 0, &e), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, 0x400000 + i * PG, 0, e | A | (i == 3 ? D : 0u)),
+                             MMKIT_OK);
+        }
+        memset(&l, 0, sizeof l);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, 20 * PG,
+                                                 MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, harv_cb, &l, NULL),
+                         MMKIT_OK);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.m[0].flags, MMKIT_PTE_ACCESSED);
+        assert_int_equal(l.m[1].flags, MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY);
+        assert_int_equal(l.m[1].va, 0x403000);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        /* a huge leaf partly covered is cleared and reported whole */
+        assert_int_equal(mmkit_pagetable_map(&pt, MiB(8), MiB(16), MiB(4),
+                                             MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, NULL),
+                         MMKIT_OK);
+        memset(&l, 0, sizeof l);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, MiB(9), MiB(2), MMKIT_PTE_DIRTY, harv_cb, &l, &g),
+                         MMKIT_OK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.m[0].va, MiB(8));
+        assert_int_equal(l.m[0].pa, MiB(16));
+        assert_int_equal(l.m[0].size, MiB(4));
+        assert_int_equal(l.m[0].page_size, MiB(2));
+        assert_int_equal(l.m[0].flags, MMKIT_PTE_DIRTY);
+        assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(8), 1, &e), MMKIT_OK);
+        assert_int_equal(e & (A | D), A);
+        mmkit_tlb_gather_peek(&g, &f);
+        assert_int_equal(f.nranges, 1);
+        assert_int_equal(f.ranges[0].va, MiB(8));
+        assert_int_equal(f.ranges[0].size, MiB(4));
+        assert_int_equal(f.ranges[0].page_shift, 21);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        /* bad input */
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, PG, MMKIT_PTE_WRITE, harv_cb, &l, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, PG, 0, harv_cb, &l, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, PG, MMKIT_PTE_ACCESSED, NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400001, PG, MMKIT_PTE_ACCESSED, harv_cb, &l, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, 0x400000, 0, MMKIT_PTE_ACCESSED, harv_cb, &l, NULL),
+                         MMKIT_EINVAL);
+        destroy(&pt);
+    }
+    /* x86: the dirty state of a read-only leaf (saved in bit 52) is harvested as DIRTY */
+    make(&pt, X86_4);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), PG, MMKIT_PTE_READ | MMKIT_PTE_DIRTY,
+                                         NULL),
+                     MMKIT_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(mmkit_pagetable_harvest(&pt, MiB(2), PG, MMKIT_PTE_DIRTY, harv_cb, &l, NULL),
+                     MMKIT_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.m[0].flags, MMKIT_PTE_DIRTY);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(2), 0, &e), MMKIT_OK);
+    assert_int_equal(e, 0x8000000000200001u);
+    destroy(&pt);
+}
+
+/* ---- entry_get / entry_set ---------------------------------------------------------------- */
+
+static void test_entry_access(void **state) {
+    mmkit_pagetable pt;
+    uint64_t e = 7, save;
+    (void)state;
+    make(&pt, X86_4);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(2), MiB(2), MiB(2), MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(8), PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    /* every level of the path to 4 MiB: PML4E, PDPTE, PDE (pointers, 0x7), PTE */
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 3, &e), MMKIT_OK);
+    assert_int_equal(e, 0x101007u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 2, &e), MMKIT_OK);
+    assert_int_equal(e, 0x102007u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 1, &e), MMKIT_OK);
+    assert_int_equal(e, 0x103007u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 0, &e), MMKIT_OK);
+    assert_int_equal(e, 0x8000000000800001u);
+    /* an empty slot in an existing table reads as 0 */
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4) + PG, 0, &e), MMKIT_OK);
+    assert_int_equal(e, 0);
+    /* the 2 MiB leaf ends the path at level 1: no level-0 table there */
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(3), 0, &e), MMKIT_ENOENT);
+    assert_int_equal(e, 0);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(3), 1, &e), MMKIT_OK);
+    assert_int_equal(e, 0x8000000000200083u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, GiB(1), 0, &e), MMKIT_ENOENT);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 4, &e), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, (uint64_t)1 << 62, 0, &e), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(3), 0, 0), MMKIT_ENOENT);
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4), 4, 0), MMKIT_EINVAL);
+    /* plant a bad entry: check() reports it; restore: fine again */
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 1, &save), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4), 1, save | 0x80u), MMKIT_OK); /* PS */
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4), 1, save), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    /* a leaf added behind mmkit's back: the counters disagree */
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4) + PG, 0, 0x8000000000900001u), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4) + PG, 0, 0), MMKIT_OK);
+    /* setting A/D as the MMU would is a valid entry */
+    assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4), 0, 0x8000000000800021u), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+    destroy(&pt);
+    make(&pt, SV57);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(8), PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 4, &e), MMKIT_OK);
+    assert_int_equal(e, (0x101000u >> 2) | 1u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 0, &e), MMKIT_OK);
+    assert_int_equal(e, (0x800000u >> 2) | 3u);
+    assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4), 5, &e), MMKIT_EINVAL);
+    destroy(&pt);
+}
+
 /* ---- refusals: the status, the MMKIT_LOG message, nothing changed ------------------------- */
 
 /* st must be `want` and the call must have logged a message that starts with prefix (and
@@ -1400,6 +1725,18 @@ static void test_refusals_logged(void **state) {
                    "mmkit_pagetable_decode: level: ");
     expect_refusal(mmkit_pagetable_visit(&pt, 0, UINT64_MAX, NULL, NULL), MMKIT_EINVAL,
                    "mmkit_pagetable_visit: fn: ");
+    expect_refusal(mmkit_pagetable_replace(&pt, GiB(1), MiB(4) + PG, MMKIT_PTE_RW, NULL, NULL),
+                   MMKIT_EALIGN, "mmkit_pagetable_replace: va, pa: must be aligned to the size");
+    expect_refusal(mmkit_pagetable_replace(&pt, GiB(1), MiB(6), MMKIT_PTE_WRITE, NULL, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_replace: flags: ");
+    expect_refusal(mmkit_pagetable_harvest(&pt, GiB(1), PG, MMKIT_PTE_ACCESSED, NULL, NULL, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_harvest: fn: ");
+    expect_refusal(mmkit_pagetable_harvest(&pt, GiB(1), PG, MMKIT_PTE_USER, harv_cb, NULL, NULL),
+                   MMKIT_EINVAL, "mmkit_pagetable_harvest: which: ");
+    expect_refusal(mmkit_pagetable_entry_get(&pt, GiB(1), 9, &e), MMKIT_EINVAL,
+                   "mmkit_pagetable_entry_get: level: ");
+    expect_refusal(mmkit_pagetable_entry_set(&pt, (uint64_t)1 << 60, 0, 0), MMKIT_EINVAL,
+                   "mmkit_pagetable_entry_set: va: ");
     /* nothing changed: the one 2 MiB leaf is still there */
     assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
     assert_int_equal(pt.mapped_bytes, MiB(2));
@@ -1446,6 +1783,9 @@ int main(void) {
         cmocka_unit_test(test_split_keeps_ad_with_preset),
         cmocka_unit_test(test_translate_fast_path),
         cmocka_unit_test(test_direct_map),
+        cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_harvest),
+        cmocka_unit_test(test_entry_access),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

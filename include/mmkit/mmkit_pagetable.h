@@ -17,6 +17,10 @@
  *   mmkit_pagetable_unmap(pt, va, len, leaf, ctx, g)     remove a range, free empty tables via g
  *   mmkit_pagetable_protect(pt, va, len, flags, g)       new permissions/cache/SW bits, A/D kept
  *   mmkit_pagetable_test_and_clear(pt, va, len, which, &found, g)  clear A and/or D, report
+ *   mmkit_pagetable_replace(pt, va, pa, flags, &old, g)  swap one present leaf in one store (COW)
+ *   mmkit_pagetable_harvest(pt, va, len, which, fn, ctx, g)  clear A/D, fn per run that had them
+ *   mmkit_pagetable_entry_get(pt, va, level, &pte)       the raw entry on va's path at a level
+ *   mmkit_pagetable_entry_set(pt, va, level, pte)        store a raw entry (tests, diagnostics)
  *   mmkit_pagetable_translate(pt, va, &pa, &flags, &size)  one lookup, like the MMU's
  *   mmkit_pagetable_visit(pt, va, len, fn, ctx)          every run of leaves in a range
  *   mmkit_pagetable_stats_get(pt, &stats)                table pages, bytes mapped
@@ -38,6 +42,7 @@
  *                            callbacks of unmap, destroy and visit
  *   mmkit_pagetable_leaf_fn  unmap/destroy callback: frames whose mapping was removed
  *   mmkit_pagetable_visit_fn visit callback: return false to stop
+ *   mmkit_pagetable_harvest_fn harvest callback: a run of leaves and the A/D bits they had
  *   level                    0 holds 4 KiB leaves; levels - 1 is the root; 9 index bits each
  *   leaf / pointer entry     an entry that maps memory / one that names the next table
  *   gather                   an mmkit_tlb_gather (mmkit_tlb.h): what has to be invalidated
@@ -130,8 +135,10 @@
  *   `struct mmkit_tlb_gather *` (mmkit_tlb.h) and only RECORDS into it; the caller flushes when
  *   ready. It may be NULL while the tables are not live (built before paging is on, or never
  *   loaded): then nothing is recorded and table pages are freed at once. What is recorded:
- *     unmap / protect / test_and_clear: each run of changed leaf entries of one leaf table as
- *       one range (not one call per page), with `global` when one of them had G set;
+ *     unmap / protect / test_and_clear / harvest (harvest only when given a gather): each run
+ *       of changed leaf entries of one leaf table as one range (not one call per page), with
+ *       `global` when one of them had G set;
+ *     replace: the replaced leaf's range (global when the old or the new leaf has G);
  *       a huge leaf split into a table: its range plus mmkit_tlb_gather_tables();
  *       a table unhooked (it became empty): mmkit_tlb_gather_tables() and the table queued
  *       with mmkit_tlb_gather_free_table() (freed after the flush).
@@ -178,7 +185,11 @@
  *   changing anything else; if a split runs out of memory they return MMKIT_ENOMEM with no
  *   translation changed (a leaf may have been split into smaller leaves with the same
  *   addresses and flags, which is invisible to users of the mapping).
- *   Unmapped pages inside the range of unmap / protect / test_and_clear are skipped.
+ *   Unmapped pages inside the range of unmap / protect / test_and_clear / harvest are skipped.
+ *   replace: va not mapped -> ENOENT; va or pa not aligned to the size of the leaf at va ->
+ *   EALIGN; pa beyond 2^phys_bits -> ERANGE; flags as map. harvest: which as test_and_clear,
+ *   fn NULL -> EINVAL. entry_get / entry_set: level >= levels, va not canonical -> EINVAL; no
+ *   table of that level on va's path -> ENOENT (entry_set's rules: at its prototype).
  *   check: NULL or zeroed -> EINVAL; an entry or counter that is not what mmkit writes ->
  *   MMKIT_ECORRUPT.
  *
@@ -186,6 +197,7 @@
  *             all loops bounded by these)
  *   init O(1) + one table; destroy O(tables * 512)
  *   map O(n + T * L): descends once per leaf table and fills it in one pass
+ *   replace, entry_get, entry_set O(L); harvest O(n + T * L)
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
  *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
  *   translate O(L); visit O(n + T * L); check O(tables * 512); stats_get, encode, decode, cr3,
@@ -195,7 +207,11 @@
  *   An mmkit_pagetable takes no locks: serialise all calls on one instance (translate, visit
  *   and check are read-only and may run concurrently with each other). The MMU itself may set
  *   A/D in live leaves at any time. On 64-bit targets (GNU C) test_and_clear and protect update
- *   leaves with atomic 64-bit operations so an A/D set by the MMU meanwhile is never lost.
+ *   leaves with atomic 64-bit operations so an A/D set by the MMU meanwhile is never lost;
+ *   replace swaps a leaf with an atomic exchange. harvest uses an atomic and only where the MMU
+ *   could still set a bit (A clear, or writable with D clear); a leaf with A set that is
+ *   read-only or already dirty cannot change under it, and gets a plain store. entry_set is a
+ *   plain store.
  *   unmap reads each entry and then stores 0 (plain accesses, like Linux tearing down a dead
  *   mm): a D bit another CPU's MMU sets in between can be lost - make the range read-only
  *   first (protect + flush) when the dirty state must be exact. 32-bit targets use plain
@@ -290,6 +306,9 @@ typedef struct mmkit_pagetable_mapping {
 typedef void (*mmkit_pagetable_leaf_fn)(void *ctx, const mmkit_pagetable_mapping *m);
 /* Called by visit; return false to stop the walk. */
 typedef bool (*mmkit_pagetable_visit_fn)(void *ctx, const mmkit_pagetable_mapping *m);
+/* Called by harvest once per run of leaves whose harvested bits were set: run->flags holds
+ * only MMKIT_PTE_ACCESSED / MMKIT_PTE_DIRTY, the bits of `which` every leaf of the run had. */
+typedef void (*mmkit_pagetable_harvest_fn)(void *ctx, const mmkit_pagetable_mapping *run);
 
 /* ---- functions -------------------------------------------------------------------------------- */
 
@@ -343,6 +362,58 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
                                                       uint64_t len, uint32_t which,
                                                       uint32_t *found,
                                                       struct mmkit_tlb_gather *g);
+
+/* Replace the present leaf that maps va by a leaf of the SAME size at the same level that maps
+ * pa with flags (validated as for map; desc.preset_ad applies), in one store: an atomic
+ * exchange on 64-bit GNU C targets, so *old (may be NULL) gets the old leaf exactly as it was
+ * at the store, A/D the MMU set up to then included: {va, pa, size = page_size = the leaf's
+ * size, flags}. Records the leaf's range in g (global when the old or new leaf has G). This is
+ * the "allocate, copy, remap one present leaf" of a COW write fault; no table is allocated or
+ * freed, no other entry is touched.
+ * Errors (nothing changed): va or pa not a multiple of 4 KiB, or not aligned to the size of the
+ * leaf that maps va (a huge leaf is replaced whole, by another huge leaf) -> MMKIT_EALIGN; va
+ * not canonical, bad flags -> MMKIT_EINVAL; va not mapped -> MMKIT_ENOENT; pa + size beyond
+ * 2^phys_bits -> MMKIT_ERANGE; old != NULL and the old leaf is not an encoding mmkit writes ->
+ * MMKIT_ECORRUPT. O(L), no loop over entries. */
+MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
+                                               uint32_t flags, mmkit_pagetable_mapping *old,
+                                               struct mmkit_tlb_gather *g);
+
+/* Accessed/dirty harvest for page aging: walk [va, va+len) ONCE (a table walk per leaf table,
+ * never from the root per page), atomically test-and-clear the bits of `which`
+ * (MMKIT_PTE_ACCESSED and/or MMKIT_PTE_DIRTY) in every leaf, and call fn(ctx, run) once per run
+ * of consecutive leaves (va and pa both continue, one page size) that had the same non-empty
+ * set of those bits; leaves that had none are skipped (and end a run). A huge leaf partly
+ * covered is cleared and reported whole (run->va is its start). Records the cleared leaves in
+ * g only when g is not NULL:
+ *   ACCESSED ("young", as Linux ages pages): a cleared A bit may stay cached in a TLB, so the
+ *     MMU may not set it again on the next access through that TLB entry. That only makes the
+ *     page look unreferenced for longer; aging needs no flush, pass g = NULL (even on live
+ *     tables).
+ *   DIRTY: a TLB entry cached with D set lets writes go on without setting D again: pass a
+ *     gather and flush it BEFORE the page's contents are considered clean (written back).
+ * Errors: as test_and_clear (range, which), fn NULL -> MMKIT_EINVAL. O(n + T * L). */
+MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+                                               uint32_t which, mmkit_pagetable_harvest_fn fn,
+                                               void *ctx, struct mmkit_tlb_gather *g);
+
+/* The raw 64-bit entry at `level` (0 = the 4 KiB leaf level, levels - 1 = the root) of the
+ * table on va's path: *pte gets it (0 when not found). MMKIT_ENOENT when no table of that
+ * level lies on the path (an entry above is not present or is a huge leaf; read that level
+ * instead); level >= levels, va not canonical, pte NULL -> MMKIT_EINVAL. For inspecting A/D
+ * bits or exact encodings (mmkit_pagetable_decode turns a leaf into flags). O(L). */
+MMKIT_API mmkit_status mmkit_pagetable_entry_get(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                                 unsigned level, uint64_t *pte);
+/* Store pte as the raw entry at `level` on va's path (same errors as entry_get), with a plain
+ * store, nothing validated, recorded or counted. For tests and diagnostics (plant a
+ * deliberately bad entry, set A/D as an MMU would). The rules: the instance's counters
+ * (tables, mapped_bytes) are NOT adjusted, so adding or removing a leaf, or any entry that is
+ * not an encoding mmkit writes, makes mmkit_pagetable_check() report MMKIT_ECORRUPT until the
+ * entry is restored; overwriting a pointer entry detaches its subtree (restore it before
+ * destroy, or its tables leak); a pointer entry to a page that is not a table mmkit made lets
+ * the walks read (and destroy free) that page. Live tables: nothing is invalidated. O(L). */
+MMKIT_API mmkit_status mmkit_pagetable_entry_set(mmkit_pagetable *pt, mmkit_vaddr va,
+                                                 unsigned level, uint64_t pte);
 
 /* Statistics of an instance. */
 typedef struct mmkit_pagetable_stats {
@@ -768,6 +839,40 @@ static bool mmkit__pagetable_table_empty(const uint64_t *t) {
     return true;
 }
 
+/* The entry on va's path at level `stop`, or where the path ends above it (an entry that is
+ * not present or a leaf): *level gets the entry's level. NULL when a table cannot be reached
+ * (phys_to_virt gave NULL: ECORRUPT). Bound: levels iterations. */
+static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_slot(const mmkit_pagetable *pt,
+                                                              mmkit_vaddr va, unsigned stop,
+                                                              unsigned *level) {
+    uint64_t *t = pt->root_table;
+    unsigned l = pt->levels - 1u;
+    for (;;) {
+        uint64_t *s = &t[mmkit__pagetable_index(va, l)];
+        uint64_t e = *s;
+        if (l <= stop || !(e & 1u) || mmkit__pagetable_is_leaf(pt, e, l)) {
+            *level = l;
+            return s;
+        }
+        t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+        if (!t) return NULL;
+        l--;
+    }
+}
+
+/* Store nw into a live leaf and return what it held, A/D set by the MMU up to the store
+ * included (atomic exchange on 64-bit GNU C targets, see THREADS). */
+static inline uint64_t mmkit__pagetable_exchange(uint64_t *p, uint64_t nw) {
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SIZEOF_POINTER__) && \
+    __SIZEOF_POINTER__ >= 8
+    return __atomic_exchange_n(p, nw, __ATOMIC_RELAXED);
+#else
+    uint64_t old = *p;
+    *p = nw;
+    return old;
+#endif
+}
+
 /* ---- init / helpers --------------------------------------------------------------------------- */
 
 MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pagetable_desc *d) {
@@ -1029,16 +1134,23 @@ MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmki
 
 /* ---- range walks (unmap, protect, test_and_clear, visit) ----------------------------------- */
 
-enum { MMKIT__PAGETABLE_OP_UNMAP, MMKIT__PAGETABLE_OP_PROTECT, MMKIT__PAGETABLE_OP_TAC, MMKIT__PAGETABLE_OP_VISIT };
+enum {
+    MMKIT__PAGETABLE_OP_UNMAP,
+    MMKIT__PAGETABLE_OP_PROTECT,
+    MMKIT__PAGETABLE_OP_TAC,
+    MMKIT__PAGETABLE_OP_HARVEST,
+    MMKIT__PAGETABLE_OP_VISIT
+};
 
 typedef struct mmkit__pagetable_walker {
     mmkit_pagetable *pt;
     mmkit_tlb_gather *g;
     int op;
     uint32_t flags;                  /* protect */
-    uint64_t clear;                  /* test_and_clear: entry bits */
+    uint64_t clear;                  /* test_and_clear, harvest: entry bits */
     uint32_t found;                  /* test_and_clear: MMKIT_PTE_ACCESSED / _DIRTY seen */
-    mmkit_pagetable_leaf_fn leaf;    /* unmap */
+    uint64_t run_key;                /* harvest: the A/D entry bits every leaf of the run had */
+    mmkit_pagetable_leaf_fn leaf;    /* unmap; harvest (its fn) */
     mmkit_pagetable_visit_fn visit;  /* visit */
     void *ctx;
     /* the run of leaves handed to leaf / visit next */
@@ -1063,6 +1175,14 @@ static void mmkit__pagetable_run_emit(mmkit__pagetable_walker *w) {
     m.page_size = mmkit_pagetable_level_size(w->run_level);
     m.pa = 0;
     m.flags = 0;
+    if (w->op == MMKIT__PAGETABLE_OP_HARVEST) { /* run_first: the address field; flags: A/D */
+        uint64_t a = w->pt->riscv ? MMKIT__PAGETABLE_RV_A : MMKIT__PAGETABLE_X86_A;
+        m.pa = w->pt->riscv ? w->run_first << 2 : w->run_first;
+        if (w->run_key & a) m.flags |= MMKIT_PTE_ACCESSED;
+        if (w->run_key & (a << 1)) m.flags |= MMKIT_PTE_DIRTY; /* D is the bit above A */
+        w->leaf(w->ctx, &m);
+        return;
+    }
     if (mmkit__pagetable_leaf_decode(w->pt, w->run_level, w->run_first, &m.pa, &m.flags) != MMKIT_OK) {
         m.pa = w->run_first & mmkit__pagetable_leaf_addr_mask(w->pt, w->run_level);
         if (w->pt->riscv) m.pa <<= 2;
@@ -1207,6 +1327,56 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
                                  mmkit__pagetable_global(pt, e));
         }
         break;
+    case MMKIT__PAGETABLE_OP_HARVEST: {
+        /* One pass: test-and-clear, merge into runs (va and pa continue, same bits found),
+         * record. The run lives in locals (stores to t could alias *w for the compiler). */
+        const uint64_t clr = w->clear, size = (uint64_t)1 << shift;
+        const uint64_t step = mmkit__pagetable_step(pt, level);
+        const uint64_t amask = mmkit__pagetable_leaf_addr_mask(pt, level);
+        const uint64_t a_bit = pt->riscv ? MMKIT__PAGETABLE_RV_A : MMKIT__PAGETABLE_X86_A;
+        const uint64_t w_bit = pt->riscv ? MMKIT__PAGETABLE_RV_W : MMKIT__PAGETABLE_X86_RW;
+        const unsigned sd = pt->riscv ? 0u : 46u; /* x86: saved dirty (bit 52) counts as D (6) */
+        bool ract = w->run_active && w->run_level == level;
+        uint64_t rnext = w->run_next, rkey = w->run_key;
+        mmkit_vaddr rend = w->run_end;
+        for (i = i0; i < i1; i++) { /* bound: 512 */
+            uint64_t e = t[i], k, field;
+            mmkit_vaddr va;
+            if (MMKIT__LIKELY(!(e & clr)) || !(e & 1u)) continue;
+            /* The MMU sets A when it is clear, and D on a writable leaf when it is clear (the
+             * D bit is 5 above W in both layouts). When it can set neither, a plain store loses
+             * nothing; otherwise an atomic and. */
+            if (~e & (a_bit | ((e & w_bit) << 5))) e = mmkit__pagetable_fetch_and(&t[i], ~clr);
+            else t[i] = e & ~clr;
+            k = e & clr;
+            k = (k | (k >> sd)) & (a_bit | (a_bit << 1));
+            va = va0 + ((uint64_t)(i - i0) << shift);
+            field = e & amask;
+            if (ract && va == rend && field == rnext && k == rkey) {
+                rend += size; /* the common case: the run goes on */
+                rnext += step;
+            } else {
+                if (ract) {
+                    w->run_end = rend;
+                    w->run_next = rnext;
+                }
+                mmkit__pagetable_run_emit(w);
+                ract = w->run_active = true;
+                w->run_va = va;
+                w->run_level = level;
+                w->run_first = field;
+                w->run_key = rkey = k;
+                rend = va + size;
+                rnext = field + step;
+            }
+            if (w->g) mmkit__pagetable_gather_add(w, va, 1, level, mmkit__pagetable_global(pt, e));
+        }
+        if (ract) {
+            w->run_end = rend;
+            w->run_next = rnext;
+        }
+        break;
+    }
     default: /* VISIT */
         for (i = i0; i < i1 && !w->stop; i++) /* bound: 512 */
             if (t[i]) mmkit__pagetable_run_add(w, va0 + ((uint64_t)(i - i0) << shift), t[i], level);
@@ -1472,7 +1642,89 @@ fail:
     return st;
 }
 
-/* ---- unmap / protect / test_and_clear / visit -------------------------------------------- */
+/* ---- replace / entry_get / entry_set --------------------------------------------------------- */
+
+MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
+                                               uint32_t flags, mmkit_pagetable_mapping *old,
+                                               struct mmkit_tlb_gather *g) {
+    uint64_t *slot, e, e0, nw, size;
+    unsigned level, why;
+    mmkit_paddr opa = 0;
+    uint32_t of = 0;
+    if (MMKIT__UNLIKELY(!pt || !pt->levels)) return MMKIT_EINVAL;
+    if (MMKIT__UNLIKELY((va | pa) & MMKIT_PAGE_MASK))
+        return MMKIT__REFUSE(MMKIT_EALIGN,
+                             "mmkit_pagetable_replace: va, pa: must be multiples of 4 KiB");
+    if (MMKIT__UNLIKELY(!mmkit__pagetable_canonical(pt, va)))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_replace: va: not canonical");
+    why = mmkit__pagetable_flags_ok(pt, flags);
+    if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_replace", why);
+    slot = mmkit__pagetable_slot(pt, va, 0, &level);
+    if (MMKIT__UNLIKELY(!slot)) return MMKIT_ECORRUPT;
+    e = *slot;
+    if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
+    if (MMKIT__UNLIKELY(!mmkit__pagetable_is_leaf(pt, e, level))) return MMKIT_ECORRUPT;
+    size = mmkit_pagetable_level_size(level);
+    if (MMKIT__UNLIKELY((va | pa) & (size - 1u)))
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_pagetable_replace: va, pa: must be aligned to "
+                                           "the size of the leaf that maps va");
+    if (MMKIT__UNLIKELY(pa >= pt->pa_limit || size > pt->pa_limit - pa))
+        return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_pagetable_replace: pa: beyond 2^phys_bits");
+    if (old && mmkit__pagetable_leaf_decode(pt, level, e, &opa, &of) != MMKIT_OK)
+        return MMKIT_ECORRUPT; /* not an entry mmkit writes: left as it is */
+    e0 = e;
+    nw = mmkit__pagetable_leaf_bits(pt, level, flags, true) | mmkit__pagetable_field(pt, pa);
+    e = mmkit__pagetable_exchange(slot, nw); /* one store; e: the old leaf with the MMU's A/D */
+    if (g)
+        (void)mmkit_tlb_gather_range(g, va, size, mmkit__pagetable_shift(level),
+                                     mmkit__pagetable_global(pt, e | nw));
+    if (old) {
+        if (MMKIT__UNLIKELY(e != e0)) /* the MMU set A/D meanwhile: report them too */
+            (void)mmkit__pagetable_leaf_decode(pt, level, e, &opa, &of);
+        old->va = va;
+        old->pa = opa;
+        old->size = size;
+        old->page_size = size;
+        old->flags = of;
+    }
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_entry_get(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                                 unsigned level, uint64_t *pte) {
+    uint64_t *slot;
+    unsigned at;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!pte) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_entry_get: pte: must not be NULL");
+    *pte = 0;
+    if (level >= pt->levels)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_entry_get: level: must be below levels");
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_entry_get: va: not canonical");
+    slot = mmkit__pagetable_slot(pt, va, level, &at);
+    if (!slot) return MMKIT_ECORRUPT;
+    if (at != level) return MMKIT_ENOENT; /* the path ends above: no table of that level */
+    *pte = *slot;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_entry_set(mmkit_pagetable *pt, mmkit_vaddr va,
+                                                 unsigned level, uint64_t pte) {
+    uint64_t *slot;
+    unsigned at;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (level >= pt->levels)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_entry_set: level: must be below levels");
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_entry_set: va: not canonical");
+    slot = mmkit__pagetable_slot(pt, va, level, &at);
+    if (!slot) return MMKIT_ECORRUPT;
+    if (at != level) return MMKIT_ENOENT;
+    *slot = pte;
+    return MMKIT_OK;
+}
+
+/* ---- unmap / protect / test_and_clear / harvest / visit ------------------------------------ */
 
 static mmkit_status mmkit__pagetable_split_edges(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                           mmkit_tlb_gather *g) {
@@ -1528,6 +1780,24 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
     w.clear = mmkit__pagetable_ad_bits(pt, which);
     mmkit__pagetable_walk(&w, va, len);
     if (found) *found = w.found & which;
+    return w.st;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
+                                               uint32_t which, mmkit_pagetable_harvest_fn fn,
+                                               void *ctx, struct mmkit_tlb_gather *g) {
+    mmkit__pagetable_walker w;
+    unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_harvest", why);
+    if (!which || (which & ~MMKIT__PAGETABLE_AD))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_harvest: which: must be "
+                                           "MMKIT_PTE_ACCESSED and/or MMKIT_PTE_DIRTY");
+    if (!fn) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_harvest: fn: must not be NULL");
+    mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_HARVEST, g);
+    w.clear = mmkit__pagetable_ad_bits(pt, which);
+    w.leaf = fn;
+    w.ctx = ctx;
+    mmkit__pagetable_walk(&w, va, len);
     return w.st;
 }
 

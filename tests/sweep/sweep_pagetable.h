@@ -79,6 +79,27 @@ static mmkit_status sweep_pagetable_test_and_clear(void *p) {
     return mmkit_pagetable_test_and_clear((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000,
                                           MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, NULL);
 }
+static mmkit_status sweep_pagetable_replace(void *p) {
+    mmkit_pagetable_mapping old;
+    return mmkit_pagetable_replace((mmkit_pagetable *)p, SWEEP_PT_VA, 0x2000, MMKIT_PTE_RW, &old,
+                                   NULL);
+}
+static void sweep_pagetable_harvest_fn(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)ctx;
+    (void)m;
+}
+static mmkit_status sweep_pagetable_harvest(void *p) {
+    return mmkit_pagetable_harvest((mmkit_pagetable *)p, SWEEP_PT_VA, 0x1000,
+                                   MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY,
+                                   sweep_pagetable_harvest_fn, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_entry_get(void *p) {
+    uint64_t pte = 0;
+    return mmkit_pagetable_entry_get((const mmkit_pagetable *)p, SWEEP_PT_VA, 0, &pte);
+}
+static mmkit_status sweep_pagetable_entry_set(void *p) {
+    return mmkit_pagetable_entry_set((mmkit_pagetable *)p, SWEEP_PT_VA, 0, 0x1003);
+}
 static mmkit_status sweep_pagetable_stats_get(void *p) {
     mmkit_pagetable_stats st;
     return mmkit_pagetable_stats_get((const mmkit_pagetable *)p, &st);
@@ -116,6 +137,10 @@ static const sweep_case sweep_pagetable[] = {
     SWEEP_PAGETABLE(pagetable_translate, mmkit_pagetable, pagetable_translate_fast),
     SWEEP_PAGETABLE(pagetable_visit, mmkit_pagetable, pagetable_visit),
     SWEEP_PAGETABLE(pagetable_test_and_clear, mmkit_pagetable, pagetable_test_and_clear),
+    SWEEP_PAGETABLE(pagetable_replace, mmkit_pagetable, pagetable_replace),
+    SWEEP_PAGETABLE(pagetable_harvest, mmkit_pagetable, pagetable_harvest),
+    SWEEP_PAGETABLE(pagetable_entry_get, mmkit_pagetable, pagetable_entry_get),
+    SWEEP_PAGETABLE(pagetable_entry_set, mmkit_pagetable, pagetable_entry_set),
     SWEEP_PAGETABLE(pagetable_stats_get, mmkit_pagetable, pagetable_stats_get),
     SWEEP_PAGETABLE(pagetable_check, mmkit_pagetable, pagetable_check),
     SWEEP_PAGETABLE(pagetable_encode, mmkit_pagetable, pagetable_encode),
