@@ -4,7 +4,9 @@
  * The one header every mmkit module includes: 64-bit address and frame-number types (also on
  * 32-bit targets), mmkit_status, the allocation flags, the frame-provider interface through
  * which every module obtains memory, the lock hooks shared modules call, the MMKIT_LOG hook
- * that says why a call refused its input, and small bit and alignment helpers.
+ * that says why a call refused its input, small bit and alignment helpers, and the one stateful
+ * type core has: the frame map, which turns a frame number of a memory map with holes into a
+ * dense index 0..frames-1 so that per-frame state of any module is a plain array.
  *
  * API AT A GLANCE
  *   errors      mmkit_status_str(s)                      name and meaning of a status
@@ -13,6 +15,14 @@
  *               mmkit_provider_virt(p, pa)               phys_to_virt through a provider
  *               mmkit_alloc_limit(flags)                 the address limit a flag word asks for
  *   locks       mmkit_lock_hooks_valid(h)                both hooks set, or neither
+ *   frame map   mmkit_frame_map_mem_size(&desc, &bytes)  caller memory for the range table
+ *               mmkit_frame_map_init(m, &desc)           sort and merge the RAM ranges
+ *               mmkit_frame_map_index(m, pfn, &i)        frame number -> dense index
+ *               mmkit_frame_map_pfn(m, i, &pfn)          dense index -> frame number
+ *               mmkit_frame_map_count(m)                 number of frames (= indexes)
+ *               mmkit_frame_map_run_get(m, k, &run)      run k: {pfn, frames, first index}
+ *               mmkit_frame_map_stats_get(m, &stats)     frames, runs, span, hole frames
+ *               mmkit_frame_map_check(m)                 every invariant of the range table
  *   helpers     mmkit_ctz64, mmkit_popcount64, mmkit_log2_floor64, mmkit_log2_ceil64
  *               mmkit_order_frames, mmkit_order_bytes, mmkit_bytes_to_order
  *               mmkit_paddr_to_pfn, mmkit_pfn_to_paddr
@@ -24,6 +34,12 @@
  *   mmkit_status       MMKIT_OK or an error code (below)
  *   mmkit_provider     {alloc, free, phys_to_virt, ctx}: a source of frames
  *   mmkit_lock_hooks   {acquire, release, ctx}: a lock a shared instance calls around its state
+ *   mmkit_frame_map    caller-owned: the RAM frames of a memory map, numbered densely
+ *   mmkit_frame_map_desc   {ram, ram_count, mem, mem_size}
+ *   mmkit_frame_map_run    {pfn, frames, index}: one merged RAM range and its first index
+ *   mmkit_frame_map_stats  {frames, runs, lowest_pfn, end_pfn, hole_frames}
+ *   dense index        0..count-1: the position of a RAM frame among all RAM frames, in
+ *                      address order; index i of every module's per-frame array is that frame
  *
  * USAGE
  *   In exactly one C or C++ file:
@@ -31,6 +47,18 @@
  *       #include <mmkit/mmkit_buddy.h>     (pulls in mmkit_core.h)
  *   Everywhere else just include the headers you use. Or define MMKIT_STATIC as well as
  *   MMKIT_IMPLEMENTATION to make every function static (vendoring into a single file).
+ *
+ *   Per-frame state over a memory map with holes (the same ranges the buddy gets):
+ *       mmkit_frame_map fm;
+ *       mmkit_frame_map_desc fd = {0};
+ *       size_t bytes;
+ *       fd.ram = ram; fd.ram_count = 2;
+ *       mmkit_frame_map_mem_size(&fd, &bytes);          // 24 bytes per range
+ *       fd.mem = table_buf; fd.mem_size = bytes;        // 8-byte aligned
+ *       mmkit_frame_map_init(&fm, &fd);
+ *       my_state = array_of(mmkit_frame_map_count(&fm)); // one entry per RAM frame, no holes
+ *       uint64_t i;
+ *       if (mmkit_frame_map_index(&fm, mmkit_paddr_to_pfn(pa), &i) == MMKIT_OK) my_state[i]++;
  *
  * DESIGN: THE FRAME-PROVIDER CONTRACT
  *   A provider hands out naturally aligned blocks of 2^order frames:
@@ -54,18 +82,52 @@
  *   style. Both NULL: no lock (the caller serialises). Exactly one set: the module's init
  *   refuses it (MMKIT_EINVAL).
  *
+ * DESIGN: THE FRAME MAP (why a dense index)
+ *   COW refcounts, LRU lists and OOM accounting all need a little state per frame, and a
+ *   firmware memory map has holes (below 1 MiB, the PCI hole under 4 GiB, NUMA gaps, hot-add
+ *   space), sometimes terabytes of them. The frame map sorts and merges the RAM ranges once
+ *   and numbers the RAM frames 0..count-1 in address order: index = run.index + (pfn - run.pfn)
+ *   after a binary search for the run. Per-frame arrays of any module are then plain arrays of
+ *   `count` entries, indexed by that number, and several modules share one map.
+ *   - A sparse array indexed by pfn (Linux FLATMEM) costs per-frame state for every hole frame:
+ *     RAM at 0..2 GiB and 4..6 GiB wastes half of it; RAM at 0 and at 1 TiB is unusable.
+ *   - A radix tree (or Linux SPARSEMEM's section table) costs nothing for holes but walks 2-4
+ *     dependent loads per lookup and needs memory of its own per populated section; the map
+ *     does one binary search over a few runs that fit in a cache line or two.
+ *   - Per-region arrays (one array per RAM range) make every module allocate and look up R
+ *     arrays; with the dense index each module allocates one array and the mapping is shared.
+ *   The map is immutable after init and keeps no "last run hit" cache: lookups are const and
+ *   safe from any number of CPUs and IRQ handlers without a lock. A map with one run (the common
+ *   case: one contiguous RAM range) answers without a search. Hot-added RAM needs a new map
+ *   (and new per-frame arrays): the dense index of existing frames would shift.
+ *   Ranges are rounded inward to whole frames exactly as mmkit_buddy_init rounds them, so every
+ *   frame a buddy built from the same ranges hands out has an index.
+ *
  * LIMITS
  *   Frames are 2^MMKIT_PAGE_SHIFT bytes (default 4 KiB); addresses are 64-bit everywhere.
+ *   Frame map: ram_count up to SIZE_MAX / 24 ranges; mem_size and init compare every pair of
+ *   ranges, so keep it to firmware-map sizes (thousands, not millions).
  *
  * BAD INPUT
  *   mmkit_provider_alloc/free with a NULL provider or a NULL hook: MMKIT_EINVAL;
  *   mmkit_provider_virt: NULL. mmkit_status_str of an unknown value: "MMKIT_?: unknown status".
+ *   Frame map (mem_size and init validate the same way): NULL desc, ram NULL with ram_count > 0,
+ *   a range wrapping past 2^64, no whole frame in any range: MMKIT_EINVAL; two ranges sharing a
+ *   whole frame: MMKIT_EEXIST; init with mem NULL: MMKIT_EINVAL, mem_size too small:
+ *   MMKIT_ENOSPC, mem not 8-byte aligned: MMKIT_EALIGN (the map is left zeroed). Ranges may come
+ *   in any order; adjacent ones merge; partial frames at their edges are dropped; empty ones are
+ *   skipped. Lookups: a NULL or zeroed map or NULL out pointer: MMKIT_EINVAL; a frame in a hole
+ *   or past the end: MMKIT_ENOENT; an index >= count: MMKIT_ERANGE.
  *
  * COMPLEXITY
- *   Everything here is O(1).
+ *   Everything here is O(1), except the frame map: mem_size and init O(n^2) in ram_count
+ *   (pairwise overlap test, then insertion into the sorted table); index and pfn O(log R) in
+ *   merged runs R (O(1) when R = 1); count, run_get, stats_get O(1); check O(R).
  *
  * THREADS AND IRQS
- *   Nothing in this header holds state. mmkit_status_str() is reentrant.
+ *   Only the frame map holds state, and it is written only by its init: after init, any number
+ *   of CPUs and IRQ handlers may call its lookups at once without a lock. mmkit_status_str() is
+ *   reentrant.
  *
  * CONFIGURATION (define before including any mmkit header; each has a default)
  *   MMKIT_IMPLEMENTATION  emit the function bodies in this translation unit.
@@ -349,6 +411,65 @@ MMKIT__INLINE uint64_t mmkit_align_up(uint64_t x, uint64_t a) {
 }
 MMKIT__INLINE bool mmkit_is_aligned(uint64_t x, uint64_t a) { return (x & (a - 1)) == 0; }
 
+/* ---- the frame map: frame number <-> dense index (the one stateful type in core) ---------- */
+
+/* How to build a frame map. Zero-initialise, then fill ram (and mem after mem_size). */
+typedef struct mmkit_frame_map_desc {
+    const mmkit_range *ram;  /* RAM ranges, any order (e.g. the ones given to the buddy);    */
+    size_t ram_count;        /* rounded inward to frames, adjacent ones merged, empty skipped */
+    void *mem;               /* >= mmkit_frame_map_mem_size() bytes, 8-byte aligned; holds */
+    size_t mem_size;         /* the range table and belongs to the map for its lifetime     */
+} mmkit_frame_map_desc;
+
+/* One merged RAM range: frames [pfn, pfn + frames) have indexes [index, index + frames). */
+typedef struct mmkit_frame_map_run {
+    mmkit_pfn pfn;
+    uint64_t frames;
+    uint64_t index;
+} mmkit_frame_map_run;
+
+typedef struct mmkit_frame_map_stats {
+    uint64_t frames;        /* RAM frames = indexes 0..frames-1 */
+    uint64_t runs;          /* merged ranges */
+    mmkit_pfn lowest_pfn;   /* first RAM frame */
+    mmkit_pfn end_pfn;      /* one past the last RAM frame */
+    uint64_t hole_frames;   /* frames between lowest_pfn and end_pfn that are not RAM */
+} mmkit_frame_map_stats;
+
+typedef struct mmkit_frame_map mmkit_frame_map;
+
+/* Bytes of caller memory the desc needs (24 per non-empty range; merging may use fewer).
+ * Validates exactly as init does. Errors: see BAD INPUT. O(ram_count^2). */
+MMKIT_API mmkit_status mmkit_frame_map_mem_size(const mmkit_frame_map_desc *desc, size_t *bytes);
+/* Build the map in desc->mem. On failure *m is zeroed. O(ram_count^2). */
+MMKIT_API mmkit_status mmkit_frame_map_init(mmkit_frame_map *m, const mmkit_frame_map_desc *desc);
+/* Dense index of frame pfn. MMKIT_ENOENT when pfn is in a hole or outside the map (*index
+ * untouched). O(log runs), O(1) for one run. */
+MMKIT_API mmkit_status mmkit_frame_map_index(const mmkit_frame_map *m, mmkit_pfn pfn,
+                                             uint64_t *index);
+/* Frame number of dense index i. MMKIT_ERANGE when i >= count. O(log runs). */
+MMKIT_API mmkit_status mmkit_frame_map_pfn(const mmkit_frame_map *m, uint64_t index,
+                                           mmkit_pfn *pfn);
+/* Number of RAM frames (the length every per-frame array needs); 0 for a NULL or zeroed map.
+ * O(1). */
+MMKIT_API uint64_t mmkit_frame_map_count(const mmkit_frame_map *m);
+/* Run k (0 <= k < stats.runs) in address order. MMKIT_ENOENT past the end. O(1). */
+MMKIT_API mmkit_status mmkit_frame_map_run_get(const mmkit_frame_map *m, size_t k,
+                                               mmkit_frame_map_run *run);
+/* Counters. O(1). */
+MMKIT_API mmkit_status mmkit_frame_map_stats_get(const mmkit_frame_map *m,
+                                                 mmkit_frame_map_stats *out);
+/* Sorted, non-empty, non-adjacent runs with consecutive indexes summing to count:
+ * MMKIT_OK or MMKIT_ECORRUPT. O(runs). */
+MMKIT_API mmkit_status mmkit_frame_map_check(const mmkit_frame_map *m);
+
+/* storage only; treat as opaque (filled by mmkit_frame_map_init, read-only afterwards) */
+struct mmkit_frame_map {
+    const mmkit_frame_map_run *run; /* sorted by pfn, in desc.mem; NULL = zeroed map */
+    size_t runs;
+    uint64_t frames;
+};
+
 #ifdef __cplusplus
 }
 #endif
@@ -377,6 +498,194 @@ MMKIT_API const char *mmkit_status_str(mmkit_status s) {
     case MMKIT_STATUS_COUNT: break;
     }
     return "MMKIT_?: unknown status";
+}
+
+/* ---- frame map ------------------------------------------------------------------------------ */
+
+/* Whole frames of [base, base + size): [*s, *e) (empty when *s >= *e), as the buddy rounds. */
+static bool mmkit__frame_map_inner(const mmkit_range *r, mmkit_pfn *s, mmkit_pfn *e) {
+    if (r->size > UINT64_MAX - r->base) return false;
+    *s = mmkit_paddr_to_pfn(mmkit_align_up(r->base, MMKIT_PAGE_SIZE));
+    *e = mmkit_paddr_to_pfn(r->base + r->size);
+    return true;
+}
+
+#define MMKIT__FRAME_MAP_REFUSE(init, st, rule)                                   \
+    ((init) ? MMKIT__REFUSE((st), "mmkit_frame_map_init: " rule)                \
+            : MMKIT__REFUSE((st), "mmkit_frame_map_mem_size: " rule))
+
+/* The checks mem_size and init share; *bytes (table size) on MMKIT_OK. O(n^2). */
+static mmkit_status mmkit__frame_map_validate(const mmkit_frame_map_desc *d, size_t *bytes,
+                                              bool init) {
+    size_t i, j, nonempty = 0;
+    if (!d) return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EINVAL, "desc: must not be NULL");
+    if (d->ram_count && !d->ram)
+        return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EINVAL,
+                                       "desc.ram: must not be NULL when ram_count > 0");
+    if (d->ram_count > SIZE_MAX / sizeof(mmkit_frame_map_run))
+        return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EINVAL, "desc.ram_count: table exceeds SIZE_MAX");
+    for (i = 0; i < d->ram_count; i++) { /* bound: ram_count */
+        mmkit_pfn s, e;
+        if (!mmkit__frame_map_inner(&d->ram[i], &s, &e))
+            return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EINVAL, "desc.ram: a range wraps past 2^64");
+        if (s >= e) continue;
+        nonempty++;
+        for (j = 0; j < i; j++) { /* bound: i; the validity of ram[j] was checked already */
+            mmkit_pfn s2, e2;
+            (void)mmkit__frame_map_inner(&d->ram[j], &s2, &e2);
+            if (s2 < e2 && s < e2 && s2 < e)
+                return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EEXIST,
+                                               "desc.ram: ranges share a whole frame");
+        }
+    }
+    if (nonempty == 0)
+        return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EINVAL, "desc.ram: holds no whole frame");
+    *bytes = nonempty * sizeof(mmkit_frame_map_run);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_mem_size(const mmkit_frame_map_desc *desc, size_t *bytes) {
+    size_t need = 0;
+    mmkit_status st;
+    if (!bytes) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_frame_map_mem_size: bytes: must not be NULL");
+    *bytes = 0;
+    st = mmkit__frame_map_validate(desc, &need, false);
+    if (st == MMKIT_OK) *bytes = need;
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_init(mmkit_frame_map *m, const mmkit_frame_map_desc *desc) {
+    size_t need = 0, i, n = 0, k;
+    uint64_t index = 0;
+    mmkit_frame_map_run *t;
+    mmkit_status st;
+    if (!m) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_frame_map_init: m: must not be NULL");
+    MMKIT_MEMSET(m, 0, sizeof *m);
+    st = mmkit__frame_map_validate(desc, &need, true);
+    if (st != MMKIT_OK) return st;
+    if (!desc->mem) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_frame_map_init: desc.mem: must not be NULL");
+    if (desc->mem_size < need)
+        return MMKIT__REFUSE(MMKIT_ENOSPC,
+                             "mmkit_frame_map_init: desc.mem_size: smaller than mmkit_frame_map_mem_size()");
+    if (((uintptr_t)desc->mem & 7u) != 0)
+        return MMKIT__REFUSE(MMKIT_EALIGN, "mmkit_frame_map_init: desc.mem: must be 8-byte aligned");
+    t = (mmkit_frame_map_run *)desc->mem;
+    /* Insertion into the sorted table; validate() proved there is no overlap. In .frames the
+     * end frame is kept until the indexes are assigned. */
+    for (i = 0; i < desc->ram_count; i++) { /* bound: ram_count */
+        mmkit_pfn s, e;
+        (void)mmkit__frame_map_inner(&desc->ram[i], &s, &e);
+        if (s >= e) continue;
+        k = n;
+        while (k > 0 && t[k - 1u].pfn > s) { /* bound: n */
+            t[k] = t[k - 1u];
+            k--;
+        }
+        t[k].pfn = s;
+        t[k].frames = e; /* end, for now */
+        t[k].index = 0;
+        n++;
+    }
+    /* merge adjacent runs, then number the frames */
+    k = 0;
+    for (i = 1; i < n; i++) { /* bound: n */
+        if (t[k].frames == t[i].pfn) t[k].frames = t[i].frames;
+        else t[++k] = t[i];
+    }
+    n = k + 1u;
+    for (i = 0; i < n; i++) { /* bound: n */
+        t[i].frames -= t[i].pfn;
+        t[i].index = index;
+        index += t[i].frames;
+    }
+    m->run = t;
+    m->runs = n;
+    m->frames = index;
+    return MMKIT_OK;
+}
+
+/* The run holding pfn, or NULL. m is valid. O(log runs). */
+static const mmkit_frame_map_run *mmkit__frame_map_find(const mmkit_frame_map *m, mmkit_pfn pfn) {
+    size_t lo = 0, hi = m->runs; /* the answer is the last run with run.pfn <= pfn */
+    const mmkit_frame_map_run *r;
+    while (hi - lo > 1u) { /* bound: log2(runs) + 1 halvings */
+        size_t mid = lo + (hi - lo) / 2u;
+        if (m->run[mid].pfn <= pfn) lo = mid;
+        else hi = mid;
+    }
+    r = &m->run[lo];
+    return pfn >= r->pfn && pfn - r->pfn < r->frames ? r : NULL;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_index(const mmkit_frame_map *m, mmkit_pfn pfn,
+                                             uint64_t *index) {
+    const mmkit_frame_map_run *r;
+    if (!m || !m->run || !index) return MMKIT_EINVAL;
+    if (MMKIT__LIKELY(m->runs == 1)) {
+        r = m->run;
+        if (pfn - r->pfn >= r->frames) return MMKIT_ENOENT; /* unsigned: pfn < r->pfn wraps */
+    } else if (!(r = mmkit__frame_map_find(m, pfn))) {
+        return MMKIT_ENOENT;
+    }
+    *index = r->index + (pfn - r->pfn);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_pfn(const mmkit_frame_map *m, uint64_t index,
+                                           mmkit_pfn *pfn) {
+    size_t lo = 0, hi;
+    if (!m || !m->run || !pfn) return MMKIT_EINVAL;
+    if (index >= m->frames) return MMKIT_ERANGE;
+    hi = m->runs;
+    while (hi - lo > 1u) { /* bound: log2(runs) + 1 halvings */
+        size_t mid = lo + (hi - lo) / 2u;
+        if (m->run[mid].index <= index) lo = mid;
+        else hi = mid;
+    }
+    *pfn = m->run[lo].pfn + (index - m->run[lo].index);
+    return MMKIT_OK;
+}
+
+MMKIT_API uint64_t mmkit_frame_map_count(const mmkit_frame_map *m) {
+    return m && m->run ? m->frames : 0u;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_run_get(const mmkit_frame_map *m, size_t k,
+                                               mmkit_frame_map_run *run) {
+    if (!m || !m->run || !run) return MMKIT_EINVAL;
+    if (k >= m->runs) return MMKIT_ENOENT;
+    *run = m->run[k];
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_stats_get(const mmkit_frame_map *m,
+                                                 mmkit_frame_map_stats *out) {
+    const mmkit_frame_map_run *last;
+    if (!m || !m->run || !out) return MMKIT_EINVAL;
+    last = &m->run[m->runs - 1u];
+    out->frames = m->frames;
+    out->runs = m->runs;
+    out->lowest_pfn = m->run[0].pfn;
+    out->end_pfn = last->pfn + last->frames;
+    out->hole_frames = out->end_pfn - out->lowest_pfn - m->frames;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_frame_map_check(const mmkit_frame_map *m) {
+    size_t i;
+    uint64_t index = 0;
+    if (!m || !m->run) return MMKIT_EINVAL;
+    if (m->runs == 0) return MMKIT_ECORRUPT;
+    for (i = 0; i < m->runs; i++) { /* bound: runs */
+        const mmkit_frame_map_run *r = &m->run[i];
+        if (r->frames == 0 || r->index != index) return MMKIT_ECORRUPT;
+        if (r->pfn + r->frames < r->pfn || r->pfn + r->frames > mmkit_paddr_to_pfn(UINT64_MAX) + 1u)
+            return MMKIT_ECORRUPT;
+        /* sorted and merged: a real hole before the next run */
+        if (i + 1u < m->runs && r->pfn + r->frames >= m->run[i + 1u].pfn) return MMKIT_ECORRUPT;
+        index += r->frames;
+    }
+    return index == m->frames ? MMKIT_OK : MMKIT_ECORRUPT;
 }
 
 #ifdef __cplusplus
