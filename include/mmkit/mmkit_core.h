@@ -531,7 +531,7 @@ static mmkit_status mmkit__frame_map_validate(const mmkit_frame_map_desc *d, siz
         if (s >= e) continue;
         nonempty++;
         for (j = 0; j < i; j++) { /* bound: i; the validity of ram[j] was checked already */
-            mmkit_pfn s2, e2;
+            mmkit_pfn s2 = 0, e2 = 0;
             (void)mmkit__frame_map_inner(&d->ram[j], &s2, &e2);
             if (s2 < e2 && s < e2 && s2 < e)
                 return MMKIT__FRAME_MAP_REFUSE(init, MMKIT_EEXIST,
@@ -573,7 +573,7 @@ MMKIT_API mmkit_status mmkit_frame_map_init(mmkit_frame_map *m, const mmkit_fram
     /* Insertion into the sorted table; validate() proved there is no overlap. In .frames the
      * end frame is kept until the indexes are assigned. */
     for (i = 0; i < desc->ram_count; i++) { /* bound: ram_count */
-        mmkit_pfn s, e;
+        mmkit_pfn s = 0, e = 0;
         (void)mmkit__frame_map_inner(&desc->ram[i], &s, &e);
         if (s >= e) continue;
         k = n;

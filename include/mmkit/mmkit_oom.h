@@ -7,8 +7,9 @@
  * stall accounting in the spirit of Linux PSI ("some" and "full" over 10 s and 60 s windows on
  * the caller's clock) so that a policy can act on sustained pressure before memory is gone, as
  * systemd-oomd and Android's lmkd do; reclaim sources registered as shrinkers (count / scan,
- * a priority, a stop answer), with ready adapters for mmkit_slab caches and (when mmkit_lru.h
- * is included first) an mmkit_lru policy; victim selection among registered consumers by
+ * a priority, a stop answer), with a ready adapter for mmkit_slab caches (an adapter over an
+ * mmkit_lru policy is not written yet: register a shrinker that calls mmkit_lru_evict);
+ * victim selection among registered consumers by
  * usage and an adjustment in [-1000, 1000] that stays exact at small totals; group budgets in
  * the spirit of cgroup v2 (min/low/high/max, hierarchical); overcommit accounting; and an OOM
  * provider wrapper whose alloc runs the whole chain (shrinkers by priority -> kill a victim
@@ -32,7 +33,6 @@
  *     mmkit_oom_shrinker_remove(o, id)             unregister it
  *     mmkit_oom_reclaim(o, frames, &freed)         run the shrinkers now (background reclaim)
  *     mmkit_oom_slab_shrinker(cache, prio, &sdesc) a shrinker desc over mmkit_slab_shrink
- *     mmkit_oom_lru_shrinker(...)                  (with mmkit_lru.h) a shrinker over an LRU policy
  *   consumers and victims
  *     mmkit_oom_consumer_add(o, &cdesc, &id)       register a process / VM / cache
  *     mmkit_oom_consumer_remove(o, id)             unregister (EBUSY while it holds frames)
