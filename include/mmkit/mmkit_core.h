@@ -250,6 +250,7 @@ typedef enum mmkit_status {
     MMKIT_EDOUBLE,  /* double free: the object is already free */
     MMKIT_ENOSPC,   /* a fixed-size table (regions, cache slots) is full */
     MMKIT_ECORRUPT, /* an invariant is broken or a poison pattern was overwritten */
+    MMKIT_EACCES,   /* the access is not permitted (a protection fault: the caller's to handle) */
     MMKIT_STATUS_COUNT
 } mmkit_status;
 
@@ -495,6 +496,7 @@ MMKIT_API const char *mmkit_status_str(mmkit_status s) {
     case MMKIT_EDOUBLE: return "MMKIT_EDOUBLE: double free";
     case MMKIT_ENOSPC: return "MMKIT_ENOSPC: fixed-size table full";
     case MMKIT_ECORRUPT: return "MMKIT_ECORRUPT: invariant broken or poison overwritten";
+    case MMKIT_EACCES: return "MMKIT_EACCES: access not permitted";
     case MMKIT_STATUS_COUNT: break;
     }
     return "MMKIT_?: unknown status";
