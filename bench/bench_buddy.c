@@ -809,6 +809,12 @@ static void print_row(const char *scen, const char *size, const char *impl, cons
     }
     printf("  %-27s %-8s %-9s %9.2f %9.2f %9.2f   %-5s %10llu", scen, size, impl, r->mean,
            r->median, r->p99, unit, (unsigned long long)r->ops);
+    {
+        char what[96], per[16];
+        snprintf(what, sizeof what, "%s, %s", scen, size);
+        snprintf(per, sizeof per, "ns/%s", unit);
+        bench_record(what, impl, r->mean, per);
+    }
     if (other && other->valid)
         printf(" %7.2fx", r->mean / other->mean);
     else if (other)

@@ -11,6 +11,13 @@
  *   bench_rng_below(&s, n)      in [0, n), n < 2^32 (multiply-high, no division)
  *   bench_shuffle_u32(a, n, &s) Fisher-Yates
  *   bench_print_machine()       "cpu: ...", "compiler: ..." lines for the result header
+ *   bench_record(scen, impl, v, unit)  one result for bench/run_all.sh (see below)
+ *
+ * Results for the run-all script: when the environment variable BENCH_RECORD names a file,
+ * bench_record appends one tab-separated line "bench scenario implementation value unit" to it
+ * (bench = BENCH_NAME; value is what the bench's own table calls its headline figure, e.g. the
+ * median ns per operation; "unit" says which). bench/run_all.sh turns those lines into
+ * bench/results/RESULTS.md and SVG plots. Without BENCH_RECORD it does nothing.
  *
  * Each bench defines BENCH_NAME ("bench_buddy", ...) before including it.
  */
@@ -121,6 +128,20 @@ BENCH_HELPER void bench_print_machine(void) {
 #elif defined(__GNUC__)
     printf("compiler:   gcc %d.%d.%d\n", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
 #endif
+}
+
+BENCH_HELPER void bench_record(const char *scenario, const char *impl, double value,
+                               const char *unit) {
+    static FILE *f;
+    static int tried;
+    if (!tried) {
+        const char *path = getenv("BENCH_RECORD");
+        tried = 1;
+        if (path && *path) f = fopen(path, "a");
+    }
+    if (!f) return;
+    fprintf(f, "%s\t%s\t%s\t%.6g\t%s\n", BENCH_NAME, scenario, impl, value, unit);
+    fflush(f);
 }
 
 #endif /* BENCH_COMMON_H */

@@ -368,6 +368,20 @@ static void print_row(const char *name, const double *tight, const bench_churn_r
     printf(" %6.1f | %6.1f | %6.1f |", c->alloc_ns, c->free_ns, c->realloc_ns);
     printf(" %6.1f%% | %6.1f%% |\n", 100.0 * ((double)live - payload) / payload,
            live > 0 ? 100.0 * (double)after / (double)live : 0.0);
+    for (size_t i = 0; i < N_TIGHT; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "tight pair %zu B", g_tight_sizes[i]);
+        bench_record(what, name, tight[i], "ns/pair");
+    }
+    bench_record("churn alloc", name, c->alloc_ns, "ns/op");
+    bench_record("churn free (random order)", name, c->free_ns, "ns/op");
+    bench_record("churn re-alloc", name, c->realloc_ns, "ns/op");
+}
+
+static void print_half_row(const char *name, const bench_half_result *h) {
+    printf("| %-15s | %6.1f | %6.1f |\n", name, h->free_ns, h->realloc_ns);
+    bench_record("random half: free 50%", name, h->free_ns, "ns/op");
+    bench_record("random half: re-alloc 50%", name, h->realloc_ns, "ns/op");
 }
 
 static void usage(void) {
@@ -480,11 +494,11 @@ int main(int argc, char **argv) {
     printf("\nrandom half: %ld objects of %d bytes live, free a random 50%%, allocate as many again "
            "(ns per op)\n\n| allocator       | free 50%% | re-alloc 50%% |\n|---|--:|--:|\n",
            g_objects, CHURN_SIZE);
-    printf("| %-15s | %6.1f | %6.1f |\n", "mmkit kmalloc", km_half.free_ns, km_half.realloc_ns);
-    printf("| %-15s | %6.1f | %6.1f |\n", "mmkit cache", cache_half.free_ns, cache_half.realloc_ns);
+    print_half_row("mmkit kmalloc", &km_half);
+    print_half_row("mmkit cache", &cache_half);
     for (int i = 0; i < NPEERS; i++) {
         if (pr[i].half_present)
-            printf("| %-15s | %6.1f | %6.1f |\n", pr[i].name, pr[i].half.free_ns, pr[i].half.realloc_ns);
+            print_half_row(pr[i].name, &pr[i].half);
         else
             printf("| %-15s | not installed |\n", pr[i].name);
     }

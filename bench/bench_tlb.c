@@ -173,6 +173,13 @@ int main(int argc, char **argv) {
             double trn = time_loop(loop_translate, t, va, iters, 5);
             printf("  %-26s hit %.2f ns (loop %.2f ns incl. harness), translate-hit %.2f ns\n",
                    cfg[c].name, hit - base, hit, trn - base);
+            {
+                char what[80];
+                snprintf(what, sizeof what, "softtlb hit, %s", cfg[c].name);
+                bench_record(what, "mmkit", hit - base, "ns/lookup");
+                snprintf(what, sizeof what, "softtlb translate hit, %s", cfg[c].name);
+                bench_record(what, "mmkit", trn - base, "ns/lookup");
+            }
         }
         if (mmkit_softtlb_stats_get(t, &s) != MMKIT_OK || s.misses != n ||
             mmkit_softtlb_check(t) != MMKIT_OK) /* only the warm-up fills */
@@ -188,6 +195,11 @@ int main(int argc, char **argv) {
             if (mmkit_softtlb_stats_get(t, &s) != MMKIT_OK) bench_die("stats");
             printf("  %-26s miss+fill %.2f ns (%llu misses of %zu calls)\n", "", dt / (double)m,
                    (unsigned long long)s.misses, m);
+            {
+                char what[80];
+                snprintf(what, sizeof what, "softtlb miss+fill, %s", cfg[c].name);
+                bench_record(what, "mmkit", dt / (double)m, "ns/lookup");
+            }
         }
         free(tlb.entries); /* desc.mem: the caller's */
     }
@@ -208,6 +220,7 @@ int main(int argc, char **argv) {
         if (mmkit_tlb_gather_peek(&g, &f) != MMKIT_OK || f.nranges != 1 || f.npages != pages)
             bench_die("gather: expected one range of %zu pages", pages);
         printf("  gather, per 4 KiB page (one merging run):    %.2f ns\n", dt / (double)pages);
+        bench_record("gather, one merging run", "mmkit", dt / (double)pages, "ns/page");
         memset(&d, 0, sizeof d); /* default ceiling */
         if (mmkit_tlb_gather_init(&g, &d) != MMKIT_OK) bench_die("gather init");
         t0 = now_ns();
@@ -216,6 +229,7 @@ int main(int argc, char **argv) {
         if (mmkit_tlb_gather_peek(&g, &f) != MMKIT_OK || f.scope != MMKIT_TLB_SCOPE_ASID)
             bench_die("gather: expected an escalation");
         printf("  gather, per 4 KiB page (default ceiling 33): %.2f ns\n", dt / (double)pages);
+        bench_record("gather, default ceiling", "mmkit", dt / (double)pages, "ns/page");
     }
     free(va);
     return 0;
