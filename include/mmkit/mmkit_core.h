@@ -144,8 +144,12 @@
  *                         input (default: nothing; see "why a call said no" below).
  *
  *   Only <stddef.h>, <stdint.h> and <stdbool.h> are included unconditionally (plus <assert.h>
- *   in hosted builds when MMKIT_ASSERT is not supplied). A freestanding user must link
- *   memset/memcpy/memmove/memcmp (compilers emit calls to them on their own).
+ *   in hosted builds when MMKIT_ASSERT is not supplied). mmkit itself calls only memset and
+ *   memcpy (through the two hooks above), but gcc and clang may emit calls to memset, memcpy,
+ *   memmove and memcmp in any freestanding code, so a freestanding build links all four. mmkit
+ *   multiplies and divides 64-bit values: on a target without hardware for that (rv64i
+ *   without M, rv32, i386 for division) link the compiler's helpers (libgcc / compiler-rt:
+ *   __muldi3, __udivdi3, ...). i386 builds of mmkit avoid 64-bit division and need none.
  */
 #ifndef MMKIT_CORE_H
 #define MMKIT_CORE_H
