@@ -1,0 +1,1100 @@
+/* Unit tests for mmkit_cow.h (cmocka). Built twice: as is, and with MMKIT_DEBUG=1.
+ *
+ * One test_pages provider (tests/common/mmkit_test.h: order-0 frames at physical 1 MiB, filled
+ * with garbage when handed out, fails on demand after fail_after allocations) serves both the
+ * data frames and every page-table page, and one frame map covers it (plus a far RAM range, so
+ * the map has a hole and lookups search). A "process" is a page table + a space + 16 region
+ * slots; reads and writes go through an emulated MMU (translate; on a missing or read-only
+ * leaf call mmkit_cow_fault as a kernel's #PF handler would, then retry). Every test runs on
+ * x86-64 4-level and Sv48 and in every fork mode the build offers; check() runs after every
+ * step that changes something. */
+#define _POSIX_C_SOURCE 200112L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* Every refusal that is logged (MMKIT_LOG, mmkit_core.h) leaves its message here. */
+static const char *last_log;
+#define MMKIT_LOG(msg) (last_log = (msg))
+
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_cow.h>
+
+#include "common/mmkit_test.h"
+
+#define BASE ((mmkit_paddr)1 << 20)  /* physical address of the provider's first frame */
+#define NPAGES 4096u                  /* 16 MiB */
+#define VA0 ((mmkit_vaddr)0x400000)   /* regions start here */
+#define RW (MMKIT_PTE_READ | MMKIT_PTE_WRITE | MMKIT_PTE_USER)
+#define RO (MMKIT_PTE_READ | MMKIT_PTE_USER)
+
+/* ---- environment ------------------------------------------------------------------------------ */
+
+typedef struct env {
+    mmkit_pagetable_format fmt;
+    mmkit_cow_fork_mode mode;
+    test_pages *pages;
+    mmkit_frame_map fm;
+    mmkit_frame_map_run fm_mem[2];
+    uint64_t *state;
+    mmkit_cow cow;
+    test_lock_tally tally;
+} env;
+
+typedef struct proc {
+    mmkit_pagetable pt;
+    mmkit_cow_region regs[16];
+    mmkit_cow_space s;
+} proc;
+
+static mmkit_cow_desc cow_desc(env *e) {
+    mmkit_cow_desc d;
+    memset(&d, 0, sizeof d);
+    d.provider = test_pages_provider(e->pages);
+    d.frames = &e->fm;
+    return d;
+}
+
+static void env_init_opts(env *e, mmkit_pagetable_format fmt, mmkit_cow_fork_mode mode,
+                          bool lock, bool atomic) {
+    mmkit_frame_map_desc fd;
+    mmkit_range ram[2];
+    mmkit_cow_desc d;
+    size_t bytes = 0;
+    memset(e, 0, sizeof *e);
+    e->fmt = fmt;
+    e->mode = mode;
+    e->pages = test_pages_new(NPAGES, BASE, 0xa5);
+    assert_non_null(e->pages);
+    ram[0].base = BASE;
+    ram[0].size = (uint64_t)NPAGES * PG;
+    ram[1].base = GiB(4); /* a far range: the map has a hole */
+    ram[1].size = MiB(1);
+    memset(&fd, 0, sizeof fd);
+    fd.ram = ram;
+    fd.ram_count = 2;
+    fd.mem = e->fm_mem;
+    fd.mem_size = sizeof e->fm_mem;
+    assert_int_equal(mmkit_frame_map_init(&e->fm, &fd), MMKIT_OK);
+    d = cow_desc(e);
+    if (lock) d.lock = test_lock_tally_hooks(&e->tally);
+    d.atomic = atomic;
+    assert_int_equal(mmkit_cow_mem_size(&d, &bytes), MMKIT_OK);
+    assert_int_equal(bytes, (size_t)mmkit_frame_map_count(&e->fm) * MMKIT_COW_FRAME_BYTES);
+    e->state = (uint64_t *)malloc(bytes);
+    assert_non_null(e->state);
+    d.mem = e->state;
+    d.mem_size = bytes;
+    assert_int_equal(mmkit_cow_init(&e->cow, &d), MMKIT_OK);
+    assert_int_equal(e->pages->outstanding, 1); /* the zero frame */
+    assert_int_equal(mmkit_cow_check(&e->cow), MMKIT_OK);
+}
+static void env_init(env *e, mmkit_pagetable_format fmt, mmkit_cow_fork_mode mode) {
+    env_init_opts(e, fmt, mode, false, false);
+}
+/* Everything given back: no space, no pin, no frame, no table left. */
+static void env_fini(env *e) {
+    assert_int_equal(mmkit_cow_check(&e->cow), MMKIT_OK);
+    assert_int_equal(mmkit_cow_destroy(&e->cow), MMKIT_OK);
+    assert_int_equal(e->pages->outstanding, 0);
+    assert_int_equal(e->pages->bad_frees, 0);
+    assert_int_equal(e->tally.depth, 0);
+    assert_int_equal(e->tally.acquires, e->tally.releases);
+    test_pages_delete(e->pages);
+    free(e->state);
+}
+#define CHECK(e) assert_int_equal(mmkit_cow_check(&(e)->cow), MMKIT_OK)
+
+static void proc_new(env *e, proc *p) {
+    mmkit_pagetable_desc pd;
+    mmkit_cow_space_desc sd;
+    memset(p, 0, sizeof *p);
+    memset(&pd, 0, sizeof pd);
+    pd.format = e->fmt;
+    pd.provider = test_pages_provider(e->pages);
+    pd.direct_map = true;
+    assert_int_equal(mmkit_pagetable_init(&p->pt, &pd), MMKIT_OK);
+    memset(&sd, 0, sizeof sd);
+    sd.pt = &p->pt;
+    sd.regions = p->regs;
+    sd.region_cap = 16;
+    assert_int_equal(mmkit_cow_space_init(&p->s, &e->cow, &sd), MMKIT_OK);
+}
+static void proc_exit(env *e, proc *p) {
+    assert_int_equal(mmkit_cow_space_destroy(&p->s, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_destroy(&p->pt, NULL, NULL), MMKIT_OK);
+    CHECK(e);
+}
+static void add_region(proc *p, mmkit_vaddr start, uint64_t len, uint32_t prot, mmkit_cow_kind kind) {
+    mmkit_cow_region r;
+    memset(&r, 0, sizeof r);
+    r.start = start;
+    r.len = len;
+    r.prot = prot;
+    r.kind = kind;
+    assert_int_equal(mmkit_cow_region_add(&p->s, &r), MMKIT_OK);
+}
+/* fork into a fresh process */
+static void do_fork(env *e, proc *child, proc *parent) {
+    proc_new(e, child);
+    assert_int_equal(mmkit_cow_fork(&child->s, &parent->s, e->mode, NULL), MMKIT_OK);
+    CHECK(e);
+}
+
+/* ---- the emulated MMU ---------------------------------------------------------------------- */
+
+static unsigned char *frame_ptr(env *e, mmkit_paddr pa) {
+    return (unsigned char *)test_pages_p2v(e->pages, pa);
+}
+/* Touch va as the CPU would, faulting through cow as needed; the page's bytes, or NULL when
+ * the fault was refused (*st says why). */
+static unsigned char *touch(env *e, proc *p, mmkit_vaddr va, uint32_t access, mmkit_status *st,
+                            uint32_t *what) {
+    int tries;
+    if (what) *what = 0;
+    for (tries = 0; tries < 3; tries++) {
+        mmkit_paddr pa = 0;
+        uint32_t flags = 0;
+        mmkit_status t = mmkit_pagetable_translate(&p->pt, va, &pa, &flags, NULL);
+        if (t == MMKIT_OK && (!(access & MMKIT_COW_WRITE) || (flags & MMKIT_PTE_WRITE))) {
+            *st = MMKIT_OK;
+            return frame_ptr(e, pa);
+        }
+        *st = mmkit_cow_fault(&p->s, va, access | MMKIT_COW_USER, what, NULL);
+        if (*st != MMKIT_OK) return NULL;
+        CHECK(e);
+    }
+    fail_msg("fault at %llx did not resolve", (unsigned long long)va);
+    return NULL;
+}
+static unsigned char rd(env *e, proc *p, mmkit_vaddr va) {
+    mmkit_status st;
+    unsigned char *b = touch(e, p, va, MMKIT_COW_READ, &st, NULL);
+    assert_int_equal(st, MMKIT_OK);
+    return *b;
+}
+static uint32_t wr(env *e, proc *p, mmkit_vaddr va, unsigned char v) {
+    mmkit_status st;
+    uint32_t what = 0;
+    unsigned char *b = touch(e, p, va, MMKIT_COW_WRITE, &st, &what);
+    assert_int_equal(st, MMKIT_OK);
+    *b = v;
+    return what;
+}
+static mmkit_paddr pa_of(proc *p, mmkit_vaddr va) {
+    mmkit_paddr pa = 0;
+    if (mmkit_pagetable_translate(&p->pt, va, &pa, NULL, NULL) != MMKIT_OK) return 0;
+    return pa & ~MMKIT_PAGE_MASK;
+}
+static mmkit_cow_frame_info info_of(env *e, mmkit_paddr pa) {
+    mmkit_cow_frame_info i;
+    assert_int_equal(mmkit_cow_frame_get(&e->cow, pa, &i), MMKIT_OK);
+    return i;
+}
+static mmkit_cow_stats stats_of(env *e) {
+    mmkit_cow_stats s;
+    assert_int_equal(mmkit_cow_stats_get(&e->cow, &s), MMKIT_OK);
+    return s;
+}
+
+/* ---- configurations -------------------------------------------------------------------------- */
+
+typedef void (*body_fn)(env *e);
+static const mmkit_pagetable_format formats[] = {MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_PAGETABLE_SV48};
+static mmkit_cow_fork_mode modes[MMKIT_COW_FORK_MODE_COUNT];
+static size_t nmodes;
+
+static void for_all(body_fn body) {
+    size_t f, m;
+    for (f = 0; f < sizeof formats / sizeof formats[0]; f++)
+        for (m = 0; m < nmodes; m++) {
+            env e;
+            env_init(&e, formats[f], modes[m]);
+            body(&e);
+            env_fini(&e);
+        }
+}
+
+/* ---- demand zero, fill, first writes ---------------------------------------------------------- */
+
+static void body_demand_zero(env *e) {
+    proc p;
+    uint32_t what = 0;
+    mmkit_status st;
+    mmkit_cow_stats s;
+    proc_new(e, &p);
+    add_region(&p, VA0, 16 * PG, RW, MMKIT_COW_PRIVATE);
+    /* a read maps the zero frame read-only, COW-marked */
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 5, MMKIT_COW_READ, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_ZERO_MAP);
+    assert_int_equal(pa_of(&p, VA0), p.s.cow->zero_pa);
+    assert_true(info_of(e, pa_of(&p, VA0)).zero);
+    assert_int_equal(rd(e, &p, VA0 + 100), 0);
+    CHECK(e);
+    /* a second read fault is spurious */
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0, MMKIT_COW_READ, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, 0);
+    /* the first write allocates a zeroed frame (the provider hands out garbage) */
+    what = wr(e, &p, VA0 + 1, 7);
+    assert_int_equal(what, MMKIT_COW_DID_ZERO_FILL);
+    assert_true(pa_of(&p, VA0) != p.s.cow->zero_pa);
+    assert_int_equal(rd(e, &p, VA0), 0);
+    assert_int_equal(rd(e, &p, VA0 + 1), 7);
+    assert_int_equal(rd(e, &p, VA0 + PG - 1), 0);
+    assert_true(info_of(e, pa_of(&p, VA0)).exclusive);
+    assert_int_equal(info_of(e, pa_of(&p, VA0)).refs, 1);
+    /* a write to an untouched page: zero fill directly */
+    assert_int_equal(wr(e, &p, VA0 + 3 * PG, 9), MMKIT_COW_DID_ZERO_FILL);
+    /* outside every region: SEGV; a write to a read-only region: EACCES */
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 16 * PG, MMKIT_COW_READ, &what, NULL), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_fault(&p.s, 0, MMKIT_COW_WRITE, &what, NULL), MMKIT_ENOENT);
+    add_region(&p, VA0 + 32 * PG, 4 * PG, MMKIT_PTE_READ, MMKIT_COW_PRIVATE);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 32 * PG, MMKIT_COW_WRITE, &what, NULL), MMKIT_EACCES);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 32 * PG, MMKIT_COW_EXEC, &what, NULL), MMKIT_EACCES);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 32 * PG, MMKIT_COW_READ | MMKIT_COW_USER, &what, NULL),
+                     MMKIT_EACCES); /* no USER in that region */
+    assert_null(touch(e, &p, VA0 + 32 * PG, MMKIT_COW_WRITE, &st, NULL));
+    assert_int_equal(st, MMKIT_EACCES);
+    s = stats_of(e);
+    assert_int_equal(s.zero_maps, 1);
+    assert_int_equal(s.zero_fills, 2);
+    assert_int_equal(s.frames_live, 2);
+    assert_int_equal(s.segv, 2);
+    assert_int_equal(s.eacces, 4);
+    assert_true(s.spurious >= 1);
+    proc_exit(e, &p);
+    s = stats_of(e);
+    assert_int_equal(s.frames_live, 0);
+    assert_int_equal(s.frames_freed, s.frames_allocated);
+}
+static void test_demand_zero(void **state) {
+    (void)state;
+    for_all(body_demand_zero);
+}
+
+typedef struct fill_ctx {
+    int calls;
+    mmkit_status answer;
+} fill_ctx;
+static mmkit_status fill_cb(void *ctx, mmkit_cow_space *s, mmkit_vaddr va, void *dst) {
+    fill_ctx *f = (fill_ctx *)ctx;
+    (void)s;
+    f->calls++;
+    if (f->answer == MMKIT_OK) memset(dst, (int)((va >> 12) & 0xff), (size_t)PG);
+    else memset(dst, 0x33, (size_t)PG); /* must not be seen */
+    return f->answer;
+}
+static void body_fill(env *e) {
+    proc p;
+    mmkit_cow_region r;
+    fill_ctx f;
+    uint32_t what = 0;
+    uint64_t before;
+    proc_new(e, &p);
+    memset(&r, 0, sizeof r);
+    r.start = VA0;
+    r.len = 8 * PG;
+    r.prot = RW;
+    r.fill = fill_cb;
+    r.ctx = &f;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_OK);
+    f.calls = 0;
+    f.answer = MMKIT_OK;
+    /* filled on a read: the data, read-only + COW-marked, exclusive */
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + PG, MMKIT_COW_READ, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_FILL);
+    assert_int_equal(rd(e, &p, VA0 + PG + 10), ((VA0 >> 12) + 1u) & 0xffu);
+    assert_true(info_of(e, pa_of(&p, VA0 + PG)).exclusive);
+    /* the write then reuses it in place */
+    assert_int_equal(wr(e, &p, VA0 + PG, 1), MMKIT_COW_DID_REUSE);
+    assert_int_equal(f.calls, 1);
+    CHECK(e);
+    /* ENOENT: zero semantics (zero frame on a read, a zeroed frame on a write) */
+    f.answer = MMKIT_ENOENT;
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 2 * PG, MMKIT_COW_READ, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_ZERO_MAP);
+    assert_int_equal(rd(e, &p, VA0 + 2 * PG + 5), 0);
+    assert_int_equal(wr(e, &p, VA0 + 3 * PG, 4), MMKIT_COW_DID_ZERO_FILL);
+    assert_int_equal(rd(e, &p, VA0 + 3 * PG + 1), 0);
+    /* another status is passed up, nothing mapped, the frame given back */
+    f.answer = MMKIT_EBUSY;
+    before = e->pages->outstanding;
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 4 * PG, MMKIT_COW_WRITE, &what, NULL), MMKIT_EBUSY);
+    assert_int_equal(what, 0);
+    assert_int_equal(pa_of(&p, VA0 + 4 * PG), 0);
+    assert_int_equal(e->pages->outstanding, before);
+    CHECK(e);
+    /* discard: reclaim dropped the page; the next touch asks the backing again */
+    f.answer = MMKIT_OK;
+    f.calls = 0;
+    assert_int_equal(mmkit_cow_discard(&p.s, VA0 + PG, PG, NULL), MMKIT_OK);
+    assert_int_equal(pa_of(&p, VA0 + PG), 0);
+    CHECK(e);
+    assert_int_equal(rd(e, &p, VA0 + PG), ((VA0 >> 12) + 1u) & 0xffu);
+    assert_int_equal(f.calls, 1);
+    proc_exit(e, &p);
+}
+static void test_fill(void **state) {
+    (void)state;
+    for_all(body_fill);
+}
+
+/* ---- fork -------------------------------------------------------------------------------------- */
+
+/* parent -> child -> grandchild: every writer order on one page, everyone keeps its own view;
+ * a frame is freed the moment its last sharer writes or exits. */
+static void body_fork_chain_orders(env *e) {
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    int o;
+    for (o = 0; o < 6; o++) {
+        proc ps[3];
+        mmkit_paddr orig;
+        uint64_t live0;
+        int k, j;
+        proc_new(e, &ps[0]);
+        add_region(&ps[0], VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+        wr(e, &ps[0], VA0, 0x10);
+        wr(e, &ps[0], VA0 + PG, 0x20);
+        orig = pa_of(&ps[0], VA0);
+        do_fork(e, &ps[1], &ps[0]);
+        do_fork(e, &ps[2], &ps[1]);
+        assert_int_equal(info_of(e, orig).refs, 3);
+        assert_false(info_of(e, orig).exclusive);
+        live0 = stats_of(e).frames_live;
+        for (k = 0; k < 3; k++) assert_int_equal(rd(e, &ps[k], VA0), 0x10);
+        for (k = 0; k < 3; k++) {
+            int w = orders[o][k];
+            uint32_t what = wr(e, &ps[w], VA0, (unsigned char)(0x40 + w));
+            /* the last writer reuses the original frame, the others copy */
+            assert_int_equal(what, k == 2 ? MMKIT_COW_DID_REUSE : MMKIT_COW_DID_COPY);
+            if (k == 2) assert_int_equal(pa_of(&ps[w], VA0), orig);
+            for (j = 0; j <= k; j++)
+                assert_int_equal(rd(e, &ps[orders[o][j]], VA0), 0x40 + orders[o][j]);
+            for (j = k + 1; j < 3; j++) assert_int_equal(rd(e, &ps[orders[o][j]], VA0), 0x10);
+        }
+        assert_int_equal(stats_of(e).frames_live, live0 + 2);
+        /* the untouched page is still shared three ways; exits free it with the last */
+        orig = pa_of(&ps[0], VA0 + PG);
+        assert_int_equal(info_of(e, orig).refs, 3);
+        proc_exit(e, &ps[orders[o][0]]);
+        assert_int_equal(info_of(e, orig).refs, 2);
+        proc_exit(e, &ps[orders[o][1]]);
+        assert_int_equal(info_of(e, orig).refs, 1);
+        assert_int_equal(rd(e, &ps[orders[o][2]], VA0 + PG), 0x20);
+        /* the survivor's write reuses in place */
+        assert_int_equal(wr(e, &ps[orders[o][2]], VA0 + PG, 1), MMKIT_COW_DID_REUSE);
+        proc_exit(e, &ps[orders[o][2]]);
+        assert_int_equal(stats_of(e).frames_live, 0);
+        assert_int_equal(e->pages->outstanding, 1);
+    }
+}
+static void test_fork_chain_orders(void **state) {
+    (void)state;
+    for_all(body_fork_chain_orders);
+}
+
+/* siblings: two children of one parent, writes interleaved, exits in the middle */
+static void body_fork_siblings(env *e) {
+    proc par, a, b;
+    mmkit_paddr pa;
+    int i;
+    uint64_t freed;
+    proc_new(e, &par);
+    add_region(&par, VA0, 32 * PG, RW, MMKIT_COW_PRIVATE);
+    add_region(&par, VA0 + 64 * PG, 4 * PG, RO, MMKIT_COW_PRIVATE);
+    for (i = 0; i < 32; i++) wr(e, &par, VA0 + (uint64_t)i * PG, (unsigned char)i);
+    assert_int_equal(rd(e, &par, VA0 + 64 * PG), 0); /* zero frame in a read-only region */
+    do_fork(e, &a, &par);
+    do_fork(e, &b, &par);
+    pa = pa_of(&par, VA0);
+    assert_int_equal(info_of(e, pa).refs, 3);
+    for (i = 0; i < 32; i += 2) wr(e, &a, VA0 + (uint64_t)i * PG, (unsigned char)(100 + i));
+    for (i = 0; i < 32; i += 3) wr(e, &b, VA0 + (uint64_t)i * PG, (unsigned char)(200 + i));
+    for (i = 0; i < 32; i++) {
+        assert_int_equal(rd(e, &par, VA0 + (uint64_t)i * PG), i);
+        assert_int_equal(rd(e, &a, VA0 + (uint64_t)i * PG), i % 2 == 0 ? 100 + i : i);
+        assert_int_equal(rd(e, &b, VA0 + (uint64_t)i * PG), i % 3 == 0 ? 200 + i : i);
+    }
+    assert_int_equal(rd(e, &a, VA0 + 64 * PG + 9), 0);
+    /* page 0 was written by both children: the parent is its last user */
+    assert_int_equal(info_of(e, pa).refs, 1);
+    freed = stats_of(e).frames_freed;
+    proc_exit(e, &a);
+    /* a's 16 copies are freed at once */
+    assert_int_equal(stats_of(e).frames_freed, freed + 16);
+    /* the parent writes page 1 (shared with b only): copy; b then reuses page 1's... none */
+    assert_int_equal(wr(e, &par, VA0 + PG, 55), MMKIT_COW_DID_COPY);
+    assert_int_equal(wr(e, &b, VA0 + PG, 66), MMKIT_COW_DID_REUSE);
+    assert_int_equal(rd(e, &par, VA0 + PG), 55);
+    proc_exit(e, &par);
+    assert_int_equal(rd(e, &b, VA0 + 2 * PG), 2);
+    assert_int_equal(wr(e, &b, VA0 + 2 * PG, 3), MMKIT_COW_DID_REUSE);
+    proc_exit(e, &b);
+}
+static void test_fork_siblings(void **state) {
+    (void)state;
+    for_all(body_fork_siblings);
+}
+
+/* shared regions stay shared across fork (MAP_SHARED): writes are seen by both */
+static void body_fork_shared(env *e) {
+    proc par, ch;
+    proc_new(e, &par);
+    add_region(&par, VA0, 4 * PG, RW, MMKIT_COW_SHARED);
+    assert_int_equal(wr(e, &par, VA0, 1), MMKIT_COW_DID_ZERO_FILL);
+    /* a read of an untouched shared page allocates a frame (no zero frame in shared memory) */
+    assert_int_equal(rd(e, &par, VA0 + PG), 0);
+    assert_true(pa_of(&par, VA0 + PG) != par.s.cow->zero_pa);
+    do_fork(e, &ch, &par);
+    assert_int_equal(pa_of(&ch, VA0), pa_of(&par, VA0));
+    assert_int_equal(wr(e, &ch, VA0, 2), 0); /* already writable: no fault */
+    assert_int_equal(rd(e, &par, VA0), 2);
+    wr(e, &par, VA0 + PG, 3);
+    assert_int_equal(rd(e, &ch, VA0 + PG), 3);
+    assert_false(info_of(e, pa_of(&par, VA0)).exclusive);
+    assert_int_equal(info_of(e, pa_of(&par, VA0)).refs, 2);
+    proc_exit(e, &par);
+    assert_int_equal(rd(e, &ch, VA0), 2);
+    proc_exit(e, &ch);
+}
+static void test_fork_shared(void **state) {
+    (void)state;
+    for_all(body_fork_shared);
+}
+
+/* ---- pins --------------------------------------------------------------------------------------- */
+
+static void body_pinned_fork(env *e) {
+    proc par, ch;
+    mmkit_paddr pin = 0, before;
+    unsigned char *dma;
+    mmkit_cow_stats s;
+    proc_new(e, &par);
+    add_region(&par, VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+    wr(e, &par, VA0, 0x11);
+    wr(e, &par, VA0 + PG, 0x22);
+    before = pa_of(&par, VA0);
+    assert_int_equal(mmkit_cow_pin(&par.s, VA0, MMKIT_COW_WRITE, &pin, NULL), MMKIT_OK);
+    assert_int_equal(pin, before);
+    assert_int_equal(info_of(e, pin).pins, 1);
+    CHECK(e);
+    dma = frame_ptr(e, pin);
+    do_fork(e, &ch, &par);
+    s = stats_of(e);
+    assert_int_equal(s.fork_pages_copied, 1);
+    /* the parent keeps the pinned frame, writable; the child has its own copy */
+    assert_int_equal(pa_of(&par, VA0), pin);
+    assert_true(pa_of(&ch, VA0) != pin);
+    assert_int_equal(rd(e, &ch, VA0), 0x11);
+    assert_int_equal(wr(e, &par, VA0, 0x12), 0); /* no fault: still writable */
+    /* the device writes through the pin: the parent sees it, the child does not */
+    dma[1] = 0x77;
+    assert_int_equal(rd(e, &par, VA0 + 1), 0x77);
+    assert_int_equal(rd(e, &ch, VA0 + 1), 0);
+    assert_int_equal(rd(e, &ch, VA0), 0x11);
+    wr(e, &ch, VA0, 0x13);
+    assert_int_equal(rd(e, &par, VA0), 0x12);
+    /* the unpinned page was shared as usual */
+    assert_int_equal(pa_of(&ch, VA0 + PG), pa_of(&par, VA0 + PG));
+    /* the parent exits while the pin is held: the frame outlives its mapping */
+    proc_exit(e, &par);
+    assert_int_equal(info_of(e, pin).refs, 0);
+    assert_int_equal(info_of(e, pin).pins, 1);
+    assert_int_equal(mmkit_cow_destroy(&e->cow), MMKIT_EBUSY);
+    proc_exit(e, &ch);
+    assert_int_equal(mmkit_cow_destroy(&e->cow), MMKIT_EBUSY); /* the pin */
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_ENOENT);
+    assert_int_equal(stats_of(e).frames_live, 0);
+}
+static void test_pinned_fork(void **state) {
+    (void)state;
+    for_all(body_pinned_fork);
+}
+
+/* CVE-2020-29374: a child takes a read pin (GUP) on a page it shares with its parent, then
+ * unmaps it; the parent's next write must not reuse a frame the pin still sees, and the pin
+ * must not see the parent's later writes. With an extra reference (the child still mapping
+ * the page) the parent copies. */
+static void body_cve_2020_29374(env *e) {
+    proc par, ch;
+    mmkit_paddr pin = 0, shared;
+    uint32_t what = 0;
+    proc_new(e, &par);
+    add_region(&par, VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+    wr(e, &par, VA0, 'A');
+    wr(e, &par, VA0 + PG, 'a');
+    shared = pa_of(&par, VA0);
+    do_fork(e, &ch, &par);
+    /* the child's read pin breaks the sharing first: it pins its own copy */
+    assert_int_equal(mmkit_cow_pin(&ch.s, VA0, MMKIT_COW_READ, &pin, NULL), MMKIT_OK);
+    assert_true(pin != shared);
+    assert_int_equal(frame_ptr(e, pin)[0], 'A');
+    assert_true(info_of(e, pin).exclusive);
+    assert_int_equal(info_of(e, shared).refs, 1);
+    CHECK(e);
+    /* the child unmaps it (munmap, or exits) */
+    assert_int_equal(mmkit_cow_region_remove(&ch.s, VA0, PG, NULL), MMKIT_OK);
+    CHECK(e);
+    /* the parent writes: it is the only user of its frame now, a reuse is safe */
+    assert_int_equal(wr(e, &par, VA0, 'B'), MMKIT_COW_DID_REUSE);
+    assert_int_equal(frame_ptr(e, pin)[0], 'A'); /* the pin never sees the parent's writes */
+    /* a page the child still maps (an extra reference): the parent must copy */
+    assert_int_equal(mmkit_cow_fault(&par.s, VA0 + PG, MMKIT_COW_WRITE, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_COPY);
+    wr(e, &par, VA0 + PG, 'b');
+    assert_int_equal(rd(e, &ch, VA0 + PG), 'a');
+    proc_exit(e, &ch);
+    proc_exit(e, &par);
+    assert_int_equal(frame_ptr(e, pin)[0], 'A');
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+}
+static void test_cve_2020_29374(void **state) {
+    (void)state;
+    for_all(body_cve_2020_29374);
+}
+
+/* pins: on the zero frame (gets a real frame), of a shared region, the limit, bad input */
+static void body_pins_misc(env *e) {
+    proc p;
+    mmkit_paddr pa = 0, pa2 = 0;
+    proc_new(e, &p);
+    add_region(&p, VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+    add_region(&p, VA0 + 8 * PG, 4 * PG, RW, MMKIT_COW_SHARED);
+    assert_int_equal(rd(e, &p, VA0), 0);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0, MMKIT_COW_READ, &pa, NULL), MMKIT_OK);
+    assert_true(pa != p.s.cow->zero_pa);
+    assert_int_equal(pa_of(&p, VA0), pa);
+    assert_int_equal(frame_ptr(e, pa)[100], 0);
+    /* a write reuses the pinned exclusive frame in place: pin and space agree */
+    assert_int_equal(wr(e, &p, VA0, 5), MMKIT_COW_DID_REUSE);
+    assert_int_equal(frame_ptr(e, pa)[0], 5);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0 + 8 * PG, MMKIT_COW_WRITE, &pa2, NULL), MMKIT_OK);
+    assert_int_equal(pa_of(&p, VA0 + 8 * PG), pa2);
+    CHECK(e);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0 + 4 * PG, MMKIT_COW_READ, &pa2, NULL), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0, MMKIT_COW_READ | MMKIT_COW_WRITE, &pa2, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0, MMKIT_COW_EXEC, &pa2, NULL), MMKIT_EACCES);
+    assert_int_equal(mmkit_cow_pin(&p.s, VA0, MMKIT_COW_READ, NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, GiB(64)), MMKIT_ERANGE);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, p.s.cow->zero_pa), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pa_of(&p, VA0 + 8 * PG)), MMKIT_OK);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pa + 123), MMKIT_OK); /* any address in it */
+    CHECK(e);
+    proc_exit(e, &p);
+}
+static void test_pins_misc(void **state) {
+    (void)state;
+    for_all(body_pins_misc);
+}
+
+/* ---- ENOMEM at every allocation ---------------------------------------------------------------- */
+
+typedef struct snap {
+    uint64_t pte[24];
+    unsigned char byte[24];
+    mmkit_cow_stats stats;
+    uint64_t outstanding;
+} snap;
+static const mmkit_vaddr snap_va[24] = {
+    VA0, VA0 + 0x1000, VA0 + 0x2000, VA0 + 0x3000, VA0 + 0x200000, VA0 + 0x201000,
+    VA0 + 0x40000000, VA0 + 0x40001000, VA0 + 0x40002000, VA0 + 0x5000, VA0 + 0x6000, VA0 + 0x7000,
+    VA0 + 0x8000, VA0 + 0x9000, VA0 + 0xa000, VA0 + 0xb000, VA0 + 0x400000, VA0 + 0x401000,
+    VA0 + 0x600000, VA0 + 0x601000, VA0 + 0x602000, VA0 + 0x603000, VA0 + 0x604000, VA0 + 0x605000};
+static void take_snap(env *e, proc *p, snap *s) {
+    size_t i;
+    for (i = 0; i < 24; i++) {
+        mmkit_paddr pa = 0;
+        s->pte[i] = 0;
+        (void)mmkit_pagetable_entry_get(&p->pt, snap_va[i], 0, &s->pte[i]);
+        s->byte[i] = mmkit_pagetable_translate(&p->pt, snap_va[i], &pa, NULL, NULL) == MMKIT_OK
+                         ? frame_ptr(e, pa)[0] : 0xee;
+    }
+    s->stats = stats_of(e);
+    s->outstanding = e->pages->outstanding;
+}
+static void same_snap(const snap *a, const snap *b) {
+    size_t i;
+    for (i = 0; i < 24; i++) {
+        assert_int_equal(a->pte[i], b->pte[i]);
+        assert_int_equal(a->byte[i], b->byte[i]);
+    }
+    assert_int_equal(a->stats.frames_live, b->stats.frames_live);
+    assert_int_equal(a->outstanding, b->outstanding);
+}
+/* A parent with pages in several leaf tables, a pinned page, the zero frame, a shared region. */
+static void populate(env *e, proc *p, mmkit_paddr *pin) {
+    size_t i;
+    add_region(p, VA0, 0x1000000, RW, MMKIT_COW_PRIVATE);
+    add_region(p, VA0 + 0x40000000, 0x4000, RW, MMKIT_COW_SHARED);
+    for (i = 0; i < 24; i++)
+        if (i % 5 != 4) wr(e, p, snap_va[i], (unsigned char)(i + 1));
+    assert_int_equal(rd(e, p, snap_va[4]), 0); /* the zero frame */
+    assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x1000, MMKIT_COW_WRITE, pin, NULL), MMKIT_OK);
+}
+static void body_fork_enomem(env *e) {
+    proc par, ch;
+    mmkit_paddr pin = 0;
+    snap a, b;
+    int k;
+    mmkit_status st = MMKIT_ENOMEM;
+    proc_new(e, &par);
+    populate(e, &par, &pin);
+    take_snap(e, &par, &a);
+    for (k = 0; st != MMKIT_OK; k++) {
+        proc_new(e, &ch);
+        e->pages->fail_after = k;
+        st = mmkit_cow_fork(&ch.s, &par.s, e->mode, NULL);
+        e->pages->fail_after = -1;
+        CHECK(e);
+        if (st == MMKIT_OK) break;
+        assert_int_equal(st, MMKIT_ENOMEM);
+        /* the parent exactly as it was, the child still empty */
+        take_snap(e, &par, &b);
+        b.outstanding -= 1; /* the child's root table */
+        same_snap(&a, &b);
+        assert_int_equal(ch.s.count, 0);
+        assert_int_equal(pa_of(&ch, VA0), 0);
+        proc_exit(e, &ch);
+        assert_true(k < 200);
+    }
+    assert_true(k > 0);
+    /* it succeeded at last: both see the contents */
+    for (k = 0; k < 24; k++)
+        if (k % 5 != 4) {
+            assert_int_equal(rd(e, &ch, snap_va[k]), k + 1);
+            assert_int_equal(rd(e, &par, snap_va[k]), k + 1);
+        }
+    proc_exit(e, &ch);
+    proc_exit(e, &par);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+}
+static void test_fork_enomem(void **state) {
+    (void)state;
+    for_all(body_fork_enomem);
+}
+
+/* Every fault kind with the k-th allocation failing, k = 0.. until it succeeds. */
+static void fault_enomem_case(env *e, proc *p, mmkit_vaddr va, uint32_t access, uint32_t expect_what) {
+    snap a, b;
+    int k;
+    uint32_t what = 0;
+    mmkit_status st = MMKIT_ENOMEM;
+    take_snap(e, p, &a);
+    for (k = 0; st != MMKIT_OK; k++) {
+        e->pages->fail_after = k;
+        st = mmkit_cow_fault(&p->s, va, access, &what, NULL);
+        e->pages->fail_after = -1;
+        CHECK(e);
+        if (st == MMKIT_OK) break;
+        assert_int_equal(st, MMKIT_ENOMEM);
+        assert_int_equal(what, 0);
+        take_snap(e, p, &b);
+        same_snap(&a, &b);
+        assert_true(k < 10);
+    }
+    assert_int_equal(what, expect_what);
+}
+static void body_fault_enomem(env *e) {
+    proc par, ch;
+    mmkit_paddr pin = 0;
+    proc_new(e, &par);
+    populate(e, &par, &pin);
+    do_fork(e, &ch, &par);
+    /* a write far away: new leaf tables and a frame */
+    fault_enomem_case(e, &ch, VA0 + 0xfff000, MMKIT_COW_WRITE, MMKIT_COW_DID_ZERO_FILL);
+    /* a read far away: tables for the zero frame */
+    fault_enomem_case(e, &ch, VA0 + 0xc00000, MMKIT_COW_READ, MMKIT_COW_DID_ZERO_MAP);
+    /* a COW break: a frame for the copy */
+    fault_enomem_case(e, &ch, VA0, MMKIT_COW_WRITE, MMKIT_COW_DID_COPY);
+    /* the zero frame written */
+    fault_enomem_case(e, &ch, snap_va[4], MMKIT_COW_WRITE, MMKIT_COW_DID_ZERO_FILL);
+    /* shared region, untouched page */
+    fault_enomem_case(e, &ch, VA0 + 0x40003000, MMKIT_COW_READ, MMKIT_COW_DID_ZERO_FILL);
+    assert_int_equal(rd(e, &ch, VA0), 1);
+    assert_int_equal(rd(e, &par, VA0), 1);
+    proc_exit(e, &ch);
+    proc_exit(e, &par);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+}
+static void test_fault_enomem(void **state) {
+    (void)state;
+    for_all(body_fault_enomem);
+}
+
+/* ---- protect, discard, remove, regions ------------------------------------------------------------ */
+
+static void body_protect(env *e) {
+    proc p, ch;
+    mmkit_cow_region r;
+    mmkit_status st;
+    proc_new(e, &p);
+    add_region(&p, VA0, 8 * PG, RW, MMKIT_COW_PRIVATE);
+    wr(e, &p, VA0, 1);
+    wr(e, &p, VA0 + 3 * PG, 2);
+    assert_int_equal(rd(e, &p, VA0 + 5 * PG), 0);
+    /* make the middle read-only: the region splits in three */
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0 + 2 * PG, 4 * PG, RO, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(p.s.count, 3);
+    assert_int_equal(mmkit_cow_region_find(&p.s, VA0 + 3 * PG, &r), MMKIT_OK);
+    assert_int_equal(r.start, VA0 + 2 * PG);
+    assert_int_equal(r.len, 4 * PG);
+    assert_int_equal(r.prot, RO);
+    assert_null(touch(e, &p, VA0 + 3 * PG, MMKIT_COW_WRITE, &st, NULL));
+    assert_int_equal(st, MMKIT_EACCES);
+    assert_int_equal(rd(e, &p, VA0 + 3 * PG), 2);
+    assert_int_equal(wr(e, &p, VA0, 3), 0); /* untouched part: still writable */
+    /* writable again: the exclusive frame is reused on the next write, the zero frame copied */
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0, 8 * PG, RW, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(p.s.count, 3); /* regions are not merged back */
+    assert_int_equal(wr(e, &p, VA0 + 3 * PG, 4), MMKIT_COW_DID_REUSE);
+    assert_int_equal(wr(e, &p, VA0 + 5 * PG, 5), MMKIT_COW_DID_ZERO_FILL);
+    assert_int_equal(wr(e, &p, VA0, 6), MMKIT_COW_DID_REUSE);
+    /* read-only pages shared by fork, then made writable: still COW */
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0, 8 * PG, RO, NULL), MMKIT_OK);
+    do_fork(e, &ch, &p);
+    assert_int_equal(mmkit_cow_protect(&ch.s, VA0, 8 * PG, RW, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(wr(e, &ch, VA0 + 3 * PG, 7), MMKIT_COW_DID_COPY);
+    assert_int_equal(rd(e, &p, VA0 + 3 * PG), 4);
+    /* errors, nothing changed */
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0 + 4 * PG, 8 * PG, RW, NULL), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0, 8 * PG, MMKIT_PTE_WRITE, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0, 8 * PG, RW | MMKIT_PTE_GLOBAL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0 + 1, PG, RW, NULL), MMKIT_EALIGN);
+    assert_int_equal(mmkit_cow_protect(&p.s, VA0, 0, RW, NULL), MMKIT_EINVAL);
+    assert_int_equal(p.s.count, 3);
+    CHECK(e);
+    proc_exit(e, &ch);
+    proc_exit(e, &p);
+}
+static void test_protect(void **state) {
+    (void)state;
+    for_all(body_protect);
+}
+
+static void body_regions(env *e) {
+    proc p;
+    mmkit_cow_region r, got;
+    size_t i;
+    uint64_t live;
+    proc_new(e, &p);
+    memset(&r, 0, sizeof r);
+    r.start = VA0;
+    r.len = 4 * PG;
+    r.prot = RW;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_OK);
+    /* bad regions: a status, nothing added */
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EEXIST);
+    assert_string_equal(last_log, "mmkit_cow_region_add: r: overlaps a region");
+    r.start = VA0 + PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EEXIST);
+    r.start = VA0 - PG;
+    r.len = 2 * PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EEXIST);
+    r.start = VA0 + 100;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EALIGN);
+    r.start = VA0 + 8 * PG;
+    r.len = 0;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.len = PG;
+    r.prot = MMKIT_PTE_WRITE;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.prot = 0;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.prot = RW | MMKIT_PTE_SW0;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.prot = RW;
+    r.kind = MMKIT_COW_KIND_COUNT;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.kind = MMKIT_COW_PRIVATE;
+    r.start = (mmkit_vaddr)1 << 47; /* non-canonical */
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_cow_region_add: r: must be canonical and in one half");
+    r.start = ((mmkit_vaddr)1 << 47) - PG; /* crosses the hole */
+    r.len = 2 * PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    r.start = 0xfffffffffffff000u;
+    r.len = PG; /* wraps */
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_region_add(&p.s, NULL), MMKIT_EINVAL);
+    assert_int_equal(p.s.count, 1);
+    /* the upper half is fine (a kernel's) */
+    r.start = 0xffff800000000000u;
+    r.len = 2 * PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_OK);
+    assert_int_equal(rd(e, &p, r.start + 5), 0);
+    /* fill the storage, out of order */
+    for (i = 2; i < 16; i++) {
+        r.start = VA0 + (uint64_t)(20 - i) * 8 * PG;
+        r.len = PG;
+        assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_OK);
+    }
+    r.start = VA0 + 1000 * PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_ENOSPC);
+    for (i = 1; i < 16; i++) {
+        mmkit_cow_region a, b;
+        assert_int_equal(mmkit_cow_region_get(&p.s, i - 1, &a), MMKIT_OK);
+        assert_int_equal(mmkit_cow_region_get(&p.s, i, &b), MMKIT_OK);
+        assert_true(a.start + a.len <= b.start);
+    }
+    assert_int_equal(mmkit_cow_region_get(&p.s, 16, &got), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_region_find(&p.s, VA0 + 4 * PG, &got), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_region_find(&p.s, VA0 + 3 * PG + 7, &got), MMKIT_OK);
+    assert_int_equal(got.start, VA0);
+    CHECK(e);
+    /* remove: the middle of the first region would split it, storage is full */
+    wr(e, &p, VA0, 1);
+    wr(e, &p, VA0 + PG, 2);
+    wr(e, &p, VA0 + 3 * PG, 3);
+    live = stats_of(e).frames_live;
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0 + PG, PG, NULL), MMKIT_ENOSPC);
+    assert_int_equal(stats_of(e).frames_live, live);
+    assert_int_equal(rd(e, &p, VA0 + PG), 2);
+    /* trimming needs no slot; the frames go at once */
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0 + 3 * PG, PG, NULL), MMKIT_OK);
+    assert_int_equal(stats_of(e).frames_live, live - 1);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + 3 * PG, MMKIT_COW_READ, NULL, NULL), MMKIT_ENOENT);
+    /* a range spanning several regions and holes */
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0 + 7 * 8 * PG, 8 * 8 * PG, NULL), MMKIT_OK);
+    assert_int_equal(p.s.count, 16 - 8);
+    CHECK(e);
+    /* now a split fits */
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0 + PG, PG, NULL), MMKIT_OK);
+    assert_int_equal(rd(e, &p, VA0), 1);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0 + PG, MMKIT_COW_READ, NULL, NULL), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_region_find(&p.s, VA0 + 2 * PG, &got), MMKIT_OK);
+    assert_int_equal(got.start, VA0 + 2 * PG);
+    assert_int_equal(got.len, PG);
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0 + 1, PG, NULL), MMKIT_EALIGN);
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_region_remove(&p.s, 0xfffffffffffff000u, 2 * PG, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_discard(&p.s, VA0 + 1, PG, NULL), MMKIT_EALIGN);
+    assert_int_equal(mmkit_cow_discard(&p.s, 0, 0x100000000u, NULL), MMKIT_OK); /* all low regions */
+    assert_int_equal(pa_of(&p, VA0), 0);
+    assert_int_equal(rd(e, &p, VA0), 0);
+    CHECK(e);
+    proc_exit(e, &p);
+}
+static void test_regions(void **state) {
+    (void)state;
+    for_all(body_regions);
+}
+
+/* ---- bad input for every call, and the instance's life cycle --------------------------------------- */
+
+static void test_bad_input(void **state) {
+    env e;
+    proc p, q, other;
+    mmkit_cow_desc d;
+    mmkit_cow c2;
+    mmkit_cow_space s2;
+    mmkit_cow_space_desc sd;
+    mmkit_cow_frame_info info;
+    mmkit_cow_stats st0, st1;
+    size_t bytes;
+    uint32_t acc = 0, what = 7;
+    mmkit_paddr pa;
+    (void)state;
+    env_init(&e, MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_COW_FORK_COPY);
+    proc_new(&e, &p);
+    add_region(&p, VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+    wr(&e, &p, VA0, 1);
+    st0 = stats_of(&e);
+    /* desc */
+    assert_int_equal(mmkit_cow_mem_size(NULL, &bytes), MMKIT_EINVAL);
+    d = cow_desc(&e);
+    assert_int_equal(mmkit_cow_mem_size(&d, NULL), MMKIT_EINVAL);
+    d.provider.phys_to_virt = NULL;
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_mem_size(&d, &bytes), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_cow_mem_size: desc.provider: alloc, free and phys_to_virt are required");
+    d = cow_desc(&e);
+    d.frames = NULL;
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_EINVAL);
+    d = cow_desc(&e);
+    d.lock.acquire = test_lock_tally_acquire;
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_cow_init: desc.lock: set both hooks or neither");
+    d = cow_desc(&e);
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_EINVAL); /* mem NULL */
+    d.mem = e.state;
+    d.mem_size = 8;
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_ENOSPC);
+    d.mem = (char *)malloc((size_t)(mmkit_frame_map_count(&e.fm) * MMKIT_COW_FRAME_BYTES + 8));
+    d.mem = (char *)d.mem + 4;
+    d.mem_size = (size_t)(mmkit_frame_map_count(&e.fm) * MMKIT_COW_FRAME_BYTES);
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_EALIGN);
+    /* no zero frame */
+    d.mem = (char *)d.mem - 4;
+    e.pages->fail_after = 0;
+    assert_int_equal(mmkit_cow_init(&c2, &d), MMKIT_ENOMEM);
+    e.pages->fail_after = -1;
+    assert_null(c2.state);
+    free(d.mem);
+    assert_int_equal(mmkit_cow_init(NULL, &d), MMKIT_EINVAL);
+    /* space init */
+    memset(&sd, 0, sizeof sd);
+    assert_int_equal(mmkit_cow_space_init(&s2, &e.cow, &sd), MMKIT_EINVAL); /* no pt */
+    sd.pt = &p.pt;
+    sd.region_cap = 3;
+    assert_int_equal(mmkit_cow_space_init(&s2, &e.cow, &sd), MMKIT_EINVAL); /* no regions */
+    assert_int_equal(mmkit_cow_space_init(&s2, &e.cow, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_space_init(NULL, &e.cow, &sd), MMKIT_EINVAL);
+    memset(&c2, 0, sizeof c2);
+    assert_int_equal(mmkit_cow_space_init(&s2, &c2, &sd), MMKIT_EINVAL);
+    /* faults */
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0, 0, &what, NULL), MMKIT_EINVAL);
+    assert_int_equal(what, 0);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0, MMKIT_COW_READ | MMKIT_COW_EXEC, &what, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0, 0x100u | MMKIT_COW_READ, &what, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_fault(&p.s, VA0, MMKIT_COW_USER, &what, NULL), MMKIT_EINVAL);
+    /* frame_get / stats / destroy */
+    assert_int_equal(mmkit_cow_frame_get(&e.cow, GiB(64), &info), MMKIT_ERANGE);
+    assert_int_equal(mmkit_cow_frame_get(&e.cow, GiB(4), &info), MMKIT_OK); /* the far range */
+    assert_int_equal(info.refs, 0);
+    assert_int_equal(mmkit_cow_frame_get(&e.cow, GiB(3), &info), MMKIT_ERANGE); /* the hole */
+    assert_int_equal(mmkit_cow_frame_get(&e.cow, BASE, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_stats_get(&e.cow, NULL), MMKIT_EINVAL);
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_destroy(&e.cow), MMKIT_EBUSY);
+    assert_string_equal(last_log, "mmkit_cow_destroy: c: spaces or pins remain");
+    /* fork */
+    proc_new(&e, &q);
+    assert_int_equal(mmkit_cow_fork(&p.s, &p.s, MMKIT_COW_FORK_COPY, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_fork(&q.s, &p.s, MMKIT_COW_FORK_MODE_COUNT, NULL), MMKIT_EINVAL);
+    add_region(&q, VA0 + 100 * PG, PG, RW, MMKIT_COW_PRIVATE);
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_fork(&q.s, &p.s, MMKIT_COW_FORK_COPY, NULL), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_cow_fork: child: must have no regions");
+    assert_int_equal(mmkit_cow_region_remove(&q.s, VA0 + 100 * PG, PG, NULL), MMKIT_OK);
+    q.s.cap = 0; /* storage too small (as if region_cap had been 0) */
+    assert_int_equal(mmkit_cow_fork(&q.s, &p.s, MMKIT_COW_FORK_COPY, NULL), MMKIT_ENOSPC);
+    q.s.cap = 16;
+    {
+        /* a child in another instance */
+        env e2;
+        env_init(&e2, MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_COW_FORK_COPY);
+        proc_new(&e2, &other);
+        assert_int_equal(mmkit_cow_fork(&other.s, &p.s, MMKIT_COW_FORK_COPY, NULL), MMKIT_EINVAL);
+        proc_exit(&e2, &other);
+        env_fini(&e2);
+    }
+    /* the access helpers */
+    assert_int_equal(mmkit_cow_access_x86(0x2 | 0x4 | 0x1, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_WRITE | MMKIT_COW_USER);
+    assert_int_equal(mmkit_cow_access_x86(0x10, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_EXEC);
+    assert_int_equal(mmkit_cow_access_x86(0x0, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_READ);
+    acc = 99;
+    assert_int_equal(mmkit_cow_access_x86(0x9, &acc), MMKIT_EINVAL); /* RSVD */
+    assert_int_equal(mmkit_cow_access_x86(0x23, &acc), MMKIT_EINVAL); /* PK */
+    assert_int_equal(mmkit_cow_access_x86(0x8000, &acc), MMKIT_EINVAL); /* SGX */
+    assert_int_equal(acc, 99);
+    assert_int_equal(mmkit_cow_access_riscv(15, true, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_WRITE | MMKIT_COW_USER);
+    assert_int_equal(mmkit_cow_access_riscv(13, false, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_READ);
+    assert_int_equal(mmkit_cow_access_riscv(12, false, &acc), MMKIT_OK);
+    assert_int_equal(acc, MMKIT_COW_EXEC);
+    assert_int_equal(mmkit_cow_access_riscv(7, false, &acc), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_access_riscv(((uint64_t)1 << 63) | 5, false, &acc), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_access_riscv(13, false, NULL), MMKIT_EINVAL);
+    /* nothing of the above changed the instance */
+    st1 = stats_of(&e);
+    assert_int_equal(st1.frames_live, st0.frames_live);
+    assert_int_equal(st1.frames_allocated, st0.frames_allocated + 0);
+    assert_int_equal(rd(&e, &p, VA0), 1);
+    CHECK(&e);
+    (void)pa;
+    proc_exit(&e, &q);
+    proc_exit(&e, &p);
+    env_fini(&e);
+}
+
+/* lock hooks around shared state: balanced, and the atomic option behaves the same */
+static void body_locked(env *e) {
+    proc p, c;
+    proc_new(e, &p);
+    add_region(&p, VA0, 8 * PG, RW, MMKIT_COW_PRIVATE);
+    wr(e, &p, VA0, 1);
+    do_fork(e, &c, &p);
+    assert_int_equal(wr(e, &c, VA0, 2), MMKIT_COW_DID_COPY);
+    assert_int_equal(wr(e, &p, VA0, 3), MMKIT_COW_DID_REUSE);
+    assert_int_equal(rd(e, &c, VA0), 2);
+    proc_exit(e, &c);
+    proc_exit(e, &p);
+}
+static void test_lock_and_atomic(void **state) {
+    env e;
+    (void)state;
+    env_init_opts(&e, MMKIT_PAGETABLE_SV48, MMKIT_COW_FORK_COPY, true, false);
+    body_locked(&e);
+    assert_true(e.tally.acquires > 10);
+    env_fini(&e);
+    env_init_opts(&e, MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_COW_FORK_COPY, false, true);
+    body_locked(&e);
+    env_fini(&e);
+}
+
+/* x86: a leaf that loses WRITE at fork keeps its dirty state in bit 52, never W=0 with D=1 */
+static void test_x86_dirty_rule(void **state) {
+    env e;
+    proc p, c;
+    uint64_t pte = 0;
+    (void)state;
+    env_init(&e, MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_COW_FORK_COPY);
+    proc_new(&e, &p);
+    add_region(&p, VA0, PG, RW, MMKIT_COW_PRIVATE);
+    wr(&e, &p, VA0, 1);
+    assert_int_equal(mmkit_pagetable_entry_get(&p.pt, VA0, 0, &pte), MMKIT_OK);
+    assert_true(pte & 0x40); /* D */
+    do_fork(&e, &c, &p);
+    assert_int_equal(mmkit_pagetable_entry_get(&p.pt, VA0, 0, &pte), MMKIT_OK);
+    assert_false(pte & 0x2);  /* W clear */
+    assert_false(pte & 0x40); /* D clear */
+    assert_true(pte & MMKIT_PAGETABLE_X86_SAVED_DIRTY);
+    assert_true(pte & 0x200); /* SW0: the COW mark */
+    assert_int_equal(mmkit_pagetable_entry_get(&c.pt, VA0, 0, &pte), MMKIT_OK);
+    assert_false(pte & 0x40);
+    assert_true(pte & 0x200);
+    proc_exit(&e, &c);
+    proc_exit(&e, &p);
+    env_fini(&e);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demand_zero),
+        cmocka_unit_test(test_fill),
+        cmocka_unit_test(test_fork_chain_orders),
+        cmocka_unit_test(test_fork_siblings),
+        cmocka_unit_test(test_fork_shared),
+        cmocka_unit_test(test_pinned_fork),
+        cmocka_unit_test(test_cve_2020_29374),
+        cmocka_unit_test(test_pins_misc),
+        cmocka_unit_test(test_fork_enomem),
+        cmocka_unit_test(test_fault_enomem),
+        cmocka_unit_test(test_protect),
+        cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_lock_and_atomic),
+        cmocka_unit_test(test_x86_dirty_rule),
+    };
+    modes[nmodes++] = MMKIT_COW_FORK_COPY;
+#ifdef MMKIT_COW_HAVE_SHARE_TABLES
+    modes[nmodes++] = MMKIT_COW_FORK_SHARE_TABLES;
+#endif
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
