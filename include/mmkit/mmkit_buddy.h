@@ -1329,6 +1329,22 @@ static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order
     return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, false);
 }
 
+#if !MMKIT_DEBUG
+/* Order-0 free-bit word wi of the top region r turned zero: the rare half of
+ * mmkit__buddy_wclear, out of line (the fast path then needs no stack frame). */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__buddy_region *r,
+                                                                      uint64_t wi) {
+    mmkit__buddy_order *t = &r->ord[0];
+    if (MMKIT__LIKELY(t->pend == (size_t)wi + 1u)) {
+        t->pend = 0;
+        if (!t->nfree) r->omask &= ~1u;
+    } else {
+        mmkit__buddy_word_off(r, 0, wi);
+    }
+    return MMKIT_OK;
+}
+#endif
+
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b,
                                       unsigned order, uint32_t flags, mmkit_paddr *pa) {
     uint64_t limit;
@@ -1339,10 +1355,10 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_budd
     return mmkit__buddy_top_alloc(b, order, flags, pa);
 }
 
-/* The fast path: a free block of exactly this order in the top region, at its hint. A small
- * leaf (no stack frame); everything else goes to the slow path. */
-MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
-                                         mmkit_paddr *pa) {
+/* The order > 0 fast path: a free block of exactly this order in the top region, at its hint;
+ * everything else goes to the slow path. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, unsigned order,
+                                                              uint32_t flags, mmkit_paddr *pa) {
 #if !MMKIT_DEBUG
     mmkit__buddy_region *r;
     if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM) &&
@@ -1371,6 +1387,39 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
     }
 #endif
     return mmkit__buddy_alloc_slowpath(b, order, flags, pa);
+}
+
+/* The fast path: order 0 from the top region at its hint (the frame freed last), a leaf with
+ * every shift constant. Other orders, misses and bad input go out of line. */
+MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+                                         mmkit_paddr *pa) {
+#if !MMKIT_DEBUG
+    mmkit__buddy_region *r;
+    if (MMKIT__LIKELY(order == 0 && b && pa && !(flags & ~MMKIT_ALLOC_NORECLAIM) &&
+                      (r = b->top) != NULL)) {
+        /* the hint's F bit set means a free frame (no omask test needed) */
+        mmkit__buddy_order *t = &r->ord[0];
+        uint64_t i = t->hint, *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
+        uint64_t bit = (uint64_t)1 << (i & 63u);
+        if (MMKIT__LIKELY(f & bit)) {
+            f ^= bit;
+            w[0] = f;
+            w[1] |= bit;
+            t->nfree--;
+            b->free_frames--;
+            *pa = mmkit_pfn_to_paddr(t->base + i);
+            if (!f) { /* the word is empty now; usually it is the pending one */
+                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
+                    return mmkit__buddy_alloc0_word_off(r, i >> 6);
+                t->pend = 0;
+                if (!t->nfree) r->omask &= ~1u;
+            }
+            return MMKIT_OK;
+        }
+        return mmkit__buddy_alloc_slowpath(b, 0, 0, pa); /* NORECLAIM has no effect here */
+    }
+#endif
+    return mmkit__buddy_alloc_k(b, order, flags, pa);
 }
 
 MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
@@ -1419,7 +1468,9 @@ static MMKIT__BUDDY_NOINLINE void mmkit__buddy_merge(mmkit_buddy *b, mmkit__budd
     mmkit__buddy_free_block_at(b, r, o, blk, i, w);
 }
 
-MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
+/* Every free the order-0 fast path below does not finish. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b, mmkit_paddr pa,
+                                                                unsigned order) {
     mmkit__buddy_region *r;
     mmkit__buddy_order *t;
     mmkit_pfn pfn, blk;
@@ -1458,6 +1509,56 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
         }
     }
     return MMKIT_OK;
+}
+
+#if !MMKIT_DEBUG
+/* Order-0 free-bit word wi of the top region r turned non-zero: the pending-summary step of
+ * mmkit__buddy_wset, out of line (the fast path then needs no stack frame). */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__buddy_region *r,
+                                                                    uint64_t wi) {
+    mmkit__buddy_order *t = &r->ord[0];
+    if (t->pend) mmkit__buddy_word_on(r, 0, wi);
+    else {
+        t->pend = (size_t)wi + 1u;
+        r->omask |= 1u;
+    }
+    return MMKIT_OK;
+}
+#endif
+
+/* The fast path: one frame of the top region whose buddy is allocated (no merge). A leaf with
+ * every shift constant; anything else (other orders, other regions, bad input, a merge) goes to
+ * the slow path, which repeats the checks. The bound test is on the bit index: the bits of
+ * partial blocks at the region's edges are never marked, so a frame there fails the A test. */
+MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
+#if !MMKIT_DEBUG
+    mmkit__buddy_region *r;
+    if (MMKIT__LIKELY(order == 0 && b && (r = b->top) != NULL && !(pa & MMKIT_PAGE_MASK))) {
+        mmkit__buddy_order *t = &r->ord[0];
+        uint64_t i = mmkit_paddr_to_pfn(pa) - t->base;
+        if (MMKIT__LIKELY(i < t->nbits)) {
+            uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), a = w[1], f = w[0];
+            uint64_t bit = (uint64_t)1 << (i & 63u);
+            /* allocated at order 0 (then its own F bit is clear), and its buddy not free */
+            if (MMKIT__LIKELY((a & bit) && !((f >> ((i ^ 1u) & 63u)) & 1u))) {
+                w[1] = a ^ bit;
+                w[0] = f | bit;
+                t->nfree++;
+                t->hint = i;
+                b->free_frames++;
+                if (!f) { /* the word was empty: it becomes the pending one */
+                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i >> 6);
+                    t->pend = (size_t)(i >> 6) + 1u;
+                    r->omask |= 1u;
+                }
+                return MMKIT_OK;
+            }
+        }
+        /* pa rebuilt from i, so that it need not stay in a register through the fast path */
+        return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(t->base + i), 0);
+    }
+#endif
+    return mmkit__buddy_free_slow(b, pa, order);
 }
 
 /* The range [pfn, pfn+n) inside one region, or ERANGE/EALIGN/EINVAL. */
