@@ -413,6 +413,12 @@ extern "C" {
 #else
 #define MMKIT__BUDDY_NOINLINE
 #endif
+/* Helpers that must fold into their (specialised) callers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__BUDDY_FORCEINLINE __attribute__((always_inline)) inline
+#else
+#define MMKIT__BUDDY_FORCEINLINE inline
+#endif
 
 /* ---- bitmap with summary tree ------------------------------------------------------------ */
 
@@ -473,20 +479,35 @@ static MMKIT__BUDDY_NOINLINE void mmkit__buddy_word_off(mmkit__buddy_region *r, 
 
 /* Set / clear free bit i (in F word w) of order o with its counter; a set block becomes the
  * hint. O(1) usually (a few instructions), O(D) when the word turns non-zero / zero. */
-static inline void mmkit__buddy_wset(mmkit__buddy_region *r, unsigned o, uint64_t *w, uint64_t i) {
+static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_wset(mmkit__buddy_region *r, unsigned o, uint64_t *w, uint64_t i) {
     mmkit__buddy_order *t = &r->ord[o];
     uint64_t old = *w;
     *w = old | ((uint64_t)1 << (i & 63u));
     t->nfree++;
     t->hint = i;
-    if (MMKIT__UNLIKELY(!old)) mmkit__buddy_word_on(r, o, i >> 6);
+    if (!old) { /* the word turns non-zero: it becomes the pending one */
+        if (MMKIT__LIKELY(!t->pend)) {
+            t->pend = (size_t)(i >> 6) + 1u;
+            r->omask |= (uint32_t)1 << o;
+        } else {
+            mmkit__buddy_word_on(r, o, i >> 6);
+        }
+    }
 }
-static inline void mmkit__buddy_wclear(mmkit__buddy_region *r, unsigned o, uint64_t *w,
+static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_wclear(mmkit__buddy_region *r, unsigned o, uint64_t *w,
                                        uint64_t i) {
+    mmkit__buddy_order *t = &r->ord[o];
     uint64_t v = *w & ~((uint64_t)1 << (i & 63u));
     *w = v;
-    r->ord[o].nfree--;
-    if (MMKIT__UNLIKELY(!v)) mmkit__buddy_word_off(r, o, i >> 6);
+    t->nfree--;
+    if (!v) { /* the word turns zero: usually the pending one (its summary bits were never set) */
+        if (MMKIT__LIKELY(t->pend == (size_t)(i >> 6) + 1u)) {
+            t->pend = 0;
+            if (!t->nfree) r->omask &= ~((uint32_t)1 << o);
+        } else {
+            mmkit__buddy_word_off(r, o, i >> 6);
+        }
+    }
 }
 /* The level-0 word pair of bit i: [0] the F word, [1] the A word. */
 static inline uint64_t *mmkit__buddy_pair(const mmkit__buddy_order *t, uint64_t i) {
@@ -683,7 +704,7 @@ static bool mmkit__buddy_poison_intact(const mmkit_buddy *b, mmkit_pfn pfn, uint
 /* Put the free block blk (bit i of word pair w at order o) into the maps, merging with free
  * buddies. A block and its buddy share a word (bases are 64-aligned), and blocks outside the
  * region are never marked, so the buddy test needs no bounds check. O(O * D). */
-static inline void mmkit__buddy_free_block_at(mmkit_buddy *b, mmkit__buddy_region *r,
+static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_free_block_at(mmkit_buddy *b, mmkit__buddy_region *r,
                                               unsigned o, mmkit_pfn blk, uint64_t i, uint64_t *w) {
     const unsigned mo = b->max_order;
     b->free_frames += mmkit_order_frames(o);
@@ -1279,10 +1300,39 @@ static mmkit__buddy_region *mmkit__buddy_lower_region(const mmkit_buddy *b, unsi
     return NULL;
 }
 
+/* Split the block of order o at pfn (just taken) down to `order`: the upper half at each order
+ * below o goes back free (kept at pfn). One word per order; the order-mask bits of words that
+ * turn non-zero are collected and stored once. O(O) (O(O * D) when a pending word flushes). */
+static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_split(mmkit__buddy_region *r, unsigned o, unsigned order,
+                                      mmkit_pfn pfn) {
+    mmkit__buddy_order *t = &r->ord[o];
+    uint32_t on = 0;
+    while (o > order) {
+        uint64_t i, *w, old;
+        o--;
+        t--;
+        i = ((pfn >> o) ^ 1u) - t->base;
+        w = t->lv[0] + ((size_t)(i >> 6) << 1);
+        old = *w;
+        *w = old | ((uint64_t)1 << (i & 63u));
+        t->nfree++;
+        t->hint = i;
+        if (!old) { /* as in mmkit__buddy_wset */
+            if (MMKIT__LIKELY(!t->pend)) {
+                t->pend = (size_t)(i >> 6) + 1u;
+                on |= (uint32_t)1 << o;
+            } else {
+                mmkit__buddy_word_on(r, o, i >> 6);
+            }
+        }
+    }
+    r->omask |= on;
+}
+
 /* Unconstrained allocation (flags: ZERO or none), arguments already checked. Best fit in the
  * highest region that has memory; within the order, the hint (the block made free last), else
  * another free block in the hint's bitmap word (the same cache line), else the lowest one. */
-static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
+static MMKIT__BUDDY_FORCEINLINE mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                             mmkit_paddr *pa) {
     unsigned o;
     uint64_t i, f, *w;
@@ -1314,10 +1364,7 @@ static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order
     if (MMKIT__LIKELY(o == order)) {
         w[1] |= (uint64_t)1 << (i & 63u); /* F to A in one word pair */
     } else {
-        while (o > order) { /* split: the upper halves go back free */
-            o--;
-            mmkit__buddy_fset(r, o, (pfn >> o) ^ 1u);
-        }
+        mmkit__buddy_split(r, o, order, pfn);
         mmkit__buddy_aset(r, order, pfn >> order);
     }
 #if !MMKIT_DEBUG
@@ -1327,6 +1374,16 @@ static inline mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order
     }
 #endif
     return mmkit__buddy_finish_alloc(b, r, pfn, order, flags, pa, false);
+}
+
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b,
+                                      unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    uint64_t limit;
+    mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
+    if (st != MMKIT_OK) return st;
+    limit = mmkit_alloc_limit(flags);
+    if (limit) return mmkit__buddy_window_alloc(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
+    return mmkit__buddy_top_alloc(b, order, flags, pa);
 }
 
 #if !MMKIT_DEBUG
@@ -1345,15 +1402,14 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__bu
 }
 #endif
 
-static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_buddy *b,
-                                      unsigned order, uint32_t flags, mmkit_paddr *pa) {
-    uint64_t limit;
-    mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
-    if (st != MMKIT_OK) return st;
-    limit = mmkit_alloc_limit(flags);
-    if (limit) return mmkit__buddy_window_alloc(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
-    return mmkit__buddy_top_alloc(b, order, flags, pa);
+#if !MMKIT_DEBUG
+/* An order-0 request the hint could not serve, arguments already checked (NORECLAIM has no
+ * effect here): mmkit__buddy_top_alloc specialised for order 0. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *b,
+                                                                  mmkit_paddr *pa) {
+    return mmkit__buddy_top_alloc(b, 0, 0, pa);
 }
+#endif
 
 /* The order > 0 fast path: a free block of exactly this order in the top region, at its hint;
  * everything else goes to the slow path. */
@@ -1416,7 +1472,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
             }
             return MMKIT_OK;
         }
-        return mmkit__buddy_alloc_slowpath(b, 0, 0, pa); /* NORECLAIM has no effect here */
+        return mmkit__buddy_alloc0_miss(b, pa);
     }
 #endif
     return mmkit__buddy_alloc_k(b, order, flags, pa);
