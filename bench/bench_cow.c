@@ -42,6 +42,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define MMKIT_IMPLEMENTATION
+#include <mmkit/mmkit_cow.h>
+
 #define BENCH_NAME "bench_cow"
 #include "bench_common.h"
 
@@ -167,6 +170,205 @@ static void peer_stop(void) {
     peer_pid = -1;
 }
 
+
+/* ---- mmkit: one arena for data frames and table pages, one frame map ------------------------ */
+#define ARENA_BASE ((mmkit_paddr)1 << 32)
+#define VBASE ((mmkit_vaddr)1 << 39) /* a 512 GiB boundary: the 1 GiB lies in one top-level slot */
+static unsigned char *arena;
+static uint32_t *free_stack;
+static uint64_t arena_frames, nfree;
+
+static mmkit_status ar_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    uint64_t i;
+    (void)ctx;
+    if (order || !nfree) return MMKIT_ENOMEM;
+    i = free_stack[--nfree];
+    if (flags & MMKIT_ALLOC_ZERO) memset(arena + i * PG, 0, PG);
+    *pa = ARENA_BASE + i * PG;
+    return MMKIT_OK;
+}
+static mmkit_status ar_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    (void)ctx;
+    if (order || pa < ARENA_BASE || (pa - ARENA_BASE) / PG >= arena_frames) return MMKIT_EINVAL;
+    free_stack[nfree++] = (uint32_t)((pa - ARENA_BASE) / PG);
+    return MMKIT_OK;
+}
+static void *ar_p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    return arena + (pa - ARENA_BASE);
+}
+
+static volatile unsigned char sink;
+static mmkit_cow cow;
+static mmkit_frame_map fmap;
+static uint64_t fmap_mem[4];
+static mmkit_pagetable_desc ptd;
+static mmkit_tlb_gather gat;
+
+typedef struct space {
+    mmkit_pagetable pt;
+    mmkit_cow_space s;
+    mmkit_cow_region regions[4];
+} space;
+static space parent, child;
+
+static void arena_setup(uint64_t frames) {
+    mmkit_frame_map_desc fd;
+    mmkit_range ram;
+    mmkit_cow_desc cd;
+    mmkit_tlb_gather_desc gd;
+    size_t need = 0;
+    uint64_t i;
+    arena_frames = frames;
+    arena = (unsigned char *)mmap(NULL, (size_t)(frames * PG), PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (arena == MAP_FAILED) bench_die("mmap of %llu frames", (unsigned long long)frames);
+    free_stack = (uint32_t *)bench_xmalloc((size_t)frames * sizeof *free_stack);
+    for (i = 0; i < frames; i++) free_stack[i] = (uint32_t)(frames - 1u - i);
+    nfree = frames;
+    memset(&fd, 0, sizeof fd);
+    ram.base = ARENA_BASE;
+    ram.size = frames * PG;
+    fd.ram = &ram;
+    fd.ram_count = 1;
+    fd.mem = fmap_mem;
+    fd.mem_size = sizeof fmap_mem;
+    if (mmkit_frame_map_init(&fmap, &fd) != MMKIT_OK) bench_die("frame_map_init");
+    memset(&cd, 0, sizeof cd);
+    cd.provider.alloc = ar_alloc;
+    cd.provider.free = ar_free;
+    cd.provider.phys_to_virt = ar_p2v;
+    cd.frames = &fmap;
+    if (mmkit_cow_mem_size(&cd, &need) != MMKIT_OK) bench_die("cow_mem_size");
+    cd.mem = bench_xmalloc(need);
+    cd.mem_size = need;
+    if (mmkit_cow_init(&cow, &cd) != MMKIT_OK) bench_die("cow_init");
+    memset(&ptd, 0, sizeof ptd);
+    ptd.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    ptd.provider = cd.provider;
+    ptd.direct_map = true;
+    ptd.max_page_size = PG;
+    memset(&gd, 0, sizeof gd);
+    if (mmkit_tlb_gather_init(&gat, &gd) != MMKIT_OK) bench_die("gather_init");
+}
+
+static void space_up(space *sp) {
+    mmkit_cow_space_desc d;
+    memset(sp, 0, sizeof *sp);
+    if (mmkit_pagetable_init(&sp->pt, &ptd) != MMKIT_OK) bench_die("pagetable_init");
+    memset(&d, 0, sizeof d);
+    d.pt = &sp->pt;
+    d.regions = sp->regions;
+    d.region_cap = 4;
+    if (mmkit_cow_space_init(&sp->s, &cow, &d) != MMKIT_OK) bench_die("space_init");
+}
+static void space_down(space *sp) {
+    if (mmkit_cow_space_destroy(&sp->s, &gat) != MMKIT_OK) bench_die("space_destroy");
+    if (mmkit_tlb_gather_flush(&gat) != MMKIT_OK) bench_die("flush");
+    if (mmkit_pagetable_destroy(&sp->pt, NULL, NULL) != MMKIT_OK) bench_die("pagetable_destroy");
+}
+
+/* Write faults on `n` pages of sp, page = first + i * stride; each must do `want` (a
+ * MMKIT_COW_DID_* bit, 0: any). Returns ns per fault. The fault, its gather flush and the
+ * loop are timed; the store the faulting access would then make is not. */
+static BENCH_NOINLINE double faults(space *sp, uint64_t first, uint64_t stride, uint64_t n,
+                                    uint32_t want) {
+    uint64_t i, t0, t1;
+    uint32_t what = 0, all = ~0u;
+    t0 = bench_now_ns();
+    for (i = 0; i < n; i++) {
+        mmkit_vaddr va = VBASE + (first + i * stride) * PG;
+        if (mmkit_cow_fault(&sp->s, va, MMKIT_COW_WRITE, &what, &gat) != MMKIT_OK)
+            bench_die("write fault %llu failed", (unsigned long long)i);
+        all &= what;
+        (void)mmkit_tlb_gather_flush(&gat);
+    }
+    t1 = bench_now_ns();
+    if (want && !(all & want))
+        bench_die("write faults did %x, expected %x in every one", all, want);
+    return (double)(t1 - t0) / (double)n;
+}
+
+/* The parent: one private RW region of `pages` 4 KiB pages, every page written (a stamp). */
+static void parent_setup(uint64_t pages) {
+    mmkit_cow_region r;
+    uint64_t i;
+    space_up(&parent);
+    memset(&r, 0, sizeof r);
+    r.start = VBASE;
+    r.len = pages * PG;
+    r.prot = MMKIT_PTE_RW | MMKIT_PTE_USER;
+    r.kind = MMKIT_COW_PRIVATE;
+    if (mmkit_cow_region_add(&parent.s, &r) != MMKIT_OK) bench_die("region_add");
+    (void)faults(&parent, 0, 1, pages, MMKIT_COW_DID_ZERO_FILL);
+    for (i = 0; i < pages; i++) {
+        mmkit_paddr pa;
+        if (mmkit_pagetable_translate(&parent.pt, VBASE + i * PG, &pa, NULL, NULL) != MMKIT_OK)
+            bench_die("translate");
+        memcpy(ar_p2v(NULL, pa), &i, sizeof i);
+    }
+}
+
+/* Page contents as the space sees them (first 8 bytes). */
+static uint64_t peek(space *sp, uint64_t page) {
+    mmkit_paddr pa;
+    uint64_t v;
+    if (mmkit_pagetable_translate(&sp->pt, VBASE + page * PG, &pa, NULL, NULL) != MMKIT_OK)
+        bench_die("translate page %llu", (unsigned long long)page);
+    memcpy(&v, ar_p2v(NULL, pa), sizeof v);
+    return v;
+}
+
+/* One run of a mode: fork (timed); write faults on pages [0, F) of the parent while the child
+ * shares them (timed: copy faults); the child checked and destroyed; write faults on pages
+ * [F, pages) of the parent, now exclusive again (timed: reuse faults; they also make the
+ * parent writable for the next run). false when the mode is refused (not implemented). */
+static bool run_mode(mmkit_cow_fork_mode mode, uint64_t pages, double *fork_ns, double *copy_ns,
+                     double *reuse_ns) {
+    uint64_t t0, t1, i;
+    mmkit_status st;
+    space_up(&child);
+    t0 = bench_now_ns();
+    st = mmkit_cow_fork(&child.s, &parent.s, mode, &gat);
+    t1 = bench_now_ns();
+    if (st != MMKIT_OK) {
+        space_down(&child);
+        if (st == MMKIT_EINVAL) return false;
+        bench_die("fork: %s", mmkit_status_str(st));
+    }
+    *fork_ns = (double)(t1 - t0) / (double)pages;
+    *copy_ns = faults(&parent, 0, 1, opt_faults, MMKIT_COW_DID_COPY);
+    for (i = 0; i < pages; i += pages / 64u) /* both see the contents of the fork */
+        if (peek(&child, i) != i || peek(&parent, i) != i) bench_die("contents after fork");
+    if (mmkit_cow_check(&cow) != MMKIT_OK) bench_die("cow_check after fork");
+    space_down(&child);
+    *reuse_ns = faults(&parent, opt_faults, 1, pages - opt_faults, MMKIT_COW_DID_REUSE);
+    if (mmkit_cow_check(&cow) != MMKIT_OK) bench_die("cow_check after the reuse faults");
+    return true;
+}
+
+/* The copy part of a copy fault: 4 KiB memcpy from n cold source pages to n other cold pages
+ * (two buffers of n pages each, written once, far larger than the caches for the default n),
+ * in the same order as the faults. ns per page. */
+static BENCH_NOINLINE double memcpy_ns(uint64_t n) {
+    static unsigned char *a, *b;
+    uint64_t i, t0;
+    if (!a) {
+        a = (unsigned char *)bench_xmalloc((size_t)(n * PG));
+        b = (unsigned char *)bench_xmalloc((size_t)(n * PG));
+        memset(a, 1, (size_t)(n * PG));
+        memset(b, 2, (size_t)(n * PG));
+    }
+    /* evict: stream through the arena's data frames (the parent's pages) */
+    for (i = 0; i < arena_frames; i += 1) sink ^= arena[i * PG + 64u];
+    t0 = bench_now_ns();
+    for (i = 0; i < n; i++) {
+        memcpy(b + i * PG, a + i * PG, PG);
+        __asm__ __volatile__("" : : "r"(b) : "memory");
+    }
+    return (double)(bench_now_ns() - t0) / (double)n;
+}
+
 /* ---- results ------------------------------------------------------------------------------- */
 #define MAXRUNS 64
 typedef struct series {
@@ -184,7 +386,7 @@ static void print_row(series *s) {
     if (!s->n) return;
     memcpy(sorted, s->v, s->n * sizeof *sorted);
     bench_sort(sorted, s->n);
-    printf("| %-34s | %10.3f | %10.3f | %10.3f | %-12s | %s |\n", s->name, sorted[0],
+    printf("| %-34s | %10.3f | %10.3f | %10.3f | %-8s | %s |\n", s->name, sorted[0],
            bench_pct(sorted, s->n, 0.5), sorted[s->n - 1], s->unit, s->target);
     bench_record(s->name, strncmp(s->name, "Linux", 5) ? "mmkit" : "linux",
                  bench_pct(sorted, s->n, 0.5), s->unit);
@@ -202,10 +404,18 @@ static void usage(const char *argv0) {
 }
 
 int main(int argc, char **argv) {
-    series linux_fork = {"Linux fork() (same run)", "ns/page", "~39 (peer)", {0}, 0};
+    series linux_fork = {"Linux fork() (same run)", "ns/page", "peer ~39", {0}, 0};
+    series classic = {"mmkit fork, classic", "ns/page", "<= 5", {0}, 0};
+    series sharing = {"mmkit fork, table-sharing", "ns/page", "<= 0.2", {0}, 0};
+    series copy_c = {"write fault, copy (after classic)", "ns/fault", "-", {0}, 0};
+    series copy_s = {"write fault, copy (after sharing)", "ns/fault", "- (incl. table copy)", {0}, 0};
+    series reuse_c = {"write fault, reuse (no copy)", "ns/fault", "<= 50", {0}, 0};
+    series reuse_s = {"write fault, reuse (after sharing)", "ns/fault", "<= 50", {0}, 0};
+    series mcpy = {"memcpy 4 KiB, cold (reference)", "ns", "-", {0}, 0};
     uint64_t pages;
     unsigned r;
     int a;
+    bool have_sharing = true;
     for (a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--mib") && a + 1 < argc) opt_mib = strtoull(argv[++a], 0, 0);
         else if (!strcmp(argv[a], "--runs") && a + 1 < argc)
@@ -222,22 +432,72 @@ int main(int argc, char **argv) {
     if (!opt_mib || opt_mib > 65536 || !opt_runs || opt_runs > MAXRUNS || !opt_faults)
         usage(argv[0]);
     pages = opt_mib << 20 >> 12;
-    if (opt_faults > pages) opt_faults = pages;
+    if (opt_faults >= pages) opt_faults = pages / 2u;
 
-    peer_start(opt_mib << 20);
+    peer_start(opt_mib << 20); /* before the arena: the peer holds only its own region */
+    arena_setup(pages + opt_faults + pages / 256u + 256u);
+    parent_setup(pages);
 
-    printf("bench_cow: fork of %llu MiB of 4 KiB pages (%llu pages), %u runs, interleaved\n",
-           (unsigned long long)opt_mib, (unsigned long long)pages, opt_runs);
+    printf("bench_cow: fork of %llu MiB of 4 KiB pages (%llu pages), %llu write faults per "
+           "kind, %u runs, interleaved\n",
+           (unsigned long long)opt_mib, (unsigned long long)pages,
+           (unsigned long long)opt_faults, opt_runs);
     bench_print_machine();
-    for (r = 0; r < opt_runs; r++) add(&linux_fork, peer_fork_ns() / (double)pages);
+    for (r = 0; r < opt_runs; r++) {
+        double f = 0, c = 0, u = 0;
+        add(&linux_fork, peer_fork_ns() / (double)pages);
+        if (!run_mode(MMKIT_COW_FORK_COPY, pages, &f, &c, &u)) bench_die("classic fork refused");
+        add(&classic, f);
+        add(&copy_c, c);
+        add(&reuse_c, u);
+        if (have_sharing && run_mode(MMKIT_COW_FORK_SHARE_TABLES, pages, &f, &c, &u)) {
+            add(&sharing, f);
+            add(&copy_s, c);
+            add(&reuse_s, u);
+        } else {
+            have_sharing = false;
+        }
+        add(&mcpy, memcpy_ns(opt_faults));
+    }
     peer_stop();
+    space_down(&parent);
+    {
+        mmkit_cow_stats cs;
+        if (mmkit_cow_stats_get(&cow, &cs) != MMKIT_OK || cs.frames_live != 0)
+            bench_die("frames left after teardown");
+        if (mmkit_cow_destroy(&cow) != MMKIT_OK || nfree != arena_frames)
+            bench_die("the provider holds %llu frames after teardown",
+                      (unsigned long long)(arena_frames - nfree));
+    }
 
-    printf("\n| %-34s | %10s | %10s | %10s | %-12s | %s |\n", "figure", "min", "median", "max",
+    printf("\n| %-34s | %10s | %10s | %10s | %-8s | %s |\n", "figure", "min", "median", "max",
            "unit", "target");
-    printf("|%s|-----------:|-----------:|-----------:|%s|%s|\n",
-           "------------------------------------", "--------------", "--------");
+    printf("|%s|-----------:|-----------:|-----------:|----------|--------|\n",
+           "------------------------------------");
     print_row(&linux_fork);
-    printf("\nLinux fork of the same peer before it mapped the region: %.1f us (fixed cost, "
+    print_row(&classic);
+    if (have_sharing) print_row(&sharing);
+    else printf("| %-34s | %10s | %10s | %10s | %-8s | %s |\n", "mmkit fork, table-sharing",
+                "n/a", "n/a", "n/a", "ns/page", "refused (EINVAL): not implemented");
+    print_row(&copy_c);
+    if (have_sharing) print_row(&copy_s);
+    print_row(&reuse_c);
+    if (have_sharing) print_row(&reuse_s);
+    print_row(&mcpy);
+    {
+        double l[MAXRUNS], m[MAXRUNS];
+        memcpy(l, linux_fork.v, linux_fork.n * sizeof *l);
+        memcpy(m, classic.v, classic.n * sizeof *m);
+        printf("\nmedian Linux / classic: %.1fx", bench_median(l, linux_fork.n) /
+                                                    bench_median(m, classic.n));
+        if (have_sharing) {
+            memcpy(m, sharing.v, sharing.n * sizeof *m);
+            printf(", Linux / table-sharing: %.0fx", bench_median(l, linux_fork.n) /
+                                                      bench_median(m, sharing.n));
+        }
+        printf("\n");
+    }
+    printf("Linux fork of the same peer before it mapped the region: %.1f us (fixed cost, "
            "included above)\n",
            (double)peer_empty_ns / 1000.0);
     return 0;
