@@ -15,7 +15,8 @@
  *         2 MiB multiples on a 2 MiB boundary, 1 GiB on a 1 GiB boundary), bit 5 A/D set
  *         "by the MMU" on the first page before the op, bit 6: kind 1 becomes replace (the
  *         leaf at the first page; [7] bit 1 moves va to the leaf's start, bit 0 aligns pa
- *         down to the leaf size), kind 4 becomes harvest; bit 7 spare
+ *         down to the leaf size), kind 4 becomes harvest, kind 5 becomes copy (pt -> the
+ *         second tree, [7] picks clear/set), kind 2 unmaps the second tree; bit 7 spare
  *     [1..3] first page in the 4 GiB window (20 bits)
  *     [4] length parameter
  *     [5] flags (index into a table, plus G/A/D/SW/cache bits; some combinations invalid)
@@ -28,6 +29,10 @@
  * gather's flush), and translate of sampled pages (the op's edges, one page per extent, random
  * ones) against the model, with and without flags. At the end destroy() must hand back every
  * mapped byte and every table page.
+ * A second tree (pt2, same desc, model M2) is the child of copy (fork): copy's status (EINVAL
+ * for bad clear/set, EEXIST when M2 overlaps, EALIGN for a huge leaf across an edge, ENOMEM
+ * with nothing changed in either tree), both models' flags after the COW transform, the
+ * bytes handed to fn, and check()/mapped_bytes/translate of pt2 after every step.
  *
  * Build: libFuzzer  clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude fuzz/fuzz_pagetable.c
  *        replay     cc -Iinclude fuzz/fuzz_pagetable.c fuzz/replay_main.c
@@ -161,8 +166,21 @@ static uint64_t model_bytes(void) {
     return b;
 }
 
+/* The second tree's model; swap_models() makes it M for the helpers above. */
+static ext M2[MAXEXT];
+static unsigned nm2;
+static void swap_models(void) {
+    static ext tmp[MAXEXT];
+    unsigned t = nm;
+    memcpy(tmp, M, sizeof M);
+    memcpy(M, M2, sizeof M);
+    memcpy(M2, tmp, sizeof M);
+    nm = nm2;
+    nm2 = t;
+}
+
 /* ---- the run --------------------------------------------------------------------------------- */
-static mmkit_pagetable pt;
+static mmkit_pagetable pt, pt2;
 static mmkit_tlb_gather gat;
 static mmkit_tlb_gather *G;
 static mmkit_vaddr win;
@@ -277,14 +295,38 @@ static bool visit_cb(void *ctx, const mmkit_pagetable_mapping *m) {
     return true;
 }
 
+/* The second tree against M2: check, bytes, translate of each extent's ends. */
+static void check_pt2(void) {
+    unsigned i;
+    EXPECT_ST(mmkit_pagetable_check(&pt2), MMKIT_OK, "check (second tree)");
+    swap_models();
+    CHECK(pt2.mapped_bytes == model_bytes(), "second tree: mapped_bytes %llx, model %llx",
+          (unsigned long long)pt2.mapped_bytes, (unsigned long long)model_bytes());
+    for (i = 0; i < nm; i++) {
+        uint64_t k;
+        for (k = 0; k < 2u; k++) {
+            uint64_t page = M[i].first + k * (M[i].n - 1u);
+            mmkit_paddr pa = 0;
+            uint32_t f = 0;
+            mmkit_status st = mmkit_pagetable_translate(&pt2, va_of(page), &pa, &f, NULL);
+            CHECK(st == MMKIT_OK && pa == (M[i].frame + page - M[i].first) * PG && f == M[i].flags,
+                  "second tree: page %llx: %s pa %llx flags %x, model %llx %x",
+                  (unsigned long long)page, mmkit_status_str(st), (unsigned long long)pa, f,
+                  (unsigned long long)((M[i].frame + page - M[i].first) * PG), M[i].flags);
+        }
+    }
+    swap_models();
+}
+
 static void after_step(void) {
     mmkit_status st = mmkit_pagetable_check(&pt);
     EXPECT_ST(st, MMKIT_OK, "check");
     CHECK(pt.mapped_bytes == model_bytes(), "mapped_bytes %llx, model %llx",
           (unsigned long long)pt.mapped_bytes, (unsigned long long)model_bytes());
+    check_pt2();
     if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush");
-    CHECK(outstanding == pt.tables, "provider holds %u tables, pt.tables %llu", outstanding,
-          (unsigned long long)pt.tables);
+    CHECK(outstanding == pt.tables + pt2.tables, "provider holds %u tables, pt.tables %llu + %llu",
+          outstanding, (unsigned long long)pt.tables, (unsigned long long)pt2.tables);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -337,6 +379,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.provider = prov;
     st = mmkit_pagetable_init(&pt, &d);
     EXPECT_ST(st, MMKIT_OK, "init");
+    st = mmkit_pagetable_init(&pt2, &d);
+    EXPECT_ST(st, MMKIT_OK, "init (second tree)");
+    nm2 = 0;
     if (budget) alloc_budget = budget;
     TRACE("format %d opts %x max %llx phys %u budget %u\n", (int)d.format, opts,
           (unsigned long long)d.max_page_size, d.phys_bits, budget);
@@ -373,7 +418,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               (unsigned long long)va, (unsigned long long)n, (unsigned long long)pa, flags);
         if ((op & 0x40u) && kind == 1u) kind = 8u;  /* replace */
         if ((op & 0x40u) && kind == 4u) kind = 9u;  /* harvest */
-        if (kind >= 8u) fuzz_opname = kind == 8u ? "replace" : "harvest";
+        if ((op & 0x40u) && kind == 5u) kind = 10u; /* copy into the second tree */
+        if ((op & 0x40u) && kind == 2u) kind = 11u; /* unmap in the second tree */
+        if (kind >= 8u) {
+            static const char *const kn[4] = {"replace", "harvest", "copy", "unmap (second)"};
+            fuzz_opname = kn[kind - 8u];
+        }
         switch (kind) {
         case 8: { /* replace the leaf at the first page */
             mmkit_pagetable_mapping old;
@@ -414,6 +464,63 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             n = npg;
             break;
         }
+        case 10: { /* copy [first, first + n) of pt into pt2 */
+            static const uint32_t clears[8] = {
+                0, MMKIT_PTE_WRITE, MMKIT_PTE_WRITE | MMKIT_PTE_DIRTY, MMKIT_PTE_SW0,
+                MMKIT_PTE_WRITE | MMKIT_PTE_ACCESSED, MMKIT_PTE_WRITE, MMKIT_PTE_DIRTY,
+                MMKIT_PTE_USER /* invalid */};
+            static const uint32_t sets[4] = {0, MMKIT_PTE_SW0, MMKIT_PTE_SW1,
+                                             MMKIT_PTE_SW0 | MMKIT_PTE_SW1};
+            uint32_t clr = clears[wb & 7u], set = sets[(wb >> 3) & 3u];
+            mmkit_status want = MMKIT_OK;
+            uint64_t ps, before = pt2.tables, copied = 0;
+            bool straddle = false;
+            if (nm2 + nm + 2u >= MAXEXT) break; /* the second model would be full */
+            if (mmkit_pagetable_translate(&pt, va, NULL, NULL, &ps) == MMKIT_OK &&
+                (first & (ps / PG - 1u)))
+                straddle = true;
+            if (mmkit_pagetable_translate(&pt, va_of(first + n - 1u), NULL, NULL, &ps) ==
+                    MMKIT_OK &&
+                ((first + n) & (ps / PG - 1u)))
+                straddle = true;
+            swap_models();
+            if ((clr & MMKIT_PTE_USER) || (clr & set)) want = MMKIT_EINVAL;
+            else if (overlaps(first, n)) want = MMKIT_EEXIST;
+            else if (straddle) want = MMKIT_EALIGN;
+            swap_models();
+            leaf_bytes = 0;
+            st = mmkit_pagetable_copy(&pt2, &pt, va, n * PG, clr, set, leaf_cb, NULL, G);
+            if (st == MMKIT_ENOMEM && want == MMKIT_OK) {
+                CHECK(leaf_bytes == 0 && pt2.tables == before, "copy failed after changes");
+                break;
+            }
+            EXPECT_ST(st, want, "copy");
+            if (st != MMKIT_OK) {
+                CHECK(leaf_bytes == 0 && pt2.tables == before, "refused copy changed something");
+                break;
+            }
+            cut(first);
+            cut(first + n);
+            for (i = 0; i < nm; i++) {
+                if (M[i].first < first || M[i].first >= first + n) continue;
+                if (M[i].flags & clr) M[i].flags = (M[i].flags & ~clr) | set;
+                CHECK(nm2 < MAXEXT, "second model full");
+                M2[nm2++] = M[i];
+                copied += M[i].n * PG;
+            }
+            CHECK(leaf_bytes == copied, "copy handed %llx bytes to fn, model %llx",
+                  (unsigned long long)leaf_bytes, (unsigned long long)copied);
+            break;
+        }
+        case 11: /* unmap in the second tree */
+            if (nm2 + 2u >= MAXEXT) break;
+            st = mmkit_pagetable_unmap(&pt2, va, n * PG, NULL, NULL, G);
+            if (st == MMKIT_ENOMEM) break;
+            EXPECT_ST(st, MMKIT_OK, "unmap (second tree)");
+            swap_models();
+            model_unmap(first, n);
+            swap_models();
+            break;
         case 9: { /* harvest: as test_and_clear, the range grows to whole leaves at its ends */
             uint32_t which = (wb & 3u) ? (wb & 3u) << 5 : MMKIT_PTE_ACCESSED;
             uint64_t lo = first, hi = first + n, ps, want = 0;
@@ -543,6 +650,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (i = 0; i < nm; i++) probe(M[i].first + (M[i].n - 1u) * (wb & 1u), 24);
     }
     fuzz_opname = "destroy";
+    leaf_bytes = 0;
+    {
+        uint64_t bytes = pt2.mapped_bytes;
+        EXPECT_ST(mmkit_pagetable_destroy(&pt2, leaf_cb, NULL), MMKIT_OK, "destroy (second)");
+        CHECK(leaf_bytes == bytes, "destroy (second) handed back %llx of %llx bytes",
+              (unsigned long long)leaf_bytes, (unsigned long long)bytes);
+    }
     leaf_bytes = 0;
     {
         uint64_t bytes = pt.mapped_bytes;

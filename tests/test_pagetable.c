@@ -1284,6 +1284,8 @@ static void test_translate_fast_path(void **state) {
 }
 
 /* the same tests with desc.direct_map */
+static void test_copy(void **state);
+static void test_copy_enomem(void **state);
 static void test_direct_map(void **state) {
     use_direct_map = true;
     test_tree_layout_x86(state);
@@ -1294,6 +1296,8 @@ static void test_direct_map(void **state) {
     test_unmap_splits_and_global(state);
     test_protect_split_and_cet(state);
     test_random_vs_model(state);
+    test_copy(state);
+    test_copy_enomem(state);
     use_direct_map = false;
 }
 
@@ -1756,6 +1760,285 @@ static void test_refusals_logged(void **state) {
     assert_int_equal(tp->outstanding, 0);
 }
 
+/* ---- copy (fork) ------------------------------------------------------------------------------- */
+
+/* A second instance on the same test_pages (make_desc resets the provider). */
+static void make_more(mmkit_pagetable *pt, mmkit_pagetable_format f, bool preset_ad) {
+    mmkit_pagetable_desc d;
+    memset(&d, 0, sizeof d);
+    d.format = f;
+    d.provider = test_pages_provider(tp);
+    d.preset_ad = preset_ad;
+    d.direct_map = use_direct_map;
+    assert_int_equal(mmkit_pagetable_init(pt, &d), MMKIT_OK);
+}
+static void destroy_more(mmkit_pagetable *pt) {
+    assert_int_equal(mmkit_pagetable_check(pt), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_destroy(pt, NULL, NULL), MMKIT_OK);
+}
+
+static void log_run(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)log_visit(ctx, m);
+}
+static void expect_run(const mmkit_pagetable_mapping *m, mmkit_vaddr va, mmkit_paddr pa,
+                       uint64_t size, uint64_t page_size, uint32_t flags) {
+    assert_int_equal(m->va, va);
+    assert_int_equal(m->pa, pa);
+    assert_int_equal(m->size, size);
+    assert_int_equal(m->page_size, page_size);
+    assert_int_equal(m->flags, flags);
+}
+static uint64_t entry_at(const mmkit_pagetable *pt, mmkit_vaddr va, unsigned level) {
+    uint64_t e = 0;
+    assert_int_equal(mmkit_pagetable_entry_get(pt, va, level, &e), MMKIT_OK);
+    return e;
+}
+
+#define CB GiB(1) /* base of the copy scenario */
+/* src: R1 4 KiB RW leaves over two leaf tables, R2 one 2 MiB RW leaf, R3 read-only pages,
+ * R4 one RW page accessed and dirty, R5 one RX|SW1 page. */
+static void copy_scenario(mmkit_pagetable *src) {
+    assert_int_equal(mmkit_pagetable_map(src, CB + PG, MiB(64) + PG, MiB(2), MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(4), MiB(128), MiB(2), MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(6), MiB(200), 4 * PG, MMKIT_PTE_READ, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(8), MiB(300), PG,
+                                         MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(8) + PG, MiB(400), PG,
+                                         MMKIT_PTE_RX | MMKIT_PTE_SW1, NULL),
+                     MMKIT_OK);
+}
+
+static void test_copy(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        mmkit_pagetable src, dst;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        runlog rl;
+        uint64_t out, e;
+        bool rv = f >= SV39;
+        const uint32_t ro = MMKIT_PTE_READ | MMKIT_PTE_SW0;
+        make(&src, (mmkit_pagetable_format)f);
+        make_more(&dst, (mmkit_pagetable_format)f, false);
+        copy_scenario(&src);
+        gather_init(&g, &fl, 1u << 20);
+        memset(&rl, 0, sizeof rl);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, MiB(10), MMKIT_PTE_WRITE,
+                                              MMKIT_PTE_SW0, log_run, &rl, &g),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        assert_int_equal(dst.mapped_bytes, src.mapped_bytes);
+        assert_int_equal(dst.mapped_bytes, MiB(4) + 6 * PG);
+        /* exact entries, the same in both trees */
+        e = entry_at(&src, CB + PG, 0);
+        assert_int_equal(e, enc(&src, 0, MiB(64) + PG, ro));
+        assert_int_equal(e, rv ? ((MiB(64) + PG) >> 2) | 0x103u : (MiB(64) + PG) | 0x8000000000000201u);
+        assert_int_equal(entry_at(&dst, CB + PG, 0), e);
+        assert_int_equal(entry_at(&src, CB + MiB(2), 0), enc(&src, 0, MiB(66), ro));
+        assert_int_equal(entry_at(&dst, CB + MiB(2), 0), enc(&src, 0, MiB(66), ro));
+        assert_int_equal(entry_at(&src, CB + MiB(4), 1), enc(&src, 1, MiB(128), ro)); /* huge */
+        assert_int_equal(entry_at(&dst, CB + MiB(4), 1), enc(&src, 1, MiB(128), ro));
+        assert_int_equal(entry_at(&dst, CB + MiB(6) + 3 * PG, 0),
+                         enc(&src, 0, MiB(200) + 3 * PG, MMKIT_PTE_READ)); /* no WRITE: as is */
+        /* dirty page: x86 moves D to the saved-dirty bit 52 (never W=0 with D=1) */
+        e = entry_at(&src, CB + MiB(8), 0);
+        assert_int_equal(e, rv ? (MiB(300) >> 2) | 0x1c3u : MiB(300) | 0x8010000000000221u);
+        assert_int_equal(entry_at(&dst, CB + MiB(8), 0), e);
+        assert_int_equal(entry_at(&dst, CB + MiB(8) + PG, 0),
+                         enc(&src, 0, MiB(400), MMKIT_PTE_RX | MMKIT_PTE_SW1));
+        /* fn: one call per run, with the flags the leaves now have */
+        assert_int_equal(rl.n, 5);
+        expect_run(&rl.m[0], CB + PG, MiB(64) + PG, MiB(2), PG, ro);
+        expect_run(&rl.m[1], CB + MiB(4), MiB(128), MiB(2), MiB(2), ro);
+        expect_run(&rl.m[2], CB + MiB(6), MiB(200), 4 * PG, PG, MMKIT_PTE_READ);
+        expect_run(&rl.m[3], CB + MiB(8), MiB(300), PG, PG,
+                   ro | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY);
+        expect_run(&rl.m[4], CB + MiB(8) + PG, MiB(400), PG, PG, MMKIT_PTE_RX | MMKIT_PTE_SW1);
+        /* g: the changed src leaves, one range per run */
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, 1);
+        assert_int_equal(fl.last.scope, MMKIT_TLB_SCOPE_RANGES);
+        assert_false(fl.last.tables);
+        assert_int_equal(fl.last.nranges, 3);
+        assert_int_equal(fl.ranges[0].va, CB + PG);
+        assert_int_equal(fl.ranges[0].size, MiB(2));
+        assert_int_equal(fl.ranges[0].page_shift, 12);
+        assert_int_equal(fl.ranges[1].va, CB + MiB(4));
+        assert_int_equal(fl.ranges[1].size, MiB(2));
+        assert_int_equal(fl.ranges[1].page_shift, 21);
+        assert_int_equal(fl.ranges[2].va, CB + MiB(8));
+        assert_int_equal(fl.ranges[2].size, PG);
+        /* translate in dst */
+        {
+            mmkit_paddr pa = 0;
+            uint32_t fl2 = 0;
+            uint64_t sz = 0;
+            assert_int_equal(mmkit_pagetable_translate(&dst, CB + MiB(5) + 0x123, &pa, &fl2, &sz),
+                             MMKIT_OK);
+            assert_int_equal(pa, MiB(129) + 0x123);
+            assert_int_equal(sz, MiB(2));
+            assert_int_equal(fl2, ro);
+        }
+        /* refusals: nothing changed */
+        out = tp->outstanding;
+        last_log = NULL;
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, MiB(10), 0, 0, NULL, NULL, NULL),
+                         MMKIT_EEXIST);
+        assert_non_null(last_log);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB + MiB(10), MiB(2), 0, 0, NULL, NULL,
+                                              NULL),
+                         MMKIT_OK); /* nothing there: copies nothing */
+        assert_int_equal(tp->outstanding, out);
+        assert_int_equal(mmkit_pagetable_copy(&src, &src, CB, PG, 0, 0, NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, PG, MMKIT_PTE_USER, 0, NULL, NULL,
+                                              NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, PG, MMKIT_PTE_SW0, MMKIT_PTE_SW0,
+                                              NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, PG, 0, MMKIT_PTE_WRITE, NULL, NULL,
+                                              NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB + 1, PG, 0, 0, NULL, NULL, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, 0, 0, 0, NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_copy(NULL, &src, CB, PG, 0, 0, NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(tp->outstanding, out);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+        {
+            mmkit_pagetable other, d2;
+            make_more(&other, f == X86_4 ? X86_5 : X86_4, false);
+            assert_int_equal(mmkit_pagetable_copy(&other, &src, CB, PG, 0, 0, NULL, NULL, NULL),
+                             MMKIT_EINVAL);
+            destroy_more(&other);
+            /* a huge leaf only partly inside the range: EALIGN, nothing allocated */
+            make_more(&d2, (mmkit_pagetable_format)f, false);
+            out = tp->outstanding;
+            assert_int_equal(mmkit_pagetable_copy(&d2, &src, CB + MiB(5), MiB(2), 0, 0, NULL,
+                                                  NULL, NULL),
+                             MMKIT_EALIGN);
+            assert_int_equal(mmkit_pagetable_copy(&d2, &src, CB + MiB(3), MiB(2), 0, 0, NULL,
+                                                  NULL, NULL),
+                             MMKIT_EALIGN);
+            assert_int_equal(tp->outstanding, out);
+            /* src has tables on the range but no leaf in it: dst keeps no empty table */
+            assert_int_equal(mmkit_pagetable_copy(&d2, &src, CB + MiB(6) + 4 * PG,
+                                                  MiB(2) - 4 * PG, MMKIT_PTE_WRITE, 0, NULL, NULL,
+                                                  NULL),
+                             MMKIT_OK);
+            assert_int_equal(d2.tables, 1);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(mmkit_pagetable_check(&d2), MMKIT_OK);
+            /* dst maps something where src has nothing: EEXIST too */
+            assert_int_equal(mmkit_pagetable_map(&d2, CB + MiB(9), 0, PG, MMKIT_PTE_READ, NULL),
+                             MMKIT_OK);
+            out = tp->outstanding;
+            assert_int_equal(mmkit_pagetable_copy(&d2, &src, CB, MiB(10), 0, 0, NULL, NULL, NULL),
+                             MMKIT_EEXIST);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(d2.mapped_bytes, PG);
+            /* clear = 0: a plain copy, src untouched, nothing recorded */
+            gather_init(&g, &fl, 1u << 20);
+            e = entry_at(&src, CB + PG, 0);
+            assert_int_equal(mmkit_pagetable_copy(&d2, &src, CB, MiB(8), 0, 0, NULL, NULL, &g),
+                             MMKIT_OK);
+            assert_int_equal(entry_at(&d2, CB + PG, 0), e);
+            assert_int_equal(entry_at(&src, CB + PG, 0), e);
+            assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+            assert_int_equal(fl.calls, 0);
+            assert_int_equal(d2.mapped_bytes, MiB(4) + 5 * PG);
+            destroy_more(&d2);
+        }
+        destroy_more(&dst);
+        destroy(&src);
+    }
+}
+
+/* WRITE|DIRTY cleared: D dropped (not saved); SW0 as the trigger on read-only leaves. */
+static void test_copy_clear_dirty(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV39; f += SV39 - X86_4) {
+        mmkit_pagetable src, dst;
+        make(&src, (mmkit_pagetable_format)f);
+        make_more(&dst, (mmkit_pagetable_format)f, false);
+        assert_int_equal(mmkit_pagetable_map(&src, CB, MiB(2), 2 * PG,
+                                             MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY,
+                                             NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&src, CB + 2 * PG, MiB(3), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_SW1, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB, 3 * PG,
+                                              MMKIT_PTE_WRITE | MMKIT_PTE_DIRTY | MMKIT_PTE_SW1,
+                                              MMKIT_PTE_SW0, NULL, NULL, NULL),
+                         MMKIT_OK);
+        assert_int_equal(entry_at(&src, CB + PG, 0),
+                         enc(&src, 0, MiB(2) + PG,
+                             MMKIT_PTE_READ | MMKIT_PTE_ACCESSED | MMKIT_PTE_SW0));
+        assert_int_equal(entry_at(&dst, CB + PG, 0), entry_at(&src, CB + PG, 0));
+        assert_int_equal(entry_at(&dst, CB + 2 * PG, 0),
+                         enc(&src, 0, MiB(3), MMKIT_PTE_READ | MMKIT_PTE_SW0));
+        destroy_more(&dst);
+        destroy(&src);
+    }
+}
+
+/* ENOMEM at every table allocation: dst as before, src untouched, every page given back. */
+static void test_copy_enomem(void **state) {
+    static const mmkit_pagetable_format fmts[3] = {X86_4, SV39, SV57};
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        mmkit_pagetable src, dst;
+        int n;
+        make(&src, fmts[k]);
+        copy_scenario(&src);
+        /* and something across a 1 GiB line (more upper tables) */
+        assert_int_equal(mmkit_pagetable_map(&src, GiB(2) - PG, MiB(500), 2 * PG, MMKIT_PTE_RW,
+                                             NULL),
+                         MMKIT_OK);
+        make_more(&dst, fmts[k], false);
+        assert_int_equal(mmkit_pagetable_map(&dst, GiB(5), 0, PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+        for (n = 0;; n++) {
+            uint64_t out = tp->outstanding, tables = dst.tables;
+            uint64_t e1 = entry_at(&src, CB + PG, 0), e2 = entry_at(&src, CB + MiB(4), 1);
+            mmkit_status st;
+            tp->fail_after = n;
+            st = mmkit_pagetable_copy(&dst, &src, CB, GiB(1) + PG, MMKIT_PTE_WRITE, MMKIT_PTE_SW0,
+                                      NULL, NULL, NULL);
+            tp->fail_after = -1;
+            assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+            if (st == MMKIT_OK) {
+                assert_true(n >= 4);
+                assert_int_equal(dst.mapped_bytes, PG + src.mapped_bytes);
+                break;
+            }
+            assert_int_equal(st, MMKIT_ENOMEM);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(dst.tables, tables);
+            assert_int_equal(dst.mapped_bytes, PG);
+            assert_int_equal(entry_at(&src, CB + PG, 0), e1);
+            assert_int_equal(entry_at(&src, CB + MiB(4), 1), e2);
+        }
+        assert_int_equal(entry_at(&dst, GiB(2) - PG, 0),
+                         enc(&src, 0, MiB(500), MMKIT_PTE_READ | MMKIT_PTE_SW0));
+        destroy_more(&dst);
+        destroy(&src);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -1786,6 +2069,9 @@ int main(void) {
         cmocka_unit_test(test_replace),
         cmocka_unit_test(test_harvest),
         cmocka_unit_test(test_entry_access),
+        cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_copy_clear_dirty),
+        cmocka_unit_test(test_copy_enomem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@
  *   mmkit_pagetable_test_and_clear(pt, va, len, which, &found, g)  clear A and/or D, report
  *   mmkit_pagetable_replace(pt, va, pa, flags, &old, g)  swap one present leaf in one store (COW)
  *   mmkit_pagetable_harvest(pt, va, len, which, fn, ctx, g)  clear A/D, fn per run that had them
+ *   mmkit_pagetable_copy(dst, src, va, len, clear, set, fn, ctx, g)  fork: copy leaves, COW-mark
  *   mmkit_pagetable_entry_get(pt, va, level, &pte)       the raw entry on va's path at a level
  *   mmkit_pagetable_entry_set(pt, va, level, pte)        store a raw entry (tests, diagnostics)
  *   mmkit_pagetable_translate(pt, va, &pa, &flags, &size)  one lookup, like the MMU's
@@ -147,6 +148,16 @@
  *       implementation may cache invalid entries at any level; run the flush before relying on
  *       the mapping (an SFENCE.VMA, no IPI needed if the other harts tolerate a spurious fault).
  *
+ *   Fork (copy): mmkit_pagetable_copy walks src and dst in lockstep (one table pointer and
+ *   index per level for each tree). A preparation pass first gives dst every table src has on
+ *   the range (leaf tables are hooked, not entered), so the copy pass cannot fail; it then
+ *   reads each src leaf table once and fills dst's in the same loop, applying the COW
+ *   transform (leaves with any flag of `clear` lose them and gain `set`, x86 D moving to the
+ *   saved-dirty bit) to both. A leaf that continues the previous one exactly (same flags, next
+ *   frame) takes a fast path of two stores. Huge leaves are copied as huge leaves; one that
+ *   lies only partly inside the range is refused (EALIGN) rather than split, so src is never
+ *   restructured by a fork. dst tables the copy pass leaves empty are freed at once.
+ *
  *   Walks keep one table pointer and index per level (no recursion). translate has a fast path
  *   for direct_map without flags: one unrolled walk per entry layout, no call; otherwise (or
  *   with flags, where the leaf is fully decoded and validated) an out-of-line walk.
@@ -178,6 +189,9 @@
  *   encode: level above the format's highest leaf level -> EINVAL, pa not aligned to the
  *   level's size -> EALIGN, beyond 2^phys_bits -> ERANGE; decode: level >= levels -> EINVAL.
  *   visit: fn NULL -> EINVAL (any range is accepted).
+ *   copy: dst == src, or dst and src differing in format, phys_bits, no_nx or svpbmt, bad
+ *   clear/set -> EINVAL; dst maps anything in the range -> EEXIST; a huge leaf of src across
+ *   an end of the range -> EALIGN; ENOMEM: dst is as before and src untouched.
  *   map is all-or-nothing: on EEXIST or ENOMEM half-way it rolls back what it mapped (the
  *   leaves it wrote are cleared and recorded, the tables it allocated are freed through the
  *   gather), so the mappings are exactly as before the call.
@@ -200,6 +214,7 @@
  *   replace, entry_get, entry_set O(L); harvest O(n + T * L)
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
  *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
+ *   copy O(n + T * L) (+ O(dst's tables on the range) for its emptiness check)
  *   translate O(L); visit O(n + T * L); check O(tables * 512); stats_get, encode, decode, cr3,
  *   satp O(1)
  *
@@ -208,7 +223,8 @@
  *   and check are read-only and may run concurrently with each other). The MMU itself may set
  *   A/D in live leaves at any time. On 64-bit targets (GNU C) test_and_clear and protect update
  *   leaves with atomic 64-bit operations so an A/D set by the MMU meanwhile is never lost;
- *   replace swaps a leaf with an atomic exchange. harvest uses an atomic and only where the MMU
+ *   replace swaps a leaf with an atomic exchange; copy changes a src leaf with a compare-exchange
+ *   where the MMU could still set A or D, else with a plain store (dst is not live). harvest uses an atomic and only where the MMU
  *   could still set a bit (A clear, or writable with D clear); a leaf with A set that is
  *   read-only or already dirty cannot change under it, and gets a plain store. entry_set is a
  *   plain store.
@@ -396,6 +412,31 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
 MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                                uint32_t which, mmkit_pagetable_harvest_fn fn,
                                                void *ctx, struct mmkit_tlb_gather *g);
+
+/* Fork: copy every leaf of src in [va, va+len) into dst, in ONE pass per leaf table (src's
+ * leaf table is read and dst's filled in the same loop; no walk from the root per page, no map
+ * call). Huge leaves are copied as huge leaves. A leaf that has ANY flag of `clear` loses those
+ * flags and gains `set`, in src AND in dst (COW: clear = MMKIT_PTE_WRITE, set = MMKIT_PTE_SW0);
+ * x86: a dirty leaf losing WRITE keeps D in the saved-dirty bit 52 (CET rule, see DESIGN).
+ * Other leaves are copied unchanged; A/D are copied as they are. src is live: each run of
+ * changed src leaves is recorded in g (one range per run; g may be NULL when src is not live);
+ * dst is never recorded (it is not live yet). fn(ctx, run) (may be NULL) once per run of
+ * copied leaves (va and pa continue, one page size, the flags they now have in both trees) so
+ * the caller can take frame references. src leaves are changed with a compare-exchange where
+ * the MMU could still set A or D (A clear, or writable with D clear), else a plain store.
+ * All-or-nothing: dst's missing tables are allocated first (ENOMEM: they are given back, dst
+ * is as before, src untouched), then the copy pass, which cannot fail.
+ * Errors (nothing changed): dst or src NULL or zeroed, dst == src, dst and src differing in
+ * format, phys_bits, no_nx or svpbmt -> MMKIT_EINVAL; range as map (EALIGN, EINVAL); clear
+ * not within WRITE|ACCESSED|DIRTY|SW0|SW1, set not within SW0|SW1, or clear & set ->
+ * MMKIT_EINVAL; dst maps anything in the range -> MMKIT_EEXIST; a huge leaf of src only partly
+ * inside the range -> MMKIT_EALIGN (no split: choose a range on its boundaries); a table page
+ * cannot be allocated -> MMKIT_ENOMEM. O(n + T * L) (+ the dst emptiness check, O(dst's
+ * tables on the range)). */
+MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                            mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                            uint32_t set, mmkit_pagetable_leaf_fn fn, void *ctx,
+                                            struct mmkit_tlb_gather *g);
 
 /* The raw 64-bit entry at `level` (0 = the 4 KiB leaf level, levels - 1 = the root) of the
  * table on va's path: *pte gets it (0 when not found). MMKIT_ENOENT when no table of that
@@ -1640,6 +1681,373 @@ fail:
     }
     mmkit__pagetable_prune_path(pt, cur, g);
     return st;
+}
+
+/* ---- copy (fork) ------------------------------------------------------------------------------ */
+
+#define MMKIT__PAGETABLE_COPY_CLEAR                                                                \
+    (MMKIT_PTE_WRITE | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY | MMKIT_PTE_SW0 | MMKIT_PTE_SW1)
+#define MMKIT__PAGETABLE_COPY_SET (MMKIT_PTE_SW0 | MMKIT_PTE_SW1)
+
+/* State of one copy: the leaf transform in entry bits, the run handed to fn next, the run of
+ * changed src entries recorded into the gather next. */
+typedef struct mmkit__pagetable_copier {
+    mmkit_pagetable *dst, *src;
+    mmkit_tlb_gather *g;
+    uint64_t trig;  /* a leaf with any of these bits is changed ... */
+    uint64_t keep;  /* ... to (e & keep) | set | ((e & dmove) << 46) */
+    uint64_t set;
+    uint64_t dmove; /* x86: D when WRITE is cleared and DIRTY is not (bit 6 -> saved dirty 52) */
+    uint64_t a_bit, w_bit, gmask;
+    mmkit_pagetable_leaf_fn fn;
+    void *ctx;
+    /* the run of copied leaves handed to fn next */
+    mmkit_vaddr r_va, r_end;
+    uint64_t r_first, r_next;
+    unsigned r_level;
+    bool r_active;
+    /* the run of changed src entries recorded next */
+    mmkit_vaddr g_va, g_end;
+    unsigned g_level;
+    bool g_global, g_active;
+} mmkit__pagetable_copier;
+
+/* Entry bits of WRITE / ACCESSED / DIRTY / SW0 / SW1 in f (x86 DIRTY: D and saved dirty). */
+static uint64_t mmkit__pagetable_soft_bits(const mmkit_pagetable *pt, uint32_t f) {
+    uint64_t m = mmkit__pagetable_ad_bits(pt, f & MMKIT__PAGETABLE_AD);
+    if (f & MMKIT_PTE_WRITE) m |= pt->riscv ? MMKIT__PAGETABLE_RV_W : MMKIT__PAGETABLE_X86_RW;
+    if (f & MMKIT_PTE_SW0) m |= pt->riscv ? MMKIT__PAGETABLE_RV_SW0 : MMKIT__PAGETABLE_X86_SW0;
+    if (f & MMKIT_PTE_SW1) m |= pt->riscv ? MMKIT__PAGETABLE_RV_SW1 : MMKIT__PAGETABLE_X86_SW1;
+    return m;
+}
+
+static void mmkit__pagetable_copier_init(mmkit__pagetable_copier *c, mmkit_pagetable *dst,
+                                         mmkit_pagetable *src, uint32_t clear, uint32_t set,
+                                         mmkit_pagetable_leaf_fn fn, void *ctx,
+                                         mmkit_tlb_gather *g) {
+    MMKIT_MEMSET(c, 0, sizeof *c);
+    c->dst = dst;
+    c->src = src;
+    c->g = g;
+    c->fn = fn;
+    c->ctx = ctx;
+    c->trig = mmkit__pagetable_soft_bits(src, clear);
+    c->keep = ~c->trig;
+    c->set = mmkit__pagetable_soft_bits(src, set);
+    if (!src->riscv && (clear & MMKIT_PTE_WRITE)) { /* never W=0 with D=1 (CET) */
+        c->keep &= ~MMKIT__PAGETABLE_X86_D;
+        if (!(clear & MMKIT_PTE_DIRTY)) c->dmove = MMKIT__PAGETABLE_X86_D;
+    }
+    c->a_bit = src->riscv ? MMKIT__PAGETABLE_RV_A : MMKIT__PAGETABLE_X86_A;
+    c->w_bit = src->riscv ? MMKIT__PAGETABLE_RV_W : MMKIT__PAGETABLE_X86_RW;
+    c->gmask = src->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G;
+}
+
+static MMKIT__PAGETABLE_NOINLINE void mmkit__pagetable_copier_run_emit(mmkit__pagetable_copier *c) {
+    mmkit_pagetable_mapping m;
+    if (!c->r_active) return;
+    c->r_active = false;
+    m.va = c->r_va;
+    m.size = c->r_end - c->r_va;
+    m.page_size = mmkit_pagetable_level_size(c->r_level);
+    m.pa = 0;
+    m.flags = 0;
+    if (mmkit__pagetable_leaf_decode(c->src, c->r_level, c->r_first, &m.pa, &m.flags) != MMKIT_OK) {
+        m.pa = c->r_first & mmkit__pagetable_leaf_addr_mask(c->src, c->r_level);
+        if (c->src->riscv) m.pa <<= 2;
+    }
+    c->fn(c->ctx, &m);
+}
+
+static MMKIT__PAGETABLE_NOINLINE void mmkit__pagetable_copier_gather_emit(mmkit__pagetable_copier *c) {
+    if (!c->g_active) return;
+    c->g_active = false;
+    (void)mmkit_tlb_gather_range(c->g, c->g_va, c->g_end - c->g_va,
+                                 mmkit__pagetable_shift(c->g_level), c->g_global);
+}
+
+/* The one pass over n entries of a src table of `level` (each present one a leaf) and the same
+ * entries of dst's table (all empty): transform, store into src where changed, store into
+ * dst, extend the fn run and the gather run. va0: where s[0] starts. Cannot fail.
+ * Fast path: an entry that continues the previous one exactly (e == previous + one page: the
+ * same flags, so the same transform and the same kind of store) continues both runs too and
+ * costs two stores; everything else takes the full path. The runs are tracked by index in
+ * locals (stores to s and d cannot alias *c for the compiler). */
+static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigned level,
+                                             uint64_t *s, uint64_t *d, unsigned n,
+                                             mmkit_vaddr va0) {
+    const uint64_t lm = c->src->leaf_mask[level], trig = c->trig, keep = c->keep, set = c->set;
+    const uint64_t dmove = c->dmove, a_bit = c->a_bit, w_bit = c->w_bit;
+    const unsigned shift = mmkit__pagetable_shift(level);
+    const uint64_t step = mmkit__pagetable_step(c->src, level);
+    const bool want_fn = c->fn != NULL, want_g = c->g != NULL;
+    /* the runs continue from the previous call when they end exactly at va0 */
+    bool rcont = c->r_active && c->r_level == level && c->r_end == va0;
+    bool gcont = c->g_active && c->g_level == level && c->g_end == va0;
+    uint64_t nprev = rcont ? c->r_next - step : 0; /* the previous entry as stored */
+    uint64_t sexp = 0;   /* the src entry that continues the previous one (0: none) */
+    uint64_t gglob = 0;
+    unsigned i, last = 0, glast = 0, copied = 0; /* last: the previous present entry */
+    bool chg = false, rany = false, gany = false;
+    for (i = 0; i < n; i++) { /* bound: 512 */
+        uint64_t e = s[i], nw;
+        bool changed, cas = false;
+        if (MMKIT__LIKELY(e == sexp && (e & 1u))) { /* continues the previous leaf exactly */
+            nw = nprev + step;
+            if (chg) s[i] = nw;
+            d[i] = nw;
+            sexp = e + step;
+            nprev = nw;
+            last = i;
+            copied++;
+            continue;
+        }
+        if (!(e & 1u) || !(e & lm)) { /* empty (or not an entry mmkit writes) */
+            if (gcont) glast = last;
+            gcont = rcont = false;
+            sexp = 0;
+            continue;
+        }
+        changed = (e & trig) != 0;
+        if (changed) {
+            nw = (e & keep) | set | ((e & dmove) << 46);
+            /* The MMU sets A when clear and D on a writable leaf when clear (D is 5 above W
+             * in both layouts): then an atomic compare-exchange, else a plain store. */
+            if (~e & (a_bit | ((e & w_bit) << 5))) {
+                unsigned tries = 0;
+                cas = true;
+                while (!mmkit__pagetable_cas(&s[i], &e, nw)) { /* bound: 4 (A, then D) */
+                    nw = (e & keep) | set | ((e & dmove) << 46);
+                    if (++tries == 4u) {
+                        e = mmkit__pagetable_exchange(&s[i], nw);
+                        break;
+                    }
+                }
+            } else {
+                s[i] = nw;
+            }
+            if (want_g) {
+                if (!gcont) { /* a new run of changed entries: record the old one */
+                    if (gany) {
+                        c->g_end = va0 + ((mmkit_vaddr)(glast + 1u) << shift);
+                        c->g_global = c->g_global || mmkit__pagetable_global(c->src, gglob);
+                    }
+                    mmkit__pagetable_copier_gather_emit(c);
+                    c->g_active = true;
+                    c->g_va = va0 + ((mmkit_vaddr)i << shift);
+                    c->g_level = level;
+                    c->g_global = false;
+                    gglob = 0;
+                    gcont = true;
+                }
+                gglob |= e | nw;
+                gany = true;
+            }
+        } else {
+            if (gcont) glast = last;
+            gcont = false;
+            nw = e;
+        }
+        d[i] = nw;
+        copied++;
+        if (want_fn && !(rcont && nw == nprev + step)) { /* a new run: hand the old one to fn */
+            if (rany) c->r_end = va0 + ((mmkit_vaddr)(last + 1u) << shift);
+            mmkit__pagetable_copier_run_emit(c);
+            c->r_active = true;
+            c->r_va = va0 + ((mmkit_vaddr)i << shift);
+            c->r_level = level;
+            c->r_first = nw;
+        }
+        rany = rcont = true;
+        nprev = nw;
+        last = i;
+        chg = changed;
+        sexp = cas ? 0 : e + step; /* after a compare-exchange the next one takes it too */
+    }
+    if (rany && want_fn) {
+        c->r_end = va0 + ((mmkit_vaddr)(last + 1u) << shift);
+        c->r_next = nprev + step;
+    }
+    if (gcont) glast = last;
+    if (gany) {
+        c->g_end = va0 + ((mmkit_vaddr)(glast + 1u) << shift);
+        c->g_global = c->g_global || mmkit__pagetable_global(c->src, gglob);
+    }
+    c->dst->mapped_bytes += (uint64_t)copied << shift;
+    return copied;
+}
+
+/* Walk src over [va, va + left) and dst in lockstep (one table pointer and index per level
+ * for each tree). fill == false: the preparation pass - every table src has on the range gets
+ * its counterpart in dst (allocated where missing; leaf tables are not entered), and every
+ * table the fill pass will use is checked to be reachable. fill == true: the copy pass, which
+ * cannot fail after a successful preparation; a dst table it leaves empty (src had a table
+ * there but no leaf in the range) is unhooked and freed at once (dst is not live).
+ * Bound: O(n + T * L). */
+static mmkit_status mmkit__pagetable_copy_walk(mmkit__pagetable_copier *c, mmkit_vaddr va,
+                                               uint64_t left, bool fill) {
+    mmkit_pagetable *src = c->src, *dst = c->dst;
+    unsigned top = src->levels - 1u, l = top;
+    uint64_t *ts[MMKIT_PAGETABLE_MAX_LEVELS], *td[MMKIT_PAGETABLE_MAX_LEVELS];
+    mmkit_paddr tpa[MMKIT_PAGETABLE_MAX_LEVELS]; /* dst's tables */
+    unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
+    bool used[MMKIT_PAGETABLE_MAX_LEVELS]; /* fill: something was written into dst's table */
+    mmkit_vaddr cur = va;
+    ts[top] = src->root_table;
+    td[top] = dst->root_table;
+    if (!ts[top] || !td[top]) return MMKIT_ECORRUPT;
+    idx[top] = mmkit__pagetable_index(va, top);
+    used[top] = true;
+    for (;;) {
+        uint64_t e, span, step;
+        if (left == 0 || idx[l] == MMKIT__PAGETABLE_ENTRIES) {
+            if (l == top) break;
+            if (fill && !used[l] && mmkit__pagetable_table_empty(td[l])) {
+                td[l + 1u][idx[l + 1u]] = 0; /* src had a table here, but no leaf in range */
+                (void)mmkit__pagetable_release_table(dst, tpa[l], NULL);
+            } else {
+                used[l + 1u] = true;
+            }
+            l++;
+            idx[l]++;
+            continue;
+        }
+        if (l == 0) {
+            uint64_t n = left >> MMKIT_PAGE_SHIFT;
+            if (n > MMKIT__PAGETABLE_ENTRIES - idx[0]) n = MMKIT__PAGETABLE_ENTRIES - idx[0];
+            if (mmkit__pagetable_copy_leaves(c, 0, ts[0] + idx[0], td[0] + idx[0], (unsigned)n,
+                                             cur))
+                used[0] = true;
+            idx[0] += (unsigned)n;
+            cur += n << MMKIT_PAGE_SHIFT;
+            left -= n << MMKIT_PAGE_SHIFT;
+            continue;
+        }
+        e = ts[l][idx[l]];
+        span = mmkit_pagetable_level_size(l);
+        step = (cur & ~(span - 1u)) + span - cur;
+        if ((e & 1u) && !mmkit__pagetable_is_leaf(src, e, l)) {
+            uint64_t *slot = &td[l][idx[l]], d = *slot;
+            uint64_t *sn = mmkit__pagetable_table(src, mmkit__pagetable_next(src, e)), *dn;
+            if (!fill) {
+                if (!d) {
+                    mmkit_paddr cpa;
+                    if (mmkit__pagetable_alloc_table(dst, &cpa, &dn) != MMKIT_OK) return MMKIT_ENOMEM;
+                    d = *slot = mmkit__pagetable_pointer(dst, cpa);
+                } else if (!(d & 1u) || mmkit__pagetable_is_leaf(dst, d, l)) {
+                    return MMKIT_EEXIST; /* dst maps something here (the emptiness check saw it) */
+                }
+            }
+            dn = mmkit__pagetable_table(dst, mmkit__pagetable_next(dst, d));
+            if (!sn || !dn) return MMKIT_ECORRUPT;
+            if (l > 1u || fill) {
+                ts[l - 1u] = sn;
+                td[l - 1u] = dn;
+                tpa[l - 1u] = mmkit__pagetable_next(dst, d);
+                l--;
+                idx[l] = mmkit__pagetable_index(cur, l);
+                used[l] = false;
+                continue;
+            }
+        } else if (e & 1u) { /* a huge leaf, wholly inside the range (edges checked) */
+            if (!fill) {
+                if (td[l][idx[l]]) return MMKIT_EEXIST;
+            } else if (mmkit__pagetable_copy_leaves(c, l, &ts[l][idx[l]], &td[l][idx[l]], 1u,
+                                                    cur)) {
+                used[l] = true;
+            }
+        }
+        if (step >= left) left = 0;
+        else {
+            left -= step;
+            cur += step;
+        }
+        idx[l]++;
+    }
+    return MMKIT_OK;
+}
+
+/* visit callback of the emptiness check: something is mapped. */
+static bool mmkit__pagetable_found_fn(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)m;
+    *(bool *)ctx = true;
+    return false;
+}
+
+/* A huge leaf of pt contains the boundary x strictly inside (x canonical). */
+static bool mmkit__pagetable_straddles(const mmkit_pagetable *pt, mmkit_vaddr x) {
+    unsigned level;
+    uint64_t *slot, e;
+    if (!mmkit__pagetable_canonical(pt, x)) return false;
+    slot = mmkit__pagetable_slot(pt, x, 0, &level);
+    if (!slot || level == 0) return false;
+    e = *slot;
+    return (e & 1u) && mmkit__pagetable_is_leaf(pt, e, level) &&
+           (x & (mmkit_pagetable_level_size(level) - 1u)) != 0;
+}
+
+/* Checks and preparation shared by copy and share: everything that can fail happens here,
+ * before any leaf changes. FN: the public name (for the log). */
+#define MMKIT__PAGETABLE_COPY_CHECKS(FN)                                                           \
+    do {                                                                                           \
+        unsigned why_ = mmkit__pagetable_range_ok(src, va, len);                                   \
+        if (!dst || !dst->levels || !src || !src->levels) return MMKIT_EINVAL;                     \
+        if (dst == src) return MMKIT__REFUSE(MMKIT_EINVAL, FN ": dst, src: must differ");          \
+        if (dst->format != src->format || dst->phys_bits != src->phys_bits ||                      \
+            dst->no_nx != src->no_nx || dst->svpbmt != src->svpbmt)                                \
+            return MMKIT__REFUSE(MMKIT_EINVAL, FN ": dst, src: must have the same format, "       \
+                                                  "phys_bits, no_nx and svpbmt");                  \
+        if (why_) return MMKIT__PAGETABLE_REFUSE_RANGE(FN, why_);                                  \
+        if ((clear & ~(uint32_t)MMKIT__PAGETABLE_COPY_CLEAR) ||                                    \
+            (set & ~(uint32_t)MMKIT__PAGETABLE_COPY_SET) || (clear & set))                         \
+            return MMKIT__REFUSE(MMKIT_EINVAL, FN ": clear, set: clear within WRITE|ACCESSED|"    \
+                                                  "DIRTY|SW0|SW1, set within SW0|SW1, disjoint");  \
+    } while (0)
+
+static mmkit_status mmkit__pagetable_copy_prepare(mmkit__pagetable_copier *c, mmkit_vaddr va,
+                                                  uint64_t len) {
+    mmkit__pagetable_walker w;
+    bool found = false;
+    mmkit_status st;
+    mmkit__pagetable_walker_init(&w, c->dst, MMKIT__PAGETABLE_OP_VISIT, NULL);
+    w.visit = mmkit__pagetable_found_fn;
+    w.ctx = &found;
+    mmkit__pagetable_walk(&w, va, len);
+    if (w.st != MMKIT_OK) return w.st;
+    if (found) return MMKIT_EEXIST;
+    if (mmkit__pagetable_straddles(c->src, va) || mmkit__pagetable_straddles(c->src, va + len))
+        return MMKIT_EALIGN;
+    st = mmkit__pagetable_copy_walk(c, va, len, false);
+    if (st != MMKIT_OK) { /* give back the tables this call hooked into dst (all empty) */
+        mmkit__pagetable_walker_init(&w, c->dst, MMKIT__PAGETABLE_OP_UNMAP, NULL);
+        mmkit__pagetable_walk(&w, va, len);
+    }
+    return st;
+}
+
+static void mmkit__pagetable_copier_finish(mmkit__pagetable_copier *c) {
+    if (c->fn) mmkit__pagetable_copier_run_emit(c);
+    if (c->g) mmkit__pagetable_copier_gather_emit(c);
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                            mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                            uint32_t set, mmkit_pagetable_leaf_fn fn, void *ctx,
+                                            struct mmkit_tlb_gather *g) {
+    mmkit__pagetable_copier c;
+    mmkit_status st;
+    MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy");
+    mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
+    st = mmkit__pagetable_copy_prepare(&c, va, len);
+    if (st == MMKIT_EEXIST)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_copy: dst: maps something in the range");
+    if (st == MMKIT_EALIGN)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_copy: va, len: a huge leaf of src is only "
+                                 "partly inside the range");
+    if (st != MMKIT_OK) return st;
+    (void)mmkit__pagetable_copy_walk(&c, va, len, true); /* cannot fail now */
+    mmkit__pagetable_copier_finish(&c);
+    return MMKIT_OK;
 }
 
 /* ---- replace / entry_get / entry_set --------------------------------------------------------- */

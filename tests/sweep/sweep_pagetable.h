@@ -124,6 +124,30 @@ static mmkit_status sweep_pagetable_satp(void *p) {
     return mmkit_pagetable_satp((const mmkit_pagetable *)p, 1) == 0 ? MMKIT_EINVAL : MMKIT_OK;
 }
 
+/* Two-tree calls: the swept instance as dst and as src, the other one a working tree with a
+ * page mapped in the range; both calls must refuse (the working tree is left intact). */
+typedef mmkit_status (*sweep_pagetable_two_fn)(mmkit_pagetable *dst, mmkit_pagetable *src);
+static mmkit_status sweep_pagetable_two(void *p, sweep_pagetable_two_fn call) {
+    mmkit_pagetable ok;
+    mmkit_pagetable_desc d = sweep_pagetable_desc();
+    mmkit_status st, st2;
+    assert_int_equal(mmkit_pagetable_init(&ok, &d), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&ok, SWEEP_PT_VA, 0x1000, 0x1000, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    st = call((mmkit_pagetable *)p, &ok);
+    st2 = call(&ok, (mmkit_pagetable *)p);
+    assert_int_equal(mmkit_pagetable_check(&ok), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_destroy(&ok, NULL, NULL), MMKIT_OK);
+    return st == st2 ? st : MMKIT_ECORRUPT;
+}
+static mmkit_status sweep_pagetable_copy_call(mmkit_pagetable *dst, mmkit_pagetable *src) {
+    return mmkit_pagetable_copy(dst, src, SWEEP_PT_VA, 0x200000, MMKIT_PTE_WRITE, MMKIT_PTE_SW0,
+                                sweep_pagetable_leaf, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_copy(void *p) {
+    return sweep_pagetable_two(p, sweep_pagetable_copy_call);
+}
+
 #define SWEEP_PAGETABLE(fn, type, call) \
     {"mmkit_" #fn, sizeof(type), sweep_##call, MMKIT_EINVAL, sweep_pagetable_destroyed}
 static const sweep_case sweep_pagetable[] = {
@@ -139,6 +163,7 @@ static const sweep_case sweep_pagetable[] = {
     SWEEP_PAGETABLE(pagetable_test_and_clear, mmkit_pagetable, pagetable_test_and_clear),
     SWEEP_PAGETABLE(pagetable_replace, mmkit_pagetable, pagetable_replace),
     SWEEP_PAGETABLE(pagetable_harvest, mmkit_pagetable, pagetable_harvest),
+    SWEEP_PAGETABLE(pagetable_copy, mmkit_pagetable, pagetable_copy),
     SWEEP_PAGETABLE(pagetable_entry_get, mmkit_pagetable, pagetable_entry_get),
     SWEEP_PAGETABLE(pagetable_entry_set, mmkit_pagetable, pagetable_entry_set),
     SWEEP_PAGETABLE(pagetable_stats_get, mmkit_pagetable, pagetable_stats_get),
