@@ -390,6 +390,56 @@ static void same_as(const snap *z, const char *what) {
                   (unsigned long long)z->pa[s][p], (unsigned long long)snapB.pa[s][p]);
 }
 
+/* ---- an emulated TLB (only with a gather: its backend invalidates it) ------------------------ */
+/* Every access caches the translation it used; only a flush of the gather drops entries (a
+ * range in every space, ASID / ALL scope everything). After a flush, no cached entry may
+ * name another frame than the leaf or permit more than the leaf: whatever cow changed it must
+ * have recorded in the gather. */
+typedef struct tlbe {
+    bool valid, w, user, exec;
+    mmkit_paddr pa;
+} tlbe;
+static tlbe T[NS][WPAGES];
+static void tlb_flush_cb(void *ctx, const mmkit_tlb_flush *f) {
+    uint32_t k;
+    (void)ctx;
+    if (f->scope == MMKIT_TLB_SCOPE_NONE) return;
+    if (f->scope != MMKIT_TLB_SCOPE_RANGES) {
+        memset(T, 0, sizeof T);
+        return;
+    }
+    for (k = 0; k < f->nranges; k++) {
+        mmkit_vaddr va = f->ranges[k].va, end = va + f->ranges[k].size;
+        unsigned s;
+        if (va < VBASE) va = VBASE;
+        for (; va < end && va - VBASE < (uint64_t)WPAGES * PG; va += PG)
+            for (s = 0; s < NS; s++) T[s][(va - VBASE) / PG].valid = false;
+    }
+}
+static void tlb_fill(unsigned s, uint32_t page, const leaf *l) {
+    if (!G) return;
+    T[s][page].valid = true;
+    T[s][page].pa = l->pa;
+    T[s][page].w = l->w;
+    T[s][page].user = l->user;
+    T[s][page].exec = l->exec;
+}
+/* every cached entry still true of the leaves (L[s] scanned by the caller) */
+static void tlb_check_space(unsigned s, const char *when) {
+    uint32_t p;
+    for (p = 0; p < WPAGES; p++) {
+        const tlbe *t = &T[s][p];
+        const leaf *l = &L[s][p];
+        if (!t->valid) continue;
+        CHECK(l->present && l->pa == t->pa && (!t->w || l->w) && (!t->user || l->user) &&
+                  (!t->exec || l->exec),
+              "%s: space %u page %u: a TLB entry (%llx%s) the gather never invalidated; the "
+              "leaf is %s %llx%s",
+              when, s, p, (unsigned long long)t->pa, t->w ? " W" : "",
+              l->present ? "present" : "gone", (unsigned long long)l->pa, l->w ? " W" : "");
+    }
+}
+
 /* ---- the checks after every step -------------------------------------------------------------- */
 static uint16_t mapcount[MAXFRAMES]; /* leaves (as seen from all spaces) mapping each frame */
 static bool wmapped[MAXFRAMES];      /* some private leaf maps it writable */
@@ -422,6 +472,7 @@ static void check_all(void) {
         EXPECT_ST(mmkit_cow_region_get(&sp[s], m->nr, &r), MMKIT_ENOENT, "region_get past end");
         /* every page */
         scan(s);
+        tlb_check_space(s, "after the op and a flush");
         for (p = 0; p < WPAGES; p++) {
             leaf l = L[s][p];
             int ri;
@@ -491,6 +542,28 @@ static void check_all(void) {
     EXPECT_ST(mmkit_cow_stats_get(&cow, &cs), MMKIT_OK, "stats_get");
     CHECK(cs.frames_live == live, "stats: frames_live %llu, %llu frames mapped or pinned",
           (unsigned long long)cs.frames_live, (unsigned long long)live);
+    {
+        uint64_t alive = 0, pins = 0;
+        for (s = 0; s < NS; s++) alive += MS[s].alive;
+        for (k = 0; k < NPIN; k++) pins += PN[k].used;
+        CHECK(cs.spaces == alive && cs.pins == pins, "stats: %llu spaces, %llu pins; model %llu, "
+              "%llu", (unsigned long long)cs.spaces, (unsigned long long)cs.pins,
+              (unsigned long long)alive, (unsigned long long)pins);
+    }
+    /* without shared tables, a frame's refs are the leaves that map it, and a frame mapped
+     * writable by a private leaf is exclusive, one mapped twice is not */
+    if (cs.tables_shared == 0)
+        for (fi = 0; fi < nframes; fi++) {
+            mmkit_cow_frame_info info;
+            if (!mapcount[fi]) continue;
+            EXPECT_ST(mmkit_cow_frame_get(&cow, ARENA_BASE + (mmkit_paddr)fi * PG, &info),
+                      MMKIT_OK, "frame_get");
+            CHECK(info.refs == mapcount[fi] && !info.zero && !info.table,
+                  "frame %u: refs %u, %u leaves map it", fi, info.refs, mapcount[fi]);
+            CHECK(!wmapped[fi] || info.exclusive, "frame %u: writable but not exclusive", fi);
+            CHECK(mapcount[fi] == 1 || !info.exclusive, "frame %u: exclusive, %u leaves map it",
+                  fi, mapcount[fi]);
+        }
 }
 
 /* While MMKIT_COW_FORK_SHARE_TABLES is being written, mmkit_cow_fork refuses it (EINVAL) even
@@ -559,6 +632,7 @@ static void space_exit(unsigned s) {
     }
     for (k = 0; k < NPIN; k++)
         if (PN[k].used && PN[k].s == s) PN[k].attached = false;
+    memset(T[s], 0, sizeof T[s]); /* the address space is gone (its ASID retired) */
     MS[s].alive = false;
     MS[s].nr = 0;
 }
@@ -623,9 +697,11 @@ static mmkit_status access_page(unsigned s, uint32_t page, uint32_t access, unsi
                   "a fault that failed changed the leaf");
             return st;
         }
+        if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush after the fault");
         after = lookup(s, page);
         CHECK(permits(&after, access), "fault returned OK (what %x) but the access still faults",
               what);
+        tlb_check_space(s, "after a fault and a flush");
         if (what & MMKIT_COW_DID_REUSE) {
             CHECK(before.present && after.pa == before.pa, "REUSE but the frame changed");
             CHECK(frame_of(before.pa, &fi), "REUSE of the zero frame or a foreign one");
@@ -649,6 +725,7 @@ static mmkit_status access_page(unsigned s, uint32_t page, uint32_t access, unsi
     CHECK(page_is(f, expect(s, page), true), "space %u page %u: contents %llx, model %llx", s,
           page, (unsigned long long)*(const uint64_t *)f, (unsigned long long)expect(s, page));
     mmu_ad(s, page, (access & MMKIT_COW_WRITE) != 0);
+    tlb_fill(s, page, &after);
     if (access & MMKIT_COW_WRITE) {
         int ri = mfind(s, page);
         uint64_t v = new_stamp();
@@ -704,6 +781,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(cell_refs, 0, sizeof cell_refs);
     memset(PN, 0, sizeof PN);
     memset(sp, 0, sizeof sp);
+    memset(T, 0, sizeof T);
     for (s = 0; s < NS; s++) MS[s].cap = (opts & 8u) ? 3u + 2u * s : NREG;
     ptd.provider = prov;
     ptd.direct_map = true;
@@ -712,6 +790,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (opts & 1u) {
         mmkit_tlb_gather_desc gd;
         memset(&gd, 0, sizeof gd);
+        gd.backend.flush_local = tlb_flush_cb;
         EXPECT_ST(mmkit_tlb_gather_init(&gat, &gd), MMKIT_OK, "gather_init");
         G = &gat;
     }
@@ -880,6 +959,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             }
             EXPECT_ST(st, want, "fork");
             if (st != MMKIT_OK) break;
+            if (G) { /* fork flushed: nothing pending, no stale writable entry */
+                mmkit_tlb_flush fl;
+                EXPECT_ST(mmkit_tlb_gather_peek(G, &fl), MMKIT_OK, "peek");
+                CHECK(fl.scope == MMKIT_TLB_SCOPE_NONE, "fork returned with a flush pending");
+                scan(s);
+                tlb_check_space(s, "right after fork (before any flush of ours)");
+            }
             MS[s2].nr = MS[s].nr;
             memcpy(MS[s2].r, MS[s].r, sizeof MS[s].r);
             scan(s);
