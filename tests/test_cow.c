@@ -605,7 +605,7 @@ static const mmkit_vaddr snap_va[24] = {
     VA0, VA0 + 0x1000, VA0 + 0x2000, VA0 + 0x3000, VA0 + 0x200000, VA0 + 0x201000,
     VA0 + 0x40000000, VA0 + 0x40001000, VA0 + 0x40002000, VA0 + 0x5000, VA0 + 0x6000, VA0 + 0x7000,
     VA0 + 0x8000, VA0 + 0x9000, VA0 + 0xa000, VA0 + 0xb000, VA0 + 0x400000, VA0 + 0x401000,
-    VA0 + 0x600000, VA0 + 0x601000, VA0 + 0x602000, VA0 + 0x603000, VA0 + 0x604000, VA0 + 0x605000};
+    VA0 + 0x600000, VA0 + 0x601000, VA0 + 0x602000, VA0 + 0x603000, VA0 + 0x2000000, VA0 + 0x2001000};
 static void take_snap(env *e, proc *p, snap *s) {
     size_t i;
     for (i = 0; i < 24; i++) {
@@ -627,24 +627,32 @@ static void same_snap(const snap *a, const snap *b) {
     assert_int_equal(a->stats.frames_live, b->stats.frames_live);
     assert_int_equal(a->outstanding, b->outstanding);
 }
-/* A parent with pages in several leaf tables, a pinned page, the zero frame, a shared region. */
+/* A parent with pages in several leaf tables, two private writable regions with a pinned page
+ * each (one written, one only read-pinned), the zero frame, a shared region. */
 static void populate(env *e, proc *p, mmkit_paddr *pin) {
     size_t i;
     add_region(p, VA0, 0x1000000, RW, MMKIT_COW_PRIVATE);
+    add_region(p, VA0 + 0x2000000, 0x4000, RW, MMKIT_COW_PRIVATE);
     add_region(p, VA0 + 0x40000000, 0x4000, RW, MMKIT_COW_SHARED);
     for (i = 0; i < 24; i++)
         if (i % 5 != 4) wr(e, p, snap_va[i], (unsigned char)(i + 1));
     assert_int_equal(rd(e, p, snap_va[4]), 0); /* the zero frame */
-    assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x1000, MMKIT_COW_WRITE, pin, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x1000, MMKIT_COW_WRITE, &pin[0], NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x2003000, MMKIT_COW_READ, &pin[1], NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x2001000, MMKIT_COW_READ, &pin[2], NULL), MMKIT_OK);
+}
+static void unpin_all(env *e, mmkit_paddr *pin) {
+    int i;
+    for (i = 0; i < 3; i++) assert_int_equal(mmkit_cow_unpin(&e->cow, pin[i]), MMKIT_OK);
 }
 static void body_fork_enomem(env *e) {
     proc par, ch;
-    mmkit_paddr pin = 0;
+    mmkit_paddr pin[3];
     snap a, b;
     int k;
     mmkit_status st = MMKIT_ENOMEM;
     proc_new(e, &par);
-    populate(e, &par, &pin);
+    populate(e, &par, pin);
     take_snap(e, &par, &a);
     for (k = 0; st != MMKIT_OK; k++) {
         proc_new(e, &ch);
@@ -670,9 +678,15 @@ static void body_fork_enomem(env *e) {
             assert_int_equal(rd(e, &ch, snap_va[k]), k + 1);
             assert_int_equal(rd(e, &par, snap_va[k]), k + 1);
         }
+    /* the pinned pages were copied for the child, not shared */
+    assert_int_equal(stats_of(e).fork_pages_copied, 3);
+    assert_true(pa_of(&ch, VA0 + 0x1000) != pin[0]);
+    assert_int_equal(pa_of(&par, VA0 + 0x1000), pin[0]);
+    assert_int_equal(pa_of(&par, VA0 + 0x2001000), pin[2]);
+    assert_true(pa_of(&ch, VA0 + 0x2001000) != pin[2]);
     proc_exit(e, &ch);
     proc_exit(e, &par);
-    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+    unpin_all(e, pin);
 }
 static void test_fork_enomem(void **state) {
     (void)state;
@@ -702,9 +716,9 @@ static void fault_enomem_case(env *e, proc *p, mmkit_vaddr va, uint32_t access, 
 }
 static void body_fault_enomem(env *e) {
     proc par, ch;
-    mmkit_paddr pin = 0;
+    mmkit_paddr pin[3];
     proc_new(e, &par);
-    populate(e, &par, &pin);
+    populate(e, &par, pin);
     do_fork(e, &ch, &par);
     /* a write far away: new leaf tables and a frame */
     fault_enomem_case(e, &ch, VA0 + 0xfff000, MMKIT_COW_WRITE, MMKIT_COW_DID_ZERO_FILL);
@@ -720,7 +734,7 @@ static void body_fault_enomem(env *e) {
     assert_int_equal(rd(e, &par, VA0), 1);
     proc_exit(e, &ch);
     proc_exit(e, &par);
-    assert_int_equal(mmkit_cow_unpin(&e->cow, pin), MMKIT_OK);
+    unpin_all(e, pin);
 }
 static void test_fault_enomem(void **state) {
     (void)state;
@@ -1074,6 +1088,65 @@ static void test_x86_dirty_rule(void **state) {
     env_fini(&e);
 }
 
+/* check() is not a test that cannot fail: each planted inconsistency is reported */
+static void test_check_detects(void **state) {
+    env e;
+    proc p, c;
+    mmkit__cow_frame *f, saved;
+    uint64_t pte = 0, good = 0;
+    mmkit_cow_region r;
+    (void)state;
+    env_init(&e, MMKIT_PAGETABLE_SV48, MMKIT_COW_FORK_COPY);
+    proc_new(&e, &p);
+    add_region(&p, VA0, 4 * PG, RW, MMKIT_COW_PRIVATE);
+    add_region(&p, VA0 + 8 * PG, 4 * PG, RW, MMKIT_COW_SHARED);
+    wr(&e, &p, VA0, 1);
+    wr(&e, &p, VA0 + 8 * PG, 1);
+    do_fork(&e, &c, &p);
+    f = &e.cow.state[(size_t)((pa_of(&p, VA0) - BASE) >> 12)];
+    saved = *f;
+    f->count++; /* a reference nobody holds */
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    *f = saved;
+    f->meta |= 1u; /* a pin nobody holds */
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    *f = saved;
+    f->meta |= MMKIT__COW_F_EXCL; /* exclusive while two spaces map it */
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    *f = saved;
+    CHECK(&e);
+    /* a shared COW page made writable behind cow's back */
+    assert_int_equal(mmkit_pagetable_entry_get(&c.pt, VA0, 0, &good), MMKIT_OK);
+    pte = (good | 0x4) & ~(uint64_t)0x100; /* W set, SW0 (RSW bit 8) clear */
+    assert_int_equal(mmkit_pagetable_entry_set(&c.pt, VA0, 0, pte), MMKIT_OK);
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    assert_int_equal(mmkit_pagetable_entry_set(&c.pt, VA0, 0, good), MMKIT_OK);
+    CHECK(&e);
+    /* a shared-region frame marked exclusive, a free frame with flags, a lost space count */
+    f = &e.cow.state[(size_t)((pa_of(&p, VA0 + 8 * PG) - BASE) >> 12)];
+    f->meta |= MMKIT__COW_F_EXCL;
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    f->meta &= ~MMKIT__COW_F_EXCL;
+    e.cow.state[NPAGES - 1].meta = MMKIT__COW_F_EXCL;
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    e.cow.state[NPAGES - 1].meta = 0;
+    e.cow.stats.spaces++;
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    e.cow.stats.spaces--;
+    /* regions out of order */
+    r = p.regs[0];
+    p.regs[0] = p.regs[1];
+    p.regs[1] = r;
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    p.regs[1] = p.regs[0];
+    p.regs[0] = r;
+    CHECK(&e);
+    assert_int_equal(mmkit_cow_check(NULL), MMKIT_EINVAL);
+    proc_exit(&e, &c);
+    proc_exit(&e, &p);
+    env_fini(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demand_zero),
@@ -1091,6 +1164,7 @@ int main(void) {
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_lock_and_atomic),
         cmocka_unit_test(test_x86_dirty_rule),
+        cmocka_unit_test(test_check_detects),
     };
     modes[nmodes++] = MMKIT_COW_FORK_COPY;
 #ifdef MMKIT_COW_HAVE_SHARE_TABLES

@@ -272,7 +272,8 @@ typedef struct mmkit_cow_frame_info {
 typedef struct mmkit_cow_stats {
     uint64_t frames_live;      /* data frames held now (zero frame excluded) */
     uint64_t frames_allocated, frames_freed;
-    uint64_t faults, spurious, zero_maps, zero_fills, fills, copies, reuses;
+    uint64_t faults;           /* mmkit_cow_fault calls (pins are not counted here) */
+    uint64_t spurious, zero_maps, zero_fills, fills, copies, reuses; /* outcomes */
     uint64_t segv;             /* faults outside every region (MMKIT_ENOENT) */
     uint64_t eacces;           /* faults the region does not permit (MMKIT_EACCES) */
     uint64_t enomem;           /* faults and forks that returned MMKIT_ENOMEM */
@@ -516,9 +517,15 @@ static void mmkit__cow_stat(mmkit_cow *c, uint64_t *p, uint64_t d) {
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-static mmkit__cow_frame *mmkit__cow_frame_of(const mmkit_cow *c, mmkit_paddr pa) {
+/* The state of the frame at pa, or NULL outside the map. One run (the common case): no call. */
+MMKIT__INLINE mmkit__cow_frame *mmkit__cow_frame_of(const mmkit_cow *c, mmkit_paddr pa) {
+    const mmkit_frame_map *m = c->frames;
     uint64_t i = 0;
-    if (mmkit_frame_map_index(c->frames, mmkit_paddr_to_pfn(pa), &i) != MMKIT_OK) return NULL;
+    if (MMKIT__LIKELY(m->runs == 1)) {
+        i = mmkit_paddr_to_pfn(pa) - m->run[0].pfn; /* unsigned: below the run wraps */
+        return i < m->run[0].frames ? &c->state[(size_t)i] : NULL;
+    }
+    if (mmkit_frame_map_index(m, mmkit_paddr_to_pfn(pa), &i) != MMKIT_OK) return NULL;
     return &c->state[(size_t)i];
 }
 
@@ -1143,7 +1150,7 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
     uint64_t size = 0;
     mmkit_status st;
     va &= ~MMKIT_PAGE_MASK;
-    MMKIT__COW_STAT(c, faults, 1);
+    if (!pin) MMKIT__COW_STAT(c, faults, 1);
     r = mmkit__cow_find(s, va);
     if (!r) {
         MMKIT__COW_STAT(c, segv, 1);
@@ -1182,7 +1189,7 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
     }
     if (pa_out) st = mmkit_pagetable_translate(s->pt, va, pa_out, NULL, NULL);
 out:
-    if (st == MMKIT_OK && *what == 0) MMKIT__COW_STAT(c, spurious, 1);
+    if (st == MMKIT_OK && *what == 0 && !pin) MMKIT__COW_STAT(c, spurious, 1);
     if (st == MMKIT_ENOMEM) MMKIT__COW_STAT(c, enomem, 1);
     return st;
 }
@@ -1283,104 +1290,247 @@ MMKIT_API mmkit_status mmkit_cow_unpin(mmkit_cow *c, mmkit_paddr pa) {
 
 /* ---- fork ------------------------------------------------------------------------------------ */
 
+/* Scratch marks fork leaves on frames (check() owns the scratch words otherwise). */
+#define MMKIT__COW_MARK_EXCL 0x80000000u /* frame lost EXCLUSIVE in this fork (undo restores) */
+#define MMKIT__COW_MARK_PIN  0x40000000u /* pinned frame; low bits: its leaf flags before fork */
+
 typedef struct mmkit__cow_fork_ctx {
     mmkit_cow *c;
     mmkit_cow_space *parent, *child;
     const mmkit_cow_region *r;
     struct mmkit_tlb_gather *g;
     mmkit_status st;
-    uint64_t shared, copied;
+    uint64_t chain;            /* pre-allocated copies for pinned frames: index + 1, 0 = end */
+    uint64_t shared, copied, pinned;
 } mmkit__cow_fork_ctx;
 
-/* Phase 1, per run of the parent's leaves: map each page into the child (the parent's tree is
- * not touched; only counts rise). */
-static bool mmkit__cow_fork_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+MMKIT__INLINE uint64_t mmkit__cow_index(const mmkit_cow *c, const mmkit__cow_frame *f) {
+    return (uint64_t)(f - c->state);
+}
+
+/* Pre-pass (only while some frame is pinned): every pinned private frame of the parent gets its
+ * copy allocated now, so nothing after the first change of the parent can fail. */
+static bool mmkit__cow_fork_prepin(void *ctx, const mmkit_pagetable_mapping *m) {
     mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
     mmkit_cow *c = x->c;
-    const mmkit_cow_region *r = x->r;
-    bool priv = r->kind == MMKIT_COW_PRIVATE;
     uint64_t off;
-    if (m->page_size != MMKIT__COW_PG) {
-        x->st = MMKIT_ECORRUPT;
-        return false;
-    }
     for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
         mmkit_vaddr va = m->va + off;
-        mmkit_paddr pa = m->pa + off;
-        uint32_t flags = m->flags;
+        mmkit_paddr npa = 0;
+        void *nv = NULL;
         mmkit__cow_frame *f;
-        mmkit_status st;
-        if (va < r->start || va - r->start >= r->len) continue;
-        if (pa == c->zero_pa) {
-            st = mmkit_pagetable_map(x->child->pt, va, pa, MMKIT__COW_PG, flags, NULL);
-        } else if (!(f = mmkit__cow_frame_of(c, pa))) {
-            st = MMKIT_ECORRUPT;
-        } else if (priv && (mmkit__cow_ld(c, &f->meta) & MMKIT__COW_PINS)) {
-            /* pinned: the child gets its own copy now, the parent keeps the frame */
-            mmkit_paddr npa = 0;
-            void *nv = NULL, *ov = mmkit_provider_virt(&c->provider, pa);
-            st = ov ? mmkit__cow_alloc(c, MMKIT__COW_F_EXCL, &npa, &nv) : MMKIT_ECORRUPT;
-            if (st == MMKIT_OK) {
-                MMKIT_MEMCPY(nv, ov, (size_t)MMKIT__COW_PG);
-                st = mmkit_pagetable_map(x->child->pt, va, npa, MMKIT__COW_PG, flags, NULL);
-                if (st != MMKIT_OK) mmkit__cow_put(c, mmkit__cow_frame_of(c, npa), npa);
-                else x->copied++;
+        if (va < x->r->start || va - x->r->start >= x->r->len || m->pa + off == c->zero_pa) continue;
+        f = mmkit__cow_frame_of(c, m->pa + off);
+        if (!f || !(mmkit__cow_ld(c, &f->meta) & MMKIT__COW_PINS)) continue;
+        x->st = mmkit__cow_alloc(c, MMKIT__COW_F_EXCL, &npa, &nv);
+        if (x->st != MMKIT_OK) return false;
+        f->scratch = MMKIT__COW_MARK_PIN | (m->flags & MMKIT_PTE_KNOWN_FLAGS);
+        c->state[(size_t)mmkit__cow_index(c, mmkit__cow_frame_of(c, npa))].scratch = (uint32_t)x->chain;
+        x->chain = mmkit__cow_index(c, mmkit__cow_frame_of(c, npa)) + 1u;
+        x->pinned++;
+    }
+    return true;
+}
+/* Give the unused pre-allocated copies back. */
+static void mmkit__cow_fork_chain_free(mmkit__cow_fork_ctx *x) {
+    while (x->chain) { /* bound: pinned frames */
+        mmkit__cow_frame *f = &x->c->state[(size_t)(x->chain - 1u)];
+        mmkit_pfn pfn = 0;
+        x->chain = f->scratch;
+        f->scratch = 0;
+        (void)mmkit_frame_map_pfn(x->c->frames, mmkit__cow_index(x->c, f), &pfn);
+        mmkit__cow_put(x->c, f, mmkit_pfn_to_paddr(pfn));
+    }
+}
+
+/* mmkit_pagetable_copy's fn: each leaf now in the child holds one more reference; private
+ * frames stop being exclusive (pinned ones get their copy in the fix-up). */
+static void mmkit__cow_fork_ref(void *ctx, const mmkit_pagetable_mapping *m) {
+    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
+    mmkit_cow *c = x->c;
+    bool priv = x->r->kind == MMKIT_COW_PRIVATE;
+    uint64_t off;
+    if (!c->atomic && !c->lock.acquire) { /* the caller serialises everything: plain stores */
+        for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
+            mmkit__cow_frame *f = mmkit__cow_frame_of(c, m->pa + off);
+            uint32_t meta;
+            if (!f || m->pa + off == c->zero_pa) continue;
+            f->count++;
+            meta = f->meta;
+            if (!priv || !(meta & MMKIT__COW_PINS)) {
+                f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
+                f->meta = meta & ~MMKIT__COW_F_EXCL;
             }
+            x->shared++;
+        }
+        return;
+    }
+    for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
+        mmkit__cow_frame *f;
+        uint32_t meta;
+        if (m->pa + off == c->zero_pa) continue;
+        f = mmkit__cow_frame_of(c, m->pa + off);
+        if (!f) continue; /* not cow's: check() reports it */
+        mmkit__cow_get(c, f);
+        meta = mmkit__cow_ld(c, &f->meta);
+        if (priv && (meta & MMKIT__COW_PINS)) {
+            /* keeps EXCLUSIVE and its MARK_PIN from the pre-pass */
+        } else if (priv && (meta & MMKIT__COW_F_EXCL)) {
+            mmkit__cow_andnot(c, &f->meta, MMKIT__COW_F_EXCL);
+            f->scratch = MMKIT__COW_MARK_EXCL;
         } else {
-            if (priv && (r->prot & MMKIT_PTE_WRITE))
-                flags = (flags & ~(uint32_t)MMKIT_PTE_WRITE) | MMKIT_PTE_SW0;
-            mmkit__cow_get(c, f);
-            st = mmkit_pagetable_map(x->child->pt, va, pa, MMKIT__COW_PG, flags, NULL);
-            if (st != MMKIT_OK) mmkit__cow_put(c, f, pa);
-            else x->shared++;
+            f->scratch = 0; /* no stale mark from an earlier fork or check */
         }
-        if (st != MMKIT_OK) {
-            x->st = st;
-            return false;
+        x->shared++;
+    }
+}
+/* Undo of a failed fork, unmapping the child: the reference back, EXCLUSIVE back. */
+static void mmkit__cow_fork_undo_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
+    mmkit_cow *c = x->c;
+    uint64_t off;
+    for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
+        mmkit__cow_frame *f;
+        if (m->pa + off == c->zero_pa) continue;
+        f = mmkit__cow_frame_of(c, m->pa + off);
+        if (!f) continue;
+        if (f->scratch == MMKIT__COW_MARK_EXCL) {
+            mmkit__cow_or(c, &f->meta, MMKIT__COW_F_EXCL);
+            f->scratch = 0;
         }
+        mmkit__cow_put(c, f, m->pa + off);
+    }
+}
+/* Fix-up, child's leaves of a private region: a pinned frame is not shared after all: the
+ * child's leaf gets the pre-allocated copy, the parent's leaf its flags from before fork. */
+static bool mmkit__cow_fork_fixpin(void *ctx, const mmkit_pagetable_mapping *m) {
+    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
+    mmkit_cow *c = x->c;
+    uint64_t off;
+    for (off = 0; off < m->size && x->chain; off += MMKIT__COW_PG) { /* bound: pages of the run */
+        mmkit_vaddr va = m->va + off;
+        mmkit_paddr pa = m->pa + off, npa;
+        mmkit__cow_frame *f, *n;
+        mmkit_pfn pfn = 0;
+        uint32_t flags;
+        if (va < x->r->start || va - x->r->start >= x->r->len || pa == c->zero_pa) continue;
+        f = mmkit__cow_frame_of(c, pa);
+        if (!f || !(f->scratch & MMKIT__COW_MARK_PIN)) continue;
+        flags = f->scratch & MMKIT_PTE_KNOWN_FLAGS;
+        f->scratch = 0;
+        n = &c->state[(size_t)(x->chain - 1u)];
+        x->chain = n->scratch;
+        n->scratch = 0;
+        (void)mmkit_frame_map_pfn(c->frames, mmkit__cow_index(c, n), &pfn);
+        npa = mmkit_pfn_to_paddr(pfn);
+        MMKIT_MEMCPY(mmkit_provider_virt(&c->provider, npa), mmkit_provider_virt(&c->provider, pa),
+                     (size_t)MMKIT__COW_PG);
+        (void)mmkit_pagetable_replace(x->child->pt, va, npa, flags, NULL, NULL);
+        mmkit__cow_put(c, f, pa); /* the child's reference */
+        (void)mmkit_pagetable_replace(x->parent->pt, va, pa, flags, NULL, x->g);
+        x->copied++;
+        x->shared--;
     }
     return true;
 }
 
-/* Phase 2a, parent's leaves of a private region: frames now shared lose EXCLUSIVE. */
-static bool mmkit__cow_fork_unexcl(void *ctx, const mmkit_pagetable_mapping *m) {
-    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
-    uint64_t off;
-    for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
-        mmkit_vaddr va = m->va + off;
-        mmkit__cow_frame *f;
-        if (va < x->r->start || va - x->r->start >= x->r->len || m->pa + off == x->c->zero_pa) continue;
-        f = mmkit__cow_frame_of(x->c, m->pa + off);
-        if (f && !(mmkit__cow_ld(x->c, &f->meta) & MMKIT__COW_PINS))
-            mmkit__cow_andnot(x->c, &f->meta, MMKIT__COW_F_EXCL);
-    }
-    return true;
+/* Is any frame pinned right now? (Pins of the parent's frames come only through the parent,
+ * which the caller serialises, so the answer cannot change for them during the fork.) */
+static bool mmkit__cow_pinned_any(mmkit_cow *c) {
+    uintptr_t sv = mmkit__lock(&c->lock);
+    bool any = c->stats.pins != 0;
+    mmkit__unlock(&c->lock, sv);
+    return any;
 }
 
-/* Phase 2c, child's leaves: where the child got a copy (a pinned parent frame), the parent's
- * leaf gets its old flags back (the child's leaf has them). */
-static bool mmkit__cow_fork_repin(void *ctx, const mmkit_pagetable_mapping *m) {
-    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
-    uint64_t off;
-    for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
-        mmkit_vaddr va = m->va + off;
-        mmkit_paddr ppa = 0;
-        mmkit__cow_frame *f;
-        if (va < x->r->start || va - x->r->start >= x->r->len || m->pa + off == x->c->zero_pa) continue;
-        f = mmkit__cow_frame_of(x->c, m->pa + off);
-        if (!f || !(mmkit__cow_ld(x->c, &f->meta) & MMKIT__COW_F_EXCL)) continue;
-        if (mmkit_pagetable_translate(x->parent->pt, va, &ppa, NULL, NULL) == MMKIT_OK)
-            (void)mmkit_pagetable_replace(x->parent->pt, va, ppa, m->flags, NULL, x->g);
+static bool mmkit__cow_cow_region(const mmkit_cow_region *r) {
+    return r->kind == MMKIT_COW_PRIVATE && (r->prot & MMKIT_PTE_WRITE);
+}
+
+/* Classic fork on mmkit_pagetable_copy. Only ONE copy may change the parent (the largest
+ * private writable region, copied last with clear = WRITE, set = SW0, all-or-nothing): every
+ * other region is copied unchanged first and write-protected in both trees once nothing can
+ * fail any more; a failure unmaps the child's copies, which gives every reference back. */
+static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space *parent,
+                                         struct mmkit_tlb_gather *g) {
+    mmkit__cow_fork_ctx x;
+    mmkit_cow *c = parent->cow;
+    size_t i, k, big = parent->count, n = parent->count;
+    mmkit_status st = MMKIT_OK;
+    MMKIT_MEMSET(&x, 0, sizeof x);
+    x.c = c;
+    x.parent = parent;
+    x.child = child;
+    x.g = g;
+    for (i = 0; i < n; i++) { /* bound: regions */
+        child->regions[i] = parent->regions[i];
+        if (mmkit__cow_cow_region(&parent->regions[i]) &&
+            (big == n || parent->regions[i].len > parent->regions[big].len))
+            big = i;
     }
-    return true;
+    /* pinned frames: their copies first */
+    if (mmkit__cow_pinned_any(c)) {
+        for (i = 0; i < n && x.st == MMKIT_OK; i++) { /* bound: regions */
+            x.r = &parent->regions[i];
+            if (x.r->kind == MMKIT_COW_PRIVATE)
+                (void)mmkit_pagetable_visit(parent->pt, x.r->start, x.r->len, mmkit__cow_fork_prepin, &x);
+        }
+        if (x.st != MMKIT_OK) {
+            st = x.st;
+            mmkit__cow_fork_chain_free(&x);
+            return st;
+        }
+    }
+    /* the copies: every region but `big` unchanged, then `big` COW-marked */
+    for (k = 0; k <= n && st == MMKIT_OK; k++) { /* bound: regions + 1 */
+        i = k < n ? k : big;
+        if ((k < n && k == big) || i >= n) continue;
+        x.r = &parent->regions[i];
+        st = i == big ? mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
+                                             MMKIT_PTE_SW0, mmkit__cow_fork_ref, &x, g)
+                      : mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
+                                             mmkit__cow_fork_ref, &x, NULL);
+        if (st != MMKIT_OK) break;
+        child->count++; /* copied so far (for the undo) */
+    }
+    if (st != MMKIT_OK) {
+        /* undo: the child's regions copied so far (all before k, `big` only if it is i) */
+        for (k = 0; k < n; k++) { /* bound: regions */
+            bool done = k == big ? false : k < i || (i == big && big < n);
+            if (!done) continue;
+            (void)mmkit_pagetable_unmap(child->pt, parent->regions[k].start, parent->regions[k].len,
+                                        mmkit__cow_fork_undo_leaf, &x, NULL);
+        }
+        child->count = 0;
+        mmkit__cow_fork_chain_free(&x);
+        return st;
+    }
+    child->count = n;
+    /* nothing can fail from here */
+    for (i = 0; i < n; i++) { /* bound: regions */
+        x.r = &parent->regions[i];
+        if (i != big && mmkit__cow_cow_region(x.r)) {
+            (void)mmkit_pagetable_protect(child->pt, x.r->start, x.r->len, mmkit__cow_protect_flags(x.r), NULL);
+            (void)mmkit_pagetable_protect(parent->pt, x.r->start, x.r->len, mmkit__cow_protect_flags(x.r), g);
+        }
+    }
+    for (i = 0; i < n && x.chain; i++) { /* bound: regions */
+        x.r = &parent->regions[i];
+        if (x.r->kind == MMKIT_COW_PRIVATE)
+            (void)mmkit_pagetable_visit(child->pt, x.r->start, x.r->len, mmkit__cow_fork_fixpin, &x);
+    }
+    MMKIT_ASSERT(x.chain == 0);
+    mmkit__cow_fork_chain_free(&x);
+    MMKIT__COW_STAT(c, forks, 1);
+    MMKIT__COW_STAT(c, fork_pages_shared, x.shared);
+    MMKIT__COW_STAT(c, fork_pages_copied, x.copied);
+    return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *parent,
                                       mmkit_cow_fork_mode mode, struct mmkit_tlb_gather *g) {
-    mmkit__cow_fork_ctx x;
     mmkit_cow *c;
-    size_t i, k;
-    mmkit_status st = MMKIT_OK;
+    mmkit_status st;
     if (!mmkit__cow_space_ok(child) || !mmkit__cow_space_ok(parent)) return MMKIT_EINVAL;
     c = parent->cow;
     if (child == parent || child->pt == parent->pt)
@@ -1391,42 +1541,12 @@ MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *p
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: mode: unknown");
     if (child->cap < parent->count)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_fork: child: region_cap below the parent's regions");
-    if (mode == MMKIT_COW_FORK_SHARE_TABLES) return mmkit__cow_fork_share(child, parent, g);
-    MMKIT_MEMSET(&x, 0, sizeof x);
-    x.c = c;
-    x.parent = parent;
-    x.child = child;
-    x.g = g;
-    x.st = MMKIT_OK;
-    /* phase 1: the child's leaves; nothing of the parent changes but counts */
-    for (i = 0; i < parent->count && x.st == MMKIT_OK; i++) { /* bound: regions */
-        x.r = &parent->regions[i];
-        child->regions[i] = parent->regions[i];
-        child->count = i + 1u;
-        st = mmkit_pagetable_visit(parent->pt, x.r->start, x.r->len, mmkit__cow_fork_leaf, &x);
-        if (st != MMKIT_OK && x.st == MMKIT_OK) x.st = st;
+    st = mode == MMKIT_COW_FORK_SHARE_TABLES ? mmkit__cow_fork_share(child, parent, g)
+                                             : mmkit__cow_fork_copy(child, parent, g);
+    if (st != MMKIT_OK) {
+        if (st == MMKIT_ENOMEM) MMKIT__COW_STAT(c, enomem, 1);
+        return st;
     }
-    if (x.st != MMKIT_OK) {
-        for (k = 0; k < child->count; k++) /* bound: regions; gives every count back */
-            (void)mmkit_pagetable_unmap(child->pt, child->regions[k].start, child->regions[k].len,
-                                        mmkit__cow_unmap_leaf, c, NULL);
-        child->count = 0;
-        if (x.st == MMKIT_ENOMEM) MMKIT__COW_STAT(c, enomem, 1);
-        return x.st;
-    }
-    /* phase 2: cannot fail */
-    for (i = 0; i < parent->count; i++) { /* bound: regions */
-        x.r = &parent->regions[i];
-        if (x.r->kind != MMKIT_COW_PRIVATE) continue;
-        (void)mmkit_pagetable_visit(parent->pt, x.r->start, x.r->len, mmkit__cow_fork_unexcl, &x);
-        if (!(x.r->prot & MMKIT_PTE_WRITE)) continue;
-        (void)mmkit_pagetable_protect(parent->pt, x.r->start, x.r->len, mmkit__cow_protect_flags(x.r), g);
-        if (x.copied)
-            (void)mmkit_pagetable_visit(child->pt, x.r->start, x.r->len, mmkit__cow_fork_repin, &x);
-    }
-    MMKIT__COW_STAT(c, forks, 1);
-    MMKIT__COW_STAT(c, fork_pages_shared, x.shared);
-    MMKIT__COW_STAT(c, fork_pages_copied, x.copied);
     return g ? mmkit_tlb_gather_flush(g) : MMKIT_OK;
 }
 
