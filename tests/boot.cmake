@@ -21,7 +21,8 @@ set(MMKIT_BOOT_TIMEOUT 30)
 set(MMKIT_BOOT_OKS_RISCV_SV39 26)    # common/pt_checks.c without leaf_512g
 set(MMKIT_BOOT_OKS_RISCV_SV48 27)    # ... with leaf_512g
 set(MMKIT_BOOT_OKS_RISCV_SV57 27)
-set(MMKIT_BOOT_OKS_X86 32)           # 3 stage-1 + 3 stage-2 set-up checks + the 26 common ones
+set(MMKIT_BOOT_OKS_X86 33)           # 3 stage-1 + 3 stage-2 set-up checks + the 26 common ones
+                                     # + invpcid_flush
 
 find_program(MMKIT_BOOT_CLANG NAMES clang)
 find_program(MMKIT_BOOT_LLD NAMES ld.lld)
@@ -91,7 +92,8 @@ endfunction()
 
 # ---- RISC-V: one S-mode kernel ----
 mmkit_boot_objects(rv_objs riscv boot_flags_riscv
-  riscv/start.S riscv/platform.c riscv/kernel.c common/boot_lib.c common/pt_checks.c)
+  riscv/start.S riscv/platform.c riscv/kernel.c common/boot_lib.c common/pt_checks.c
+  common/mmkit_impl.c)
 set(rv_kernel "${MMKIT_BOOT_OUT}/boot_riscv64.elf")
 add_custom_command(
   OUTPUT "${rv_kernel}"
@@ -103,7 +105,8 @@ add_custom_command(
 
 # ---- x86: stage 2 (x86-64 flat binary) embedded in stage 1 (Multiboot ELF32) ----
 mmkit_boot_objects(s2_objs x86_64 boot_flags_x86_64
-  x86/stage2_start.S x86/stage2.c common/boot_lib.c common/pt_checks.c)
+  x86/stage2_start.S x86/stage2.c common/boot_lib.c common/pt_checks.c
+  common/mmkit_impl.c)
 set(s2_elf "${MMKIT_BOOT_OUT}/x86_stage2.elf")
 set(s2_bin "${MMKIT_BOOT_OUT}/x86_stage2.bin")
 add_custom_command(

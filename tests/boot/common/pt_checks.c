@@ -10,14 +10,14 @@
  * 512 GiB leaf only on Sv48/Sv57):
  *   0x10_0000_0000  four 4 KiB aliases of scattered frames        (alias_rw)
  *   0x10_0020_0000  a 2 MiB leaf                                    (leaf_2m, protect_split_2m)
- *   0x10_4000_0000 + n * 2 MiB   one leaf table per check (slots below)
+ *   0x10_4000_0000 + n * 2 MiB   one leaf table per check (slots below; SLOT_ARCH for the
+ *                                architecture's own checks)
  *   0x20_0000_0000  a 1 GiB leaf onto the RAM that holds the kernel (leaf_1g)
  *   0x30_0000_0000  a fresh 1 GiB region whose tables unmap frees   (unmap_frees_after_flush)
  *   0x80_0000_0000  a 512 GiB leaf onto physical 0                  (leaf_512g)
  *   plus the last page of the lower half and of the upper half      (va_extremes)
  */
-#define MMKIT_IMPLEMENTATION
-#include <mmkit/mmkit_buddy.h>
+#include <mmkit/mmkit_buddy.h>   /* the implementation: mmkit_impl.c */
 #include <mmkit/mmkit_pagetable.h>
 
 #include "pt_checks.h"
@@ -38,6 +38,7 @@
 #define SLOT_AD 4
 #define SLOT_GATHER 5
 #define SLOT_ASID 6
+#define SLOT_ARCH 7
 #define VA_1G ((uint64_t)0x2000000000)
 #define VA_UNMAP ((uint64_t)0x3000000000)
 #define VA_512G ((uint64_t)0x8000000000)
@@ -97,7 +98,7 @@ static void flush_local(void *ctx, const mmkit_tlb_flush *f) {
     flush_stats.last_scope = f->scope;
     flush_stats.last_npages = f->npages;
     flush_stats.last_tables = f->tables;
-    arch_flush_local(f);
+    plat->flush_local(NULL, f);
 }
 
 /* ---- one check: the first failure is reported, `ok` only when none ----------------------- */
@@ -623,5 +624,20 @@ void pt_boot_run(const boot_platform *p) {
     gather_asid_flush();
     protect_split_2m();
     unmap_frees_after_flush();
+    if (plat->arch_checks) {
+        boot_env env;
+        pt_boot_env(&env);
+        plat->arch_checks(&env);
+    }
     tables_consistent();
+}
+
+void pt_boot_env(boot_env *env) {
+    env->buddy = &buddy;
+    env->arena.base = (mmkit_paddr)(uintptr_t)arena;
+    env->arena.size = ARENA_SIZE;
+    env->pt = &pt;
+    env->gather = &gather;
+    env->frames = &frames;
+    env->arch_va = VA_SLOT(SLOT_ARCH);
 }

@@ -11,7 +11,19 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_pagetable.h>
+
+/* The kernel's instances, handed to the architecture's own checks (boot_platform.arch_checks)
+ * and to the copy-on-write checks once the common checks have run. */
+typedef struct boot_env {
+    mmkit_buddy *buddy;               /* every frame of the static arena */
+    mmkit_range arena;                /* the arena (physical = virtual) */
+    mmkit_pagetable *pt;              /* the kernel's tables; paging is on with them */
+    mmkit_tlb_gather *gather;         /* the gather of pt (asid = boot_platform.asid) */
+    const mmkit_provider *frames;     /* table pages of pt: the buddy, counted */
+    uint64_t arch_va;                 /* a free 2 MiB slot for architecture checks */
+} boot_env;
 
 /* What the kernel image looks like and which table format to test. */
 typedef struct boot_platform {
@@ -22,6 +34,11 @@ typedef struct boot_platform {
     uintptr_t text_start, text_end;     /* page-aligned kernel sections (identity mapped) */
     uintptr_t rodata_start, rodata_end;
     uintptr_t data_start, image_end;    /* .data and .bss (incl. stack and frame arena) */
+    /* the gather's flush_local: one of mmkit_tlb.h's ready-made backends
+     * (mmkit_tlb_x86_flush_local[_invpcid], mmkit_tlb_riscv_flush_local) */
+    void (*flush_local)(void *ctx, const mmkit_tlb_flush *f);
+    /* the architecture's own checks (NULL: none), run before tables_consistent */
+    void (*arch_checks)(const boot_env *env);
 } boot_platform;
 
 /* A trap a probe took. RISC-V: cause = scause, code = 0, addr = stval.
@@ -52,8 +69,6 @@ long arch_exec(uint64_t va, boot_fault *f);
 bool arch_fault_is(boot_fault_kind kind, const boot_fault *f, uint64_t va, uint64_t *want);
 /* Let supervisor loads/stores reach user pages (sstatus.SUM / EFLAGS.AC with SMAP). */
 void arch_user_access(bool allow);
-/* Execute one gather flush on this CPU (SFENCE.VMA / INVLPG / CR3 reload). */
-void arch_flush_local(const mmkit_tlb_flush *f);
 /* Load the root (satp / CR3) with asid, enable what the checks need; false when the CPU
  * refused. */
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t asid);
@@ -64,5 +79,7 @@ extern const unsigned arch_ret42_len;
 
 /* Run every check. Returns when done (or when a failure makes going on pointless). */
 void pt_boot_run(const boot_platform *plat);
+/* The instances pt_boot_run() built (valid after it returned). */
+void pt_boot_env(boot_env *env);
 
 #endif

@@ -1,5 +1,8 @@
 /* RISC-V boot test: the page-table checks of common/pt_checks.c in the mode named on the
  * command line (-append sv39|sv48|sv57), then power off. */
+/* mmkit_tlb.h's ready-made flush backend (mmkit_tlb_riscv_flush_local); defined before
+ * anything includes the header */
+#define MMKIT_TLB_RISCV_BACKENDS
 #include "platform.h"
 #include "../common/boot_lib.h"
 #include "../common/pt_checks.h"
@@ -37,6 +40,7 @@ void rv_main(uint64_t hartid, const void *dtb) {
         p.rodata_end = (uintptr_t)__rodata_end;
         p.data_start = (uintptr_t)__data_start;
         p.image_end = (uintptr_t)__image_end;
+        p.flush_local = mmkit_tlb_riscv_flush_local;
         pt_boot_run(&p);
     }
     rv_poweroff(!boot_finish());

@@ -158,36 +158,6 @@ void arch_user_access(bool allow) {
         rv_csr_clear(sstatus, RV_SSTATUS_SUM);
 }
 
-static void sfence_page(uint64_t va, uint64_t asid, bool global) {
-    if (global)
-        __asm__ volatile("sfence.vma %0, zero" ::"r"(va) : "memory");
-    else
-        __asm__ volatile("sfence.vma %0, %1" ::"r"(va), "r"(asid) : "memory");
-}
-
-static void sfence_space(uint64_t asid, bool global) {
-    if (global)
-        __asm__ volatile("sfence.vma zero, zero" ::: "memory");
-    else
-        __asm__ volatile("sfence.vma zero, %0" ::"r"(asid) : "memory");
-}
-
-/* SFENCE.VMA as mmkit_tlb.h's BACKENDS section prescribes. The page loop is bounded by the
- * gather's ceiling (more pages arrive as SCOPE_ASID). */
-void arch_flush_local(const mmkit_tlb_flush *f) {
-    if (f->scope == MMKIT_TLB_SCOPE_RANGES && !f->tables) {
-        for (uint32_t i = 0; i < f->nranges; i++) {
-            const mmkit_tlb_range *r = &f->ranges[i];
-            for (uint64_t off = 0; off < r->size; off += (uint64_t)1 << r->page_shift)
-                sfence_page(r->va + off, f->asid, f->global);
-        }
-    } else if (f->scope == MMKIT_TLB_SCOPE_RANGES || f->scope == MMKIT_TLB_SCOPE_ASID) {
-        sfence_space(f->asid, f->global);
-    } else if (f->scope == MMKIT_TLB_SCOPE_ALL) {
-        sfence_space(0, true);
-    }
-}
-
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t asid) {
     uint64_t satp = mmkit_pagetable_satp(pt, asid);
     boot_kv("satp", satp);

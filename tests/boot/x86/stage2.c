@@ -1,6 +1,9 @@
 /* Stage 2 (x86-64, long mode, on stage 1's tables): an IDT whose #PF/#GP handlers record and
  * recover expected faults, the architecture hooks of common/pt_checks.c, then the checks on
  * tables mmkit (built for x86-64) makes from scratch; exit through isa-debug-exit. */
+/* mmkit_tlb.h's ready-made flush backends (mmkit_tlb_x86_flush_local[_invpcid]); defined
+ * before anything includes the header */
+#define MMKIT_TLB_X86_64_BACKENDS
 #include "../common/boot_lib.h"
 #include "../common/pt_checks.h"
 #include "handoff.h"
@@ -142,30 +145,6 @@ void arch_user_access(bool allow) {
         __asm__ volatile("clac" ::: "memory");
 }
 
-/* INVLPG / CR3 reload / CR4.PGE toggle as mmkit_tlb.h's BACKENDS section prescribes. The
- * gather's asid is always the current PCID here (0: no PCIDs), so INVLPG serves SCOPE_RANGES
- * (it also drops global entries and the paging-structure caches: `global` and `tables` need
- * nothing more), and a MOV to CR3 drops the current PCID's non-global entries (SCOPE_ASID). */
-void arch_flush_local(const mmkit_tlb_flush *f) {
-    if (f->scope == MMKIT_TLB_SCOPE_RANGES) {
-        for (uint32_t i = 0; i < f->nranges; i++) {
-            const mmkit_tlb_range *r = &f->ranges[i];
-            for (uint64_t off = 0; off < r->size; off += (uint64_t)1 << r->page_shift)
-                __asm__ volatile("invlpg (%0)" ::"r"(r->va + off) : "memory");
-        }
-    } else if (f->scope == MMKIT_TLB_SCOPE_ASID) {
-        write_cr3(read_cr3());
-    } else if (f->scope == MMKIT_TLB_SCOPE_ALL) {
-        uint64_t cr4 = read_cr4();
-        if (cr4 & X86_CR4_PGE) {
-            write_cr4(cr4 & ~(uint64_t)X86_CR4_PGE);
-            write_cr4(cr4);
-        } else {
-            write_cr3(read_cr3());
-        }
-    }
-}
-
 /* Switch to mmkit's tables, then turn on SMEP and SMAP (user pages are off limits to the
  * kernel, which the user-page checks test). QEMU 7.2 TCG has no PCID: pcid is 0. */
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t pcid) {
@@ -186,6 +165,105 @@ void arch_sync_icache(void) {} /* x86 keeps instruction fetch coherent with stor
 /* mov $42, %eax ; ret */
 const uint8_t arch_ret42[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
 const unsigned arch_ret42_len = sizeof arch_ret42;
+
+/* ---- INVPCID: a single-address flush of a PCID that is not the current one -------------- */
+
+#define X86_CR4_PCIDE (1u << 17)
+#define INVPCID_PCID 1u          /* the PCID whose cached entry the flush must drop */
+
+/* CPUID.01H:ECX[17] PCID and CPUID.(07H,0):EBX[10] INVPCID */
+static bool cpu_has_pcid_invpcid(void) {
+    uint32_t r1[4], r7[4];
+    x86_cpuid(1, 0, r1);
+    x86_cpuid(7, 0, r7);
+    return (r1[2] & (1u << 17)) && (r7[1] & (1u << 10));
+}
+
+static mmkit_tlb_gather invpcid_gather;
+
+static uint64_t probe_read(uint64_t va) {
+    uint64_t v = 0;
+    boot_fault f;
+    return arch_read(va, &v, &f) ? v : (uint64_t)-1;
+}
+
+/* One page cached under PCID 1 while PCID 0 runs, remapped through a gather whose asid is 1
+ * and flushed by mmkit_tlb_x86_flush_local_invpcid: INVPCID type 0 {1, va} from PCID 0. Back
+ * in PCID 1 (CR3 with NOFLUSH, which keeps that PCID's entries) the page must show the new
+ * frame. Without PCID/INVPCID (QEMU 7.2 TCG offers neither) the same remap runs through the
+ * backend's fallback (CR4.PCIDE clear: INVLPG of the current context). NULL on success, else
+ * what failed (*got / *want for the report). */
+static const char *invpcid_run(const boot_env *e, bool pcid, uint64_t *got, uint64_t *want) {
+    const uint64_t va = e->arch_va + 4096;
+    const uint16_t asid = pcid ? (uint16_t)INVPCID_PCID : 0;
+    mmkit_tlb_gather_desc gd = {0};
+    mmkit_tlb_flush peek;
+    mmkit_paddr fr[3];
+    mmkit_status st = MMKIT_OK;
+    uint64_t v;
+    for (unsigned i = 0; i < 3 && st == MMKIT_OK; i++)
+        st = mmkit_buddy_alloc(e->buddy, 0, MMKIT_ALLOC_ZERO, &fr[i]);
+    if (st != MMKIT_OK) return "frame alloc";
+    *(volatile uint64_t *)(uintptr_t)fr[1] = 0x1d1u;
+    *(volatile uint64_t *)(uintptr_t)fr[2] = 0x1d2u;
+    gd.backend.flush_local = mmkit_tlb_x86_flush_local_invpcid;
+    gd.asid = asid;
+    /* a neighbour keeps the leaf table, so the remap changes one leaf and no table */
+    if (mmkit_pagetable_map(e->pt, va - 4096, fr[0], 4096, MMKIT_PTE_RW, e->gather) != MMKIT_OK ||
+        mmkit_pagetable_map(e->pt, va, fr[1], 4096, MMKIT_PTE_RW, e->gather) != MMKIT_OK ||
+        mmkit_tlb_gather_flush(e->gather) != MMKIT_OK ||
+        mmkit_tlb_gather_init(&invpcid_gather, &gd) != MMKIT_OK)
+        return "map, flush or gather init";
+    if (pcid) {
+        write_cr4(read_cr4() | X86_CR4_PCIDE);  /* allowed: CR3[11:0] is 0 (PCID 0) */
+        if (!(read_cr4() & X86_CR4_PCIDE)) return "CR4.PCIDE did not stick";
+        write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, false));
+    }
+    *want = 0x1d1u;
+    if ((*got = probe_read(va)) != *want) return "first read (cached under the test PCID)";
+    if (pcid) write_cr3(mmkit_pagetable_cr3(e->pt, 0, true)); /* PCID 0; PCID 1 keeps its entry */
+    if (mmkit_pagetable_unmap(e->pt, va, 4096, NULL, NULL, &invpcid_gather) != MMKIT_OK ||
+        mmkit_pagetable_map(e->pt, va, fr[2], 4096, MMKIT_PTE_RW, &invpcid_gather) != MMKIT_OK)
+        return "remap";
+    mmkit_tlb_gather_peek(&invpcid_gather, &peek);
+    *want = MMKIT_TLB_SCOPE_RANGES;
+    if ((*got = peek.scope) != *want || peek.npages != 1 || peek.tables || peek.asid != asid)
+        return "recorded flush (scope RANGES, 1 page, no table, the gather's asid)";
+    if (!pcid) {
+        boot_puts("  info: before the flush the page reads ");
+        v = probe_read(va);
+        boot_put_hex(v);
+        boot_line(v == 0x1d1u ? " (the stale translation)" : "");
+    }
+    if (mmkit_tlb_gather_flush(&invpcid_gather) != MMKIT_OK) return "flush";
+    if (pcid) write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, true));
+    *want = 0x1d2u;
+    *got = probe_read(va);
+    if (pcid) {
+        write_cr3(mmkit_pagetable_cr3(e->pt, 0, false));
+        write_cr4(read_cr4() & ~(uint64_t)X86_CR4_PCIDE); /* flushes every PCID */
+    }
+    if (*got != *want) return "read after the flush (in the test PCID)";
+    if (mmkit_pagetable_unmap(e->pt, va - 4096, 2 * 4096, NULL, NULL, e->gather) != MMKIT_OK ||
+        mmkit_tlb_gather_flush(e->gather) != MMKIT_OK)
+        return "unmap";
+    for (unsigned i = 0; i < 3; i++)
+        if (mmkit_buddy_free(e->buddy, fr[i], 0) != MMKIT_OK) return "frame free";
+    return NULL;
+}
+
+static void x86_checks(const boot_env *e) {
+    bool pcid = cpu_has_pcid_invpcid();
+    uint64_t got = 0, want = 0;
+    const char *why;
+    if (pcid)
+        boot_line("  info: CPUID has PCID and INVPCID: INVPCID type 0 on PCID 1 from PCID 0");
+    else
+        boot_line("  info: CPUID has no PCID/INVPCID (QEMU TCG): the INVPCID backend's "
+                  "fallback (CR4.PCIDE clear) is checked");
+    why = invpcid_run(e, pcid, &got, &want);
+    boot_check("invpcid_flush", why == NULL, why ? why : "", got, want);
+}
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
@@ -227,6 +305,11 @@ void stage2_main(const x86_handoff *h) {
     p.rodata_end = (uintptr_t)__rodata_end;
     p.data_start = (uintptr_t)__data_start;
     p.image_end = (uintptr_t)__image_end;
+    /* the INVPCID backend where the CPU has it (it needs CR4.PCIDE for INVPCID and falls
+     * back to mmkit_tlb_x86_flush_local without), the plain one otherwise */
+    p.flush_local = cpu_has_pcid_invpcid() ? mmkit_tlb_x86_flush_local_invpcid
+                                           : mmkit_tlb_x86_flush_local;
+    p.arch_checks = x86_checks;
     pt_boot_run(&p);
     finish_and_exit();
 }
