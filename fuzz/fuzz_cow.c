@@ -8,7 +8,8 @@
  *     [1] options: bit0 record into a gather (else NULL), bit1 desc.atomic, bit2 emulate the
  *         MMU (A on every access, D on every write, set in the leaf), bit3 region capacities
  *         differ per space (3 + 2 s, else NREG), bit4 a caller ("kernel") page mapped in every
- *         space's tree next to the window, which cow must never touch
+ *         space's tree next to the window, which cow must never touch, bit5 lock hooks (never
+ *         nested, always released, not held while the fill callback runs)
  *     [2] arena frames: 96 + 8 * b (small arenas run out for real)
  *     [3] fill callback seed
  *   operations (6 bytes each, at most FUZZ_COW_MAX_OPS)
@@ -162,10 +163,26 @@ static uint64_t backing(int id, uint32_t page) {
     return (h & 3u) == 0 ? 0u : h | 1u; /* a quarter of the pages: ENOENT, zero semantics */
 }
 static mmkit_cow_space sp[NS];
+/* lock hooks (option bit 5): never taken twice, always released, not held around fill */
+static int lock_held;
+static unsigned lock_taken;
+static uintptr_t lk_acquire(void *ctx) {
+    (void)ctx;
+    CHECK(!lock_held, "lock hook: acquire while held (nested or never released)");
+    lock_held = 1;
+    lock_taken++;
+    return 0x5au;
+}
+static void lk_release(void *ctx, uintptr_t saved) {
+    (void)ctx;
+    CHECK(lock_held && saved == 0x5au, "lock hook: release without acquire or wrong state");
+    lock_held = 0;
+}
 static mmkit_status fill_cb(void *ctx, mmkit_cow_space *s, mmkit_vaddr va, void *dst) {
     int id = *(const int *)ctx;
     uint64_t v;
     fill_calls++;
+    CHECK(!lock_held, "fill called with the lock held");
     CHECK(s >= sp && s < sp + NS, "fill: a space that is not one of ours");
     CHECK((va & (PG - 1u)) == 0 && va >= VBASE && va - VBASE < (uint64_t)WPAGES * PG,
           "fill: va %llx", (unsigned long long)va);
@@ -832,6 +849,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cd.provider = prov;
     cd.frames = &fmap;
     cd.atomic = (opts & 2u) != 0;
+    if (opts & 32u) {
+        cd.lock.acquire = lk_acquire;
+        cd.lock.release = lk_release;
+    }
+    lock_held = 0;
     EXPECT_ST(mmkit_cow_mem_size(&cd, &need), MMKIT_OK, "cow_mem_size");
     CHECK(need == (size_t)MMKIT_COW_FRAME_BYTES * nframes, "cow_mem_size %zu", need);
     if (need > cow_mem_bytes) {
@@ -1230,6 +1252,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_opname = kind_name[kind];
         TRACE("  -> %s (refused %u)\n", mmkit_status_str(st), refused);
         st = MMKIT_OK;
+        CHECK(!lock_held, "the lock is still held after the op");
         check_all();
     }
 

@@ -11,7 +11,7 @@ Re-running the script rewrites the seed-*.bin files; other names are left alone.
 
 Header (4 bytes): format (0 x86-64 4-level, 1 5-level, 2 Sv39, 3 Sv48, 4 Sv57), options
 (bit0 gather, bit1 atomic, bit2 emulate the MMU's A/D, bit3 small region capacities, bit4 a
-caller page next to the window), arena frames 96 + 8 * b, fill seed.
+caller page next to the window, bit5 lock hooks), arena frames 96 + 8 * b, fill seed.
 Operations (6 bytes): kind | user << 4 | variant << 5 | fill fails << 6 | inject ENOMEM << 7,
 space | second space << 3 | hi << 6, page selector (2 bytes), length/prot/pin, extra.
 """
@@ -26,10 +26,10 @@ R, RW, RX, RWX, RU, RWU = 0, 1, 2, 3, 4, 5
 COPY, SHARE = 0, 1
 
 
-def header(fmt=0, gather=True, atomic=False, mmu=True, small_caps=False, kpage=False,
+def header(fmt=0, gather=True, atomic=False, mmu=True, small_caps=False, kpage=False, lock=False,
            frames=255, seed=7):
     opts = (1 if gather else 0) | (2 if atomic else 0) | (4 if mmu else 0) | \
-        (8 if small_caps else 0) | (16 if kpage else 0)
+        (8 if small_caps else 0) | (16 if kpage else 0) | (32 if lock else 0)
     return bytes([fmt, opts, frames & 0xFF, seed & 0xFF])
 
 
@@ -128,7 +128,7 @@ for mode, name in ((COPY, "classic"), (SHARE, "sharing")):
         rd(0, 1026), discard(1, 1024, 1), rd(1, 1024), w(0, 1024), rd(1, 1024),
         protect(0, 1024, 2, R), w(1, 1025), rd(0, 1025), protect(0, 1024, 2, RW), w(0, 1025),
     ])
-    SEEDS["fork-%s-pins" % name] = header(fmt=2) + b"".join([
+    SEEDS["fork-%s-pins" % name] = header(fmt=2, lock=True) + b"".join([
         add(0, 64, 16, RW),
         w(0, 64), pin(0, 64, True), w(0, 65), pin(0, 65, False), rd(0, 66), pin(0, 66, False),
         fork(0, 1, mode),
@@ -168,7 +168,7 @@ for fmt in range(5):
         w(0, 1100, user=True), rd(1, 1100), rd(2, 1100), exit_(2), exit_(1), w(0, 101),
     ])
 
-SEEDS["fill-callback"] = header(seed=3) + b"".join([
+SEEDS["fill-callback"] = header(seed=3, lock=True) + b"".join([
     add(0, 200, 16, RW, fill=1), add(0, 300, 16, RW, shared=True, fill=2),
     rd(0, 200), rd(0, 201), rd(0, 202), rd(0, 203), w(0, 204), rd(0, 300), w(0, 301),
     rd(0, 205, fill_fail=True), w(0, 206, fill_fail=True), discard(0, 200, 4), rd(0, 200),
