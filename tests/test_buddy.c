@@ -918,6 +918,117 @@ static void test_check_detects_corruption(void **state) {
 
 /* ---- provider ---------------------------------------------------------------------------- */
 
+/* Order-0 allocations from a split block come from the run (address order, no marks written)
+ * without build flags changing any observable result: addresses, statistics, refusals and
+ * check() are those of the split-at-every-allocation allocator. */
+static void test_order0_run(void **state) {
+    inst in;
+    mmkit_range ram[1] = {{0, MiB(1)}}; /* 256 frames, max_order 4: 16 blocks of 16 */
+    mmkit_paddr pa[256], extra;
+    mmkit_buddy_stats s0, s;
+    unsigned i;
+    (void)state;
+    assert_int_equal(make(&in, ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    for (i = 0; i < 3; i++) assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[i]), MMKIT_OK);
+    assert_true(pa[1] == pa[0] + PG && pa[2] == pa[1] + PG && (pa[0] & (16 * PG - 1)) == 0);
+#if !MMKIT_DEBUG
+    assert_true(in.b.run_end == pa[0] / PG + 16 && in.b.run_next == pa[2] / PG + 1);
+#endif
+    CHECK_OK(&in.b);
+    /* the block's free rest (13 frames = orders 0, 2, 3) is reported as if it were split */
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, 253);
+    assert_true(s.free_blocks[4] == 15 && s.free_blocks[3] == 1 && s.free_blocks[2] == 1 &&
+                s.free_blocks[1] == 0 && s.free_blocks[0] == 1);
+    /* refusals inside the run's block: a frame not handed out yet, a popped one at the wrong
+     * order; nothing observable changes */
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[2] + PG, 0), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[0], 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[2] + 5 * PG, 0), MMKIT_EDOUBLE);
+    s = stats(&in.b);
+    assert_int_equal(s.free_frames, 253);
+    assert_true(s.free_blocks[3] == 1 && s.free_blocks[2] == 1 && s.free_blocks[0] == 1);
+    CHECK_OK(&in.b);
+    /* the sequence goes on in address order, and a popped frame frees normally */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[3]), MMKIT_OK);
+    assert_true(pa[3] == pa[2] + PG);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[1], 0), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[1], 0), MMKIT_EDOUBLE);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[1]), MMKIT_OK); /* LIFO: the same one */
+    assert_true(pa[1] == pa[0] + PG);
+    CHECK_OK(&in.b);
+    /* fill to the end: every frame exactly once, then ENOMEM; free all; the initial layout */
+    for (i = 4; i < 256; i++) {
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[i]), MMKIT_OK);
+        if (i % 37 == 0) CHECK_OK(&in.b);
+    }
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &extra), MMKIT_ENOMEM);
+    CHECK_OK(&in.b);
+    for (i = 0; i < 256; i++) {
+        unsigned j;
+        for (j = 0; j < i; j++) assert_true(pa[j] != pa[i]);
+    }
+    for (i = 0; i < 256; i++) {
+        assert_int_equal(mmkit_buddy_free(&in.b, pa[(i * 97u) % 256u], 0), MMKIT_OK);
+        if (i % 41 == 0) CHECK_OK(&in.b);
+    }
+    CHECK_OK(&in.b);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    /* an order-1 request settles the run first (best fit sees its blocks) */
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[0]), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_alloc(&in.b, 1, 0, &pa[1]), MMKIT_OK);
+    assert_true(pa[1] == pa[0] + 2 * PG);
+#if !MMKIT_DEBUG
+    assert_true(in.b.run_end == 0);
+#endif
+    CHECK_OK(&in.b);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[1], 1), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_free(&in.b, pa[0], 0), MMKIT_OK);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+#if !MMKIT_DEBUG
+    {   /* check() proves the run's invariants */
+        uint64_t save, *a0;
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[0]), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pa[1]), MMKIT_OK);
+        assert_true(in.b.run_end != 0);
+        CHECK_OK(&in.b);
+        a0 = &in.b.top->ord[0].lv[0][((pa[0] / PG - in.b.top->ord[0].base) >> 6) * 2];
+        save = a0[1]; /* a popped frame with an A bit */
+        a0[1] |= (uint64_t)1 << ((pa[0] / PG - in.b.top->ord[0].base) & 63);
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        a0[1] = save;
+        save = a0[0]; /* a frame of the run's free rest also marked free */
+        a0[0] |= (uint64_t)1 << ((pa[1] / PG + 1 - in.b.top->ord[0].base) & 63);
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        a0[0] = save;
+        save = in.b.run_next;
+        in.b.run_next = in.b.run_end + 1;
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        in.b.run_next = in.b.run_lo;
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        in.b.run_next = save;
+        save = in.b.run_lo;
+        in.b.run_lo += 1;
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        in.b.run_lo = save;
+        save = in.b.free_frames;
+        in.b.free_frames -= 1;
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        in.b.free_frames = save;
+        CHECK_OK(&in.b);
+        assert_int_equal(mmkit_buddy_free(&in.b, pa[0], 0), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_free(&in.b, pa[1], 0), MMKIT_OK);
+        s = stats(&in.b);
+        assert_true(stats_equal(&s, &s0));
+    }
+#endif
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
 static void test_provider(void **state) {
     inst in;
     mmkit_range ram = {MiB(2), MiB(2)};
@@ -1653,6 +1764,7 @@ int main(void) {
         cmocka_unit_test(test_stats_and_fragmentation),
         cmocka_unit_test(test_huge_instance),
         cmocka_unit_test(test_check_detects_corruption),
+        cmocka_unit_test(test_order0_run),
         cmocka_unit_test(test_provider),
         cmocka_unit_test(test_cache_basics),
         cmocka_unit_test(test_cache_errors_and_provider),

@@ -374,6 +374,7 @@ struct mmkit_buddy {
     unsigned max_order;                       /* 0: zeroed (never initialised) */
     unsigned nregions;
     mmkit__buddy_region *top;                 /* region[nregions - 1], or NULL */
+    mmkit_pfn run_lo, run_next, run_end;      /* the order-0 run in top (see DESIGN), or 0s */
     uint64_t free_frames, total_frames, reserved_frames, quarantined_frames, meta_bytes;
     mmkit_paddr meta_paddr;                   /* where init carved its metadata (if it did) */
     uint64_t meta_carve_frames;               /* frames of that carve */
@@ -778,6 +779,36 @@ static void mmkit__buddy_release_block(mmkit_buddy *b, mmkit__buddy_region *r, m
     mmkit__buddy_free_block(b, r, pfn, order);
 }
 
+/* ---- the order-0 run ---------------------------------------------------------------------- */
+
+/* Set bits [from, to) of the A words of order-0 word pairs w. O((to - from) / 64 + 1). */
+static void mmkit__buddy_abits_set(uint64_t *w, uint64_t from, uint64_t to) {
+    while (from < to) {
+        uint64_t wi = from >> 6, lo = from & 63u;
+        uint64_t n = to - from < 64u - lo ? to - from : 64u - lo;
+        w[(size_t)wi * 2u + 1u] |= (n == 64u ? UINT64_MAX : (((uint64_t)1 << n) - 1u)) << lo;
+        from += n;
+    }
+}
+
+/* Turn the run back into ordinary marks: its popped frames get their order-0 A bits, its free
+ * rest becomes the maximal aligned free blocks (one per set bit of its length; their lower
+ * buddies hold popped frames, so nothing merges). Called by every operation other than the
+ * order-0 alloc/free fast paths, before it looks at the bitmaps. O(2^max_order / 64 + O). */
+static MMKIT__BUDDY_NOINLINE void mmkit__buddy_run_settle(mmkit_buddy *b) {
+    mmkit__buddy_region *r = b->top;
+    mmkit_pfn p = b->run_next, e = b->run_end;
+    mmkit__buddy_abits_set(r->ord[0].lv[0], b->run_lo - r->ord[0].base, p - r->ord[0].base);
+    b->run_lo = b->run_next = b->run_end = 0;
+    while (p < e) {
+        unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
+        mmkit__buddy_fset(r, o, p >> o);
+        p += mmkit_order_frames(o);
+    }
+}
+#define MMKIT__BUDDY_SETTLE(b) \
+    do { if (MMKIT__UNLIKELY((b)->run_end != 0)) mmkit__buddy_run_settle(b); } while (0)
+
 /* ---- metadata sizing and region table ---------------------------------------------------- */
 
 typedef struct mmkit__buddy_rtab {
@@ -1170,6 +1201,7 @@ MMKIT_API mmkit_status mmkit_buddy_add_region(mmkit_buddy *b, mmkit_paddr base, 
     mmkit_status st =
         mmkit__buddy_hot_plan(b, base, size, true, &s, &e, &ms, &me, &left, &right, &need);
     if (st != MMKIT_OK) return st;
+    MMKIT__BUDDY_SETTLE(b);
     if (mem) {
         if (mem_size < need)
             return MMKIT__REFUSE(MMKIT_ENOSPC,
@@ -1381,6 +1413,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_budd
     uint64_t limit;
     mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
+    MMKIT__BUDDY_SETTLE(b);
     limit = mmkit_alloc_limit(flags);
     if (limit) return mmkit__buddy_window_alloc(b, order, order, 0, mmkit_paddr_to_pfn(limit), flags, pa);
     return mmkit__buddy_top_alloc(b, order, flags, pa);
@@ -1407,7 +1440,44 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__bu
  * effect here): mmkit__buddy_top_alloc specialised for order 0. */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *b,
                                                                   mmkit_paddr *pa) {
-    return mmkit__buddy_top_alloc(b, 0, 0, pa);
+    mmkit__buddy_region *r = b->top;
+    uint32_t m = r->omask;
+    unsigned o;
+    mmkit__buddy_order *t;
+    uint64_t i, *w, f;
+    mmkit_pfn pfn;
+    if (m & 1u) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* a free frame off the hint */
+    pfn = b->run_next;
+    if (MMKIT__LIKELY(pfn < b->run_end)) { /* pop the run: no mark is written */
+        b->run_next = pfn + 1u;
+        b->free_frames--;
+        *pa = mmkit_pfn_to_paddr(pfn);
+        return MMKIT_OK;
+    }
+    MMKIT__BUDDY_SETTLE(b); /* the spent run gets its A bits */
+    if (!m) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* lower regions, or ENOMEM */
+    /* the smallest free block (order >= 1) becomes the new run; its first frame is taken */
+    o = mmkit_ctz64(m);
+    t = &r->ord[o];
+    i = t->hint;
+    w = mmkit__buddy_pair(t, i);
+    f = w[0];
+    if (!((f >> (i & 63u)) & 1u)) {
+        if (f) {
+            i = (i & ~(uint64_t)63) | mmkit_ctz64(f);
+        } else {
+            i = mmkit__buddy_bt_first(t);
+            w = mmkit__buddy_pair(t, i);
+        }
+    }
+    mmkit__buddy_wclear(r, o, w, i);
+    pfn = (t->base + i) << o;
+    b->run_lo = pfn;
+    b->run_next = pfn + 1u;
+    b->run_end = pfn + mmkit_order_frames(o);
+    b->free_frames--;
+    *pa = mmkit_pfn_to_paddr(pfn);
+    return MMKIT_OK;
 }
 #endif
 
@@ -1472,6 +1542,15 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
             }
             return MMKIT_OK;
         }
+        if (!(r->omask & 1u)) { /* no free frame off the hint either: pop the run */
+            mmkit_pfn nx = b->run_next;
+            if (MMKIT__LIKELY(nx < b->run_end)) {
+                b->run_next = nx + 1u;
+                b->free_frames--;
+                *pa = mmkit_pfn_to_paddr(nx);
+                return MMKIT_OK;
+            }
+        }
         return mmkit__buddy_alloc0_miss(b, pa);
     }
 #endif
@@ -1486,6 +1565,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_window(mmkit_buddy *b, unsigned order,
     mmkit_status st = mmkit__buddy_alloc_args(b, order, flags, pa);
     if (st != MMKIT_OK) return st;
     if (align_order > b->max_order || low > high) return MMKIT_EINVAL;
+    MMKIT__BUDDY_SETTLE(b);
     limit = mmkit_alloc_limit(flags);
     if (limit && limit < high) high = limit;
     return mmkit__buddy_window_alloc(b, order, align_order,
@@ -1532,11 +1612,13 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b,
     mmkit_pfn pfn, blk;
     uint64_t i, *w, bit, a, f;
     if (MMKIT__UNLIKELY(!b || order > b->max_order)) return MMKIT_EINVAL;
+    MMKIT__BUDDY_SETTLE(b);
     if (MMKIT__UNLIKELY(pa & (mmkit_order_bytes(order) - 1u))) return MMKIT_EALIGN;
     pfn = mmkit_paddr_to_pfn(pa);
     r = b->top;
-    /* pfn - start wraps for a frame below the region; adding <= 2^18 cannot wrap it back */
-    if (MMKIT__UNLIKELY(!r || pfn - r->start + mmkit_order_frames(order) > r->nframes))
+    /* pfn - start wraps for a frame below the region (then it is >= nframes) */
+    if (MMKIT__UNLIKELY(!r || pfn - r->start >= r->nframes ||
+                        r->nframes - (pfn - r->start) < mmkit_order_frames(order)))
         return mmkit__buddy_free_other(b, pfn, order);
     t = &r->ord[order];
     blk = pfn >> order;
@@ -1636,6 +1718,7 @@ MMKIT_API mmkit_status mmkit_buddy_free_range(mmkit_buddy *b, mmkit_paddr pa, ui
     mmkit_pfn p, e;
     mmkit_status st = mmkit__buddy_range_region(b, pa, nframes, &r);
     if (st != MMKIT_OK) return st;
+    MMKIT__BUDDY_SETTLE(b);
     e = mmkit_paddr_to_pfn(pa) + nframes;
     for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* validate every block first */
         unsigned o = mmkit__buddy_block_order(p, e, b->max_order);
@@ -1657,6 +1740,7 @@ MMKIT_API mmkit_status mmkit_buddy_claim(mmkit_buddy *b, mmkit_paddr pa, uint64_
     unsigned lim;
     mmkit_status st = mmkit__buddy_range_region(b, pa, nframes, &r);
     if (st != MMKIT_OK) return st;
+    MMKIT__BUDDY_SETTLE(b);
     e = mmkit_paddr_to_pfn(pa) + nframes;
     lim = b->max_order;
     for (p = mmkit_paddr_to_pfn(pa); p < e;) { /* every frame must be free */
@@ -1685,6 +1769,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes,
         return MMKIT_EINVAL;
     k = mmkit_log2_ceil64(nframes);
     if ((st = mmkit_buddy_alloc(b, k, flags, &base)) != MMKIT_OK) return st;
+    MMKIT__BUDDY_SETTLE(b); /* an order-0 alloc may have come from (or started) the run */
     s = mmkit_paddr_to_pfn(base);
     e = s + nframes;
     end = s + mmkit_order_frames(k);
@@ -1739,6 +1824,8 @@ MMKIT_API mmkit_status mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_s
         for (o = 0; o <= b->max_order; o++) {
             s->free_blocks[o] += b->region[k]->ord[o].nfree;
         }
+    for (o = 0; o <= b->max_order; o++) /* the run's free rest: one block per bit of its length */
+        s->free_blocks[o] += ((b->run_end - b->run_next) >> o) & 1u;
     s->free_frames = b->free_frames;
     s->total_frames = b->total_frames;
     s->reserved_frames = b->reserved_frames;
@@ -1787,7 +1874,7 @@ static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t) {
 }
 
 static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__buddy_region *r,
-                                     uint64_t *free_frames) {
+                                     uint64_t *free_frames, bool *run_seen) {
     unsigned o;
     mmkit_pfn p;
     for (o = 0; o <= b->max_order; o++) {
@@ -1820,10 +1907,23 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
         if (((r->omask >> o) & 1u) != (r->ord[o].nfree != 0)) return false;
     }
     if (b->max_order < 31u && (r->omask >> (b->max_order + 1u))) return false;
-    /* every frame covered by exactly one mark, and nothing inside a block is marked */
+    /* every frame covered by exactly one mark, and nothing inside a block is marked; the run's
+     * frames are covered by no mark at all */
     for (p = r->start; p < r->end;) {
         unsigned found = 0, fo = 0, q;
         bool is_free = false;
+        if (b->run_end && r == b->top && p == b->run_lo) {
+            for (q = 0; q <= b->max_order; q++) {
+                uint64_t from = (p >> q) - r->ord[q].base, to = ((b->run_end - 1u) >> q) + 1u - r->ord[q].base;
+                if (!mmkit__buddy_bits_zero(r->ord[q].lv[0], from, to) ||
+                    !mmkit__buddy_bits_zero(r->ord[q].lv[0] + 1, from, to))
+                    return false;
+            }
+            *free_frames += b->run_end - b->run_next;
+            *run_seen = true;
+            p = b->run_end;
+            continue;
+        }
         for (o = 0; o <= b->max_order; o++) {
             if (mmkit__buddy_ftest(r, o, p >> o)) { found++; fo = o; is_free = true; }
             if (mmkit__buddy_atest(r, o, p >> o)) { found++; fo = o; is_free = false; }
@@ -1848,21 +1948,32 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
 
 MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
     unsigned k, o;
-    uint64_t free_frames = 0, total = 0, listed = 0;
+    uint64_t free_frames = 0, total = 0, listed = 0, span = b ? b->run_end - b->run_lo : 0;
+    bool run_seen = false;
     if (!b || !b->max_order) return MMKIT_EINVAL;
     if (b->max_order > MMKIT_BUDDY_ORDER_LIMIT || b->nregions > MMKIT_BUDDY_MAX_REGIONS)
         return MMKIT_ECORRUPT;
     if (b->top != (b->nregions ? b->region[b->nregions - 1u] : NULL)) return MMKIT_ECORRUPT;
+    /* the run: none, or an aligned block of 2^1..2^max_order frames in the top region whose
+     * first frame at least is popped */
+    if (b->run_end
+            ? (!b->top || span < 2u || span > mmkit_order_frames(b->max_order) ||
+               (span & (span - 1u)) || (b->run_lo & (span - 1u)) || b->run_lo < b->top->start ||
+               b->run_end > b->top->end || b->run_next <= b->run_lo || b->run_next > b->run_end)
+            : (b->run_lo || b->run_next))
+        return MMKIT_ECORRUPT;
     for (k = 0; k < b->nregions; k++) {
         const mmkit__buddy_region *r = b->region[k];
         if (!r || r->index != k || r->start != b->rstart[k] || r->end != b->rend[k] ||
             r->start >= r->end || r->nframes != r->end - r->start ||
             (k && b->rend[k - 1u] > r->start))
             return MMKIT_ECORRUPT;
-        if (!mmkit__buddy_region_consistent(b, r, &free_frames)) return MMKIT_ECORRUPT;
+        if (!mmkit__buddy_region_consistent(b, r, &free_frames, &run_seen)) return MMKIT_ECORRUPT;
         for (o = 0; o <= b->max_order; o++) listed += r->ord[o].nfree << o;
         total += r->end - r->start;
     }
+    if (b->run_end && !run_seen) return MMKIT_ECORRUPT; /* a block covering it was walked */
+    listed += b->run_end - b->run_next;
     if (free_frames != listed || free_frames != b->free_frames || total != b->total_frames ||
         b->quarantined_frames > total - free_frames)
         return MMKIT_ECORRUPT;
