@@ -1447,15 +1447,11 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *
     uint64_t i, *w, f;
     mmkit_pfn pfn;
     if (m & 1u) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* a free frame off the hint */
-    pfn = b->run_next;
-    if (MMKIT__LIKELY(pfn < b->run_end)) { /* pop the run: no mark is written */
-        b->run_next = pfn + 1u;
-        b->free_frames--;
-        *pa = mmkit_pfn_to_paddr(pfn);
-        return MMKIT_OK;
-    }
-    MMKIT__BUDDY_SETTLE(b); /* the spent run gets its A bits */
-    if (!m) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* lower regions, or ENOMEM */
+    /* the fast path pops the run when that is a best fit; else the run ends here (a spent one
+     * gets its A bits, a smaller free block elsewhere wins over the rest of this one) */
+    MMKIT__BUDDY_SETTLE(b);
+    m = r->omask;
+    if (!m || (m & 1u)) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* lower regions, ENOMEM */
     /* the smallest free block (order >= 1) becomes the new run; its first frame is taken */
     o = mmkit_ctz64(m);
     t = &r->ord[o];
@@ -1481,35 +1477,50 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *
 }
 #endif
 
-/* The order > 0 fast path: a free block of exactly this order in the top region, at its hint;
- * everything else goes to the slow path. */
+#if !MMKIT_DEBUG
+/* The rare ends of the order > 0 alloc fast path (tail calls, so that it needs no stack frame):
+ * the hint missed (arguments checked; NORECLAIM has no effect here), or its F word turned zero
+ * while it was not the pending one. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_miss(mmkit_buddy *b, unsigned order,
+                                                                 mmkit_paddr *pa) {
+    MMKIT__BUDDY_SETTLE(b); /* best fit must see the run's blocks */
+    return mmkit__buddy_top_alloc(b, order, 0, pa);
+}
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_word_off(mmkit__buddy_region *r,
+                                                                     unsigned o, uint64_t wi) {
+    mmkit__buddy_word_off(r, o, wi);
+    return MMKIT_OK;
+}
+#endif
+
+/* The order > 0 fast path: a free block of exactly this order in the top region, at its hint
+ * (the run holds no marked block, so it cannot be hit here); everything else goes out of line. */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, unsigned order,
                                                               uint32_t flags, mmkit_paddr *pa) {
 #if !MMKIT_DEBUG
     mmkit__buddy_region *r;
-    if (MMKIT__LIKELY(b && pa && order <= b->max_order && !(flags & ~MMKIT_ALLOC_NORECLAIM) &&
-                      (r = b->top) != NULL && ((r->omask >> order) & 1u))) {
+    if (MMKIT__LIKELY(b && pa && (r = b->top) != NULL && order <= b->max_order &&
+                      !(flags & ~MMKIT_ALLOC_NORECLAIM))) {
         mmkit__buddy_order *t = &r->ord[order];
-        uint64_t i = t->hint, *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
-        uint64_t bit = (uint64_t)1 << (i & 63u), n = t->nfree - 1u;
+        uint64_t i = t->hint;
+        uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
+        uint64_t bit = (uint64_t)1 << (i & 63u);
         if (MMKIT__LIKELY(f & bit)) {
-            mmkit_pfn base = t->base;
-            f &= ~bit;
+            f ^= bit;
             w[0] = f;
             w[1] |= bit;
-            t->nfree = n;
+            t->nfree--;
             b->free_frames -= mmkit_order_frames(order);
-            if (MMKIT__UNLIKELY(!f)) { /* the word is empty now */
-                if (MMKIT__LIKELY(t->pend == (size_t)(i >> 6) + 1u)) {
-                    t->pend = 0;
-                    if (!n) r->omask &= ~((uint32_t)1 << order);
-                } else {
-                    mmkit__buddy_word_off(r, order, i >> 6);
-                }
+            *pa = mmkit_pfn_to_paddr((t->base + i) << order);
+            if (!f) { /* the word is empty now; usually it is the pending one */
+                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
+                    return mmkit__buddy_alloc_word_off(b->top, order, i >> 6);
+                t->pend = 0;
+                if (!t->nfree) b->top->omask &= ~((uint32_t)1 << order);
             }
-            *pa = mmkit_pfn_to_paddr((base + i) << order);
             return MMKIT_OK;
         }
+        return mmkit__buddy_alloc_miss(b, order, pa);
     }
 #endif
     return mmkit__buddy_alloc_slowpath(b, order, flags, pa);
@@ -1542,9 +1553,13 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
             }
             return MMKIT_OK;
         }
-        if (!(r->omask & 1u)) { /* no free frame off the hint either: pop the run */
+        {   /* pop the run when its next frame is a best fit: the run's free rest is one block
+             * per set bit of its length, the smallest at run_next; no marked free block may be
+             * smaller (and an order-0 one off the hint is taken first) */
             mmkit_pfn nx = b->run_next;
-            if (MMKIT__LIKELY(nx < b->run_end)) {
+            uint64_t len = b->run_end - nx;
+            uint32_t m = r->omask;
+            if (MMKIT__LIKELY(len && !(m & 1u) && !(m & (uint32_t)((len & (0u - len)) - 1u)))) {
                 b->run_next = nx + 1u;
                 b->free_frames--;
                 *pa = mmkit_pfn_to_paddr(nx);
@@ -1664,9 +1679,68 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__budd
 }
 #endif
 
+#if !MMKIT_DEBUG
+/* The rare ends of the order > 0 free fast path (tail calls, so that it needs no stack frame): a
+ * refusal or anything unusual (pa rebuilt from the block number), a merge (the block at bit i
+ * of word pair w, order o, has a free buddy), a word turning non-zero while another word of
+ * that order is pending. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_blk(mmkit_buddy *b, mmkit_pfn blk,
+                                                               unsigned o) {
+    return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(blk << o), o);
+}
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_merge(mmkit_buddy *b, unsigned o,
+                                                                 mmkit_pfn blk, uint64_t i,
+                                                                 uint64_t *w) {
+    w[1] &= ~((uint64_t)1 << (i & 63u));
+    mmkit__buddy_free_block_at(b, b->top, o, blk, i, w);
+    return MMKIT_OK;
+}
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_word_on(mmkit_buddy *b, unsigned o,
+                                                                   uint64_t wi) {
+    mmkit__buddy_word_on(b->top, o, wi);
+    return MMKIT_OK;
+}
+#endif
+
+/* The order > 0 fast path (and the first stop of every other free): a block of the top region
+ * whose buddy is not free, as in the order-0 path with the order's shifts. The run's frames
+ * carry no A bit, so a free touching its block fails the A test and settles it. */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mmkit_paddr pa,
+                                                             unsigned order) {
+#if !MMKIT_DEBUG
+    mmkit__buddy_region *r;
+    if (MMKIT__LIKELY(b && (r = b->top) != NULL && order <= b->max_order)) {
+        mmkit_pfn blk = pa >> (MMKIT_PAGE_SHIFT + order);
+        mmkit__buddy_order *t = &r->ord[order];
+        uint64_t i = blk - t->base;
+        if (MMKIT__LIKELY(blk << (MMKIT_PAGE_SHIFT + order) == pa && i < t->nbits)) {
+            uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), a = w[1], f = w[0];
+            uint64_t bit = (uint64_t)1 << (i & 63u);
+            if (MMKIT__LIKELY(a & bit)) { /* an allocation of exactly this order */
+                if (MMKIT__UNLIKELY(((f >> ((i ^ 1u) & 63u)) & 1u) && order < b->max_order))
+                    return mmkit__buddy_free_merge(b, order, blk, i, w);
+                w[1] = a ^ bit;
+                w[0] = f | bit;
+                t->nfree++;
+                t->hint = i;
+                b->free_frames += mmkit_order_frames(order);
+                if (!f) { /* the word was empty: it becomes the pending one */
+                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free_word_on(b, order, i >> 6);
+                    t->pend = (size_t)(i >> 6) + 1u;
+                    r->omask |= (uint32_t)1 << order;
+                }
+                return MMKIT_OK;
+            }
+            return mmkit__buddy_free_blk(b, blk, order);
+        }
+    }
+#endif
+    return mmkit__buddy_free_slow(b, pa, order);
+}
+
 /* The fast path: one frame of the top region whose buddy is allocated (no merge). A leaf with
- * every shift constant; anything else (other orders, other regions, bad input, a merge) goes to
- * the slow path, which repeats the checks. The bound test is on the bit index: the bits of
+ * every shift constant; a merge, other orders, other regions and bad input go out of line,
+ * where the checks are repeated. The bound test is on the bit index: the bits of
  * partial blocks at the region's edges are never marked, so a frame there fails the A test. */
 MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
 #if !MMKIT_DEBUG
@@ -1678,7 +1752,9 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
             uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
             /* allocated at order 0 (then its own F bit is clear), and its buddy not free */
-            if (MMKIT__LIKELY((a & bit) && !((f >> ((i ^ 1u) & 63u)) & 1u))) {
+            if (MMKIT__LIKELY(a & bit)) {
+                if (MMKIT__UNLIKELY((f >> ((i ^ 1u) & 63u)) & 1u)) /* max_order >= 1 */
+                    return mmkit__buddy_free_merge(b, 0, t->base + i, i, w);
                 w[1] = a ^ bit;
                 w[0] = f | bit;
                 t->nfree++;
@@ -1696,7 +1772,7 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
         return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(t->base + i), 0);
     }
 #endif
-    return mmkit__buddy_free_slow(b, pa, order);
+    return mmkit__buddy_free_k(b, pa, order);
 }
 
 /* The range [pfn, pfn+n) inside one region, or ERANGE/EALIGN/EINVAL. */
