@@ -868,7 +868,7 @@ static void test_check_detects_corruption(void **state) {
         CHECK_OK(&in.b);
     }
     CORRUPT(in.b.total_frames, 1);
-    CORRUPT_T(uint32_t, r->omask, r->omask ^ 1u);
+    CORRUPT_T(uint32_t, r->omask, r->omask ^ 2u); /* bit 0 is not kept (ord[0].nfree is) */
     CORRUPT_T(uint32_t, r->omask, r->omask | 0x100u);
     CORRUPT(in.b.quarantined_frames, UINT64_MAX);
     /* geometry */

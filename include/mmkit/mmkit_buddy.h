@@ -361,7 +361,8 @@ typedef struct mmkit__buddy_order { /* one order of one region */
 typedef struct mmkit__buddy_region {
     mmkit_pfn start, end;                 /* frames [start, end) */
     uint64_t nframes;                     /* end - start */
-    uint32_t omask;                       /* bit o: a block of order o is free */
+    uint32_t omask;                       /* bit o > 0: a block of order o is free (bit 0 is
+                                           * not kept: ord[0].nfree says it) */
     mmkit__buddy_order ord[MMKIT_BUDDY_ORDERS];
     size_t meta_bytes;                    /* layout bytes (without alignment slack) */
     mmkit_pfn meta_pfn;                   /* frames add_region carved for this metadata, */
@@ -425,6 +426,10 @@ extern "C" {
 
 /* Word wi of level l (level 0 is interleaved with the A words). */
 #define MMKIT__BUDDY_W(t, l, wi) ((t)->lv[l][(size_t)(wi) << ((l) == 0)])
+
+/* The region's order mask: omask for orders > 0, ord[0].nfree for order 0 (the order-0 fast
+ * paths do not keep bit 0, which saves them a read-modify-write per word transition). */
+#define MMKIT__BUDDY_OMASK(r) (((r)->omask & ~1u) | (uint32_t)((r)->ord[0].nfree != 0))
 
 static inline bool mmkit__buddy_bt_test(const mmkit__buddy_order *t, uint64_t i) {
     return (MMKIT__BUDDY_W(t, 0, i >> 6) >> (i & 63u)) & 1u;
@@ -1303,7 +1308,7 @@ static mmkit_status mmkit__buddy_window_alloc(mmkit_buddy *b, unsigned k, unsign
     if (lo >= hi || hi - lo < mmkit_order_frames(k)) return MMKIT_ENOMEM;
     for (i = b->nregions; i-- > 0;) { /* highest region first, best fit within it */
         mmkit__buddy_region *r = b->region[i];
-        uint32_t om = r->omask >> align;
+        uint32_t om = MMKIT__BUDDY_OMASK(r) >> align;
         if (b->rstart[i] >= hi || b->rend[i] <= lo) continue;
         for (o = align; om; o++, om >>= 1) {
             mmkit_pfn t;
@@ -1328,7 +1333,7 @@ static mmkit_status mmkit__buddy_alloc_args(const mmkit_buddy *b, unsigned order
 static mmkit__buddy_region *mmkit__buddy_lower_region(const mmkit_buddy *b, unsigned order) {
     unsigned ri = b->nregions ? b->nregions - 1u : 0u;
     while (ri-- > 0)
-        if (b->region[ri]->omask >> order) return b->region[ri];
+        if (MMKIT__BUDDY_OMASK(b->region[ri]) >> order) return b->region[ri];
     return NULL;
 }
 
@@ -1372,10 +1377,10 @@ static MMKIT__BUDDY_FORCEINLINE mmkit_status mmkit__buddy_top_alloc(mmkit_buddy 
     mmkit_pfn pfn;
     mmkit__buddy_region *r = b->top;
     mmkit__buddy_order *t;
-    if (MMKIT__UNLIKELY(!r || !(m = r->omask >> order))) {
+    if (MMKIT__UNLIKELY(!r || !(m = MMKIT__BUDDY_OMASK(r) >> order))) {
         if (!b->max_order) return MMKIT_EINVAL; /* zeroed */
         if (!(r = mmkit__buddy_lower_region(b, order))) return MMKIT_ENOMEM;
-        m = r->omask >> order;
+        m = MMKIT__BUDDY_OMASK(r) >> order;
     }
     o = order + mmkit_ctz64(m);
     t = &r->ord[o];
@@ -1441,7 +1446,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__bu
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *b,
                                                                   mmkit_paddr *pa) {
     mmkit__buddy_region *r = b->top;
-    uint32_t m = r->omask;
+    uint32_t m = MMKIT__BUDDY_OMASK(r);
     unsigned o;
     mmkit__buddy_order *t;
     uint64_t i, *w, f;
@@ -1450,7 +1455,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *
     /* the fast path pops the run when that is a best fit; else the run ends here (a spent one
      * gets its A bits, a smaller free block elsewhere wins over the rest of this one) */
     MMKIT__BUDDY_SETTLE(b);
-    m = r->omask;
+    m = MMKIT__BUDDY_OMASK(r);
     if (!m || (m & 1u)) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* lower regions, ENOMEM */
     /* the smallest free block (order >= 1) becomes the new run; its first frame is taken */
     o = mmkit_ctz64(m);
@@ -1549,7 +1554,6 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
                 if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
                     return mmkit__buddy_alloc0_word_off(r, i >> 6);
                 t->pend = 0;
-                if (!t->nfree) r->omask &= ~1u;
             }
             return MMKIT_OK;
         }
@@ -1558,7 +1562,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
              * smaller (and an order-0 one off the hint is taken first) */
             mmkit_pfn nx = b->run_next;
             uint64_t len = b->run_end - nx;
-            uint32_t m = r->omask;
+            uint32_t m = MMKIT__BUDDY_OMASK(r);
             if (MMKIT__LIKELY(len && !(m & 1u) && !(m & (uint32_t)((len & (0u - len)) - 1u)))) {
                 b->run_next = nx + 1u;
                 b->free_frames--;
@@ -1763,7 +1767,6 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
                 if (!f) { /* the word was empty: it becomes the pending one */
                     if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i >> 6);
                     t->pend = (size_t)(i >> 6) + 1u;
-                    r->omask |= 1u;
                 }
                 return MMKIT_OK;
             }
@@ -1980,7 +1983,7 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
             }
         }
         if (pop != r->ord[o].nfree || t->hint >= t->nbits) return false;
-        if (((r->omask >> o) & 1u) != (r->ord[o].nfree != 0)) return false;
+        if (o && ((r->omask >> o) & 1u) != (r->ord[o].nfree != 0)) return false;
     }
     if (b->max_order < 31u && (r->omask >> (b->max_order + 1u))) return false;
     /* every frame covered by exactly one mark, and nothing inside a block is marked; the run's
