@@ -629,7 +629,7 @@ static void same_snap(const snap *a, const snap *b) {
 }
 /* A parent with pages in several leaf tables, two private writable regions with a pinned page
  * each (one written, one only read-pinned), the zero frame, a shared region. */
-static void populate(env *e, proc *p, mmkit_paddr *pin) {
+static void populate_opt(env *e, proc *p, mmkit_paddr *pin, bool pins) {
     size_t i;
     add_region(p, VA0, 0x1000000, RW, MMKIT_COW_PRIVATE);
     add_region(p, VA0 + 0x2000000, 0x4000, RW, MMKIT_COW_PRIVATE);
@@ -637,10 +637,12 @@ static void populate(env *e, proc *p, mmkit_paddr *pin) {
     for (i = 0; i < 24; i++)
         if (i % 5 != 4) wr(e, p, snap_va[i], (unsigned char)(i + 1));
     assert_int_equal(rd(e, p, snap_va[4]), 0); /* the zero frame */
+    if (!pins) return;
     assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x1000, MMKIT_COW_WRITE, &pin[0], NULL), MMKIT_OK);
     assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x2003000, MMKIT_COW_READ, &pin[1], NULL), MMKIT_OK);
     assert_int_equal(mmkit_cow_pin(&p->s, VA0 + 0x2001000, MMKIT_COW_READ, &pin[2], NULL), MMKIT_OK);
 }
+static void populate(env *e, proc *p, mmkit_paddr *pin) { populate_opt(e, p, pin, true); }
 static void unpin_all(env *e, mmkit_paddr *pin) {
     int i;
     for (i = 0; i < 3; i++) assert_int_equal(mmkit_cow_unpin(&e->cow, pin[i]), MMKIT_OK);
@@ -693,6 +695,49 @@ static void test_fork_enomem(void **state) {
     for_all(body_fork_enomem);
 }
 
+/* The same without pins (table sharing really shares then), twice: the second fork's parent
+ * already shares its tables with the first child. */
+static void body_fork_enomem_nopin(env *e) {
+    proc par, kids[2];
+    snap a, b;
+    int k, round;
+    mmkit_status st;
+    proc_new(e, &par);
+    populate_opt(e, &par, NULL, false);
+    for (round = 0; round < 2; round++) {
+        take_snap(e, &par, &a);
+        st = MMKIT_ENOMEM;
+        for (k = 0; st != MMKIT_OK; k++) {
+            proc_new(e, &kids[round]);
+            e->pages->fail_after = k;
+            st = mmkit_cow_fork(&kids[round].s, &par.s, e->mode, NULL);
+            e->pages->fail_after = -1;
+            CHECK(e);
+            if (st == MMKIT_OK) break;
+            assert_int_equal(st, MMKIT_ENOMEM);
+            take_snap(e, &par, &b);
+            b.outstanding -= 1; /* the child's root table */
+            same_snap(&a, &b);
+            assert_int_equal(pa_of(&kids[round], VA0), 0);
+            proc_exit(e, &kids[round]);
+            assert_true(k < 200);
+        }
+        if (e->mode == MMKIT_COW_FORK_SHARE_TABLES) assert_int_equal(stats_of(e).tables_shared, 4);
+        for (k = 0; k < 24; k++)
+            if (k % 5 != 4) assert_int_equal(rd(e, &kids[round], snap_va[k]), k + 1);
+    }
+    wr(e, &kids[1], snap_va[0], 0x99);
+    assert_int_equal(rd(e, &kids[0], snap_va[0]), 1);
+    assert_int_equal(rd(e, &par, snap_va[0]), 1);
+    proc_exit(e, &kids[1]);
+    proc_exit(e, &kids[0]);
+    proc_exit(e, &par);
+}
+static void test_fork_enomem_nopin(void **state) {
+    (void)state;
+    for_all(body_fork_enomem_nopin);
+}
+
 /* Every fault kind with the k-th allocation failing, k = 0.. until it succeeds. */
 static void fault_enomem_case(env *e, proc *p, mmkit_vaddr va, uint32_t access, uint32_t expect_what) {
     snap a, b;
@@ -707,12 +752,20 @@ static void fault_enomem_case(env *e, proc *p, mmkit_vaddr va, uint32_t access, 
         CHECK(e);
         if (st == MMKIT_OK) break;
         assert_int_equal(st, MMKIT_ENOMEM);
-        assert_int_equal(what, 0);
         take_snap(e, p, &b);
+        if (what) {
+            /* inside a shared table the space may keep the copy of the table it got (the
+             * same mappings); nothing else changed and the retry goes on from there */
+            assert_int_equal(what & ~(MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_TABLE_TAKE), 0);
+            assert_int_equal(a.stats.frames_live, b.stats.frames_live);
+            assert_memory_equal(a.byte, b.byte, sizeof a.byte);
+            a = b;
+        }
         same_snap(&a, &b);
         assert_true(k < 10);
     }
-    assert_int_equal(what, expect_what);
+    assert_int_equal(what & ~(MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_TABLE_TAKE),
+                     expect_what & ~(MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_TABLE_TAKE));
 }
 static void body_fault_enomem(env *e) {
     proc par, ch;
@@ -1088,6 +1141,115 @@ static void test_x86_dirty_rule(void **state) {
     env_fini(&e);
 }
 
+/* table sharing: whole leaf tables shared at fork, copied or taken over on the first change */
+#if MMKIT_COW_HAVE_SHARE_TABLES
+static void body_share_tables(env *e) {
+    proc par, ch, gc;
+    mmkit_cow_stats s0, s1;
+    mmkit_cow_frame_info fi;
+    mmkit_paddr tpa = 0, pa;
+    uint32_t what = 0;
+    uint64_t i;
+    const mmkit_vaddr R = 0x40000000; /* 2 MiB aligned: tables 0..3 wholly inside */
+    if (e->mode != MMKIT_COW_FORK_SHARE_TABLES) return;
+    proc_new(e, &par);
+    add_region(&par, R, MiB(8), RW, MMKIT_COW_PRIVATE);
+    for (i = 0; i < 4; i++) wr(e, &par, R + i * MiB(2) + 5 * PG, (unsigned char)(i + 1));
+    assert_int_equal(rd(e, &par, R + 7 * PG), 0); /* the zero frame in table 0 */
+    pa = pa_of(&par, R + 5 * PG);
+    s0 = stats_of(e);
+    do_fork(e, &ch, &par);
+    s1 = stats_of(e);
+    assert_int_equal(s1.tables_shared, 4);
+    assert_int_equal(s1.fork_pages_shared - s0.fork_pages_shared, 0); /* no per-frame work */
+    assert_int_equal(mmkit_pagetable_shared(&ch.pt, R, &tpa), MMKIT_OK);
+    fi = info_of(e, tpa);
+    assert_true(fi.table);
+    assert_int_equal(fi.refs, 2);
+    assert_int_equal(info_of(e, pa).refs, 1); /* the shared table holds the one reference */
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(rd(e, &ch, R + i * MiB(2) + 5 * PG), i + 1);
+        assert_int_equal(rd(e, &par, R + i * MiB(2) + 5 * PG), i + 1);
+    }
+    /* a grandchild shares the same tables */
+    do_fork(e, &gc, &ch);
+    assert_int_equal(info_of(e, tpa).refs, 3);
+    assert_int_equal(stats_of(e).tables_shared, 4);
+    /* the child writes into table 0: its own copy of the table, then a copy of the frame */
+    assert_int_equal(mmkit_cow_fault(&ch.s, R + 5 * PG, MMKIT_COW_WRITE, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_COPY);
+    CHECK(e);
+    assert_int_equal(info_of(e, tpa).refs, 2);
+    assert_int_equal(mmkit_pagetable_shared(&ch.pt, R, NULL), MMKIT_ENOENT);
+    wr(e, &ch, R + 5 * PG, 0x55);
+    assert_int_equal(rd(e, &par, R + 5 * PG), 1);
+    assert_int_equal(rd(e, &gc, R + 5 * PG), 1);
+    /* a read of an untouched page inside a shared table maps (the table copied first) */
+    assert_int_equal(mmkit_cow_fault(&gc.s, R + 9 * PG, MMKIT_COW_READ, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_ZERO_MAP);
+    /* now the parent is the last user of table 0: it takes it over, and its page is
+     * shared with the copies, so the write copies the frame */
+    assert_int_equal(info_of(e, tpa).refs, 1);
+    assert_int_equal(mmkit_cow_fault(&par.s, R + 5 * PG, MMKIT_COW_WRITE, &what, NULL), MMKIT_OK);
+    assert_int_equal(what, MMKIT_COW_DID_TABLE_TAKE | MMKIT_COW_DID_COPY);
+    assert_false(info_of(e, tpa).table);
+    CHECK(e);
+    /* protect, discard, remove inside shared tables */
+    assert_int_equal(mmkit_cow_protect(&ch.s, R + MiB(2), PG, RO, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(rd(e, &ch, R + MiB(2) + 5 * PG), 2);
+    assert_int_equal(mmkit_cow_discard(&gc.s, R + MiB(4), MiB(2), NULL), MMKIT_OK); /* let go, no copy */
+    CHECK(e);
+    assert_int_equal(rd(e, &gc, R + MiB(4) + 5 * PG), 0);
+    assert_int_equal(rd(e, &par, R + MiB(4) + 5 * PG), 3);
+    assert_int_equal(mmkit_cow_region_remove(&par.s, R + MiB(6) + PG, PG, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(rd(e, &ch, R + MiB(6) + 5 * PG), 4);
+    /* exits in the middle: the survivors still see their data */
+    proc_exit(e, &ch);
+    assert_int_equal(rd(e, &gc, R + MiB(6) + 5 * PG), 4);
+    assert_int_equal(rd(e, &par, R + MiB(6) + 5 * PG), 4);
+    assert_int_equal(rd(e, &gc, R + 5 * PG), 1);
+    proc_exit(e, &par);
+    assert_int_equal(rd(e, &gc, R + MiB(2) + 5 * PG), 2);
+    assert_int_equal(wr(e, &gc, R + MiB(6) + 5 * PG, 9) & MMKIT_COW_DID_TABLE_TAKE, MMKIT_COW_DID_TABLE_TAKE);
+    proc_exit(e, &gc);
+    s1 = stats_of(e);
+    assert_int_equal(s1.tables_shared, 0);
+    assert_int_equal(s1.frames_live, 0);
+}
+#endif
+static void test_share_tables(void **state) {
+    (void)state;
+#if MMKIT_COW_HAVE_SHARE_TABLES
+    for_all(body_share_tables);
+#endif
+}
+
+/* ENOMEM while unsharing: every allocation of a fault inside a shared table */
+static void body_share_enomem(env *e) {
+    proc par, ch;
+    const mmkit_vaddr R = 0x40000000;
+    if (e->mode != MMKIT_COW_FORK_SHARE_TABLES) return;
+    proc_new(e, &par);
+    add_region(&par, R, MiB(4), RW, MMKIT_COW_PRIVATE);
+    wr(e, &par, R, 1);
+    wr(e, &par, R + MiB(2), 2);
+    do_fork(e, &ch, &par);
+    assert_int_equal(stats_of(e).tables_shared, 2);
+    fault_enomem_case(e, &ch, R, MMKIT_COW_WRITE, MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_COPY);
+    fault_enomem_case(e, &par, R, MMKIT_COW_WRITE, MMKIT_COW_DID_TABLE_TAKE | MMKIT_COW_DID_REUSE);
+    fault_enomem_case(e, &par, R + MiB(2) + PG, MMKIT_COW_READ, MMKIT_COW_DID_TABLE_COPY | MMKIT_COW_DID_ZERO_MAP);
+    assert_int_equal(rd(e, &ch, R), 1);
+    assert_int_equal(rd(e, &ch, R + MiB(2)), 2);
+    proc_exit(e, &ch);
+    proc_exit(e, &par);
+}
+static void test_share_enomem(void **state) {
+    (void)state;
+    for_all(body_share_enomem);
+}
+
 /* check() is not a test that cannot fail: each planted inconsistency is reported */
 static void test_check_detects(void **state) {
     env e;
@@ -1158,6 +1320,7 @@ int main(void) {
         cmocka_unit_test(test_cve_2020_29374),
         cmocka_unit_test(test_pins_misc),
         cmocka_unit_test(test_fork_enomem),
+        cmocka_unit_test(test_fork_enomem_nopin),
         cmocka_unit_test(test_fault_enomem),
         cmocka_unit_test(test_protect),
         cmocka_unit_test(test_regions),
@@ -1165,9 +1328,11 @@ int main(void) {
         cmocka_unit_test(test_lock_and_atomic),
         cmocka_unit_test(test_x86_dirty_rule),
         cmocka_unit_test(test_check_detects),
+        cmocka_unit_test(test_share_tables),
+        cmocka_unit_test(test_share_enomem),
     };
     modes[nmodes++] = MMKIT_COW_FORK_COPY;
-#ifdef MMKIT_COW_HAVE_SHARE_TABLES
+#if MMKIT_COW_HAVE_SHARE_TABLES
     modes[nmodes++] = MMKIT_COW_FORK_SHARE_TABLES;
 #endif
     return cmocka_run_group_tests(tests, NULL, NULL);

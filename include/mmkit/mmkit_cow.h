@@ -111,20 +111,46 @@
  *   fill callback / zero frame / zeroed frame; present and a write to a read-only leaf ->
  *   reuse or copy with mmkit_pagetable_replace (one atomic store, recorded in the gather);
  *   anything else is spurious (OK, what = 0). ENOMEM is returned before anything changed.
- *   Classic fork, per region: phase 1 maps every page into the child (pinned private frames:
- *   a copy; others: one more reference, read-only + COW mark when private and writable),
- *   touching nothing of the parent but reference counts; on any failure the child is unmapped
- *   again, which gives every reference back and frees the copies: the parent is as it was.
- *   Phase 2 (cannot fail): private frames lose EXCLUSIVE, the parent's writable private leaves
- *   are protected read-only + COW mark (recorded in g), pinned ones are given WRITE back, and
- *   g is flushed before fork returns (a parent thread must not keep writing into a frame the
- *   child now shares through a stale writable TLB entry).
+ *   Classic fork runs on mmkit_pagetable_copy (one pass per leaf table, src and dst in
+ *   lockstep, dst tables allocated before anything changes). A failed fork must leave the
+ *   parent exactly as it was, so only ONE call may change the parent: the copy of the largest
+ *   private writable region, made last with clear = WRITE, set = SW0 (all-or-nothing: it
+ *   write-protects the parent's and the child's leaves together, x86 D moving to bit 52).
+ *   Every other region is copied first without changing anything; once all copies succeeded
+ *   (nothing can fail any more), the other private writable regions are write-protected in
+ *   both trees with mmkit_pagetable_protect. A failure before that unmaps the child's copies,
+ *   which gives every reference back (and EXCLUSIVE, recorded in the scratch word). The copy's
+ *   callback adds one reference per copied leaf and clears EXCLUSIVE of private frames.
+ *   Pinned private frames are never shared: when any frame is pinned, a pre-pass allocates a
+ *   copy for each pinned frame of the parent BEFORE the copies, so the fix-up that gives the
+ *   child its own frame and the parent its old leaf back cannot fail. The parent's leaves that
+ *   lost WRITE are recorded in g, and g is flushed before fork returns (a parent thread must
+ *   not keep writing into a frame the child now shares through a stale writable TLB entry).
+ *   Table-sharing fork (On-demand-fork, Zhao et al., EuroSys 2021) uses mmkit_pagetable_share
+ *   for the largest private region: every leaf table wholly inside it is shared (the child's
+ *   level-1 entry names the parent's table; x86 write-protects the whole table through the
+ *   pointer's R/W bit, RISC-V pointers have no permissions so the leaves are write-protected in
+ *   place), partly covered edge tables are copied as in the classic fork. The table page's
+ *   per-frame state (the same array: every page-table page must be in desc.frames) counts the
+ *   spaces pointing to it (TABLE flag); the frames below keep ONE reference, held by the table.
+ *   Any change inside a shared table - a fault that maps or breaks COW, a pin, protect, discard,
+ *   region_remove - first gives the space its own copy (mmkit_pagetable_unshare: one reference
+ *   per copied leaf, EXCLUSIVE cleared, the leaves write-protected in both copies) or, for the
+ *   last user, takes the table over (unshare_last: no copy). Teardown and discard of a whole
+ *   shared table only let go of it (detach) while others use it. check() counts a shared
+ *   table's leaves once and its count against the spaces that point to it. Only one region is
+ *   shared for the same reason as above: mmkit_pagetable_share is all-or-nothing, but a share
+ *   cannot be undone exactly (RISC-V leaves change in place), so it must be the one call that
+ *   changes the parent. Pinned frames are never shared, so a parent with pins forks classically.
  *
  * LIMITS
  *   4 KiB pages in regions (huge leaves are never created there, so nothing is split). A frame
  *   is referenced by at most 2^32 - 1 leaves and pins, pinned at most 65535 times. Regions per
  *   space: region_cap. Physical addresses the provider hands out must be in desc.frames.
- *   MMKIT_COW_FORK_SHARE_TABLES: see the fork prototype for the state of that mode.
+ *   MMKIT_COW_FORK_SHARE_TABLES shares the leaf tables of ONE region (the largest private
+ *   one) per fork; needs MMKIT_COW_HAVE_SHARE_TABLES (mmkit_pagetable.h's share primitives) and
+ *   every page-table page in desc.frames. The last page of the address space cannot be in a
+ *   region (start + len must not wrap to 0).
  *
  * BAD INPUT (a status; nothing changed; check() passes; the rule through MMKIT_LOG)
  *   NULL or zeroed (never initialised, failed init, destroyed) instance or space -> EINVAL.
@@ -147,7 +173,9 @@
  *   region_add O(n) (sorted insertion), find O(log n), get O(1); remove, protect, discard
  *   O(P * log R + n + tables touched).
  *   fault O(log n + L + log R) + one 4 KiB copy or zeroing at most.
- *   fork O((P + regions) * (L + log R)) classic; pin O(fault); unpin, frame_get O(log R).
+ *   fork classic O(P + tables + regions * L); table sharing O(shared tables + pages of the
+ *   edge tables and of the other regions); a fault inside a shared table adds one table copy
+ *   (512 entries); pin O(fault); unpin, frame_get O(log R).
  *   check O(F + pages of all spaces * log R + tables of all spaces * 512).
  *
  * THREADS AND IRQS
@@ -157,7 +185,10 @@
  *   be an IRQ-saving spinlock) or desc.atomic (per-frame counts and counters updated with GNU C
  *   __atomic read-modify-writes, no lock; the space list changes - space_init, space_destroy,
  *   fork - and check() must then be serialised by the caller). Without either, the caller
- *   serialises everything. The provider is called with the lock held; fill callbacks are not.
+ *   serialises everything. Shared leaf tables (MMKIT_COW_FORK_SHARE_TABLES) are only shared
+ *   with desc.lock (an atomic-only instance forks classically in that mode): a table's count and
+ *   its last user's takeover change together under the lock. The provider and the page-table
+ *   calls run with the lock held where they change shared state; fill callbacks never do.
  *   check() is read-only apart from its scratch words: run one at a time, with nothing else.
  *
  * CONFIGURATION
@@ -251,7 +282,16 @@ typedef struct mmkit_cow_space_desc {
 #define MMKIT_COW_DID_TABLE_COPY 0x20u /* gave the space its own copy of a shared leaf table */
 #define MMKIT_COW_DID_TABLE_TAKE 0x40u /* took over a shared leaf table as its last user */
 
-/* Fork modes. */
+/* Fork modes. MMKIT_COW_HAVE_SHARE_TABLES is 1 when mmkit_pagetable.h has the shared-leaf-table
+ * primitives (share / unshare / unshare_last / detach / shared) that MMKIT_COW_FORK_SHARE_TABLES
+ * runs on; with 0 that mode is refused with MMKIT_EINVAL. */
+#ifndef MMKIT_COW_HAVE_SHARE_TABLES
+#if defined(MMKIT_PAGETABLE_X86_SHARED)
+#define MMKIT_COW_HAVE_SHARE_TABLES 1
+#else
+#define MMKIT_COW_HAVE_SHARE_TABLES 0
+#endif
+#endif
 typedef enum mmkit_cow_fork_mode {
     MMKIT_COW_FORK_COPY = 0,        /* classic: copy every leaf, COW-mark private ones */
     MMKIT_COW_FORK_SHARE_TABLES,    /* on-demand fork: share leaf tables, copy on fault */
@@ -347,7 +387,9 @@ MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uin
  *   MMKIT_OK      resolved (also a spurious fault: *what = 0): retry the access
  *   MMKIT_ENOENT  no region holds va: a segmentation fault
  *   MMKIT_EACCES  the region does not permit the access: a protection fault
- *   MMKIT_ENOMEM  no frame or table: nothing changed, retry after reclaim
+ *   MMKIT_ENOMEM  no frame or table: nothing changed, retry after reclaim (inside a shared
+ *                 leaf table the space may already hold its own copy of the table: the same
+ *                 mappings; *what then says MMKIT_COW_DID_TABLE_COPY / _TAKE)
  *   other         the fill callback's status (nothing mapped); EINVAL for bad access bits
  * Records what it changed in g; flush g before returning to the faulting context (a copied
  * frame replaces a leaf other CPUs may cache). O(L + log n) plus one 4 KiB copy or zeroing,
@@ -367,8 +409,11 @@ MMKIT_API mmkit_status mmkit_cow_access_riscv(uint64_t scause, bool user, uint32
  * the parent's region count) becomes a copy-on-write copy of parent: same regions; private
  * pages shared read-only + COW-marked in both (x86: D moved to the saved-dirty bit), pinned
  * private frames copied eagerly (never shared), shared-region frames shared writable, the zero
- * frame mapped as it is. mode MMKIT_COW_FORK_SHARE_TABLES shares whole leaf tables instead of
- * copying their entries (see DESIGN). The parent's entries that lost WRITE are recorded in g
+ * frame mapped as it is. mode MMKIT_COW_FORK_SHARE_TABLES shares the whole leaf tables of the
+ * largest private region instead of copying their entries (one table reference instead of 512
+ * frame references; see DESIGN); the other regions, a parent while any frame is pinned, and an
+ * atomic instance without lock hooks fork classically in that mode; with
+ * MMKIT_COW_HAVE_SHARE_TABLES == 0 the mode is refused (EINVAL). The parent's entries that lost WRITE are recorded in g
  * and g is FLUSHED before fork returns (the one call that flushes: neither space may write
  * through a stale writable TLB entry afterwards). g may be NULL when the parent's tables are
  * not live. Errors (the parent exactly as it was, the child still empty): child not empty,
@@ -429,6 +474,7 @@ struct mmkit_cow_space {
     mmkit_pagetable *pt;
     mmkit_cow_region *regions; /* sorted by start, disjoint */
     size_t count, cap;
+    uint64_t tables;           /* leaf tables this space shares with others (its pointers) */
     mmkit_cow_space *next, *prev;
 };
 
@@ -711,58 +757,22 @@ static mmkit_status mmkit__cow_unmap_range(mmkit_cow_space *s, mmkit_vaddr va, m
     return first;
 }
 
-/* ---- leaf-table sharing (MMKIT_COW_FORK_SHARE_TABLES) ----------------------------------------- */
+/* ---- forward declarations (leaf-table sharing and check, defined after fork) ------------------- */
 
 typedef struct mmkit__cow_check_ctx {
     const mmkit_cow *c;
     const mmkit_cow_region *r;
     bool bad;
 } mmkit__cow_check_ctx;
-static bool mmkit__cow_check_leaf(void *ctx, const mmkit_pagetable_mapping *m);
-
-/* Before a change of [va, end) that must not reach another space: give the space its own copy
- * of every shared leaf table in the range. */
+static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_region *r,
+                                          mmkit_vaddr va, bool drop, uint32_t *what,
+                                          struct mmkit_tlb_gather *g);
 static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va, mmkit_vaddr end,
-                                             struct mmkit_tlb_gather *g) {
-    (void)s;
-    (void)va;
-    (void)end;
-    (void)g;
-    return MMKIT_OK;
-}
-/* Before a fault changes the leaf at va. */
-static mmkit_status mmkit__cow_unshare_fault(mmkit_cow_space *s, mmkit_vaddr va, bool change,
-                                             uint32_t *what, struct mmkit_tlb_gather *g) {
-    (void)s;
-    (void)va;
-    (void)change;
-    (void)what;
-    (void)g;
-    return MMKIT_OK;
-}
-static mmkit_status mmkit__cow_fork_share(mmkit_cow_space *child, mmkit_cow_space *parent,
-                                          struct mmkit_tlb_gather *g) {
-    (void)child;
-    (void)parent;
-    (void)g;
-    return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: mode: MMKIT_COW_FORK_SHARE_TABLES is not "
-                                       "available yet (needs the page-table share primitives)");
-}
-/* Teardown of one region: every leaf's reference dropped. */
+                                             bool drop, struct mmkit_tlb_gather *g);
 static mmkit_status mmkit__cow_release(mmkit_cow_space *s, const mmkit_cow_region *r,
-                                       struct mmkit_tlb_gather *g) {
-    return mmkit_pagetable_unmap(s->pt, r->start, r->len, mmkit__cow_unmap_leaf, s->cow, g);
-}
-/* check(): the leaves of one region, each counted once. */
-static mmkit_status mmkit__cow_check_region(const mmkit_cow_space *s, mmkit__cow_check_ctx *x) {
-    return mmkit_pagetable_visit(s->pt, x->r->start, x->r->len, mmkit__cow_check_leaf, x);
-}
-/* check(): one shared table's count. */
-static mmkit_status mmkit__cow_check_table(const mmkit_cow *c, const mmkit__cow_frame *f) {
-    (void)c;
-    (void)f;
-    return MMKIT_ECORRUPT;
-}
+                                       struct mmkit_tlb_gather *g);
+static uint32_t mmkit__cow_set(const mmkit_cow_region *r);
+static bool mmkit__cow_check_leaf(void *ctx, const mmkit_pagetable_mapping *m);
 
 /* ---- instance ------------------------------------------------------------------------------- */
 
@@ -953,7 +963,7 @@ MMKIT_API mmkit_status mmkit_cow_region_remove(mmkit_cow_space *s, mmkit_vaddr v
     if (i < s->count && s->regions[i].start < va && mmkit__cow_end(&s->regions[i]) > end &&
         s->count >= s->cap)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_region_remove: s: no slot to split the region");
-    st = mmkit__cow_unshare_range(s, va, end, g);
+    st = mmkit__cow_unshare_range(s, va, end, true, g);
     if (st != MMKIT_OK) return st;
     st = mmkit__cow_unmap_range(s, va, end, g);
     while (i < s->count && s->regions[i].start < end) { /* bound: count */
@@ -1017,7 +1027,7 @@ MMKIT_API mmkit_status mmkit_cow_protect(mmkit_cow_space *s, mmkit_vaddr va, uin
     }
     if (s->count + mmkit__cow_splits(s, va, end) > s->cap)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_protect: s: no slot to split a region");
-    st = mmkit__cow_unshare_range(s, va, end, g);
+    st = mmkit__cow_unshare_range(s, va, end, false, g);
     if (st != MMKIT_OK) return st;
     mmkit__cow_split_at(s, va);
     mmkit__cow_split_at(s, end);
@@ -1035,7 +1045,7 @@ MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uin
     mmkit_status st;
     if (!mmkit__cow_space_ok(s)) return MMKIT_EINVAL;
     MMKIT__COW_RANGE_CHECK("mmkit_cow_discard", va, len);
-    st = mmkit__cow_unshare_range(s, va, va + len, g);
+    st = mmkit__cow_unshare_range(s, va, va + len, true, g);
     if (st != MMKIT_OK) return st;
     return mmkit__cow_unmap_range(s, va, va + len, g);
 }
@@ -1162,9 +1172,16 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
         return MMKIT_EACCES;
     }
     write = kind == MMKIT_COW_WRITE;
-    st = mmkit__cow_unshare_fault(s, va, write || pin, what, g);
-    if (st != MMKIT_OK) goto out;
     st = mmkit_pagetable_translate(s->pt, va, &pa, &flags, &size);
+    if (s->tables && (st != MMKIT_OK || pin || (write && !(flags & MMKIT_PTE_WRITE)))) {
+        /* a change inside a shared leaf table: the space's own copy first */
+        mmkit_status u = mmkit__cow_unshare_at(s, r, va, false, what, g);
+        if (u != MMKIT_OK) {
+            st = u;
+            goto out;
+        }
+        if (st == MMKIT_OK) st = mmkit_pagetable_translate(s->pt, va, &pa, &flags, &size);
+    }
     if (st == MMKIT_ENOENT) {
         st = mmkit__cow_fault_in(s, r, va, write, pin, what, g);
         if (st != MMKIT_OK) goto out;
@@ -1302,6 +1319,9 @@ typedef struct mmkit__cow_fork_ctx {
     mmkit_status st;
     uint64_t chain;            /* pre-allocated copies for pinned frames: index + 1, 0 = end */
     uint64_t shared, copied, pinned;
+    uint64_t tables, newly;    /* share: tables the child points to, of which newly shared */
+    bool locked;               /* the caller holds the lock: take it no more */
+    bool bad;                  /* share: a table page outside desc.frames */
 } mmkit__cow_fork_ctx;
 
 MMKIT__INLINE uint64_t mmkit__cow_index(const mmkit_cow *c, const mmkit__cow_frame *f) {
@@ -1371,7 +1391,8 @@ static void mmkit__cow_fork_ref(void *ctx, const mmkit_pagetable_mapping *m) {
         if (m->pa + off == c->zero_pa) continue;
         f = mmkit__cow_frame_of(c, m->pa + off);
         if (!f) continue; /* not cow's: check() reports it */
-        mmkit__cow_get(c, f);
+        if (x->locked) (void)mmkit__cow_add(c, &f->count, 1);
+        else mmkit__cow_get(c, f);
         meta = mmkit__cow_ld(c, &f->meta);
         if (priv && (meta & MMKIT__COW_PINS)) {
             /* keeps EXCLUSIVE and its MARK_PIN from the pre-pass */
@@ -1451,8 +1472,9 @@ static bool mmkit__cow_cow_region(const mmkit_cow_region *r) {
  * private writable region, copied last with clear = WRITE, set = SW0, all-or-nothing): every
  * other region is copied unchanged first and write-protected in both trees once nothing can
  * fail any more; a failure unmaps the child's copies, which gives every reference back. */
-static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space *parent,
-                                         struct mmkit_tlb_gather *g) {
+static void mmkit__cow_fork_table(void *ctx, mmkit_vaddr va, mmkit_paddr tpa);
+static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space *parent, bool share,
+                                        struct mmkit_tlb_gather *g) {
     mmkit__cow_fork_ctx x;
     mmkit_cow *c = parent->cow;
     size_t i, k, big = parent->count, n = parent->count;
@@ -1462,12 +1484,25 @@ static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space
     x.parent = parent;
     x.child = child;
     x.g = g;
+    /* pinned frames are never shared: a parent with pins forks classically; so does an
+     * atomic instance without lock hooks (a table's count and its last user's takeover must
+     * change together, which only the lock provides) */
+    if (share && (mmkit__cow_pinned_any(c) || (c->atomic && !c->lock.acquire))) share = false;
     for (i = 0; i < n; i++) { /* bound: regions */
-        child->regions[i] = parent->regions[i];
-        if (mmkit__cow_cow_region(&parent->regions[i]) &&
-            (big == n || parent->regions[i].len > parent->regions[big].len))
-            big = i;
+        const mmkit_cow_region *r = &parent->regions[i];
+        bool cand = share ? r->kind == MMKIT_COW_PRIVATE : mmkit__cow_cow_region(r);
+        if (cand && (big == n || r->len > parent->regions[big].len)) big = i;
     }
+    if (big == n) share = false;
+    /* copy and protect do not go through shared tables: the parent gets its own first (the
+     * mappings stay the same; ENOMEM here leaves only that change behind) */
+    for (i = 0; i < n && parent->tables; i++) { /* bound: regions */
+        if (share && i == big) continue;
+        st = mmkit__cow_unshare_range(parent, parent->regions[i].start, mmkit__cow_end(&parent->regions[i]),
+                                      false, g);
+        if (st != MMKIT_OK) return st;
+    }
+    for (i = 0; i < n; i++) child->regions[i] = parent->regions[i]; /* bound: regions */
     /* pinned frames: their copies first */
     if (mmkit__cow_pinned_any(c)) {
         for (i = 0; i < n && x.st == MMKIT_OK; i++) { /* bound: regions */
@@ -1486,10 +1521,18 @@ static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space
         i = k < n ? k : big;
         if ((k < n && k == big) || i >= n) continue;
         x.r = &parent->regions[i];
-        st = i == big ? mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
-                                             MMKIT_PTE_SW0, mmkit__cow_fork_ref, &x, g)
-                      : mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
-                                             mmkit__cow_fork_ref, &x, NULL);
+        if (i != big)
+            st = mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
+                                      mmkit__cow_fork_ref, &x, NULL);
+#if MMKIT_COW_HAVE_SHARE_TABLES
+        else if (share)
+            st = mmkit_pagetable_share(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
+                                       mmkit__cow_set(x.r), mmkit__cow_fork_ref, mmkit__cow_fork_table,
+                                       &x, g);
+#endif
+        else
+            st = mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
+                                      MMKIT_PTE_SW0, mmkit__cow_fork_ref, &x, g);
         if (st != MMKIT_OK) break;
         child->count++; /* copied so far (for the undo) */
     }
@@ -1506,6 +1549,9 @@ static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space
         return st;
     }
     child->count = n;
+    child->tables += x.tables;
+    parent->tables += x.newly;
+    MMKIT_ASSERT(!x.bad); /* a table page outside desc.frames: check() reports it */
     /* nothing can fail from here */
     for (i = 0; i < n; i++) { /* bound: regions */
         x.r = &parent->regions[i];
@@ -1527,6 +1573,164 @@ static mmkit_status mmkit__cow_fork_copy(mmkit_cow_space *child, mmkit_cow_space
     return MMKIT_OK;
 }
 
+/* ---- leaf-table sharing (MMKIT_COW_FORK_SHARE_TABLES) ----------------------------------------- */
+
+#define MMKIT__COW_2M ((uint64_t)1 << 21) /* the span of one leaf table */
+
+/* The leaf-table transform for r's pages when they stop sharing one table (or one frame). */
+static MMKIT__UNUSED uint32_t mmkit__cow_clear(const mmkit_cow_region *r) {
+    return r->kind == MMKIT_COW_PRIVATE ? (uint32_t)MMKIT_PTE_WRITE : 0u;
+}
+static MMKIT__UNUSED uint32_t mmkit__cow_set(const mmkit_cow_region *r) {
+    return mmkit__cow_cow_region(r) ? (uint32_t)MMKIT_PTE_SW0 : 0u;
+}
+
+/* A table page's state stops being shared: it is an ordinary table of one space again. */
+static MMKIT__UNUSED void mmkit__cow_table_done(mmkit_cow *c, mmkit__cow_frame *ft) {
+    mmkit__cow_st(c, &ft->count, 0);
+    mmkit__cow_st(c, &ft->meta, 0);
+    MMKIT__COW_STAT(c, tables_shared, UINT64_MAX);
+}
+
+/* va's leaf table is shared: give s its own copy (other users left) or take it over (s is
+ * the last user); `drop`: s will unmap the whole table, so when others still use it, s just
+ * lets go of it (no copy). ENOMEM (nothing changed) when the copy cannot be allocated. */
+static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_region *r,
+                                          mmkit_vaddr va, bool drop, uint32_t *what,
+                                          struct mmkit_tlb_gather *g) {
+    mmkit_cow *c = s->cow;
+    mmkit_paddr tpa = 0;
+    mmkit__cow_frame *ft;
+    mmkit_status st;
+    uint32_t n;
+    uintptr_t sv;
+#if MMKIT_COW_HAVE_SHARE_TABLES
+    if (mmkit_pagetable_shared(s->pt, va, &tpa) != MMKIT_OK) return MMKIT_OK;
+    ft = mmkit__cow_frame_of(c, tpa);
+    if (!ft) return MMKIT_ECORRUPT;
+    sv = mmkit__lock(&c->lock);
+    n = mmkit__cow_ld(c, &ft->count);
+    if (n <= 1u) { /* the last user takes it over */
+        st = mmkit_pagetable_unshare_last(s->pt, va, g);
+        if (st == MMKIT_OK) {
+            mmkit__cow_table_done(c, ft);
+            MMKIT__COW_STAT(c, table_takeovers, 1);
+            if (what) *what |= MMKIT_COW_DID_TABLE_TAKE;
+        }
+    } else if (drop) {
+        st = mmkit_pagetable_detach(s->pt, va, NULL, g);
+        if (st == MMKIT_OK) (void)mmkit__cow_add(c, &ft->count, UINT32_MAX);
+    } else {
+        mmkit__cow_fork_ctx x;
+        MMKIT_MEMSET(&x, 0, sizeof x);
+        x.c = c;
+        x.r = r;
+        x.locked = true; /* the count cannot change under the copy */
+        st = mmkit_pagetable_unshare(s->pt, va, mmkit__cow_clear(r), mmkit__cow_set(r),
+                                     mmkit__cow_fork_ref, &x, NULL, g);
+        if (st == MMKIT_OK) {
+            if (mmkit__cow_add(c, &ft->count, UINT32_MAX) == 0) mmkit__cow_table_done(c, ft);
+            MMKIT__COW_STAT(c, table_copies, 1);
+            if (what) *what |= MMKIT_COW_DID_TABLE_COPY;
+        }
+    }
+    mmkit__unlock(&c->lock, sv);
+    if (st == MMKIT_OK) s->tables--;
+    return st;
+#else
+    (void)c, (void)s, (void)r, (void)va, (void)drop, (void)what, (void)g, (void)tpa, (void)ft, (void)st, (void)n, (void)sv;
+    return MMKIT_OK; /* never reached: no space shares a table */
+#endif
+}
+
+/* No shared table left in [va, end) of s's regions (drop: the range is about to be unmapped;
+ * tables wholly inside it are let go of instead of copied). On ENOMEM the tables handled so
+ * far stay unshared: the mappings are the same, only their tables changed. */
+static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va, mmkit_vaddr end,
+                                             bool drop, struct mmkit_tlb_gather *g) {
+    size_t i;
+    if (!s->tables) return MMKIT_OK;
+    for (i = mmkit__cow_lower(s, va); i < s->count && s->regions[i].start < end && s->tables; i++) { /* bound: count */
+        const mmkit_cow_region *r = &s->regions[i];
+        mmkit_vaddr a = r->start > va ? r->start : va;
+        mmkit_vaddr b = mmkit__cow_end(r) < end ? mmkit__cow_end(r) : end;
+        mmkit_vaddr t;
+        for (t = a & ~(MMKIT__COW_2M - 1u); t < b && s->tables; t += MMKIT__COW_2M) { /* bound: len / 2 MiB */
+            bool whole = drop && t >= va && end - t >= MMKIT__COW_2M;
+            mmkit_status st = mmkit__cow_unshare_at(s, r, t > a ? t : a, whole, NULL, g);
+            if (st != MMKIT_OK) return st;
+            if (t + MMKIT__COW_2M < t) break; /* the top of the address space */
+        }
+    }
+    return MMKIT_OK;
+}
+
+/* Teardown of one region: shared tables let go of (or taken over by the last user), then
+ * every leaf's reference dropped. */
+static mmkit_status mmkit__cow_release(mmkit_cow_space *s, const mmkit_cow_region *r,
+                                       struct mmkit_tlb_gather *g) {
+    mmkit_status st = mmkit__cow_unshare_range(s, r->start, mmkit__cow_end(r), true, g);
+    if (st != MMKIT_OK) return st; /* cannot happen: letting go and taking over allocate nothing */
+    return mmkit_pagetable_unmap(s->pt, r->start, r->len, mmkit__cow_unmap_leaf, s->cow, g);
+}
+
+/* check(): the leaves of one region, each counted once (a shared table's by its first user;
+ * every user adds one to the table frame's scratch). */
+static mmkit_status mmkit__cow_check_region(const mmkit_cow_space *s, mmkit__cow_check_ctx *x) {
+    const mmkit_cow_region *r = x->r;
+    mmkit_vaddr t, end = mmkit__cow_end(r);
+    if (!s->tables) return mmkit_pagetable_visit(s->pt, r->start, r->len, mmkit__cow_check_leaf, x);
+    for (t = r->start & ~(MMKIT__COW_2M - 1u); t < end; t += MMKIT__COW_2M) { /* bound: len / 2 MiB */
+        mmkit_vaddr a = t > r->start ? t : r->start;
+        mmkit_vaddr b = end - t > MMKIT__COW_2M ? t + MMKIT__COW_2M : end;
+        mmkit_paddr tpa = 0;
+        mmkit_status st;
+#if MMKIT_COW_HAVE_SHARE_TABLES
+        if (mmkit_pagetable_shared(s->pt, a, &tpa) == MMKIT_OK)
+#else
+        if (false)
+#endif
+        {
+            mmkit__cow_frame *ft = mmkit__cow_frame_of(x->c, tpa);
+            if (!ft || !(ft->meta & MMKIT__COW_F_TABLE)) return MMKIT_ECORRUPT;
+            if (ft->scratch++ != 0) continue; /* its leaves were counted already */
+        }
+        st = mmkit_pagetable_visit(s->pt, a, b - a, mmkit__cow_check_leaf, x);
+        if (st != MMKIT_OK) return st;
+        if (t + MMKIT__COW_2M < t) break;
+    }
+    return MMKIT_OK;
+}
+/* check(): a shared table's count is the number of spaces that point to it. */
+static mmkit_status mmkit__cow_check_table(const mmkit_cow *c, const mmkit__cow_frame *f) {
+    (void)c;
+    return f->count >= 1u && f->scratch == f->count && (f->meta & MMKIT__COW_PINS) == 0 ? MMKIT_OK
+                                                                                       : MMKIT_ECORRUPT;
+}
+
+/* mmkit_pagetable_share's table_fn: one more space points to the table at tpa. */
+static MMKIT__UNUSED void mmkit__cow_fork_table(void *ctx, mmkit_vaddr va, mmkit_paddr tpa) {
+    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
+    mmkit_cow *c = x->c;
+    mmkit__cow_frame *ft = mmkit__cow_frame_of(c, tpa);
+    uintptr_t sv;
+    (void)va;
+    if (!ft) {
+        x->bad = true;
+        return;
+    }
+    sv = mmkit__lock(&c->lock);
+    if (mmkit__cow_ld(c, &ft->meta) & MMKIT__COW_F_TABLE) {
+        (void)mmkit__cow_add(c, &ft->count, 1);
+    } else { /* shared for the first time: the parent's and the child's pointer */
+        mmkit__cow_st(c, &ft->meta, MMKIT__COW_F_TABLE);
+        mmkit__cow_st(c, &ft->count, 2);
+        MMKIT__COW_STAT(c, tables_shared, 1);
+        x->newly++;
+    }
+    mmkit__unlock(&c->lock, sv);
+    x->tables++;
+}
 MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *parent,
                                       mmkit_cow_fork_mode mode, struct mmkit_tlb_gather *g) {
     mmkit_cow *c;
@@ -1539,10 +1743,12 @@ MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *p
     if (child->count) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: child: must have no regions");
     if ((unsigned)mode >= (unsigned)MMKIT_COW_FORK_MODE_COUNT)
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: mode: unknown");
+    if (!MMKIT_COW_HAVE_SHARE_TABLES && mode == MMKIT_COW_FORK_SHARE_TABLES)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: mode: MMKIT_COW_FORK_SHARE_TABLES needs "
+                                           "mmkit_pagetable.h's shared-table primitives");
     if (child->cap < parent->count)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_fork: child: region_cap below the parent's regions");
-    st = mode == MMKIT_COW_FORK_SHARE_TABLES ? mmkit__cow_fork_share(child, parent, g)
-                                             : mmkit__cow_fork_copy(child, parent, g);
+    st = mmkit__cow_fork_run(child, parent, mode == MMKIT_COW_FORK_SHARE_TABLES, g);
     if (st != MMKIT_OK) {
         if (st == MMKIT_ENOMEM) MMKIT__COW_STAT(c, enomem, 1);
         return st;
@@ -1595,7 +1801,7 @@ static bool mmkit__cow_check_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
 MMKIT_API mmkit_status mmkit_cow_check(const mmkit_cow *c) {
     mmkit__cow_check_ctx x;
     const mmkit_cow_space *s;
-    uint64_t i, live = 0, pins = 0, spaces = 0;
+    uint64_t i, live = 0, pins = 0, spaces = 0, tables = 0;
     const mmkit__cow_frame *z;
     if (!c || !c->state) return MMKIT_EINVAL;
     for (i = 0; i < c->nframes; i++) c->state[(size_t)i].scratch = 0; /* bound: frames */
@@ -1630,6 +1836,7 @@ MMKIT_API mmkit_status mmkit_cow_check(const mmkit_cow *c) {
         if (f->meta & MMKIT__COW_F_ZERO) return MMKIT_ECORRUPT;
         if (f->meta & MMKIT__COW_F_TABLE) {
             if (mmkit__cow_check_table(c, f) != MMKIT_OK) return MMKIT_ECORRUPT;
+            tables++;
             continue;
         }
         live++;
@@ -1637,7 +1844,8 @@ MMKIT_API mmkit_status mmkit_cow_check(const mmkit_cow *c) {
         if (f->scratch + p != f->count) return MMKIT_ECORRUPT;
         if ((f->meta & MMKIT__COW_F_EXCL) && f->scratch > 1u) return MMKIT_ECORRUPT;
     }
-    if (live != c->stats.frames_live || pins != c->stats.pins) return MMKIT_ECORRUPT;
+    if (live != c->stats.frames_live || pins != c->stats.pins || tables != c->stats.tables_shared)
+        return MMKIT_ECORRUPT;
     return MMKIT_OK;
 }
 
