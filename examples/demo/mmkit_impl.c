@@ -1,0 +1,3 @@
+/* mmkit_impl.c - the one translation unit that compiles the mmkit function bodies. */
+#define MMKIT_IMPLEMENTATION
+#include "demo.h"
