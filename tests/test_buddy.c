@@ -843,15 +843,36 @@ static void test_check_detects_corruption(void **state) {
     CORRUPT(t->lv[0][((pa / PG) >> 6) * 2], t->lv[0][((pa / PG) >> 6) * 2] | ((uint64_t)1 << ((pa / PG) & 63)));
     /* its allocation bit lost */
     CORRUPT(t->lv[0][((pa / PG) >> 6) * 2 + 1], 0);
-    /* a summary bit lost */
+    /* a summary bit lost (order 0 may keep stale bits for empty words, never lose one) */
     assert_true(r->ord[0].nlv > 1);
-    CORRUPT(r->ord[0].lv[1][0], r->ord[0].lv[1][0] ^ (uint64_t)1);
-    /* a pending summary word that is zero, or out of range */
     {
+        size_t c = 0, save_pend;
+        uint64_t save_sum;
+        mmkit_paddr pa2; /* splits a block in region 0: its order-0 buddy stays free */
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(21), &pa2), MMKIT_OK);
+        save_pend = t->pend;
+        while (c < t->words[0] && !t->lv[0][c * 2]) c++;
+        assert_true(c < t->words[0]);
+        save_sum = r->ord[0].lv[1][c >> 6]; /* not pending any more, and its bit gone */
+        t->pend = 0;
+        r->ord[0].lv[1][c >> 6] &= ~((uint64_t)1 << (c & 63));
+        assert_int_equal(mmkit_buddy_check(&in.b), MMKIT_ECORRUPT);
+        t->pend = save_pend;
+        r->ord[0].lv[1][c >> 6] = save_sum;
+        CHECK_OK(&in.b);
+        /* a summary bit set past the last word */
+        CORRUPT(r->ord[0].lv[1][(t->words[0] - 1) >> 6],
+                r->ord[0].lv[1][(t->words[0] - 1) >> 6] | ((uint64_t)1 << 63));
+        assert_int_equal(mmkit_buddy_free(&in.b, pa2, 0), MMKIT_OK);
+        CHECK_OK(&in.b);
+    }
+    /* a pending summary word that is zero (above order 0), or out of range */
+    {
+        mmkit__buddy_order *t1 = &r->ord[1];
         size_t zero_word = 0;
-        while (zero_word < t->words[0] && t->lv[0][zero_word * 2]) zero_word++;
-        assert_true(zero_word < t->words[0]);
-        CORRUPT_T(size_t, t->pend, zero_word + 1);
+        while (zero_word < t1->words[0] && t1->lv[0][zero_word * 2]) zero_word++;
+        assert_true(zero_word < t1->words[0]);
+        CORRUPT_T(size_t, t1->pend, zero_word + 1);
         CORRUPT_T(size_t, t->pend, t->words[0] + 1);
     }
     /* counters */

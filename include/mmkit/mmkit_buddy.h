@@ -368,6 +368,8 @@ typedef struct mmkit__buddy_region {
     mmkit_pfn meta_pfn;                   /* frames add_region carved for this metadata, */
     uint64_t meta_frames;                 /* or 0 */
     bool init_meta;                       /* lives in init's carved buffer */
+    uint64_t sum0;                        /* ord[0].lv[1] when order 0 has no summary level:
+                                           * the free fast path can always test a level-1 bit */
     unsigned index;                       /* position in mmkit_buddy.region[] */
 } mmkit__buddy_region;
 
@@ -515,45 +517,63 @@ static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_wclear(mmkit__buddy_region *r,
         }
     }
 }
+/* The level-0 word pair of bit i of lv0 (a byte offset: one shift and one mask). */
+#define MMKIT__BUDDY_PAIR(lv0, i) \
+    ((uint64_t *)(void *)((unsigned char *)(lv0) + (size_t)(((i) >> 2) & ~(uint64_t)15)))
 /* The level-0 word pair of bit i: [0] the F word, [1] the A word. */
 static inline uint64_t *mmkit__buddy_pair(const mmkit__buddy_order *t, uint64_t i) {
     return &t->lv[0][(size_t)(i >> 6) << 1];
 }
 
-/* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word. O(D). */
+/* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word; a stale level-1
+ * bit (order 0 only: see mmkit_buddy_alloc) met on the way is dropped and the descent repeated.
+ * O(D), amortised: every stale bit was left by one allocation and is dropped once. */
 static inline uint64_t mmkit__buddy_bt_first(mmkit__buddy_order *t) {
-    uint64_t i = 0;
-    unsigned l = t->nlv;
     mmkit__buddy_bt_flush(t);
-    while (l-- > 0) {
-        uint64_t w = MMKIT__BUDDY_W(t, l, i);
-        if (!w) return MMKIT__BUDDY_NONE;
-        i = (i << 6) | mmkit_ctz64(w);
+    for (;;) {
+        uint64_t i = 0, w = 0;
+        unsigned l = t->nlv;
+        while (l-- > 0) {
+            w = MMKIT__BUDDY_W(t, l, i);
+            if (!w) break;
+            i = (i << 6) | mmkit_ctz64(w);
+        }
+        if (w) return i;
+        if (l + 1u == t->nlv) return MMKIT__BUDDY_NONE; /* the top word is empty */
+        MMKIT_ASSERT(l == 0); /* only level-1 bits can be stale */
+        mmkit__buddy_bt_up_clear(t, i);
     }
-    return i;
 }
 
 /* Lowest set bit >= from, or MMKIT__BUDDY_NONE. Climbs until a word has a later bit, then
  * descends. O(D). */
 static uint64_t mmkit__buddy_bt_next(mmkit__buddy_order *t, uint64_t from) {
-    uint64_t i = from;
-    unsigned l = 0;
     mmkit__buddy_bt_flush(t);
     if (from >= t->nbits) return MMKIT__BUDDY_NONE;
-    for (;;) {
-        uint64_t wi = i >> 6, w;
-        if (wi >= t->words[l]) return MMKIT__BUDDY_NONE;
-        w = MMKIT__BUDDY_W(t, l, wi) & (UINT64_MAX << (i & 63u));
-        if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
-        if (l + 1 == t->nlv) return MMKIT__BUDDY_NONE;
-        i = wi + 1;
-        l++;
+    for (;;) { /* repeated only after dropping a stale level-1 bit (as in bt_first) */
+        uint64_t i = from;
+        unsigned l = 0;
+        bool stale = false;
+        for (;;) {
+            uint64_t wi = i >> 6, w;
+            if (wi >= t->words[l]) return MMKIT__BUDDY_NONE;
+            w = MMKIT__BUDDY_W(t, l, wi) & (UINT64_MAX << (i & 63u));
+            if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
+            if (l + 1 == t->nlv) return MMKIT__BUDDY_NONE;
+            i = wi + 1;
+            l++;
+        }
+        while (l > 0) {
+            uint64_t w;
+            l--;
+            w = MMKIT__BUDDY_W(t, l, i);
+            if (!w) { stale = true; break; }
+            i = (i << 6) | mmkit_ctz64(w);
+        }
+        if (!stale) return i;
+        MMKIT_ASSERT(l == 0);
+        mmkit__buddy_bt_up_clear(t, i);
     }
-    while (l > 0) {
-        l--;
-        i = (i << 6) | mmkit_ctz64(MMKIT__BUDDY_W(t, l, i));
-    }
-    return i;
 }
 
 /* true when bits [from, to) of a bitmap whose word i is w[2i] are all zero. O((to-from)/64+1). */
@@ -596,6 +616,7 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
             if (words == 1) break;
             words = (words + 63u) >> 6;
         }
+        if (r && o == 0 && r->ord[0].nlv == 1) r->ord[0].lv[1] = &r->sum0;
     }
     if (r) r->meta_bytes = (size_t)off;
     return off;
@@ -1425,22 +1446,6 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_budd
 }
 
 #if !MMKIT_DEBUG
-/* Order-0 free-bit word wi of the top region r turned zero: the rare half of
- * mmkit__buddy_wclear, out of line (the fast path then needs no stack frame). */
-static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__buddy_region *r,
-                                                                      uint64_t wi) {
-    mmkit__buddy_order *t = &r->ord[0];
-    if (MMKIT__LIKELY(t->pend == (size_t)wi + 1u)) {
-        t->pend = 0;
-        if (!t->nfree) r->omask &= ~1u;
-    } else {
-        mmkit__buddy_word_off(r, 0, wi);
-    }
-    return MMKIT_OK;
-}
-#endif
-
-#if !MMKIT_DEBUG
 /* An order-0 request the hint could not serve, arguments already checked (NORECLAIM has no
  * effect here): mmkit__buddy_top_alloc specialised for order 0. */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *b,
@@ -1508,7 +1513,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, u
                       !(flags & ~MMKIT_ALLOC_NORECLAIM))) {
         mmkit__buddy_order *t = &r->ord[order];
         uint64_t i = t->hint;
-        uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
+        uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), f = w[0];
         uint64_t bit = (uint64_t)1 << (i & 63u);
         if (MMKIT__LIKELY(f & bit)) {
             f ^= bit;
@@ -1541,7 +1546,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
                       (r = b->top) != NULL)) {
         /* the hint's F bit set means a free frame (no omask test needed) */
         mmkit__buddy_order *t = &r->ord[0];
-        uint64_t i = t->hint, *w = t->lv[0] + ((size_t)(i >> 6) << 1), f = w[0];
+        uint64_t i = t->hint, *w = MMKIT__BUDDY_PAIR(t->lv[0], i), f = w[0];
         uint64_t bit = (uint64_t)1 << (i & 63u);
         if (MMKIT__LIKELY(f & bit)) {
             f ^= bit;
@@ -1550,11 +1555,8 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
             t->nfree--;
             b->free_frames--;
             *pa = mmkit_pfn_to_paddr(t->base + i);
-            if (!f) { /* the word is empty now; usually it is the pending one */
-                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
-                    return mmkit__buddy_alloc0_word_off(r, i >> 6);
-                t->pend = 0;
-            }
+            /* a word turning zero keeps its summary bit (and may stay the pending word): order
+             * 0's level-1 bits may be stale, searches drop them (see DESIGN) */
             return MMKIT_OK;
         }
         {   /* pop the run when its next frame is a best fit: the run's free rest is one block
@@ -1669,16 +1671,12 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b,
 }
 
 #if !MMKIT_DEBUG
-/* Order-0 free-bit word wi of the top region r turned non-zero: the pending-summary step of
- * mmkit__buddy_wset, out of line (the fast path then needs no stack frame). */
+/* Order-0 free-bit word wi of the top region r turned non-zero and its level-1 summary bit is
+ * clear: set the summary path, out of line (the fast path then needs no stack frame). */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__buddy_region *r,
                                                                     uint64_t wi) {
-    mmkit__buddy_order *t = &r->ord[0];
-    if (t->pend) mmkit__buddy_word_on(r, 0, wi);
-    else {
-        t->pend = (size_t)wi + 1u;
-        r->omask |= 1u;
-    }
+    if (r->ord[0].nlv == 1) r->sum0 = 1; /* no summary: only quiets the test */
+    else mmkit__buddy_bt_up_set(&r->ord[0], wi);
     return MMKIT_OK;
 }
 #endif
@@ -1693,10 +1691,10 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_blk(mmkit_buddy *b, 
     return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(blk << o), o);
 }
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_merge(mmkit_buddy *b, unsigned o,
-                                                                 mmkit_pfn blk, uint64_t i,
-                                                                 uint64_t *w) {
+                                                                 uint64_t i, uint64_t *w) {
+    mmkit__buddy_region *r = b->top;
     w[1] &= ~((uint64_t)1 << (i & 63u));
-    mmkit__buddy_free_block_at(b, b->top, o, blk, i, w);
+    mmkit__buddy_free_block_at(b, r, o, r->ord[o].base + i, i, w);
     return MMKIT_OK;
 }
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_word_on(mmkit_buddy *b, unsigned o,
@@ -1718,11 +1716,11 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
         mmkit__buddy_order *t = &r->ord[order];
         uint64_t i = blk - t->base;
         if (MMKIT__LIKELY(blk << (MMKIT_PAGE_SHIFT + order) == pa && i < t->nbits)) {
-            uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), a = w[1], f = w[0];
+            uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
             if (MMKIT__LIKELY(a & bit)) { /* an allocation of exactly this order */
                 if (MMKIT__UNLIKELY(((f >> ((i ^ 1u) & 63u)) & 1u) && order < b->max_order))
-                    return mmkit__buddy_free_merge(b, order, blk, i, w);
+                    return mmkit__buddy_free_merge(b, order, i, w);
                 w[1] = a ^ bit;
                 w[0] = f | bit;
                 t->nfree++;
@@ -1753,20 +1751,21 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
         mmkit__buddy_order *t = &r->ord[0];
         uint64_t i = mmkit_paddr_to_pfn(pa) - t->base;
         if (MMKIT__LIKELY(i < t->nbits)) {
-            uint64_t *w = t->lv[0] + ((size_t)(i >> 6) << 1), a = w[1], f = w[0];
+            uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
             /* allocated at order 0 (then its own F bit is clear), and its buddy not free */
             if (MMKIT__LIKELY(a & bit)) {
                 if (MMKIT__UNLIKELY((f >> ((i ^ 1u) & 63u)) & 1u)) /* max_order >= 1 */
-                    return mmkit__buddy_free_merge(b, 0, t->base + i, i, w);
+                    return mmkit__buddy_free_merge(b, 0, i, w);
                 w[1] = a ^ bit;
                 w[0] = f | bit;
                 t->nfree++;
                 t->hint = i;
                 b->free_frames++;
-                if (!f) { /* the word was empty: it becomes the pending one */
-                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i >> 6);
-                    t->pend = (size_t)(i >> 6) + 1u;
+                if (!f) { /* the word was empty: usually its summary bit is set (or lv[1] is sum0) */
+                    uint64_t wi = i >> 6;
+                    if (MMKIT__UNLIKELY(!((t->lv[1][wi >> 6] >> (wi & 63u)) & 1u)))
+                        return mmkit__buddy_free0_word_on(r, wi);
                 }
                 return MMKIT_OK;
             }
@@ -1931,22 +1930,28 @@ MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, 
 /* ---- invariant checker ------------------------------------------------------------------- */
 
 /* Summary levels agree with the level below; no bit beyond nbits. */
-static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t) {
+/* lazy (order 0): level-1 bits may be stale (set for a zero word) and the pending word may be
+ * zero; every non-zero word but the pending one still has its bit, and levels >= 2 are exact. */
+static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t, bool lazy) {
     unsigned l;
     uint64_t tail = t->nbits & 63u;
     if (tail && (MMKIT__BUDDY_W(t, 0, t->words[0] - 1u) >> tail)) return false;
     /* a pending word is non-zero and its summary bit is not set yet */
-    if (t->pend && (t->pend > t->words[0] || !MMKIT__BUDDY_W(t, 0, t->pend - 1u))) return false;
+    if (t->pend && (t->pend > t->words[0] || (!lazy && !MMKIT__BUDDY_W(t, 0, t->pend - 1u))))
+        return false;
     for (l = 1; l < t->nlv; l++) {
         size_t w;
         for (w = 0; w < t->words[l]; w++) {
-            uint64_t expect = 0, j;
+            uint64_t expect = 0, valid = 0, j;
             for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++) {
                 uint64_t c = ((uint64_t)w << 6) + j;
+                valid |= (uint64_t)1 << j;
                 if (MMKIT__BUDDY_W(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
                     expect |= (uint64_t)1 << j;
             }
-            if (MMKIT__BUDDY_W(t, l, w) != expect) return false;
+            if (lazy && l == 1u ? (expect & ~MMKIT__BUDDY_W(t, l, w)) || (MMKIT__BUDDY_W(t, l, w) & ~valid)
+                                : MMKIT__BUDDY_W(t, l, w) != expect)
+                return false;
         }
     }
     return true;
@@ -1966,7 +1971,7 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
         if (!mmkit__buddy_bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
             !mmkit__buddy_bits_zero(t->lv[0] + 1, 0, (r->start >> o) - t->base))
             return false;
-        if (!mmkit__buddy_bt_consistent(t)) return false;
+        if (!mmkit__buddy_bt_consistent(t, o == 0)) return false;
         if (tail && (t->lv[0][2u * t->words[0] - 1u] >> tail)) return false;
         for (w = 0; w < t->words[0]; w++) {
             uint64_t bits = MMKIT__BUDDY_W(t, 0, w);
