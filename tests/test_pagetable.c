@@ -2039,6 +2039,393 @@ static void test_copy_enomem(void **state) {
     }
 }
 
+/* ---- share (table-sharing fork) ------------------------------------------------------------ */
+
+typedef struct tablelog {
+    unsigned n;
+    mmkit_vaddr va[8];
+    mmkit_paddr pa[8];
+} tablelog;
+static void log_table(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
+    tablelog *t = (tablelog *)ctx;
+    if (t->n < 8) {
+        t->va[t->n] = va;
+        t->pa[t->n] = table_pa;
+    }
+    t->n++;
+}
+/* fn and table_fn of share get the same ctx: runlog first (log_run casts to it). */
+typedef struct sharectx {
+    runlog rl;
+    tablelog tl;
+} sharectx;
+static void log_table_sc(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
+    log_table(&((sharectx *)ctx)->tl, va, table_pa);
+}
+/* The table a level-1 pointer entry names. */
+static mmkit_paddr ptr_pa(const mmkit_pagetable *pt, uint64_t e) {
+    return pt->riscv ? (e >> 10) << 12 & 0x00fffffffffff000u : e & 0x000ffffffffff000u;
+}
+
+/* src: T1 a full leaf table of RW|A|D pages, T2 a sparse one (3 read-only pages, one RW page
+ * never accessed), H a 2 MiB leaf, E 8 RW pages of which the range takes 4. */
+#define SH_LEN (MiB(6) + 4 * PG)
+static void share_scenario(mmkit_pagetable *src) {
+    assert_int_equal(mmkit_pagetable_map(src, CB, MiB(64) + PG, MiB(2),
+                                         MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(2) + 5 * PG, MiB(90), 3 * PG,
+                                         MMKIT_PTE_READ, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(2) + 100 * PG, MiB(91), PG, MMKIT_PTE_RW,
+                                         NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(4), MiB(128), MiB(2), MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(src, CB + MiB(6), MiB(200), 8 * PG, MMKIT_PTE_RW, NULL),
+                     MMKIT_OK);
+}
+
+static void test_share(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        mmkit_pagetable src, dst;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        sharectx sc;
+        mmkit_paddr t1, t2, old = 0, pa = 0;
+        uint64_t src_tables, src_bytes, e;
+        uint32_t fs = 0, found = 0;
+        bool rv = f >= SV39;
+        const uint32_t rw_ad = MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY;
+        const uint32_t cow_ad = MMKIT_PTE_READ | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY | MMKIT_PTE_SW0;
+        make(&src, (mmkit_pagetable_format)f);
+        make_more(&dst, (mmkit_pagetable_format)f, false);
+        share_scenario(&src);
+        src_tables = src.tables;
+        src_bytes = src.mapped_bytes;
+        t1 = ptr_pa(&src, entry_at(&src, CB, 1));
+        t2 = ptr_pa(&src, entry_at(&src, CB + MiB(2), 1));
+        /* refusals first: nothing changes */
+        memset(&sc.tl, 0, sizeof sc.tl);
+        last_log = NULL;
+        assert_int_equal(mmkit_pagetable_share(&dst, &src, CB, SH_LEN, MMKIT_PTE_SW1, 0, NULL,
+                                               log_table_sc, &sc, NULL),
+                         MMKIT_EINVAL);
+        assert_non_null(last_log);
+        assert_int_equal(mmkit_pagetable_share(&dst, &src, CB, SH_LEN, MMKIT_PTE_WRITE, 0, NULL,
+                                               NULL, &sc, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(sc.tl.n, 0);
+        assert_int_equal(dst.tables, 1);
+
+        gather_init(&g, &fl, 1u << 20);
+        memset(&sc.rl, 0, sizeof sc.rl);
+        assert_int_equal(mmkit_pagetable_share(&dst, &src, CB, SH_LEN, MMKIT_PTE_WRITE,
+                                               MMKIT_PTE_SW0, log_run, log_table_sc, &sc, &g),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        /* the two whole leaf tables are shared, once each, in address order */
+        assert_int_equal(sc.tl.n, 2);
+        assert_int_equal(sc.tl.va[0], CB);
+        assert_int_equal(sc.tl.pa[0], t1);
+        assert_int_equal(sc.tl.va[1], CB + MiB(2));
+        assert_int_equal(sc.tl.pa[1], t2);
+        assert_int_equal(src.shared_tables, 2);
+        assert_int_equal(dst.shared_tables, 2);
+        assert_int_equal(src.tables, src_tables - 2);
+        assert_int_equal(src.mapped_bytes, src_bytes); /* src still counts them (COUNTED) */
+        assert_int_equal(dst.mapped_bytes, MiB(2) + 4 * PG); /* H and 4 pages of E */
+        /* exact pointer entries: x86 P|U/S|SHARED(9)[|COUNTED(10)], R/W clear; RISC-V
+         * V|RSW8[|RSW9] */
+        assert_int_equal(entry_at(&src, CB, 1), rv ? (t1 >> 2) | 0x301u : t1 | 0x605u);
+        assert_int_equal(entry_at(&dst, CB, 1), rv ? (t1 >> 2) | 0x101u : t1 | 0x205u);
+        assert_int_equal(entry_at(&dst, CB + MiB(2), 1), rv ? (t2 >> 2) | 0x101u : t2 | 0x205u);
+        /* leaves of a shared table: x86 untouched (the pointer protects them); RISC-V: W off,
+         * SW0 on, in place (one table, both trees) */
+        e = entry_at(&src, CB + 7 * PG, 0);
+        assert_int_equal(e, enc(&src, 0, MiB(64) + 8 * PG, rv ? cow_ad : rw_ad));
+        assert_int_equal(entry_at(&dst, CB + 7 * PG, 0), e);
+        assert_int_equal(entry_at(&dst, CB + MiB(2) + 100 * PG, 0),
+                         enc(&src, 0, MiB(91), rv ? MMKIT_PTE_READ | MMKIT_PTE_SW0 : MMKIT_PTE_RW));
+        assert_int_equal(entry_at(&dst, CB + MiB(2) + 5 * PG, 0),
+                         enc(&src, 0, MiB(90), MMKIT_PTE_READ));
+        /* translate reports what the MMU allows: never WRITE through a shared table */
+        assert_int_equal(mmkit_pagetable_translate(&dst, CB + PG + 0x10, &pa, &fs, NULL), MMKIT_OK);
+        assert_int_equal(pa, MiB(64) + 2 * PG + 0x10);
+        assert_int_equal(fs, rv ? cow_ad : MMKIT_PTE_READ | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY);
+        assert_int_equal(mmkit_pagetable_translate(&src, CB + MiB(2) + 100 * PG, NULL, &fs, NULL),
+                         MMKIT_OK);
+        assert_int_equal(fs, rv ? MMKIT_PTE_READ | MMKIT_PTE_SW0 : MMKIT_PTE_READ);
+        /* the rest is copied as copy does: H whole, the first 4 pages of E */
+        assert_int_equal(entry_at(&dst, CB + MiB(4), 1), enc(&src, 1, MiB(128), MMKIT_PTE_READ | MMKIT_PTE_SW0));
+        assert_int_equal(entry_at(&src, CB + MiB(4), 1), enc(&src, 1, MiB(128), MMKIT_PTE_READ | MMKIT_PTE_SW0));
+        assert_int_equal(entry_at(&dst, CB + MiB(6) + 3 * PG, 0),
+                         enc(&src, 0, MiB(200) + 3 * PG, MMKIT_PTE_READ | MMKIT_PTE_SW0));
+        assert_int_equal(entry_at(&src, CB + MiB(6) + 4 * PG, 0),
+                         enc(&src, 0, MiB(200) + 4 * PG, MMKIT_PTE_RW)); /* outside: as it was */
+        assert_int_equal(mmkit_pagetable_translate(&dst, CB + MiB(6) + 4 * PG, NULL, NULL, NULL),
+                         MMKIT_ENOENT);
+        assert_int_equal(sc.rl.n, 2); /* fn: the copied runs only */
+        expect_run(&sc.rl.m[0], CB + MiB(4), MiB(128), MiB(2), MiB(2), MMKIT_PTE_READ | MMKIT_PTE_SW0);
+        expect_run(&sc.rl.m[1], CB + MiB(6), MiB(200), 4 * PG, PG, MMKIT_PTE_READ | MMKIT_PTE_SW0);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, 1);
+        assert_int_equal(fl.last.tables, !rv); /* x86: pointer entries changed */
+        if (rv) { /* T1 (512 pages), T2 (1 page), H, E (4 pages) */
+            assert_int_equal(fl.last.nranges, 4);
+            assert_int_equal(fl.ranges[0].va, CB);
+            assert_int_equal(fl.ranges[0].size, MiB(2));
+            assert_int_equal(fl.ranges[1].va, CB + MiB(2) + 100 * PG);
+            assert_int_equal(fl.ranges[1].size, PG);
+        } else { /* T1 + T2 (merged), H, E */
+            assert_int_equal(fl.last.nranges, 3);
+            assert_int_equal(fl.ranges[0].va, CB);
+            assert_int_equal(fl.ranges[0].size, MiB(4));
+            assert_int_equal(fl.ranges[0].page_shift, 12);
+        }
+        /* the query */
+        assert_int_equal(mmkit_pagetable_shared(&dst, CB + MiB(1), &pa), MMKIT_OK);
+        assert_int_equal(pa, t1);
+        assert_int_equal(mmkit_pagetable_shared(&src, CB + MiB(2), &pa), MMKIT_OK);
+        assert_int_equal(pa, t2);
+        assert_int_equal(mmkit_pagetable_shared(&src, CB + MiB(4), &pa), MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_shared(&dst, CB + MiB(6), NULL), MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_shared(&dst, GiB(7), NULL), MMKIT_ENOENT);
+
+        /* every changing operation that would reach into a shared table: EBUSY, no change */
+        {
+            uint64_t out = tp->outstanding, db = dst.mapped_bytes;
+            last_log = NULL;
+            assert_int_equal(mmkit_pagetable_map(&src, CB + MiB(2) + 200 * PG, 0, PG,
+                                                 MMKIT_PTE_READ, NULL),
+                             MMKIT_EBUSY);
+            assert_non_null(last_log);
+            assert_non_null(strstr(last_log, "shared"));
+            assert_int_equal(mmkit_pagetable_map(&dst, CB + MiB(2) + 200 * PG, 0, PG,
+                                                 MMKIT_PTE_READ, NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_map(&dst, CB + MiB(1) + PG, 0, MiB(8), MMKIT_PTE_READ,
+                                                 NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_unmap(&src, CB, PG, NULL, NULL, NULL), MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_unmap(&dst, CB + MiB(1), MiB(4), NULL, NULL, NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_unmap(&dst, 0, GiB(4), NULL, NULL, NULL), MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_protect(&src, CB + MiB(3), PG, MMKIT_PTE_READ, NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_protect(&dst, CB, GiB(1), MMKIT_PTE_READ, NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(mmkit_pagetable_replace(&dst, CB + 3 * PG, MiB(300), MMKIT_PTE_RW,
+                                                     NULL, NULL),
+                             MMKIT_EBUSY);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(dst.mapped_bytes, db);
+            assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+            /* next to a shared table everything works as before */
+            assert_int_equal(mmkit_pagetable_map(&dst, CB + MiB(8), 0, PG, MMKIT_PTE_READ, NULL),
+                             MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_unmap(&dst, CB + MiB(4), MiB(4) + PG, NULL, NULL,
+                                                   NULL),
+                             MMKIT_OK);
+            assert_int_equal(dst.mapped_bytes, 0);
+            /* A/D are cleared in place: both trees see it */
+            assert_int_equal(mmkit_pagetable_test_and_clear(&dst, CB, PG, MMKIT_PTE_ACCESSED,
+                                                            &found, NULL),
+                             MMKIT_OK);
+            assert_int_equal(found, MMKIT_PTE_ACCESSED);
+            assert_int_equal(entry_at(&src, CB, 0),
+                             enc(&src, 0, MiB(64) + PG,
+                                 rv ? cow_ad & ~MMKIT_PTE_ACCESSED : rw_ad & ~MMKIT_PTE_ACCESSED));
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        }
+
+        /* unshare: dst's private copy of T1 (the COW fault on a shared table) */
+        gather_init(&g, &fl, 1u << 20);
+        memset(&sc.rl, 0, sizeof sc.rl);
+        assert_int_equal(mmkit_pagetable_unshare(&dst, CB + 7 * PG, MMKIT_PTE_WRITE, MMKIT_PTE_SW0,
+                                                 log_run, &sc.rl, &old, &g),
+                         MMKIT_OK);
+        assert_int_equal(old, t1);
+        assert_int_equal(dst.shared_tables, 1);
+        assert_int_equal(dst.mapped_bytes, MiB(2));
+        assert_int_equal(mmkit_pagetable_shared(&dst, CB, NULL), MMKIT_ENOENT);
+        e = entry_at(&dst, CB, 1);
+        assert_true(ptr_pa(&dst, e) != t1);
+        assert_int_equal(e, rv ? (ptr_pa(&dst, e) >> 2) | 1u : ptr_pa(&dst, e) | 7u); /* ordinary */
+        /* the copy and the original both lost WRITE and carry the mark (x86: D saved) */
+        assert_int_equal(entry_at(&dst, CB + 7 * PG, 0), enc(&src, 0, MiB(64) + 8 * PG, cow_ad));
+        assert_int_equal(entry_at(&src, CB + 7 * PG, 0), enc(&src, 0, MiB(64) + 8 * PG, cow_ad));
+        if (!rv) assert_int_equal(entry_at(&src, CB + 7 * PG, 0) >> 52 & 1u, 1u);
+        assert_int_equal(sc.rl.n, 2); /* the first leaf lost A above, so two runs */
+        expect_run(&sc.rl.m[0], CB, MiB(64) + PG, PG, PG, cow_ad & ~MMKIT_PTE_ACCESSED);
+        expect_run(&sc.rl.m[1], CB + PG, MiB(64) + 2 * PG, MiB(2) - PG, PG, cow_ad);
+        assert_int_equal(mmkit_pagetable_translate(&dst, CB + 9 * PG, NULL, &fs, NULL), MMKIT_OK);
+        assert_int_equal(fs, cow_ad);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, 1);
+        assert_true(fl.last.tables);
+        assert_int_equal(fl.last.nranges, 1);
+        assert_int_equal(fl.ranges[0].va, CB);
+        assert_int_equal(fl.ranges[0].size, MiB(2));
+        assert_int_equal(mmkit_pagetable_unshare(&dst, CB, MMKIT_PTE_WRITE, MMKIT_PTE_SW0, NULL,
+                                                 NULL, &old, NULL),
+                         MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_unshare(&dst, CB + MiB(2), MMKIT_PTE_USER, 0, NULL, NULL,
+                                                 &old, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+        /* ENOMEM: nothing changed */
+        tp->fail_after = 0;
+        assert_int_equal(mmkit_pagetable_unshare(&dst, CB + MiB(2), MMKIT_PTE_WRITE,
+                                                 MMKIT_PTE_SW0, NULL, NULL, &old, NULL),
+                         MMKIT_ENOMEM);
+        tp->fail_after = -1;
+        assert_int_equal(dst.shared_tables, 1);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+
+        /* T2: dst drops its use (detach), src is then the last user */
+        {
+            uint64_t tables = dst.tables, out = tp->outstanding;
+            assert_int_equal(mmkit_pagetable_detach(&dst, (uint64_t)1 << 62, &pa, NULL),
+                             MMKIT_EINVAL);
+            assert_int_equal(mmkit_pagetable_detach(&dst, CB + MiB(2), &pa, NULL), MMKIT_OK);
+            assert_int_equal(pa, t2);
+            assert_int_equal(dst.shared_tables, 0);
+            assert_int_equal(dst.tables, tables);
+            assert_int_equal(tp->outstanding, out); /* T2 is not freed */
+            assert_int_equal(mmkit_pagetable_detach(&dst, CB + MiB(2), &pa, NULL), MMKIT_ENOENT);
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        }
+        gather_init(&g, &fl, 1u << 20);
+        assert_int_equal(mmkit_pagetable_unshare_last(&src, CB + MiB(3), &g), MMKIT_OK);
+        assert_int_equal(src.shared_tables, 1);
+        assert_int_equal(entry_at(&src, CB + MiB(2), 1), rv ? (t2 >> 2) | 1u : t2 | 7u);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, rv ? 0u : 1u);
+        assert_int_equal(mmkit_pagetable_unshare_last(&src, CB + MiB(3), &g), MMKIT_ENOENT);
+        /* and the table is src's own again: map into its hole */
+        assert_int_equal(mmkit_pagetable_map(&src, CB + MiB(2) + 200 * PG, 0, PG, MMKIT_PTE_READ,
+                                             NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unshare_last(&src, CB, NULL), MMKIT_OK); /* T1 */
+        assert_int_equal(src.shared_tables, 0);
+        assert_int_equal(src.tables, src_tables);
+        assert_int_equal(src.mapped_bytes, src_bytes + PG);
+        assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+        destroy_more(&dst);
+        destroy(&src); /* every table freed exactly once (test_pages refuses double frees) */
+    }
+}
+
+/* Two trees sharing tables, destroyed as documented: the child's destroy skips the shared
+ * tables (frees only its own, reports none of their leaves); the parent takes them back with
+ * unshare_last; each table page is freed exactly once. check() catches a bad shared pointer. */
+static void test_share_destroy(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        mmkit_pagetable src, dst;
+        tablelog tl;
+        runlog rl;
+        uint64_t out, e;
+        unsigned k;
+        make(&src, (mmkit_pagetable_format)f);
+        make_more(&dst, (mmkit_pagetable_format)f, false);
+        share_scenario(&src);
+        memset(&tl, 0, sizeof tl);
+        assert_int_equal(mmkit_pagetable_share(&dst, &src, CB, SH_LEN, MMKIT_PTE_WRITE,
+                                               MMKIT_PTE_SW0, NULL, log_table, &tl, NULL),
+                         MMKIT_OK);
+        /* check() validates the shared pointer encoding (x86: R/W must stay clear) */
+        e = entry_at(&dst, CB, 1);
+        assert_int_equal(mmkit_pagetable_entry_set(&dst, CB, 1, e | (f >= SV39 ? 0x40u : 2u)),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_ECORRUPT);
+        assert_int_equal(mmkit_pagetable_entry_set(&dst, CB, 1, e), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        /* a grandchild shares the same tables once more */
+        {
+            mmkit_pagetable gc;
+            make_more(&gc, (mmkit_pagetable_format)f, false);
+            assert_int_equal(mmkit_pagetable_share(&gc, &dst, CB, MiB(4), MMKIT_PTE_WRITE,
+                                                   MMKIT_PTE_SW0, NULL, log_table, &tl, NULL),
+                             MMKIT_OK);
+            assert_int_equal(tl.n, 4);
+            assert_int_equal(tl.pa[2], tl.pa[0]);
+            assert_int_equal(dst.shared_tables, 2);
+            assert_int_equal(gc.shared_tables, 2);
+            assert_int_equal(mmkit_pagetable_check(&gc), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+            out = tp->outstanding;
+            assert_int_equal(gc.tables, gc.levels - 1u); /* root down to the level-1 table */
+            e = gc.tables;
+            assert_int_equal(mmkit_pagetable_destroy(&gc, NULL, NULL), MMKIT_OK);
+            assert_int_equal(tp->outstanding, out - e); /* its own tables only */
+        }
+        out = tp->outstanding;
+        memset(&rl, 0, sizeof rl);
+        {
+            uint64_t own = dst.tables, bytes = dst.mapped_bytes;
+            assert_int_equal(mmkit_pagetable_destroy(&dst, log_run, &rl), MMKIT_OK);
+            assert_int_equal(rl.bytes, bytes); /* no leaf of a shared table reported */
+            assert_int_equal(tp->outstanding, out - own);
+        }
+        for (k = 0; k < 2; k++)
+            assert_int_equal(mmkit_pagetable_unshare_last(&src, tl.va[k], NULL), MMKIT_OK);
+        destroy(&src);
+    }
+}
+
+/* ENOMEM at every table allocation of share: dst as before, src untouched. */
+static void test_share_enomem(void **state) {
+    static const mmkit_pagetable_format fmts[3] = {X86_4, SV39, SV57};
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        mmkit_pagetable src, dst;
+        tablelog tl;
+        int n;
+        make(&src, fmts[k]);
+        share_scenario(&src);
+        make_more(&dst, fmts[k], false);
+        for (n = 0;; n++) {
+            uint64_t out = tp->outstanding, e1 = entry_at(&src, CB, 1);
+            uint64_t e2 = entry_at(&src, CB + MiB(2) + 100 * PG, 0);
+            mmkit_status st;
+            memset(&tl, 0, sizeof tl);
+            tp->fail_after = n;
+            st = mmkit_pagetable_share(&dst, &src, CB, SH_LEN, MMKIT_PTE_WRITE, MMKIT_PTE_SW0,
+                                       NULL, log_table, &tl, NULL);
+            tp->fail_after = -1;
+            assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+            if (st == MMKIT_OK) {
+                assert_true(n >= 2);
+                assert_int_equal(tl.n, 2);
+                break;
+            }
+            assert_int_equal(st, MMKIT_ENOMEM);
+            assert_int_equal(tl.n, 0);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(dst.tables, 1);
+            assert_int_equal(src.shared_tables, 0);
+            assert_int_equal(entry_at(&src, CB, 1), e1);
+            assert_int_equal(entry_at(&src, CB + MiB(2) + 100 * PG, 0), e2);
+        }
+        assert_int_equal(mmkit_pagetable_detach(&dst, CB, NULL, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_detach(&dst, CB + MiB(2), NULL, NULL), MMKIT_OK);
+        destroy_more(&dst);
+        assert_int_equal(mmkit_pagetable_unshare_last(&src, CB, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unshare_last(&src, CB + MiB(2), NULL), MMKIT_OK);
+        destroy(&src);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -2072,6 +2459,9 @@ int main(void) {
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_clear_dirty),
         cmocka_unit_test(test_copy_enomem),
+        cmocka_unit_test(test_share),
+        cmocka_unit_test(test_share_destroy),
+        cmocka_unit_test(test_share_enomem),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,6 +20,12 @@
  *   mmkit_pagetable_replace(pt, va, pa, flags, &old, g)  swap one present leaf in one store (COW)
  *   mmkit_pagetable_harvest(pt, va, len, which, fn, ctx, g)  clear A/D, fn per run that had them
  *   mmkit_pagetable_copy(dst, src, va, len, clear, set, fn, ctx, g)  fork: copy leaves, COW-mark
+ *   mmkit_pagetable_share(dst, src, va, len, clear, set, fn, table_fn, ctx, g)  fork sharing
+ *                                                        whole leaf tables (On-demand-fork)
+ *   mmkit_pagetable_unshare(pt, va, clear, set, fn, ctx, &old_table_pa, g)  private copy
+ *   mmkit_pagetable_unshare_last(pt, va, g)              last user: the shared table is pt's
+ *   mmkit_pagetable_detach(pt, va, &table_pa, g)         unhook a shared table, not freed
+ *   mmkit_pagetable_shared(pt, va, &table_pa)            is va's leaf table shared
  *   mmkit_pagetable_entry_get(pt, va, level, &pte)       the raw entry on va's path at a level
  *   mmkit_pagetable_entry_set(pt, va, level, pte)        store a raw entry (tests, diagnostics)
  *   mmkit_pagetable_translate(pt, va, &pa, &flags, &size)  one lookup, like the MMU's
@@ -286,6 +292,14 @@ typedef enum mmkit_pagetable_format {
 #define MMKIT_PAGETABLE_X86_PAT ((uint64_t)0x0407050600070106u)
 /* x86 software bit that holds D while a leaf is not writable (CET rule, see DESIGN). */
 #define MMKIT_PAGETABLE_X86_SAVED_DIRTY ((uint64_t)1 << 52)
+/* Software bits of a level-1 POINTER entry to a shared leaf table (see Shared leaf tables):
+ * SHARED marks it, COUNTED says this tree counts the table's leaves in mapped_bytes. x86:
+ * bits 9 and 10 (ignored by the MMU in a PDE that references a page table); RISC-V: RSW bits 8
+ * and 9 (reserved for supervisor software, ignored by the implementation in every PTE). */
+#define MMKIT_PAGETABLE_X86_SHARED ((uint64_t)1 << 9)
+#define MMKIT_PAGETABLE_X86_COUNTED ((uint64_t)1 << 10)
+#define MMKIT_PAGETABLE_RV_SHARED ((uint64_t)1 << 8)
+#define MMKIT_PAGETABLE_RV_COUNTED ((uint64_t)1 << 9)
 
 /* An instance: caller-owned storage, filled by init; fields internal (see "storage only"). */
 typedef struct mmkit_pagetable mmkit_pagetable;
@@ -438,6 +452,60 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
                                             uint32_t set, mmkit_pagetable_leaf_fn fn, void *ctx,
                                             struct mmkit_tlb_gather *g);
 
+/* Called by share once per leaf table it shares: the table at table_pa now also maps
+ * [va, va + 2 MiB) of dst (the caller counts references on the table page). */
+typedef void (*mmkit_pagetable_table_fn)(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa);
+
+/* Table-sharing fork (On-demand-fork): like copy, but every leaf table (level 0, 2 MiB span)
+ * lying wholly inside [va, va+len) is not copied: dst's level-1 entry names the SAME table and
+ * both level-1 entries carry the SHARED mark (src's also COUNTED: src keeps counting those
+ * leaves in mapped_bytes). Write protection: x86: R/W cleared in both pointer entries (the
+ * whole 2 MiB read-only for both trees, the leaves untouched: one store per 512 pages; src's
+ * 2 MiB recorded in g with mmkit_tlb_gather_tables, as not global: do not share tables that
+ * hold global leaves); RISC-V (pointer entries carry no permission): the leaves having a flag
+ * of clear lose it and gain set in place, once, for both trees (runs recorded in g). A table
+ * src already shares is shared once more (src unchanged). table_fn(ctx, va, table_pa) once per
+ * table shared. Partial leaf tables at the edges and huge leaves are copied exactly as copy
+ * does (fn per run). clear must contain MMKIT_PTE_WRITE. Errors as copy (nothing changed),
+ * plus clear without WRITE or table_fn NULL -> MMKIT_EINVAL. O(T * L + edge pages) on x86,
+ * O(n + T * L) on RISC-V. */
+MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                             mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                             uint32_t set, mmkit_pagetable_leaf_fn fn,
+                                             mmkit_pagetable_table_fn table_fn, void *ctx,
+                                             struct mmkit_tlb_gather *g);
+/* Give pt a private copy of va's shared leaf table (the COW fault on a shared table): every
+ * leaf with a flag of clear loses it and gains set in the copy AND in the shared original
+ * (its frames become referenced by two tables), the copy is hooked with an ordinary pointer
+ * entry (x86: R/W on), pt's 2 MiB is recorded in g (plus mmkit_tlb_gather_tables), fn(ctx,
+ * run) (may be NULL) once per run of leaves in the copy (the caller takes frame references),
+ * *old_table_pa (may be NULL) = the shared table (the caller drops its reference on it).
+ * Pass the clear/set share was given. Errors (nothing changed): va not canonical, bad
+ * clear/set (as copy) -> MMKIT_EINVAL; va's leaf table is not shared -> MMKIT_ENOENT; no table
+ * page -> MMKIT_ENOMEM. O(512 + L). */
+MMKIT_API mmkit_status mmkit_pagetable_unshare(mmkit_pagetable *pt, mmkit_vaddr va,
+                                               uint32_t clear, uint32_t set,
+                                               mmkit_pagetable_leaf_fn fn, void *ctx,
+                                               mmkit_paddr *old_table_pa,
+                                               struct mmkit_tlb_gather *g);
+/* pt is the last user of va's shared leaf table: drop the mark, no copy; the table becomes
+ * pt's own (tables + 1, its leaves counted; x86: pointer R/W back on, the 2 MiB recorded in g;
+ * RISC-V: nothing to record). The leaves keep what share/unshare gave them (COW marks).
+ * Errors: va not canonical -> EINVAL; not shared -> ENOENT. O(L) (+ 512 to count the leaves
+ * when pt did not count them). */
+MMKIT_API mmkit_status mmkit_pagetable_unshare_last(mmkit_pagetable *pt, mmkit_vaddr va,
+                                                    struct mmkit_tlb_gather *g);
+/* Unhook va's shared leaf table from pt without freeing it (other trees still use it; the
+ * caller drops its reference): the level-1 entry is cleared, the 2 MiB recorded in g, tables
+ * above that became empty are freed through g; *table_pa (may be NULL) = the table. Errors:
+ * va not canonical -> EINVAL; not shared -> ENOENT. O(L) (+ 512 when pt counted its leaves). */
+MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr va,
+                                              mmkit_paddr *table_pa, struct mmkit_tlb_gather *g);
+/* Is va's leaf table shared? MMKIT_OK and *table_pa (may be NULL) = the table, MMKIT_ENOENT
+ * when not (or no leaf table there), EINVAL when va is not canonical. O(L). */
+MMKIT_API mmkit_status mmkit_pagetable_shared(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                              mmkit_paddr *table_pa);
+
 /* The raw 64-bit entry at `level` (0 = the 4 KiB leaf level, levels - 1 = the root) of the
  * table on va's path: *pte gets it (0 when not found). MMKIT_ENOENT when no table of that
  * level lies on the path (an entry above is not present or is a huge leaf; read that level
@@ -458,8 +526,10 @@ MMKIT_API mmkit_status mmkit_pagetable_entry_set(mmkit_pagetable *pt, mmkit_vadd
 
 /* Statistics of an instance. */
 typedef struct mmkit_pagetable_stats {
-    uint64_t tables;       /* table pages in the tree, root included */
-    uint64_t mapped_bytes; /* bytes covered by leaves */
+    uint64_t tables;        /* table pages the tree owns, root included (shared ones: not) */
+    uint64_t mapped_bytes;  /* bytes covered by leaves in owned tables and in the shared tables
+                             * this tree counts (COUNTED: the tree that shared them out) */
+    uint64_t shared_tables; /* level-1 entries that point at a shared leaf table */
 } mmkit_pagetable_stats;
 /* *s = the instance's statistics; MMKIT_EINVAL for a NULL or zeroed pt or a NULL s. O(1). */
 MMKIT_API mmkit_status mmkit_pagetable_stats_get(const mmkit_pagetable *pt,
@@ -507,8 +577,9 @@ struct mmkit_pagetable {
     uint64_t next_mask;       /* address bits of a pointer entry ... */
     unsigned next_shift;      /* ... shifted left by this (RISC-V PPN at bit 10: 2) */
     uint64_t leaf_mask[MMKIT_PAGETABLE_MAX_LEVELS]; /* a present entry is a leaf iff e & mask */
-    uint64_t tables;          /* table pages in the tree, root included */
-    uint64_t mapped_bytes;    /* bytes covered by leaves */
+    uint64_t tables;          /* table pages the tree owns, root included */
+    uint64_t mapped_bytes;    /* bytes covered by leaves (see mmkit_pagetable_stats) */
+    uint64_t shared_tables;   /* level-1 entries naming a shared leaf table */
     uint64_t pa_limit;        /* 2^phys_bits */
     uint8_t format;           /* mmkit_pagetable_format */
     uint8_t levels;           /* 0: zeroed (never initialised, failed init, destroyed) */
@@ -658,6 +729,26 @@ static inline mmkit_paddr mmkit__pagetable_next(const mmkit_pagetable *pt, uint6
 
 static inline uint64_t mmkit__pagetable_pointer(const mmkit_pagetable *pt, mmkit_paddr table) {
     return pt->riscv ? (table >> 2) | MMKIT__PAGETABLE_RV_V : table | MMKIT__PAGETABLE_X86_PTR;
+}
+
+/* Shared leaf tables: the SHARED / COUNTED bits of a level-1 pointer entry. */
+static inline uint64_t mmkit__pagetable_shared_bit(const mmkit_pagetable *pt) {
+    return pt->riscv ? MMKIT_PAGETABLE_RV_SHARED : MMKIT_PAGETABLE_X86_SHARED;
+}
+static inline uint64_t mmkit__pagetable_counted_bit(const mmkit_pagetable *pt) {
+    return pt->riscv ? MMKIT_PAGETABLE_RV_COUNTED : MMKIT_PAGETABLE_X86_COUNTED;
+}
+/* A present level-1 entry that points at a shared leaf table. */
+static inline bool mmkit__pagetable_is_shared(const mmkit_pagetable *pt, uint64_t e) {
+    return (e & 1u) && !(e & pt->leaf_mask[1]) && (e & mmkit__pagetable_shared_bit(pt));
+}
+/* The pointer entry to a shared table as this tree holds it (x86: R/W clear). */
+static inline uint64_t mmkit__pagetable_shared_pointer(const mmkit_pagetable *pt,
+                                                       mmkit_paddr table, bool counted) {
+    uint64_t e = mmkit__pagetable_pointer(pt, table) | mmkit__pagetable_shared_bit(pt);
+    if (!pt->riscv) e &= ~MMKIT__PAGETABLE_X86_RW;
+    if (counted) e |= mmkit__pagetable_counted_bit(pt);
+    return e;
 }
 
 /* The address field of a leaf for frame pa, and the increment from one leaf to the next. */
@@ -879,6 +970,60 @@ static bool mmkit__pagetable_table_empty(const uint64_t *t) {
         if (t[i]) return false;
     return true;
 }
+
+/* Leaves (present entries) of a level-0 table. Bound: 512, no early exit (vectorisable). */
+static uint64_t mmkit__pagetable_count_leaves(const uint64_t *t) {
+    uint64_t n = 0;
+    unsigned i;
+    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++) n += t[i] & 1u;
+    return n;
+}
+
+/* Does a level-1 entry in [va, va + left) point at a shared leaf table? Walks the levels
+ * above the leaf tables only. Bound: O(T * L) entries of levels >= 1. */
+static bool mmkit__pagetable_any_shared(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                        uint64_t left) {
+    unsigned top = pt->levels - 1u, l = top;
+    const uint64_t *tbl[MMKIT_PAGETABLE_MAX_LEVELS];
+    unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
+    mmkit_vaddr cur = va;
+    tbl[top] = pt->root_table;
+    idx[top] = mmkit__pagetable_index(va, top);
+    for (;;) {
+        uint64_t e, span, step;
+        if (left == 0 || idx[l] == MMKIT__PAGETABLE_ENTRIES) {
+            if (l == top) return false;
+            l++;
+            idx[l]++;
+            continue;
+        }
+        e = tbl[l][idx[l]];
+        span = mmkit_pagetable_level_size(l);
+        step = (cur & ~(span - 1u)) + span - cur;
+        if ((e & 1u) && !mmkit__pagetable_is_leaf(pt, e, l)) {
+            if (l == 1u) {
+                if (mmkit__pagetable_is_shared(pt, e)) return true;
+            } else {
+                const uint64_t *t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+                if (t) {
+                    tbl[l - 1u] = t;
+                    l--;
+                    idx[l] = mmkit__pagetable_index(cur, l);
+                    continue;
+                }
+            }
+        }
+        if (step >= left) left = 0;
+        else {
+            left -= step;
+            cur += step;
+        }
+        idx[l]++;
+    }
+}
+#define MMKIT__PAGETABLE_REFUSE_SHARED(FN)                                                         \
+    MMKIT__REFUSE(MMKIT_EBUSY, FN ": va, len: the range reaches into a shared leaf table "        \
+                               "(unshare, unshare_last or detach it first)")
 
 /* The entry on va's path at level `stop`, or where the path ends above it (an entry that is
  * not present or a leaf): *level gets the entry's level. NULL when a table cannot be reached
@@ -1153,6 +1298,11 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_translate_full(co
     if (flags) {
         st = mmkit__pagetable_leaf_decode(pt, level, e, &base, flags);
         if (st != MMKIT_OK) return st;
+        if (pt->shared_tables && !pt->riscv && level == 0) { /* what the MMU allows */
+            unsigned at;
+            const uint64_t *s1 = mmkit__pagetable_slot(pt, va, 1, &at);
+            if (s1 && at == 1u && !(*s1 & MMKIT__PAGETABLE_X86_RW)) *flags &= ~MMKIT_PTE_WRITE;
+        }
     } else {
         base = mmkit__pagetable_next(pt, e);
     }
@@ -1205,6 +1355,7 @@ typedef struct mmkit__pagetable_walker {
     bool g_global, g_active;
     mmkit_status st;                 /* first error */
     bool stop;                       /* visit: fn returned false */
+    bool skip_shared;                /* destroy: unhook shared leaf tables, never enter them */
 } mmkit__pagetable_walker;
 
 static void mmkit__pagetable_run_emit(mmkit__pagetable_walker *w) {
@@ -1474,6 +1625,17 @@ static void mmkit__pagetable_walk(mmkit__pagetable_walker *w, mmkit_vaddr va, ui
         span = mmkit_pagetable_level_size(l);
         estart = cur & ~(span - 1u);
         step = estart + span - cur;
+        if (MMKIT__UNLIKELY(w->skip_shared && l == 1u && mmkit__pagetable_is_shared(pt, e))) {
+            tbl[l][idx[l]] = 0; /* destroy: not ours to free, its leaves not ours to report */
+            pt->shared_tables--;
+            if (step >= left) left = 0;
+            else {
+                left -= step;
+                cur += step;
+            }
+            idx[l]++;
+            continue;
+        }
         if (e && mmkit__pagetable_present(pt, e) && !mmkit__pagetable_is_leaf(pt, e, l)) {
             full[l - 1u] = cur == estart && left >= span;
             tpa[l - 1u] = mmkit__pagetable_next(pt, e);
@@ -1616,6 +1778,8 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_pagetable_map: pa, len: beyond 2^phys_bits");
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_map", why);
+    if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
+        return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_map");
     top = pt->levels - 1u;
     while (left) { /* bound: one pass per leaf table filled, <= n / 512 + 2 * L */
         unsigned L = pt->max_leaf_level, level = top, i0, shift;
@@ -1700,6 +1864,7 @@ typedef struct mmkit__pagetable_copier {
     uint64_t dmove; /* x86: D when WRITE is cleared and DIRTY is not (bit 6 -> saved dirty 52) */
     uint64_t a_bit, w_bit, gmask;
     mmkit_pagetable_leaf_fn fn;
+    mmkit_pagetable_table_fn table_fn; /* share: non-NULL */
     void *ctx;
     /* the run of copied leaves handed to fn next */
     mmkit_vaddr r_va, r_end;
@@ -1766,6 +1931,30 @@ static MMKIT__PAGETABLE_NOINLINE void mmkit__pagetable_copier_gather_emit(mmkit_
                                  mmkit__pagetable_shift(c->g_level), c->g_global);
 }
 
+/* The COW transform of the leaf *p, which held *e (a leaf with a bit of trig): stored with a
+ * compare-exchange where the MMU could still set A or D (A clear, or writable with D clear; D
+ * is 5 above W in both layouts), else with a plain store. Returns the new entry; *e gets the
+ * entry as it was replaced, *atomic whether the compare-exchange was needed. */
+static MMKIT__PAGETABLE_INLINE uint64_t mmkit__pagetable_cow_leaf(const mmkit__pagetable_copier *c,
+                                                                 uint64_t *p, uint64_t *e,
+                                                                 bool *atomic) {
+    uint64_t nw = (*e & c->keep) | c->set | ((*e & c->dmove) << 46);
+    if (~*e & (c->a_bit | ((*e & c->w_bit) << 5))) {
+        unsigned tries = 0;
+        *atomic = true;
+        while (!mmkit__pagetable_cas(p, e, nw)) { /* bound: 4 (the MMU sets A, then D) */
+            nw = (*e & c->keep) | c->set | ((*e & c->dmove) << 46);
+            if (++tries == 4u) {
+                *e = mmkit__pagetable_exchange(p, nw);
+                break;
+            }
+        }
+    } else {
+        *p = nw;
+    }
+    return nw;
+}
+
 /* The one pass over n entries of a src table of `level` (each present one a leaf) and the same
  * entries of dst's table (all empty): transform, store into src where changed, store into
  * dst, extend the fn run and the gather run. va0: where s[0] starts. Cannot fail.
@@ -1776,8 +1965,7 @@ static MMKIT__PAGETABLE_NOINLINE void mmkit__pagetable_copier_gather_emit(mmkit_
 static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigned level,
                                              uint64_t *s, uint64_t *d, unsigned n,
                                              mmkit_vaddr va0) {
-    const uint64_t lm = c->src->leaf_mask[level], trig = c->trig, keep = c->keep, set = c->set;
-    const uint64_t dmove = c->dmove, a_bit = c->a_bit, w_bit = c->w_bit;
+    const uint64_t lm = c->src->leaf_mask[level], trig = c->trig;
     const unsigned shift = mmkit__pagetable_shift(level);
     const uint64_t step = mmkit__pagetable_step(c->src, level);
     const bool want_fn = c->fn != NULL, want_g = c->g != NULL;
@@ -1810,22 +1998,7 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
         }
         changed = (e & trig) != 0;
         if (changed) {
-            nw = (e & keep) | set | ((e & dmove) << 46);
-            /* The MMU sets A when clear and D on a writable leaf when clear (D is 5 above W
-             * in both layouts): then an atomic compare-exchange, else a plain store. */
-            if (~e & (a_bit | ((e & w_bit) << 5))) {
-                unsigned tries = 0;
-                cas = true;
-                while (!mmkit__pagetable_cas(&s[i], &e, nw)) { /* bound: 4 (A, then D) */
-                    nw = (e & keep) | set | ((e & dmove) << 46);
-                    if (++tries == 4u) {
-                        e = mmkit__pagetable_exchange(&s[i], nw);
-                        break;
-                    }
-                }
-            } else {
-                s[i] = nw;
-            }
+            nw = mmkit__pagetable_cow_leaf(c, &s[i], &e, &cas);
             if (want_g) {
                 if (!gcont) { /* a new run of changed entries: record the old one */
                     if (gany) {
@@ -1875,6 +2048,68 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
     }
     c->dst->mapped_bytes += (uint64_t)copied << shift;
     return copied;
+}
+
+/* RISC-V share: the COW transform in place on every leaf of shared table t (both trees see
+ * it: pointer entries carry no permission there), each run of changed leaves recorded. */
+static void mmkit__pagetable_transform_leaves(mmkit__pagetable_copier *c, uint64_t *t,
+                                              mmkit_vaddr va2m) {
+    const uint64_t lm = c->src->leaf_mask[0];
+    mmkit_vaddr gva = 0;
+    uint64_t gor = 0;
+    unsigned i, gn = 0;
+    for (i = 0; i <= MMKIT__PAGETABLE_ENTRIES; i++) { /* bound: 512 + 1 (the last run) */
+        uint64_t e = i < MMKIT__PAGETABLE_ENTRIES ? t[i] : 0;
+        if ((e & 1u) && (e & lm) && (e & c->trig)) {
+            bool atomic = false;
+            uint64_t nw = mmkit__pagetable_cow_leaf(c, &t[i], &e, &atomic);
+            if (!gn) gva = va2m + ((mmkit_vaddr)i << MMKIT_PAGE_SHIFT);
+            gn++;
+            gor |= e | nw;
+        } else if (gn) {
+            if (c->g)
+                (void)mmkit_tlb_gather_range(c->g, gva, (uint64_t)gn << MMKIT_PAGE_SHIFT,
+                                             MMKIT_PAGE_SHIFT, mmkit__pagetable_global(c->src, gor));
+            gn = 0;
+            gor = 0;
+        }
+    }
+}
+
+/* share: src's leaf table t (at *sslot, level 1, spanning [va2m, va2m + 2 MiB), wholly inside
+ * the range) becomes shared: dst's entry *dslot (empty) names it too. src keeps counting its
+ * leaves (COUNTED); a table src already shares is simply shared once more. */
+static void mmkit__pagetable_share_table(mmkit__pagetable_copier *c, uint64_t *sslot,
+                                         uint64_t *dslot, uint64_t *t, mmkit_vaddr va2m) {
+    mmkit_pagetable *src = c->src, *dst = c->dst;
+    uint64_t e = *sslot;
+    mmkit_paddr tpa = mmkit__pagetable_next(src, e);
+    if (!mmkit__pagetable_is_shared(src, e)) {
+        const uint64_t mark = mmkit__pagetable_shared_bit(src) | mmkit__pagetable_counted_bit(src);
+        if (src->riscv) {
+            mmkit__pagetable_transform_leaves(c, t, va2m);
+            *sslot = e | mark; /* the hardware neither reads nor writes RSW */
+        } else {
+            /* one store per 512 pages: R/W off in the pointer (the MMU may set its A bit) */
+            unsigned tries = 0;
+            while (!mmkit__pagetable_cas(sslot, &e, (e & ~MMKIT__PAGETABLE_X86_RW) | mark)) {
+                if (++tries == 4u) { /* bound: 4 */
+                    (void)mmkit__pagetable_exchange(sslot, (e & ~MMKIT__PAGETABLE_X86_RW) | mark);
+                    break;
+                }
+            }
+            if (c->g) {
+                (void)mmkit_tlb_gather_range(c->g, va2m, (uint64_t)1 << 21, MMKIT_PAGE_SHIFT,
+                                             false);
+                (void)mmkit_tlb_gather_tables(c->g);
+            }
+        }
+        src->tables--;
+        src->shared_tables++;
+    }
+    *dslot = mmkit__pagetable_shared_pointer(dst, tpa, false);
+    dst->shared_tables++;
+    c->table_fn(c->ctx, va2m, tpa);
 }
 
 /* Walk src over [va, va + left) and dst in lockstep (one table pointer and index per level
@@ -1929,6 +2164,20 @@ static mmkit_status mmkit__pagetable_copy_walk(mmkit__pagetable_copier *c, mmkit
         if ((e & 1u) && !mmkit__pagetable_is_leaf(src, e, l)) {
             uint64_t *slot = &td[l][idx[l]], d = *slot;
             uint64_t *sn = mmkit__pagetable_table(src, mmkit__pagetable_next(src, e)), *dn;
+            if (l == 1u && c->table_fn && !(cur & (span - 1u)) && left >= span) {
+                /* share: a leaf table wholly inside the range */
+                if (!sn) return MMKIT_ECORRUPT;
+                if (!fill) {
+                    if (d) return MMKIT_EEXIST;
+                } else {
+                    mmkit__pagetable_share_table(c, &ts[1][idx[1]], slot, sn, cur);
+                    used[1] = true;
+                }
+                left -= span; /* cur is on the table's boundary and left >= span */
+                cur += span;
+                idx[l]++;
+                continue;
+            }
             if (!fill) {
                 if (!d) {
                     mmkit_paddr cpa;
@@ -2050,6 +2299,145 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
     return MMKIT_OK;
 }
 
+MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                             mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                             uint32_t set, mmkit_pagetable_leaf_fn fn,
+                                             mmkit_pagetable_table_fn table_fn, void *ctx,
+                                             struct mmkit_tlb_gather *g) {
+    mmkit__pagetable_copier c;
+    mmkit_status st;
+    MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_share");
+    if (!(clear & MMKIT_PTE_WRITE))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_share: clear: must contain "
+                                           "MMKIT_PTE_WRITE (shared tables are read-only)");
+    if (!table_fn)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_share: table_fn: must not be NULL");
+    mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
+    c.table_fn = table_fn;
+    st = mmkit__pagetable_copy_prepare(&c, va, len);
+    if (st == MMKIT_EEXIST)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_share: dst: maps something in the range");
+    if (st == MMKIT_EALIGN)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_share: va, len: a huge leaf of src is only "
+                                 "partly inside the range");
+    if (st != MMKIT_OK) return st;
+    (void)mmkit__pagetable_copy_walk(&c, va, len, true); /* cannot fail now */
+    mmkit__pagetable_copier_finish(&c);
+    return MMKIT_OK;
+}
+
+/* The level-1 slot on va's path when it names a shared leaf table, else NULL. */
+static uint64_t *mmkit__pagetable_shared_slot(const mmkit_pagetable *pt, mmkit_vaddr va) {
+    unsigned at;
+    uint64_t *slot;
+    if (!pt->shared_tables) return NULL;
+    slot = mmkit__pagetable_slot(pt, va, 1, &at);
+    if (!slot || at != 1u || !mmkit__pagetable_is_shared(pt, *slot)) return NULL;
+    return slot;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_shared(const mmkit_pagetable *pt, mmkit_vaddr va,
+                                              mmkit_paddr *table_pa) {
+    const uint64_t *slot;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_shared: va: not canonical");
+    slot = mmkit__pagetable_shared_slot(pt, va);
+    if (!slot) return MMKIT_ENOENT;
+    if (table_pa) *table_pa = mmkit__pagetable_next(pt, *slot);
+    return MMKIT_OK;
+}
+
+/* Record that pt's 2 MiB at va2m now goes through another level-1 entry. */
+static void mmkit__pagetable_record_2m(mmkit_tlb_gather *g, mmkit_vaddr va2m, bool global) {
+    if (!g) return;
+    (void)mmkit_tlb_gather_range(g, va2m, (uint64_t)1 << 21, MMKIT_PAGE_SHIFT, global);
+    (void)mmkit_tlb_gather_tables(g);
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_unshare(mmkit_pagetable *pt, mmkit_vaddr va,
+                                               uint32_t clear, uint32_t set,
+                                               mmkit_pagetable_leaf_fn fn, void *ctx,
+                                               mmkit_paddr *old_table_pa,
+                                               struct mmkit_tlb_gather *g) {
+    mmkit__pagetable_copier c;
+    uint64_t *slot, *t, *copy, e, gor = 0;
+    mmkit_paddr tpa, cpa;
+    mmkit_vaddr va2m = va & ~(((uint64_t)1 << 21) - 1u);
+    unsigned copied, i;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare: va: not canonical");
+    if ((clear & ~(uint32_t)MMKIT__PAGETABLE_COPY_CLEAR) ||
+        (set & ~(uint32_t)MMKIT__PAGETABLE_COPY_SET) || (clear & set))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare: clear, set: clear within "
+                                           "WRITE|ACCESSED|DIRTY|SW0|SW1, set within SW0|SW1, "
+                                           "disjoint");
+    slot = mmkit__pagetable_shared_slot(pt, va);
+    if (!slot) return MMKIT_ENOENT;
+    e = *slot;
+    tpa = mmkit__pagetable_next(pt, e);
+    t = mmkit__pagetable_table(pt, tpa);
+    if (!t) return MMKIT_ECORRUPT;
+    if (mmkit__pagetable_alloc_table(pt, &cpa, &copy) != MMKIT_OK) return MMKIT_ENOMEM;
+    mmkit__pagetable_copier_init(&c, pt, pt, clear, set, fn, ctx, NULL);
+    copied = mmkit__pagetable_copy_leaves(&c, 0, t, copy, MMKIT__PAGETABLE_ENTRIES, va2m);
+    if (fn) mmkit__pagetable_copier_run_emit(&c);
+    if (e & mmkit__pagetable_counted_bit(pt)) /* its leaves were counted here already */
+        pt->mapped_bytes -= (uint64_t)copied << MMKIT_PAGE_SHIFT;
+    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++) gor |= copy[i]; /* bound: 512 */
+    *slot = mmkit__pagetable_pointer(pt, cpa);
+    pt->shared_tables--;
+    mmkit__pagetable_record_2m(g, va2m, mmkit__pagetable_global(pt, gor));
+    if (old_table_pa) *old_table_pa = tpa;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_unshare_last(mmkit_pagetable *pt, mmkit_vaddr va,
+                                                    struct mmkit_tlb_gather *g) {
+    uint64_t *slot, e;
+    const uint64_t *t;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare_last: va: not canonical");
+    slot = mmkit__pagetable_shared_slot(pt, va);
+    if (!slot) return MMKIT_ENOENT;
+    e = *slot;
+    t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+    if (!t) return MMKIT_ECORRUPT;
+    if (!(e & mmkit__pagetable_counted_bit(pt)))
+        pt->mapped_bytes += mmkit__pagetable_count_leaves(t) << MMKIT_PAGE_SHIFT;
+    /* an ordinary pointer again (x86: R/W back on; the MMU's A bit in it does not matter) */
+    *slot = mmkit__pagetable_pointer(pt, mmkit__pagetable_next(pt, e));
+    pt->tables++;
+    pt->shared_tables--;
+    if (!pt->riscv) /* a stale read-only translation only costs a spurious fault */
+        mmkit__pagetable_record_2m(g, va & ~(((uint64_t)1 << 21) - 1u), false);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr va,
+                                              mmkit_paddr *table_pa, struct mmkit_tlb_gather *g) {
+    uint64_t *slot, e;
+    const uint64_t *t;
+    if (!pt || !pt->levels) return MMKIT_EINVAL;
+    if (!mmkit__pagetable_canonical(pt, va))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_detach: va: not canonical");
+    slot = mmkit__pagetable_shared_slot(pt, va);
+    if (!slot) return MMKIT_ENOENT;
+    e = *slot;
+    t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+    if (!t) return MMKIT_ECORRUPT;
+    if (e & mmkit__pagetable_counted_bit(pt))
+        pt->mapped_bytes -= mmkit__pagetable_count_leaves(t) << MMKIT_PAGE_SHIFT;
+    *slot = 0;
+    pt->shared_tables--;
+    mmkit__pagetable_record_2m(g, va & ~(((uint64_t)1 << 21) - 1u), false);
+    mmkit__pagetable_prune_path(pt, va, g); /* the tables above may be empty now */
+    if (table_pa) *table_pa = mmkit__pagetable_next(pt, e);
+    return MMKIT_OK;
+}
+
 /* ---- replace / entry_get / entry_set --------------------------------------------------------- */
 
 MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
@@ -2067,6 +2455,9 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_replace: va: not canonical");
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_replace", why);
+    if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, MMKIT_PAGE_SIZE))
+        return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_pagetable_replace: va: its leaf table is shared "
+                                          "(unshare it first)");
     slot = mmkit__pagetable_slot(pt, va, 0, &level);
     if (MMKIT__UNLIKELY(!slot)) return MMKIT_ECORRUPT;
     e = *slot;
@@ -2148,6 +2539,8 @@ MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_unmap", why);
+    if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
+        return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_unmap");
     st = mmkit__pagetable_split_edges(pt, va, len, g);
     if (st != MMKIT_OK) return st;
     mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_UNMAP, g);
@@ -2165,6 +2558,8 @@ MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr 
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_protect", why);
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (why) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_protect", why);
+    if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
+        return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_protect");
     st = mmkit__pagetable_split_edges(pt, va, len, g);
     if (st != MMKIT_OK) return st;
     mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_PROTECT, g);
@@ -2246,6 +2641,7 @@ MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pageta
     mmkit__pagetable_walker_init(&w, pt, MMKIT__PAGETABLE_OP_UNMAP, NULL);
     w.leaf = leaf;
     w.ctx = ctx;
+    w.skip_shared = pt->shared_tables != 0;
     mmkit__pagetable_walk(&w, 0, half);
     mmkit__pagetable_walk(&w, 0u - half, half);
     st = mmkit_provider_free(&pt->provider, pt->root, 0);
@@ -2264,11 +2660,40 @@ static bool mmkit__pagetable_pointer_ok(const mmkit_pagetable *pt, uint64_t e) {
     return (e & ~(MMKIT__PAGETABLE_X86_ADDR | MMKIT__PAGETABLE_X86_A)) == MMKIT__PAGETABLE_X86_PTR;
 }
 
+/* A pointer entry to a shared leaf table exactly as share writes it (x86: R/W clear, plus
+ * the A bit the MMU may set), and that table's entries: 0 or valid 4 KiB leaves. *leaves gets
+ * their number. */
+static bool mmkit__pagetable_shared_ok(const mmkit_pagetable *pt, uint64_t e, uint64_t *leaves) {
+    const uint64_t *t;
+    uint64_t rest, n = 0;
+    unsigned i;
+    if (mmkit__pagetable_next(pt, e) >= pt->pa_limit) return false;
+    rest = pt->riscv ? e & ~MMKIT__PAGETABLE_RV_PPN
+                     : e & ~(MMKIT__PAGETABLE_X86_ADDR | MMKIT__PAGETABLE_X86_A);
+    rest &= ~mmkit__pagetable_counted_bit(pt);
+    if (rest != (pt->riscv ? MMKIT__PAGETABLE_RV_V | MMKIT_PAGETABLE_RV_SHARED
+                           : MMKIT__PAGETABLE_X86_P | MMKIT__PAGETABLE_X86_US |
+                                 MMKIT_PAGETABLE_X86_SHARED))
+        return false;
+    t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+    if (!t) return false;
+    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++) { /* bound: 512 */
+        if (!t[i]) continue;
+        if (!(t[i] & 1u) || !mmkit__pagetable_is_leaf(pt, t[i], 0) ||
+            mmkit__pagetable_leaf_decode(pt, 0, t[i], NULL, NULL) != MMKIT_OK)
+            return false;
+        n++;
+    }
+    *leaves = n;
+    return true;
+}
+
 MMKIT_API mmkit_status mmkit_pagetable_stats_get(const mmkit_pagetable *pt,
                                                  mmkit_pagetable_stats *s) {
     if (!pt || !pt->levels || !s) return MMKIT_EINVAL;
     s->tables = pt->tables;
     s->mapped_bytes = pt->mapped_bytes;
+    s->shared_tables = pt->shared_tables;
     return MMKIT_OK;
 }
 
@@ -2277,7 +2702,7 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     unsigned idx[MMKIT_PAGETABLE_MAX_LEVELS];
     bool used[MMKIT_PAGETABLE_MAX_LEVELS];
     unsigned top, l, top_leaf;
-    uint64_t tables = 1, bytes = 0;
+    uint64_t tables = 1, bytes = 0, shared = 0;
     if (!pt || !pt->levels || pt->format >= (uint8_t)MMKIT_PAGETABLE_FORMAT_COUNT)
         return MMKIT_EINVAL;
     top = pt->levels - 1u;
@@ -2313,6 +2738,14 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
             idx[l]++;
             continue;
         }
+        if (l == 1u && mmkit__pagetable_is_shared(pt, e)) { /* validated, not entered */
+            uint64_t n = 0;
+            if (++shared > pt->shared_tables || !mmkit__pagetable_shared_ok(pt, e, &n))
+                return MMKIT_ECORRUPT;
+            if (e & mmkit__pagetable_counted_bit(pt)) bytes += n << MMKIT_PAGE_SHIFT;
+            idx[l]++;
+            continue;
+        }
         if (l == 0 || !mmkit__pagetable_pointer_ok(pt, e) || ++tables > pt->tables) return MMKIT_ECORRUPT;
         tbl[l - 1u] = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
         if (!tbl[l - 1u]) return MMKIT_ECORRUPT;
@@ -2320,7 +2753,8 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
         idx[l] = 0;
         used[l] = false;
     }
-    if (tables != pt->tables || bytes != pt->mapped_bytes) return MMKIT_ECORRUPT;
+    if (tables != pt->tables || bytes != pt->mapped_bytes || shared != pt->shared_tables)
+        return MMKIT_ECORRUPT;
     return MMKIT_OK;
 }
 

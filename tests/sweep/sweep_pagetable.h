@@ -147,6 +147,34 @@ static mmkit_status sweep_pagetable_copy_call(mmkit_pagetable *dst, mmkit_pageta
 static mmkit_status sweep_pagetable_copy(void *p) {
     return sweep_pagetable_two(p, sweep_pagetable_copy_call);
 }
+static void sweep_pagetable_table_fn(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
+    (void)ctx;
+    (void)va;
+    (void)table_pa;
+}
+static mmkit_status sweep_pagetable_share_call(mmkit_pagetable *dst, mmkit_pagetable *src) {
+    return mmkit_pagetable_share(dst, src, SWEEP_PT_VA, 0x200000, MMKIT_PTE_WRITE, MMKIT_PTE_SW0,
+                                 sweep_pagetable_leaf, sweep_pagetable_table_fn, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_share(void *p) {
+    return sweep_pagetable_two(p, sweep_pagetable_share_call);
+}
+static mmkit_status sweep_pagetable_unshare(void *p) {
+    mmkit_paddr old = 0;
+    return mmkit_pagetable_unshare((mmkit_pagetable *)p, SWEEP_PT_VA, MMKIT_PTE_WRITE,
+                                   MMKIT_PTE_SW0, sweep_pagetable_leaf, NULL, &old, NULL);
+}
+static mmkit_status sweep_pagetable_unshare_last(void *p) {
+    return mmkit_pagetable_unshare_last((mmkit_pagetable *)p, SWEEP_PT_VA, NULL);
+}
+static mmkit_status sweep_pagetable_detach(void *p) {
+    mmkit_paddr t = 0;
+    return mmkit_pagetable_detach((mmkit_pagetable *)p, SWEEP_PT_VA, &t, NULL);
+}
+static mmkit_status sweep_pagetable_shared(void *p) {
+    mmkit_paddr t = 0;
+    return mmkit_pagetable_shared((const mmkit_pagetable *)p, SWEEP_PT_VA, &t);
+}
 
 #define SWEEP_PAGETABLE(fn, type, call) \
     {"mmkit_" #fn, sizeof(type), sweep_##call, MMKIT_EINVAL, sweep_pagetable_destroyed}
@@ -164,6 +192,11 @@ static const sweep_case sweep_pagetable[] = {
     SWEEP_PAGETABLE(pagetable_replace, mmkit_pagetable, pagetable_replace),
     SWEEP_PAGETABLE(pagetable_harvest, mmkit_pagetable, pagetable_harvest),
     SWEEP_PAGETABLE(pagetable_copy, mmkit_pagetable, pagetable_copy),
+    SWEEP_PAGETABLE(pagetable_share, mmkit_pagetable, pagetable_share),
+    SWEEP_PAGETABLE(pagetable_unshare, mmkit_pagetable, pagetable_unshare),
+    SWEEP_PAGETABLE(pagetable_unshare_last, mmkit_pagetable, pagetable_unshare_last),
+    SWEEP_PAGETABLE(pagetable_detach, mmkit_pagetable, pagetable_detach),
+    SWEEP_PAGETABLE(pagetable_shared, mmkit_pagetable, pagetable_shared),
     SWEEP_PAGETABLE(pagetable_entry_get, mmkit_pagetable, pagetable_entry_get),
     SWEEP_PAGETABLE(pagetable_entry_set, mmkit_pagetable, pagetable_entry_set),
     SWEEP_PAGETABLE(pagetable_stats_get, mmkit_pagetable, pagetable_stats_get),
