@@ -85,15 +85,41 @@
  *   sufficient order there (best fit), and within that order the block made free last if it is
  *   still free (like a LIFO free list: the frame just freed is cache-hot for the caller), else
  *   another free block in that block's bitmap word (the same cache line), else the lowest one.
- *   One-at-a-time cost: alloc and free have leaf fast paths (no stack frame) for the common
- *   case - the top region (cached pointer, one compare), a block of exactly the order at the
- *   hint, no merge. The per-order hint and free counter live in the region next to the bitmap
- *   pointer; the region's order mask and the summary tree change only when a bitmap word turns
- *   empty or non-empty (and the most recent such word is left pending), so a LIFO pair writes
- *   one word pair and two counters. Everything else (merging, splitting, lower regions,
- *   searches) is out of line.
+ *   One-at-a-time cost: alloc and free have leaf fast paths (no stack frame, every other case
+ *   a tail call) for the common case - the top region (cached pointer), a block of exactly the
+ *   order at the hint, no merge: order 0 in the public functions with every shift constant,
+ *   other orders one call further. A free still validates everything (range, alignment, its
+ *   A bit); the fast path only skips what cannot apply. The per-order hint and free counter
+ *   live in the region next to the bitmap pointer. The summary tree and the order mask change
+ *   only when a bitmap word turns empty or non-empty, and for orders > 0 the most recent such
+ *   word is left pending (its summary bits are set when the next one comes or a search needs
+ *   them). Order 0, where the one-at-a-time traffic is, goes further: a word turning empty in
+ *   the alloc fast path keeps its level-1 summary bit (stale bits are dropped by the searches
+ *   that meet them, each once), a word turning non-empty in the free fast path tests that bit
+ *   and rarely has to set it, and its order-mask bit is not kept at all (ord[0].nfree says it).
+ *   So a free + alloc pair of one frame costs ~80 instructions (x86-64, gcc -O2; a textbook
+ *   free-list buddy ~110 in the same harness) and touches one word pair and a few counters.
+ *   Everything else (merging, splitting, lower regions, searches) is out of line.
+ *   The order-0 run: when an order-0 request has to split a block of order j (no free frame
+ *   anywhere), the block is not split: its first frame is handed out and the rest becomes the
+ *   run, which the next order-0 requests pop in address order without writing a mark (~10
+ *   instructions; a split writes one word per order). The run is exactly what splitting each
+ *   time would have produced, held in three numbers (run_lo, run_next, run_end): popped frames
+ *   are order-0 allocations without their A bit, the free rest is one free block per set bit
+ *   of its length. It is popped only while that is a best fit, and it is settled - the popped
+ *   frames get their A bits, the rest its free blocks - as soon as anything else looks at the
+ *   bitmaps (a free that fails the fast path, which any free touching the run does, since its
+ *   frames carry no A bit; any alloc of order > 0 that misses its hint, window and DMA allocs,
+ *   claim, exact, free_range, add_region). Statistics and check() account for it without
+ *   settling, so every observable result (addresses, stats, refusals) is that of the allocator
+ *   without the run.
  *   Invariant: every managed frame is covered by exactly one mark (an F or an A bit at some
- *   order), and two buddies are never both free below max_order. mmkit_buddy_check() proves it.
+ *   order), or lies in the run's block and is covered by none; two buddies are never both
+ *   free below max_order. mmkit_buddy_check() proves it.
+ *   Why bitmaps rather than free lists, now that the one-at-a-time paths are as short as a
+ *   list's: the metadata stays at ~0.5 bytes per frame (a list needs 8-16), validation of every
+ *   free is exact and O(1), and the frame array of a large machine does not have to be read
+ *   at all (a list walks per-frame structs that miss the cache: see bench_buddy at 16 GiB).
  *
  *   Reserved ranges are recorded as allocations made at init (counted in reserved_frames), so a
  *   kernel can hand e.g. its initrd back with mmkit_buddy_free_range() once it is unpacked. The
@@ -155,10 +181,15 @@
  * COMPLEXITY (O = orders = max_order + 1 <= 19, D = summary depth <= 6, R = regions)
  *   alloc ................................... O(R + O * D) worst case; O(O) when the top region
  *                                             has memory (the common case): a split chain plus
- *                                             at most one descent of the summary tree
+ *                                             at most one descent of the summary tree; O(1)
+ *                                             at the hint or from the order-0 run. Order-0
+ *                                             searches are O(D) amortised (stale summary bits,
+ *                                             see DESIGN); an operation that settles the run
+ *                                             adds O(2^max_order / 64 + O * D) once
  *   alloc with a DMA limit or a window ...... O(R + O * D) (only the two regions at the window's
  *                                             edges can need more than one probe, <= 3 each)
- *   free .................................... O(O * D + log R)  (coalescing chain)
+ *   free .................................... O(O * D + log R)  (coalescing chain); O(1)
+ *                                             without a merge in the top region
  *   alloc_exact / free_range (n frames) ..... O(O * D + n / 2^max_order)
  *   claim (n frames) ........................ O((O * D) * (O + n / 2^max_order))
  *   alloc_bulk (n) .......................... n allocs
@@ -343,7 +374,8 @@ MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
  * fields is part of the API. */
 
 /* A bitmap with a 64-ary summary tree. lv[0] holds the bits, interleaved with the A words of
- * the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1]. */
+ * the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1]. Order 0's level-1
+ * bits may be stale (set for a zero word); every other summary bit is exact. */
 #define MMKIT__BUDDY_LEVELS 6
 typedef struct mmkit__buddy_order { /* one order of one region */
     mmkit_pfn base;            /* block of bit 0: (region start >> order) rounded down to 64, so
@@ -351,7 +383,8 @@ typedef struct mmkit__buddy_order { /* one order of one region */
     uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
     uint64_t nfree;            /* free blocks */
     uint64_t hint;             /* bit of the block made free last (always < nbits): LIFO reuse */
-    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
+    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0
+                                * (order 0: it may have turned zero again since) */
     unsigned nlv;              /* summary levels + 1 */
     uint64_t *lv[MMKIT__BUDDY_LEVELS];
     size_t words[MMKIT__BUDDY_LEVELS];
