@@ -25,6 +25,10 @@
  *               (plain stores), "A/D clear": compare-exchange per leaf (the MMU could set
  *               them); "plain": clear = 0 (dst filled, src untouched)      ns per 4 KiB page
  *               (reference: Linux fork ~39 ns per page)
+ *   share       table-sharing fork of that 1 GiB (mmkit_pagetable_share, clear = WRITE,
+ *               set = SW0, a table_fn counting tables): x86-64 flips R/W in 512 pointer
+ *               entries; Sv48 (same tree on RISC-V's layout) also write-protects the leaves
+ *               in place                                                 ns per 4 KiB page
  * Each scenario runs --reps times (default 7, --quick: 2 with 256 Ki translates) after one
  * untimed warm-up; the table shows the median and the best run. Both implementations are
  * checked outside the timing (mmkit: mmkit_pagetable_check(); both: translations sampled
@@ -140,11 +144,12 @@ static result summarize(double *v, unsigned n) {
 }
 
 static bool direct_map = true;
+static mmkit_pagetable_format bench_format = MMKIT_PAGETABLE_X86_64_4LEVEL;
 static void make_pt(mmkit_pagetable *pt, uint64_t max_page) {
     mmkit_pagetable_desc d;
     memset(&d, 0, sizeof d);
     d.direct_map = direct_map;
-    d.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    d.format = bench_format;
 #ifdef BENCH_PT_PROVIDER_POINTER /* the desc before 0.1 (for before/after figures) */
     d.provider = &prov;
 #else
@@ -152,6 +157,48 @@ static void make_pt(mmkit_pagetable *pt, uint64_t max_page) {
 #endif
     d.max_page_size = max_page;
     if (mmkit_pagetable_init(pt, &d) != MMKIT_OK) bench_die("init");
+}
+
+static uint64_t shared_count;
+static void table_cb(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
+    (void)ctx; (void)va; (void)table_pa;
+    shared_count++;
+}
+BENCH_NOINLINE static void run_mmkit_share(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                           mmkit_tlb_gather *g) {
+    if (mmkit_pagetable_share(dst, src, VA0, GIB, MMKIT_PTE_WRITE, MMKIT_PTE_SW0, leaf_cb,
+                              table_cb, NULL, g) != MMKIT_OK)
+        bench_die("share");
+    if (mmkit_tlb_gather_flush(g) != MMKIT_OK) bench_die("flush");
+}
+/* share one 1 GiB tree into an empty one (format fmt), time it, check, tear down */
+static double share_once(mmkit_pagetable_format fmt, mmkit_tlb_gather *g) {
+    mmkit_pagetable src, dst;
+    uint64_t t0, j;
+    double ns;
+    arena_reset();
+    bench_format = fmt;
+    make_pt(&src, PG);
+    make_pt(&dst, PG);
+    bench_format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    if (mmkit_pagetable_map(&src, VA0, PA0, GIB,
+                            MMKIT_PTE_RW | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, NULL) != MMKIT_OK)
+        bench_die("map for share");
+    shared_count = 0;
+    leaf_sum = 0;
+    t0 = bench_now_ns(); run_mmkit_share(&dst, &src, g); ns = since(t0) / (double)PAGES;
+    if (shared_count != 512 || leaf_sum != 0 || dst.shared_tables != 512 ||
+        mmkit_pagetable_check(&dst) != MMKIT_OK || mmkit_pagetable_check(&src) != MMKIT_OK)
+        bench_die("share: wrong result");
+    for (j = 0; j < 512; j++) {
+        if (mmkit_pagetable_detach(&dst, VA0 + (j << 21), NULL, NULL) != MMKIT_OK ||
+            mmkit_pagetable_unshare_last(&src, VA0 + (j << 21), NULL) != MMKIT_OK)
+            bench_die("share: tear down");
+    }
+    (void)mmkit_pagetable_destroy(&dst, NULL, NULL);
+    (void)mmkit_pagetable_destroy(&src, NULL, NULL);
+    if (nstack != ARENA_PAGES) bench_die("share: leaked tables");
+    return ns;
 }
 
 /* map 1 page: ONE_TABLES leaf tables, each held by its first page, then one call per page */
@@ -180,7 +227,7 @@ int main(int argc, char **argv) {
     size_t ntr = 4u << 20;
     uint64_t seed = 42, rng, *vas, sum1, sum2, t0;
     double *m_map, *m_unmap, *t_map, *t_unmap, *h2_map, *h2_unmap, *h1_map, *h1_unmap, *m_tr,
-        *t_tr, *m_one, *c_ad, *c_cas, *c_plain;
+        *t_tr, *m_one, *c_ad, *c_cas, *c_plain, *s_x86, *s_rv;
     result a, b;
     mmkit_tlb_gather g;
     mmkit_tlb_gather_desc gd;
@@ -207,12 +254,13 @@ int main(int argc, char **argv) {
     prov.phys_to_virt = argc > 1000 ? NULL : a_p2v;
     arena = (unsigned char *)bench_xmalloc((size_t)ARENA_PAGES * PG);
     vas = (uint64_t *)bench_xmalloc(ntr * sizeof *vas);
-    m_map = (double *)bench_xmalloc(14u * (reps + 1u) * sizeof(double));
+    m_map = (double *)bench_xmalloc(16u * (reps + 1u) * sizeof(double));
     m_unmap = m_map + reps + 1; t_map = m_unmap + reps + 1; t_unmap = t_map + reps + 1;
     h2_map = t_unmap + reps + 1; h2_unmap = h2_map + reps + 1; h1_map = h2_unmap + reps + 1;
     h1_unmap = h1_map + reps + 1; m_tr = h1_unmap + reps + 1; t_tr = m_tr + reps + 1;
     m_one = t_tr + reps + 1;
     c_ad = m_one + reps + 1; c_cas = c_ad + reps + 1; c_plain = c_cas + reps + 1;
+    s_x86 = c_plain + reps + 1; s_rv = s_x86 + reps + 1;
     memset(arena, 0, (size_t)ARENA_PAGES * PG); /* fault the arena in */
     rng = bench_rng_seed(seed, 0);
     for (i = 0; i < ntr; i++) vas[i] = VA0 + (bench_rng_next(&rng) & (GIB - 1u));
@@ -269,6 +317,9 @@ int main(int argc, char **argv) {
             (void)mmkit_pagetable_destroy(&dst, NULL, NULL);
             (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
         }
+        /* share (table-sharing fork) of 1 GiB of 4 KiB leaves */
+        s_x86[k] = share_once(MMKIT_PAGETABLE_X86_64_4LEVEL, &g);
+        s_rv[k] = share_once(MMKIT_PAGETABLE_SV48, &g);
         /* mmkit, 2 MiB and 1 GiB leaves */
         arena_reset();
         make_pt(&pt, (uint64_t)2 << 20);
@@ -299,6 +350,10 @@ int main(int argc, char **argv) {
     printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, A/D clear (ns/page)", a.med, a.best);
     a = summarize(c_plain, reps);
     printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, plain (ns/page)", a.med, a.best);
+    a = summarize(s_x86, reps);
+    printf("%-34s %6.3f / %5.3f\n", "share 1 GiB 4K, x86-64 (ns/page)", a.med, a.best);
+    a = summarize(s_rv, reps);
+    printf("%-34s %6.3f / %5.3f\n", "share 1 GiB 4K, Sv48 (ns/page)", a.med, a.best);
     a = summarize(h2_map, reps); b = summarize(h2_unmap, reps);
     printf("%-34s %6.0f / %5.0f\n", "map 1 GiB, 2 MiB leaves (ns/call)", a.med, a.best);
     printf("%-34s %6.0f / %5.0f\n", "unmap 1 GiB, 2 MiB leaves (ns/call)", b.med, b.best);
