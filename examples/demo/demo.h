@@ -140,6 +140,7 @@ typedef struct options {
     int progress;               /* -1 auto (tty), 0 off, 1 on */
     bool expect_oom;
     bool quiet;
+    bool inject;                /* --inject-corruption: damage swapped pages (self-test) */
     unsigned psi_kill;          /* kill when PSI some avg10 >= this percent (0 = off) */
     unsigned tlb_sets, tlb_ways;
 } options;
@@ -188,6 +189,7 @@ typedef struct sim {
     uint32_t next_pid;
     proc *cur;
     unsigned kills;
+    bool during_done;          /* the picture under pressure was printed */
     /* time */
     uint64_t vclock;            /* virtual ns: accesses, faults and swap I/O cost time */
     uint64_t ops_total;

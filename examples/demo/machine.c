@@ -167,7 +167,6 @@ int machine_init(sim *s) {
     s->nframes = mmkit_frame_map_count(&s->fmap);
     s->frames = calloc((size_t)s->nframes, sizeof *s->frames);
     if (!s->frames) return -1;
-    for (n = 0; n < s->nnodes; n++) tag(s, s->nodes[n].base, 0, FK_FREE, n);
     {
         uint64_t i, j;
         for (i = 0; i < s->nframes; i++) {

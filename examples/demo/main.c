@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "  --policy NAME      LRU policy: s3fifo (default), exact, fifo, clock, sieve, twolist\n"
             "  --workload LIST    comma list of scan,random,zipf,server,leaker, or all (default)\n"
             "  --fork-mode MODE   copy (classic COW fork, default) or share (share leaf tables)\n"
-            "  --ops N            operations per process (default 60000; workers get N/4)\n"
+            "  --ops N            operations per process (default 150000; workers get N/4)\n"
             "  --seed N           random seed (default 1); the same seed gives the same run\n"
             "  --csv FILE         one row per scheduler round, for plotting\n"
             "  --progress         progress line on stderr (default: only when stderr is a tty)\n"
@@ -34,6 +34,8 @@ static void usage(FILE *f) {
             "  --tlb SETSxWAYS    software TLB geometry (default 64x4)\n"
             "  --expect-oom       exit 3 unless the OOM killer killed someone\n"
             "  --quiet            only the summary lines\n"
+            "  --inject-corruption  self-test: flip bits in every 1000th page written to swap;\n"
+            "                     the run must then fail with WRONG DATA (exit 1)\n"
             "  --help             this text\n\n"
             "exit status: 0 all checks passed, 1 wrong data / invariant / leak, 2 bad usage,\n"
             "3 --expect-oom and nobody was killed\n",
@@ -88,7 +90,7 @@ static int parse_args(int argc, char **argv, options *o) {
     o->policy_name = "s3fifo";
     o->workloads = ((1u << WL_COUNT) - 1) & ~(1u << WL_WORKER);
     o->seed = 1;
-    o->ops = 60000;
+    o->ops = 150000;
     o->progress = -1;
     o->tlb_sets = 64;
     o->tlb_ways = 4;
@@ -151,6 +153,7 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--no-progress")) o->progress = 0;
         else if (!strcmp(a, "--expect-oom")) o->expect_oom = true;
         else if (!strcmp(a, "--quiet")) o->quiet = true;
+        else if (!strcmp(a, "--inject-corruption")) o->inject = true;
         else {
             fprintf(stderr, "mmkit_demo: unknown option %s (try --help)\n", a);
             return -1;
@@ -244,7 +247,7 @@ int main(int argc, char **argv) {
         proc *p = s->procs[i];
         if (!p) continue;
         if (p->state == PS_RUNNING || p->state == PS_WAITING) proc_teardown(s, p, PS_EXITED);
-        if (p->consumer != DEMO_NONE && p->state == PS_KILLED) proc_consumer_release(s, p);
+        if (p->consumer != DEMO_NONE) proc_consumer_release(s, p);
         free(p->stamp);
         free(p->zipf_cdf);
         mmkit_slab_free(&s->proc_cache, p);

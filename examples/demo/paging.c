@@ -1,6 +1,7 @@
 /* paging.c - address spaces (an mmkit_pagetable each, an mmkit_cow space on top), the guest
  * data-frame provider (charged to the running process through the OOM wrapper), demand paging
  * and COW fork, and the software TLB every simulated access goes through. */
+#define _DEFAULT_SOURCE
 #include "demo.h"
 
 #include <stdlib.h>
@@ -172,8 +173,7 @@ int paging_init(sim *s) {
     td.translate = tlb_walk;
     td.ctx = s;
     if ((st = mmkit_softtlb_mem_size(&td, &bytes)) != MMKIT_OK) goto fail;
-    s->tlb_mem = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    if (!s->tlb_mem) return -1;
+    if (posix_memalign(&s->tlb_mem, 64, bytes) != 0) return -1; /* entries in whole lines */
     td.mem = s->tlb_mem;
     td.mem_size = bytes;
     if ((st = mmkit_softtlb_init(&s->tlb, &td)) != MMKIT_OK) goto fail;

@@ -166,7 +166,7 @@ void reclaim_frame_freed(sim *s, mmkit_paddr pa, uint64_t idx) {
  * frame), remember where it went. Returns the frames actually freed. */
 uint64_t reclaim_evict(sim *s, uint64_t nr) {
     uint64_t freed = 0, k;
-    for (k = 0; k < nr; k++) {
+    for (k = 0; k < nr && s->swap_used < s->swap_slots; k++) { /* swap full: the OOM's turn */
         mmkit_lru_victim v;
         mmkit_pfn pfn;
         mmkit_paddr pa;
@@ -196,6 +196,14 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
         }
         vclock_advance(s, COST_SWAP_WRITE);
         s->swap_writes++;
+        if (s->opt.inject && s->swap_writes % 1000 == 0) {
+            uint64_t bad[DEMO_PAGE / 8];
+            unsigned w;
+            memcpy(bad, machine_virt(s, pa), DEMO_PAGE);
+            for (w = 0; w < DEMO_PAGE / 8; w++) bad[w] ^= (uint64_t)1 << (w % 64);
+            if (pwrite(s->swap_fd, bad, DEMO_PAGE, (off_t)slot * DEMO_PAGE) != (ssize_t)DEMO_PAGE)
+                s->failed = 1;
+        }
         if (swap_add(s, p, va / DEMO_PAGE, slot) != 0) {
             slot_put(s, slot);
             if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
@@ -373,8 +381,10 @@ int proc_consumer_add(sim *s, proc *p) {
 void proc_consumer_release(sim *s, proc *p) {
     mmkit_status st;
     swap_release_all(s, p);
+    if (p->consumer == DEMO_NONE) return;
     st = mmkit_oom_consumer_remove(&s->oom, p->consumer);
-    if (st != MMKIT_OK) {
+    if (st == MMKIT_OK) p->consumer = DEMO_NONE;
+    else {
         fprintf(stderr, "demo: removing consumer %s: %s\n", p->name, mmkit_status_str(st));
         s->failed = 1;
     }

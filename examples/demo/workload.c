@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define QUANTUM 64u /* operations per process per scheduler round */
+#define READ_BURST 8u /* words read per read operation (spatial locality) */
 #define WORD_MIX 0x9e3779b97f4a7c15u
 
 uint64_t demo_rand(uint64_t *x) { /* splitmix64 */
@@ -125,10 +126,9 @@ static int word_bad(sim *s, proc *p, uint64_t vpn, const uint8_t *host, uint64_t
     const uint64_t *w = (const uint64_t *)(const void *)host;
     uint64_t want = p->stamp[vpn] ? p->stamp[vpn] ^ (i * WORD_MIX) : 0;
     if (w[i] == want) return 0;
-    fprintf(stderr, "demo: WRONG DATA: %s page %#llx word %llu: read %#llx, wrote %#llx\n",
+    if (s->failed++ < 8) fprintf(stderr, "demo: WRONG DATA: %s page %#llx word %llu: read %#llx, wrote %#llx\n",
             p->name, (unsigned long long)(p->va_base + vpn * DEMO_PAGE), (unsigned long long)i,
             (unsigned long long)w[i], (unsigned long long)want);
-    s->failed = 1;
     return 1;
 }
 
@@ -165,10 +165,8 @@ void proc_teardown(sim *s, proc *p, proc_state st) {
     swap_release_all(s, p);
     parent = p->parent != DEMO_NONE ? proc_by_pid(s, p->parent) : NULL;
     if (parent && parent->live_children) parent->live_children--;
+    /* a killed one is released by reap(): the OOM marks it killed after the hook returns */
     if (st == PS_EXITED) proc_consumer_release(s, p);
-    else if (s->cur != p) {
-        /* killed: released at the next reap (the OOM marks it after the kill hook returns) */
-    }
 }
 
 static void fork_worker(sim *s, proc *p) {
@@ -193,6 +191,7 @@ static int do_op(sim *s, proc *p) {
     bool write;
     uint8_t *host;
     int rc;
+    unsigned k;
     switch (p->wl) {
     case WL_SCAN:
         vpn = p->pos++ % p->npages;
@@ -224,9 +223,15 @@ static int do_op(sim *s, proc *p) {
     write = (r >> 40) % 100 < wpct;
     rc = vm_access(s, p, p->va_base + vpn * DEMO_PAGE, write, &host);
     if (rc != 0) return rc;
-    if (write) page_write(p, vpn, host);
-    else {
-        word_bad(s, p, vpn, host, (r >> 20) % (DEMO_PAGE / 8));
+    if (write) {
+        page_write(p, vpn, host);
+        return 0;
+    }
+    /* a read op: READ_BURST words of the page, each access through the TLB again */
+    for (k = 0; k < READ_BURST; k++) {
+        if (k && (rc = vm_access(s, p, p->va_base + vpn * DEMO_PAGE, false, &host)) != 0)
+            return rc;
+        word_bad(s, p, vpn, host, (r >> (20 + 3 * k)) % (DEMO_PAGE / 8));
         p->reads_checked++;
     }
     return 0;
@@ -311,7 +316,6 @@ static void reap(sim *s) {
         if (!p || p->state != PS_KILLED || p->consumer == DEMO_NONE) continue;
         if (mmkit_oom_consumer_get(&s->oom, p->consumer, &ci) == MMKIT_OK && ci.usage == 0) {
             proc_consumer_release(s, p);
-            p->consumer = DEMO_NONE;
         }
     }
 }
@@ -334,6 +338,13 @@ int sched_run(sim *s) {
         reap(s);
         csv_row(s);
         s->round++;
+        if (!s->during_done && !s->opt.quiet && s->kills) { /* the first OOM kill just happened */
+            char title[96];
+            snprintf(title, sizeof title, "during (round %llu, right after the first OOM kill)",
+                     (unsigned long long)s->round);
+            machine_picture(s, stdout, title);
+            s->during_done = true;
+        }
         if (tty && s->round % 64 == 0) progress(s, false);
         if (!live || s->failed) break;
     }
