@@ -1752,7 +1752,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
             uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
             if (MMKIT__LIKELY(a & bit)) { /* an allocation of exactly this order */
-                if (MMKIT__UNLIKELY(((f >> ((i ^ 1u) & 63u)) & 1u) && order < b->max_order))
+                if (MMKIT__UNLIKELY((f >> ((i ^ 1u) & 63u)) & 1u)) /* merges below max_order */
                     return mmkit__buddy_free_merge(b, order, i, w);
                 w[1] = a ^ bit;
                 w[0] = f | bit;
@@ -1762,7 +1762,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
                 if (!f) { /* the word was empty: it becomes the pending one */
                     if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free_word_on(b, order, i >> 6);
                     t->pend = (size_t)(i >> 6) + 1u;
-                    r->omask |= (uint32_t)1 << order;
+                    b->top->omask |= (uint32_t)1 << order;
                 }
                 return MMKIT_OK;
             }
