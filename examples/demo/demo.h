@@ -189,6 +189,7 @@ typedef struct sim {
     uint32_t next_pid;
     proc *cur;
     unsigned kills;
+    uint64_t checks_run;        /* rounds at which every check() ran */
     bool during_done;          /* the picture under pressure was printed */
     /* time */
     uint64_t vclock;            /* virtual ns: accesses, faults and swap I/O cost time */

@@ -16,11 +16,11 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: mmkit_demo [options]\n"
             "A small hypervisor's memory manager built from mmkit, under a mix of guest workloads.\n"
-            "With no options it runs every workload on 16 MiB of guest RAM and 8 MiB of swap for\n"
-            "a few seconds and reports what each mechanism did.\n\n"
+            "With no options it runs every workload on 16 MiB of guest RAM (two nodes) and 8 MiB\n"
+            "of swap for a few seconds and reports what each mechanism did.\n\n"
             "  --mem SIZE         guest RAM (K/M/G suffix; default 16M)\n"
             "  --swap SIZE        swap file size (default half of --mem)\n"
-            "  --nodes N          split RAM into N NUMA nodes (1..%u; default 1): one buddy each,\n"
+            "  --nodes N          split RAM into N NUMA nodes (1..%u; default 2): one buddy each,\n"
             "                     allocations fall back local -> remote\n"
             "  --policy NAME      LRU policy: s3fifo (default), exact, fifo, clock, sieve, twolist\n"
             "  --workload LIST    comma list of scan,random,zipf,server,leaker, or all (default)\n"
@@ -85,7 +85,7 @@ static int parse_args(int argc, char **argv, options *o) {
     bool swap_set = false;
     memset(o, 0, sizeof *o);
     o->mem = 16u << 20;
-    o->nodes = 1;
+    o->nodes = 2;
     o->policy = MMKIT_LRU_S3FIFO;
     o->policy_name = "s3fifo";
     o->workloads = ((1u << WL_COUNT) - 1) & ~(1u << WL_WORKER);
@@ -223,10 +223,10 @@ int main(int argc, char **argv) {
     if (machine_init(s) != 0 || slabs_init(s) != 0 || reclaim_init(s) != 0 ||
         paging_init(s) != 0)
         return 1;
-    printf("mmkit demo: %llu MiB guest RAM in %u node%s (%llu frames), %llu MiB swap, LRU %s, "
+    printf("mmkit demo: %llu MiB guest RAM in %u node%s (%llu frames), %llu KiB swap, LRU %s, "
            "fork mode %s, seed %llu\n  paging through %s; software TLB %ux%u\n",
            (unsigned long long)(s->opt.mem >> 20), s->nnodes, s->nnodes > 1 ? "s" : "",
-           (unsigned long long)s->nframes, (unsigned long long)(s->opt.swap >> 20),
+           (unsigned long long)s->nframes, (unsigned long long)(s->opt.swap >> 10),
            s->opt.policy_name, s->opt.fork_share ? "share" : "copy",
            (unsigned long long)s->opt.seed, paging_mode(s), s->opt.tlb_sets, s->opt.tlb_ways);
     if (procs_start(s) != 0) {
@@ -240,7 +240,12 @@ int main(int argc, char **argv) {
     if (!s->opt.quiet) machine_picture(s, stdout, "after (every process finished or killed)");
     if (machine_check(s, stdout) || paging_check(s, stdout) || reclaim_check(s, stdout))
         s->failed = 1;
+    s->checks_run++;
     report(s, stdout, t1 - t0);
+    printf("\n== checks ==\n  invariants (mmkit_buddy/frame_map/softtlb/%spagetable/lru/oom/slab_check and "
+           "the demo's frame tags) %s at %llu points of the run\n",
+           DEMO_HAVE_COW ? "cow/" : "", s->failed ? "FAILED" : "held",
+           (unsigned long long)s->checks_run);
 
     /* teardown: every frame must come back */
     for (i = 0; i < (int)DEMO_MAX_PROCS; i++) {

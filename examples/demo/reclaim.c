@@ -260,6 +260,13 @@ static mmkit_status kill_hook(void *ctx, uint32_t id) {
                  (unsigned long long)s->swap_slots, (long long)ci.score,
                  (unsigned long long)ci.usage, (unsigned long long)p->swapped);
     s->kills++;
+    if (!s->during_done && !s->opt.quiet) { /* memory at its fullest: the victim still holds it */
+        char title[96];
+        snprintf(title, sizeof title, "at the first OOM kill (round %llu, %s not yet freed)",
+                 (unsigned long long)s->round, p->name);
+        machine_picture(s, stdout, title);
+        s->during_done = true;
+    }
     proc_teardown(s, p, PS_KILLED);
     return MMKIT_OK;
 }

@@ -100,7 +100,7 @@ int procs_start(sim *s) {
         switch (k) {
         case WL_SCAN: pages = f * 3 / 8; break;
         case WL_RANDOM: pages = f / 4; break;
-        case WL_ZIPF: pages = f / 2; break;
+        case WL_ZIPF: pages = f * 3 / 8; break;
         case WL_SERVER: pages = f / 8; break;
         default: pages = 4 * (f + s->swap_slots); break; /* the leaker: far more than exists */
         }
@@ -336,15 +336,13 @@ int sched_run(sim *s) {
         s->cur = NULL;
         reclaim_tick(s);
         reap(s);
+        if (s->round % 128 == 127) { /* every module's invariants, mid-run */
+            s->checks_run++;
+            if (machine_check(s, stdout) || paging_check(s, stdout) || reclaim_check(s, stdout))
+                s->failed = 1;
+        }
         csv_row(s);
         s->round++;
-        if (!s->during_done && !s->opt.quiet && s->kills) { /* the first OOM kill just happened */
-            char title[96];
-            snprintf(title, sizeof title, "during (round %llu, right after the first OOM kill)",
-                     (unsigned long long)s->round);
-            machine_picture(s, stdout, title);
-            s->during_done = true;
-        }
         if (tty && s->round % 64 == 0) progress(s, false);
         if (!live || s->failed) break;
     }
