@@ -144,6 +144,24 @@ static bool can_evict(void *ctx, uint32_t idx) {
     return rmap_resolve(s, f, pa) != NULL;
 }
 
+/* mmkit_lru_age takes the frame map (mmkit_lru.h with MMKIT_LRU_NONE, the lruoom revision) or,
+ * in the first revision, a callback that turns a physical address into an index. */
+#ifdef MMKIT_LRU_NONE
+#define DEMO_LRU_AGE(s, p)                                                                       \
+    mmkit_lru_age(&(s)->lru, &(p)->sp->pt, (p)->va_base, (p)->npages * DEMO_PAGE, &(s)->fmap)
+#else
+static bool to_index(void *ctx, mmkit_paddr pa, uint32_t *idx) {
+    sim *s = ctx;
+    uint64_t i;
+    frame_info *f = machine_frame(s, pa, &i);
+    if (!f || !f->in_lru) return false;
+    *idx = (uint32_t)i;
+    return true;
+}
+#define DEMO_LRU_AGE(s, p)                                                                       \
+    mmkit_lru_age(&(s)->lru, &(p)->sp->pt, (p)->va_base, (p)->npages * DEMO_PAGE, to_index, (s))
+#endif
+
 void reclaim_frame_mapped(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa) {
     uint64_t idx;
     frame_info *f = machine_frame(s, pa, &idx);
@@ -411,8 +429,7 @@ void reclaim_tick(sim *s) {
         for (i = 0; i < DEMO_MAX_PROCS; i++) {
             proc *p = s->procs[i];
             if (p && p->sp && (p->state == PS_RUNNING || p->state == PS_WAITING) &&
-                mmkit_lru_age(&s->lru, &p->sp->pt, p->va_base, p->npages * DEMO_PAGE, &s->fmap) ==
-                    MMKIT_OK)
+                DEMO_LRU_AGE(s, p) == MMKIT_OK)
                 s->aged_runs++;
         }
     for (i = 0; i < DEMO_MAX_PROCS; i++) {
