@@ -21,8 +21,8 @@
 #include <mmkit/mmkit_oom.h>
 
 /* mmkit_cow.h is used when it is there; without it demand paging goes through the page table
- * directly (paging.c) and fork copies every page eagerly. */
-#if defined(__has_include)
+ * directly (paging.c) and fork copies every page eagerly; -DDEMO_HAVE_COW=0 forces that. */
+#if !defined(DEMO_HAVE_COW) && defined(__has_include)
 #if __has_include(<mmkit/mmkit_cow.h>)
 #define DEMO_HAVE_COW 1
 #endif

@@ -115,7 +115,7 @@ int machine_init(sim *s) {
     uint8_t *base;
     mmkit_status st;
 
-    per &= ~(uint64_t)((1u << 20) - 1); /* whole MiB per node keeps slab blocks aligned */
+    per &= ~(uint64_t)((256u << 10) - 1); /* 256 KiB granules keep slab blocks aligned */
     if (per < ((uint64_t)1 << 20)) {
         fprintf(stderr, "demo: --mem must give every node at least 1 MiB\n");
         return -1;

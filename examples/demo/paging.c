@@ -311,29 +311,50 @@ void space_free(sim *s, proc *p) {
 }
 
 #if !DEMO_HAVE_COW
-typedef struct copy_ctx {
-    sim *s;
-    proc *child;
-    mmkit_status st;
-    uint64_t pages;
-} copy_ctx;
-static bool copy_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
-    copy_ctx *c = ctx;
+/* Eager-copy fork without mmkit_cow: list the parent's mapped pages first (a page-table walk
+ * must not run while reclaim unmaps), then copy them one by one; a page evicted meanwhile
+ * reaches the child through swap_fork. */
+typedef struct page_list {
+    mmkit_vaddr *va;
+    size_t n, cap;
+} page_list;
+static bool list_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+    page_list *l = ctx;
     uint64_t off;
-    for (off = 0; off < m->size; off += DEMO_PAGE) {
-        mmkit_paddr pa;
-        if ((c->st = user_alloc(c->s, 0, 0, &pa)) != MMKIT_OK) return false;
-        memcpy(machine_virt(c->s, pa), machine_virt(c->s, m->pa + off), DEMO_PAGE);
-        c->st = mmkit_pagetable_map(&c->child->sp->pt, m->va + off, pa, DEMO_PAGE,
-                                    MMKIT_PTE_RW | MMKIT_PTE_USER, NULL);
-        if (c->st != MMKIT_OK) {
-            user_free(c->s, pa, 0);
-            return false;
-        }
-        reclaim_frame_mapped(c->s, c->child, m->va + off, pa);
-        c->pages++;
-    }
+    for (off = 0; off < m->size && l->n < l->cap; off += DEMO_PAGE) l->va[l->n++] = m->va + off;
     return true;
+}
+static mmkit_status copy_pages(sim *s, proc *child, proc *parent, uint64_t *copied) {
+    page_list l;
+    size_t k;
+    mmkit_status st = MMKIT_OK;
+    l.cap = (size_t)parent->npages;
+    l.n = 0;
+    l.va = malloc(l.cap * sizeof *l.va);
+    if (!l.va) return MMKIT_ENOMEM;
+    mmkit_pagetable_visit(&parent->sp->pt, parent->va_base, parent->npages * DEMO_PAGE, list_leaf,
+                          &l);
+    for (k = 0; k < l.n && st == MMKIT_OK; k++) {
+        mmkit_paddr src, pa;
+        if (reserve_fill(s, child) != 0) { /* the whole chain may run: no cow call is open */
+            st = MMKIT_ENOMEM;
+            break;
+        }
+        if (mmkit_pagetable_translate(&parent->sp->pt, l.va[k], &src, NULL, NULL) != MMKIT_OK)
+            continue; /* evicted since the walk: swap_fork hands it over */
+        if ((st = user_alloc(s, 0, 0, &pa)) != MMKIT_OK) break;
+        memcpy(machine_virt(s, pa), machine_virt(s, src), DEMO_PAGE);
+        st = mmkit_pagetable_map(&child->sp->pt, l.va[k], pa, DEMO_PAGE,
+                                 MMKIT_PTE_RW | MMKIT_PTE_USER, NULL);
+        if (st != MMKIT_OK) {
+            user_free(s, pa, 0);
+            break;
+        }
+        reclaim_frame_mapped(s, child, l.va[k], pa);
+        (*copied)++;
+    }
+    free(l.va);
+    return st;
 }
 #endif
 
@@ -351,11 +372,10 @@ int space_fork(sim *s, proc *child, proc *parent) {
                             s->opt.fork_share ? MMKIT_COW_FORK_SHARE_TABLES : MMKIT_COW_FORK_COPY,
                             &g);
 #else
-        copy_ctx c = {s, child, MMKIT_OK, 0};
-        mmkit_pagetable_visit(&parent->sp->pt, parent->va_base, parent->npages * DEMO_PAGE,
-                              copy_leaf, &c);
-        st = c.st;
-        child->faults[FT_COPY] += c.pages;
+        st = copy_pages(s, child, parent, &child->faults[FT_COPY]);
+        if (st != MMKIT_OK) /* start again from an empty child */
+            mmkit_pagetable_unmap(&child->sp->pt, child->va_base, child->npages * DEMO_PAGE,
+                                  leaf_free, s, NULL);
 #endif
         if (st != MMKIT_ENOMEM) break;
         reclaim_evict(s, 64);
@@ -416,6 +436,7 @@ static mmkit_status space_fault(sim *s, proc *p, mmkit_vaddr va, bool write, uin
     {
         mmkit_paddr pa;
         bool found = false;
+        (void)write;
         *what = 0;
         if (mmkit_pagetable_translate(&p->sp->pt, va, &pa, NULL, NULL) == MMKIT_OK) {
             st = MMKIT_OK; /* spurious */

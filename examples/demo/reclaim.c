@@ -98,6 +98,7 @@ void swap_fork(sim *s, proc *child, proc *parent) {
     for (b = 0; b < DEMO_SWAP_BUCKETS; b++) {
         swapent *e;
         for (e = parent->swap[b]; e; e = e->next) {
+            if (*swap_find(child, e->vpn)) continue; /* eager-copy fork: the child has it */
             s->swap_refs[e->slot]++;
             if (swap_add(s, child, e->vpn, e->slot) != 0) {
                 fprintf(stderr, "demo: fork: swap entry for %s\n", child->name);
