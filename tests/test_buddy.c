@@ -843,7 +843,7 @@ static void test_check_detects_corruption(void **state) {
     CORRUPT(t->lv[0][((pa / PG) >> 6) * 2], t->lv[0][((pa / PG) >> 6) * 2] | ((uint64_t)1 << ((pa / PG) & 63)));
     /* its allocation bit lost */
     CORRUPT(t->lv[0][((pa / PG) >> 6) * 2 + 1], 0);
-    /* a summary bit lost (order 0 may keep stale bits for empty words, never lose one) */
+    /* a summary bit lost, or one set past the last word */
     assert_true(r->ord[0].nlv > 1);
     {
         size_t c = 0, save_pend;
@@ -866,7 +866,7 @@ static void test_check_detects_corruption(void **state) {
         assert_int_equal(mmkit_buddy_free(&in.b, pa2, 0), MMKIT_OK);
         CHECK_OK(&in.b);
     }
-    /* a pending summary word that is zero (above order 0), or out of range */
+    /* a pending summary word that is zero, or out of range */
     {
         mmkit__buddy_order *t1 = &r->ord[1];
         size_t zero_word = 0;

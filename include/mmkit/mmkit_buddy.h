@@ -91,14 +91,15 @@
  *   other orders one call further. A free still validates everything (range, alignment, its
  *   A bit); the fast path only skips what cannot apply. The per-order hint and free counter
  *   live in the region next to the bitmap pointer. The summary tree and the order mask change
- *   only when a bitmap word turns empty or non-empty, and for orders > 0 the most recent such
- *   word is left pending (its summary bits are set when the next one comes or a search needs
- *   them). Order 0, where the one-at-a-time traffic is, goes further: a word turning empty in
- *   the alloc fast path keeps its level-1 summary bit (stale bits are dropped by the searches
- *   that meet them, each once), a word turning non-empty in the free fast path tests that bit
- *   and rarely has to set it, and its order-mask bit is not kept at all (ord[0].nfree says it).
- *   So a free + alloc pair of one frame costs ~80 instructions (x86-64, gcc -O2; a textbook
- *   free-list buddy ~110 in the same harness) and touches one word pair and a few counters.
+ *   only when a bitmap word turns empty or non-empty, and the most recent such word is left
+ *   pending (its summary bits are set when the next one comes or a search needs them), so a
+ *   frame freed into an empty word and taken straight back never touches the tree. Order 0's
+ *   order-mask bit is not kept at all (ord[0].nfree says it). A free + alloc pair of one frame
+ *   costs ~85 instructions (x86-64, gcc -O2; a textbook free-list buddy ~110 in the same
+ *   harness) and touches one bitmap word pair and the per-order record. (Leaving order 0's
+ *   summary bits stale instead - no work when a word empties, searches drop stale bits - saves
+ *   ~7 more instructions, but the free then reads a summary word: one more cache miss per pair
+ *   at 16 GiB, measured 26 vs 18 ns median per churn pair, so it is not done.)
  *   Everything else (merging, splitting, lower regions, searches) is out of line.
  *   The order-0 run: when an order-0 request has to split a block of order j (no free frame
  *   anywhere), the block is not split: its first frame is handed out and the rest becomes the
@@ -182,10 +183,9 @@
  *   alloc ................................... O(R + O * D) worst case; O(O) when the top region
  *                                             has memory (the common case): a split chain plus
  *                                             at most one descent of the summary tree; O(1)
- *                                             at the hint or from the order-0 run. Order-0
- *                                             searches are O(D) amortised (stale summary bits,
- *                                             see DESIGN); an operation that settles the run
- *                                             adds O(2^max_order / 64 + O * D) once
+ *                                             at the hint or from the order-0 run; an operation
+ *                                             that settles the run adds
+ *                                             O(2^max_order / 64 + O * D) once
  *   alloc with a DMA limit or a window ...... O(R + O * D) (only the two regions at the window's
  *                                             edges can need more than one probe, <= 3 each)
  *   free .................................... O(O * D + log R)  (coalescing chain); O(1)
@@ -374,8 +374,7 @@ MMKIT_API mmkit_provider mmkit_buddy_cpu_provider(mmkit_buddy_cpu *c);
  * fields is part of the API. */
 
 /* A bitmap with a 64-ary summary tree. lv[0] holds the bits, interleaved with the A words of
- * the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1]. Order 0's level-1
- * bits may be stale (set for a zero word); every other summary bit is exact. */
+ * the same order: word w of F is lv[0][2w], word w of A is lv[0][2w + 1]. */
 #define MMKIT__BUDDY_LEVELS 6
 typedef struct mmkit__buddy_order { /* one order of one region */
     mmkit_pfn base;            /* block of bit 0: (region start >> order) rounded down to 64, so
@@ -383,8 +382,7 @@ typedef struct mmkit__buddy_order { /* one order of one region */
     uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
     uint64_t nfree;            /* free blocks */
     uint64_t hint;             /* bit of the block made free last (always < nbits): LIFO reuse */
-    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0
-                                * (order 0: it may have turned zero again since) */
+    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
     unsigned nlv;              /* summary levels + 1 */
     uint64_t *lv[MMKIT__BUDDY_LEVELS];
     size_t words[MMKIT__BUDDY_LEVELS];
@@ -401,8 +399,6 @@ typedef struct mmkit__buddy_region {
     mmkit_pfn meta_pfn;                   /* frames add_region carved for this metadata, */
     uint64_t meta_frames;                 /* or 0 */
     bool init_meta;                       /* lives in init's carved buffer */
-    uint64_t sum0;                        /* ord[0].lv[1] when order 0 has no summary level:
-                                           * the free fast path can always test a level-1 bit */
     unsigned index;                       /* position in mmkit_buddy.region[] */
 } mmkit__buddy_region;
 
@@ -558,55 +554,40 @@ static inline uint64_t *mmkit__buddy_pair(const mmkit__buddy_order *t, uint64_t 
     return &t->lv[0][(size_t)(i >> 6) << 1];
 }
 
-/* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word; a stale level-1
- * bit (order 0 only: see mmkit_buddy_alloc) met on the way is dropped and the descent repeated.
- * O(D), amortised: every stale bit was left by one allocation and is dropped once. */
+/* Lowest set bit, or MMKIT__BUDDY_NONE. One descent from the single top word. O(D). */
 static inline uint64_t mmkit__buddy_bt_first(mmkit__buddy_order *t) {
+    uint64_t i = 0;
+    unsigned l = t->nlv;
     mmkit__buddy_bt_flush(t);
-    for (;;) {
-        uint64_t i = 0, w = 0;
-        unsigned l = t->nlv;
-        while (l-- > 0) {
-            w = MMKIT__BUDDY_W(t, l, i);
-            if (!w) break;
-            i = (i << 6) | mmkit_ctz64(w);
-        }
-        if (w) return i;
-        if (l + 1u == t->nlv) return MMKIT__BUDDY_NONE; /* the top word is empty */
-        MMKIT_ASSERT(l == 0); /* only level-1 bits can be stale */
-        mmkit__buddy_bt_up_clear(t, i);
+    while (l-- > 0) {
+        uint64_t w = MMKIT__BUDDY_W(t, l, i);
+        if (!w) return MMKIT__BUDDY_NONE;
+        i = (i << 6) | mmkit_ctz64(w);
     }
+    return i;
 }
 
 /* Lowest set bit >= from, or MMKIT__BUDDY_NONE. Climbs until a word has a later bit, then
  * descends. O(D). */
 static uint64_t mmkit__buddy_bt_next(mmkit__buddy_order *t, uint64_t from) {
+    uint64_t i = from;
+    unsigned l = 0;
     mmkit__buddy_bt_flush(t);
     if (from >= t->nbits) return MMKIT__BUDDY_NONE;
-    for (;;) { /* repeated only after dropping a stale level-1 bit (as in bt_first) */
-        uint64_t i = from;
-        unsigned l = 0;
-        bool stale = false;
-        for (;;) {
-            uint64_t wi = i >> 6, w;
-            if (wi >= t->words[l]) return MMKIT__BUDDY_NONE;
-            w = MMKIT__BUDDY_W(t, l, wi) & (UINT64_MAX << (i & 63u));
-            if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
-            if (l + 1 == t->nlv) return MMKIT__BUDDY_NONE;
-            i = wi + 1;
-            l++;
-        }
-        while (l > 0) {
-            uint64_t w;
-            l--;
-            w = MMKIT__BUDDY_W(t, l, i);
-            if (!w) { stale = true; break; }
-            i = (i << 6) | mmkit_ctz64(w);
-        }
-        if (!stale) return i;
-        MMKIT_ASSERT(l == 0);
-        mmkit__buddy_bt_up_clear(t, i);
+    for (;;) {
+        uint64_t wi = i >> 6, w;
+        if (wi >= t->words[l]) return MMKIT__BUDDY_NONE;
+        w = MMKIT__BUDDY_W(t, l, wi) & (UINT64_MAX << (i & 63u));
+        if (w) { i = (wi << 6) | mmkit_ctz64(w); break; }
+        if (l + 1 == t->nlv) return MMKIT__BUDDY_NONE;
+        i = wi + 1;
+        l++;
     }
+    while (l > 0) {
+        l--;
+        i = (i << 6) | mmkit_ctz64(MMKIT__BUDDY_W(t, l, i));
+    }
+    return i;
 }
 
 /* true when bits [from, to) of a bitmap whose word i is w[2i] are all zero. O((to-from)/64+1). */
@@ -649,7 +630,6 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
             if (words == 1) break;
             words = (words + 63u) >> 6;
         }
-        if (r && o == 0 && r->ord[0].nlv == 1) r->ord[0].lv[1] = &r->sum0;
     }
     if (r) r->meta_bytes = (size_t)off;
     return off;
@@ -1479,6 +1459,22 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_budd
 }
 
 #if !MMKIT_DEBUG
+/* Order-0 free-bit word wi of the top region r turned zero: the rare half of
+ * mmkit__buddy_wclear, out of line (the fast path then needs no stack frame). */
+static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__buddy_region *r,
+                                                                      uint64_t wi) {
+    mmkit__buddy_order *t = &r->ord[0];
+    if (MMKIT__LIKELY(t->pend == (size_t)wi + 1u)) {
+        t->pend = 0;
+        if (!t->nfree) r->omask &= ~1u;
+    } else {
+        mmkit__buddy_word_off(r, 0, wi);
+    }
+    return MMKIT_OK;
+}
+#endif
+
+#if !MMKIT_DEBUG
 /* An order-0 request the hint could not serve, arguments already checked (NORECLAIM has no
  * effect here): mmkit__buddy_top_alloc specialised for order 0. */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *b,
@@ -1588,8 +1584,11 @@ MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_
             t->nfree--;
             b->free_frames--;
             *pa = mmkit_pfn_to_paddr(t->base + i);
-            /* a word turning zero keeps its summary bit (and may stay the pending word): order
-             * 0's level-1 bits may be stale, searches drop them (see DESIGN) */
+            if (!f) { /* the word is empty now; usually it is the pending one */
+                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
+                    return mmkit__buddy_alloc0_word_off(r, i >> 6);
+                t->pend = 0;
+            }
             return MMKIT_OK;
         }
         {   /* pop the run when its next frame is a best fit: the run's free rest is one block
@@ -1704,12 +1703,11 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b,
 }
 
 #if !MMKIT_DEBUG
-/* Order-0 free-bit word wi of the top region r turned non-zero and its level-1 summary bit is
- * clear: set the summary path, out of line (the fast path then needs no stack frame). */
+/* Order-0 free-bit word wi of the top region r turned non-zero while another word is pending:
+ * flush that one, out of line (the fast path then needs no stack frame). */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__buddy_region *r,
                                                                     uint64_t wi) {
-    if (r->ord[0].nlv == 1) r->sum0 = 1; /* no summary: only quiets the test */
-    else mmkit__buddy_bt_up_set(&r->ord[0], wi);
+    mmkit__buddy_word_on(r, 0, wi);
     return MMKIT_OK;
 }
 #endif
@@ -1795,10 +1793,9 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
                 t->nfree++;
                 t->hint = i;
                 b->free_frames++;
-                if (!f) { /* the word was empty: usually its summary bit is set (or lv[1] is sum0) */
-                    uint64_t wi = i >> 6;
-                    if (MMKIT__UNLIKELY(!((t->lv[1][wi >> 6] >> (wi & 63u)) & 1u)))
-                        return mmkit__buddy_free0_word_on(r, wi);
+                if (!f) { /* the word was empty: it becomes the pending one */
+                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i >> 6);
+                    t->pend = (size_t)(i >> 6) + 1u;
                 }
                 return MMKIT_OK;
             }
@@ -1963,28 +1960,22 @@ MMKIT_API mmkit_status mmkit_buddy_region_get(const mmkit_buddy *b, unsigned i, 
 /* ---- invariant checker ------------------------------------------------------------------- */
 
 /* Summary levels agree with the level below; no bit beyond nbits. */
-/* lazy (order 0): level-1 bits may be stale (set for a zero word) and the pending word may be
- * zero; every non-zero word but the pending one still has its bit, and levels >= 2 are exact. */
-static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t, bool lazy) {
+static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t) {
     unsigned l;
     uint64_t tail = t->nbits & 63u;
     if (tail && (MMKIT__BUDDY_W(t, 0, t->words[0] - 1u) >> tail)) return false;
     /* a pending word is non-zero and its summary bit is not set yet */
-    if (t->pend && (t->pend > t->words[0] || (!lazy && !MMKIT__BUDDY_W(t, 0, t->pend - 1u))))
-        return false;
+    if (t->pend && (t->pend > t->words[0] || !MMKIT__BUDDY_W(t, 0, t->pend - 1u))) return false;
     for (l = 1; l < t->nlv; l++) {
         size_t w;
         for (w = 0; w < t->words[l]; w++) {
-            uint64_t expect = 0, valid = 0, j;
+            uint64_t expect = 0, j;
             for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++) {
                 uint64_t c = ((uint64_t)w << 6) + j;
-                valid |= (uint64_t)1 << j;
                 if (MMKIT__BUDDY_W(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
                     expect |= (uint64_t)1 << j;
             }
-            if (lazy && l == 1u ? (expect & ~MMKIT__BUDDY_W(t, l, w)) || (MMKIT__BUDDY_W(t, l, w) & ~valid)
-                                : MMKIT__BUDDY_W(t, l, w) != expect)
-                return false;
+            if (MMKIT__BUDDY_W(t, l, w) != expect) return false;
         }
     }
     return true;
@@ -2004,7 +1995,7 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
         if (!mmkit__buddy_bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
             !mmkit__buddy_bits_zero(t->lv[0] + 1, 0, (r->start >> o) - t->base))
             return false;
-        if (!mmkit__buddy_bt_consistent(t, o == 0)) return false;
+        if (!mmkit__buddy_bt_consistent(t)) return false;
         if (tail && (t->lv[0][2u * t->words[0] - 1u] >> tail)) return false;
         for (w = 0; w < t->words[0]; w++) {
             uint64_t bits = MMKIT__BUDDY_W(t, 0, w);
