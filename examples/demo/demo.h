@@ -170,7 +170,7 @@ typedef struct sim {
 #endif
     mmkit_softtlb tlb;
     void *tlb_mem;
-    uint64_t tlb_shootdowns, tlb_pages_invalidated;
+    uint64_t tlb_shootdowns, tlb_pages_invalidated, tlb_lookups;
     /* reclaim */
     int swap_fd;
     uint64_t swap_slots, swap_used, swap_peak, swap_writes, swap_reads;

@@ -199,6 +199,7 @@ static uint64_t now_ns(void) {
 }
 
 void report(sim *s, FILE *f, uint64_t wall_ns);
+int report_crosscheck(sim *s, FILE *f);
 
 int main(int argc, char **argv) {
     static sim S;
@@ -246,6 +247,7 @@ int main(int argc, char **argv) {
            "the demo's frame tags) %s at %llu points of the run\n",
            DEMO_HAVE_COW ? "cow/" : "", s->failed ? "FAILED" : "held",
            (unsigned long long)s->checks_run);
+    if (report_crosscheck(s, stdout) != 0) s->failed = 1;
 
     /* teardown: every frame must come back */
     for (i = 0; i < (int)DEMO_MAX_PROCS; i++) {

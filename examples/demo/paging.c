@@ -476,6 +476,7 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
         mmkit_paddr pa;
         uint32_t flags = 0, what = 0;
         mmkit_status st = mmkit_softtlb_translate(&s->tlb, va, p->asid, &pa, &flags);
+        s->tlb_lookups++;
         if (st == MMKIT_OK && (!write || (flags & MMKIT_PTE_WRITE))) {
             *host = machine_virt(s, pa);
             return *host ? 0 : -1;

@@ -150,3 +150,55 @@ void report(sim *s, FILE *f, uint64_t wall_ns) {
             (unsigned long long)s->ops_total, (double)wall_ns / 1e9,
             s->ops_total ? (double)wall_ns / (double)s->ops_total : 0.0);
 }
+
+static int agree(FILE *f, const char *what, uint64_t ours, uint64_t theirs, unsigned *n) {
+    (*n)++;
+    if (ours == theirs) return 0;
+    fprintf(f, "CHECK FAILED: %s: the demo counted %llu, the library %llu\n", what,
+            (unsigned long long)ours, (unsigned long long)theirs);
+    return 1;
+}
+
+/* The figures the report prints, counted twice: by the demo (per process, per event) and by
+ * the modules' own stats. Any disagreement is a failure. */
+int report_crosscheck(sim *s, FILE *f) {
+    uint64_t tot[FT_COUNT] = {0}, evicted = 0, refaults = 0;
+    mmkit_softtlb_stats ts;
+    mmkit_oom_stats os;
+    unsigned i, k, n = 0;
+    int bad = 0;
+    for (i = 0; i < DEMO_MAX_PROCS; i++) {
+        proc *p = s->procs[i];
+        if (!p) continue;
+        for (k = 0; k < FT_COUNT; k++) tot[k] += p->faults[k];
+        evicted += p->evicted;
+        refaults += p->refaults;
+    }
+    mmkit_softtlb_stats_get(&s->tlb, &ts);
+    mmkit_oom_stats_get(&s->oom, &os);
+    bad |= agree(f, "TLB lookups (hits + misses)", s->tlb_lookups, ts.hits + ts.misses, &n);
+    bad |= agree(f, "evictions = swap writes", evicted, s->swap_writes, &n);
+    bad |= agree(f, "evictions, background + direct", evicted, s->evict_bg + s->evict_direct, &n);
+    bad |= agree(f, "refaults = swap reads", refaults, s->swap_reads, &n);
+    bad |= agree(f, "swap-in faults = refaults", tot[FT_SWAP_IN], refaults, &n);
+    bad |= agree(f, "OOM kills", s->kills, os.kills, &n);
+#if DEMO_HAVE_COW
+    {
+        mmkit_cow_stats cs;
+        mmkit_cow_stats_get(&s->cow, &cs);
+        bad |= agree(f, "zero-fill faults", tot[FT_ZERO_FILL], cs.zero_fills, &n);
+        bad |= agree(f, "zero-map faults", tot[FT_ZERO_MAP], cs.zero_maps, &n);
+        bad |= agree(f, "swap-in faults (cow fills)", tot[FT_SWAP_IN], cs.fills, &n);
+        bad |= agree(f, "COW copies", tot[FT_COPY], cs.copies, &n);
+        bad |= agree(f, "COW reuses", tot[FT_REUSE], cs.reuses, &n);
+        bad |= agree(f, "table copies", tot[FT_TABLE_COPY], cs.table_copies, &n);
+        bad |= agree(f, "table takeovers", tot[FT_TABLE_TAKE], cs.table_takeovers, &n);
+        bad |= agree(f, "guest frames still held by mmkit_cow after every process ended", 0,
+                     cs.frames_live, &n); /* every process has exited or been killed */
+    }
+#endif
+    if (!bad)
+        fprintf(f, "  the report's figures: %u pairs counted by the demo and by mmkit's stats "
+                   "agree\n", n);
+    return bad ? -1 : 0;
+}
