@@ -180,7 +180,7 @@ typedef struct sim {
     void *lru_mem;
     mmkit_oom oom;
     void *oom_mem;
-    uint64_t evict_bg, evict_direct, evict_clean_skips, evict_busy, aged_runs;
+    uint64_t evict_bg, evict_direct, evict_clean_skips, evict_busy, evict_undone, aged_runs;
     bool in_direct;
     uint64_t level_events, level_max;
     uint64_t psi_some_peak, psi_full_peak;

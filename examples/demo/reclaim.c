@@ -98,7 +98,11 @@ void swap_fork(sim *s, proc *child, proc *parent) {
     for (b = 0; b < DEMO_SWAP_BUCKETS; b++) {
         swapent *e;
         for (e = parent->swap[b]; e; e = e->next) {
-            if (*swap_find(child, e->vpn)) continue; /* eager-copy fork: the child has it */
+            mmkit_paddr pa;
+            if (*swap_find(child, e->vpn) || /* eager-copy fork: the child has a copy already */
+                mmkit_pagetable_translate(&child->sp->pt, e->vpn * DEMO_PAGE, &pa, NULL, NULL) ==
+                    MMKIT_OK)
+                continue;
             s->swap_refs[e->slot]++;
             if (swap_add(s, child, e->vpn, e->slot) != 0) {
                 fprintf(stderr, "demo: fork: swap entry for %s\n", child->name);
@@ -224,12 +228,14 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
                 s->failed = 1;
         }
         if (swap_add(s, p, va / DEMO_PAGE, slot) != 0) {
+            s->evict_undone++;
             slot_put(s, slot);
             if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
             break;
         }
         st = space_discard(s, p, va);
         if (st != MMKIT_OK) { /* keep the page resident; forget the copy */
+            s->evict_undone++;
             swap_drop(s, p, swap_find(p, va / DEMO_PAGE));
             if (f->kind == FK_USER && mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK)
                 f->in_lru = 1;

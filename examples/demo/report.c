@@ -177,7 +177,8 @@ int report_crosscheck(sim *s, FILE *f) {
     mmkit_softtlb_stats_get(&s->tlb, &ts);
     mmkit_oom_stats_get(&s->oom, &os);
     bad |= agree(f, "TLB lookups (hits + misses)", s->tlb_lookups, ts.hits + ts.misses, &n);
-    bad |= agree(f, "evictions = swap writes", evicted, s->swap_writes, &n);
+    bad |= agree(f, "evictions (+ undone) = swap writes", evicted + s->evict_undone,
+                 s->swap_writes, &n);
     bad |= agree(f, "evictions, background + direct", evicted, s->evict_bg + s->evict_direct, &n);
     bad |= agree(f, "refaults = swap reads", refaults, s->swap_reads, &n);
     bad |= agree(f, "swap-in faults = refaults", tot[FT_SWAP_IN], refaults, &n);
