@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "  --psi-kill PCT     also kill (oomd style) when PSI some avg10 reaches PCT%%\n"
             "  --tlb SETSxWAYS    software TLB geometry (default 64x4)\n"
             "  --expect-oom       exit 3 unless the OOM killer killed someone\n"
-            "  --quiet            only the summary lines\n"
+            "  --quiet            no memory pictures, just the report\n"
             "  --inject-corruption  self-test: flip bits in every 1000th page written to swap;\n"
             "                     the run must then fail with WRONG DATA (exit 1)\n"
             "  --help             this text\n\n"
