@@ -29,6 +29,14 @@
  * gather's flush), and translate of sampled pages (the op's edges, one page per extent, random
  * ones) against the model, with and without flags. At the end destroy() must hand back every
  * mapped byte and every table page.
+ * Shared leaf tables: kind 5 with bit 6 and [7] bit 5 is share (pt -> pt2); [7] bit 6 makes it
+ * a table op on the first page's 2 MiB chunk ([7] bits 3-4: unshare, unshare_last, detach,
+ * query; bit 7: in pt2). The model keeps per chunk which trees share its table (SH): EBUSY for
+ * map/unmap/protect/replace reaching a shared chunk, x86 translate without WRITE there, both
+ * models kept equal on chunks both trees share (test_and_clear/harvest clear in place), the
+ * provider's pages = pt.tables + pt2.tables + shared tables; unshare/detach of the last user
+ * frees the table as a caller would. At the end shared tables are detached/unshared_last as
+ * mmkit_pagetable.h documents, so destroy hands back every page.
  * A second tree (pt2, same desc, model M2) is the child of copy (fork): copy's status (EINVAL
  * for bad clear/set, EEXIST when M2 overlaps, EALIGN for a huge leaf across an edge, ENOMEM
  * with nothing changed in either tree), both models' flags after the COW transform, the
@@ -52,7 +60,7 @@
 #endif
 #define ARENA_PAGES 192u /* table pages: small, so check() stays cheap and ENOMEM is reachable */
 #define ARENA_BASE ((uint64_t)1 << 20)
-#define MAXEXT 96
+#define MAXEXT 160
 #define WIN_PAGES ((uint64_t)1 << 20) /* a 4 GiB window */
 #define PG MMKIT_PAGE_SIZE
 
@@ -179,6 +187,99 @@ static void swap_models(void) {
     nm2 = t;
 }
 
+/* Shared leaf tables, per 2 MiB chunk of the window: bit 0 pt's level-1 entry names a shared
+ * table, bit 1 pt2's (both: the same table). pt counts their leaves (it shared them out),
+ * pt2 does not. cur_tree: whose model M is (swap_models flips it). */
+#define NCHUNK (WIN_PAGES / 512u)
+static uint8_t SH[NCHUNK];
+static unsigned cur_tree;
+static void swap_trees(void) {
+    swap_models();
+    cur_tree ^= 1u;
+}
+/* flags as translate reports them on page of the current tree (x86: no WRITE under a shared,
+ * read-only pointer) */
+static uint32_t view(uint32_t f, uint64_t page) {
+    if (!C.riscv && (SH[page / 512u] & (1u << cur_tree))) f &= ~MMKIT_PTE_WRITE;
+    return f;
+}
+/* pages of M in chunks shared by the trees of `bits` */
+static uint64_t pages_shared(unsigned bits) {
+    uint64_t n = 0;
+    unsigned i;
+    for (i = 0; i < nm; i++) {
+        uint64_t p = M[i].first, end = M[i].first + M[i].n;
+        while (p < end) { /* bound: chunks of the extent */
+            uint64_t ce = (p / 512u + 1u) * 512u;
+            if (ce > end) ce = end;
+            if (SH[p / 512u] & bits) n += ce - p;
+            p = ce;
+        }
+    }
+    return n;
+}
+/* level-1 entries naming a shared table, in both trees */
+static unsigned pages_shared_entries(void) {
+    unsigned c, k = 0;
+    for (c = 0; c < NCHUNK; c++) k += (SH[c] & 1u) + (SH[c] >> 1);
+    return k;
+}
+static bool range_shared(uint64_t first, uint64_t n, unsigned bits) {
+    uint64_t c;
+    for (c = first / 512u; c <= (first + n - 1u) / 512u && c < NCHUNK; c++)
+        if (SH[c] & bits) return true;
+    return false;
+}
+static unsigned nshared_tables(void) {
+    unsigned c, k = 0;
+    for (c = 0; c < NCHUNK; c++) k += SH[c] != 0;
+    return k;
+}
+/* The other tree's model gets M's pages of chunk c (both trees see one table there); M is
+ * left as it is (the pieces are clipped copies). */
+static void chunk_to_other(uint64_t c) {
+    static ext tmp[MAXEXT];
+    unsigned i, k = 0;
+    uint64_t lo = c * 512u, hi = lo + 512u;
+    for (i = 0; i < nm; i++) {
+        uint64_t a = M[i].first > lo ? M[i].first : lo;
+        uint64_t b = M[i].first + M[i].n < hi ? M[i].first + M[i].n : hi;
+        if (a >= b) continue;
+        tmp[k] = M[i];
+        tmp[k].first = a;
+        tmp[k].n = b - a;
+        tmp[k].frame = M[i].frame + (a - M[i].first);
+        k++;
+    }
+    swap_trees();
+    model_unmap(c * 512u, 512u);
+    for (i = 0; i < k; i++) {
+        CHECK(nm < MAXEXT, "model full (chunk copy)");
+        M[nm++] = tmp[i];
+    }
+    swap_trees();
+}
+static void sync_shared(uint64_t lo, uint64_t hi) {
+    uint64_t c;
+    for (c = lo / 512u; c < NCHUNK && c * 512u < hi; c++)
+        if (SH[c] == 3u) chunk_to_other(c);
+}
+/* the COW transform on M's pages [lo, hi) */
+static void transform(uint64_t lo, uint64_t hi, uint32_t clr, uint32_t set) {
+    unsigned i;
+    cut(lo);
+    cut(hi);
+    for (i = 0; i < nm; i++)
+        if (M[i].first >= lo && M[i].first < hi && (M[i].flags & clr))
+            M[i].flags = (M[i].flags & ~clr) | set;
+}
+static unsigned table_calls;
+static void table_cb(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
+    (void)ctx;
+    CHECK(!(va & (((uint64_t)1 << 21) - 1u)) && table_pa >= ARENA_BASE, "table_fn arguments");
+    table_calls++;
+}
+
 /* ---- the run --------------------------------------------------------------------------------- */
 static mmkit_pagetable pt, pt2;
 static mmkit_tlb_gather gat;
@@ -207,8 +308,8 @@ static void probe(uint64_t page, unsigned off) {
     CHECK(pa == (M[i].frame + (page - M[i].first)) * PG + off && pa2 == pa,
           "translate page %llx: pa %llx, model %llx", (unsigned long long)page,
           (unsigned long long)pa, (unsigned long long)((M[i].frame + page - M[i].first) * PG));
-    CHECK(f == M[i].flags, "translate page %llx: flags %x, model %x", (unsigned long long)page, f,
-          M[i].flags);
+    CHECK(f == view(M[i].flags, page), "translate page %llx: flags %x, model %x",
+          (unsigned long long)page, f, view(M[i].flags, page));
     CHECK(ps >= PG && ps <= ((uint64_t)1 << 30) && !(((va_of(page) ^ pa) & (ps - 1u)) & ~(PG - 1u)),
           "leaf size %llx", (unsigned long long)ps);
 }
@@ -299,9 +400,11 @@ static bool visit_cb(void *ctx, const mmkit_pagetable_mapping *m) {
 static void check_pt2(void) {
     unsigned i;
     EXPECT_ST(mmkit_pagetable_check(&pt2), MMKIT_OK, "check (second tree)");
-    swap_models();
-    CHECK(pt2.mapped_bytes == model_bytes(), "second tree: mapped_bytes %llx, model %llx",
-          (unsigned long long)pt2.mapped_bytes, (unsigned long long)model_bytes());
+    swap_trees();
+    /* pt2 does not count the leaves of the tables it shares */
+    CHECK(pt2.mapped_bytes == model_bytes() - pages_shared(2u) * PG,
+          "second tree: mapped_bytes %llx, model %llx", (unsigned long long)pt2.mapped_bytes,
+          (unsigned long long)(model_bytes() - pages_shared(2u) * PG));
     for (i = 0; i < nm; i++) {
         uint64_t k;
         for (k = 0; k < 2u; k++) {
@@ -309,13 +412,15 @@ static void check_pt2(void) {
             mmkit_paddr pa = 0;
             uint32_t f = 0;
             mmkit_status st = mmkit_pagetable_translate(&pt2, va_of(page), &pa, &f, NULL);
-            CHECK(st == MMKIT_OK && pa == (M[i].frame + page - M[i].first) * PG && f == M[i].flags,
+            CHECK(st == MMKIT_OK && pa == (M[i].frame + page - M[i].first) * PG &&
+                      f == view(M[i].flags, page),
                   "second tree: page %llx: %s pa %llx flags %x, model %llx %x",
                   (unsigned long long)page, mmkit_status_str(st), (unsigned long long)pa, f,
-                  (unsigned long long)((M[i].frame + page - M[i].first) * PG), M[i].flags);
+                  (unsigned long long)((M[i].frame + page - M[i].first) * PG),
+                  view(M[i].flags, page));
         }
     }
-    swap_models();
+    swap_trees();
 }
 
 static void after_step(void) {
@@ -325,8 +430,12 @@ static void after_step(void) {
           (unsigned long long)pt.mapped_bytes, (unsigned long long)model_bytes());
     check_pt2();
     if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush");
-    CHECK(outstanding == pt.tables + pt2.tables, "provider holds %u tables, pt.tables %llu + %llu",
-          outstanding, (unsigned long long)pt.tables, (unsigned long long)pt2.tables);
+    CHECK(outstanding == pt.tables + pt2.tables + nshared_tables(),
+          "provider holds %u tables, pt.tables %llu + %llu + %u shared", outstanding,
+          (unsigned long long)pt.tables, (unsigned long long)pt2.tables, nshared_tables());
+    CHECK(pt.shared_tables + pt2.shared_tables == (uint64_t)pages_shared_entries(),
+          "shared_tables %llu + %llu, model %u", (unsigned long long)pt.shared_tables,
+          (unsigned long long)pt2.shared_tables, pages_shared_entries());
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -382,11 +491,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st = mmkit_pagetable_init(&pt2, &d);
     EXPECT_ST(st, MMKIT_OK, "init (second tree)");
     nm2 = 0;
+    memset(SH, 0, sizeof SH);
+    cur_tree = 0;
     if (budget) alloc_budget = budget;
     TRACE("format %d opts %x max %llx phys %u budget %u\n", (int)d.format, opts,
           (unsigned long long)d.max_page_size, d.phys_bits, budget);
 
-    for (fuzz_op = 1; fuzz_op <= FUZZ_PT_MAX_OPS && more() && nm + 4u < MAXEXT; fuzz_op++) {
+    /* the models' room: an op adds a few extents, a sync of shared chunks (at most 8 shared
+     * tables) at most nm + 16 to M2 */
+    for (fuzz_op = 1; fuzz_op <= FUZZ_PT_MAX_OPS && more() && nm + nm2 + 24u < MAXEXT;
+         fuzz_op++) {
         static const char *const kind_name[8] = {"map", "map", "unmap", "protect",
                                                  "test_and_clear", "visit", "bad calls",
                                                  "translate probes"};
@@ -412,7 +526,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pb == 0xffu) frame = first + 1u;
         if (pb == 0xfeu) frame = C.pa_limit / PG - n / 2u; /* runs past MAXPHYADDR */
         pa = frame * PG;
-        if ((op & 0x20u) && find(first) >= 0) mmu_sets_ad(first);
+        if ((op & 0x20u) && find(first) >= 0 && !SH[first / 512u]) mmu_sets_ad(first);
         fuzz_opname = kind_name[kind];
         TRACE("op %u kind %u va %llx n %llx pa %llx flags %x\n", fuzz_op, kind,
               (unsigned long long)va, (unsigned long long)n, (unsigned long long)pa, flags);
@@ -440,6 +554,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             va = va_of(first);
             frame = pa / PG;
             if (!flags_valid(flags)) want = MMKIT_EINVAL;
+            else if (SH[first / 512u] & 1u) want = MMKIT_EBUSY;
             else if (at < 0) want = MMKIT_ENOENT;
             else if (((first * PG) | pa) & (ps - 1u)) want = MMKIT_EALIGN;
             else if (pa >= C.pa_limit || ps > C.pa_limit - pa) want = MMKIT_ERANGE;
@@ -464,7 +579,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             n = npg;
             break;
         }
-        case 10: { /* copy [first, first + n) of pt into pt2 */
+        case 10: { /* copy or share [first, first + n) of pt into pt2, or a shared-table op */
             static const uint32_t clears[8] = {
                 0, MMKIT_PTE_WRITE, MMKIT_PTE_WRITE | MMKIT_PTE_DIRTY, MMKIT_PTE_SW0,
                 MMKIT_PTE_WRITE | MMKIT_PTE_ACCESSED, MMKIT_PTE_WRITE, MMKIT_PTE_DIRTY,
@@ -473,9 +588,66 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                              MMKIT_PTE_SW0 | MMKIT_PTE_SW1};
             uint32_t clr = clears[wb & 7u], set = sets[(wb >> 3) & 3u];
             mmkit_status want = MMKIT_OK;
-            uint64_t ps, before = pt2.tables, copied = 0;
-            bool straddle = false;
-            if (nm2 + nm + 2u >= MAXEXT) break; /* the second model would be full */
+            uint64_t ps, before = pt2.tables, copied = 0, sc[9], c;
+            unsigned nsc = 0, k;
+            bool straddle = false, share = (wb & 0x20u) != 0;
+            if (wb & 0x40u) { /* unshare / unshare_last / detach / query on one chunk */
+                unsigned t = (wb >> 7) & 1u, bit = 1u << t, sub = (wb >> 3) & 3u;
+                mmkit_pagetable *T = t ? &pt2 : &pt;
+                mmkit_paddr tpa = 0;
+                c = first / 512u;
+                fuzz_opname = sub == 0 ? "unshare" : sub == 1 ? "unshare_last"
+                              : sub == 2 ? "detach" : "shared";
+                if (nm + 4u >= MAXEXT || nm2 + 4u >= MAXEXT) break;
+                want = (SH[c] & bit) ? MMKIT_OK : MMKIT_ENOENT;
+                if (sub == 0) {
+                    set = (clr & MMKIT_PTE_SW0) ? MMKIT_PTE_SW1 : MMKIT_PTE_SW0;
+                    if (clr & MMKIT_PTE_USER) want = MMKIT_EINVAL;
+                    leaf_bytes = 0;
+                    st = mmkit_pagetable_unshare(T, va, clr, set, leaf_cb, NULL, &tpa, G);
+                    if (st == MMKIT_ENOMEM && want == MMKIT_OK) break;
+                    EXPECT_ST(st, want, "unshare");
+                    if (st != MMKIT_OK) break;
+                    if (t) swap_trees();
+                    transform(c * 512u, c * 512u + 512u, clr, set);
+                    for (i = 0; i < nm; i++)
+                        if (M[i].first / 512u == c) copied += M[i].n * PG;
+                    CHECK(leaf_bytes == copied, "unshare handed %llx bytes to fn, model %llx",
+                          (unsigned long long)leaf_bytes, (unsigned long long)copied);
+                    SH[c] &= (uint8_t)~bit;
+                    if (SH[c]) chunk_to_other(c); /* the original changed too */
+                    if (t) swap_trees();
+                    if (!SH[c]) (void)ar_free(NULL, tpa, 0); /* the caller's last reference */
+                } else if (sub == 1) {
+                    if (SH[c] == 3u) break; /* not the last user: the caller must not */
+                    st = mmkit_pagetable_unshare_last(T, va, G);
+                    EXPECT_ST(st, want, "unshare_last");
+                    if (st == MMKIT_OK) SH[c] &= (uint8_t)~bit;
+                } else if (sub == 2) {
+                    st = mmkit_pagetable_detach(T, va, &tpa, G);
+                    EXPECT_ST(st, want, "detach");
+                    if (st != MMKIT_OK) break;
+                    if (t) swap_trees();
+                    model_unmap(c * 512u, 512u);
+                    if (t) swap_trees();
+                    SH[c] &= (uint8_t)~bit;
+                    if (!SH[c]) (void)ar_free(NULL, tpa, 0);
+                } else {
+                    EXPECT_ST(mmkit_pagetable_shared(T, va, &tpa), want, "shared");
+                }
+                break;
+            }
+            if (share) {
+                fuzz_opname = "share";
+                if (n > 4096u) n = 4096u;
+                for (c = (first + 511u) / 512u; (c + 1u) * 512u <= first + n; c++) {
+                    uint64_t e = 0;
+                    if (mmkit_pagetable_entry_get(&pt, va_of(c * 512u), 1, &e) == MMKIT_OK &&
+                        (e & 1u) && !(e & (C.riscv ? 0xeu : 0x80u)))
+                        sc[nsc++] = c; /* a leaf table wholly inside: shared */
+                }
+            }
+            if (nshared_tables() + nsc > 8u) break; /* keep the models small */
             if (mmkit_pagetable_translate(&pt, va, NULL, NULL, &ps) == MMKIT_OK &&
                 (first & (ps / PG - 1u)))
                 straddle = true;
@@ -483,30 +655,50 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     MMKIT_OK &&
                 ((first + n) & (ps / PG - 1u)))
                 straddle = true;
-            swap_models();
+            swap_trees();
             if ((clr & MMKIT_PTE_USER) || (clr & set)) want = MMKIT_EINVAL;
+            else if (share && !(clr & MMKIT_PTE_WRITE)) want = MMKIT_EINVAL;
             else if (overlaps(first, n)) want = MMKIT_EEXIST;
             else if (straddle) want = MMKIT_EALIGN;
-            swap_models();
+            swap_trees();
             leaf_bytes = 0;
-            st = mmkit_pagetable_copy(&pt2, &pt, va, n * PG, clr, set, leaf_cb, NULL, G);
+            table_calls = 0;
+            st = share ? mmkit_pagetable_share(&pt2, &pt, va, n * PG, clr, set, leaf_cb, table_cb,
+                                               NULL, G)
+                       : mmkit_pagetable_copy(&pt2, &pt, va, n * PG, clr, set, leaf_cb, NULL, G);
             if (st == MMKIT_ENOMEM && want == MMKIT_OK) {
-                CHECK(leaf_bytes == 0 && pt2.tables == before, "copy failed after changes");
+                CHECK(leaf_bytes == 0 && table_calls == 0 && pt2.tables == before,
+                      "copy/share failed after changes");
                 break;
             }
-            EXPECT_ST(st, want, "copy");
+            EXPECT_ST(st, want, share ? "share" : "copy");
             if (st != MMKIT_OK) {
-                CHECK(leaf_bytes == 0 && pt2.tables == before, "refused copy changed something");
+                CHECK(leaf_bytes == 0 && table_calls == 0 && pt2.tables == before,
+                      "refused copy/share changed something");
                 break;
             }
+            CHECK(table_calls == nsc, "share: %u tables shared, model %u", table_calls, nsc);
             cut(first);
             cut(first + n);
+            for (k = 0; k < nsc; k++) {
+                cut(sc[k] * 512u);
+                cut(sc[k] * 512u + 512u);
+            }
             for (i = 0; i < nm; i++) {
+                bool in_sc = false;
                 if (M[i].first < first || M[i].first >= first + n) continue;
+                for (k = 0; k < nsc; k++) in_sc = in_sc || M[i].first / 512u == sc[k];
+                if (in_sc) continue;
                 if (M[i].flags & clr) M[i].flags = (M[i].flags & ~clr) | set;
                 CHECK(nm2 < MAXEXT, "second model full");
                 M2[nm2++] = M[i];
                 copied += M[i].n * PG;
+            }
+            for (k = 0; k < nsc; k++) {
+                c = sc[k];
+                if (!(SH[c] & 1u) && C.riscv) transform(c * 512u, c * 512u + 512u, clr, set);
+                SH[c] |= 3u;
+                chunk_to_other(c);
             }
             CHECK(leaf_bytes == copied, "copy handed %llx bytes to fn, model %llx",
                   (unsigned long long)leaf_bytes, (unsigned long long)copied);
@@ -515,11 +707,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 11: /* unmap in the second tree */
             if (nm2 + 2u >= MAXEXT) break;
             st = mmkit_pagetable_unmap(&pt2, va, n * PG, NULL, NULL, G);
+            if (range_shared(first, n, 2u)) {
+                EXPECT_ST(st, MMKIT_EBUSY, "unmap (second tree) over a shared table");
+                break;
+            }
             if (st == MMKIT_ENOMEM) break;
             EXPECT_ST(st, MMKIT_OK, "unmap (second tree)");
-            swap_models();
+            swap_trees();
             model_unmap(first, n);
-            swap_models();
+            swap_trees();
             break;
         case 9: { /* harvest: as test_and_clear, the range grows to whole leaves at its ends */
             uint32_t which = (wb & 3u) ? (wb & 3u) << 5 : MMKIT_PTE_ACCESSED;
@@ -542,6 +738,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
             CHECK(harv_pages == want, "harvest reported %llx pages, model %llx",
                   (unsigned long long)harv_pages, (unsigned long long)want);
+            sync_shared(lo, hi); /* cleared in place: the other tree sees it too */
             break;
         }
         case 0:
@@ -549,6 +746,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             mmkit_status want = MMKIT_OK;
             if (!flags_valid(flags)) want = MMKIT_EINVAL;
             if (pa >= C.pa_limit || n * PG > C.pa_limit - pa) want = want ? want : MMKIT_ERANGE;
+            if (want == MMKIT_OK && range_shared(first, n, 1u)) want = MMKIT_EBUSY;
             if (want == MMKIT_OK && overlaps(first, n)) want = MMKIT_EEXIST;
             st = mmkit_pagetable_map(&pt, va, pa, n * PG, flags, G);
             /* rolled back; map stops at the first problem it meets, so running out of table
@@ -572,6 +770,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 2: /* unmap */
             leaf_bytes = 0;
             st = mmkit_pagetable_unmap(&pt, va, n * PG, leaf_cb, NULL, G);
+            if (range_shared(first, n, 1u)) {
+                EXPECT_ST(st, MMKIT_EBUSY, "unmap over a shared table");
+                break;
+            }
             if (st == MMKIT_ENOMEM) {
                 CHECK(leaf_bytes == 0, "unmap failed after removing leaves");
                 break;
@@ -589,6 +791,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             st = mmkit_pagetable_protect(&pt, va, n * PG, flags, G);
             if (!flags_valid(flags)) {
                 EXPECT_ST(st, MMKIT_EINVAL, "protect");
+                break;
+            }
+            if (range_shared(first, n, 1u)) {
+                EXPECT_ST(st, MMKIT_EBUSY, "protect over a shared table");
                 break;
             }
             if (st == MMKIT_ENOMEM) break;
@@ -616,6 +822,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     M[i].flags &= ~which;
                 }
             CHECK(found == want, "test_and_clear found %x, model %x", found, want);
+            sync_shared(lo, hi);
             break;
         }
         case 5: { /* visit the window */
@@ -650,6 +857,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (i = 0; i < nm; i++) probe(M[i].first + (M[i].n - 1u) * (wb & 1u), 24);
     }
     fuzz_opname = "destroy";
+    for (i = 0; i < NCHUNK; i++) { /* the documented teardown of shared tables */
+        mmkit_paddr tpa = 0;
+        if (SH[i] == 2u) { /* only pt2 uses it: drop the last reference */
+            EXPECT_ST(mmkit_pagetable_detach(&pt2, va_of((uint64_t)i * 512u), &tpa, NULL),
+                      MMKIT_OK, "detach (teardown)");
+            (void)ar_free(NULL, tpa, 0);
+            SH[i] = 0;
+        }
+    }
+    if (G) EXPECT_ST(mmkit_tlb_gather_flush(G), MMKIT_OK, "flush (teardown)");
     leaf_bytes = 0;
     {
         uint64_t bytes = pt2.mapped_bytes;
@@ -657,6 +874,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(leaf_bytes == bytes, "destroy (second) handed back %llx of %llx bytes",
               (unsigned long long)leaf_bytes, (unsigned long long)bytes);
     }
+    for (i = 0; i < NCHUNK; i++) /* pt2 is gone: pt is the last user of the rest */
+        if (SH[i] & 1u)
+            EXPECT_ST(mmkit_pagetable_unshare_last(&pt, va_of((uint64_t)i * 512u), NULL),
+                      MMKIT_OK, "unshare_last (teardown)");
     leaf_bytes = 0;
     {
         uint64_t bytes = pt.mapped_bytes;

@@ -44,12 +44,14 @@
  *                            value), phys_bits, max_page_size, preset_ad, no_nx, svpbmt,
  *                            direct_map
  *   mmkit_pagetable          an instance: caller-owned storage, fields internal
- *   mmkit_pagetable_stats    {tables, mapped_bytes}
+ *   mmkit_pagetable_stats    {tables, mapped_bytes, shared_tables}
  *   mmkit_pagetable_mapping  a run of leaves {va, pa, size, page_size, flags} handed to the
  *                            callbacks of unmap, destroy and visit
  *   mmkit_pagetable_leaf_fn  unmap/destroy callback: frames whose mapping was removed
  *   mmkit_pagetable_visit_fn visit callback: return false to stop
  *   mmkit_pagetable_harvest_fn harvest callback: a run of leaves and the A/D bits they had
+ *   mmkit_pagetable_table_fn share callback: a leaf table now also used by dst at va
+ *   shared leaf table        a level-0 table named by the level-1 entries of several trees
  *   level                    0 holds 4 KiB leaves; levels - 1 is the root; 9 index bits each
  *   leaf / pointer entry     an entry that maps memory / one that names the next table
  *   gather                   an mmkit_tlb_gather (mmkit_tlb.h): what has to be invalidated
@@ -164,6 +166,32 @@
  *   lies only partly inside the range is refused (EALIGN) rather than split, so src is never
  *   restructured by a fork. dst tables the copy pass leaves empty are freed at once.
  *
+ *   Shared leaf tables (table-sharing fork, after On-demand-fork, Zhao et al., EuroSys 2021):
+ *   share makes dst's level-1 entry name src's leaf table instead of copying it. Both entries
+ *   carry SHARED in software bits the MMU ignores (x86 PDE bits 9 and 10; RISC-V RSW bits 8
+ *   and 9, "reserved for use by supervisor software", ignored by the implementation in every
+ *   PTE): MMKIT_PAGETABLE_X86_SHARED / _RV_SHARED, plus _COUNTED on the tree that shared the
+ *   table out (it keeps counting the leaves in mapped_bytes, so share never reads them on
+ *   x86). Write protection: on x86 R/W is cleared in both pointer entries, which makes the
+ *   whole 2 MiB read-only for both trees with one store (the leaves keep their W bits);
+ *   RISC-V pointer entries carry no permission, so the leaves lose `clear` in place, once.
+ *   A write fault then calls unshare (a private copy; the leaves lose `clear` in the copy and
+ *   in the original, whose frames are now referenced twice) or, for the last user,
+ *   unshare_last (the mark goes, x86 R/W comes back, no copy). detach unhooks a shared table
+ *   a tree no longer needs without freeing it. The table pages' reference counts are the
+ *   caller's: share reports each table shared (table_fn), unshare and detach return it.
+ *   While a tree shares a table: map, unmap, protect and replace of a range that reaches into
+ *   it return MMKIT_EBUSY, nothing changed (a pre-check that runs only when the tree has
+ *   shared tables); test_and_clear and harvest clear A/D in place (both trees see it, only the
+ *   calling tree's range is recorded); visit and translate see the leaves (translate with
+ *   flags reports WRITE only when the x86 pointer permits it, as the MMU does); entry_set is
+ *   raw. destroy unhooks shared tables without freeing them and reports none of their leaves:
+ *   before destroying a tree, detach the tables other trees still use and unshare_last the
+ *   ones it is the last user of (then destroy frees those). stats: tables counts the tables a
+ *   tree owns (shared ones in none), shared_tables its SHARED entries, mapped_bytes the leaves
+ *   of owned tables and of the shared ones it counts; check() validates shared pointers (x86:
+ *   R/W clear), the shared tables' leaves, and these counters exactly.
+ *
  *   Walks keep one table pointer and index per level (no recursion). translate has a fast path
  *   for direct_map without flags: one unrolled walk per entry layout, no call; otherwise (or
  *   with flags, where the leaf is fully decoded and validated) an out-of-line walk.
@@ -198,6 +226,9 @@
  *   copy: dst == src, or dst and src differing in format, phys_bits, no_nx or svpbmt, bad
  *   clear/set -> EINVAL; dst maps anything in the range -> EEXIST; a huge leaf of src across
  *   an end of the range -> EALIGN; ENOMEM: dst is as before and src untouched.
+ *   share: as copy, plus clear without WRITE or table_fn NULL -> EINVAL. unshare,
+ *   unshare_last, detach: va's leaf table not shared -> ENOENT (unshare: ENOMEM, nothing
+ *   changed). map / unmap / protect / replace reaching into a shared table -> EBUSY.
  *   map is all-or-nothing: on EEXIST or ENOMEM half-way it rolls back what it mapped (the
  *   leaves it wrote are cleared and recorded, the tables it allocated are freed through the
  *   gather), so the mappings are exactly as before the call.
@@ -221,6 +252,9 @@
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
  *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
  *   copy O(n + T * L) (+ O(dst's tables on the range) for its emptiness check)
+ *   share O(T * L + pages in partial tables) on x86 (one store per shared table), O(n + T * L)
+ *   on RISC-V; unshare O(512 + L); unshare_last, detach O(L) (+ 512 to count leaves when the
+ *   tree's count changes); shared O(L); the EBUSY pre-check O(T * L), only with shared tables
  *   translate O(L); visit O(n + T * L); check O(tables * 512); stats_get, encode, decode, cr3,
  *   satp O(1)
  *
@@ -230,7 +264,10 @@
  *   A/D in live leaves at any time. On 64-bit targets (GNU C) test_and_clear and protect update
  *   leaves with atomic 64-bit operations so an A/D set by the MMU meanwhile is never lost;
  *   replace swaps a leaf with an atomic exchange; copy changes a src leaf with a compare-exchange
- *   where the MMU could still set A or D, else with a plain store (dst is not live). harvest uses an atomic and only where the MMU
+ *   where the MMU could still set A or D, else with a plain store (dst is not live); share and
+ *   unshare do the same for leaves of live tables, share clears an x86 pointer's R/W with a
+ *   compare-exchange (the MMU sets A in pointer entries). Trees that share tables must be
+ *   serialised together (one lock for the family), as the shared leaves are changed in place. harvest uses an atomic and only where the MMU
  *   could still set a bit (A clear, or writable with D clear); a leaf with A set that is
  *   read-only or already dirty cannot change under it, and gets a plain store. entry_set is a
  *   plain store.
@@ -346,8 +383,10 @@ typedef void (*mmkit_pagetable_harvest_fn)(void *ctx, const mmkit_pagetable_mapp
 MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pagetable_desc *d);
 
 /* Free every table page (the tables must no longer be live: nothing is recorded); leaf
- * frames are handed to leaf(ctx, run) when leaf is not NULL. Returns the first error the
- * provider's free returned (all pages are still attempted). *pt is zeroed. O(tables * 512). */
+ * frames are handed to leaf(ctx, run) when leaf is not NULL. Shared leaf tables are unhooked,
+ * never freed, and none of their leaves is reported (detach / unshare_last them first, see
+ * Shared leaf tables). Returns the first error the provider's free returned (all pages are
+ * still attempted). *pt is zeroed. O(tables * 512). */
 MMKIT_API mmkit_status mmkit_pagetable_destroy(mmkit_pagetable *pt, mmkit_pagetable_leaf_fn leaf,
                                                void *ctx);
 
