@@ -55,7 +55,7 @@ typedef struct frame_info {
     uint8_t kind;      /* frame_kind */
     uint8_t node;
     uint8_t in_lru;
-    uint8_t pad_;
+    uint8_t pinned;    /* a device may write it (DMA): never evicted */
     uint32_t owner;    /* OOM consumer charged for it, DEMO_NONE: uncharged */
     uint32_t rpid;     /* reverse map: the process that mapped it last, DEMO_NONE */
     uint32_t pad2_;
@@ -118,6 +118,9 @@ typedef struct proc {
     uint64_t next_fork;         /* server: ops at which the next worker is forked */
     mmkit_paddr reserve;        /* a frame charged to this process, handed to the next fault */
     bool has_reserve;
+    mmkit_paddr dma_pa;         /* random: a page pinned for a simulated NIC's DMA writes */
+    bool dma_pinned;
+    uint64_t dma_writes;
     swapent *swap[DEMO_SWAP_BUCKETS];
     uint64_t swapped;           /* swap entries held */
     uint64_t faults[FT_COUNT];
@@ -195,6 +198,7 @@ typedef struct sim {
     uint64_t vclock;            /* virtual ns: accesses, faults and swap I/O cost time */
     uint64_t ops_total;
     uint64_t round;
+    uint64_t ns_fault, n_fault, ns_evict, n_evict, ns_fork, n_fork; /* wall time per mechanism */
     FILE *csv;
     int failed;                 /* a verification or check failed */
 } sim;
@@ -224,7 +228,11 @@ mmkit_status space_discard(sim *s, proc *p, mmkit_vaddr va);
 bool paging_evictable(sim *s, mmkit_paddr pa);
 bool paging_maps(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa);
 int paging_check(sim *s, FILE *f);
+/* Pin the (resident) page at va for a device and give its frame; unpin it again. */
+int space_pin(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr *pa);
+void space_unpin(sim *s, proc *p);
 const char *paging_mode(sim *s);
+uint64_t demo_now_ns(void);
 
 /* reclaim.c */
 int reclaim_init(sim *s);

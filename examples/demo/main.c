@@ -164,6 +164,11 @@ static int parse_args(int argc, char **argv, options *o) {
         return -1;
 #undef NEEDV
     }
+    if (o->mem / o->nodes < (1u << 20)) {
+        fprintf(stderr, "mmkit_demo: --mem must give each of the %u nodes at least 1 MiB\n",
+                o->nodes);
+        return -1;
+    }
     if (!swap_set) o->swap = o->mem / 2;
     if (o->progress < 0) o->progress = isatty(2) ? 1 : 0;
     return 0;

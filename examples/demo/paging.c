@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define X86_PTE_A 0x20u /* accessed bit of an x86-64 leaf: the "MMU" sets it on a walk */
 
@@ -362,6 +363,7 @@ int space_fork(sim *s, proc *child, proc *parent) {
     mmkit_status st;
     int tries;
     proc *saved = s->cur;
+    uint64_t t0 = demo_now_ns();
     if (space_alloc(s, child, false) != 0) return -1;
     s->cur = child;
     for (tries = 0; tries < 4; tries++) {
@@ -381,6 +383,8 @@ int space_fork(sim *s, proc *child, proc *parent) {
         reclaim_evict(s, 64);
     }
     s->cur = saved;
+    s->ns_fork += demo_now_ns() - t0;
+    s->n_fork++;
     if (st != MMKIT_OK) {
         fprintf(stderr, "demo: fork of %s: %s\n", parent->name, mmkit_status_str(st));
         space_free(s, child);
@@ -406,12 +410,12 @@ mmkit_status space_discard(sim *s, proc *p, mmkit_vaddr va) {
 bool paging_evictable(sim *s, mmkit_paddr pa) {
 #if DEMO_HAVE_COW
     mmkit_cow_frame_info fi;
-    if (mmkit_cow_frame_get(&s->cow, pa, &fi) != MMKIT_OK) return false;
-    return fi.refs == 1 && fi.pins == 0 && !fi.zero && !fi.table;
+    frame_info *f = machine_frame(s, pa, NULL);
+    if (!f || mmkit_cow_frame_get(&s->cow, pa, &fi) != MMKIT_OK) return false;
+    return fi.refs == 1 && fi.pins == 0 && !fi.zero && !fi.table && !f->pinned;
 #else
-    (void)s;
-    (void)pa;
-    return true;
+    frame_info *f = machine_frame(s, pa, NULL);
+    return f && !f->pinned;
 #endif
 }
 
@@ -456,6 +460,56 @@ static mmkit_status space_fault(sim *s, proc *p, mmkit_vaddr va, bool write, uin
     return st;
 }
 
+uint64_t demo_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int space_pin(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr *pa) {
+    frame_info *f;
+#if DEMO_HAVE_COW
+    mmkit_tlb_gather g;
+    mmkit_cow_stats a, b;
+    mmkit_status st;
+    mmkit_cow_stats_get(&s->cow, &a);
+    gather_init(s, &g, p->asid);
+    s->cur = p;
+    st = mmkit_cow_pin(&p->sp->cs, va, MMKIT_COW_WRITE | MMKIT_COW_USER, pa, &g);
+    mmkit_tlb_gather_flush(&g);
+    mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
+    if (st != MMKIT_OK) {
+        fprintf(stderr, "demo: mmkit_cow_pin(%s, %#llx): %s\n", p->name, (unsigned long long)va,
+                mmkit_status_str(st));
+        return -1;
+    }
+    mmkit_cow_stats_get(&s->cow, &b); /* what the pin had to do counts as this process's faults */
+    p->faults[FT_COPY] += b.copies - a.copies;
+    p->faults[FT_REUSE] += b.reuses - a.reuses;
+    p->faults[FT_ZERO_FILL] += b.zero_fills - a.zero_fills;
+    p->faults[FT_ZERO_MAP] += b.zero_maps - a.zero_maps;
+    p->faults[FT_SWAP_IN] += b.fills - a.fills;
+#else
+    if (mmkit_pagetable_translate(&p->sp->pt, va, pa, NULL, NULL) != MMKIT_OK) return -1;
+#endif
+    f = machine_frame(s, *pa, NULL);
+    if (f) f->pinned = 1;
+    p->dma_pa = *pa;
+    p->dma_pinned = true;
+    return 0;
+}
+
+void space_unpin(sim *s, proc *p) {
+    frame_info *f;
+    if (!p->dma_pinned) return;
+    f = machine_frame(s, p->dma_pa, NULL);
+    if (f) f->pinned = 0;
+    p->dma_pinned = false;
+#if DEMO_HAVE_COW
+    if (mmkit_cow_unpin(&s->cow, p->dma_pa) != MMKIT_OK) s->failed = 1;
+#endif
+}
+
 static void count_fault(proc *p, uint32_t what) {
     if (what == 0) p->faults[FT_SPURIOUS]++;
     if (what & DID_ZERO_MAP) p->faults[FT_ZERO_MAP]++;
@@ -475,6 +529,7 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
     for (tries = 0; tries < 8; tries++) {
         mmkit_paddr pa;
         uint32_t flags = 0, what = 0;
+        uint64_t t0;
         mmkit_status st = mmkit_softtlb_translate(&s->tlb, va, p->asid, &pa, &flags);
         s->tlb_lookups++;
         if (st == MMKIT_OK && (!write || (flags & MMKIT_PTE_WRITE))) {
@@ -494,7 +549,10 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
             reclaim_evict(s, 8); /* no frame now: retry */
             continue;
         }
+        t0 = demo_now_ns();
         st = space_fault(s, p, va, write, &what);
+        s->ns_fault += demo_now_ns() - t0;
+        s->n_fault++;
         if (p->state == PS_KILLED) return -1;
         if (st == MMKIT_ENOMEM) {
             reclaim_evict(s, 16);

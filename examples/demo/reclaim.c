@@ -197,6 +197,7 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
         proc *p;
         uint32_t slot;
         mmkit_vaddr va;
+        uint64_t t0 = demo_now_ns();
         mmkit_status st = mmkit_lru_evict(&s->lru, &v);
         if (st == MMKIT_EBUSY) s->evict_busy++;
         if (st != MMKIT_OK) break;
@@ -242,6 +243,8 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
             break;
         }
         p->evicted++;
+        s->ns_evict += demo_now_ns() - t0;
+        s->n_evict++;
         if (s->in_direct) s->evict_direct++;
         else s->evict_bg++;
         if (f->kind == FK_FREE) freed++;

@@ -161,6 +161,7 @@ void proc_teardown(sim *s, proc *p, proc_state st) {
                 proc_teardown(s, c, PS_KILLED);
             }
         }
+    space_unpin(s, p);
     space_free(s, p);
     swap_release_all(s, p);
     parent = p->parent != DEMO_NONE ? proc_by_pid(s, p->parent) : NULL;
@@ -197,7 +198,24 @@ static int do_op(sim *s, proc *p) {
         vpn = p->pos++ % p->npages;
         wpct = 25;
         break;
-    case WL_RANDOM: vpn = r % p->npages; wpct = 30; break;
+    case WL_RANDOM:
+        /* set up the NIC's receive page; not with --fork-mode share: mmkit_cow forks every space
+         * classically while any frame of the instance is pinned */
+        if (!p->dma_pinned && p->ops_done == 1000 && !s->opt.fork_share) {
+            if (vm_access(s, p, p->va_base, true, &host) != 0) return -1;
+            page_write(p, 0, host);
+            if (space_pin(s, p, p->va_base, &p->dma_pa) != 0) {
+                fprintf(stderr, "demo: %s: pin failed\n", p->name);
+                s->failed = 1;
+            }
+        }
+        if (p->dma_pinned && p->ops_done % 256 == 0) { /* the device writes, not the CPU */
+            page_write(p, 0, machine_virt(s, p->dma_pa));
+            p->dma_writes++;
+        }
+        vpn = r % p->npages;
+        wpct = 30;
+        break;
     case WL_ZIPF: vpn = zipf_pick(p); wpct = 20; break;
     case WL_SERVER:
         if (p->pos < p->npages) { /* load the data set first */
