@@ -62,7 +62,7 @@ void report(sim *s, FILE *f, uint64_t wall_ns) {
     fprintf(f, "  (total %llu)\n", (unsigned long long)all);
     for (i = 0; i < DEMO_MAX_PROCS; i++)
         if (s->procs[i] && s->procs[i]->dma_writes)
-            fprintf(f, "  %s: page 0 pinned for a device (mmkit_cow_pin), %llu DMA writes into the "
+            fprintf(f, "  %s: page 0 pinned for a device, %llu DMA writes into the "
                        "frame, read back through the TLB\n",
                     s->procs[i]->name, (unsigned long long)s->procs[i]->dma_writes);
     fprintf(f, "  checked: %llu reads (one word each) and %llu whole pages at exit, all matched "
@@ -154,7 +154,7 @@ void report(sim *s, FILE *f, uint64_t wall_ns) {
                "(faults, swap I/O and checks included)\n",
             (unsigned long long)s->ops_total, (double)wall_ns / 1e9,
             s->ops_total ? (double)wall_ns / (double)s->ops_total : 0.0);
-    fprintf(f, "  per fault %.0f ns (mmkit_cow_fault, swap-in read included), per eviction %.0f ns "
+    fprintf(f, "  per fault %.0f ns (swap-in read included), per eviction %.0f ns "
                "(LRU choice, swap write, discard), per fork %.0f us\n",
             s->n_fault ? (double)s->ns_fault / (double)s->n_fault : 0.0,
             s->n_evict ? (double)s->ns_evict / (double)s->n_evict : 0.0,
