@@ -31,7 +31,7 @@ static void usage(FILE *f) {
             "  --progress         progress line on stderr (default: only when stderr is a tty)\n"
             "  --no-progress      never\n"
             "  --psi-kill PCT     also kill (oomd style) when PSI some avg10 reaches PCT%%\n"
-            "  --tlb SETSxWAYS    software TLB geometry (default 64x4)\n"
+            "  --tlb SETSxWAYS    software TLB geometry: sets a power of two, 1..64 ways (default 64x4)\n"
             "  --expect-oom       exit 3 unless the OOM killer killed someone\n"
             "  --quiet            no memory pictures, just the report\n"
             "  --inject-corruption  self-test: flip bits in every 1000th page written to swap;\n"
@@ -148,7 +148,10 @@ static int parse_args(int argc, char **argv, options *o) {
             if (o->psi_kill > 100) goto bad;
         } else if (!strcmp(a, "--tlb")) {
             NEEDV();
-            if (sscanf(v, "%ux%u", &o->tlb_sets, &o->tlb_ways) != 2) goto bad;
+            if (sscanf(v, "%ux%u", &o->tlb_sets, &o->tlb_ways) != 2 || o->tlb_sets == 0 ||
+                (o->tlb_sets & (o->tlb_sets - 1)) || o->tlb_sets > (1u << 24) ||
+                o->tlb_ways == 0 || o->tlb_ways > 64)
+                goto bad;
         } else if (!strcmp(a, "--progress")) o->progress = 1;
         else if (!strcmp(a, "--no-progress")) o->progress = 0;
         else if (!strcmp(a, "--expect-oom")) o->expect_oom = true;
