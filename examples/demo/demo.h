@@ -171,9 +171,9 @@ typedef struct sim {
     mmkit_cow cow;
     void *cow_mem;
 #endif
-    mmkit_softtlb tlb;
-    void *tlb_mem;
-    uint64_t tlb_shootdowns, tlb_pages_invalidated, tlb_lookups;
+    mmkit_softtlb tlb[DEMO_MAX_NODES]; /* one vCPU per node; a process runs on its node's */
+    void *tlb_mem[DEMO_MAX_NODES];
+    uint64_t tlb_shootdowns, tlb_pages_invalidated, tlb_lookups, tlb_ipis;
     /* reclaim */
     int swap_fd;
     uint64_t swap_slots, swap_used, swap_peak, swap_writes, swap_reads;
@@ -233,6 +233,7 @@ int space_pin(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr *pa);
 void space_unpin(sim *s, proc *p);
 const char *paging_mode(sim *s);
 uint64_t demo_now_ns(void);
+void tlb_stats(sim *s, mmkit_softtlb_stats *sum); /* all vCPUs' TLBs added up */
 
 /* reclaim.c */
 int reclaim_init(sim *s);

@@ -233,7 +233,7 @@ int main(int argc, char **argv) {
         paging_init(s) != 0)
         return 1;
     printf("mmkit demo: %llu MiB guest RAM in %u node%s (%llu frames), %llu KiB swap, LRU %s, "
-           "fork mode %s, seed %llu\n  paging through %s; software TLB %ux%u\n",
+           "fork mode %s, seed %llu\n  paging through %s; software TLB %ux%u per vCPU (one vCPU per node)\n",
            (unsigned long long)(s->opt.mem >> 20), s->nnodes, s->nnodes > 1 ? "s" : "",
            (unsigned long long)s->nframes, (unsigned long long)(s->opt.swap >> 10),
            s->opt.policy_name, s->opt.fork_share ? "share" : "copy",

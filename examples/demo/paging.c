@@ -101,30 +101,67 @@ static int reserve_fill(sim *s, proc *p) {
 
 /* ---- TLB: gather backend and the walker ---------------------------------------------------- */
 
-static void flush_local(void *ctx, const mmkit_tlb_flush *f) {
-    sim *s = ctx;
+static void tlb_apply(sim *s, mmkit_softtlb *t, const mmkit_tlb_flush *f) {
     uint32_t r;
-    s->tlb_shootdowns++;
     switch (f->scope) {
     case MMKIT_TLB_SCOPE_RANGES:
         for (r = 0; r < f->nranges; r++) {
             uint64_t step = (uint64_t)1 << f->ranges[r].page_shift, off;
             for (off = 0; off < f->ranges[r].size; off += step) {
-                mmkit_softtlb_invalidate(&s->tlb, f->global ? MMKIT_SOFTTLB_INV_VA
-                                                            : MMKIT_SOFTTLB_INV_VA_ASID,
+                mmkit_softtlb_invalidate(t, f->global ? MMKIT_SOFTTLB_INV_VA
+                                                      : MMKIT_SOFTTLB_INV_VA_ASID,
                                          f->ranges[r].va + off, f->asid);
                 s->tlb_pages_invalidated++;
             }
         }
         break;
     case MMKIT_TLB_SCOPE_ASID:
-        mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_ASID, 0, f->asid);
+        mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ASID, 0, f->asid);
         break;
     case MMKIT_TLB_SCOPE_ALL:
-        mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_ALL, 0, 0);
+        mmkit_softtlb_invalidate(t, MMKIT_SOFTTLB_INV_ALL, 0, 0);
         break;
     default:
         break;
+    }
+}
+
+/* The vCPU whose TLB may hold entries of asid: its process's home node. */
+static unsigned asid_vcpu(sim *s, uint32_t asid) {
+    proc *p = asid >= 1 && asid <= DEMO_MAX_PROCS ? s->procs[asid - 1] : NULL;
+    return p ? p->node : s->cur_node;
+}
+
+/* The gather's backend: the running vCPU flushes its own TLB when the space runs there (its
+ * mm_cpumask, so to speak, is its home vCPU); a change to a space that runs on another vCPU
+ * (reclaim evicting another process's page, a kill) is a shootdown "IPI" to that vCPU. */
+static void flush_local(void *ctx, const mmkit_tlb_flush *f) {
+    sim *s = ctx;
+    s->tlb_shootdowns++;
+    if (asid_vcpu(s, f->asid) == s->cur_node) tlb_apply(s, &s->tlb[s->cur_node], f);
+}
+
+static void flush_remote(void *ctx, const mmkit_tlb_flush *f) {
+    sim *s = ctx;
+    unsigned v = asid_vcpu(s, f->asid);
+    if (f->scope == MMKIT_TLB_SCOPE_NONE || v == s->cur_node) return;
+    s->tlb_ipis++;
+    tlb_apply(s, &s->tlb[v], f);
+}
+
+void tlb_stats(sim *s, mmkit_softtlb_stats *sum) {
+    unsigned n, k;
+    memset(sum, 0, sizeof *sum);
+    for (n = 0; n < s->nnodes; n++) {
+        mmkit_softtlb_stats t;
+        if (mmkit_softtlb_stats_get(&s->tlb[n], &t) != MMKIT_OK) continue;
+        sum->hits += t.hits;
+        sum->misses += t.misses;
+        sum->fills += t.fills;
+        sum->evictions += t.evictions;
+        sum->faults += t.faults;
+        sum->invalidated += t.invalidated;
+        for (k = 0; k < 3; k++) sum->entries[k] += t.entries[k];
     }
 }
 
@@ -132,6 +169,7 @@ static void gather_init(sim *s, mmkit_tlb_gather *g, uint32_t asid) {
     mmkit_tlb_gather_desc gd;
     memset(&gd, 0, sizeof gd);
     gd.backend.flush_local = flush_local;
+    gd.backend.flush_remote = flush_remote;
     gd.backend.ctx = s;
     gd.asid = asid;
     mmkit_tlb_gather_init(g, &gd);
@@ -163,6 +201,7 @@ static mmkit_status tlb_walk(void *ctx, mmkit_vaddr va, uint32_t asid, mmkit_sof
 int paging_init(sim *s) {
     mmkit_softtlb_desc td;
     size_t bytes;
+    unsigned n;
     mmkit_status st;
     s->user_prov.alloc = user_alloc;
     s->user_prov.free = user_free;
@@ -174,10 +213,12 @@ int paging_init(sim *s) {
     td.translate = tlb_walk;
     td.ctx = s;
     if ((st = mmkit_softtlb_mem_size(&td, &bytes)) != MMKIT_OK) goto fail;
-    if (posix_memalign(&s->tlb_mem, 64, bytes) != 0) return -1; /* entries in whole lines */
-    td.mem = s->tlb_mem;
-    td.mem_size = bytes;
-    if ((st = mmkit_softtlb_init(&s->tlb, &td)) != MMKIT_OK) goto fail;
+    for (n = 0; n < s->nnodes; n++) {
+        if (posix_memalign(&s->tlb_mem[n], 64, bytes) != 0) return -1; /* whole lines */
+        td.mem = s->tlb_mem[n];
+        td.mem_size = bytes;
+        if ((st = mmkit_softtlb_init(&s->tlb[n], &td)) != MMKIT_OK) goto fail;
+    }
 #if DEMO_HAVE_COW
     {
         mmkit_cow_desc cd;
@@ -207,7 +248,10 @@ void paging_fini(sim *s) {
     }
     free(s->cow_mem);
 #endif
-    free(s->tlb_mem);
+    {
+        unsigned n;
+        for (n = 0; n < s->nnodes; n++) free(s->tlb_mem[n]);
+    }
 }
 
 /* ---- spaces ---------------------------------------------------------------------------------- */
@@ -302,7 +346,7 @@ void space_free(sim *s, proc *p) {
         s->failed = 1;
     }
     mmkit_pagetable_destroy(&sp->pt, NULL, NULL);
-    mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_ASID, 0, p->asid);
+    mmkit_softtlb_invalidate(&s->tlb[p->node], MMKIT_SOFTTLB_INV_ASID, 0, p->asid);
     mmkit_slab_free(&s->space_cache, sp);
     p->sp = NULL;
     if (p->has_reserve) {
@@ -477,7 +521,7 @@ int space_pin(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr *pa) {
     s->cur = p;
     st = mmkit_cow_pin(&p->sp->cs, va, MMKIT_COW_WRITE | MMKIT_COW_USER, pa, &g);
     mmkit_tlb_gather_flush(&g);
-    mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
+    mmkit_softtlb_invalidate(&s->tlb[p->node], MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
     if (st != MMKIT_OK) {
         fprintf(stderr, "demo: mmkit_cow_pin(%s, %#llx): %s\n", p->name, (unsigned long long)va,
                 mmkit_status_str(st));
@@ -530,7 +574,7 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
         mmkit_paddr pa;
         uint32_t flags = 0, what = 0;
         uint64_t t0;
-        mmkit_status st = mmkit_softtlb_translate(&s->tlb, va, p->asid, &pa, &flags);
+        mmkit_status st = mmkit_softtlb_translate(&s->tlb[p->node], va, p->asid, &pa, &flags);
         s->tlb_lookups++;
         if (st == MMKIT_OK && (!write || (flags & MMKIT_PTE_WRITE))) {
             *host = machine_virt(s, pa);
@@ -572,7 +616,7 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
                                      npa & ~(mmkit_paddr)(DEMO_PAGE - 1));
         }
         /* the fault changed the leaf: the TLB must not keep the old one */
-        mmkit_softtlb_invalidate(&s->tlb, MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
+        mmkit_softtlb_invalidate(&s->tlb[p->node], MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
     }
     fprintf(stderr, "demo: %s: access at %#llx did not resolve\n", p->name, (unsigned long long)va);
     return -2; /* no memory now; the caller retries later */
@@ -582,10 +626,11 @@ int paging_check(sim *s, FILE *f) {
     mmkit_status st;
     int bad = 0;
     unsigned i;
-    if ((st = mmkit_softtlb_check(&s->tlb)) != MMKIT_OK) {
-        fprintf(f, "CHECK FAILED: mmkit_softtlb_check: %s\n", mmkit_status_str(st));
-        bad = 1;
-    }
+    for (i = 0; i < s->nnodes; i++)
+        if ((st = mmkit_softtlb_check(&s->tlb[i])) != MMKIT_OK) {
+            fprintf(f, "CHECK FAILED: mmkit_softtlb_check(vCPU %u): %s\n", i, mmkit_status_str(st));
+            bad = 1;
+        }
 #if DEMO_HAVE_COW
     if ((st = mmkit_cow_check(&s->cow)) != MMKIT_OK) {
         fprintf(f, "CHECK FAILED: mmkit_cow_check: %s\n", mmkit_status_str(st));

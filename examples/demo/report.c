@@ -69,16 +69,18 @@ void report(sim *s, FILE *f, uint64_t wall_ns) {
                "what was written\n",
             (unsigned long long)reads, (unsigned long long)verified);
 
-    mmkit_softtlb_stats_get(&s->tlb, &ts);
-    fprintf(f, "\n== software TLB (%ux%u, ASID-tagged) ==\n", s->opt.tlb_sets, s->opt.tlb_ways);
+    tlb_stats(s, &ts);
+    fprintf(f, "\n== software TLB (%u vCPU%s, %ux%u each, ASID-tagged) ==\n", s->nnodes,
+            s->nnodes > 1 ? "s" : "", s->opt.tlb_sets, s->opt.tlb_ways);
     fprintf(f, "  hits %llu  misses %llu  hit ratio %.2f%%  fills %llu  evictions %llu  "
                "walk faults %llu\n",
             (unsigned long long)ts.hits, (unsigned long long)ts.misses,
             pct(ts.hits, ts.hits + ts.misses), (unsigned long long)ts.fills,
             (unsigned long long)ts.evictions, (unsigned long long)ts.faults);
-    fprintf(f, "  gather flushes %llu, pages invalidated %llu, entries dropped %llu\n",
-            (unsigned long long)s->tlb_shootdowns, (unsigned long long)s->tlb_pages_invalidated,
-            (unsigned long long)ts.invalidated);
+    fprintf(f, "  gather flushes %llu (shootdowns to another vCPU %llu), pages invalidated %llu, "
+               "entries dropped %llu\n",
+            (unsigned long long)s->tlb_shootdowns, (unsigned long long)s->tlb_ipis,
+            (unsigned long long)s->tlb_pages_invalidated, (unsigned long long)ts.invalidated);
 
 #if DEMO_HAVE_COW
     {
@@ -184,7 +186,7 @@ int report_crosscheck(sim *s, FILE *f) {
         evicted += p->evicted;
         refaults += p->refaults;
     }
-    mmkit_softtlb_stats_get(&s->tlb, &ts);
+    tlb_stats(s, &ts);
     mmkit_oom_stats_get(&s->oom, &os);
     bad |= agree(f, "TLB lookups (hits + misses)", s->tlb_lookups, ts.hits + ts.misses, &n);
     bad |= agree(f, "evictions (+ undone) = swap writes", evicted + s->evict_undone,

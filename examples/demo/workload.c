@@ -282,7 +282,7 @@ static void run_quantum(sim *s, proc *p) {
 static void progress(sim *s, bool last) {
     mmkit_softtlb_stats ts;
     unsigned i, live = 0;
-    mmkit_softtlb_stats_get(&s->tlb, &ts);
+    tlb_stats(s, &ts);
     for (i = 0; i < DEMO_MAX_PROCS; i++)
         if (s->procs[i] && (s->procs[i]->state == PS_RUNNING || s->procs[i]->state == PS_WAITING))
             live++;
@@ -302,7 +302,7 @@ static void csv_row(sim *s) {
     uint64_t faults = 0, refaults = 0, local = 0, remote = 0;
     unsigned i, k;
     if (!s->csv) return;
-    mmkit_softtlb_stats_get(&s->tlb, &ts);
+    tlb_stats(s, &ts);
     mmkit_oom_psi_get(&s->oom, &psi);
     mmkit_oom_stats_get(&s->oom, &os);
     mmkit_lru_stats_get(&s->lru, &ls);
