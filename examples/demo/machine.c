@@ -263,11 +263,19 @@ int machine_check(sim *s, FILE *f) {
     uint64_t tagged_free = 0, i;
     int bad = 0;
     mmkit_status st;
-    for (n = 0; n < s->nnodes; n++)
+    for (n = 0; n < s->nnodes; n++) {
+        mmkit_buddy_stats bs;
         if ((st = mmkit_buddy_check(&s->nodes[n].buddy)) != MMKIT_OK) {
             fprintf(f, "CHECK FAILED: mmkit_buddy_check(node %u): %s\n", n, mmkit_status_str(st));
             bad = 1;
         }
+        /* with MMKIT_DEBUG=1 free frames are poisoned: a write after free quarantines them */
+        if (mmkit_buddy_stats_get(&s->nodes[n].buddy, &bs) == MMKIT_OK && bs.quarantined_frames) {
+            fprintf(f, "CHECK FAILED: node %u: %llu frames written after they were freed\n", n,
+                    (unsigned long long)bs.quarantined_frames);
+            bad = 1;
+        }
+    }
     if ((st = mmkit_frame_map_check(&s->fmap)) != MMKIT_OK) {
         fprintf(f, "CHECK FAILED: mmkit_frame_map_check: %s\n", mmkit_status_str(st));
         bad = 1;
