@@ -1,7 +1,7 @@
 /* Fuzz harness for mmkit_lru.h, every policy, against a model.
  * Input format: byte 0 selects the policy (b % MMKIT_LRU_POLICY_COUNT), byte 1 the target
  * (1 + b % 16, over 32 indices, plus a can_evict mask in byte 2), then 2-byte operations
- * [op % 8, index (b % 40: 32..39 are out of range)]. Model: a resident bitmap and dirty bits
+ * [op % 8, index (b % 40: 32..39 are out of range)]; op 3 is access() (odd index = a write). Model: a resident bitmap and dirty bits
  * for every policy (no item lost or duplicated, victims resident and evictable, counts and
  * statuses agree, check() OK after every call); for exact LRU (and FIFO) the full order, so the
  * victim must be exactly the least recently used (inserted) evictable index.
@@ -25,7 +25,7 @@ static bool can_evict(void *ctx, uint32_t idx) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static uint32_t mem[3 * N];
+    static uint32_t mem[3 * N]; /* >= 9 * N bytes */
     mmkit_lru l;
     mmkit_lru_desc d;
     mmkit_lru_victim v;
@@ -60,7 +60,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             EXPECT_ST(mmkit_lru_insert(&l, x, op ? MMKIT_LRU_DIRTY : 0), want, "insert");
             if (want == MMKIT_OK) { res[x] = true; dirty[x] = op == 1; stamp[x] = ++clk; nres++; }
             break;
-        case 2: case 3:
+        case 3: { /* access: hit -> touch, miss -> evict at target, insert; odd x = a write */
+            mmkit_lru_access_result r;
+            uint32_t evictable = 0, best = N;
+            bool full = nres >= d.target && nres > 0;
+            fuzz_opname = "access";
+            for (i = 0; i < N; i++)
+                if (res[i] && can_evict(NULL, i)) {
+                    evictable++;
+                    if (best == N || stamp[i] < stamp[best]) best = i;
+                }
+            want = !in ? MMKIT_ERANGE : (!res[x] && full && evictable == 0) ? MMKIT_EBUSY : MMKIT_OK;
+            EXPECT_ST(mmkit_lru_access(&l, x, (x & 1u) ? MMKIT_LRU_DIRTY : 0u, &r), want, "access");
+            if (want != MMKIT_OK) break;
+            CHECK(r.hit == res[x], "access %u: hit %d, model %d", x, r.hit, res[x]);
+            CHECK(r.evicted == (!res[x] && full), "access %u: evicted %d", x, r.evicted);
+            if (r.evicted) {
+                CHECK(r.victim.index < N && res[r.victim.index] && r.victim.index != x, "victim %u", r.victim.index);
+                CHECK(can_evict(NULL, r.victim.index), "victim %u is pinned", r.victim.index);
+                CHECK(r.victim.dirty == dirty[r.victim.index], "victim %u dirty", r.victim.index);
+                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO)
+                    CHECK(r.victim.index == best, "victim %u, model %u", r.victim.index, best);
+                res[r.victim.index] = false;
+                nres--;
+            } else {
+                CHECK(r.victim.index == MMKIT_LRU_NONE && !r.victim.dirty, "no victim expected");
+            }
+            if (res[x]) {
+                if (pol == MMKIT_LRU_EXACT) stamp[x] = ++clk;
+                if (x & 1u) dirty[x] = true;
+            } else {
+                res[x] = true; dirty[x] = (x & 1u) != 0; stamp[x] = ++clk; nres++;
+            }
+            break;
+        }
+        case 2:
             fuzz_opname = "touch";
             want = !in ? MMKIT_ERANGE : !res[x] ? MMKIT_ENOENT : MMKIT_OK;
             EXPECT_ST(mmkit_lru_touch(&l, x), want, "touch");

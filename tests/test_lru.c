@@ -118,8 +118,64 @@ static void test_twolist_refault(void **state) {
     assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
     assert_int_equal(s.refault_activations, 1);
     assert_int_equal(l.list[1].count, 1); /* 3 active */
-    assert_int_equal(l.list[1].head, 3);
-    assert_int_equal(l.list[0].head, 2);
+    assert_int_equal(l.list[1].oldest, 3);
+    assert_int_equal(l.link[2 * l.list[0].oldest], 2); /* the newest inactive */
+}
+
+
+/* access(): one call per request gives the same victims as touch/evict/insert by hand, marks
+ * writes dirty, and refuses (EBUSY, idx not inserted) when every resident item is pinned */
+static uint32_t pinned_mask;
+static bool can_evict(void *ctx, uint32_t idx);
+static void test_access(void **state) {
+    static const uint32_t seq[] = {1, 2, 3, 1, 4, 5, 6};
+    static const uint32_t lru[] = {2, 3, 1};
+    mmkit_lru l;
+    mmkit_lru_desc d;
+    mmkit_lru_access_result r;
+    size_t i, nv = 0;
+    (void)state;
+    mk(&l, MMKIT_LRU_EXACT, 16, 3);
+    for (i = 0; i < 7; i++) {
+        /* request 3 (the second 1) is a write */
+        assert_int_equal(mmkit_lru_access(&l, seq[i], i == 3 ? MMKIT_LRU_DIRTY : 0u, &r), MMKIT_OK);
+        assert_int_equal(r.hit, i == 3);
+        assert_int_equal(r.evicted, i >= 4);
+        if (r.evicted) {
+            assert_int_equal(r.victim.index, lru[nv]);
+            assert_int_equal(r.victim.dirty, lru[nv] == 1); /* 1 was written */
+            nv++;
+        } else {
+            assert_int_equal(r.victim.index, MMKIT_LRU_NONE);
+        }
+        assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    }
+    assert_int_equal(nv, 3);
+    /* every resident item pinned: EBUSY, 9 not inserted, nothing else changed */
+    memset(&d, 0, sizeof d);
+    d.policy = MMKIT_LRU_S3FIFO;
+    d.capacity = 16;
+    d.target = 2;
+    d.can_evict = can_evict;
+    d.mem = mem;
+    d.mem_size = sizeof mem;
+    assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_OK);
+    pinned_mask = 0x6u;
+    assert_int_equal(mmkit_lru_access(&l, 1, 0, &r), MMKIT_OK);
+    assert_int_equal(mmkit_lru_access(&l, 2, MMKIT_LRU_DIRTY, &r), MMKIT_OK);
+    assert_false(r.hit);
+    assert_int_equal(mmkit_lru_access(&l, 9, 0, &r), MMKIT_EBUSY);
+    assert_int_equal(mmkit_lru_touch(&l, 9), MMKIT_ENOENT);
+    pinned_mask = 0x2u; /* 2 may go now (dirty) */
+    assert_int_equal(mmkit_lru_access(&l, 9, 0, &r), MMKIT_OK);
+    assert_true(r.evicted);
+    assert_int_equal(r.victim.index, 2);
+    assert_true(r.victim.dirty);
+    pinned_mask = 0;
+    assert_int_equal(mmkit_lru_access(&l, 9, 2u, &r), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_access(&l, 16, 0, &r), MMKIT_ERANGE);
+    assert_int_equal(mmkit_lru_access(&l, 9, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
 }
 
 /* ---- web07 ---- */
@@ -175,7 +231,6 @@ static void test_web07(void **state) {
 }
 
 /* ---- dirty / pinned ---- */
-static uint32_t pinned_mask;
 static bool can_evict(void *ctx, uint32_t idx) {
     (void)ctx;
     return !(pinned_mask >> idx & 1u);
@@ -221,12 +276,6 @@ static void test_dirty_pinned(void **state) {
 }
 
 /* ---- aging over a real page table ---- */
-static bool pa_to_index(void *ctx, mmkit_paddr pa, uint32_t *idx) {
-    (void)ctx;
-    if (pa < MiB(16) || pa >= MiB(16) + 8 * PG) return false;
-    *idx = (uint32_t)((pa - MiB(16)) / PG);
-    return true;
-}
 static void test_age(void **state) {
     test_pages *tp = test_pages_new(64, MiB(1), 0xa5);
     mmkit_pagetable pt;
@@ -234,30 +283,47 @@ static void test_age(void **state) {
     mmkit_lru l;
     mmkit_lru_victim v;
     mmkit_lru_stats s;
+    mmkit_frame_map fm, fm0;
+    mmkit_frame_map_desc fd;
+    /* RAM: [16 MiB - 2 pages, +3 pages) = indices 0..2, a hole of 3 pages, then
+     * [16 MiB + 4 pages, +64 pages) = indices 3..66. Page k of the mapping (pa 16 MiB + k
+     * pages) is index k + 2 for k = 0, untracked for k = 1..3, index k - 1 for k >= 4. */
+    static const mmkit_range ram[2] = {{MiB(16) + 4 * PG, 64 * PG}, {MiB(16) - 2 * PG, 3 * PG}};
+    static uint64_t fmem[16];
     uint32_t i;
     (void)state;
     assert_non_null(tp);
+    memset(&fd, 0, sizeof fd);
+    fd.ram = ram;
+    fd.ram_count = 2;
+    fd.mem = fmem;
+    fd.mem_size = sizeof fmem;
+    assert_int_equal(mmkit_frame_map_init(&fm, &fd), MMKIT_OK);
     memset(&pd, 0, sizeof pd);
     pd.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
     pd.provider = test_pages_provider(tp);
     assert_int_equal(mmkit_pagetable_init(&pt, &pd), MMKIT_OK);
-    /* 8 pages at va 4 MiB -> pa 16 MiB; pages 2 and 5 young */
-    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(16), 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
-    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 2 * PG, MiB(16) + 2 * PG, PG,
-                                         MMKIT_PTE_READ | MMKIT_PTE_ACCESSED, NULL), MMKIT_OK);
-    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 3 * PG, MiB(16) + 3 * PG, 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
-    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 5 * PG, MiB(16) + 5 * PG, PG,
-                                         MMKIT_PTE_READ | MMKIT_PTE_ACCESSED, NULL), MMKIT_OK);
-    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4) + 6 * PG, MiB(16) + 6 * PG, 2 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    /* 8 pages at va 4 MiB -> pa 16 MiB; pages 0, 2, 5, 6 young (x86 A = bit 5, set by hand) */
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(16), 8 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    {
+        static const uint32_t young[] = {0, 2, 5, 6};
+        for (i = 0; i < 4; i++) {
+            uint64_t pte;
+            mmkit_vaddr va = MiB(4) + young[i] * PG;
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, va, 0, &pte), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, va, 0, pte | ((uint64_t)1 << 5)), MMKIT_OK);
+        }
+    }
     mk(&l, MMKIT_LRU_CLOCK, 8, 0);
     for (i = 0; i < 8; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
-    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, pa_to_index, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_lru_remove(&l, 5), MMKIT_OK); /* page 6 is index 5: not resident */
+    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, &fm), MMKIT_OK);
     assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
-    assert_int_equal(s.aged, 2);
-    /* CLOCK: 0,1 go; 2 is referenced (second chance); 3,4 go; 5 referenced; 6, 7, then 2, 5 */
+    assert_int_equal(s.aged, 2); /* page 0 -> index 2, page 5 -> index 4; page 2 untracked */
+    /* CLOCK: 0, 1 go; 2 is referenced (second chance); 3 goes; 4 referenced; 6, 7, then 2, 4 */
     {
-        static const uint32_t want[] = {0, 1, 3, 4, 6, 7, 2, 5};
-        for (i = 0; i < 8; i++) {
+        static const uint32_t want[] = {0, 1, 3, 6, 7, 2, 4};
+        for (i = 0; i < 7; i++) {
             assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
             assert_int_equal(v.index, want[i]);
         }
@@ -265,11 +331,13 @@ static void test_age(void **state) {
     /* the A bits were cleared: a second pass finds nothing */
     mk(&l, MMKIT_LRU_CLOCK, 8, 0);
     for (i = 0; i < 8; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
-    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, pa_to_index, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 8 * PG, &fm), MMKIT_OK);
     assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
     assert_int_equal(s.aged, 0);
-    assert_int_equal(mmkit_lru_age(&l, NULL, 0, PG, pa_to_index, NULL), MMKIT_EINVAL);
-    assert_int_equal(mmkit_lru_age(&l, &pt, 0, PG, NULL, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_age(&l, NULL, 0, PG, &fm), MMKIT_EINVAL);
+    assert_int_equal(mmkit_lru_age(&l, &pt, 0, PG, NULL), MMKIT_EINVAL);
+    memset(&fm0, 0, sizeof fm0);
+    assert_int_equal(mmkit_lru_age(&l, &pt, 0, PG, &fm0), MMKIT_EINVAL);
     assert_int_equal(mmkit_pagetable_destroy(&pt, NULL, NULL), MMKIT_OK);
     test_pages_delete(tp);
 }
@@ -285,7 +353,7 @@ static void test_bad_input(void **state) {
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL); /* capacity 0 */
     d.capacity = 4;
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_OK);
-    assert_int_equal(b, 48);
+    assert_int_equal(b, 36); /* 8 link + 1 meta per index */
     d.target = 5;
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL);
     d.target = 0;
@@ -297,9 +365,9 @@ static void test_bad_input(void **state) {
     d.mem_size = 100;
     assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_EINVAL);
     d.mem = mem;
-    d.mem_size = 47;
+    d.mem_size = 35;
     assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_EINVAL);
-    d.mem_size = 48;
+    d.mem_size = 36;
     assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_OK);
     assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
     memcpy(&before, &l, sizeof l);
@@ -318,9 +386,13 @@ static void test_bad_input(void **state) {
     assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_ENOENT);
     /* corruption is detected */
     assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
-    mem[3 * 1 + 2] |= 0x100u;
+    ((unsigned char *)mem)[32 + 1] |= 0x40u; /* meta of 1: an undefined bit */
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
-    mem[3 * 1 + 2] &= ~0x100u;
+    ((unsigned char *)mem)[32 + 1] &= (unsigned char)~0x40u;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    mem[2 * 1 + 1] = 3; /* link of 1 (alone: its own neighbour) names another index */
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
+    mem[2 * 1 + 1] = 1;
     l.st.resident = 2;
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
     l.st.resident = 1;
@@ -346,7 +418,8 @@ static void test_log(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_victims),       cmocka_unit_test(test_s3fifo),
-        cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_web07),
+        cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_access),
+        cmocka_unit_test(test_web07),
         cmocka_unit_test(test_dirty_pinned),  cmocka_unit_test(test_age),
         cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_log),
     };

@@ -1,92 +1,115 @@
 /* mmkit_lru.h - reclaim order: which frame, buffer or cache slot goes next.
  *
- * One instance tracks items named by a dense index 0..capacity-1 (a frame index, a buffer slot)
- * under one replacement policy chosen in the desc: exact LRU, FIFO, CLOCK (second chance),
- * SIEVE (NSDI '24), S3-FIFO (SOSP '23) or the two-list active/inactive scheme with
- * refault-distance activation (shadow entries, as Linux's workingset). All metadata lives in
- * caller memory sized by mmkit_lru_mem_size(); every operation is O(1) amortized. Eviction
- * reports whether the victim is dirty, and skips (without moving) items a caller callback
- * says cannot go now (pinned, under writeback). An aging pass harvests hardware accessed bits
- * from an mmkit_pagetable and feeds them to the policy as accesses.
+ * One instance tracks items named by a dense index 0..capacity-1 (a frame index from
+ * mmkit_frame_map, a buffer slot) under one replacement policy chosen in the desc: exact LRU,
+ * FIFO, CLOCK (second chance), SIEVE (NSDI '24), S3-FIFO (SOSP '23) or the two-list
+ * active/inactive scheme with refault-distance activation (shadow entries, as Linux's
+ * workingset). All metadata lives in caller memory sized by mmkit_lru_mem_size() (9 bytes per
+ * index); every operation is O(1) amortized, and mmkit_lru_access() does a whole cache step
+ * (hit: touch; miss: evict one if at target, insert) in one call. Eviction reports whether the
+ * victim is dirty, and skips (without moving) items a caller callback says cannot go now
+ * (pinned, under writeback). An aging pass harvests hardware accessed bits from an
+ * mmkit_pagetable and feeds them to the policy as accesses, frames numbered by the library's
+ * mmkit_frame_map.
  *
  * API AT A GLANCE
  *   mmkit_lru_mem_size(&desc, &bytes)          caller memory for desc
  *   mmkit_lru_init(l, &desc)                   start empty
  *   mmkit_lru_destroy(l)                       forget everything (the memory is the caller's)
+ *   mmkit_lru_access(l, idx, flags, &res)      one cache step: hit -> touch, miss -> evict at
+ *                                              target, insert (MMKIT_LRU_DIRTY = a write)
  *   mmkit_lru_insert(l, idx, flags)            make idx resident (MMKIT_LRU_DIRTY)
  *   mmkit_lru_touch(l, idx)                    one access to a resident idx
  *   mmkit_lru_set_dirty(l, idx, dirty)         mark / clear needs-writeback
  *   mmkit_lru_remove(l, idx)                   drop a resident idx (freed by its owner)
  *   mmkit_lru_evict(l, &victim)                choose and remove the next victim
- *   mmkit_lru_age(l, pt, va, len, to_index, ctx)  harvest A bits of a range as touches
+ *   mmkit_lru_age(l, pt, va, len, fm)          harvest A bits of a range as touches
  *   mmkit_lru_stats_get(l, &stats)             counters
  *   mmkit_lru_check(l)                         verify every invariant of the policy
  *
  * TYPES
  *   mmkit_lru_policy  MMKIT_LRU_DEFAULT (= S3-FIFO), _EXACT, _FIFO, _CLOCK, _SIEVE, _S3FIFO,
  *                     _TWOLIST
- *   mmkit_lru_desc    policy, capacity (index space), target (expected resident count, sizes
- *                     S3-FIFO's queues and the ghost), can_evict callback, mem / mem_size
+ *   mmkit_lru_desc    policy, capacity (index space), target (expected resident count: sizes
+ *                     S3-FIFO's queues and the ghost, and is where access() starts evicting),
+ *                     can_evict callback, mem / mem_size
  *   mmkit_lru_victim  {index, dirty} of an evicted item
- *   mmkit_lru_stats   resident, inserts, touches, evictions, skipped, refault activations
+ *   mmkit_lru_access_result  {hit, evicted, victim} of one access()
+ *   mmkit_lru_stats   resident, inserts, touches, evictions, skipped, refault activations, aged
  *   mmkit_lru         the instance
  *
  * USAGE
- *   mmkit_lru_desc d = {0};  d.policy = MMKIT_LRU_DEFAULT;  d.capacity = n;  d.target = n;
+ *   mmkit_lru_desc d = {0};  d.policy = MMKIT_LRU_DEFAULT;  d.capacity = n;  d.target = slots;
  *   mmkit_lru_mem_size(&d, &bytes);  d.mem = storage;  d.mem_size = bytes;
  *   mmkit_lru_init(&l, &d);
- *   on a hit: mmkit_lru_touch(&l, i);  on a miss when full: mmkit_lru_evict(&l, &v),
- *   write v.index back if v.dirty, reuse it, mmkit_lru_insert(&l, i, 0).
+ *   per request:  mmkit_lru_access(&l, i, 0, &r);
+ *                 if (r.evicted) { if (r.victim.dirty) write_back(r.victim.index); drop(...); }
+ *                 if (!r.hit) fill(i);
+ *   (or by hand: touch on a hit; on a miss evict when full, write back, insert.)
  *
  * DESIGN
- *   Every index has a 12-byte node {prev, next, meta} (uint32 each); the lists are intrusive
- *   doubly-linked lists through those nodes, head = newest. meta holds the list id (2 bits),
- *   the reference / visited bit, the dirty bit, a 2-bit frequency (S3-FIFO) and a shadow flag.
- *   EXACT: touch moves to the head, evict takes the tail.  FIFO: no movement.  CLOCK: the
- *   tail is the hand; a referenced tail gets its bit cleared and goes to the head.  SIEVE:
- *   insert at the head, touch sets visited, a persistent hand walks from the tail towards the
- *   head clearing visited bits and evicts the first unvisited item, staying in place.
- *   S3-FIFO: small FIFO S (target/10, at least 1), main FIFO M, ghost FIFO G (the indices of
- *   the last ~target*9/10 items evicted from S, kept in the same nodes). A miss found in G
- *   enters M, otherwise S. Touch increments freq (saturating at 3). Evicting from S: a tail
- *   with freq >= 1 moves to M (freq 0), else it is evicted into G. Evicting from M: a tail with
- *   freq > 0 is decremented and reinserted at M's head, else it is evicted. S is the source
- *   while |S| >= its target or M is empty.
+ *   Per index: a link {older, newer} (2 x uint32, one array) and a meta byte (a second array:
+ *   list id 2 bits, reference / visited bit, dirty bit, 2-bit frequency). A hit of CLOCK, SIEVE
+ *   and S3-FIFO reads and writes only the meta byte (set a bit / saturating +1), FIFO touches
+ *   nothing, so the hot array is 1 byte per index. Each list is circular with a pointer to
+ *   its oldest item (newest = oldest's older neighbour), so "move the oldest to the newest end"
+ *   (second chance, S3-FIFO's reinsertion into M, exact LRU touching its oldest item) is one
+ *   pointer step, no relinking.
+ *   EXACT: touch moves to the newest end, evict takes the oldest. FIFO: no movement. CLOCK:
+ *   the oldest is the hand; a referenced one gets its bit cleared and the hand steps on.
+ *   SIEVE: insert at the newest end, touch sets visited, a persistent hand walks from the
+ *   oldest towards the newest (wrapping) clearing visited bits and evicts the first unvisited
+ *   item, staying in place. S3-FIFO: small FIFO S (target/10, at least 1), main FIFO M and a
+ *   ghost of the last target - target/10 items evicted from S. A miss found in the ghost enters
+ *   M, otherwise S. Touch increments freq (saturating at 3). Evicting from S: an oldest item
+ *   with freq >= 1 moves to M (freq 0), else it is evicted into the ghost. Evicting from M: an
+ *   oldest item with freq > 0 is decremented and reinserted (the hand steps), else it is
+ *   evicted. S is the source while |S| >= its target or M is empty.
  *   TWOLIST: inactive and active lists; insert goes to inactive, a second touch while inactive
- *   activates. Each eviction stamps the victim's node with the eviction counter (a shadow
- *   entry: the node is otherwise unused while the index is not resident); an insert of an
- *   index with a shadow whose refault distance (evictions since) is <= |active| goes straight
- *   to active. Evict first demotes the active tail while |active| > |inactive| (a referenced
- *   one gets a second round), then takes the inactive tail (a referenced one is activated).
+ *   activates. Evict first demotes the oldest active item while |active| > |inactive| (a
+ *   referenced one gets a second round), then takes the oldest inactive one (a referenced one
+ *   is activated).
+ *   Shadows (S3-FIFO's ghost, TWOLIST's refault distance): an evicted index keeps list id 3 and
+ *   an eviction stamp in its (then unused) link: the number of shadow-leaving evictions so far
+ *   (TWOLIST: all, S3-FIFO: those from S). The distance is the counter minus the stamp; the
+ *   S3-FIFO ghost holds an index while its distance < target - target/10 (a ghost FIFO of that
+ *   length without the list), TWOLIST activates a refault while distance <= |active|. The
+ *   counter is 32 bits: after 2^32 evictions a stale stamp can look recent again (a policy
+ *   hint, never an error).
  *   Aging: mmkit_pagetable_harvest (one walk, test-and-clear A bits, one callback per run of
- *   young leaves); the caller's to_index turns each page's physical address into an index
- *   (or reports it untracked), and resident indices are touched. A cleared A bit may stay
- *   cached in a TLB entry, so the page merely looks idle longer: aging needs no TLB flush
- *   (the gather passed to harvest is NULL), as Linux's "young" test does. Before treating a
- *   page as CLEAN after writeback, flush the D bits through a gather (see mmkit_pagetable.h).
+ *   young leaves); each frame of a run is turned into its dense index through the frame map
+ *   (the map's run is cached across consecutive frames, so a run of young pages costs one
+ *   lookup), and resident indices are touched. A young huge leaf touches all its frames. A
+ *   cleared A bit may stay cached in a TLB entry, so the page merely looks idle longer: aging
+ *   needs no TLB flush (the gather passed to harvest is NULL), as Linux's "young" test does.
+ *   Before treating a page as CLEAN after writeback, flush the D bits through a gather (see
+ *   mmkit_pagetable.h).
  *
  * LIMITS
- *   capacity <= 2^31; target <= capacity (0 = capacity). Indices, not addresses.
+ *   capacity <= 2^31 and 9 * capacity <= SIZE_MAX; target <= capacity (0 = capacity).
+ *   Indices, not addresses; aging tracks frame-map indices < capacity.
  *
  * BAD INPUT (a status, nothing changed, message through MMKIT_LOG)
  *   NULL / zeroed / destroyed instance -> MMKIT_EINVAL; index >= capacity -> MMKIT_ERANGE;
  *   insert of a resident index -> MMKIT_EEXIST; touch / remove / set_dirty of an absent index
  *   -> MMKIT_ENOENT; evict of an empty instance -> MMKIT_ENOENT; every resident item refused
- *   by can_evict -> MMKIT_EBUSY; desc: policy unknown, capacity 0 or > 2^31, target >
- *   capacity, mem NULL, misaligned or smaller than mem_size -> MMKIT_EINVAL.
+ *   by can_evict -> MMKIT_EBUSY (access: the miss is not inserted); flags other than
+ *   MMKIT_LRU_DIRTY, a NULL out-pointer -> MMKIT_EINVAL; desc: policy unknown, capacity 0 or
+ *   > 2^31, target > capacity, mem NULL, misaligned or smaller than mem_size -> MMKIT_EINVAL.
  *
  * COMPLEXITY
- *   insert, touch, set_dirty, remove O(1). evict O(1) amortized (each referenced item passed
- *   over costs one earlier touch; items refused by can_evict are passed over each time).
- *   age O(pages harvested + table walk). check O(capacity). mem_size, init O(1) / O(capacity).
+ *   insert, touch, set_dirty, remove O(1). evict and access O(1) amortized (each referenced
+ *   item passed over costs one earlier touch; items refused by can_evict are passed over each
+ *   time). age O(pages in young runs + the table walk + frame-map runs crossed * log runs).
+ *   check O(capacity). mem_size O(1), init O(capacity).
  *
  * THREADS AND IRQS
- *   No locks: serialise all calls on one instance. can_evict and to_index are called under
- *   the caller's serialisation and must not call back into the same instance.
+ *   No locks: serialise all calls on one instance. can_evict is called under the caller's
+ *   serialisation and must not call back into the same instance.
  *
  * CONFIGURATION
  *   MMKIT_IMPLEMENTATION in one translation unit (MMKIT_STATIC for static functions).
- *   Memory: 12 bytes per index of capacity, for every policy.
+ *   Memory: 9 bytes per index of capacity (8 link + 1 meta), for every policy.
  */
 #ifndef MMKIT_LRU_H
 #define MMKIT_LRU_H
@@ -109,12 +132,11 @@ typedef enum mmkit_lru_policy {
     MMKIT_LRU_POLICY_COUNT
 } mmkit_lru_policy;
 
-#define MMKIT_LRU_DIRTY 1u /* insert flag: the item needs writeback before reuse */
+#define MMKIT_LRU_DIRTY 1u /* insert / access flag: the item needs writeback before reuse */
+#define MMKIT_LRU_NONE 0xffffffffu /* no index (access_result.victim.index without eviction) */
 
 /* Return false when idx cannot be evicted now (pinned, under writeback). */
 typedef bool (*mmkit_lru_can_evict_fn)(void *ctx, uint32_t idx);
-/* Aging: the index of the page at pa (any address inside it); false = not tracked. */
-typedef bool (*mmkit_lru_to_index_fn)(void *ctx, mmkit_paddr pa, uint32_t *idx);
 
 typedef struct mmkit_lru_desc {
     mmkit_lru_policy policy;
@@ -131,56 +153,73 @@ typedef struct mmkit_lru_victim {
     bool dirty; /* write back before reuse */
 } mmkit_lru_victim;
 
+typedef struct mmkit_lru_access_result {
+    bool hit;                /* idx was resident and was touched */
+    bool evicted;            /* a miss at target: victim was removed before idx went in */
+    mmkit_lru_victim victim; /* {MMKIT_LRU_NONE, false} unless evicted */
+} mmkit_lru_access_result;
+
 typedef struct mmkit_lru_stats {
     uint64_t resident, inserts, touches, evictions, skipped, refault_activations, aged;
 } mmkit_lru_stats;
 
-typedef struct mmkit_lru_list {
-    uint32_t head, tail, count;
-} mmkit_lru_list;
+/* Bytes of caller memory desc needs (9 * capacity rounded up to 4). EINVAL: desc or bytes
+ * NULL, bad policy, capacity 0 or > 2^31 (or 9 * capacity > SIZE_MAX), target > capacity.
+ * O(1). */
+MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *bytes);
+/* Start empty. EINVAL: as mem_size, l NULL, mem NULL, not 4-aligned or too small. O(capacity). */
+struct mmkit_lru;
+MMKIT_API mmkit_status mmkit_lru_init(struct mmkit_lru *l, const mmkit_lru_desc *desc);
+/* Forget the instance (its memory is the caller's). EINVAL on a NULL/zeroed instance. O(1). */
+MMKIT_API mmkit_status mmkit_lru_destroy(struct mmkit_lru *l);
+/* One cache step for idx. Resident: touch it (res->hit). Absent: when resident >= target,
+ * evict one victim first (res->evicted, res->victim: write it back if dirty), then insert idx.
+ * flags MMKIT_LRU_DIRTY marks idx dirty (a write) in both cases. EINVAL l invalid, res NULL,
+ * unknown flags; ERANGE idx >= capacity; EBUSY at target with every resident item refused by
+ * can_evict (idx not inserted). O(1) amortized (as evict). */
+MMKIT_API mmkit_status mmkit_lru_access(struct mmkit_lru *l, uint32_t idx, uint32_t flags,
+                                        mmkit_lru_access_result *res);
+/* Make idx resident. ERANGE idx >= capacity, EEXIST resident, EINVAL unknown flags. O(1). */
+MMKIT_API mmkit_status mmkit_lru_insert(struct mmkit_lru *l, uint32_t idx, uint32_t flags);
+/* One access to resident idx. ERANGE, ENOENT not resident. O(1). */
+MMKIT_API mmkit_status mmkit_lru_touch(struct mmkit_lru *l, uint32_t idx);
+/* Set or clear needs-writeback. ERANGE, ENOENT. O(1). */
+MMKIT_API mmkit_status mmkit_lru_set_dirty(struct mmkit_lru *l, uint32_t idx, bool dirty);
+/* Drop resident idx without counting an eviction (no shadow). ERANGE, ENOENT. O(1). */
+MMKIT_API mmkit_status mmkit_lru_remove(struct mmkit_lru *l, uint32_t idx);
+/* Choose and remove a victim; *v gets its index and dirty bit. ENOENT empty, EBUSY every
+ * resident item refused by can_evict (nothing changed but reference bits). v NULL -> EINVAL.
+ * O(1) amortized. */
+MMKIT_API mmkit_status mmkit_lru_evict(struct mmkit_lru *l, mmkit_lru_victim *v);
+/* Aging pass: harvest the A bits of [va, va+len) of pt in one walk (no TLB flush needed, see
+ * DESIGN) and touch every resident index whose frame (its dense index in fm) was young; frames
+ * outside fm or with an index >= capacity are ignored. Errors of mmkit_pagetable_harvest;
+ * pt or fm NULL -> EINVAL. O(pages in young runs + the walk). */
+MMKIT_API mmkit_status mmkit_lru_age(struct mmkit_lru *l, mmkit_pagetable *pt, mmkit_vaddr va,
+                                     uint64_t len, const mmkit_frame_map *fm);
+/* Counters. EINVAL: l invalid, s NULL. O(1). */
+MMKIT_API mmkit_status mmkit_lru_stats_get(const struct mmkit_lru *l, mmkit_lru_stats *s);
+/* Verify the lists, counts, meta bits and policy invariants. ECORRUPT. O(capacity). */
+MMKIT_API mmkit_status mmkit_lru_check(const struct mmkit_lru *l);
 
 /* storage only; treat as opaque */
+typedef struct mmkit_lru_list {
+    uint32_t oldest, count; /* circular through the links; oldest MMKIT_LRU_NONE when empty */
+} mmkit_lru_list;
+
 typedef struct mmkit_lru {
     uint32_t magic;
     mmkit_lru_policy policy;
     uint32_t capacity, target, small_target, ghost_target;
     uint32_t hand;          /* SIEVE */
-    uint32_t clock;         /* TWOLIST eviction counter */
-    mmkit_lru_list list[3]; /* S / inactive / single list, M / active, ghost */
-    uint32_t *node;         /* 3 words per index */
+    uint32_t clock;         /* shadow-leaving evictions (the stamp of the latest) */
+    mmkit_lru_list list[2]; /* S / inactive / the single list, M / active */
+    uint32_t *link;         /* 2 words per index: older, newer; a shadow's stamp in older */
+    uint8_t *meta;          /* 1 byte per index */
     mmkit_lru_can_evict_fn can_evict;
     void *ctx;
     mmkit_lru_stats st;
 } mmkit_lru;
-
-/* Bytes of caller memory desc needs (12 * capacity). EINVAL: desc or bytes NULL, bad policy,
- * capacity 0 or > 2^31, target > capacity. O(1). */
-MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *bytes);
-/* Start empty. EINVAL: as mem_size, l NULL, mem NULL, not 4-aligned or too small. O(capacity). */
-MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc);
-/* Forget the instance (its memory is the caller's). EINVAL on a NULL/zeroed instance. O(1). */
-MMKIT_API mmkit_status mmkit_lru_destroy(mmkit_lru *l);
-/* Make idx resident. ERANGE idx >= capacity, EEXIST resident. O(1). */
-MMKIT_API mmkit_status mmkit_lru_insert(mmkit_lru *l, uint32_t idx, uint32_t flags);
-/* One access to resident idx. ERANGE, ENOENT not resident. O(1). */
-MMKIT_API mmkit_status mmkit_lru_touch(mmkit_lru *l, uint32_t idx);
-/* Set or clear needs-writeback. ERANGE, ENOENT. O(1). */
-MMKIT_API mmkit_status mmkit_lru_set_dirty(mmkit_lru *l, uint32_t idx, bool dirty);
-/* Drop resident idx without counting an eviction (no shadow). ERANGE, ENOENT. O(1). */
-MMKIT_API mmkit_status mmkit_lru_remove(mmkit_lru *l, uint32_t idx);
-/* Choose and remove a victim; *v gets its index and dirty bit. ENOENT empty, EBUSY every
- * resident item refused by can_evict (nothing changed but reference bits). v NULL -> EINVAL.
- * O(1) amortized. */
-MMKIT_API mmkit_status mmkit_lru_evict(mmkit_lru *l, mmkit_lru_victim *v);
-/* Aging pass: harvest A bits of [va, va+len) of pt (no TLB flush needed, see DESIGN) and touch
- * every resident index to_index maps a young page to. Errors of mmkit_pagetable_harvest;
- * pt or to_index NULL -> EINVAL. O(pages in young runs + the walk). */
-MMKIT_API mmkit_status mmkit_lru_age(mmkit_lru *l, mmkit_pagetable *pt, mmkit_vaddr va,
-                                     uint64_t len, mmkit_lru_to_index_fn to_index, void *ctx);
-/* Counters. EINVAL: l invalid, s NULL. O(1). */
-MMKIT_API mmkit_status mmkit_lru_stats_get(const mmkit_lru *l, mmkit_lru_stats *s);
-/* Verify the lists, counts, meta bits and policy invariants. ECORRUPT. O(capacity). */
-MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l);
 
 #ifdef __cplusplus
 }
@@ -190,87 +229,125 @@ MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l);
 #if defined(MMKIT_IMPLEMENTATION) && !defined(MMKIT_LRU_IMPL_DONE)
 #define MMKIT_LRU_IMPL_DONE
 
-#define MMKIT__LRU_MAGIC 0x4c525531u
+#define MMKIT__LRU_MAGIC 0x4c525532u
 #define MMKIT__LRU_NIL 0xffffffffu
-#define MMKIT__LRU_P(l, i) ((l)->node[(size_t)(i) * 3u])
-#define MMKIT__LRU_N(l, i) ((l)->node[(size_t)(i) * 3u + 1u])
-#define MMKIT__LRU_M(l, i) ((l)->node[(size_t)(i) * 3u + 2u])
-/* meta: bits 0-1 list (0 none, 1 list[0], 2 list[1], 3 ghost list[2]) */
+#define MMKIT__LRU_O(l, i) ((l)->link[(size_t)(i) * 2u])      /* older neighbour / stamp */
+#define MMKIT__LRU_Y(l, i) ((l)->link[(size_t)(i) * 2u + 1u]) /* newer neighbour */
+/* meta: bits 0-1 list (0 none, 1 list[0], 2 list[1], 3 shadow) */
 #define MMKIT__LRU_LIST 3u
+#define MMKIT__LRU_SHADOW 3u
 #define MMKIT__LRU_REF 4u
 #define MMKIT__LRU_DIRTY 8u
 #define MMKIT__LRU_FSHIFT 4u
 #define MMKIT__LRU_FREQ (3u << 4)
-#define MMKIT__LRU_SHADOW 64u
+#define MMKIT__LRU_BITS 0x3fu
 
-static bool mmkit__lru_ok(const mmkit_lru *l) {
-    return l && l->magic == MMKIT__LRU_MAGIC && l->node && l->policy < MMKIT_LRU_POLICY_COUNT;
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__LRU_PREFETCH(p) __builtin_prefetch((p), 1)
+#else
+#define MMKIT__LRU_PREFETCH(p) ((void)(p))
+#endif
+
+/* Warm the next candidates: the oldest item of each list (link and meta), so the next
+ * eviction, usually a few requests later, does not start with a chain of cache misses. */
+static void mmkit__lru_warm(const mmkit_lru *l) {
+    uint32_t w;
+    for (w = 0; w < 2; w++) {
+        uint32_t c = l->list[w].oldest;
+        if (c == MMKIT__LRU_NIL) continue;
+        MMKIT__LRU_PREFETCH(&l->meta[c]);
+        MMKIT__LRU_PREFETCH(&l->link[(size_t)c * 2u]);
+    }
+    if (l->hand != MMKIT__LRU_NIL) {
+        MMKIT__LRU_PREFETCH(&l->meta[l->hand]);
+        MMKIT__LRU_PREFETCH(&l->link[(size_t)l->hand * 2u]);
+    }
 }
 
-static void mmkit__lru_unlink(mmkit_lru *l, uint32_t i) {
-    uint32_t m = MMKIT__LRU_M(l, i), w = (m & MMKIT__LRU_LIST) - 1u;
+MMKIT__INLINE bool mmkit__lru_ok(const mmkit_lru *l) {
+    return l && l->magic == MMKIT__LRU_MAGIC && l->link && l->meta &&
+           l->policy < MMKIT_LRU_POLICY_COUNT;
+}
+
+MMKIT__INLINE void mmkit__lru_unlink(mmkit_lru *l, uint32_t i) {
+    uint32_t m = l->meta[i];
+    mmkit_lru_list *q = &l->list[(m & MMKIT__LRU_LIST) - 1u];
+    if (--q->count == 0) {
+        q->oldest = MMKIT__LRU_NIL;
+    } else {
+        uint32_t o = MMKIT__LRU_O(l, i), y = MMKIT__LRU_Y(l, i);
+        MMKIT__LRU_Y(l, o) = y;
+        MMKIT__LRU_O(l, y) = o;
+        if (q->oldest == i) q->oldest = y;
+    }
+    l->meta[i] = (uint8_t)(m & ~MMKIT__LRU_LIST);
+}
+
+/* i (linked nowhere) becomes the newest of list w (0..1) */
+MMKIT__INLINE void mmkit__lru_push(mmkit_lru *l, uint32_t w, uint32_t i) {
     mmkit_lru_list *q = &l->list[w];
-    uint32_t p = MMKIT__LRU_P(l, i), n = MMKIT__LRU_N(l, i);
-    if (p != MMKIT__LRU_NIL) MMKIT__LRU_N(l, p) = n; else q->head = n;
-    if (n != MMKIT__LRU_NIL) MMKIT__LRU_P(l, n) = p; else q->tail = p;
-    q->count--;
-    MMKIT__LRU_M(l, i) = m & ~MMKIT__LRU_LIST;
-    MMKIT__LRU_P(l, i) = MMKIT__LRU_NIL;
-    MMKIT__LRU_N(l, i) = MMKIT__LRU_NIL;
+    if (q->count++ == 0) {
+        MMKIT__LRU_O(l, i) = MMKIT__LRU_Y(l, i) = i;
+        q->oldest = i;
+    } else {
+        uint32_t o = q->oldest, y = MMKIT__LRU_O(l, o); /* y: the newest so far */
+        MMKIT__LRU_O(l, i) = y;
+        MMKIT__LRU_Y(l, i) = o;
+        MMKIT__LRU_Y(l, y) = i;
+        MMKIT__LRU_O(l, o) = i;
+    }
+    l->meta[i] = (uint8_t)((l->meta[i] & ~MMKIT__LRU_LIST) | (w + 1u));
 }
 
-/* push at the head (newest) of list w (0..2) */
-static void mmkit__lru_push(mmkit_lru *l, uint32_t w, uint32_t i) {
-    mmkit_lru_list *q = &l->list[w];
-    MMKIT__LRU_P(l, i) = MMKIT__LRU_NIL;
-    MMKIT__LRU_N(l, i) = q->head;
-    if (q->head != MMKIT__LRU_NIL) MMKIT__LRU_P(l, q->head) = i; else q->tail = i;
-    q->head = i;
-    q->count++;
-    MMKIT__LRU_M(l, i) = (MMKIT__LRU_M(l, i) & ~MMKIT__LRU_LIST) | (w + 1u);
-}
-
-static void mmkit__lru_move(mmkit_lru *l, uint32_t w, uint32_t i) {
+/* i becomes the newest of list w; the oldest of its own list just steps the pointer */
+MMKIT__INLINE void mmkit__lru_move(mmkit_lru *l, uint32_t w, uint32_t i) {
+    if ((l->meta[i] & MMKIT__LRU_LIST) == w + 1u && l->list[w].oldest == i) {
+        l->list[w].oldest = MMKIT__LRU_Y(l, i);
+        return;
+    }
     mmkit__lru_unlink(l, i);
     mmkit__lru_push(l, w, i);
 }
 
-static bool mmkit__lru_resident(const mmkit_lru *l, uint32_t i) {
-    uint32_t w = MMKIT__LRU_M(l, i) & MMKIT__LRU_LIST;
+MMKIT__INLINE bool mmkit__lru_resident(const mmkit_lru *l, uint32_t i) {
+    uint32_t w = l->meta[i] & MMKIT__LRU_LIST;
     return w == 1u || w == 2u;
 }
 
-static mmkit_status mmkit__lru_desc_ok(const mmkit_lru_desc *d, const char **why) {
-    if ((unsigned)d->policy >= (unsigned)MMKIT_LRU_POLICY_COUNT) { *why = "policy"; return MMKIT_EINVAL; }
-    if (d->capacity == 0 || d->capacity > 0x80000000u) { *why = "capacity"; return MMKIT_EINVAL; }
-    if (d->target > d->capacity) { *why = "target"; return MMKIT_EINVAL; }
+static mmkit_status mmkit__lru_desc_ok(const mmkit_lru_desc *d) {
+    if ((unsigned)d->policy >= (unsigned)MMKIT_LRU_POLICY_COUNT) return MMKIT_EINVAL;
+    if (d->capacity == 0 || d->capacity > 0x80000000u) return MMKIT_EINVAL;
+#if SIZE_MAX <= 0xffffffffu
+    if ((size_t)-1 / 9u <= (size_t)d->capacity) return MMKIT_EINVAL; /* 9 * capacity bytes */
+#endif
+    if (d->target > d->capacity) return MMKIT_EINVAL;
     return MMKIT_OK;
 }
 
+static size_t mmkit__lru_bytes(uint32_t capacity) {
+    return (size_t)capacity * 8u + (((size_t)capacity + 3u) & ~(size_t)3u);
+}
+
 MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *bytes) {
-    const char *why = "";
     if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_mem_size: desc: must not be NULL");
     if (!bytes) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_mem_size: bytes: must not be NULL");
-    if (mmkit__lru_desc_ok(desc, &why) != MMKIT_OK)
+    if (mmkit__lru_desc_ok(desc) != MMKIT_OK)
         return MMKIT__REFUSE(MMKIT_EINVAL,
                              "mmkit_lru_mem_size: desc: policy known, 0 < capacity <= 2^31, target <= capacity");
-    (void)why;
-    *bytes = (size_t)desc->capacity * 12u;
+    *bytes = mmkit__lru_bytes(desc->capacity);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) {
-    const char *why = "";
-    uint32_t i, t;
+    uint32_t t;
     if (!l) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: l: must not be NULL");
     if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc: must not be NULL");
-    if (mmkit__lru_desc_ok(desc, &why) != MMKIT_OK)
+    if (mmkit__lru_desc_ok(desc) != MMKIT_OK)
         return MMKIT__REFUSE(MMKIT_EINVAL,
                              "mmkit_lru_init: desc: policy known, 0 < capacity <= 2^31, target <= capacity");
-    (void)why;
     if (!desc->mem || ((uintptr_t)desc->mem & 3u) != 0)
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc.mem: non-NULL, 4-byte aligned");
-    if (desc->mem_size < (size_t)desc->capacity * 12u)
+    if (desc->mem_size < mmkit__lru_bytes(desc->capacity))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc.mem_size: at least mmkit_lru_mem_size");
     MMKIT_MEMSET(l, 0, sizeof *l);
     l->policy = desc->policy == MMKIT_LRU_DEFAULT ? MMKIT_LRU_S3FIFO : desc->policy;
@@ -280,13 +357,11 @@ MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) 
     l->small_target = t / 10u ? t / 10u : 1u;
     l->ghost_target = t - t / 10u;
     l->hand = MMKIT__LRU_NIL;
-    for (i = 0; i < 3; i++) l->list[i].head = l->list[i].tail = MMKIT__LRU_NIL;
-    l->node = (uint32_t *)desc->mem;
-    for (i = 0; i < desc->capacity; i++) {
-        MMKIT__LRU_P(l, i) = MMKIT__LRU_NIL;
-        MMKIT__LRU_N(l, i) = MMKIT__LRU_NIL;
-        MMKIT__LRU_M(l, i) = 0;
-    }
+    l->list[0].oldest = l->list[1].oldest = MMKIT__LRU_NIL;
+    l->link = (uint32_t *)desc->mem;
+    l->meta = (uint8_t *)desc->mem + (size_t)desc->capacity * 8u;
+    /* links of absent items are never read (a shadow writes its stamp first) */
+    MMKIT_MEMSET(l->meta, 0, desc->capacity);
     l->can_evict = desc->can_evict;
     l->ctx = desc->ctx;
     l->magic = MMKIT__LRU_MAGIC;
@@ -303,72 +378,81 @@ MMKIT_API mmkit_status mmkit_lru_destroy(mmkit_lru *l) {
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_" fn ": l: not an initialised instance"); \
     if (idx >= l->capacity) return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_lru_" fn ": idx: < capacity")
 
-MMKIT_API mmkit_status mmkit_lru_insert(mmkit_lru *l, uint32_t idx, uint32_t flags) {
-    uint32_t m, w = 0;
-    MMKIT__LRU_ARGS("insert");
-    if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_insert: flags: only MMKIT_LRU_DIRTY");
-    if (mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_lru_insert: idx: already resident");
-    m = MMKIT__LRU_M(l, idx);
-    if (l->policy == MMKIT_LRU_S3FIFO && (m & MMKIT__LRU_LIST) == 3u) {
-        mmkit__lru_unlink(l, idx); /* ghost hit: straight to M */
-        w = 1;
-        l->st.refault_activations++;
-    } else if (l->policy == MMKIT_LRU_TWOLIST && (m & MMKIT__LRU_SHADOW)) {
-        uint32_t dist = l->clock - MMKIT__LRU_P(l, idx);
-        if (dist <= l->list[1].count) {
+/* idx absent (meta m): make it resident, straight to M / active on a recent shadow */
+MMKIT__INLINE void mmkit__lru_insert(mmkit_lru *l, uint32_t idx, uint32_t m, uint32_t flags) {
+    uint32_t w = 0;
+    if ((m & MMKIT__LRU_LIST) == MMKIT__LRU_SHADOW) {
+        uint32_t dist = l->clock - MMKIT__LRU_O(l, idx);
+        if (l->policy == MMKIT_LRU_S3FIFO ? dist < l->ghost_target : dist <= l->list[1].count) {
             w = 1;
             l->st.refault_activations++;
         }
     }
-    MMKIT__LRU_M(l, idx) = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u;
+    l->meta[idx] = (uint8_t)((flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u);
     mmkit__lru_push(l, w, idx);
     l->st.inserts++;
     l->st.resident++;
+}
+
+/* idx resident (meta m) */
+MMKIT__INLINE void mmkit__lru_touch(mmkit_lru *l, uint32_t idx, uint32_t m) {
+    l->st.touches++;
+    switch (l->policy) {
+    case MMKIT_LRU_S3FIFO: /* saturating +1 of the 2-bit frequency */
+        l->meta[idx] = (uint8_t)(m + ((uint32_t)((m & MMKIT__LRU_FREQ) != MMKIT__LRU_FREQ) << MMKIT__LRU_FSHIFT));
+        break;
+    case MMKIT_LRU_CLOCK:
+    case MMKIT_LRU_SIEVE:
+        l->meta[idx] = (uint8_t)(m | MMKIT__LRU_REF);
+        break;
+    case MMKIT_LRU_FIFO:
+        if (m != l->meta[idx]) l->meta[idx] = (uint8_t)m; /* access() may set DIRTY */
+        break;
+    case MMKIT_LRU_EXACT:
+        l->meta[idx] = (uint8_t)m;
+        if (MMKIT__LRU_O(l, l->list[0].oldest) != idx) mmkit__lru_move(l, 0, idx);
+        break;
+    default: /* TWOLIST */
+        if ((m & MMKIT__LRU_LIST) == 1u && (m & MMKIT__LRU_REF)) {
+            l->meta[idx] = (uint8_t)(m & ~MMKIT__LRU_REF);
+            mmkit__lru_move(l, 1, idx);
+        } else {
+            l->meta[idx] = (uint8_t)(m | MMKIT__LRU_REF);
+        }
+        break;
+    }
+}
+
+MMKIT_API mmkit_status mmkit_lru_insert(mmkit_lru *l, uint32_t idx, uint32_t flags) {
+    MMKIT__LRU_ARGS("insert");
+    if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_insert: flags: only MMKIT_LRU_DIRTY");
+    if (mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_lru_insert: idx: already resident");
+    mmkit__lru_insert(l, idx, l->meta[idx], flags);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_lru_touch(mmkit_lru *l, uint32_t idx) {
-    uint32_t m, f;
     MMKIT__LRU_ARGS("touch");
     if (!mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_touch: idx: not resident");
-    l->st.touches++;
-    m = MMKIT__LRU_M(l, idx);
-    switch (l->policy) {
-    case MMKIT_LRU_EXACT:
-        if (l->list[0].head != idx) mmkit__lru_move(l, 0, idx);
-        break;
-    case MMKIT_LRU_FIFO: break;
-    case MMKIT_LRU_S3FIFO:
-        f = (m & MMKIT__LRU_FREQ) >> MMKIT__LRU_FSHIFT;
-        if (f < 3u) MMKIT__LRU_M(l, idx) = (m & ~MMKIT__LRU_FREQ) | ((f + 1u) << MMKIT__LRU_FSHIFT);
-        break;
-    case MMKIT_LRU_TWOLIST:
-        if ((m & MMKIT__LRU_LIST) == 1u && (m & MMKIT__LRU_REF)) {
-            MMKIT__LRU_M(l, idx) = m & ~MMKIT__LRU_REF;
-            mmkit__lru_move(l, 1, idx);
-        } else {
-            MMKIT__LRU_M(l, idx) = m | MMKIT__LRU_REF;
-        }
-        break;
-    default: /* CLOCK, SIEVE */
-        MMKIT__LRU_M(l, idx) = m | MMKIT__LRU_REF;
-        break;
-    }
+    mmkit__lru_touch(l, idx, l->meta[idx]);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_lru_set_dirty(mmkit_lru *l, uint32_t idx, bool dirty) {
     MMKIT__LRU_ARGS("set_dirty");
     if (!mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_set_dirty: idx: not resident");
-    if (dirty) MMKIT__LRU_M(l, idx) |= MMKIT__LRU_DIRTY;
-    else MMKIT__LRU_M(l, idx) &= ~MMKIT__LRU_DIRTY;
+    if (dirty) l->meta[idx] = (uint8_t)(l->meta[idx] | MMKIT__LRU_DIRTY);
+    else l->meta[idx] = (uint8_t)(l->meta[idx] & ~MMKIT__LRU_DIRTY);
     return MMKIT_OK;
 }
 
 static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx) {
-    if (l->hand == idx) l->hand = MMKIT__LRU_P(l, idx);
+    if (l->hand == idx) {
+        uint32_t y = MMKIT__LRU_Y(l, idx);
+        l->hand = y != idx ? y : MMKIT__LRU_NIL;
+    }
     mmkit__lru_unlink(l, idx);
-    MMKIT__LRU_M(l, idx) = 0;
+    l->meta[idx] = 0;
     l->st.resident--;
 }
 
@@ -385,161 +469,217 @@ static bool mmkit__lru_may(mmkit_lru *l, uint32_t i) {
     return false;
 }
 
-/* The victim, or NIL when every candidate was refused. Bounded by 2 passes (+ S3-FIFO's
- * moves, each at most 3 per touch). */
+/* The first item of list w, from its oldest, that can_evict accepts; NIL if none. */
+static uint32_t mmkit__lru_first_may(mmkit_lru *l, uint32_t w) {
+    uint32_t c = l->list[w].oldest, k;
+    for (k = l->list[w].count; k; k--, c = MMKIT__LRU_Y(l, c))
+        if (mmkit__lru_may(l, c)) return c;
+    return MMKIT__LRU_NIL;
+}
+
+/* The victim, or NIL when every candidate was refused. CLOCK / SIEVE: at most two passes;
+ * S3-FIFO / TWOLIST: each move out of S / inactive and each frequency decrement is paid by an
+ * earlier touch, bounded by budget. */
 static uint32_t mmkit__lru_pick(mmkit_lru *l) {
+    mmkit_lru_list *q0 = &l->list[0], *q1 = &l->list[1];
     uint64_t budget = 4u * (uint64_t)l->st.resident + 8u;
-    uint32_t c, nx, m;
+    uint32_t c, y, m, k;
     switch (l->policy) {
     case MMKIT_LRU_EXACT:
     case MMKIT_LRU_FIFO:
-        for (c = l->list[0].tail; c != MMKIT__LRU_NIL; c = MMKIT__LRU_P(l, c))
-            if (mmkit__lru_may(l, c)) return c;
-        return MMKIT__LRU_NIL;
+        return mmkit__lru_first_may(l, 0);
     case MMKIT_LRU_CLOCK:
-        c = l->list[0].tail;
-        while (c != MMKIT__LRU_NIL && budget--) {
-            nx = MMKIT__LRU_P(l, c);
-            m = MMKIT__LRU_M(l, c);
+        c = q0->oldest;
+        for (k = 2u * q0->count; k; k--, c = y) {
+            y = MMKIT__LRU_Y(l, c);
+            m = l->meta[c];
             if (m & MMKIT__LRU_REF) {
-                MMKIT__LRU_M(l, c) = m & ~MMKIT__LRU_REF;
-                mmkit__lru_move(l, 0, c);
-                if (nx == MMKIT__LRU_NIL) nx = l->list[0].tail;
+                l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
+                mmkit__lru_move(l, 0, c); /* the hand steps, or (past refused items) relink */
             } else if (mmkit__lru_may(l, c)) {
                 return c;
-            } else if (nx == MMKIT__LRU_NIL) {
-                return MMKIT__LRU_NIL; /* a full pass over the rest */
             }
-            c = nx;
         }
         return MMKIT__LRU_NIL;
     case MMKIT_LRU_SIEVE:
-        c = l->hand != MMKIT__LRU_NIL ? l->hand : l->list[0].tail;
-        while (budget--) {
-            m = MMKIT__LRU_M(l, c);
-            if (m & MMKIT__LRU_REF) MMKIT__LRU_M(l, c) = m & ~MMKIT__LRU_REF;
+        c = l->hand != MMKIT__LRU_NIL ? l->hand : q0->oldest;
+        for (k = 2u * q0->count + 1u; k; k--, c = MMKIT__LRU_Y(l, c)) {
+            m = l->meta[c];
+            if (m & MMKIT__LRU_REF) l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
             else if (mmkit__lru_may(l, c)) return c;
-            c = MMKIT__LRU_P(l, c);
-            if (c == MMKIT__LRU_NIL) c = l->list[0].tail;
         }
         return MMKIT__LRU_NIL;
     case MMKIT_LRU_TWOLIST:
-        while (l->list[1].count > l->list[0].count && budget--) {
-            c = l->list[1].tail;
-            m = MMKIT__LRU_M(l, c);
-            MMKIT__LRU_M(l, c) = m & ~MMKIT__LRU_REF;
+        while (q1->count > q0->count && budget--) {
+            c = q1->oldest;
+            m = l->meta[c];
+            l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
             mmkit__lru_move(l, (m & MMKIT__LRU_REF) ? 1u : 0u, c);
         }
-        c = l->list[0].tail;
-        while (c != MMKIT__LRU_NIL && budget--) {
-            nx = MMKIT__LRU_P(l, c);
-            m = MMKIT__LRU_M(l, c);
+        c = q0->oldest;
+        for (k = q0->count; k && budget; k--, c = y) {
+            y = MMKIT__LRU_Y(l, c);
+            m = l->meta[c];
             if (m & MMKIT__LRU_REF) {
-                MMKIT__LRU_M(l, c) = m & ~MMKIT__LRU_REF;
+                budget--;
+                l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
                 mmkit__lru_move(l, 1, c);
             } else if (mmkit__lru_may(l, c)) {
                 return c;
             }
-            c = nx;
         }
-        /* inactive exhausted: try the active list in order */
-        for (c = l->list[1].tail; c != MMKIT__LRU_NIL; c = MMKIT__LRU_P(l, c))
-            if (mmkit__lru_may(l, c)) return c;
-        return MMKIT__LRU_NIL;
+        return mmkit__lru_first_may(l, 1); /* inactive exhausted: the active list in order */
     default: /* S3-FIFO */
         while (budget--) {
-            if (l->list[0].count > 0 && (l->list[0].count >= l->small_target || l->list[1].count == 0)) {
-                for (c = l->list[0].tail; c != MMKIT__LRU_NIL; c = nx) {
-                    nx = MMKIT__LRU_P(l, c);
-                    m = MMKIT__LRU_M(l, c);
+            if (q0->count > 0 && (q0->count >= l->small_target || q1->count == 0)) {
+                c = q0->oldest;
+                for (k = q0->count; k; k--, c = y) {
+                    y = MMKIT__LRU_Y(l, c);
+                    m = l->meta[c];
                     if (m & MMKIT__LRU_FREQ) {
-                        MMKIT__LRU_M(l, c) = m & ~MMKIT__LRU_FREQ;
+                        l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_FREQ);
                         mmkit__lru_move(l, 1, c);
                         break; /* re-evaluate S vs M */
                     }
                     if (mmkit__lru_may(l, c)) return c;
                 }
-                if (c != MMKIT__LRU_NIL) continue;
-                if (l->list[1].count == 0) return MMKIT__LRU_NIL;
+                if (k) continue;
+                if (q1->count == 0) return MMKIT__LRU_NIL;
             }
-            for (c = l->list[1].tail; c != MMKIT__LRU_NIL; c = nx) {
-                nx = MMKIT__LRU_P(l, c);
-                m = MMKIT__LRU_M(l, c);
+            c = q1->oldest;
+            for (k = q1->count; k; k--, c = y) {
+                y = MMKIT__LRU_Y(l, c);
+                m = l->meta[c];
                 if (m & MMKIT__LRU_FREQ) {
-                    MMKIT__LRU_M(l, c) = m - (1u << MMKIT__LRU_FSHIFT);
+                    l->meta[c] = (uint8_t)(m - (1u << MMKIT__LRU_FSHIFT));
                     mmkit__lru_move(l, 1, c);
                     break;
                 }
                 if (mmkit__lru_may(l, c)) return c;
             }
-            if (c == MMKIT__LRU_NIL) {
-                /* M refused entirely: S in order */
-                for (c = l->list[0].tail; c != MMKIT__LRU_NIL; c = MMKIT__LRU_P(l, c))
-                    if (mmkit__lru_may(l, c)) return c;
-                return MMKIT__LRU_NIL;
-            }
+            if (!k) return mmkit__lru_first_may(l, 0); /* M refused entirely: S in order */
         }
         return MMKIT__LRU_NIL;
     }
 }
 
+/* Remove picked victim c into *v, leaving a shadow where the policy keeps one. */
+static void mmkit__lru_evict_one(mmkit_lru *l, uint32_t c, mmkit_lru_victim *v) {
+    uint32_t m = l->meta[c];
+    v->index = c;
+    v->dirty = (m & MMKIT__LRU_DIRTY) != 0;
+    if (l->policy == MMKIT_LRU_SIEVE) l->hand = c; /* drop steps it to the next newer */
+    mmkit__lru_drop(l, c);
+    l->st.evictions++;
+    if ((l->policy == MMKIT_LRU_S3FIFO && (m & MMKIT__LRU_LIST) == 1u) || l->policy == MMKIT_LRU_TWOLIST) {
+        MMKIT__LRU_O(l, c) = ++l->clock;
+        l->meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
+    }
+    mmkit__lru_warm(l);
+}
+
 MMKIT_API mmkit_status mmkit_lru_evict(mmkit_lru *l, mmkit_lru_victim *v) {
-    uint32_t c, m, w;
+    uint32_t c;
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: l: not an initialised instance");
     if (!v) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: v: must not be NULL");
     if (l->st.resident == 0) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_evict: l: nothing resident");
     c = mmkit__lru_pick(l);
     if (c == MMKIT__LRU_NIL) return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_evict: l: every resident item refused by can_evict");
-    m = MMKIT__LRU_M(l, c);
-    w = m & MMKIT__LRU_LIST;
-    v->index = c;
-    v->dirty = (m & MMKIT__LRU_DIRTY) != 0;
-    if (l->policy == MMKIT_LRU_SIEVE) l->hand = MMKIT__LRU_P(l, c);
-    mmkit__lru_drop(l, c);
-    l->st.evictions++;
-    if (l->policy == MMKIT_LRU_S3FIFO && w == 1u) {
-        mmkit__lru_push(l, 2, c);
-        if (l->list[2].count > l->ghost_target) {
-            uint32_t g = l->list[2].tail;
-            mmkit__lru_unlink(l, g);
-            MMKIT__LRU_M(l, g) = 0;
-        }
-    } else if (l->policy == MMKIT_LRU_TWOLIST) {
-        l->clock++;
-        MMKIT__LRU_P(l, c) = l->clock;
-        MMKIT__LRU_M(l, c) = MMKIT__LRU_SHADOW;
+    mmkit__lru_evict_one(l, c, v);
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
+                                        mmkit_lru_access_result *res) {
+    uint32_t m, d;
+    MMKIT__LRU_ARGS("access");
+    if (!res) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: res: must not be NULL");
+    if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: flags: only MMKIT_LRU_DIRTY");
+    m = l->meta[idx];
+    d = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u;
+    res->victim.index = MMKIT__LRU_NIL;
+    res->victim.dirty = false;
+    res->evicted = false;
+    if ((m & MMKIT__LRU_LIST) - 1u < 2u) { /* resident */
+        res->hit = true;
+        mmkit__lru_touch(l, idx, m | d);
+        return MMKIT_OK;
     }
+    res->hit = false;
+    if (l->st.resident >= l->target && l->st.resident > 0) {
+        uint32_t c = mmkit__lru_pick(l);
+        if (c == MMKIT__LRU_NIL)
+            return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_access: l: at target and every resident item refused by can_evict");
+        mmkit__lru_evict_one(l, c, &res->victim);
+        res->evicted = true;
+        m = l->meta[idx]; /* unchanged: idx was not resident, so it was not the victim */
+    }
+    mmkit__lru_insert(l, idx, m, flags);
     return MMKIT_OK;
 }
 
 typedef struct mmkit__lru_age_ctx {
     mmkit_lru *l;
-    mmkit_lru_to_index_fn to_index;
-    void *ctx;
+    const mmkit_frame_map *fm;
+    mmkit_pfn lo, hi; /* cached frame-map run [lo, hi) ... */
+    uint64_t base;    /* ... whose first frame has this index */
 } mmkit__lru_age_ctx;
+
+/* Find the frame-map run holding pfn into a; false when pfn is in a hole or outside. */
+static bool mmkit__lru_age_find(mmkit__lru_age_ctx *a, mmkit_pfn pfn) {
+    const mmkit_frame_map_run *r = a->fm->run;
+    size_t lo = 0, hi = a->fm->runs;
+    while (lo < hi) { /* the first run ending after pfn */
+        size_t mid = lo + (hi - lo) / 2u;
+        if (r[mid].pfn + r[mid].frames <= pfn) lo = mid + 1u;
+        else hi = mid;
+    }
+    if (lo == a->fm->runs || r[lo].pfn > pfn) {
+        a->lo = pfn; /* the hole up to the next run (or the end) */
+        a->hi = lo == a->fm->runs ? ~(mmkit_pfn)0 : r[lo].pfn;
+        a->base = MMKIT__LRU_NIL;
+        return false;
+    }
+    a->lo = r[lo].pfn;
+    a->hi = r[lo].pfn + r[lo].frames;
+    a->base = r[lo].index;
+    return true;
+}
 
 static void mmkit__lru_age_run(void *p, const mmkit_pagetable_mapping *run) {
     mmkit__lru_age_ctx *a = (mmkit__lru_age_ctx *)p;
-    uint64_t off;
-    uint32_t idx;
-    for (off = 0; off < run->size; off += 4096u) {
-        if (!a->to_index(a->ctx, run->pa + off, &idx)) continue;
-        if (idx < a->l->capacity && mmkit__lru_resident(a->l, idx)) {
-            a->l->st.aged++;
-            (void)mmkit_lru_touch(a->l, idx);
+    mmkit_lru *l = a->l;
+    mmkit_pfn pfn = mmkit_paddr_to_pfn(run->pa), end = mmkit_paddr_to_pfn(run->pa + run->size - 1u) + 1u;
+    while (pfn < end) {
+        mmkit_pfn stop;
+        if (pfn < a->lo || pfn >= a->hi) (void)mmkit__lru_age_find(a, pfn);
+        stop = a->hi < end ? a->hi : end;
+        if (a->base != MMKIT__LRU_NIL) {
+            uint64_t i = a->base + (pfn - a->lo), e = a->base + (stop - a->lo);
+            if (e > l->capacity) e = l->capacity;
+            for (; i < e; i++) {
+                uint32_t m = l->meta[i];
+                if ((m & MMKIT__LRU_LIST) - 1u < 2u) {
+                    l->st.aged++;
+                    mmkit__lru_touch(l, (uint32_t)i, m);
+                }
+            }
         }
+        pfn = stop;
     }
 }
 
 MMKIT_API mmkit_status mmkit_lru_age(mmkit_lru *l, mmkit_pagetable *pt, mmkit_vaddr va,
-                                     uint64_t len, mmkit_lru_to_index_fn to_index, void *ctx) {
+                                     uint64_t len, const mmkit_frame_map *fm) {
     mmkit__lru_age_ctx a;
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: l: not an initialised instance");
     if (!pt) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: pt: must not be NULL");
-    if (!to_index) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: to_index: must not be NULL");
+    if (!fm || !fm->run) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: fm: an initialised frame map");
     a.l = l;
-    a.to_index = to_index;
-    a.ctx = ctx;
+    a.fm = fm;
+    a.lo = 1;
+    a.hi = 0; /* empty: the first frame looks its run up */
+    a.base = MMKIT__LRU_NIL;
     return mmkit_pagetable_harvest(pt, va, len, MMKIT_PTE_ACCESSED, mmkit__lru_age_run, &a, NULL);
 }
 
@@ -551,36 +691,43 @@ MMKIT_API mmkit_status mmkit_lru_stats_get(const mmkit_lru *l, mmkit_lru_stats *
 }
 
 MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l) {
-    uint32_t w, c, p, n, i, m;
-    uint64_t seen, tot = 0, ghost = 0;
+    uint32_t w, c, k, i, m;
+    uint64_t in[2] = {0, 0};
+    bool single, s3 = false;
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_check: l: not an initialised instance");
-    for (w = 0; w < 3; w++) {
-        seen = 0;
-        p = MMKIT__LRU_NIL;
-        for (c = l->list[w].head; c != MMKIT__LRU_NIL; c = n) {
-            if (c >= l->capacity || seen > l->capacity) return MMKIT_ECORRUPT;
-            if (MMKIT__LRU_P(l, c) != p || (MMKIT__LRU_M(l, c) & MMKIT__LRU_LIST) != w + 1u) return MMKIT_ECORRUPT;
-            n = MMKIT__LRU_N(l, c);
-            p = c;
-            seen++;
+    single = l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO || l->policy == MMKIT_LRU_CLOCK ||
+             l->policy == MMKIT_LRU_SIEVE;
+    s3 = l->policy == MMKIT_LRU_S3FIFO;
+    for (w = 0; w < 2; w++) {
+        const mmkit_lru_list *q = &l->list[w];
+        if (q->count > l->capacity || (q->count == 0) != (q->oldest == MMKIT__LRU_NIL)) return MMKIT_ECORRUPT;
+        for (c = q->oldest, k = q->count; k; k--) {
+            uint32_t y;
+            if (c >= l->capacity || (l->meta[c] & MMKIT__LRU_LIST) != w + 1u) return MMKIT_ECORRUPT;
+            y = MMKIT__LRU_Y(l, c);
+            if (y >= l->capacity || MMKIT__LRU_O(l, y) != c) return MMKIT_ECORRUPT;
+            c = y;
         }
-        if (p != l->list[w].tail || seen != l->list[w].count) return MMKIT_ECORRUPT;
-        if (w < 2) tot += seen; else ghost = seen;
+        if (c != q->oldest) return MMKIT_ECORRUPT; /* the circle closes after count steps */
     }
-    if (tot != l->st.resident) return MMKIT_ECORRUPT;
-    if (l->policy != MMKIT_LRU_S3FIFO && ghost) return MMKIT_ECORRUPT;
-    if (l->policy == MMKIT_LRU_S3FIFO && ghost > l->ghost_target) return MMKIT_ECORRUPT;
-    if ((l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO || l->policy == MMKIT_LRU_CLOCK ||
-         l->policy == MMKIT_LRU_SIEVE) && l->list[1].count) return MMKIT_ECORRUPT;
-    if (l->hand != MMKIT__LRU_NIL && (l->hand >= l->capacity || (MMKIT__LRU_M(l, l->hand) & MMKIT__LRU_LIST) != 1u))
+    if ((uint64_t)l->list[0].count + l->list[1].count != l->st.resident) return MMKIT_ECORRUPT;
+    if (single && l->list[1].count) return MMKIT_ECORRUPT;
+    if (l->hand != MMKIT__LRU_NIL &&
+        (l->policy != MMKIT_LRU_SIEVE || l->hand >= l->capacity || (l->meta[l->hand] & MMKIT__LRU_LIST) != 1u))
         return MMKIT_ECORRUPT;
     for (i = 0; i < l->capacity; i++) {
-        m = MMKIT__LRU_M(l, i);
-        if ((m & MMKIT__LRU_LIST) == 0 && (m & ~MMKIT__LRU_SHADOW)) return MMKIT_ECORRUPT;
-        if (l->policy != MMKIT_LRU_TWOLIST && (m & MMKIT__LRU_SHADOW)) return MMKIT_ECORRUPT;
-        if (m & ~(MMKIT__LRU_LIST | MMKIT__LRU_REF | MMKIT__LRU_DIRTY | MMKIT__LRU_FREQ | MMKIT__LRU_SHADOW))
+        m = l->meta[i];
+        w = m & MMKIT__LRU_LIST;
+        if (m & ~MMKIT__LRU_BITS) return MMKIT_ECORRUPT;
+        if (w == 0 && m) return MMKIT_ECORRUPT;
+        if (w == MMKIT__LRU_SHADOW && (m != MMKIT__LRU_SHADOW || (!s3 && l->policy != MMKIT_LRU_TWOLIST)))
+            return MMKIT_ECORRUPT;
+        if (w == 1u || w == 2u) in[w - 1u]++;
+        if ((m & MMKIT__LRU_FREQ) && !s3) return MMKIT_ECORRUPT;
+        if ((m & MMKIT__LRU_REF) && (s3 || l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO))
             return MMKIT_ECORRUPT;
     }
+    if (in[0] != l->list[0].count || in[1] != l->list[1].count) return MMKIT_ECORRUPT;
     return MMKIT_OK;
 }
 

@@ -2,11 +2,6 @@
  * mem_size and init rows take the desc (a zeroed desc has capacity 0: refused). */
 
 static uint32_t sweep_lru_mem[48];
-static bool sweep_lru_to_index(void *ctx, mmkit_paddr pa, uint32_t *idx) {
-    (void)ctx;
-    *idx = (uint32_t)(pa >> 12) & 3u;
-    return true;
-}
 static mmkit_status sweep_lru_mem_size(void *p) {
     size_t b;
     return mmkit_lru_mem_size((const mmkit_lru_desc *)p, &b);
@@ -21,6 +16,10 @@ static mmkit_status sweep_lru_init(void *p) {
     return mmkit_lru_init(&l, &d); /* capacity 0: EINVAL */
 }
 static mmkit_status sweep_lru_destroy(void *p) { return mmkit_lru_destroy((mmkit_lru *)p); }
+static mmkit_status sweep_lru_access(void *p) {
+    mmkit_lru_access_result r;
+    return mmkit_lru_access((mmkit_lru *)p, 0, 0, &r);
+}
 static mmkit_status sweep_lru_insert(void *p) { return mmkit_lru_insert((mmkit_lru *)p, 0, 0); }
 static mmkit_status sweep_lru_touch(void *p) { return mmkit_lru_touch((mmkit_lru *)p, 0); }
 static mmkit_status sweep_lru_set_dirty(void *p) { return mmkit_lru_set_dirty((mmkit_lru *)p, 0, true); }
@@ -31,7 +30,8 @@ static mmkit_status sweep_lru_evict(void *p) {
 }
 static mmkit_status sweep_lru_age(void *p) {
     static mmkit_pagetable pt; /* never reached: the instance is refused first */
-    return mmkit_lru_age((mmkit_lru *)p, &pt, 0, 4096, sweep_lru_to_index, NULL);
+    static mmkit_frame_map fm;
+    return mmkit_lru_age((mmkit_lru *)p, &pt, 0, 4096, &fm);
 }
 static mmkit_status sweep_lru_stats_get(void *p) {
     mmkit_lru_stats s;
@@ -52,6 +52,7 @@ static const sweep_case sweep_lru[] = {
     {"mmkit_lru_mem_size", sizeof(mmkit_lru_desc), sweep_lru_mem_size, MMKIT_EINVAL, NULL},
     {"mmkit_lru_init", sizeof(mmkit_lru_desc), sweep_lru_init, MMKIT_EINVAL, NULL},
     SWEEP_LRU(lru_destroy, mmkit_lru, MMKIT_EINVAL),
+    SWEEP_LRU(lru_access, mmkit_lru, MMKIT_EINVAL),
     SWEEP_LRU(lru_insert, mmkit_lru, MMKIT_EINVAL),
     SWEEP_LRU(lru_touch, mmkit_lru, MMKIT_EINVAL),
     SWEEP_LRU(lru_set_dirty, mmkit_lru, MMKIT_EINVAL),
