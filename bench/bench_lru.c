@@ -1,9 +1,9 @@
 /* bench_lru: miss ratios and ns per access of every mmkit_lru policy.
  *   bench_lru [trace ...]   (default: the two traces in ../shared/traces, read through xz -dc)
- * Per trace: every policy at 1%, 10%, 30% of the distinct ids, FIFO/LRU as references, Belady's
+ * Per trace: every policy at 1, 3, 10, 20, 30, 50% of the distinct ids, FIFO/LRU as references, Belady's
  * OPT; then generated workloads (loop larger than the cache, scan + hot set, zipf 0.6/0.9/1.2,
  * shifting working set); then ns per access with a 1M-item cache. Traces: cache2k, CC BY 4.0,
- * headissue GmbH / Jens Wilke. Writes lru_<trace>.dat and an SVG via gnuplot when installed. */
+ * headissue GmbH / Jens Wilke. Writes lru_<trace>.dat, lru_plot.gp and (gnuplot installed) lru_missratio.svg. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,7 +398,7 @@ static void age_table(void) {
 
 int main(int argc, char **argv) {
     static const char *const deflt[] = {"../shared/traces/web07.trace.xz", "../shared/traces/orm-busy.trace.xz"};
-    static const double fr[] = {0.01, 0.10, 0.30};
+    static const double fr[] = {0.01, 0.03, 0.10, 0.20, 0.30, 0.50};
     static const char *const gname[] = {"loop-1.5x", "scan+hot", "zipf-0.6", "zipf-0.9", "zipf-1.2", "shifting-ws"};
     int a, k, p;
     const char *const *paths = argc > 1 ? (const char *const *)argv + 1 : deflt;
@@ -424,7 +424,7 @@ int main(int argc, char **argv) {
         char name[128];
         base = base ? base + 1 : paths[a];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
-        table(name, ids, n, distinct, fr, 3);
+        table(name, ids, n, distinct, fr, 6);
         free(ids);
     }
     printf("\ngenerated workloads: 100000 ids, 1M requests, cache 10000\n| workload |");
@@ -440,18 +440,32 @@ int main(int argc, char **argv) {
     }
     ns_table();
     age_table();
-    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    /* the plot: one .gp script (both traces side by side) run through gnuplot when present */
+    {
+        FILE *gp = fopen("lru_plot.gp", "w");
+        if (!gp) bench_die("cannot write lru_plot.gp");
+        fprintf(gp, "# written by bench_lru: miss ratio vs cache size per trace, every policy + OPT\n"
+                    "set terminal svg size 900,%d font 'sans,11'\nset output 'lru_missratio.svg'\n"
+                    "set multiplot layout %d,1\nset logscale x\nset grid\nset key outside right\n"
+                    "set xlabel 'cache size (fraction of distinct ids)'\nset ylabel 'miss ratio'\n",
+                np * 320, np);
         for (a = 0; a < np; a++) {
-            char cmd[1024], name[128];
+            char name[128];
             const char *base = strrchr(paths[a], '/');
             base = base ? base + 1 : paths[a];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
-            snprintf(cmd, sizeof cmd,
-                     "gnuplot -e \"set terminal svg; set output 'lru_%s.svg'; set logscale x; set xlabel 'cache size (fraction of distinct ids)'; "
-                     "set ylabel 'miss ratio'; plot for [c=2:9] 'lru_%s.dat' using 1:c with linespoints title word('default LRU FIFO CLOCK SIEVE S3-FIFO 2LIST OPT',c-1)\"",
-                     name, name);
-            if (system(cmd) == 0) printf("wrote lru_%s.svg\n", name);
+            fprintf(gp, "set title '%s (cache2k trace, CC BY 4.0 headissue GmbH / Jens Wilke)'\n"
+                        "plot for [c=2:9] 'lru_%s.dat' using 1:c with linespoints "
+                        "title word('default LRU FIFO CLOCK SIEVE S3-FIFO 2LIST OPT', c-1)\n",
+                    name, name);
         }
-    } else printf("gnuplot not installed: no SVG (apt-get install gnuplot)\n");
+        fprintf(gp, "unset multiplot\n");
+        fclose(gp);
+        if (system("command -v gnuplot >/dev/null 2>&1") == 0 && system("gnuplot lru_plot.gp") == 0)
+            printf("\nwrote lru_missratio.svg (gnuplot lru_plot.gp; data lru_<trace>.dat)\n");
+        else
+            printf("\ngnuplot not installed: data in lru_<trace>.dat, script lru_plot.gp "
+                   "(apt-get install gnuplot, then gnuplot lru_plot.gp)\n");
+    }
     return 0;
 }
