@@ -19,6 +19,7 @@ static const char *last_log;
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
+#include <mmkit/mmkit_lru.h>
 #include <mmkit/mmkit_oom.h>
 
 #include "common/mmkit_test.h"
@@ -1062,6 +1063,191 @@ static void test_compose_buddy_slab(void **state) {
     test_buddy_delete(tb);
 }
 
+
+/* ---- composition: buddy + slab shrinker + LRU page cache through the adapter + a leaker ---- */
+
+#define PC_SLOTS 64u
+typedef struct page_cache {
+    mmkit_oom *o;
+    uint32_t id;                   /* the page cache's consumer (adj -1000) */
+    mmkit_lru lru;
+    uint32_t lru_mem[PC_SLOTS * 3];
+    mmkit_paddr pa[PC_SLOTS];      /* the slot's frame (0 = none) */
+    bool mapped[PC_SLOTS], dirty[PC_SLOTS], written[PC_SLOTS], fail_wb;
+    unsigned gathered, freed, writebacks;
+    char order[64];                /* which shrinker ran, in order: 'S' slab, 'L' LRU */
+    unsigned norder;
+} page_cache;
+static page_cache *the_pc;
+static mmkit_oom_shrinker_desc slab_sd, lru_sd;
+static void pc_note(char c) {
+    if (the_pc->norder < 63 && (the_pc->norder == 0 || the_pc->order[the_pc->norder - 1] != c))
+        the_pc->order[the_pc->norder++] = c;
+}
+static uint64_t slab_scan_logged(void *ctx, uint64_t nr, unsigned prio) {
+    pc_note('S');
+    return slab_sd.scan(ctx, nr, prio);
+}
+static uint64_t lru_scan_logged(void *ctx, uint64_t nr, unsigned prio) {
+    pc_note('L');
+    return lru_sd.scan(ctx, nr, prio);
+}
+static mmkit_status pc_writeback(void *ctx, uint32_t idx) {
+    page_cache *pc = (page_cache *)ctx;
+    assert_true(pc->pa[idx] != 0 && pc->dirty[idx]); /* only dirty victims, frame still held */
+    if (pc->fail_wb) return MMKIT_EBUSY;
+    pc->dirty[idx] = false;
+    pc->written[idx] = true;
+    pc->writebacks++;
+    return MMKIT_OK;
+}
+static uint64_t pc_release(void *ctx, uint32_t idx) {
+    page_cache *pc = (page_cache *)ctx;
+    assert_true(pc->pa[idx] != 0);
+    assert_false(pc->dirty[idx]); /* written back before the frame is reused */
+    pc->mapped[idx] = false;      /* "unmap": the caller's gather collects the range */
+    pc->gathered++;
+    assert_int_equal(mmkit_oom_free(pc->o, pc->id, pc->pa[idx], 0), MMKIT_OK);
+    pc->pa[idx] = 0;
+    pc->freed++;
+    return 1;
+}
+
+static void test_compose_lru_adapter(void **state) {
+    static page_cache pc;
+    world w;
+    test_buddy *tb = test_buddy_new((size_t)2 << 20, (size_t)2 << 20, 0);
+    mmkit_oom o;
+    mmkit_oom_desc d;
+    mmkit_slab_cache cache;
+    mmkit_slab_cache_desc cd;
+    mmkit_oom_shrinker_desc sd;
+    mmkit_oom_lru_shrinker lsh;
+    mmkit_oom_lru_callbacks cb;
+    mmkit_oom_report r;
+    mmkit_slab_stats ss;
+    mmkit_lru_desc ld;
+    mmkit_lru_stats ls;
+    void *objs[256];
+    uint32_t sid, lid, leak, small;
+    unsigned i, n = 0, dirty0 = 0;
+    (void)state;
+    assert_non_null(tb);
+    memset(&w, 0, sizeof w);
+    memset(&pc, 0, sizeof pc);
+    the_pc = &pc;
+    w.o = &o;
+    w.kill_frees = 1;
+    memset(&cd, 0, sizeof cd);
+    cd.name = "kbuf";
+    cd.size = 1024;
+    cd.provider = test_buddy_provider(tb);
+    assert_int_equal(mmkit_slab_init(&cache, &cd), MMKIT_OK);
+    for (i = 0; i < 256; i++) assert_int_equal(mmkit_slab_alloc(&cache, 0, &objs[i]), MMKIT_OK);
+    for (i = 0; i < 256; i++) assert_int_equal(mmkit_slab_free(&cache, objs[i]), MMKIT_OK);
+    d = base_desc(&w, test_buddy_provider(tb), tb->b.total_frames);
+    d.free_frames = buddy_free;
+    d.free_ctx = tb;
+    assert_int_equal(mmkit_oom_init(&o, &d), MMKIT_OK);
+    /* the page cache: an LRU (default policy) over 64 slots, its frames charged to pc.id */
+    memset(&ld, 0, sizeof ld);
+    ld.capacity = PC_SLOTS;
+    ld.mem = pc.lru_mem;
+    ld.mem_size = sizeof pc.lru_mem;
+    assert_int_equal(mmkit_lru_init(&pc.lru, &ld), MMKIT_OK);
+    pc.o = &o;
+    pc.id = add_cons(&o, "pagecache", MMKIT_OOM_ADJ_NEVER, MMKIT_OOM_NONE);
+    for (i = 0; i < PC_SLOTS; i++) {
+        mmkit_lru_access_result ar;
+        assert_int_equal(mmkit_oom_alloc(&o, pc.id, 0, 0, &pc.pa[i], NULL), MMKIT_OK);
+        pc.mapped[i] = true;
+        pc.dirty[i] = i % 3 == 0; /* every third page written */
+        dirty0 += pc.dirty[i];
+        assert_int_equal(mmkit_lru_access(&pc.lru, i, pc.dirty[i] ? MMKIT_LRU_DIRTY : 0u, &ar), MMKIT_OK);
+        assert_false(ar.hit);
+    }
+    /* shrinkers: the slab cache (priority 100) and the page cache through the adapter (200),
+     * registered in the "wrong" order to show that priority decides */
+    memset(&cb, 0, sizeof cb);
+    cb.writeback = pc_writeback;
+    assert_int_equal(mmkit_oom_lru_shrinker_init(&lsh, &pc.lru, &cb, MMKIT_OOM_PRIO_LRU, &lru_sd), MMKIT_EINVAL);
+    cb.release = pc_release;
+    cb.ctx = &pc;
+    assert_int_equal(mmkit_oom_lru_shrinker_init(&lsh, &pc.lru, &cb, MMKIT_OOM_PRIO_LRU, &lru_sd), MMKIT_OK);
+    assert_int_equal(lru_sd.count(lru_sd.ctx), PC_SLOTS);
+    sd = lru_sd;
+    sd.scan = lru_scan_logged;
+    assert_int_equal(mmkit_oom_shrinker_add(&o, &sd, &lid), MMKIT_OK);
+    assert_int_equal(mmkit_oom_slab_shrinker(&cache, MMKIT_OOM_PRIO_CACHE, &slab_sd), MMKIT_OK);
+    sd = slab_sd;
+    sd.scan = slab_scan_logged;
+    assert_int_equal(mmkit_oom_shrinker_add(&o, &sd, &sid), MMKIT_OK);
+    small = add_cons(&o, "small", 0, MMKIT_OOM_NONE);
+    leak = add_cons(&o, "leaker", 0, MMKIT_OOM_NONE);
+    for (i = 0; i < 4; i++) assert_int_equal(w_take(&w, small, NULL), MMKIT_OK);
+    /* the leaker allocates until it is killed */
+    for (;;) {
+        assert_int_equal(w_take(&w, leak, &r), MMKIT_OK);
+        if (r.kills) break;
+        if (++n > 2000) fail();
+    }
+    /* slab first, LRU next, the kill last; the leaker is the victim, nobody else */
+    pc.order[pc.norder] = 0;
+    assert_string_equal(pc.order, "SL");
+    assert_int_equal(w.nkilled, 1);
+    assert_int_equal(w.killed[0], leak);
+    assert_int_equal(r.victim, leak);
+    assert_int_equal(mmkit_slab_stats_get(&cache, &ss), MMKIT_OK);
+    assert_int_equal(ss.frames, 0);
+    assert_int_equal(mmkit_lru_stats_get(&pc.lru, &ls), MMKIT_OK);
+    assert_int_equal(ls.resident, 0); /* the page cache gave everything before the kill */
+    assert_int_equal(pc.freed, PC_SLOTS);
+    assert_int_equal(pc.gathered, PC_SLOTS);
+    assert_int_equal(pc.writebacks, dirty0); /* every dirty page written back, clean ones not */
+    assert_int_equal(lsh.written_back, dirty0);
+    assert_int_equal(lsh.released_frames, PC_SLOTS);
+    for (i = 0; i < PC_SLOTS; i++) assert_int_equal(pc.written[i], i % 3 == 0);
+    assert_int_equal(mmkit_oom_check(&o), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_check(&tb->b), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&cache), MMKIT_OK);
+    assert_int_equal(mmkit_lru_check(&pc.lru), MMKIT_OK);
+    /* a writeback that fails puts the victim back (dirty) and ends the scan */
+    w_release(&w, small);
+    assert_int_equal(mmkit_oom_alloc(&o, pc.id, 0, 0, &pc.pa[0], NULL), MMKIT_OK);
+    pc.dirty[0] = true;
+    pc.written[0] = false;
+    assert_int_equal(mmkit_lru_insert(&pc.lru, 0, MMKIT_LRU_DIRTY), MMKIT_OK);
+    pc.fail_wb = true;
+    assert_int_equal(lru_sd.scan(lru_sd.ctx, 8, 0), MMKIT_OOM_SHRINK_STOP);
+    assert_int_equal(lsh.put_back, 1);
+    assert_int_equal(mmkit_lru_stats_get(&pc.lru, &ls), MMKIT_OK);
+    assert_int_equal(ls.resident, 1);
+    assert_true(pc.pa[0] != 0 && pc.dirty[0]);
+    pc.fail_wb = false;
+    assert_int_equal(lru_sd.scan(lru_sd.ctx, 8, 0), 1); /* now written back, then released */
+    assert_true(pc.written[0]);
+    assert_int_equal(lru_sd.scan(lru_sd.ctx, 8, 0), MMKIT_OOM_SHRINK_STOP); /* nothing left */
+    cb.writeback = NULL;
+    {
+        mmkit_oom_lru_shrinker bad;
+        mmkit_oom_shrinker_desc bd;
+        assert_int_equal(mmkit_oom_lru_shrinker_init(&bad, &pc.lru, &cb, 0, &bd), MMKIT_EINVAL);
+        cb.writeback = pc_writeback;
+        assert_int_equal(mmkit_oom_lru_shrinker_init(&bad, NULL, &cb, 0, &bd), MMKIT_EINVAL);
+        assert_int_equal(mmkit_oom_lru_shrinker_init(NULL, &pc.lru, &cb, 0, &bd), MMKIT_EINVAL);
+        assert_int_equal(mmkit_oom_lru_shrinker_init(&bad, &pc.lru, &cb, 0, NULL), MMKIT_EINVAL);
+    }
+    w_release(&w, leak); /* the frame its own (retried) alloc got after the kill */
+    assert_int_equal(mmkit_oom_consumer_remove(&o, leak), MMKIT_OK);
+    assert_int_equal(test_buddy_used(tb), 0);
+    assert_int_equal(mmkit_oom_check(&o), MMKIT_OK);
+    assert_int_equal(mmkit_buddy_check(&tb->b), MMKIT_OK);
+    assert_int_equal(mmkit_lru_check(&pc.lru), MMKIT_OK);
+    assert_int_equal(mmkit_slab_destroy(&cache, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_oom_destroy(&o), MMKIT_OK);
+    test_buddy_delete(tb);
+}
+
 /* ---- bad input changes nothing; lock hooks balance ---------------------------------------- */
 
 static void test_bad_input_changes_nothing(void **state) {
@@ -1130,6 +1316,7 @@ int main(void) {
         cmocka_unit_test(test_wrapper_bounded_retry_and_report),
         cmocka_unit_test(test_wrapper_passes_flags),
         cmocka_unit_test(test_compose_buddy_slab),
+        cmocka_unit_test(test_compose_lru_adapter),
         cmocka_unit_test(test_bad_input_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,9 +7,9 @@
  * stall accounting in the spirit of Linux PSI ("some" and "full" over 10 s and 60 s windows on
  * the caller's clock) so that a policy can act on sustained pressure before memory is gone, as
  * systemd-oomd and Android's lmkd do; reclaim sources registered as shrinkers (count / scan,
- * a priority, a stop answer), with a ready adapter for mmkit_slab caches (an adapter over an
- * mmkit_lru policy is not written yet: register a shrinker that calls mmkit_lru_evict);
- * victim selection among registered consumers by
+ * a priority, a stop answer), with ready adapters for mmkit_slab caches and for an mmkit_lru
+ * page cache (evict, write back dirty victims, unmap and free through the caller); victim
+ * selection among registered consumers by
  * usage and an adjustment in [-1000, 1000] that stays exact at small totals; group budgets in
  * the spirit of cgroup v2 (min/low/high/max, hierarchical); overcommit accounting; and an OOM
  * provider wrapper whose alloc runs the whole chain (shrinkers by priority -> kill a victim
@@ -33,6 +33,8 @@
  *     mmkit_oom_shrinker_remove(o, id)             unregister it
  *     mmkit_oom_reclaim(o, frames, &freed)         run the shrinkers now (background reclaim)
  *     mmkit_oom_slab_shrinker(cache, prio, &sdesc) a shrinker desc over mmkit_slab_shrink
+ *     mmkit_oom_lru_shrinker_init(sh, lru, &cb, prio, &sdesc)  a shrinker desc that reclaims
+ *                                                  through an mmkit_lru policy
  *   consumers and victims
  *     mmkit_oom_consumer_add(o, &cdesc, &id)       register a process / VM / cache
  *     mmkit_oom_consumer_remove(o, id)             unregister (EBUSY while it holds frames)
@@ -70,6 +72,8 @@
  *   consumer                a charged user of memory (process, VM, cache), id = table index
  *   group                   a budget over consumers and child groups (cgroup v2 style)
  *   shrinker                a reclaim source: count(), scan(nr), a priority
+ *   mmkit_oom_lru_callbacks writeback(idx) for dirty victims, release(idx) = unmap + free
+ *   mmkit_oom_lru_shrinker  the LRU adapter's caller-owned state (the shrinker's ctx)
  *   mmkit_oom_report        what one wrapper alloc did (tries, reclaim, kills, stall time)
  *   mmkit_oom_psi           stall shares: some/full avg10/avg60 in 1/10000, totals in ns
  *   score                   1000 * usage + adj * T (T = the scope's total frames), see DESIGN
@@ -143,8 +147,16 @@
  *   reports are trusted (counted in stats); the watermarks read free frames again.
  *   mmkit_oom_slab_shrinker (needs mmkit_slab.h, included by this header) counts the frames of
  *   a cache's empty slabs and scans with mmkit_slab_shrink (all of them, whatever nr is).
- *   The LRU adapter is a shrinker too, registered with a larger priority (default
- *   MMKIT_OOM_PRIO_LRU) so that it runs after the caches, as the issue's chain asks.
+ *   The LRU adapter (mmkit_oom_lru_shrinker_init) is a shrinker too; register it with a
+ *   larger priority (MMKIT_OOM_PRIO_LRU) than the caches so that it runs after them. count =
+ *   the policy's resident items (one frame each); scan(nr) evicts up to nr victims in the
+ *   policy's order (mmkit_lru_evict: pinned / under-writeback items are skipped through the
+ *   policy's can_evict), and for each: a dirty one goes to cb.writeback(idx) first (the frame
+ *   is written out before reuse); then cb.release(idx) drops its mapping through the caller's
+ *   gather and frees the frame, returning the frames freed. A writeback or release that fails
+ *   puts the victim back (re-inserted, dirty if it was; it loses its place) and ends the scan:
+ *   the frames freed so far, or MMKIT_OOM_SHRINK_STOP when none. Callbacks run without the
+ *   instance lock, like every shrinker, and may allocate with MMKIT_ALLOC_NORECLAIM only.
  *
  *   Victims. Candidates: live (not killed) consumers with usage > 0 and adj != -1000 (-1000:
  *   never), inside the scope (the whole instance, or a group's subtree for a group OOM).
@@ -220,7 +232,8 @@
  *   alloc/free through the wrapper ........ O(d) plus, on the slow path, per round
  *                                           O(S^2) shrinker order + O(C * d) victim choice
  *   charge / uncharge / commit ............. O(d) (charge over max: + group OOM rounds)
- *   select / kill .......................... O(C * d)
+ *   select / kill .......................... O(C * d) (each candidate's protection walks its
+ *                                           group path, d = group depth)
  *   stall_begin / end / psi_get ............ O(1) amortised (at most 61 buckets per fold)
  *   consumer/group/shrinker add ............ O(table); group_set O(G * d) (cycle check)
  *   reclaim ................................ O(S^2) + the shrinkers
@@ -245,6 +258,7 @@
 
 #include "mmkit_core.h"
 #include "mmkit_slab.h"
+#include "mmkit_lru.h"
 
 #ifndef MMKIT_OOM_MAX_TABLE
 #define MMKIT_OOM_MAX_TABLE 4096u
@@ -307,6 +321,25 @@ typedef struct mmkit_oom_shrinker_desc {
     void *ctx;
     unsigned priority;                            /* lower runs first */
 } mmkit_oom_shrinker_desc;
+
+/* What the LRU adapter calls for each victim (both required; ctx is theirs). */
+typedef struct mmkit_oom_lru_callbacks {
+    /* write dirty victim idx out; MMKIT_OK = clean now, anything else: keep it (scan ends) */
+    mmkit_status (*writeback)(void *ctx, uint32_t idx);
+    /* unmap idx's page through the caller's gather and free its frame(s); frames freed
+     * (0 = could not now: it is put back and the scan ends) */
+    uint64_t (*release)(void *ctx, uint32_t idx);
+    void *ctx;
+} mmkit_oom_lru_callbacks;
+
+/* The LRU adapter's state, caller-owned (it is the shrinker's ctx; keep it alive while the
+ * shrinker is registered). Counters are the caller's to read; the rest is internal. */
+typedef struct mmkit_oom_lru_shrinker {
+    mmkit_lru *lru;
+    mmkit_oom_lru_callbacks cb;
+    uint64_t evicted, written_back, released_frames, put_back;
+    uint32_t magic;
+} mmkit_oom_lru_shrinker;
 
 typedef struct mmkit_oom_consumer_desc {
     const char *name; /* kept by pointer; NULL = "" */
@@ -447,6 +480,13 @@ MMKIT_API mmkit_status mmkit_oom_reclaim(mmkit_oom *o, uint64_t frames, uint64_t
  * cache or a NULL d. O(1). */
 MMKIT_API mmkit_status mmkit_oom_slab_shrinker(mmkit_slab_cache *cache, unsigned priority,
                                                mmkit_oom_shrinker_desc *d);
+/* Fill *d with a shrinker that reclaims through lru (see DESIGN "The LRU adapter"); sh holds
+ * its state and becomes d->ctx; register d with mmkit_oom_shrinker_add. EINVAL: sh, cb or d
+ * NULL, lru not an initialised mmkit_lru, cb->writeback or cb->release NULL. O(1); the
+ * shrinker's scan is O(nr) amortized plus the callbacks. */
+MMKIT_API mmkit_status mmkit_oom_lru_shrinker_init(mmkit_oom_lru_shrinker *sh, mmkit_lru *lru,
+                                                   const mmkit_oom_lru_callbacks *cb,
+                                                   unsigned priority, mmkit_oom_shrinker_desc *d);
 
 /* ---- consumers and victims ----------------------------------------------------------------- */
 
@@ -461,13 +501,13 @@ MMKIT_API mmkit_status mmkit_oom_consumer_get(const mmkit_oom *o, uint32_t id,
 /* Charge frames that did not come through the wrapper (page cache, a balloon). Over a group's
  * max: group OOM (kill inside), then ENOMEM if still over. O(d). */
 MMKIT_API mmkit_status mmkit_oom_charge(mmkit_oom *o, uint32_t id, uint64_t frames);
-/* Give back charge()d frames; more than was charged through charge() -> EINVAL. */
+/* Give back charge()d frames; more than was charged through charge() -> EINVAL. O(d). */
 MMKIT_API mmkit_status mmkit_oom_uncharge(mmkit_oom *o, uint32_t id, uint64_t frames);
 /* The victim the policy picks in `group`'s subtree (MMKIT_OOM_NONE: everyone) now; ENOENT
  * when nobody qualifies (*id = MMKIT_OOM_NONE). O(C * d). */
 MMKIT_API mmkit_status mmkit_oom_select(const mmkit_oom *o, uint32_t group, uint32_t *id);
 /* Kill consumer id through the kill hook (EINVAL without one; the hook's failure is returned)
- * and mark it killed. Already killed -> EINVAL. */
+ * and mark it killed. Already killed -> EINVAL. O(1) + the hook. */
 MMKIT_API mmkit_status mmkit_oom_kill(mmkit_oom *o, uint32_t id);
 
 /* ---- groups -------------------------------------------------------------------------------- */
@@ -1088,6 +1128,70 @@ MMKIT_API mmkit_status mmkit_oom_slab_shrinker(mmkit_slab_cache *cache, unsigned
     d->count = mmkit__oom_slab_count;
     d->scan = mmkit__oom_slab_scan;
     d->ctx = cache;
+    d->priority = priority;
+    return MMKIT_OK;
+}
+
+/* The LRU adapter. */
+#define MMKIT__OOM_LRU_MAGIC 0x4f4c5255u
+static uint64_t mmkit__oom_lru_count(void *ctx) {
+    mmkit_oom_lru_shrinker *sh = (mmkit_oom_lru_shrinker *)ctx;
+    mmkit_lru_stats ls;
+    if (!sh || sh->magic != MMKIT__OOM_LRU_MAGIC || mmkit_lru_stats_get(sh->lru, &ls) != MMKIT_OK) return 0;
+    return ls.resident;
+}
+static uint64_t mmkit__oom_lru_scan(void *ctx, uint64_t nr, unsigned priority) {
+    mmkit_oom_lru_shrinker *sh = (mmkit_oom_lru_shrinker *)ctx;
+    uint64_t freed = 0, k;
+    bool stopped = false;
+    (void)priority;
+    if (!sh || sh->magic != MMKIT__OOM_LRU_MAGIC) return MMKIT_OOM_SHRINK_STOP;
+    for (k = 0; k < nr; k++) {
+        mmkit_lru_victim v;
+        uint64_t got;
+        if (mmkit_lru_evict(sh->lru, &v) != MMKIT_OK) { stopped = true; break; } /* empty / all pinned */
+        sh->evicted++;
+        if (v.dirty) {
+            if (sh->cb.writeback(sh->cb.ctx, v.index) != MMKIT_OK) {
+                (void)mmkit_lru_insert(sh->lru, v.index, MMKIT_LRU_DIRTY);
+                sh->put_back++;
+                stopped = true;
+                break;
+            }
+            sh->written_back++;
+        }
+        got = sh->cb.release(sh->cb.ctx, v.index);
+        if (got == 0) {
+            (void)mmkit_lru_insert(sh->lru, v.index, 0); /* written back: clean now */
+            sh->put_back++;
+            stopped = true;
+            break;
+        }
+        sh->released_frames += got;
+        freed += got;
+        if (freed >= nr) break;
+    }
+    return freed == 0 && stopped ? MMKIT_OOM_SHRINK_STOP : freed;
+}
+MMKIT_API mmkit_status mmkit_oom_lru_shrinker_init(mmkit_oom_lru_shrinker *sh, mmkit_lru *lru,
+                                                   const mmkit_oom_lru_callbacks *cb,
+                                                   unsigned priority, mmkit_oom_shrinker_desc *d) {
+    mmkit_lru_stats ls;
+    if (!sh) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_lru_shrinker_init: sh: must not be NULL");
+    if (!d) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_lru_shrinker_init: d: must not be NULL");
+    if (!cb || !cb->writeback || !cb->release)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_lru_shrinker_init: cb: writeback and release required");
+    if (mmkit_lru_stats_get(lru, &ls) != MMKIT_OK)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_lru_shrinker_init: lru: not an initialised instance");
+    MMKIT_MEMSET(sh, 0, sizeof *sh);
+    sh->lru = lru;
+    sh->cb = *cb;
+    sh->magic = MMKIT__OOM_LRU_MAGIC;
+    MMKIT_MEMSET(d, 0, sizeof *d);
+    d->name = "lru";
+    d->count = mmkit__oom_lru_count;
+    d->scan = mmkit__oom_lru_scan;
+    d->ctx = sh;
     d->priority = priority;
     return MMKIT_OK;
 }

@@ -88,6 +88,17 @@ static mmkit_status sweep_oom_slab_shrinker(void *p) {
     if (mmkit_oom_slab_shrinker(NULL, 0, &d) != MMKIT_EINVAL) return MMKIT_OK;
     return mmkit_oom_slab_shrinker((mmkit_slab_cache *)p, 0, &d);
 }
+static uint64_t sweep_oom_release(void *ctx, uint32_t idx) { (void)ctx; (void)idx; return 1; }
+static mmkit_status sweep_oom_writeback(void *ctx, uint32_t idx) { (void)ctx; (void)idx; return MMKIT_OK; }
+static mmkit_status sweep_oom_lru_shrinker_init(void *p) {
+    mmkit_oom_lru_shrinker sh;
+    mmkit_oom_lru_callbacks cb;
+    mmkit_oom_shrinker_desc d;
+    memset(&cb, 0, sizeof cb);
+    cb.writeback = sweep_oom_writeback;
+    cb.release = sweep_oom_release;
+    return mmkit_oom_lru_shrinker_init(&sh, (mmkit_lru *)p, &cb, 0, &d);
+}
 static mmkit_status sweep_oom_consumer_add(void *p) {
     mmkit_oom_consumer_desc d;
     uint32_t id;
@@ -161,6 +172,8 @@ static const sweep_case sweep_oom[] = {
     {"mmkit_oom_wmark_defaults", sizeof(mmkit_oom_desc), sweep_oom_wmark_defaults, MMKIT_EINVAL, NULL},
     {"mmkit_oom_slab_shrinker", sizeof(mmkit_slab_cache), sweep_oom_slab_shrinker, MMKIT_EINVAL,
      sweep_slab_destroyed},
+    {"mmkit_oom_lru_shrinker_init", sizeof(mmkit_lru), sweep_oom_lru_shrinker_init, MMKIT_EINVAL,
+     sweep_lru_destroyed},
     SWEEP_OOM(oom_destroy),
     SWEEP_OOM(oom_wmark_set),
     SWEEP_OOM(oom_update),
