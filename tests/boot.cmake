@@ -146,6 +146,9 @@ set(qemu_riscv qemu-system-riscv64 -machine virt -m 256M -bios default -nographi
 # -cpu max: NX, 1 GiB pages, SMEP, SMAP and LA57 under TCG; isa-debug-exit ends the run
 set(qemu_x86 qemu-system-x86_64 -cpu max -m 256M -display none -serial stdio -monitor none
     -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "${x86_kernel}")
+# QEMU's exit status on a pass: SBI SRST shutdown 0, isa-debug-exit (0 << 1) | 1
+set(qemu_status_riscv 0)
+set(qemu_status_x86 1)
 foreach(entry IN LISTS boot_tests)
   string(REPLACE "|" ";" f "${entry}")
   list(GET f 0 name)
@@ -153,7 +156,7 @@ foreach(entry IN LISTS boot_tests)
   list(GET f 2 arch)
   list(GET f 3 append)
   add_test(NAME ${name}
-           COMMAND sh "${MMKIT_BOOT_DIR}/run_qemu.sh" ${oks} ${MMKIT_BOOT_TIMEOUT}
-                   ${qemu_${arch}} -append ${append})
+           COMMAND sh "${MMKIT_BOOT_DIR}/run_qemu.sh" --status ${qemu_status_${arch}}
+                   ${oks} ${MMKIT_BOOT_TIMEOUT} -- ${qemu_${arch}} -append ${append})
   set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT 60)
 endforeach()

@@ -8,34 +8,20 @@
  * above. Frame 0 is reserved: identity-mapped, its address is the NULL pointer. The other
  * entry types go into the device table as firmware regions. */
 #include "../fw.h"
+/* port I/O, COM1 output and isa-debug-exit: shared with the boot-test kernels */
+#include "../../../tests/boot/x86/x86.h"
 
 #define MB_MAGIC 0x2BADB002u
 #define MB_INFO_MMAP (1u << 6)
 #define MB_MMAP_MAX (64u * 1024u)
-#define COM1 0x3f8u
-#define DEBUG_EXIT 0xf4u            /* QEMU exits with status (value << 1) | 1 */
-
-static inline void outb(uint16_t port, uint8_t v) {
-    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
-}
-static inline uint8_t inb(uint16_t port) {
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline void outl(uint16_t port, uint32_t v) {
-    __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port));
-}
 
 void fw_putc(char c) {
-    unsigned spin = 100000; /* bounded: QEMU's UART is always ready */
-    if (c == '\n') fw_putc('\r');
-    while (!(inb(COM1 + 5) & 0x20) && --spin) {} /* LSR.THRE */
-    outb(COM1, (uint8_t)c);
+    if (c == '\n') x86_serial_putc('\r');
+    x86_serial_putc(c);
 }
 
 static __attribute__((noreturn)) void x86_exit(unsigned fails) {
-    outl(DEBUG_EXIT, fails > 0x7f ? 0x7f : fails); /* pass: status 1; n failures: 2n + 1 */
+    x86_qemu_exit(fails > 0x7f ? 0x7f : fails); /* pass: status 1; n failures: 2n + 1 */
     for (;;) __asm__ volatile("cli; hlt");
 }
 
@@ -106,8 +92,8 @@ void x86_main(uint32_t magic, uint32_t info) {
     p->machine = "x86 (i686, 32-bit protected mode, no paging), Multiboot-1 under QEMU";
     p->map_source = "the Multiboot memory map";
     p->addr_limit = (uint64_t)1 << 32;
-    fw_add_dev(p, "com1-16550", COM1, 8);
-    fw_add_dev(p, "isa-debug-exit", DEBUG_EXIT, 4);
+    fw_add_dev(p, "com1-16550", X86_COM1, 8);
+    fw_add_dev(p, "isa-debug-exit", X86_DEBUG_EXIT, 4);
     why = mb_scan(p, magic, info);
     if (why) {
         fw_puts("FAIL multiboot information refused: ");
