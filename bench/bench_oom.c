@@ -6,9 +6,10 @@
  *           oom_score_adj 0, and when the reclaim chain (the page-cache LRU shrinker) fails the
  *           wrapper kills the largest resident set (mmkit_oom's score with adj 0 is exactly
  *           usage, i.e. oom_badness without the adjustment).
- *   mmkit   PSI-based action, as systemd-oomd / lmkd do, with the library's calls: every 100 ms
- *           the policy reads mmkit_oom_psi_get(); when some_avg10 is above 1.5 x some_avg60 +
- *           0.5% and at least 1% (pressure rising, not the steady background), it sets each
+ *   mmkit   PSI-based action, as systemd-oomd / lmkd do, with the library's calls: every second
+ *           the policy asks mmkit_oom_pressure_action() (its defaults: some_avg10 >= some_avg60
+ *           + 0.5 points, or full_avg10 >= 10%, for 2 consecutive seconds, armed after 90 s,
+ *           60 s cooldown after an action); when it says act, it sets each
  *           process's adjustment from its growth over the last 10 s (the fastest grower +1000,
  *           others in proportion: mmkit_oom_consumer_set_adj) and kills mmkit_oom_select()'s
  *           choice (mmkit_oom_kill). The wrapper's own kill on reclaim failure stays as the
@@ -19,8 +20,8 @@
  * 10-40 s to 250-900 pages (one "database" in half the scenarios to 1400-2200) and then grow
  * by 0-2 pages/s; each reads 10 file pages per 100 ms step, 98% from its own hot set (150-400
  * pages), 2% from a 20000-page stream that never fits; the page cache holds every file page
- * read, on one LRU list (a simple exact LRU inside this bench: mmkit_lru.h did not exist when
- * this was written), charged to a "pagecache" consumer with adj -1000 and reclaimed by a
+ * read, on one LRU list (a simple exact LRU inside this bench, kept so that the figures stay
+ * comparable with the earlier runs), charged to a "pagecache" consumer with adj -1000 and reclaimed by a
  * shrinker that evicts from the LRU tail; kswapd-like background reclaim runs while the level
  * is LOW or MIN. The leaker starts at 60-120 s and allocates 20-80 pages/s until killed.
  * A read of a page that was evicted before is a refault; each costs its process a 5 ms stall
@@ -33,7 +34,8 @@
  * before the leak started (floor 1/s). Targets (issue 14): leaker is the victim 100/100 with
  * zero innocent kills; with PSI-based action the kill comes before the refault rate doubles.
  *
- * Usage: bench_oom [scenarios (100)] [first seed (1)]   (deterministic: the same seeds give
+ * BENCH_OOM_WHY=1 prints every innocent kill with the PSI figures at that moment.
+ * Usage: bench_oom [scenarios (100)] [first seed (1)] [families (5)]   (deterministic: the same seeds give
  * the same figures; the wall time per run is printed for the record)
  */
 #define BENCH_NAME "bench_oom"
@@ -43,21 +45,28 @@
 #include "bench_common.h"
 
 #define FRAMES 8192u
-#define NPROC 7u          /* 6 innocents + the leaker (index 6) */
+#define NPROC 8u          /* 6 innocents + the leaker (index 6) + a second leaker (7, family 3) */
 #define LEAKER 6u
+#define LEAKER2 7u
+#define IS_LEAKER(i) ((i) == LEAKER || (i) == LEAKER2)
 #define FILEP 3000u          /* file pages per innocent */
 #define NFILE (NPROC * FILEP)
 #define STEP_NS 100000000ull /* 100 ms */
 #define STEPS 9000u          /* 900 s */
 #define REFAULT_NS 1000000ull /* 1 ms per refault (an SSD read) */
 #define NONE MMKIT_OOM_NONE
-#ifndef PSI_MARGIN
-#define PSI_MARGIN 50u  /* some_avg10 above some_avg60 by 0.5 percentage points ... */
-#endif
-#ifndef PSI_SUSTAIN
-#define PSI_SUSTAIN 2u  /* ... for 2 consecutive seconds */
-#endif
-#define ARM_STEPS 900u  /* the policy arms after 90 s (the avg60 window is meaningful) */
+/* The trigger is the library's (mmkit_oom_pressure_action, its defaults); the bench adds the
+ * growth adjustment. Scenario families (the defaults were reasoned out on family 0 only):
+ *   0 tuned      one leaker at 20-80 pages/s (the original scenarios)
+ *   1 slow leak  one leaker at 5-15 pages/s
+ *   2 fast leak  one leaker at 150-300 pages/s
+ *   3 two leaks  two leakers at 10-40 pages/s each, the second 30-90 s after the first
+ *   4 bursty     family 0 plus an innocent that takes 1200 pages within 5 s every 150 s,
+ *                holds them 30 s and frees them (bursty, but not a leak) */
+#define FAMILIES 5u
+static const char *const family_name[FAMILIES] = {"tuned (leak 20-80/s)", "slow leak 5-15/s",
+                                                  "fast leak 150-300/s", "two leakers 10-40/s",
+                                                  "bursty innocent + leak 20-80/s"};
 
 /* ---- the provider: a frame budget ----------------------------------------------------------- */
 typedef struct budget_prov {
@@ -112,7 +121,8 @@ typedef struct sim {
     uint64_t allocs_total, allocs_at_low, allocs_at_kill;
     int low_seen;
     mmkit_oom_level level;
-    unsigned hot;              /* consecutive seconds the PSI trigger held */
+    mmkit_oom_pressure pressure; /* the library's PSI trigger */
+    unsigned leakers_killed;
 } sim;
 
 #define NIL UINT32_MAX
@@ -169,7 +179,13 @@ static mmkit_status sim_kill(void *ctx, uint32_t id) {
         s->ev_at_kill = s->evictions;
         s->rf_at_kill = s->innocent_refaults;
     }
-    if (i != LEAKER) s->innocent_kills++;
+    if (!IS_LEAKER(i) && getenv("BENCH_OOM_WHY")) {
+        mmkit_oom_psi q;
+        mmkit_oom_psi_get(&s->o, &q);
+        printf("innocent kill: proc %u t %.1f s leak start %.1f s some10 %u some60 %u full10 %u\n", i, (double)s->now / 1e9, (double)s->leak_start_step / 10.0, q.some_avg10, q.some_avg60, q.full_avg10);
+    }
+    if (!IS_LEAKER(i)) s->innocent_kills++;
+    else s->leakers_killed++;
     return MMKIT_OK;
 }
 static void sim_event(void *ctx, const mmkit_oom_event *ev) {
@@ -191,7 +207,7 @@ static mmkit_status sim_alloc(sim *s, uint32_t id) {
 }
 
 typedef struct outcome {
-    int leaker_victim, innocent_kills, killed;
+    int leaker_victim, innocent_kills, killed, leakers_killed;
     double kill_s;             /* leak start -> kill, seconds (-1: none) */
     uint64_t evictions, refaults, allocs_low_to_kill;
     uint64_t win_evictions, win_refaults; /* from the leak's start to the kill */
@@ -199,14 +215,15 @@ typedef struct outcome {
     double refault_base;       /* innocents' refaults/s in the 10 s before the leak */
 } outcome;
 
-static void run(uint64_t seed, int policy_mmkit, outcome *out) {
+static void run(uint64_t seed, unsigned family, int policy_mmkit, outcome *out) {
     static sim S;
     sim *s = &S;
     mmkit_oom_desc d;
     mmkit_oom_shrinker_desc sd;
     mmkit_oom_consumer_desc cd;
     uint64_t rng = bench_rng_seed(seed, 14), step;
-    uint64_t leak_rate_per_100s, pre_refaults = 0, sec_refaults = 0, last_sec_refaults = 0;
+    uint64_t leak_rate_per_100s, leak2_rate = 0, leak2_start = 0;
+    uint64_t pre_refaults = 0, sec_refaults = 0, last_sec_refaults = 0;
     uint64_t doubling_step = 0;
     unsigned i;
     uint32_t sid, hot = 0;
@@ -243,11 +260,11 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
     if (mmkit_oom_consumer_add(&s->o, &cd, &s->cache_id) != MMKIT_OK) bench_die("consumer");
     for (i = 0; i < NPROC; i++) {
         proc *p = &s->p[i];
-        cd.name = i == LEAKER ? "leaker" : "innocent";
+        cd.name = IS_LEAKER(i) ? "leaker" : "innocent";
         cd.adj = 0;
         if (mmkit_oom_consumer_add(&s->o, &cd, &p->id) != MMKIT_OK) bench_die("consumer");
         p->alive = 1;
-        if (i == LEAKER) continue;
+        if (IS_LEAKER(i)) continue;
         p->target0 = 200u + bench_rng_below(&rng, 501);
         if (i == 0 && (seed & 1u)) p->target0 = 2400u + bench_rng_below(&rng, 1001); /* a database */
         p->ramp_steps = 100u + bench_rng_below(&rng, 301);
@@ -258,6 +275,21 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
     memset(s->evicted, 1, sizeof s->evicted); /* a warm machine: every file was read before */
     s->leak_start_step = 1200u + bench_rng_below(&rng, 1201);
     leak_rate_per_100s = 2000u + bench_rng_below(&rng, 6001); /* 20..80 pages/s */
+    if (family == 1) leak_rate_per_100s = 500u + bench_rng_below(&rng, 1001);
+    if (family == 2) leak_rate_per_100s = 15000u + bench_rng_below(&rng, 15001);
+    if (family == 3) {
+        leak_rate_per_100s = 1000u + bench_rng_below(&rng, 3001);
+        leak2_rate = 1000u + bench_rng_below(&rng, 3001);
+        leak2_start = s->leak_start_step + 300u + bench_rng_below(&rng, 601);
+    }
+    {   /* the library's defaults; BENCH_OOM_RISE / _ARM_S / _COOL_S override (exploration) */
+        mmkit_oom_pressure_desc pd;
+        memset(&pd, 0, sizeof pd);
+        if (getenv("BENCH_OOM_RISE")) pd.some_rise = (uint32_t)atoi(getenv("BENCH_OOM_RISE"));
+        if (getenv("BENCH_OOM_COOL_S")) pd.cooldown_ns = (uint64_t)atoi(getenv("BENCH_OOM_COOL_S")) * 1000000000ull;
+        if (getenv("BENCH_OOM_ARM_S")) pd.arm_ns = (uint64_t)atoi(getenv("BENCH_OOM_ARM_S")) * 1000000000ull;
+        if (mmkit_oom_pressure_init(&s->pressure, &pd) != MMKIT_OK) bench_die("pressure init");
+    }
     for (step = 0; step < STEPS; step++) {
         uint64_t stall[NPROC];
         s->now = step * STEP_NS;
@@ -272,9 +304,20 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
             if (!p->alive) continue;
             if (i == LEAKER) {
                 want = step < s->leak_start_step ? 0 : (step - s->leak_start_step) * leak_rate_per_100s / 1000u;
+            } else if (i == LEAKER2) {
+                want = family != 3 || step < leak2_start ? 0 : (step - leak2_start) * leak2_rate / 1000u;
             } else {
                 want = step < p->ramp_steps ? p->target0 * step / p->ramp_steps
                                             : p->target0 + (step - p->ramp_steps) * p->grow_per_100s / 1000u;
+                if (family == 4 && i == 1) { /* the burst: +1200 over 5 s, held 30 s, freed */
+                    uint64_t ph = step % 1500u;
+                    if (step >= 600u && ph >= 300u && ph < 650u)
+                        want += ph < 350u ? (ph - 300u) * 24u : 1200u;
+                }
+            }
+            while (p->alive && p->anon > want) { /* a burst given back */
+                if (mmkit_oom_free(&s->o, p->id, 0, 0) != MMKIT_OK) bench_die("burst free");
+                p->anon--;
             }
             while (p->alive && p->anon < want) {
                 if (sim_alloc(s, p->id) != MMKIT_OK) break; /* blocked this step */
@@ -287,7 +330,7 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
             proc *p = &s->p[i];
             unsigned r;
             stall[i] = 0;
-            if (!p->alive || i == LEAKER) continue;
+            if (!p->alive || IS_LEAKER(i)) continue;
             for (r = 0; r < 10u; r++) {
                 uint32_t f;
                 {   /* popularity ~ u^4: a smooth miss-ratio curve */
@@ -366,13 +409,12 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
             last_sec_refaults = sec_refaults;
             sec_refaults = 0;
         }
-        /* the mmkit policy: PSI-based action */
-        if (policy_mmkit && step >= ARM_STEPS && step % 10u == 9u && s->killed_proc < 0) {
-            mmkit_oom_psi psi;
-            mmkit_oom_psi_get(&s->o, &psi);
-            if (psi.some_avg10 >= psi.some_avg60 + PSI_MARGIN) s->hot++;
-            else s->hot = 0;
-            if (s->hot >= PSI_SUSTAIN) {
+        /* the mmkit policy: the library's PSI trigger, every second; on act, adjustments from
+         * each process's growth over the last 10 s (the fastest grower +1000), then kill */
+        if (policy_mmkit && step % 10u == 9u) {
+            mmkit_oom_pressure_decision dec;
+            if (mmkit_oom_pressure_action(&s->o, &s->pressure, &dec) != MMKIT_OK) bench_die("pressure");
+            if (dec.act) {
                 unsigned sec = (unsigned)((step / 10u) % 11u), old = (sec + 1u) % 11u;
                 uint64_t g[NPROC], gmax = 0;
                 uint32_t v;
@@ -392,8 +434,9 @@ static void run(uint64_t seed, int policy_mmkit, outcome *out) {
     (void)last_sec_refaults;
     if (mmkit_oom_check(&s->o) != MMKIT_OK) bench_die("check");
     out->killed = s->killed_proc >= 0;
-    out->leaker_victim = s->killed_proc == (int)LEAKER;
+    out->leaker_victim = s->killed_proc >= 0 && IS_LEAKER((unsigned)s->killed_proc);
     out->innocent_kills = (int)s->innocent_kills;
+    out->leakers_killed = (int)s->leakers_killed;
     out->kill_s = out->killed ? (double)(s->kill_step - s->leak_start_step) / 10.0 : -1.0;
     out->evictions = s->evictions;
     out->refaults = s->innocent_refaults;
@@ -413,62 +456,69 @@ static void print_stat(const char *name, double *v, size_t n) {
 int main(int argc, char **argv) {
     unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 100u;
     uint64_t first = argc > 2 ? (uint64_t)atoll(argv[2]) : 1u;
+    unsigned fam, nfam = argc > 3 ? (unsigned)atoi(argv[3]) : FAMILIES;
     int pol;
     if (n == 0 || n > 10000) bench_die("scenarios: 1..10000");
-    printf("bench_oom: %u scenarios from seed %llu, 900 s simulated each, 8192 frames\n", n,
+    if (nfam == 0 || nfam > FAMILIES) nfam = FAMILIES;
+    printf("bench_oom: %u scenarios per family from seed %llu, 900 s simulated each, 8192 frames\n", n,
            (unsigned long long)first);
     bench_print_machine();
-    for (pol = 0; pol < 2; pol++) {
-        double *ev = (double *)bench_xmalloc(n * sizeof(double));
-        double *rf = (double *)bench_xmalloc(n * sizeof(double));
-        double *al = (double *)bench_xmalloc(n * sizeof(double));
-        double *ks = (double *)bench_xmalloc(n * sizeof(double));
-        double *rb = (double *)bench_xmalloc(n * sizeof(double));
-        double *we = (double *)bench_xmalloc(n * sizeof(double));
-        double *wr = (double *)bench_xmalloc(n * sizeof(double));
-        unsigned i, leaker = 0, innocents = 0, kills = 0, before = 0, nk = 0;
-        uint64_t t0 = bench_now_ns();
-        for (i = 0; i < n; i++) {
-            outcome o;
-            run(first + i, pol, &o);
-            leaker += (unsigned)o.leaker_victim;
-            innocents += (unsigned)o.innocent_kills;
-            kills += (unsigned)o.killed;
-            before += (unsigned)o.before_doubling;
-            ev[i] = (double)o.evictions;
-            rf[i] = (double)o.refaults;
-            rb[i] = o.refault_base;
-            if (o.killed) {
-                al[nk] = (double)o.allocs_low_to_kill;
-                we[nk] = (double)o.win_evictions;
-                wr[nk] = (double)o.win_refaults;
-                ks[nk] = o.kill_s;
-                nk++;
+    for (fam = 0; fam < nfam; fam++) {
+        printf("\n=== family %u: %s%s\n", fam, family_name[fam], fam ? " (not tuned on)" : "");
+        for (pol = 0; pol < 2; pol++) {
+            double *ev = (double *)bench_xmalloc(n * sizeof(double));
+            double *rf = (double *)bench_xmalloc(n * sizeof(double));
+            double *al = (double *)bench_xmalloc(n * sizeof(double));
+            double *ks = (double *)bench_xmalloc(n * sizeof(double));
+            double *rb = (double *)bench_xmalloc(n * sizeof(double));
+            double *we = (double *)bench_xmalloc(n * sizeof(double));
+            double *wr = (double *)bench_xmalloc(n * sizeof(double));
+            unsigned i, leaker = 0, innocents = 0, kills = 0, before = 0, nk = 0, lk = 0;
+            uint64_t t0 = bench_now_ns();
+            for (i = 0; i < n; i++) {
+                outcome o;
+                run(first + i, fam, pol, &o);
+                leaker += (unsigned)o.leaker_victim;
+                innocents += (unsigned)o.innocent_kills;
+                kills += (unsigned)o.killed;
+                before += (unsigned)o.before_doubling;
+                lk += (unsigned)o.leakers_killed;
+                ev[i] = (double)o.evictions;
+                rf[i] = (double)o.refaults;
+                rb[i] = o.refault_base;
+                if (o.killed) {
+                    al[nk] = (double)o.allocs_low_to_kill;
+                    we[nk] = (double)o.win_evictions;
+                    wr[nk] = (double)o.win_refaults;
+                    ks[nk] = o.kill_s;
+                    nk++;
+                }
             }
+            printf("\npolicy %s (%.2f s wall)\n", pol ? "mmkit: mmkit_oom_pressure_action (defaults) + growth adjustment"
+                                                     : "linux: kill the largest RSS once reclaim fails",
+                   (double)(bench_now_ns() - t0) / 1e9);
+            printf("  first victim was a leaker           %u / %u\n", leaker, n);
+            printf("  innocent kills                      %u\n", innocents);
+            printf("  leakers killed                      %u (of %u)\n", lk, fam == 3 ? 2 * n : n);
+            printf("  scenarios with a kill               %u / %u\n", kills, n);
+            printf("  kill before refault rate doubled    %u / %u\n", before, n);
+            print_stat("evictions (900 s)", ev, n);
+            print_stat("innocents' refaults (900 s)", rf, n);
+            print_stat("pre-leak refaults/s (innocents)", rb, n);
+            if (nk) {
+                print_stat("allocs from crossing low to kill", al, nk);
+                print_stat("leak start -> kill (s)", ks, nk);
+                print_stat("evictions, leak start -> kill", we, nk);
+                print_stat("innocents' refaults, leak -> kill", wr, nk);
+            }
+            free(ev);
+            free(rf);
+            free(al);
+            free(ks);
+            free(rb);
+            free(we);
+            free(wr);
         }
-        printf("\npolicy %s (%.2f s wall)\n", pol ? "mmkit: PSI-based action, growth adjustment"
-                                                 : "linux: kill the largest RSS once reclaim fails",
-               (double)(bench_now_ns() - t0) / 1e9);
-        printf("  leaker was the victim               %u / %u\n", leaker, n);
-        printf("  innocent kills                      %u\n", innocents);
-        printf("  scenarios with a kill               %u / %u\n", kills, n);
-        printf("  kill before refault rate doubled    %u / %u\n", before, n);
-        print_stat("evictions (900 s)", ev, n);
-        print_stat("innocents' refaults (900 s)", rf, n);
-        print_stat("pre-leak refaults/s (innocents)", rb, n);
-        if (nk) {
-            print_stat("allocs from crossing low to kill", al, nk);
-            print_stat("leak start -> kill (s)", ks, nk);
-            print_stat("evictions, leak start -> kill", we, nk);
-            print_stat("innocents' refaults, leak -> kill", wr, nk);
-        }
-        free(ev);
-        free(rf);
-        free(al);
-        free(ks);
-        free(rb);
-        free(we);
-        free(wr);
     }
     return 0;
 }

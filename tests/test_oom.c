@@ -983,6 +983,95 @@ static void test_wrapper_passes_flags(void **state) {
     test_buddy_delete(tb);
 }
 
+/* ---- the PSI trigger: arm time, rising trend, sustain, cooldown, no clock ---------------- */
+static void pressure_second(world *w, mmkit_oom *o, uint32_t id, uint64_t stall_ns) {
+    if (stall_ns) {
+        assert_int_equal(mmkit_oom_stall_begin(o, id), MMKIT_OK);
+        w->now += stall_ns;
+        assert_int_equal(mmkit_oom_stall_end(o, id), MMKIT_OK);
+    }
+    w->now += SEC - stall_ns;
+}
+static void test_pressure_trigger(void **state) {
+    world w;
+    rec_prov rp;
+    mmkit_oom o;
+    mmkit_oom_desc d;
+    mmkit_oom_pressure ps;
+    mmkit_oom_pressure_desc pd;
+    mmkit_oom_pressure_decision dec;
+    uint32_t a, b;
+    unsigned t, acts = 0;
+    (void)state;
+    memset(&w, 0, sizeof w);
+    memset(&rp, 0, sizeof rp);
+    rp.budget = 1000;
+    w.o = &o;
+    d = base_desc(&w, rec_provider(&rp), 1000);
+    assert_int_equal(mmkit_oom_init(&o, &d), MMKIT_OK);
+    a = add_cons(&o, "steady", 0, MMKIT_OOM_NONE);
+    b = add_cons(&o, "big", 0, MMKIT_OOM_NONE);
+    assert_int_equal(mmkit_oom_charge(&o, a, 10), MMKIT_OK);
+    assert_int_equal(mmkit_oom_charge(&o, b, 50), MMKIT_OK);
+    memset(&pd, 0, sizeof pd);
+    pd.some_rise = 10001;
+    assert_int_equal(mmkit_oom_pressure_init(&ps, &pd), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_oom_pressure_init: desc: some_rise and full_limit at most 10000");
+    memset(&ps, 0, sizeof ps);
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_EINVAL); /* not set up */
+    assert_int_equal(mmkit_oom_pressure_init(&ps, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, NULL), MMKIT_EINVAL);
+    /* 0..99 s: steady 20% stalls. Before 60 s avg60 lags (buckets before init count 0), so
+     * the rising condition holds, but the trigger is not armed (90 s); from 60 s on avg10 ==
+     * avg60: a level, not a trend, and no action */
+    for (t = 0; t < 100; t++) {
+        pressure_second(&w, &o, a, 2 * SEC / 10);
+        assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+        if (t == 32) assert_true(dec.held >= 2); /* the condition held ... */
+        assert_false(dec.act);                   /* ... but before arm_ns, then steady */
+    }
+    assert_int_equal(dec.psi.some_avg10, 2000);
+    assert_int_equal(dec.psi.some_avg60, 2000);
+    /* 100 s on: 60% stalls. t=100: avg10 2400 vs avg60 ~2067: held 1; t=101: held 2 -> act */
+    for (t = 100; t < 102; t++) {
+        pressure_second(&w, &o, a, 6 * SEC / 10);
+        assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+        assert_int_equal(dec.held, t - 99u); /* the action then starts a new count */
+        assert_int_equal(dec.act, t == 101);
+    }
+    assert_int_equal(dec.reason, MMKIT_OOM_PRESSURE_RISING);
+    assert_int_equal(dec.victim, b); /* the largest: select() under adj 0 */
+    /* a second call in the same second does not count; the 60 s cooldown holds although the
+     * stalls keep rising (90% from 102 s on) */
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+    assert_false(dec.act);
+    for (t = 102; t < 162; t++) {
+        pressure_second(&w, &o, a, 9 * SEC / 10);
+        assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+        acts += dec.act;
+    }
+    assert_int_equal(acts, 0);
+    assert_int_equal(dec.psi.some_avg10, 9000); /* by now a level again */
+    /* after the cooldown a new rise (to 100%) acts after 2 s */
+    pressure_second(&w, &o, a, SEC);
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+    assert_false(dec.act);
+    pressure_second(&w, &o, a, SEC);
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+    assert_true(dec.act);
+    assert_int_equal(mmkit_oom_uncharge(&o, a, 10), MMKIT_OK);
+    assert_int_equal(mmkit_oom_uncharge(&o, b, 50), MMKIT_OK);
+    assert_int_equal(mmkit_oom_check(&o), MMKIT_OK);
+    assert_int_equal(mmkit_oom_destroy(&o), MMKIT_OK);
+    /* without a clock the trigger never acts */
+    d.now = NULL;
+    assert_int_equal(mmkit_oom_init(&o, &d), MMKIT_OK);
+    assert_int_equal(mmkit_oom_pressure_init(&ps, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_oom_pressure_action(&o, &ps, &dec), MMKIT_OK);
+    assert_false(dec.act);
+    assert_int_equal(mmkit_oom_destroy(&o), MMKIT_OK);
+}
+
 /* ---- composition: buddy + slab as a shrinker + kills --------------------------------------- */
 
 static void test_compose_buddy_slab(void **state) {
@@ -1317,6 +1406,7 @@ int main(void) {
         cmocka_unit_test(test_wrapper_passes_flags),
         cmocka_unit_test(test_compose_buddy_slab),
         cmocka_unit_test(test_compose_lru_adapter),
+        cmocka_unit_test(test_pressure_trigger),
         cmocka_unit_test(test_bad_input_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

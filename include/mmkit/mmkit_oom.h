@@ -28,6 +28,8 @@
  *     mmkit_oom_stall_begin(o, id)                 consumer id starts waiting for memory
  *     mmkit_oom_stall_end(o, id)                   ... and stops
  *     mmkit_oom_psi_get(o, &psi)                   some/full: avg10, avg60, totals
+ *     mmkit_oom_pressure_init(p, &pdesc)           the PSI trigger policy's state (zero desc = defaults)
+ *     mmkit_oom_pressure_action(o, p, &decision)   call periodically: act now? and on whom
  *   reclaim
  *     mmkit_oom_shrinker_add(o, &sdesc, &id)       register a reclaim source
  *     mmkit_oom_shrinker_remove(o, id)             unregister it
@@ -76,6 +78,8 @@
  *   mmkit_oom_lru_shrinker  the LRU adapter's caller-owned state (the shrinker's ctx)
  *   mmkit_oom_report        what one wrapper alloc did (tries, reclaim, kills, stall time)
  *   mmkit_oom_psi           stall shares: some/full avg10/avg60 in 1/10000, totals in ns
+ *   mmkit_oom_pressure      the PSI trigger's thresholds and state (caller-owned)
+ *   mmkit_oom_pressure_decision  {act, reason, victim, psi} of one pressure_action call
  *   score                   1000 * usage + adj * T (T = the scope's total frames), see DESIGN
  *
  * USAGE
@@ -138,6 +142,32 @@
  *   rectangular window, exact and hand-checkable, where Linux uses exponential averages over
  *   2 s samples. Buckets before init count as 0. A clock that goes backwards is held at its
  *   last value. Totals are exact ns.
+ *
+ *   The PSI trigger (mmkit_oom_pressure_action, for a caller that wants to act before memory
+ *   is exhausted, as systemd-oomd / lmkd do). Call it periodically (e.g. every second, from a
+ *   timer or the allocator's slow path); each call reads psi_get and says act / do not act:
+ *       rising:  some_avg10 >= some_avg60 + some_rise   (default 50 = 0.5 percentage points)
+ *       full:    full_avg10 >= full_limit               (default 1000 = 10%)
+ *   holding on `sustain` consecutive calls at least 1 s apart (default 2), not before arm_ns
+ *   after the first call (default 90 s) and not within cooldown_ns after an action (default
+ *   60 s). Why these defaults: steady pressure, however high, has avg10 ~= avg60, so "some" is
+ *   read as a trend, not a level: a workload whose normal refault stalls are 5% is not
+ *   punished, while a leak that pushes the page cache out raises the 10 s window over the 60 s
+ *   one as soon as refaults climb (the 10 s average follows within seconds, the 60 s one lags
+ *   by 6x). 0.5 points is about one 5 ms stall per second more than the last minute's rate:
+ *   above the noise of a bucketed 1 s clock, below what a doubling of a few refaults per
+ *   second makes. Two consecutive seconds filter a single burst. "full" 10% (nobody made
+ *   progress for a tenth of the last 10 s) is an absolute backstop, as oomd's limits are, for
+ *   pressure that rose too slowly to show as a trend. arm_ns: the 60 s window must be full,
+ *   and must not be the system's own start-up (working sets still being faulted in are a
+ *   rising trend too; 60 s alone let 3 of bench_oom's 100 start-ups through). cooldown_ns = one
+ *   60 s window: until the minute that held the last victim's damage has passed, the trend
+ *   compares recovery (the page cache refilling) against that damage and misleads.
+ *   On act, decision.victim is mmkit_oom_select(o, NONE) under the current adjustments (set
+ *   them first, e.g. from each consumer's recent growth, as bench_oom does); the call kills
+ *   nobody: the caller does, with mmkit_oom_kill. The trigger says WHEN; whom is the
+ *   adjustment's business, and a growth-based adjustment mistakes a bursty process for a
+ *   leak (bench_oom family 4).
  *
  *   Shrinkers. count(ctx) says how many frames scan could free now (0: skip it); scan(ctx, nr,
  *   priority) frees up to about nr and returns the frames it freed, or MMKIT_OOM_SHRINK_STOP
@@ -403,6 +433,36 @@ typedef struct mmkit_oom_psi {
     uint32_t live;                   /* live consumers */
 } mmkit_oom_psi;
 
+/* Thresholds of the PSI trigger (zero = the defaults, see DESIGN). */
+typedef struct mmkit_oom_pressure_desc {
+    uint32_t some_rise;  /* act when some_avg10 >= some_avg60 + some_rise (1/10000); 0 = 50 */
+    uint32_t full_limit; /* ... or when full_avg10 >= full_limit (1/10000); 0 = 1000 */
+    uint32_t sustain;    /* consecutive calls >= 1 s apart the condition must hold; 0 = 2 */
+    uint64_t arm_ns;     /* no action within this long of the first call; 0 = 90 s */
+    uint64_t cooldown_ns; /* no action within this long of the last one; 0 = 60 s */
+} mmkit_oom_pressure_desc;
+
+/* The trigger's state, caller-owned; fields internal. */
+typedef struct mmkit_oom_pressure {
+    mmkit_oom_pressure_desc d;
+    uint64_t first_ns, last_ns, quiet_until;
+    uint32_t held, started, magic;
+} mmkit_oom_pressure;
+
+typedef enum mmkit_oom_pressure_reason {
+    MMKIT_OOM_PRESSURE_NONE = 0,
+    MMKIT_OOM_PRESSURE_RISING, /* some_avg10 over some_avg60 + some_rise, sustained */
+    MMKIT_OOM_PRESSURE_FULL    /* full_avg10 over full_limit, sustained */
+} mmkit_oom_pressure_reason;
+
+typedef struct mmkit_oom_pressure_decision {
+    bool act;                         /* kill decision.victim now */
+    mmkit_oom_pressure_reason reason; /* why (NONE when !act) */
+    uint32_t victim;                  /* mmkit_oom_select's choice; MMKIT_OOM_NONE: nobody */
+    uint32_t held;                    /* consecutive calls the condition has held */
+    mmkit_oom_psi psi;                /* what it read */
+} mmkit_oom_pressure_decision;
+
 typedef struct mmkit_oom_consumer_info {
     const char *name;
     void *ctx;
@@ -465,6 +525,15 @@ MMKIT_API mmkit_status mmkit_oom_stall_begin(mmkit_oom *o, uint32_t id);
 MMKIT_API mmkit_status mmkit_oom_stall_end(mmkit_oom *o, uint32_t id);
 /* Fold time up to now and report the windows. O(1) amortised. */
 MMKIT_API mmkit_status mmkit_oom_psi_get(mmkit_oom *o, mmkit_oom_psi *psi);
+/* Set up the PSI trigger's state with desc's thresholds (NULL or zeroed = defaults).
+ * EINVAL: p NULL, some_rise or full_limit over 10000, arm_ns or cooldown_ns over 1 h. O(1). */
+MMKIT_API mmkit_status mmkit_oom_pressure_init(mmkit_oom_pressure *p, const mmkit_oom_pressure_desc *desc);
+/* One periodic check (see DESIGN "The PSI trigger"): fills *dec; dec->act says kill
+ * dec->victim now (it kills nobody itself). An instance without a clock never acts.
+ * EINVAL: o not initialised, p not set up by pressure_init, dec NULL. O(C * d) when the
+ * condition holds (the victim choice), O(1) amortised otherwise. */
+MMKIT_API mmkit_status mmkit_oom_pressure_action(mmkit_oom *o, mmkit_oom_pressure *p,
+                                                 mmkit_oom_pressure_decision *dec);
 
 /* ---- reclaim ------------------------------------------------------------------------------- */
 
@@ -1193,6 +1262,69 @@ MMKIT_API mmkit_status mmkit_oom_lru_shrinker_init(mmkit_oom_lru_shrinker *sh, m
     d->scan = mmkit__oom_lru_scan;
     d->ctx = sh;
     d->priority = priority;
+    return MMKIT_OK;
+}
+
+/* ---- the PSI trigger ---- */
+#define MMKIT__OOM_PRESSURE_MAGIC 0x50525331u
+#define MMKIT__OOM_SEC 1000000000ull
+MMKIT_API mmkit_status mmkit_oom_pressure_init(mmkit_oom_pressure *p, const mmkit_oom_pressure_desc *desc) {
+    if (!p) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_init: p: must not be NULL");
+    if (desc && (desc->some_rise > 10000u || desc->full_limit > 10000u))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_init: desc: some_rise and full_limit at most 10000");
+    if (desc && (desc->arm_ns > 3600u * MMKIT__OOM_SEC || desc->cooldown_ns > 3600u * MMKIT__OOM_SEC))
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_init: desc: arm_ns and cooldown_ns at most one hour");
+    MMKIT_MEMSET(p, 0, sizeof *p);
+    if (desc) p->d = *desc;
+    if (!p->d.some_rise) p->d.some_rise = 50u;
+    if (!p->d.cooldown_ns) p->d.cooldown_ns = 60u * MMKIT__OOM_SEC;
+    if (!p->d.full_limit) p->d.full_limit = 1000u;
+    if (!p->d.sustain) p->d.sustain = 2u;
+    if (!p->d.arm_ns) p->d.arm_ns = 90u * MMKIT__OOM_SEC;
+    p->magic = MMKIT__OOM_PRESSURE_MAGIC;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_oom_pressure_action(mmkit_oom *o, mmkit_oom_pressure *p,
+                                                 mmkit_oom_pressure_decision *dec) {
+    uint64_t now;
+    uintptr_t s;
+    mmkit_oom_pressure_reason why = MMKIT_OOM_PRESSURE_NONE;
+    if (!mmkit__oom_live(o)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_action: o: not an initialised instance");
+    if (!p || p->magic != MMKIT__OOM_PRESSURE_MAGIC)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_action: p: not set up by mmkit_oom_pressure_init");
+    if (!dec) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_oom_pressure_action: dec: must not be NULL");
+    MMKIT_MEMSET(dec, 0, sizeof *dec);
+    dec->victim = MMKIT_OOM_NONE;
+    (void)mmkit_oom_psi_get(o, &dec->psi);
+    s = mmkit__oom_lock(o);
+    now = o->now ? o->now(o->hook_ctx) : 0;
+    mmkit__oom_unlock(o, s);
+    if (!o->now) return MMKIT_OK;
+    if (!p->started) {
+        p->started = 1;
+        p->first_ns = now;
+        p->last_ns = now - MMKIT__OOM_SEC;
+    }
+    if (now < p->last_ns + MMKIT__OOM_SEC) { /* within a second of the last counted call */
+        dec->held = p->held;
+        return MMKIT_OK;
+    }
+    p->last_ns = now;
+    if (dec->psi.some_avg10 >= dec->psi.some_avg60 + p->d.some_rise) why = MMKIT_OOM_PRESSURE_RISING;
+    else if (dec->psi.full_avg10 >= p->d.full_limit) why = MMKIT_OOM_PRESSURE_FULL;
+    p->held = why != MMKIT_OOM_PRESSURE_NONE ? p->held + 1u : 0u;
+    dec->held = p->held;
+    if (why == MMKIT_OOM_PRESSURE_NONE || p->held < p->d.sustain) return MMKIT_OK;
+    if (now - p->first_ns < p->d.arm_ns || now < p->quiet_until) return MMKIT_OK;
+    if (mmkit_oom_select(o, MMKIT_OOM_NONE, &dec->victim) != MMKIT_OK) {
+        dec->victim = MMKIT_OOM_NONE;
+        return MMKIT_OK; /* nobody to kill: not an action */
+    }
+    dec->act = true;
+    dec->reason = why;
+    p->held = 0;
+    p->quiet_until = now + p->d.cooldown_ns;
     return MMKIT_OK;
 }
 

@@ -99,6 +99,16 @@ static mmkit_status sweep_oom_lru_shrinker_init(void *p) {
     cb.release = sweep_oom_release;
     return mmkit_oom_lru_shrinker_init(&sh, (mmkit_lru *)p, &cb, 0, &d);
 }
+static mmkit_status sweep_oom_pressure_init(void *p) {
+    (void)p; /* not an instance function: the NULL state is the refusal */
+    return mmkit_oom_pressure_init(NULL, NULL);
+}
+static mmkit_status sweep_oom_pressure_action(void *p) {
+    mmkit_oom_pressure ps;
+    mmkit_oom_pressure_decision dec;
+    if (mmkit_oom_pressure_init(&ps, NULL) != MMKIT_OK) return MMKIT_OK;
+    return mmkit_oom_pressure_action(SWEEP_OOM_O(p), &ps, &dec);
+}
 static mmkit_status sweep_oom_consumer_add(void *p) {
     mmkit_oom_consumer_desc d;
     uint32_t id;
@@ -180,6 +190,8 @@ static const sweep_case sweep_oom[] = {
     SWEEP_OOM(oom_stall_begin),
     SWEEP_OOM(oom_stall_end),
     SWEEP_OOM(oom_psi_get),
+    SWEEP_OOM(oom_pressure_action),
+    {"mmkit_oom_pressure_init", sizeof(mmkit_oom_pressure_desc), sweep_oom_pressure_init, MMKIT_EINVAL, NULL},
     SWEEP_OOM(oom_shrinker_add),
     SWEEP_OOM(oom_shrinker_remove),
     SWEEP_OOM(oom_reclaim),
