@@ -14,7 +14,10 @@
  *               (mmkit: one call, tables through a gather and one flush; textbook: one walk
  *               per page, then a sweep that frees empty tables)         ns per 4 KiB page
  *   map 1 page  one call per 4 KiB page into leaf tables that exist (64 tables, 511 calls
- *               each; mmkit only: the per-call cost of validation and descent) ns per call
+ *               each; textbook: its walk from the root per call)            ns per call
+ *   unmap 1 page  then one unmap call per page of those leaf tables (the first page of each
+ *               stays, so no table is freed; frames to a callback, ranges into a gather);
+ *               textbook: its walk per page with the same callback        ns per call
  *   map/unmap 2M, 1G   the same range with huge leaves (mmkit only; max_page_size 2 MiB / 1 GiB)
  *                                                                      ns per call
  *   translate   random addresses in the 1 GiB mapped with 4 KiB leaves (addresses generated
@@ -214,6 +217,38 @@ BENCH_NOINLINE static void run_mmkit_map_one(mmkit_pagetable *pt) {
                 bench_die("map one page");
     }
 }
+BENCH_NOINLINE static void run_tb_map_one(tb_pagetable *t) {
+    unsigned k, j;
+    for (k = 0; k < ONE_TABLES; k++) {
+        uint64_t va = VA0 + (uint64_t)k * ((uint64_t)2 << 20);
+        for (j = 1; j < 512u; j++)
+            if (tb_map_page(t, va + j * PG, PA0 + j * PG, 0x8000000000000003ull))
+                bench_die("tb map one page");
+    }
+}
+BENCH_NOINLINE static void run_tb_unmap_one(tb_pagetable *t) {
+    unsigned k, j;
+    for (k = 0; k < ONE_TABLES; k++) {
+        uint64_t va = VA0 + (uint64_t)k * ((uint64_t)2 << 20);
+        for (j = 1; j < 512u; j++) tb_unmap_page(t, va + j * PG, tb_leaf_cb, NULL);
+    }
+}
+static void tb_one_page_setup(tb_pagetable *t) {
+    unsigned k;
+    for (k = 0; k < ONE_TABLES; k++)
+        if (tb_map_page(t, VA0 + (uint64_t)k * ((uint64_t)2 << 20), PA0, 0x8000000000000003ull))
+            bench_die("tb map anchor");
+}
+BENCH_NOINLINE static void run_mmkit_unmap_one(mmkit_pagetable *pt, mmkit_tlb_gather *g) {
+    unsigned k, j;
+    for (k = 0; k < ONE_TABLES; k++) {
+        mmkit_vaddr va = VA0 + (uint64_t)k * ((uint64_t)2 << 20);
+        for (j = 1; j < 512u; j++)
+            if (mmkit_pagetable_unmap(pt, va + j * PG, PG, leaf_cb, NULL, g) != MMKIT_OK)
+                bench_die("unmap one page");
+    }
+    if (mmkit_tlb_gather_flush(g) != MMKIT_OK) bench_die("flush");
+}
 static void one_page_setup(mmkit_pagetable *pt) {
     unsigned t;
     for (t = 0; t < ONE_TABLES; t++)
@@ -227,7 +262,7 @@ int main(int argc, char **argv) {
     size_t ntr = 4u << 20;
     uint64_t seed = 42, rng, *vas, sum1, sum2, t0;
     double *m_map, *m_unmap, *t_map, *t_unmap, *h2_map, *h2_unmap, *h1_map, *h1_unmap, *m_tr,
-        *t_tr, *m_one, *c_ad, *c_cas, *c_plain, *s_x86, *s_rv;
+        *t_tr, *m_one, *c_ad, *c_cas, *c_plain, *s_x86, *s_rv, *t_one, *m_uone, *t_uone;
     result a, b;
     mmkit_tlb_gather g;
     mmkit_tlb_gather_desc gd;
@@ -254,13 +289,14 @@ int main(int argc, char **argv) {
     prov.phys_to_virt = argc > 1000 ? NULL : a_p2v;
     arena = (unsigned char *)bench_xmalloc((size_t)ARENA_PAGES * PG);
     vas = (uint64_t *)bench_xmalloc(ntr * sizeof *vas);
-    m_map = (double *)bench_xmalloc(16u * (reps + 1u) * sizeof(double));
+    m_map = (double *)bench_xmalloc(19u * (reps + 1u) * sizeof(double));
     m_unmap = m_map + reps + 1; t_map = m_unmap + reps + 1; t_unmap = t_map + reps + 1;
     h2_map = t_unmap + reps + 1; h2_unmap = h2_map + reps + 1; h1_map = h2_unmap + reps + 1;
     h1_unmap = h1_map + reps + 1; m_tr = h1_unmap + reps + 1; t_tr = m_tr + reps + 1;
     m_one = t_tr + reps + 1;
     c_ad = m_one + reps + 1; c_cas = c_ad + reps + 1; c_plain = c_cas + reps + 1;
-    s_x86 = c_plain + reps + 1; s_rv = s_x86 + reps + 1;
+    s_x86 = c_plain + reps + 1; s_rv = s_x86 + reps + 1; t_one = s_rv + reps + 1;
+    m_uone = t_one + reps + 1; t_uone = m_uone + reps + 1;
     memset(arena, 0, (size_t)ARENA_PAGES * PG); /* fault the arena in */
     rng = bench_rng_seed(seed, 0);
     for (i = 0; i < ntr; i++) vas[i] = VA0 + (bench_rng_next(&rng) & (GIB - 1u));
@@ -286,6 +322,11 @@ int main(int argc, char **argv) {
         t0 = bench_now_ns(); run_mmkit_map_one(&pt); m_one[k] = since(t0) / (double)ONE_CALLS;
         if (pt.mapped_bytes != (uint64_t)ONE_TABLES * 512u * PG || mmkit_pagetable_check(&pt) != MMKIT_OK)
             bench_die("map one page: wrong result");
+        leaf_sum = 0;
+        t0 = bench_now_ns(); run_mmkit_unmap_one(&pt, &g); m_uone[k] = since(t0) / (double)ONE_CALLS;
+        if (leaf_sum != (uint64_t)ONE_CALLS * PG || pt.mapped_bytes != (uint64_t)ONE_TABLES * PG ||
+            mmkit_pagetable_check(&pt) != MMKIT_OK)
+            bench_die("unmap one page: wrong result");
         (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
         if (nstack != ARENA_PAGES) bench_die("mmkit leaked tables");
         /* textbook */
@@ -297,6 +338,16 @@ int main(int argc, char **argv) {
         leaf_sum = 0;
         t0 = bench_now_ns(); run_tb_unmap(&tb); t_unmap[k] = since(t0) / (double)PAGES;
         if (leaf_sum != GIB || nstack != ARENA_PAGES - 1u) bench_die("tb unmap");
+        /* textbook: one page per call into existing leaf tables, as mmkit's row */
+        tb_one_page_setup(&tb);
+        t0 = bench_now_ns(); run_tb_map_one(&tb); t_one[k] = since(t0) / (double)ONE_CALLS;
+        leaf_sum = 0;
+        t0 = bench_now_ns(); run_tb_unmap_one(&tb); t_uone[k] = since(t0) / (double)ONE_CALLS;
+        if (leaf_sum != (uint64_t)ONE_CALLS * PG) bench_die("tb unmap one page");
+        run_tb_unmap(&tb);
+        if (leaf_sum != (uint64_t)ONE_CALLS * PG + (uint64_t)ONE_TABLES * PG ||
+            nstack != ARENA_PAGES - 1u)
+            bench_die("tb map one page: wrong result");
         /* copy (fork) of 1 GiB of 4 KiB leaves: A/D set, A/D clear, plain */
         for (i = 0; i < 3u; i++) {
             mmkit_pagetable dst;
@@ -342,8 +393,10 @@ int main(int argc, char **argv) {
     printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "unmap 1 GiB, 4 KiB leaves (ns/page)", a.med, a.best, b.med, b.best, b.med / a.med);
     a = summarize(m_tr, reps); b = summarize(t_tr, reps);
     printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "translate random va (ns)", a.med, a.best, b.med, b.best, b.med / a.med);
-    a = summarize(m_one, reps);
-    printf("%-34s %6.2f / %5.2f\n", "map one 4 KiB page (ns/call)", a.med, a.best);
+    a = summarize(m_one, reps); b = summarize(t_one, reps);
+    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "map one 4 KiB page (ns/call)", a.med, a.best, b.med, b.best, b.med / a.med);
+    a = summarize(m_uone, reps); b = summarize(t_uone, reps);
+    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "unmap one 4 KiB page (ns/call)", a.med, a.best, b.med, b.best, b.med / a.med);
     a = summarize(c_ad, reps);
     printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, A/D set (ns/page)", a.med, a.best);
     a = summarize(c_cas, reps);

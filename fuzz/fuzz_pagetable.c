@@ -658,6 +658,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             swap_trees();
             if ((clr & MMKIT_PTE_USER) || (clr & set)) want = MMKIT_EINVAL;
             else if (share && !(clr & MMKIT_PTE_WRITE)) want = MMKIT_EINVAL;
+            else if (range_shared(first, n, 2u)) want = MMKIT_EBUSY; /* pt2's shared tables */
             else if (overlaps(first, n)) want = MMKIT_EEXIST;
             else if (straddle) want = MMKIT_EALIGN;
             swap_trees();

@@ -1286,6 +1286,8 @@ static void test_translate_fast_path(void **state) {
 /* the same tests with desc.direct_map */
 static void test_copy(void **state);
 static void test_copy_enomem(void **state);
+static void test_share(void **state);
+static void test_share_destroy(void **state);
 static void test_direct_map(void **state) {
     use_direct_map = true;
     test_tree_layout_x86(state);
@@ -1298,6 +1300,8 @@ static void test_direct_map(void **state) {
     test_random_vs_model(state);
     test_copy(state);
     test_copy_enomem(state);
+    test_share(state);
+    test_share_destroy(state);
     use_direct_map = false;
 }
 
@@ -2221,6 +2225,10 @@ static void test_share(void **state) {
             assert_int_equal(mmkit_pagetable_replace(&dst, CB + 3 * PG, MiB(300), MMKIT_PTE_RW,
                                                      NULL, NULL),
                              MMKIT_EBUSY);
+            /* a copy into dst would put leaves into a table dst shares (a hole of T2) */
+            assert_int_equal(mmkit_pagetable_copy(&dst, &src, CB + MiB(2) + 200 * PG, PG, 0, 0,
+                                                  NULL, NULL, NULL),
+                             MMKIT_EBUSY);
             assert_int_equal(tp->outstanding, out);
             assert_int_equal(dst.mapped_bytes, db);
             assert_int_equal(mmkit_pagetable_check(&src), MMKIT_OK);
@@ -2426,6 +2434,135 @@ static void test_share_enomem(void **state) {
     }
 }
 
+/* ---- one-page map fast path ----------------------------------------------------------------- */
+
+/* The fast path (direct_map, flags of the previous call, leaf table present, the last leaf
+ * table cached) must give exactly what the full path gives, and never write through a cached
+ * table that was unhooked. */
+static void test_map_one_fast_path(void **state) {
+    static const mmkit_pagetable_format fmts[4] = {X86_4, X86_5, SV39, SV48};
+    unsigned k;
+    (void)state;
+    use_direct_map = true;
+    for (k = 0; k < 4; k++) {
+        mmkit_pagetable pt;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        mmkit_paddr pa = 0;
+        unsigned i;
+        uint64_t out;
+        make(&pt, fmts[k]);
+        for (i = 0; i < 8; i++) /* the first through the full path, then the fast one */
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + i * PG, MiB(64) + i * PG, PG,
+                                                 MMKIT_PTE_RW, NULL),
+                             MMKIT_OK);
+        for (i = 0; i < 8; i++)
+            assert_int_equal(entry_at(&pt, CB + i * PG, 0), enc(&pt, 0, MiB(64) + i * PG,
+                                                                MMKIT_PTE_RW));
+        assert_int_equal(pt.mapped_bytes, 8 * PG);
+        /* occupied: EEXIST as always, nothing changed */
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 3 * PG, 0, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EEXIST);
+        assert_int_equal(entry_at(&pt, CB + 3 * PG, 0), enc(&pt, 0, MiB(64) + 3 * PG,
+                                                            MMKIT_PTE_RW));
+        /* bad arguments take the full path: refused as before */
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 9 * PG + 1, 0, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 9 * PG, (uint64_t)1 << 57, PG,
+                                             MMKIT_PTE_RW, NULL),
+                         MMKIT_ERANGE);
+        assert_int_equal(mmkit_pagetable_map(&pt, (uint64_t)1 << 62, 0, PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_map(NULL, CB, 0, PG, MMKIT_PTE_RW, NULL), MMKIT_EINVAL);
+        /* other flags: the full path, then memoised */
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 9 * PG, MiB(70), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_USER, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 10 * PG, MiB(71), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_USER, NULL),
+                         MMKIT_OK);
+        assert_int_equal(entry_at(&pt, CB + 10 * PG, 0),
+                         enc(&pt, 0, MiB(71), MMKIT_PTE_READ | MMKIT_PTE_USER));
+        /* RISC-V records the new leaf (invalid entries may be cached), x86 nothing */
+        gather_init(&g, &fl, 1u << 20);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 11 * PG, MiB(72), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_USER, &g),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, fmts[k] >= SV39 ? 1u : 0u);
+        if (fmts[k] >= SV39) {
+            assert_int_equal(fl.last.nranges, 1);
+            assert_int_equal(fl.ranges[0].va, CB + 11 * PG);
+            assert_int_equal(fl.ranges[0].size, PG);
+        }
+        /* one-page unmap: exact run to the callback (the second time from the memoised
+         * decoding), one range recorded, nothing for a hole; the last page frees the table */
+        {
+            runlog rl;
+            unsigned j;
+            memset(&rl, 0, sizeof rl);
+            gather_init(&g, &fl, 1u << 20);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 2 * PG, PG, log_run, &rl, &g),
+                             MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 3 * PG, PG, log_run, &rl, &g),
+                             MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 3 * PG, PG, log_run, &rl, &g),
+                             MMKIT_OK); /* a hole now */
+            assert_int_equal(rl.n, 2);
+            expect_run(&rl.m[0], CB + 2 * PG, MiB(64) + 2 * PG, PG, PG, MMKIT_PTE_RW);
+            expect_run(&rl.m[1], CB + 3 * PG, MiB(64) + 3 * PG, PG, PG, MMKIT_PTE_RW);
+            assert_int_equal(pt.mapped_bytes, 9 * PG);
+            assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+            assert_int_equal(fl.last.nranges, 1); /* merged: [CB + 2 PG, CB + 4 PG) */
+            assert_int_equal(fl.ranges[0].va, CB + 2 * PG);
+            assert_int_equal(fl.ranges[0].size, 2 * PG);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+            out = tp->outstanding;
+            for (j = 0; j < 12; j++)
+                assert_int_equal(mmkit_pagetable_unmap(&pt, CB + j * PG, PG, NULL, NULL, NULL),
+                                 MMKIT_OK);
+            assert_true(tp->outstanding < out); /* the emptied tables went back */
+            assert_int_equal(pt.mapped_bytes, 0);
+            assert_int_equal(pt.tables, 1);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+            for (i = 0; i < 8; i++) /* as before the unmaps */
+                assert_int_equal(mmkit_pagetable_map(&pt, CB + i * PG, MiB(64) + i * PG, PG,
+                                                     MMKIT_PTE_RW, NULL),
+                                 MMKIT_OK);
+        }
+        /* the cached leaf table is unhooked and freed; the next page there gets a new one */
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB, MiB(2), NULL, NULL, NULL), MMKIT_OK);
+        out = tp->outstanding;
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + MiB(8), MiB(80), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_USER, NULL),
+                         MMKIT_OK); /* reuses the freed pages (LIFO) as new tables */
+        assert_true(tp->outstanding > out);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 5 * PG, MiB(81), PG,
+                                             MMKIT_PTE_READ | MMKIT_PTE_USER, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + 5 * PG, &pa, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pa, MiB(81));
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + MiB(8) + 5 * PG, NULL, NULL, NULL),
+                         MMKIT_ENOENT);
+        assert_int_equal(pt.mapped_bytes, 2 * PG);
+        /* entry_set on the path forgets the cache too */
+        {
+            uint64_t e = entry_at(&pt, CB, 1);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, CB, 1, 0), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + 6 * PG, MiB(82), PG,
+                                                 MMKIT_PTE_READ | MMKIT_PTE_USER, NULL),
+                             MMKIT_OK); /* a new leaf table under the cleared entry */
+            assert_int_equal(mmkit_pagetable_translate(&pt, CB + 5 * PG, NULL, NULL, NULL),
+                             MMKIT_ENOENT);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB, MiB(2), NULL, NULL, NULL), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, CB, 1, e), MMKIT_OK); /* restore */
+        }
+        destroy(&pt);
+    }
+    use_direct_map = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -2462,6 +2599,7 @@ int main(void) {
         cmocka_unit_test(test_share),
         cmocka_unit_test(test_share_destroy),
         cmocka_unit_test(test_share_enomem),
+        cmocka_unit_test(test_map_one_fast_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

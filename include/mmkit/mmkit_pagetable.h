@@ -192,6 +192,16 @@
  *   of owned tables and of the shared ones it counts; check() validates shared pointers (x86:
  *   R/W clear), the shared tables' leaves, and these counters exactly.
  *
+ *   One-page fast paths (the page fault's map, a reclaim's unmap): with direct_map and no
+ *   shared table, map of one 4 KiB page with the flags of the previous map call (validated
+ *   then; their leaf bits are memoised in the instance) into a leaf table that exists walks
+ *   the pointer entries unrolled per entry layout, or reuses the leaf table of the previous
+ *   call (cached, and forgotten whenever a table is unhooked or a level-1 entry changes), and
+ *   stores one entry; unmap of one page whose table stays non-empty clears one entry, records
+ *   one range and reuses the previous decoding of the leaf's flags. Everything else (new
+ *   flags, a missing table, a huge leaf, an occupied slot, bad arguments) takes the full
+ *   path, which decides the status as before.
+ *
  *   Walks keep one table pointer and index per level (no recursion). translate has a fast path
  *   for direct_map without flags: one unrolled walk per entry layout, no call; otherwise (or
  *   with flags, where the leaf is fully decoded and validated) an out-of-line walk.
@@ -224,7 +234,8 @@
  *   level's size -> EALIGN, beyond 2^phys_bits -> ERANGE; decode: level >= levels -> EINVAL.
  *   visit: fn NULL -> EINVAL (any range is accepted).
  *   copy: dst == src, or dst and src differing in format, phys_bits, no_nx or svpbmt, bad
- *   clear/set -> EINVAL; dst maps anything in the range -> EEXIST; a huge leaf of src across
+ *   clear/set -> EINVAL; the range reaches into a table dst shares -> EBUSY; dst maps anything
+ *   in the range -> EEXIST; a huge leaf of src across
  *   an end of the range -> EALIGN; ENOMEM: dst is as before and src untouched.
  *   share: as copy, plus clear without WRITE or table_fn NULL -> EINVAL. unshare,
  *   unshare_last, detach: va's leaf table not shared -> ENOENT (unshare: ENOMEM, nothing
@@ -482,7 +493,8 @@ MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr 
  * Errors (nothing changed): dst or src NULL or zeroed, dst == src, dst and src differing in
  * format, phys_bits, no_nx or svpbmt -> MMKIT_EINVAL; range as map (EALIGN, EINVAL); clear
  * not within WRITE|ACCESSED|DIRTY|SW0|SW1, set not within SW0|SW1, or clear & set ->
- * MMKIT_EINVAL; dst maps anything in the range -> MMKIT_EEXIST; a huge leaf of src only partly
+ * MMKIT_EINVAL; the range reaches into a leaf table dst shares -> MMKIT_EBUSY; dst maps
+ * anything in the range -> MMKIT_EEXIST; a huge leaf of src only partly
  * inside the range -> MMKIT_EALIGN (no split: choose a range on its boundaries); a table page
  * cannot be allocated -> MMKIT_ENOMEM. O(n + T * L) (+ the dst emptiness check, O(dst's
  * tables on the range)). */
@@ -627,6 +639,14 @@ struct mmkit_pagetable {
     uint8_t max_leaf_level;   /* from max_page_size */
     bool riscv;
     bool preset_ad, no_nx, svpbmt, direct_map;
+    uint32_t memo_flags;      /* one-page map fast path: flags | bit 31 of the last map call
+                               * with direct_map (0: none), and the 4 KiB leaf bits they give */
+    uint64_t memo_bits;
+    mmkit_vaddr memo_va;      /* va >> 21 of the leaf table the fast path used last ... */
+    uint64_t *memo_leaf;      /* ... and that table (UINT64_MAX / NULL: none) */
+    uint64_t memo_dbits;      /* one-page unmap: the non-address bits of the last 4 KiB leaf
+                               * it decoded (UINT64_MAX: none) and their flags */
+    uint32_t memo_dflags;
 };
 
 #ifdef __cplusplus
@@ -996,8 +1016,16 @@ static mmkit_status mmkit__pagetable_alloc_table(mmkit_pagetable *pt, mmkit_padd
 }
 
 /* Release an unhooked table page: after the flush when there is a gather, else now. */
+/* The one-page map's cached leaf table is forgotten whenever a table is unhooked or a level-1
+ * entry changes (release_table, unshare, unshare_last, detach, share, entry_set). */
+static inline void mmkit__pagetable_forget_leaf(mmkit_pagetable *pt) {
+    pt->memo_va = UINT64_MAX;
+    pt->memo_leaf = NULL;
+}
+
 static mmkit_status mmkit__pagetable_release_table(mmkit_pagetable *pt, mmkit_paddr pa,
                                             mmkit_tlb_gather *g) {
+    mmkit__pagetable_forget_leaf(pt);
     pt->tables--;
     if (g) return mmkit_tlb_gather_free_table(g, &pt->provider, pa);
     return mmkit_provider_free(&pt->provider, pa, 0);
@@ -1157,6 +1185,8 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
         return st;
     }
     pt->root_table = root;
+    mmkit__pagetable_forget_leaf(pt);
+    pt->memo_dbits = UINT64_MAX;
     if (d->direct_map) {
         pt->virt_offset = (uintptr_t)root - (uintptr_t)pt->root;
         pt->direct_map = true;
@@ -1800,9 +1830,19 @@ static void mmkit__pagetable_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmk
 
 /* ---- map ------------------------------------------------------------------------------------ */
 
-MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
-                                           uint64_t len, uint32_t flags,
-                                           struct mmkit_tlb_gather *g) {
+/* memo_flags = flags | MEMO | the entry layout; 0 = no memo. Set by the full map path (the
+ * flags passed its checks), cleared when the tree gets a shared table (share). */
+#define MMKIT__PAGETABLE_MEMO 0x80000000u
+#define MMKIT__PAGETABLE_MEMO_X86_4 0x10000u
+#define MMKIT__PAGETABLE_MEMO_X86_5 0x20000u
+#define MMKIT__PAGETABLE_MEMO_RV 0x30000u
+
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_map_slow(mmkit_pagetable *pt,
+                                                                       mmkit_vaddr va,
+                                                                       mmkit_paddr pa,
+                                                                       uint64_t len,
+                                                                       uint32_t flags,
+                                                                       mmkit_tlb_gather *g) {
     mmkit_vaddr cur = va;
     mmkit_paddr pcur = pa;
     uint64_t left = len;
@@ -1819,6 +1859,12 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
     if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_map", why);
     if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
         return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_map");
+    if (pt->direct_map && !pt->shared_tables) { /* the fast path's memo (see there) */
+        pt->memo_bits = mmkit__pagetable_leaf_bits(pt, 0, flags, true);
+        pt->memo_flags = flags | MMKIT__PAGETABLE_MEMO |
+                         (pt->riscv ? MMKIT__PAGETABLE_MEMO_RV
+                          : pt->levels == 5 ? MMKIT__PAGETABLE_MEMO_X86_5 : MMKIT__PAGETABLE_MEMO_X86_4);
+    }
     top = pt->levels - 1u;
     while (left) { /* bound: one pass per leaf table filled, <= n / 512 + 2 * L */
         unsigned L = pt->max_leaf_level, level = top, i0, shift;
@@ -1885,6 +1931,91 @@ fail:
     mmkit__pagetable_prune_path(pt, cur, g);
     return st;
 }
+
+/* One 4 KiB page into a leaf table that exists (the page fault's map), with flags the last
+ * map call used (validated then, their leaf bits memoised), direct_map, no shared tables: one
+ * walk of pointer entries unrolled per entry layout (constant masks and shifts) and one
+ * store, no call. Anything else - a missing or huge upper entry, an occupied slot, new flags,
+ * bad arguments - takes the full path, which decides the status exactly as before. */
+#define MMKIT__PAGETABLE_MAP1_STEP(L, NOT_POINTER, NEXT)                                          \
+    do {                                                                                          \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
+        if (MMKIT__UNLIKELY(NOT_POINTER)) goto slow;                                              \
+        t = (uint64_t *)((uintptr_t)(NEXT) + off);                                                \
+    } while (0)
+MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
+                                           uint64_t len, uint32_t flags,
+                                           struct mmkit_tlb_gather *g) {
+    uint32_t memo;
+    if (MMKIT__UNLIKELY(len != MMKIT_PAGE_SIZE || !pt || ((va | pa) & MMKIT_PAGE_MASK) ||
+                        pa >= pt->pa_limit))
+        goto slow;
+    memo = pt->memo_flags ^ flags; /* MEMO | layout when flags are the memoised ones */
+    if (MMKIT__LIKELY(memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4) ||
+                      memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_5))) {
+        /* x86-64: P at every level, PS marks a leaf at levels 1 and 2 */
+        const uintptr_t off = pt->virt_offset;
+        uint64_t *t = pt->root_table, e, *slot;
+/* mmkit's pointer entries have bits 52-63 clear (check() proves it): clearing the low 12
+ * bits is the address (one AND with a sign-extended immediate) */
+#define MMKIT__PAGETABLE_X86_NEXT (e & ~(uint64_t)0xfffu)
+        if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4)) {
+            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 47)) >> 48)) goto slow; /* canonical */
+            if ((va >> 21) == pt->memo_va) { /* the leaf table of the last call */
+                t = pt->memo_leaf;
+                goto x86_leaf;
+            }
+        } else {
+            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 56)) >> 57)) goto slow;
+            MMKIT__PAGETABLE_MAP1_STEP(4, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
+        }
+        MMKIT__PAGETABLE_MAP1_STEP(3, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
+        MMKIT__PAGETABLE_MAP1_STEP(2, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
+        MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
+#undef MMKIT__PAGETABLE_X86_NEXT
+        pt->memo_va = va >> 21;
+        pt->memo_leaf = t;
+    x86_leaf:
+        slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (MMKIT__UNLIKELY(*slot)) goto slow; /* EEXIST: the full path says so */
+        *slot = pt->memo_bits | pa;
+        pt->mapped_bytes += MMKIT_PAGE_SIZE;
+        return MMKIT_OK;
+    }
+    if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_RV) &&
+        mmkit__pagetable_canonical(pt, va)) {
+        /* RISC-V: a pointer is V with R = W = X = 0 at every level */
+        const uintptr_t off = pt->virt_offset;
+        uint64_t *t = pt->root_table, e, *slot;
+#define MMKIT__PAGETABLE_RV_NEXT ((e & MMKIT__PAGETABLE_RV_PPN) << 2)
+        if ((va >> 21) == pt->memo_va) { /* the leaf table of the last call */
+            t = pt->memo_leaf;
+            goto rv_leaf;
+        }
+        switch (pt->levels) {
+        case 5: MMKIT__PAGETABLE_MAP1_STEP(4, (e & 0xfu) != 1u, MMKIT__PAGETABLE_RV_NEXT); /* fall through */
+        case 4: MMKIT__PAGETABLE_MAP1_STEP(3, (e & 0xfu) != 1u, MMKIT__PAGETABLE_RV_NEXT); /* fall through */
+        default:
+            MMKIT__PAGETABLE_MAP1_STEP(2, (e & 0xfu) != 1u, MMKIT__PAGETABLE_RV_NEXT);
+            MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0xfu) != 1u, MMKIT__PAGETABLE_RV_NEXT);
+        }
+#undef MMKIT__PAGETABLE_RV_NEXT
+        pt->memo_va = va >> 21;
+        pt->memo_leaf = t;
+    rv_leaf:
+        slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (MMKIT__UNLIKELY(*slot)) goto slow;
+        *slot = pt->memo_bits | (pa >> 2);
+        pt->mapped_bytes += MMKIT_PAGE_SIZE;
+        if (g) /* an implementation may cache invalid entries (see DESIGN) */
+            (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                         (flags & MMKIT_PTE_GLOBAL) != 0);
+        return MMKIT_OK;
+    }
+slow:
+    return mmkit__pagetable_map_slow(pt, va, pa, len, flags, g);
+}
+#undef MMKIT__PAGETABLE_MAP1_STEP
 
 /* ---- copy (fork) ------------------------------------------------------------------------------ */
 
@@ -2145,9 +2276,13 @@ static void mmkit__pagetable_share_table(mmkit__pagetable_copier *c, uint64_t *s
         }
         src->tables--;
         src->shared_tables++;
+        src->memo_flags = 0; /* map's fast path assumes no shared table */
+        mmkit__pagetable_forget_leaf(src);
     }
     *dslot = mmkit__pagetable_shared_pointer(dst, tpa, false);
     dst->shared_tables++;
+    dst->memo_flags = 0;
+    mmkit__pagetable_forget_leaf(dst);
     c->table_fn(c->ctx, va2m, tpa);
 }
 
@@ -2297,6 +2432,8 @@ static mmkit_status mmkit__pagetable_copy_prepare(mmkit__pagetable_copier *c, mm
     mmkit__pagetable_walker w;
     bool found = false;
     mmkit_status st;
+    if (c->dst->shared_tables && mmkit__pagetable_any_shared(c->dst, va, len))
+        return MMKIT_EBUSY; /* dst's leaves there would land in a shared table */
     mmkit__pagetable_walker_init(&w, c->dst, MMKIT__PAGETABLE_OP_VISIT, NULL);
     w.visit = mmkit__pagetable_found_fn;
     w.ctx = &found;
@@ -2327,6 +2464,7 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy");
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
     st = mmkit__pagetable_copy_prepare(&c, va, len);
+    if (st == MMKIT_EBUSY) return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_copy");
     if (st == MMKIT_EEXIST)
         return MMKIT__REFUSE(st, "mmkit_pagetable_copy: dst: maps something in the range");
     if (st == MMKIT_EALIGN)
@@ -2354,6 +2492,7 @@ MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetab
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
     c.table_fn = table_fn;
     st = mmkit__pagetable_copy_prepare(&c, va, len);
+    if (st == MMKIT_EBUSY) return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_share");
     if (st == MMKIT_EEXIST)
         return MMKIT__REFUSE(st, "mmkit_pagetable_share: dst: maps something in the range");
     if (st == MMKIT_EALIGN)
@@ -2426,6 +2565,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare(mmkit_pagetable *pt, mmkit_vaddr 
         pt->mapped_bytes -= (uint64_t)copied << MMKIT_PAGE_SHIFT;
     for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++) gor |= copy[i]; /* bound: 512 */
     *slot = mmkit__pagetable_pointer(pt, cpa);
+    mmkit__pagetable_forget_leaf(pt);
     pt->shared_tables--;
     mmkit__pagetable_record_2m(g, va2m, mmkit__pagetable_global(pt, gor));
     if (old_table_pa) *old_table_pa = tpa;
@@ -2448,6 +2588,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare_last(mmkit_pagetable *pt, mmkit_v
         pt->mapped_bytes += mmkit__pagetable_count_leaves(t) << MMKIT_PAGE_SHIFT;
     /* an ordinary pointer again (x86: R/W back on; the MMU's A bit in it does not matter) */
     *slot = mmkit__pagetable_pointer(pt, mmkit__pagetable_next(pt, e));
+    mmkit__pagetable_forget_leaf(pt);
     pt->tables++;
     pt->shared_tables--;
     if (!pt->riscv) /* a stale read-only translation only costs a spurious fault */
@@ -2470,6 +2611,7 @@ MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr v
     if (e & mmkit__pagetable_counted_bit(pt))
         pt->mapped_bytes -= mmkit__pagetable_count_leaves(t) << MMKIT_PAGE_SHIFT;
     *slot = 0;
+    mmkit__pagetable_forget_leaf(pt);
     pt->shared_tables--;
     mmkit__pagetable_record_2m(g, va & ~(((uint64_t)1 << 21) - 1u), false);
     mmkit__pagetable_prune_path(pt, va, g); /* the tables above may be empty now */
@@ -2559,6 +2701,7 @@ MMKIT_API mmkit_status mmkit_pagetable_entry_set(mmkit_pagetable *pt, mmkit_vadd
     if (!slot) return MMKIT_ECORRUPT;
     if (at != level) return MMKIT_ENOENT;
     *slot = pte;
+    mmkit__pagetable_forget_leaf(pt);
     return MMKIT_OK;
 }
 
@@ -2571,9 +2714,90 @@ static mmkit_status mmkit__pagetable_split_edges(mmkit_pagetable *pt, mmkit_vadd
     return st;
 }
 
+static mmkit_status mmkit__pagetable_unmap_slow(mmkit_pagetable *pt, mmkit_vaddr va,
+                                               uint64_t len, mmkit_pagetable_leaf_fn leaf,
+                                               void *ctx, struct mmkit_tlb_gather *g);
+/* unmap's one-page fast path: va's leaf table through pointer entries only (direct_map; the
+ * map fast path's cached table when it is va's), else NULL. Bound: levels, unrolled. */
+static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_pagetable *pt,
+                                                                         mmkit_vaddr va) {
+    const uintptr_t off = pt->virt_offset;
+    uint64_t *t = pt->root_table, e;
+    if ((va >> 21) == pt->memo_va) return pt->memo_leaf;
+#define MMKIT__PAGETABLE_FAST_PTR(L, NOT_POINTER, NEXT)                                           \
+    do {                                                                                          \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
+        if (MMKIT__UNLIKELY(NOT_POINTER)) return NULL;                                            \
+        t = (uint64_t *)((uintptr_t)(NEXT) + off);                                                \
+    } while (0)
+    if (!pt->riscv) {
+        if (pt->levels == 5) MMKIT__PAGETABLE_FAST_PTR(4, !(e & 1u), e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(3, !(e & 1u), e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
+        return t;
+    }
+    switch (pt->levels) {
+    case 5: MMKIT__PAGETABLE_FAST_PTR(4, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
+    case 4: MMKIT__PAGETABLE_FAST_PTR(3, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
+    default:
+        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
+        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
+    }
+    return t;
+#undef MMKIT__PAGETABLE_FAST_PTR
+}
+
+/* One 4 KiB page whose leaf table exists and stays non-empty (the common case of a reclaim or
+ * a munmap of one page): one walk, one store, one gather record, one callback. A table that
+ * would become empty, a huge leaf, shared tables, no direct_map or bad arguments take the full
+ * path. */
 MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                              mmkit_pagetable_leaf_fn leaf, void *ctx,
                                              struct mmkit_tlb_gather *g) {
+    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && pt->direct_map && !pt->shared_tables &&
+                      !(va & MMKIT_PAGE_MASK) && pt->levels && mmkit__pagetable_canonical(pt, va))) {
+        uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va), *slot, e;
+        if (MMKIT__LIKELY(t != NULL)) {
+            slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+            e = *slot;
+            if (!e) return MMKIT_OK; /* nothing mapped there */
+            *slot = 0;
+            if (MMKIT__LIKELY(!mmkit__pagetable_table_empty(t))) {
+                pt->mapped_bytes -= MMKIT_PAGE_SIZE;
+                if (g)
+                    (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                                 mmkit__pagetable_global(pt, e));
+                if (leaf) {
+                    /* a 4 KiB leaf's flags depend on its non-address bits only: the last
+                     * decoding is reused when they are the same */
+                    const uint64_t amask = pt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
+                    mmkit_pagetable_mapping m;
+                    m.va = va;
+                    m.size = m.page_size = MMKIT_PAGE_SIZE;
+                    m.pa = (e & amask) << pt->next_shift;
+                    if (MMKIT__LIKELY((e & ~amask) == pt->memo_dbits)) {
+                        m.flags = pt->memo_dflags;
+                    } else {
+                        m.flags = 0;
+                        if (mmkit__pagetable_leaf_decode(pt, 0, e, &m.pa, &m.flags) == MMKIT_OK) {
+                            pt->memo_dbits = e & ~amask;
+                            pt->memo_dflags = m.flags;
+                        }
+                    }
+                    leaf(ctx, &m);
+                }
+                return MMKIT_OK;
+            }
+            *slot = e; /* the table would be empty: the full path unhooks it */
+        }
+    }
+    return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
+}
+
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_slow(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
     mmkit__pagetable_walker w;
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
