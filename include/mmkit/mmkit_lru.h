@@ -410,7 +410,7 @@ MMKIT__INLINE void mmkit__lru_touch(mmkit_lru *l, uint32_t idx, uint32_t m) {
         break;
     case MMKIT_LRU_EXACT:
         l->meta[idx] = (uint8_t)m;
-        if (MMKIT__LRU_O(l, l->list[0].oldest) != idx) mmkit__lru_move(l, 0, idx);
+        if (MMKIT__LRU_Y(l, idx) != l->list[0].oldest) mmkit__lru_move(l, 0, idx); /* not the newest */
         break;
     default: /* TWOLIST */
         if ((m & MMKIT__LRU_LIST) == 1u && (m & MMKIT__LRU_REF)) {
