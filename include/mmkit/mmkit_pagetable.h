@@ -2735,6 +2735,8 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
         MMKIT__PAGETABLE_FAST_PTR(3, !(e & 1u), e & ~(uint64_t)0xfffu);
         MMKIT__PAGETABLE_FAST_PTR(2, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
         MMKIT__PAGETABLE_FAST_PTR(1, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
+        pt->memo_va = va >> 21; /* the next call nearby skips the walk */
+        pt->memo_leaf = t;
         return t;
     }
     switch (pt->levels) {
@@ -2744,6 +2746,8 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
         MMKIT__PAGETABLE_FAST_PTR(2, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
         MMKIT__PAGETABLE_FAST_PTR(1, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
     }
+    pt->memo_va = va >> 21;
+    pt->memo_leaf = t;
     return t;
 #undef MMKIT__PAGETABLE_FAST_PTR
 }
