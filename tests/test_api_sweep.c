@@ -24,6 +24,9 @@
 #include <mmkit/mmkit_pagetable.h>
 #include <mmkit/mmkit_slab.h>
 #include <mmkit/mmkit_tlb.h>
+#include <mmkit/mmkit_lru.h>
+#include <mmkit/mmkit_cow.h>
+#include <mmkit/mmkit_oom.h>
 
 #include "common/mmkit_test.h"
 #include "sweep_api_names.h" /* generated: sweep_api_names[] */
@@ -49,19 +52,9 @@ static mmkit_provider sweep_provider(void) { return test_buddy_provider(sweep_tb
 #include "sweep/sweep_slab.h"
 #include "sweep/sweep_pagetable.h"
 #include "sweep/sweep_tlb.h"
-/* Modules being written this cycle: CMake defines SWEEP_HAVE_<M> once sweep_<m>.h exists. */
-#ifdef SWEEP_HAVE_LRU
-#include <mmkit/mmkit_lru.h>
 #include "sweep/sweep_lru.h"
-#endif
-#ifdef SWEEP_HAVE_COW
-#include <mmkit/mmkit_cow.h>
 #include "sweep/sweep_cow.h"
-#endif
-#ifdef SWEEP_HAVE_OOM
-#include <mmkit/mmkit_oom.h>
 #include "sweep/sweep_oom.h"
-#endif
 
 typedef struct sweep_table {
     const char *module;
@@ -71,16 +64,7 @@ typedef struct sweep_table {
 #define SWEEP_TABLE(m) {#m, sweep_##m, sizeof sweep_##m / sizeof sweep_##m[0]}
 static const sweep_table sweep_tables[] = {
     SWEEP_TABLE(core), SWEEP_TABLE(buddy), SWEEP_TABLE(slab), SWEEP_TABLE(pagetable),
-    SWEEP_TABLE(tlb),
-#ifdef SWEEP_HAVE_LRU
-    SWEEP_TABLE(lru),
-#endif
-#ifdef SWEEP_HAVE_COW
-    SWEEP_TABLE(cow),
-#endif
-#ifdef SWEEP_HAVE_OOM
-    SWEEP_TABLE(oom),
-#endif
+    SWEEP_TABLE(tlb),  SWEEP_TABLE(lru),   SWEEP_TABLE(cow),  SWEEP_TABLE(oom),
 };
 #define N_TABLES (sizeof sweep_tables / sizeof sweep_tables[0])
 #define N_NAMES (sizeof sweep_api_names / sizeof sweep_api_names[0])
