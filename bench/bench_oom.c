@@ -437,11 +437,12 @@ static void run(uint64_t seed, unsigned family, int policy_mmkit, outcome *out) 
     out->leaker_victim = s->killed_proc >= 0 && IS_LEAKER((unsigned)s->killed_proc);
     out->innocent_kills = (int)s->innocent_kills;
     out->leakers_killed = (int)s->leakers_killed;
-    out->kill_s = out->killed ? (double)(s->kill_step - s->leak_start_step) / 10.0 : -1.0;
+    /* signed: a first kill before the leak started (an innocent's burst) is a negative time */
+    out->kill_s = out->killed ? ((double)s->kill_step - (double)s->leak_start_step) / 10.0 : -1.0;
     out->evictions = s->evictions;
     out->refaults = s->innocent_refaults;
-    out->win_evictions = out->killed ? s->ev_at_kill - s->ev_at_leak : 0;
-    out->win_refaults = out->killed ? s->rf_at_kill - s->rf_at_leak : 0;
+    out->win_evictions = out->killed && s->kill_step >= s->leak_start_step ? s->ev_at_kill - s->ev_at_leak : 0;
+    out->win_refaults = out->killed && s->kill_step >= s->leak_start_step ? s->rf_at_kill - s->rf_at_leak : 0;
     out->allocs_low_to_kill = out->killed && s->low_seen && s->allocs_at_kill >= s->allocs_at_low
                                  ? s->allocs_at_kill - s->allocs_at_low : 0;
     out->before_doubling = out->killed && (!doubling_step || s->kill_step <= doubling_step);
