@@ -18,11 +18,12 @@ set(MMKIT_BOOT_OUT "${CMAKE_CURRENT_BINARY_DIR}/boot")
 set(MMKIT_BOOT_TIMEOUT 30)
 
 # Number of `ok` lines each kernel must print (a check added to the kernels updates these).
-set(MMKIT_BOOT_OKS_RISCV_SV39 26)    # common/pt_checks.c without leaf_512g
-set(MMKIT_BOOT_OKS_RISCV_SV48 27)    # ... with leaf_512g
-set(MMKIT_BOOT_OKS_RISCV_SV57 27)
-set(MMKIT_BOOT_OKS_X86 33)           # 3 stage-1 + 3 stage-2 set-up checks + the 26 common ones
-                                     # + invpcid_flush
+set(MMKIT_BOOT_OKS_RISCV_SV39 34)    # common/pt_checks.c without leaf_512g + 8 cow_checks.c
+set(MMKIT_BOOT_OKS_RISCV_SV48 35)    # ... with leaf_512g
+set(MMKIT_BOOT_OKS_RISCV_SV57 35)
+set(MMKIT_BOOT_OKS_X86 41)           # 3 stage-1 + 3 stage-2 set-up checks + the 26 common ones
+                                     # + invpcid_flush + the 8 copy-on-write ones
+# (the cow checks count 8 with MMKIT_COW_HAVE_SHARE_TABLES, 6 without)
 
 find_program(MMKIT_BOOT_CLANG NAMES clang)
 find_program(MMKIT_BOOT_LLD NAMES ld.lld)
@@ -93,7 +94,7 @@ endfunction()
 # ---- RISC-V: one S-mode kernel ----
 mmkit_boot_objects(rv_objs riscv boot_flags_riscv
   riscv/start.S riscv/platform.c riscv/kernel.c common/boot_lib.c common/pt_checks.c
-  common/mmkit_impl.c)
+  common/cow_checks.c common/mmkit_impl.c)
 set(rv_kernel "${MMKIT_BOOT_OUT}/boot_riscv64.elf")
 add_custom_command(
   OUTPUT "${rv_kernel}"
@@ -106,7 +107,7 @@ add_custom_command(
 # ---- x86: stage 2 (x86-64 flat binary) embedded in stage 1 (Multiboot ELF32) ----
 mmkit_boot_objects(s2_objs x86_64 boot_flags_x86_64
   x86/stage2_start.S x86/stage2.c common/boot_lib.c common/pt_checks.c
-  common/mmkit_impl.c)
+  common/cow_checks.c common/mmkit_impl.c)
 set(s2_elf "${MMKIT_BOOT_OUT}/x86_stage2.elf")
 set(s2_bin "${MMKIT_BOOT_OUT}/x86_stage2.bin")
 add_custom_command(

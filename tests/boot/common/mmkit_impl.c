@@ -3,3 +3,4 @@
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_pagetable.h>
+#include <mmkit/mmkit_cow.h>

@@ -21,6 +21,7 @@
 #include <mmkit/mmkit_pagetable.h>
 
 #include "pt_checks.h"
+#include "cow_checks.h"
 #include "boot_lib.h"
 
 #define PAGE ((uint64_t)4096)
@@ -237,22 +238,38 @@ static bool pt_init(void) {
 
 /* The kernel's identity map, before paging is on (no gather needed): text R+X, rodata R,
  * data/bss/stack/arena R+W; A and D preset so the kernel's own pages never need MMU updates. */
-static bool map_kernel(void) {
-    chk c = {"map_kernel", false};
+static mmkit_status map_kernel_into(mmkit_pagetable *t) {
     const uint32_t ad = MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY;
     struct { uintptr_t start, end; uint32_t flags; } sec[3] = {
         {plat->text_start, plat->text_end, MMKIT_PTE_RX | MMKIT_PTE_ACCESSED},
         {plat->rodata_start, plat->rodata_end, MMKIT_PTE_READ | MMKIT_PTE_ACCESSED},
         {plat->data_start, plat->image_end, MMKIT_PTE_RW | ad},
     };
-    uint32_t fl = 0;
     for (unsigned i = 0; i < 3; i++) {
+        mmkit_status st;
         if (sec[i].end == sec[i].start) continue;
-        if (!expect_ok(&c, "mmkit_pagetable_map",
-                       mmkit_pagetable_map(&pt, sec[i].start, sec[i].start, sec[i].end - sec[i].start,
-                                           sec[i].flags, NULL)))
-            return false;
+        st = mmkit_pagetable_map(t, sec[i].start, sec[i].start, sec[i].end - sec[i].start,
+                                 sec[i].flags, NULL);
+        if (st != MMKIT_OK) return st;
     }
+    return MMKIT_OK;
+}
+
+mmkit_status pt_boot_new_space(mmkit_pagetable *t) {
+    mmkit_pagetable_desc d = {0};
+    mmkit_status st;
+    d.format = plat->format;
+    d.provider = frames;
+    d.phys_bits = plat->phys_bits;
+    st = mmkit_pagetable_init(t, &d);
+    if (st == MMKIT_OK) st = map_kernel_into(t);
+    return st;
+}
+
+static bool map_kernel(void) {
+    chk c = {"map_kernel", false};
+    uint32_t fl = 0;
+    if (!expect_ok(&c, "mmkit_pagetable_map", map_kernel_into(&pt))) return false;
     if (!expect_ok(&c, "mmkit_pagetable_check", mmkit_pagetable_check(&pt)) ||
         !expect_translation(&c, plat->text_start, plat->text_start, PAGE, &fl) ||
         !expect_eq(&c, "text flags R+X", fl & MMKIT_PTE_RWX, MMKIT_PTE_RX))
@@ -604,9 +621,11 @@ static void tables_consistent(void) {
         done(&c);
 }
 
-void pt_boot_run(const boot_platform *p) {
+bool (*boot_page_fault)(const boot_fault *f);
+
+bool pt_boot_run(const boot_platform *p) {
     plat = p;
-    if (!frames_init() || !pt_init() || !map_kernel() || !paging_on()) return;
+    if (!frames_init() || !pt_init() || !map_kernel() || !paging_on()) return false;
     kernel_identity();
     alias_rw();
     leaf_2m();
@@ -630,6 +649,12 @@ void pt_boot_run(const boot_platform *p) {
         plat->arch_checks(&env);
     }
     tables_consistent();
+    {
+        boot_env env;
+        pt_boot_env(&env);
+        cow_boot_run(&env);
+    }
+    return true;
 }
 
 void pt_boot_env(boot_env *env) {
@@ -640,4 +665,5 @@ void pt_boot_env(boot_env *env) {
     env->gather = &gather;
     env->frames = &frames;
     env->arch_va = VA_SLOT(SLOT_ARCH);
+    env->plat = plat;
 }

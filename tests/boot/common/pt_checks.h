@@ -23,6 +23,7 @@ typedef struct boot_env {
     mmkit_tlb_gather *gather;         /* the gather of pt (asid = boot_platform.asid) */
     const mmkit_provider *frames;     /* table pages of pt: the buddy, counted */
     uint64_t arch_va;                 /* a free 2 MiB slot for architecture checks */
+    const struct boot_platform *plat;
 } boot_env;
 
 /* What the kernel image looks like and which table format to test. */
@@ -77,8 +78,22 @@ void arch_sync_icache(void);
 extern const uint8_t arch_ret42[];       /* machine code: return 42 */
 extern const unsigned arch_ret42_len;
 
-/* Run every check. Returns when done (or when a failure makes going on pointless). */
-void pt_boot_run(const boot_platform *plat);
+/* Switch this CPU to pt's tables under asid (satp + SFENCE.VMA x0, x0 / MOV to CR3): the
+ * copy-on-write checks move between a parent's and a child's address space. */
+void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid);
+/* When set, the trap handler offers every page fault to it before anything else (RISC-V
+ * scause 12/13/15, x86 #PF), described as for a probe; true: resolved, the faulting
+ * instruction runs again. */
+extern bool (*boot_page_fault)(const boot_fault *f);
+/* Access kinds (MMKIT_COW_READ/WRITE/EXEC) of page fault f: mmkit_cow_access_riscv(scause) /
+ * mmkit_cow_access_x86(error code). False when f is no page fault. */
+bool arch_fault_access(const boot_fault *f, uint32_t *access);
+
+/* Run every check. Returns when done (false when the set-up failed: nothing else ran). */
+bool pt_boot_run(const boot_platform *plat);
+/* Initialise t like the kernel's tables (same format and table provider) and map the kernel
+ * into it: a new address space the CPU can run in. */
+mmkit_status pt_boot_new_space(mmkit_pagetable *t);
 /* The instances pt_boot_run() built (valid after it returned). */
 void pt_boot_env(boot_env *env);
 

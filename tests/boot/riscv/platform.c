@@ -2,6 +2,7 @@
 #include "platform.h"
 #include "../common/boot_lib.h"
 #include "../common/pt_checks.h"
+#include <mmkit/mmkit_cow.h>
 
 volatile rv_trap_record rv_last_trap;
 static volatile bool trap_expected;
@@ -45,6 +46,14 @@ void rv_trap(rv_frame *f);
 void rv_trap(rv_frame *f) {
     uint64_t scause = rv_csr_read(scause), stval = rv_csr_read(stval);
     bool interrupt = (scause >> 63) != 0;
+    if (!interrupt && boot_page_fault &&
+        (scause == RV_CAUSE_FETCH_PAGE || scause == RV_CAUSE_LOAD_PAGE || scause == RV_CAUSE_STORE_PAGE)) {
+        boot_fault pf;
+        pf.cause = scause;
+        pf.code = 0;
+        pf.addr = stval;
+        if (boot_page_fault(&pf)) return; /* resolved: sret runs the access again */
+    }
     if (trap_expected && !interrupt) {
         trap_expected = false;
         rv_last_trap.count++;
@@ -169,6 +178,15 @@ bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t asid) {
         return false;
     }
     return true;
+}
+
+void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid) {
+    rv_csr_write(satp, mmkit_pagetable_satp(pt, asid));
+    rv_sfence_all(); /* both spaces run under the same ASID */
+}
+
+bool arch_fault_access(const boot_fault *f, uint32_t *access) {
+    return mmkit_cow_access_riscv(f->cause, false, access) == MMKIT_OK;
 }
 
 void arch_sync_icache(void) { rv_fence_i(); }

@@ -8,6 +8,7 @@
 #include "../common/pt_checks.h"
 #include "handoff.h"
 #include "x86.h"
+#include <mmkit/mmkit_cow.h>
 
 #define X86_PF_P 0x1u
 #define X86_PF_W 0x2u
@@ -65,6 +66,13 @@ static void idt_init(void) {
 void x86_trap(x86_frame *f);
 void x86_trap(x86_frame *f) {
     uint64_t cr2 = read_cr2();
+    if (f->vector == X86_VEC_PF && boot_page_fault) {
+        boot_fault pf;
+        pf.cause = f->vector;
+        pf.code = f->error;
+        pf.addr = cr2;
+        if (boot_page_fault(&pf)) return; /* resolved: iretq runs the access again */
+    }
     if (trap_expected && (f->vector == X86_VEC_PF || f->vector == X86_VEC_GP)) {
         trap_expected = false;
         last_trap.count++;
@@ -158,6 +166,14 @@ bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t pcid) {
     }
     write_cr4(read_cr4() | X86_CR4_SMEP | X86_CR4_SMAP);
     return (read_cr4() & (X86_CR4_SMEP | X86_CR4_SMAP)) == (X86_CR4_SMEP | X86_CR4_SMAP);
+}
+
+void arch_switch_root(const mmkit_pagetable *pt, uint16_t pcid) {
+    write_cr3(mmkit_pagetable_cr3(pt, pcid, false)); /* flushes the non-global entries */
+}
+
+bool arch_fault_access(const boot_fault *f, uint32_t *access) {
+    return f->cause == X86_VEC_PF && mmkit_cow_access_x86(f->code, access) == MMKIT_OK;
 }
 
 void arch_sync_icache(void) {} /* x86 keeps instruction fetch coherent with stores */
