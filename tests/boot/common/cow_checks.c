@@ -90,8 +90,17 @@ static const char *read_is(res *r, unsigned page, uint64_t want, const char *wha
     return eq(r, v, want, what);
 }
 
-/* a store that must take exactly one page fault, a store fault, resolved with `did` */
-static const char *store_faults(res *r, unsigned page, uint64_t v, uint32_t did) {
+/* the fault the architecture raises for `kind` at va (pt_checks.h) */
+static const char *fault_is(res *r, boot_fault_kind kind, uint64_t va, const char *what) {
+    uint64_t want = 0;
+    if (arch_fault_is(kind, &pf.last, va, &want)) return NULL;
+    return eq(r, pf.last.cause << 32 | pf.last.code, want, what);
+}
+
+/* a store that must take exactly one page fault, a store fault, resolved with `did`; on a
+ * present read-only page (the zero frame, a COW page) it is the architecture's write-to-
+ * read-only fault (scause 15 / #PF error P+W, which needs CR0.WP at CPL 0) */
+static const char *store_faults(res *r, unsigned page, uint64_t v, uint32_t did, bool present) {
     boot_fault f;
     uint64_t n0 = pf.count;
     if (!arch_write(va_of(page), v, &f)) return eq(r, f.cause, 0, "store trapped unresolved, cause");
@@ -99,6 +108,9 @@ static const char *store_faults(res *r, unsigned page, uint64_t v, uint32_t did)
     TRY(eq(r, pf.access & (MMKIT_COW_READ | MMKIT_COW_WRITE | MMKIT_COW_EXEC), MMKIT_COW_WRITE,
            "access kind of the fault (a store fault: scause 15 / #PF W)"));
     TRY(eq(r, pf.last.addr, va_of(page), "fault address (stval / CR2)"));
+    if (present)
+        TRY(fault_is(r, BOOT_FAULT_WRITE_READONLY, va_of(page),
+                     "store fault on a read-only page (cause<<32|code)"));
     return eq(r, pf.what & did, did, "MMKIT_COW_DID_* of the fault");
 }
 
@@ -173,11 +185,12 @@ static const char *demand_faults(res *r) {
     TRY(read_is(r, 0, 0, "first load of an untouched page"));
     TRY(eq(r, pf.count - n0, 1, "page faults of the first load"));
     TRY(eq(r, pf.access, MMKIT_COW_READ, "access kind (a load fault: scause 13 / #PF not W)"));
+    TRY(fault_is(r, BOOT_FAULT_NOT_PRESENT, va_of(0), "load fault, not present (cause<<32|code)"));
     TRY(eq(r, pf.what, MMKIT_COW_DID_ZERO_MAP, "what the load fault did"));
-    TRY(store_faults(r, 0, 0xc0e00000u, MMKIT_COW_DID_ZERO_FILL)); /* read-only zero frame */
+    TRY(store_faults(r, 0, 0xc0e00000u, MMKIT_COW_DID_ZERO_FILL, true)); /* read-only zero frame */
     TRY(read_is(r, 0, 0xc0e00000u, "page 0 after its store"));
     for (unsigned i = 1; i < 4; i++) {              /* a store to an untouched page */
-        TRY(store_faults(r, i, 0xc0e00000u + i, MMKIT_COW_DID_ZERO_FILL));
+        TRY(store_faults(r, i, 0xc0e00000u + i, MMKIT_COW_DID_ZERO_FILL, false));
         TRY(store_plain(r, i, 0xc0e00000u + i));
     }
     return eq(r, (uint64_t)mmkit_cow_check(&cow), MMKIT_OK, "mmkit_cow_check");
@@ -228,7 +241,7 @@ static const char *write_after_fork(res *r, mmkit_cow_space *s, const mmkit_page
     n0 = pf.count;
     TRY(read_is(r, pa_page, 0xc0e00000u + pa_page, "child reads the parent's data"));
     TRY(eq(r, pf.count - n0, 0, "page faults of a load from a shared page"));
-    TRY(store_faults(r, pa_page, tag + 1, MMKIT_COW_DID_COPY | first_did));
+    TRY(store_faults(r, pa_page, tag + 1, MMKIT_COW_DID_COPY | first_did, true));
     boot_puts("  info: the COW store fault: cause ");   /* scause 15 / vector 14, error P+W */
     boot_put_hex(pf.last.cause);
     boot_puts(" code ");
@@ -247,15 +260,15 @@ static const char *write_after_fork(res *r, mmkit_cow_space *s, const mmkit_page
     run_in(&parent, &pt_parent);
     TRY(read_is(r, pa_page, 0xc0e00000u + pa_page, "parent does not see the child's store"));
     if (refs) TRY(refs_are(r, before, 1));
-    TRY(store_faults(r, pa_page, tag + 2, MMKIT_COW_DID_REUSE));
+    TRY(store_faults(r, pa_page, tag + 2, MMKIT_COW_DID_REUSE, true));
     TRY(frame_of(r, &pt_parent, pa_page, &after, NULL));
     TRY(eq(r, after, before, "the parent reused its frame"));
     /* the other order on ch_page */
-    TRY(store_faults(r, ch_page, tag + 3, MMKIT_COW_DID_COPY));
+    TRY(store_faults(r, ch_page, tag + 3, MMKIT_COW_DID_COPY, true));
     run_in(s, t);
     TRY(read_is(r, ch_page, 0xc0e00000u + ch_page, "child does not see the parent's store"));
     TRY(read_is(r, pa_page, tag + 1, "child still reads its own store"));
-    TRY(store_faults(r, ch_page, tag + 4, MMKIT_COW_DID_REUSE));
+    TRY(store_faults(r, ch_page, tag + 4, MMKIT_COW_DID_REUSE, true));
     run_in(&parent, &pt_parent);
     TRY(read_is(r, ch_page, tag + 3, "parent keeps its store"));
     TRY(read_is(r, pa_page, tag + 2, "parent keeps its store (2)"));
