@@ -657,6 +657,19 @@ bool pt_boot_run(const boot_platform *p) {
     return true;
 }
 
+/* the section symbols both kernels' linker scripts define */
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __image_end[];
+
+void pt_boot_image_sections(boot_platform *p) {
+    p->text_start = (uintptr_t)__text_start;
+    p->text_end = (uintptr_t)__text_end;
+    p->rodata_start = (uintptr_t)__rodata_start;
+    p->rodata_end = (uintptr_t)__rodata_end;
+    p->data_start = (uintptr_t)__data_start;
+    p->image_end = (uintptr_t)__image_end;
+}
+
 void pt_boot_env(boot_env *env) {
     env->buddy = &buddy;
     env->arena.base = (mmkit_paddr)(uintptr_t)arena;

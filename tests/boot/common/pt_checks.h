@@ -94,6 +94,8 @@ bool pt_boot_run(const boot_platform *plat);
 /* Initialise t like the kernel's tables (same format and table provider) and map the kernel
  * into it: a new address space the CPU can run in. */
 mmkit_status pt_boot_new_space(mmkit_pagetable *t);
+/* The kernel's sections from the linker symbols (__text_start .. __image_end) into p. */
+void pt_boot_image_sections(boot_platform *p);
 /* The instances pt_boot_run() built (valid after it returned). */
 void pt_boot_env(boot_env *env);
 

@@ -7,8 +7,6 @@
 #include "../common/boot_lib.h"
 #include "../common/pt_checks.h"
 
-extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern char __data_start[], __image_end[];
 
 void rv_main(uint64_t hartid, const void *dtb);
 void rv_main(uint64_t hartid, const void *dtb) {
@@ -34,12 +32,7 @@ void rv_main(uint64_t hartid, const void *dtb) {
         p.phys_bits = 56;
         p.ram_1g_base = 0x80000000u;
         p.asid = 1;                   /* QEMU implements all 16 ASID bits */
-        p.text_start = (uintptr_t)__text_start;
-        p.text_end = (uintptr_t)__text_end;
-        p.rodata_start = (uintptr_t)__rodata_start;
-        p.rodata_end = (uintptr_t)__rodata_end;
-        p.data_start = (uintptr_t)__data_start;
-        p.image_end = (uintptr_t)__image_end;
+        pt_boot_image_sections(&p);
         p.flush_local = mmkit_tlb_riscv_flush_local;
         pt_boot_run(&p);
     }

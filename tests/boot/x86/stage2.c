@@ -16,8 +16,6 @@
 #define X86_VEC_GP 13u
 #define X86_VEC_PF 14u
 
-extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern char __data_start[], __image_end[];
 extern const uint64_t x86_isr_table[32];
 long x86_probe_read(uint64_t va, uint64_t *out);
 long x86_probe_write(uint64_t va, uint64_t value);
@@ -315,12 +313,7 @@ void stage2_main(const x86_handoff *h) {
     p.phys_bits = ho.phys_bits;
     p.ram_1g_base = 0;
     p.asid = 0;                   /* PCID 0: QEMU's TCG does not implement PCIDs */
-    p.text_start = (uintptr_t)__text_start;
-    p.text_end = (uintptr_t)__text_end;
-    p.rodata_start = (uintptr_t)__rodata_start;
-    p.rodata_end = (uintptr_t)__rodata_end;
-    p.data_start = (uintptr_t)__data_start;
-    p.image_end = (uintptr_t)__image_end;
+    pt_boot_image_sections(&p);
     /* the INVPCID backend where the CPU has it (it needs CR4.PCIDE for INVPCID and falls
      * back to mmkit_tlb_x86_flush_local without), the plain one otherwise */
     p.flush_local = cpu_has_pcid_invpcid() ? mmkit_tlb_x86_flush_local_invpcid
