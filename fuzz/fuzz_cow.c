@@ -19,7 +19,8 @@
  *     [1] bits 0-2 space, bits 3-5 second space (fork child), bit 6-7 access / mode / variant
  *     [2] page selector: bit 7 set: page [3] of region ([2] & 7) of the space (mod its length);
  *         else page ([2] << 8 | [3]) of the window (mod WPAGES)
- *     [4] length (pages: 1 + b % 16, or 8 b + 1 with the variant bit), protect: bits 0-2 prot,
+ *     [4] length (pages: 1 + b % 16, or 8 b + 1 with the variant bit; variant and bit 7: 512 *
+ *         (1 + (b & 3)) pages from a 512-page boundary, whole leaf tables), protect: bits 0-2 prot,
  *         bits 3-7 length - 1; pin index (unpin, dma_write)
  *     [5] bits 0-2 ENOMEM budget (region_add: prot), bits 3-7 per op (region_add: bit 3
  *         shared, bits 4-5 fill id, bits 6-7 bad-field selectors; offsets in the page)
@@ -899,6 +900,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             page = ((uint32_t)b2 << 8 | b3) % WPAGES;
         }
         n = variant ? 8u * b4 + 1u : 1u + b4 % 16u;
+        if (variant && (b4 & 0x80u) && kind != 5) { /* whole leaf tables (table-sharing fork) */
+            if (!(b2 & 128u)) page &= ~(uint32_t)511;
+            n = 512u * (1u + (b4 & 3u));
+        }
         if (page + n > WPAGES) n = WPAGES - page;
         TRACE("op %u %s s %u s2 %u page %u n %u b %02x %02x %02x %02x %02x %02x\n", fuzz_op,
               kind_name[kind], s, s2, page, n, b0, b1, b2, b3, b4, b5);

@@ -54,7 +54,12 @@ def length_b4(n):
 
 
 def add(s, page, n, prot=RW, shared=False, fill=0, bad=0, badsel=0):
-    """region_add of pages [page, page + n): n 1..16 or 8 k + 1."""
+    """region_add of pages [page, page + n): n 1..16 or 8 k + 1 (k < 128), or n = 512 j from a
+    512-page boundary (whole leaf tables; j 1..4, cut at the window's end)."""
+    if n % 512 == 0 and page % 512 == 0 and 512 <= n <= 2048:
+        b5 = prot | (8 if shared else 0) | ((fill & 3) << 4) | badsel
+        return op(REGION_ADD, s, hi=bad, page=page, b4=0x80 | (n // 512 - 1), b5=b5,
+                  variant=True)
     b4, variant = length_b4(n)
     b5 = prot | (8 if shared else 0) | ((fill & 3) << 4) | badsel
     return op(REGION_ADD, s, hi=bad, page=page, b4=b4, b5=b5, variant=variant)
@@ -167,6 +172,29 @@ for fmt in range(5):
         fork(0, 1, COPY), fork(0, 2, SHARE), w(1, 100), w(2, 100), rd(0, 100),
         w(0, 1100, user=True), rd(1, 1100), rd(2, 1100), exit_(2), exit_(1), w(0, 101),
     ])
+
+# table-sharing fork proper: regions of whole leaf tables (the largest private one is shared)
+for fmt, name in ((0, "x86"), (3, "sv48")):
+    SEEDS["share-tables-%s" % name] = header(fmt=fmt) + b"".join([
+        add(0, 0, 1024, RW), add(0, 1536, 16, RW, shared=True),
+        w(0, 0), w(0, 1), w(0, 600), rd(0, 2), w(0, 1536),
+        fork(0, 1, SHARE), w(1, 0), rd(0, 0), w(0, 1), rd(1, 1), w(0, 601), rd(1, 601),
+        w(1, 700), rd(0, 700), rd(1, 2), fork(1, 2, SHARE), w(2, 0), rd(1, 0), rd(0, 0),
+        protect(1, 10, 4, R), discard(2, 600, 2), remove(0, 512, 8), rd(1, 600),
+        exit_(1), w(0, 2), w(2, 3), exit_(0), w(2, 601),
+    ])
+    SEEDS["share-tables-enomem-%s" % name] = header(fmt=fmt, frames=2) + b"".join([
+        add(0, 0, 512, RW), w(0, 0), w(0, 1), w(0, 300),
+        fork(0, 1, SHARE, inject=True, b5=0), w(1, 0, inject=True, b5=0),
+        w(0, 1, inject=True, b5=1), protect(1, 4, 2, R, inject=True),
+        discard(0, 300, 1, inject=True), remove(1, 8, 2, inject=True),
+        pin(1, 300, True, inject=True), fork(1, 2, SHARE, inject=True, b5=1), rd(2, 300),
+    ])
+SEEDS["share-tables-kernel-page-lock"] = header(fmt=0, kpage=True, lock=True) + b"".join([
+    add(0, 1024, 512, RW), w(0, 1024), w(0, 1791),
+    fork(0, 1, SHARE), w(1, 1024), rd(0, 1024), w(0, 1791), rd(1, 1791), exit_(1),
+    pin(0, 1030, False), fork(0, 2, SHARE), w(2, 1030), rd(0, 1030), unpin(0),
+])
 
 SEEDS["fill-callback"] = header(seed=3, lock=True) + b"".join([
     add(0, 200, 16, RW, fill=1), add(0, 300, 16, RW, shared=True, fill=2),
