@@ -192,12 +192,12 @@
  *   of owned tables and of the shared ones it counts; check() validates shared pointers (x86:
  *   R/W clear), the shared tables' leaves, and these counters exactly.
  *
- *   One-page fast paths (the page fault's map, a reclaim's unmap): with direct_map and no
- *   shared table, map of one 4 KiB page with the flags of the previous map call (validated
- *   then; their leaf bits are memoised in the instance) into a leaf table that exists walks
- *   the pointer entries unrolled per entry layout, or reuses the leaf table of the previous
- *   call (cached, and forgotten whenever a table is unhooked or a level-1 entry changes), and
- *   stores one entry; unmap of one page whose table stays non-empty clears one entry, records
+ *   One-page fast paths (the page fault's map, a reclaim's unmap): with no shared table, map
+ *   of one 4 KiB page with the flags of the previous map call (validated then; their leaf
+ *   bits are memoised in the instance) into a leaf table that exists reuses the leaf table of
+ *   the previous one-page call when it is va's (cached, and forgotten whenever a table is
+ *   unhooked or a level-1 entry changes) or walks the pointer entries (with direct_map
+ *   unrolled per entry layout, else phys_to_virt per level), and stores one entry; unmap of one page whose table stays non-empty clears one entry, records
  *   one range and reuses the previous decoding of the leaf's flags. Everything else (new
  *   flags, a missing table, a huge leaf, an occupied slot, bad arguments) takes the full
  *   path, which decides the status as before.
@@ -1023,6 +1023,23 @@ static inline void mmkit__pagetable_forget_leaf(mmkit_pagetable *pt) {
     pt->memo_leaf = NULL;
 }
 
+/* The one-page paths without direct_map: va's leaf table through pointer entries only,
+ * phys_to_virt per level, or NULL. Caches the table found. Bound: levels. */
+static MMKIT__PAGETABLE_NOINLINE uint64_t *mmkit__pagetable_leaf_table_p2v(mmkit_pagetable *pt,
+                                                                          mmkit_vaddr va) {
+    uint64_t *t = pt->root_table;
+    unsigned l = pt->levels - 1u;
+    for (; l > 0u; l--) { /* bound: levels - 1 */
+        uint64_t e = t[mmkit__pagetable_index(va, l)];
+        if (!(e & 1u) || mmkit__pagetable_is_leaf(pt, e, l)) return NULL;
+        t = (uint64_t *)pt->provider.phys_to_virt(pt->provider.ctx, mmkit__pagetable_next(pt, e));
+        if (!t) return NULL;
+    }
+    pt->memo_va = va >> 21;
+    pt->memo_leaf = t;
+    return t;
+}
+
 static mmkit_status mmkit__pagetable_release_table(mmkit_pagetable *pt, mmkit_paddr pa,
                                             mmkit_tlb_gather *g) {
     mmkit__pagetable_forget_leaf(pt);
@@ -1836,6 +1853,7 @@ static void mmkit__pagetable_prune_path(mmkit_pagetable *pt, mmkit_vaddr va, mmk
 #define MMKIT__PAGETABLE_MEMO_X86_4 0x10000u
 #define MMKIT__PAGETABLE_MEMO_X86_5 0x20000u
 #define MMKIT__PAGETABLE_MEMO_RV 0x30000u
+#define MMKIT__PAGETABLE_MEMO_P2V 0x40000u /* any layout, tables through phys_to_virt */
 
 static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_map_slow(mmkit_pagetable *pt,
                                                                        mmkit_vaddr va,
@@ -1859,10 +1877,11 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_map_slow(mmkit_pa
     if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_map", why);
     if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
         return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_map");
-    if (pt->direct_map && !pt->shared_tables) { /* the fast path's memo (see there) */
+    if (!pt->shared_tables) { /* the fast path's memo (see there) */
         pt->memo_bits = mmkit__pagetable_leaf_bits(pt, 0, flags, true);
         pt->memo_flags = flags | MMKIT__PAGETABLE_MEMO |
-                         (pt->riscv ? MMKIT__PAGETABLE_MEMO_RV
+                         (!pt->direct_map ? MMKIT__PAGETABLE_MEMO_P2V
+                          : pt->riscv ? MMKIT__PAGETABLE_MEMO_RV
                           : pt->levels == 5 ? MMKIT__PAGETABLE_MEMO_X86_5 : MMKIT__PAGETABLE_MEMO_X86_4);
     }
     top = pt->levels - 1u;
@@ -1933,9 +1952,9 @@ fail:
 }
 
 /* One 4 KiB page into a leaf table that exists (the page fault's map), with flags the last
- * map call used (validated then, their leaf bits memoised), direct_map, no shared tables: one
- * walk of pointer entries unrolled per entry layout (constant masks and shifts) and one
- * store, no call. Anything else - a missing or huge upper entry, an occupied slot, new flags,
+ * map call used (validated then, their leaf bits memoised), no shared tables: the cached leaf
+ * table or one walk of pointer entries (direct_map: unrolled per entry layout, constant masks
+ * and shifts, no call) and one store. Anything else - a missing or huge upper entry, an occupied slot, new flags,
  * bad arguments - takes the full path, which decides the status exactly as before. */
 #define MMKIT__PAGETABLE_MAP1_STEP(L, NOT_POINTER, NEXT)                                          \
     do {                                                                                          \
@@ -2008,6 +2027,21 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         *slot = pt->memo_bits | (pa >> 2);
         pt->mapped_bytes += MMKIT_PAGE_SIZE;
         if (g) /* an implementation may cache invalid entries (see DESIGN) */
+            (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                         (flags & MMKIT_PTE_GLOBAL) != 0);
+        return MMKIT_OK;
+    }
+    if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_P2V) &&
+        mmkit__pagetable_canonical(pt, va)) { /* without direct_map: phys_to_virt per level */
+        uint64_t *t = (va >> 21) == pt->memo_va ? pt->memo_leaf
+                                                : mmkit__pagetable_leaf_table_p2v(pt, va);
+        uint64_t *slot;
+        if (!t) goto slow;
+        slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (*slot) goto slow;
+        *slot = pt->memo_bits | (pa >> pt->next_shift);
+        pt->mapped_bytes += MMKIT_PAGE_SIZE;
+        if (pt->riscv && g)
             (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
                                          (flags & MMKIT_PTE_GLOBAL) != 0);
         return MMKIT_OK;
@@ -2724,6 +2758,7 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
     const uintptr_t off = pt->virt_offset;
     uint64_t *t = pt->root_table, e;
     if ((va >> 21) == pt->memo_va) return pt->memo_leaf;
+    if (!pt->direct_map) return mmkit__pagetable_leaf_table_p2v(pt, va);
 #define MMKIT__PAGETABLE_FAST_PTR(L, NOT_POINTER, NEXT)                                           \
     do {                                                                                          \
         e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
@@ -2759,8 +2794,8 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
 MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                              mmkit_pagetable_leaf_fn leaf, void *ctx,
                                              struct mmkit_tlb_gather *g) {
-    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && pt->direct_map && !pt->shared_tables &&
-                      !(va & MMKIT_PAGE_MASK) && pt->levels && mmkit__pagetable_canonical(pt, va))) {
+    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && pt->levels && !pt->shared_tables &&
+                      !(va & MMKIT_PAGE_MASK) && mmkit__pagetable_canonical(pt, va))) {
         uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va), *slot, e;
         if (MMKIT__LIKELY(t != NULL)) {
             slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
