@@ -141,7 +141,9 @@
  *   table's leaves once and its count against the spaces that point to it. Only one region is
  *   shared for the same reason as above: mmkit_pagetable_share is all-or-nothing, but a share
  *   cannot be undone exactly (RISC-V leaves change in place), so it must be the one call that
- *   changes the parent. Pinned frames are never shared, so a parent with pins forks classically.
+ *   changes the parent. Pinned frames are never shared; since pins are counted per frame (unpin
+ *   names no space), a sharing fork falls back to the classic fork while any frame of the
+ *   instance is pinned.
  *
  * LIMITS
  *   4 KiB pages in regions (huge leaves are never created there, so nothing is split). A frame
@@ -266,8 +268,9 @@ typedef struct mmkit_cow_space_desc {
     size_t region_cap;
 } mmkit_cow_space_desc;
 
-/* Access kinds of a fault (a bit set): one of READ / WRITE / EXEC, plus USER for an access
- * from user mode (refused with MMKIT_EACCES in a region without MMKIT_PTE_USER). */
+/* Access kinds of a fault or pin: EXACTLY ONE of READ / WRITE / EXEC (READ | WRITE is
+ * MMKIT_EINVAL), optionally | USER for an access from user mode (refused with MMKIT_EACCES in a
+ * region without MMKIT_PTE_USER). */
 #define MMKIT_COW_READ  0x1u
 #define MMKIT_COW_WRITE 0x2u
 #define MMKIT_COW_EXEC  0x4u
@@ -411,8 +414,9 @@ MMKIT_API mmkit_status mmkit_cow_access_riscv(uint64_t scause, bool user, uint32
  * private frames copied eagerly (never shared), shared-region frames shared writable, the zero
  * frame mapped as it is. mode MMKIT_COW_FORK_SHARE_TABLES shares the whole leaf tables of the
  * largest private region instead of copying their entries (one table reference instead of 512
- * frame references; see DESIGN); the other regions, a parent while any frame is pinned, and an
- * atomic instance without lock hooks fork classically in that mode; with
+ * frame references; see DESIGN); the other regions, any fork while ANY frame of the instance
+ * is pinned (pins are counted per frame, not per space), and an atomic instance without lock
+ * hooks fork classically in that mode; with
  * MMKIT_COW_HAVE_SHARE_TABLES == 0 the mode is refused (EINVAL). The parent's entries that lost WRITE are recorded in g
  * and g is FLUSHED before fork returns (the one call that flushes: neither space may write
  * through a stale writable TLB entry afterwards). g may be NULL when the parent's tables are
@@ -1484,9 +1488,9 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
     x.parent = parent;
     x.child = child;
     x.g = g;
-    /* pinned frames are never shared: a parent with pins forks classically; so does an
-     * atomic instance without lock hooks (a table's count and its last user's takeover must
-     * change together, which only the lock provides) */
+    /* pinned frames are never shared: while any frame of the instance is pinned, fork
+     * classically; so does an atomic instance without lock hooks (a table's count and its last
+     * user's takeover must change together, which only the lock provides) */
     if (share && (mmkit__cow_pinned_any(c) || (c->atomic && !c->lock.acquire))) share = false;
     for (i = 0; i < n; i++) { /* bound: regions */
         const mmkit_cow_region *r = &parent->regions[i];
