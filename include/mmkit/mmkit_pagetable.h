@@ -202,9 +202,10 @@
  *   flags, a missing table, a huge leaf, an occupied slot, bad arguments) takes the full
  *   path, which decides the status as before.
  *
- *   Walks keep one table pointer and index per level (no recursion). translate has a fast path
- *   for direct_map without flags: one unrolled walk per entry layout, no call; otherwise (or
- *   with flags, where the leaf is fully decoded and validated) an out-of-line walk.
+ *   Walks keep one table pointer and index per level (no recursion). translate without flags
+ *   has a fast path per entry layout, unrolled: with direct_map no call at all, else one
+ *   phys_to_virt call per level; with flags (the leaf fully decoded and validated) an
+ *   out-of-line walk.
  *
  * LIMITS
  *   MMKIT_PAGETABLE_MAX_LEVELS (5) levels; 512 entries of 8 bytes per table (one 4 KiB frame,
@@ -1370,6 +1371,47 @@ static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_translate_rv(const 
 }
 #undef MMKIT__PAGETABLE_FAST_STEP
 
+/* The same walks through phys_to_virt (no direct_map, address and size only): one call per
+ * level, the layout's constants folded in, ECORRUPT when phys_to_virt gives NULL. */
+#define MMKIT__PAGETABLE_P2V_STEP(L, IS_LEAF, ADDR)                                               \
+    do {                                                                                          \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
+        if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;                                      \
+        if (IS_LEAF) return mmkit__pagetable_translate_out(va, ADDR, (L), pa, page_size);         \
+        t = (const uint64_t *)p2v(ctx, (ADDR));                                                   \
+        if (MMKIT__UNLIKELY(!t)) return MMKIT_ECORRUPT;                                           \
+    } while (0)
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_translate_p2v(
+    const mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr *pa, uint64_t *page_size) {
+    void *(*const p2v)(void *ctx, mmkit_paddr pa) = pt->provider.phys_to_virt;
+    void *const ctx = pt->provider.ctx;
+    const uint64_t *t = pt->root_table;
+    uint64_t e;
+    if (!pt->riscv) {
+        if (pt->levels == 5) MMKIT__PAGETABLE_P2V_STEP(4, 0, e & MMKIT__PAGETABLE_X86_ADDR);
+        MMKIT__PAGETABLE_P2V_STEP(3, 0, e & MMKIT__PAGETABLE_X86_ADDR);
+        MMKIT__PAGETABLE_P2V_STEP(2, e & MMKIT__PAGETABLE_X86_PS, e & MMKIT__PAGETABLE_X86_ADDR);
+        MMKIT__PAGETABLE_P2V_STEP(1, e & MMKIT__PAGETABLE_X86_PS, e & MMKIT__PAGETABLE_X86_ADDR);
+        e = t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
+        return mmkit__pagetable_translate_out(va, e & MMKIT__PAGETABLE_X86_ADDR, 0, pa, page_size);
+    }
+#define MMKIT__PAGETABLE_P2V_RV_PA ((e & MMKIT__PAGETABLE_RV_PPN) << 2)
+    switch (pt->levels) {
+    case 5: MMKIT__PAGETABLE_P2V_STEP(4, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_P2V_RV_PA); /* fall through */
+    case 4: MMKIT__PAGETABLE_P2V_STEP(3, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_P2V_RV_PA); /* fall through */
+    default:
+        MMKIT__PAGETABLE_P2V_STEP(2, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_P2V_RV_PA);
+        MMKIT__PAGETABLE_P2V_STEP(1, e & MMKIT__PAGETABLE_RV_RWX, MMKIT__PAGETABLE_P2V_RV_PA);
+    }
+    e = t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+    if (MMKIT__UNLIKELY(!(e & 1u))) return MMKIT_ENOENT;
+    if (MMKIT__UNLIKELY(!(e & MMKIT__PAGETABLE_RV_RWX))) return MMKIT_ECORRUPT;
+    return mmkit__pagetable_translate_out(va, MMKIT__PAGETABLE_P2V_RV_PA, 0, pa, page_size);
+#undef MMKIT__PAGETABLE_P2V_RV_PA
+}
+#undef MMKIT__PAGETABLE_P2V_STEP
+
 /* translate with flags (the entry is fully decoded and validated) or without direct_map. */
 static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_translate_full(const mmkit_pagetable *pt,
                                                                 mmkit_vaddr va, mmkit_paddr *pa,
@@ -1402,8 +1444,8 @@ MMKIT_API mmkit_status mmkit_pagetable_translate(const mmkit_pagetable *pt, mmki
         return !pt || !pt->levels
                    ? MMKIT_EINVAL
                    : MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_translate: va: not canonical");
-    if (MMKIT__UNLIKELY(flags != NULL || !pt->direct_map))
-        return mmkit__pagetable_translate_full(pt, va, pa, flags, page_size);
+    if (MMKIT__UNLIKELY(flags != NULL)) return mmkit__pagetable_translate_full(pt, va, pa, flags, page_size);
+    if (!pt->direct_map) return mmkit__pagetable_translate_p2v(pt, va, pa, page_size);
     /* the fast path makes no call: address and size only, through the direct map */
     return pt->riscv ? mmkit__pagetable_translate_rv(pt, va, pa, page_size)
                      : mmkit__pagetable_translate_x86(pt, va, pa, page_size);
