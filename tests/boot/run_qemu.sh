@@ -1,6 +1,6 @@
 #!/bin/sh
 # Run one freestanding image under QEMU and judge its serial output: the boot-test kernels
-# (tests/boot.cmake) and the firmware example (examples/firmware, through run_firmware.sh).
+# (tests/boot.cmake) and the firmware example (examples/firmware/CMakeLists.txt).
 #
 #   sh tests/boot/run_qemu.sh [OPTION]... EXPECTED_OKS TIMEOUT_SECONDS [OPTION]... [--] \
 #       QEMU_PROGRAM [QEMU_ARGS...]
