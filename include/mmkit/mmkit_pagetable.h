@@ -2300,22 +2300,35 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
  * it: pointer entries carry no permission there), each run of changed leaves recorded. */
 static void mmkit__pagetable_transform_leaves(mmkit__pagetable_copier *c, uint64_t *t,
                                               mmkit_vaddr va2m) {
-    const uint64_t lm = c->src->leaf_mask[0];
-    mmkit_vaddr gva = 0;
-    uint64_t gor = 0;
-    unsigned i, gn = 0;
+    const uint64_t lm = c->src->leaf_mask[0], trig = c->trig;
+    const uint64_t step = mmkit__pagetable_step(c->src, 0);
+    uint64_t gor = 0, sexp = 0, nprev = 0; /* sexp: the entry continuing the previous one */
+    unsigned i, g0 = 0, gn = 0;
     for (i = 0; i <= MMKIT__PAGETABLE_ENTRIES; i++) { /* bound: 512 + 1 (the last run) */
         uint64_t e = i < MMKIT__PAGETABLE_ENTRIES ? t[i] : 0;
-        if ((e & 1u) && (e & lm) && (e & c->trig)) {
+        if (MMKIT__LIKELY(e == sexp && (e & 1u))) { /* same flags, next frame: same store */
+            nprev += step;
+            t[i] = nprev;
+            sexp = e + step;
+            gn++;
+            continue;
+        }
+        if ((e & 1u) && (e & lm) && (e & trig)) {
             bool atomic = false;
             uint64_t nw = mmkit__pagetable_cow_leaf(c, &t[i], &e, &atomic);
-            if (!gn) gva = va2m + ((mmkit_vaddr)i << MMKIT_PAGE_SHIFT);
+            if (!gn) g0 = i;
             gn++;
             gor |= e | nw;
-        } else if (gn) {
+            nprev = nw;
+            sexp = atomic ? 0 : e + step;
+            continue;
+        }
+        sexp = 0;
+        if (gn) {
             if (c->g)
-                (void)mmkit_tlb_gather_range(c->g, gva, (uint64_t)gn << MMKIT_PAGE_SHIFT,
-                                             MMKIT_PAGE_SHIFT, mmkit__pagetable_global(c->src, gor));
+                (void)mmkit_tlb_gather_range(c->g, va2m + ((mmkit_vaddr)g0 << MMKIT_PAGE_SHIFT),
+                                             (uint64_t)gn << MMKIT_PAGE_SHIFT, MMKIT_PAGE_SHIFT,
+                                             mmkit__pagetable_global(c->src, gor));
             gn = 0;
             gor = 0;
         }
