@@ -204,7 +204,7 @@ typedef struct mreg {
 } mreg;
 typedef struct mspace {
     bool alive;
-    mreg r[NREG];
+    mreg r[NREG + 2]; /* + 2: remove cuts both ends before it drops what lies between */
     unsigned nr, cap;
 } mspace;
 static mspace MS[NS];
@@ -266,7 +266,7 @@ static void mcut(unsigned s, uint32_t at) {
     int i = mfind(s, at);
     mspace *m = &MS[s];
     if (i < 0 || m->r[i].first == at) return;
-    CHECK(m->nr < NREG, "model: region slots");
+    CHECK(m->nr < NREG + 2u, "model: region slots");
     memmove(&m->r[i + 2], &m->r[i + 1], (m->nr - (unsigned)i - 1u) * sizeof m->r[0]);
     m->r[i + 1] = m->r[i];
     m->r[i + 1].first = at;
