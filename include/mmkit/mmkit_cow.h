@@ -1325,6 +1325,7 @@ typedef struct mmkit__cow_fork_ctx {
     uint64_t shared, copied, pinned;
     uint64_t tables, newly;    /* share: tables the child points to, of which newly shared */
     bool locked;               /* the caller holds the lock: take it no more */
+    bool last;                 /* the call cannot be undone any more: no undo record */
     bool bad;                  /* share: a table page outside desc.frames */
 } mmkit__cow_fork_ctx;
 
@@ -1382,8 +1383,9 @@ static void mmkit__cow_fork_ref(void *ctx, const mmkit_pagetable_mapping *m) {
             f->count++;
             meta = f->meta;
             if (!priv || !(meta & MMKIT__COW_PINS)) {
-                f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
-                f->meta = meta & ~MMKIT__COW_F_EXCL;
+                if (!x->last) /* the undo's record (the last copy is never undone) */
+                    f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
+                if (meta & MMKIT__COW_F_EXCL) f->meta = meta & ~MMKIT__COW_F_EXCL;
             }
             x->shared++;
         }
@@ -1525,6 +1527,7 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
         i = k < n ? k : big;
         if ((k < n && k == big) || i >= n) continue;
         x.r = &parent->regions[i];
+        x.last = i == big; /* made last: nothing after it can fail */
         if (i != big)
             st = mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
                                       mmkit__cow_fork_ref, &x, NULL);
@@ -1630,6 +1633,7 @@ static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_re
         x.c = c;
         x.r = r;
         x.locked = true; /* the count cannot change under the copy */
+        x.last = true;   /* never undone */
         st = mmkit_pagetable_unshare(s->pt, va, mmkit__cow_clear(r), mmkit__cow_set(r),
                                      mmkit__cow_fork_ref, &x, NULL, g);
         if (st == MMKIT_OK) {
