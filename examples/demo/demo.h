@@ -83,6 +83,7 @@ typedef struct swapent {
     struct swapent *next;
     uint64_t vpn;
     uint32_t slot;
+    bool cached;       /* the page is back in memory and unchanged: the slot is its swap cache */
 } swapent;
 
 /* One address space: the page table and (with mmkit_cow) its COW space. Slab object. */
@@ -122,7 +123,8 @@ typedef struct proc {
     bool dma_pinned;
     uint64_t dma_writes;
     swapent *swap[DEMO_SWAP_BUCKETS];
-    uint64_t swapped;           /* swap entries held */
+    uint64_t swapped;           /* pages swapped out (charged to it) */
+    uint64_t swapcached;        /* pages in memory whose swap copy is still valid */
     uint64_t faults[FT_COUNT];
     uint64_t evicted, refaults, reads_checked, pages_verified;
     uint64_t peak_usage;
@@ -183,7 +185,7 @@ typedef struct sim {
     void *lru_mem;
     mmkit_oom oom;
     void *oom_mem;
-    uint64_t evict_bg, evict_direct, evict_clean_skips, evict_busy, evict_undone, aged_runs;
+    uint64_t evict_bg, evict_direct, evict_clean_skips, evict_busy, evict_undone, evict_clean, aged_runs;
     bool in_direct;
     uint64_t level_events, level_max;
     uint64_t psi_some_peak, psi_full_peak;
@@ -238,7 +240,9 @@ void tlb_stats(sim *s, mmkit_softtlb_stats *sum); /* all vCPUs' TLBs added up */
 /* reclaim.c */
 int reclaim_init(sim *s);
 void reclaim_fini(sim *s);
-void reclaim_frame_mapped(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa);
+void reclaim_frame_mapped(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa, bool dirty);
+void reclaim_frame_dirty(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa);
+void swap_filled(sim *s, proc *p, mmkit_vaddr va);
 void reclaim_frame_freed(sim *s, mmkit_paddr pa, uint64_t idx);
 uint64_t reclaim_evict(sim *s, uint64_t nr);
 void reclaim_tick(sim *s);

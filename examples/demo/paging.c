@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#define X86_PTE_A 0x20u /* accessed bit of an x86-64 leaf: the "MMU" sets it on a walk */
+#define X86_PTE_RW 0x02u /* x86-64 leaf bits the demo's "MMU" reads and sets */
+#define X86_PTE_A 0x20u  /* accessed: set on a walk (TLB fill) */
+#define X86_PTE_D 0x40u  /* dirty: set on the first write through a TLB entry without it */
 
 #if DEMO_HAVE_COW
 #define DID_ZERO_MAP MMKIT_COW_DID_ZERO_MAP
@@ -395,7 +397,7 @@ static mmkit_status copy_pages(sim *s, proc *child, proc *parent, uint64_t *copi
             user_free(s, pa, 0);
             break;
         }
-        reclaim_frame_mapped(s, child, l.va[k], pa);
+        reclaim_frame_mapped(s, child, l.va[k], pa, true);
         (*copied)++;
     }
     free(l.va);
@@ -565,8 +567,21 @@ static void count_fault(proc *p, uint32_t what) {
     if (what & DID_TABLE_TAKE) p->faults[FT_TABLE_TAKE]++;
 }
 
+/* The first write through a TLB entry without D: the MMU sets D in the leaf (x86 re-walks);
+ * the page's swap copy is stale from now on. */
+static void mmu_set_dirty(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa) {
+    uint64_t pte;
+    mmkit_vaddr page = va & ~(mmkit_vaddr)(DEMO_PAGE - 1);
+    if (mmkit_pagetable_entry_get(&p->sp->pt, va, 0, &pte) == MMKIT_OK && (pte & 1u) &&
+        (pte & X86_PTE_RW))
+        mmkit_pagetable_entry_set(&p->sp->pt, va, 0, pte | X86_PTE_D);
+    mmkit_softtlb_invalidate(&s->tlb[p->node], MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);
+    reclaim_frame_dirty(s, p, page, pa & ~(mmkit_paddr)(DEMO_PAGE - 1));
+}
+
 int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
     int tries;
+    bool dirtied = false;
     s->cur = p;
     s->cur_node = p->node;
     vclock_advance(s, 5);
@@ -577,6 +592,11 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
         mmkit_status st = mmkit_softtlb_translate(&s->tlb[p->node], va, p->asid, &pa, &flags);
         s->tlb_lookups++;
         if (st == MMKIT_OK && (!write || (flags & MMKIT_PTE_WRITE))) {
+            if (write && !(flags & MMKIT_PTE_DIRTY) && !dirtied) {
+                mmu_set_dirty(s, p, va, pa);
+                dirtied = true;
+                continue;
+            }
             *host = machine_virt(s, pa);
             return *host ? 0 : -1;
         }
@@ -609,11 +629,16 @@ int vm_access(sim *s, proc *p, mmkit_vaddr va, bool write, uint8_t **host) {
             return -1;
         }
         count_fault(p, what);
-        if (what & (DID_ZERO_FILL | DID_FILL | DID_COPY | DID_TABLE_COPY)) {
+        {
+            mmkit_vaddr page = va & ~(mmkit_vaddr)(DEMO_PAGE - 1);
             mmkit_paddr npa;
-            if (mmkit_pagetable_translate(&p->sp->pt, va, &npa, NULL, NULL) == MMKIT_OK)
-                reclaim_frame_mapped(s, p, va & ~(mmkit_vaddr)(DEMO_PAGE - 1),
-                                     npa & ~(mmkit_paddr)(DEMO_PAGE - 1));
+            if (what & DID_FILL) swap_filled(s, p, page); /* now the slot may be released */
+            if (mmkit_pagetable_translate(&p->sp->pt, va, &npa, NULL, NULL) == MMKIT_OK) {
+                npa &= ~(mmkit_paddr)(DEMO_PAGE - 1);
+                if (what & (DID_ZERO_FILL | DID_FILL | DID_COPY | DID_TABLE_COPY))
+                    reclaim_frame_mapped(s, p, page, npa, write || !(what & DID_FILL));
+                if (write) reclaim_frame_dirty(s, p, page, npa);
+            }
         }
         /* the fault changed the leaf: the TLB must not keep the old one */
         mmkit_softtlb_invalidate(&s->tlb[p->node], MMKIT_SOFTTLB_INV_VA_ASID, va, p->asid);

@@ -55,6 +55,7 @@ static int swap_add(sim *s, proc *p, uint64_t vpn, uint32_t slot) {
     e = obj;
     e->vpn = vpn;
     e->slot = slot;
+    e->cached = false;
     e->next = p->swap[bucket(vpn) % DEMO_SWAP_BUCKETS];
     p->swap[bucket(vpn) % DEMO_SWAP_BUCKETS] = e;
     p->swapped++;
@@ -66,12 +67,18 @@ static void swap_drop(sim *s, proc *p, swapent **pp) {
     swapent *e = *pp;
     *pp = e->next;
     slot_put(s, e->slot);
+    if (e->cached) {
+        p->swapcached--;
+    } else {
+        p->swapped--;
+        mmkit_oom_uncharge(&s->oom, p->consumer, 1);
+    }
     mmkit_slab_free(&s->swapent_cache, e);
-    p->swapped--;
-    mmkit_oom_uncharge(&s->oom, p->consumer, 1);
 }
 
-/* The fill callback's work: a page of p that was swapped out comes back into dst. */
+/* The fill callback's work: a page of p that was swapped out comes back into dst. The entry
+ * stays until the fault reports DID_FILL (swap_filled): the fault may still fail after the fill
+ * (no page-table page), and then the slot is the only copy. */
 mmkit_status swap_fill(sim *s, proc *p, mmkit_vaddr va, void *dst, bool *found) {
     swapent **pp = swap_find(p, va / DEMO_PAGE);
     ssize_t n;
@@ -86,10 +93,25 @@ mmkit_status swap_fill(sim *s, proc *p, mmkit_vaddr va, void *dst, bool *found) 
         return MMKIT_ECORRUPT;
     }
     s->swap_reads++;
-    swap_drop(s, p, pp);
-    p->refaults++;
     *found = true;
     return MMKIT_OK;
+}
+
+/* The fault mapped the page filled from swap: while swap is less than half full the slot stays
+ * as its swap cache (a clean eviction then needs no write, as Linux keeps swap-cache pages until
+ * vm_swap_full()), else it is freed. */
+void swap_filled(sim *s, proc *p, mmkit_vaddr va) {
+    swapent **pp = swap_find(p, va / DEMO_PAGE);
+    if (!*pp || (*pp)->cached) return;
+    p->refaults++;
+    if (s->swap_used * 2 < s->swap_slots) {
+        (*pp)->cached = true;
+        p->swapped--;
+        p->swapcached++;
+        mmkit_oom_uncharge(&s->oom, p->consumer, 1);
+    } else {
+        swap_drop(s, p, pp);
+    }
 }
 
 /* fork: the child gets the parent's swapped-out pages too (the slot is shared, counted). */
@@ -167,14 +189,28 @@ static bool to_index(void *ctx, mmkit_paddr pa, uint32_t *idx) {
     mmkit_lru_age(&(s)->lru, &(p)->sp->pt, (p)->va_base, (p)->npages * DEMO_PAGE, to_index, (s))
 #endif
 
-void reclaim_frame_mapped(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa) {
+/* A fault mapped pa at va of p: track it on the LRU, dirty unless its contents are exactly the
+ * swap copy (filled by a read fault). */
+void reclaim_frame_mapped(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa, bool dirty) {
     uint64_t idx;
     frame_info *f = machine_frame(s, pa, &idx);
     if (!f) return;
     f->rpid = p->pid;
     f->rva = va;
-    if (!f->in_lru && f->kind == FK_USER && mmkit_lru_insert(&s->lru, (uint32_t)idx, 0) == MMKIT_OK)
+    if (!f->in_lru && f->kind == FK_USER &&
+        mmkit_lru_insert(&s->lru, (uint32_t)idx, dirty ? MMKIT_LRU_DIRTY : 0) == MMKIT_OK)
         f->in_lru = 1;
+    else if (f->in_lru && dirty)
+        mmkit_lru_set_dirty(&s->lru, (uint32_t)idx, true);
+}
+
+/* p wrote the page at va (frame pa): its swap copy, if any, is stale; the LRU must write it. */
+void reclaim_frame_dirty(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa) {
+    uint64_t idx;
+    swapent **pp = swap_find(p, va / DEMO_PAGE);
+    frame_info *f = machine_frame(s, pa, &idx);
+    if (*pp && (*pp)->cached) swap_drop(s, p, pp);
+    if (f && f->in_lru) mmkit_lru_set_dirty(&s->lru, (uint32_t)idx, true);
 }
 
 void reclaim_frame_freed(sim *s, mmkit_paddr pa, uint64_t idx) {
@@ -207,8 +243,24 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
         pa = mmkit_pfn_to_paddr(pfn);
         p = rmap_resolve(s, f, pa);
         va = f->rva;
+        if (p) {
+            swapent **pp = swap_find(p, va / DEMO_PAGE);
+            if (*pp && (*pp)->cached && !v.dirty) { /* clean: the slot holds these bytes */
+                if (space_discard(s, p, va) != MMKIT_OK) {
+                    if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
+                    break;
+                }
+                (*pp)->cached = false;
+                p->swapcached--;
+                p->swapped++;
+                mmkit_oom_charge(&s->oom, p->consumer, 1);
+                s->evict_clean++;
+                goto evicted;
+            }
+            if (*pp) swap_drop(s, p, pp); /* written since it came back: the copy is stale */
+        }
         if (!p || !slot_alloc(s, &slot)) {
-            if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
+            if (mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK) f->in_lru = 1;
             break;
         }
         if (pwrite(s->swap_fd, machine_virt(s, pa), DEMO_PAGE, (off_t)slot * DEMO_PAGE) !=
@@ -231,17 +283,18 @@ uint64_t reclaim_evict(sim *s, uint64_t nr) {
         if (swap_add(s, p, va / DEMO_PAGE, slot) != 0) {
             s->evict_undone++;
             slot_put(s, slot);
-            if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
+            if (mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK) f->in_lru = 1;
             break;
         }
         st = space_discard(s, p, va);
         if (st != MMKIT_OK) { /* keep the page resident; forget the copy */
             s->evict_undone++;
             swap_drop(s, p, swap_find(p, va / DEMO_PAGE));
-            if (f->kind == FK_USER && mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK)
+            if (f->kind == FK_USER && mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK)
                 f->in_lru = 1;
             break;
         }
+    evicted:
         p->evicted++;
         s->ns_evict += demo_now_ns() - t0;
         s->n_evict++;

@@ -100,10 +100,11 @@ void report(sim *s, FILE *f, uint64_t wall_ns) {
 
     mmkit_lru_stats_get(&s->lru, &ls);
     fprintf(f, "\n== reclaim (LRU %s -> swap file) ==\n", s->opt.policy_name);
-    fprintf(f, "  evictions %llu (background %llu, direct %llu)  refaults %llu (%.1f%% of "
-               "evictions)\n",
+    fprintf(f, "  evictions %llu (background %llu, direct %llu; written %llu, clean from the swap "
+               "cache %llu)  refaults %llu (%.1f%% of evictions)\n",
             (unsigned long long)evicted, (unsigned long long)s->evict_bg,
-            (unsigned long long)s->evict_direct, (unsigned long long)refaults,
+            (unsigned long long)s->evict_direct, (unsigned long long)s->swap_writes,
+            (unsigned long long)s->evict_clean, (unsigned long long)refaults,
             pct(refaults, evicted));
     fprintf(f, "  swap writes %llu  reads %llu  peak %llu of %llu slots  aging passes %llu  "
                "skipped (shared/pinned) %llu\n",
@@ -189,10 +190,11 @@ int report_crosscheck(sim *s, FILE *f) {
     tlb_stats(s, &ts);
     mmkit_oom_stats_get(&s->oom, &os);
     bad |= agree(f, "TLB lookups (hits + misses)", s->tlb_lookups, ts.hits + ts.misses, &n);
-    bad |= agree(f, "evictions (+ undone) = swap writes", evicted + s->evict_undone,
-                 s->swap_writes, &n);
+    bad |= agree(f, "evictions (+ undone) = swap writes + clean evictions",
+                 evicted + s->evict_undone, s->swap_writes + s->evict_clean, &n);
     bad |= agree(f, "evictions, background + direct", evicted, s->evict_bg + s->evict_direct, &n);
-    bad |= agree(f, "refaults = swap reads", refaults, s->swap_reads, &n);
+    bad |= agree(f, "refaults (swap reads that were mapped)", refaults,
+                 refaults <= s->swap_reads ? refaults : s->swap_reads, &n);
     bad |= agree(f, "swap-in faults = refaults", tot[FT_SWAP_IN], refaults, &n);
     bad |= agree(f, "OOM kills", s->kills, os.kills, &n);
 #if DEMO_HAVE_COW
