@@ -140,6 +140,27 @@
  *   4096 = 4 KiB only, 2 MiB, 1 GiB, or 512 GiB on Sv48/Sv57), (c) va and pa are both aligned
  *   to, and (d) fits in what is left of the range.
  *
+ *   The provider contract (desc.provider): a table page is asked for as alloc(ctx, 0,
+ *   MMKIT_ALLOC_LIMIT(phys_bits), &pa): one frame, order 0, below 2^phys_bits, without
+ *   MMKIT_ALLOC_ZERO (mmkit clears the page itself through phys_to_virt). A page that comes
+ *   back misaligned, at or above 2^phys_bits, or with phys_to_virt(pa) == NULL is given back and
+ *   the call fails with MMKIT_ENOMEM. free(ctx, pa, 0) gives it back (after the gather's flush
+ *   on live tables). Nothing else is asked of the provider; any order-0 allocator will do.
+ *
+ *   phys_bits: where the real value comes from. x86-64: CPUID leaf 0x80000008, EAX bits 7:0
+ *   (MAXPHYADDR; QEMU's default CPU says 40, current server parts 46-52). RISC-V has no such
+ *   register: 56 (the PTE's PPN width) unless the platform documents less. mmkit cannot ask
+ *   the CPU itself (it may run on another machine than the one the tables are for), so 0
+ *   means the format's maximum (52 / 56). Too wide a value lets map accept a frame address
+ *   whose high bits the CPU reserves: the first access through it takes a reserved-bit page
+ *   fault (#PF with RSVD set on x86). Pass the real value: map then refuses such an address
+ *   at once (MMKIT_ERANGE), and table pages above it are never used.
+ *
+ *   Building a kernel: an x86-64 kernel that never enables SSE must compile mmkit (like the
+ *   rest of it) with -mgeneral-regs-only (or -mno-sse -mno-sse2 -mno-mmx -mno-avx): compilers
+ *   turn struct copies and memset of a table into SSE stores at -O2. The boot kernels in
+ *   tests/boot do.
+ *
  *   Operations and the gather: every operation that changes live entries takes a
  *   `struct mmkit_tlb_gather *` (mmkit_tlb.h) and only RECORDS into it; the caller flushes when
  *   ready. It may be NULL while the tables are not live (built before paging is on, or never
@@ -358,8 +379,9 @@ typedef struct mmkit_pagetable_desc {
     mmkit_pagetable_format format;
     mmkit_provider provider; /* table pages (one frame each); alloc, free and phys_to_virt
                               * required. Copied: what its ctx points to must outlive pt */
-    unsigned phys_bits;      /* MAXPHYADDR, 13..52 (x86) / 13..56 (RISC-V); 0 = the maximum.
-                              * Mapped frames and table pages must lie below 2^phys_bits */
+    unsigned phys_bits;      /* MAXPHYADDR, 13..52 (x86) / 13..56 (RISC-V); 0 = the maximum,
+                              * too wide for most CPUs: pass CPUID 0x80000008 EAX[7:0] (see
+                              * DESIGN). Mapped frames and table pages lie below 2^phys_bits */
     uint64_t max_page_size;  /* largest leaf map may use: 4 KiB, 2 MiB, 1 GiB, 512 GiB, 256 TiB
                               * (a size the format has); 0 = the largest the format has */
     bool preset_ad;          /* set A (and D when writable) on every leaf written */
@@ -417,7 +439,9 @@ MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va
 
 /* Give every leaf in [va, va+len) the permissions, cache attribute and software bits of
  * flags (validated as for map); the A/D state of each entry is kept and flags' A/D added.
- * A huge leaf partly covered is split first. */
+ * A huge leaf partly covered is split first. On x86 a read-only page stops SUPERVISOR writes
+ * only while CR0.WP is set (with WP clear, ring 0 writes anywhere): set CR0.WP, as COW in the
+ * kernel (copy_to_user into a COW page) needs. */
 MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                                uint32_t flags, struct mmkit_tlb_gather *g);
 
