@@ -257,6 +257,29 @@ static void one_page_setup(mmkit_pagetable *pt) {
             bench_die("map anchor");
 }
 
+/* One row of the report (median / best), also recorded for bench/run_all.sh. The unit is the
+ * row name's parenthesis, e.g. "map one 4 KiB page (ns/call)". */
+static void record_row(const char *name, const char *impl, double v) {
+    char what[64], unit[24];
+    const char *open = strrchr(name, '(');
+    size_t n = open ? (size_t)(open - name) : strlen(name);
+    while (n && name[n - 1] == ' ') n--;
+    snprintf(what, sizeof what, "%.*s", (int)n, name);
+    snprintf(unit, sizeof unit, "%s", open ? open + 1 : "ns");
+    if (strchr(unit, ')')) *strchr(unit, ')') = '\0';
+    bench_record(what, impl, v, unit);
+}
+static void row_pair(const char *name, result a, result b) {
+    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", name, a.med, a.best, b.med, b.best,
+           b.med / a.med);
+    record_row(name, "mmkit", a.med);
+    record_row(name, "textbook", b.med);
+}
+static void row_one(const char *name, result a, int prec) {
+    printf("%-34s %6.*f / %5.*f\n", name, prec, a.med, prec, a.best);
+    record_row(name, "mmkit", a.med);
+}
+
 int main(int argc, char **argv) {
     unsigned reps = 7, r, i;
     size_t ntr = 4u << 20;
@@ -388,31 +411,31 @@ int main(int argc, char **argv) {
            direct_map ? "with direct_map" : "through phys_to_virt");
     printf("%-34s %14s %14s %8s\n", "scenario", "mmkit", "textbook", "ratio");
     a = summarize(m_map, reps); b = summarize(t_map, reps);
-    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "map 1 GiB, 4 KiB leaves (ns/page)", a.med, a.best, b.med, b.best, b.med / a.med);
+    row_pair("map 1 GiB, 4 KiB leaves (ns/page)", a, b);
     a = summarize(m_unmap, reps); b = summarize(t_unmap, reps);
-    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "unmap 1 GiB, 4 KiB leaves (ns/page)", a.med, a.best, b.med, b.best, b.med / a.med);
+    row_pair("unmap 1 GiB, 4 KiB leaves (ns/page)", a, b);
     a = summarize(m_tr, reps); b = summarize(t_tr, reps);
-    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "translate random va (ns)", a.med, a.best, b.med, b.best, b.med / a.med);
+    row_pair("translate random va (ns)", a, b);
     a = summarize(m_one, reps); b = summarize(t_one, reps);
-    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "map one 4 KiB page (ns/call)", a.med, a.best, b.med, b.best, b.med / a.med);
+    row_pair("map one 4 KiB page (ns/call)", a, b);
     a = summarize(m_uone, reps); b = summarize(t_uone, reps);
-    printf("%-34s %6.2f / %5.2f %6.2f / %5.2f %7.2fx\n", "unmap one 4 KiB page (ns/call)", a.med, a.best, b.med, b.best, b.med / a.med);
+    row_pair("unmap one 4 KiB page (ns/call)", a, b);
     a = summarize(c_ad, reps);
-    printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, A/D set (ns/page)", a.med, a.best);
+    row_one("copy 1 GiB 4K, A/D set (ns/page)", a, 2);
     a = summarize(c_cas, reps);
-    printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, A/D clear (ns/page)", a.med, a.best);
+    row_one("copy 1 GiB 4K, A/D clear (ns/page)", a, 2);
     a = summarize(c_plain, reps);
-    printf("%-34s %6.2f / %5.2f\n", "copy 1 GiB 4K, plain (ns/page)", a.med, a.best);
+    row_one("copy 1 GiB 4K, plain (ns/page)", a, 2);
     a = summarize(s_x86, reps);
-    printf("%-34s %6.3f / %5.3f\n", "share 1 GiB 4K, x86-64 (ns/page)", a.med, a.best);
+    row_one("share 1 GiB 4K, x86-64 (ns/page)", a, 3);
     a = summarize(s_rv, reps);
-    printf("%-34s %6.3f / %5.3f\n", "share 1 GiB 4K, Sv48 (ns/page)", a.med, a.best);
+    row_one("share 1 GiB 4K, Sv48 (ns/page)", a, 3);
     a = summarize(h2_map, reps); b = summarize(h2_unmap, reps);
-    printf("%-34s %6.0f / %5.0f\n", "map 1 GiB, 2 MiB leaves (ns/call)", a.med, a.best);
-    printf("%-34s %6.0f / %5.0f\n", "unmap 1 GiB, 2 MiB leaves (ns/call)", b.med, b.best);
+    row_one("map 1 GiB, 2 MiB leaves (ns/call)", a, 0);
+    row_one("unmap 1 GiB, 2 MiB leaves (ns/call)", b, 0);
     a = summarize(h1_map, reps); b = summarize(h1_unmap, reps);
-    printf("%-34s %6.0f / %5.0f\n", "map 1 GiB, 1 GiB leaf (ns/call)", a.med, a.best);
-    printf("%-34s %6.0f / %5.0f\n", "unmap 1 GiB, 1 GiB leaf (ns/call)", b.med, b.best);
+    row_one("map 1 GiB, 1 GiB leaf (ns/call)", a, 0);
+    row_one("unmap 1 GiB, 1 GiB leaf (ns/call)", b, 0);
     free(arena); free(vas); free(m_map);
     return 0;
 }
