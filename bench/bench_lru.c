@@ -13,6 +13,13 @@
 #define BENCH_NAME "bench_lru"
 #include "bench_common.h"
 
+/* Miss ratios go to run_all.sh as "<trace> at <size>%" rows (unit: miss ratio). */
+static void bench_record_miss(const char *trace, double frac, const char *policy, double m) {
+    char what[192];
+    snprintf(what, sizeof what, "%.120s at %.0f%%", trace, frac * 100);
+    bench_record(what, policy, m, "miss ratio");
+}
+
 static const char *const pname[] = {"default", "LRU", "FIFO", "CLOCK", "SIEVE", "S3-FIFO", "2LIST"};
 #define NPOL 7
 
@@ -165,8 +172,10 @@ static void table(const char *name, const uint32_t *ids, size_t n, uint32_t dist
             double m = run((mmkit_lru_policy)p, ids, n, distinct, size, NULL);
             printf(" %.4f |", m);
             if (o) fprintf(o, " %.4f", m);
+            bench_record_miss(name, fr[f], pname[p], m);
         }
-        { double m = opt(ids, n, distinct, size); printf(" %.4f |\n", m); if (o) fprintf(o, " %.4f\n", m); }
+        { double m = opt(ids, n, distinct, size); printf(" %.4f |\n", m); if (o) fprintf(o, " %.4f\n", m);
+          bench_record_miss(name, fr[f], "OPT", m); }
         fflush(stdout);
     }
     if (o) fclose(o);
@@ -278,6 +287,8 @@ static void ns_table(void) {
     }
     for (p = 1; p < NPOL + 2; p++) {
         bench_sort(ns[p], 3);
+        bench_record("ns per access, 1M items, zipf 0.9", p < NPOL ? pname[p] : p == NPOL ? "plain LRU (peer)" : "trace read only",
+                     ns[p][1], "ns/access");
         if (p < NPOL)
             printf("| %s | %.1f / %.1f / %.1f | %.4f | %.0f |\n", pname[p], ns[p][0], ns[p][1], ns[p][2], mr[p], META_BYTES);
         else
@@ -393,6 +404,11 @@ static void age_table(void) {
                (unsigned long long)young, age_ns[0] / AGE_PAGES, age_ns[1] / AGE_PAGES, age_ns[2] / AGE_PAGES,
                age_ns[0] / (double)young, age_ns[1] / (double)young, age_ns[2] / (double)young, hv_ns[0] / AGE_PAGES,
                hv_ns[1] / AGE_PAGES, hv_ns[2] / AGE_PAGES);
+        {
+            char what[64];
+            snprintf(what, sizeof what, "aging 1 GiB, %.1f%% young", frac[f] / 10.0);
+            bench_record(what, "mmkit", age_ns[1] / (double)young, "ns/harvested page");
+        }
     }
     if (mmkit_lru_check(&l) != MMKIT_OK) bench_die("check");
     if (mmkit_pagetable_destroy(&pt, NULL, NULL) != MMKIT_OK) bench_die("destroy");
@@ -401,6 +417,7 @@ static void age_table(void) {
 
 int main(int argc, char **argv) {
     static const char *const deflt[] = {"../shared/traces/web07.trace.xz", "../shared/traces/orm-busy.trace.xz"};
+    static const char *const fallback[] = {"tests/data/lru/web07.trace", "../shared/traces/orm-busy.trace.xz"};
     static const double fr[] = {0.01, 0.03, 0.10, 0.20, 0.30, 0.50};
     static const char *const gname[] = {"loop-1.5x", "scan+hot", "zipf-0.6", "zipf-0.9", "zipf-1.2", "shifting-ws"};
     int a, k, p;
@@ -408,6 +425,13 @@ int main(int argc, char **argv) {
     int np = argc > 1 ? argc - 1 : 2;
     mem = bench_xmalloc((size_t)9 << 22);
     bench_print_machine();
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: bench_lru [TRACE...]   miss ratios on cache2k traces (default: ../shared/traces/\n"
+               "                              {web07,orm-busy}.trace.xz, else tests/data/lru/web07.trace),\n"
+               "                              generated workloads, ns per access, aging, the SVG plot\n"
+               "       bench_lru --ns | --age | --one POLICY   one table alone (--one: for valgrind)\n");
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "--ns") == 0) { ns_table(); return 0; }
     if (argc > 1 && strcmp(argv[1], "--age") == 0) { age_table(); return 0; }
     if (argc > 2 && strcmp(argv[1], "--one") == 0) { /* for valgrind: one policy (1..6) or 7 = peer */
@@ -422,7 +446,18 @@ int main(int argc, char **argv) {
     printf("traces: cache2k traces, CC BY 4.0, headissue GmbH / Jens Wilke\n");
     for (a = 0; a < np; a++) {
         size_t n;
-        uint32_t distinct, *ids = load(paths[a], &n, &distinct);
+        uint32_t distinct, *ids;
+        FILE *probe = fopen(paths[a], "rb");
+        if (!probe && argc == 1 && a == 0) { /* outside the project's workspace: the copy in tests/ */
+            paths = fallback;
+            probe = fopen(paths[a], "rb");
+        }
+        if (!probe) {
+            printf("\n%s: not found, skipped (pass trace files as arguments)\n", paths[a]);
+            continue;
+        }
+        fclose(probe);
+        ids = load(paths[a], &n, &distinct);
         const char *base = strrchr(paths[a], '/');
         char name[128];
         base = base ? base + 1 : paths[a];

@@ -455,7 +455,15 @@ static void print_stat(const char *name, double *v, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 100u;
+    unsigned n;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: bench_oom [SCENARIOS [FIRST_SEED [FAMILIES]]]   (default 100 1 %u)\n"
+               "       bench_oom --quick                             20 scenarios per family\n",
+               (unsigned)FAMILIES);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--quick")) { argv[1] = (char *)"20"; }
+    n = argc > 1 ? (unsigned)atoi(argv[1]) : 100u;
     uint64_t first = argc > 2 ? (uint64_t)atoll(argv[2]) : 1u;
     unsigned fam, nfam = argc > 3 ? (unsigned)atoi(argv[3]) : FAMILIES;
     int pol;
@@ -503,6 +511,23 @@ int main(int argc, char **argv) {
             printf("  leakers killed                      %u (of %u)\n", lk, fam == 3 ? 2 * n : n);
             printf("  scenarios with a kill               %u / %u\n", kills, n);
             printf("  kill before refault rate doubled    %u / %u\n", before, n);
+            {
+                const char *who = pol ? "mmkit" : "linux default";
+                char what[96];
+                snprintf(what, sizeof what, "family %u: first victim a leaker", fam);
+                bench_record(what, who, leaker, "scenarios");
+                snprintf(what, sizeof what, "family %u: innocent kills", fam);
+                bench_record(what, who, innocents, "kills");
+                snprintf(what, sizeof what, "family %u: kill before refaults doubled", fam);
+                bench_record(what, who, before, "scenarios");
+                if (nk) {
+                    double *tmp = (double *)bench_xmalloc(nk * sizeof(double));
+                    memcpy(tmp, ks, nk * sizeof(double));
+                    snprintf(what, sizeof what, "family %u: leak start to kill, median", fam);
+                    bench_record(what, who, bench_median(tmp, nk), "s");
+                    free(tmp);
+                }
+            }
             print_stat("evictions (900 s)", ev, n);
             print_stat("innocents' refaults (900 s)", rf, n);
             print_stat("pre-leak refaults/s (innocents)", rb, n);
