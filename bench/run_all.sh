@@ -56,9 +56,15 @@ for b in $only; do
     [ -x "$exe" ] || { echo "run_all.sh: $exe not built, skipped" >&2; continue; }
     args=""
     if [ "$quick" = 1 ] && "$exe" --help 2>&1 | grep -q -- --quick; then args=--quick; fi
+    if [ "$b" = bench_lru ]; then # its traces, by absolute path: the benches run in $out
+        traces=$(ls "$root"/../shared/traces/*.trace.xz 2>/dev/null)
+        args=${traces:-$root/tests/data/lru/web07.trace}
+    fi
+    case $exe in /*) ;; *) exe=$root/$exe ;; esac
     printf '%-16s ' "$b"
     t0=$(date +%s)
-    if BENCH_RECORD="$tsv" "$exe" $args >"$out/$b.txt" 2>&1; then
+    # in $out: files a bench writes (bench_lru's plot and data) land next to the reports
+    if (cd "$out" && BENCH_RECORD="$tsv" "$exe" $args) >"$out/$b.txt" 2>&1; then
         echo "done in $(( $(date +%s) - t0 )) s"
     else
         echo "FAILED (exit $?), see $out/$b.txt"
