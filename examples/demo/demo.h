@@ -183,6 +183,8 @@ typedef struct sim {
     uint64_t swap_hint;
     mmkit_lru lru;
     void *lru_mem;
+    mmkit_oom_lru_shrinker lru_sh; /* the OOM's LRU adapter: evicts through our callbacks */
+    mmkit_oom_shrinker_desc lru_sdesc;
     mmkit_oom oom;
     void *oom_mem;
     uint64_t evict_bg, evict_direct, evict_clean_skips, evict_busy, evict_undone, evict_clean, aged_runs;

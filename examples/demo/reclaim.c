@@ -221,88 +221,101 @@ void reclaim_frame_freed(sim *s, mmkit_paddr pa, uint64_t idx) {
     f->rpid = DEMO_NONE;
 }
 
-/* Evict up to nr pages: save each to the swap file, discard its mapping (mmkit_cow frees the
- * frame), remember where it went. Returns the frames actually freed. */
-uint64_t reclaim_evict(sim *s, uint64_t nr) {
-    uint64_t freed = 0, k;
-    for (k = 0; k < nr && s->swap_used < s->swap_slots; k++) { /* swap full: the OOM's turn */
-        mmkit_lru_victim v;
-        mmkit_pfn pfn;
-        mmkit_paddr pa;
-        frame_info *f;
-        proc *p;
-        uint32_t slot;
-        mmkit_vaddr va;
-        uint64_t t0 = demo_now_ns();
-        mmkit_status st = mmkit_lru_evict(&s->lru, &v);
-        if (st == MMKIT_EBUSY) s->evict_busy++;
-        if (st != MMKIT_OK) break;
-        f = &s->frames[v.index];
-        f->in_lru = 0;
-        mmkit_frame_map_pfn(&s->fmap, v.index, &pfn);
-        pa = mmkit_pfn_to_paddr(pfn);
-        p = rmap_resolve(s, f, pa);
-        va = f->rva;
-        if (p) {
-            swapent **pp = swap_find(p, va / DEMO_PAGE);
-            if (*pp && (*pp)->cached && !v.dirty) { /* clean: the slot holds these bytes */
-                if (space_discard(s, p, va) != MMKIT_OK) {
-                    if (mmkit_lru_insert(&s->lru, v.index, 0) == MMKIT_OK) f->in_lru = 1;
-                    break;
-                }
-                (*pp)->cached = false;
-                p->swapcached--;
-                p->swapped++;
-                mmkit_oom_charge(&s->oom, p->consumer, 1);
-                s->evict_clean++;
-                goto evicted;
-            }
-            if (*pp) swap_drop(s, p, pp); /* written since it came back: the copy is stale */
-        }
-        if (!p || !slot_alloc(s, &slot)) {
-            if (mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK) f->in_lru = 1;
-            break;
-        }
-        if (pwrite(s->swap_fd, machine_virt(s, pa), DEMO_PAGE, (off_t)slot * DEMO_PAGE) !=
-            (ssize_t)DEMO_PAGE) {
-            perror("demo: swap write");
-            s->failed = 1;
-            slot_put(s, slot);
-            break;
-        }
-        vclock_advance(s, COST_SWAP_WRITE);
-        s->swap_writes++;
-        if (s->opt.inject && s->swap_writes % 1000 == 0) {
-            uint64_t bad[DEMO_PAGE / 8];
-            unsigned w;
-            memcpy(bad, machine_virt(s, pa), DEMO_PAGE);
-            for (w = 0; w < DEMO_PAGE / 8; w++) bad[w] ^= (uint64_t)1 << (w % 64);
-            if (pwrite(s->swap_fd, bad, DEMO_PAGE, (off_t)slot * DEMO_PAGE) != (ssize_t)DEMO_PAGE)
-                s->failed = 1;
-        }
-        if (swap_add(s, p, va / DEMO_PAGE, slot) != 0) {
-            s->evict_undone++;
-            slot_put(s, slot);
-            if (mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK) f->in_lru = 1;
-            break;
-        }
-        st = space_discard(s, p, va);
-        if (st != MMKIT_OK) { /* keep the page resident; forget the copy */
-            s->evict_undone++;
-            swap_drop(s, p, swap_find(p, va / DEMO_PAGE));
-            if (f->kind == FK_USER && mmkit_lru_insert(&s->lru, v.index, MMKIT_LRU_DIRTY) == MMKIT_OK)
-                f->in_lru = 1;
-            break;
-        }
-    evicted:
-        p->evicted++;
-        s->ns_evict += demo_now_ns() - t0;
-        s->n_evict++;
-        if (s->in_direct) s->evict_direct++;
-        else s->evict_bg++;
-        if (f->kind == FK_FREE) freed++;
+/* The LRU adapter's callbacks (mmkit_oom_lru_shrinker): a dirty victim is written to a swap
+ * slot first; release drops its mapping (mmkit_cow frees the frame) and remembers where the
+ * page went. A clean victim whose slot is still its swap cache needs no write. */
+static int victim_of(sim *s, uint32_t idx, proc **p, mmkit_vaddr *va, mmkit_paddr *pa) {
+    mmkit_pfn pfn;
+    frame_info *f = &s->frames[idx];
+    if (mmkit_frame_map_pfn(&s->fmap, idx, &pfn) != MMKIT_OK) return -1;
+    *pa = mmkit_pfn_to_paddr(pfn);
+    *p = rmap_resolve(s, f, *pa);
+    *va = f->rva;
+    return *p ? 0 : -1;
+}
+
+static mmkit_status swap_out(sim *s, proc *p, mmkit_vaddr va, mmkit_paddr pa) {
+    uint32_t slot;
+    swapent **pp = swap_find(p, va / DEMO_PAGE);
+    if (*pp) swap_drop(s, p, pp); /* written since it came back: the old copy is stale */
+    if (!slot_alloc(s, &slot)) return MMKIT_ENOSPC;
+    if (pwrite(s->swap_fd, machine_virt(s, pa), DEMO_PAGE, (off_t)slot * DEMO_PAGE) !=
+        (ssize_t)DEMO_PAGE) {
+        perror("demo: swap write");
+        s->failed = 1;
+        slot_put(s, slot);
+        return MMKIT_ECORRUPT;
     }
-    return freed;
+    vclock_advance(s, COST_SWAP_WRITE);
+    s->swap_writes++;
+    if (s->opt.inject && s->swap_writes % 1000 == 0) {
+        uint64_t bad[DEMO_PAGE / 8];
+        unsigned w;
+        memcpy(bad, machine_virt(s, pa), DEMO_PAGE);
+        for (w = 0; w < DEMO_PAGE / 8; w++) bad[w] ^= (uint64_t)1 << (w % 64);
+        if (pwrite(s->swap_fd, bad, DEMO_PAGE, (off_t)slot * DEMO_PAGE) != (ssize_t)DEMO_PAGE)
+            s->failed = 1;
+    }
+    if (swap_add(s, p, va / DEMO_PAGE, slot) != 0) { /* no swap entry object: slab is dry */
+        slot_put(s, slot);
+        s->evict_undone++;
+        return MMKIT_ENOMEM;
+    }
+    return MMKIT_OK;
+}
+
+static mmkit_status lru_writeback(void *ctx, uint32_t idx) {
+    sim *s = ctx;
+    proc *p;
+    mmkit_vaddr va;
+    mmkit_paddr pa;
+    if (victim_of(s, idx, &p, &va, &pa) != 0) return MMKIT_ENOENT;
+    return swap_out(s, p, va, pa);
+}
+
+static uint64_t lru_release(void *ctx, uint32_t idx) {
+    sim *s = ctx;
+    frame_info *f = &s->frames[idx];
+    proc *p;
+    mmkit_vaddr va;
+    mmkit_paddr pa;
+    swapent **pp;
+    uint64_t t0 = demo_now_ns();
+    /* the adapter took idx off the LRU and puts it back when this returns 0; f->in_lru stays 1
+     * until the discard, which must not remove it from the LRU again */
+    if (victim_of(s, idx, &p, &va, &pa) != 0) return 0;
+    pp = swap_find(p, va / DEMO_PAGE);
+    if (*pp && (*pp)->cached) { /* clean: the slot holds exactly these bytes */
+        (*pp)->cached = false;
+        p->swapcached--;
+        p->swapped++;
+        mmkit_oom_charge(&s->oom, p->consumer, 1);
+        s->evict_clean++;
+    } else if (!*pp && swap_out(s, p, va, pa) != MMKIT_OK) { /* clean, but its slot was freed */
+        return 0;
+    }
+    f->in_lru = 0;
+    if (space_discard(s, p, va) != MMKIT_OK) { /* keep the page resident; forget the copy */
+        pp = swap_find(p, va / DEMO_PAGE);
+        if (*pp) swap_drop(s, p, pp);
+        s->evict_undone++;
+        f->in_lru = 1;
+        return 0;
+    }
+    p->evicted++;
+    s->ns_evict += demo_now_ns() - t0;
+    s->n_evict++;
+    if (s->in_direct) s->evict_direct++;
+    else s->evict_bg++;
+    return 1;
+}
+
+/* Evict up to nr pages through the LRU adapter. Returns the frames freed. */
+uint64_t reclaim_evict(sim *s, uint64_t nr) {
+    uint64_t n;
+    if (s->swap_used >= s->swap_slots || nr == 0) return 0; /* swap full: the OOM's turn */
+    n = s->lru_sdesc.scan(s->lru_sdesc.ctx, nr, MMKIT_OOM_PRIO_LRU);
+    return n == MMKIT_OOM_SHRINK_STOP ? 0 : n;
 }
 
 /* ---- OOM ----------------------------------------------------------------------------------- */
@@ -359,12 +372,11 @@ static uint64_t lru_count(void *ctx) {
     return mmkit_lru_stats_get(&s->lru, &st) == MMKIT_OK ? st.resident : 0;
 }
 
+/* The registered LRU shrinker: the adapter's, except that with swap full it says so at once
+ * (count 0) instead of letting every resident page be passed over by can_evict. */
 static uint64_t lru_scan(void *ctx, uint64_t nr, unsigned prio) {
-    sim *s = ctx;
-    uint64_t n;
     (void)prio;
-    n = reclaim_evict(s, nr < 256 ? nr : 256);
-    return n;
+    return reclaim_evict((sim *)ctx, nr < 256 ? nr : 256);
 }
 
 int reclaim_init(sim *s) {
@@ -426,6 +438,15 @@ int reclaim_init(sim *s) {
             goto fail;
     }
     memset(&sd, 0, sizeof sd);
+    {
+        mmkit_oom_lru_callbacks cb;
+        cb.writeback = lru_writeback;
+        cb.release = lru_release;
+        cb.ctx = s;
+        if ((st = mmkit_oom_lru_shrinker_init(&s->lru_sh, &s->lru, &cb, MMKIT_OOM_PRIO_LRU,
+                                              &s->lru_sdesc)) != MMKIT_OK)
+            goto fail;
+    }
     sd.name = "lru-to-swap";
     sd.count = lru_count;
     sd.scan = lru_scan;
