@@ -1376,6 +1376,24 @@ static void mmkit__cow_fork_ref(void *ctx, const mmkit_pagetable_mapping *m) {
     bool priv = x->r->kind == MMKIT_COW_PRIVATE;
     uint64_t off;
     if (!c->atomic && !c->lock.acquire) { /* the caller serialises everything: plain stores */
+        uint64_t n = m->size >> MMKIT_PAGE_SHIFT, k;
+        mmkit__cow_frame *f0 = mmkit__cow_frame_of(c, m->pa);
+        if (f0 && mmkit__cow_frame_of(c, m->pa + m->size - MMKIT__COW_PG) == f0 + (n - 1u) &&
+            (c->zero_pa < m->pa || c->zero_pa - m->pa >= m->size)) {
+            /* a run of consecutive frames in one run of the map, without the zero frame */
+            for (k = 0; k < n; k++) { /* bound: pages of the run */
+                mmkit__cow_frame *f = f0 + k;
+                uint32_t meta = f->meta;
+                f->count++;
+                if (!priv || !(meta & MMKIT__COW_PINS)) {
+                    if (!x->last)
+                        f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
+                    if (meta & MMKIT__COW_F_EXCL) f->meta = meta & ~MMKIT__COW_F_EXCL;
+                }
+            }
+            x->shared += n;
+            return;
+        }
         for (off = 0; off < m->size; off += MMKIT__COW_PG) { /* bound: pages of the run */
             mmkit__cow_frame *f = mmkit__cow_frame_of(c, m->pa + off);
             uint32_t meta;
