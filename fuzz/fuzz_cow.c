@@ -1181,7 +1181,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CHECK(page_is(ar_p2v(NULL, pa), expect(s, page), true), "pin: contents");
             }
             PN[k].used = PN[k].attached = true;
-            PN[k].writable = acc == MMKIT_COW_WRITE;
+            /* device writes only through pins of private pages: a shared-region frame stays
+             * shared with other spaces after this one forgets it, which the model does not track */
+            PN[k].writable = acc == MMKIT_COW_WRITE &&
+                             MS[s].r[mfind(s, page)].kind == MMKIT_COW_PRIVATE;
             PN[k].s = s;
             PN[k].page = page;
             PN[k].pa = pa;
