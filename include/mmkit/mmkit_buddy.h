@@ -1400,13 +1400,34 @@ static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_split(mmkit__buddy_region *r, 
     r->omask |= on;
 }
 
+/* Take (clear the F bit of) a free block of order o in region r, which has one: the hint
+ * (the block made free last) if it is still free, else another free block in the hint's
+ * bitmap word (the same cache line), else the lowest one. Returns its index; *wp gets the
+ * block's bitmap word pair. */
+static MMKIT__BUDDY_FORCEINLINE uint64_t mmkit__buddy_take_free(mmkit__buddy_region *r, unsigned o,
+                                                                mmkit__buddy_order *t,
+                                                                uint64_t **wp) {
+    uint64_t i = t->hint, *w = mmkit__buddy_pair(t, i), f = w[0];
+    if (MMKIT__UNLIKELY(!((f >> (i & 63u)) & 1u))) {
+        if (f) {
+            i = (i & ~(uint64_t)63) | mmkit_ctz64(f);
+        } else {
+            i = mmkit__buddy_bt_first(t);
+            w = mmkit__buddy_pair(t, i);
+        }
+    }
+    mmkit__buddy_wclear(r, o, w, i);
+    *wp = w;
+    return i;
+}
+
 /* Unconstrained allocation (flags: ZERO or none), arguments already checked. Best fit in the
  * highest region that has memory; within the order, the hint (the block made free last), else
  * another free block in the hint's bitmap word (the same cache line), else the lowest one. */
 static MMKIT__BUDDY_FORCEINLINE mmkit_status mmkit__buddy_top_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                             mmkit_paddr *pa) {
     unsigned o;
-    uint64_t i, f, *w;
+    uint64_t i, *w;
     uint32_t m;
     mmkit_pfn pfn;
     mmkit__buddy_region *r = b->top;
@@ -1418,18 +1439,7 @@ static MMKIT__BUDDY_FORCEINLINE mmkit_status mmkit__buddy_top_alloc(mmkit_buddy 
     }
     o = order + mmkit_ctz64(m);
     t = &r->ord[o];
-    i = t->hint;
-    w = mmkit__buddy_pair(t, i);
-    f = w[0];
-    if (MMKIT__UNLIKELY(!((f >> (i & 63u)) & 1u))) {
-        if (f) {
-            i = (i & ~(uint64_t)63) | mmkit_ctz64(f);
-        } else {
-            i = mmkit__buddy_bt_first(t);
-            w = mmkit__buddy_pair(t, i);
-        }
-    }
-    mmkit__buddy_wclear(r, o, w, i);
+    i = mmkit__buddy_take_free(r, o, t, &w);
     b->free_frames -= mmkit_order_frames(order);
     pfn = (t->base + i) << o;
     if (MMKIT__LIKELY(o == order)) {
@@ -1483,7 +1493,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *
     uint32_t m = MMKIT__BUDDY_OMASK(r);
     unsigned o;
     mmkit__buddy_order *t;
-    uint64_t i, *w, f;
+    uint64_t i, *w;
     mmkit_pfn pfn;
     if (m & 1u) return mmkit__buddy_top_alloc(b, 0, 0, pa); /* a free frame off the hint */
     /* the fast path pops the run when that is a best fit; else the run ends here (a spent one
@@ -1494,18 +1504,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_miss(mmkit_buddy *
     /* the smallest free block (order >= 1) becomes the new run; its first frame is taken */
     o = mmkit_ctz64(m);
     t = &r->ord[o];
-    i = t->hint;
-    w = mmkit__buddy_pair(t, i);
-    f = w[0];
-    if (!((f >> (i & 63u)) & 1u)) {
-        if (f) {
-            i = (i & ~(uint64_t)63) | mmkit_ctz64(f);
-        } else {
-            i = mmkit__buddy_bt_first(t);
-            w = mmkit__buddy_pair(t, i);
-        }
-    }
-    mmkit__buddy_wclear(r, o, w, i);
+    i = mmkit__buddy_take_free(r, o, t, &w);
     pfn = (t->base + i) << o;
     b->run_lo = pfn;
     b->run_next = pfn + 1u;
