@@ -80,25 +80,101 @@ static void test_victims(void **state) {
 }
 
 static void test_s3fifo(void **state) {
-    /* target 3: |S| target 1, ghost 3. 1 is re-accessed in S and moves to M; 3 returns from
-     * the ghost into M; 6 and 7 pass through S. */
-    static const uint32_t seq[] = {1, 2, 3, 1, 4, 5, 6, 3, 7, 8};
-    static const uint32_t want[] = {2, 3, 4, 5, 6, 7};
+    /* target 3: |S| target 1, ghost 3 (S3-FIFO, SOSP '23, Algorithm 1: an item leaves S for M
+     * only when accessed more than once while in S).
+     *   1 1 1 2 2 3    S = [1 (freq 2), 2 (freq 1), 3]
+     *   4: evict: 1 (freq 2) moves to M; 2 (freq 1, only once) is evicted into the ghost
+     *   5: evicts 3 (ghost)                                   S = [4, 5]  M = [1]
+     *   2: evicts 4; 2 is in the ghost -> straight into M      S = [5]     M = [1, 2]
+     *   1: hit in M (freq 1)
+     *   3: evicts 5; 3 in the ghost -> M                       S = []      M = [1, 2, 3]
+     *   8: S empty -> M: 1 (freq 1) reinserted with freq 0, 2 (freq 0) evicted (no ghost)
+     *   2: a plain miss (2 left from M) -> S; evicts 8          S = [2]     M = [3, 1]
+     *   9, 10: evict 2, 9
+     *   4: evicts 10; 4 left S 5 S-evictions ago, beyond the ghost of 3 -> S */
+    static const uint32_t seq[] = {1, 1, 1, 2, 2, 3, 4, 5, 2, 1, 3, 8, 2, 9, 10, 4};
+    static const uint32_t want[] = {2, 3, 4, 5, 2, 8, 2, 9, 10};
     mmkit_lru l;
     mmkit_lru_stats s;
     uint32_t v[16];
     size_t nv, i;
     (void)state;
     mk(&l, MMKIT_LRU_S3FIFO, 16, 3);
-    (void)sim(&l, 3, seq, 10, v, &nv);
-    assert_int_equal(nv, 6);
+    (void)sim(&l, 3, seq, 16, v, &nv);
+    assert_int_equal(nv, 9);
     for (i = 0; i < nv; i++) assert_int_equal(v[i], want[i]);
     assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
-    assert_int_equal(s.refault_activations, 1);
+    assert_int_equal(s.refault_activations, 2);
+    assert_int_equal(l.ring[0].count, 1);
+    assert_int_equal(l.ring[0].slot[l.ring[0].head], 4);
+    assert_int_equal(l.ring[1].count, 2);
+    assert_int_equal(l.ring[1].slot[l.ring[1].head], 3); /* M = [3, 1] */
     assert_int_equal(mmkit_lru_touch(&l, 1), MMKIT_OK);
     assert_int_equal(mmkit_lru_touch(&l, 3), MMKIT_OK);
     /* the default is S3-FIFO */
-    expect_victims(MMKIT_LRU_DEFAULT, 3, seq, 10, want, 6);
+    expect_victims(MMKIT_LRU_DEFAULT, 3, seq, 16, want, 9);
+}
+
+static uint32_t pinned_mask;
+static bool can_evict(void *ctx, uint32_t idx);
+
+/* The rings of FIFO, CLOCK and S3-FIFO: remove() leaves holes that eviction skips, a full ring
+ * compacts (order kept), refused items keep their place. */
+static void test_rings(void **state) {
+    mmkit_lru l;
+    mmkit_lru_victim v;
+    uint32_t i, round;
+    (void)state;
+    /* FIFO over 8: ring of 8 + 2 + 1 = 11 slots. Insert 0..7, remove 1..6 (holes): the
+     * victims are 0 then 7. */
+    mk(&l, MMKIT_LRU_FIFO, 8, 0);
+    assert_int_equal(l.ring_size, 11);
+    for (i = 0; i < 8; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
+    for (i = 1; i < 7; i++) assert_int_equal(mmkit_lru_remove(&l, i), MMKIT_OK);
+    assert_int_equal(l.ring[0].used, 8);
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    /* 1..6 again (slots 8, 9, 10, then the ring is full: compaction keeps 0, 7, 1, 2, 3) */
+    for (i = 1; i < 7; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
+    assert_int_equal(l.ring[0].used, 8);
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    {
+        static const uint32_t want[] = {0, 7, 1, 2, 3, 4, 5, 6};
+        for (i = 0; i < 8; i++) {
+            assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+            assert_int_equal(v.index, want[i]);
+            assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+        }
+    }
+    /* CLOCK: 0..4, 0 and 2 referenced, 1 pinned: 0 gets its second chance (to the end), 1 is
+     * refused (stays), 2 second chance, 3 goes. Then 4; then 0 and 2 (bits now clear), 1 last. */
+    mk(&l, MMKIT_LRU_CLOCK, 8, 0);
+    l.can_evict = can_evict;
+    pinned_mask = 2u;
+    for (i = 0; i < 5; i++) assert_int_equal(mmkit_lru_insert(&l, i, 0), MMKIT_OK);
+    assert_int_equal(mmkit_lru_touch(&l, 0), MMKIT_OK);
+    assert_int_equal(mmkit_lru_touch(&l, 2), MMKIT_OK);
+    {
+        static const uint32_t want[] = {3, 4, 0, 2};
+        for (i = 0; i < 4; i++) {
+            assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+            assert_int_equal(v.index, want[i]);
+            assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+        }
+    }
+    assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_EBUSY);
+    pinned_mask = 0;
+    assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_OK);
+    assert_int_equal(v.index, 1);
+    /* many rounds of insert / touch / remove keep a ring of 11 slots consistent */
+    mk(&l, MMKIT_LRU_S3FIFO, 8, 4);
+    for (round = 0; round < 200; round++) {
+        mmkit_lru_access_result r;
+        uint32_t x = (round * 5u + round / 7u) % 8u;
+        assert_int_equal(mmkit_lru_access(&l, x, 0, &r), MMKIT_OK);
+        if (round % 3u == 0 && mmkit_lru_touch(&l, (x + 3u) % 8u) == MMKIT_OK && round % 2u)
+            assert_int_equal(mmkit_lru_remove(&l, (x + 3u) % 8u), MMKIT_OK);
+        assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    }
 }
 
 static void test_twolist_refault(void **state) {
@@ -125,8 +201,6 @@ static void test_twolist_refault(void **state) {
 
 /* access(): one call per request gives the same victims as touch/evict/insert by hand, marks
  * writes dirty, and refuses (EBUSY, idx not inserted) when every resident item is pinned */
-static uint32_t pinned_mask;
-static bool can_evict(void *ctx, uint32_t idx);
 static void test_access(void **state) {
     static const uint32_t seq[] = {1, 2, 3, 1, 4, 5, 6};
     static const uint32_t lru[] = {2, 3, 1};
@@ -247,7 +321,7 @@ static void test_dirty_pinned(void **state) {
         d.capacity = 8;
         d.can_evict = can_evict;
         d.mem = mem;
-        d.mem_size = 96;
+        assert_int_equal(mmkit_lru_mem_size(&d, &d.mem_size), MMKIT_OK);
         assert_int_equal(mmkit_lru_init(&l, &d), MMKIT_OK);
         assert_int_equal(mmkit_lru_insert(&l, 0, MMKIT_LRU_DIRTY), MMKIT_OK);
         assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
@@ -353,7 +427,13 @@ static void test_bad_input(void **state) {
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL); /* capacity 0 */
     d.capacity = 4;
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_OK);
-    assert_int_equal(b, 36); /* 8 link + 1 meta per index */
+    assert_int_equal(b, 68); /* default (S3-FIFO): 4 meta, 4 x 4 pos, 2 rings of 6 slots */
+    d.policy = MMKIT_LRU_FIFO;
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_OK);
+    assert_int_equal(b, 44); /* one ring */
+    d.policy = MMKIT_LRU_EXACT;
+    assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_OK);
+    assert_int_equal(b, 36); /* 1 meta (rounded to 4) + 8 link per index */
     d.target = 5;
     assert_int_equal(mmkit_lru_mem_size(&d, &b), MMKIT_EINVAL);
     d.target = 0;
@@ -386,13 +466,13 @@ static void test_bad_input(void **state) {
     assert_int_equal(mmkit_lru_evict(&l, &v), MMKIT_ENOENT);
     /* corruption is detected */
     assert_int_equal(mmkit_lru_insert(&l, 1, 0), MMKIT_OK);
-    ((unsigned char *)mem)[32 + 1] |= 0x40u; /* meta of 1: an undefined bit */
+    ((unsigned char *)mem)[1] |= 0x40u; /* meta of 1: an undefined bit */
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
-    ((unsigned char *)mem)[32 + 1] &= (unsigned char)~0x40u;
+    ((unsigned char *)mem)[1] &= (unsigned char)~0x40u;
     assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
-    mem[2 * 1 + 1] = 3; /* link of 1 (alone: its own neighbour) names another index */
+    mem[1 + 2 * 1 + 1] = 3; /* link of 1 (alone: its own neighbour) names another index */
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
-    mem[2 * 1 + 1] = 1;
+    mem[1 + 2 * 1 + 1] = 1;
     l.st.resident = 2;
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
     l.st.resident = 1;
@@ -418,6 +498,7 @@ static void test_log(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_victims),       cmocka_unit_test(test_s3fifo),
+        cmocka_unit_test(test_rings),
         cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_access),
         cmocka_unit_test(test_web07),
         cmocka_unit_test(test_dirty_pinned),  cmocka_unit_test(test_age),

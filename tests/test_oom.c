@@ -1160,7 +1160,7 @@ typedef struct page_cache {
     mmkit_oom *o;
     uint32_t id;                   /* the page cache's consumer (adj -1000) */
     mmkit_lru lru;
-    uint32_t lru_mem[PC_SLOTS * 3];
+    uint32_t lru_mem[PC_SLOTS * 4 + 4]; /* >= mmkit_lru_mem_size of the default (15 bytes per slot + 11) */
     mmkit_paddr pa[PC_SLOTS];      /* the slot's frame (0 = none) */
     bool mapped[PC_SLOTS], dirty[PC_SLOTS], written[PC_SLOTS], fail_wb;
     unsigned gathered, freed, writebacks;

@@ -207,14 +207,24 @@ typedef struct mmkit_lru_list {
     uint32_t oldest, count; /* circular through the links; oldest MMKIT_LRU_NONE when empty */
 } mmkit_lru_list;
 
+typedef struct mmkit_lru_ring {
+    uint32_t *slot;  /* ring_size slots: an index, or MMKIT_LRU_NONE (a hole left by remove) */
+    uint32_t head;   /* the oldest slot (always live while count > 0) */
+    uint32_t used;   /* slots in use from head, live and holes */
+    uint32_t count;  /* live slots */
+} mmkit_lru_ring;
+
 typedef struct mmkit_lru {
     uint32_t magic;
     mmkit_lru_policy policy;
     uint32_t capacity, target, small_target, ghost_target;
     uint32_t hand;          /* SIEVE */
     uint32_t clock;         /* shadow-leaving evictions (the stamp of the latest) */
-    mmkit_lru_list list[2]; /* S / inactive / the single list, M / active */
-    uint32_t *link;         /* 2 words per index: older, newer; a shadow's stamp in older */
+    mmkit_lru_list list[2]; /* linked policies: S / inactive / the single list, M / active */
+    uint32_t *link;         /* linked policies: 2 words per index: older, newer; a shadow's stamp in older */
+    mmkit_lru_ring ring[2]; /* ring policies: the single ring / S, M */
+    uint32_t *pos;          /* ring policies: a resident index's slot, a shadow's stamp */
+    uint32_t ring_size;     /* slots per ring: capacity + capacity / 4 + 1 */
     uint8_t *meta;          /* 1 byte per index */
     mmkit_lru_can_evict_fn can_evict;
     void *ctx;
@@ -233,7 +243,7 @@ typedef struct mmkit_lru {
 #define MMKIT__LRU_NIL 0xffffffffu
 #define MMKIT__LRU_O(l, i) ((l)->link[(size_t)(i) * 2u])      /* older neighbour / stamp */
 #define MMKIT__LRU_Y(l, i) ((l)->link[(size_t)(i) * 2u + 1u]) /* newer neighbour */
-/* meta: bits 0-1 list (0 none, 1 list[0], 2 list[1], 3 shadow) */
+/* meta: bits 0-1 list (0 none, 1 list[0] / ring[0], 2 list[1] / ring[1], 3 shadow) */
 #define MMKIT__LRU_LIST 3u
 #define MMKIT__LRU_SHADOW 3u
 #define MMKIT__LRU_REF 4u
@@ -241,6 +251,7 @@ typedef struct mmkit_lru {
 #define MMKIT__LRU_FSHIFT 4u
 #define MMKIT__LRU_FREQ (3u << 4)
 #define MMKIT__LRU_BITS 0x3fu
+#define MMKIT__LRU_PREFETCH_AHEAD 8u /* ring slots ahead of the head whose meta is warmed */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MMKIT__LRU_PREFETCH(p) __builtin_prefetch((p), 1)
@@ -248,26 +259,17 @@ typedef struct mmkit_lru {
 #define MMKIT__LRU_PREFETCH(p) ((void)(p))
 #endif
 
-/* Warm the next candidates: the oldest item of each list (link and meta), so the next
- * eviction, usually a few requests later, does not start with a chain of cache misses. */
-static void mmkit__lru_warm(const mmkit_lru *l) {
-    uint32_t w;
-    for (w = 0; w < 2; w++) {
-        uint32_t c = l->list[w].oldest;
-        if (c == MMKIT__LRU_NIL) continue;
-        MMKIT__LRU_PREFETCH(&l->meta[c]);
-        MMKIT__LRU_PREFETCH(&l->link[(size_t)c * 2u]);
-    }
-    if (l->hand != MMKIT__LRU_NIL) {
-        MMKIT__LRU_PREFETCH(&l->meta[l->hand]);
-        MMKIT__LRU_PREFETCH(&l->link[(size_t)l->hand * 2u]);
-    }
+/* FIFO, CLOCK and S3-FIFO keep their order in rings of slots; the others in linked lists. */
+MMKIT__INLINE bool mmkit__lru_ringed(mmkit_lru_policy p) {
+    return p == MMKIT_LRU_FIFO || p == MMKIT_LRU_CLOCK || p == MMKIT_LRU_S3FIFO;
 }
 
 MMKIT__INLINE bool mmkit__lru_ok(const mmkit_lru *l) {
-    return l && l->magic == MMKIT__LRU_MAGIC && l->link && l->meta &&
+    return l && l->magic == MMKIT__LRU_MAGIC && (l->link || l->pos) && l->meta &&
            l->policy < MMKIT_LRU_POLICY_COUNT;
 }
+
+/* ---- linked lists (EXACT, SIEVE, TWOLIST) ---- */
 
 MMKIT__INLINE void mmkit__lru_unlink(mmkit_lru *l, uint32_t i) {
     uint32_t m = l->meta[i];
@@ -309,23 +311,126 @@ MMKIT__INLINE void mmkit__lru_move(mmkit_lru *l, uint32_t w, uint32_t i) {
     mmkit__lru_push(l, w, i);
 }
 
+/* ---- rings (FIFO, CLOCK, S3-FIFO) ---- */
+
+/* s + k for s < ring_size, k <= ring_size, modulo ring_size (no overflow, no division) */
+MMKIT__INLINE uint32_t mmkit__lru_radd(const mmkit_lru *l, uint32_t s, uint32_t k) {
+    return k >= l->ring_size - s ? k - (l->ring_size - s) : s + k;
+}
+
+/* Warm the meta byte of the item a few slots behind the head: the next victims are known. */
+MMKIT__INLINE void mmkit__lru_rwarm(const mmkit_lru *l, const mmkit_lru_ring *r) {
+    if (r->used > MMKIT__LRU_PREFETCH_AHEAD) {
+        uint32_t c = r->slot[mmkit__lru_radd(l, r->head, MMKIT__LRU_PREFETCH_AHEAD)];
+        if (c != MMKIT__LRU_NIL) MMKIT__LRU_PREFETCH(&l->meta[c]);
+    }
+}
+
+/* Slide the live slots of r together from its head (order kept); used = count. O(used). */
+static void mmkit__lru_rcompact(mmkit_lru *l, mmkit_lru_ring *r) {
+    uint32_t rd = r->head, wr = r->head, k;
+    for (k = r->used; k; k--) {
+        uint32_t i = r->slot[rd];
+        if (i != MMKIT__LRU_NIL) {
+            if (wr != rd) {
+                r->slot[wr] = i;
+                l->pos[i] = wr;
+            }
+            wr = mmkit__lru_radd(l, wr, 1u);
+        }
+        rd = mmkit__lru_radd(l, rd, 1u);
+    }
+    r->used = r->count;
+}
+
+/* i (in no ring) becomes the newest of ring w. Returns true when the ring was compacted first
+ * (slot numbers of r changed). */
+MMKIT__INLINE bool mmkit__lru_rpush(mmkit_lru *l, uint32_t w, uint32_t i) {
+    mmkit_lru_ring *r = &l->ring[w];
+    uint32_t s;
+    bool compacted = false;
+    if (r->used == l->ring_size) {
+        mmkit__lru_rcompact(l, r);
+        compacted = true;
+    }
+    s = mmkit__lru_radd(l, r->head, r->used);
+    r->slot[s] = i;
+    l->pos[i] = s;
+    r->used++;
+    r->count++;
+    l->meta[i] = (uint8_t)((l->meta[i] & ~MMKIT__LRU_LIST) | (w + 1u));
+    return compacted;
+}
+
+/* Take resident i out of slot s of its ring: a hole, or (at the head) the head steps over it
+ * and any holes behind it. */
+MMKIT__INLINE void mmkit__lru_rtake(mmkit_lru *l, uint32_t i, uint32_t s) {
+    uint32_t m = l->meta[i];
+    mmkit_lru_ring *r = &l->ring[(m & MMKIT__LRU_LIST) - 1u];
+    r->slot[s] = MMKIT__LRU_NIL;
+    r->count--;
+    if (s == r->head) {
+        do {
+            r->head = mmkit__lru_radd(l, r->head, 1u);
+            r->used--;
+        } while (r->used && r->slot[r->head] == MMKIT__LRU_NIL);
+        if (!r->used) r->head = 0;
+        mmkit__lru_rwarm(l, r);
+    }
+    l->meta[i] = (uint8_t)(m & ~MMKIT__LRU_LIST);
+}
+
+/* ---- common ---- */
+
 MMKIT__INLINE bool mmkit__lru_resident(const mmkit_lru *l, uint32_t i) {
     uint32_t w = l->meta[i] & MMKIT__LRU_LIST;
     return w == 1u || w == 2u;
+}
+
+MMKIT__INLINE uint32_t mmkit__lru_count(const mmkit_lru *l, uint32_t w) {
+    return mmkit__lru_ringed(l->policy) ? l->ring[w].count : l->list[w].count;
+}
+
+/* Warm the next candidates of the linked policies: the oldest item of each list (link and
+ * meta) and SIEVE's hand, so the next eviction does not start with a chain of cache misses.
+ * (The rings warm a few slots ahead as their heads step.) */
+static void mmkit__lru_warm(const mmkit_lru *l) {
+    uint32_t w;
+    if (mmkit__lru_ringed(l->policy)) return;
+    for (w = 0; w < 2; w++) {
+        uint32_t c = l->list[w].oldest;
+        if (c == MMKIT__LRU_NIL) continue;
+        MMKIT__LRU_PREFETCH(&l->meta[c]);
+        MMKIT__LRU_PREFETCH(&l->link[(size_t)c * 2u]);
+    }
+    if (l->hand != MMKIT__LRU_NIL) {
+        MMKIT__LRU_PREFETCH(&l->meta[l->hand]);
+        MMKIT__LRU_PREFETCH(&l->link[(size_t)l->hand * 2u]);
+    }
 }
 
 static mmkit_status mmkit__lru_desc_ok(const mmkit_lru_desc *d) {
     if ((unsigned)d->policy >= (unsigned)MMKIT_LRU_POLICY_COUNT) return MMKIT_EINVAL;
     if (d->capacity == 0 || d->capacity > 0x80000000u) return MMKIT_EINVAL;
 #if SIZE_MAX <= 0xffffffffu
-    if ((size_t)-1 / 9u <= (size_t)d->capacity) return MMKIT_EINVAL; /* 9 * capacity bytes */
+    if ((size_t)-1 / 16u <= (size_t)d->capacity) return MMKIT_EINVAL; /* <= 15 * capacity + 12 bytes */
 #endif
     if (d->target > d->capacity) return MMKIT_EINVAL;
     return MMKIT_OK;
 }
 
-static size_t mmkit__lru_bytes(uint32_t capacity) {
-    return (size_t)capacity * 8u + (((size_t)capacity + 3u) & ~(size_t)3u);
+MMKIT__INLINE mmkit_lru_policy mmkit__lru_real(mmkit_lru_policy p) {
+    return p == MMKIT_LRU_DEFAULT ? MMKIT_LRU_S3FIFO : p;
+}
+
+/* Layout: meta (capacity bytes, rounded up to 4), then either the links (8 per index) or pos
+ * (4 per index) and one ring (FIFO, CLOCK) or two (S3-FIFO) of capacity + capacity/4 + 1. */
+static size_t mmkit__lru_bytes(mmkit_lru_policy p, uint32_t capacity) {
+    size_t meta = ((size_t)capacity + 3u) & ~(size_t)3u;
+    size_t rs = (size_t)capacity + capacity / 4u + 1u;
+    p = mmkit__lru_real(p);
+    if (!mmkit__lru_ringed(p)) return meta + (size_t)capacity * 8u;
+    return meta + (size_t)capacity * 4u + (p == MMKIT_LRU_S3FIFO ? 2u : 1u) * rs * 4u;
 }
 
 MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *bytes) {
@@ -334,12 +439,14 @@ MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *by
     if (mmkit__lru_desc_ok(desc) != MMKIT_OK)
         return MMKIT__REFUSE(MMKIT_EINVAL,
                              "mmkit_lru_mem_size: desc: policy known, 0 < capacity <= 2^31, target <= capacity");
-    *bytes = mmkit__lru_bytes(desc->capacity);
+    *bytes = mmkit__lru_bytes(desc->policy, desc->capacity);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) {
     uint32_t t;
+    uint8_t *base;
+    size_t meta;
     if (!l) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: l: must not be NULL");
     if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc: must not be NULL");
     if (mmkit__lru_desc_ok(desc) != MMKIT_OK)
@@ -347,10 +454,10 @@ MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) 
                              "mmkit_lru_init: desc: policy known, 0 < capacity <= 2^31, target <= capacity");
     if (!desc->mem || ((uintptr_t)desc->mem & 3u) != 0)
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc.mem: non-NULL, 4-byte aligned");
-    if (desc->mem_size < mmkit__lru_bytes(desc->capacity))
+    if (desc->mem_size < mmkit__lru_bytes(desc->policy, desc->capacity))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_init: desc.mem_size: at least mmkit_lru_mem_size");
     MMKIT_MEMSET(l, 0, sizeof *l);
-    l->policy = desc->policy == MMKIT_LRU_DEFAULT ? MMKIT_LRU_S3FIFO : desc->policy;
+    l->policy = mmkit__lru_real(desc->policy);
     l->capacity = desc->capacity;
     t = desc->target ? desc->target : desc->capacity;
     l->target = t;
@@ -358,9 +465,18 @@ MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) 
     l->ghost_target = t - t / 10u;
     l->hand = MMKIT__LRU_NIL;
     l->list[0].oldest = l->list[1].oldest = MMKIT__LRU_NIL;
-    l->link = (uint32_t *)desc->mem;
-    l->meta = (uint8_t *)desc->mem + (size_t)desc->capacity * 8u;
-    /* links of absent items are never read (a shadow writes its stamp first) */
+    base = (uint8_t *)desc->mem;
+    meta = ((size_t)desc->capacity + 3u) & ~(size_t)3u;
+    l->meta = base;
+    if (mmkit__lru_ringed(l->policy)) {
+        l->ring_size = desc->capacity + desc->capacity / 4u + 1u;
+        l->pos = (uint32_t *)(void *)(base + meta);
+        l->ring[0].slot = l->pos + desc->capacity;
+        if (l->policy == MMKIT_LRU_S3FIFO) l->ring[1].slot = l->ring[0].slot + l->ring_size;
+        /* slots outside [head, head + used) and pos of absent items are never read */
+    } else {
+        l->link = (uint32_t *)(void *)(base + meta); /* links of absent items are never read */
+    }
     MMKIT_MEMSET(l->meta, 0, desc->capacity);
     l->can_evict = desc->can_evict;
     l->ctx = desc->ctx;
@@ -382,14 +498,16 @@ MMKIT_API mmkit_status mmkit_lru_destroy(mmkit_lru *l) {
 MMKIT__INLINE void mmkit__lru_insert(mmkit_lru *l, uint32_t idx, uint32_t m, uint32_t flags) {
     uint32_t w = 0;
     if ((m & MMKIT__LRU_LIST) == MMKIT__LRU_SHADOW) {
-        uint32_t dist = l->clock - MMKIT__LRU_O(l, idx);
-        if (l->policy == MMKIT_LRU_S3FIFO ? dist < l->ghost_target : dist <= l->list[1].count) {
+        if (l->policy == MMKIT_LRU_S3FIFO) {
+            if (l->clock - l->pos[idx] < l->ghost_target) w = 1;
+        } else if (l->clock - MMKIT__LRU_O(l, idx) <= l->list[1].count) { /* TWOLIST */
             w = 1;
-            l->st.refault_activations++;
         }
+        l->st.refault_activations += w;
     }
     l->meta[idx] = (uint8_t)((flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u);
-    mmkit__lru_push(l, w, idx);
+    if (mmkit__lru_ringed(l->policy)) (void)mmkit__lru_rpush(l, w, idx);
+    else mmkit__lru_push(l, w, idx);
     l->st.inserts++;
     l->st.resident++;
 }
@@ -446,12 +564,17 @@ MMKIT_API mmkit_status mmkit_lru_set_dirty(mmkit_lru *l, uint32_t idx, bool dirt
     return MMKIT_OK;
 }
 
-static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx) {
-    if (l->hand == idx) {
-        uint32_t y = MMKIT__LRU_Y(l, idx);
-        l->hand = y != idx ? y : MMKIT__LRU_NIL;
+/* Take resident idx out (slot s on a ring, ignored on a list); meta becomes 0. */
+static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx, uint32_t s) {
+    if (mmkit__lru_ringed(l->policy)) {
+        mmkit__lru_rtake(l, idx, s);
+    } else {
+        if (l->hand == idx) {
+            uint32_t y = MMKIT__LRU_Y(l, idx);
+            l->hand = y != idx ? y : MMKIT__LRU_NIL;
+        }
+        mmkit__lru_unlink(l, idx);
     }
-    mmkit__lru_unlink(l, idx);
     l->meta[idx] = 0;
     l->st.resident--;
 }
@@ -459,7 +582,7 @@ static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx) {
 MMKIT_API mmkit_status mmkit_lru_remove(mmkit_lru *l, uint32_t idx) {
     MMKIT__LRU_ARGS("remove");
     if (!mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_remove: idx: not resident");
-    mmkit__lru_drop(l, idx);
+    mmkit__lru_drop(l, idx, l->pos ? l->pos[idx] : 0u);
     return MMKIT_OK;
 }
 
@@ -477,30 +600,115 @@ static uint32_t mmkit__lru_first_may(mmkit_lru *l, uint32_t w) {
     return MMKIT__LRU_NIL;
 }
 
-/* The victim, or NIL when every candidate was refused. CLOCK / SIEVE: at most two passes;
- * S3-FIFO / TWOLIST: each move out of S / inactive and each frequency decrement is paid by an
- * earlier touch, bounded by budget. */
+/* The first item of ring w, from its head, that can_evict accepts (its slot in *slot). */
+static uint32_t mmkit__lru_rfirst_may(mmkit_lru *l, uint32_t w, uint32_t *slot) {
+    mmkit_lru_ring *r = &l->ring[w];
+    uint32_t s = r->head, k, c;
+    for (k = r->used; k; k--, s = mmkit__lru_radd(l, s, 1u)) {
+        c = r->slot[s];
+        if (c != MMKIT__LRU_NIL && mmkit__lru_may(l, c)) {
+            *slot = s;
+            return c;
+        }
+    }
+    return MMKIT__LRU_NIL;
+}
+
+/* The victim of a ring policy (its slot in *slot), or NIL when every candidate was refused.
+ * CLOCK: at most two passes; S3-FIFO: each move out of S and each frequency decrement is paid
+ * by earlier touches, bounded by budget. A referenced item is taken from its slot and pushed at
+ * the newest end (second chance). */
+static uint32_t mmkit__lru_rpick(mmkit_lru *l, uint32_t *slot) {
+    mmkit_lru_ring *r0 = &l->ring[0], *r1 = &l->ring[1];
+    uint64_t budget = 4u * (uint64_t)l->st.resident + 8u;
+    uint32_t c, m, k, s;
+    if (l->policy == MMKIT_LRU_FIFO) return mmkit__lru_rfirst_may(l, 0, slot);
+    if (l->policy == MMKIT_LRU_CLOCK) {
+        /* visits: every item at most twice (its bit cleared on the first) plus refused ones */
+        uint32_t visits = 2u * r0->count + 1u;
+        s = r0->head;
+        while (visits--) {
+            uint32_t end = mmkit__lru_radd(l, r0->head, r0->used);
+            if (s == end) s = r0->head; /* every remaining item refused: a second pass */
+            c = r0->slot[s];
+            if (c == MMKIT__LRU_NIL) {
+                s = mmkit__lru_radd(l, s, 1u);
+                visits++; /* a hole is no visit; holes are finite (used <= ring_size) */
+                continue;
+            }
+            m = l->meta[c];
+            if (m & MMKIT__LRU_REF) {
+                uint32_t nx = mmkit__lru_radd(l, s, 1u);
+                bool at_head = s == r0->head;
+                l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
+                mmkit__lru_rtake(l, c, s);
+                if (mmkit__lru_rpush(l, 0, c)) { /* compacted: restart at the head (finite: */
+                    s = r0->head;                 /* a compaction needs ring_size / 5 pushes) */
+                    visits = 2u * r0->count + 1u;
+                } else {
+                    s = at_head ? r0->head : nx;
+                }
+            } else if (mmkit__lru_may(l, c)) {
+                *slot = s;
+                return c;
+            } else {
+                s = mmkit__lru_radd(l, s, 1u);
+            }
+        }
+        return MMKIT__LRU_NIL;
+    }
+    /* S3-FIFO */
+    while (budget--) {
+        if (r0->count > 0 && (r0->count >= l->small_target || r1->count == 0)) {
+            s = r0->head;
+            for (k = r0->used; k; k--, s = mmkit__lru_radd(l, s, 1u)) {
+                c = r0->slot[s];
+                if (c == MMKIT__LRU_NIL) continue;
+                m = l->meta[c];
+                if ((m & MMKIT__LRU_FREQ) >= (2u << MMKIT__LRU_FSHIFT)) { /* accessed twice in S: to M */
+                    l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_FREQ);
+                    mmkit__lru_rtake(l, c, s);
+                    (void)mmkit__lru_rpush(l, 1, c);
+                    break; /* re-evaluate S vs M */
+                }
+                if (mmkit__lru_may(l, c)) {
+                    *slot = s;
+                    return c;
+                }
+            }
+            if (k) continue;
+            if (r1->count == 0) return MMKIT__LRU_NIL;
+        }
+        s = r1->head;
+        for (k = r1->used; k; k--, s = mmkit__lru_radd(l, s, 1u)) {
+            c = r1->slot[s];
+            if (c == MMKIT__LRU_NIL) continue;
+            m = l->meta[c];
+            if (m & MMKIT__LRU_FREQ) { /* reinsert with one less */
+                l->meta[c] = (uint8_t)(m - (1u << MMKIT__LRU_FSHIFT));
+                mmkit__lru_rtake(l, c, s);
+                (void)mmkit__lru_rpush(l, 1, c);
+                break;
+            }
+            if (mmkit__lru_may(l, c)) {
+                *slot = s;
+                return c;
+            }
+        }
+        if (!k) return mmkit__lru_rfirst_may(l, 0, slot); /* M refused entirely: S in order */
+    }
+    return MMKIT__LRU_NIL;
+}
+
+/* The victim of a linked policy, or NIL when every candidate was refused. SIEVE: at most two
+ * passes; TWOLIST: each activation is paid by an earlier touch, bounded by budget. */
 static uint32_t mmkit__lru_pick(mmkit_lru *l) {
     mmkit_lru_list *q0 = &l->list[0], *q1 = &l->list[1];
     uint64_t budget = 4u * (uint64_t)l->st.resident + 8u;
     uint32_t c, y, m, k;
     switch (l->policy) {
     case MMKIT_LRU_EXACT:
-    case MMKIT_LRU_FIFO:
         return mmkit__lru_first_may(l, 0);
-    case MMKIT_LRU_CLOCK:
-        c = q0->oldest;
-        for (k = 2u * q0->count; k; k--, c = y) {
-            y = MMKIT__LRU_Y(l, c);
-            m = l->meta[c];
-            if (m & MMKIT__LRU_REF) {
-                l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
-                mmkit__lru_move(l, 0, c); /* the hand steps, or (past refused items) relink */
-            } else if (mmkit__lru_may(l, c)) {
-                return c;
-            }
-        }
-        return MMKIT__LRU_NIL;
     case MMKIT_LRU_SIEVE:
         c = l->hand != MMKIT__LRU_NIL ? l->hand : q0->oldest;
         for (k = 2u * q0->count + 1u; k; k--, c = MMKIT__LRU_Y(l, c)) {
@@ -509,7 +717,7 @@ static uint32_t mmkit__lru_pick(mmkit_lru *l) {
             else if (mmkit__lru_may(l, c)) return c;
         }
         return MMKIT__LRU_NIL;
-    case MMKIT_LRU_TWOLIST:
+    default: /* TWOLIST */
         while (q1->count > q0->count && budget--) {
             c = q1->oldest;
             m = l->meta[c];
@@ -529,63 +737,44 @@ static uint32_t mmkit__lru_pick(mmkit_lru *l) {
             }
         }
         return mmkit__lru_first_may(l, 1); /* inactive exhausted: the active list in order */
-    default: /* S3-FIFO */
-        while (budget--) {
-            if (q0->count > 0 && (q0->count >= l->small_target || q1->count == 0)) {
-                c = q0->oldest;
-                for (k = q0->count; k; k--, c = y) {
-                    y = MMKIT__LRU_Y(l, c);
-                    m = l->meta[c];
-                    if (m & MMKIT__LRU_FREQ) {
-                        l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_FREQ);
-                        mmkit__lru_move(l, 1, c);
-                        break; /* re-evaluate S vs M */
-                    }
-                    if (mmkit__lru_may(l, c)) return c;
-                }
-                if (k) continue;
-                if (q1->count == 0) return MMKIT__LRU_NIL;
-            }
-            c = q1->oldest;
-            for (k = q1->count; k; k--, c = y) {
-                y = MMKIT__LRU_Y(l, c);
-                m = l->meta[c];
-                if (m & MMKIT__LRU_FREQ) {
-                    l->meta[c] = (uint8_t)(m - (1u << MMKIT__LRU_FSHIFT));
-                    mmkit__lru_move(l, 1, c);
-                    break;
-                }
-                if (mmkit__lru_may(l, c)) return c;
-            }
-            if (!k) return mmkit__lru_first_may(l, 0); /* M refused entirely: S in order */
-        }
-        return MMKIT__LRU_NIL;
     }
 }
 
-/* Remove picked victim c into *v, leaving a shadow where the policy keeps one. */
-static void mmkit__lru_evict_one(mmkit_lru *l, uint32_t c, mmkit_lru_victim *v) {
+/* Remove picked victim c (slot s on a ring) into *v, leaving a shadow where the policy keeps
+ * one. */
+static void mmkit__lru_evict_one(mmkit_lru *l, uint32_t c, uint32_t s, mmkit_lru_victim *v) {
     uint32_t m = l->meta[c];
     v->index = c;
     v->dirty = (m & MMKIT__LRU_DIRTY) != 0;
     if (l->policy == MMKIT_LRU_SIEVE) l->hand = c; /* drop steps it to the next newer */
-    mmkit__lru_drop(l, c);
+    mmkit__lru_drop(l, c, s);
     l->st.evictions++;
-    if ((l->policy == MMKIT_LRU_S3FIFO && (m & MMKIT__LRU_LIST) == 1u) || l->policy == MMKIT_LRU_TWOLIST) {
+    if (l->policy == MMKIT_LRU_S3FIFO) {
+        if ((m & MMKIT__LRU_LIST) == 1u) { /* from S: into the ghost */
+            l->pos[c] = ++l->clock;
+            l->meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
+        }
+    } else if (l->policy == MMKIT_LRU_TWOLIST) {
         MMKIT__LRU_O(l, c) = ++l->clock;
         l->meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
     }
     mmkit__lru_warm(l);
 }
 
+/* Pick a victim of any policy: its index (NIL: all refused) and slot. */
+MMKIT__INLINE uint32_t mmkit__lru_choose(mmkit_lru *l, uint32_t *slot) {
+    *slot = 0;
+    return mmkit__lru_ringed(l->policy) ? mmkit__lru_rpick(l, slot) : mmkit__lru_pick(l);
+}
+
 MMKIT_API mmkit_status mmkit_lru_evict(mmkit_lru *l, mmkit_lru_victim *v) {
-    uint32_t c;
+    uint32_t c, s;
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: l: not an initialised instance");
     if (!v) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: v: must not be NULL");
     if (l->st.resident == 0) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_evict: l: nothing resident");
-    c = mmkit__lru_pick(l);
+    c = mmkit__lru_choose(l, &s);
     if (c == MMKIT__LRU_NIL) return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_evict: l: every resident item refused by can_evict");
-    mmkit__lru_evict_one(l, c, v);
+    mmkit__lru_evict_one(l, c, s, v);
     return MMKIT_OK;
 }
 
@@ -607,10 +796,10 @@ MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t fla
     }
     res->hit = false;
     if (l->st.resident >= l->target && l->st.resident > 0) {
-        uint32_t c = mmkit__lru_pick(l);
+        uint32_t s, c = mmkit__lru_choose(l, &s);
         if (c == MMKIT__LRU_NIL)
             return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_access: l: at target and every resident item refused by can_evict");
-        mmkit__lru_evict_one(l, c, &res->victim);
+        mmkit__lru_evict_one(l, c, s, &res->victim);
         res->evicted = true;
         m = l->meta[idx]; /* unchanged: idx was not resident, so it was not the victim */
     }
@@ -623,6 +812,7 @@ typedef struct mmkit__lru_age_ctx {
     const mmkit_frame_map *fm;
     mmkit_pfn lo, hi; /* cached frame-map run [lo, hi) ... */
     uint64_t base;    /* ... whose first frame has this index */
+    uint64_t aged;    /* resident indices touched */
 } mmkit__lru_age_ctx;
 
 /* Find the frame-map run holding pfn into a; false when pfn is in a hole or outside. */
@@ -646,6 +836,45 @@ static bool mmkit__lru_age_find(mmkit__lru_age_ctx *a, mmkit_pfn pfn) {
     return true;
 }
 
+/* Touch the resident indices of [i, e): one tight loop per policy over the meta bytes (a young
+ * run of pages is a run of consecutive indices); returns how many were resident. */
+static uint64_t mmkit__lru_age_span(mmkit_lru *l, uint32_t i, uint32_t e) {
+    uint8_t *meta = l->meta;
+    uint64_t n = 0;
+    switch (l->policy) {
+    case MMKIT_LRU_S3FIFO:
+        for (; i < e; i++) { /* resident: saturating +1 of the frequency, branch-free */
+            uint32_t m = meta[i], r = (uint32_t)((m & MMKIT__LRU_LIST) - 1u < 2u);
+            uint32_t inc = r & (uint32_t)((m & MMKIT__LRU_FREQ) != MMKIT__LRU_FREQ);
+            meta[i] = (uint8_t)(m + (inc << MMKIT__LRU_FSHIFT));
+            n += r;
+        }
+        break;
+    case MMKIT_LRU_CLOCK:
+    case MMKIT_LRU_SIEVE:
+        for (; i < e; i++) {
+            uint32_t m = meta[i], r = (uint32_t)((m & MMKIT__LRU_LIST) - 1u < 2u);
+            meta[i] = (uint8_t)(m | (r << 2)); /* MMKIT__LRU_REF */
+            n += r;
+        }
+        break;
+    case MMKIT_LRU_FIFO:
+        for (; i < e; i++) n += (uint32_t)((meta[i] & MMKIT__LRU_LIST) - 1u < 2u);
+        break;
+    default: /* EXACT, TWOLIST: a real touch (list moves) */
+        for (; i < e; i++) {
+            uint32_t m = meta[i];
+            if ((m & MMKIT__LRU_LIST) - 1u < 2u) {
+                mmkit__lru_touch(l, i, m);
+                n++;
+            }
+        }
+        l->st.touches -= n; /* counted below with the others */
+        break;
+    }
+    return n;
+}
+
 static void mmkit__lru_age_run(void *p, const mmkit_pagetable_mapping *run) {
     mmkit__lru_age_ctx *a = (mmkit__lru_age_ctx *)p;
     mmkit_lru *l = a->l;
@@ -657,13 +886,7 @@ static void mmkit__lru_age_run(void *p, const mmkit_pagetable_mapping *run) {
         if (a->base != MMKIT__LRU_NIL) {
             uint64_t i = a->base + (pfn - a->lo), e = a->base + (stop - a->lo);
             if (e > l->capacity) e = l->capacity;
-            for (; i < e; i++) {
-                uint32_t m = l->meta[i];
-                if ((m & MMKIT__LRU_LIST) - 1u < 2u) {
-                    l->st.aged++;
-                    mmkit__lru_touch(l, (uint32_t)i, m);
-                }
-            }
+            if (i < e) a->aged += mmkit__lru_age_span(l, (uint32_t)i, (uint32_t)e);
         }
         pfn = stop;
     }
@@ -672,6 +895,7 @@ static void mmkit__lru_age_run(void *p, const mmkit_pagetable_mapping *run) {
 MMKIT_API mmkit_status mmkit_lru_age(mmkit_lru *l, mmkit_pagetable *pt, mmkit_vaddr va,
                                      uint64_t len, const mmkit_frame_map *fm) {
     mmkit__lru_age_ctx a;
+    mmkit_status st;
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: l: not an initialised instance");
     if (!pt) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: pt: must not be NULL");
     if (!fm || !fm->run) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_age: fm: an initialised frame map");
@@ -680,7 +904,11 @@ MMKIT_API mmkit_status mmkit_lru_age(mmkit_lru *l, mmkit_pagetable *pt, mmkit_va
     a.lo = 1;
     a.hi = 0; /* empty: the first frame looks its run up */
     a.base = MMKIT__LRU_NIL;
-    return mmkit_pagetable_harvest(pt, va, len, MMKIT_PTE_ACCESSED, mmkit__lru_age_run, &a, NULL);
+    a.aged = 0;
+    st = mmkit_pagetable_harvest(pt, va, len, MMKIT_PTE_ACCESSED, mmkit__lru_age_run, &a, NULL);
+    l->st.aged += a.aged; /* what was harvested counts even when the walk stopped with an error */
+    l->st.touches += a.aged;
+    return st;
 }
 
 MMKIT_API mmkit_status mmkit_lru_stats_get(const mmkit_lru *l, mmkit_lru_stats *s) {
@@ -690,14 +918,36 @@ MMKIT_API mmkit_status mmkit_lru_stats_get(const mmkit_lru *l, mmkit_lru_stats *
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l) {
-    uint32_t w, c, k, i, m;
-    uint64_t in[2] = {0, 0};
-    bool single, s3 = false;
-    if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_check: l: not an initialised instance");
-    single = l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO || l->policy == MMKIT_LRU_CLOCK ||
-             l->policy == MMKIT_LRU_SIEVE;
-    s3 = l->policy == MMKIT_LRU_S3FIFO;
+/* check() of the rings: head live, every slot in use a hole or an index of this ring whose pos
+ * names the slot, live slots = count. */
+static mmkit_status mmkit__lru_check_rings(const mmkit_lru *l) {
+    uint32_t w, nr = l->policy == MMKIT_LRU_S3FIFO ? 2u : 1u, s, k, c, live;
+    if (l->link || !l->pos || l->ring_size != l->capacity + l->capacity / 4u + 1u) return MMKIT_ECORRUPT;
+    for (w = 0; w < 2; w++) {
+        const mmkit_lru_ring *r = &l->ring[w];
+        if (w >= nr) {
+            if (r->slot || r->count || r->used || r->head) return MMKIT_ECORRUPT;
+            continue;
+        }
+        if (!r->slot || r->head >= l->ring_size || r->used > l->ring_size || r->count > r->used)
+            return MMKIT_ECORRUPT;
+        if (r->count == 0 ? r->used != 0 : r->slot[r->head] == MMKIT__LRU_NIL) return MMKIT_ECORRUPT;
+        for (s = r->head, k = r->used, live = 0; k; k--, s = mmkit__lru_radd(l, s, 1u)) {
+            c = r->slot[s];
+            if (c == MMKIT__LRU_NIL) continue;
+            if (c >= l->capacity || (l->meta[c] & MMKIT__LRU_LIST) != w + 1u || l->pos[c] != s)
+                return MMKIT_ECORRUPT;
+            live++;
+        }
+        if (live != r->count) return MMKIT_ECORRUPT;
+    }
+    if ((uint64_t)l->ring[0].count + l->ring[1].count != l->st.resident) return MMKIT_ECORRUPT;
+    return MMKIT_OK;
+}
+
+static mmkit_status mmkit__lru_check_lists(const mmkit_lru *l) {
+    uint32_t w, c, k;
+    if (!l->link || l->pos || l->ring[0].slot || l->ring[1].slot) return MMKIT_ECORRUPT;
     for (w = 0; w < 2; w++) {
         const mmkit_lru_list *q = &l->list[w];
         if (q->count > l->capacity || (q->count == 0) != (q->oldest == MMKIT__LRU_NIL)) return MMKIT_ECORRUPT;
@@ -711,7 +961,22 @@ MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l) {
         if (c != q->oldest) return MMKIT_ECORRUPT; /* the circle closes after count steps */
     }
     if ((uint64_t)l->list[0].count + l->list[1].count != l->st.resident) return MMKIT_ECORRUPT;
-    if (single && l->list[1].count) return MMKIT_ECORRUPT;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l) {
+    uint32_t w, i, m;
+    uint64_t in[2] = {0, 0};
+    bool single, s3, ringed;
+    mmkit_status st;
+    if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_check: l: not an initialised instance");
+    single = l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO || l->policy == MMKIT_LRU_CLOCK ||
+             l->policy == MMKIT_LRU_SIEVE;
+    s3 = l->policy == MMKIT_LRU_S3FIFO;
+    ringed = mmkit__lru_ringed(l->policy);
+    st = ringed ? mmkit__lru_check_rings(l) : mmkit__lru_check_lists(l);
+    if (st != MMKIT_OK) return st;
+    if (single && mmkit__lru_count(l, 1)) return MMKIT_ECORRUPT;
     if (l->hand != MMKIT__LRU_NIL &&
         (l->policy != MMKIT_LRU_SIEVE || l->hand >= l->capacity || (l->meta[l->hand] & MMKIT__LRU_LIST) != 1u))
         return MMKIT_ECORRUPT;
@@ -722,12 +987,17 @@ MMKIT_API mmkit_status mmkit_lru_check(const mmkit_lru *l) {
         if (w == 0 && m) return MMKIT_ECORRUPT;
         if (w == MMKIT__LRU_SHADOW && (m != MMKIT__LRU_SHADOW || (!s3 && l->policy != MMKIT_LRU_TWOLIST)))
             return MMKIT_ECORRUPT;
-        if (w == 1u || w == 2u) in[w - 1u]++;
+        if (w == 1u || w == 2u) {
+            in[w - 1u]++;
+            /* a ring's resident index sits in its slot (with the walk above: no duplicate) */
+            if (ringed && (l->pos[i] >= l->ring_size || l->ring[w - 1u].slot[l->pos[i]] != i))
+                return MMKIT_ECORRUPT;
+        }
         if ((m & MMKIT__LRU_FREQ) && !s3) return MMKIT_ECORRUPT;
         if ((m & MMKIT__LRU_REF) && (s3 || l->policy == MMKIT_LRU_EXACT || l->policy == MMKIT_LRU_FIFO))
             return MMKIT_ECORRUPT;
     }
-    if (in[0] != l->list[0].count || in[1] != l->list[1].count) return MMKIT_ECORRUPT;
+    if (in[0] != mmkit__lru_count(l, 0) || in[1] != mmkit__lru_count(l, 1)) return MMKIT_ECORRUPT;
     return MMKIT_OK;
 }
 
