@@ -1176,6 +1176,28 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
         return MMKIT_EACCES;
     }
     write = kind == MMKIT_COW_WRITE;
+    if (write && !pin && !s->tables && r->kind == MMKIT_COW_PRIVATE) {
+        /* The reuse fast path: a write to a present page whose frame is exclusive. The leaf's
+         * address comes from translate's call-free path; only a frame that may be reused in
+         * place is looked at further, and replace reports the old flags (the leaf was
+         * writable already: a spurious fault). A private writable leaf is always exclusive
+         * with one mapping (check() proves it), so anything else is a COW break or a fault-in:
+         * the general path below. */
+        st = mmkit_pagetable_translate(s->pt, va, &pa, NULL, &size);
+        if (st == MMKIT_OK && size == MMKIT__COW_PG && pa != c->zero_pa) {
+            mmkit__cow_frame *f = mmkit__cow_frame_of(c, pa);
+            if (f && mmkit__cow_try_reuse(c, f)) {
+                mmkit_pagetable_mapping old;
+                old.flags = 0;
+                st = mmkit_pagetable_replace(s->pt, va, pa, mmkit__cow_leaf_flags(r, true), &old, g);
+                if (st == MMKIT_OK && !(old.flags & MMKIT_PTE_WRITE)) {
+                    MMKIT__COW_STAT(c, reuses, 1);
+                    *what |= MMKIT_COW_DID_REUSE;
+                }
+                goto out;
+            }
+        }
+    }
     st = mmkit_pagetable_translate(s->pt, va, &pa, &flags, &size);
     if (s->tables && (st != MMKIT_OK || pin || (write && !(flags & MMKIT_PTE_WRITE)))) {
         /* a change inside a shared leaf table: the space's own copy first */
@@ -1429,6 +1451,80 @@ static void mmkit__cow_fork_ref(void *ctx, const mmkit_pagetable_mapping *m) {
         x->shared++;
     }
 }
+/* mmkit_pagetable_copy_frames' frames: mmkit__cow_fork_ref for n runs of 4 KiB frames in one
+ * call (a fork of scattered frames: no call, no leaf decoding and no frame-map search per
+ * page). With one run in the frame map and the caller serialising everything, one pass
+ * prefetches each run's first state (GNU C; scattered frames are one-page runs) and a second
+ * updates the states with plain stores; otherwise each run goes through mmkit__cow_fork_ref. */
+static void mmkit__cow_fork_frames(void *ctx, const mmkit_pagetable_frame_run *run, size_t n) {
+    mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
+    mmkit_cow *c = x->c;
+    const mmkit_frame_map *fm = c->frames;
+    size_t k;
+    if (!c->atomic && !c->lock.acquire && fm->runs == 1) {
+        mmkit__cow_frame *const st = c->state;
+        const mmkit_pfn base = fm->run[0].pfn;
+        const uint64_t nfr = fm->run[0].frames;
+        const mmkit_pfn zpfn = mmkit_paddr_to_pfn(c->zero_pa);
+        const bool priv = x->r->kind == MMKIT_COW_PRIVATE, last = x->last;
+        uint64_t shared = 0;
+#if defined(__GNUC__) || defined(__clang__)
+        for (k = 0; k < n; k++) { /* bound: n <= MMKIT_PAGETABLE_FRAMES_BATCH */
+            uint64_t i = mmkit_paddr_to_pfn(run[k].pa) - base;
+            if (i < nfr) __builtin_prefetch(&st[(size_t)i], 1);
+        }
+#endif
+        for (k = 0; k < n; k++) { /* bound: n <= MMKIT_PAGETABLE_FRAMES_BATCH */
+            const mmkit_pfn p0 = mmkit_paddr_to_pfn(run[k].pa);
+            const uint64_t i0 = p0 - base, np = run[k].pages; /* unsigned: below wraps */
+            uint64_t j;
+            if (i0 >= nfr || np > nfr - i0 || zpfn - p0 < np) { /* not all cow's, or zero */
+                mmkit_pagetable_mapping m;
+                m.va = 0; /* not used by mmkit__cow_fork_ref */
+                m.pa = run[k].pa;
+                m.size = np << MMKIT_PAGE_SHIFT;
+                m.page_size = MMKIT__COW_PG;
+                m.flags = 0;
+                mmkit__cow_fork_ref(ctx, &m);
+                continue;
+            }
+            if (priv && last) { /* the common case (the COW-marked copy): no undo record */
+                for (j = 0; j < np; j++) { /* bound: pages of the run (<= 512) */
+                    mmkit__cow_frame *f = &st[(size_t)(i0 + j)];
+                    uint32_t meta = f->meta;
+                    f->count++;
+                    /* a pinned frame keeps EXCLUSIVE (the fix-up gives the child a copy) */
+                    f->meta = meta & ~((meta & MMKIT__COW_PINS) ? 0u : MMKIT__COW_F_EXCL);
+                }
+                shared += np;
+                continue;
+            }
+            for (j = 0; j < np; j++) { /* bound: pages of the run (<= 512) */
+                mmkit__cow_frame *f = &st[(size_t)(i0 + j)];
+                uint32_t meta = f->meta;
+                f->count++;
+                if (!priv || !(meta & MMKIT__COW_PINS)) {
+                    if (!last) /* the undo's record (the last copy is never undone) */
+                        f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
+                    if (meta & MMKIT__COW_F_EXCL) f->meta = meta & ~MMKIT__COW_F_EXCL;
+                }
+            }
+            shared += np;
+        }
+        x->shared += shared;
+        return;
+    }
+    for (k = 0; k < n; k++) { /* bound: n <= MMKIT_PAGETABLE_FRAMES_BATCH */
+        mmkit_pagetable_mapping m;
+        m.va = 0; /* not used by mmkit__cow_fork_ref */
+        m.pa = run[k].pa;
+        m.size = run[k].pages << MMKIT_PAGE_SHIFT;
+        m.page_size = MMKIT__COW_PG;
+        m.flags = 0;
+        mmkit__cow_fork_ref(ctx, &m);
+    }
+}
+
 /* Undo of a failed fork, unmapping the child: the reference back, EXCLUSIVE back. */
 static void mmkit__cow_fork_undo_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
     mmkit__cow_fork_ctx *x = (mmkit__cow_fork_ctx *)ctx;
@@ -1547,8 +1643,8 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
         x.r = &parent->regions[i];
         x.last = i == big; /* made last: nothing after it can fail */
         if (i != big)
-            st = mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
-                                      mmkit__cow_fork_ref, &x, NULL);
+            st = mmkit_pagetable_copy_frames(child->pt, parent->pt, x.r->start, x.r->len, 0, 0,
+                                             mmkit__cow_fork_ref, mmkit__cow_fork_frames, &x, NULL);
 #if MMKIT_COW_HAVE_SHARE_TABLES
         else if (share)
             st = mmkit_pagetable_share(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
@@ -1556,8 +1652,9 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
                                        &x, g);
 #endif
         else
-            st = mmkit_pagetable_copy(child->pt, parent->pt, x.r->start, x.r->len, MMKIT_PTE_WRITE,
-                                      MMKIT_PTE_SW0, mmkit__cow_fork_ref, &x, g);
+            st = mmkit_pagetable_copy_frames(child->pt, parent->pt, x.r->start, x.r->len,
+                                             MMKIT_PTE_WRITE, MMKIT_PTE_SW0, mmkit__cow_fork_ref,
+                                             mmkit__cow_fork_frames, &x, g);
         if (st != MMKIT_OK) break;
         child->count++; /* copied so far (for the undo) */
     }

@@ -20,6 +20,8 @@
  *   mmkit_pagetable_replace(pt, va, pa, flags, &old, g)  swap one present leaf in one store (COW)
  *   mmkit_pagetable_harvest(pt, va, len, which, fn, ctx, g)  clear A/D, fn per run that had them
  *   mmkit_pagetable_copy(dst, src, va, len, clear, set, fn, ctx, g)  fork: copy leaves, COW-mark
+ *   mmkit_pagetable_copy_frames(dst, src, va, len, clear, set, fn, frames, ctx, g)  the same,
+ *                                                        4 KiB frames to `frames` in batches
  *   mmkit_pagetable_share(dst, src, va, len, clear, set, fn, table_fn, ctx, g)  fork sharing
  *                                                        whole leaf tables (On-demand-fork)
  *   mmkit_pagetable_unshare(pt, va, clear, set, fn, ctx, &old_table_pa, g)  private copy
@@ -51,6 +53,9 @@
  *   mmkit_pagetable_visit_fn visit callback: return false to stop
  *   mmkit_pagetable_harvest_fn harvest callback: a run of leaves and the A/D bits they had
  *   mmkit_pagetable_table_fn share callback: a leaf table now also used by dst at va
+ *   mmkit_pagetable_frame_run {pa, pages}: pages consecutive 4 KiB frames from pa
+ *   mmkit_pagetable_frames_fn copy_frames callback: up to MMKIT_PAGETABLE_FRAMES_BATCH frame
+ *                            runs of copied 4 KiB leaves
  *   shared leaf table        a level-0 table named by the level-1 entries of several trees
  *   level                    0 holds 4 KiB leaves; levels - 1 is the root; 9 index bits each
  *   leaf / pointer entry     an entry that maps memory / one that names the next table
@@ -528,6 +533,34 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
                                             uint32_t set, mmkit_pagetable_leaf_fn fn, void *ctx,
                                             struct mmkit_tlb_gather *g);
 
+/* `pages` consecutive 4 KiB frames from pa, mapped by consecutive 4 KiB leaves. */
+typedef struct mmkit_pagetable_frame_run {
+    mmkit_paddr pa;
+    uint64_t pages;
+} mmkit_pagetable_frame_run;
+/* Runs per call of a mmkit_pagetable_frames_fn (at most). */
+#define MMKIT_PAGETABLE_FRAMES_BATCH 32u
+/* Called by copy_frames with run[0..n) (1 <= n <= MMKIT_PAGETABLE_FRAMES_BATCH): the frames of
+ * copied 4 KiB leaves, in address order, each frame of each run now mapped by one more leaf
+ * (in dst). A run never spans two leaf tables (at most 512 pages). */
+typedef void (*mmkit_pagetable_frames_fn)(void *ctx, const mmkit_pagetable_frame_run *run,
+                                          size_t n);
+
+/* copy for callers that count references per frame (fork): the same copy, but the 4 KiB
+ * leaves are handed to frames(ctx, run, n) as an ARRAY of frame runs (up to
+ * MMKIT_PAGETABLE_FRAMES_BATCH per call) instead of one fn call per run, without decoding
+ * flags: frames that are scattered in physical memory (every run one page) cost one array
+ * entry each instead of one call and one leaf decoding each. Huge leaves still go to fn as
+ * runs (fn may be NULL: huge leaves are then copied unreported). The two callbacks are not
+ * ordered with respect to each other. frames NULL -> MMKIT_EINVAL; every other error as copy
+ * (nothing changed). O(n + T * L): a batch is handed over when it is full and at the end of
+ * each leaf table. The batch lives on the stack (MMKIT_PAGETABLE_FRAMES_BATCH * 16 bytes). */
+MMKIT_API mmkit_status mmkit_pagetable_copy_frames(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                                   mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                                   uint32_t set, mmkit_pagetable_leaf_fn fn,
+                                                   mmkit_pagetable_frames_fn frames, void *ctx,
+                                                   struct mmkit_tlb_gather *g);
+
 /* Called by share once per leaf table it shares: the table at table_pa now also maps
  * [va, va + 2 MiB) of dst (the caller counts references on the table page). */
 typedef void (*mmkit_pagetable_table_fn)(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa);
@@ -672,6 +705,9 @@ struct mmkit_pagetable {
     uint64_t memo_dbits;      /* one-page unmap: the non-address bits of the last 4 KiB leaf
                                * it decoded (UINT64_MAX: none) and their flags */
     uint32_t memo_dflags;
+    uint32_t memo_rflags;     /* one-page replace: flags | bit 31 of the last validated call
+                               * (0: none), and the 4 KiB leaf bits they give */
+    uint64_t memo_rbits;
 };
 
 #ifdef __cplusplus
@@ -2134,6 +2170,7 @@ typedef struct mmkit__pagetable_copier {
     uint64_t dmove; /* x86: D when WRITE is cleared and DIRTY is not (bit 6 -> saved dirty 52) */
     uint64_t a_bit, w_bit, gmask;
     mmkit_pagetable_leaf_fn fn;
+    mmkit_pagetable_frames_fn frames;  /* copy_frames: non-NULL (4 KiB leaves go there) */
     mmkit_pagetable_table_fn table_fn; /* share: non-NULL */
     void *ctx;
     /* the run of copied leaves handed to fn next */
@@ -2232,13 +2269,31 @@ static MMKIT__PAGETABLE_INLINE uint64_t mmkit__pagetable_cow_leaf(const mmkit__p
  * same flags, so the same transform and the same kind of store) continues both runs too and
  * costs two stores; everything else takes the full path. The runs are tracked by index in
  * locals (stores to s and d cannot alias *c for the compiler). */
+/* copy_frames: the open run (leaves bstart..last) into the batch, the batch to frames when full. */
+#define MMKIT__PAGETABLE_FRAMES_PUSH()                                                            \
+    do {                                                                                          \
+        batch[nb].pa = bfield << ashift;                                                          \
+        batch[nb].pages = (uint64_t)(last - bstart + 1u);                                         \
+        if (++nb == MMKIT_PAGETABLE_FRAMES_BATCH) {                                               \
+            c->frames(c->ctx, batch, nb);                                                         \
+            nb = 0;                                                                               \
+        }                                                                                         \
+    } while (0)
 static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigned level,
                                              uint64_t *s, uint64_t *d, unsigned n,
                                              mmkit_vaddr va0) {
     const uint64_t lm = c->src->leaf_mask[level], trig = c->trig;
     const unsigned shift = mmkit__pagetable_shift(level);
     const uint64_t step = mmkit__pagetable_step(c->src, level);
-    const bool want_fn = c->fn != NULL, want_g = c->g != NULL;
+    /* copy_frames: 4 KiB leaves go to the batch (their frame addresses), not to fn as runs */
+    const bool want_frames = level == 0u && c->frames != NULL;
+    const bool want_fn = c->fn != NULL && !want_frames, want_g = c->g != NULL;
+    const uint64_t amask = c->src->next_mask;
+    const unsigned ashift = c->src->next_shift;
+    mmkit_pagetable_frame_run batch[MMKIT_PAGETABLE_FRAMES_BATCH];
+    unsigned nb = 0, bstart = 0; /* frames: batch entries; index of the open run's first leaf */
+    uint64_t bfield = 0;         /* frames: the open run's first address field */
+    bool bact = false;           /* frames: a run is open (its leaves are i = bstart..last) */
     /* the runs continue from the previous call when they end exactly at va0 */
     bool rcont = c->r_active && c->r_level == level && c->r_end == va0;
     bool gcont = c->g_active && c->g_level == level && c->g_end == va0;
@@ -2258,9 +2313,13 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
             nprev = nw;
             last = i;
             copied++;
-            continue;
+            continue; /* frames: the open run goes on (the frame follows the previous one) */
         }
         if (!(e & 1u) || !(e & lm)) { /* empty (or not an entry mmkit writes) */
+            if (bact) { /* frames: a hole ends the run */
+                MMKIT__PAGETABLE_FRAMES_PUSH();
+                bact = false;
+            }
             if (gcont) glast = last;
             gcont = rcont = false;
             sexp = 0;
@@ -2293,6 +2352,12 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
         }
         d[i] = nw;
         copied++;
+        if (want_frames && !(bact && (nw & amask) == (nprev & amask) + step)) {
+            if (bact) MMKIT__PAGETABLE_FRAMES_PUSH(); /* the frame does not follow: a new run */
+            bact = true;
+            bstart = i;
+            bfield = nw & amask;
+        }
         if (want_fn && !(rcont && nw == nprev + step)) { /* a new run: hand the old one to fn */
             if (rany) c->r_end = va0 + ((mmkit_vaddr)(last + 1u) << shift);
             mmkit__pagetable_copier_run_emit(c);
@@ -2311,6 +2376,8 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
         c->r_end = va0 + ((mmkit_vaddr)(last + 1u) << shift);
         c->r_next = nprev + step;
     }
+    if (bact) MMKIT__PAGETABLE_FRAMES_PUSH();
+    if (nb) c->frames(c->ctx, batch, nb);
     if (gcont) glast = last;
     if (gany) {
         c->g_end = va0 + ((mmkit_vaddr)(glast + 1u) << shift);
@@ -2319,6 +2386,7 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
     c->dst->mapped_bytes += (uint64_t)copied << shift;
     return copied;
 }
+#undef MMKIT__PAGETABLE_FRAMES_PUSH
 
 /* RISC-V share: the COW transform in place on every leaf of shared table t (both trees see
  * it: pointer entries carry no permission there), each run of changed leaves recorded. */
@@ -2589,6 +2657,30 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
     return MMKIT_OK;
 }
 
+MMKIT_API mmkit_status mmkit_pagetable_copy_frames(mmkit_pagetable *dst, mmkit_pagetable *src,
+                                                   mmkit_vaddr va, uint64_t len, uint32_t clear,
+                                                   uint32_t set, mmkit_pagetable_leaf_fn fn,
+                                                   mmkit_pagetable_frames_fn frames, void *ctx,
+                                                   struct mmkit_tlb_gather *g) {
+    mmkit__pagetable_copier c;
+    mmkit_status st;
+    MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy_frames");
+    if (!frames) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_copy_frames: frames: must not be NULL");
+    mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
+    c.frames = frames;
+    st = mmkit__pagetable_copy_prepare(&c, va, len);
+    if (st == MMKIT_EBUSY) return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_copy_frames");
+    if (st == MMKIT_EEXIST)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_copy_frames: dst: maps something in the range");
+    if (st == MMKIT_EALIGN)
+        return MMKIT__REFUSE(st, "mmkit_pagetable_copy_frames: va, len: a huge leaf of src is only "
+                                 "partly inside the range");
+    if (st != MMKIT_OK) return st;
+    (void)mmkit__pagetable_copy_walk(&c, va, len, true); /* cannot fail now */
+    mmkit__pagetable_copier_finish(&c);
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetable *src,
                                              mmkit_vaddr va, uint64_t len, uint32_t clear,
                                              uint32_t set, mmkit_pagetable_leaf_fn fn,
@@ -2734,9 +2826,102 @@ MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr v
 
 /* ---- replace / entry_get / entry_set --------------------------------------------------------- */
 
+/* The one-page paths (unmap, replace): va's leaf table through pointer entries only (the
+ * cached table when it is va's; phys_to_virt per level without direct_map), else NULL (the
+ * path ends earlier or at a huge leaf). Caches the table found. Bound: levels, unrolled. */
+static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_pagetable *pt,
+                                                                         mmkit_vaddr va) {
+    const uintptr_t off = pt->virt_offset;
+    uint64_t *t = pt->root_table, e;
+    if ((va >> 21) == pt->memo_va) return pt->memo_leaf;
+    if (!pt->direct_map) return mmkit__pagetable_leaf_table_p2v(pt, va);
+#define MMKIT__PAGETABLE_FAST_PTR(L, NOT_POINTER, NEXT)                                           \
+    do {                                                                                          \
+        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
+        if (MMKIT__UNLIKELY(NOT_POINTER)) return NULL;                                            \
+        t = (uint64_t *)((uintptr_t)(NEXT) + off);                                                \
+    } while (0)
+    if (!pt->riscv) {
+        if (pt->levels == 5) MMKIT__PAGETABLE_FAST_PTR(4, !(e & 1u), e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(3, !(e & 1u), e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
+        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
+        pt->memo_va = va >> 21; /* the next call nearby skips the walk */
+        pt->memo_leaf = t;
+        return t;
+    }
+    switch (pt->levels) {
+    case 5: MMKIT__PAGETABLE_FAST_PTR(4, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
+    case 4: MMKIT__PAGETABLE_FAST_PTR(3, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
+    default:
+        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
+        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
+    }
+    pt->memo_va = va >> 21;
+    pt->memo_leaf = t;
+    return t;
+#undef MMKIT__PAGETABLE_FAST_PTR
+}
+
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_replace_slow(
+    mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa, uint32_t flags,
+    mmkit_pagetable_mapping *old, struct mmkit_tlb_gather *g);
+
+/* The one-page fast path (a COW write fault's remap): direct_map or not, no shared table, the
+ * flags of the last validated call (their leaf bits memoised), a present 4 KiB leaf in a leaf
+ * table reached through the cached table or one pointer walk. Everything else - huge leaves,
+ * new flags, errors - takes the full path, which memoises the flags it validated. */
 MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
                                                uint32_t flags, mmkit_pagetable_mapping *old,
                                                struct mmkit_tlb_gather *g) {
+    if (MMKIT__LIKELY(pt && (flags ^ pt->memo_rflags) == MMKIT__PAGETABLE_MEMO && pt->levels &&
+                      !pt->shared_tables && !((va | pa) & MMKIT_PAGE_MASK) &&
+                      pa < pt->pa_limit && mmkit__pagetable_canonical(pt, va))) {
+        uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va), *slot, e, nw;
+        if (MMKIT__LIKELY(t != NULL)) {
+            const uint64_t amask = pt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
+            slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+            e = *slot;
+            /* present, and a leaf (x86: any present level-0 entry; RISC-V: R, W or X) */
+            if (MMKIT__LIKELY((e & 1u) && (e & pt->leaf_mask[0]))) {
+                uint32_t of = 0;
+                mmkit_paddr opa = 0;
+                if (old) { /* the decoding of the last leaf with the same non-address bits */
+                    if ((e & ~amask) == pt->memo_dbits) {
+                        of = pt->memo_dflags;
+                        opa = (e & amask) << pt->next_shift;
+                    } else if (mmkit__pagetable_leaf_decode(pt, 0, e, &opa, &of) != MMKIT_OK) {
+                        goto slow; /* ECORRUPT there, nothing changed */
+                    }
+                }
+                nw = pt->memo_rbits | (pa >> pt->next_shift);
+                e = mmkit__pagetable_exchange(slot, nw);
+                if (g)
+                    (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                                 mmkit__pagetable_global(pt, e | nw));
+                if (old) {
+                    if (MMKIT__UNLIKELY((e & ~amask) != pt->memo_dbits)) { /* the MMU set A/D */
+                        if (mmkit__pagetable_leaf_decode(pt, 0, e, &opa, &of) == MMKIT_OK) {
+                            pt->memo_dbits = e & ~amask;
+                            pt->memo_dflags = of;
+                        }
+                    }
+                    old->va = va;
+                    old->pa = opa;
+                    old->size = old->page_size = MMKIT_PAGE_SIZE;
+                    old->flags = of;
+                }
+                return MMKIT_OK;
+            }
+        }
+    }
+slow:
+    return mmkit__pagetable_replace_slow(pt, va, pa, flags, old, g);
+}
+
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_replace_slow(
+    mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa, uint32_t flags,
+    mmkit_pagetable_mapping *old, struct mmkit_tlb_gather *g) {
     uint64_t *slot, e, e0, nw, size;
     unsigned level, why;
     mmkit_paddr opa = 0;
@@ -2749,6 +2934,8 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_replace: va: not canonical");
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (MMKIT__UNLIKELY(why)) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_replace", why);
+    pt->memo_rbits = mmkit__pagetable_leaf_bits(pt, 0, flags, true); /* the fast path's memo */
+    pt->memo_rflags = flags | MMKIT__PAGETABLE_MEMO;
     if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, MMKIT_PAGE_SIZE))
         return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_pagetable_replace: va: its leaf table is shared "
                                           "(unshare it first)");
@@ -2830,41 +3017,6 @@ static mmkit_status mmkit__pagetable_split_edges(mmkit_pagetable *pt, mmkit_vadd
 static mmkit_status mmkit__pagetable_unmap_slow(mmkit_pagetable *pt, mmkit_vaddr va,
                                                uint64_t len, mmkit_pagetable_leaf_fn leaf,
                                                void *ctx, struct mmkit_tlb_gather *g);
-/* unmap's one-page fast path: va's leaf table through pointer entries only (direct_map; the
- * map fast path's cached table when it is va's), else NULL. Bound: levels, unrolled. */
-static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_pagetable *pt,
-                                                                         mmkit_vaddr va) {
-    const uintptr_t off = pt->virt_offset;
-    uint64_t *t = pt->root_table, e;
-    if ((va >> 21) == pt->memo_va) return pt->memo_leaf;
-    if (!pt->direct_map) return mmkit__pagetable_leaf_table_p2v(pt, va);
-#define MMKIT__PAGETABLE_FAST_PTR(L, NOT_POINTER, NEXT)                                           \
-    do {                                                                                          \
-        e = t[(va >> (12u + 9u * (L))) & (MMKIT__PAGETABLE_ENTRIES - 1u)];                        \
-        if (MMKIT__UNLIKELY(NOT_POINTER)) return NULL;                                            \
-        t = (uint64_t *)((uintptr_t)(NEXT) + off);                                                \
-    } while (0)
-    if (!pt->riscv) {
-        if (pt->levels == 5) MMKIT__PAGETABLE_FAST_PTR(4, !(e & 1u), e & ~(uint64_t)0xfffu);
-        MMKIT__PAGETABLE_FAST_PTR(3, !(e & 1u), e & ~(uint64_t)0xfffu);
-        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
-        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
-        pt->memo_va = va >> 21; /* the next call nearby skips the walk */
-        pt->memo_leaf = t;
-        return t;
-    }
-    switch (pt->levels) {
-    case 5: MMKIT__PAGETABLE_FAST_PTR(4, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
-    case 4: MMKIT__PAGETABLE_FAST_PTR(3, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2); /* fall through */
-    default:
-        MMKIT__PAGETABLE_FAST_PTR(2, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
-        MMKIT__PAGETABLE_FAST_PTR(1, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
-    }
-    pt->memo_va = va >> 21;
-    pt->memo_leaf = t;
-    return t;
-#undef MMKIT__PAGETABLE_FAST_PTR
-}
 
 /* One 4 KiB page whose leaf table exists and stays non-empty (the common case of a reclaim or
  * a munmap of one page): one walk, one store, one gather record, one callback. A table that

@@ -147,6 +147,19 @@ static mmkit_status sweep_pagetable_copy_call(mmkit_pagetable *dst, mmkit_pageta
 static mmkit_status sweep_pagetable_copy(void *p) {
     return sweep_pagetable_two(p, sweep_pagetable_copy_call);
 }
+static void sweep_pagetable_frames_fn(void *ctx, const mmkit_pagetable_frame_run *run, size_t n) {
+    (void)ctx;
+    (void)run;
+    (void)n;
+}
+static mmkit_status sweep_pagetable_copy_frames_call(mmkit_pagetable *dst, mmkit_pagetable *src) {
+    return mmkit_pagetable_copy_frames(dst, src, SWEEP_PT_VA, 0x200000, MMKIT_PTE_WRITE,
+                                       MMKIT_PTE_SW0, sweep_pagetable_leaf,
+                                       sweep_pagetable_frames_fn, NULL, NULL);
+}
+static mmkit_status sweep_pagetable_copy_frames(void *p) {
+    return sweep_pagetable_two(p, sweep_pagetable_copy_frames_call);
+}
 static void sweep_pagetable_table_fn(void *ctx, mmkit_vaddr va, mmkit_paddr table_pa) {
     (void)ctx;
     (void)va;
@@ -192,6 +205,7 @@ static const sweep_case sweep_pagetable[] = {
     SWEEP_PAGETABLE(pagetable_replace, mmkit_pagetable, pagetable_replace),
     SWEEP_PAGETABLE(pagetable_harvest, mmkit_pagetable, pagetable_harvest),
     SWEEP_PAGETABLE(pagetable_copy, mmkit_pagetable, pagetable_copy),
+    SWEEP_PAGETABLE(pagetable_copy_frames, mmkit_pagetable, pagetable_copy_frames),
     SWEEP_PAGETABLE(pagetable_share, mmkit_pagetable, pagetable_share),
     SWEEP_PAGETABLE(pagetable_unshare, mmkit_pagetable, pagetable_unshare),
     SWEEP_PAGETABLE(pagetable_unshare_last, mmkit_pagetable, pagetable_unshare_last),
