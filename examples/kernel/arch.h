@@ -38,6 +38,9 @@ typedef struct arch_boot_info {
     mmkit_pagetable_format format;    /* the paging mode the CPU will run */
     unsigned phys_bits;               /* real physical-address width (CPUID / spec) */
     uint64_t user_flags_rw;           /* unused by the core; reserved for the arch */
+    uint64_t max_page_size;           /* largest leaf the MMU supports for the identity map
+                                       * (x86 without CPUID 80000001h EDX[26]: 2 MiB);
+                                       * 0 = the format's largest */
 } arch_boot_info;
 
 /* The core's entry point; the architecture calls it once, on the boot stack, with traps set up

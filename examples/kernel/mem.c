@@ -68,7 +68,7 @@ static void put_range(const char *what, const mmkit_range *r, const char *note) 
 }
 
 void mem_init(const arch_boot_info *boot) {
-    mmkit_range rsv[24];
+    mmkit_range rsv[48];
     size_t nrsv = 0, i, bytes = 0;
     mmkit_frame_map_desc fd;
     mmkit_buddy_desc bd;
@@ -84,7 +84,9 @@ void mem_init(const arch_boot_info *boot) {
     rsv[nrsv].size = boot->kernel_end - boot->kernel_start;
     put_range("reserved", &rsv[nrsv], "kernel image");
     nrsv++;
-    for (i = 0; i < boot->reserved_count && nrsv < sizeof rsv / sizeof rsv[0]; i++) {
+    if (boot->reserved_count >= sizeof rsv / sizeof rsv[0])
+        kpanic("too many reserved ranges", boot->reserved_count);
+    for (i = 0; i < boot->reserved_count; i++) {
         rsv[nrsv] = boot->reserved[i];
         put_range("reserved", &rsv[nrsv], "firmware / boot blob");
         nrsv++;
@@ -103,7 +105,7 @@ void mem_init(const arch_boot_info *boot) {
     bd.ram_count = boot->ram_count;
     bd.reserved = rsv;
     bd.reserved_count = nrsv;
-    bd.max_order = 10;
+    bd.max_order = 14; /* 64 MiB blocks: mem_boot_alloc's per-frame tables for a few GiB */
     bd.mem = NULL; /* carved from RAM through phys_to_virt */
     bd.phys_to_virt = p2v;
     if ((st = mmkit_buddy_mem_size(&bd, &bytes)) != MMKIT_OK) kpanic("mmkit_buddy_mem_size", st);

@@ -46,6 +46,7 @@ static mmkit_status pt_new(mmkit_pagetable *pt) {
     d.provider = mem.kprov;
     d.phys_bits = binfo->phys_bits;
     d.direct_map = true;
+    d.max_page_size = binfo->max_page_size;
     if ((st = mmkit_pagetable_init(pt, &d)) != MMKIT_OK) return st;
     if ((st = map_kernel(pt)) != MMKIT_OK) mmkit_pagetable_destroy(pt, NULL, NULL);
     return st;
