@@ -220,6 +220,19 @@ x86_enter_user:
     movq    9*8(%rdi), %rdi
     iretq
 
+/* Kernel probes (the arch self-test, selftest/): one access that may fault. When
+ * x86_probe_armed is set, x86_kernel_trap() turns a #PF or #GP into a return of -1 from the
+ * probe (these leaf functions keep RSP at their return address). */
+    .global x86_probe_read8
+x86_probe_read8:            /* long x86_probe_read8(uint64_t va): the byte, or -1 */
+    movzbl  (%rdi), %eax
+    ret
+    .global x86_probe_write8
+x86_probe_write8:           /* long x86_probe_write8(uint64_t va, uint8_t v): 0, or -1 */
+    movb    %sil, (%rdi)
+    xorl    %eax, %eax
+    ret
+
     .macro stub vec, has_err
     .balign 16
 isr\vec:

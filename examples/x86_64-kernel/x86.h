@@ -48,6 +48,17 @@ struct arch_frame {
 };
 #define FRAME_QWORDS 22
 
+/* Kernel probes (entry.S): while x86_probe_armed is true a #PF or #GP in ring 0 returns -1
+ * from the probe and is recorded in x86_probe_trap (vector, error code, CR2); the flag is
+ * cleared by the trap. Used by the arch self-test only; the core never arms them. */
+typedef struct x86_probe_record {
+    uint64_t count, vector, error, cr2;
+} x86_probe_record;
+extern volatile bool x86_probe_armed;
+extern x86_probe_record x86_probe_trap;
+long x86_probe_read8(uint64_t va);
+long x86_probe_write8(uint64_t va, uint8_t v);
+
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) {
     uint8_t v;
