@@ -1288,6 +1288,8 @@ static void test_copy(void **state);
 static void test_copy_enomem(void **state);
 static void test_share(void **state);
 static void test_share_destroy(void **state);
+static void test_copy_frames(void **state);
+static void test_replace_fast(void **state);
 static void test_direct_map(void **state) {
     use_direct_map = true;
     test_tree_layout_x86(state);
@@ -1300,6 +1302,8 @@ static void test_direct_map(void **state) {
     test_random_vs_model(state);
     test_copy(state);
     test_copy_enomem(state);
+    test_copy_frames(state);
+    test_replace_fast(state);
     test_share(state);
     test_share_destroy(state);
     use_direct_map = false;
@@ -1968,6 +1972,251 @@ static void test_copy(void **state) {
     }
 }
 
+/* copy_frames: the same trees as copy; 4 KiB leaves reported as arrays of frame runs (split at
+ * holes, at non-consecutive frames and at leaf-table boundaries, batches of at most
+ * MMKIT_PAGETABLE_FRAMES_BATCH), huge leaves through fn. */
+typedef struct framelog {
+    unsigned calls, n, max_batch;
+    mmkit_pagetable_frame_run r[128];
+} framelog;
+static void log_frames(void *ctx, const mmkit_pagetable_frame_run *run, size_t n) {
+    framelog *l = (framelog *)ctx;
+    size_t k;
+    assert_true(n >= 1 && n <= MMKIT_PAGETABLE_FRAMES_BATCH);
+    l->calls++;
+    if (n > l->max_batch) l->max_batch = (unsigned)n;
+    for (k = 0; k < n; k++) {
+        assert_true(l->n < 128);
+        l->r[l->n++] = run[k];
+    }
+}
+typedef struct framectx { /* ctx of copy_frames: both callbacks see the same one */
+    framelog fl;
+    runlog rl;
+} framectx;
+static void frames_fn(void *ctx, const mmkit_pagetable_frame_run *run, size_t n) {
+    log_frames(&((framectx *)ctx)->fl, run, n);
+}
+static void frames_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)log_visit(&((framectx *)ctx)->rl, m);
+}
+static void test_copy_frames(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        mmkit_pagetable src1, src2, dst1, dst2;
+        mmkit_tlb_gather g1, g2;
+        flushlog fl1, fl2;
+        runlog v1, v2;
+        framectx *x = (framectx *)calloc(1, sizeof *x);
+        unsigned i;
+        uint64_t pages = 0;
+        mmkit_pagetable *srcs[2];
+        assert_non_null(x);
+        make(&src1, (mmkit_pagetable_format)f);
+        make_more(&src2, (mmkit_pagetable_format)f, false);
+        srcs[0] = &src1;
+        srcs[1] = &src2;
+        for (i = 0; i < 2; i++) {
+            unsigned k;
+            copy_scenario(srcs[i]);
+            /* 40 scattered pages (frames in descending order: one-page runs), a hole, then a
+             * page whose frame follows the previous one's (but not after the hole) */
+            for (k = 0; k < 40; k++)
+                assert_int_equal(mmkit_pagetable_map(srcs[i], CB + MiB(10) + k * PG,
+                                                     MiB(600) + (39u - k) * PG, PG, MMKIT_PTE_RW,
+                                                     NULL),
+                                 MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_map(srcs[i], CB + MiB(10) + 41 * PG, MiB(600) + PG,
+                                                 PG, MMKIT_PTE_RW, NULL),
+                             MMKIT_OK);
+        }
+        make_more(&dst1, (mmkit_pagetable_format)f, false);
+        make_more(&dst2, (mmkit_pagetable_format)f, false);
+        gather_init(&g1, &fl1, 1u << 20);
+        assert_int_equal(mmkit_pagetable_copy(&dst1, &src1, CB, MiB(12), MMKIT_PTE_WRITE,
+                                              MMKIT_PTE_SW0, NULL, NULL, &g1),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_flush(&g1), MMKIT_OK);
+        gather_init(&g2, &fl2, 1u << 20);
+        assert_int_equal(mmkit_pagetable_copy_frames(&dst2, &src2, CB, MiB(12), MMKIT_PTE_WRITE,
+                                                     MMKIT_PTE_SW0, frames_leaf, frames_fn, x,
+                                                     &g2),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_flush(&g2), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&src2), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst2), MMKIT_OK);
+        /* the same trees and the same recorded ranges as copy */
+        assert_int_equal(dst2.mapped_bytes, dst1.mapped_bytes);
+        for (i = 0; i < 4; i++) {
+            mmkit_pagetable *a = i == 0 ? &src1 : i == 1 ? &dst1 : i == 2 ? &src1 : &dst1;
+            mmkit_pagetable *b = i == 0 ? &src2 : i == 1 ? &dst2 : i == 2 ? &dst2 : &src2;
+            unsigned k;
+            memset(&v1, 0, sizeof v1);
+            memset(&v2, 0, sizeof v2);
+            assert_int_equal(mmkit_pagetable_visit(a, CB, MiB(12), log_visit, &v1), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_visit(b, CB, MiB(12), log_visit, &v2), MMKIT_OK);
+            assert_int_equal(v1.n, v2.n);
+            assert_true(v1.n <= 64);
+            for (k = 0; k < v1.n; k++)
+                expect_run(&v2.m[k], v1.m[k].va, v1.m[k].pa, v1.m[k].size, v1.m[k].page_size,
+                           v1.m[k].flags);
+        }
+        assert_int_equal(fl2.calls, fl1.calls);
+        assert_int_equal(fl2.last.nranges, fl1.last.nranges);
+        for (i = 0; i < fl1.last.nranges; i++) {
+            assert_int_equal(fl2.ranges[i].va, fl1.ranges[i].va);
+            assert_int_equal(fl2.ranges[i].size, fl1.ranges[i].size);
+        }
+        /* fn: only the huge leaf */
+        assert_int_equal(x->rl.n, 1);
+        expect_run(&x->rl.m[0], CB + MiB(4), MiB(128), MiB(2), MiB(2),
+                   MMKIT_PTE_READ | MMKIT_PTE_SW0);
+        /* frames: the runs in address order */
+        assert_int_equal(x->fl.n, 2 + 1 + 1 + 1 + 40 + 1);
+        assert_int_equal(x->fl.r[0].pa, MiB(64) + PG); /* the first leaf table's part */
+        assert_int_equal(x->fl.r[0].pages, 511);
+        assert_int_equal(x->fl.r[1].pa, MiB(66)); /* the next leaf table */
+        assert_int_equal(x->fl.r[1].pages, 1);
+        assert_int_equal(x->fl.r[2].pa, MiB(200));
+        assert_int_equal(x->fl.r[2].pages, 4);
+        assert_int_equal(x->fl.r[3].pa, MiB(300));
+        assert_int_equal(x->fl.r[3].pages, 1);
+        assert_int_equal(x->fl.r[4].pa, MiB(400));
+        assert_int_equal(x->fl.r[4].pages, 1);
+        for (i = 0; i < 40; i++) {
+            assert_int_equal(x->fl.r[5 + i].pa, MiB(600) + (39u - i) * PG);
+            assert_int_equal(x->fl.r[5 + i].pages, 1);
+        }
+        assert_int_equal(x->fl.r[45].pa, MiB(600) + PG);
+        assert_int_equal(x->fl.r[45].pages, 1);
+        for (i = 0; i < x->fl.n; i++) pages += x->fl.r[i].pages;
+        assert_int_equal(pages << 12, dst2.mapped_bytes - MiB(2));
+        assert_int_equal(x->fl.max_batch, MMKIT_PAGETABLE_FRAMES_BATCH); /* 41 in one table */
+        /* refusals: frames NULL, and copy's (nothing changed) */
+        {
+            mmkit_pagetable d3;
+            uint64_t out;
+            make_more(&d3, (mmkit_pagetable_format)f, false);
+            out = tp->outstanding;
+            last_log = NULL;
+            assert_int_equal(mmkit_pagetable_copy_frames(&d3, &src2, CB, MiB(12), 0, 0, NULL, NULL,
+                                                         NULL, NULL),
+                             MMKIT_EINVAL);
+            assert_non_null(last_log);
+            assert_int_equal(mmkit_pagetable_copy_frames(&dst2, &src2, CB, MiB(12), 0, 0, NULL,
+                                                         frames_fn, x, NULL),
+                             MMKIT_EEXIST);
+            assert_int_equal(mmkit_pagetable_copy_frames(&d3, &src2, CB + MiB(5), MiB(2), 0, 0,
+                                                         NULL, frames_fn, x, NULL),
+                             MMKIT_EALIGN);
+            assert_int_equal(mmkit_pagetable_copy_frames(&d3, &d3, CB, PG, 0, 0, NULL, frames_fn,
+                                                         x, NULL),
+                             MMKIT_EINVAL);
+            assert_int_equal(tp->outstanding, out);
+            assert_int_equal(d3.mapped_bytes, 0);
+            /* fn NULL: a huge leaf is copied unreported */
+            x->rl.n = 0;
+            x->fl.n = 0;
+            assert_int_equal(mmkit_pagetable_copy_frames(&d3, &src2, CB + MiB(4), MiB(2), 0, 0,
+                                                         NULL, frames_fn, x, NULL),
+                             MMKIT_OK);
+            assert_int_equal(d3.mapped_bytes, MiB(2));
+            assert_int_equal(x->fl.n, 0);
+            destroy_more(&d3);
+        }
+        free(x);
+        destroy_more(&dst1);
+        destroy_more(&dst2);
+        destroy_more(&src2);
+        destroy(&src1);
+    }
+}
+
+/* replace's one-page fast path (a cached leaf table, the flags of the last validated call)
+ * gives the same results as the full path: a run of replaces with the same flags, a change
+ * of flags, a leaf the MMU changed meanwhile, old with and without the decoding memo, a
+ * shared table and a huge leaf (full path). */
+static void test_replace_fast(void **state) {
+    int f;
+    (void)state;
+    for (f = X86_4; f <= SV57; f++) {
+        mmkit_pagetable pt;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        mmkit_pagetable_mapping old;
+        mmkit_paddr pa;
+        uint32_t fl2;
+        unsigned k;
+        bool rv = f >= SV39;
+        const uint32_t cow = MMKIT_PTE_READ | MMKIT_PTE_USER | MMKIT_PTE_SW0;
+        const uint32_t wr = MMKIT_PTE_RW | MMKIT_PTE_USER | MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY;
+        make(&pt, (mmkit_pagetable_format)f);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB, MiB(64), 8 * PG, cow, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + MiB(4), MiB(128), MiB(2), MMKIT_PTE_READ,
+                                             NULL),
+                         MMKIT_OK);
+        gather_init(&g, &fl, 1u << 20);
+        for (k = 0; k < 8; k++) { /* the first call validates, the others take the fast path */
+            memset(&old, 0xee, sizeof old);
+            if (k == 5) /* the MMU set A on this one */
+                assert_int_equal(mmkit_pagetable_entry_set(&pt, CB + k * PG, 0,
+                                                           entry_at(&pt, CB + k * PG, 0) |
+                                                               (rv ? 0x40u : 0x20u)),
+                                 MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_replace(&pt, CB + k * PG, MiB(64) + k * PG, wr,
+                                                     k % 3 == 2 ? NULL : &old, &g),
+                             MMKIT_OK);
+            assert_int_equal(entry_at(&pt, CB + k * PG, 0), enc(&pt, 0, MiB(64) + k * PG, wr));
+            if (k % 3 != 2) {
+                assert_int_equal(old.va, CB + k * PG);
+                assert_int_equal(old.pa, MiB(64) + k * PG);
+                assert_int_equal(old.size, PG);
+                assert_int_equal(old.page_size, PG);
+                assert_int_equal(old.flags, k == 5 ? cow | MMKIT_PTE_ACCESSED : cow);
+            }
+        }
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, 1);
+        assert_int_equal(fl.last.nranges >= 1, true);
+        /* new flags: validated again (refused ones change nothing), then fast again */
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB, MiB(70), MMKIT_PTE_WRITE, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB, MiB(70), wr | 0x80000000u, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB + 8 * PG, MiB(70), wr, NULL, NULL),
+                         MMKIT_ENOENT);
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB + PG, MiB(70), cow, &old, NULL), MMKIT_OK);
+        assert_int_equal(old.flags, wr);
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB + 2 * PG, MiB(71), cow, &old, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + 2 * PG + 5, &pa, &fl2, NULL), MMKIT_OK);
+        assert_int_equal(pa, MiB(71) + 5);
+        assert_int_equal(fl2, cow);
+        /* a huge leaf (the full path) with the memoised flags */
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB + MiB(4), MiB(129), cow, &old, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_replace(&pt, CB + MiB(4), MiB(132), cow, &old, NULL),
+                         MMKIT_OK);
+        assert_int_equal(old.page_size, MiB(2));
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + MiB(4) + PG, &pa, &fl2, NULL),
+                         MMKIT_OK);
+        assert_int_equal(pa, MiB(132) + PG);
+        /* a corrupt leaf: ECORRUPT with old (left as it is), replaced without */
+        {
+            uint64_t e = entry_at(&pt, CB + 3 * PG, 0);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, CB + 3 * PG, 0, e | ((uint64_t)1 << 58)),
+                             MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_replace(&pt, CB + 3 * PG, MiB(72), cow, &old, NULL),
+                             MMKIT_ECORRUPT);
+            assert_int_equal(entry_at(&pt, CB + 3 * PG, 0), e | ((uint64_t)1 << 58));
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, CB + 3 * PG, 0, e), MMKIT_OK);
+        }
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        destroy(&pt);
+    }
+}
+
 /* WRITE|DIRTY cleared: D dropped (not saved); SW0 as the trigger on read-only leaves. */
 static void test_copy_clear_dirty(void **state) {
     int f;
@@ -2595,6 +2844,8 @@ int main(void) {
         cmocka_unit_test(test_entry_access),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_clear_dirty),
+        cmocka_unit_test(test_copy_frames),
+        cmocka_unit_test(test_replace_fast),
         cmocka_unit_test(test_copy_enomem),
         cmocka_unit_test(test_share),
         cmocka_unit_test(test_share_destroy),
