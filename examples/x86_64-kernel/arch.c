@@ -428,6 +428,9 @@ void x86_main(void) {
     boot.format = cpu.levels == 5 ? MMKIT_PAGETABLE_X86_64_5LEVEL : MMKIT_PAGETABLE_X86_64_4LEVEL;
     boot.phys_bits = cpu.phys_bits;
     boot.user_flags_rw = 0;
+    /* 1 GiB leaves only with CPUID 80000001h EDX[26] (a PS bit at level 2 is reserved without
+     * it: a reserved-bit #PF); 2 MiB leaves every long-mode CPU has */
+    boot.max_page_size = cpu.page1g ? 0 : (uint64_t)2 << 20;
     kernel_main(&boot);
     boot_refuse("kernel_main", "returned");
 }

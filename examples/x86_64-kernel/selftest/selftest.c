@@ -153,7 +153,7 @@ static mmkit_status pt_new(mmkit_pagetable *pt) {
     d.provider = prov;
     d.phys_bits = B->phys_bits;
     d.direct_map = true;
-    d.max_page_size = page1g ? 0 : (uint64_t)2 << 20; /* CPUID 80000001h EDX[26] */
+    d.max_page_size = B->max_page_size; /* 2 MiB without CPUID 80000001h EDX[26] */
     if ((st = mmkit_pagetable_init(pt, &d)) != MMKIT_OK) return st;
     for (i = 0; i < B->ram_count && st == MMKIT_OK; i++)
         st = mmkit_pagetable_map(pt, B->ram[i].base, B->ram[i].base, B->ram[i].size,
@@ -488,6 +488,7 @@ static void setup_memory(const arch_boot_info *boot) {
     bd.reserved = rsv;
     bd.reserved_count = n;
     bd.phys_to_virt = p2v; /* metadata carved from RAM */
+    bd.max_order = 14;     /* 64 MiB blocks: the cow state of a few GiB (12 B/frame) is one */
     if ((st = mmkit_buddy_init(&buddy, &bd)) != MMKIT_OK) stop("mmkit_buddy_init", st);
     prov = mmkit_buddy_provider(&buddy);
     memset(&sd, 0, sizeof sd);
@@ -585,9 +586,9 @@ void kernel_main(const arch_boot_info *boot) {
     for (i = 0; i < boot->ram_count; i++)
         inside |= boot->ram[i].base <= boot->kernel_start &&
                   boot->kernel_end <= boot->ram[i].base + boot->ram[i].size;
-    check("boot_info", boot->ram_count > 0 && inside && boot->phys_bits >= 32 && boot->phys_bits <= 52 &&
+    check("boot_info", boot->ram_count > 0 && inside && boot->max_page_size == (page1g ? 0 : (uint64_t)2 << 20) && boot->phys_bits >= 32 && boot->phys_bits <= 52 &&
               (boot->format == MMKIT_PAGETABLE_X86_64_5LEVEL) == ((read_cr4() & CR4_LA57) != 0),
-          "the Multiboot map's RAM holds the kernel; the format matches CR4.LA57; CPUID MAXPHYADDR");
+          "the Multiboot map's RAM holds the kernel; format = CR4.LA57; MAXPHYADDR and leaf limit from CPUID");
     setup_memory(boot);
     setup_paging();
     check_wp();
