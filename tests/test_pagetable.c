@@ -1972,6 +1972,102 @@ static void test_copy(void **state) {
     }
 }
 
+/* harvest against a model: random leaf tables (holes, frames that continue or not, writable
+ * or read-only, A/D set at random densities, x86 dirty read-only leaves in the saved-dirty
+ * bit), an unaligned sub-range, `which` A, D or both: the leaves afterwards and the runs
+ * reported are exactly what a leaf-by-leaf reference gives (this covers the per-line paths:
+ * lines skipped, eight leaves cleared in a row with plain stores or atomics, leaf by leaf). */
+typedef struct harvbig {
+    unsigned n;
+    mmkit_pagetable_mapping m[1100];
+} harvbig;
+static void harv_big_cb(void *ctx, const mmkit_pagetable_mapping *m) {
+    harvbig *l = (harvbig *)ctx;
+    assert_true(l->n < 1100);
+    l->m[l->n++] = *m;
+}
+static void test_harvest_model(void **state) {
+    enum { NP = 1024 };
+    int k;
+    uint64_t rng = 0x243f6a8885a308d3u;
+    (void)state;
+    for (k = 0; k < 24; k++) {
+        bool rv = (k & 1) != 0;
+        const uint64_t A = rv ? 0x40u : 0x20u, D = rv ? 0x80u : 0x40u;
+        const uint64_t SD = rv ? 0 : (uint64_t)1 << 52;
+        const uint32_t which = k % 3 == 0 ? MMKIT_PTE_ACCESSED : k % 3 == 1 ? MMKIT_PTE_DIRTY
+                                                                           : MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY;
+        const uint64_t clr = ((which & MMKIT_PTE_ACCESSED) ? A : 0) | ((which & MMKIT_PTE_DIRTY) ? D | SD : 0);
+        const unsigned density = (unsigned)(k / 2 % 4); /* 0: 10%, 1: 50%, 2: 90%, 3: 100% young */
+        mmkit_pagetable pt;
+        static uint64_t before[NP], after[NP];
+        static harvbig got, want;
+        mmkit_paddr pa = MiB(64);
+        unsigned i, lo, hi;
+        make(&pt, rv ? SV48 : X86_4);
+        for (i = 0; i < NP; i++) {
+            uint64_t r = test_rng_next(&rng);
+            bool w = (r & 0xf0u) != 0;
+            uint64_t e;
+            if ((r & 0xfu) == 0 && density < 3) continue; /* a hole */
+            if (((r >> 8) & 0xfu) == 0) pa += PG * (1u + ((r >> 12) & 7u)); /* frames jump */
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + (uint64_t)i * PG, pa, PG,
+                                                 w ? MMKIT_PTE_RW : MMKIT_PTE_READ, NULL),
+                             MMKIT_OK);
+            pa += PG;
+            e = entry_at(&pt, CB + (uint64_t)i * PG, 0);
+            {
+                unsigned pct = (unsigned)((r >> 16) % 100u);
+                bool young = density == 3 || pct < (density == 0 ? 10u : density == 1 ? 50u : 90u);
+                bool dirty = ((r >> 24) & 3u) == 0 || (density == 3 && ((r >> 30) & 1u));
+                if (young) e |= A;
+                if (dirty) e |= w ? D : SD; /* x86: read-only dirty is the saved-dirty bit */
+                if (rv && !w && dirty) e &= ~D;
+            }
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, CB + (uint64_t)i * PG, 0, e), MMKIT_OK);
+        }
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        lo = (unsigned)(test_rng_next(&rng) % 20u);
+        hi = NP - (unsigned)(test_rng_next(&rng) % 20u);
+        for (i = 0; i < NP; i++) assert_int_equal(mmkit_pagetable_entry_get(&pt, CB + (uint64_t)i * PG, 0, &before[i]), MMKIT_OK);
+        /* the reference, leaf by leaf */
+        memset(&want, 0, sizeof want);
+        for (i = lo; i < hi; i++) {
+            uint64_t e = before[i], kb = e & clr, f;
+            uint32_t fl = 0;
+            mmkit_paddr fpa;
+            if (!(e & 1u) || !kb) continue;
+            if (kb & A) fl |= MMKIT_PTE_ACCESSED;
+            if (kb & (D | SD)) fl |= MMKIT_PTE_DIRTY;
+            f = rv ? (e & 0x003ffffffffffc00u) << 2 : e & 0x000ffffffffff000u;
+            fpa = f;
+            if (want.n && want.m[want.n - 1].va + want.m[want.n - 1].size == CB + (uint64_t)i * PG &&
+                want.m[want.n - 1].pa + want.m[want.n - 1].size == fpa && want.m[want.n - 1].flags == fl) {
+                want.m[want.n - 1].size += PG;
+            } else {
+                mmkit_pagetable_mapping *m = &want.m[want.n++];
+                m->va = CB + (uint64_t)i * PG;
+                m->pa = fpa;
+                m->size = PG;
+                m->page_size = PG;
+                m->flags = fl;
+            }
+        }
+        memset(&got, 0, sizeof got);
+        assert_int_equal(mmkit_pagetable_harvest(&pt, CB + (uint64_t)lo * PG, (uint64_t)(hi - lo) * PG,
+                                                 which, harv_big_cb, &got, NULL),
+                         MMKIT_OK);
+        for (i = 0; i < NP; i++) {
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, CB + (uint64_t)i * PG, 0, &after[i]), MMKIT_OK);
+            assert_int_equal(after[i], i >= lo && i < hi && (before[i] & 1u) ? before[i] & ~clr : before[i]);
+        }
+        assert_int_equal(got.n, want.n);
+        for (i = 0; i < want.n; i++)
+            expect_run(&got.m[i], want.m[i].va, want.m[i].pa, want.m[i].size, PG, want.m[i].flags);
+        destroy(&pt);
+    }
+}
+
 /* copy_frames: the same trees as copy; 4 KiB leaves reported as arrays of frame runs (split at
  * holes, at non-consecutive frames and at leaf-table boundaries, batches of at most
  * MMKIT_PAGETABLE_FRAMES_BATCH), huge leaves through fn. */
@@ -2841,6 +2937,7 @@ int main(void) {
         cmocka_unit_test(test_direct_map),
         cmocka_unit_test(test_replace),
         cmocka_unit_test(test_harvest),
+        cmocka_unit_test(test_harvest_model),
         cmocka_unit_test(test_entry_access),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_clear_dirty),
