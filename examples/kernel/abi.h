@@ -21,12 +21,14 @@
 
 #define WAIT_KILLED 137u /* the status wait() reports for a task the OOM killer ended */
 
-/* ---- user address-space layout (lower half, far from any identity map of RAM) ---- */
-#define USER_IMAGE_VA  0x4000000000ull /* 256 GiB: text + rodata, then data + bss (user.ld) */
+/* ---- user address-space layout: the lower half, 64-72 GiB: above any identity map of RAM
+ * the examples run with (x86 RAM from 0, RISC-V virt RAM from 2 GiB) and below 256 GiB, so
+ * that it is canonical in every format (Sv39's user half ends at 256 GiB) ---- */
+#define USER_IMAGE_VA  0x1000000000ull /* 64 GiB: text + rodata, then data + bss (user.ld) */
 #define USER_IMAGE_MAX 0x0000100000ull /* 1 MiB at most */
-#define USER_HEAP_VA   0x4100000000ull /* sbrk's heap starts here ... */
+#define USER_HEAP_VA   0x1100000000ull /* sbrk's heap starts here ... */
 #define USER_HEAP_MAX  0x0040000000ull /* ... and may grow to 1 GiB */
-#define USER_STACK_TOP 0x4200000000ull /* the stack grows down from here */
+#define USER_STACK_TOP 0x1200000000ull /* the stack grows down from here */
 #define USER_STACK_MAX 0x0000040000ull /* 256 KiB */
 
 /* ---- the roles of the first tasks (the argument of the user entry point) ---- */

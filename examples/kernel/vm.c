@@ -648,6 +648,9 @@ void vm_init(const arch_boot_info *boot) {
     uint32_t id;
     const uint64_t *hdr = (const uint64_t *)(const void *)arch_user_image_load;
     binfo = boot;
+    for (bytes = 0; bytes < boot->ram_count; bytes++) /* the identity map stays below user space */
+        if (boot->ram[bytes].base + boot->ram[bytes].size > USER_IMAGE_VA)
+            kpanic("RAM reaches the user address range (abi.h)", boot->ram[bytes].base);
 
     if ((st = pt_new(&kpt)) != MMKIT_OK) kpanic("kernel page table", st);
     if (mmkit_pagetable_translate(&kpt, boot->kernel_start, &pa, NULL, &leaf) != MMKIT_OK ||

@@ -1,0 +1,170 @@
+/* arch.c - the riscv64 side of the hobby kernel (examples/kernel/arch.h): SBI console and
+ * exit, the devicetree, Sv39/48/57 roots in satp, mmkit_tlb's SFENCE.VMA backend, user
+ * frames and traps (U-mode, "run until trap" through start.S). */
+#define MMKIT_TLB_RISCV_BACKENDS /* mmkit_tlb_riscv_flush_local, before anything includes it */
+#include "../kernel/arch.h"
+
+#include <mmkit/mmkit_cow.h>
+
+#include "fdt.h"
+#include "../kernel/abi.h"
+
+void *memset(void *d, int c, size_t n);
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define csr_read(csr) __extension__({ uint64_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
+#define csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" ::"r"((uint64_t)(v)) : "memory")
+
+#define CAUSE_ECALL_U 8u
+#define CAUSE_FETCH_PAGE 12u
+#define CAUSE_LOAD_PAGE 13u
+#define CAUSE_STORE_PAGE 15u
+
+extern char __image_start[], __image_end[];
+
+/* ---- SBI ---- */
+static long sbi_call(uint64_t eid, uint64_t fid, uint64_t a0, uint64_t a1) {
+    register uint64_t r0 __asm__("a0") = a0;
+    register uint64_t r1 __asm__("a1") = a1;
+    register uint64_t r6 __asm__("a6") = fid;
+    register uint64_t r7 __asm__("a7") = eid;
+    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
+    return (long)r0;
+}
+
+void arch_putc(char c) {
+    if (c == '\n') sbi_call(0x01, 0, '\r', 0); /* legacy console putchar */
+    sbi_call(0x01, 0, (uint64_t)(unsigned char)c, 0);
+}
+
+/* pass: SBI SRST shutdown (QEMU exits 0); fail: the virt test device ("sifive,test0") with
+ * (status << 16) | 0x3333, which QEMU turns into exit status `status` */
+void arch_exit(int status) {
+    csr_write(satp, 0);
+    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+    if (status) *(volatile uint32_t *)0x100000 = ((uint32_t)status << 16) | 0x3333u;
+    sbi_call(0x53525354, 0, 0, 0);
+    *(volatile uint32_t *)0x100000 = 0x5555u;
+    for (;;) __asm__ volatile("wfi");
+}
+
+/* ---- paging ---- */
+void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid) {
+    uint64_t v = mmkit_pagetable_satp(pt, asid);
+    csr_write(satp, v);
+    /* ASIDs are reused after a task ends and the core flushes by ASID only for the pages it
+     * changes: start every switch clean (the kernel's mappings are the same in every root) */
+    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+    if (csr_read(satp) != v) {
+        kprintf("FAIL satp: the CPU refused 0x%lx (paging mode not implemented?)\n", v);
+        arch_exit(1);
+    }
+}
+
+void arch_tlb_flush_local(void *ctx, const mmkit_tlb_flush *f) { mmkit_tlb_riscv_flush_local(ctx, f); }
+
+const uint64_t arch_user_pte_extra = 0;
+
+/* ---- user frames ---- */
+struct arch_frame {
+    uint64_t x[32]; /* x[0] unused */
+    uint64_t pc;
+};
+
+size_t arch_frame_size(void) { return sizeof(struct arch_frame); }
+
+void arch_frame_init(arch_frame *f, uint64_t pc, uint64_t sp, uint64_t arg) {
+    memset(f, 0, sizeof *f);
+    f->pc = pc;
+    f->x[2] = sp & ~(uint64_t)15;
+    f->x[10] = arg;
+}
+
+void arch_frame_copy(arch_frame *dst, const arch_frame *src) { *dst = *src; }
+uint64_t arch_frame_syscall_nr(const arch_frame *f) { return f->x[17]; }
+uint64_t arch_frame_arg(const arch_frame *f, unsigned i) { return i < 6 ? f->x[10 + i] : 0; }
+void arch_frame_set_ret(arch_frame *f, uint64_t v) { f->x[10] = v; }
+void arch_frame_syscall_done(arch_frame *f) { f->pc += 4; } /* ecall has no compressed form */
+
+void rv_enter_user(arch_frame *f);
+
+void arch_run_user(arch_frame *f, arch_trap *t) {
+    uint64_t cause, tval;
+    rv_enter_user(f);
+    cause = csr_read(scause);
+    tval = csr_read(stval);
+    t->cause = cause;
+    t->addr = tval;
+    t->access = 0;
+    if (cause >> 63) {
+        t->kind = ARCH_TRAP_TIMER; /* interrupts stay masked (sie = 0): not expected */
+    } else if (cause == CAUSE_ECALL_U) {
+        t->kind = ARCH_TRAP_SYSCALL;
+    } else if ((cause == CAUSE_FETCH_PAGE || cause == CAUSE_LOAD_PAGE || cause == CAUSE_STORE_PAGE) &&
+               mmkit_cow_access_riscv(cause, true, &t->access) == MMKIT_OK) {
+        t->kind = ARCH_TRAP_PAGE_FAULT;
+    } else {
+        t->kind = ARCH_TRAP_OTHER;
+    }
+}
+
+/* a trap in S-mode: the core never faults, so this is a bug */
+void rv_kernel_trap(void);
+void rv_kernel_trap(void) {
+    kprintf("FAIL trap in the kernel: scause 0x%lx sepc 0x%lx stval 0x%lx\n", csr_read(scause),
+            csr_read(sepc), csr_read(stval));
+    kprintf("MMKIT-KERNEL: FAIL (kernel trap)\n");
+    arch_exit(3);
+}
+
+/* ---- boot ---- */
+static fdt_info fdt;
+static mmkit_range reserved[FDT_MAX_RESERVED + 1];
+static arch_boot_info boot;
+
+static bool has_word(const char *s, const char *w) {
+    while (*s) {
+        const char *a = s, *b = w;
+        while (*b && *a == *b) a++, b++;
+        if (!*b && (*a == 0 || *a == ' ')) return true;
+        while (*s && *s != ' ') s++;
+        while (*s == ' ') s++;
+    }
+    return false;
+}
+
+void rv_main(uint64_t hartid, const void *dtb);
+void rv_main(uint64_t hartid, const void *dtb) {
+    const char *why;
+    size_t i;
+    kprintf("riscv64: hart %lu, devicetree at %p\n", hartid, dtb);
+    why = fdt_parse(dtb, &fdt);
+    if (why) {
+        kprintf("FAIL devicetree at %p refused: %s\n", dtb, why);
+        kprintf("MMKIT-KERNEL: REFUSED (malformed devicetree, nothing built from it)\n");
+        arch_exit(1);
+    }
+    for (i = 0; i < fdt.reserved_count; i++) {
+        reserved[i] = fdt.reserved[i];
+        kprintf("  devicetree reserved 0x%lx-0x%lx %s\n", fdt.reserved[i].base,
+                fdt.reserved[i].base + fdt.reserved[i].size, fdt.reserved_name[i]);
+    }
+    reserved[i].base = (uint64_t)(uintptr_t)dtb;
+    reserved[i].size = fdt.totalsize;
+    kprintf("  devicetree blob 0x%lx-0x%lx\n", reserved[i].base, reserved[i].base + reserved[i].size);
+    boot.ram = fdt.ram;
+    boot.ram_count = fdt.ram_count;
+    boot.reserved = reserved;
+    boot.reserved_count = fdt.reserved_count + 1;
+    boot.kernel_start = (uint64_t)(uintptr_t)__image_start;
+    boot.kernel_end = (uint64_t)(uintptr_t)__image_end;
+    boot.cmdline = fdt.bootargs;
+    boot.format = MMKIT_PAGETABLE_SV48;
+    if (has_word(fdt.bootargs, "sv39")) boot.format = MMKIT_PAGETABLE_SV39;
+    if (has_word(fdt.bootargs, "sv57")) boot.format = MMKIT_PAGETABLE_SV57;
+    boot.phys_bits = 56; /* RISC-V: 56-bit physical addresses in Sv39/48/57 */
+    kernel_main(&boot);
+}
+
+/* the user image: the bytes and their size are in user_blob.S */
+const uint64_t arch_user_image_va = USER_IMAGE_VA;
