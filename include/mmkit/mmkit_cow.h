@@ -80,6 +80,20 @@
  *       // fork: the child's own page table, an empty space, then
  *       mmkit_cow_fork(&child, &proc, MMKIT_COW_FORK_COPY, &g);      // flushes g itself
  *
+ *   Faults that must not fail (a kernel that cannot sleep or kill in its #PF path): every
+ *   frame a fault takes comes from desc.provider (data frames) and the page table's provider
+ *   (tables), at most `levels` frames per fault (see LIMITS). Give both the same wrapper
+ *   provider that serves alloc from a small reserve pool when the real allocator is empty,
+ *   fill the pool back to `levels` frames before each fault (where sleeping / reclaim is
+ *   allowed, e.g. on the way into the handler with interrupts still on), and the fault cannot
+ *   return ENOMEM. (mmkit_cow takes no frames behind the provider's back, and gives a frame
+ *   back through it when a fault fails.)
+ *       // before mmkit_cow_fault: while (reserve.n < pt_levels) reserve_push(buddy_alloc());
+ *       static mmkit_status resv_alloc(void *ctx, unsigned order, uint32_t fl, mmkit_paddr *pa) {
+ *           if (buddy_alloc_to(pa) == MMKIT_OK) return MMKIT_OK;
+ *           return reserve_pop(pa) ? MMKIT_OK : MMKIT_ENOMEM;   // zero it if fl asks
+ *       }
+ *
  * DESIGN
  *   Per-frame state lives in ONE array of MMKIT_COW_FRAME_BYTES (12) per frame in desc.mem,
  *   indexed by the dense index of mmkit_frame_map (mmkit_core.h): a memory map with holes costs
@@ -111,7 +125,12 @@
  *   fill callback / zero frame / zeroed frame; present and a write to a read-only leaf ->
  *   reuse or copy with mmkit_pagetable_replace (one atomic store, recorded in the gather);
  *   anything else is spurious (OK, what = 0). ENOMEM is returned before anything changed.
- *   Classic fork runs on mmkit_pagetable_copy (one pass per leaf table, src and dst in
+ *   The reuse write fault has a fast path (a private region, no shared table in the space):
+ *   translate without flags (no call, no leaf decoding), the frame's state, and when the frame
+ *   may be reused in place, replace with `old` (whose fast path reuses the cached leaf table
+ *   and memoised leaf bits) - the old flags then tell a reuse from a spurious fault. Anything
+ *   else (the frame is shared, the zero frame, not present) takes the path above.
+ *   Classic fork runs on mmkit_pagetable_copy_frames (one pass per leaf table, src and dst in
  *   lockstep, dst tables allocated before anything changes). A failed fork must leave the
  *   parent exactly as it was, so only ONE call may change the parent: the copy of the largest
  *   private writable region, made last with clear = WRITE, set = SW0 (all-or-nothing: it
@@ -119,8 +138,12 @@
  *   Every other region is copied first without changing anything; once all copies succeeded
  *   (nothing can fail any more), the other private writable regions are write-protected in
  *   both trees with mmkit_pagetable_protect. A failure before that unmaps the child's copies,
- *   which gives every reference back (and EXCLUSIVE, recorded in the scratch word). The copy's
- *   callback adds one reference per copied leaf and clears EXCLUSIVE of private frames.
+ *   which gives every reference back (and EXCLUSIVE, recorded in the scratch word). The copy
+ *   hands the copied leaves over as arrays of frame runs (up to 32 runs per call, no leaf
+ *   decoding), and the reference pass adds one reference per frame and clears EXCLUSIVE of
+ *   private frames: with one run in the frame map and no lock or atomics, it prefetches the
+ *   batch's states and updates them with plain stores, so scattered frames (every run one
+ *   page) cost no call and no frame-map search per page.
  *   Pinned private frames are never shared: when any frame is pinned, a pre-pass allocates a
  *   copy for each pinned frame of the parent BEFORE the copies, so the fix-up that gives the
  *   child its own frame and the parent its old leaf back cannot fail. The parent's leaves that
@@ -153,6 +176,15 @@
  *   one) per fork; needs MMKIT_COW_HAVE_SHARE_TABLES (mmkit_pagetable.h's share primitives) and
  *   every page-table page in desc.frames. The last page of the address space cannot be in a
  *   region (start + len must not wrap to 0).
+ *   PINS TURN TABLE SHARING OFF FOR THE WHOLE INSTANCE: while any frame of the instance is
+ *   pinned (any space, any DMA in flight), every MMKIT_COW_FORK_SHARE_TABLES fork is a classic
+ *   fork. Pins are counted per frame and unpin names only the frame, so no space knows whether
+ *   it holds a pin; a kernel that pins for long (an RDMA registration) pays the classic fork
+ *   (~5 ns per page instead of ~0.1) for every fork meanwhile.
+ *   Frames a fault may take from the provider: one data frame plus the missing page-table
+ *   pages on the way to the leaf (at most levels - 1), or, inside a shared leaf table, one
+ *   table copy plus one data frame: at most `levels` (4 or 5) frames per fault; a pin as a
+ *   fault; a classic fork: the child's tables plus one frame per pinned private page.
  *
  * BAD INPUT (a status; nothing changed; check() passes; the rule through MMKIT_LOG)
  *   NULL or zeroed (never initialised, failed init, destroyed) instance or space -> EINVAL.
@@ -223,7 +255,13 @@ typedef enum mmkit_cow_kind {
  * write the page at va (4 KiB, page-aligned) into dst (the new frame, through phys_to_virt).
  * Return MMKIT_OK ("filled"), MMKIT_ENOENT ("nothing here: zero semantics"), or any other
  * status, which the fault returns unchanged (nothing mapped). Called without the cow lock and
- * must not call back into the same space. This is how a caller swaps pages back in. */
+ * must not call back into the same space. This is how a caller swaps pages back in.
+ * The fill runs BEFORE the page is mapped, and the map can still fail (MMKIT_ENOMEM: a page
+ * table page could not be allocated); the frame is then freed, the fault returns ENOMEM and
+ * its retry calls fill again. So a fill must not destroy its source: free the swap slot (or
+ * drop the cache entry) only after mmkit_cow_fault returned MMKIT_OK with MMKIT_COW_DID_FILL
+ * in *what (examples/demo does so). A kernel that cannot fail a fault keeps a reserve instead
+ * (see "Faults that must not fail" under USAGE). */
 typedef mmkit_status (*mmkit_cow_fill_fn)(void *ctx, mmkit_cow_space *s, mmkit_vaddr va,
                                           void *dst);
 
