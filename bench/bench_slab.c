@@ -5,12 +5,20 @@
  *   cc -O2 -Iinclude bench/bench_slab.c -o bench_slab && ./bench_slab [--quick]
  *   Instructions per alloc+free pair (exact, load-independent): sh bench/slab_callgrind.sh
  *
- * HOW THE PEERS ARE MEASURED
- *   mmkit runs in this process. Each peer runs in a child process (this program re-executed with
- *   --child) with the peer's shared library in LD_PRELOAD, through plain malloc/free, the way an
- *   application uses it; glibc is the child without LD_PRELOAD. The child checks that the
- *   preloaded allocator really is the one serving malloc (a peer-specific symbol must resolve)
- *   and reports "missing" otherwise, so a peer that is not installed is never mislabelled.
+ * HOW EVERY ALLOCATOR IS MEASURED (the same way for mmkit and the peers)
+ *   Each allocator runs in child processes of its own (this program re-executed with --child
+ *   NAME): one child runs the tight loops and then churn, in that order, on one allocator
+ *   instance; a second child runs the random-half scenario on a fresh one. Every child starts
+ *   from the same state (fresh process, the shuffle's RNG at its seed, the pointer array
+ *   malloc'd and touched by glibc first), so mmkit and the peers see the same permutations
+ *   and the same process history. mmkit's children (mmkit-kmalloc, mmkit-cache) run without
+ *   LD_PRELOAD, like glibc's; each peer's child has the peer's shared library in LD_PRELOAD
+ *   and uses plain malloc/free, the way an application does. A peer's child checks that the
+ *   preloaded allocator really is the one serving malloc (a peer-specific symbol must
+ *   resolve) and reports "missing" otherwise, so a peer that is not installed is never
+ *   mislabelled. The children run one after the other, mmkit's first. (Until 2026-12-07 mmkit
+ *   ran in the parent process after nothing else had run there, with the shuffle's RNG
+ *   continuing from one scenario to the next.)
  *   Peers (Debian): libjemalloc-dev, libmimalloc-dev, libgoogle-perftools-dev.
  *
  * SCENARIOS (the same loop code for everyone, bench_slab_peer.h)
@@ -53,6 +61,7 @@
 #include <unistd.h>
 
 static long g_tight_iters = 20 * 1000 * 1000;
+static const char *g_only; /* --only: comma-separated allocators to run (NULL: all) */
 static long g_objects = 1000 * 1000;
 static const size_t g_tight_sizes[] = {64, 256, 1024};
 #define N_TIGHT (sizeof g_tight_sizes / sizeof g_tight_sizes[0])
@@ -94,8 +103,12 @@ static const char *peer_symbol(const char *peer) {
     return NULL;
 }
 
+static int run_mmkit_child(bool kmalloc, bool half);
+
 static int run_child(const char *peer, bool half) {
     const char *sym = peer_symbol(peer);
+    if (strcmp(peer, "mmkit-kmalloc") == 0 || strcmp(peer, "mmkit-cache") == 0)
+        return run_mmkit_child(strcmp(peer, "mmkit-kmalloc") == 0, half);
     if (sym && !dlsym(RTLD_DEFAULT, sym)) {
         printf("missing\n");
         return 0;
@@ -358,6 +371,57 @@ static int run_callgrind(const char *who, size_t size, long iters) {
     return 0;
 }
 
+/* ---- mmkit's children: the peers' child (run_child) with mmkit's calls ------------------- */
+
+/* Same order and same process history as a peer's child: tight (every size), then churn on
+ * the same arena; or, with `half`, the random-half scenario on a fresh arena. The kmalloc
+ * child uses one instance throughout (as a peer's malloc); the cache child one cache per
+ * tight size and one of CHURN_SIZE for churn / half. Memory: bytes taken from the arena. */
+static int run_mmkit_child(bool kmalloc, bool half) {
+    void **v = malloc((size_t)g_objects * sizeof *v);
+    if (!v) abort();
+    memset(v, 0, (size_t)g_objects * sizeof *v);
+    arena_setup();
+    if (half) {
+        bench_half_result h;
+        if (kmalloc) {
+            kmalloc_setup();
+            h = half_mmkit_kmalloc(CHURN_SIZE, g_objects, v);
+            kmalloc_teardown();
+        } else {
+            cache_setup(CHURN_SIZE);
+            h = half_mmkit_cache(CHURN_SIZE, g_objects, v);
+            cache_teardown();
+        }
+        printf("half %.3f %.3f\n", h.free_ns, h.realloc_ns);
+    } else {
+        bench_churn_result r;
+        if (kmalloc) {
+            kmalloc_setup();
+            for (size_t i = 0; i < N_TIGHT; i++)
+                printf("tight %zu %.3f\n", g_tight_sizes[i],
+                       tight_mmkit_kmalloc(g_tight_sizes[i], g_tight_iters));
+            r = churn_mmkit_kmalloc(CHURN_SIZE, g_objects, v, os_after_alloc, km_after_free);
+            kmalloc_teardown();
+        } else {
+            for (size_t i = 0; i < N_TIGHT; i++) {
+                cache_setup(g_tight_sizes[i]);
+                printf("tight %zu %.3f\n", g_tight_sizes[i],
+                       tight_mmkit_cache(g_tight_sizes[i], g_tight_iters));
+                cache_teardown();
+            }
+            cache_setup(CHURN_SIZE);
+            r = churn_mmkit_cache(CHURN_SIZE, g_objects, v, os_after_alloc, cache_after_free);
+            cache_teardown();
+        }
+        printf("churn %.3f %.3f %.3f\n", r.alloc_ns, r.free_ns, r.realloc_ns);
+        printf("memory %ld %ld\n", g_os_live, g_os_after);
+    }
+    arena_teardown();
+    free(v);
+    return 0;
+}
+
 /* ---- report ------------------------------------------------------------------------------ */
 
 static void print_row(const char *name, const double *tight, const bench_churn_result *c,
@@ -384,8 +448,23 @@ static void print_half_row(const char *name, const bench_half_result *h) {
     bench_record("random half: re-alloc 50%", name, h->realloc_ns, "ns/op");
 }
 
+/* Is name in the comma-separated list (NULL: every name is)? */
+static bool listed(const char *list, const char *name) {
+    size_t n = strlen(name);
+    if (!list) return true;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return true;
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
+}
+
 static void usage(void) {
-    puts("usage: bench_slab [--quick] [--iters N] [--objects N]\n"
+    puts("usage: bench_slab [--quick] [--iters N] [--objects N] [--only NAME,...]\n"
+         "       NAME: mmkit-kmalloc mmkit-cache glibc jemalloc mimalloc tcmalloc\n"
          "       bench_slab --callgrind kmalloc|cache|harness|glibc|jemalloc|mimalloc|tcmalloc SIZE ITERS");
 }
 
@@ -402,6 +481,8 @@ int main(int argc, char **argv) {
             g_objects = atol(argv[++i]);
         } else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc) {
             child = argv[++i];
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            g_only = argv[++i];
         } else if (strcmp(argv[i], "--half") == 0) {
             half_child = true;
         } else if (strcmp(argv[i], "--callgrind") == 0 && i + 3 < argc) {
@@ -427,65 +508,34 @@ int main(int argc, char **argv) {
     char args[128];
     snprintf(args, sizeof args, "--iters %ld --objects %ld", g_tight_iters, g_objects);
 
-    void **v = malloc((size_t)g_objects * sizeof *v);
-    if (!v) abort();
-    memset(v, 0, (size_t)g_objects * sizeof *v);
-
-    /* mmkit; every scenario on a fresh arena */
-    double km_tight[N_TIGHT], cache_tight[N_TIGHT];
-    arena_setup();
-    kmalloc_setup();
-    for (size_t i = 0; i < N_TIGHT; i++) km_tight[i] = tight_mmkit_kmalloc(g_tight_sizes[i], g_tight_iters);
-    kmalloc_teardown();
-    for (size_t i = 0; i < N_TIGHT; i++) {
-        cache_setup(g_tight_sizes[i]);
-        cache_tight[i] = tight_mmkit_cache(g_tight_sizes[i], g_tight_iters);
-        cache_teardown();
-    }
-    arena_teardown();
-    arena_setup();
-    kmalloc_setup();
-    bench_churn_result km_churn = churn_mmkit_kmalloc(CHURN_SIZE, g_objects, v, os_after_alloc, km_after_free);
-    long km_live = g_os_live, km_after = g_os_after;
-    kmalloc_teardown();
-    arena_teardown();
-    arena_setup();
-    cache_setup(CHURN_SIZE);
-    bench_churn_result cache_churn = churn_mmkit_cache(CHURN_SIZE, g_objects, v, os_after_alloc, cache_after_free);
-    long cache_live = g_os_live, cache_after = g_os_after;
-    cache_teardown();
-    arena_teardown();
-    arena_setup();
-    kmalloc_setup();
-    bench_half_result km_half = half_mmkit_kmalloc(CHURN_SIZE, g_objects, v);
-    kmalloc_teardown();
-    arena_teardown();
-    arena_setup();
-    cache_setup(CHURN_SIZE);
-    bench_half_result cache_half = half_mmkit_cache(CHURN_SIZE, g_objects, v);
-    cache_teardown();
-    arena_teardown();
-    free(v);
-
-    /* peers */
-    static const struct { const char *name, *lib; } peers[] = {
-        {"glibc", NULL},
-        {"jemalloc", "libjemalloc.so.2"},
-        {"mimalloc", "libmimalloc.so.2"},
-        {"tcmalloc", "libtcmalloc_minimal.so.4"},
+    /* every allocator in children of its own, one after the other, mmkit's first */
+    static const struct { const char *name, *lib, *label; } peers[] = {
+        {"mmkit-kmalloc", NULL, "mmkit kmalloc"},
+        {"mmkit-cache", NULL, "mmkit cache"},
+        {"glibc", NULL, "glibc"},
+        {"jemalloc", "libjemalloc.so.2", "jemalloc"},
+        {"mimalloc", "libmimalloc.so.2", "mimalloc"},
+        {"tcmalloc", "libtcmalloc_minimal.so.4", "tcmalloc"},
     };
     enum { NPEERS = sizeof peers / sizeof peers[0] };
     peer_result pr[NPEERS];
-    for (int i = 0; i < NPEERS; i++) run_peer(self, peers[i].name, peers[i].lib, args, &pr[i]);
+    for (int i = 0; i < NPEERS; i++) {
+        if (!listed(g_only, peers[i].name)) {
+            memset(&pr[i], 0, sizeof pr[i]);
+            pr[i].name = NULL;
+            continue;
+        }
+        run_peer(self, peers[i].name, peers[i].lib, args, &pr[i]);
+        pr[i].name = peers[i].label;
+    }
 
     printf("tight: %ld alloc+free pairs, median of %d runs; churn: %ld objects of %d bytes\n\n",
            g_tight_iters, BENCH_TIGHT_REPS, g_objects, CHURN_SIZE);
     printf("| allocator       | tight 64 | tight 256 | tight 1024 | churn alloc | churn free "
            "| churn re-alloc | overhead live | kept after free |\n");
     printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    print_row("mmkit kmalloc", km_tight, &km_churn, km_live, km_after);
-    print_row("mmkit cache", cache_tight, &cache_churn, cache_live, cache_after);
     for (int i = 0; i < NPEERS; i++) {
+        if (!pr[i].name) continue;
         if (pr[i].present)
             print_row(pr[i].name, pr[i].tight, &pr[i].churn, pr[i].live_bytes, pr[i].after_bytes);
         else
@@ -494,9 +544,8 @@ int main(int argc, char **argv) {
     printf("\nrandom half: %ld objects of %d bytes live, free a random 50%%, allocate as many again "
            "(ns per op)\n\n| allocator       | free 50%% | re-alloc 50%% |\n|---|--:|--:|\n",
            g_objects, CHURN_SIZE);
-    print_half_row("mmkit kmalloc", &km_half);
-    print_half_row("mmkit cache", &cache_half);
     for (int i = 0; i < NPEERS; i++) {
+        if (!pr[i].name) continue;
         if (pr[i].half_present)
             print_half_row(pr[i].name, &pr[i].half);
         else
