@@ -9,6 +9,7 @@
  * (CR4.OSFXSR stays clear), and clang turns struct copies into SSE moves at -O2 without it. */
 #define MMKIT_TLB_X86_64_BACKENDS /* mmkit_tlb_x86_flush_local[_invpcid]: defined here */
 #include "arch.h"
+#include "abi.h"
 #include "multiboot.h"
 #include "x86.h"
 
@@ -32,7 +33,8 @@ _Static_assert(offsetof(struct arch_frame, ss) == 21 * 8, "entry.S FRAME_SS");
 extern const uint64_t x86_isr_table[48];
 extern const uint64_t x86_isr_syscall;
 extern uint32_t boot_mb_magic, boot_mb_info, boot_la57;
-extern uint64_t x86_trap_cr2;
+extern uint64_t x86_trap_cr2, x86_trap_stack_top;
+void x86_syscall_entry(void);
 extern char __kernel_start[], __kernel_end[];
 void x86_gdt_load(const void *gdtr, uint16_t tss_selector);
 void x86_enter_user(struct arch_frame *f);
@@ -40,6 +42,7 @@ void x86_main(void);
 void x86_kernel_trap(struct arch_frame *f);
 
 const uint64_t arch_user_pte_extra = 0;
+const uint64_t arch_user_image_va = USER_IMAGE_VA; /* where user.ld links the image */
 
 /* ---- console, exit ------------------------------------------------------------------------ */
 
@@ -189,6 +192,7 @@ static void tables_setup(void) {
              (base >> 24 & 0xffu) << 56; /* 0x28 available 64-bit TSS */
     gdt[6] = base >> 32;
     tss.rsp[0] = (uint64_t)(uintptr_t)(trap_stack + sizeof trap_stack);
+    x86_trap_stack_top = tss.rsp[0];
     tss.ist[0] = (uint64_t)(uintptr_t)(df_stack + sizeof df_stack);
     tss.iomap_base = sizeof tss; /* no I/O bitmap: ring 3 has no port access */
     g.limit = sizeof gdt - 1;
@@ -199,6 +203,13 @@ static void tables_setup(void) {
     i.limit = sizeof idt - 1;
     i.base = (uint64_t)(uintptr_t)idt;
     __asm__ volatile("lidt %0" ::"m"(i));
+    /* SYSCALL as a second way in (user_arch.h: KX86_USER_SYSCALL_INSN): kernel CS 0x08 / SS
+     * 0x10; the SYSRET base 0x10 would give SS 0x1b, CS 0x23 (the return is IRETQ anyway);
+     * FMASK clears IF, TF, DF, AC and NT on entry */
+    wrmsr(MSR_STAR, (uint64_t)0x10 << 48 | (uint64_t)SEL_KCODE << 32);
+    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)x86_syscall_entry);
+    wrmsr(MSR_FMASK, 0x47700u);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
 }
 
 static void pic_pit_setup(bool timer) {

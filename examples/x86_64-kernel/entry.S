@@ -8,7 +8,7 @@
  * turns on PAE (+LA57), EFER.LME+NXE, CR0.PG+WP and jumps to 64-bit code, which calls
  * x86_main() (arch.c) on the boot stack. The kernel then builds its real tables with mmkit.
  *
- * Traps: one stub per vector (0-47, 0x80) pushes a dummy error code where the CPU pushes
+ * Traps: one stub per vector (0-47, 0x80; SYSCALL builds the same frame) pushes a dummy error code where the CPU pushes
  * none and the vector, then the general registers. From ring 3 (CS.RPL = 3, entered on
  * TSS.rsp0) the 22 quadwords are copied into the running task's arch_frame and the kernel
  * context saved by x86_enter_user() is resumed: x86_enter_user() "returns" at the trap. From
@@ -220,6 +220,24 @@ x86_enter_user:
     movq    9*8(%rdi), %rdi
     iretq
 
+/* SYSCALL from ring 3 (EFER.SCE, LSTAR = here, FMASK clears IF/TF/DF/AC/NT): the CPU saved
+ * RIP in RCX and RFLAGS in R11 and did not switch stacks. Switch to the trap stack
+ * (x86_trap_stack_top, = TSS.rsp0) and build the frame an `int $0x80` would have pushed
+ * (SS, RSP, RFLAGS, CS, RIP, error 0, vector 0x80), so both instructions share the trap path
+ * and the return (IRETQ; SYSRET is never used). One CPU, IF clear: the scratch word is safe. */
+    .global x86_syscall_entry
+x86_syscall_entry:
+    movq    %rsp, x86_syscall_rsp(%rip)
+    movq    x86_trap_stack_top(%rip), %rsp
+    pushq   $0x1b                   /* SS: user data */
+    pushq   x86_syscall_rsp(%rip)
+    pushq   %r11                    /* RFLAGS */
+    pushq   $0x23                   /* CS: user code */
+    pushq   %rcx                    /* RIP after the SYSCALL */
+    pushq   $0
+    pushq   $0x80
+    jmp     trap_common
+
 /* Kernel probes (the arch self-test, selftest/): one access that may fault. When
  * x86_probe_armed is set, x86_kernel_trap() turns a #PF or #GP into a return of -1 from the
  * probe (these leaf functions keep RSP at their return address). */
@@ -351,3 +369,6 @@ boot_la57:      .long 0
 x86_kernel_rsp: .quad 0
 x86_cur_frame:  .quad 0
 x86_trap_cr2:   .quad 0
+    .global x86_syscall_rsp, x86_trap_stack_top
+x86_syscall_rsp:    .quad 0
+x86_trap_stack_top: .quad 0

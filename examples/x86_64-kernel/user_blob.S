@@ -11,8 +11,6 @@ arch_user_image_load_end:
 
     .section .rodata
     .balign 8
-    .global arch_user_image_va, arch_user_image_size
-arch_user_image_va:                 /* USER_IMAGE_VA of abi.h (the core checks they agree) */
-    .quad   0x4000000000
+    .global arch_user_image_size    /* arch_user_image_va: arch.c, from abi.h's USER_IMAGE_VA */
 arch_user_image_size:
     .quad   arch_user_image_load_end - arch_user_image_load

@@ -19,7 +19,7 @@
 #define VEC_PF      14u
 #define VEC_IRQ0    32u            /* the 8259 pair remapped to 32..47; IRQ0 = PIT */
 #define VEC_SYSCALL 0x80u          /* int $0x80, gate DPL 3 */
-#define INT80_LEN   2u             /* CD 80 */
+#define INT80_LEN   2u             /* CD 80; SYSCALL (0F 05) is 2 bytes too */
 
 #define CR0_WP (1ull << 16)
 #define CR0_PG (1ull << 31)
@@ -30,7 +30,11 @@
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
 #define MSR_EFER 0xC0000080u
+#define EFER_SCE (1ull << 0)
 #define EFER_LMA (1ull << 10)
+#define MSR_STAR 0xC0000081u
+#define MSR_LSTAR 0xC0000082u
+#define MSR_FMASK 0xC0000084u
 #define EFER_NXE (1ull << 11)
 
 /* RFLAGS bits user code may set (CF PF AF ZF SF DF OF); IF and bit 1 are forced on, IOPL,
@@ -68,6 +72,9 @@ static inline uint8_t inb(uint16_t port) {
 static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline void wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 static inline uint64_t rdmsr(uint32_t msr) {
     uint32_t lo, hi;

@@ -613,6 +613,7 @@ void kernel_main(const arch_boot_info *boot) {
     spawn(ST_INT14, "int14");
     spawn(ST_PORT_IO, "port-io");
     spawn(ST_NONCANONICAL, "noncanonical");
+    spawn(ST_SYSCALL_INSN, "syscall-insn");
     if (timer) spawn(ST_SPIN, "spin");
     schedule();
     say("report: %u traps, %u gather flushes through arch_tlb_flush_local\n", traps, flushes);
@@ -647,6 +648,9 @@ void kernel_main(const arch_boot_info *boot) {
     o = find(ST_REGS, false, 0);
     check("user_regs_preserved", o && !o->killed && o->status == 0 && regcheck == 0,
           "14 patterned registers: in the frame at int $0x80 and unchanged after a #PF and the call");
+    o = find(ST_SYSCALL_INSN, false, 0);
+    check("user_syscall_insn", o && !o->killed && o->status == 0,
+          "SYSCALL (LSTAR entry, own stack switch) reaches the same calls as int $0x80: getpid, write");
     check("user_kernel_page", pf_kill(find(ST_KERNEL_READ, false, 0), 0x5, MMKIT_ENOENT),
           "a ring-3 read of a supervisor page: #PF(P|U), outside every region: killed");
     check("user_segv", pf_kill(find(ST_SEGV, false, 0), 0x6, MMKIT_ENOENT),

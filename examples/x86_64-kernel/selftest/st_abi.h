@@ -21,6 +21,7 @@
 #define ST_SPIN         8u  /* loops forever: only the timer gets the CPU back */
 #define ST_REGS         9u  /* registers survive a page fault and a system call */
 #define ST_NONCANONICAL 10u /* jumps to a non-canonical address -> #GP */
+#define ST_SYSCALL_INSN 11u /* system calls through SYSCALL instead of int $0x80 */
 
 #define ST_HEAP_PAGES 512u /* 2 MiB at USER_HEAP_VA: one whole leaf table, which a
                                 * table-sharing fork shares */

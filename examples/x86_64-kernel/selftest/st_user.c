@@ -71,6 +71,19 @@ static uint64_t fork_once(uint64_t mode, uint64_t tag) {
     return bad | (uint64_t)(st != 0) << 1;
 }
 
+/* the SYSCALL instruction reaches the same system calls: getpid agrees with int $0x80's,
+ * a write prints, and the registers the CPU does not clobber survive */
+static uint64_t syscall_insn(void) {
+    static const char msg[] = "hello through the SYSCALL instruction\n";
+    uint64_t bad = 0, keep = 0x1234567890abcdefull;
+    __asm__ volatile("" : "+r"(keep));
+    bad |= user_syscall_insn(SYS_GETPID, 0, 0, 0) != user_syscall(SYS_GETPID, 0, 0, 0);
+    bad |= (uint64_t)(user_syscall_insn(SYS_WRITE, (uint64_t)(uintptr_t)msg, sizeof msg - 1, 0) != sizeof msg - 1) << 1;
+    __asm__ volatile("" : "+r"(keep));
+    bad |= (uint64_t)(keep != 0x1234567890abcdefull) << 2;
+    return bad;
+}
+
 __attribute__((section(".text.entry"), noreturn, used)) void user_start(uint64_t role);
 void user_start(uint64_t role) {
     switch (role) {
@@ -83,6 +96,7 @@ void user_start(uint64_t role) {
     case ST_PORT_IO: __asm__ volatile("outb %%al, $0x80" ::"a"(0)); break;
     case ST_SPIN: for (;;) __asm__ volatile(""); break;
     case ST_REGS: leave(st_regs(USER_HEAP_VA + 40u * PAGE));
+    case ST_SYSCALL_INSN: leave(syscall_insn());
     case ST_NONCANONICAL: __asm__ volatile("jmp *%0" ::"r"(0x8000000000000000ull)); break;
     default: break;
     }
