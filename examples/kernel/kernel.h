@@ -99,6 +99,7 @@ typedef struct task {
     char name[16];
     task_state state;
     bool killed;
+    bool forked;                 /* made by fork() */
     bool reap_later;             /* ended while running: reaped when its trap is done */
     uint32_t parent;             /* slot of the parent, NO_TASK */
     uint32_t wait_for;           /* T_WAITING: the child's pid */
@@ -124,7 +125,7 @@ extern task *current;
 /* ---- vm.c ---- */
 typedef struct kstats {
     uint64_t forks_classic, forks_share, evictions, refaults, swap_writes, swap_reads,
-        aging_passes, kills, segv, user_faults, traps, kernel_map_leaf;
+        aging_passes, kills, segv, user_faults, traps, kernel_map_leaf, consumers_deferred;
     uint64_t swap_used, swap_peak;
 } kstats;
 extern kstats kst;
@@ -143,6 +144,8 @@ int vm_sbrk(task *t, uint64_t incr, uint64_t *old);
 void vm_tick(void);                     /* aging, background reclaim */
 int vm_task_consumer(task *t);          /* register t with the OOM policy */
 void vm_task_release(task *t);          /* everything t holds goes back */
+void vm_consumer_retire(uint32_t id);   /* remove t's OOM consumer now, or once it holds nothing */
+unsigned vm_consumers_retry(void);      /* retired consumers still waiting */
 void vm_stats_report(void);
 int vm_check(void);
 bool vm_no_leaks(uint64_t *frames_live, uint64_t *buddy_free);

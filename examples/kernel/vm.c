@@ -596,16 +596,36 @@ int vm_task_consumer(task *t) {
 }
 
 void vm_task_release(task *t) {
-    mmkit_oom_consumer_info ci;
     space_destroy(t);
     swap_release_all(t);
     if (t->has_reserve) {
         user_free(NULL, t->reserve, 0);
         t->has_reserve = false;
     }
-    if (mmkit_oom_consumer_get(&oom, t->consumer, &ci) == MMKIT_OK && ci.usage == 0 &&
-        mmkit_oom_consumer_remove(&oom, t->consumer) == MMKIT_OK)
-        t->consumer = MMKIT_OOM_NONE;
+}
+
+/* A task's OOM consumer goes with the task, except while frames it was charged for are still
+ * mapped by others: a COW page it allocated stays charged to it after a fork, and the library
+ * has no way to move a charge. Such a consumer is kept, never a victim again (adj -1000), and
+ * removed once the last of those frames is freed (uncharged to it). */
+static uint32_t retired[2 * MAX_TASKS];
+static unsigned nretired;
+
+void vm_consumer_retire(uint32_t id) {
+    if (id == MMKIT_OOM_NONE || mmkit_oom_consumer_remove(&oom, id) == MMKIT_OK) return;
+    mmkit_oom_consumer_set_adj(&oom, id, MMKIT_OOM_ADJ_NEVER);
+    if (nretired < sizeof retired / sizeof retired[0]) retired[nretired++] = id;
+    else kpanic("too many retired OOM consumers", id);
+    kst.consumers_deferred++;
+}
+
+unsigned vm_consumers_retry(void) {
+    unsigned i = 0;
+    while (i < nretired) {
+        if (mmkit_oom_consumer_remove(&oom, retired[i]) == MMKIT_OK) retired[i] = retired[--nretired];
+        else i++;
+    }
+    return nretired;
 }
 
 /* every AGE_EVERY traps: accessed bits -> LRU touches, the level, background reclaim to high */
@@ -778,6 +798,7 @@ bool vm_no_leaks(uint64_t *frames_live, uint64_t *buddy_free) {
     *frames_live = cs.frames_live;
     *buddy_free = bs.free_frames;
     return cs.frames_live == 0 && bs.free_frames == mem.free_at_boot && kst.swap_used == 0 &&
+           vm_consumers_retry() == 0 &&
            mem.user_used == 1; /* the zero frame */
 }
 
@@ -798,6 +819,8 @@ void vm_stats_report(void) {
             "LRU inserts %lu, aged touches %lu in %lu aging passes, skipped %lu\n",
             kst.evictions, kst.refaults, kst.swap_writes, kst.swap_reads, kst.swap_peak, SWAP_SLOTS,
             ls.inserts, ls.aged, kst.aging_passes, ls.skipped);
+    kprintf("oom: %lu consumer(s) outlived their task (charged frames a child still mapped)\n",
+            kst.consumers_deferred);
     kprintf("oom: %lu kills, %lu slow allocations, %lu reclaim runs, %lu frames reclaimed; budget peak %lu/%u\n",
             os.kills, os.slow_allocs, os.reclaim_runs, os.reclaimed_frames, mem.user_peak,
             USER_BUDGET_FRAMES);

@@ -129,6 +129,30 @@ static uint64_t forker(void) {
         }
         failures += bad + (st != 0);
     }
+    /* an orphan: a child writes 8 pages (its own copies), forks a grandchild and exits without
+     * waiting; the grandchild outlives it and still reads those pages */
+    {
+        uint64_t pid = sys(SYS_FORK, FORK_CLASSIC, 0, 0), st;
+        if (pid == (uint64_t)-1) return 102;
+        if (pid == 0) {
+            uint64_t g;
+            fill(heap, 0, 8, 0x400u);
+            g = sys(SYS_FORK, FORK_SHARE, 0, 0);
+            if (g == (uint64_t)-1) user_exit(1);
+            if (g == 0) {
+                uint64_t gbad;
+                for (unsigned y = 0; y < 4; y++) sys(SYS_YIELD, 0, 0, 0); /* its parent exits */
+                gbad = verify(heap, 0, 8, 0x400u) + verify(heap, 8, 16, 0x201u) +
+                       verify(heap, 16, FORK_PAGES, 0x101u);
+                if (gbad) put_num("orphan: wrong words: ", gbad);
+                else say("orphan: its exited parent's pages are intact", "");
+                user_exit(gbad ? 1 : 0);
+            }
+            user_exit(0);
+        }
+        st = sys(SYS_WAIT, pid, 0, 0);
+        failures += st != 0;
+    }
     return failures ? 1 : 0;
 }
 
