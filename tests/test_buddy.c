@@ -513,6 +513,32 @@ static void test_free_bad_input(void **state) {
     assert_int_equal(mmkit_buddy_free(&in.b, a3, 3), MMKIT_OK);
     expect_free(&in.b, a3, 3, MMKIT_EDOUBLE);
     expect_free(&in.b, a3 + PG, 0, MMKIT_EDOUBLE);            /* a frame inside a free block */
+    {   /* the same in the top region, where the fast paths test alignment and range with one
+         * rotate of pa - base (a misaligned or out-of-range pa must not alias a valid bit) */
+        mmkit_range top;
+        mmkit_paddr t0, t3;
+        mmkit_buddy_stats st = stats(&in.b);
+        assert_int_equal(mmkit_buddy_region_get(&in.b, st.regions - 1u, &top), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &t0), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_alloc(&in.b, 3, 0, &t3), MMKIT_OK);
+        assert_true(t0 >= top.base && t3 >= top.base);
+        expect_free(&in.b, t0 + 8, 0, MMKIT_EALIGN);
+        expect_free(&in.b, t0 + PG / 2, 0, MMKIT_EALIGN);
+        expect_free(&in.b, t3 + PG, 3, MMKIT_EALIGN);
+        expect_free(&in.b, t3 + 8 * PG / 2, 3, MMKIT_EALIGN);
+        expect_free(&in.b, t3 + 8, 3, MMKIT_EALIGN);
+        expect_free(&in.b, top.base - PG, 0, MMKIT_ERANGE);   /* just below the top region */
+        expect_free(&in.b, top.base + top.size, 0, MMKIT_ERANGE); /* just past its end */
+        expect_free(&in.b, UINT64_MAX & ~(uint64_t)(PG - 1), 0, MMKIT_ERANGE); /* wraps */
+        expect_free(&in.b, UINT64_MAX & ~(uint64_t)(8 * PG - 1), 3, MMKIT_ERANGE);
+        expect_free(&in.b, t0, 3, (t0 & (8 * PG - 1)) ? MMKIT_EALIGN : MMKIT_EINVAL);
+        expect_free(&in.b, t3, 0, MMKIT_EINVAL);             /* wrong order, smaller */
+        assert_int_equal(mmkit_buddy_free(&in.b, t0, 0), MMKIT_OK);
+        expect_free(&in.b, t0, 0, MMKIT_EDOUBLE);
+        assert_int_equal(mmkit_buddy_free(&in.b, t3, 3), MMKIT_OK);
+        expect_free(&in.b, t3, 3, MMKIT_EDOUBLE);
+        CHECK_OK(&in.b);
+    }
     unmake(&in);
 }
 
@@ -846,7 +872,8 @@ static void test_check_detects_corruption(void **state) {
     /* a summary bit lost, or one set past the last word */
     assert_true(r->ord[0].nlv > 1);
     {
-        size_t c = 0, save_pend;
+        size_t c = 0;
+        uint64_t save_pend;
         uint64_t save_sum;
         mmkit_paddr pa2; /* splits a block in region 0: its order-0 buddy stays free */
         assert_int_equal(mmkit_buddy_alloc(&in.b, 0, MMKIT_ALLOC_LIMIT(21), &pa2), MMKIT_OK);
@@ -872,13 +899,19 @@ static void test_check_detects_corruption(void **state) {
         size_t zero_word = 0;
         while (zero_word < t1->words[0] && t1->lv[0][zero_word * 2]) zero_word++;
         assert_true(zero_word < t1->words[0]);
-        CORRUPT_T(size_t, t1->pend, zero_word + 1);
-        CORRUPT_T(size_t, t->pend, t->words[0] + 1);
+        CORRUPT_T(uint64_t, t1->pend, ((uint64_t)zero_word << 6) | 63u);
+        CORRUPT_T(uint64_t, t->pend, ((uint64_t)t->words[0] << 6) | 63u);
+        CORRUPT_T(uint64_t, t->pend, 1); /* not of the form (word << 6) | 63 */
     }
     /* counters */
     CORRUPT(r->ord[3].nfree, r->ord[3].nfree + 1);
     /* a hint outside the bitmap, a stale cached region size, a wrong top region */
     CORRUPT(r->ord[2].hint, r->ord[2].nbits);
+    /* the fast paths' cached block address and order limits */
+    CORRUPT(r->ord[0].base_pa, r->ord[0].base_pa + PG);
+    CORRUPT(r->ord[3].base_pa, r->ord[3].base_pa ^ ((uint64_t)PG << 3));
+    CORRUPT_T(unsigned, in.b.lim, in.b.lim + 1u);
+    CORRUPT_T(unsigned, in.b.lim0, 0u);
     CORRUPT(r->nframes, r->nframes + 1);
     CORRUPT(in.b.free_frames, in.b.free_frames + 1);
     {

@@ -382,7 +382,9 @@ typedef struct mmkit__buddy_order { /* one order of one region */
     uint64_t nbits;            /* blocks (partial ones at the edges included, never marked) */
     uint64_t nfree;            /* free blocks */
     uint64_t hint;             /* bit of the block made free last (always < nbits): LIFO reuse */
-    size_t pend;               /* 1 + level-0 word whose summary bits are not set yet, or 0 */
+    mmkit_paddr base_pa;       /* address of bit 0's block: base << (order + page shift) */
+    uint64_t pend;             /* level-0 word whose summary bits are not set yet, as
+                                * (word << 6) | 63 (the index of any of its bits | 63), or 0 */
     unsigned nlv;              /* summary levels + 1 */
     uint64_t *lv[MMKIT__BUDDY_LEVELS];
     size_t words[MMKIT__BUDDY_LEVELS];
@@ -404,6 +406,9 @@ typedef struct mmkit__buddy_region {
 
 struct mmkit_buddy {
     unsigned max_order;                       /* 0: zeroed (never initialised) */
+    unsigned lim;                             /* max_order + 1 with a top region, else 0, */
+    unsigned lim0;                            /* 1 with a top region, else 0: the fast paths'
+                                               * one test of order, initialisation and top */
     unsigned nregions;
     mmkit__buddy_region *top;                 /* region[nregions - 1], or NULL */
     mmkit_pfn run_lo, run_next, run_end;      /* the order-0 run in top (see DESIGN), or 0s */
@@ -455,6 +460,10 @@ extern "C" {
 
 /* ---- bitmap with summary tree ------------------------------------------------------------ */
 
+/* The pend value of the level-0 word holding bit i (one OR, never 0), and the word of a pend
+ * value. */
+#define MMKIT__BUDDY_PEND(i) ((uint64_t)(i) | 63u)
+#define MMKIT__BUDDY_PEND_WORD(p) ((p) >> 6)
 /* Word wi of level l (level 0 is interleaved with the A words). */
 #define MMKIT__BUDDY_W(t, l, wi) ((t)->lv[l][(size_t)(wi) << ((l) == 0)])
 
@@ -493,7 +502,7 @@ static void mmkit__buddy_bt_up_clear(mmkit__buddy_order *t, uint64_t i) {
  * order and region is pending, so every bound stays as documented. */
 static inline void mmkit__buddy_bt_flush(mmkit__buddy_order *t) {
     if (t->pend) {
-        mmkit__buddy_bt_up_set(t, t->pend - 1u);
+        mmkit__buddy_bt_up_set(t, MMKIT__BUDDY_PEND_WORD(t->pend));
         t->pend = 0;
     }
 }
@@ -504,12 +513,12 @@ static inline void mmkit__buddy_bt_flush(mmkit__buddy_order *t) {
 static MMKIT__BUDDY_NOINLINE void mmkit__buddy_word_on(mmkit__buddy_region *r, unsigned o, uint64_t wi) {
     mmkit__buddy_order *t = &r->ord[o];
     mmkit__buddy_bt_flush(t);
-    t->pend = (size_t)wi + 1u;
+    t->pend = MMKIT__BUDDY_PEND(wi << 6);
     r->omask |= (uint32_t)1 << o;
 }
 static MMKIT__BUDDY_NOINLINE void mmkit__buddy_word_off(mmkit__buddy_region *r, unsigned o, uint64_t wi) {
     mmkit__buddy_order *t = &r->ord[o];
-    if (t->pend == (size_t)wi + 1u) t->pend = 0;
+    if (t->pend == MMKIT__BUDDY_PEND(wi << 6)) t->pend = 0;
     else mmkit__buddy_bt_up_clear(t, wi);
     if (!t->nfree) r->omask &= ~((uint32_t)1 << o);
 }
@@ -524,7 +533,7 @@ static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_wset(mmkit__buddy_region *r, u
     t->hint = i;
     if (!old) { /* the word turns non-zero: it becomes the pending one */
         if (MMKIT__LIKELY(!t->pend)) {
-            t->pend = (size_t)(i >> 6) + 1u;
+            t->pend = MMKIT__BUDDY_PEND(i);
             r->omask |= (uint32_t)1 << o;
         } else {
             mmkit__buddy_word_on(r, o, i >> 6);
@@ -538,7 +547,7 @@ static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_wclear(mmkit__buddy_region *r,
     *w = v;
     t->nfree--;
     if (!v) { /* the word turns zero: usually the pending one (its summary bits were never set) */
-        if (MMKIT__LIKELY(t->pend == (size_t)(i >> 6) + 1u)) {
+        if (MMKIT__LIKELY(t->pend == MMKIT__BUDDY_PEND(i))) {
             t->pend = 0;
             if (!t->nfree) r->omask &= ~((uint32_t)1 << o);
         } else {
@@ -618,6 +627,7 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
         uint64_t words = (nbits + 63u) >> 6;
         if (r) {
             r->ord[o].base = (start >> o) & ~(uint64_t)63;
+            r->ord[o].base_pa = mmkit_pfn_to_paddr(r->ord[o].base << o);
             r->ord[o].nbits = nbits;
         }
         for (l = 0;; l++) {
@@ -1005,6 +1015,8 @@ static void mmkit__buddy_region_insert(mmkit_buddy *b, mmkit__buddy_region *r) {
     r->index = i;
     b->nregions++;
     b->top = b->region[b->nregions - 1u];
+    b->lim = b->max_order + 1u;
+    b->lim0 = 1u;
     b->total_frames += r->end - r->start;
 }
 
@@ -1022,6 +1034,8 @@ static void mmkit__buddy_region_remove(mmkit_buddy *b, unsigned i) {
     }
     b->nregions--;
     b->top = b->nregions ? b->region[b->nregions - 1u] : NULL;
+    b->lim = b->nregions ? b->max_order + 1u : 0u;
+    b->lim0 = b->nregions ? 1u : 0u;
 }
 
 /* Free frames [p, e) of r as maximal aligned blocks (merging with free buddies). */
@@ -1390,7 +1404,7 @@ static MMKIT__BUDDY_FORCEINLINE void mmkit__buddy_split(mmkit__buddy_region *r, 
         t->hint = i;
         if (!old) { /* as in mmkit__buddy_wset */
             if (MMKIT__LIKELY(!t->pend)) {
-                t->pend = (size_t)(i >> 6) + 1u;
+                t->pend = MMKIT__BUDDY_PEND(i);
                 on |= (uint32_t)1 << o;
             } else {
                 mmkit__buddy_word_on(r, o, i >> 6);
@@ -1469,17 +1483,12 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_slowpath(mmkit_budd
 }
 
 #if !MMKIT_DEBUG
-/* Order-0 free-bit word wi of the top region r turned zero: the rare half of
- * mmkit__buddy_wclear, out of line (the fast path then needs no stack frame). */
+/* The order-0 F word of the top region r holding bit i turned zero while it was not the
+ * pending one: the rare half of mmkit__buddy_wclear, out of line (the fast path then needs
+ * no stack frame). */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc0_word_off(mmkit__buddy_region *r,
-                                                                      uint64_t wi) {
-    mmkit__buddy_order *t = &r->ord[0];
-    if (MMKIT__LIKELY(t->pend == (size_t)wi + 1u)) {
-        t->pend = 0;
-        if (!t->nfree) r->omask &= ~1u;
-    } else {
-        mmkit__buddy_word_off(r, 0, wi);
-    }
+                                                                      uint64_t i) {
+    mmkit__buddy_word_off(r, 0, i >> 6);
     return MMKIT_OK;
 }
 #endif
@@ -1536,10 +1545,8 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_word_off(mmkit__bud
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, unsigned order,
                                                               uint32_t flags, mmkit_paddr *pa) {
 #if !MMKIT_DEBUG
-    mmkit__buddy_region *r;
-    if (MMKIT__LIKELY(b && pa && (r = b->top) != NULL && order <= b->max_order &&
-                      !(flags & ~MMKIT_ALLOC_NORECLAIM))) {
-        mmkit__buddy_order *t = &r->ord[order];
+    if (MMKIT__LIKELY(b && pa && !(flags & ~MMKIT_ALLOC_NORECLAIM) && order < b->lim)) {
+        mmkit__buddy_order *t = &b->top->ord[order];
         uint64_t i = t->hint;
         uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), f = w[0];
         uint64_t bit = (uint64_t)1 << (i & 63u);
@@ -1549,9 +1556,9 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, u
             w[1] |= bit;
             t->nfree--;
             b->free_frames -= mmkit_order_frames(order);
-            *pa = mmkit_pfn_to_paddr((t->base + i) << order);
+            *pa = t->base_pa + (i << (MMKIT_PAGE_SHIFT + order));
             if (!f) { /* the word is empty now; usually it is the pending one */
-                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
+                if (MMKIT__UNLIKELY(t->pend != MMKIT__BUDDY_PEND(i)))
                     return mmkit__buddy_alloc_word_off(b->top, order, i >> 6);
                 t->pend = 0;
                 if (!t->nfree) b->top->omask &= ~((uint32_t)1 << order);
@@ -1569,23 +1576,22 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, u
 MMKIT_API mmkit_status mmkit_buddy_alloc(mmkit_buddy *b, unsigned order, uint32_t flags,
                                          mmkit_paddr *pa) {
 #if !MMKIT_DEBUG
-    mmkit__buddy_region *r;
-    if (MMKIT__LIKELY(order == 0 && b && pa && !(flags & ~MMKIT_ALLOC_NORECLAIM) &&
-                      (r = b->top) != NULL)) {
+    /* order < lim0: order 0, an initialised instance with a top region */
+    if (MMKIT__LIKELY(b && pa && !(flags & ~MMKIT_ALLOC_NORECLAIM) && order < b->lim0)) {
         /* the hint's F bit set means a free frame (no omask test needed) */
+        mmkit__buddy_region *r = b->top;
         mmkit__buddy_order *t = &r->ord[0];
         uint64_t i = t->hint, *w = MMKIT__BUDDY_PAIR(t->lv[0], i), f = w[0];
         uint64_t bit = (uint64_t)1 << (i & 63u);
         if (MMKIT__LIKELY(f & bit)) {
-            f ^= bit;
-            w[0] = f;
+            w[0] ^= bit;
             w[1] |= bit;
             t->nfree--;
             b->free_frames--;
-            *pa = mmkit_pfn_to_paddr(t->base + i);
-            if (!f) { /* the word is empty now; usually it is the pending one */
-                if (MMKIT__UNLIKELY(t->pend != (size_t)(i >> 6) + 1u))
-                    return mmkit__buddy_alloc0_word_off(r, i >> 6);
+            *pa = t->base_pa + (i << MMKIT_PAGE_SHIFT);
+            if (f == bit) { /* the word is empty now; usually it is the pending one */
+                i = MMKIT__BUDDY_PEND(i);
+                if (MMKIT__UNLIKELY(t->pend != i)) return mmkit__buddy_alloc0_word_off(r, i);
                 t->pend = 0;
             }
             return MMKIT_OK;
@@ -1694,7 +1700,7 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b,
     if (MMKIT__UNLIKELY(!f)) { /* the word was empty: it becomes the pending one */
         if (t->pend) mmkit__buddy_word_on(r, order, i >> 6);
         else {
-            t->pend = (size_t)(i >> 6) + 1u;
+            t->pend = MMKIT__BUDDY_PEND(i);
             r->omask |= (uint32_t)1 << order;
         }
     }
@@ -1702,11 +1708,11 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_slow(mmkit_buddy *b,
 }
 
 #if !MMKIT_DEBUG
-/* Order-0 free-bit word wi of the top region r turned non-zero while another word is pending:
- * flush that one, out of line (the fast path then needs no stack frame). */
+/* The order-0 F word of the top region r holding bit i turned non-zero while another word
+ * is pending: flush that one, out of line (the fast path then needs no stack frame). */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__buddy_region *r,
-                                                                    uint64_t wi) {
-    mmkit__buddy_word_on(r, 0, wi);
+                                                                    uint64_t i) {
+    mmkit__buddy_word_on(r, 0, i >> 6);
     return MMKIT_OK;
 }
 #endif
@@ -1740,12 +1746,11 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_word_on(mmkit_buddy 
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mmkit_paddr pa,
                                                              unsigned order) {
 #if !MMKIT_DEBUG
-    mmkit__buddy_region *r;
-    if (MMKIT__LIKELY(b && (r = b->top) != NULL && order <= b->max_order)) {
-        mmkit_pfn blk = pa >> (MMKIT_PAGE_SHIFT + order);
-        mmkit__buddy_order *t = &r->ord[order];
-        uint64_t i = blk - t->base;
-        if (MMKIT__LIKELY(blk << (MMKIT_PAGE_SHIFT + order) == pa && i < t->nbits)) {
+    if (MMKIT__LIKELY(b && order < b->lim)) { /* initialised, a top region, order <= max */
+        mmkit__buddy_order *t = &b->top->ord[order];
+        unsigned sh = MMKIT_PAGE_SHIFT + order;
+        uint64_t d = pa - t->base_pa, i = (d >> sh) | (d << ((64u - sh) & 63u));
+        if (MMKIT__LIKELY(i < t->nbits)) { /* aligned and in the region (see mmkit_buddy_free) */
             uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
             if (MMKIT__LIKELY(a & bit)) { /* an allocation of exactly this order */
@@ -1758,12 +1763,12 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
                 b->free_frames += mmkit_order_frames(order);
                 if (!f) { /* the word was empty: it becomes the pending one */
                     if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free_word_on(b, order, i >> 6);
-                    t->pend = (size_t)(i >> 6) + 1u;
+                    t->pend = MMKIT__BUDDY_PEND(i);
                     b->top->omask |= (uint32_t)1 << order;
                 }
                 return MMKIT_OK;
             }
-            return mmkit__buddy_free_blk(b, blk, order);
+            return mmkit__buddy_free_blk(b, t->base + i, order);
         }
     }
 #endif
@@ -1776,10 +1781,14 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
  * partial blocks at the region's edges are never marked, so a frame there fails the A test. */
 MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned order) {
 #if !MMKIT_DEBUG
-    mmkit__buddy_region *r;
-    if (MMKIT__LIKELY(order == 0 && b && (r = b->top) != NULL && !(pa & MMKIT_PAGE_MASK))) {
+    if (MMKIT__LIKELY(b && order < b->lim0)) { /* order 0, initialised, a top region */
+        mmkit__buddy_region *r = b->top;
         mmkit__buddy_order *t = &r->ord[0];
-        uint64_t i = mmkit_paddr_to_pfn(pa) - t->base;
+        /* one rotate tests alignment and range: pa - base_pa rotated right by the page shift
+         * is the bit index when pa is page-aligned and in the region, else it is >= nbits
+         * (misaligned low bits land at the top, an address below base_pa wraps) */
+        uint64_t d = pa - t->base_pa;
+        uint64_t i = (d >> MMKIT_PAGE_SHIFT) | (d << (64u - MMKIT_PAGE_SHIFT));
         if (MMKIT__LIKELY(i < t->nbits)) {
             uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), a = w[1], f = w[0];
             uint64_t bit = (uint64_t)1 << (i & 63u);
@@ -1787,20 +1796,19 @@ MMKIT_API mmkit_status mmkit_buddy_free(mmkit_buddy *b, mmkit_paddr pa, unsigned
             if (MMKIT__LIKELY(a & bit)) {
                 if (MMKIT__UNLIKELY((f >> ((i ^ 1u) & 63u)) & 1u)) /* max_order >= 1 */
                     return mmkit__buddy_free_merge(b, 0, i, w);
-                w[1] = a ^ bit;
-                w[0] = f | bit;
+                w[1] ^= bit;
+                w[0] |= bit;
                 t->nfree++;
                 t->hint = i;
                 b->free_frames++;
                 if (!f) { /* the word was empty: it becomes the pending one */
-                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i >> 6);
-                    t->pend = (size_t)(i >> 6) + 1u;
+                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free0_word_on(r, i);
+                    t->pend = MMKIT__BUDDY_PEND(i);
                 }
                 return MMKIT_OK;
             }
+            return mmkit__buddy_free_slow(b, pa, 0);
         }
-        /* pa rebuilt from i, so that it need not stay in a register through the fast path */
-        return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(t->base + i), 0);
     }
 #endif
     return mmkit__buddy_free_k(b, pa, order);
@@ -1964,14 +1972,16 @@ static bool mmkit__buddy_bt_consistent(const mmkit__buddy_order *t) {
     uint64_t tail = t->nbits & 63u;
     if (tail && (MMKIT__BUDDY_W(t, 0, t->words[0] - 1u) >> tail)) return false;
     /* a pending word is non-zero and its summary bit is not set yet */
-    if (t->pend && (t->pend > t->words[0] || !MMKIT__BUDDY_W(t, 0, t->pend - 1u))) return false;
+    if (t->pend && ((t->pend & 63u) != 63u || MMKIT__BUDDY_PEND_WORD(t->pend) >= t->words[0] ||
+                    !MMKIT__BUDDY_W(t, 0, MMKIT__BUDDY_PEND_WORD(t->pend))))
+        return false;
     for (l = 1; l < t->nlv; l++) {
         size_t w;
         for (w = 0; w < t->words[l]; w++) {
             uint64_t expect = 0, j;
             for (j = 0; j < 64u && ((uint64_t)w << 6) + j < t->words[l - 1u]; j++) {
                 uint64_t c = ((uint64_t)w << 6) + j;
-                if (MMKIT__BUDDY_W(t, l - 1u, c) && !(l == 1u && c + 1u == t->pend))
+                if (MMKIT__BUDDY_W(t, l - 1u, c) && !(l == 1u && t->pend && c == MMKIT__BUDDY_PEND_WORD(t->pend)))
                     expect |= (uint64_t)1 << j;
             }
             if (MMKIT__BUDDY_W(t, l, w) != expect) return false;
@@ -1988,7 +1998,8 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
         const mmkit__buddy_order *t = &r->ord[o];
         uint64_t pop = 0, w, tail = t->nbits & 63u;
         if (r->ord[o].base != ((r->start >> o) & ~(uint64_t)63) ||
-            t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u)
+            t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u ||
+            t->base_pa != mmkit_pfn_to_paddr(t->base << o))
             return false;
         /* nothing marked before the region in the first word */
         if (!mmkit__buddy_bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
@@ -2060,7 +2071,9 @@ MMKIT_API mmkit_status mmkit_buddy_check(const mmkit_buddy *b) {
     if (!b || !b->max_order) return MMKIT_EINVAL;
     if (b->max_order > MMKIT_BUDDY_ORDER_LIMIT || b->nregions > MMKIT_BUDDY_MAX_REGIONS)
         return MMKIT_ECORRUPT;
-    if (b->top != (b->nregions ? b->region[b->nregions - 1u] : NULL)) return MMKIT_ECORRUPT;
+    if (b->top != (b->nregions ? b->region[b->nregions - 1u] : NULL) ||
+        b->lim != (b->nregions ? b->max_order + 1u : 0u) || b->lim0 != (b->nregions ? 1u : 0u))
+        return MMKIT_ECORRUPT;
     /* the run: none, or an aligned block of 2^1..2^max_order frames in the top region whose
      * first frame at least is popped */
     if (b->run_end
