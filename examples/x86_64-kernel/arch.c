@@ -416,6 +416,11 @@ void x86_main(void) {
     puts_(" MiB RAM in ");
     putdec(mbi.ram_count);
     puts_(" ranges");
+    if (mbi.modules) {
+        puts_(", ");
+        putdec(mbi.modules);
+        puts_(mbi.modules == 1 ? " module (reserved)" : " modules (reserved)");
+    }
     if (mbi.ignored_bytes) {
         puts_(", ");
         putdec(mbi.ignored_bytes >> 20);
