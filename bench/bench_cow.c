@@ -3,7 +3,8 @@
  *
  * BUILD   cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release -DMMKIT_BUILD_BENCH=ON
  *         cmake --build build/rel --target bench_cow      (or: cc -O2 -Iinclude bench/bench_cow.c)
- * RUN     ./build/rel/bench/bench_cow [--mib N] [--runs R] [--faults N] [--quick]
+ * RUN     ./build/rel/bench/bench_cow [--mib N] [--runs R] [--faults N] [--quick] [--scatter]
+ *                                         [--harvest | --no-harvest]
  *
  * WHAT IS MEASURED (min / median / max over R runs, interleaved: Linux, classic, sharing, ...)
  *   Linux fork   A child process of the bench (forked at start-up, before the bench allocates
@@ -25,8 +26,20 @@
  *                only: after a table-sharing fork the parent's first write into each table
  *                takes it back, and on x86 the rest of that table is writable already.
  *
+ *   --scatter    the parent's frames are handed out in a random order (the free list is
+ *                shuffled before the parent faults its pages in), so fork's reference pass
+ *                sees one-page runs and the per-frame state is touched in random order (what
+ *                a long-running kernel's memory looks like); default: mostly consecutive.
+ *   harvest      (also alone with --harvest; --no-harvest skips it) the aging pass issue 13
+ *                times: mmkit_pagetable_harvest of A over 1 GiB of 4 KiB leaves, and
+ *                mmkit_lru_age (default policy, every page resident) on top, in ns per harvested
+ *                (young) page, for leaves all young and clean-writable (an atomic each: the
+ *                MMU could set D), all young and dirty, all young and read-only (plain stores),
+ *                40% young at random (half of them dirty), and 40% young in 64-page clusters
+ *                (half dirty, a quarter read-only: a working set). CPU time of the thread.
+ *
  * The frames the mmkit address space maps are backed by real memory (the copy path touches
- * them); table pages come from a separate arena.
+ * them); table pages come from the same arena.
  */
 #if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
 #undef _POSIX_C_SOURCE
@@ -46,6 +59,7 @@
 
 #define MMKIT_IMPLEMENTATION
 #include <mmkit/mmkit_cow.h>
+#include <mmkit/mmkit_lru.h>
 
 #define BENCH_NAME "bench_cow"
 #include "bench_common.h"
@@ -56,6 +70,7 @@
 static uint64_t opt_mib = 1024;
 static unsigned opt_runs = 5;
 static uint64_t opt_faults = 65536;
+static bool opt_scatter, opt_harvest = true, opt_harvest_only;
 
 /* ---- the Linux peer: a child that holds N MiB of touched 4 KiB pages ---------------------- */
 /* Protocol over two pipes: the bench writes one byte per measurement ('f': fork once, 'q':
@@ -377,6 +392,156 @@ static BENCH_NOINLINE double memcpy_ns(uint64_t n) {
     return (double)(bench_now_ns() - t0) / (double)n;
 }
 
+/* ---- aging harvest (issue 13's target) ------------------------------------------------------ */
+#define HV_PAGES 262144u /* 1 GiB of 4 KiB leaves */
+#define HV_TABLES 1024u  /* table pages: 512 leaf tables + the upper levels, with room */
+#define HV_RUNS 5u
+static unsigned char *hv_arena;
+static uint32_t hv_stack[HV_TABLES];
+static unsigned hv_n;
+static mmkit_status hv_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
+    (void)ctx;
+    (void)flags;
+    if (order || !hv_n) return MMKIT_ENOMEM;
+    *pa = (mmkit_paddr)hv_stack[--hv_n] * PG;
+    memset(hv_arena + *pa, 0, PG);
+    return MMKIT_OK;
+}
+static mmkit_status hv_free(void *ctx, mmkit_paddr pa, unsigned order) {
+    (void)ctx;
+    (void)order;
+    hv_stack[hv_n++] = (uint32_t)(pa / PG);
+    return MMKIT_OK;
+}
+static void *hv_p2v(void *ctx, mmkit_paddr pa) {
+    (void)ctx;
+    return hv_arena + pa;
+}
+static uint64_t hv_bytes;
+static void hv_count(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)ctx;
+    hv_bytes += m->size;
+}
+static uint64_t cpu_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+/* The A/D/W state of every leaf for scenario m (x86 bits: A 5, D 6, RW 1), set as an MMU and
+ * a kernel would (not timed). Returns the young leaves. */
+static uint64_t hv_set(mmkit_pagetable *pt, mmkit_vaddr va0, unsigned m) {
+    uint64_t rng = bench_rng_seed(11, m), i, young = 0;
+    for (i = 0; i < HV_PAGES; i++) {
+        uint64_t e = 0, r = bench_rng_next(&rng);
+        bool y = true, d = m == 1, w = m != 2;
+        if (mmkit_pagetable_entry_get(pt, va0 + i * PG, 0, &e) != MMKIT_OK) bench_die("entry_get");
+        if (m == 3) { /* random: 40% young, half of those dirty */
+            y = r % 100u < 40u;
+            d = r % 100u < 20u;
+        } else if (m == 4) { /* clusters of 64 pages */
+            uint64_t h = (i / 64u + 1u) * 0x9e3779b97f4a7c15u;
+            h ^= h >> 29;
+            y = h % 100u < 40u;
+            d = (h >> 32) % 4u < 2u;
+            w = (h >> 32) % 4u != 2u;
+        }
+        e &= ~(uint64_t)0x62u; /* A, D, RW */
+        if (w) e |= 0x2u;
+        if (y) e |= 0x20u;
+        if (y && d && w) e |= 0x40u;
+        young += y;
+        if (mmkit_pagetable_entry_set(pt, va0 + i * PG, 0, e) != MMKIT_OK) bench_die("entry_set");
+    }
+    return young;
+}
+static void harvest_table(void) {
+    static const char *const names[5] = {"all young, clean writable", "all young, dirty",
+                                         "all young, read-only", "40% young at random",
+                                         "40% young, 64-page clusters"};
+    const mmkit_vaddr va0 = (mmkit_vaddr)1 << 30;
+    const mmkit_paddr pa0 = (mmkit_paddr)1 << 32;
+    mmkit_pagetable pt;
+    mmkit_pagetable_desc pd;
+    mmkit_frame_map fm;
+    mmkit_frame_map_desc fd;
+    mmkit_range ram;
+    static uint64_t fmem[8];
+    mmkit_lru l;
+    mmkit_lru_desc ld;
+    void *lmem;
+    size_t bytes = 0;
+    unsigned m, r, i;
+    hv_arena = (unsigned char *)bench_xmalloc((size_t)HV_TABLES * PG);
+    for (hv_n = 0; hv_n < HV_TABLES; hv_n++) hv_stack[hv_n] = HV_TABLES - 1u - hv_n;
+    memset(&pd, 0, sizeof pd);
+    pd.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    pd.provider.alloc = hv_alloc;
+    pd.provider.free = hv_free;
+    pd.provider.phys_to_virt = hv_p2v;
+    pd.max_page_size = PG;
+    pd.direct_map = true;
+    if (mmkit_pagetable_init(&pt, &pd) != MMKIT_OK) bench_die("harvest: pagetable_init");
+    for (i = 0; i < HV_PAGES; i++) /* consecutive frames (the harvest merges them into runs) */
+        if (mmkit_pagetable_map(&pt, va0 + (uint64_t)i * PG, pa0 + (uint64_t)i * PG, PG, MMKIT_PTE_RW,
+                                NULL) != MMKIT_OK)
+            bench_die("harvest: map");
+    memset(&fd, 0, sizeof fd);
+    ram.base = pa0;
+    ram.size = (uint64_t)HV_PAGES * PG;
+    fd.ram = &ram;
+    fd.ram_count = 1;
+    fd.mem = fmem;
+    fd.mem_size = sizeof fmem;
+    if (mmkit_frame_map_init(&fm, &fd) != MMKIT_OK) bench_die("harvest: frame map");
+    memset(&ld, 0, sizeof ld);
+    ld.capacity = HV_PAGES;
+    if (mmkit_lru_mem_size(&ld, &bytes) != MMKIT_OK) bench_die("harvest: lru_mem_size");
+    lmem = bench_xmalloc(bytes);
+    ld.mem = lmem;
+    ld.mem_size = bytes;
+    if (mmkit_lru_init(&l, &ld) != MMKIT_OK) bench_die("harvest: lru_init");
+    for (i = 0; i < HV_PAGES; i++)
+        if (mmkit_lru_insert(&l, i, 0) != MMKIT_OK) bench_die("harvest: lru_insert");
+    printf("\naging over 1 GiB of 4 KiB leaves (x86-64), ns per harvested (young) page, thread CPU "
+           "time, min / median / max of %u\n", HV_RUNS);
+    printf("| %-30s | %-24s | %-24s |\n", "leaves", "mmkit_pagetable_harvest", "mmkit_lru_age");
+    printf("|--------------------------------|--------------------------|--------------------------|\n");
+    for (m = 0; m < 5; m++) {
+        double h[HV_RUNS], a[HV_RUNS];
+        uint64_t young = 0, t0;
+        for (r = 0; r < HV_RUNS; r++) {
+            young = hv_set(&pt, va0, m);
+            hv_bytes = 0;
+            t0 = cpu_ns();
+            if (mmkit_pagetable_harvest(&pt, va0, (uint64_t)HV_PAGES * PG, MMKIT_PTE_ACCESSED, hv_count,
+                                        NULL, NULL) != MMKIT_OK)
+                bench_die("harvest");
+            h[r] = (double)(cpu_ns() - t0) / (double)young;
+            if (hv_bytes != young * PG) bench_die("harvest found %llu bytes", (unsigned long long)hv_bytes);
+            (void)hv_set(&pt, va0, m);
+            t0 = cpu_ns();
+            if (mmkit_lru_age(&l, &pt, va0, (uint64_t)HV_PAGES * PG, &fm) != MMKIT_OK) bench_die("lru_age");
+            a[r] = (double)(cpu_ns() - t0) / (double)young;
+        }
+        bench_sort(h, HV_RUNS);
+        bench_sort(a, HV_RUNS);
+        printf("| %-30s | %6.2f / %6.2f / %6.2f | %6.2f / %6.2f / %6.2f |\n", names[m], h[0],
+               bench_pct(h, HV_RUNS, 0.5), h[HV_RUNS - 1], a[0], bench_pct(a, HV_RUNS, 0.5),
+               a[HV_RUNS - 1]);
+        {
+            char what[96];
+            snprintf(what, sizeof what, "harvest 1 GiB, %s", names[m]);
+            bench_record(what, "mmkit", bench_pct(h, HV_RUNS, 0.5), "ns/harvested page");
+            snprintf(what, sizeof what, "lru_age 1 GiB, %s", names[m]);
+            bench_record(what, "mmkit", bench_pct(a, HV_RUNS, 0.5), "ns/harvested page");
+        }
+    }
+    if (mmkit_lru_check(&l) != MMKIT_OK) bench_die("harvest: lru_check");
+    if (mmkit_pagetable_destroy(&pt, NULL, NULL) != MMKIT_OK) bench_die("harvest: destroy");
+    free(lmem);
+    free(hv_arena);
+}
+
 /* ---- results ------------------------------------------------------------------------------- */
 #define MAXRUNS 64
 typedef struct series {
@@ -406,7 +571,9 @@ static void usage(const char *argv0) {
             "  --mib N     address-space size in MiB of 4 KiB pages (default 1024)\n"
             "  --runs R    runs per figure, interleaved (default 5, at most %d)\n"
             "  --faults N  write faults per fault run (default 65536)\n"
-            "  --quick     smoke run: --mib 32 --runs 3 --faults 4096\n",
+            "  --quick     smoke run: --mib 32 --runs 3 --faults 4096\n"
+            "  --scatter   the parent's frames in a random order (one-page runs)\n"
+            "  --harvest   only the aging-harvest table; --no-harvest: without it\n",
             argv0, MAXRUNS);
     exit(2);
 }
@@ -433,8 +600,19 @@ int main(int argc, char **argv) {
             opt_mib = 32;
             opt_runs = 3;
             opt_faults = 4096;
+        } else if (!strcmp(argv[a], "--scatter")) {
+            opt_scatter = true;
+        } else if (!strcmp(argv[a], "--harvest")) {
+            opt_harvest_only = true;
+        } else if (!strcmp(argv[a], "--no-harvest")) {
+            opt_harvest = false;
         } else
             usage(argv[0]);
+    }
+    if (opt_harvest_only) {
+        bench_print_machine();
+        harvest_table();
+        return 0;
     }
     if (!opt_mib || opt_mib > 65536 || !opt_runs || opt_runs > MAXRUNS || !opt_faults)
         usage(argv[0]);
@@ -443,12 +621,22 @@ int main(int argc, char **argv) {
 
     peer_start(opt_mib << 20); /* before the arena: the peer holds only its own region */
     arena_setup(pages + opt_faults + pages / 256u + 256u);
+    if (opt_scatter) { /* the free list in a random order */
+        uint64_t rng = bench_rng_seed(3, 0), i;
+        for (i = nfree - 1u; i > 0; i--) {
+            uint64_t j = bench_rng_next(&rng) % (i + 1u);
+            uint32_t t = free_stack[i];
+            free_stack[i] = free_stack[j];
+            free_stack[j] = t;
+        }
+    }
     parent_setup(pages);
 
     printf("bench_cow: fork of %llu MiB of 4 KiB pages (%llu pages), %llu write faults per "
-           "kind, %u runs, interleaved\n",
+           "kind, %u runs, interleaved, frames %s\n",
            (unsigned long long)opt_mib, (unsigned long long)pages,
-           (unsigned long long)opt_faults, opt_runs);
+           (unsigned long long)opt_faults, opt_runs,
+           opt_scatter ? "scattered (--scatter)" : "mostly consecutive");
     bench_print_machine();
     for (r = 0; r < opt_runs; r++) {
         double f = 0, c = 0, u = 0;
@@ -505,5 +693,6 @@ int main(int argc, char **argv) {
     printf("Linux fork of the same peer before it mapped the region: %.1f us (fixed cost, "
            "included above)\n",
            (double)peer_empty_ns / 1000.0);
+    if (opt_harvest) harvest_table();
     return 0;
 }

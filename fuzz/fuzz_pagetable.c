@@ -16,7 +16,8 @@
  *         "by the MMU" on the first page before the op, bit 6: kind 1 becomes replace (the
  *         leaf at the first page; [7] bit 1 moves va to the leaf's start, bit 0 aligns pa
  *         down to the leaf size), kind 4 becomes harvest, kind 5 becomes copy (pt -> the
- *         second tree, [7] picks clear/set), kind 2 unmaps the second tree; bit 7 spare
+ *         second tree, [7] picks clear/set, [7] bit 7: copy_frames, the 4 KiB leaves as
+ *         batches of frame runs), kind 2 unmaps the second tree; bit 7 spare
  *     [1..3] first page in the 4 GiB window (20 bits)
  *     [4] length parameter
  *     [5] flags (index into a table, plus G/A/D/SW/cache bits; some combinations invalid)
@@ -347,6 +348,19 @@ static void mmu_sets_ad(uint64_t page) {
 }
 
 static uint64_t leaf_bytes;
+/* copy_frames' frames: every run non-empty, within one leaf table, at most a batch per call;
+ * the bytes count as leaf_cb's do. */
+static void frames_cb(void *ctx, const mmkit_pagetable_frame_run *run, size_t n) {
+    size_t k;
+    (void)ctx;
+    CHECK(n >= 1 && n <= MMKIT_PAGETABLE_FRAMES_BATCH, "copy_frames: %u runs in one call", (unsigned)n);
+    for (k = 0; k < n; k++) {
+        CHECK(run[k].pages >= 1 && run[k].pages <= 512 && !(run[k].pa & (PG - 1u)),
+              "copy_frames: run of %llu pages at %llx", (unsigned long long)run[k].pages,
+              (unsigned long long)run[k].pa);
+        leaf_bytes += run[k].pages * PG;
+    }
+}
 static void leaf_cb(void *ctx, const mmkit_pagetable_mapping *m) {
     (void)ctx;
     CHECK(m->size && m->size % m->page_size == 0, "leaf run size");
@@ -666,7 +680,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             table_calls = 0;
             st = share ? mmkit_pagetable_share(&pt2, &pt, va, n * PG, clr, set, leaf_cb, table_cb,
                                                NULL, G)
-                       : mmkit_pagetable_copy(&pt2, &pt, va, n * PG, clr, set, leaf_cb, NULL, G);
+                 : (wb & 0x80u) ? mmkit_pagetable_copy_frames(&pt2, &pt, va, n * PG, clr, set, leaf_cb,
+                                                              frames_cb, NULL, G)
+                                : mmkit_pagetable_copy(&pt2, &pt, va, n * PG, clr, set, leaf_cb, NULL, G);
             if (st == MMKIT_ENOMEM && want == MMKIT_OK) {
                 CHECK(leaf_bytes == 0 && table_calls == 0 && pt2.tables == before,
                       "copy/share failed after changes");
