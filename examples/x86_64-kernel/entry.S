@@ -284,7 +284,11 @@ trap_common:
     pushq   %r13
     pushq   %r14
     pushq   %r15
-    cld                             /* user code may have left DF set */
+    /* RFLAGS = 2: the CPU cleared IF and TF, but not DF or AC, which ring 3 may set (POPF).
+     * DF must be clear for C code, and AC must be clear in ring 0 or SMAP is off (the same as
+     * CLAC, which is #UD on CPUs without SMAP) */
+    pushq   $2
+    popfq
     testb   $3, FRAME_CS(%rsp)
     jz      1f
     /* from ring 3: CR2 (meaningful for #PF), the frame into *x86_cur_frame, back to the

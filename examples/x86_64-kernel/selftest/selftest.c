@@ -634,7 +634,7 @@ void kernel_main(const arch_boot_info *boot) {
                                                   probe.rec.vector == VEC_PF && probe.rec.error == 0x1 &&
                                                   probe.rec.cr2 == probe.va
                                             : probe.value == 3),
-          smap ? "a ring-0 read of a user page is #PF(P) under SMAP"
+          smap ? "a ring-0 read of a user page is #PF(P) under SMAP, though the task set RFLAGS.AC"
                : "no SMAP: the ring-0 read of a user page returns its byte");
     o = find(ST_FORK, false, 0);
     c0 = find(ST_FORK, true, 0);

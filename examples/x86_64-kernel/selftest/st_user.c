@@ -46,7 +46,9 @@ static uint64_t demand(void) {
     for (i = 0; i < 16; i++) bad |= *heap(i);          /* zero-map faults: reads see 0 */
     for (i = 0; i < 16; i++) *heap(i) = 0x1000u + i;   /* zero-fill faults */
     for (i = 0; i < 16; i++) bad |= *heap(i) != 0x1000u + i;
-    /* the kernel reads heap page 3 from ring 0 (SMAP makes that fault when the CPU has it) */
+    /* the kernel reads heap page 3 from ring 0 (SMAP makes that fault when the CPU has it),
+     * after this task set RFLAGS.AC, which a trap does not clear: the kernel must */
+    __asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
     if (user_syscall(SYS_ST_PROBE, (uint64_t)(uintptr_t)heap(3), 0, 0) != 0) bad |= 2;
     return bad;
 }
