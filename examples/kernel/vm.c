@@ -382,6 +382,8 @@ int vm_fault(task *t, uint64_t va, uint32_t access) {
     if (va >= USER_HEAP_VA && va < USER_HEAP_VA + USER_HEAP_MAX &&
         va >= mmkit_align_up(t->brk, PAGE)) {
         kst.segv++;
+        ksnprintf(t->why, sizeof t->why, "SEGV: %s at 0x%lx, past the heap break 0x%lx",
+                  access & MMKIT_COW_WRITE ? "write" : "read", va, t->brk);
         return -1;
     }
     for (tries = 0; tries < 8; tries++) {
@@ -400,6 +402,10 @@ int vm_fault(task *t, uint64_t va, uint32_t access) {
         if (st == MMKIT_ENOMEM) continue;
         if (st == MMKIT_ENOENT || st == MMKIT_EACCES) {
             kst.segv++;
+            ksnprintf(t->why, sizeof t->why, "SEGV: %s at 0x%lx, mmkit_cow_fault: %s",
+                      access & MMKIT_COW_WRITE ? "write" : access & MMKIT_COW_EXEC ? "fetch" : "read",
+                      va, st == MMKIT_EACCES ? "EACCES (the region does not permit it)"
+                                             : "ENOENT (outside every region)");
             return -1;
         }
         if (st != MMKIT_OK) {

@@ -153,6 +153,21 @@ static uint64_t forker(void) {
         st = sys(SYS_WAIT, pid, 0, 0);
         failures += st != 0;
     }
+    /* protection: a child that writes its own text and one that reads past the heap break are
+     * killed by the kernel (status 139); the parent goes on */
+    for (unsigned k = 0; k < 2; k++) {
+        uint64_t pid = sys(SYS_FORK, FORK_CLASSIC, 0, 0), st;
+        if (pid == (uint64_t)-1) return 103;
+        if (pid == 0) {
+            if (k == 0) *(volatile uint64_t *)(uintptr_t)(USER_IMAGE_VA + 64) = 1;
+            else (void)*(volatile uint64_t *)(uintptr_t)(sys(SYS_SBRK, 0, 0, 0) + 4 * PAGE);
+            user_exit(0); /* not reached */
+        }
+        st = sys(SYS_WAIT, pid, 0, 0);
+        if (st != 139) put_num("a bad access was not stopped; child status ", st);
+        failures += st != 139;
+    }
+    say("both bad accesses were stopped (status 139)", "");
     return failures ? 1 : 0;
 }
 
