@@ -2382,13 +2382,24 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
         uint64_t e = s[i], nw;
         bool changed, cas = false;
         if (MMKIT__LIKELY(e == sexp && (e & 1u))) { /* continues the previous leaf exactly */
-            nw = nprev + step;
-            if (chg) s[i] = nw;
-            d[i] = nw;
-            sexp = e + step;
-            nprev = nw;
-            last = i;
-            copied++;
+            /* and the next ones, four at a time while they continue too (the leaves of a
+             * fork of consecutive frames): checked first, then stored in one loop */
+            unsigned j = i + 1u, t;
+            uint64_t x = e; /* s[j - 1] as it was */
+            while (j + 4u <= n && s[j] == x + step && s[j + 1u] == x + 2u * step &&
+                   s[j + 2u] == x + 3u * step && s[j + 3u] == x + 4u * step) { /* bound: n / 4 */
+                x += 4u * step;
+                j += 4u;
+            }
+            for (t = i; t < j; t++) { /* bound: j - i <= n */
+                nprev += step;
+                if (chg) s[t] = nprev;
+                d[t] = nprev;
+            }
+            copied += j - i;
+            last = j - 1u;
+            sexp = x + step;
+            i = j - 1u;
             continue; /* frames: the open run goes on (the frame follows the previous one) */
         }
         if (!(e & 1u) || !(e & lm)) { /* empty (or not an entry mmkit writes) */
