@@ -125,7 +125,8 @@ extern task *current;
 /* ---- vm.c ---- */
 typedef struct kstats {
     uint64_t forks_classic, forks_share, evictions, refaults, swap_writes, swap_reads,
-        aging_passes, kills, segv, user_faults, traps, kernel_map_leaf, consumers_deferred;
+        aging_passes, kills, segv, user_faults, traps, kernel_map_leaf, consumers_deferred,
+        timer_ticks;
     uint64_t swap_used, swap_peak;
 } kstats;
 extern kstats kst;

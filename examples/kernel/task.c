@@ -247,7 +247,10 @@ static void run_slice(task *t) {
             go_on = r == 0;
             break;
         }
-        case ARCH_TRAP_TIMER: go_on = false; break;
+        case ARCH_TRAP_TIMER:
+            kst.timer_ticks++;
+            go_on = false;
+            break;
         default: {
             char why[96];
             ksnprintf(why, sizeof why, "unexpected trap, cause 0x%lx at 0x%lx", tr.cause, tr.addr);

@@ -819,6 +819,8 @@ void vm_stats_report(void) {
             "table-take %lu, spurious %lu, SEGV %lu)\n",
             cs.faults, cs.zero_maps, cs.zero_fills, cs.fills, cs.copies, cs.reuses, cs.table_copies,
             cs.table_takeovers, cs.spurious, cs.segv);
+    kprintf("traps: %lu (%lu user page faults, %lu timer ticks)\n", kst.traps, kst.user_faults,
+            kst.timer_ticks);
     kprintf("forks: %lu classic, %lu table-sharing (%lu pages shared)\n", kst.forks_classic,
             kst.forks_share, cs.fork_pages_shared);
     kprintf("reclaim: %lu evictions to swap, %lu refaults, swap writes %lu reads %lu, swap peak %lu/%u; "

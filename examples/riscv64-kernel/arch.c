@@ -32,6 +32,37 @@ static long sbi_call(uint64_t eid, uint64_t fid, uint64_t a0, uint64_t a1) {
     return (long)r0;
 }
 
+/* ---- the preemption tick: the SBI TIME extension (or the legacy set_timer), the supervisor
+ * timer interrupt enabled in sie; it traps only from U-mode (the kernel runs with
+ * sstatus.SIE = 0), where it ends the running task's slice ---- */
+#define TICK_CYCLES 100000u /* 10 ms of the virt machine's 10 MHz timebase */
+static bool timer_on, timer_legacy;
+
+static uint64_t rdtime(void) {
+    uint64_t t;
+    __asm__ volatile("rdtime %0" : "=r"(t));
+    return t;
+}
+
+static void timer_next(void) {
+    uint64_t when = rdtime() + TICK_CYCLES;
+    if (timer_legacy) sbi_call(0x00, 0, when, 0);
+    else sbi_call(0x54494d45, 0, when, 0);
+}
+
+static void timer_start(void) {
+    /* sbi_probe_extension(TIME): a0 = 0 (success), a1 = 0 when absent */
+    register uint64_t r0 __asm__("a0") = 0x54494d45;
+    register uint64_t r1 __asm__("a1") = 0;
+    register uint64_t r6 __asm__("a6") = 3;
+    register uint64_t r7 __asm__("a7") = 0x10;
+    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
+    timer_legacy = r0 != 0 || r1 == 0;
+    timer_next();
+    __asm__ volatile("csrs sie, %0" ::"r"((uint64_t)1 << 5) : "memory"); /* STIE */
+    timer_on = true;
+}
+
 void arch_putc(char c) {
     if (c == '\n') sbi_call(0x01, 0, '\r', 0); /* legacy console putchar */
     sbi_call(0x01, 0, (uint64_t)(unsigned char)c, 0);
@@ -96,8 +127,11 @@ void arch_run_user(arch_frame *f, arch_trap *t) {
     t->cause = cause;
     t->addr = tval;
     t->access = 0;
-    if (cause >> 63) {
-        t->kind = ARCH_TRAP_TIMER; /* interrupts stay masked (sie = 0): not expected */
+    if (cause == ((uint64_t)1 << 63 | 5u) && timer_on) {
+        timer_next(); /* also clears the pending interrupt */
+        t->kind = ARCH_TRAP_TIMER;
+    } else if (cause >> 63) {
+        t->kind = ARCH_TRAP_OTHER;
     } else if (cause == CAUSE_ECALL_U) {
         t->kind = ARCH_TRAP_SYSCALL;
     } else if ((cause == CAUSE_FETCH_PAGE || cause == CAUSE_LOAD_PAGE || cause == CAUSE_STORE_PAGE) &&
@@ -163,6 +197,7 @@ void rv_main(uint64_t hartid, const void *dtb) {
     if (has_word(fdt.bootargs, "sv39")) boot.format = MMKIT_PAGETABLE_SV39;
     if (has_word(fdt.bootargs, "sv57")) boot.format = MMKIT_PAGETABLE_SV57;
     boot.phys_bits = 56; /* RISC-V: 56-bit physical addresses in Sv39/48/57 */
+    if (!has_word(fdt.bootargs, "notimer")) timer_start();
     kernel_main(&boot);
 }
 
