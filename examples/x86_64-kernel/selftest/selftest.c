@@ -174,6 +174,8 @@ typedef struct task {
     mmkit_cow_space cs;
     mmkit_cow_region regs[NREG];
     mmkit_tlb_gather g;
+    mmkit_paddr rsvd_frame;     /* ST_RSVD: the frame behind the planted leaf, 0 = none */
+    uint64_t rsvd_pte;          /* ... and the leaf as mmkit wrote it */
     arch_frame *frame;
 } task;
 
@@ -192,6 +194,7 @@ static unsigned noutcomes;
 static uint32_t next_pid = 1;
 static uint64_t image_text, image_size, image_entry, traps;
 static uint64_t forks[2], regcheck = NONE;
+static mmkit_status rsvd_check_planted = MMKIT_OK, rsvd_check_restored = MMKIT_ECORRUPT;
 static struct {
     bool done;
     long value;
@@ -272,6 +275,20 @@ static void spawn(uint32_t role, const char *name) {
     region(t, USER_HEAP_VA, (uint64_t)ST_HEAP_PAGES * PAGE, MMKIT_PTE_RW, NULL);
     region(t, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX, MMKIT_PTE_RW, NULL);
     arch_frame_init(t->frame, image_entry, USER_STACK_TOP, role);
+    if (role == ST_RSVD) { /* a user page outside the regions, then its first reserved bit set */
+        uint64_t bad;
+        mmkit_status st = mmkit_buddy_alloc(&buddy, 0, MMKIT_ALLOC_ZERO, &t->rsvd_frame);
+        if (st == MMKIT_OK)
+            st = mmkit_pagetable_map(&t->pt, ST_RSVD_VA, t->rsvd_frame, PAGE,
+                                     MMKIT_PTE_READ | MMKIT_PTE_USER | MMKIT_PTE_ACCESSED, NULL);
+        if (st == MMKIT_OK) st = mmkit_pagetable_entry_get(&t->pt, ST_RSVD_VA, 0, &t->rsvd_pte);
+        bad = t->rsvd_pte | (uint64_t)1 << (B->phys_bits < 52 ? B->phys_bits : 51u); /* above MAXPHYADDR */
+        if (st == MMKIT_OK) st = mmkit_pagetable_entry_set(&t->pt, ST_RSVD_VA, 0, bad);
+        if (st != MMKIT_OK) stop("planting the reserved-bit leaf", st);
+        rsvd_check_planted = mmkit_pagetable_check(&t->pt);
+        say("  planted leaf %x at %x (was %x); mmkit_pagetable_check: %s\n", bad, ST_RSVD_VA, t->rsvd_pte,
+            mmkit_status_str(rsvd_check_planted));
+    }
 }
 
 static void task_free(task *t) {
@@ -286,6 +303,15 @@ static void task_end(task *t, uint64_t status, bool killed) {
     o->status = status;
     o->killed = killed;
     arch_switch_root(&kpt, 0);
+    if (t->rsvd_frame) { /* restore mmkit's leaf, then unmap it like any other */
+        if ((st = mmkit_pagetable_entry_set(&t->pt, ST_RSVD_VA, 0, t->rsvd_pte)) != MMKIT_OK)
+            stop("restoring the planted leaf", st);
+        rsvd_check_restored = mmkit_pagetable_check(&t->pt);
+        if ((st = mmkit_pagetable_unmap(&t->pt, ST_RSVD_VA, PAGE, NULL, NULL, &t->g)) != MMKIT_OK ||
+            (st = mmkit_tlb_gather_flush(&t->g)) != MMKIT_OK || (st = mmkit_buddy_free(&buddy, t->rsvd_frame, 0)) != MMKIT_OK)
+            stop("unmapping the planted leaf", st);
+        t->rsvd_frame = 0;
+    }
     if ((st = mmkit_cow_space_destroy(&t->cs, &t->g)) != MMKIT_OK) stop("mmkit_cow_space_destroy", st);
     if ((st = mmkit_tlb_gather_flush(&t->g)) != MMKIT_OK) stop("flush", st);
     if ((st = mmkit_pagetable_destroy(&t->pt, NULL, NULL)) != MMKIT_OK) stop("mmkit_pagetable_destroy", st);
@@ -614,6 +640,7 @@ void kernel_main(const arch_boot_info *boot) {
     spawn(ST_PORT_IO, "port-io");
     spawn(ST_NONCANONICAL, "noncanonical");
     spawn(ST_SYSCALL_INSN, "syscall-insn");
+    spawn(ST_RSVD, "reserved-bit");
     if (timer) spawn(ST_SPIN, "spin");
     schedule();
     say("report: %u traps, %u gather flushes through arch_tlb_flush_local\n", traps, flushes);
@@ -651,6 +678,13 @@ void kernel_main(const arch_boot_info *boot) {
     o = find(ST_SYSCALL_INSN, false, 0);
     check("user_syscall_insn", o && !o->killed && o->status == 0,
           "SYSCALL (LSTAR entry, own stack switch) reaches the same calls as int $0x80: getpid, write");
+    o = find(ST_RSVD, false, 0);
+    check("user_reserved_bit", o && o->killed && o->trap.kind == ARCH_TRAP_OTHER && (o->trap.cause >> 32) == VEC_PF &&
+              /* U|RSVD, a read; the SDM also sets P (the entry is present), QEMU 7.2 TCG does not */
+              ((o->trap.cause & 0xffffffffu) | 1u) == 0xd && rsvd_check_planted == MMKIT_ECORRUPT &&
+              rsvd_check_restored == MMKIT_OK,
+          "a leaf planted with a bit above MAXPHYADDR (entry_set; check() ECORRUPT until restored): "
+          "#PF(U|RSVD), not a COW fault (ARCH_TRAP_OTHER): killed");
     check("user_kernel_page", pf_kill(find(ST_KERNEL_READ, false, 0), 0x5, MMKIT_ENOENT),
           "a ring-3 read of a supervisor page: #PF(P|U), outside every region: killed");
     check("user_segv", pf_kill(find(ST_SEGV, false, 0), 0x6, MMKIT_ENOENT),

@@ -22,6 +22,9 @@
 #define ST_REGS         9u  /* registers survive a page fault and a system call */
 #define ST_NONCANONICAL 10u /* jumps to a non-canonical address -> #GP */
 #define ST_SYSCALL_INSN 11u /* system calls through SYSCALL instead of int $0x80 */
+#define ST_RSVD         12u /* reads ST_RSVD_VA, whose leaf the kernel planted with a reserved
+                             * bit (mmkit_pagetable_entry_set): #PF(RSVD), not a COW fault */
+#define ST_RSVD_VA 0x1300000000ull
 
 #define ST_HEAP_PAGES 512u /* 2 MiB at USER_HEAP_VA: one whole leaf table, which a
                                 * table-sharing fork shares */

@@ -99,6 +99,7 @@ void user_start(uint64_t role) {
     case ST_SPIN: for (;;) __asm__ volatile(""); break;
     case ST_REGS: leave(st_regs(USER_HEAP_VA + 40u * PAGE));
     case ST_SYSCALL_INSN: leave(syscall_insn());
+    case ST_RSVD: (void)*(volatile uint64_t *)(uintptr_t)ST_RSVD_VA; break;
     case ST_NONCANONICAL: __asm__ volatile("jmp *%0" ::"r"(0x8000000000000000ull)); break;
     default: break;
     }
