@@ -25,8 +25,21 @@
 #define NO_TASK 0xffffffffu
 
 /* Sizes of the memory experiment (a small machine so that pressure comes quickly). */
-#define USER_BUDGET_FRAMES 256u  /* frames user pages may use at once (the memory budget) */
-#define SWAP_SLOTS 1024u         /* pages of the in-memory swap area */
+#define USER_BUDGET_FRAMES 256u  /* default: frames user pages may use at once (the budget) */
+#define SWAP_SLOTS 1024u         /* default: pages of the in-memory swap area */
+#define SWAP_SLOTS_MAX 4096u
+
+/* Boot options (the command line, words separated by spaces):
+ *   budget=N   user-frame budget, 64..65536 (default 256)
+ *   swap=N     swap slots, 0..4096 (default 1024)
+ *   lru=NAME   twolist (default), exact, fifo, clock, sieve, s3fifo */
+typedef struct kconfig {
+    uint64_t budget, swap_slots;
+    mmkit_lru_policy policy;
+    const char *policy_name;
+} kconfig;
+extern kconfig kcfg;
+void kconfig_parse(const char *cmdline);
 #define AGE_EVERY 8u             /* an aging pass over every space each AGE_EVERY traps */
 #define SLICE_TRAPS 16u          /* a task runs at most this many traps before the next one */
 
@@ -67,7 +80,7 @@ typedef struct kmem {
     mmkit_slab_cache task_cache, space_cache, region_cache, swapent_cache;
     uint64_t user_used;          /* frames of the budget in use */
     uint64_t user_peak;
-    mmkit_provider budget_prov;  /* the front, refusing past USER_BUDGET_FRAMES: what OOM guards */
+    mmkit_provider budget_prov;  /* the front, refusing past kcfg.budget: what OOM guards */
 } kmem;
 extern kmem mem;
 

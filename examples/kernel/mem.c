@@ -28,12 +28,12 @@ void *mem_boot_alloc(uint64_t bytes) {
     return phys_to_virt(pa);
 }
 
-/* ---- the user-frame budget: the front, refusing beyond USER_BUDGET_FRAMES ---- */
+/* ---- the user-frame budget: the front, refusing beyond kcfg.budget ---- */
 static mmkit_status budget_alloc(void *ctx, unsigned order, uint32_t flags, mmkit_paddr *pa) {
     uint64_t n = mmkit_order_frames(order);
     mmkit_status st;
     (void)ctx;
-    if (mem.user_used + n > USER_BUDGET_FRAMES) return MMKIT_ENOMEM;
+    if (mem.user_used + n > kcfg.budget) return MMKIT_ENOMEM;
     st = mmkit_buddy_cpu_alloc(&mem.front, order, flags & ~MMKIT_ALLOC_NORECLAIM, pa);
     if (st != MMKIT_OK) return st;
     mem.user_used += n;

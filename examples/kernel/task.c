@@ -4,6 +4,58 @@
 #include "kernel.h"
 
 task *tasks[MAX_TASKS];
+kconfig kcfg = {USER_BUDGET_FRAMES, SWAP_SLOTS, MMKIT_LRU_TWOLIST, "twolist"};
+
+/* the value of word `key=` on the command line: true and *v (decimal) when present */
+static bool opt_u64(const char *s, const char *key, uint64_t *v) {
+    while (s && *s) {
+        const char *a = s, *k = key;
+        while (*k && *a == *k) a++, k++;
+        if (!*k) {
+            uint64_t x = 0;
+            if (*a < '0' || *a > '9') return false;
+            while (*a >= '0' && *a <= '9') x = x * 10u + (uint64_t)(*a++ - '0');
+            *v = x;
+            return true;
+        }
+        while (*s && *s != ' ') s++;
+        while (*s == ' ') s++;
+    }
+    return false;
+}
+
+static bool opt_word(const char *s, const char *word) {
+    while (s && *s) {
+        const char *a = s, *w = word;
+        while (*w && *a == *w) a++, w++;
+        if (!*w && (*a == 0 || *a == ' ')) return true;
+        while (*s && *s != ' ') s++;
+        while (*s == ' ') s++;
+    }
+    return false;
+}
+
+void kconfig_parse(const char *cmdline) {
+    static const struct { const char *opt, *name; mmkit_lru_policy p; } pol[] = {
+        {"lru=twolist", "twolist", MMKIT_LRU_TWOLIST}, {"lru=exact", "exact", MMKIT_LRU_EXACT},
+        {"lru=fifo", "fifo", MMKIT_LRU_FIFO},          {"lru=clock", "clock", MMKIT_LRU_CLOCK},
+        {"lru=sieve", "sieve", MMKIT_LRU_SIEVE},       {"lru=s3fifo", "s3fifo", MMKIT_LRU_S3FIFO}};
+    uint64_t v;
+    unsigned i;
+    if (opt_u64(cmdline, "budget=", &v)) {
+        if (v < 64 || v > 65536) kpanic("budget= must be 64..65536", v);
+        kcfg.budget = v;
+    }
+    if (opt_u64(cmdline, "swap=", &v)) {
+        if (v > SWAP_SLOTS_MAX) kpanic("swap= must be 0..4096", v);
+        kcfg.swap_slots = v;
+    }
+    for (i = 0; i < sizeof pol / sizeof pol[0]; i++)
+        if (opt_word(cmdline, pol[i].opt)) {
+            kcfg.policy = pol[i].p;
+            kcfg.policy_name = pol[i].name;
+        }
+}
 task *current;
 static uint32_t next_pid = 1;
 uint64_t vm_user_entry(void);
@@ -329,6 +381,7 @@ void kernel_main(const arch_boot_info *boot) {
             : boot->format == MMKIT_PAGETABLE_SV57 ? "Sv57" : boot->format == MMKIT_PAGETABLE_X86_64_5LEVEL
                 ? "x86-64 5-level" : "x86-64 4-level",
             boot->phys_bits, boot->cmdline ? boot->cmdline : "");
+    kconfig_parse(boot->cmdline);
     mem_init(boot);
     ksnprintf(d, sizeof d, "%lu frames in %lu RAM range(s), buddy + front, 4 slab caches",
               mem.nframes, (uint64_t)boot->ram_count);

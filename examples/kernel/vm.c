@@ -18,7 +18,7 @@ static const mmkit_pagetable *active;   /* the root the CPU runs on */
 static const arch_boot_info *binfo;
 static mmkit_provider user_prov;        /* data frames for mmkit_cow: charged to `current` */
 static uint8_t *swap_area;
-static uint16_t slot_refs[SWAP_SLOTS];
+static uint16_t slot_refs[SWAP_SLOTS_MAX];
 static uint32_t slot_hint;
 static uint64_t image_text, image_size, image_entry;
 static uint64_t trap_ticks;
@@ -73,9 +73,9 @@ static void *slot_addr(uint32_t slot) { return swap_area + (size_t)slot * PAGE; 
 
 static bool slot_alloc(uint32_t *slot) {
     uint32_t k;
-    if (kst.swap_used >= SWAP_SLOTS) return false;
-    for (k = 0; k < SWAP_SLOTS; k++) {
-        uint32_t i = (slot_hint + k) % SWAP_SLOTS;
+    if (kst.swap_used >= kcfg.swap_slots) return false;
+    for (k = 0; k < kcfg.swap_slots; k++) {
+        uint32_t i = (uint32_t)((slot_hint + k) % kcfg.swap_slots);
         if (slot_refs[i] == 0) {
             slot_refs[i] = 1;
             kst.swap_used++;
@@ -89,7 +89,7 @@ static bool slot_alloc(uint32_t *slot) {
 }
 
 static void slot_put(uint32_t slot) {
-    if (slot < SWAP_SLOTS && slot_refs[slot] && --slot_refs[slot] == 0) kst.swap_used--;
+    if (slot < kcfg.swap_slots && slot_refs[slot] && --slot_refs[slot] == 0) kst.swap_used--;
 }
 
 static swapent **swap_find(task *t, uint64_t vpn) {
@@ -500,7 +500,7 @@ static bool can_evict(void *ctx, uint32_t idx) {
     if (idx >= mem.nframes) return false;
     f = &mem.frames[idx];
     if (!(f->flags & FI_USER)) return false;
-    if (f->slot == NO_TASK && kst.swap_used >= SWAP_SLOTS) return false;
+    if (f->slot == NO_TASK && kst.swap_used >= kcfg.swap_slots) return false;
     if (victim_of(idx, &t, &pa) != 0) return false;
     if (mmkit_cow_frame_get(&cow, pa, &fi) != MMKIT_OK) return false;
     if (fi.refs != 1 || fi.pins || fi.zero || fi.table) return false;
@@ -561,7 +561,7 @@ static uint64_t lru_release(void *ctx, uint32_t idx) {
 
 static uint64_t free_hook(void *ctx) {
     (void)ctx;
-    return USER_BUDGET_FRAMES - mem.user_used;
+    return kcfg.budget - mem.user_used;
 }
 
 static mmkit_status kill_hook(void *ctx, uint32_t id) {
@@ -576,10 +576,10 @@ static mmkit_status kill_hook(void *ctx, uint32_t id) {
         mmkit_oom_consumer_get(&oom, id, &ci);
         mmkit_oom_stats_get(&oom, &os);
         ksnprintf(why, sizeof why,
-                  "OOM: %s needed a frame, budget free %lu (min %lu), swap full %lu/%u; "
+                  "OOM: %s needed a frame, budget free %lu (min %lu), swap full %lu/%lu; "
                   "largest score %ld (usage %lu frames incl. %lu swapped)",
                   current ? current->name : "kernel", os.free_frames, os.wmark.min, kst.swap_used,
-                  SWAP_SLOTS, ci.score, ci.usage, t->swapped);
+                  kcfg.swap_slots, ci.score, ci.usage, t->swapped);
         kst.kills++;
         task_kill(t, why);
         return MMKIT_OK;
@@ -655,7 +655,7 @@ void vm_tick(void) {
     }
     mmkit_oom_update(&oom);
     if (mmkit_oom_stats_get(&oom, &os) == MMKIT_OK && os.level >= MMKIT_OOM_LEVEL_LOW &&
-        os.wmark.high > os.free_frames && kst.swap_used < SWAP_SLOTS)
+        os.wmark.high > os.free_frames && kst.swap_used < kcfg.swap_slots)
         mmkit_oom_reclaim(&oom, os.wmark.high - os.free_frames, NULL);
 }
 
@@ -706,9 +706,9 @@ void vm_init(const arch_boot_info *boot) {
     user_prov.phys_to_virt = user_p2v;
 
     memset(&ld, 0, sizeof ld);
-    ld.policy = MMKIT_LRU_TWOLIST;
+    ld.policy = kcfg.policy;
     ld.capacity = (uint32_t)mem.nframes;
-    ld.target = USER_BUDGET_FRAMES;
+    ld.target = (uint32_t)kcfg.budget;
     ld.can_evict = can_evict;
     if ((st = mmkit_lru_mem_size(&ld, &bytes)) != MMKIT_OK) kpanic("mmkit_lru_mem_size", st);
     ld.mem = mem_boot_alloc(bytes);
@@ -717,10 +717,10 @@ void vm_init(const arch_boot_info *boot) {
 
     memset(&od, 0, sizeof od);
     od.provider = mem.budget_prov;
-    od.total_frames = USER_BUDGET_FRAMES;
+    od.total_frames = kcfg.budget;
     od.free_frames = free_hook;
     od.kill = kill_hook;
-    od.swap_frames = SWAP_SLOTS;
+    od.swap_frames = kcfg.swap_slots;
     od.max_consumers = MAX_TASKS + 2u;
     if ((st = mmkit_oom_mem_size(&od, &bytes)) != MMKIT_OK) kpanic("mmkit_oom_mem_size", st);
     od.mem = mem_boot_alloc(bytes);
@@ -742,7 +742,7 @@ void vm_init(const arch_boot_info *boot) {
     cd.mem_size = bytes;
     if ((st = mmkit_cow_init(&cow, &cd)) != MMKIT_OK) kpanic("mmkit_cow_init", st);
 
-    swap_area = mem_boot_alloc((uint64_t)SWAP_SLOTS * PAGE);
+    swap_area = mem_boot_alloc(kcfg.swap_slots * PAGE);
     {
         mmkit_buddy_stats bs;
         mmkit_buddy_cpu_flush(&mem.front);
@@ -752,10 +752,10 @@ void vm_init(const arch_boot_info *boot) {
     {
         mmkit_oom_stats os;
         mmkit_oom_stats_get(&oom, &os);
-        kprintf("user memory: budget %u frames (watermarks min %lu low %lu high %lu), swap %u slots "
+        kprintf("user memory: budget %lu frames (watermarks min %lu low %lu high %lu), swap %lu slots "
                 "in RAM at %p, LRU %s over %lu frames\n",
-                USER_BUDGET_FRAMES, os.wmark.min, os.wmark.low, os.wmark.high, SWAP_SLOTS,
-                (void *)swap_area, "two-list (active/inactive)", mem.nframes);
+                kcfg.budget, os.wmark.min, os.wmark.low, os.wmark.high, kcfg.swap_slots,
+                (void *)swap_area, kcfg.policy_name, mem.nframes);
     }
 }
 
@@ -823,13 +823,13 @@ void vm_stats_report(void) {
             kst.timer_ticks);
     kprintf("forks: %lu classic, %lu table-sharing (%lu pages shared)\n", kst.forks_classic,
             kst.forks_share, cs.fork_pages_shared);
-    kprintf("reclaim: %lu evictions to swap, %lu refaults, swap writes %lu reads %lu, swap peak %lu/%u; "
+    kprintf("reclaim: %lu evictions to swap, %lu refaults, swap writes %lu reads %lu, swap peak %lu/%lu; "
             "LRU inserts %lu, aged touches %lu in %lu aging passes, skipped %lu\n",
-            kst.evictions, kst.refaults, kst.swap_writes, kst.swap_reads, kst.swap_peak, SWAP_SLOTS,
+            kst.evictions, kst.refaults, kst.swap_writes, kst.swap_reads, kst.swap_peak, kcfg.swap_slots,
             ls.inserts, ls.aged, kst.aging_passes, ls.skipped);
     kprintf("oom: %lu consumer(s) outlived their task (charged frames a child still mapped)\n",
             kst.consumers_deferred);
-    kprintf("oom: %lu kills, %lu slow allocations, %lu reclaim runs, %lu frames reclaimed; budget peak %lu/%u\n",
+    kprintf("oom: %lu kills, %lu slow allocations, %lu reclaim runs, %lu frames reclaimed; budget peak %lu/%lu\n",
             os.kills, os.slow_allocs, os.reclaim_runs, os.reclaimed_frames, mem.user_peak,
-            USER_BUDGET_FRAMES);
+            kcfg.budget);
 }
