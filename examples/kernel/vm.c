@@ -816,9 +816,9 @@ void vm_stats_report(void) {
     mmkit_lru_stats_get(&lru, &ls);
     mmkit_oom_stats_get(&oom, &os);
     kprintf("faults: %lu (zero-map %lu, zero-fill %lu, fill %lu, copy %lu, reuse %lu, table-copy %lu, "
-            "table-take %lu, spurious %lu, SEGV %lu)\n",
+            "table-take %lu, spurious %lu); refused %lu (ENOENT %lu, EACCES %lu, past the break %lu)\n",
             cs.faults, cs.zero_maps, cs.zero_fills, cs.fills, cs.copies, cs.reuses, cs.table_copies,
-            cs.table_takeovers, cs.spurious, cs.segv);
+            cs.table_takeovers, cs.spurious, kst.segv, cs.segv, cs.eacces, kst.segv - cs.segv - cs.eacces);
     kprintf("traps: %lu (%lu user page faults, %lu timer ticks)\n", kst.traps, kst.user_faults,
             kst.timer_ticks);
     kprintf("forks: %lu classic, %lu table-sharing (%lu pages shared)\n", kst.forks_classic,
