@@ -22,6 +22,7 @@
  *   Peers (Debian): libjemalloc-dev, libmimalloc-dev, libgoogle-perftools-dev.
  *
  * SCENARIOS (the same loop code for everyone, bench_slab_peer.h)
+ *   Times are the process's CPU time (CLOCK_PROCESS_CPUTIME_ID; --wall: CLOCK_MONOTONIC).
  *   tight      alloc + free of one object of 64, 256 and 1024 bytes, repeated (ns per pair,
  *              median of 7 runs). mmkit: kmalloc through a per-context front (magazine hit),
  *              and an object cache through its per-context magazine.
@@ -51,6 +52,18 @@
 #include <mmkit/mmkit_slab.h>
 
 #define BENCH_NAME "bench_slab"
+#include "bench_common.h"
+#include <time.h>
+/* Every timed loop reads this process's CPU time, not the wall clock: the children run one
+ * after the other on a machine that may be shared, and time spent descheduled is not the
+ * allocator's (--wall: CLOCK_MONOTONIC as before). */
+static int g_wall_clock;
+static uint64_t bench_slab_now_ns(void) {
+    struct timespec t;
+    clock_gettime(g_wall_clock ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+#define bench_now_ns() bench_slab_now_ns()
 #include "bench_slab_peer.h"
 
 #include <dlfcn.h>
@@ -463,7 +476,7 @@ static bool listed(const char *list, const char *name) {
 }
 
 static void usage(void) {
-    puts("usage: bench_slab [--quick] [--iters N] [--objects N] [--only NAME,...]\n"
+    puts("usage: bench_slab [--quick] [--iters N] [--objects N] [--only NAME,...] [--wall]\n"
          "       NAME: mmkit-kmalloc mmkit-cache glibc jemalloc mimalloc tcmalloc\n"
          "       bench_slab --callgrind kmalloc|cache|harness|glibc|jemalloc|mimalloc|tcmalloc SIZE ITERS");
 }
@@ -481,6 +494,8 @@ int main(int argc, char **argv) {
             g_objects = atol(argv[++i]);
         } else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc) {
             child = argv[++i];
+        } else if (strcmp(argv[i], "--wall") == 0) {
+            g_wall_clock = 1;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             g_only = argv[++i];
         } else if (strcmp(argv[i], "--half") == 0) {
@@ -506,7 +521,8 @@ int main(int argc, char **argv) {
     }
     self[len] = 0;
     char args[128];
-    snprintf(args, sizeof args, "--iters %ld --objects %ld", g_tight_iters, g_objects);
+    snprintf(args, sizeof args, "--iters %ld --objects %ld%s", g_tight_iters, g_objects,
+             g_wall_clock ? " --wall" : "");
 
     /* every allocator in children of its own, one after the other, mmkit's first */
     static const struct { const char *name, *lib, *label; } peers[] = {
