@@ -400,6 +400,7 @@ typedef struct mmkit__buddy_order { /* one order of one region */
     uint64_t pend;             /* level-0 word whose summary bits are not set yet, as
                                 * (word << 6) | 63 (the index of any of its bits | 63), or 0 */
     unsigned nlv;              /* summary levels + 1 */
+    uint32_t frames;           /* 1 << order: a block's frames, and its bit in the order mask */
     uint64_t *lv[MMKIT__BUDDY_LEVELS];
     size_t words[MMKIT__BUDDY_LEVELS];
 } mmkit__buddy_order;
@@ -642,6 +643,7 @@ static uint64_t mmkit__buddy_region_layout(mmkit__buddy_region *r, unsigned char
         if (r) {
             r->ord[o].base = (start >> o) & ~(uint64_t)63;
             r->ord[o].base_pa = mmkit_pfn_to_paddr(r->ord[o].base << o);
+            r->ord[o].frames = (uint32_t)1 << o;
             r->ord[o].nbits = nbits;
         }
         for (l = 0;; l++) {
@@ -1548,8 +1550,8 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_miss(mmkit_buddy *b
     return mmkit__buddy_top_alloc(b, order, 0, pa);
 }
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_word_off(mmkit__buddy_region *r,
-                                                                     unsigned o, uint64_t wi) {
-    mmkit__buddy_word_off(r, o, wi);
+                                                                     unsigned o, uint64_t i) {
+    mmkit__buddy_word_off(r, o, i >> 6);
     return MMKIT_OK;
 }
 #endif
@@ -1565,17 +1567,17 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_alloc_k(mmkit_buddy *b, u
         uint64_t *w = MMKIT__BUDDY_PAIR(t->lv[0], i), f = w[0];
         uint64_t bit = (uint64_t)1 << (i & 63u);
         if (MMKIT__LIKELY(f & bit)) {
-            f ^= bit;
-            w[0] = f;
+            uint64_t n = t->nfree - 1u;
+            w[0] ^= bit;
             w[1] |= bit;
-            t->nfree--;
-            b->free_frames -= mmkit_order_frames(order);
+            t->nfree = n;
+            b->free_frames -= t->frames;
             *pa = t->base_pa + (i << (MMKIT_PAGE_SHIFT + order));
-            if (!f) { /* the word is empty now; usually it is the pending one */
+            if (f == bit) { /* the word is empty now; usually it is the pending one */
                 if (MMKIT__UNLIKELY(t->pend != MMKIT__BUDDY_PEND(i)))
-                    return mmkit__buddy_alloc_word_off(b->top, order, i >> 6);
+                    return mmkit__buddy_alloc_word_off(b->top, order, i);
                 t->pend = 0;
-                if (!t->nfree) b->top->omask &= ~((uint32_t)1 << order);
+                if (!n) b->top->omask &= ~t->frames;
             }
             return MMKIT_OK;
         }
@@ -1732,14 +1734,9 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free0_word_on(mmkit__budd
 #endif
 
 #if !MMKIT_DEBUG
-/* The rare ends of the order > 0 free fast path (tail calls, so that it needs no stack frame): a
- * refusal or anything unusual (pa rebuilt from the block number), a merge (the block at bit i
- * of word pair w, order o, has a free buddy), a word turning non-zero while another word of
- * that order is pending. */
-static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_blk(mmkit_buddy *b, mmkit_pfn blk,
-                                                               unsigned o) {
-    return mmkit__buddy_free_slow(b, mmkit_pfn_to_paddr(blk << o), o);
-}
+/* The rare ends of the free fast paths (tail calls, so that they need no stack frame): a
+ * merge (the block at bit i of word pair w, order o, has a free buddy), the F word holding
+ * bit i turning non-zero while another word of that order is pending. */
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_merge(mmkit_buddy *b, unsigned o,
                                                                  uint64_t i, uint64_t *w) {
     mmkit__buddy_region *r = b->top;
@@ -1748,8 +1745,8 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_merge(mmkit_buddy *b
     return MMKIT_OK;
 }
 static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_word_on(mmkit_buddy *b, unsigned o,
-                                                                   uint64_t wi) {
-    mmkit__buddy_word_on(b->top, o, wi);
+                                                                   uint64_t i) {
+    mmkit__buddy_word_on(b->top, o, i >> 6);
     return MMKIT_OK;
 }
 #endif
@@ -1770,19 +1767,19 @@ static MMKIT__BUDDY_NOINLINE mmkit_status mmkit__buddy_free_k(mmkit_buddy *b, mm
             if (MMKIT__LIKELY(a & bit)) { /* an allocation of exactly this order */
                 if (MMKIT__UNLIKELY((f >> ((i ^ 1u) & 63u)) & 1u)) /* merges below max_order */
                     return mmkit__buddy_free_merge(b, order, i, w);
-                w[1] = a ^ bit;
-                w[0] = f | bit;
+                w[1] ^= bit;
+                w[0] |= bit;
                 t->nfree++;
                 t->hint = i;
-                b->free_frames += mmkit_order_frames(order);
+                b->free_frames += t->frames;
                 if (!f) { /* the word was empty: it becomes the pending one */
-                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free_word_on(b, order, i >> 6);
+                    if (MMKIT__UNLIKELY(t->pend)) return mmkit__buddy_free_word_on(b, order, i);
                     t->pend = MMKIT__BUDDY_PEND(i);
-                    b->top->omask |= (uint32_t)1 << order;
+                    b->top->omask |= t->frames;
                 }
                 return MMKIT_OK;
             }
-            return mmkit__buddy_free_blk(b, t->base + i, order);
+            return mmkit__buddy_free_slow(b, pa, order);
         }
     }
 #endif
