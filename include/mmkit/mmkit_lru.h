@@ -251,12 +251,17 @@ typedef struct mmkit_lru {
 #define MMKIT__LRU_FSHIFT 4u
 #define MMKIT__LRU_FREQ (3u << 4)
 #define MMKIT__LRU_BITS 0x3fu
-#define MMKIT__LRU_PREFETCH_AHEAD 8u /* ring slots ahead of the head whose meta is warmed */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MMKIT__LRU_PREFETCH(p) __builtin_prefetch((p), 1)
 #else
 #define MMKIT__LRU_PREFETCH(p) ((void)(p))
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MMKIT__LRU_FORCEINLINE inline __attribute__((always_inline))
+#else
+#define MMKIT__LRU_FORCEINLINE inline
 #endif
 
 /* FIFO, CLOCK and S3-FIFO keep their order in rings of slots; the others in linked lists. */
@@ -314,16 +319,8 @@ MMKIT__INLINE void mmkit__lru_move(mmkit_lru *l, uint32_t w, uint32_t i) {
 /* ---- rings (FIFO, CLOCK, S3-FIFO) ---- */
 
 /* s + k for s < ring_size, k <= ring_size, modulo ring_size (no overflow, no division) */
-MMKIT__INLINE uint32_t mmkit__lru_radd(const mmkit_lru *l, uint32_t s, uint32_t k) {
+static MMKIT__LRU_FORCEINLINE uint32_t mmkit__lru_radd(const mmkit_lru *l, uint32_t s, uint32_t k) {
     return k >= l->ring_size - s ? k - (l->ring_size - s) : s + k;
-}
-
-/* Warm the meta byte of the item a few slots behind the head: the next victims are known. */
-MMKIT__INLINE void mmkit__lru_rwarm(const mmkit_lru *l, const mmkit_lru_ring *r) {
-    if (r->used > MMKIT__LRU_PREFETCH_AHEAD) {
-        uint32_t c = r->slot[mmkit__lru_radd(l, r->head, MMKIT__LRU_PREFETCH_AHEAD)];
-        if (c != MMKIT__LRU_NIL) MMKIT__LRU_PREFETCH(&l->meta[c]);
-    }
 }
 
 /* Slide the live slots of r together from its head (order kept); used = count. O(used). */
@@ -345,7 +342,7 @@ static void mmkit__lru_rcompact(mmkit_lru *l, mmkit_lru_ring *r) {
 
 /* i (in no ring) becomes the newest of ring w. Returns true when the ring was compacted first
  * (slot numbers of r changed). */
-MMKIT__INLINE bool mmkit__lru_rpush(mmkit_lru *l, uint32_t w, uint32_t i) {
+static MMKIT__LRU_FORCEINLINE bool mmkit__lru_rpush(mmkit_lru *l, uint32_t w, uint32_t i) {
     mmkit_lru_ring *r = &l->ring[w];
     uint32_t s;
     bool compacted = false;
@@ -362,22 +359,42 @@ MMKIT__INLINE bool mmkit__lru_rpush(mmkit_lru *l, uint32_t w, uint32_t i) {
     return compacted;
 }
 
-/* Take resident i out of slot s of its ring: a hole, or (at the head) the head steps over it
- * and any holes behind it. */
-MMKIT__INLINE void mmkit__lru_rtake(mmkit_lru *l, uint32_t i, uint32_t s) {
-    uint32_t m = l->meta[i];
-    mmkit_lru_ring *r = &l->ring[(m & MMKIT__LRU_LIST) - 1u];
+/* Empty slot s of ring w: a hole (the head may be one too: readers of the head skip holes,
+ * mmkit__lru_rhead). The item's meta (its list bits) is the caller's to update: w comes from
+ * the caller, so the ring updates do not wait for the item's meta byte to load. */
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_rtake(mmkit_lru *l, uint32_t w, uint32_t s) {
+    mmkit_lru_ring *r = &l->ring[w];
     r->slot[s] = MMKIT__LRU_NIL;
     r->count--;
     if (s == r->head) {
-        do {
-            r->head = mmkit__lru_radd(l, r->head, 1u);
-            r->used--;
-        } while (r->used && r->slot[r->head] == MMKIT__LRU_NIL);
-        if (!r->used) r->head = 0;
-        mmkit__lru_rwarm(l, r);
+        r->head = r->head + 1u == l->ring_size ? 0u : r->head + 1u;
+        r->used--;
     }
-    l->meta[i] = (uint8_t)(m & ~MMKIT__LRU_LIST);
+}
+
+/* The live index at the head of ring w (count > 0), stepping the head over holes first. */
+static uint32_t mmkit__lru_rhead_slow(mmkit_lru *l, uint32_t w) {
+    mmkit_lru_ring *r = &l->ring[w];
+    uint32_t c;
+    while ((c = r->slot[r->head]) == MMKIT__LRU_NIL) {
+        r->head = r->head + 1u == l->ring_size ? 0u : r->head + 1u;
+        r->used--;
+    }
+    return c;
+}
+static MMKIT__LRU_FORCEINLINE uint32_t mmkit__lru_rhead(mmkit_lru *l, uint32_t w) {
+    uint32_t c = l->ring[w].slot[l->ring[w].head];
+    return MMKIT__LIKELY(c != MMKIT__LRU_NIL) ? c : mmkit__lru_rhead_slow(l, w);
+}
+
+/* rtake of the head of ring w (live), in locals: the slot store cannot alias them. */
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_rpop(mmkit_lru *l, uint32_t w) {
+    mmkit_lru_ring *r = &l->ring[w];
+    uint32_t h = r->head;
+    r->slot[h] = MMKIT__LRU_NIL;
+    r->head = h + 1u == l->ring_size ? 0u : h + 1u;
+    r->used--;
+    r->count--;
 }
 
 /* ---- common ---- */
@@ -495,10 +512,11 @@ MMKIT_API mmkit_status mmkit_lru_destroy(mmkit_lru *l) {
     if (idx >= l->capacity) return MMKIT__REFUSE(MMKIT_ERANGE, "mmkit_lru_" fn ": idx: < capacity")
 
 /* idx absent (meta m): make it resident, straight to M / active on a recent shadow */
-MMKIT__INLINE void mmkit__lru_insert(mmkit_lru *l, uint32_t idx, uint32_t m, uint32_t flags) {
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_insert(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx, uint32_t m,
+                                                     uint32_t flags) {
     uint32_t w = 0;
     if ((m & MMKIT__LRU_LIST) == MMKIT__LRU_SHADOW) {
-        if (l->policy == MMKIT_LRU_S3FIFO) {
+        if (p == MMKIT_LRU_S3FIFO) {
             if (l->clock - l->pos[idx] < l->ghost_target) w = 1;
         } else if (l->clock - MMKIT__LRU_O(l, idx) <= l->list[1].count) { /* TWOLIST */
             w = 1;
@@ -506,16 +524,16 @@ MMKIT__INLINE void mmkit__lru_insert(mmkit_lru *l, uint32_t idx, uint32_t m, uin
         l->st.refault_activations += w;
     }
     l->meta[idx] = (uint8_t)((flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u);
-    if (mmkit__lru_ringed(l->policy)) (void)mmkit__lru_rpush(l, w, idx);
+    if (mmkit__lru_ringed(p)) (void)mmkit__lru_rpush(l, w, idx);
     else mmkit__lru_push(l, w, idx);
     l->st.inserts++;
     l->st.resident++;
 }
 
 /* idx resident (meta m) */
-MMKIT__INLINE void mmkit__lru_touch(mmkit_lru *l, uint32_t idx, uint32_t m) {
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_touch(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx, uint32_t m) {
     l->st.touches++;
-    switch (l->policy) {
+    switch (p) {
     case MMKIT_LRU_S3FIFO: /* saturating +1 of the 2-bit frequency */
         l->meta[idx] = (uint8_t)(m + ((uint32_t)((m & MMKIT__LRU_FREQ) != MMKIT__LRU_FREQ) << MMKIT__LRU_FSHIFT));
         break;
@@ -545,14 +563,14 @@ MMKIT_API mmkit_status mmkit_lru_insert(mmkit_lru *l, uint32_t idx, uint32_t fla
     MMKIT__LRU_ARGS("insert");
     if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_insert: flags: only MMKIT_LRU_DIRTY");
     if (mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_lru_insert: idx: already resident");
-    mmkit__lru_insert(l, idx, l->meta[idx], flags);
+    mmkit__lru_insert(l, l->policy, idx, l->meta[idx], flags);
     return MMKIT_OK;
 }
 
 MMKIT_API mmkit_status mmkit_lru_touch(mmkit_lru *l, uint32_t idx) {
     MMKIT__LRU_ARGS("touch");
     if (!mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_touch: idx: not resident");
-    mmkit__lru_touch(l, idx, l->meta[idx]);
+    mmkit__lru_touch(l, l->policy, idx, l->meta[idx]);
     return MMKIT_OK;
 }
 
@@ -565,9 +583,9 @@ MMKIT_API mmkit_status mmkit_lru_set_dirty(mmkit_lru *l, uint32_t idx, bool dirt
 }
 
 /* Take resident idx out (slot s on a ring, ignored on a list); meta becomes 0. */
-static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx, uint32_t s) {
-    if (mmkit__lru_ringed(l->policy)) {
-        mmkit__lru_rtake(l, idx, s);
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_drop(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx, uint32_t s) {
+    if (mmkit__lru_ringed(p)) {
+        mmkit__lru_rtake(l, (l->meta[idx] & MMKIT__LRU_LIST) - 1u, s);
     } else {
         if (l->hand == idx) {
             uint32_t y = MMKIT__LRU_Y(l, idx);
@@ -582,7 +600,7 @@ static void mmkit__lru_drop(mmkit_lru *l, uint32_t idx, uint32_t s) {
 MMKIT_API mmkit_status mmkit_lru_remove(mmkit_lru *l, uint32_t idx) {
     MMKIT__LRU_ARGS("remove");
     if (!mmkit__lru_resident(l, idx)) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_remove: idx: not resident");
-    mmkit__lru_drop(l, idx, l->pos ? l->pos[idx] : 0u);
+    mmkit__lru_drop(l, l->policy, idx, l->pos ? l->pos[idx] : 0u);
     return MMKIT_OK;
 }
 
@@ -641,7 +659,7 @@ static uint32_t mmkit__lru_rpick(mmkit_lru *l, uint32_t *slot) {
                 uint32_t nx = mmkit__lru_radd(l, s, 1u);
                 bool at_head = s == r0->head;
                 l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
-                mmkit__lru_rtake(l, c, s);
+                mmkit__lru_rtake(l, 0, s);
                 if (mmkit__lru_rpush(l, 0, c)) { /* compacted: restart at the head (finite: */
                     s = r0->head;                 /* a compaction needs ring_size / 5 pushes) */
                     visits = 2u * r0->count + 1u;
@@ -667,7 +685,7 @@ static uint32_t mmkit__lru_rpick(mmkit_lru *l, uint32_t *slot) {
                 m = l->meta[c];
                 if ((m & MMKIT__LRU_FREQ) >= (2u << MMKIT__LRU_FSHIFT)) { /* accessed twice in S: to M */
                     l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_FREQ);
-                    mmkit__lru_rtake(l, c, s);
+                    mmkit__lru_rtake(l, 0, s);
                     (void)mmkit__lru_rpush(l, 1, c);
                     break; /* re-evaluate S vs M */
                 }
@@ -686,7 +704,7 @@ static uint32_t mmkit__lru_rpick(mmkit_lru *l, uint32_t *slot) {
             m = l->meta[c];
             if (m & MMKIT__LRU_FREQ) { /* reinsert with one less */
                 l->meta[c] = (uint8_t)(m - (1u << MMKIT__LRU_FSHIFT));
-                mmkit__lru_rtake(l, c, s);
+                mmkit__lru_rtake(l, 1, s);
                 (void)mmkit__lru_rpush(l, 1, c);
                 break;
             }
@@ -742,29 +760,83 @@ static uint32_t mmkit__lru_pick(mmkit_lru *l) {
 
 /* Remove picked victim c (slot s on a ring) into *v, leaving a shadow where the policy keeps
  * one. */
-static void mmkit__lru_evict_one(mmkit_lru *l, uint32_t c, uint32_t s, mmkit_lru_victim *v) {
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_evict_one(mmkit_lru *l, mmkit_lru_policy p, uint32_t c, uint32_t s,
+                                                        mmkit_lru_victim *v) {
     uint32_t m = l->meta[c];
     v->index = c;
     v->dirty = (m & MMKIT__LRU_DIRTY) != 0;
-    if (l->policy == MMKIT_LRU_SIEVE) l->hand = c; /* drop steps it to the next newer */
-    mmkit__lru_drop(l, c, s);
+    if (p == MMKIT_LRU_SIEVE) l->hand = c; /* drop steps it to the next newer */
+    mmkit__lru_drop(l, p, c, s);
     l->st.evictions++;
-    if (l->policy == MMKIT_LRU_S3FIFO) {
+    if (p == MMKIT_LRU_S3FIFO) {
         if ((m & MMKIT__LRU_LIST) == 1u) { /* from S: into the ghost */
             l->pos[c] = ++l->clock;
             l->meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
         }
-    } else if (l->policy == MMKIT_LRU_TWOLIST) {
+    } else if (p == MMKIT_LRU_TWOLIST) {
         MMKIT__LRU_O(l, c) = ++l->clock;
         l->meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
     }
-    mmkit__lru_warm(l);
+    if (!mmkit__lru_ringed(p)) mmkit__lru_warm(l);
+}
+
+/* The victim of a ring policy without can_evict: always a head (the general rpick above gives
+ * the same one, it only ever looks past a head for refused items). Terminates: each step
+ * clears a reference bit (CLOCK) or lowers a frequency (S3-FIFO). */
+static MMKIT__LRU_FORCEINLINE uint32_t mmkit__lru_rfast(mmkit_lru *l, mmkit_lru_policy p, uint32_t *slot,
+                                                       uint32_t *ring) {
+    mmkit_lru_ring *r0 = &l->ring[0], *r1 = &l->ring[1];
+    uint32_t c, m;
+    if (p == MMKIT_LRU_S3FIFO) {
+        for (;;) {
+            if (r0->count > 0 && (r0->count >= l->small_target || r1->count == 0)) {
+                c = mmkit__lru_rhead(l, 0);
+                m = l->meta[c];
+                if (MMKIT__LIKELY((m & MMKIT__LRU_FREQ) < (2u << MMKIT__LRU_FSHIFT))) {
+                    *slot = r0->head;
+                    *ring = 0;
+                    return c;
+                }
+                l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_FREQ); /* accessed twice in S: to M */
+                mmkit__lru_rpop(l, 0);
+                (void)mmkit__lru_rpush(l, 1, c);
+                continue;
+            }
+            c = mmkit__lru_rhead(l, 1);
+            m = l->meta[c];
+            if (!(m & MMKIT__LRU_FREQ)) {
+                *slot = r1->head;
+                *ring = 1;
+                return c;
+            }
+            l->meta[c] = (uint8_t)(m - (1u << MMKIT__LRU_FSHIFT)); /* reinsert with one less */
+            mmkit__lru_rpop(l, 1);
+            (void)mmkit__lru_rpush(l, 1, c);
+        }
+    }
+    for (;;) { /* FIFO, CLOCK */
+        c = mmkit__lru_rhead(l, 0);
+        m = l->meta[c];
+        if (!(m & MMKIT__LRU_REF)) {
+            *slot = r0->head;
+            *ring = 0;
+            return c;
+        }
+        l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF); /* second chance */
+        mmkit__lru_rpop(l, 0);
+        (void)mmkit__lru_rpush(l, 0, c);
+    }
 }
 
 /* Pick a victim of any policy: its index (NIL: all refused) and slot. */
-MMKIT__INLINE uint32_t mmkit__lru_choose(mmkit_lru *l, uint32_t *slot) {
+static MMKIT__LRU_FORCEINLINE uint32_t mmkit__lru_choose(mmkit_lru *l, mmkit_lru_policy p, uint32_t *slot) {
     *slot = 0;
-    return mmkit__lru_ringed(l->policy) ? mmkit__lru_rpick(l, slot) : mmkit__lru_pick(l);
+    if (!mmkit__lru_ringed(p)) return mmkit__lru_pick(l);
+    if (!l->can_evict) {
+        uint32_t w;
+        return mmkit__lru_rfast(l, p, slot, &w);
+    }
+    return mmkit__lru_rpick(l, slot);
 }
 
 MMKIT_API mmkit_status mmkit_lru_evict(mmkit_lru *l, mmkit_lru_victim *v) {
@@ -772,39 +844,110 @@ MMKIT_API mmkit_status mmkit_lru_evict(mmkit_lru *l, mmkit_lru_victim *v) {
     if (!mmkit__lru_ok(l)) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: l: not an initialised instance");
     if (!v) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_evict: v: must not be NULL");
     if (l->st.resident == 0) return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_lru_evict: l: nothing resident");
-    c = mmkit__lru_choose(l, &s);
+    c = mmkit__lru_choose(l, l->policy, &s);
     if (c == MMKIT__LRU_NIL) return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_evict: l: every resident item refused by can_evict");
-    mmkit__lru_evict_one(l, c, s, v);
+    mmkit__lru_evict_one(l, l->policy, c, s, v);
     return MMKIT_OK;
 }
 
-MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
-                                        mmkit_lru_access_result *res) {
-    uint32_t m, d;
-    MMKIT__LRU_ARGS("access");
-    if (!res) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: res: must not be NULL");
-    if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: flags: only MMKIT_LRU_DIRTY");
-    m = l->meta[idx];
-    d = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u;
+/* One access() step with the policy p a constant (each case of the switch in access() gets
+ * its own copy with every policy test folded away). */
+static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_step(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx,
+                                                          uint32_t flags, mmkit_lru_access_result *res) {
+    uint32_t m = l->meta[idx];
     res->victim.index = MMKIT__LRU_NIL;
     res->victim.dirty = false;
     res->evicted = false;
     if ((m & MMKIT__LRU_LIST) - 1u < 2u) { /* resident */
         res->hit = true;
-        mmkit__lru_touch(l, idx, m | d);
+        mmkit__lru_touch(l, p, idx, m | ((flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u));
         return MMKIT_OK;
     }
     res->hit = false;
     if (l->st.resident >= l->target && l->st.resident > 0) {
-        uint32_t s, c = mmkit__lru_choose(l, &s);
+        uint32_t s, c = mmkit__lru_choose(l, p, &s);
         if (c == MMKIT__LRU_NIL)
             return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_lru_access: l: at target and every resident item refused by can_evict");
-        mmkit__lru_evict_one(l, c, s, &res->victim);
+        mmkit__lru_evict_one(l, p, c, s, &res->victim);
         res->evicted = true;
         m = l->meta[idx]; /* unchanged: idx was not resident, so it was not the victim */
     }
-    mmkit__lru_insert(l, idx, m, flags);
+    mmkit__lru_insert(l, p, idx, m, flags);
     return MMKIT_OK;
+}
+
+/* access() of a ring policy without can_evict (the common case), p a constant: the victim is
+ * a head (rfast), resident stays the same when one goes and one comes, counters are touched
+ * once each. Same result as mmkit__lru_step. */
+static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_rstep(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx,
+                                                           uint32_t flags, mmkit_lru_access_result *res) {
+    uint8_t *meta = l->meta;
+    uint32_t m = meta[idx], w = 0, d = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u;
+    if ((m & MMKIT__LRU_LIST) - 1u < 2u) { /* resident */
+        res->hit = true;
+        res->evicted = false;
+        res->victim.index = MMKIT__LRU_NIL;
+        res->victim.dirty = false;
+        w = m | d;
+        if (p == MMKIT_LRU_S3FIFO)
+            w += (uint32_t)((w & MMKIT__LRU_FREQ) != MMKIT__LRU_FREQ) << MMKIT__LRU_FSHIFT;
+        else if (p == MMKIT_LRU_CLOCK)
+            w |= MMKIT__LRU_REF;
+        if (w != m) meta[idx] = (uint8_t)w; /* a hot item is saturated: its line stays clean */
+        l->st.touches++;
+        return MMKIT_OK;
+    }
+    res->hit = false;
+    if (l->st.resident >= l->target) { /* resident > 0: target >= 1 */
+        uint32_t s, rw, c = mmkit__lru_rfast(l, p, &s, &rw), mc = meta[c];
+        res->evicted = true;
+        res->victim.index = c;
+        res->victim.dirty = (mc & MMKIT__LRU_DIRTY) != 0;
+        (void)s;
+        mmkit__lru_rpop(l, rw); /* the victim of rfast is a head */
+        if (p == MMKIT_LRU_S3FIFO && rw == 0) { /* from S: into the ghost */
+            l->pos[c] = ++l->clock;
+            meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
+        } else {
+            meta[c] = 0;
+        }
+        l->st.evictions++;
+        m = meta[idx];
+    } else {
+        res->evicted = false;
+        res->victim.index = MMKIT__LRU_NIL;
+        res->victim.dirty = false;
+        l->st.resident++;
+    }
+    if (p == MMKIT_LRU_S3FIFO && (m & MMKIT__LRU_LIST) == MMKIT__LRU_SHADOW &&
+        l->clock - l->pos[idx] < l->ghost_target) {
+        w = 1;
+        l->st.refault_activations++;
+    }
+    meta[idx] = (uint8_t)d;
+    (void)mmkit__lru_rpush(l, w, idx);
+    l->st.inserts++;
+    return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
+                                        mmkit_lru_access_result *res) {
+    MMKIT__LRU_ARGS("access");
+    if (!res) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: res: must not be NULL");
+    if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: flags: only MMKIT_LRU_DIRTY");
+    if (MMKIT__LIKELY(!l->can_evict)) {
+        if (l->policy == MMKIT_LRU_S3FIFO) return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO, idx, flags, res);
+        if (l->policy == MMKIT_LRU_FIFO) return mmkit__lru_rstep(l, MMKIT_LRU_FIFO, idx, flags, res);
+        if (l->policy == MMKIT_LRU_CLOCK) return mmkit__lru_rstep(l, MMKIT_LRU_CLOCK, idx, flags, res);
+    }
+    switch (l->policy) {
+    case MMKIT_LRU_S3FIFO: return mmkit__lru_step(l, MMKIT_LRU_S3FIFO, idx, flags, res);
+    case MMKIT_LRU_FIFO: return mmkit__lru_step(l, MMKIT_LRU_FIFO, idx, flags, res);
+    case MMKIT_LRU_CLOCK: return mmkit__lru_step(l, MMKIT_LRU_CLOCK, idx, flags, res);
+    case MMKIT_LRU_SIEVE: return mmkit__lru_step(l, MMKIT_LRU_SIEVE, idx, flags, res);
+    case MMKIT_LRU_EXACT: return mmkit__lru_step(l, MMKIT_LRU_EXACT, idx, flags, res);
+    default: return mmkit__lru_step(l, MMKIT_LRU_TWOLIST, idx, flags, res);
+    }
 }
 
 typedef struct mmkit__lru_age_ctx {
@@ -865,7 +1008,7 @@ static uint64_t mmkit__lru_age_span(mmkit_lru *l, uint32_t i, uint32_t e) {
         for (; i < e; i++) {
             uint32_t m = meta[i];
             if ((m & MMKIT__LRU_LIST) - 1u < 2u) {
-                mmkit__lru_touch(l, i, m);
+                mmkit__lru_touch(l, l->policy, i, m);
                 n++;
             }
         }
@@ -918,7 +1061,7 @@ MMKIT_API mmkit_status mmkit_lru_stats_get(const mmkit_lru *l, mmkit_lru_stats *
     return MMKIT_OK;
 }
 
-/* check() of the rings: head live, every slot in use a hole or an index of this ring whose pos
+/* check() of the rings: every slot in use a hole or an index of this ring whose pos
  * names the slot, live slots = count. */
 static mmkit_status mmkit__lru_check_rings(const mmkit_lru *l) {
     uint32_t w, nr = l->policy == MMKIT_LRU_S3FIFO ? 2u : 1u, s, k, c, live;
@@ -931,7 +1074,6 @@ static mmkit_status mmkit__lru_check_rings(const mmkit_lru *l) {
         }
         if (!r->slot || r->head >= l->ring_size || r->used > l->ring_size || r->count > r->used)
             return MMKIT_ECORRUPT;
-        if (r->count == 0 ? r->used != 0 : r->slot[r->head] == MMKIT__LRU_NIL) return MMKIT_ECORRUPT;
         for (s = r->head, k = r->used, live = 0; k; k--, s = mmkit__lru_radd(l, s, 1u)) {
             c = r->slot[s];
             if (c == MMKIT__LRU_NIL) continue;
