@@ -910,6 +910,7 @@ static void test_check_detects_corruption(void **state) {
     /* the fast paths' cached block address and order limits */
     CORRUPT(r->ord[0].base_pa, r->ord[0].base_pa + PG);
     CORRUPT(r->ord[3].base_pa, r->ord[3].base_pa ^ ((uint64_t)PG << 3));
+    CORRUPT_T(uint32_t, r->ord[2].frames, 8u);
     CORRUPT_T(unsigned, in.b.lim, in.b.lim + 1u);
     CORRUPT_T(unsigned, in.b.lim0, 0u);
     CORRUPT(r->nframes, r->nframes + 1);

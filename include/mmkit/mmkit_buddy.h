@@ -2010,7 +2010,7 @@ static bool mmkit__buddy_region_consistent(const mmkit_buddy *b, const mmkit__bu
         uint64_t pop = 0, w, tail = t->nbits & 63u;
         if (r->ord[o].base != ((r->start >> o) & ~(uint64_t)63) ||
             t->nbits != ((r->end - 1u) >> o) - r->ord[o].base + 1u ||
-            t->base_pa != mmkit_pfn_to_paddr(t->base << o))
+            t->base_pa != mmkit_pfn_to_paddr(t->base << o) || t->frames != (uint32_t)1 << o)
             return false;
         /* nothing marked before the region in the first word */
         if (!mmkit__buddy_bits_zero(t->lv[0], 0, (r->start >> o) - t->base) ||
