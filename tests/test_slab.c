@@ -1729,6 +1729,56 @@ static void test_zeroed_cache_refused(void **state) {
 
 /* A NULL front, a zeroed one and one whose parent was destroyed: every call, the inline hot
  * paths included, returns EINVAL and a zeroed front is not written to. */
+/* The inline alloc's miss only refills the magazine and pops inline: a refill that finds no
+ * memory returns the provider's status with *obj untouched and nothing changed; once memory
+ * is back the same front refills and pops (every object distinct and in the cache). */
+static void test_front_refill_fails_then_recovers(void **state) {
+    test_prov *t = tp_new();
+    mmkit_slab_cache c;
+    mmkit_slab_cache_desc d = desc_of(128);
+    static mmkit_slab_cpu f;
+    static void *o[4096];
+    void *out = &out;
+    unsigned i, j, n;
+    (void)state;
+    d.provider = test_prov_provider(t);
+    assert_int_equal(mmkit_slab_init(&c, &d), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_init(&f, &c), MMKIT_OK);
+    t->fail = 1;
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &out), MMKIT_ENOMEM);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(stats_of(&c).slabs, 0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    t->fail = 0;
+    for (i = 0; i < 80; i++) { /* several refills: the magazine holds fewer */
+        assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &o[i]), MMKIT_OK);
+        assert_non_null(o[i]);
+        for (j = 0; j < i; j++) assert_ptr_not_equal(o[i], o[j]);
+        memset(o[i], 0xab, 128);
+    }
+    /* the slab is used up to its last slot, then the provider fails: the next refill says so */
+    t->fail = 1;
+    for (n = 80; mmkit_slab_cpu_alloc(&f, 0, &out) == MMKIT_OK; n++) {
+        assert_true(n < 4095u);
+        o[n] = out;
+        out = &out;
+    }
+    assert_ptr_equal(out, &out);
+    assert_int_equal(stats_of(&c).slabs_partial + stats_of(&c).slabs_empty, 0);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    t->fail = 0;
+    assert_int_equal(mmkit_slab_cpu_alloc(&f, 0, &o[n]), MMKIT_OK);
+    for (j = 0; j < n; j++) assert_ptr_not_equal(o[n], o[j]);
+    n++;
+    for (i = 0; i < n; i++) assert_int_equal(mmkit_slab_cpu_free(&f, o[i]), MMKIT_OK);
+    assert_int_equal(mmkit_slab_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_slab_check(&c), MMKIT_OK);
+    assert_int_equal(stats_of(&c).objects_active, stats_of(&c).objects_depot); /* no user */
+    assert_int_equal(mmkit_slab_destroy(&c, NULL), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    test_prov_delete(t);
+}
+
 static void test_zeroed_fronts_refused(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
@@ -1886,6 +1936,7 @@ int main(void) {
         cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
         cmocka_unit_test(test_randomized_against_model),
         cmocka_unit_test(test_zeroed_cache_refused),
+        cmocka_unit_test(test_front_refill_fails_then_recovers),
         cmocka_unit_test(test_zeroed_fronts_refused),
         cmocka_unit_test(test_kmalloc_usable_size_of_freed),
     };

@@ -576,6 +576,9 @@ struct mmkit_kmalloc_cpu {
 /* Internal: the miss paths of the inline calls (the object comes back as the result, the
  * status through *st, so that the hit path keeps the object in a register). */
 MMKIT_API void *mmkit__slab_cpu_alloc_slow(mmkit_slab_cpu *f, uint32_t flags, mmkit_status *st);
+/* Internal: the inline alloc's miss with flags 0: fill the empty magazine; the new count
+ * (then the inline code pops), or 0 with the status in *st. */
+MMKIT_API uintptr_t mmkit__slab_cpu_refill(mmkit_slab_cpu *f, mmkit_status *st);
 MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj);
 MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size, uint32_t flags,
                                               mmkit_status *st);
@@ -589,13 +592,20 @@ MMKIT__INLINE mmkit_status mmkit_slab_cpu_alloc(mmkit_slab_cpu *f, uint32_t flag
     void *o;
     if (MMKIT__UNLIKELY(!f || !obj)) return MMKIT_EINVAL;
 #if !MMKIT_DEBUG
-    {
+    /* The miss only refills: the pop below is the one of the hit, so that the count stored
+     * here is always "count loaded - 1" and a free inlined right after (which stores that
+     * plus one) stores the loaded count itself - no arithmetic left between the load and
+     * the store that the next alloc's load waits for. */
+    if (MMKIT__LIKELY(flags == 0)) {
         uintptr_t n = f->count;
-        if (MMKIT__LIKELY(n != 0 && flags == 0)) {
-            f->count = --n;
-            *obj = f->obj[n];
-            return MMKIT_OK;
+        if (MMKIT__UNLIKELY(n == 0)) {
+            n = mmkit__slab_cpu_refill(f, &st);
+            /* never OK here; said so that the caller's OK path starts from the pop only */
+            if (n == 0) return st != MMKIT_OK ? st : MMKIT_ENOMEM;
         }
+        f->count = --n;
+        *obj = f->obj[n];
+        return MMKIT_OK;
     }
 #endif
     o = mmkit__slab_cpu_alloc_slow(f, flags, &st);
@@ -1783,6 +1793,44 @@ static mmkit_status mmkit__slab_cpu_return_sifted(mmkit_slab_cpu *f, mmkit__slab
     return first;
 }
 
+/* The loaded magazine of f (live) is empty: swap in the full previous one, or take a full
+ * magazine from the depot, or a batch straight from the slabs (adding at most one slab).
+ * MMKIT_OK with f->count > 0, or the provider's error with f->count == 0. */
+static mmkit_status mmkit__slab_cpu_fill(mmkit_slab_cpu *f, mmkit_slab_cache *c, uint32_t flags) {
+    mmkit_status st = MMKIT_OK;
+    f->misses++;
+    if (f->prev_count == f->size) { /* swap in the full previous magazine */
+        MMKIT_MEMCPY(f->obj, f->prev, f->prev_count * sizeof(void *));
+        f->count = f->prev_count;
+        f->prev_count = 0;
+    } else {
+        void *head = NULL;
+        uintptr_t saved = mmkit__lock(&c->lock);
+        f->depot_room = true;
+        if (c->ndepot) {
+            head = c->depot[--c->ndepot];
+            c->depot_out++;
+        } else {
+            uint32_t size = (uint32_t)f->size, got = mmkit__slab_take_batch(c, f->obj, size);
+            if (got == 0 && (st = mmkit__slab_add(c, flags)) == MMKIT_OK)
+                got = mmkit__slab_take_batch(c, f->obj, size); /* >= 1: a new slab */
+            f->count = got;
+        }
+        mmkit__unlock(&c->lock, saved);
+        if (head) f->count = mmkit__slab_unchain(c, head, f->obj);
+    }
+    return f->count ? MMKIT_OK : st;
+}
+
+MMKIT_API uintptr_t mmkit__slab_cpu_refill(mmkit_slab_cpu *f, mmkit_status *st) {
+    if (!f || !mmkit__slab_live(f->cache)) {
+        *st = MMKIT_EINVAL;
+        return 0;
+    }
+    *st = f->count == 0 ? mmkit__slab_cpu_fill(f, f->cache, 0) : MMKIT_OK;
+    return f->count;
+}
+
 /* The miss path: *status, and the object on MMKIT_OK. */
 static mmkit_status mmkit__slab_cpu_alloc_miss(mmkit_slab_cpu *f, uint32_t flags, void **obj) {
     mmkit_slab_cache *c;
@@ -1793,28 +1841,8 @@ static mmkit_status mmkit__slab_cpu_alloc_miss(mmkit_slab_cpu *f, uint32_t flags
     st = mmkit__slab_check_flags(c, flags);
     if (st != MMKIT_OK) return st;
     if (f->count == 0) {
-        f->misses++;
-        if (f->prev_count == f->size) { /* swap in the full previous magazine */
-            MMKIT_MEMCPY(f->obj, f->prev, f->prev_count * sizeof(void *));
-            f->count = f->prev_count;
-            f->prev_count = 0;
-        } else {
-            void *head = NULL;
-            uintptr_t saved = mmkit__lock(&c->lock);
-            f->depot_room = true;
-            if (c->ndepot) {
-                head = c->depot[--c->ndepot];
-                c->depot_out++;
-            } else { /* a batch straight from the slabs, adding at most one slab */
-                uint32_t size = (uint32_t)f->size, got = mmkit__slab_take_batch(c, f->obj, size);
-                if (got == 0 && (st = mmkit__slab_add(c, flags)) == MMKIT_OK)
-                    got = mmkit__slab_take_batch(c, f->obj, size); /* >= 1: a new slab */
-                f->count = got;
-            }
-            mmkit__unlock(&c->lock, saved);
-            if (head) f->count = mmkit__slab_unchain(c, head, f->obj);
-            if (f->count == 0) return st;
-        }
+        st = mmkit__slab_cpu_fill(f, c, flags);
+        if (st != MMKIT_OK) return st;
     }
     o = f->obj[--f->count];
     st = mmkit__slab_hand_out(c, flags, o);
