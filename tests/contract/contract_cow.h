@@ -1,0 +1,1 @@
+#define CONTRACT_COW_TESTS

@@ -1,0 +1,1 @@
+#define CONTRACT_SLAB_TESTS
