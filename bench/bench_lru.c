@@ -330,17 +330,23 @@ static void *age_p2v(void *ctx, mmkit_paddr pa) { (void)ctx; return age_arena + 
 static uint64_t age_runs;
 static void age_count(void *ctx, const mmkit_pagetable_mapping *run) { (void)ctx; age_runs += run->size; }
 
-/* A bits on a fraction (per mille) of the pages, set by hand as an MMU would (not timed). */
-static void age_set_young(mmkit_pagetable *pt, mmkit_vaddr va0, unsigned permille, uint64_t *young) {
+/* A bits on a fraction (per mille) of the pages, set by hand as an MMU would (not timed); of
+ * those, dirty_permille also get D (a written page). D stays set across passes (aging harvests
+ * A only), so a clean pass first clears D everywhere. */
+static void age_set_young(mmkit_pagetable *pt, mmkit_vaddr va0, unsigned permille, unsigned dirty_permille,
+                          uint64_t *young) {
     uint64_t rng = bench_rng_seed(7, permille), i;
     *young = 0;
     for (i = 0; i < AGE_PAGES; i++) {
-        uint64_t pte;
-        if (bench_rng_below(&rng, 1000) >= permille) continue;
+        uint64_t pte, want;
+        bool y = bench_rng_below(&rng, 1000) < permille, dy = bench_rng_below(&rng, 1000) < dirty_permille;
         if (mmkit_pagetable_entry_get(pt, va0 + i * AGE_PG, 0, &pte) != MMKIT_OK) bench_die("entry_get");
-        if (mmkit_pagetable_entry_set(pt, va0 + i * AGE_PG, 0, pte | ((uint64_t)1 << 5)) != MMKIT_OK) /* x86 A */
+        want = pte & ~((uint64_t)3 << 5);
+        if (y) want |= (uint64_t)1 << 5;                   /* x86 A */
+        if (y && dy) want |= (uint64_t)1 << 6;             /* x86 D */
+        if (want != pte && mmkit_pagetable_entry_set(pt, va0 + i * AGE_PG, 0, want) != MMKIT_OK)
             bench_die("entry_set");
-        (*young)++;
+        *young += y;
     }
 }
 
@@ -389,17 +395,22 @@ static void age_table(void) {
     for (i = 0; i < AGE_PAGES; i++)
         if (mmkit_lru_insert(&l, i, 0) != MMKIT_OK) bench_die("insert");
     printf("\naging: mmkit_lru_age (default policy, every page resident) over 1 GiB of 4 KiB pages, "
-           "thread CPU time, min / median / max of 3\n");
-    printf("| young pages | ns per page scanned | ns per harvested (young) page | harvest alone, ns per page scanned |\n");
-    for (f = 0; f < 4; f++) {
+           "thread CPU time, min / median / max of 3;\nclean = A set on a writable page (the harvest must "
+           "clear it atomically: the MMU could set D meanwhile), dirty = A and D set\n");
+    printf("| young pages | ns per page scanned | ns per harvested (young) page | harvest alone, ns per harvested page |"
+           " LRU share (min - min), ns per harvested page |\n");
+    for (f = 0; f < 6; f++) {
+        static const unsigned dirty[] = {0, 0, 0, 0, 1000, 500};
+        static const char *const kind[] = {"clean", "clean", "clean", "clean", "dirty", "mixed (half dirty)"};
         double age_ns[3], hv_ns[3];
         uint64_t young = 0, t0;
+        unsigned fr = f < 4 ? frac[f] : 1000;
         for (r = 0; r < 3; r++) {
-            age_set_young(&pt, va0, frac[f], &young);
+            age_set_young(&pt, va0, fr, dirty[f], &young);
             t0 = cpu_ns();
             if (mmkit_lru_age(&l, &pt, va0, (uint64_t)AGE_PAGES * AGE_PG, &fm) != MMKIT_OK) bench_die("age");
             age_ns[r] = (double)(cpu_ns() - t0);
-            age_set_young(&pt, va0, frac[f], &young);
+            age_set_young(&pt, va0, fr, dirty[f], &young);
             age_runs = 0;
             t0 = cpu_ns();
             if (mmkit_pagetable_harvest(&pt, va0, (uint64_t)AGE_PAGES * AGE_PG, MMKIT_PTE_ACCESSED, age_count, NULL,
@@ -410,13 +421,14 @@ static void age_table(void) {
         }
         bench_sort(age_ns, 3);
         bench_sort(hv_ns, 3);
-        printf("| %.1f%% (%llu) | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", frac[f] / 10.0,
-               (unsigned long long)young, age_ns[0] / AGE_PAGES, age_ns[1] / AGE_PAGES, age_ns[2] / AGE_PAGES,
-               age_ns[0] / (double)young, age_ns[1] / (double)young, age_ns[2] / (double)young, hv_ns[0] / AGE_PAGES,
-               hv_ns[1] / AGE_PAGES, hv_ns[2] / AGE_PAGES);
+        printf("| %.1f%% %s (%llu) | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f |\n",
+               fr / 10.0, kind[f], (unsigned long long)young, age_ns[0] / AGE_PAGES, age_ns[1] / AGE_PAGES,
+               age_ns[2] / AGE_PAGES, age_ns[0] / (double)young, age_ns[1] / (double)young, age_ns[2] / (double)young,
+               hv_ns[0] / (double)young, hv_ns[1] / (double)young, hv_ns[2] / (double)young,
+               (age_ns[0] - hv_ns[0]) / (double)young);
         {
             char what[64];
-            snprintf(what, sizeof what, "aging 1 GiB, %.1f%% young", frac[f] / 10.0);
+            snprintf(what, sizeof what, "aging 1 GiB, %.1f%% young, %s", fr / 10.0, kind[f]);
             bench_record(what, "mmkit", age_ns[1] / (double)young, "ns/harvested page");
         }
     }

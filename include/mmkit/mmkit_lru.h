@@ -4,11 +4,11 @@
  * mmkit_frame_map, a buffer slot) under one replacement policy chosen in the desc: exact LRU,
  * FIFO, CLOCK (second chance), SIEVE (NSDI '24), S3-FIFO (SOSP '23) or the two-list
  * active/inactive scheme with refault-distance activation (shadow entries, as Linux's
- * workingset). All metadata lives in caller memory sized by mmkit_lru_mem_size() (9 bytes per
- * index); every operation is O(1) amortized, and mmkit_lru_access() does a whole cache step
- * (hit: touch; miss: evict one if at target, insert) in one call. Eviction reports whether the
- * victim is dirty, and skips (without moving) items a caller callback says cannot go now
- * (pinned, under writeback). An aging pass harvests hardware accessed bits from an
+ * workingset). All metadata lives in caller memory sized by mmkit_lru_mem_size() (9 to 15
+ * bytes per index, see CONFIGURATION); every operation is O(1) amortized, and
+ * mmkit_lru_access() does a whole cache step (hit: touch; miss: evict one if at target,
+ * insert) in one call. Eviction reports whether the victim is dirty, and skips (without
+ * moving) items a caller callback says cannot go now (pinned, under writeback). An aging pass harvests hardware accessed bits from an
  * mmkit_pagetable and feeds them to the policy as accesses, frames numbered by the library's
  * mmkit_frame_map.
  *
@@ -48,29 +48,44 @@
  *   (or by hand: touch on a hit; on a miss evict when full, write back, insert.)
  *
  * DESIGN
- *   Per index: a link {older, newer} (2 x uint32, one array) and a meta byte (a second array:
- *   list id 2 bits, reference / visited bit, dirty bit, 2-bit frequency). A hit of CLOCK, SIEVE
- *   and S3-FIFO reads and writes only the meta byte (set a bit / saturating +1), FIFO touches
- *   nothing, so the hot array is 1 byte per index. Each list is circular with a pointer to
- *   its oldest item (newest = oldest's older neighbour), so "move the oldest to the newest end"
- *   (second chance, S3-FIFO's reinsertion into M, exact LRU touching its oldest item) is one
- *   pointer step, no relinking.
+ *   Per index a meta byte (list id 2 bits, reference / visited bit, dirty bit, 2-bit
+ *   frequency): a hit of FIFO, CLOCK, SIEVE and S3-FIFO reads only that byte and writes it only
+ *   when it changes (a saturated hot item leaves its cache line clean).
+ *   Order, two layouts. RINGS (FIFO, CLOCK, S3-FIFO: the default): each queue is a ring of
+ *   capacity + capacity/4 + 1 slots of indices, oldest at the head, plus pos[index] = its slot.
+ *   Eviction reads the head slot (sequential memory) instead of chasing links: a miss touches
+ *   the victim's meta byte, the new item's pos and two sequential slots. remove() (and a
+ *   victim taken from the middle past refused items) leaves a hole that the head steps over;
+ *   a ring whose slots are all used is compacted in place, order kept (O(used), at most once
+ *   per capacity/4 + 1 pushes: amortized O(1)). Second chance and S3-FIFO's reinsertion into M
+ *   take the head and push it at the newest end. LISTS (EXACT, SIEVE, TWOLIST): a link
+ *   {older, newer} per index, circular lists with a pointer to the oldest (newest = oldest's
+ *   older neighbour), so moving the oldest to the newest end is one pointer step.
+ *   access() without can_evict on a ring policy runs a specialised step (the victim is always
+ *   a head; the general path looks further only for refused items, with the same result).
  *   EXACT: touch moves to the newest end, evict takes the oldest. FIFO: no movement. CLOCK:
- *   the oldest is the hand; a referenced one gets its bit cleared and the hand steps on.
+ *   the oldest is the hand; a referenced one gets its bit cleared and moves to the newest end.
  *   SIEVE: insert at the newest end, touch sets visited, a persistent hand walks from the
  *   oldest towards the newest (wrapping) clearing visited bits and evicts the first unvisited
- *   item, staying in place. S3-FIFO: small FIFO S (target/10, at least 1), main FIFO M and a
- *   ghost of the last target - target/10 items evicted from S. A miss found in the ghost enters
- *   M, otherwise S. Touch increments freq (saturating at 3). Evicting from S: an oldest item
- *   with freq >= 1 moves to M (freq 0), else it is evicted into the ghost. Evicting from M: an
- *   oldest item with freq > 0 is decremented and reinserted (the hand steps), else it is
- *   evicted. S is the source while |S| >= its target or M is empty.
+ *   item, staying in place. S3-FIFO (Yang et al., SOSP '23, Algorithm 1): small FIFO S
+ *   (target/10, at least 1), main FIFO M and a ghost of the last target - target/10 items
+ *   evicted from S. A miss found in the ghost enters M, otherwise S. Touch increments freq
+ *   (saturating at 3). Evicting from S: an oldest item with freq > 1 (accessed more than once
+ *   while in S) moves to M (freq 0), else it is evicted into the ghost. Evicting from M: an
+ *   oldest item with freq > 0 is decremented and reinserted, else it is evicted. S is the
+ *   source while |S| >= its target or M is empty.
+ *   Why S3-FIFO is the default: it is within 2% of the best published policy on both cache2k
+ *   traces at 10% and 30% (bench_lru), best or within ~1% of the best mmkit policy on zipf
+ *   0.6-1.2, scans over a hot set and loops larger than the cache (where every LRU-like
+ *   policy misses everything: S filters one-hit items, M keeps what was reused), and its hit
+ *   is one byte; its weak spot is a working set that shifts wholesale (plain LRU adapts
+ *   faster: 0.029 against 0.022 misses per access in bench_lru's shifting-ws).
  *   TWOLIST: inactive and active lists; insert goes to inactive, a second touch while inactive
  *   activates. Evict first demotes the oldest active item while |active| > |inactive| (a
  *   referenced one gets a second round), then takes the oldest inactive one (a referenced one
  *   is activated).
  *   Shadows (S3-FIFO's ghost, TWOLIST's refault distance): an evicted index keeps list id 3 and
- *   an eviction stamp in its (then unused) link: the number of shadow-leaving evictions so far
+ *   an eviction stamp in its (then unused) pos / link word: the number of shadow-leaving evictions so far
  *   (TWOLIST: all, S3-FIFO: those from S). The distance is the counter minus the stamp; the
  *   S3-FIFO ghost holds an index while its distance < target - target/10 (a ghost FIFO of that
  *   length without the list), TWOLIST activates a refault while distance <= |active|. The
@@ -79,14 +94,16 @@
  *   Aging: mmkit_pagetable_harvest (one walk, test-and-clear A bits, one callback per run of
  *   young leaves); each frame of a run is turned into its dense index through the frame map
  *   (the map's run is cached across consecutive frames, so a run of young pages costs one
- *   lookup), and resident indices are touched. A young huge leaf touches all its frames. A
+ *   lookup), and the resident indices of each run are touched in one tight loop per policy
+ *   over their meta bytes (FIFO, CLOCK, SIEVE, S3-FIFO: a branch-free byte update; EXACT and
+ *   TWOLIST: a real touch each). A young huge leaf touches all its frames. A
  *   cleared A bit may stay cached in a TLB entry, so the page merely looks idle longer: aging
  *   needs no TLB flush (the gather passed to harvest is NULL), as Linux's "young" test does.
  *   Before treating a page as CLEAN after writeback, flush the D bits through a gather (see
  *   mmkit_pagetable.h).
  *
  * LIMITS
- *   capacity <= 2^31 and 9 * capacity <= SIZE_MAX; target <= capacity (0 = capacity).
+ *   capacity <= 2^31 and 16 * capacity < SIZE_MAX; target <= capacity (0 = capacity).
  *   Indices, not addresses; aging tracks frame-map indices < capacity.
  *
  * BAD INPUT (a status, nothing changed, message through MMKIT_LOG)
@@ -100,7 +117,8 @@
  * COMPLEXITY
  *   insert, touch, set_dirty, remove O(1). evict and access O(1) amortized (each referenced
  *   item passed over costs one earlier touch; items refused by can_evict are passed over each
- *   time). age O(pages in young runs + the table walk + frame-map runs crossed * log runs).
+ *   time; a ring's compaction is amortized over capacity/4 pushes). age O(pages in young runs
+ *   + the table walk + frame-map runs crossed * log runs).
  *   check O(capacity). mem_size O(1), init O(capacity).
  *
  * THREADS AND IRQS
@@ -109,7 +127,12 @@
  *
  * CONFIGURATION
  *   MMKIT_IMPLEMENTATION in one translation unit (MMKIT_STATIC for static functions).
- *   Memory: 9 bytes per index of capacity (8 link + 1 meta), for every policy.
+ *   Memory per index of capacity (mmkit_lru_mem_size; 4-byte aligned): EXACT, SIEVE, TWOLIST
+ *   9 bytes (1 meta + 8 link); FIFO, CLOCK 10 (1 meta + 4 pos + 1.25 x 4 slots); S3-FIFO (the
+ *   default) 15 (two rings), + up to 11 bytes in all.
+ *   Cost per access (bench_lru, 1M-item cache over 4M ids, zipf 0.9, this project's 2-core
+ *   machine under load, median ns; the bench's own loop is ~4.5): S3-FIFO 17-21, FIFO 14-17,
+ *   CLOCK 19-23, SIEVE 25-38, EXACT 30-49, TWOLIST 32-46; a plain doubly-linked LRU 33-35.
  */
 #ifndef MMKIT_LRU_H
 #define MMKIT_LRU_H
@@ -163,8 +186,8 @@ typedef struct mmkit_lru_stats {
     uint64_t resident, inserts, touches, evictions, skipped, refault_activations, aged;
 } mmkit_lru_stats;
 
-/* Bytes of caller memory desc needs (9 * capacity rounded up to 4). EINVAL: desc or bytes
- * NULL, bad policy, capacity 0 or > 2^31 (or 9 * capacity > SIZE_MAX), target > capacity.
+/* Bytes of caller memory desc needs (per policy, see CONFIGURATION: 9 to 15 per index). EINVAL:
+ * desc or bytes NULL, bad policy, capacity 0 or > 2^31 (or 16 * capacity >= SIZE_MAX), target > capacity.
  * O(1). */
 MMKIT_API mmkit_status mmkit_lru_mem_size(const mmkit_lru_desc *desc, size_t *bytes);
 /* Start empty. EINVAL: as mem_size, l NULL, mem NULL, not 4-aligned or too small. O(capacity). */
