@@ -2116,11 +2116,14 @@ static void test_copy_frames(void **state) {
         for (i = 0; i < 2; i++) {
             unsigned k;
             copy_scenario(srcs[i]);
-            /* 40 scattered pages (frames in descending order: one-page runs), a hole, then a
-             * page whose frame follows the previous one's (but not after the hole) */
+            /* 40 scattered pages (frames in descending order: one-page runs; accessed and
+             * dirty, so stored without an atomic: the same-flags path), a hole, then a page
+             * whose frame follows the previous one's (but not after the hole) */
             for (k = 0; k < 40; k++)
                 assert_int_equal(mmkit_pagetable_map(srcs[i], CB + MiB(10) + k * PG,
-                                                     MiB(600) + (39u - k) * PG, PG, MMKIT_PTE_RW,
+                                                     MiB(600) + (39u - k) * PG, PG,
+                                                     MMKIT_PTE_RW | MMKIT_PTE_ACCESSED |
+                                                         MMKIT_PTE_DIRTY,
                                                      NULL),
                                  MMKIT_OK);
             assert_int_equal(mmkit_pagetable_map(srcs[i], CB + MiB(10) + 41 * PG, MiB(600) + PG,

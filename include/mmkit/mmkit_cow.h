@@ -1515,8 +1515,10 @@ static void mmkit__cow_fork_frames(void *ctx, const mmkit_pagetable_frame_run *r
         for (k = 0; k < n; k++) { /* bound: n <= MMKIT_PAGETABLE_FRAMES_BATCH */
             const mmkit_pfn p0 = mmkit_paddr_to_pfn(run[k].pa);
             const uint64_t i0 = p0 - base, np = run[k].pages; /* unsigned: below wraps */
+            mmkit__cow_frame *f = &st[(size_t)(i0 < nfr ? i0 : 0u)];
             uint64_t j;
-            if (i0 >= nfr || np > nfr - i0 || zpfn - p0 < np) { /* not all cow's, or zero */
+            if (MMKIT__UNLIKELY(i0 >= nfr || np > nfr - i0 || zpfn - p0 < np)) {
+                /* not all cow's (check() reports it), or the zero frame inside */
                 mmkit_pagetable_mapping m;
                 m.va = 0; /* not used by mmkit__cow_fork_ref */
                 m.pa = run[k].pa;
@@ -1526,28 +1528,25 @@ static void mmkit__cow_fork_frames(void *ctx, const mmkit_pagetable_frame_run *r
                 mmkit__cow_fork_ref(ctx, &m);
                 continue;
             }
+            shared += np;
             if (priv && last) { /* the common case (the COW-marked copy): no undo record */
                 for (j = 0; j < np; j++) { /* bound: pages of the run (<= 512) */
-                    mmkit__cow_frame *f = &st[(size_t)(i0 + j)];
-                    uint32_t meta = f->meta;
-                    f->count++;
+                    uint32_t meta = f[j].meta;
+                    f[j].count++;
                     /* a pinned frame keeps EXCLUSIVE (the fix-up gives the child a copy) */
-                    f->meta = meta & ~((meta & MMKIT__COW_PINS) ? 0u : MMKIT__COW_F_EXCL);
+                    f[j].meta = meta & ~((meta & MMKIT__COW_PINS) ? 0u : MMKIT__COW_F_EXCL);
                 }
-                shared += np;
                 continue;
             }
             for (j = 0; j < np; j++) { /* bound: pages of the run (<= 512) */
-                mmkit__cow_frame *f = &st[(size_t)(i0 + j)];
-                uint32_t meta = f->meta;
-                f->count++;
+                uint32_t meta = f[j].meta;
+                f[j].count++;
                 if (!priv || !(meta & MMKIT__COW_PINS)) {
                     if (!last) /* the undo's record (the last copy is never undone) */
-                        f->scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
-                    if (meta & MMKIT__COW_F_EXCL) f->meta = meta & ~MMKIT__COW_F_EXCL;
+                        f[j].scratch = priv && (meta & MMKIT__COW_F_EXCL) ? MMKIT__COW_MARK_EXCL : 0u;
+                    if (meta & MMKIT__COW_F_EXCL) f[j].meta = meta & ~MMKIT__COW_F_EXCL;
                 }
             }
-            shared += np;
         }
         x->shared += shared;
         return;

@@ -2402,6 +2402,22 @@ static unsigned mmkit__pagetable_copy_leaves(mmkit__pagetable_copier *c, unsigne
             i = j - 1u;
             continue; /* frames: the open run goes on (the frame follows the previous one) */
         }
+        if (want_frames && sexp && !((e ^ sexp) & ~amask)) {
+            /* copy_frames: the same flags as the previous leaf (stored plainly), another frame
+             * (scattered memory): the same transform and store, a new frame run; the gather
+             * run goes on as in the path above */
+            nw = (nprev & ~amask) | (e & amask);
+            if (chg) s[i] = nw;
+            d[i] = nw;
+            MMKIT__PAGETABLE_FRAMES_PUSH();
+            bstart = i;
+            bfield = e & amask;
+            sexp = e + step;
+            nprev = nw;
+            last = i;
+            copied++;
+            continue;
+        }
         if (!(e & 1u) || !(e & lm)) { /* empty (or not an entry mmkit writes) */
             if (bact) { /* frames: a hole ends the run */
                 MMKIT__PAGETABLE_FRAMES_PUSH();
