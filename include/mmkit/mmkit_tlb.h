@@ -259,7 +259,8 @@
  *   check: NULL or zeroed -> MMKIT_EINVAL; an invariant broken -> MMKIT_ECORRUPT.
  *
  * COMPLEXITY
- *   gather_init O(1); gather_range O(1) (merge with the last range or append); gather_tables
+ *   gather_init O(1); gather_range O(1) (merge with the last range or append; inline when
+ *   the run continues the last range, is the first one or the gather is escalated); gather_tables
  *   O(1); gather_free_table O(1), or one flush when the queue is full; gather_flush
  *   O(queued tables) plus the callbacks; gather_peek, stats O(1); gather_check O(ranges + tables).
  *   asid_switch O(1) when the mm's id is current; O(ncpus) + O(2^asid_bits / 64) to allocate
