@@ -3,8 +3,9 @@
 #
 #   ctest -L boot --output-on-failure
 #
-# The kernels are cross-compiled with clang and linked with ld.lld whatever CMAKE_C_COMPILER is
-# (clang is a cross compiler out of the box). A missing tool makes the tests FAIL, never skip:
+# The kernels are cross-compiled with clang and linked with ld.lld whatever CMAKE_C_COMPILER is,
+# with the scaffolding and the freestanding C library of examples/common/ (cross.cmake,
+# freestanding.h, x86_io.h, riscv_sbi.h). A missing tool makes the tests FAIL, never skip:
 # sh tests/run.sh installs clang, lld, llvm, qemu-system-misc, qemu-system-x86 and opensbi.
 #
 #   boot_riscv64_sv39/sv48/sv57  one RISC-V S-mode kernel (OpenSBI, -machine virt), the mode
@@ -25,69 +26,44 @@ set(MMKIT_BOOT_OKS_X86 41)           # 3 stage-1 + 3 stage-2 set-up checks + the
                                      # + invpcid_flush + the 8 copy-on-write ones
 # (the cow checks count 8 with MMKIT_COW_HAVE_SHARE_TABLES, 6 without)
 
-find_program(MMKIT_BOOT_CLANG NAMES clang)
-find_program(MMKIT_BOOT_LLD NAMES ld.lld)
-find_program(MMKIT_BOOT_OBJCOPY NAMES llvm-objcopy objcopy)
-
 set(boot_tests
   "boot_riscv64_sv39|${MMKIT_BOOT_OKS_RISCV_SV39}|riscv|sv39"
   "boot_riscv64_sv48|${MMKIT_BOOT_OKS_RISCV_SV48}|riscv|sv48"
   "boot_riscv64_sv57|${MMKIT_BOOT_OKS_RISCV_SV57}|riscv|sv57"
   "boot_x86_64_4level|${MMKIT_BOOT_OKS_X86}|x86|level=4"
   "boot_x86_64_5level|${MMKIT_BOOT_OKS_X86}|x86|level=5")
+set(boot_names "")
+foreach(entry IN LISTS boot_tests)
+  string(REPLACE "|" ";" f "${entry}")
+  list(GET f 0 name)
+  list(APPEND boot_names ${name})
+endforeach()
 
-if(NOT MMKIT_BOOT_CLANG OR NOT MMKIT_BOOT_LLD OR NOT MMKIT_BOOT_OBJCOPY)
-  set(missing "")
-  foreach(tool IN ITEMS CLANG LLD OBJCOPY)
-    if(NOT MMKIT_BOOT_${tool})
-      string(TOLOWER "${tool}" t)
-      list(APPEND missing "${t}")
-    endif()
-  endforeach()
-  message(WARNING "mmkit boot tests: not found: ${missing}; the boot tests will fail "
-                  "(Debian: apt-get install clang lld llvm, or run sh tests/run.sh as root)")
-  foreach(entry IN LISTS boot_tests)
-    string(REPLACE "|" ";" f "${entry}")
-    list(GET f 0 name)
-    add_test(NAME ${name} COMMAND sh -c
-             "echo 'FAIL: cannot build the boot kernels, missing: ${missing}'; exit 1")
-    set_tests_properties(${name} PROPERTIES LABELS boot)
-  endforeach()
+# the cross-build scaffolding and the freestanding C library shared with the examples
+include("${PROJECT_SOURCE_DIR}/examples/common/cross.cmake")
+mmkit_cross_tools("the boot kernels" TOOLS CLANG LLD OBJCOPY TESTS ${boot_names} LABEL boot)
+if(NOT MMKIT_CROSS_OK)
   return()
 endif()
 
 file(GLOB boot_headers CONFIGURE_DEPENDS
-     "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h")
+     "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h" "${MMKIT_COMMON_DIR}/*.h")
 
-set(boot_cflags -ffreestanding -nostdlib -fno-pic -fno-stack-protector -fno-builtin
-    -O2 -g -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow
-    -I "${PROJECT_SOURCE_DIR}/include")
-if(MMKIT_WERROR)
-  list(APPEND boot_cflags -Werror)
-endif()
-set(boot_flags_riscv --target=riscv64-unknown-elf -march=rv64gc -mabi=lp64 -mcmodel=medany
-    -mno-relax ${boot_cflags})
-set(boot_flags_x86_64 --target=x86_64-unknown-none-elf -mno-red-zone -mgeneral-regs-only
-    -mcmodel=kernel -fno-pie ${boot_cflags})
-set(boot_flags_i386 --target=i386-unknown-none-elf -march=i686 -mgeneral-regs-only -fno-pie
-    ${boot_cflags})
+set(boot_flags_riscv ${MMKIT_CROSS_RISCV64} -O2)
+set(boot_flags_x86_64 ${MMKIT_CROSS_X86_64} -mcmodel=kernel -O2)
+set(boot_flags_i386 ${MMKIT_CROSS_I386} -O2)
+set(boot_libc "${MMKIT_COMMON_DIR}/libc.c" "${MMKIT_COMMON_DIR}/console.c")
 
 # mmkit_boot_objects(<out-var> <tag> <flags-var> <source>...): compile sources of tests/boot/
-# into ${MMKIT_BOOT_OUT}/<tag>/ and return the object paths.
+# (and the shared C library) into ${MMKIT_BOOT_OUT}/<tag>/ and return the object paths.
 function(mmkit_boot_objects out tag flags_var)
-  set(objs "")
+  set(srcs "")
   foreach(src IN LISTS ARGN)
-    string(REPLACE "/" "_" base "${src}")
-    set(obj "${MMKIT_BOOT_OUT}/${tag}/${base}.o")
-    add_custom_command(
-      OUTPUT "${obj}"
-      COMMAND "${CMAKE_COMMAND}" -E make_directory "${MMKIT_BOOT_OUT}/${tag}"
-      COMMAND "${MMKIT_BOOT_CLANG}" ${${flags_var}} -c "${MMKIT_BOOT_DIR}/${src}" -o "${obj}"
-      DEPENDS "${MMKIT_BOOT_DIR}/${src}" ${boot_headers}
-      COMMENT "boot kernel (${tag}): ${src}"
-      VERBATIM)
-    list(APPEND objs "${obj}")
+    list(APPEND srcs "${MMKIT_BOOT_DIR}/${src}")
   endforeach()
+  mmkit_cross_objects(objs "${MMKIT_BOOT_OUT}/${tag}" FLAGS ${${flags_var}}
+                      SOURCES ${srcs} ${boot_libc} DEPENDS ${boot_headers}
+                      COMMENT "boot kernel (${tag})")
   set(${out} "${objs}" PARENT_SCOPE)
 endfunction()
 
@@ -98,7 +74,7 @@ mmkit_boot_objects(rv_objs riscv boot_flags_riscv
 set(rv_kernel "${MMKIT_BOOT_OUT}/boot_riscv64.elf")
 add_custom_command(
   OUTPUT "${rv_kernel}"
-  COMMAND "${MMKIT_BOOT_LLD}" -T "${MMKIT_BOOT_DIR}/riscv/kernel.ld" -nostdlib -static
+  COMMAND "${MMKIT_LLD}" -T "${MMKIT_BOOT_DIR}/riscv/kernel.ld" -nostdlib -static
           -o "${rv_kernel}" ${rv_objs}
   DEPENDS ${rv_objs} "${MMKIT_BOOT_DIR}/riscv/kernel.ld"
   COMMENT "boot kernel: linking boot_riscv64.elf"
@@ -112,28 +88,22 @@ set(s2_elf "${MMKIT_BOOT_OUT}/x86_stage2.elf")
 set(s2_bin "${MMKIT_BOOT_OUT}/x86_stage2.bin")
 add_custom_command(
   OUTPUT "${s2_bin}"
-  COMMAND "${MMKIT_BOOT_LLD}" -T "${MMKIT_BOOT_DIR}/x86/stage2.ld" -nostdlib -static
+  COMMAND "${MMKIT_LLD}" -T "${MMKIT_BOOT_DIR}/x86/stage2.ld" -nostdlib -static
           -o "${s2_elf}" ${s2_objs}
-  COMMAND "${MMKIT_BOOT_OBJCOPY}" -O binary "${s2_elf}" "${s2_bin}"
+  COMMAND "${MMKIT_OBJCOPY}" -O binary "${s2_elf}" "${s2_bin}"
   DEPENDS ${s2_objs} "${MMKIT_BOOT_DIR}/x86/stage2.ld"
   COMMENT "boot kernel: linking x86 stage 2"
   VERBATIM)
-set(boot_flags_blob ${boot_flags_i386} "-DSTAGE2_BIN=\"${s2_bin}\"")
 mmkit_boot_objects(s1_objs i386 boot_flags_i386
   x86/stage1_start.S x86/stage1.c common/boot_lib.c)
-set(blob_obj "${MMKIT_BOOT_OUT}/i386/stage2_blob.o")
-add_custom_command(
-  OUTPUT "${blob_obj}"
-  COMMAND "${CMAKE_COMMAND}" -E make_directory "${MMKIT_BOOT_OUT}/i386"
-  COMMAND "${MMKIT_BOOT_CLANG}" ${boot_flags_blob} -c "${MMKIT_BOOT_DIR}/x86/stage2_blob.S"
-          -o "${blob_obj}"
-  DEPENDS "${MMKIT_BOOT_DIR}/x86/stage2_blob.S" "${s2_bin}"
-  COMMENT "boot kernel (i386): embedding stage 2"
-  VERBATIM)
+mmkit_cross_objects(blob_obj "${MMKIT_BOOT_OUT}/i386"
+  FLAGS ${boot_flags_i386} "-DSTAGE2_BIN=\"${s2_bin}\""
+  SOURCES "${MMKIT_BOOT_DIR}/x86/stage2_blob.S" DEPENDS "${s2_bin}"
+  COMMENT "boot kernel (i386): embedding stage 2")
 set(x86_kernel "${MMKIT_BOOT_OUT}/boot_x86.elf")
 add_custom_command(
   OUTPUT "${x86_kernel}"
-  COMMAND "${MMKIT_BOOT_LLD}" -m elf_i386 -T "${MMKIT_BOOT_DIR}/x86/stage1.ld" -nostdlib -static
+  COMMAND "${MMKIT_LLD}" -m elf_i386 -T "${MMKIT_BOOT_DIR}/x86/stage1.ld" -nostdlib -static
           -o "${x86_kernel}" ${s1_objs} "${blob_obj}"
   DEPENDS ${s1_objs} "${blob_obj}" "${MMKIT_BOOT_DIR}/x86/stage1.ld"
   COMMENT "boot kernel: linking boot_x86.elf"

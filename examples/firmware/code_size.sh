@@ -6,8 +6,8 @@
 # OBJECT names are <tu>-<arch>-<opt>.o: fw_main (the firmware's vendoring TU, MMKIT_STATIC:
 # only what the firmware calls) or mmkit_full (buddy + slab as shipped: every public function).
 # Fails when a tool or an object is missing, or when an object needs a symbol from outside
-# other than memset/memcpy/memmove/memcmp (and, for fw_main, the fw_* console helpers of
-# fw_lib.c and the linker script's __image_start/__image_end): a compiler-rt helper
+# other than memset/memcpy/memmove/memcmp (and, for fw_main, the console helpers of
+# examples/common/console.c and the linker script's __image_start/__image_end): a compiler-rt helper
 # (__udivdi3, __atomic_*), assert or abort would not link in a freestanding image.
 set -u
 if [ $# -lt 3 ]; then
@@ -41,7 +41,7 @@ for obj in "$@"; do
     echo "| $tu | $arch | -$opt | $1 | $2 | $3 |"
     extra=$("$nm" -u "$obj" | awk '{ print $NF }' |
             grep -vx -e memset -e memcpy -e memmove -e memcmp \
-                     -e fw_puts -e fw_put_hex -e fw_put_dec -e fw_line -e fw_putc \
+                     -e kputs -e kput_hex -e kput_dec -e kline -e kputc \
                      -e __image_start -e __image_end || true)
     if [ "$tu" = mmkit_full ]; then
         extra=$("$nm" -u "$obj" | awk '{ print $NF }' |

@@ -4,7 +4,7 @@
  * The platform code boots the machine, turns what the platform says about memory (a
  * devicetree, a Multiboot memory map) into a fw_platform and calls fw_main(). It never includes
  * an mmkit header: mmkit is compiled with MMKIT_STATIC into fw_main.c only, so everything the
- * platform needs is plain C here. fw_main() prints the report and returns the number of failed
+ * platform needs is plain C here (and in examples/common/freestanding.h). fw_main() prints the report and returns the number of failed
  * checks; the platform turns that into a QEMU exit status.
  */
 #ifndef FW_H
@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* examples/common: memset memcpy memmove memcmp (libc.c), kputs kline kput_hex kput_dec
+ * (console.c) on kputc(), which the platform code provides */
+#include "freestanding.h"
 
 #define FW_MAX_RAM 16     /* RAM ranges kept from the memory map (more are counted, dropped) */
 #define FW_MAX_RSV 16     /* reserved ranges (image, devicetree, firmware tables) */
@@ -39,24 +43,10 @@ typedef struct fw_platform {
     size_t dev_count, dev_dropped;
 } fw_platform;
 
-/* Platform hooks (riscv/platform.c, x86/platform.c). */
-void fw_putc(char c);
 /* Append a range / device (bounded: past the table's end they are counted as dropped). */
 void fw_add_ram(fw_platform *p, uint64_t base, uint64_t size);
 void fw_add_rsv(fw_platform *p, uint64_t base, uint64_t size, const char *what);
 void fw_add_dev(fw_platform *p, const char *name, uint64_t base, uint64_t size);
-
-/* The C library functions the compiler may call (fw_lib.c). */
-void *memset(void *d, int v, size_t n);
-void *memcpy(void *restrict d, const void *restrict s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-
-/* Output helpers (fw_lib.c). */
-void fw_puts(const char *s);
-void fw_put_hex(uint64_t v);
-void fw_put_dec(uint64_t v);      /* values above 2^32 - 1 are printed in hex */
-void fw_line(const char *s);
 
 /* The firmware proper (fw_main.c): the number of failed checks (0 = pass). */
 unsigned fw_main(const fw_platform *p);

@@ -28,49 +28,49 @@ static unsigned fw_oks, fw_fails;
 static bool fw_check(const char *name, bool cond, const char *what, uint64_t got, uint64_t want) {
     if (cond) {
         fw_oks++;
-        fw_puts("ok ");
-        fw_line(name);
+        kputs("ok ");
+        kline(name);
         return true;
     }
     fw_fails++;
-    fw_puts("FAIL ");
-    fw_puts(name);
-    fw_puts(": ");
-    fw_puts(what);
-    fw_puts(" (got ");
-    fw_put_hex(got);
-    fw_puts(", want ");
-    fw_put_hex(want);
-    fw_line(")");
+    kputs("FAIL ");
+    kputs(name);
+    kputs(": ");
+    kputs(what);
+    kputs(" (got ");
+    kput_hex(got);
+    kputs(", want ");
+    kput_hex(want);
+    kline(")");
     return false;
 }
 
 /* A status check: prints the status name on failure. */
 static bool fw_check_st(const char *name, mmkit_status got, mmkit_status want) {
     if (got == want) return fw_check(name, true, "", 0, 0);
-    fw_puts("  (");
-    fw_puts(mmkit_status_str(got));
-    fw_puts(" where ");
-    fw_puts(mmkit_status_str(want));
-    fw_line(" was wanted)");
+    kputs("  (");
+    kputs(mmkit_status_str(got));
+    kputs(" where ");
+    kputs(mmkit_status_str(want));
+    kline(" was wanted)");
     return fw_check(name, false, "status", (uint64_t)got, (uint64_t)want);
 }
 
 static void fw_range_line(const char *tag, uint64_t base, uint64_t size, const char *what) {
-    fw_puts("  ");
-    fw_puts(tag);
-    fw_putc(' ');
-    fw_put_hex(base);
-    fw_putc('-');
-    fw_put_hex(base + size);
-    fw_puts(" (");
-    fw_put_dec(size >> 10);
-    fw_puts(" KiB)");
+    kputs("  ");
+    kputs(tag);
+    kputc(' ');
+    kput_hex(base);
+    kputc('-');
+    kput_hex(base + size);
+    kputs(" (");
+    kput_dec(size >> 10);
+    kputs(" KiB)");
     if (what) {
-        fw_putc(' ');
-        fw_puts(what);
+        kputc(' ');
+        kputs(what);
     }
-    fw_putc('\n');
+    kputc('\n');
 }
 
 /* ---- memory ------------------------------------------------------------------------------- */
@@ -250,27 +250,27 @@ static void fw_slab_exercise(const fw_platform *p, uint64_t free0) {
         n++;
     }
     fw_check("device_table", n == p->dev_count && n > 0, "descriptors made", n, p->dev_count);
-    fw_puts("device table (");
-    fw_put_dec(n);
-    fw_puts(" descriptors");
+    kputs("device table (");
+    kput_dec(n);
+    kputs(" descriptors");
     if (p->dev_dropped) {
-        fw_puts(", ");
-        fw_put_dec(p->dev_dropped);
-        fw_puts(" more not kept");
+        kputs(", ");
+        kput_dec(p->dev_dropped);
+        kputs(" more not kept");
     }
-    fw_line("):");
+    kline("):");
     for (dv = head; dv; dv = dv->next) {
-        fw_puts("  dev ");
-        fw_put_dec(dv->id);
-        fw_putc(' ');
-        fw_puts(dv->name);
-        fw_putc(' ');
-        fw_put_hex(dv->base);
+        kputs("  dev ");
+        kput_dec(dv->id);
+        kputc(' ');
+        kputs(dv->name);
+        kputc(' ');
+        kput_hex(dv->base);
         if (dv->size) {
-            fw_putc('+');
-            fw_put_hex(dv->size);
+            kputc('+');
+            kput_hex(dv->size);
         }
-        fw_putc('\n');
+        kputc('\n');
     }
 
     /* a burst of descriptors: the cache grows slab by slab from the buddy */
@@ -289,17 +289,17 @@ static void fw_slab_exercise(const fw_platform *p, uint64_t free0) {
     fw_check("objects_in_free_ram", inside, "an object outside free RAM", 0, 0);
     fw_check("objects_disjoint", intact, "a descriptor was overwritten by another", 0, 0);
     mmkit_slab_stats_get(&fw_devcache, &s);
-    fw_puts("slab fw_device: ");
-    fw_put_dec(s.slot_size);
-    fw_puts("-byte slots, ");
-    fw_put_dec(s.objs_per_slab);
-    fw_puts(" per slab of ");
-    fw_put_dec(s.slab_bytes >> 10);
-    fw_puts(" KiB, ");
-    fw_put_dec(s.slabs);
-    fw_puts(" slabs, ");
-    fw_put_dec(s.objects_active);
-    fw_line(" objects in use");
+    kputs("slab fw_device: ");
+    kput_dec(s.slot_size);
+    kputs("-byte slots, ");
+    kput_dec(s.objs_per_slab);
+    kputs(" per slab of ");
+    kput_dec(s.slab_bytes >> 10);
+    kputs(" KiB, ");
+    kput_dec(s.slabs);
+    kputs(" slabs, ");
+    kput_dec(s.objects_active);
+    kline(" objects in use");
     want_slabs = s.objs_per_slab
                      ? (FW_NPOOL + n + s.objs_per_slab - 1) / s.objs_per_slab /* 32-bit divide */
                      : 0;
@@ -347,15 +347,15 @@ unsigned fw_main(const fw_platform *p) {
     uint64_t total = 0;
     mmkit_status st;
 
-    fw_puts(fw_main_text);
-    fw_line(p->machine);
-    fw_puts("memory map from ");
-    fw_puts(p->map_source);
-    fw_puts(": ");
-    fw_put_dec(p->ram_count);
-    fw_puts(" RAM range(s), ");
-    fw_put_dec(p->rsv_count);
-    fw_line(" reserved");
+    kputs(fw_main_text);
+    kline(p->machine);
+    kputs("memory map from ");
+    kputs(p->map_source);
+    kputs(": ");
+    kput_dec(p->ram_count);
+    kputs(" RAM range(s), ");
+    kput_dec(p->rsv_count);
+    kline(" reserved");
     for (i = 0; i < p->ram_count; i++) {
         fw_range_line("ram", p->ram[i].base, p->ram[i].size, NULL);
         fw_ram[i].base = p->ram[i].base;
@@ -367,9 +367,9 @@ unsigned fw_main(const fw_platform *p) {
         fw_rsv[i].base = p->rsv[i].base;
         fw_rsv[i].size = p->rsv[i].size;
     }
-    fw_puts("usable RAM: ");
-    fw_put_dec(total >> 10);
-    fw_line(" KiB");
+    kputs("usable RAM: ");
+    kput_dec(total >> 10);
+    kline(" KiB");
     /* a reservation that did not fit the table would be handed out: refuse to go on */
     if (!fw_check("memory_map", p->ram_count > 0 && p->rsv_dropped == 0,
                   "RAM ranges / dropped reservations", p->ram_count, p->rsv_dropped))
@@ -386,19 +386,19 @@ unsigned fw_main(const fw_platform *p) {
     if (st == MMKIT_OK) st = mmkit_buddy_init(&fw_buddy, &d);
     if (!fw_check_st("buddy_init", st, MMKIT_OK)) return fw_fails;
     mmkit_buddy_stats_get(&fw_buddy, &s);
-    fw_puts("buddy: ");
-    fw_put_dec(s.total_frames);
-    fw_puts(" frames, ");
-    fw_put_dec(s.free_frames);
-    fw_puts(" free, ");
-    fw_put_dec(s.reserved_frames);
-    fw_puts(" reserved (metadata ");
-    fw_put_dec(need);
-    fw_puts(" bytes carved from RAM), ");
-    fw_put_dec(s.regions);
-    fw_puts(" region(s), largest block order ");
-    fw_put_dec((uint64_t)s.largest_free_order);
-    fw_putc('\n');
+    kputs("buddy: ");
+    kput_dec(s.total_frames);
+    kputs(" frames, ");
+    kput_dec(s.free_frames);
+    kputs(" free, ");
+    kput_dec(s.reserved_frames);
+    kputs(" reserved (metadata ");
+    kput_dec(need);
+    kputs(" bytes carved from RAM), ");
+    kput_dec(s.regions);
+    kputs(" region(s), largest block order ");
+    kput_dec((uint64_t)s.largest_free_order);
+    kputc('\n');
     fw_check_st("buddy_check_init", mmkit_buddy_check(&fw_buddy), MMKIT_OK);
     /* every reservation that touches RAM must be taken: claiming its first frame is EBUSY */
     for (i = 0; i < p->rsv_count; i++) {
@@ -431,16 +431,16 @@ unsigned fw_main(const fw_platform *p) {
     fw_check_st("buddy_check_end", mmkit_buddy_check(&fw_buddy), MMKIT_OK);
 
     mmkit_buddy_stats_get(&fw_buddy, &s);
-    fw_puts("buddyinfo:");
+    kputs("buddyinfo:");
     for (o = 0; o <= s.max_order; o++) {
-        fw_putc(' ');
-        fw_put_dec(s.free_blocks[o]);
+        kputc(' ');
+        kput_dec(s.free_blocks[o]);
     }
-    fw_putc('\n');
-    fw_puts(fw_fails ? "MMKIT-FIRMWARE: FAIL " : "MMKIT-FIRMWARE: PASS ");
-    fw_put_dec(fw_fails ? fw_fails : fw_oks);
-    fw_putc('/');
-    fw_put_dec(fw_oks + fw_fails);
-    fw_putc('\n');
+    kputc('\n');
+    kputs(fw_fails ? "MMKIT-FIRMWARE: FAIL " : "MMKIT-FIRMWARE: PASS ");
+    kput_dec(fw_fails ? fw_fails : fw_oks);
+    kputc('/');
+    kput_dec(fw_oks + fw_fails);
+    kputc('\n');
     return fw_fails;
 }

@@ -1,7 +1,8 @@
 /* kernel.h - the portable hobby-kernel core's internal declarations (the .c files of examples/kernel).
  * The architecture sees only arch.h; the user programs only abi.h.
  *
- * Files: klib.c (console output, memset/memcpy), mem.c (the buddy over the firmware's map,
+ * Files: klib.c (kputc on arch_putc, kpanic; the rest of the C library is
+ * examples/common/freestanding.h's), mem.c (the buddy over the firmware's map,
  * its per-CPU front, the frame map, slab caches, the user-frame budget), vm.c (address spaces,
  * the kernel's identity map, faults through mmkit_cow, fork, the in-memory swap area, LRU
  * reclaim, the OOM policy), task.c (tasks, the scheduler, system calls, the report and
@@ -11,6 +12,7 @@
 
 #include "arch.h"
 #include "abi.h"
+#include "freestanding.h"
 
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
@@ -43,18 +45,9 @@ void kconfig_parse(const char *cmdline);
 #define AGE_EVERY 8u             /* an aging pass over every space each AGE_EVERY traps */
 #define SLICE_TRAPS 16u          /* a task runs at most this many traps before the next one */
 
-/* ---- klib.c ---- */
-void kputs(const char *s);
-void kputc(char c);
-/* %s %c %d %u %x %lu %lx %llu %llx (l/ll: 64-bit) %p, width and 0-padding for numbers */
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* ---- klib.c (kputc on arch_putc, kpanic); the console, kprintf, ksnprintf, kword and the
+ * memory functions are examples/common/freestanding.h's ---- */
 __attribute__((noreturn)) void kpanic(const char *what, uint64_t v);
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t kstrlen(const char *s);
 
 /* ---- the per-frame state the core keeps (one entry per RAM frame, frame-map index) ---- */
 #define FI_USER   0x1u           /* a user data frame (charged to owner) */

@@ -24,17 +24,6 @@ static bool opt_u64(const char *s, const char *key, uint64_t *v) {
     return false;
 }
 
-static bool opt_word(const char *s, const char *word) {
-    while (s && *s) {
-        const char *a = s, *w = word;
-        while (*w && *a == *w) a++, w++;
-        if (!*w && (*a == 0 || *a == ' ')) return true;
-        while (*s && *s != ' ') s++;
-        while (*s == ' ') s++;
-    }
-    return false;
-}
-
 void kconfig_parse(const char *cmdline) {
     static const struct { const char *opt, *name; mmkit_lru_policy p; } pol[] = {
         {"lru=twolist", "twolist", MMKIT_LRU_TWOLIST}, {"lru=exact", "exact", MMKIT_LRU_EXACT},
@@ -51,7 +40,7 @@ void kconfig_parse(const char *cmdline) {
         kcfg.swap_slots = v;
     }
     for (i = 0; i < sizeof pol / sizeof pol[0]; i++)
-        if (opt_word(cmdline, pol[i].opt)) {
+        if (kword(cmdline, pol[i].opt)) {
             kcfg.policy = pol[i].p;
             kcfg.policy_name = pol[i].name;
         }

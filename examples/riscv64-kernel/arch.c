@@ -8,12 +8,8 @@
 
 #include "fdt.h"
 #include "../kernel/abi.h"
-
-void *memset(void *d, int c, size_t n);
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-#define csr_read(csr) __extension__({ uint64_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" ::"r"((uint64_t)(v)) : "memory")
+#include "freestanding.h" /* examples/common: kprintf, kword, memset */
+#include "riscv_sbi.h"    /* examples/common: CSRs, SBI console and exit */
 
 #define CAUSE_ECALL_U 8u
 #define CAUSE_FETCH_PAGE 12u
@@ -21,16 +17,6 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define CAUSE_STORE_PAGE 15u
 
 extern char __image_start[], __image_end[];
-
-/* ---- SBI ---- */
-static long sbi_call(uint64_t eid, uint64_t fid, uint64_t a0, uint64_t a1) {
-    register uint64_t r0 __asm__("a0") = a0;
-    register uint64_t r1 __asm__("a1") = a1;
-    register uint64_t r6 __asm__("a6") = fid;
-    register uint64_t r7 __asm__("a7") = eid;
-    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
-    return (long)r0;
-}
 
 /* ---- the preemption tick: the SBI TIME extension (or the legacy set_timer), the supervisor
  * timer interrupt enabled in sie; it traps only from U-mode (the kernel runs with
@@ -46,8 +32,8 @@ static uint64_t rdtime(void) {
 
 static void timer_next(void) {
     uint64_t when = rdtime() + TICK_CYCLES;
-    if (timer_legacy) sbi_call(0x00, 0, when, 0);
-    else sbi_call(0x54494d45, 0, when, 0);
+    if (timer_legacy) rv_sbi_call(0x00, 0, when, 0);
+    else rv_sbi_call(0x54494d45, 0, when, 0);
 }
 
 static void timer_start(void) {
@@ -59,34 +45,24 @@ static void timer_start(void) {
     __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
     timer_legacy = r0 != 0 || r1 == 0;
     timer_next();
-    __asm__ volatile("csrs sie, %0" ::"r"((uint64_t)1 << 5) : "memory"); /* STIE */
+    rv_csr_set(sie, (uint64_t)1 << 5); /* STIE */
     timer_on = true;
 }
 
-void arch_putc(char c) {
-    if (c == '\n') sbi_call(0x01, 0, '\r', 0); /* legacy console putchar */
-    sbi_call(0x01, 0, (uint64_t)(unsigned char)c, 0);
-}
+void arch_putc(char c) { rv_sbi_putc(c); }
 
 /* pass: SBI SRST shutdown (QEMU exits 0); fail: the virt test device ("sifive,test0") with
  * (status << 16) | 0x3333, which QEMU turns into exit status `status` */
-void arch_exit(int status) {
-    csr_write(satp, 0);
-    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
-    if (status) *(volatile uint32_t *)0x100000 = ((uint32_t)status << 16) | 0x3333u;
-    sbi_call(0x53525354, 0, 0, 0);
-    *(volatile uint32_t *)0x100000 = 0x5555u;
-    for (;;) __asm__ volatile("wfi");
-}
+void arch_exit(int status) { rv_sbi_exit((uint32_t)status); }
 
 /* ---- paging ---- */
 void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid) {
     uint64_t v = mmkit_pagetable_satp(pt, asid);
-    csr_write(satp, v);
+    rv_csr_write(satp, v);
     /* ASIDs are reused after a task ends and the core flushes by ASID only for the pages it
      * changes: start every switch clean (the kernel's mappings are the same in every root) */
-    __asm__ volatile("sfence.vma zero, zero" ::: "memory");
-    if (csr_read(satp) != v) {
+    rv_sfence_all();
+    if (rv_csr_read(satp) != v) {
         kprintf("FAIL satp: the CPU refused 0x%lx (paging mode not implemented?)\n", v);
         arch_exit(1);
     }
@@ -122,8 +98,8 @@ void rv_enter_user(arch_frame *f);
 void arch_run_user(arch_frame *f, arch_trap *t) {
     uint64_t cause, tval;
     rv_enter_user(f);
-    cause = csr_read(scause);
-    tval = csr_read(stval);
+    cause = rv_csr_read(scause);
+    tval = rv_csr_read(stval);
     t->cause = cause;
     t->addr = tval;
     t->access = 0;
@@ -145,8 +121,8 @@ void arch_run_user(arch_frame *f, arch_trap *t) {
 /* a trap in S-mode: the core never faults, so this is a bug */
 void rv_kernel_trap(void);
 void rv_kernel_trap(void) {
-    kprintf("FAIL trap in the kernel: scause 0x%lx sepc 0x%lx stval 0x%lx\n", csr_read(scause),
-            csr_read(sepc), csr_read(stval));
+    kprintf("FAIL trap in the kernel: scause 0x%lx sepc 0x%lx stval 0x%lx\n", rv_csr_read(scause),
+            rv_csr_read(sepc), rv_csr_read(stval));
     kprintf("MMKIT-KERNEL: FAIL (kernel trap)\n");
     arch_exit(3);
 }
@@ -155,17 +131,6 @@ void rv_kernel_trap(void) {
 static fdt_info fdt;
 static mmkit_range reserved[FDT_MAX_RESERVED + 1];
 static arch_boot_info boot;
-
-static bool has_word(const char *s, const char *w) {
-    while (*s) {
-        const char *a = s, *b = w;
-        while (*b && *a == *b) a++, b++;
-        if (!*b && (*a == 0 || *a == ' ')) return true;
-        while (*s && *s != ' ') s++;
-        while (*s == ' ') s++;
-    }
-    return false;
-}
 
 void rv_main(uint64_t hartid, const void *dtb);
 void rv_main(uint64_t hartid, const void *dtb) {
@@ -194,10 +159,10 @@ void rv_main(uint64_t hartid, const void *dtb) {
     boot.kernel_end = (uint64_t)(uintptr_t)__image_end;
     boot.cmdline = fdt.bootargs;
     boot.format = MMKIT_PAGETABLE_SV48;
-    if (has_word(fdt.bootargs, "sv39")) boot.format = MMKIT_PAGETABLE_SV39;
-    if (has_word(fdt.bootargs, "sv57")) boot.format = MMKIT_PAGETABLE_SV57;
+    if (kword(fdt.bootargs, "sv39")) boot.format = MMKIT_PAGETABLE_SV39;
+    if (kword(fdt.bootargs, "sv57")) boot.format = MMKIT_PAGETABLE_SV57;
     boot.phys_bits = 56; /* RISC-V: 56-bit physical addresses in Sv39/48/57 */
-    if (!has_word(fdt.bootargs, "notimer")) timer_start();
+    if (!kword(fdt.bootargs, "notimer")) timer_start();
     kernel_main(&boot);
 }
 

@@ -12,18 +12,14 @@
 #include "abi.h"
 #include "multiboot.h"
 #include "x86.h"
+#include "freestanding.h" /* examples/common: the console on arch_putc, memset, memcpy */
 
 #include <mmkit/mmkit_cow.h>
-
-void *memset(void *d, int c, size_t n); /* the core's klib.c */
-void *memcpy(void *d, const void *s, size_t n);
 
 _Static_assert(sizeof(struct arch_frame) == FRAME_QWORDS * 8, "entry.S copies 22 quadwords");
 _Static_assert(offsetof(struct arch_frame, rip) == 17 * 8, "entry.S FRAME_RIP");
 _Static_assert(offsetof(struct arch_frame, ss) == 21 * 8, "entry.S FRAME_SS");
 
-#define COM1 0x3f8u
-#define DEBUG_EXIT 0xf4u
 #define PIC1 0x20u
 #define PIC2 0xa0u
 #define PIT_HZ 100u
@@ -47,51 +43,38 @@ const uint64_t arch_user_image_va = USER_IMAGE_VA; /* where user.ld links the im
 /* ---- console, exit ------------------------------------------------------------------------ */
 
 static uint64_t timer_ticks;
-static void putdec(uint64_t v);
 
 static void com1_init(void) {
-    outb(COM1 + 1, 0x00);  /* no interrupts */
-    outb(COM1 + 3, 0x80);  /* DLAB */
-    outb(COM1 + 0, 0x01);  /* divisor 1: 115200 baud */
-    outb(COM1 + 1, 0x00);
-    outb(COM1 + 3, 0x03);  /* 8N1 */
-    outb(COM1 + 2, 0xc7);  /* FIFO on, cleared */
+    x86_outb(X86_COM1 + 1, 0x00);  /* no interrupts */
+    x86_outb(X86_COM1 + 3, 0x80);  /* DLAB */
+    x86_outb(X86_COM1 + 0, 0x01);  /* divisor 1: 115200 baud */
+    x86_outb(X86_COM1 + 1, 0x00);
+    x86_outb(X86_COM1 + 3, 0x03);  /* 8N1 */
+    x86_outb(X86_COM1 + 2, 0xc7);  /* FIFO on, cleared */
 }
 
 void arch_putc(char c) {
-    unsigned spin = 100000; /* bounded: QEMU's UART is always ready */
-    if (c == '\n') arch_putc('\r');
-    while (!(inb(COM1 + 5) & 0x20) && --spin) {} /* LSR.THRE */
-    outb(COM1, (uint8_t)c);
-}
-
-static void puts_(const char *s) {
-    while (*s) arch_putc(*s++);
-}
-static void puthex(uint64_t v) {
-    int i;
-    puts_("0x");
-    for (i = 60; i > 0 && !(v >> i); i -= 4) {}
-    for (; i >= 0; i -= 4) arch_putc("0123456789abcdef"[(v >> i) & 15u]);
+    if (c == '\n') x86_serial_putc('\r');
+    x86_serial_putc(c);
 }
 
 void arch_exit(int status) {
-    puts_("arch: ");
-    putdec(timer_ticks);
-    puts_(" timer interrupts taken in ring 3, exit status ");
-    putdec((uint64_t)(unsigned)status);
+    kputs("arch: ");
+    kput_dec(timer_ticks);
+    kputs(" timer interrupts taken in ring 3, exit status ");
+    kput_dec((uint64_t)(unsigned)status);
     arch_putc('\n');
     /* isa-debug-exit: QEMU exits with (status << 1) | 1; without the device we halt */
-    outl(DEBUG_EXIT, (uint32_t)status);
-    puts_("arch_exit: no isa-debug-exit device (-device isa-debug-exit,iobase=0xf4,iosize=0x04); halted\n");
+    x86_qemu_exit((uint32_t)status);
+    kputs("arch_exit: no isa-debug-exit device (-device isa-debug-exit,iobase=0xf4,iosize=0x04); halted\n");
     for (;;) __asm__ volatile("cli; hlt");
 }
 
 static __attribute__((noreturn)) void boot_refuse(const char *what, const char *why) {
-    puts_("FAIL boot: ");
-    puts_(what);
-    puts_(": ");
-    puts_(why);
+    kputs("FAIL boot: ");
+    kputs(what);
+    kputs(": ");
+    kputs(why);
     arch_putc('\n');
     arch_exit(2);
 }
@@ -107,37 +90,37 @@ static void (*tlb_backend)(void *, const mmkit_tlb_flush *) = mmkit_tlb_x86_flus
 
 static void cpu_setup(void) {
     uint32_t r0[4], r1[4], r7[4] = {0, 0, 0, 0}, rx[4], rx8[4];
-    uint64_t cr4 = read_cr4();
-    cpuid(0, 0, r0);
-    cpuid(1, 0, r1);
-    if (r0[0] >= 7) cpuid(7, 0, r7);
-    cpuid(0x80000000u, 0, rx);
+    uint64_t cr4 = x86_read_cr4();
+    x86_cpuid(0, 0, r0);
+    x86_cpuid(1, 0, r1);
+    if (r0[0] >= 7) x86_cpuid(7, 0, r7);
+    x86_cpuid(0x80000000u, 0, rx);
     cpu.phys_bits = 36; /* the architectural default without leaf 80000008h */
     if (rx[0] >= 0x80000008u) {
-        cpuid(0x80000008u, 0, rx8);
+        x86_cpuid(0x80000008u, 0, rx8);
         cpu.phys_bits = rx8[0] & 0xffu;
     }
-    cpuid(0x80000001u, 0, rx);
+    x86_cpuid(0x80000001u, 0, rx);
     cpu.page1g = (rx[3] >> 26) & 1u;
     cpu.smep = (r7[1] >> 7) & 1u;
     cpu.smap = (r7[1] >> 20) & 1u;
     cpu.pcid = (r1[2] >> 17) & 1u;
     cpu.invpcid = (r7[1] >> 10) & 1u;
-    cpu.levels = (cr4 & CR4_LA57) ? 5u : 4u;
+    cpu.levels = (cr4 & X86_CR4_LA57) ? 5u : 4u;
     if ((boot_la57 != 0) != (cpu.levels == 5)) boot_refuse("paging", "CR4.LA57 disagrees with the boot path");
-    if (!(rdmsr(MSR_EFER) & EFER_NXE) || !(read_cr0() & CR0_WP))
+    if (!(x86_rdmsr(X86_MSR_EFER) & X86_EFER_NXE) || !(x86_read_cr0() & X86_CR0_WP))
         boot_refuse("paging", "EFER.NXE or CR0.WP not set");
     /* the kernel never touches user pages through their user addresses (it translates and
      * uses the identity map) and never runs them: SMAP and SMEP enforce both */
-    if (cpu.smep) cr4 |= CR4_SMEP;
-    if (cpu.smap) cr4 |= CR4_SMAP;
+    if (cpu.smep) cr4 |= X86_CR4_SMEP;
+    if (cpu.smap) cr4 |= X86_CR4_SMAP;
     /* PCIDs only with INVPCID: mmkit_tlb_x86_flush_local_invpcid flushes another PCID's
      * entries; INVLPG alone reaches only the current one. CR3[11:0] is 0 here (boot tables). */
     if (cpu.pcid && cpu.invpcid) {
-        cr4 |= CR4_PCIDE;
+        cr4 |= X86_CR4_PCIDE;
         tlb_backend = mmkit_tlb_x86_flush_local_invpcid;
     }
-    write_cr4(cr4);
+    x86_write_cr4(cr4);
 }
 
 void arch_tlb_flush_local(void *ctx, const mmkit_tlb_flush *f) { tlb_backend(ctx, f); }
@@ -145,7 +128,7 @@ void arch_tlb_flush_local(void *ctx, const mmkit_tlb_flush *f) { tlb_backend(ctx
 void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid) {
     /* with PCIDE the address space's PCID is its asid (12 bits); a load without NOFLUSH
      * drops that PCID's stale entries, which a reused asid needs */
-    write_cr3(mmkit_pagetable_cr3(pt, (read_cr4() & CR4_PCIDE) ? (uint16_t)(asid & 0xfffu) : 0, false));
+    x86_write_cr3(mmkit_pagetable_cr3(pt, (x86_read_cr4() & X86_CR4_PCIDE) ? (uint16_t)(asid & 0xfffu) : 0, false));
 }
 
 /* ---- GDT, TSS, IDT, PIC, PIT ----------------------------------------------------------------- */
@@ -206,29 +189,29 @@ static void tables_setup(void) {
     /* SYSCALL as a second way in (user_arch.h: KX86_USER_SYSCALL_INSN): kernel CS 0x08 / SS
      * 0x10; the SYSRET base 0x10 would give SS 0x1b, CS 0x23 (the return is IRETQ anyway);
      * FMASK clears IF, TF, DF, AC and NT on entry */
-    wrmsr(MSR_STAR, (uint64_t)0x10 << 48 | (uint64_t)SEL_KCODE << 32);
-    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)x86_syscall_entry);
-    wrmsr(MSR_FMASK, 0x47700u);
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    x86_wrmsr(X86_MSR_STAR, (uint64_t)0x10 << 48 | (uint64_t)SEL_KCODE << 32);
+    x86_wrmsr(X86_MSR_LSTAR, (uint64_t)(uintptr_t)x86_syscall_entry);
+    x86_wrmsr(X86_MSR_FMASK, 0x47700u);
+    x86_wrmsr(X86_MSR_EFER, x86_rdmsr(X86_MSR_EFER) | X86_EFER_SCE);
 }
 
 static void pic_pit_setup(bool timer) {
     /* 8259 pair remapped to vectors 32..47, everything masked but IRQ0 (the PIT) */
-    outb(PIC1, 0x11);
-    outb(PIC2, 0x11);
-    outb(PIC1 + 1, VEC_IRQ0);
-    outb(PIC2 + 1, VEC_IRQ0 + 8);
-    outb(PIC1 + 1, 4);
-    outb(PIC2 + 1, 2);
-    outb(PIC1 + 1, 1);
-    outb(PIC2 + 1, 1);
-    outb(PIC1 + 1, timer ? 0xfe : 0xff);
-    outb(PIC2 + 1, 0xff);
+    x86_outb(PIC1, 0x11);
+    x86_outb(PIC2, 0x11);
+    x86_outb(PIC1 + 1, VEC_IRQ0);
+    x86_outb(PIC2 + 1, VEC_IRQ0 + 8);
+    x86_outb(PIC1 + 1, 4);
+    x86_outb(PIC2 + 1, 2);
+    x86_outb(PIC1 + 1, 1);
+    x86_outb(PIC2 + 1, 1);
+    x86_outb(PIC1 + 1, timer ? 0xfe : 0xff);
+    x86_outb(PIC2 + 1, 0xff);
     if (timer) { /* PIT channel 0, mode 2 (rate generator) */
         uint32_t div = 1193182u / PIT_HZ;
-        outb(0x43, 0x34);
-        outb(0x40, (uint8_t)div);
-        outb(0x40, (uint8_t)(div >> 8));
+        x86_outb(0x43, 0x34);
+        x86_outb(0x40, (uint8_t)div);
+        x86_outb(0x40, (uint8_t)(div >> 8));
     }
 }
 
@@ -237,14 +220,14 @@ static void pic_pit_setup(bool timer) {
 static void irq_ack(uint64_t vec) {
     if (vec == VEC_IRQ0 + 7 || vec == VEC_IRQ0 + 15) {
         uint16_t pic = vec == VEC_IRQ0 + 7 ? PIC1 : PIC2;
-        outb(pic, 0x0b); /* read ISR */
-        if (!(inb(pic) & 0x80)) {
-            if (pic == PIC2) outb(PIC1, 0x20); /* the master saw a real cascade IRQ */
+        x86_outb(pic, 0x0b); /* read ISR */
+        if (!(x86_inb(pic) & 0x80)) {
+            if (pic == PIC2) x86_outb(PIC1, 0x20); /* the master saw a real cascade IRQ */
             return;
         }
     }
-    if (vec >= VEC_IRQ0 + 8) outb(PIC2, 0x20);
-    outb(PIC1, 0x20);
+    if (vec >= VEC_IRQ0 + 8) x86_outb(PIC2, 0x20);
+    x86_outb(PIC1, 0x20);
     if (vec == VEC_IRQ0) timer_ticks++;
 }
 
@@ -259,24 +242,24 @@ void x86_kernel_trap(struct arch_frame *f) {
         x86_probe_trap.count++;
         x86_probe_trap.vector = f->vector;
         x86_probe_trap.error = f->error;
-        x86_probe_trap.cr2 = read_cr2();
+        x86_probe_trap.cr2 = x86_read_cr2();
         f->rip = *(const uint64_t *)(uintptr_t)f->rsp; /* return -1 from the probe */
         f->rsp += 8;
         f->rax = (uint64_t)-1;
         return;
     }
-    puts_("\nFAIL kernel trap: vector ");
-    puthex(f->vector);
-    puts_(" error ");
-    puthex(f->error);
-    puts_(" rip ");
-    puthex(f->rip);
-    puts_(" rsp ");
-    puthex(f->rsp);
-    puts_(" cr2 ");
-    puthex(read_cr2());
-    puts_(" cr3 ");
-    puthex(read_cr3());
+    kputs("\nFAIL kernel trap: vector ");
+    kput_hex(f->vector);
+    kputs(" error ");
+    kput_hex(f->error);
+    kputs(" rip ");
+    kput_hex(f->rip);
+    kputs(" rsp ");
+    kput_hex(f->rsp);
+    kputs(" cr2 ");
+    kput_hex(x86_read_cr2());
+    kputs(" cr3 ");
+    kput_hex(x86_read_cr3());
     arch_putc('\n');
     arch_exit(3);
 }
@@ -357,26 +340,6 @@ static const void *mb_read(void *ctx, uint64_t pa, uint64_t len) {
     return (const void *)(uintptr_t)pa;
 }
 
-/* whether the command line has the word w (words are separated by spaces) */
-static bool has_word(const char *s, const char *w) {
-    while (*s) {
-        size_t i = 0;
-        while (*s == ' ') s++;
-        while (w[i] && s[i] == w[i]) i++;
-        if (!w[i] && (s[i] == 0 || s[i] == ' ')) return true;
-        while (*s && *s != ' ') s++;
-    }
-    return false;
-}
-
-static void putdec(uint64_t v) {
-    char b[24];
-    int n = 0;
-    do b[n++] = (char)('0' + v % 10u);
-    while ((v /= 10u) && n < 24);
-    while (n) arch_putc(b[--n]);
-}
-
 static mb_info mbi; /* copied out of the loader's structure: nothing points back into it */
 static arch_boot_info boot;
 
@@ -385,53 +348,53 @@ void x86_main(void) {
     mmkit_status st;
     size_t i;
     com1_init();
-    puts_("mmkit x86-64 hobby kernel: long mode, ");
+    kputs("mmkit x86-64 hobby kernel: long mode, ");
     st = mb_parse(boot_mb_magic, boot_mb_info, mb_read, NULL, BOOT_MAP_LIMIT, &mbi, &why);
     if (st != MMKIT_OK) {
-        puts_("\n");
+        kputs("\n");
         boot_refuse("Multiboot information", why);
     }
     tables_setup();
     cpu_setup();
-    cpu.timer = !has_word(mbi.cmdline, "notimer");
+    cpu.timer = !kword(mbi.cmdline, "notimer");
     pic_pit_setup(cpu.timer);
-    putdec(cpu.levels);
-    puts_("-level paging (");
-    puts_(cpu.levels == 5 ? "CPUID has LA57" : "no LA57 in CPUID");
-    puts_("), MAXPHYADDR ");
-    putdec(cpu.phys_bits);
-    puts_(", CR0.WP on, NX on");
-    if (cpu.smep) puts_(", SMEP");
-    if (cpu.smap) puts_(", SMAP");
-    if (cpu.page1g) puts_(", 1 GiB pages");
-    puts_(cpu.pcid && cpu.invpcid ? ", PCID+INVPCID (TLB backend mmkit_tlb_x86_flush_local_invpcid)"
+    kput_dec(cpu.levels);
+    kputs("-level paging (");
+    kputs(cpu.levels == 5 ? "CPUID has LA57" : "no LA57 in CPUID");
+    kputs("), MAXPHYADDR ");
+    kput_dec(cpu.phys_bits);
+    kputs(", CR0.WP on, NX on");
+    if (cpu.smep) kputs(", SMEP");
+    if (cpu.smap) kputs(", SMAP");
+    if (cpu.page1g) kputs(", 1 GiB pages");
+    kputs(cpu.pcid && cpu.invpcid ? ", PCID+INVPCID (TLB backend mmkit_tlb_x86_flush_local_invpcid)"
                                   : ", no PCID/INVPCID (TLB backend mmkit_tlb_x86_flush_local)");
-    puts_(cpu.timer ? ", PIT timer 100 Hz\n" : ", no timer\n");
-    puts_("multiboot: command line \"");
-    puts_(mbi.cmdline);
-    puts_("\", ");
-    putdec(mbi.mmap_entries);
-    puts_(" memory map entries, ");
-    putdec(mbi.ram_bytes >> 20);
-    puts_(" MiB RAM in ");
-    putdec(mbi.ram_count);
-    puts_(" ranges");
+    kputs(cpu.timer ? ", PIT timer 100 Hz\n" : ", no timer\n");
+    kputs("multiboot: command line \"");
+    kputs(mbi.cmdline);
+    kputs("\", ");
+    kput_dec(mbi.mmap_entries);
+    kputs(" memory map entries, ");
+    kput_dec(mbi.ram_bytes >> 20);
+    kputs(" MiB RAM in ");
+    kput_dec(mbi.ram_count);
+    kputs(" ranges");
     if (mbi.modules) {
-        puts_(", ");
-        putdec(mbi.modules);
-        puts_(mbi.modules == 1 ? " module (reserved)" : " modules (reserved)");
+        kputs(", ");
+        kput_dec(mbi.modules);
+        kputs(mbi.modules == 1 ? " module (reserved)" : " modules (reserved)");
     }
     if (mbi.ignored_bytes) {
-        puts_(", ");
-        putdec(mbi.ignored_bytes >> 20);
-        puts_(" MiB above 4 GiB ignored (boot map)");
+        kputs(", ");
+        kput_dec(mbi.ignored_bytes >> 20);
+        kputs(" MiB above 4 GiB ignored (boot map)");
     }
     arch_putc('\n');
     for (i = 0; i < mbi.ram_count; i++) {
-        puts_("  ram ");
-        puthex(mbi.ram[i].base);
+        kputs("  ram ");
+        kput_hex(mbi.ram[i].base);
         arch_putc('-');
-        puthex(mbi.ram[i].base + mbi.ram[i].size);
+        kput_hex(mbi.ram[i].base + mbi.ram[i].size);
         arch_putc('\n');
     }
     boot.ram = mbi.ram;

@@ -1,11 +1,14 @@
 /* x86.h - the x86-64 kernel's private definitions: the saved-register frame (shared with
- * entry.S), segment selectors, control-register bits, port I/O and CPUID. GNU C, x86-64 only.
- * (The portable core sees none of this; it has arch.h.) */
+ * entry.S), segment selectors, vectors, the probes. Control-register bits, port I/O, CPUID,
+ * MSRs and the control registers are examples/common/x86_io.h's (shared with the boot tests
+ * and the firmware). GNU C, x86-64 only. (The portable core sees none of this; it has arch.h.) */
 #ifndef KX86_X86_H
 #define KX86_X86_H
 
 #include <stdint.h>
 #include <stdbool.h>
+
+#include "x86_io.h"
 
 /* GDT layout (entry.S builds the boot one, arch.c the final one). User data before user code
  * (the order SYSRET would need, kept so that a SYSCALL path can be added without a new GDT). */
@@ -20,22 +23,6 @@
 #define VEC_IRQ0    32u            /* the 8259 pair remapped to 32..47; IRQ0 = PIT */
 #define VEC_SYSCALL 0x80u          /* int $0x80, gate DPL 3 */
 #define INT80_LEN   2u             /* CD 80; SYSCALL (0F 05) is 2 bytes too */
-
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_PGE (1ull << 7)
-#define CR4_LA57 (1ull << 12)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define MSR_EFER 0xC0000080u
-#define EFER_SCE (1ull << 0)
-#define EFER_LMA (1ull << 10)
-#define MSR_STAR 0xC0000081u
-#define MSR_LSTAR 0xC0000082u
-#define MSR_FMASK 0xC0000084u
-#define EFER_NXE (1ull << 11)
 
 /* RFLAGS bits user code may set (CF PF AF ZF SF DF OF); IF and bit 1 are forced on, IOPL,
  * NT, TF, AC, VM... forced off. */
@@ -62,36 +49,5 @@ extern volatile bool x86_probe_armed;
 extern x86_probe_record x86_probe_trap;
 long x86_probe_read8(uint64_t va);
 long x86_probe_write8(uint64_t va, uint8_t v);
-
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) {
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
-static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-static inline void wrmsr(uint32_t msr, uint64_t v) {
-    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-static inline uint64_t rdmsr(uint32_t msr) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return (uint64_t)hi << 32 | lo;
-}
-#define KX86_CR(n)                                                                          \
-    static inline uint64_t read_cr##n(void) {                                               \
-        uint64_t v;                                                                         \
-        __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                  \
-        return v;                                                                           \
-    }                                                                                       \
-    static inline void write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); }
-KX86_CR(0)
-KX86_CR(2)
-KX86_CR(3)
-KX86_CR(4)
-#undef KX86_CR
 
 #endif

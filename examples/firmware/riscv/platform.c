@@ -8,39 +8,37 @@
  *   - devices: the first `reg` window of every other node whose parent has #size-cells > 0.
  * `reg` is decoded with the parent's #address-cells / #size-cells (defaults 2 and 1). */
 #include "../fw.h"
+#include "riscv_sbi.h" /* examples/common: the virt test device */
 
 #define RV_UART 0x10000000u
-#define RV_TEST 0x100000u           /* sifive,test0: 0x5555 pass, (code << 16) | 0x3333 fail */
 #define FDT_MAGIC 0xd00dfeedu
 #define FDT_MAX_SIZE (1u << 20)     /* QEMU's blob is a few KiB; refuse absurd sizes */
 #define FDT_MAX_DEPTH 8
 #define FDT_MAX_RSVMAP 16
 
-void fw_putc(char c) {
+void kputc(char c) {
     volatile uint8_t *uart = (volatile uint8_t *)(uintptr_t)RV_UART;
     unsigned spin = 100000; /* bounded: QEMU's UART is always ready */
-    if (c == '\n') fw_putc('\r');
+    if (c == '\n') kputc('\r');
     while (!(uart[5] & 0x20) && --spin) {} /* LSR.THRE */
     uart[0] = (uint8_t)c;
 }
 
 static __attribute__((noreturn)) void rv_exit(unsigned fails) {
-    volatile uint32_t *test = (volatile uint32_t *)(uintptr_t)RV_TEST;
-    uint32_t code = fails > 0x7f ? 0x7f : fails;
-    *test = code ? (code << 16) | 0x3333u : 0x5555u;
+    rv_virt_test_exit(fails > 0x7f ? 0x7f : fails); /* QEMU exits with the failure count */
     for (;;) __asm__ volatile("wfi");
 }
 
 void rv_trap(uint64_t cause, uint64_t epc, uint64_t tval) __attribute__((noreturn));
 void rv_trap(uint64_t cause, uint64_t epc, uint64_t tval) {
-    fw_puts("FAIL trap: mcause=");
-    fw_put_hex(cause);
-    fw_puts(" mepc=");
-    fw_put_hex(epc);
-    fw_puts(" mtval=");
-    fw_put_hex(tval);
-    fw_putc('\n');
-    fw_line("MMKIT-FIRMWARE: FAIL 1/1");
+    kputs("FAIL trap: mcause=");
+    kput_hex(cause);
+    kputs(" mepc=");
+    kput_hex(epc);
+    kputs(" mtval=");
+    kput_hex(tval);
+    kputc('\n');
+    kline("MMKIT-FIRMWARE: FAIL 1/1");
     rv_exit(0x7f);
 }
 
@@ -201,11 +199,11 @@ void rv_main(uint64_t hart, const uint8_t *dtb) {
                "firmware image");
     why = fdt_scan(p, dtb, &dtb_size);
     if (why) {
-        fw_puts("FAIL devicetree at ");
-        fw_put_hex((uintptr_t)dtb);
-        fw_puts(" refused: ");
-        fw_line(why);
-        fw_line("MMKIT-FIRMWARE: FAIL 1/1");
+        kputs("FAIL devicetree at ");
+        kput_hex((uintptr_t)dtb);
+        kputs(" refused: ");
+        kline(why);
+        kline("MMKIT-FIRMWARE: FAIL 1/1");
         rv_exit(1);
     }
     fw_add_rsv(p, (uintptr_t)dtb, dtb_size, "devicetree blob");

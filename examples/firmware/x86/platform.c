@@ -8,14 +8,15 @@
  * above. Frame 0 is reserved: identity-mapped, its address is the NULL pointer. The other
  * entry types go into the device table as firmware regions. */
 #include "../fw.h"
-/* port I/O, COM1 output and isa-debug-exit: shared with the boot-test kernels */
-#include "../../../tests/boot/x86/x86.h"
+/* port I/O, COM1 output and isa-debug-exit: examples/common, shared with the boot tests and
+ * the x86-64 kernel */
+#include "x86_io.h"
 
 #define MB_MAGIC 0x2BADB002u
 #define MB_INFO_MMAP (1u << 6)
 #define MB_MMAP_MAX (64u * 1024u)
 
-void fw_putc(char c) {
+void kputc(char c) {
     if (c == '\n') x86_serial_putc('\r');
     x86_serial_putc(c);
 }
@@ -76,9 +77,9 @@ static const char *mb_scan(fw_platform *p, uint32_t magic, uint32_t info) {
         if (bytes) fw_add_ram(p, base, bytes);
     }
     if (above4g) {
-        fw_puts("note: ");
-        fw_put_dec(above4g);
-        fw_line(" RAM range(s) above 4 GiB not used (no paging)");
+        kputs("note: ");
+        kput_dec(above4g);
+        kline(" RAM range(s) above 4 GiB not used (no paging)");
     }
     return NULL;
 }
@@ -96,9 +97,9 @@ void x86_main(uint32_t magic, uint32_t info) {
     fw_add_dev(p, "isa-debug-exit", X86_DEBUG_EXIT, 4);
     why = mb_scan(p, magic, info);
     if (why) {
-        fw_puts("FAIL multiboot information refused: ");
-        fw_line(why);
-        fw_line("MMKIT-FIRMWARE: FAIL 1/1");
+        kputs("FAIL multiboot information refused: ");
+        kline(why);
+        kline("MMKIT-FIRMWARE: FAIL 1/1");
         x86_exit(1);
     }
     fw_add_rsv(p, 0, 4096, "frame 0 (the NULL pointer; real-mode IVT)");

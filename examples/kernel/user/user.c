@@ -1,7 +1,8 @@
 /* user.c - the hobby kernels' user programs: one image, linked at USER_IMAGE_VA by user.ld,
  * entered at user_start(role) in U-mode / ring 3. Each task checks its own results and says so
  * with its exit status (0 = every check passed); the kernel's verdict reads those statuses.
- * Compiled freestanding for the architecture, with "user_arch.h" for user_syscall(). */
+ * Compiled freestanding for the architecture, with "user_arch.h" for user_syscall(), and
+ * linked with examples/common/libc.c (the memory functions the compiler may call). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,21 +11,6 @@
 
 #define PAGE 4096u
 #define WORDS (PAGE / 8u)
-
-/* the compiler may emit calls to these even in freestanding code */
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memset(void *d, int c, size_t n) {
-    volatile unsigned char *p = d;
-    while (n--) *p++ = (unsigned char)c;
-    return d;
-}
-void *memcpy(void *d, const void *s, size_t n) {
-    volatile unsigned char *p = d;
-    const unsigned char *q = s;
-    while (n--) *p++ = *q++;
-    return d;
-}
 
 static uint64_t sys(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2) {
     return user_syscall(nr, a0, a1, a2);

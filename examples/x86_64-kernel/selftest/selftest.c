@@ -9,12 +9,11 @@
  * jump, SMAP on a kernel read of a user page, CR0.WP on a kernel write to rodata, a task
  * that never traps preempted by the timer. Every check prints `ok <name>` or `FAIL <name>`;
  * the verdict `KX86-ARCH: PASS n/n` and arch_exit(0) end the run. */
-#include <stdarg.h>
-
 #include "arch.h"
 #include "abi.h"
 #include "st_abi.h"
 #include "x86.h"
+#include "freestanding.h"
 
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
@@ -30,91 +29,24 @@
 
 extern char __kernel_start[], __text_end[], __rodata_start[], __rodata_end[];
 
-/* ---- freestanding pieces ---- */
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-void *memset(void *d, int c, size_t n) {
-    unsigned char *p = d;
-    while (n--) *p++ = (unsigned char)c;
-    return d;
-}
-void *memcpy(void *d, const void *s, size_t n) {
-    unsigned char *p = d;
-    const unsigned char *q = s;
-    while (n--) *p++ = *q++;
-    return d;
-}
-void *memmove(void *d, const void *s, size_t n) {
-    unsigned char *p = d;
-    const unsigned char *q = s;
-    if (p < q)
-        while (n--) *p++ = *q++;
-    else
-        while (n--) p[n] = q[n];
-    return d;
-}
-int memcmp(const void *a, const void *b, size_t n) {
-    const unsigned char *p = a, *q = b;
-    for (; n; n--, p++, q++)
-        if (*p != *q) return *p < *q ? -1 : 1;
-    return 0;
-}
-
-/* say("...%s %u %x...") with every number passed as uint64_t */
-static void say(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    for (; *fmt; fmt++) {
-        char b[24];
-        int n = 0;
-        uint64_t v;
-        if (*fmt != '%') {
-            arch_putc(*fmt);
-            continue;
-        }
-        switch (*++fmt) {
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            while (*s) arch_putc(*s++);
-            break;
-        }
-        case 'u':
-            v = va_arg(ap, uint64_t);
-            do b[n++] = (char)('0' + v % 10u);
-            while ((v /= 10u) != 0);
-            while (n) arch_putc(b[--n]);
-            break;
-        case 'x':
-            v = va_arg(ap, uint64_t);
-            do b[n++] = "0123456789abcdef"[v & 15u];
-            while ((v >>= 4) != 0);
-            arch_putc('0');
-            arch_putc('x');
-            while (n) arch_putc(b[--n]);
-            break;
-        default: arch_putc('%'); arch_putc(*fmt); break;
-        }
-    }
-    va_end(ap);
-}
+/* the console of the shared C library (examples/common/freestanding.h) is arch.c's */
+void kputc(char c) { arch_putc(c); }
 
 static unsigned oks, fails;
 static bool check(const char *name, bool cond, const char *what) {
     if (cond) {
         oks++;
-        say("ok %s: %s\n", name, what);
+        kprintf("ok %s: %s\n", name, what);
     } else {
         fails++;
-        say("FAIL %s: %s\n", name, what);
+        kprintf("FAIL %s: %s\n", name, what);
     }
     return cond;
 }
 
 static __attribute__((noreturn)) void stop(const char *what, mmkit_status st) {
-    say("FAIL setup: %s: %s\n", what, mmkit_status_str(st));
-    say("KX86-ARCH: FAIL %u/%u\n", (uint64_t)fails + 1, (uint64_t)(oks + fails + 1));
+    kprintf("FAIL setup: %s: %s\n", what, mmkit_status_str(st));
+    kprintf("KX86-ARCH: FAIL %lu/%lu\n", (uint64_t)fails + 1, (uint64_t)(oks + fails + 1));
     arch_exit(1);
 }
 
@@ -286,7 +218,7 @@ static void spawn(uint32_t role, const char *name) {
         if (st == MMKIT_OK) st = mmkit_pagetable_entry_set(&t->pt, ST_RSVD_VA, 0, bad);
         if (st != MMKIT_OK) stop("planting the reserved-bit leaf", st);
         rsvd_check_planted = mmkit_pagetable_check(&t->pt);
-        say("  planted leaf %x at %x (was %x); mmkit_pagetable_check: %s\n", bad, ST_RSVD_VA, t->rsvd_pte,
+        kprintf("  planted leaf 0x%lx at 0x%lx (was 0x%lx); mmkit_pagetable_check: %s\n", bad, (uint64_t)ST_RSVD_VA, t->rsvd_pte,
             mmkit_status_str(rsvd_check_planted));
     }
 }
@@ -323,7 +255,7 @@ static void kill(task *t, const arch_trap *tr, mmkit_status st, const char *why)
     outcome *o = live[t->slot];
     o->trap = *tr;
     o->fault_st = st;
-    say("  killed %s (pid %u): %s, vector %u error %x at %x\n", t->name, (uint64_t)t->pid, why,
+    kprintf("  killed %s (pid %lu): %s, vector %lu error 0x%lx at 0x%lx\n", t->name, (uint64_t)t->pid, why,
         tr->cause >> 32, tr->cause & 0xffffffffu, tr->addr);
     task_end(t, 128, true);
 }
@@ -364,7 +296,7 @@ static bool syscall(task *t) {
             break;
         }
         buf[a1] = 0;
-        say("  [%s] %s", t->name, buf);
+        kprintf("  [%s] %s", t->name, buf);
         ret = a1;
         break;
     }
@@ -382,7 +314,7 @@ static bool syscall(task *t) {
         arch_frame_set_ret(c->frame, 0);
         arch_frame_syscall_done(c->frame);
         forks[mode == MMKIT_COW_FORK_SHARE_TABLES]++;
-        say("  fork %s (pid %u) -> pid %u, %s\n", t->name, (uint64_t)t->pid, (uint64_t)c->pid,
+        kprintf("  fork %s (pid %lu) -> pid %lu, %s\n", t->name, (uint64_t)t->pid, (uint64_t)c->pid,
             mode == MMKIT_COW_FORK_COPY ? "MMKIT_COW_FORK_COPY" : "MMKIT_COW_FORK_SHARE_TABLES");
         ret = c->pid;
         break;
@@ -540,7 +472,7 @@ static void setup_memory(const arch_boot_info *boot) {
     if ((st = mmkit_cow_init(&cow, &cd)) != MMKIT_OK) stop("mmkit_cow_init", st);
     st = mmkit_slab_alloc(&task_cache, 0, &obj);
     if (st == MMKIT_OK) st = mmkit_slab_free(&task_cache, obj);
-    say("buddy over %u RAM ranges (%u reserved), %u frames in the frame map, cow state %u KiB\n",
+    kprintf("buddy over %lu RAM ranges (%lu reserved), %lu frames in the frame map, cow state %lu KiB\n",
         (uint64_t)boot->ram_count, (uint64_t)n, mmkit_frame_map_count(&fmap), (uint64_t)(bytes >> 10));
     check("buddy_slab", st == MMKIT_OK && mmkit_buddy_check(&buddy) == MMKIT_OK &&
               mmkit_slab_check(&task_cache) == MMKIT_OK && mmkit_cow_check(&cow) == MMKIT_OK,
@@ -558,7 +490,7 @@ static void setup_paging(void) {
     if ((st = pt_new(&kpt)) != MMKIT_OK) stop("the kernel's page table", st);
     cr3 = mmkit_pagetable_cr3(&kpt, 0, false);
     arch_switch_root(&kpt, 0);
-    ok = (read_cr3() & ~(uint64_t)0xfff) == (cr3 & ~(uint64_t)0xfff) &&
+    ok = (x86_read_cr3() & ~(uint64_t)0xfff) == (cr3 & ~(uint64_t)0xfff) &&
          mmkit_pagetable_translate(&kpt, k0, &pa, &fl_text, &leaf_text) == MMKIT_OK && pa == k0 &&
          mmkit_pagetable_translate(&kpt, ro, &pa, &fl_ro, NULL) == MMKIT_OK && pa == ro &&
          mmkit_pagetable_translate(&kpt, data, &pa, &fl_data, NULL) == MMKIT_OK && pa == data &&
@@ -568,7 +500,7 @@ static void setup_paging(void) {
          (fl_ro & (MMKIT_PTE_EXEC | MMKIT_PTE_WRITE)) == 0 &&
          (fl_data & (MMKIT_PTE_EXEC | MMKIT_PTE_WRITE)) == MMKIT_PTE_WRITE &&
          mmkit_pagetable_check(&kpt) == MMKIT_OK;
-    say("paging: CR3 %x, text R+X in %u KiB leaves, RAM's last page in a %u KiB leaf\n", read_cr3(),
+    kprintf("paging: CR3 0x%lx, text R+X in %lu KiB leaves, RAM's last page in a %lu KiB leaf\n", x86_read_cr3(),
         leaf_text >> 10, leaf >> 10);
     check("paging_on", ok, "mmkit's tables loaded; text R+X, rodata R, data R+W+NX (protect split the 2 MiB leaf)");
 }
@@ -582,11 +514,11 @@ static void check_wp(void) {
     x86_probe_armed = true;
     r = x86_probe_write8(va, 0xa5);
     x86_probe_armed = false;
-    say("  kernel store to rodata: %s, error %x, CR2 %x\n", r == -1 ? "#PF" : "no fault",
+    kprintf("  kernel store to rodata: %s, error 0x%lx, CR2 0x%lx\n", r == -1 ? "#PF" : "no fault",
         x86_probe_trap.error, x86_probe_trap.cr2);
     check("kernel_wp", r == -1 && x86_probe_trap.count == 1 && x86_probe_trap.vector == VEC_PF &&
               x86_probe_trap.error == 0x3 && x86_probe_trap.cr2 == va &&
-              *(const volatile uint8_t *)&ro_byte == 0x5a && (read_cr0() & CR0_WP),
+              *(const volatile uint8_t *)&ro_byte == 0x5a && (x86_read_cr0() & X86_CR0_WP),
           "CR0.WP set: a supervisor store to a read-only page is #PF(P|W), the byte unchanged");
 }
 
@@ -599,21 +531,19 @@ void kernel_main(const arch_boot_info *boot) {
     mmkit_cow_stats cs;
     const outcome *o, *c0, *c1;
     const uint64_t *hdr = (const uint64_t *)(const void *)arch_user_image_load;
-    const char *s;
     B = boot;
-    cpuid(0x80000001u, 0, r);
+    x86_cpuid(0x80000001u, 0, r);
     page1g = (r[3] >> 26) & 1u;
-    smap = (read_cr4() & CR4_SMAP) != 0;
-    for (s = boot->cmdline; s && *s; s++)
-        if (!memcmp(s, "notimer", 7)) timer = false;
-    say("arch self-test: %s, MAXPHYADDR %u, %s, %s\n",
+    smap = (x86_read_cr4() & X86_CR4_SMAP) != 0;
+    if (kword(boot->cmdline, "notimer")) timer = false;
+    kprintf("arch self-test: %s, MAXPHYADDR %lu, %s, %s\n",
         boot->format == MMKIT_PAGETABLE_X86_64_5LEVEL ? "5-level" : "4-level", (uint64_t)boot->phys_bits,
         smap ? "SMAP" : "no SMAP", timer ? "timer on" : "no timer");
     for (i = 0; i < boot->ram_count; i++)
         inside |= boot->ram[i].base <= boot->kernel_start &&
                   boot->kernel_end <= boot->ram[i].base + boot->ram[i].size;
     check("boot_info", boot->ram_count > 0 && inside && boot->max_page_size == (page1g ? 0 : (uint64_t)2 << 20) && boot->phys_bits >= 32 && boot->phys_bits <= 52 &&
-              (boot->format == MMKIT_PAGETABLE_X86_64_5LEVEL) == ((read_cr4() & CR4_LA57) != 0),
+              (boot->format == MMKIT_PAGETABLE_X86_64_5LEVEL) == ((x86_read_cr4() & X86_CR4_LA57) != 0),
           "the Multiboot map's RAM holds the kernel; format = CR4.LA57; MAXPHYADDR and leaf limit from CPUID");
     setup_memory(boot);
     setup_paging();
@@ -629,7 +559,7 @@ void kernel_main(const arch_boot_info *boot) {
     mmkit_buddy_stats_get(&buddy, &bs);
     free_before = bs.free_frames;
 
-    say("tasks:\n");
+    kprintf("tasks:\n");
     spawn(ST_DEMAND, "demand");
     spawn(ST_FORK, "forker");
     spawn(ST_REGS, "regs");
@@ -643,11 +573,11 @@ void kernel_main(const arch_boot_info *boot) {
     spawn(ST_RSVD, "reserved-bit");
     if (timer) spawn(ST_SPIN, "spin");
     schedule();
-    say("report: %u traps, %u gather flushes through arch_tlb_flush_local\n", traps, flushes);
+    kprintf("report: %lu traps, %lu gather flushes through arch_tlb_flush_local\n", traps, flushes);
     for (i = 0; i < noutcomes; i++) {
         o = &outcomes[i];
-        say("  role %u pid %u%s: %s %u; faults %u (zero-map %u zero-fill %u fill %u copy %u reuse %u "
-            "table-copy %u), timer %u\n",
+        kprintf("  role %lu pid %lu%s: %s %lu; faults %lu (zero-map %lu zero-fill %lu fill %lu copy %lu reuse %lu "
+            "table-copy %lu), timer %lu\n",
             (uint64_t)o->role, (uint64_t)o->pid, o->child ? " (child)" : "", o->killed ? "killed" : "exit",
             o->status, o->faults, o->zero_map, o->zero_fill, o->fill, o->copy, o->reuse, o->table_copy, o->timer);
     }
@@ -713,11 +643,11 @@ void kernel_main(const arch_boot_info *boot) {
         if (tasks[i]) in_use = 2; /* a zombie nobody waited for */
     if (in_use == 1) mmkit_slab_destroy(&task_cache, &in_use), in_use = in_use ? 3 : 0;
     mmkit_buddy_stats_get(&buddy, &bs);
-    say("teardown: cow frames live %u, spaces %u, buddy free %u (before the tasks %u), slab objects %u\n",
+    kprintf("teardown: cow frames live %lu, spaces %lu, buddy free %lu (before the tasks %lu), slab objects %lu\n",
         cs.frames_live, cs.spaces, bs.free_frames, free_before, in_use);
     check("teardown", cs.frames_live == 0 && cs.spaces == 0 && mmkit_cow_check(&cow) == MMKIT_OK &&
               mmkit_buddy_check(&buddy) == MMKIT_OK && in_use == 0 && bs.free_frames >= free_before,
           "every space destroyed, no data frame held, the buddy has every frame back");
-    say("KX86-ARCH: %s %u/%u\n", fails ? "FAIL" : "PASS", (uint64_t)(fails ? fails : oks), (uint64_t)(oks + fails));
+    kprintf("KX86-ARCH: %s %lu/%lu\n", fails ? "FAIL" : "PASS", (uint64_t)(fails ? fails : oks), (uint64_t)(oks + fails));
     arch_exit(fails ? 1 : 0);
 }

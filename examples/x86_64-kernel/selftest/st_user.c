@@ -1,6 +1,6 @@
 /* st_user.c - the arch self-test's user program (ring 3), linked at USER_IMAGE_VA by the
  * core's user.ld; entered at user_start(role). Exit status 0 = its checks passed; the roles
- * that must be killed never reach their exit. */
+ * that must be killed never reach their exit. Linked with examples/common/libc.c. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,19 +10,6 @@
 
 #define PAGE 4096u
 
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memset(void *d, int c, size_t n) {
-    volatile unsigned char *p = d;
-    while (n--) *p++ = (unsigned char)c;
-    return d;
-}
-void *memcpy(void *d, const void *s, size_t n) {
-    volatile unsigned char *p = d;
-    const unsigned char *q = s;
-    while (n--) *p++ = *q++;
-    return d;
-}
 uint64_t st_regs(uint64_t fresh_page);
 
 static void put(const char *s) {

@@ -69,8 +69,8 @@ static const char *eq(res *r, uint64_t got, uint64_t want, const char *what) {
 
 static bool report(const char *name, const char *why, const res *r) {
     if (why && pf.st != MMKIT_OK) {
-        boot_puts("  last fault: mmkit_cow_fault ");
-        boot_line(mmkit_status_str(pf.st));
+        kputs("  last fault: mmkit_cow_fault ");
+        kline(mmkit_status_str(pf.st));
     }
     return boot_check(name, why == NULL, why ? why : "", r->got, r->want);
 }
@@ -242,13 +242,13 @@ static const char *write_after_fork(res *r, mmkit_cow_space *s, const mmkit_page
     TRY(read_is(r, pa_page, 0xc0e00000u + pa_page, "child reads the parent's data"));
     TRY(eq(r, pf.count - n0, 0, "page faults of a load from a shared page"));
     TRY(store_faults(r, pa_page, tag + 1, MMKIT_COW_DID_COPY | first_did, true));
-    boot_puts("  info: the COW store fault: cause ");   /* scause 15 / vector 14, error P+W */
-    boot_put_hex(pf.last.cause);
-    boot_puts(" code ");
-    boot_put_hex(pf.last.code);
-    boot_puts(", resolved with MMKIT_COW_DID_* ");
-    boot_put_hex(pf.what);
-    boot_line("");
+    kputs("  info: the COW store fault: cause ");   /* scause 15 / vector 14, error P+W */
+    kput_hex(pf.last.cause);
+    kputs(" code ");
+    kput_hex(pf.last.code);
+    kputs(", resolved with MMKIT_COW_DID_* ");
+    kput_hex(pf.what);
+    kline("");
     TRY(frame_of(r, t, pa_page, &after, NULL));
     TRY(eq(r, after != before, 1, "the child got its own frame"));
     TRY(read_is(r, pa_page, tag + 1, "child reads its store"));
@@ -340,7 +340,7 @@ void cow_boot_run(const boot_env *e) {
                &r);
 #else
     (void)rg_share;
-    boot_line("  info: mmkit_pagetable.h has no shared-leaf-table primitives: no table-sharing fork");
+    kline("  info: mmkit_pagetable.h has no shared-leaf-table primitives: no table-sharing fork");
 #endif
     report("cow_teardown", teardown(&r), &r);
 }

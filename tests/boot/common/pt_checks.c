@@ -127,8 +127,8 @@ static bool expect_status(chk *c, const char *what, mmkit_status got, mmkit_stat
     if (got == want) return true;
     if (!c->failed) {
         fail(c, what, (uint64_t)(int64_t)got, (uint64_t)(int64_t)want);
-        boot_puts("  status ");
-        boot_line(mmkit_status_str(got));
+        kputs("  status ");
+        kline(mmkit_status_str(got));
     }
     return false;
 }
@@ -519,9 +519,9 @@ static void gather_page_flush(void) {
         return;
     done(&cr);
     /* what the CPU sees before the flush is not specified; report it for the log */
-    boot_puts("  info: before the flush the page reads ");
-    boot_put_hex(arch_read(va, &v, &f) ? v : (uint64_t)-1);
-    boot_line(v == 0xf1u ? " (the stale translation)" : "");
+    kputs("  info: before the flush the page reads ");
+    kput_hex(arch_read(va, &v, &f) ? v : (uint64_t)-1);
+    kline(v == 0xf1u ? " (the stale translation)" : "");
     if (!flush(&cv) || !expect_eq(&cv, "flush scope", flush_stats.last_scope, MMKIT_TLB_SCOPE_RANGES))
         return;
     if (expect_read(&cv, va, 0xf2u)) done(&cv);

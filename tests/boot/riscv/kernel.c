@@ -15,13 +15,13 @@ void rv_main(uint64_t hartid, const void *dtb) {
     const char *args = rv_bootargs(dtb);
     boot_platform p = {0};
     bool found = false;
-    boot_puts("mmkit boot test: riscv64, hart ");
-    boot_put_dec(hartid);
-    boot_puts(", command line \"");
-    boot_puts(args);
-    boot_line("\"");
+    kputs("mmkit boot test: riscv64, hart ");
+    kput_dec(hartid);
+    kputs(", command line \"");
+    kputs(args);
+    kline("\"");
     for (unsigned i = 0; i < 3; i++) {
-        if (boot_has_word(args, modes[i].name)) {
+        if (kword(args, modes[i].name)) {
             p.format = modes[i].format;
             found = true;
         }

@@ -7,32 +7,11 @@
 volatile rv_trap_record rv_last_trap;
 static volatile bool trap_expected;
 
-static long sbi_call(uint64_t eid, uint64_t fid, uint64_t a0, uint64_t a1) {
-    register uint64_t r_a0 __asm__("a0") = a0;
-    register uint64_t r_a1 __asm__("a1") = a1;
-    register uint64_t r_a6 __asm__("a6") = fid;
-    register uint64_t r_a7 __asm__("a7") = eid;
-    __asm__ volatile("ecall" : "+r"(r_a0), "+r"(r_a1) : "r"(r_a6), "r"(r_a7) : "memory");
-    return (long)r_a0;
-}
+void kputc(char c) { rv_sbi_putc(c); }
 
-void boot_putc(char c) {
-    if (c == '\n') sbi_call(0x01, 0, '\r', 0);  /* legacy console putchar */
-    sbi_call(0x01, 0, (uint64_t)(unsigned char)c, 0);
-}
-
-void rv_poweroff(bool failure) {
-    rv_csr_write(satp, 0);
-    rv_sfence_all();
-    /* A failure goes to the virt test device ("sifive,test0") at 0x100000 first: (1 << 16) |
-     * 0x3333 makes QEMU exit with status 1, which run_qemu.sh --status 0 sees (SRST with reason
-     * "system failure" exits with 0 like a pass). */
-    if (failure) *(volatile uint32_t *)0x100000 = 0x13333u;
-    /* SRST: type 0 = shutdown, reason 0 = none / 1 = system failure */
-    sbi_call(0x53525354, 0, 0, failure ? 1 : 0);
-    *(volatile uint32_t *)0x100000 = failure ? 0x13333u : 0x5555u;
-    for (;;) __asm__ volatile("wfi");
-}
+/* A failure exits through the virt test device with status 1, which run_qemu.sh --status 0
+ * sees (SRST with reason "system failure" exits with 0 like a pass). */
+void rv_poweroff(bool failure) { rv_sbi_exit(failure ? 1u : 0u); }
 
 void rv_expect_trap(void) {
     rv_last_trap.count = 0;

@@ -1,10 +1,13 @@
-/* platform.h - RISC-V S-mode helpers for the boot-test kernel: SBI console and reset, the
- * device-tree command line, CSRs, and fault probes with a trap record. */
+/* platform.h - RISC-V S-mode helpers for the boot-test kernel: the device-tree command line,
+ * trap causes and fault probes with a trap record; CSRs, the SBI console and the power-off
+ * are examples/common/riscv_sbi.h's. */
 #ifndef MMKIT_BOOT_RV_PLATFORM_H
 #define MMKIT_BOOT_RV_PLATFORM_H
 
 #include <stdint.h>
 #include <stdbool.h>
+
+#include "riscv_sbi.h" /* examples/common: CSRs, SFENCE.VMA, SBI console and exit */
 
 #define RV_SSTATUS_SUM (1ull << 18)
 #define RV_SSTATUS_MXR (1ull << 19)
@@ -16,12 +19,6 @@
 #define RV_CAUSE_LOAD_PAGE 13u
 #define RV_CAUSE_STORE_PAGE 15u
 
-#define rv_csr_read(csr) __extension__({ uint64_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define rv_csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" ::"r"((uint64_t)(v)) : "memory")
-#define rv_csr_set(csr, v) __asm__ volatile("csrs " #csr ", %0" ::"r"((uint64_t)(v)) : "memory")
-#define rv_csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" ::"r"((uint64_t)(v)) : "memory")
-
-static inline void rv_sfence_all(void) { __asm__ volatile("sfence.vma zero, zero" ::: "memory"); }
 static inline void rv_fence_i(void) { __asm__ volatile("fence.i" ::: "memory"); }
 
 /* The last trap taken while one was expected. */

@@ -7,7 +7,7 @@
 
 #include "../common/boot_lib.h"
 #include "handoff.h"
-#include "x86.h"
+#include "x86_io.h" /* examples/common */
 
 #define STAGE2_BASE 0x400000u
 #define SZ_2M 0x200000u
@@ -15,7 +15,7 @@
 void stage1_main(uint32_t magic, const uint32_t *mbi);
 __attribute__((noreturn)) void stage1_enter_long_mode(uint32_t cr3, uint32_t cr4, uint32_t handoff);
 
-void boot_putc(char c) { x86_serial_putc(c); }
+void kputc(char c) { x86_serial_putc(c); }
 
 static uint8_t arena[16 * 4096] __attribute__((aligned(4096)));
 static unsigned arena_used;
@@ -59,11 +59,11 @@ void stage1_main(uint32_t magic, const uint32_t *mbi) {
     uint64_t size = 0;
     unsigned levels;
 
-    boot_puts("mmkit boot test: x86, stage 1 (i386), command line \"");
-    boot_puts(cmdline);
-    boot_line("\"");
+    kputs("mmkit boot test: x86, stage 1 (i386), command line \"");
+    kputs(cmdline);
+    kline("\"");
     if (!boot_check("stage1_multiboot", magic == 0x2BADB002u, "EAX", magic, 0x2BADB002u)) stop();
-    levels = boot_has_word(cmdline, "level=5") ? 5 : boot_has_word(cmdline, "level=4") ? 4 : 0;
+    levels = kword(cmdline, "level=5") ? 5 : kword(cmdline, "level=4") ? 4 : 0;
     if (levels == 0) {
         boot_fail("stage1_mode", "no level=4 / level=5 on the command line", 0, 0);
         stop();
@@ -93,11 +93,11 @@ void stage1_main(uint32_t magic, const uint32_t *mbi) {
     handoff.levels = levels;
     handoff.ok = boot_count.ok;
     handoff.fail = boot_count.fail;
-    boot_puts("stage 1: entering long mode, ");
-    boot_put_dec(levels);
-    boot_puts("-level paging, CR3=");
-    boot_put_hex(mmkit_pagetable_cr3(&pt, 0, false));
-    boot_putc('\n');
+    kputs("stage 1: entering long mode, ");
+    kput_dec(levels);
+    kputs("-level paging, CR3=");
+    kput_hex(mmkit_pagetable_cr3(&pt, 0, false));
+    kputc('\n');
     stage1_enter_long_mode((uint32_t)mmkit_pagetable_cr3(&pt, 0, false),
                            X86_CR4_PAE | (levels == 5 ? X86_CR4_LA57 : 0u),
                            (uint32_t)(uintptr_t)&handoff);

@@ -7,7 +7,7 @@
 #include "../common/boot_lib.h"
 #include "../common/pt_checks.h"
 #include "handoff.h"
-#include "x86.h"
+#include "x86_io.h" /* examples/common */
 #include <mmkit/mmkit_cow.h>
 
 #define X86_PF_P 0x1u
@@ -22,19 +22,12 @@ long x86_probe_write(uint64_t va, uint64_t value);
 long x86_probe_exec(uint64_t va);
 void stage2_main(const x86_handoff *h);
 
-void boot_putc(char c) { x86_serial_putc(c); }
+void kputc(char c) { x86_serial_putc(c); }
 
 static __attribute__((noreturn)) void finish_and_exit(void) {
     x86_qemu_exit(boot_finish() ? 0 : 1);
     for (;;) __asm__ volatile("cli; hlt");
 }
-
-static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
-static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 
 /* ---- IDT and traps ---------------------------------------------------------------------- */
 
@@ -63,7 +56,7 @@ static void idt_init(void) {
 
 void x86_trap(x86_frame *f);
 void x86_trap(x86_frame *f) {
-    uint64_t cr2 = read_cr2();
+    uint64_t cr2 = x86_read_cr2();
     if (f->vector == X86_VEC_PF && boot_page_fault) {
         boot_fault pf;
         pf.cause = f->vector;
@@ -87,7 +80,7 @@ void x86_trap(x86_frame *f) {
     boot_kv("error", f->error);
     boot_kv("rip", f->rip);
     boot_kv("cr2", cr2);
-    boot_kv("cr3", read_cr3());
+    boot_kv("cr3", x86_read_cr3());
     finish_and_exit();
 }
 
@@ -156,18 +149,18 @@ void arch_user_access(bool allow) {
 bool arch_enable_paging(const mmkit_pagetable *pt, uint16_t pcid) {
     uint64_t cr3 = mmkit_pagetable_cr3(pt, pcid, false);
     boot_kv("CR3", cr3);
-    write_cr3(cr3);
-    if (read_cr3() != cr3) {
+    x86_write_cr3(cr3);
+    if (x86_read_cr3() != cr3) {
         boot_kv("CR3 written", cr3);
-        boot_kv("CR3 read back", read_cr3());
+        boot_kv("CR3 read back", x86_read_cr3());
         return false;
     }
-    write_cr4(read_cr4() | X86_CR4_SMEP | X86_CR4_SMAP);
-    return (read_cr4() & (X86_CR4_SMEP | X86_CR4_SMAP)) == (X86_CR4_SMEP | X86_CR4_SMAP);
+    x86_write_cr4(x86_read_cr4() | X86_CR4_SMEP | X86_CR4_SMAP);
+    return (x86_read_cr4() & (X86_CR4_SMEP | X86_CR4_SMAP)) == (X86_CR4_SMEP | X86_CR4_SMAP);
 }
 
 void arch_switch_root(const mmkit_pagetable *pt, uint16_t pcid) {
-    write_cr3(mmkit_pagetable_cr3(pt, pcid, false)); /* flushes the non-global entries */
+    x86_write_cr3(mmkit_pagetable_cr3(pt, pcid, false)); /* flushes the non-global entries */
 }
 
 bool arch_fault_access(const boot_fault *f, uint32_t *access) {
@@ -182,7 +175,6 @@ const unsigned arch_ret42_len = sizeof arch_ret42;
 
 /* ---- INVPCID: a single-address flush of a PCID that is not the current one -------------- */
 
-#define X86_CR4_PCIDE (1u << 17)
 #define INVPCID_PCID 1u          /* the PCID whose cached entry the flush must drop */
 
 /* CPUID.01H:ECX[17] PCID and CPUID.(07H,0):EBX[10] INVPCID */
@@ -229,13 +221,13 @@ static const char *invpcid_run(const boot_env *e, bool pcid, uint64_t *got, uint
         mmkit_tlb_gather_init(&invpcid_gather, &gd) != MMKIT_OK)
         return "map, flush or gather init";
     if (pcid) {
-        write_cr4(read_cr4() | X86_CR4_PCIDE);  /* allowed: CR3[11:0] is 0 (PCID 0) */
-        if (!(read_cr4() & X86_CR4_PCIDE)) return "CR4.PCIDE did not stick";
-        write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, false));
+        x86_write_cr4(x86_read_cr4() | X86_CR4_PCIDE);  /* allowed: CR3[11:0] is 0 (PCID 0) */
+        if (!(x86_read_cr4() & X86_CR4_PCIDE)) return "CR4.PCIDE did not stick";
+        x86_write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, false));
     }
     *want = 0x1d1u;
     if ((*got = probe_read(va)) != *want) return "first read (cached under the test PCID)";
-    if (pcid) write_cr3(mmkit_pagetable_cr3(e->pt, 0, true)); /* PCID 0; PCID 1 keeps its entry */
+    if (pcid) x86_write_cr3(mmkit_pagetable_cr3(e->pt, 0, true)); /* PCID 0; PCID 1 keeps its entry */
     if (mmkit_pagetable_unmap(e->pt, va, 4096, NULL, NULL, &invpcid_gather) != MMKIT_OK ||
         mmkit_pagetable_map(e->pt, va, fr[2], 4096, MMKIT_PTE_RW, &invpcid_gather) != MMKIT_OK)
         return "remap";
@@ -244,18 +236,18 @@ static const char *invpcid_run(const boot_env *e, bool pcid, uint64_t *got, uint
     if ((*got = peek.scope) != *want || peek.npages != 1 || peek.tables || peek.asid != asid)
         return "recorded flush (scope RANGES, 1 page, no table, the gather's asid)";
     if (!pcid) {
-        boot_puts("  info: before the flush the page reads ");
+        kputs("  info: before the flush the page reads ");
         v = probe_read(va);
-        boot_put_hex(v);
-        boot_line(v == 0x1d1u ? " (the stale translation)" : "");
+        kput_hex(v);
+        kline(v == 0x1d1u ? " (the stale translation)" : "");
     }
     if (mmkit_tlb_gather_flush(&invpcid_gather) != MMKIT_OK) return "flush";
-    if (pcid) write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, true));
+    if (pcid) x86_write_cr3(mmkit_pagetable_cr3(e->pt, INVPCID_PCID, true));
     *want = 0x1d2u;
     *got = probe_read(va);
     if (pcid) {
-        write_cr3(mmkit_pagetable_cr3(e->pt, 0, false));
-        write_cr4(read_cr4() & ~(uint64_t)X86_CR4_PCIDE); /* flushes every PCID */
+        x86_write_cr3(mmkit_pagetable_cr3(e->pt, 0, false));
+        x86_write_cr4(x86_read_cr4() & ~(uint64_t)X86_CR4_PCIDE); /* flushes every PCID */
     }
     if (*got != *want) return "read after the flush (in the test PCID)";
     if (mmkit_pagetable_unmap(e->pt, va - 4096, 2 * 4096, NULL, NULL, e->gather) != MMKIT_OK ||
@@ -271,9 +263,9 @@ static void x86_checks(const boot_env *e) {
     uint64_t got = 0, want = 0;
     const char *why;
     if (pcid)
-        boot_line("  info: CPUID has PCID and INVPCID: INVPCID type 0 on PCID 1 from PCID 0");
+        kline("  info: CPUID has PCID and INVPCID: INVPCID type 0 on PCID 1 from PCID 0");
     else
-        boot_line("  info: CPUID has no PCID/INVPCID (QEMU TCG): the INVPCID backend's "
+        kline("  info: CPUID has no PCID/INVPCID (QEMU TCG): the INVPCID backend's "
                   "fallback (CR4.PCIDE clear) is checked");
     why = invpcid_run(e, pcid, &got, &want);
     boot_check("invpcid_flush", why == NULL, why ? why : "", got, want);
@@ -284,7 +276,7 @@ static void x86_checks(const boot_env *e) {
 /* Long mode as stage 1 set it up, and the CPU features the checks rely on. */
 static bool long_mode_and_features(unsigned levels) {
     uint32_t r7[4], rx[4];
-    uint64_t efer = x86_rdmsr(X86_MSR_EFER), cr4 = read_cr4(), cr0 = read_cr0();
+    uint64_t efer = x86_rdmsr(X86_MSR_EFER), cr4 = x86_read_cr4(), cr0 = x86_read_cr0();
     bool la57 = (cr4 & X86_CR4_LA57) != 0;
     x86_cpuid(7, 0, r7);
     x86_cpuid(0x80000001u, 0, rx);
@@ -304,7 +296,7 @@ void stage2_main(const x86_handoff *h) {
     idt_init();
     boot_count.ok = ho.ok;
     boot_count.fail = ho.fail;
-    boot_line("stage 2 (x86-64): running");
+    kline("stage 2 (x86-64): running");
     if (!boot_check("stage2_handoff", ho.magic == X86_HANDOFF_MAGIC && (ho.levels == 4 || ho.levels == 5),
                     "magic", ho.magic, X86_HANDOFF_MAGIC) ||
         !long_mode_and_features(ho.levels))
