@@ -29,7 +29,10 @@
  *                  block of order k and allocates a new order-k block in its place (ns per
  *                  free+alloc pair). Occupancy stays exactly constant, so alloc never fails.
  *                  Setup: fill to the brim with drawn orders (smaller ones when a drawn order
- *                  no longer fits), free random blocks down to <= 50%.
+ *                  no longer fits), free random blocks down to <= 50%. With --periodic-orders
+ *                  the timed pairs take orders 0-3 from a fixed 20-pair cycle (slots stay
+ *                  random): the difference to the random draw is what order-dependent branches
+ *                  cost (mmkit's fast paths dispatch on order 0; the textbook has no such branch).
  *     cache-hot    mmkit only: a mmkit_buddy_cpu (default batch), alloc order 0 + free of the
  *                  same frame (ns per pair)
  *     cache-64     mmkit only: same cache, 64 frames in flight: alloc one, free the oldest
@@ -87,6 +90,7 @@
 static int g_verbose;   /* --verbose: per-eighth means of every timed run */
 static int g_hugepages; /* --hugepages: big buffers 2 MiB aligned + MADV_HUGEPAGE */
 static int g_prefetch;  /* --prefetch: churn/mixed prefetch the next pair's harness slot */
+static int g_periodic;  /* --periodic-orders: mixed draws its orders from a fixed 20-pair cycle */
 
 /* Metadata and harness arrays. With --hugepages they are 2 MiB aligned and madvise'd for
  * transparent huge pages (a kernel keeps its frame metadata in a huge-page direct map). */
@@ -499,6 +503,16 @@ typedef struct mixed_info {
     double fill_pct;                     /* share of frames allocated (constant while timed) */
 } mixed_info;
 
+/* --periodic-orders: the timed mixed pairs take their orders from this fixed cycle (14 x o0,
+ * 3 x o1, 2 x o2, 1 x o3, interleaved) instead of a random draw, so that a branch predictor can
+ * learn the order sequence; slots stay random. Shows what order-dependent branches cost. */
+static const unsigned char periodic_orders[20] = {0, 0, 1, 0, 0, 2, 0, 0, 1, 0,
+                                                  0, 3, 0, 0, 1, 0, 2, 0, 0, 0};
+BENCH_INLINE unsigned mixed_draw(uint64_t *rng_o, uint32_t *cyc) {
+    if (g_periodic) return periodic_orders[(*cyc)++ % 20u];
+    return order_table[bench_rng_below(rng_o, 1000)];
+}
+
 /* Slots are grouped by order: seg[k] .. seg[k] + cnt[k] hold the live blocks of order k. One
  * pair = draw k, free a random live block of order k, allocate a new block of order k into the
  * same slot. Occupancy and the order mix of the live blocks therefore stay constant, and the
@@ -508,9 +522,9 @@ BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const 
                              uint64_t pairs, sampler *s) {
     uint64_t done = 0;
     unsigned nk; /* order and slot of the next pair, drawn one pair ahead for --prefetch */
-    uint32_t ni;
+    uint32_t ni, cyc = 0;
     const int pf = g_prefetch;
-    do nk = order_table[bench_rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
+    do nk = mixed_draw(rng_o, &cyc); while (BENCH_UNLIKELY(cnt[nk] == 0));
     ni = seg[nk] + bench_rng_below(rng_s, cnt[nk]);
     while (done < pairs) {
         uint64_t t0 = 0, t1, bs = pairs - done < BENCH_BATCH ? pairs - done : BENCH_BATCH, j;
@@ -523,7 +537,7 @@ BENCH_INLINE void mixed_loop(const int impl, alloc_ctx *a, uint32_t *pfn, const 
             unsigned k = nk;
             uint32_t i = ni;
             int st;
-            do nk = order_table[bench_rng_below(rng_o, 1000)]; while (BENCH_UNLIKELY(cnt[nk] == 0));
+            do nk = mixed_draw(rng_o, &cyc); while (BENCH_UNLIKELY(cnt[nk] == 0));
             ni = seg[nk] + bench_rng_below(rng_s, cnt[nk]);
             if (pf) BENCH_PREFETCH(&pfn[ni]);
             st = A_free(impl, a, pfn[i], k);
@@ -871,7 +885,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: bench_buddy [--quick] [--sizes 64M,1G,16G] [--seed N] [--hugepages]\n"
             "                   [--prefetch] [--verbose] [--churn-iters N] [--mixed-iters N]\n"
-            "                   [--cache-iters N]\n"
+            "                   [--cache-iters N] [--periodic-orders]\n"
             "       bench_buddy --callgrind churn|mixed|lifo|fill mmkit|textbook|harness SIZE PAIRS\n"
             "  --quick        sizes 64M,1G (unless --sizes is given) and 1/4 of the iterations\n"
             "  --sizes LIST   managed memory sizes, comma separated, K/M/G/T suffixes (binary)\n"
@@ -879,6 +893,8 @@ static void usage(FILE *f) {
             "  --hugepages    metadata and harness arrays 2 MiB aligned + MADV_HUGEPAGE (Linux THP)\n"
             "  --prefetch     churn/mixed: prefetch the next pair's slot in the harness array, so\n"
             "                 the harness's own cache/TLB miss leaves the critical path\n"
+            "  --periodic-orders  mixed: orders 0-3 from a fixed 20-pair cycle instead of the\n"
+            "                 random draw (slots stay random): the cost of order-dependent branches\n"
             "  --verbose      also print the mean of each eighth of every timed run (drift)\n");
 }
 
@@ -955,6 +971,8 @@ int main(int argc, char **argv) {
             g_hugepages = 1;
         } else if (!strcmp(arg, "--prefetch")) {
             g_prefetch = 1;
+        } else if (!strcmp(arg, "--periodic-orders")) {
+            g_periodic = 1;
         } else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             usage(stdout);
             return 0;
@@ -1048,6 +1066,7 @@ int main(int argc, char **argv) {
            BENCH_MAX_ORDER, BENCH_BATCH, (unsigned long long)cfg.churn_iters,
            (unsigned long long)cfg.mixed_iters, (unsigned long long)cfg.cache_iters,
            (unsigned long long)cfg.seed, quick ? ", --quick" : "");
+    if (g_periodic) printf("mixed:      orders 0-3 from a fixed 20-pair cycle (--periodic-orders)\n");
     printf("memory:     metadata + harness arrays from %s; harness slot prefetch %s\n",
            g_hugepages ? "posix_memalign(2 MiB) + madvise(MADV_HUGEPAGE)" : "malloc (4 KiB pages unless THP=always)",
            g_prefetch ? "on" : "off");
