@@ -327,8 +327,8 @@ static mmkit_status age_free(void *ctx, mmkit_paddr pa, unsigned order) {
     return MMKIT_OK;
 }
 static void *age_p2v(void *ctx, mmkit_paddr pa) { (void)ctx; return age_arena + pa; }
-static uint64_t age_runs;
-static void age_count(void *ctx, const mmkit_pagetable_mapping *run) { (void)ctx; age_runs += run->size; }
+static uint64_t age_runs, age_calls;
+static void age_count(void *ctx, const mmkit_pagetable_mapping *run) { (void)ctx; age_runs += run->size; age_calls++; }
 
 /* A bits on a fraction (per mille) of the pages, set by hand as an MMU would (not timed); of
  * those, dirty_permille also get D (a written page). D stays set across passes (aging harvests
@@ -412,6 +412,7 @@ static void age_table(void) {
             age_ns[r] = (double)(cpu_ns() - t0);
             age_set_young(&pt, va0, fr, dirty[f], &young);
             age_runs = 0;
+            age_calls = 0;
             t0 = cpu_ns();
             if (mmkit_pagetable_harvest(&pt, va0, (uint64_t)AGE_PAGES * AGE_PG, MMKIT_PTE_ACCESSED, age_count, NULL,
                                         NULL) != MMKIT_OK)
@@ -421,8 +422,8 @@ static void age_table(void) {
         }
         bench_sort(age_ns, 3);
         bench_sort(hv_ns, 3);
-        printf("| %.1f%% %s (%llu) | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f |\n",
-               fr / 10.0, kind[f], (unsigned long long)young, age_ns[0] / AGE_PAGES, age_ns[1] / AGE_PAGES,
+        printf("| %.1f%% %s (%llu; %llu runs) | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f |\n",
+               fr / 10.0, kind[f], (unsigned long long)young, (unsigned long long)age_calls, age_ns[0] / AGE_PAGES, age_ns[1] / AGE_PAGES,
                age_ns[2] / AGE_PAGES, age_ns[0] / (double)young, age_ns[1] / (double)young, age_ns[2] / (double)young,
                hv_ns[0] / (double)young, hv_ns[1] / (double)young, hv_ns[2] / (double)young,
                (age_ns[0] - hv_ns[0]) / (double)young);

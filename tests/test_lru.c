@@ -416,6 +416,73 @@ static void test_age(void **state) {
     test_pages_delete(tp);
 }
 
+/* The aging pass's 8-bytes-at-a-time meta update against the one-byte rule: 40 pages, all
+ * young, frames 0..39 = indices 0..39, in every state (absent, in S, in M, a shadow, saturated
+ * frequency, referenced): each resident byte gets freq + 1 (S3-FIFO, saturating) or the
+ * reference bit (CLOCK), nothing else changes. */
+static void test_age_bytes(void **state) {
+    test_pages *tp = test_pages_new(64, MiB(1), 0x5a);
+    mmkit_pagetable pt;
+    mmkit_pagetable_desc pd;
+    mmkit_frame_map fm;
+    mmkit_frame_map_desc fd;
+    static const mmkit_range ram[1] = {{MiB(16), 40 * PG}};
+    static uint64_t fmem[16];
+    mmkit_lru_policy pols[2] = {MMKIT_LRU_S3FIFO, MMKIT_LRU_CLOCK};
+    uint32_t k, i;
+    (void)state;
+    assert_non_null(tp);
+    memset(&fd, 0, sizeof fd);
+    fd.ram = ram;
+    fd.ram_count = 1;
+    fd.mem = fmem;
+    fd.mem_size = sizeof fmem;
+    assert_int_equal(mmkit_frame_map_init(&fm, &fd), MMKIT_OK);
+    memset(&pd, 0, sizeof pd);
+    pd.format = MMKIT_PAGETABLE_X86_64_4LEVEL;
+    pd.provider = test_pages_provider(tp);
+    assert_int_equal(mmkit_pagetable_init(&pt, &pd), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&pt, MiB(4), MiB(16), 40 * PG, MMKIT_PTE_READ, NULL), MMKIT_OK);
+    for (k = 0; k < 2; k++) {
+        mmkit_lru l;
+        mmkit_lru_access_result r;
+        mmkit_lru_stats s;
+        uint8_t before[40];
+        uint64_t resident = 0;
+        for (i = 0; i < 40; i++) { /* all young */
+            uint64_t pte;
+            assert_int_equal(mmkit_pagetable_entry_get(&pt, MiB(4) + i * PG, 0, &pte), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_entry_set(&pt, MiB(4) + i * PG, 0, pte | ((uint64_t)1 << 5)), MMKIT_OK);
+        }
+        mk(&l, pols[k], 40, 20);
+        for (i = 0; i < 40; i++) assert_int_equal(mmkit_lru_access(&l, i, 0, &r), MMKIT_OK); /* 0..19 leave */
+        for (i = 20; i < 40; i += 3) assert_int_equal(mmkit_lru_touch(&l, i), MMKIT_OK);
+        for (i = 21; i < 40; i += 5) {
+            assert_int_equal(mmkit_lru_touch(&l, i), MMKIT_OK);
+            assert_int_equal(mmkit_lru_touch(&l, i), MMKIT_OK);
+            assert_int_equal(mmkit_lru_touch(&l, i), MMKIT_OK);
+        }
+        assert_int_equal(mmkit_lru_access(&l, 3, 0, &r), MMKIT_OK); /* a ghost (S3-FIFO) returns */
+        assert_int_equal(mmkit_lru_remove(&l, 30), MMKIT_OK);
+        assert_int_equal(mmkit_lru_remove(&l, 37), MMKIT_OK);
+        memcpy(before, l.meta, 40);
+        for (i = 0; i < 40; i++) resident += (before[i] & 3u) == 1u || (before[i] & 3u) == 2u;
+        assert_int_equal(mmkit_lru_age(&l, &pt, MiB(4), 40 * PG, &fm), MMKIT_OK);
+        for (i = 0; i < 40; i++) {
+            uint32_t m = before[i], want = m;
+            if ((m & 3u) == 1u || (m & 3u) == 2u)
+                want = pols[k] == MMKIT_LRU_CLOCK ? (m | 4u) : ((m & 0x30u) == 0x30u ? m : m + 0x10u);
+            assert_int_equal(l.meta[i], want);
+        }
+        assert_int_equal(mmkit_lru_stats_get(&l, &s), MMKIT_OK);
+        assert_int_equal(s.aged, resident);
+        assert_true(resident == 18);
+        assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    }
+    assert_int_equal(mmkit_pagetable_destroy(&pt, NULL, NULL), MMKIT_OK);
+    test_pages_delete(tp);
+}
+
 /* ---- bad input ---- */
 static void test_bad_input(void **state) {
     mmkit_lru l, before;
@@ -502,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_access),
         cmocka_unit_test(test_web07),
         cmocka_unit_test(test_dirty_pinned),  cmocka_unit_test(test_age),
+        cmocka_unit_test(test_age_bytes),
         cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
