@@ -107,9 +107,9 @@
  *   half-full allocator hold one free frame, higher orders' usually several), so with a random
  *   mix of orders the misprediction only moves from the dispatch into that branch; measured
  *   slower in every scenario, the mixed one included. With a random order per call (the
- *   mixed-orders bench) the dispatch costs ~0.3 mispredictions per pair: with the same orders
- *   in a predictable sequence the pair drops from ~13 to ~10 ns at 64 MiB (the textbook peer,
- *   which has no order-dependent branch, stays at ~10.5). Callers whose order repeats (a page
+ *   mixed-orders bench) the dispatch costs ~0.3 mispredictions per pair: with orders from a
+ *   fixed cycle (bench_buddy --periodic-orders) the pair drops from ~13 to ~10 ns at 64 MiB,
+ *   level with the textbook peer, which has no order-dependent branch. Callers whose order repeats (a page
  *   fault, a slab cache's refill) have the dispatch predicted. (Leaving order 0's
  *   summary bits stale instead - no work when a word empties, searches drop stale bits - saves
  *   ~7 more instructions, but the free then reads a summary word: one more cache miss per pair
