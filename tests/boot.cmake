@@ -47,7 +47,8 @@ if(NOT MMKIT_CROSS_OK)
 endif()
 
 file(GLOB boot_headers CONFIGURE_DEPENDS
-     "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h" "${MMKIT_COMMON_DIR}/*.h")
+     "${PROJECT_SOURCE_DIR}/include/mmkit/*.h" "${MMKIT_BOOT_DIR}/*/*.h")
+list(APPEND boot_headers ${MMKIT_COMMON_HEADERS})
 
 set(boot_flags_riscv ${MMKIT_CROSS_RISCV64} -O2)
 set(boot_flags_x86_64 ${MMKIT_CROSS_X86_64} -mcmodel=kernel -O2)

@@ -29,8 +29,10 @@
 #   MMKIT_CROSS_X86_64         + x86-64 without SSE or a red zone (add -mcmodel=...)
 #   MMKIT_CROSS_I386           + i686 without SSE (32-bit protected mode)
 #   MMKIT_COMMON_DIR           this directory
+#   MMKIT_COMMON_HEADERS       its headers and assembler includes (for DEPENDS)
 
 set(MMKIT_COMMON_DIR "${CMAKE_CURRENT_LIST_DIR}")
+file(GLOB MMKIT_COMMON_HEADERS CONFIGURE_DEPENDS "${MMKIT_COMMON_DIR}/*.h" "${MMKIT_COMMON_DIR}/*.inc")
 
 set(MMKIT_CROSS_CFLAGS -ffreestanding -nostdlib -fno-pic -fno-stack-protector -fno-builtin
     -g -std=c11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow

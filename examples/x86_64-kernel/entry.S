@@ -14,6 +14,8 @@
  * context saved by x86_enter_user() is resumed: x86_enter_user() "returns" at the trap. From
  * ring 0 the trap is the kernel's own (a bug): x86_kernel_trap() reports it.
  */
+#include "x86_64_trap.inc" /* examples/common: the stubs, the register pushes and pops */
+
 #define FRAME_RIP    (17 * 8)
 #define FRAME_CS     (18 * 8)
 #define FRAME_RFLAGS (19 * 8)
@@ -251,39 +253,13 @@ x86_probe_write8:           /* long x86_probe_write8(uint64_t va, uint8_t v): 0,
     xorl    %eax, %eax
     ret
 
-    .macro stub vec, has_err
-    .balign 16
-isr\vec:
-    .if \has_err == 0
-    pushq   $0
-    .endif
-    pushq   $\vec
-    jmp     trap_common
-    .endm
-    stub 0,0;  stub 1,0;  stub 2,0;  stub 3,0;  stub 4,0;  stub 5,0;  stub 6,0;  stub 7,0
-    stub 8,1;  stub 9,0;  stub 10,1; stub 11,1; stub 12,1; stub 13,1; stub 14,1; stub 15,0
-    stub 16,0; stub 17,1; stub 18,0; stub 19,0; stub 20,0; stub 21,1; stub 22,0; stub 23,0
-    stub 24,0; stub 25,0; stub 26,0; stub 27,0; stub 28,0; stub 29,1; stub 30,1; stub 31,0
-    stub 32,0; stub 33,0; stub 34,0; stub 35,0; stub 36,0; stub 37,0; stub 38,0; stub 39,0
-    stub 40,0; stub 41,0; stub 42,0; stub 43,0; stub 44,0; stub 45,0; stub 46,0; stub 47,0
-    stub 128,0
+    X86_TRAP_STUBS_EXCEPTIONS trap_common
+    .irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,128
+    X86_TRAP_STUB \v, 0, trap_common
+    .endr
 
 trap_common:
-    pushq   %rax
-    pushq   %rbx
-    pushq   %rcx
-    pushq   %rdx
-    pushq   %rsi
-    pushq   %rdi
-    pushq   %rbp
-    pushq   %r8
-    pushq   %r9
-    pushq   %r10
-    pushq   %r11
-    pushq   %r12
-    pushq   %r13
-    pushq   %r14
-    pushq   %r15
+    X86_PUSH_GPRS
     /* RFLAGS = 2: the CPU cleared IF and TF, but not DF or AC, which ring 3 may set (POPF).
      * DF must be clear for C code, and AC must be clear in ring 0 or SMAP is off (the same as
      * CLAC, which is #UD on CPUs without SMAP) */
@@ -309,21 +285,7 @@ trap_common:
     ret
 1:  movq    %rsp, %rdi              /* from ring 0: RSP is 16-byte aligned here */
     call    x86_kernel_trap
-    popq    %r15
-    popq    %r14
-    popq    %r13
-    popq    %r12
-    popq    %r11
-    popq    %r10
-    popq    %r9
-    popq    %r8
-    popq    %rbp
-    popq    %rdi
-    popq    %rsi
-    popq    %rdx
-    popq    %rcx
-    popq    %rbx
-    popq    %rax
+    X86_POP_GPRS
     addq    $16, %rsp
     iretq
 

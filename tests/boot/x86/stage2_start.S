@@ -1,5 +1,6 @@
 /* Stage 2 of the x86 boot-test kernel: 64-bit mode, entered from stage 1 by a far jump to
  * 0x400000 with EDI = the stage-1 handoff record, on stage 1's page tables. */
+#include "x86_64_trap.inc" /* examples/common: the stubs, the register pushes and pops */
     .code64
     .section .text.start, "ax"
     .global _start
@@ -36,53 +37,13 @@ _start:
 /* Exception stubs for vectors 0-31: push a dummy error code where the CPU pushes none, then
  * the vector number, save the general registers and call x86_trap(frame). */
     .section .text
-    .macro stub vec, has_err
-    .balign 16
-isr\vec:
-    .if \has_err == 0
-    pushq   $0
-    .endif
-    pushq   $\vec
-    jmp     isr_common
-    .endm
-    stub 0,0;  stub 1,0;  stub 2,0;  stub 3,0;  stub 4,0;  stub 5,0;  stub 6,0;  stub 7,0
-    stub 8,1;  stub 9,0;  stub 10,1; stub 11,1; stub 12,1; stub 13,1; stub 14,1; stub 15,0
-    stub 16,0; stub 17,1; stub 18,0; stub 19,0; stub 20,0; stub 21,1; stub 22,0; stub 23,0
-    stub 24,0; stub 25,0; stub 26,0; stub 27,0; stub 28,0; stub 29,1; stub 30,1; stub 31,0
+    X86_TRAP_STUBS_EXCEPTIONS isr_common
 
 isr_common:
-    pushq   %rax
-    pushq   %rbx
-    pushq   %rcx
-    pushq   %rdx
-    pushq   %rsi
-    pushq   %rdi
-    pushq   %rbp
-    pushq   %r8
-    pushq   %r9
-    pushq   %r10
-    pushq   %r11
-    pushq   %r12
-    pushq   %r13
-    pushq   %r14
-    pushq   %r15
+    X86_PUSH_GPRS
     movq    %rsp, %rdi
     call    x86_trap
-    popq    %r15
-    popq    %r14
-    popq    %r13
-    popq    %r12
-    popq    %r11
-    popq    %r10
-    popq    %r9
-    popq    %r8
-    popq    %rbp
-    popq    %rdi
-    popq    %rsi
-    popq    %rdx
-    popq    %rcx
-    popq    %rbx
-    popq    %rax
+    X86_POP_GPRS
     addq    $16, %rsp               /* vector, error code */
     iretq
 
