@@ -187,6 +187,8 @@
  *     pointer inside a slab of this cache but not at a slot start .............. EALIGN
  *     pointer to a slot that is free in its slab (never handed out, or freed) ... EDOUBLE
  *     kmalloc large block: not the pointer handed out -> EINVAL; already freed -> EDOUBLE
+ *       while its frames are untouched since (they are the provider's again: a provider that
+ *       poisons or reuses them - mmkit_buddy with MMKIT_DEBUG=1 - makes it EINVAL)
  *   kmalloc_usable_size (and realloc, which starts with it) makes the same O(1) checks as
  *   kmalloc_free, without changing anything: an object free would call a double free is
  *   EDOUBLE there too.
