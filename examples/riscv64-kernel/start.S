@@ -6,6 +6,7 @@
  * vector swaps sp with sscratch: non-zero means the trap came from U-mode, so it stores the
  * user registers into the frame, zeroes sscratch and returns from rv_enter_user on the
  * kernel stack. A trap from S-mode (sscratch 0) is a kernel bug: rv_kernel_trap reports it. */
+#include "riscv_start.inc" /* examples/common */
     .option norvc
     .section .text.start, "ax"
     .global _start
@@ -15,15 +16,7 @@ _start:
     csrw    stvec, t0
     csrw    sie, zero
     csrw    sscratch, zero
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sd      zero, 0(t0)
-    addi    t0, t0, 8
-    j       1b
-2:  call    rv_main
-3:  wfi
-    j       3b
+    RV_ZERO_BSS_AND_CALL rv_main
 
     .section .text
 /* rv_ctx: 0 frame, 8 kernel sp, 16 ra, 24..112 s0..s11, 120 scratch */

@@ -1,6 +1,7 @@
 /* Entry of the riscv64 firmware image. QEMU `-machine virt -bios none` resets every hart into
  * M-mode at 0x80000000 (where firmware.ld puts _start) with a0 = hart id and a1 = the address
  * of the devicetree blob it built. Hart 0 runs the firmware; any other hart parks. */
+#include "riscv_start.inc" /* examples/common */
     .option norvc
     .section .text.start, "ax"
     .global _start
@@ -11,16 +12,9 @@ _start:
     la      t0, rv_trap_entry
     csrw    mtvec, t0
     csrw    mie, zero
-    /* zero .bss (QEMU's ELF loader zero-fills it as well; do not rely on that) */
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sd      zero, 0(t0)
-    addi    t0, t0, 8
-    j       1b
-2:  call    rv_main             /* rv_main(a0 = hart id, a1 = devicetree); does not return */
-3:  wfi
-    j       3b
+    /* zero .bss, rv_main(a0 = hart id, a1 = devicetree), which does not return; label 3 in the
+     * macro is the wfi loop the other harts branch to */
+    RV_ZERO_BSS_AND_CALL rv_main
 
 /* Any trap is a bug here (no interrupts are enabled): report it and fail the run. */
     .balign 4

@@ -1,5 +1,6 @@
 /* Entry and trap vector of the RISC-V boot-test kernel (S-mode, entered by OpenSBI with
  * a0 = hart id, a1 = device-tree address, paging off). */
+#include "riscv_start.inc" /* examples/common */
     .option norvc
     .section .text.start, "ax"
     .global _start
@@ -8,16 +9,7 @@ _start:
     la      t0, rv_trap_entry
     csrw    stvec, t0
     csrw    sie, zero
-    /* zero .bss (QEMU's loader zero-fills it too; do not rely on that) */
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sd      zero, 0(t0)
-    addi    t0, t0, 8
-    j       1b
-2:  call    rv_main
-3:  wfi
-    j       3b
+    RV_ZERO_BSS_AND_CALL rv_main   /* zero .bss, rv_main(a0 = hart id, a1 = device tree) */
 
 /* Trap entry: save x1..x31 and sepc in a 33-word frame on the current stack, call
  * rv_trap(frame), restore (the handler may have changed sepc, ra, a0 in the frame), sret. */
