@@ -333,7 +333,7 @@ static void softtlb_contract(void **state) {
     OK(mmkit_softtlb_mem_size(&d, &need));
     assert_true(need == 16 * 2 * 32);
     ST(MMKIT_EINVAL, mmkit_softtlb_mem_size(&d, NULL));
-    mem = aligned_alloc(64, need + 64);
+    assert_int_equal(0, posix_memalign(&mem, 64, need + 64));
     memset(&t, 0x5a, sizeof t);
     ST(MMKIT_EINVAL, mmkit_softtlb_init(&t, &d)); /* mem NULL */
     assert_true(is_all(&t, 0, sizeof t));
