@@ -506,10 +506,13 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
  * costs one OR of eight loads); a leaf the MMU cannot change (A set, and D set or read-only)
  * is cleared with a plain store, eight consecutive ones (same flags, next frame) in a row with
  * one run extension; a young, writable, CLEAN leaf needs an atomic and, because the MMU may set
- * D in it between a plain load and store, and a lost D is a lost write. That atomic is the
- * floor of aging clean anonymous memory: a locked read-modify-write costs what it costs (about
- * 7.5 ns on the machine of bench/README.md, 1 GiB all young and clean: ~8 ns per page
- * harvested, against ~1.4 ns when the leaves are dirty or read-only). A 16-byte compare-exchange
+ * D in it between a plain load and store, and a lost D is a lost write. Other lines: bit masks
+ * of the harvestable leaves and of those needing the atomic, then the plain stores, the
+ * atomics and the runs, each a loop over set bits (no per-leaf branch on random young or
+ * clean/dirty patterns). That atomic is the floor of aging clean anonymous memory: a locked
+ * read-modify-write costs what it costs (about 7.5 ns on the machine of bench/README.md;
+ * bench_cow's harvest table, 1 GiB all young: ~8.2 ns per page clean-writable, ~1.8 ns dirty or
+ * read-only, ~8.8 ns half of them dirty at random). A 16-byte compare-exchange
  * would cover two leaves per locked operation (measured: ~6 ns per leaf there), not done:
  * x86-only inline assembly for a 20% gain.
  * Errors: as test_and_clear (range, which), fn NULL -> MMKIT_EINVAL. O(n + T * L). */
@@ -1778,12 +1781,14 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
     } while (0)
         i = i0;
         while (i < i1) { /* bound: 512 entries, each line of 8 once */
-            unsigned gend = (i | 7u) + 1u, n, j, m = 0; /* the end of i's cache line */
+            unsigned gend = (i | 7u) + 1u, n, j, m = 0, ma = 0; /* the end of i's cache line */
             const uint64_t *q = &t[i];
+            uint64_t o[8]; /* the line's entries as they were before this pass cleared them */
             if (gend > i1) gend = i1;
             n = gend - i;
-            /* the line's harvestable leaves as a bit mask, without a branch per leaf (random
-             * young/old patterns would mispredict one in two) */
+            /* the line's harvestable leaves as a bit mask, and those of them that need an
+             * atomic, without a branch per leaf (random young/old or clean/dirty patterns
+             * would mispredict one in two) */
             for (j = 0; j < n; j++) /* bound: 8 */
                 m |= (unsigned)(((q[j] & clr) != 0) & ((q[j] & 1u) != 0)) << j;
             if (!m) {
@@ -1796,7 +1801,7 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
                      (q[4] ^ (e0 + 4u * step)) | (q[5] ^ (e0 + 5u * step)) |
                      (q[6] ^ (e0 + 6u * step)) | (q[7] ^ (e0 + 7u * step))) == 0) {
                     /* eight leaves continuing each other exactly: cleared in a row */
-                    uint64_t o[8], diff = 0;
+                    uint64_t diff = 0;
                     if (~e0 & (a_bit | ((e0 & w_bit) << 5))) {
                         for (j = 0; j < 8u; j++) { /* bound: 8 */
                             o[j] = mmkit__pagetable_fetch_and(&t[i + j], ~clr);
@@ -1815,14 +1820,29 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
                     continue;
                 }
             }
-            while (m) { /* bound: 8 (one bit per leaf) */
-                uint64_t e;
-                j = MMKIT__PAGETABLE_CTZ8(m);
-                m &= m - 1u;
-                e = t[i + j];
-                if (~e & (a_bit | ((e & w_bit) << 5))) e = mmkit__pagetable_fetch_and(&t[i + j], ~clr);
-                else t[i + j] = e & ~clr;
-                MMKIT__PAGETABLE_HARVEST_RUN(e, i + j, 1u);
+            { /* leaf by leaf: plain stores, then the atomics, then the runs in address order */
+                unsigned mp, mr = m;
+                for (j = 0; j < n; j++) { /* bound: 8 */
+                    o[j] = q[j];
+                    ma |= (unsigned)((~o[j] & (a_bit | ((o[j] & w_bit) << 5))) != 0) << j;
+                }
+                ma &= m;
+                mp = m & ~ma;
+                while (mp) { /* bound: 8 (one bit per leaf) */
+                    j = MMKIT__PAGETABLE_CTZ8(mp);
+                    mp &= mp - 1u;
+                    t[i + j] = o[j] & ~clr;
+                }
+                while (ma) { /* bound: 8 */
+                    j = MMKIT__PAGETABLE_CTZ8(ma);
+                    ma &= ma - 1u;
+                    o[j] = mmkit__pagetable_fetch_and(&t[i + j], ~clr); /* with what the MMU set */
+                }
+                while (mr) { /* bound: 8 */
+                    j = MMKIT__PAGETABLE_CTZ8(mr);
+                    mr &= mr - 1u;
+                    MMKIT__PAGETABLE_HARVEST_RUN(o[j], i + j, 1u);
+                }
             }
             i = gend;
         }
