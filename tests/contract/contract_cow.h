@@ -525,3 +525,129 @@ static void cow_init_refusals(void **state) {
     cmocka_unit_test(cow_regions_refusals), cmocka_unit_test(cow_faults_fork),                  \
         cmocka_unit_test(cow_access_decode), cmocka_unit_test(cow_pins_fill_enomem),            \
         cmocka_unit_test(cow_init_refusals),
+
+/* A user's random mix of faults, forks (both modes), protect, discard, remove, pins and exits
+ * over 3 spaces, with the data each space should read modelled per page: every call returns a
+ * status, check() passes after each, and reads see exactly what the space last wrote (or 0). */
+#define COWR_PAGES 1024u /* 4 MiB: two leaf tables */
+static void cow_random_user(void **state) {
+    unsigned f;
+    (void)state;
+    for (f = 0; f < 5; f++) {
+        cow_env *e = cow_env_new(pt_fmts[f].f);
+        static uint32_t model[3][COWR_PAGES]; /* 0: unmapped/zero, else a token written */
+        static bool pinned[3][COWR_PAGES];
+        mmkit_paddr pinpa[3][COWR_PAGES];
+        bool live[3] = {true, false, false};
+        uint64_t seed = 99 + f;
+        uint32_t token = 1;
+        unsigned n;
+        const mmkit_vaddr base = 0x40000000u;
+        mmkit_cow_region r = region(base, (uint64_t)COWR_PAGES * 4096, MMKIT_PTE_RW | MMKIT_PTE_USER);
+        memset(model, 0, sizeof model), memset(pinned, 0, sizeof pinned);
+        cow_env_space(e, 2, e->prov);
+        OK(mmkit_cow_space_destroy(&e->sp[1], NULL));
+        OK(mmkit_cow_space_destroy(&e->sp[2], NULL));
+        OK(mmkit_cow_region_add(&e->sp[0], &r));
+        for (n = 0; n < 3000; n++) {
+            unsigned sp, pg, op;
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            sp = (unsigned)(seed >> 60) % 3, pg = (unsigned)(seed >> 20) % COWR_PAGES;
+            op = (unsigned)(seed >> 40) % 100;
+            if (!live[sp]) {
+                /* fork a live space into this empty one */
+                unsigned from = (sp + 1) % 3;
+                if (!live[from]) from = (sp + 2) % 3;
+                if (!live[from] || op > 20) continue;
+                {
+                    mmkit_cow_space_desc sd;
+                    memset(&sd, 0, sizeof sd);
+                    sd.pt = &e->pt[sp], sd.regions = e->regs[sp], sd.region_cap = 8;
+                    OK(mmkit_cow_space_init(&e->sp[sp], &e->cow, &sd));
+                }
+                OK(mmkit_cow_fork(&e->sp[sp], &e->sp[from], (mmkit_cow_fork_mode)(op & 1), NULL));
+                memcpy(model[sp], model[from], sizeof model[sp]);
+                memset(pinned[sp], 0, sizeof pinned[sp]);
+                live[sp] = true;
+            } else if (op < 40) { /* write */
+                unsigned char *p = cow_touch(e, (int)sp, base + (uint64_t)pg * 4096, 1, NULL);
+                if (p) {
+                    uint32_t t = token++;
+                    memcpy(p, &t, 4);
+                    model[sp][pg] = t;
+                } else {
+                    mmkit_cow_region got;
+                    /* a removed or read-only part: SEGV/EACCES is right */
+                    if (mmkit_cow_region_find(&e->sp[sp], base + (uint64_t)pg * 4096, &got) == MMKIT_OK)
+                        assert_true(!(got.prot & MMKIT_PTE_WRITE));
+                }
+            } else if (op < 75) { /* read */
+                unsigned char *p = cow_touch(e, (int)sp, base + (uint64_t)pg * 4096, 0, NULL);
+                if (p) {
+                    uint32_t t;
+                    memcpy(&t, p, 4);
+                    if (t != model[sp][pg])
+                        fail_msg("fmt %u op %u: space %u page %u reads %u, wrote %u", f, n, sp, pg, t, model[sp][pg]);
+                }
+            } else if (op < 80) { /* discard a few pages */
+                unsigned k, cnt = 1 + (unsigned)(seed >> 8) % 16;
+                if (pg + cnt > COWR_PAGES) cnt = COWR_PAGES - pg;
+                OK(mmkit_cow_discard(&e->sp[sp], base + (uint64_t)pg * 4096, (uint64_t)cnt * 4096, NULL));
+                for (k = 0; k < cnt; k++) model[sp][pg + k] = 0;
+            } else if (op < 84) { /* protect read-only then back */
+                unsigned cnt = 1 + (unsigned)(seed >> 8) % 8;
+                mmkit_status st;
+                if (pg + cnt > COWR_PAGES) cnt = COWR_PAGES - pg;
+                st = mmkit_cow_protect(&e->sp[sp], base + (uint64_t)pg * 4096, (uint64_t)cnt * 4096,
+                                       (op & 1) ? MMKIT_PTE_READ | MMKIT_PTE_USER : MMKIT_PTE_RW | MMKIT_PTE_USER, NULL);
+                assert_true(st == MMKIT_OK || st == MMKIT_ENOENT || st == MMKIT_ENOSPC);
+            } else if (op < 88) { /* pin / unpin */
+                if (pinned[sp][pg]) {
+                    OK(mmkit_cow_unpin(&e->cow, pinpa[sp][pg]));
+                    pinned[sp][pg] = false;
+                } else {
+                    mmkit_status st = mmkit_cow_pin(&e->sp[sp], base + (uint64_t)pg * 4096, MMKIT_COW_READ, &pinpa[sp][pg], NULL);
+                    if (st == MMKIT_OK) {
+                        uint32_t t;
+                        memcpy(&t, arena + pinpa[sp][pg], 4);
+                        assert_int_equal(model[sp][pg], t);
+                        pinned[sp][pg] = true;
+                    } else {
+                        assert_true(st == MMKIT_ENOENT || st == MMKIT_EACCES);
+                    }
+                }
+            } else if (op < 90) { /* munmap a range (split when inside) */
+                unsigned k, cnt = 1 + (unsigned)(seed >> 8) % 4;
+                mmkit_status st;
+                if (pg + cnt > COWR_PAGES) cnt = COWR_PAGES - pg;
+                st = mmkit_cow_region_remove(&e->sp[sp], base + (uint64_t)pg * 4096, (uint64_t)cnt * 4096, NULL);
+                assert_true(st == MMKIT_OK || st == MMKIT_ENOSPC);
+                if (st == MMKIT_OK)
+                    for (k = 0; k < cnt; k++) model[sp][pg + k] = 0;
+            } else if (op < 91 && (live[0] + live[1] + live[2]) > 1) { /* exit */
+                unsigned k;
+                for (k = 0; k < COWR_PAGES; k++)
+                    if (pinned[sp][k]) OK(mmkit_cow_unpin(&e->cow, pinpa[sp][k])), pinned[sp][k] = false;
+                OK(mmkit_cow_space_destroy(&e->sp[sp], NULL));
+                live[sp] = false;
+            }
+            if (n % 50 == 0) {
+                mmkit_status st = mmkit_cow_check(&e->cow);
+                if (st != MMKIT_OK) fail_msg("fmt %u op %u: check %s", f, n, mmkit_status_str(st));
+            }
+        }
+        OK(mmkit_cow_check(&e->cow));
+        {
+            unsigned sp, k;
+            for (sp = 0; sp < 3; sp++)
+                for (k = 0; k < COWR_PAGES; k++)
+                    if (pinned[sp][k]) OK(mmkit_cow_unpin(&e->cow, pinpa[sp][k]));
+        }
+        cow_env_end(e);
+    }
+}
+#undef CONTRACT_COW_TESTS
+#define CONTRACT_COW_TESTS                                                                      \
+    cmocka_unit_test(cow_regions_refusals), cmocka_unit_test(cow_faults_fork),                  \
+        cmocka_unit_test(cow_access_decode), cmocka_unit_test(cow_pins_fill_enomem),            \
+        cmocka_unit_test(cow_init_refusals), cmocka_unit_test(cow_random_user),
