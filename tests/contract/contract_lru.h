@@ -440,9 +440,95 @@ static void lru_readme_example_as_written(void **state) {
 }
 #endif
 
+
+/* The same model at tiny sizes (capacity 1..5, every target) with random pins through
+ * can_evict: evict / access never return a pinned item, EBUSY only when all are pinned. */
+static unsigned char lru_pin[8];
+static bool lru_pin_cb(void *ctx, uint32_t idx) {
+    (void)ctx;
+    return !lru_pin[idx];
+}
+static void lru_tiny_pinned_every_policy(void **state) {
+    unsigned i;
+    uint32_t cap, target;
+    (void)state;
+    for (i = 0; i < 7; i++)
+        for (cap = 1; cap <= 5; cap++)
+            for (target = 0; target <= cap; target++) {
+                lru_box *b = lru_new(lru_all[i], cap, target, lru_pin_cb, NULL);
+                unsigned char res[8] = {0};
+                uint64_t seed = cap * 131u + target * 7u + i;
+                unsigned n;
+                memset(lru_pin, 0, sizeof lru_pin);
+                for (n = 0; n < 3000; n++) {
+                    uint32_t idx, op, k, nres = 0, nfree = 0;
+                    mmkit_lru_access_result r;
+                    mmkit_lru_victim v;
+                    mmkit_status st;
+                    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                    idx = (uint32_t)(seed >> 33) % cap, op = (uint32_t)(seed >> 20) % 7;
+                    for (k = 0; k < cap; k++) nres += res[k], nfree += res[k] && !lru_pin[k];
+                    switch (op) {
+                    case 0: lru_pin[idx] ^= 1; break;
+                    case 1:
+                        ST(res[idx] ? MMKIT_EEXIST : MMKIT_OK, mmkit_lru_insert(&b->l, idx, 0));
+                        res[idx] = 1;
+                        break;
+                    case 2:
+                        ST(res[idx] ? MMKIT_OK : MMKIT_ENOENT, mmkit_lru_remove(&b->l, idx));
+                        res[idx] = 0;
+                        break;
+                    case 3:
+                        st = mmkit_lru_evict(&b->l, &v);
+                        if (nres == 0) ST(MMKIT_ENOENT, st);
+                        else if (nfree == 0) ST(MMKIT_EBUSY, st);
+                        else {
+                            OK(st);
+                            assert_true(res[v.index] && !lru_pin[v.index]);
+                            res[v.index] = 0;
+                        }
+                        break;
+                    case 4:
+                        ST(res[idx] ? MMKIT_OK : MMKIT_ENOENT, mmkit_lru_touch(&b->l, idx));
+                        break;
+                    default: {
+                        uint32_t t = target ? target : cap;
+                        st = mmkit_lru_access(&b->l, idx, 0, &r);
+                        if (res[idx]) {
+                            OK(st);
+                            assert_true(r.hit && !r.evicted);
+                        } else if (nres >= t && nfree == 0) {
+                            ST(MMKIT_EBUSY, st);
+                        } else {
+                            OK(st);
+                            assert_false(r.hit);
+                            assert_int_equal(nres >= t, r.evicted);
+                            if (r.evicted) {
+                                assert_true(res[r.victim.index] && !lru_pin[r.victim.index]);
+                                res[r.victim.index] = 0;
+                            }
+                            res[idx] = 1;
+                        }
+                    }
+                    }
+                    if (n % 100 == 0) {
+                        st = mmkit_lru_check(&b->l);
+                        if (st != MMKIT_OK) fail_msg("policy %u cap %u target %u op %u: check %s", i, cap, target, n, mmkit_status_str(st));
+                    }
+                }
+                {
+                    uint32_t k, nres = 0;
+                    for (k = 0; k < cap; k++) nres += res[k];
+                    assert_true(lstats(&b->l).resident == nres);
+                }
+                lru_end(b);
+            }
+}
+
 #undef CONTRACT_LRU_TESTS
 #define CONTRACT_LRU_TESTS                                                                      \
     cmocka_unit_test(lru_mem_size_desc), cmocka_unit_test(lru_refusals_every_policy),           \
         cmocka_unit_test(lru_policy_orders), cmocka_unit_test(lru_can_evict_every_policy),      \
         cmocka_unit_test(lru_model_every_policy), cmocka_unit_test(lru_zeroed_destroyed),       \
-        cmocka_unit_test(lru_age_every_policy), cmocka_unit_test(lru_readme_example),
+        cmocka_unit_test(lru_age_every_policy), cmocka_unit_test(lru_readme_example),            \
+        cmocka_unit_test(lru_tiny_pinned_every_policy),
