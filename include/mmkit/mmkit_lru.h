@@ -947,8 +947,17 @@ static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_rstep(mmkit_lru *l, mmkit_
         w = 1;
         l->st.refault_activations++;
     }
-    meta[idx] = (uint8_t)d;
-    (void)mmkit__lru_rpush(l, w, idx);
+    { /* rpush with the whole meta byte written once */
+        mmkit_lru_ring *r = &l->ring[w];
+        uint32_t t;
+        if (MMKIT__UNLIKELY(r->used == l->ring_size)) mmkit__lru_rcompact(l, r);
+        t = mmkit__lru_radd(l, r->head, r->used);
+        r->slot[t] = idx;
+        l->pos[idx] = t;
+        r->used++;
+        r->count++;
+        meta[idx] = (uint8_t)(d | (w + 1u));
+    }
     l->st.inserts++;
     return MMKIT_OK;
 }
