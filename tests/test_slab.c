@@ -1469,6 +1469,65 @@ static void test_kmalloc_front_classes(void **state) {
     assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
 }
 
+/* Large blocks through a front: the inline alloc ends every size in one pop (a large block
+ * through a one-slot pseudo-class magazine, see mmkit_kmalloc_cpu); frees after a large alloc
+ * (its noted class is the pseudo-class) reach the right class; a failed large refill leaves
+ * the front as it was; a zeroed front or one whose instance is gone refuses large sizes too. */
+static void test_kmalloc_front_large(void **state) {
+    test_prov *t = tp_new();
+    static mmkit_kmalloc_cpu f, zf;
+    void *a, *x, *l1, *l2, *out = &out;
+    size_t us;
+    uint64_t in_use;
+    (void)state;
+    km_init(test_prov_provider(t));
+    assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &a), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 20000, 0, &l1), MMKIT_OK);
+    assert_non_null(l1);
+    assert_ptr_not_equal(l1, a);
+    memset(l1, 0x5a, 20000);
+    assert_int_equal(mmkit_kmalloc_usable_size(&km, l1, &us), MMKIT_OK);
+    assert_true(us >= 20000u);
+    /* the last alloc was large: this free goes to class 64 all the same */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, a), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &x), MMKIT_OK);
+    assert_ptr_equal(x, a); /* back from class 64's magazine */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 9000, 0, &l2), MMKIT_OK);
+    assert_ptr_not_equal(l2, l1);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, l2), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, l2), MMKIT_EDOUBLE);
+    /* the provider fails: the large alloc says so, nothing is handed out, the front recovers */
+    t->fail = 1;
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 30000, 0, &out), MMKIT_ENOMEM);
+    assert_ptr_equal(out, &out);
+    t->fail = 0;
+    /* a size no block can hold */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, SIZE_MAX / 2u, 0, &out), MMKIT_ENOMEM);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 30000, 0, &l2), MMKIT_OK);
+    assert_ptr_not_equal(l2, l1);
+    assert_int_equal(((unsigned char *)l1)[19999], 0x5a); /* l1 untouched */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, l1), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, l2), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, x), MMKIT_OK);
+    /* a zeroed front refuses every size, large ones included, without writing *p */
+    memset(&zf, 0, sizeof zf);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&zf, 20000, 0, &out), MMKIT_EINVAL);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&zf, 64, 0, &out), MMKIT_EINVAL);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
+    assert_int_equal(t->frames_out, 0);
+    /* the instance is gone: the front refuses large sizes too */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 20000, 0, &out), MMKIT_EINVAL);
+    assert_ptr_equal(out, &out);
+    assert_int_equal(t->bad_frees, 0);
+    test_prov_delete(t);
+}
+
 static void test_kmalloc_fronts_reserve_destroy(void **state) {
     test_prov *t = tp_new();
     static mmkit_kmalloc_cpu f;
@@ -1933,6 +1992,7 @@ int main(void) {
         cmocka_unit_test(test_kmalloc_realloc),
         cmocka_unit_test(test_kmalloc_bad_frees),
         cmocka_unit_test(test_kmalloc_front_classes),
+        cmocka_unit_test(test_kmalloc_front_large),
         cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
         cmocka_unit_test(test_randomized_against_model),
         cmocka_unit_test(test_zeroed_cache_refused),

@@ -140,10 +140,14 @@
  *   batch of one magazine under one lock.
  *   The kmalloc front keeps, per class, a top pointer into its loaded magazine (an inline
  *   alloc is: class from a table up to 1 KiB or a bit scan above, pop, and for the free's sake
- *   a note of the class). The inline free reads the class from the slab tag; when it is the
- *   class of the last alloc, it pushes through that noted class instead (a predicted branch
- *   rather than an address computed from a load that arrives late, which would make the next
- *   alloc's loads wait or replay).
+ *   a note of the class). Every size ends in that one pop: a miss only refills, and a request
+ *   above 8 KiB goes through a pseudo-class whose one-slot magazine is always empty, so its
+ *   refill puts the large block there for the pop to hand out. No path joins after the pop,
+ *   so where an alloc and a free are inlined together the compiler knows the noted class and
+ *   the new top on every path and keeps them in registers. The inline free reads the class
+ *   from the slab tag; when it is the class of the last alloc, it pushes through that noted
+ *   class instead (a predicted branch rather than an address computed from a load that
+ *   arrives late, which would make the next alloc's loads wait or replay).
  *   A zeroed front has empty, zero-capacity magazines, so the inline calls fall through to the
  *   out-of-line path by themselves; they add only a NULL test of the front.
  *
@@ -564,9 +568,14 @@ struct mmkit_kmalloc {
  * (zeroed: all NULL, so every pop and push misses); cls[i].count is brought in line with
  * top[i] around every out-of-line call, so the miss paths are those of mmkit_slab_cpu. */
 struct mmkit_kmalloc_cpu {
-    void **top[MMKIT_KMALLOC_CLASSES];   /* class i's loaded magazine: cls[i].obj[0, top[i]) */
-    void **empty[MMKIT_KMALLOC_CLASSES]; /* cls[i].obj: nothing to pop */
-    void **full[MMKIT_KMALLOC_CLASSES];  /* cls[i].obj + cls[i].size: no room to push */
+    /* Entry MMKIT_KMALLOC_CLASSES is the large blocks' pseudo-class: a one-slot "magazine"
+     * (big) that is always empty and full between calls (top = empty = full = big), so the
+     * inline alloc misses on it; its refill puts the large block there and the inline pop
+     * hands it out, the one pop every size ends in (see mmkit_kmalloc_cpu_alloc). */
+    void **top[MMKIT_KMALLOC_CLASSES + 1];   /* class i's loaded magazine: cls[i].obj[0, top[i]) */
+    void **empty[MMKIT_KMALLOC_CLASSES + 1]; /* cls[i].obj: nothing to pop */
+    void **full[MMKIT_KMALLOC_CLASSES + 1];  /* cls[i].obj + cls[i].size: no room to push */
+    void *big[1];                            /* the pseudo-class's slot */
     uintptr_t secret;
     uintptr_t last; /* class of the last inline alloc: the inline free's hint (see there) */
     mmkit_kmalloc *k;
@@ -584,6 +593,10 @@ MMKIT_API uintptr_t mmkit__slab_cpu_refill(mmkit_slab_cpu *f, mmkit_status *st);
 MMKIT_API mmkit_status mmkit__slab_cpu_free_slow(mmkit_slab_cpu *f, void *obj);
 MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size, uint32_t flags,
                                               mmkit_status *st);
+/* Internal: the inline alloc's miss with flags 0 on class c (MMKIT_KMALLOC_CLASSES: a large
+ * block of size bytes): fill c's empty magazine (or put the large block in f->big); MMKIT_OK
+ * when top[c] has something to pop, else the status (then nothing changed). */
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_refill(mmkit_kmalloc_cpu *f, uintptr_t c, size_t size);
 MMKIT_API mmkit_status mmkit__kmalloc_cpu_free_slow(mmkit_kmalloc_cpu *f, void *p);
 
 /* The NULL test of the front is the only check the hit paths add for bad instances: a zeroed
@@ -656,15 +669,6 @@ MMKIT__INLINE unsigned mmkit__kmalloc_class(size_t size) {
     return 4u + 2u * (k - 5u) + (unsigned)(size > ((size_t)3u << (k - 1u)));
 }
 
-/* Internal: pop class c's loaded magazine into *p unless it is empty. */
-MMKIT__INLINE bool mmkit__kmalloc_cpu_pop(mmkit_kmalloc_cpu *f, unsigned c, void **p) {
-    void **t = f->top[c];
-    if (MMKIT__UNLIKELY(t == f->empty[c])) return false;
-    f->top[c] = --t;
-    f->last = c;
-    *p = *t;
-    return true;
-}
 /* Internal: push p onto class c's loaded magazine unless it is full. */
 MMKIT__INLINE bool mmkit__kmalloc_cpu_push(mmkit_kmalloc_cpu *f, uintptr_t c, void *p) {
     void **t = f->top[c];
@@ -680,14 +684,30 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_alloc(mmkit_kmalloc_cpu *f, size_t 
     void *o;
     if (MMKIT__UNLIKELY(!f || !p)) return MMKIT_EINVAL;
 #if !MMKIT_DEBUG
+    /* Every size (a large one through the pseudo-class, see the struct) and every miss (it
+     * only refills) ends in the one pop below, so after an inlined alloc the compiler knows
+     * `last` and top[c] on every path: a free inlined right after pushes through registers
+     * instead of reloading both from memory (where the pop just stored them), and its slot
+     * store folds away (see the front's DESIGN note). */
     if (MMKIT__LIKELY(flags == 0)) {
-        if (MMKIT__LIKELY(size <= MMKIT__KMALLOC_SMALL)) { /* one compare to the table */
-            if (MMKIT__LIKELY(mmkit__kmalloc_cpu_pop(f, mmkit__kmalloc_small_class(size), p)))
-                return MMKIT_OK;
-        } else if (size <= MMKIT_KMALLOC_MAX_CLASS &&
-                   mmkit__kmalloc_cpu_pop(f, mmkit__kmalloc_class(size), p)) {
-            return MMKIT_OK;
+        uintptr_t c;
+        void **t;
+        if (MMKIT__LIKELY(size <= MMKIT__KMALLOC_SMALL)) /* one compare to the table */
+            c = mmkit__kmalloc_small_class(size);
+        else if (size <= MMKIT_KMALLOC_MAX_CLASS)
+            c = mmkit__kmalloc_class(size);
+        else
+            c = MMKIT_KMALLOC_CLASSES;
+        t = f->top[c];
+        if (MMKIT__UNLIKELY(t == f->empty[c])) {
+            st = mmkit__kmalloc_cpu_refill(f, c, size);
+            if (st != MMKIT_OK) return st;
+            t = f->top[c];
         }
+        f->top[c] = --t;
+        f->last = c;
+        *p = *t;
+        return MMKIT_OK;
     }
 #endif
     o = mmkit__kmalloc_cpu_alloc_slow(f, size, flags, &st);
@@ -704,11 +724,9 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p)
         /* The class comes from memory, late; an address computed from it would leave the next
          * alloc's loads waiting on (or replayed after) this push. When it equals the class of
          * the last alloc (the common case), push through `last`, known early: the branch turns
-         * the data dependency into a predicted one. */
+         * the data dependency into a predicted one. (Inlined after an alloc, `last` is the
+         * alloc's class register, and top[last] the register it just stored.) */
         if (MMKIT__LIKELY(c == last)) {
-#if defined(__GNUC__) || defined(__clang__)
-            __asm__("" : "+r"(last)); /* keep the compiler from using c here */
-#endif
             if (MMKIT__LIKELY(mmkit__kmalloc_cpu_push(f, last, p))) return MMKIT_OK;
         } else if (c < MMKIT_KMALLOC_CLASSES && mmkit__kmalloc_cpu_push(f, c, p)) {
             return MMKIT_OK;
@@ -2247,7 +2265,31 @@ MMKIT_API mmkit_status mmkit_kmalloc_cpu_init(mmkit_kmalloc_cpu *f, mmkit_kmallo
         f->full[i] = f->cls[i].obj + f->cls[i].size;
         mmkit__kmalloc_front_out(f, i);
     }
+    /* the large blocks' pseudo-class: always empty and full between calls */
+    f->top[MMKIT_KMALLOC_CLASSES] = f->empty[MMKIT_KMALLOC_CLASSES] =
+        f->full[MMKIT_KMALLOC_CLASSES] = f->big;
+    f->last = MMKIT_KMALLOC_CLASSES;
     return MMKIT_OK;
+}
+
+MMKIT_API mmkit_status mmkit__kmalloc_cpu_refill(mmkit_kmalloc_cpu *f, uintptr_t c, size_t size) {
+    mmkit_status st;
+    if (!f || !f->k || !f->k->secret) return MMKIT_EINVAL;
+    if (c >= MMKIT_KMALLOC_CLASSES) { /* a large block, handed out by the inline pop */
+        void *o = NULL;
+        if (c != MMKIT_KMALLOC_CLASSES || f->top[c] != f->big) return MMKIT_EINVAL;
+        st = mmkit__kmalloc_big_alloc(f->k, size, 16u, 0, &o);
+        if (st == MMKIT_OK) {
+            f->big[0] = o;
+            f->top[c] = f->big + 1;
+        }
+        return st;
+    }
+    if (!mmkit__slab_live(f->cls[c].cache)) return MMKIT_EINVAL;
+    mmkit__kmalloc_front_in(f, (unsigned)c);
+    st = f->cls[c].count == 0 ? mmkit__slab_cpu_fill(&f->cls[c], f->cls[c].cache, 0) : MMKIT_OK;
+    mmkit__kmalloc_front_out(f, (unsigned)c);
+    return st;
 }
 
 MMKIT_API void *mmkit__kmalloc_cpu_alloc_slow(mmkit_kmalloc_cpu *f, size_t size, uint32_t flags,
