@@ -424,8 +424,75 @@ static void softtlb_contract(void **state) {
     free(mem);
 }
 
+
+/* Edges a user hits: exactly the ceiling, a custom ceiling, a 2 MiB / 1 GiB entry dropped by
+ * an invalidation of any address it covers, ASID forms against global entries. */
+static void tlb_edges(void **state) {
+    mmkit_tlb_gather g;
+    mmkit_tlb_gather_desc gd;
+    mmkit_tlb_flush f;
+    mmkit_softtlb t;
+    mmkit_softtlb_desc d;
+    mmkit_softtlb_stats s;
+    mmkit_paddr pa;
+    size_t need;
+    void *mem = NULL;
+    (void)state;
+    memset(&gd, 0, sizeof gd);
+    OK(mmkit_tlb_gather_init(&g, &gd));
+    OK(mmkit_tlb_gather_range(&g, 0x100000, 33 * 4096, 12, false));
+    OK(mmkit_tlb_gather_peek(&g, &f));
+    assert_true(f.scope == MMKIT_TLB_SCOPE_RANGES && f.npages == 33);
+    OK(mmkit_tlb_gather_flush(&g)); /* no backend: fine */
+    OK(mmkit_tlb_gather_range(&g, 0x200000, 2u << 20, 21, false)); /* one 2 MiB entry */
+    OK(mmkit_tlb_gather_peek(&g, &f));
+    assert_true(f.scope == MMKIT_TLB_SCOPE_RANGES && f.npages == 1);
+    OK(mmkit_tlb_gather_range(&g, 0x201000, 0x1000, 12, false)); /* another page size */
+    OK(mmkit_tlb_gather_peek(&g, &f));
+    assert_true(f.scope == MMKIT_TLB_SCOPE_RANGES && f.npages == 2 && f.nranges == 2);
+    OK(mmkit_tlb_gather_range(&g, 0, 1ull << 48, 48, false));
+    OK(mmkit_tlb_gather_check(&g));
+    OK(mmkit_tlb_gather_flush(&g));
+    gd.ceiling = 1;
+    OK(mmkit_tlb_gather_init(&g, &gd));
+    OK(mmkit_tlb_gather_range(&g, 0x1000, 0x1000, 12, false));
+    OK(mmkit_tlb_gather_peek(&g, &f));
+    assert_int_equal(MMKIT_TLB_SCOPE_RANGES, f.scope);
+    OK(mmkit_tlb_gather_range(&g, 0x2000, 0x1000, 12, false));
+    OK(mmkit_tlb_gather_peek(&g, &f));
+    assert_int_equal(MMKIT_TLB_SCOPE_ASID, f.scope);
+    OK(mmkit_tlb_gather_flush(&g));
+    /* softtlb huge entries */
+    memset(&d, 0, sizeof d);
+    d.translate = guest_walk, d.sets = 8, d.ways = 2;
+    OK(mmkit_softtlb_mem_size(&d, &need));
+    assert_int_equal(0, posix_memalign(&mem, 64, need));
+    d.mem = mem, d.mem_size = need;
+    OK(mmkit_softtlb_init(&t, &d));
+    OK(mmkit_softtlb_translate(&t, 0x40000000, 3, &pa, NULL));
+    walks = 0;
+    OK(mmkit_softtlb_translate(&t, 0x401fffff, 3, &pa, NULL));
+    assert_true(walks == 0 && pa == 0x401fffffu + (1ull << 30));
+    OK(mmkit_softtlb_invlpg(&t, 0x40123000, 3)); /* covers the 2 MiB entry */
+    OK(mmkit_softtlb_translate(&t, 0x40000000, 3, &pa, NULL));
+    assert_int_equal(1, walks);
+    OK(mmkit_softtlb_translate(&t, 0x80000000u, 3, &pa, NULL)); /* 1 GiB global */
+    OK(mmkit_softtlb_invalidate(&t, MMKIT_SOFTTLB_INV_ASID, 0, 3)); /* keeps globals */
+    walks = 0;
+    OK(mmkit_softtlb_translate(&t, 0xbfffffffu, 4, &pa, NULL));
+    assert_int_equal(0, walks);
+    OK(mmkit_softtlb_invalidate(&t, MMKIT_SOFTTLB_INV_VA_ASID_GLOBAL, 0x9fffffffu, 99));
+    OK(mmkit_softtlb_translate(&t, 0xbfffffffu, 4, &pa, NULL));
+    assert_int_equal(1, walks);
+    OK(mmkit_softtlb_sfence_vma(&t, false, 0xa0000000u, true, 0)); /* va, x0: globals too */
+    OK(mmkit_softtlb_stats_get(&t, &s));
+    assert_true(s.entries[2] == 0);
+    OK(mmkit_softtlb_check(&t));
+    free(mem);
+}
+
 #undef CONTRACT_TLB_TESTS
 #define CONTRACT_TLB_TESTS                                                                      \
     cmocka_unit_test(tlb_gather_contract), cmocka_unit_test(tlb_gather_free_table),             \
         cmocka_unit_test(tlb_asid_contract), cmocka_unit_test(tlb_pcid_contract),               \
-        cmocka_unit_test(softtlb_contract),
+        cmocka_unit_test(softtlb_contract), cmocka_unit_test(tlb_edges),
