@@ -21,6 +21,7 @@
  *              mmkit_cow_fork(child, parent, mode, g)   COW copy of parent into an empty child
  *   regions    mmkit_cow_region_add(s, &region)         declare what an address range is
  *              mmkit_cow_region_remove(s, va, len, g)   munmap: unmap and forget a range
+ *              mmkit_cow_region_resize(s, start, len, g) brk / mremap in place: grow or shrink
  *              mmkit_cow_region_find(s, va, &region)    the region holding va
  *              mmkit_cow_region_get(s, k, &region)      region k in address order
  *              mmkit_cow_protect(s, va, len, prot, g)   mprotect
@@ -31,6 +32,7 @@
  *   pins       mmkit_cow_pin(s, va, access, &pa, g)     fault in, make exclusive, pin (DMA, GUP)
  *              mmkit_cow_unpin(c, pa)                   drop a pin
  *   queries    mmkit_cow_frame_get(c, pa, &info)        refs, pins, exclusive of one frame
+ *              mmkit_cow_mapped_once(s, va, &once)      is (s, va) its frame's only mapping?
  *              mmkit_cow_stats_get(c, &stats)           counters
  *              mmkit_cow_check(c)                       recount and cross-check everything
  *
@@ -49,7 +51,8 @@
  *   access                 MMKIT_COW_READ / _WRITE / _EXEC, | MMKIT_COW_USER
  *   what                   MMKIT_COW_DID_* bits: what a fault did
  *   COW mark               MMKIT_PTE_SW0 on a read-only leaf of a writable private region
- *   refs                   leaves (one per page table entry, in all spaces) naming a frame
+ *   refs                   leaves (one per page table entry, in all spaces) naming a frame;
+ *                          a shared leaf table's entry is ONE leaf for every space sharing it
  *   exclusive              the frame is mapped by exactly one private leaf and nobody else may
  *                          gain a mapping of it without a fork: a write reuses it in place
  *
@@ -167,6 +170,20 @@
  *   changes the parent. Pinned frames are never shared; since pins are counted per frame (unpin
  *   names no space), a sharing fork falls back to the classic fork while any frame of the
  *   instance is pinned.
+ *   REFS == 1 DOES NOT MEAN "MAPPED ONCE" UNDER TABLE SHARING: a frame below a shared leaf table
+ *   has one reference, the table's, however many spaces share that table (frame_get's refs
+ *   counts leaves, not spaces). A reclaimer that evicts only pages mapped once, or anything
+ *   else that decides from "one mapping", asks mmkit_cow_mapped_once(s, va) instead: it adds
+ *   the table's count of sharers (mmkit_pagetable_shared + the table page's state) and is exact
+ *   in both fork modes (true for a page of a table whose other sharers all let go of it).
+ *   Resizing a region (brk) moves its end only. Growing maps nothing (the new pages fault in
+ *   on first touch). Shrinking is region_remove of the tail without the region bookkeeping:
+ *   shared tables wholly in the tail are let go of (or taken over), the table holding the new
+ *   end - the only one partly kept, since a shared table always lies wholly inside one region
+ *   - is copied or taken over first, then the tail is unmapped (references dropped, frames
+ *   freed at their last reference or pin). That copy is the only allocation, made before
+ *   anything changes, so ENOMEM leaves everything as it was; a new end on a 2 MiB boundary
+ *   needs no copy at all.
  *
  * LIMITS
  *   4 KiB pages in regions (huge leaves are never created there, so nothing is split). A frame
@@ -195,7 +212,10 @@
  *   wrapping, not canonical or crossing the canonical hole, prot with unknown bits / no READ or
  *   EXEC / WRITE without READ, kind unknown -> EINVAL; overlap -> EEXIST; full -> ENOSPC.
  *   Ranges of remove / protect / discard: EALIGN, EINVAL (len 0, wrap); protect of a range not
- *   entirely inside regions -> ENOENT. fault / pin: access with no or several of
+ *   entirely inside regions -> ENOENT. resize: start / new_len not multiples of 4 KiB -> EALIGN;
+ *   new_len 0 (use region_remove), start + new_len wrapping, or a new end not canonical or in
+ *   the other half -> EINVAL; no region starting at start -> ENOENT; growing into the next
+ *   region -> EEXIST. mapped_once: once NULL -> EINVAL. fault / pin: access with no or several of
  *   READ/WRITE/EXEC or unknown bits -> EINVAL. fork: child == parent, child not empty (regions),
  *   child in another instance -> EINVAL, child's region_cap < parent's regions -> ENOSPC, mode
  *   unknown -> EINVAL. unpin of a frame that is not pinned -> ENOENT; frame_get / unpin of an
@@ -205,7 +225,9 @@
  *             F = frames of the map, R = runs of the frame map)
  *   mem_size O(1); init O(F); destroy O(1); space_init O(1); space_destroy O(P + tables).
  *   region_add O(n) (sorted insertion), find O(log n), get O(1); remove, protect, discard
- *   O(P * log R + n + tables touched).
+ *   O(P * log R + n + tables touched); resize: grow O(log n), shrink O(log n + P * log R +
+ *   tables touched) (+ one 512-entry table copy when the new end is inside a shared table);
+ *   mapped_once O(log n + L + log R).
  *   fault O(log n + L + log R) + one 4 KiB copy or zeroing at most.
  *   fork classic O(P + tables + regions * L); table sharing O(shared tables + pages of the
  *   edge tables and of the other regions); a fault inside a shared table adds one table copy
@@ -341,8 +363,10 @@ typedef enum mmkit_cow_fork_mode {
 
 /* One frame's state (mmkit_cow_frame_get). */
 typedef struct mmkit_cow_frame_info {
-    uint32_t refs;      /* leaves referencing the data frame in all spaces; for a shared leaf
-                         * table: the spaces sharing it */
+    uint32_t refs;      /* leaves referencing the data frame in all spaces (a leaf of a shared
+                         * leaf table counts ONCE for all its sharers: refs == 1 is not "mapped
+                         * once", see mmkit_cow_mapped_once); for a shared leaf table: the
+                         * spaces sharing it */
     uint32_t pins;      /* mmkit_cow_pin references */
     bool exclusive;     /* mapped by exactly one private leaf: reused in place on a write */
     bool zero;          /* the shared zero frame */
@@ -400,6 +424,23 @@ MMKIT_API mmkit_status mmkit_cow_region_add(mmkit_cow_space *s, const mmkit_cow_
  * ENOSPC, ENOMEM (a shared leaf table could not be copied; nothing changed). O(pages + n). */
 MMKIT_API mmkit_status mmkit_cow_region_remove(mmkit_cow_space *s, mmkit_vaddr va, uint64_t len,
                                                struct mmkit_tlb_gather *g);
+/* brk / sbrk / mremap in place: the region that starts at `start` gets length new_len (its
+ * other fields unchanged). Growing only moves the end (nothing is mapped; the new pages fault
+ * in as demand-zero or through the region's fill); the page table must map nothing there, as
+ * for region_add. Shrinking unmaps [start + new_len, old end) exactly as region_remove would:
+ * every reference dropped (a frame freed at its last reference and pin; pinned frames outlive
+ * the mapping until unpinned), leaf tables shared with other spaces let go of or copied (the
+ * other spaces' pages stay intact), the invalidations recorded in g (flush it before returning
+ * to user mode; g may be NULL when the tables are not live). new_len == the current length: OK,
+ * nothing to do. Errors (nothing changed): EALIGN (start, new_len not multiples of 4 KiB),
+ * EINVAL (new_len 0: that is region_remove; the new end wraps, is not canonical or crosses into
+ * the other half), ENOENT (no region starts at start), EEXIST (growing would overlap the next
+ * region), ENOMEM (shrinking: the new end is inside a leaf table shared with another space
+ * and its copy, one page-table page, cannot be allocated; retry after reclaim, or shrink to the
+ * 2 MiB boundary below first, which needs no copy). Grow O(log n); shrink O(log n + pages
+ * unmapped + tables touched), one 512-entry table copy at most. */
+MMKIT_API mmkit_status mmkit_cow_region_resize(mmkit_cow_space *s, mmkit_vaddr start,
+                                               uint64_t new_len, struct mmkit_tlb_gather *g);
 /* *out = the region holding va. MMKIT_ENOENT when none does. O(log n). */
 MMKIT_API mmkit_status mmkit_cow_region_find(const mmkit_cow_space *s, mmkit_vaddr va,
                                              mmkit_cow_region *out);
@@ -477,9 +518,18 @@ MMKIT_API mmkit_status mmkit_cow_pin(mmkit_cow_space *s, mmkit_vaddr va, uint32_
 MMKIT_API mmkit_status mmkit_cow_unpin(mmkit_cow *c, mmkit_paddr pa);
 
 /* *info = the state of the frame at pa (any address in it). ERANGE outside the frame map. O(1)
- * after the frame map lookup (O(log runs)). */
+ * after the frame map lookup (O(log runs)). Under MMKIT_COW_FORK_SHARE_TABLES, refs == 1 does
+ * NOT mean "mapped once": a frame below a shared leaf table has one reference, the table's,
+ * for every space sharing the table. Ask mmkit_cow_mapped_once(space, va) for that. */
 MMKIT_API mmkit_status mmkit_cow_frame_get(const mmkit_cow *c, mmkit_paddr pa,
                                            mmkit_cow_frame_info *info);
+/* *once = whether the page at va of s is the ONLY mapping of its frame: one leaf in all
+ * spaces, and that leaf's table not shared with another space (a shared table's one leaf is a
+ * mapping in every sharer). Exact in both fork modes; what a reclaimer asks before evicting a
+ * page it will unmap from s alone. Pins are not mappings: check frame_get's pins as well. The
+ * zero frame: false. Errors: EINVAL (s not a live space, once NULL); ENOENT (*once false) when
+ * no region holds va or its page is not mapped. O(log n + L + log R). */
+MMKIT_API mmkit_status mmkit_cow_mapped_once(const mmkit_cow_space *s, mmkit_vaddr va, bool *once);
 /* Counters. O(1). */
 MMKIT_API mmkit_status mmkit_cow_stats_get(const mmkit_cow *c, mmkit_cow_stats *out);
 /* Cross-check everything: every space's regions (sorted, disjoint, valid) and page-table leaves
@@ -910,6 +960,36 @@ MMKIT_API mmkit_status mmkit_cow_frame_get(const mmkit_cow *c, mmkit_paddr pa,
     return MMKIT_OK;
 }
 
+MMKIT_API mmkit_status mmkit_cow_mapped_once(const mmkit_cow_space *s, mmkit_vaddr va, bool *once) {
+    const mmkit_cow *c;
+    const mmkit__cow_frame *f;
+    mmkit_paddr pa = 0, tpa = 0;
+    uint32_t sharers = 1;
+    uintptr_t sv;
+    if (!once) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_mapped_once: once: must not be NULL");
+    *once = false;
+    if (!mmkit__cow_space_ok(s)) return MMKIT_EINVAL;
+    c = s->cow;
+    if (!mmkit__cow_find(s, va) || mmkit_pagetable_translate(s->pt, va, &pa, NULL, NULL) != MMKIT_OK)
+        return MMKIT_ENOENT;
+    pa &= ~MMKIT_PAGE_MASK;
+    if (pa == c->zero_pa) return MMKIT_OK;
+    f = mmkit__cow_frame_of(c, pa);
+    if (!f) return MMKIT_ECORRUPT;
+    sv = mmkit__lock(&c->lock);
+#if MMKIT_COW_HAVE_SHARE_TABLES
+    if (s->tables && mmkit_pagetable_shared(s->pt, va, &tpa) == MMKIT_OK) {
+        const mmkit__cow_frame *ft = mmkit__cow_frame_of(c, tpa);
+        sharers = ft ? mmkit__cow_ld(c, &ft->count) : 0u; /* 0: corrupt, answer false */
+    }
+#endif
+    *once = sharers == 1u &&
+            mmkit__cow_ld(c, &f->count) - (mmkit__cow_ld(c, &f->meta) & MMKIT__COW_PINS) == 1u;
+    mmkit__unlock(&c->lock, sv);
+    (void)tpa;
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_cow_stats_get(const mmkit_cow *c, mmkit_cow_stats *out) {
     uintptr_t sv;
     if (!c || !c->state || !out) return MMKIT_EINVAL;
@@ -1029,6 +1109,41 @@ MMKIT_API mmkit_status mmkit_cow_region_remove(mmkit_cow_space *s, mmkit_vaddr v
             mmkit__cow_erase(s, i);
         }
     }
+    return st;
+}
+
+MMKIT_API mmkit_status mmkit_cow_region_resize(mmkit_cow_space *s, mmkit_vaddr start,
+                                               uint64_t new_len, struct mmkit_tlb_gather *g) {
+    mmkit_cow_region *r;
+    mmkit_vaddr end, old_end;
+    size_t i;
+    mmkit_status st;
+    if (!mmkit__cow_space_ok(s)) return MMKIT_EINVAL;
+    MMKIT__COW_RANGE_CHECK("mmkit_cow_region_resize", start, new_len);
+    i = mmkit__cow_lower(s, start);
+    if (i >= s->count || s->regions[i].start != start)
+        return MMKIT__REFUSE(MMKIT_ENOENT, "mmkit_cow_region_resize: start: no region starts there");
+    r = &s->regions[i];
+    end = start + new_len;
+    old_end = mmkit__cow_end(r);
+    if (end > old_end) {
+        if (!mmkit__cow_canonical(s->pt, end - 1u) || ((start ^ (end - 1u)) >> 63))
+            return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_region_resize: new_len: the new end must be "
+                                               "canonical and in start's half");
+        if (i + 1u < s->count && s->regions[i + 1u].start < end)
+            return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_cow_region_resize: new_len: overlaps the next region");
+        r->len = new_len;
+        return MMKIT_OK;
+    }
+    if (end == old_end) return MMKIT_OK;
+    /* A shared table lies wholly inside one region, so only the one holding the new end (when
+     * that is not 2 MiB aligned) is partly kept: unshare_range copies or takes it over first,
+     * the only step that can fail (ENOMEM, nothing changed yet); the tables wholly in the tail
+     * are let go of or taken over, which allocates nothing. */
+    st = mmkit__cow_unshare_range(s, end, old_end, true, g);
+    if (st != MMKIT_OK) return st;
+    st = mmkit_pagetable_unmap(s->pt, end, old_end - end, mmkit__cow_unmap_leaf, s->cow, g);
+    r->len = new_len;
     return st;
 }
 

@@ -83,6 +83,13 @@ static mmkit_status sweep_cow_region_add(void *p) {
 static mmkit_status sweep_cow_region_remove(void *p) {
     return mmkit_cow_region_remove((mmkit_cow_space *)p, 0x400000, 0x1000, NULL);
 }
+static mmkit_status sweep_cow_region_resize(void *p) {
+    return mmkit_cow_region_resize((mmkit_cow_space *)p, 0x400000, 0x2000, NULL);
+}
+static mmkit_status sweep_cow_mapped_once(void *p) {
+    bool once;
+    return mmkit_cow_mapped_once((const mmkit_cow_space *)p, 0x400000, &once);
+}
 static mmkit_status sweep_cow_region_find(void *p) {
     mmkit_cow_region r;
     return mmkit_cow_region_find((const mmkit_cow_space *)p, 0x400000, &r);
@@ -139,6 +146,7 @@ static const sweep_case sweep_cow[] = {
     SWEEP_COW_SPACE(cow_space_destroy),
     SWEEP_COW_SPACE(cow_region_add),
     SWEEP_COW_SPACE(cow_region_remove),
+    SWEEP_COW_SPACE(cow_region_resize),
     SWEEP_COW_SPACE(cow_region_find),
     SWEEP_COW_SPACE(cow_region_get),
     SWEEP_COW_SPACE(cow_protect),
@@ -148,6 +156,7 @@ static const sweep_case sweep_cow[] = {
     SWEEP_COW_SPACE(cow_pin),
     SWEEP_COW(cow_unpin),
     SWEEP_COW(cow_frame_get),
+    SWEEP_COW_SPACE(cow_mapped_once),
     SWEEP_COW(cow_stats_get),
     SWEEP_COW(cow_check),
     {"mmkit_cow_access_x86", sizeof(uint32_t), sweep_cow_access_x86, MMKIT_EINVAL, NULL},
