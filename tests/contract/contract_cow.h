@@ -24,6 +24,7 @@ static void cow_env_space(cow_env *e, int i, mmkit_provider pt_prov) {
     sd.pt = &e->pt[i], sd.regions = e->regs[i], sd.region_cap = 8;
     OK(mmkit_cow_space_init(&e->sp[i], &e->cow, &sd));
 }
+static int cow_env_lock; /* 1: desc.lock (t_acquire asserts no nesting), 2: desc.atomic */
 static cow_env *cow_env_new(mmkit_pagetable_format fmt) {
     cow_env *e = (cow_env *)calloc(1, sizeof *e);
     mmkit_buddy_desc bd;
@@ -42,6 +43,8 @@ static cow_env *cow_env_new(mmkit_pagetable_format fmt) {
     OK(mmkit_frame_map_init(&e->fm, &fd));
     e->prov = mmkit_buddy_provider(&e->buddy);
     cd.provider = e->prov, cd.frames = &e->fm;
+    if (cow_env_lock == 1) cd.lock.acquire = t_acquire, cd.lock.release = t_release;
+    if (cow_env_lock == 2) cd.atomic = true;
     OK(mmkit_cow_mem_size(&cd, &bytes));
     assert_true(bytes == 12u * 4096u); /* "12 bytes per frame" */
     e->state = malloc(bytes);
@@ -533,8 +536,9 @@ static void cow_init_refusals(void **state) {
 static void cow_random_user(void **state) {
     unsigned f;
     (void)state;
-    for (f = 0; f < 5; f++) {
-        cow_env *e = cow_env_new(pt_fmts[f].f);
+    for (f = 0; f < 15; f++) {
+        cow_env_lock = (int)(f / 5); /* plain, with lock hooks, atomic */
+        cow_env *e = cow_env_new(pt_fmts[f % 5].f);
         static uint32_t model[3][COWR_PAGES]; /* 0: unmapped/zero, else a token written */
         static bool pinned[3][COWR_PAGES];
         mmkit_paddr pinpa[3][COWR_PAGES];
@@ -643,8 +647,10 @@ static void cow_random_user(void **state) {
                 for (k = 0; k < COWR_PAGES; k++)
                     if (pinned[sp][k]) OK(mmkit_cow_unpin(&e->cow, pinpa[sp][k]));
         }
+        assert_int_equal(0, lock_depth);
         cow_env_end(e);
     }
+    cow_env_lock = 0;
 }
 #undef CONTRACT_COW_TESTS
 #define CONTRACT_COW_TESTS                                                                      \

@@ -32,6 +32,7 @@ static mmkit_status oom_kill_cb(void *ctx, uint32_t id) {
         while (e->nheld[id] > 0) OK(mmkit_oom_free(&e->oom, id, e->held[id][--e->nheld[id]], 0));
     return MMKIT_OK;
 }
+static int oom_env_lock; /* 1: desc.lock with t_acquire (asserts no nesting) */
 static oom_env *oom_env_new(uint64_t frames, bool exact_free) {
     oom_env *e = (oom_env *)calloc(1, sizeof *e);
     mmkit_oom_desc d;
@@ -44,6 +45,7 @@ static oom_env *oom_env_new(uint64_t frames, bool exact_free) {
     d.total_frames = e->b0.free_frames;
     if (exact_free) d.free_frames = oom_free_hook, d.free_ctx = &e->buddy;
     d.now = oom_now, d.event = oom_event_cb, d.kill = oom_kill_cb, d.hook_ctx = e;
+    if (oom_env_lock) d.lock.acquire = t_acquire, d.lock.release = t_release;
     OK(mmkit_oom_mem_size(&d, &need));
     e->mem = malloc(need);
     d.mem = e->mem, d.mem_size = need; /* exactly mem_size */
@@ -590,6 +592,7 @@ static void oom_adapters(void **state) {
     void *obj[64];
     int i;
     (void)state;
+    wb_calls = rel_calls = 0;
     /* slab adapter */
     memset(&cd, 0, sizeof cd);
     cd.size = 1000, cd.provider = mmkit_buddy_provider(&e->buddy);
@@ -635,9 +638,20 @@ static void oom_adapters(void **state) {
     oom_env_end(e);
 }
 
+/* the same chain, groups and PSI with lock hooks: the kill hook calls back into the instance
+ * (THREADS AND IRQS: the lock is released around every hook), never a nested acquire */
+static void oom_with_lock(void **state) {
+    oom_env_lock = 1;
+    oom_wrapper_chain(state);
+    oom_groups_overcommit(state);
+    oom_psi_and_trigger(state);
+    oom_adapters(state);
+    oom_env_lock = 0;
+    assert_int_equal(0, lock_depth);
+}
 #undef CONTRACT_OOM_TESTS
 #define CONTRACT_OOM_TESTS                                                                      \
     cmocka_unit_test(oom_wmark_formula), cmocka_unit_test(oom_init_refusals),                   \
         cmocka_unit_test(oom_consumers_refusals), cmocka_unit_test(oom_wrapper_chain),          \
         cmocka_unit_test(oom_groups_overcommit), cmocka_unit_test(oom_psi_and_trigger),         \
-        cmocka_unit_test(oom_adapters),
+        cmocka_unit_test(oom_adapters), cmocka_unit_test(oom_with_lock),
