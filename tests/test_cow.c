@@ -1427,6 +1427,242 @@ static void test_one_run_map(void **state) {
     env_one_run = false;
 }
 
+/* ---- region_resize (brk) and mapped_once ------------------------------------------------------- */
+
+#define HEAP ((mmkit_vaddr)0x40000000) /* 2 MiB aligned: the heap's leaf tables wholly inside */
+#define HSTEP ((uint64_t)0x10000)      /* one written page every 64 KiB */
+
+/* Write page k * HSTEP of [HEAP, HEAP + len) with its own byte (k + seed). */
+static void heap_fill(env *e, proc *p, uint64_t len, unsigned seed) {
+    uint64_t o;
+    for (o = 0; o < len; o += HSTEP) wr(e, p, HEAP + o, (unsigned char)(o / HSTEP + seed));
+}
+/* Pages of [HEAP + from, HEAP + to) that heap_fill wrote. */
+static uint64_t heap_pages(uint64_t from, uint64_t to) {
+    return (to + HSTEP - 1u) / HSTEP - (from + HSTEP - 1u) / HSTEP;
+}
+static void heap_same(env *e, proc *p, uint64_t len, unsigned seed) {
+    uint64_t o;
+    for (o = 0; o < len; o += HSTEP) assert_int_equal(rd(e, p, HEAP + o), (unsigned char)(o / HSTEP + seed));
+}
+static uint64_t region_len(proc *p, mmkit_vaddr start) {
+    mmkit_cow_region r;
+    assert_int_equal(mmkit_cow_region_find(&p->s, start, &r), MMKIT_OK);
+    assert_int_equal(r.start, start);
+    return r.len;
+}
+
+static void body_resize(env *e) {
+    proc p, ch;
+    mmkit_cow_stats s0, s1;
+    mmkit_paddr pa, pinned = 0;
+    uint64_t live, out;
+    uint32_t what = 0;
+    const uint64_t cut = MiB(3) + 5 * PG; /* inside the second leaf table */
+    snap a, b;
+    proc_new(e, &p);
+    add_region(&p, HEAP, MiB(6), RW, MMKIT_COW_PRIVATE);
+    add_region(&p, HEAP + MiB(10), PG, RW, MMKIT_COW_PRIVATE);
+    heap_fill(e, &p, MiB(6), 1);
+    /* grow, then fault in the new part (demand-zero) */
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(8), NULL), MMKIT_OK);
+    assert_int_equal(region_len(&p, HEAP), MiB(8));
+    CHECK(e);
+    assert_int_equal(rd(e, &p, HEAP + MiB(7)), 0);
+    assert_int_equal(wr(e, &p, HEAP + MiB(8) - PG, 0x77), MMKIT_COW_DID_ZERO_FILL);
+    assert_int_equal(rd(e, &p, HEAP + MiB(8) - PG), 0x77);
+    assert_int_equal(mmkit_cow_fault(&p.s, HEAP + MiB(8), MMKIT_COW_READ, NULL, NULL), MMKIT_ENOENT);
+    /* up to the next region exactly, then past it: EEXIST, nothing changed */
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(10), NULL), MMKIT_OK);
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(10) + PG, NULL), MMKIT_EEXIST);
+    assert_string_equal(last_log, "mmkit_cow_region_resize: new_len: overlaps the next region");
+    assert_int_equal(region_len(&p, HEAP), MiB(10));
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(8), NULL), MMKIT_OK); /* nothing mapped there */
+    /* bad input: a status, nothing changed */
+    s0 = stats_of(e);
+    out = e->pages->outstanding;
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(4) + 100, NULL), MMKIT_EALIGN);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP + 1, MiB(4), NULL), MMKIT_EALIGN);
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP + PG, MiB(4), NULL), MMKIT_ENOENT);
+    assert_string_equal(last_log, "mmkit_cow_region_resize: start: no region starts there");
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP + MiB(20), PG, NULL), MMKIT_ENOENT);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, UINT64_MAX - HEAP + 1u, NULL),
+                     MMKIT_EINVAL); /* the end wraps to exactly 0 */
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, (UINT64_MAX & ~(uint64_t)MMKIT_PAGE_MASK), NULL),
+                     MMKIT_EINVAL); /* wraps */
+    add_region(&p, ((mmkit_vaddr)1 << 47) - 4 * PG, 2 * PG, RW, MMKIT_COW_PRIVATE);
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_region_resize(&p.s, ((mmkit_vaddr)1 << 47) - 4 * PG, 8 * PG, NULL),
+                     MMKIT_EINVAL); /* into the canonical hole */
+    assert_string_equal(last_log, "mmkit_cow_region_resize: new_len: the new end must be canonical and "
+                                  "in start's half");
+    assert_int_equal(mmkit_cow_region_resize(&p.s, ((mmkit_vaddr)1 << 47) - 4 * PG, 4 * PG, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_region_resize(NULL, HEAP, MiB(4), NULL), MMKIT_EINVAL);
+    assert_int_equal(region_len(&p, HEAP), MiB(8));
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(8), NULL), MMKIT_OK); /* same length */
+    s1 = stats_of(e);
+    assert_int_equal(s1.frames_live, s0.frames_live);
+    assert_int_equal(e->pages->outstanding, out);
+    heap_same(e, &p, MiB(6), 1);
+    CHECK(e);
+    /* shrink alone: every frame past the new end freed, the rest intact */
+    pa = pa_of(&p, HEAP + MiB(5));
+    assert_true(pa != 0);
+    assert_int_equal(info_of(e, pa).refs, 1);
+    live = stats_of(e).frames_live;
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, cut, NULL), MMKIT_OK);
+    CHECK(e);
+    assert_int_equal(region_len(&p, HEAP), cut);
+    assert_int_equal(stats_of(e).frames_live, live - heap_pages(cut, MiB(6)) - 1u); /* + the 0x77 page */
+    assert_int_equal(info_of(e, pa).refs, 0);
+    assert_int_equal(pa_of(&p, HEAP + cut), 0);
+    assert_int_equal(pa_of(&p, HEAP + MiB(7)), 0);
+    assert_int_equal(mmkit_cow_fault(&p.s, HEAP + cut, MMKIT_COW_READ, NULL, NULL), MMKIT_ENOENT);
+    heap_same(e, &p, cut, 1);
+    /* grow again: the old contents are gone, the pages are zero */
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(6), NULL), MMKIT_OK);
+    assert_int_equal(rd(e, &p, HEAP + MiB(5)), 0);
+    heap_fill(e, &p, MiB(6), 1);
+    CHECK(e);
+    /* a pinned page in the tail outlives its mapping until unpinned */
+    assert_int_equal(mmkit_cow_pin(&p.s, HEAP + MiB(5) + HSTEP, MMKIT_COW_READ, &pinned, NULL), MMKIT_OK);
+    /* fork, then the parent shrinks: the child's pages stay intact */
+    do_fork(e, &ch, &p);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, cut, NULL), MMKIT_OK);
+    CHECK(e);
+    heap_same(e, &ch, MiB(6), 1);
+    heap_same(e, &p, cut, 1);
+    assert_int_equal(info_of(e, pinned).pins, 1);
+    assert_int_equal(info_of(e, pinned).refs, 0); /* no mapping left, the pin holds it */
+    assert_true(pa_of(&ch, HEAP + MiB(5) + HSTEP) != pinned); /* fork copied the pinned page */
+    assert_int_equal(pa_of(&p, HEAP + MiB(5) + HSTEP), 0);
+    /* every page the parent gave up is the child's alone now (one table or one leaf) */
+    {
+        bool once = false;
+        assert_int_equal(mmkit_cow_mapped_once(&ch.s, HEAP + MiB(5), &once), MMKIT_OK);
+        assert_true(once);
+        assert_int_equal(mmkit_cow_mapped_once(&ch.s, HEAP, &once), MMKIT_OK);
+        assert_false(once);
+    }
+    live = stats_of(e).frames_live;
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pinned), MMKIT_OK);
+    assert_int_equal(stats_of(e).frames_live, live - 1u); /* freed with its last pin */
+    CHECK(e);
+    /* again without pins (a pin makes every fork classic): the tables are shared now */
+    proc_exit(e, &ch);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, MiB(6), NULL), MMKIT_OK);
+    heap_fill(e, &p, MiB(6), 1);
+    do_fork(e, &ch, &p);
+    if (e->mode == MMKIT_COW_FORK_SHARE_TABLES)
+        assert_int_equal(mmkit_pagetable_shared(&ch.pt, HEAP + MiB(4), NULL), MMKIT_OK);
+    heap_fill(e, &p, MiB(2), 9); /* the parent's first table: its own again */
+    /* the child shrinks to a new end inside a table it shares: ENOMEM leaves everything as
+     * it was (table sharing: the table copy is the only allocation; classic: none at all) */
+    take_snap(e, &ch, &a);
+    e->pages->fail_after = 0;
+    what = (uint32_t)mmkit_cow_region_resize(&ch.s, HEAP, MiB(4) + 3 * PG, NULL);
+    e->pages->fail_after = -1;
+    CHECK(e);
+    if (e->mode == MMKIT_COW_FORK_SHARE_TABLES) {
+        assert_int_equal(what, MMKIT_ENOMEM);
+        take_snap(e, &ch, &b);
+        same_snap(&a, &b);
+        assert_int_equal(region_len(&ch, HEAP), MiB(6));
+        heap_same(e, &ch, MiB(6), 1);
+        assert_int_equal(mmkit_cow_region_resize(&ch.s, HEAP, MiB(4) + 3 * PG, NULL), MMKIT_OK);
+    } else {
+        assert_int_equal(what, MMKIT_OK);
+    }
+    CHECK(e);
+    heap_same(e, &ch, MiB(4) + 3 * PG, 1);
+    heap_same(e, &p, MiB(2), 9);
+    assert_int_equal(rd(e, &p, HEAP + MiB(5)), (unsigned char)(MiB(5) / HSTEP + 1u)); /* its tail too */
+    /* the parent shrinks inside a table it shares with the child: the child keeps its pages */
+    assert_int_equal(mmkit_cow_region_resize(&p.s, HEAP, cut, NULL), MMKIT_OK);
+    CHECK(e);
+    heap_same(e, &ch, MiB(4) + 3 * PG, 1);
+    assert_int_equal(pa_of(&p, HEAP + MiB(4)), 0);
+    /* a shrink to a 2 MiB boundary needs no table copy: never ENOMEM */
+    e->pages->fail_after = 0;
+    assert_int_equal(mmkit_cow_region_resize(&ch.s, HEAP, MiB(2), NULL), MMKIT_OK);
+    e->pages->fail_after = -1;
+    CHECK(e);
+    heap_same(e, &ch, MiB(2), 1);
+    proc_exit(e, &ch);
+    proc_exit(e, &p);
+}
+static void test_resize(void **state) {
+    (void)state;
+    for_all(body_resize);
+}
+
+/* refs == 1 is not "mapped once" under table sharing; mapped_once is exact in both modes */
+static void body_mapped_once(env *e) {
+    proc p, ch;
+    bool once = true;
+    mmkit_paddr pa, pinned = 0;
+    mmkit_cow_frame_info fi;
+    const mmkit_vaddr A = HEAP + 5 * PG, B = HEAP + MiB(2) + 5 * PG;
+    proc_new(e, &p);
+    add_region(&p, HEAP, MiB(4), RW, MMKIT_COW_PRIVATE);
+    wr(e, &p, A, 1);
+    wr(e, &p, B, 2);
+    assert_int_equal(rd(e, &p, HEAP + 7 * PG), 0);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, A, &once), MMKIT_OK);
+    assert_true(once);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, HEAP + 7 * PG, &once), MMKIT_OK); /* zero frame */
+    assert_false(once);
+    once = true;
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, HEAP + 9 * PG, &once), MMKIT_ENOENT); /* not mapped */
+    assert_false(once);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, HEAP + MiB(4), &once), MMKIT_ENOENT); /* no region */
+    last_log = NULL;
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, A, NULL), MMKIT_EINVAL);
+    assert_string_equal(last_log, "mmkit_cow_mapped_once: once: must not be NULL");
+    assert_int_equal(mmkit_cow_mapped_once(NULL, A, &once), MMKIT_EINVAL);
+    do_fork(e, &ch, &p);
+    pa = pa_of(&p, A);
+    fi = info_of(e, pa);
+    /* the trap: under table sharing the frame has one reference (the table's) for two spaces */
+    assert_int_equal(fi.refs, e->mode == MMKIT_COW_FORK_SHARE_TABLES ? 1u : 2u);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, A, &once), MMKIT_OK);
+    assert_false(once);
+    assert_int_equal(mmkit_cow_mapped_once(&ch.s, A, &once), MMKIT_OK);
+    assert_false(once);
+    assert_int_equal(mmkit_cow_mapped_once(&ch.s, B, &once), MMKIT_OK);
+    assert_false(once);
+    /* the child writes A: its own copy (and, sharing, its own table); the parent's frame is
+     * mapped once again - sharing: through a table the parent is the last user of */
+    wr(e, &ch, A, 3);
+    assert_int_equal(mmkit_cow_mapped_once(&ch.s, A, &once), MMKIT_OK);
+    assert_true(once);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, A, &once), MMKIT_OK);
+    assert_true(once);
+    if (e->mode == MMKIT_COW_FORK_SHARE_TABLES)
+        assert_int_equal(mmkit_pagetable_shared(&p.pt, A, NULL), MMKIT_OK); /* still the shared table */
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, B, &once), MMKIT_OK);
+    assert_false(once);
+    /* the child exits: B is the parent's alone */
+    proc_exit(e, &ch);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, B, &once), MMKIT_OK);
+    assert_true(once);
+    /* a pin is not a mapping */
+    assert_int_equal(mmkit_cow_pin(&p.s, B, MMKIT_COW_READ, &pinned, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_mapped_once(&p.s, B, &once), MMKIT_OK);
+    assert_true(once);
+    assert_int_equal(info_of(e, pinned).pins, 1);
+    assert_int_equal(mmkit_cow_unpin(&e->cow, pinned), MMKIT_OK);
+    CHECK(e);
+    proc_exit(e, &p);
+}
+static void test_mapped_once(void **state) {
+    (void)state;
+    for_all(body_mapped_once);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demand_zero),
@@ -1450,6 +1686,8 @@ int main(void) {
         cmocka_unit_test(test_share_enomem),
         cmocka_unit_test(test_fork_scattered),
         cmocka_unit_test(test_one_run_map),
+        cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_mapped_once),
     };
     modes[nmodes++] = MMKIT_COW_FORK_COPY;
 #if MMKIT_COW_HAVE_SHARE_TABLES
