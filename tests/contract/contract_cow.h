@@ -628,7 +628,48 @@ static void cow_random_user(void **state) {
                 assert_true(st == MMKIT_OK || st == MMKIT_ENOSPC);
                 if (st == MMKIT_OK)
                     for (k = 0; k < cnt; k++) model[sp][pg + k] = 0;
-            } else if (op < 91 && (live[0] + live[1] + live[2]) > 1) { /* exit */
+            } else if (op < 94) { /* brk: resize a region that exists, within the model */
+                mmkit_cow_region got, nxt;
+                size_t k = (size_t)(seed >> 8) % 4;
+                if (mmkit_cow_region_get(&e->sp[sp], k, &got) == MMKIT_OK && got.start >= base &&
+                    got.start + got.len <= base + (uint64_t)COWR_PAGES * 4096) {
+                    uint64_t first = (got.start - base) / 4096, maxp = COWR_PAGES - first;
+                    uint64_t np = 1 + (seed >> 24) % maxp, oldp = got.len / 4096, q;
+                    bool overlap = mmkit_cow_region_get(&e->sp[sp], k + 1, &nxt) == MMKIT_OK &&
+                                   got.start + np * 4096 > nxt.start;
+                    mmkit_status st = mmkit_cow_region_resize(&e->sp[sp], got.start, np * 4096, NULL);
+                    if (np > oldp && overlap) ST(MMKIT_EEXIST, st);
+                    else {
+                        OK(st);
+                        for (q = np; q < oldp; q++) model[sp][first + q] = 0;
+                        /* grown pages were unmapped (removed) before: already 0 */
+                    }
+                }
+                ST(MMKIT_EALIGN, mmkit_cow_region_resize(&e->sp[sp], base + 1, 4096, NULL));
+                {
+                    mmkit_status st0 = mmkit_cow_region_resize(&e->sp[sp], base, 0, NULL);
+                    assert_true(st0 == MMKIT_EINVAL || st0 == MMKIT_ENOENT); /* new_len 0 */
+                }
+            } else if (op < 97) { /* mapped_once agrees with the page tables */
+                mmkit_vaddr va = base + (uint64_t)pg * 4096;
+                mmkit_paddr mine, other;
+                bool once = true;
+                mmkit_status st = mmkit_cow_mapped_once(&e->sp[sp], va, &once);
+                if (mmkit_pagetable_translate(&e->pt[sp], va, &mine, NULL, NULL) != MMKIT_OK) {
+                    ST(MMKIT_ENOENT, st);
+                    assert_false(once);
+                } else {
+                    mmkit_cow_frame_info fi;
+                    unsigned q, maps = 0;
+                    OK(st);
+                    OK(mmkit_cow_frame_get(&e->cow, mine, &fi));
+                    for (q = 0; q < 3; q++)
+                        if (live[q] && mmkit_pagetable_translate(&e->pt[q], va, &other, NULL, NULL) == MMKIT_OK && other == mine)
+                            maps++;
+                    if (once != (!fi.zero && maps == 1))
+                        fail_msg("fmt %u op %u: mapped_once %d, %u spaces map the frame (zero %d)", f, n, once, maps, fi.zero);
+                }
+            } else if (op < 98 && (live[0] + live[1] + live[2]) > 1) { /* exit */
                 unsigned k;
                 for (k = 0; k < COWR_PAGES; k++)
                     if (pinned[sp][k]) OK(mmkit_cow_unpin(&e->cow, pinpa[sp][k])), pinned[sp][k] = false;
