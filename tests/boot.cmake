@@ -73,13 +73,8 @@ mmkit_boot_objects(rv_objs riscv boot_flags_riscv
   riscv/start.S riscv/platform.c riscv/kernel.c common/boot_lib.c common/pt_checks.c
   common/cow_checks.c common/mmkit_impl.c)
 set(rv_kernel "${MMKIT_BOOT_OUT}/boot_riscv64.elf")
-add_custom_command(
-  OUTPUT "${rv_kernel}"
-  COMMAND "${MMKIT_LLD}" -T "${MMKIT_BOOT_DIR}/riscv/kernel.ld" -nostdlib -static
-          -o "${rv_kernel}" ${rv_objs}
-  DEPENDS ${rv_objs} "${MMKIT_BOOT_DIR}/riscv/kernel.ld"
-  COMMENT "boot kernel: linking boot_riscv64.elf"
-  VERBATIM)
+mmkit_cross_link("${rv_kernel}" LDSCRIPT "${MMKIT_BOOT_DIR}/riscv/kernel.ld" OBJECTS ${rv_objs}
+                 COMMENT "boot kernel: linking boot_riscv64.elf")
 
 # ---- x86: stage 2 (x86-64 flat binary) embedded in stage 1 (Multiboot ELF32) ----
 mmkit_boot_objects(s2_objs x86_64 boot_flags_x86_64
@@ -87,14 +82,8 @@ mmkit_boot_objects(s2_objs x86_64 boot_flags_x86_64
   common/cow_checks.c common/mmkit_impl.c)
 set(s2_elf "${MMKIT_BOOT_OUT}/x86_stage2.elf")
 set(s2_bin "${MMKIT_BOOT_OUT}/x86_stage2.bin")
-add_custom_command(
-  OUTPUT "${s2_bin}"
-  COMMAND "${MMKIT_LLD}" -T "${MMKIT_BOOT_DIR}/x86/stage2.ld" -nostdlib -static
-          -o "${s2_elf}" ${s2_objs}
-  COMMAND "${MMKIT_OBJCOPY}" -O binary "${s2_elf}" "${s2_bin}"
-  DEPENDS ${s2_objs} "${MMKIT_BOOT_DIR}/x86/stage2.ld"
-  COMMENT "boot kernel: linking x86 stage 2"
-  VERBATIM)
+mmkit_cross_link("${s2_elf}" LDSCRIPT "${MMKIT_BOOT_DIR}/x86/stage2.ld" OBJECTS ${s2_objs}
+                 BINARY "${s2_bin}" COMMENT "boot kernel: linking x86 stage 2")
 mmkit_boot_objects(s1_objs i386 boot_flags_i386
   x86/stage1_start.S x86/stage1.c common/boot_lib.c)
 mmkit_cross_objects(blob_obj "${MMKIT_BOOT_OUT}/i386"
@@ -102,13 +91,8 @@ mmkit_cross_objects(blob_obj "${MMKIT_BOOT_OUT}/i386"
   SOURCES "${MMKIT_BOOT_DIR}/x86/stage2_blob.S" DEPENDS "${s2_bin}"
   COMMENT "boot kernel (i386): embedding stage 2")
 set(x86_kernel "${MMKIT_BOOT_OUT}/boot_x86.elf")
-add_custom_command(
-  OUTPUT "${x86_kernel}"
-  COMMAND "${MMKIT_LLD}" -m elf_i386 -T "${MMKIT_BOOT_DIR}/x86/stage1.ld" -nostdlib -static
-          -o "${x86_kernel}" ${s1_objs} "${blob_obj}"
-  DEPENDS ${s1_objs} "${blob_obj}" "${MMKIT_BOOT_DIR}/x86/stage1.ld"
-  COMMENT "boot kernel: linking boot_x86.elf"
-  VERBATIM)
+mmkit_cross_link("${x86_kernel}" LDSCRIPT "${MMKIT_BOOT_DIR}/x86/stage1.ld" LDFLAGS -m elf_i386
+                 OBJECTS ${s1_objs} ${blob_obj} COMMENT "boot kernel: linking boot_x86.elf")
 
 add_custom_target(mmkit_boot_kernels ALL DEPENDS "${rv_kernel}" "${x86_kernel}")
 

@@ -22,6 +22,12 @@
 #       one clang -c per source into <obj-dir>/<name><suffix>.o, <name> the source's file name
 #       (with STEM: without its extension); DEPENDS adds files every object depends on (the
 #       headers). The sources of one <obj-dir> must have different file names.
+#   mmkit_cross_link(<elf> LDSCRIPT <script> OBJECTS <obj>... [LDFLAGS <flag>...]
+#                    [BINARY <bin>] [ELF32 <elf32>] [COMMENT <what>])
+#       ld.lld -T <script> -nostdlib -static <LDFLAGS> -o <elf> <obj>...; with BINARY also
+#       objcopy -O binary into <bin> (a flat image to embed), with ELF32 objcopy of the x86-64
+#       ELF into an ELF32 <elf32> (QEMU's Multiboot loader takes no ELF64). The rule's output
+#       is <bin>, <elf32> or else <elf>.
 #
 #   MMKIT_CROSS_CFLAGS         freestanding C11, the project's warnings, -Werror with
 #                              MMKIT_WERROR, -I include/ and -I examples/common/; no -O
@@ -108,4 +114,25 @@ function(mmkit_cross_objects out dir)
     list(APPEND objs "${obj}")
   endforeach()
   set(${out} "${objs}" PARENT_SCOPE)
+endfunction()
+
+function(mmkit_cross_link elf)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "LDSCRIPT;BINARY;ELF32;COMMENT" "OBJECTS;LDFLAGS")
+  set(output "${elf}")
+  set(extra "")
+  if(arg_BINARY)
+    set(output "${arg_BINARY}")
+    set(extra COMMAND "${MMKIT_OBJCOPY}" -O binary "${elf}" "${arg_BINARY}")
+  elseif(arg_ELF32)
+    set(output "${arg_ELF32}")
+    set(extra COMMAND "${MMKIT_OBJCOPY}" -I elf64-x86-64 -O elf32-i386 "${elf}" "${arg_ELF32}")
+  endif()
+  add_custom_command(
+    OUTPUT "${output}"
+    COMMAND "${MMKIT_LLD}" ${arg_LDFLAGS} -T "${arg_LDSCRIPT}" -nostdlib -static -o "${elf}"
+            ${arg_OBJECTS}
+    ${extra}
+    DEPENDS ${arg_OBJECTS} "${arg_LDSCRIPT}"
+    COMMENT "${arg_COMMENT}"
+    VERBATIM)
 endfunction()
