@@ -24,6 +24,11 @@
  *         bits 3-7 length - 1; pin index (unpin, dma_write)
  *     [5] bits 0-2 ENOMEM budget (region_add: prot), bits 3-7 per op (region_add: bit 3
  *         shared, bits 4-5 fill id, bits 6-7 bad-field selectors; offsets in the page)
+ *   kind 15 without the variant bit: region_find and mmkit_cow_mapped_once of the page against
+ *   the model and the leaves of every space (mapped once = no other leaf of any space, shared
+ *   tables included, names the frame); with it: region_resize of region ([2] & 7) (hi 0: to
+ *   the op's length, 1: grow by it, 2: shrink by it, 3: bad input by [5] bits 3-4; cut at the
+ *   window's end), predicted as region_remove of the tail / region_add of the new part.
  * The model: per space its regions {first page, pages, prot, kind, fill id}; per private page
  * a 64-bit stamp (0: zero) of the contents the space must see; shared-region pages refer to a
  * cell (a stamp shared by the spaces that share the frame); pins {frame, space, page, attached}.
@@ -781,11 +786,116 @@ static mmkit_status access_page(unsigned s, uint32_t page, uint32_t access, unsi
     return MMKIT_OK;
 }
 
+/* mmkit_cow_mapped_once(s, page) against every leaf of every space: once exactly when the
+ * page is mapped, not the zero frame, and no other (space, page) of the window names its
+ * frame (a shared table's leaf shows up in every sharer's scan). */
+static void mapped_once_check(unsigned s, uint32_t page, unsigned off) {
+    bool once = true, want;
+    unsigned t, users = 0;
+    uint32_t p;
+    mmkit_status st;
+    for (t = 0; t < NS; t++)
+        if (MS[t].alive) scan(t);
+    st = mmkit_cow_mapped_once(&sp[s], va_of(page) + off, &once);
+    if (mfind(s, page) < 0 || !L[s][page].present) {
+        EXPECT_ST(st, MMKIT_ENOENT, "mapped_once of a page not mapped");
+        CHECK(!once, "mapped_once: ENOENT with *once true");
+        return;
+    }
+    EXPECT_ST(st, MMKIT_OK, "mapped_once");
+    for (t = 0; t < NS; t++)
+        for (p = 0; p < WPAGES && MS[t].alive; p++)
+            users += L[t][p].present && L[t][p].pa == L[s][page].pa;
+    want = L[s][page].pa != zero_pa && users == 1u;
+    CHECK(once == want, "mapped_once: %d, but %u leaves map the frame %llx", (int)once, users,
+          (unsigned long long)L[s][page].pa);
+}
+
+/* region_resize of region ri of space s (hi: 0 to n pages, 1 grow by n, 2 shrink by n, 3 bad
+ * input by b5 bits 3-4), predicted from the model; ENOMEM must change nothing. */
+static mmkit_status resize_op(unsigned s, unsigned ri, unsigned hi, uint32_t n, unsigned b5,
+                              uint32_t page) {
+    mspace *m = &MS[s];
+    mreg *r;
+    uint32_t first, newn, p;
+    uint64_t len;
+    mmkit_vaddr start;
+    mmkit_status st, want = MMKIT_OK;
+    unsigned r0 = refused;
+    if (!m->nr) { /* no region starts anywhere */
+        EXPECT_ST(mmkit_cow_region_resize(&sp[s], va_of(page), PG, G), MMKIT_ENOENT,
+                  "resize without regions");
+        return MMKIT_OK;
+    }
+    ri %= m->nr;
+    r = &m->r[ri];
+    first = r->first;
+    start = va_of(first);
+    if (hi == 3) {
+        switch ((b5 >> 3) & 3u) {
+        case 0: st = mmkit_cow_region_resize(&sp[s], start, 0, G); want = MMKIT_EINVAL; break;
+        case 1: st = mmkit_cow_region_resize(&sp[s], start, (uint64_t)n * PG + 8u, G); want = MMKIT_EALIGN; break;
+        case 2:
+            st = mmkit_cow_region_resize(&sp[s], start + PG, PG, G);
+            want = r->n > 1u || mfind(s, first + 1u) < 0 ||
+                           m->r[mfind(s, first + 1u)].first != first + 1u
+                       ? MMKIT_ENOENT : MMKIT_OK;
+            if (want == MMKIT_OK) { /* the next region starts there: it became one page long */
+                EXPECT_ST(st, MMKIT_OK, "resize of the next region");
+                ri = (unsigned)mfind(s, first + 1u);
+                for (p = m->r[ri].first + 1u; p < m->r[ri].first + m->r[ri].n; p++) {
+                    model_forget(s, p, m->r[ri].fill);
+                    val[s][p] = 0;
+                }
+                m->r[ri].n = 1;
+                return st;
+            }
+            break;
+        default:
+            st = mmkit_cow_region_resize(&sp[s], start, UINT64_MAX & ~(uint64_t)(PG - 1u), G);
+            want = MMKIT_EINVAL; /* wraps */
+            break;
+        }
+        EXPECT_ST(st, want, "resize: bad input");
+        return MMKIT_OK;
+    }
+    newn = hi == 0 ? n : hi == 1 ? r->n + n : (r->n > n ? r->n - n : 1u);
+    if (newn > WPAGES - first) newn = WPAGES - first;
+    len = (uint64_t)newn * PG;
+    if (newn > r->n && ri + 1u < m->nr && m->r[ri + 1u].first < first + newn) want = MMKIT_EEXIST;
+    take(&snapA);
+    if (op_inject) fail_in = (int)op_budget;
+    st = mmkit_cow_region_resize(&sp[s], start, len, G);
+    fail_in = -1;
+    if (st == MMKIT_ENOMEM && refused != r0 && newn < r->n) {
+        mmkit_cow_region got;
+        same_as(&snapA, "resize");
+        EXPECT_ST(mmkit_cow_check(&cow), MMKIT_OK, "check after ENOMEM");
+        EXPECT_ST(mmkit_cow_region_find(&sp[s], start, &got), MMKIT_OK, "find after ENOMEM");
+        CHECK(got.len == (uint64_t)r->n * PG, "resize: ENOMEM changed the length");
+        if (!op_inject) return st;
+        st = mmkit_cow_region_resize(&sp[s], start, len, G);
+        if (st == MMKIT_ENOMEM && refused != r0) return st;
+    }
+    EXPECT_ST(st, want, "resize");
+    if (st != MMKIT_OK) return st;
+    for (p = first + newn; p < first + r->n; p++) { /* shrink: the tail as region_remove */
+        model_forget(s, p, r->fill);
+        val[s][p] = 0;
+    }
+    for (p = first + r->n; p < first + newn; p++) { /* grow: as region_add */
+        cell_drop(s, p);
+        val[s][p] = backing(r->fill, p);
+    }
+    r->n = newn;
+    return st;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *const kind_name[16] = {
         "space_new", "region_add", "fork", "write", "read", "protect", "discard",
         "region_remove", "pin", "unpin", "dma_write", "exit", "bad calls", "write range",
-        "exec/user access", "region_find"};
+        "exec/user access", "find/resize"};
     static const uint32_t prots[8] = {
         MMKIT_PTE_READ, MMKIT_PTE_RW, MMKIT_PTE_RX, MMKIT_PTE_RWX,
         MMKIT_PTE_READ | MMKIT_PTE_USER, MMKIT_PTE_RW | MMKIT_PTE_USER,
@@ -1243,14 +1353,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       MMKIT_ERANGE, "unpin past the map");
             break;
         }
-        case 15: { /* region_find against the model */
+        case 15: { /* region_find and mapped_once against the model; region_resize */
             mmkit_cow_region r;
             int ri = mfind(s, page);
+            if (variant) {
+                st = resize_op(s, (b2 & 7u), hi, n, b5, page);
+                break;
+            }
             st = mmkit_cow_region_find(&sp[s], va_of(page) + (b5 & 0xff8u), &r);
             EXPECT_ST(st, ri >= 0 ? MMKIT_OK : MMKIT_ENOENT, "region_find");
             if (ri >= 0)
                 CHECK(r.start == va_of(MS[s].r[ri].first) && r.len == (uint64_t)MS[s].r[ri].n * PG,
                       "region_find: wrong region");
+            mapped_once_check(s, page, b5 & 0xff8u);
             break;
         }
         default: break;

@@ -108,6 +108,22 @@ def exit_(s):
     return op(EXIT, s, b5=1)
 
 
+def resize(s, region, n, hi=0, b5=0, **k):
+    """region_resize of region `region` (kind 15 with the variant bit): hi 0 to n pages, 1 grow
+    by n, 2 shrink by n, 3 bad input (b5 bits 3-4); n = 8 k + 1 (k < 128) or 512 j (j 1..4)."""
+    if n % 512 == 0 and 512 <= n <= 2048:
+        b4 = 0x80 | (n // 512 - 1)
+    else:
+        assert (n - 1) % 8 == 0 and (n - 1) // 8 < 128, n
+        b4 = (n - 1) // 8
+    return op(FIND, s, hi=hi, region=region, page=0, b4=b4, b5=b5, variant=True, **k)
+
+
+def once(s, page):
+    """region_find + mapped_once of one page (kind 15 without the variant bit)."""
+    return op(FIND, s, page=page)
+
+
 SEEDS = {}
 
 # classic and table-sharing fork: writes in every order, reads on both sides, exit
@@ -195,6 +211,25 @@ SEEDS["share-tables-kernel-page-lock"] = header(fmt=0, kpage=True, lock=True) + 
     fork(0, 1, SHARE), w(1, 1024), rd(0, 1024), w(0, 1791), rd(1, 1791), exit_(1),
     pin(0, 1030, False), fork(0, 2, SHARE), w(2, 1030), rd(0, 1030), unpin(0),
 ])
+
+# region_resize (brk) and mapped_once in both fork modes, on x86-64 and Sv48
+for fmt, fname in ((0, "x86"), (3, "sv48")):
+    for mode, name in ((COPY, "classic"), (SHARE, "sharing")):
+        SEEDS["resize-%s-%s" % (name, fname)] = header(fmt=fmt) + b"".join([
+            add(0, 0, 1024, RW), add(0, 1536, 16, RW),
+            w(0, 0), w(0, 600), w(0, 1000), rd(0, 5), once(0, 0), once(0, 5), once(0, 1),
+            fork(0, 1, mode), once(0, 0), once(1, 0), once(1, 600),
+            resize(0, 0, 601, inject=True, b5=0),  # shrink into the second leaf table
+            rd(1, 1000), once(1, 1000), once(1, 600), w(0, 600), rd(0, 700),
+            resize(0, 0, 801, hi=1), w(0, 1300), rd(0, 1000), once(0, 1000),
+            resize(0, 0, 512, hi=1),  # into the next region: EEXIST
+            resize(0, 1, 9, hi=2), w(0, 1540), rd(0, 1545),
+            resize(0, 0, 9, hi=3, b5=0 << 3), resize(0, 0, 9, hi=3, b5=1 << 3),
+            resize(0, 0, 9, hi=3, b5=2 << 3), resize(0, 0, 9, hi=3, b5=3 << 3),
+            resize(1, 0, 512, inject=True, b5=0),  # to a 2 MiB boundary: no table copy
+            once(1, 0), once(0, 0), w(1, 0), once(1, 0), once(0, 0),
+            exit_(1), once(0, 0), once(0, 600), w(0, 1300),
+        ])
 
 SEEDS["fill-callback"] = header(seed=3, lock=True) + b"".join([
     add(0, 200, 16, RW, fill=1), add(0, 300, 16, RW, shared=True, fill=2),
