@@ -691,3 +691,132 @@ static void buddy_hot_add(void **state) {
         cmocka_unit_test(buddy_alloc_refusals), cmocka_unit_test(buddy_init_refusals),          \
         cmocka_unit_test(buddy_zeroed_instance), cmocka_unit_test(buddy_cpu_front),             \
         cmocka_unit_test(buddy_hot_add),
+
+/* Random alloc / free / exact / claim / window / bulk / front traffic over a memory map with
+ * holes and a reservation, against a frame bitmap: no block overlaps another or leaves RAM,
+ * every block is aligned, every refusal is one of the documented statuses, stats add up and
+ * check() passes. */
+#define BR_FRAMES 8192u /* 32 MiB of address space */
+static void buddy_random_model(void **state) {
+    static unsigned char used[BR_FRAMES];
+    static struct { mmkit_paddr pa; uint64_t n; int kind; } live[4096]; /* kind 0 order n, 1 range n frames */
+    mmkit_range ram[3] = {{0x0, 0x9f000}, {0x100000, 0xf00000}, {0x1400000, 0xc00000}};
+    mmkit_range rsv = {0x200000, 0x40000};
+    mmkit_buddy *b = (mmkit_buddy *)calloc(1, sizeof *b);
+    mmkit_buddy_cpu *c = (mmkit_buddy_cpu *)calloc(1, sizeof *c);
+    mmkit_buddy_desc d;
+    mmkit_buddy_cpu_desc cd;
+    size_t need, nlive = 0;
+    void *mem;
+    uint64_t seed = 4242, total_ram = 0, k;
+    unsigned n, r;
+    (void)state;
+    memset(&d, 0, sizeof d), memset(&cd, 0, sizeof cd);
+    memset(used, 1, sizeof used); /* holes count as used */
+    for (r = 0; r < 3; r++)
+        for (k = ram[r].base >> 12; k < (ram[r].base + ram[r].size) >> 12; k++) used[k] = 0, total_ram++;
+    for (k = rsv.base >> 12; k < (rsv.base + rsv.size) >> 12; k++) used[k] = 2;
+    d.ram = ram, d.ram_count = 3, d.reserved = &rsv, d.reserved_count = 1, d.max_order = 9;
+    OK(mmkit_buddy_mem_size(&d, &need));
+    mem = malloc(need);
+    d.mem = mem, d.mem_size = need;
+    OK(mmkit_buddy_init(b, &d));
+    cd.buddy = b, cd.batch = 8, cd.high = 16;
+    OK(mmkit_buddy_cpu_init(c, &cd));
+    assert_true(bstats(b).total_frames == total_ram);
+    for (n = 0; n < 20000; n++) {
+        unsigned op, order;
+        mmkit_paddr pa = 0;
+        mmkit_status st;
+        uint64_t nf = 0, q;
+        int kind = 0;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        op = (unsigned)(seed >> 59) % 8, order = (unsigned)(seed >> 20) % 10;
+        if (order > 4) order = (unsigned)(seed >> 30) % 3;
+        if ((op < 4 || nlive == 0) && nlive < 4096) {
+            switch (op & 3) {
+            case 0: st = mmkit_buddy_alloc(b, order, 0, &pa), nf = 1ull << order; break;
+            case 1: st = mmkit_buddy_cpu_alloc(c, order, 0, &pa), nf = 1ull << order; break;
+            case 2:
+                nf = 1 + (seed >> 8) % 40, kind = 1;
+                if ((seed >> 14) & 1) st = mmkit_buddy_alloc_exact(b, nf, 0, &pa);
+                else {
+                    pa = ((seed >> 16) % BR_FRAMES) << 12;
+                    st = mmkit_buddy_claim(b, pa, nf);
+                    if (st == MMKIT_OK) break;
+                    /* refused: right exactly when some frame is not free RAM */
+                    {
+                        bool busy = pa / 4096 + nf > BR_FRAMES;
+                        for (q = 0; !busy && q < nf; q++) busy = used[pa / 4096 + q] != 0;
+                        assert_true(busy);
+                        assert_true(st == MMKIT_EBUSY || st == MMKIT_ERANGE);
+                    }
+                    continue;
+                }
+                break;
+            default: {
+                mmkit_paddr lo = ((seed >> 16) % BR_FRAMES) << 12, hi = lo + (((seed >> 40) % 512 + 1) << 12);
+                st = mmkit_buddy_alloc_window(b, order, order, lo, hi, 0, &pa), nf = 1ull << order;
+                if (st == MMKIT_OK) assert_true(pa >= lo && pa + (nf << 12) <= hi);
+                break;
+            }
+            }
+            if (st != MMKIT_OK) {
+                ST(MMKIT_ENOMEM, st);
+                continue;
+            }
+            if (kind == 0) assert_true((pa & ((nf << 12) - 1)) == 0);
+            assert_true(pa / 4096 + nf <= BR_FRAMES);
+            for (q = 0; q < nf; q++) {
+                if (used[pa / 4096 + q] != 0) fail_msg("op %u: %llx (+%llu) overlaps", n, (unsigned long long)pa, (unsigned long long)q);
+                used[pa / 4096 + q] = 3;
+            }
+            live[nlive].pa = pa, live[nlive].n = kind ? nf : order, live[nlive].kind = kind + (op & 3) * 10, nlive++;
+        } else if (op < 7) {
+            size_t i = (size_t)(seed >> 8) % nlive;
+            int kd = live[i].kind % 10, via = live[i].kind / 10;
+            pa = live[i].pa;
+            nf = kd ? live[i].n : 1ull << live[i].n;
+            if ((seed >> 13) % 16 == 0) { /* a wrong free first: refused, nothing changes */
+                mmkit_buddy_stats s0 = bstats(b);
+                st = kd ? mmkit_buddy_free_range(b, pa + 1, nf) : mmkit_buddy_free(b, pa, (unsigned)live[i].n + 1);
+                assert_int_not_equal(MMKIT_OK, st);
+                BUDDY_UNCHANGED(b, s0);
+            }
+            if (kd) OK(mmkit_buddy_free_range(b, pa, nf));
+            else if (via == 1) OK(mmkit_buddy_cpu_free(c, pa, (unsigned)live[i].n));
+            else OK(mmkit_buddy_free(b, pa, (unsigned)live[i].n));
+            for (q = 0; q < nf; q++) used[pa / 4096 + q] = 0;
+            live[i] = live[--nlive];
+        } else {
+            OK(mmkit_buddy_cpu_flush(c));
+        }
+        if (n % 500 == 0) {
+            mmkit_buddy_stats s;
+            uint64_t freeq = 0, cnt;
+            OK(mmkit_buddy_cpu_flush(c));
+            s = bstats(b);
+            for (cnt = 0; cnt < BR_FRAMES; cnt++) freeq += used[cnt] == 0;
+            if (s.free_frames != freeq) fail_msg("op %u: free %llu, model %llu", n, (unsigned long long)s.free_frames, (unsigned long long)freeq);
+            OK(mmkit_buddy_check(b));
+        }
+    }
+    OK(mmkit_buddy_cpu_flush(c));
+    while (nlive) {
+        nlive--;
+        if (live[nlive].kind % 10) OK(mmkit_buddy_free_range(b, live[nlive].pa, live[nlive].n));
+        else OK(mmkit_buddy_free(b, live[nlive].pa, (unsigned)live[nlive].n));
+    }
+    OK(mmkit_buddy_free_range(b, rsv.base, rsv.size >> 12));
+    assert_true(bstats(b).free_frames == total_ram);
+    OK(mmkit_buddy_check(b));
+    free(mem), free(b), free(c);
+}
+#undef CONTRACT_CORE_BUDDY_TESTS
+#define CONTRACT_CORE_BUDDY_TESTS                                                               \
+    cmocka_unit_test(core_status_str), cmocka_unit_test(core_helpers),                          \
+        cmocka_unit_test(core_frame_map), cmocka_unit_test(core_frame_map_bad),                 \
+        cmocka_unit_test(buddy_usage_and_stats), cmocka_unit_test(buddy_free_refusals),         \
+        cmocka_unit_test(buddy_alloc_refusals), cmocka_unit_test(buddy_init_refusals),          \
+        cmocka_unit_test(buddy_zeroed_instance), cmocka_unit_test(buddy_cpu_front),             \
+        cmocka_unit_test(buddy_hot_add), cmocka_unit_test(buddy_random_model),
