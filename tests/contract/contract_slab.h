@@ -463,3 +463,103 @@ static void kmalloc_contract(void **state) {
     cmocka_unit_test(slab_cache_contract), cmocka_unit_test(slab_init_refusals),                \
         cmocka_unit_test(slab_ctor_front_reserve), cmocka_unit_test(slab_provider_failure),     \
         cmocka_unit_test(kmalloc_contract),
+
+/* Random traffic on two caches (one with a ctor, colouring), two fronts each and kmalloc with
+ * a front: every live object keeps the token written into it (no two overlap), frees of live
+ * objects succeed on any path, after flush + shrink the stats count exactly the live ones. */
+static void slab_random_model(void **state) {
+    slab_env *e = slab_env_new();
+    static mmkit_slab_cache c[2];
+    static mmkit_slab_cpu f[2][2];
+    mmkit_kmalloc *k = (mmkit_kmalloc *)calloc(1, sizeof *k);
+    mmkit_kmalloc_cpu *kf = (mmkit_kmalloc_cpu *)calloc(1, sizeof *kf);
+    mmkit_slab_cache_desc d;
+    mmkit_kmalloc_desc kd;
+    static struct { void *p; uint32_t tok; size_t size; int cache; } live[3000];
+    size_t nlive = 0, i;
+    uint64_t seed = 777;
+    uint32_t tok = 1;
+    unsigned n;
+    int j;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.size = 40, d.provider = e->prov, d.flags = MMKIT_SLAB_COLOUR, d.mag_size = 7;
+    OK(mmkit_slab_init(&c[0], &d));
+    d.size = sizeof(struct ctask), d.ctor = t_ctor, d.flags = 0, d.mag_size = 0, d.spare_slabs = 1;
+    OK(mmkit_slab_init(&c[1], &d));
+    for (j = 0; j < 4; j++) OK(mmkit_slab_cpu_init(&f[j / 2][j % 2], &c[j / 2]));
+    memset(&kd, 0, sizeof kd);
+    kd.provider = e->prov;
+    OK(mmkit_kmalloc_init(k, &kd));
+    OK(mmkit_kmalloc_cpu_init(kf, k));
+    for (n = 0; n < 30000; n++) {
+        unsigned op;
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        op = (unsigned)(seed >> 59) % 16;
+        if (op < 7 && nlive < 3000) {
+            void *p = NULL;
+            int cache = (int)((seed >> 20) % 3);
+            size_t size = cache < 2 ? (cache ? sizeof(struct ctask) : 40) : 1 + (size_t)((seed >> 24) % 12000);
+            if (cache < 2) {
+                if (op & 1) OK(mmkit_slab_cpu_alloc(&f[cache][(seed >> 30) & 1], 0, &p));
+                else OK(mmkit_slab_alloc(&c[cache], 0, &p));
+            } else {
+                if (op & 1) OK(mmkit_kmalloc_cpu_alloc(kf, size, 0, &p));
+                else OK(mmkit_kmalloc_alloc(k, size, 0, &p));
+            }
+            memset(p, (int)(tok & 0xff), size < 40 ? size : 40);
+            if (size >= 4) memcpy(p, &tok, 4);
+            live[nlive].p = p, live[nlive].tok = tok++, live[nlive].size = size, live[nlive].cache = cache, nlive++;
+        } else if (op < 14 && nlive) {
+            uint32_t t;
+            i = (size_t)(seed >> 8) % nlive;
+            if (live[i].size >= 4) {
+                memcpy(&t, live[i].p, 4);
+                if (t != live[i].tok) fail_msg("op %u: object %p lost its token (%u != %u)", n, live[i].p, t, live[i].tok);
+            }
+            if (live[i].cache < 2) {
+                if (op & 1) OK(mmkit_slab_cpu_free(&f[live[i].cache][(seed >> 31) & 1], live[i].p));
+                else OK(mmkit_slab_free(&c[live[i].cache], live[i].p));
+            } else {
+                if (op & 1) OK(mmkit_kmalloc_cpu_free(kf, live[i].p));
+                else OK(mmkit_kmalloc_free(k, live[i].p));
+            }
+            live[i] = live[--nlive];
+        } else if (op == 14) {
+            for (j = 0; j < 4; j++) OK(mmkit_slab_cpu_flush(&f[j / 2][j % 2]));
+            OK(mmkit_kmalloc_cpu_flush(kf));
+            OK(mmkit_slab_shrink(&c[(seed >> 20) & 1]));
+            OK(mmkit_kmalloc_shrink(k));
+        } else {
+            OK(mmkit_slab_reserve(&c[(seed >> 20) & 1], (seed >> 24) % 100));
+        }
+        if (n % 1000 == 0) {
+            OK(mmkit_slab_check(&c[0]));
+            OK(mmkit_slab_check(&c[1]));
+            OK(mmkit_kmalloc_check(k));
+        }
+    }
+    for (j = 0; j < 4; j++) OK(mmkit_slab_cpu_flush(&f[j / 2][j % 2]));
+    OK(mmkit_kmalloc_cpu_flush(kf));
+    for (j = 0; j < 2; j++) OK(mmkit_slab_shrink(&c[j]));
+    {
+        uint64_t want[2] = {0, 0};
+        for (i = 0; i < nlive; i++)
+            if (live[i].cache < 2) want[live[i].cache]++;
+        assert_true(sstats(&c[0]).objects_active == want[0]);
+        assert_true(sstats(&c[1]).objects_active == want[1]);
+    }
+    for (i = 0; i < nlive; i++) {
+        if (live[i].cache < 2) OK(mmkit_slab_free(&c[live[i].cache], live[i].p));
+        else OK(mmkit_kmalloc_free(k, live[i].p));
+    }
+    for (j = 0; j < 2; j++) OK(mmkit_slab_reserve(&c[j], 0)), OK(mmkit_slab_destroy(&c[j], NULL));
+    OK(mmkit_kmalloc_destroy(k, NULL));
+    free(k), free(kf);
+    slab_env_end(e);
+}
+#undef CONTRACT_SLAB_TESTS
+#define CONTRACT_SLAB_TESTS                                                                     \
+    cmocka_unit_test(slab_cache_contract), cmocka_unit_test(slab_init_refusals),                \
+        cmocka_unit_test(slab_ctor_front_reserve), cmocka_unit_test(slab_provider_failure),     \
+        cmocka_unit_test(kmalloc_contract), cmocka_unit_test(slab_random_model),
