@@ -350,7 +350,7 @@ static void test_remake_after_random_free(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
     ctr n = {0, 0};
-    enum { MAXN = 512 };
+    enum { MAXN = 1024 }; /* 64 KiB slabs of 64-byte slots: 1022 */
     static void *o[MAXN];
     void *x, *last;
     uint32_t i, per;
@@ -643,7 +643,7 @@ static void test_shrink_spare(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(256);
     mmkit_slab_stats s;
-    enum { N = 1000 };
+    enum { N = 2000 }; /* 256-byte slots: 254 per 64 KiB slab */
     static void *o[N];
     uint64_t used0 = buddy_used();
     (void)state;
@@ -1330,7 +1330,7 @@ static void test_remake_around_one_out(void **state) {
     mmkit_slab_cache c;
     mmkit_slab_cache_desc d = desc_of(64);
     mmkit_slab_cpu f;
-    enum { MAXN = 512 };
+    enum { MAXN = 1024 };
     static void *o[MAXN], *x[MAXN];
     void *pin, *extra;
     uint32_t i, j, per, p;
