@@ -771,7 +771,7 @@ static void buddy_random_model(void **state) {
                 if (used[pa / 4096 + q] != 0) fail_msg("op %u: %llx (+%llu) overlaps", n, (unsigned long long)pa, (unsigned long long)q);
                 used[pa / 4096 + q] = 3;
             }
-            live[nlive].pa = pa, live[nlive].n = kind ? nf : order, live[nlive].kind = kind + (op & 3) * 10, nlive++;
+            live[nlive].pa = pa, live[nlive].n = kind ? nf : order, live[nlive].kind = kind + (int)(op & 3) * 10, nlive++;
         } else if (op < 7) {
             size_t i = (size_t)(seed >> 8) % nlive;
             int kd = live[i].kind % 10, via = live[i].kind / 10;
