@@ -16,6 +16,9 @@
 #define MMKIT_STATIC
 #define MMKIT_IMPLEMENTATION
 #define MMKIT_BUDDY_MAX_REGIONS 16 /* a firmware map has a handful of ranges: 16 * 24 B */
+/* a small machine: slabs of the smallest order the waste rules allow (mmkit_slab.h
+ * CONFIGURATION), so the 1016 descriptors of slab_packed span several slabs */
+#define MMKIT_SLAB_SMALL_SHIFT 12
 #include <mmkit/mmkit_buddy.h>
 #include <mmkit/mmkit_slab.h>
 
