@@ -140,8 +140,10 @@
  *   MMKIT_MEMCPY(d,s,n)   default __builtin_memcpy (likewise memcpy).
  *   MMKIT_DEBUG           1 enables expensive checks and poisoning (default 0).
  *   MMKIT_PAGE_SHIFT      log2 of the frame size (default 12, 4 KiB frames).
- *   MMKIT_LOG(msg)        called with "function: field: rule" whenever a call refuses its
- *                         input (default: nothing; see "why a call said no" below).
+ *   MMKIT_LOG(msg)        called with "function: field: rule" when a setup call (init,
+ *                         mem_size, add_region, ...) refuses its descriptor, and by
+ *                         pagetable, cow, lru and oom for their refusals (default: nothing;
+ *                         see "why a call said no" below).
  *
  *   Only <stddef.h>, <stdint.h> and <stdbool.h> are included unconditionally (plus <assert.h>
  *   in hosted builds when MMKIT_ASSERT is not supplied). mmkit itself calls only memset and
@@ -336,8 +338,11 @@ MMKIT__INLINE void mmkit__unlock(const mmkit_lock_hooks *h, uintptr_t saved) {
 
 /* MMKIT_LOG(msg) is called with a string literal of the form
  *     "mmkit_buddy_init: desc.max_order: must be 0..18"
- * (function, field or argument, rule) every time a call refuses its input (an init's bad
- * descriptor above all: one message per rule, so ten different mistakes no longer look alike).
+ * (function, field or argument, rule) when a call refuses its input: every refusal of an init,
+ * mem_size or other setup call (one message per rule, so ten different mistakes no longer look
+ * alike), and the refusals of pagetable, cow, lru and oom calls. The hot paths - buddy and
+ * front alloc/free, slab and kmalloc alloc/free, the TLB gather's appends - return their
+ * status without a message: the status itself says what was wrong (EDOUBLE, EALIGN, ERANGE...).
  * Default: nothing, and the strings are not even compiled in. Define it before including any
  * mmkit header, e.g. in a debug build:
  *     #define MMKIT_LOG(msg) fprintf(stderr, "%s\n", (msg))
