@@ -142,7 +142,7 @@
  *   MMKIT_PAGE_SHIFT      log2 of the frame size (default 12, 4 KiB frames).
  *   MMKIT_LOG(msg)        called with "function: field: rule" when a setup call (init,
  *                         mem_size, add_region, ...) refuses its descriptor, and by
- *                         pagetable, cow, lru and oom for their refusals (default: nothing;
+ *                         pagetable, cow, lru and oom for bad arguments (default: nothing;
  *                         see "why a call said no" below).
  *
  *   Only <stddef.h>, <stdint.h> and <stdbool.h> are included unconditionally (plus <assert.h>
@@ -340,7 +340,8 @@ MMKIT__INLINE void mmkit__unlock(const mmkit_lock_hooks *h, uintptr_t saved) {
  *     "mmkit_buddy_init: desc.max_order: must be 0..18"
  * (function, field or argument, rule) when a call refuses its input: every refusal of an init,
  * mem_size or other setup call (one message per rule, so ten different mistakes no longer look
- * alike), and the refusals of pagetable, cow, lru and oom calls. The hot paths - buddy and
+ * alike), and bad arguments of pagetable, cow, lru and oom calls (outcomes such as EEXIST
+ * "already mapped" or ENOENT "not mapped" are not refusals and log nothing). The hot paths - buddy and
  * front alloc/free, slab and kmalloc alloc/free, the TLB gather's appends - return their
  * status without a message: the status itself says what was wrong (EDOUBLE, EALIGN, ERANGE...).
  * Default: nothing, and the strings are not even compiled in. Define it before including any
