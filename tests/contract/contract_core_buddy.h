@@ -812,6 +812,45 @@ static void buddy_random_model(void **state) {
     OK(mmkit_buddy_check(b));
     free(mem), free(b), free(c);
 }
+
+/* README: "blocks of 2^0..2^max_order frames (up to 1 GiB)"; LIMITS: max_order 1..18 */
+static void buddy_max_order_18(void **state) {
+    mmkit_range ram[2] = {{0x100000, (3ull << 30) - 0x100000}, {4ull << 30, 1ull << 30}};
+    mmkit_buddy *b = (mmkit_buddy *)calloc(1, sizeof *b);
+    mmkit_buddy_desc d;
+    mmkit_paddr pa, pb;
+    size_t need;
+    void *mem;
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.ram = ram, d.ram_count = 2, d.max_order = 18;
+    OK(mmkit_buddy_mem_size(&d, &need));
+    mem = malloc(need);
+    d.mem = mem, d.mem_size = need;
+    OK(mmkit_buddy_init(b, &d));
+    assert_true(bstats(b).max_order == 18);
+    OK(mmkit_buddy_alloc(b, 18, 0, &pa));
+    assert_true((pa & ((1ull << 30) - 1)) == 0);
+    assert_true(pa == 4ull << 30); /* the highest region first */
+    OK(mmkit_buddy_alloc(b, 18, MMKIT_ALLOC_DMA32, &pb)); /* 1 GiB or 2 GiB: both below 4 GiB */
+    assert_true(pb + (1ull << 30) <= 1ull << 32 && (pb & ((1ull << 30) - 1)) == 0);
+    {
+        mmkit_paddr pc;
+        OK(mmkit_buddy_alloc(b, 18, MMKIT_ALLOC_DMA32, &pc)); /* [1G,2G) and [2G,3G) are whole */
+        assert_true(pc != pb && pc + (1ull << 30) <= 3ull << 30 && pc >= 1ull << 30);
+        ST(MMKIT_ENOMEM, mmkit_buddy_alloc(b, 18, MMKIT_ALLOC_DMA32, &pa));
+        OK(mmkit_buddy_free(b, pc, 18));
+    }
+    ST(MMKIT_EINVAL, mmkit_buddy_alloc(b, 19, 0, &pa));
+    OK(mmkit_buddy_alloc_exact(b, (1u << 18) - 1, 0, &pa));
+    OK(mmkit_buddy_free_range(b, pa, (1u << 18) - 1));
+    assert_int_not_equal(MMKIT_OK, mmkit_buddy_alloc_exact(b, (1u << 18) + 1, 0, &pa));
+    OK(mmkit_buddy_free(b, 4ull << 30, 18));
+    OK(mmkit_buddy_free(b, pb, 18));
+    OK(mmkit_buddy_check(b));
+    assert_true(bstats(b).free_frames == bstats(b).total_frames);
+    free(mem), free(b);
+}
 #undef CONTRACT_CORE_BUDDY_TESTS
 #define CONTRACT_CORE_BUDDY_TESTS                                                               \
     cmocka_unit_test(core_status_str), cmocka_unit_test(core_helpers),                          \
@@ -819,4 +858,5 @@ static void buddy_random_model(void **state) {
         cmocka_unit_test(buddy_usage_and_stats), cmocka_unit_test(buddy_free_refusals),         \
         cmocka_unit_test(buddy_alloc_refusals), cmocka_unit_test(buddy_init_refusals),          \
         cmocka_unit_test(buddy_zeroed_instance), cmocka_unit_test(buddy_cpu_front),             \
-        cmocka_unit_test(buddy_hot_add), cmocka_unit_test(buddy_random_model),
+        cmocka_unit_test(buddy_hot_add), cmocka_unit_test(buddy_random_model),              \
+        cmocka_unit_test(buddy_max_order_18),

@@ -640,9 +640,49 @@ static void pagetable_random_model(void **state) {
     }
     pt_env_end(e);
 }
+
+/* README: "the largest leaf va/pa alignment allows (2 MiB, 1 GiB, 512 GiB) unless limited" */
+static void pagetable_huge_leaves(void **state) {
+    pt_env *e = pt_env_new();
+    unsigned f;
+    (void)state;
+    for (f = 0; f < 5; f++) {
+        mmkit_pagetable pt;
+        mmkit_pagetable_desc d;
+        mmkit_paddr pa;
+        uint64_t sz, big = pt_fmts[f].biggest;
+        leaf_runs = 0, leaf_bytes = 0;
+        memset(&d, 0, sizeof d);
+        d.format = pt_fmts[f].f, d.provider = e->prov; /* phys_bits 0: the format's maximum */
+        OK(mmkit_pagetable_init(&pt, &d));
+        OK(mmkit_pagetable_map(&pt, big, big, big, MMKIT_PTE_RW, NULL));
+        OK(mmkit_pagetable_translate(&pt, big + big / 2 + 5, &pa, NULL, &sz));
+        assert_true(sz == big && pa == big + big / 2 + 5);
+        assert_true(ptstats(&pt).mapped_bytes == big);
+        assert_true(ptstats(&pt).tables <= pt_fmts[f].levels - 1u - (unsigned)(mmkit_log2_floor64(big) - 12) / 9u + 1u);
+        OK(mmkit_pagetable_check(&pt));
+        /* one page out of the middle: split down to 4 KiB, the rest still mapped */
+        OK(mmkit_pagetable_unmap(&pt, big + (big / 2), 4096, NULL, NULL, NULL));
+        assert_true(ptstats(&pt).mapped_bytes == big - 4096);
+        ST(MMKIT_ENOENT, mmkit_pagetable_translate(&pt, big + big / 2, &pa, NULL, NULL));
+        OK(mmkit_pagetable_check(&pt));
+        OK(mmkit_pagetable_destroy(&pt, count_leaf, NULL));
+        assert_true(leaf_bytes == big - 4096);
+        /* limited to 2 MiB */
+        d.max_page_size = 2u << 20;
+        OK(mmkit_pagetable_init(&pt, &d));
+        OK(mmkit_pagetable_map(&pt, 1ull << 30, 1ull << 30, 1ull << 30, MMKIT_PTE_RW, NULL));
+        OK(mmkit_pagetable_translate(&pt, (1ull << 30) + 12345, &pa, NULL, &sz));
+        assert_true(sz == 2u << 20);
+        OK(mmkit_pagetable_check(&pt));
+        OK(mmkit_pagetable_destroy(&pt, NULL, NULL));
+    }
+    pt_env_end(e);
+}
 #undef CONTRACT_PAGETABLE_TESTS
 #define CONTRACT_PAGETABLE_TESTS                                                                \
     cmocka_unit_test(pagetable_init_refusals), cmocka_unit_test(pagetable_map_contract),        \
         cmocka_unit_test(pagetable_encodings), cmocka_unit_test(pagetable_enomem_rollback),     \
         cmocka_unit_test(pagetable_zeroed), cmocka_unit_test(pagetable_copy_replace),           \
-        cmocka_unit_test(pagetable_share), cmocka_unit_test(pagetable_random_model),
+        cmocka_unit_test(pagetable_share), cmocka_unit_test(pagetable_random_model),            \
+        cmocka_unit_test(pagetable_huge_leaves),
