@@ -744,6 +744,11 @@ MMKIT__INLINE mmkit_status mmkit_kmalloc_cpu_free(mmkit_kmalloc_cpu *f, void *p)
          * the data dependency into a predicted one. (Inlined after an alloc, `last` is the
          * alloc's class register, and top[last] the register it just stored.) */
         if (MMKIT__LIKELY(c == last)) {
+#if defined(__GNUC__) || defined(__clang__)
+            /* hide c (not last: inlined after an alloc, last is a known register) so that
+             * the compiler cannot address the push through it */
+            __asm__("" : "+r"(c));
+#endif
             if (MMKIT__LIKELY(mmkit__kmalloc_cpu_push(f, last, p))) return MMKIT_OK;
         } else if (c < MMKIT_KMALLOC_CLASSES && mmkit__kmalloc_cpu_push(f, c, p)) {
             return MMKIT_OK;
