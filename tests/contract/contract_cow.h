@@ -4,8 +4,8 @@ typedef struct cow_env {
     mmkit_buddy buddy;
     mmkit_buddy_stats b0;
     mmkit_frame_map fm;
-    mmkit_frame_map_run runs[1];
-    mmkit_range ram;
+    mmkit_frame_map_run runs[3];
+    mmkit_range ram, ram3[3];
     mmkit_cow cow;
     void *state;
     mmkit_pagetable pt[3];
@@ -24,7 +24,8 @@ static void cow_env_space(cow_env *e, int i, mmkit_provider pt_prov) {
     sd.pt = &e->pt[i], sd.regions = e->regs[i], sd.region_cap = 8;
     OK(mmkit_cow_space_init(&e->sp[i], &e->cow, &sd));
 }
-static int cow_env_lock; /* 1: desc.lock (t_acquire asserts no nesting), 2: desc.atomic */
+static int cow_env_lock;  /* 1: desc.lock (t_acquire asserts no nesting), 2: desc.atomic */
+static int cow_env_holes; /* RAM in three runs with holes (a frame map of 3 runs) */
 static cow_env *cow_env_new(mmkit_pagetable_format fmt) {
     cow_env *e = (cow_env *)calloc(1, sizeof *e);
     mmkit_buddy_desc bd;
@@ -37,16 +38,22 @@ static cow_env *cow_env_new(mmkit_pagetable_format fmt) {
     e->ram.base = 0, e->ram.size = 16 * MiB;
     memset(&bd, 0, sizeof bd), memset(&fd, 0, sizeof fd), memset(&cd, 0, sizeof cd);
     bd.ram = &e->ram, bd.ram_count = 1, bd.phys_to_virt = p2v;
+    if (cow_env_holes) {
+        e->ram3[0].base = 0x1000, e->ram3[0].size = 0x9e000;              /* 4 KiB .. 636 KiB */
+        e->ram3[1].base = 0x100000, e->ram3[1].size = 7 * MiB;
+        e->ram3[2].base = 9 * MiB, e->ram3[2].size = 7 * MiB;
+        bd.ram = e->ram3, bd.ram_count = 3;
+    }
     OK(mmkit_buddy_init(&e->buddy, &bd));
     e->b0 = bstats(&e->buddy);
-    fd.ram = &e->ram, fd.ram_count = 1, fd.mem = e->runs, fd.mem_size = sizeof e->runs;
+    fd.ram = bd.ram, fd.ram_count = bd.ram_count, fd.mem = e->runs, fd.mem_size = sizeof e->runs;
     OK(mmkit_frame_map_init(&e->fm, &fd));
     e->prov = mmkit_buddy_provider(&e->buddy);
     cd.provider = e->prov, cd.frames = &e->fm;
     if (cow_env_lock == 1) cd.lock.acquire = t_acquire, cd.lock.release = t_release;
     if (cow_env_lock == 2) cd.atomic = true;
     OK(mmkit_cow_mem_size(&cd, &bytes));
-    assert_true(bytes == 12u * 4096u); /* "12 bytes per frame" */
+    assert_true(bytes == 12u * mmkit_frame_map_count(&e->fm)); /* "12 bytes per frame" */
     e->state = malloc(bytes);
     cd.mem = e->state, cd.mem_size = bytes;
     OK(mmkit_cow_init(&e->cow, &cd));
@@ -536,8 +543,9 @@ static void cow_init_refusals(void **state) {
 static void cow_random_user(void **state) {
     unsigned f;
     (void)state;
-    for (f = 0; f < 15; f++) {
-        cow_env_lock = (int)(f / 5); /* plain, with lock hooks, atomic */
+    for (f = 0; f < 20; f++) {
+        cow_env_lock = (int)(f / 5) % 3; /* plain, with lock hooks, atomic */
+        cow_env_holes = f >= 15;         /* then plain over a map with holes */
         cow_env *e = cow_env_new(pt_fmts[f % 5].f);
         static uint32_t model[3][COWR_PAGES]; /* 0: unmapped/zero, else a token written */
         static bool pinned[3][COWR_PAGES];
@@ -691,7 +699,7 @@ static void cow_random_user(void **state) {
         assert_int_equal(0, lock_depth);
         cow_env_end(e);
     }
-    cow_env_lock = 0;
+    cow_env_lock = cow_env_holes = 0;
 }
 #undef CONTRACT_COW_TESTS
 #define CONTRACT_COW_TESTS                                                                      \
