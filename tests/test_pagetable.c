@@ -2911,6 +2911,136 @@ static void test_map_one_fast_path(void **state) {
     use_direct_map = false;
 }
 
+/* One-page unmap: whether the leaf table stays non-empty is asked of the neighbours first,
+ * then of the whole table. Leaves far apart (neighbours empty, including the wrap-around
+ * 0 <-> 511), both orders, a random order over a full table: the table stays exactly until
+ * its last leaf goes, every callback and range is exact, check() holds after every call. */
+static void test_unmap_one_emptiness(void **state) {
+    static const mmkit_pagetable_format fmts[5] = {X86_4, X86_5, SV39, SV48, SV57};
+    static const unsigned sparse[6] = {511, 5, 0, 510, 300, 200}; /* unmap order */
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 10; k++) { /* each format with direct_map, then through phys_to_virt */
+        mmkit_pagetable pt;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        runlog rl;
+        unsigned i, j, perm[512];
+        uint64_t seed = 0x9e3779b97f4a7c15u + k;
+        use_direct_map = k < 5;
+        make(&pt, fmts[k % 5]);
+        /* a neighbour mapped in the next table must not count: leaves at CB + 2 MiB too */
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + MiB(2), MiB(90), PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB - PG, MiB(91), PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_OK);
+        for (i = 0; i < 6; i++) /* 300 with other flags: the memoised decoding switches */
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + sparse[i] * PG, MiB(64) + sparse[i] * PG,
+                                                 PG,
+                                                 sparse[i] == 300 ? MMKIT_PTE_READ | MMKIT_PTE_USER
+                                                                  : MMKIT_PTE_RW | MMKIT_PTE_GLOBAL,
+                                                 NULL),
+                             MMKIT_OK);
+        j = (unsigned)pt.tables; /* root and the paths to three leaf tables */
+        assert_true(j >= 5u);
+        for (i = 0; i < 6; i++) {
+            mmkit_tlb_flush f;
+            const unsigned x = sparse[i];
+            const uint32_t fx = x == 300 ? MMKIT_PTE_READ | MMKIT_PTE_USER
+                                         : MMKIT_PTE_RW | MMKIT_PTE_GLOBAL;
+            memset(&rl, 0, sizeof rl);
+            gather_init(&g, &fl, 1u << 20);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + x * PG, PG, log_leaf, &rl, &g),
+                             MMKIT_OK);
+            assert_int_equal(rl.n, 1);
+            expect_run(&rl.m[0], CB + x * PG, MiB(64) + x * PG, PG, PG, fx);
+            assert_int_equal(mmkit_tlb_gather_peek(&g, &f), MMKIT_OK);
+            assert_int_equal(f.nranges, 1);
+            assert_int_equal(f.ranges[0].va, CB + x * PG);
+            assert_int_equal(f.ranges[0].size, PG);
+            assert_int_equal(f.global, x != 300);
+            assert_int_equal(f.tables, i == 5); /* the last leaf unhooks the table */
+            assert_int_equal(pt.tables, i == 5 ? j - 1u : j);
+            assert_int_equal(pt.mapped_bytes, (7u - i) * PG);
+            assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_translate(&pt, CB + x * PG, NULL, NULL, NULL),
+                             MMKIT_ENOENT);
+            if (i < 5)
+                assert_int_equal(mmkit_pagetable_translate(&pt, CB + sparse[5] * PG, NULL, NULL,
+                                                           NULL),
+                                 MMKIT_OK);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        }
+        /* a full table in a random order, without gather and callback: freed at the last */
+        for (i = 0; i < 512; i++) {
+            perm[i] = i;
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + i * PG, MiB(64) + i * PG, PG,
+                                                 MMKIT_PTE_RW, NULL),
+                             MMKIT_OK);
+        }
+        for (i = 511; i > 0; i--) { /* Fisher-Yates */
+            unsigned r, t;
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            r = (unsigned)((seed >> 33) % (i + 1u));
+            t = perm[i];
+            perm[i] = perm[r];
+            perm[r] = t;
+        }
+        j = (unsigned)pt.tables;
+        for (i = 0; i < 512; i++) {
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + perm[i] * PG, PG, NULL, NULL, NULL),
+                             MMKIT_OK);
+            assert_int_equal(pt.tables, i == 511 ? j - 1u : j);
+            assert_int_equal(pt.mapped_bytes, (2u + 511u - i) * PG);
+            if ((i & 63u) == 0 || i > 500) assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        }
+        /* descending, with the callback: the same, the other neighbour answers */
+        for (i = 0; i < 16; i++)
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + i * PG, MiB(64) + i * PG, PG,
+                                                 MMKIT_PTE_RW, NULL),
+                             MMKIT_OK);
+        j = (unsigned)pt.tables;
+        memset(&rl, 0, sizeof rl);
+        for (i = 16; i-- > 0;) {
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + i * PG, PG, log_leaf, &rl, NULL),
+                             MMKIT_OK);
+            assert_int_equal(pt.tables, i == 0 ? j - 1u : j);
+        }
+        assert_int_equal(rl.n, 16);
+        for (i = 0; i < 16; i++) expect_run(&rl.m[i], CB + (15u - i) * PG, MiB(64) + (15u - i) * PG, PG, PG, MMKIT_PTE_RW);
+        /* a single leaf at either end (its neighbours wrap around) or next to one: its unmap
+         * frees the table */
+        for (i = 0; i < 6; i++) {
+            static const unsigned lone[6] = {0, 511, 1, 510, 8, 7};
+            assert_int_equal(mmkit_pagetable_map(&pt, CB + lone[i] * PG, MiB(64), PG,
+                                                 MMKIT_PTE_RW, NULL),
+                             MMKIT_OK);
+            assert_int_equal(pt.tables, j);
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + lone[i] * PG, PG, NULL, NULL, NULL),
+                             MMKIT_OK);
+            assert_int_equal(pt.tables, j - 1u);
+            assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        }
+        /* the leaves in the neighbouring tables are untouched */
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + MiB(2), NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB - PG, NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pt.mapped_bytes, 2 * PG);
+        /* the entry test: misaligned, not canonical, the upper half's edge, NULL */
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB - PG + 8, PG, NULL, NULL, NULL), MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, (uint64_t)1 << 62, PG, NULL, NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, UINT64_MAX - PG + 1u, PG, NULL, NULL, NULL),
+                         MMKIT_OK); /* canonical in every format, nothing mapped */
+        assert_int_equal(mmkit_pagetable_unmap(NULL, CB - PG, PG, NULL, NULL, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB - PG, NULL, NULL, NULL), MMKIT_OK);
+        destroy(&pt);
+        /* zeroed and destroyed instances refuse, nothing read through them */
+        assert_int_equal(mmkit_pagetable_unmap(&pt, 0, PG, NULL, NULL, NULL), MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB, PG, NULL, NULL, NULL), MMKIT_EINVAL);
+    }
+    use_direct_map = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -2951,6 +3081,7 @@ int main(void) {
         cmocka_unit_test(test_share_destroy),
         cmocka_unit_test(test_share_enomem),
         cmocka_unit_test(test_map_one_fast_path),
+        cmocka_unit_test(test_unmap_one_emptiness),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -223,8 +223,16 @@
  *   bits are memoised in the instance) into a leaf table that exists reuses the leaf table of
  *   the previous one-page call when it is va's (cached, and forgotten whenever a table is
  *   unhooked or a level-1 entry changes) or walks the pointer entries (with direct_map
- *   unrolled per entry layout, else phys_to_virt per level), and stores one entry; unmap of one page whose table stays non-empty clears one entry, records
- *   one range and reuses the previous decoding of the leaf's flags. Everything else (new
+ *   unrolled per entry layout, else phys_to_virt per level), and stores one entry; unmap of
+ *   one page whose table stays non-empty clears one entry, records one range and reuses the
+ *   previous decoding of the leaf's flags. Its entry test is one compare against fields set
+ *   at init (va + 2^(va_bits-1), rotated right by 12, is below 2^(va_bits-12) iff va is
+ *   canonical and 4 KiB aligned; 0 in a zeroed instance, so it fails there). Whether the table
+ *   stays non-empty is asked of the neighbours t[i+1], t[i-1] first (O(1) while a table is
+ *   emptied one page at a time in either direction or has any mapped neighbour), else of the
+ *   whole table, 8 entries per test. The calls it makes (the leaf callback, the gather's
+ *   slow part, phys_to_virt, the scan) sit where few values are live, or in helpers it
+ *   tail-calls, so the common call saves few registers. Everything else (new
  *   flags, a missing table, a huge leaf, an occupied slot, bad arguments) takes the full
  *   path, which decides the status as before.
  *
@@ -288,7 +296,9 @@
  *   map O(n + T * L): descends once per leaf table and fills it in one pass
  *   replace, entry_get, entry_set O(L); harvest O(n + T * L)
  *   unmap, protect, test_and_clear O(n + T * L + 512 * L) (a table partly covered by the range
- *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves)
+ *     is scanned once to see whether it became empty; edges split at most 2 * (L - 1) leaves);
+ *     unmap of one 4 KiB page in an existing leaf table O(L) (O(1) in the cached table) when
+ *     t[i+1] or t[i-1] is mapped, else one scan of its 512 entries
  *   copy O(n + T * L) (+ O(dst's tables on the range) for its emptiness check)
  *   share O(T * L + pages in partial tables) on x86 (one store per shared table), O(n + T * L)
  *   on RISC-V; unshare O(512 + L); unshare_last, detach O(L) (+ 512 to count leaves when the
@@ -721,6 +731,11 @@ struct mmkit_pagetable {
     uint32_t memo_rflags;     /* one-page replace: flags | bit 31 of the last validated call
                                * (0: none), and the 4 KiB leaf bits they give */
     uint64_t memo_rbits;
+    uint64_t g_mask;          /* the G bit of a leaf (x86 bit 8, RISC-V bit 5) */
+    uint64_t leaf_nonaddr;    /* ~next_mask: a 4 KiB leaf's non-address bits */
+    uint64_t pa_mul;          /* 1 << next_shift */
+    uint64_t canon_add;       /* one-page unmap's entry test: 2^(va_bits-1) ... */
+    uint64_t canon_lim;       /* ... and 2^(va_bits-12) (0: zeroed, the test fails) */
 };
 
 #ifdef __cplusplus
@@ -1058,7 +1073,7 @@ static inline uint64_t mmkit__pagetable_ad_bits(const mmkit_pagetable *pt, uint3
 }
 
 static inline bool mmkit__pagetable_global(const mmkit_pagetable *pt, uint64_t e) {
-    return (e & (pt->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G)) != 0;
+    return (e & pt->g_mask) != 0;
 }
 
 /* [va, va+len): 4 KiB aligned, not empty, canonical, in one half. */
@@ -1122,11 +1137,25 @@ static mmkit_status mmkit__pagetable_release_table(mmkit_pagetable *pt, mmkit_pa
     return mmkit_provider_free(&pt->provider, pa, 0);
 }
 
+/* No entry set in t. Bound: 512 reads, 8 per test. */
 static bool mmkit__pagetable_table_empty(const uint64_t *t) {
     unsigned i;
-    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i++)
-        if (t[i]) return false;
+    for (i = 0; i < MMKIT__PAGETABLE_ENTRIES; i += 8u) /* bound: 64 */
+        if (t[i] | t[i + 1u] | t[i + 2u] | t[i + 3u] | t[i + 4u] | t[i + 5u] | t[i + 6u] | t[i + 7u])
+            return false;
     return true;
+}
+
+/* t[idx] aside, is an entry of t set? The neighbours t[idx + 1] and t[idx - 1] (mod 512)
+ * first, so the answer is O(1) whenever one of them is mapped (a table emptied one page at a
+ * time in either direction, random holes in a populated one); else the whole table with
+ * t[idx] read as 0. Bound: 512 reads. */
+static MMKIT__PAGETABLE_INLINE bool mmkit__pagetable_neighbour_set(const uint64_t *t, uint64_t idx) {
+    /* byte offsets: one add and one and per neighbour */
+    const unsigned char *b = (const unsigned char *)t;
+    const uint64_t off = idx * 8u, lim = MMKIT_PAGE_SIZE - 8u;
+    return *(const uint64_t *)(const void *)(b + ((off + 8u) & lim)) != 0 ||
+           *(const uint64_t *)(const void *)(b + ((off - 8u) & lim)) != 0;
 }
 
 /* Leaves (present entries) of a level-0 table. Bound: 512, no early exit (vectorisable). */
@@ -1266,6 +1295,11 @@ MMKIT_API mmkit_status mmkit_pagetable_init(mmkit_pagetable *pt, const mmkit_pag
     pt->svpbmt = d->svpbmt;
     pt->next_mask = fmt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
     pt->next_shift = fmt->riscv ? 2u : 0u;
+    pt->g_mask = fmt->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G;
+    pt->leaf_nonaddr = ~pt->next_mask;
+    pt->pa_mul = (uint64_t)1 << pt->next_shift;
+    pt->canon_add = (uint64_t)1 << (fmt->va_bits - 1u);
+    pt->canon_lim = (uint64_t)1 << (fmt->va_bits - 12u);
     for (lvl = 0; lvl < fmt->levels; lvl++) /* x86: P at level 0, PS at 1-2, never above */
         pt->leaf_mask[lvl] = fmt->riscv ? MMKIT__PAGETABLE_RV_RWX
                              : lvl == 0 ? MMKIT__PAGETABLE_X86_P
@@ -3002,7 +3036,7 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
                       pa < pt->pa_limit && mmkit__pagetable_canonical(pt, va))) {
         uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va), *slot, e, nw;
         if (MMKIT__LIKELY(t != NULL)) {
-            const uint64_t amask = pt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
+            const uint64_t amask = pt->next_mask; /* a 4 KiB leaf's address bits, both layouts */
             slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
             e = *slot;
             /* present, and a leaf (x86: any present level-0 entry; RISC-V: R, W or X) */
@@ -3141,48 +3175,113 @@ static mmkit_status mmkit__pagetable_unmap_slow(mmkit_pagetable *pt, mmkit_vaddr
                                                uint64_t len, mmkit_pagetable_leaf_fn leaf,
                                                void *ctx, struct mmkit_tlb_gather *g);
 
+/* The end of the one-page unmap: the gather record, then the callback (the full path's order:
+ * a run's leaves are recorded before its callback). */
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_unmap_one_end(
+    mmkit_vaddr va, bool global, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g, const mmkit_pagetable_mapping *m) {
+    if (g) (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT, global);
+    if (leaf) leaf(ctx, m);
+    return MMKIT_OK;
+}
+
+/* The one-page unmap whose leaf's non-address bits are not the memoised ones: decode them. */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_decode(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t e, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
+    mmkit_pagetable_mapping m;
+    m.va = va;
+    m.size = m.page_size = MMKIT_PAGE_SIZE;
+    m.pa = (e & pt->next_mask) << pt->next_shift;
+    m.flags = 0;
+    if (mmkit__pagetable_leaf_decode(pt, 0, e, &m.pa, &m.flags) == MMKIT_OK) {
+        pt->memo_dbits = e & ~pt->next_mask;
+        pt->memo_dflags = m.flags;
+    }
+    return mmkit__pagetable_unmap_one_end(va, (e & pt->g_mask) != 0, leaf, ctx, g, &m);
+}
+
+/* The one-page unmap of the leaf at slot (set) in a table that stays non-empty: the store,
+ * the counter, the mapping for the callback (built first, so the gather's slow part runs with
+ * few live values), the gather record, the callback. A separate function the entry
+ * tail-calls, so the entry's checks and walk run without a stack frame. */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_done(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *slot, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
+    mmkit_pagetable_mapping m;
+    const uint64_t e = *slot;
+    uint64_t bits;
+    *slot = 0;
+    pt->mapped_bytes -= MMKIT_PAGE_SIZE;
+    if (!leaf) {
+        if (g) (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                            (e & pt->g_mask) != 0);
+        return MMKIT_OK;
+    }
+    /* a 4 KiB leaf's flags depend on its non-address bits only: the last decoding is reused
+     * when they are the same; the rest of e is the address field */
+    bits = e & pt->leaf_nonaddr;
+    if (MMKIT__UNLIKELY(bits != pt->memo_dbits))
+        return mmkit__pagetable_unmap_one_decode(pt, va, e, leaf, ctx, g);
+    m.va = va;
+    m.size = m.page_size = MMKIT_PAGE_SIZE;
+    m.pa = (e ^ bits) * pt->pa_mul;
+    m.flags = pt->memo_dflags;
+    return mmkit__pagetable_unmap_one_end(va, (e & pt->g_mask) != 0, leaf, ctx, g, &m);
+}
+
+/* The one-page unmap whose neighbours are both empty: the whole table decides. (The helpers
+ * keep the entry's argument positions, so the tail calls move no register.) */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_far(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *t, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
+    uint64_t *slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+    const uint64_t e = *slot;
+    bool empty;
+    *slot = 0;
+    empty = mmkit__pagetable_table_empty(t);
+    *slot = e;
+    if (!empty) return mmkit__pagetable_unmap_one_done(pt, va, slot, leaf, ctx, g);
+    return mmkit__pagetable_unmap_slow(pt, va, MMKIT_PAGE_SIZE, leaf, ctx, g); /* unhooks t */
+}
+
+/* The one-page unmap in va's leaf table t (not NULL). */
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_unmap_one(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *t, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
+    const uint64_t idx = (va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u);
+    uint64_t *slot = t + idx;
+    if (!*slot) return MMKIT_OK; /* nothing mapped there */
+    if (MMKIT__LIKELY(mmkit__pagetable_neighbour_set(t, idx)))
+        return mmkit__pagetable_unmap_one_done(pt, va, slot, leaf, ctx, g);
+    return mmkit__pagetable_unmap_one_far(pt, va, t, leaf, ctx, g);
+}
+
+/* The one-page unmap when the cached leaf table is not va's: the walk (unrolled with
+ * direct_map, else phys_to_virt per level), which caches the table it finds. */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_walk(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len, mmkit_pagetable_leaf_fn leaf, void *ctx,
+    struct mmkit_tlb_gather *g) {
+    uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va);
+    if (MMKIT__UNLIKELY(t == NULL)) return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
+    return mmkit__pagetable_unmap_one(pt, va, t, leaf, ctx, g);
+}
+
 /* One 4 KiB page whose leaf table exists and stays non-empty (the common case of a reclaim or
  * a munmap of one page): one walk, one store, one gather record, one callback. A table that
- * would become empty, a huge leaf, shared tables, no direct_map or bad arguments take the full
- * path. */
+ * would become empty, a huge leaf, shared tables or bad arguments take the full path. The
+ * entry test: pt set, len one page, no shared table, and va + 2^(va_bits-1) rotated right by
+ * 12 below 2^(va_bits-12) - va canonical and 4 KiB aligned, false in a zeroed instance. The
+ * cached leaf table is never NULL while memo_va names it (the one-page map relies on it too). */
 MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                              mmkit_pagetable_leaf_fn leaf, void *ctx,
                                              struct mmkit_tlb_gather *g) {
-    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && pt->levels && !pt->shared_tables &&
-                      !(va & MMKIT_PAGE_MASK) && mmkit__pagetable_canonical(pt, va))) {
-        uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va), *slot, e;
-        if (MMKIT__LIKELY(t != NULL)) {
-            slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
-            e = *slot;
-            if (!e) return MMKIT_OK; /* nothing mapped there */
-            *slot = 0;
-            if (MMKIT__LIKELY(!mmkit__pagetable_table_empty(t))) {
-                pt->mapped_bytes -= MMKIT_PAGE_SIZE;
-                if (g)
-                    (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
-                                                 mmkit__pagetable_global(pt, e));
-                if (leaf) {
-                    /* a 4 KiB leaf's flags depend on its non-address bits only: the last
-                     * decoding is reused when they are the same */
-                    const uint64_t amask = pt->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR;
-                    mmkit_pagetable_mapping m;
-                    m.va = va;
-                    m.size = m.page_size = MMKIT_PAGE_SIZE;
-                    m.pa = (e & amask) << pt->next_shift;
-                    if (MMKIT__LIKELY((e & ~amask) == pt->memo_dbits)) {
-                        m.flags = pt->memo_dflags;
-                    } else {
-                        m.flags = 0;
-                        if (mmkit__pagetable_leaf_decode(pt, 0, e, &m.pa, &m.flags) == MMKIT_OK) {
-                            pt->memo_dbits = e & ~amask;
-                            pt->memo_dflags = m.flags;
-                        }
-                    }
-                    leaf(ctx, &m);
-                }
-                return MMKIT_OK;
-            }
-            *slot = e; /* the table would be empty: the full path unhooks it */
+    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && !pt->shared_tables)) {
+        const uint64_t x = va + pt->canon_add;
+        if (MMKIT__LIKELY(((x >> 12) | (x << 52)) < pt->canon_lim)) {
+            if (MMKIT__LIKELY((va >> 21) == pt->memo_va))
+                return mmkit__pagetable_unmap_one(pt, va, pt->memo_leaf, leaf, ctx, g);
+            return mmkit__pagetable_unmap_one_walk(pt, va, len, leaf, ctx, g);
         }
     }
     return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
@@ -3366,6 +3465,18 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     if (pt->levels != mmkit__pagetable_fmts[pt->format].levels || pt->max_leaf_level > top_leaf ||
         (pt->root & MMKIT_PAGE_MASK) || pt->root >= pt->pa_limit)
         return MMKIT_ECORRUPT;
+    /* the one-page paths' precomputed masks are the format's */
+    {
+        const mmkit__pagetable_fmt *f = &mmkit__pagetable_fmts[pt->format];
+        if (pt->riscv != (f->riscv != 0) || pt->va_bits != f->va_bits ||
+            pt->next_shift != (f->riscv ? 2u : 0u) ||
+            pt->g_mask != (f->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G) ||
+            pt->next_mask != (f->riscv ? MMKIT__PAGETABLE_RV_PPN : MMKIT__PAGETABLE_X86_ADDR) ||
+            pt->leaf_nonaddr != ~pt->next_mask || pt->pa_mul != (uint64_t)1 << pt->next_shift ||
+            pt->canon_add != (uint64_t)1 << (f->va_bits - 1u) ||
+            pt->canon_lim != (uint64_t)1 << (f->va_bits - 12u))
+            return MMKIT_ECORRUPT;
+    }
     tbl[top] = pt->root_table;
     if (!tbl[top]) return MMKIT_ECORRUPT;
     idx[top] = 0;
