@@ -2265,7 +2265,13 @@ MMKIT_API mmkit_status mmkit_kmalloc_destroy(mmkit_kmalloc *k, uint64_t *in_use)
 /* Why the inline free pushes through `last` (figures from bench_slab and bench/slab_callgrind.sh,
  * kept here rather than in the public half; bench/README.md has the current ones): pushing
  * through the class read from the tag cost 5-9 ns per tight alloc+free pair, the noted class
- * 1.9 ns, 30 instructions per pair with the loop (the cache front: 24). */
+ * 1.9 ns, 30 instructions per pair with the loop (the cache front: 24). Until every inline
+ * alloc ended in one pop, a path joining after it (sizes above 8 KiB, the miss) made gcc
+ * reload `last` and top[c] in an inlined free and store the slot again: 4.8-5.0 ns; since,
+ * 1.8-2.0 ns and 26 instructions (the cache front 1.2-1.3 ns, 22; 2026-12-07). Variants with
+ * fewer instructions measured slower here, 2.5-2.7 ns: no NULL test in the free (the pop
+ * promising a non-NULL object), or the class table read outside the size compare (hoisted
+ * out of the loop). */
 
 /* The inline calls keep a class's magazine as top[i]; the out-of-line ones as cls[i].count. */
 static void mmkit__kmalloc_front_in(mmkit_kmalloc_cpu *f, unsigned i) {
