@@ -1663,6 +1663,51 @@ static void test_mapped_once(void **state) {
     for_all(body_mapped_once);
 }
 
+/* munmap / discard across shared tables with both ends inside one: the two edge tables are
+ * copied before any table wholly inside is let go of, so ENOMEM at the second copy leaves
+ * every mapping as it was (only the first edge table may stay the space's own copy) */
+static void body_remove_enomem_edges(env *e) {
+    proc par, ch;
+    uint64_t i;
+    int k, op;
+    mmkit_status st;
+    if (e->mode != MMKIT_COW_FORK_SHARE_TABLES) return;
+    proc_new(e, &par);
+    add_region(&par, HEAP, MiB(8), RW, MMKIT_COW_PRIVATE);
+    for (i = 0; i < 8; i++) wr(e, &par, HEAP + i * MiB(1), (unsigned char)(i + 1));
+    do_fork(e, &ch, &par);
+    for (op = 0; op < 2; op++) {
+        st = MMKIT_ENOMEM;
+        for (k = 0; st != MMKIT_OK; k++) {
+            e->pages->fail_after = k;
+            st = op ? mmkit_cow_discard(&ch.s, HEAP + MiB(1), MiB(6), NULL)
+                    : mmkit_cow_region_remove(&ch.s, HEAP + MiB(1), MiB(6), NULL);
+            e->pages->fail_after = -1;
+            CHECK(e);
+            if (st == MMKIT_OK) break;
+            assert_int_equal(st, MMKIT_ENOMEM);
+            for (i = 0; i < 8; i++) /* every page still the child's, none detached */
+                assert_int_equal(rd(e, &ch, HEAP + i * MiB(1)), i + 1);
+            assert_true(k < 4);
+        }
+        assert_true(k >= 1); /* the failure was injected */
+        assert_int_equal(rd(e, &ch, HEAP), 1);
+        assert_int_equal(rd(e, &ch, HEAP + MiB(7)), 8);
+        for (i = 0; i < 8; i++) assert_int_equal(rd(e, &par, HEAP + i * MiB(1)), i + 1);
+        if (!op) {
+            add_region(&ch, HEAP + MiB(1), MiB(6), RW, MMKIT_COW_PRIVATE);
+            proc_exit(e, &ch);
+            do_fork(e, &ch, &par);
+        }
+    }
+    proc_exit(e, &ch);
+    proc_exit(e, &par);
+}
+static void test_remove_enomem_edges(void **state) {
+    (void)state;
+    for_all(body_remove_enomem_edges);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demand_zero),
@@ -1688,6 +1733,7 @@ int main(void) {
         cmocka_unit_test(test_one_run_map),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_mapped_once),
+        cmocka_unit_test(test_remove_enomem_edges),
     };
     modes[nmodes++] = MMKIT_COW_FORK_COPY;
 #if MMKIT_COW_HAVE_SHARE_TABLES

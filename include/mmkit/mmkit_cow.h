@@ -183,7 +183,9 @@
  *   - is copied or taken over first, then the tail is unmapped (references dropped, frames
  *   freed at their last reference or pin). That copy is the only allocation, made before
  *   anything changes, so ENOMEM leaves everything as it was; a new end on a 2 MiB boundary
- *   needs no copy at all.
+ *   needs no copy at all. region_remove and discard follow the same order: the (at most two)
+ *   shared tables partly in the range are copied before any table wholly inside it is let go
+ *   of (letting go unmaps), so their ENOMEM leaves every mapping as it was too.
  *
  * LIMITS
  *   4 KiB pages in regions (huge leaves are never created there, so nothing is split). A frame
@@ -1919,22 +1921,33 @@ static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_re
 }
 
 /* No shared table left in [va, end) of s's regions (drop: the range is about to be unmapped;
- * tables wholly inside it are let go of instead of copied). On ENOMEM the tables handled so
- * far stay unshared: the mappings are the same, only their tables changed. */
+ * tables wholly inside it are let go of instead of copied). With drop, the tables partly in
+ * the range (at most the two at its ends) are copied in a first pass, before any table is let
+ * go of: only a copy can fail, and letting go unmaps, so on ENOMEM every mapping is as it was
+ * (the tables copied so far stay the space's own copies: the same mappings, other tables). */
 static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va, mmkit_vaddr end,
                                              bool drop, struct mmkit_tlb_gather *g) {
     size_t i;
+    int pass;
     if (!s->tables) return MMKIT_OK;
-    for (i = mmkit__cow_lower(s, va); i < s->count && s->regions[i].start < end && s->tables; i++) { /* bound: count */
-        const mmkit_cow_region *r = &s->regions[i];
-        mmkit_vaddr a = r->start > va ? r->start : va;
-        mmkit_vaddr b = mmkit__cow_end(r) < end ? mmkit__cow_end(r) : end;
-        mmkit_vaddr t;
-        for (t = a & ~(MMKIT__COW_2M - 1u); t < b && s->tables; t += MMKIT__COW_2M) { /* bound: len / 2 MiB */
-            bool whole = drop && t >= va && end - t >= MMKIT__COW_2M;
-            mmkit_status st = mmkit__cow_unshare_at(s, r, t > a ? t : a, whole, NULL, g);
-            if (st != MMKIT_OK) return st;
-            if (t + MMKIT__COW_2M < t) break; /* the top of the address space */
+    for (pass = drop ? 0 : 1; pass < 2; pass++) { /* bound: 2 passes */
+        for (i = mmkit__cow_lower(s, va); i < s->count && s->regions[i].start < end && s->tables; i++) { /* bound: count */
+            const mmkit_cow_region *r = &s->regions[i];
+            mmkit_vaddr a = r->start > va ? r->start : va;
+            mmkit_vaddr b = mmkit__cow_end(r) < end ? mmkit__cow_end(r) : end;
+            mmkit_vaddr t;
+            for (t = a & ~(MMKIT__COW_2M - 1u); t < b && s->tables; t += MMKIT__COW_2M) { /* bound: len / 2 MiB */
+                bool whole = drop && t >= va && end - t >= MMKIT__COW_2M;
+                if (pass == 0 && whole) { /* first pass: the partial tables only */
+                    if (t + MMKIT__COW_2M < t) break;
+                    continue;
+                }
+                {
+                    mmkit_status st = mmkit__cow_unshare_at(s, r, t > a ? t : a, whole, NULL, g);
+                    if (st != MMKIT_OK) return st;
+                }
+                if (t + MMKIT__COW_2M < t) break; /* the top of the address space */
+            }
         }
     }
     return MMKIT_OK;
