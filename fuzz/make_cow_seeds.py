@@ -49,7 +49,7 @@ def length_b4(n):
     """b4 (and the variant bit) for a length of n pages: 1 + b4 % 16, or 8 * b4 + 1."""
     if n <= 16:
         return n - 1, False
-    assert (n - 1) % 8 == 0 and (n - 1) // 8 < 256, n
+    assert (n - 1) % 8 == 0 and (n - 1) // 8 < 128, n  # b4 bit 7 + variant: whole leaf tables
     return (n - 1) // 8, True
 
 
@@ -230,6 +230,15 @@ for fmt, fname in ((0, "x86"), (3, "sv48")):
             once(1, 0), once(0, 0), w(1, 0), once(1, 0), once(0, 0),
             exit_(1), once(0, 0), once(0, 600), w(0, 1300),
         ])
+
+# munmap / MADV_DONTNEED across shared tables with both ends inside one: ENOMEM at the second
+# edge table's copy must not have let go of the tables in between
+for fmt, fname in ((0, "x86"), (3, "sv48")):
+    SEEDS["share-remove-edges-enomem-%s" % fname] = header(fmt=fmt) + b"".join([
+        add(0, 0, 1536, RW), w(0, 50), w(0, 600), w(0, 1100), w(0, 1400),
+        fork(0, 1, SHARE), remove(1, 100, 1017, inject=True, b5=1), rd(1, 600), rd(1, 1100),
+        fork(0, 2, SHARE), discard(2, 100, 1017, inject=True, b5=1), rd(2, 600), rd(2, 1400),
+    ])
 
 SEEDS["fill-callback"] = header(seed=3, lock=True) + b"".join([
     add(0, 200, 16, RW, fill=1), add(0, 300, 16, RW, shared=True, fill=2),
