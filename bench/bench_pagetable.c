@@ -260,6 +260,29 @@ BENCH_NOINLINE static void run_mmkit_unmap_one(mmkit_pagetable *pt, mmkit_tlb_ga
     }
     if (mmkit_tlb_gather_flush(g) != MMKIT_OK) bench_die("flush");
 }
+/* unmap 1 page where the table's low half is empty: ONE_TABLES tables holding pages 256-511,
+ * pages 256-510 unmapped one call each in ascending order (511 keeps each table). Whether the
+ * table stays non-empty must not cost a scan of the empty half. */
+#define SPARSE_CALLS (ONE_TABLES * 255u)
+BENCH_NOINLINE static void run_mmkit_unmap_sparse(mmkit_pagetable *pt, mmkit_tlb_gather *g) {
+    unsigned k, j;
+    for (k = 0; k < ONE_TABLES; k++) {
+        mmkit_vaddr va = VA0 + (uint64_t)k * ((uint64_t)2 << 20);
+        for (j = 256; j < 511u; j++)
+            if (mmkit_pagetable_unmap(pt, va + j * PG, PG, leaf_cb, NULL, g) != MMKIT_OK)
+                bench_die("unmap one page (sparse)");
+    }
+    if (mmkit_tlb_gather_flush(g) != MMKIT_OK) bench_die("flush");
+}
+static void sparse_setup(mmkit_pagetable *pt) {
+    unsigned t;
+    for (t = 0; t < ONE_TABLES; t++) {
+        mmkit_vaddr va = VA0 + (uint64_t)t * ((uint64_t)2 << 20);
+        if (mmkit_pagetable_unmap(pt, va, (uint64_t)2 << 20, NULL, NULL, NULL) != MMKIT_OK ||
+            mmkit_pagetable_map(pt, va + 256u * PG, PA0, 256u * PG, MMKIT_PTE_RW, NULL) != MMKIT_OK)
+            bench_die("sparse setup");
+    }
+}
 static void one_page_setup(mmkit_pagetable *pt) {
     unsigned t;
     for (t = 0; t < ONE_TABLES; t++)
@@ -296,7 +319,7 @@ int main(int argc, char **argv) {
     size_t ntr = 4u << 20;
     uint64_t seed = 42, rng, *vas, sum1, sum2, t0;
     double *m_map, *m_unmap, *t_map, *t_unmap, *h2_map, *h2_unmap, *h1_map, *h1_unmap, *m_tr,
-        *t_tr, *m_one, *c_ad, *c_cas, *c_plain, *s_x86, *s_rv, *t_one, *m_uone, *t_uone;
+        *t_tr, *m_one, *c_ad, *c_cas, *c_plain, *s_x86, *s_rv, *t_one, *m_uone, *t_uone, *m_usparse;
     result a, b;
     mmkit_tlb_gather g;
     mmkit_tlb_gather_desc gd;
@@ -324,14 +347,14 @@ int main(int argc, char **argv) {
     prov.phys_to_virt = argc > 1000 ? NULL : a_p2v;
     arena = (unsigned char *)bench_xmalloc((size_t)ARENA_PAGES * PG);
     vas = (uint64_t *)bench_xmalloc(ntr * sizeof *vas);
-    m_map = (double *)bench_xmalloc(19u * (reps + 1u) * sizeof(double));
+    m_map = (double *)bench_xmalloc(20u * (reps + 1u) * sizeof(double));
     m_unmap = m_map + reps + 1; t_map = m_unmap + reps + 1; t_unmap = t_map + reps + 1;
     h2_map = t_unmap + reps + 1; h2_unmap = h2_map + reps + 1; h1_map = h2_unmap + reps + 1;
     h1_unmap = h1_map + reps + 1; m_tr = h1_unmap + reps + 1; t_tr = m_tr + reps + 1;
     m_one = t_tr + reps + 1;
     c_ad = m_one + reps + 1; c_cas = c_ad + reps + 1; c_plain = c_cas + reps + 1;
     s_x86 = c_plain + reps + 1; s_rv = s_x86 + reps + 1; t_one = s_rv + reps + 1;
-    m_uone = t_one + reps + 1; t_uone = m_uone + reps + 1;
+    m_uone = t_one + reps + 1; t_uone = m_uone + reps + 1; m_usparse = t_uone + reps + 1;
     memset(arena, 0, (size_t)ARENA_PAGES * PG); /* fault the arena in */
     rng = bench_rng_seed(seed, 0);
     for (i = 0; i < ntr; i++) vas[i] = VA0 + (bench_rng_next(&rng) & (GIB - 1u));
@@ -362,6 +385,12 @@ int main(int argc, char **argv) {
         if (leaf_sum != (uint64_t)ONE_CALLS * PG || pt.mapped_bytes != (uint64_t)ONE_TABLES * PG ||
             mmkit_pagetable_check(&pt) != MMKIT_OK)
             bench_die("unmap one page: wrong result");
+        sparse_setup(&pt);
+        leaf_sum = 0;
+        t0 = bench_now_ns(); run_mmkit_unmap_sparse(&pt, &g); m_usparse[k] = since(t0) / (double)SPARSE_CALLS;
+        if (leaf_sum != (uint64_t)SPARSE_CALLS * PG || pt.mapped_bytes != (uint64_t)ONE_TABLES * PG ||
+            mmkit_pagetable_check(&pt) != MMKIT_OK)
+            bench_die("unmap one page (sparse): wrong result");
         (void)mmkit_pagetable_destroy(&pt, NULL, NULL);
         if (nstack != ARENA_PAGES) bench_die("mmkit leaked tables");
         /* textbook */
@@ -432,6 +461,8 @@ int main(int argc, char **argv) {
     row_pair("map one 4 KiB page (ns/call)", a, b);
     a = summarize(m_uone, reps); b = summarize(t_uone, reps);
     row_pair("unmap one 4 KiB page (ns/call)", a, b);
+    a = summarize(m_usparse, reps);
+    row_one("unmap one, low half empty (ns/call)", a, 2);
     a = summarize(c_ad, reps);
     row_one("copy 1 GiB 4K, A/D set (ns/page)", a, 2);
     a = summarize(c_cas, reps);
