@@ -73,6 +73,7 @@ static void core_frame_map(void **state) {
     uint64_t idx = 12345;
     mmkit_pfn pfn;
     (void)state;
+    memset(&s, 0, sizeof s), memset(&run, 0, sizeof run);
     memset(&d, 0, sizeof d);
     d.ram = ram, d.ram_count = 4;
     OK(mmkit_frame_map_mem_size(&d, &bytes));
@@ -180,6 +181,7 @@ static void core_frame_map_bad(void **state) {
 /* ---- buddy --------------------------------------------------------------------------------- */
 static mmkit_buddy_stats bstats(const mmkit_buddy *b) {
     mmkit_buddy_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_buddy_stats_get(b, &s));
     return s;
 }
@@ -243,7 +245,7 @@ static void buddy_usage_and_stats(void **state) {
     assert_true(s.free_frames == s.total_frames);
     OK(mmkit_buddy_check(b));
     {
-        mmkit_range r;
+        mmkit_range r = {0, 0};
         OK(mmkit_buddy_region_get(b, 0, &r));
         assert_true(r.base == 0 && r.size == 0x9f000);
         OK(mmkit_buddy_region_get(b, 1, &r));
@@ -646,7 +648,7 @@ static void buddy_hot_add(void **state) {
     mmkit_buddy_stats s, before;
     size_t need;
     void *mem;
-    mmkit_paddr pa;
+    mmkit_paddr pa = 0;
     (void)state;
     arena_new(32 * MiB);
     memset(&d, 0, sizeof d);

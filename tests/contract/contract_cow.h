@@ -76,6 +76,7 @@ static void cow_env_end(cow_env *e) {
 }
 static mmkit_cow_stats cstats(const mmkit_cow *c) {
     mmkit_cow_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_cow_stats_get(c, &s));
     return s;
 }
@@ -150,7 +151,7 @@ static void cow_regions_refusals(void **state) {
         ST(MMKIT_EEXIST, mmkit_cow_region_add(s, &r));
         /* sorted */
         for (k = 0; k < 4; k++) {
-            mmkit_cow_region a, b;
+            mmkit_cow_region a = region(0, 0, 0), b = region(0, 0, 0);
             OK(mmkit_cow_region_get(s, k, &a));
             if (k + 1 < 4) {
                 OK(mmkit_cow_region_get(s, k + 1, &b));

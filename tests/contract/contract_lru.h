@@ -38,6 +38,7 @@ static void lru_end(lru_box *b) {
 }
 static mmkit_lru_stats lstats(const mmkit_lru *l) {
     mmkit_lru_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_lru_stats_get(l, &s));
     return s;
 }
@@ -45,7 +46,7 @@ static mmkit_lru_stats lstats(const mmkit_lru *l) {
 static void lru_mem_size_desc(void **state) {
     unsigned i;
     mmkit_lru_desc d;
-    size_t bytes;
+    size_t bytes = 0;
     mmkit_lru l;
     static uint32_t mem[4096];
     (void)state;

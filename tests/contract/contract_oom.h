@@ -16,6 +16,7 @@ static oom_env *oom_cur;
 
 static uint64_t oom_free_hook(void *ctx) {
     mmkit_buddy_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_buddy_stats_get((const mmkit_buddy *)ctx, &s));
     return s.free_frames;
 }
@@ -64,6 +65,7 @@ static void oom_env_end(oom_env *e) {
 }
 static mmkit_oom_stats ostats(const mmkit_oom *o) {
     mmkit_oom_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_oom_stats_get(o, &s));
     return s;
 }
@@ -599,6 +601,7 @@ static void oom_adapters(void **state) {
     OK(mmkit_slab_init(&c, &cd));
     for (i = 0; i < 64; i++) OK(mmkit_slab_alloc(&c, 0, &obj[i]));
     for (i = 0; i < 64; i++) OK(mmkit_slab_free(&c, obj[i]));
+    memset(&sd, 0, sizeof sd);
     ST(MMKIT_EINVAL, mmkit_oom_slab_shrinker(NULL, 1, &sd));
     ST(MMKIT_EINVAL, mmkit_oom_slab_shrinker(&c, 1, NULL));
     OK(mmkit_oom_slab_shrinker(&c, MMKIT_OOM_PRIO_CACHE, &sd));

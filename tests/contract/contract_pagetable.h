@@ -34,6 +34,7 @@ static void pt_env_end(pt_env *e) {
 }
 static mmkit_pagetable_stats ptstats(const mmkit_pagetable *pt) {
     mmkit_pagetable_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_pagetable_stats_get(pt, &s));
     return s;
 }

@@ -23,6 +23,7 @@ static void slab_env_end(slab_env *e) {
 }
 static mmkit_slab_stats sstats(const mmkit_slab_cache *c) {
     mmkit_slab_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_slab_stats_get(c, &s));
     return s;
 }
@@ -319,6 +320,7 @@ static void slab_provider_failure(void **state) {
 
 static mmkit_kmalloc_stats kstats(const mmkit_kmalloc *k) {
     mmkit_kmalloc_stats s;
+    memset(&s, 0, sizeof s);
     OK(mmkit_kmalloc_stats_get(k, &s));
     return s;
 }
