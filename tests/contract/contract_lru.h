@@ -402,7 +402,7 @@ static void lru_age_every_policy(void **state) {
     }
 }
 
-/* README.md's lru example (its request sequence, default policy, target 4), checked against
+/* README.md's lru example before e34175e (its request sequence, target 4), checked against
  * what mmkit_lru.h's DESIGN says S3-FIFO does: S target 1, an item leaves S for M only with
  * freq > 1, so 1 (hit once while in S) goes to the ghost at request 5 and comes back into M:
  * 2 hits, victims 1 (dirty), 2, 3, 4. The README promises 3 hits: CONTRACT_FINDING_1. */
@@ -526,10 +526,34 @@ static void lru_tiny_pinned_every_policy(void **state) {
             }
 }
 
+/* README.md's lru example as fixed (e34175e and after): 11 requests, id 2 written, 4 hits */
+static void lru_readme_example_now(void **state) {
+    static const uint32_t req[] = {1, 2, 3, 1, 1, 4, 5, 1, 6, 7, 1};
+    mmkit_lru lru;
+    mmkit_lru_desc d;
+    mmkit_lru_access_result r;
+    size_t bytes = 0, i, hits = 0;
+    static uint32_t mem[512];
+    (void)state;
+    memset(&d, 0, sizeof d);
+    d.capacity = 100, d.target = 4;
+    OK(mmkit_lru_mem_size(&d, &bytes));
+    assert_true(bytes <= sizeof mem);
+    d.mem = mem, d.mem_size = sizeof mem;
+    OK(mmkit_lru_init(&lru, &d));
+    for (i = 0; i < sizeof req / sizeof req[0]; i++) {
+        OK(mmkit_lru_access(&lru, req[i], i == 1 ? MMKIT_LRU_DIRTY : 0u, &r));
+        hits += r.hit;
+        if (r.evicted && r.victim.index == 2) assert_true(r.victim.dirty);
+    }
+    assert_int_equal(4, hits);
+    OK(mmkit_lru_check(&lru));
+}
+
 #undef CONTRACT_LRU_TESTS
 #define CONTRACT_LRU_TESTS                                                                      \
     cmocka_unit_test(lru_mem_size_desc), cmocka_unit_test(lru_refusals_every_policy),           \
         cmocka_unit_test(lru_policy_orders), cmocka_unit_test(lru_can_evict_every_policy),      \
         cmocka_unit_test(lru_model_every_policy), cmocka_unit_test(lru_zeroed_destroyed),       \
         cmocka_unit_test(lru_age_every_policy), cmocka_unit_test(lru_readme_example),            \
-        cmocka_unit_test(lru_tiny_pinned_every_policy),
+        cmocka_unit_test(lru_tiny_pinned_every_policy), cmocka_unit_test(lru_readme_example_now),
