@@ -19,7 +19,8 @@
 #                   are emitted too, so a helper needing libgcc (__udivdi3, __popcountdi2, ...)
 #                   fails even before an implementation calls it
 #
-# Every compile uses -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -O2.
+# Every compile uses -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -O2 (the
+# implementation also at -Os and -O3).
 # A configuration is SKIPPED only when its compiler is missing. The last line of output is
 # "N passed, M failed". Exit status: 0 all passed, 1 something failed, 77 everything skipped.
 #
@@ -162,6 +163,11 @@ group_headers() { # group_headers COMPILER EXT "STD..."
             compile_header "$cc" "$ext" "$last_std" "$hdr" impl -DMMKIT_DEBUG=1
         check "$cc -std=$last_std $hdr +IMPLEMENTATION -DNDEBUG" \
             compile_header "$cc" "$ext" "$last_std" "$hdr" impl -DNDEBUG
+        # firmware builds at -Os, release builds at -O3: other optimisers, other warnings
+        for opt in -Os -O3; do
+            check "$cc -std=$last_std $hdr +IMPLEMENTATION $opt" \
+                compile_header "$cc" "$ext" "$last_std" "$hdr" impl "$opt"
+        done
     done
 }
 

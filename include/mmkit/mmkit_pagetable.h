@@ -1534,7 +1534,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_translate_full(co
         st = mmkit__pagetable_leaf_decode(pt, level, e, &base, flags);
         if (st != MMKIT_OK) return st;
         if (pt->shared_tables && !pt->riscv && level == 0) { /* what the MMU allows */
-            unsigned at;
+            unsigned at = 0;
             const uint64_t *s1 = mmkit__pagetable_slot(pt, va, 1, &at);
             if (s1 && at == 1u && !(*s1 & MMKIT__PAGETABLE_X86_RW)) *flags &= ~MMKIT_PTE_WRITE;
         }
@@ -2737,7 +2737,7 @@ static bool mmkit__pagetable_found_fn(void *ctx, const mmkit_pagetable_mapping *
 
 /* A huge leaf of pt contains the boundary x strictly inside (x canonical). */
 static bool mmkit__pagetable_straddles(const mmkit_pagetable *pt, mmkit_vaddr x) {
-    unsigned level;
+    unsigned level = 0;
     uint64_t *slot, e;
     if (!mmkit__pagetable_canonical(pt, x)) return false;
     slot = mmkit__pagetable_slot(pt, x, 0, &level);
@@ -2868,7 +2868,7 @@ MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetab
 
 /* The level-1 slot on va's path when it names a shared leaf table, else NULL. */
 static uint64_t *mmkit__pagetable_shared_slot(const mmkit_pagetable *pt, mmkit_vaddr va) {
-    unsigned at;
+    unsigned at = 0;
     uint64_t *slot;
     if (!pt->shared_tables) return NULL;
     slot = mmkit__pagetable_slot(pt, va, 1, &at);
