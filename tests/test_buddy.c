@@ -1758,6 +1758,94 @@ static void test_refusals_are_logged(void **state) {
     unmake(&in);
 }
 
+/* ---- the header's contract text ----------------------------------------------------------- */
+
+/* The public header's text with every comment decoration (" * " line starts) and run of white
+ * space collapsed to one space, read next to this source file; NULL when it cannot be read
+ * (then the text checks skip). Lets a test pin what the documentation promises. */
+static char *header_text(void) {
+    static const char rel[] = "/../include/mmkit/mmkit_buddy.h";
+    char path[4096];
+    const char *f = __FILE__, *slash = strrchr(f, '/');
+    size_t dir = slash ? (size_t)(slash - f) : 0, n = 0, cap = 1u << 16;
+    FILE *fp;
+    char *out;
+    int c, sp = 1;
+    if (!slash || dir + sizeof rel > sizeof path) return NULL;
+    memcpy(path, f, dir);
+    memcpy(path + dir, rel, sizeof rel);
+    if (!(fp = fopen(path, "r"))) return NULL;
+    out = (char *)malloc(cap);
+    while (out && (c = fgetc(fp)) != EOF) {
+        if (c == '\n') { /* drop the next line's leading " * " */
+            int d;
+            while ((d = fgetc(fp)) == ' ' || d == '\t') {}
+            if (d == '*') { if ((d = fgetc(fp)) == '/') d = ' '; }
+            if (d != EOF) ungetc(d, fp);
+            c = ' ';
+        }
+        if (c == ' ' || c == '\t') { if (sp) continue; sp = 1; c = ' '; }
+        else sp = 0;
+        if (n + 2 > cap) {
+            char *g = (char *)realloc(out, cap *= 2);
+            if (!g) { free(out); out = NULL; break; }
+            out = g;
+        }
+        out[n++] = (char)c;
+    }
+    fclose(fp);
+    if (out) out[n] = 0;
+    return out;
+}
+
+/* Skips the test when the header is not next to the sources (an installed copy, say). */
+#define HEADER_SAYS(text, phrase) \
+    do { \
+        if (!(text)) skip(); \
+        if (!strstr((text), (phrase))) fail_msg("mmkit_buddy.h does not say: %s", (phrase)); \
+    } while (0)
+
+/* Contract finding a): stats_get on a NULL or zeroed instance. The header used to say "*s
+ * zeroed" while largest_free_order reads -1; now it says what the code does: an empty
+ * instance, every field 0, largest_free_order -1. */
+static void test_stats_of_invalid_instance(void **state) {
+    mmkit_buddy zb;
+    mmkit_buddy_stats s, z;
+    char *text;
+    int pass;
+    (void)state;
+    memset(&zb, 0, sizeof zb);
+    memset(&z, 0, sizeof z);
+    z.largest_free_order = -1;
+    for (pass = 0; pass < 2; pass++) {
+        memset(&s, 0x5a, sizeof s);
+        assert_int_equal(mmkit_buddy_stats_get(pass ? &zb : NULL, &s), MMKIT_EINVAL);
+        assert_memory_equal(&s, &z, sizeof s);
+    }
+    assert_int_equal(mmkit_buddy_stats_get(&zb, NULL), MMKIT_EINVAL);
+    text = header_text();
+    HEADER_SAYS(text, "A NULL or zeroed instance -> EINVAL, and *s then reads as an instance "
+                      "that manages nothing: every field 0 except largest_free_order, which is -1");
+    assert_null(strstr(text, "(and *s zeroed)"));
+    free(text);
+}
+
+/* Contract finding b): the debug build's alloc returns ECORRUPT for a block whose poison was
+ * overwritten; the BAD INPUT section now lists it, with what it leaves behind. */
+static void test_header_lists_debug_ecorrupt(void **state) {
+    char *text = header_text();
+    (void)state;
+    HEADER_SAYS(text, "BAD INPUT");
+    HEADER_SAYS(text, "MMKIT_DEBUG=1 only (free blocks are poisoned with MMKIT_BUDDY_POISON when "
+                      "phys_to_virt is set): an alloc or alloc_window whose chosen block has had its "
+                      "poison overwritten (a write after free) -> ECORRUPT.");
+    HEADER_SAYS(text, "Without MMKIT_DEBUG no allocation returns ECORRUPT.");
+    /* ... and inside BAD INPUT, before the next section */
+    assert_true(strstr(text, "-> ECORRUPT. That block is quarantined") < strstr(text, "COMPLEXITY (O ="));
+    assert_true(strstr(text, "BAD INPUT (returns") < strstr(text, "-> ECORRUPT. That block is quarantined"));
+    free(text);
+}
+
 /* ---- MMKIT_DEBUG poisoning --------------------------------------------------------------- */
 
 #if MMKIT_DEBUG
@@ -1785,6 +1873,37 @@ static void test_debug_poison(void **state) {
     CHECK_OK(&in.b);
     assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &pb), MMKIT_OK);
     assert_true(pb != pa);
+    /* what BAD INPUT promises for the calls built on alloc (contract finding b) */
+    {
+        mmkit_paddr blk[4], keep = 0x77;
+        mmkit_buddy_stats s0;
+        unsigned i;
+        /* alloc_window: ECORRUPT, *pa not written, quarantined, check OK, a retry succeeds */
+        assert_int_equal(mmkit_buddy_alloc_window(&in.b, 1, 1, MiB(1), MiB(2), 0, &pa), MMKIT_OK);
+        assert_int_equal(mmkit_buddy_free(&in.b, pa, 1), MMKIT_OK);
+        arena[pa + PG + 5] = 0;
+        s0 = stats(&in.b);
+        assert_int_equal(mmkit_buddy_alloc_window(&in.b, 1, 1, MiB(1), MiB(2), 0, &keep),
+                         MMKIT_ECORRUPT);
+        assert_int_equal(keep, 0x77);
+        s = stats(&in.b);
+        assert_int_equal(s.quarantined_frames, s0.quarantined_frames + 2);
+        assert_int_equal(s.free_frames, s0.free_frames - 2);
+        CHECK_OK(&in.b);
+        assert_int_equal(mmkit_buddy_alloc_window(&in.b, 1, 1, MiB(1), MiB(2), 0, &pb), MMKIT_OK);
+        assert_true(pb != pa);
+        assert_int_equal(mmkit_buddy_free(&in.b, pb, 1), MMKIT_OK);
+        /* alloc_bulk: all or nothing - the frames taken before the poisoned one go back */
+        for (i = 0; i < 4; i++) assert_int_equal(mmkit_buddy_alloc(&in.b, 0, 0, &blk[i]), MMKIT_OK);
+        for (i = 4; i-- > 0;) assert_int_equal(mmkit_buddy_free(&in.b, blk[i], 0), MMKIT_OK);
+        arena[blk[2] + 9] = 0; /* the third frame bulk will take (the frames come back LIFO) */
+        s0 = stats(&in.b);
+        assert_int_equal(mmkit_buddy_alloc_bulk(&in.b, 0, 4, blk), MMKIT_ECORRUPT);
+        s = stats(&in.b);
+        assert_int_equal(s.quarantined_frames, s0.quarantined_frames + 1);
+        assert_int_equal(s.free_frames, s0.free_frames - 1);
+        CHECK_OK(&in.b);
+    }
     /* exact allocations keep the tail poisoned */
     assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 3, MMKIT_ALLOC_ZERO, &pa), MMKIT_OK);
     CHECK_OK(&in.b);
@@ -1830,6 +1949,8 @@ int main(void) {
         cmocka_unit_test(test_hot_add_returns_carved_metadata),
         cmocka_unit_test(test_null_and_zeroed),
         cmocka_unit_test(test_refusals_are_logged),
+        cmocka_unit_test(test_stats_of_invalid_instance),
+        cmocka_unit_test(test_header_lists_debug_ecorrupt),
 #if MMKIT_DEBUG
         cmocka_unit_test(test_debug_poison),
 #endif

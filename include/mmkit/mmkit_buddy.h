@@ -184,6 +184,15 @@
  *   allocation of exactly that order (wrong order, middle of a block or a reservation) -> EINVAL.
  *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags, order
  *   > max_order, MMKIT_ALLOC_ZERO without phys_to_virt -> EINVAL.
+ *   MMKIT_DEBUG=1 only (free blocks are poisoned with MMKIT_BUDDY_POISON when phys_to_virt is
+ *   set): an alloc or alloc_window whose chosen block has had its poison overwritten (a write
+ *   after free) -> ECORRUPT. That block is quarantined: it stays allocated, is counted in
+ *   stats.quarantined_frames and is never handed out; *pa is not written, check() stays OK and
+ *   a retry takes another block. The calls built on alloc pass it on: alloc_exact (its whole
+ *   power-of-two block is quarantined), alloc_bulk (the frames it had taken go back: all or
+ *   nothing), the front's refill (it keeps the frames it got; ECORRUPT only when it got none),
+ *   the providers. Without MMKIT_DEBUG no allocation returns ECORRUPT.
+ *   stats_get: NULL s, NULL or zeroed instance -> EINVAL (*s as an empty instance, see there).
  *   cpu_init: NULL desc, a NULL or zeroed desc.buddy, batch > high or high >
  *   MMKIT_BUDDY_CPU_FRAMES, lock hooks with only one of acquire/release -> EINVAL, *c zeroed.
  *   Front errors: the front's hit path validates alignment only (that is what makes it O(1)
@@ -357,7 +366,9 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_bulk(mmkit_buddy *b, uint32_t flags, si
 
 /* ---- queries -------------------------------------------------------------------------------- */
 
-/* Statistics snapshot. O(orders). EINVAL (and *s zeroed) for a NULL or zeroed instance. */
+/* Statistics snapshot. O(orders). A NULL s -> EINVAL. A NULL or zeroed instance -> EINVAL, and
+ * *s then reads as an instance that manages nothing: every field 0 except largest_free_order,
+ * which is -1 ("nothing is free", as for any instance without a free block). */
 MMKIT_API mmkit_status mmkit_buddy_stats_get(const mmkit_buddy *b, mmkit_buddy_stats *s);
 
 /* RAM range i (0 <= i < stats.regions), sorted by address. MMKIT_ENOENT past the end. */
