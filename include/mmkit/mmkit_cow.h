@@ -180,12 +180,14 @@
  *   on first touch). Shrinking is region_remove of the tail without the region bookkeeping:
  *   shared tables wholly in the tail are let go of (or taken over), the table holding the new
  *   end - the only one partly kept, since a shared table always lies wholly inside one region
- *   - is copied or taken over first, then the tail is unmapped (references dropped, frames
- *   freed at their last reference or pin). That copy is the only allocation, made before
- *   anything changes, so ENOMEM leaves everything as it was; a new end on a 2 MiB boundary
- *   needs no copy at all. region_remove and discard follow the same order: the (at most two)
- *   shared tables partly in the range are copied before any table wholly inside it is let go
- *   of (letting go unmaps), so their ENOMEM leaves every mapping as it was too.
+ *   - is copied first when other spaces still use it, then the tail is unmapped (references
+ *   dropped, frames freed at their last reference or pin). That copy is the only allocation,
+ *   made before anything changes, so ENOMEM leaves everything as it was; a new end on a 2 MiB
+ *   boundary needs no copy at all. Every operation that unshares follows the same order
+ *   (region_remove, discard, protect, resize, fork, and a fault or pin inside a shared table,
+ *   which also takes the frame it will need before): the copies, which can fail, before any
+ *   table is taken over (on x86 that gives the table's pages their W back) or let go of
+ *   (that unmaps), so ENOMEM leaves every mapping and its effective permissions as they were.
  *
  * LIMITS
  *   4 KiB pages in regions (huge leaves are never created there, so nothing is split). A frame
@@ -454,14 +456,14 @@ MMKIT_API mmkit_status mmkit_cow_region_get(const mmkit_cow_space *s, size_t k,
  * Regions are split at the edges (ENOSPC, nothing changed, without free slots). Leaves of a
  * private region that gains or keeps WRITE become read-only + COW-marked (the next write
  * reuses or copies as a fault decides); without WRITE read-only; shared regions get prot.
- * Errors: EALIGN, EINVAL (len 0, bad prot), ENOENT, ENOSPC, ENOMEM (shared leaf table).
- * O(pages + n). */
+ * Errors: EALIGN, EINVAL (len 0, bad prot), ENOENT, ENOSPC, ENOMEM (a shared leaf table
+ * could not be copied; nothing changed). O(pages + n). */
 MMKIT_API mmkit_status mmkit_cow_protect(mmkit_cow_space *s, mmkit_vaddr va, uint64_t len,
                                          uint32_t prot, struct mmkit_tlb_gather *g);
 /* MADV_DONTNEED: unmap the pages of [va, va + len) and drop their references but keep the
  * regions (the next touch faults in zero or the fill callback's data: what reclaim does after
  * saving a page). Parts outside every region are ignored. Errors: EALIGN, EINVAL, ENOMEM
- * (shared leaf table). O(pages). */
+ * (a shared leaf table could not be copied; nothing changed). O(pages). */
 MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uint64_t len,
                                          struct mmkit_tlb_gather *g);
 
@@ -471,9 +473,9 @@ MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uin
  *   MMKIT_OK      resolved (also a spurious fault: *what = 0): retry the access
  *   MMKIT_ENOENT  no region holds va: a segmentation fault
  *   MMKIT_EACCES  the region does not permit the access: a protection fault
- *   MMKIT_ENOMEM  no frame or table: nothing changed, retry after reclaim (inside a shared
- *                 leaf table the space may already hold its own copy of the table: the same
- *                 mappings; *what then says MMKIT_COW_DID_TABLE_COPY / _TAKE)
+ *   MMKIT_ENOMEM  no frame or table: nothing changed (*what = 0), retry after reclaim;
+ *                 inside a shared leaf table too: the frame the fault needs is taken before
+ *                 the table is copied or taken over
  *   other         the fill callback's status (nothing mapped); EINVAL for bad access bits
  * Records what it changed in g; flush g before returning to the faulting context (a copied
  * frame replaces a leaf other CPUs may cache). O(L + log n) plus one 4 KiB copy or zeroing,
@@ -700,6 +702,22 @@ static mmkit_status mmkit__cow_alloc(mmkit_cow *c, uint32_t meta, mmkit_paddr *p
     return MMKIT_OK;
 }
 
+/* A frame taken before a shared leaf table is unshared (see mmkit__cow_resolve), handed to
+ * the first allocation of the fault that follows; what is left of it is given back. */
+typedef struct mmkit__cow_spare {
+    mmkit_paddr pa; /* 0: none */
+    void *va;
+} mmkit__cow_spare;
+static mmkit_status mmkit__cow_take(mmkit_cow *c, uint32_t meta, mmkit__cow_spare *sp,
+                                    mmkit_paddr *pa, void **va) {
+    if (!sp->pa) return mmkit__cow_alloc(c, meta, pa, va);
+    mmkit__cow_st(c, &mmkit__cow_frame_of(c, sp->pa)->meta, meta);
+    *pa = sp->pa;
+    *va = sp->va;
+    sp->pa = 0;
+    return MMKIT_OK;
+}
+
 /* Drop one count of the frame at pa; free it when that was the last. */
 static void mmkit__cow_put(mmkit_cow *c, mmkit__cow_frame *f, mmkit_paddr pa) {
     uintptr_t sv = mmkit__lock(&c->lock);
@@ -859,10 +877,11 @@ typedef struct mmkit__cow_check_ctx {
     bool bad;
 } mmkit__cow_check_ctx;
 static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_region *r,
-                                          mmkit_vaddr va, bool drop, uint32_t *what,
-                                          struct mmkit_tlb_gather *g);
+                                          mmkit_vaddr va, bool drop, bool copy_only,
+                                          uint32_t *what, struct mmkit_tlb_gather *g);
 static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va, mmkit_vaddr end,
-                                             bool drop, struct mmkit_tlb_gather *g);
+                                             bool drop, bool copies_only,
+                                             struct mmkit_tlb_gather *g);
 static mmkit_status mmkit__cow_release(mmkit_cow_space *s, const mmkit_cow_region *r,
                                        struct mmkit_tlb_gather *g);
 static uint32_t mmkit__cow_set(const mmkit_cow_region *r);
@@ -1087,7 +1106,7 @@ MMKIT_API mmkit_status mmkit_cow_region_remove(mmkit_cow_space *s, mmkit_vaddr v
     if (i < s->count && s->regions[i].start < va && mmkit__cow_end(&s->regions[i]) > end &&
         s->count >= s->cap)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_region_remove: s: no slot to split the region");
-    st = mmkit__cow_unshare_range(s, va, end, true, g);
+    st = mmkit__cow_unshare_range(s, va, end, true, false, g);
     if (st != MMKIT_OK) return st;
     st = mmkit__cow_unmap_range(s, va, end, g);
     while (i < s->count && s->regions[i].start < end) { /* bound: count */
@@ -1142,7 +1161,7 @@ MMKIT_API mmkit_status mmkit_cow_region_resize(mmkit_cow_space *s, mmkit_vaddr s
      * that is not 2 MiB aligned) is partly kept: unshare_range copies or takes it over first,
      * the only step that can fail (ENOMEM, nothing changed yet); the tables wholly in the tail
      * are let go of or taken over, which allocates nothing. */
-    st = mmkit__cow_unshare_range(s, end, old_end, true, g);
+    st = mmkit__cow_unshare_range(s, end, old_end, true, false, g);
     if (st != MMKIT_OK) return st;
     st = mmkit_pagetable_unmap(s->pt, end, old_end - end, mmkit__cow_unmap_leaf, s->cow, g);
     r->len = new_len;
@@ -1186,7 +1205,7 @@ MMKIT_API mmkit_status mmkit_cow_protect(mmkit_cow_space *s, mmkit_vaddr va, uin
     }
     if (s->count + mmkit__cow_splits(s, va, end) > s->cap)
         return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_protect: s: no slot to split a region");
-    st = mmkit__cow_unshare_range(s, va, end, false, g);
+    st = mmkit__cow_unshare_range(s, va, end, false, false, g);
     if (st != MMKIT_OK) return st;
     mmkit__cow_split_at(s, va);
     mmkit__cow_split_at(s, end);
@@ -1204,7 +1223,7 @@ MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uin
     mmkit_status st;
     if (!mmkit__cow_space_ok(s)) return MMKIT_EINVAL;
     MMKIT__COW_RANGE_CHECK("mmkit_cow_discard", va, len);
-    st = mmkit__cow_unshare_range(s, va, va + len, true, g);
+    st = mmkit__cow_unshare_range(s, va, va + len, true, false, g);
     if (st != MMKIT_OK) return st;
     return mmkit__cow_unmap_range(s, va, va + len, g);
 }
@@ -1214,7 +1233,8 @@ MMKIT_API mmkit_status mmkit_cow_discard(mmkit_cow_space *s, mmkit_vaddr va, uin
 /* Map a fresh page at va (not present): fill / zero frame / zeroed frame. */
 static mmkit_status mmkit__cow_fault_in(mmkit_cow_space *s, const mmkit_cow_region *r,
                                         mmkit_vaddr va, bool write, bool need_frame,
-                                        uint32_t *what, struct mmkit_tlb_gather *g) {
+                                        mmkit__cow_spare *sp, uint32_t *what,
+                                        struct mmkit_tlb_gather *g) {
     mmkit_cow *c = s->cow;
     bool priv = r->kind == MMKIT_COW_PRIVATE;
     mmkit_paddr pa = 0;
@@ -1222,7 +1242,7 @@ static mmkit_status mmkit__cow_fault_in(mmkit_cow_space *s, const mmkit_cow_regi
     uint32_t did = MMKIT_COW_DID_ZERO_FILL;
     mmkit_status st;
     if (priv && !write && !need_frame && !r->fill) goto zero_map;
-    st = mmkit__cow_alloc(c, priv ? MMKIT__COW_F_EXCL : 0u, &pa, &v);
+    st = mmkit__cow_take(c, priv ? MMKIT__COW_F_EXCL : 0u, sp, &pa, &v);
     if (st != MMKIT_OK) return st;
     if (r->fill) {
         st = r->fill(r->ctx, s, va, v);
@@ -1262,7 +1282,8 @@ zero_map:
  * when `write`: reuse in place or copy (the zero frame: a zeroed frame). */
 static mmkit_status mmkit__cow_break(mmkit_cow_space *s, const mmkit_cow_region *r,
                                      mmkit_vaddr va, mmkit_paddr pa, uint32_t flags, bool write,
-                                     uint32_t *what, struct mmkit_tlb_gather *g) {
+                                     mmkit__cow_spare *sp, uint32_t *what,
+                                     struct mmkit_tlb_gather *g) {
     mmkit_cow *c = s->cow;
     mmkit__cow_frame *f = NULL;
     mmkit_paddr npa = 0;
@@ -1285,7 +1306,7 @@ static mmkit_status mmkit__cow_break(mmkit_cow_space *s, const mmkit_cow_region 
         ov = mmkit_provider_virt(&c->provider, pa);
         if (!ov) return MMKIT_ECORRUPT;
     }
-    st = mmkit__cow_alloc(c, MMKIT__COW_F_EXCL, &npa, &nv);
+    st = mmkit__cow_take(c, MMKIT__COW_F_EXCL, sp, &npa, &nv);
     if (st != MMKIT_OK) return st;
     if (zero) MMKIT_MEMSET(nv, 0, (size_t)MMKIT__COW_PG);
     else MMKIT_MEMCPY(nv, ov, (size_t)MMKIT__COW_PG);
@@ -1306,6 +1327,36 @@ static mmkit_status mmkit__cow_break(mmkit_cow_space *s, const mmkit_cow_region 
     return MMKIT_OK;
 }
 
+/* Whether resolving at va (translate's status st, frame pa, leaf flags) takes a frame from the
+ * provider, asked before va's leaf table stops being shared: a copy of a table shared with
+ * others adds a reference to each of its frames (no reuse in place then); the last user's
+ * take-over keeps them. Mirrors fault_in and break (a shared region's present page needs none). */
+static bool mmkit__cow_needs_frame(mmkit_cow_space *s, const mmkit_cow_region *r, mmkit_vaddr va,
+                                   mmkit_status st, mmkit_paddr pa, uint32_t flags, bool write,
+                                   bool pin) {
+    mmkit_cow *c = s->cow;
+    bool priv = r->kind == MMKIT_COW_PRIVATE;
+    mmkit__cow_frame *f, *ft;
+    mmkit_paddr tpa = 0;
+    uint32_t meta, pins;
+    if (st == MMKIT_ENOENT) return !(priv && !write && !pin && !r->fill);
+    if (st != MMKIT_OK || !priv || !((write && !(flags & MMKIT_PTE_WRITE)) || pin)) return false;
+    if (pa == c->zero_pa) return true;
+#if MMKIT_COW_HAVE_SHARE_TABLES
+    if (mmkit_pagetable_shared(s->pt, va, &tpa) != MMKIT_OK) return false; /* not shared: no unshare */
+    ft = mmkit__cow_frame_of(c, tpa);
+    if (!ft || mmkit__cow_ld(c, &ft->count) > 1u) return true; /* copied: one more reference */
+#else
+    (void)va, (void)tpa, (void)ft;
+    return false;
+#endif
+    f = mmkit__cow_frame_of(c, pa);
+    if (!f) return false;
+    meta = mmkit__cow_ld(c, &f->meta);
+    pins = meta & MMKIT__COW_PINS;
+    return !(mmkit__cow_ld(c, &f->count) - pins == 1u && ((meta & MMKIT__COW_F_EXCL) || pins == 0));
+}
+
 /* The dispatcher behind fault and pin. pin: the page must end up in an exclusive frame
  * (private) or a real frame (shared); *pa gets it. */
 static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint32_t access,
@@ -1317,6 +1368,7 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
     const mmkit_cow_region *r;
     mmkit_paddr pa = 0;
     uint64_t size = 0;
+    mmkit__cow_spare spare = {0, NULL};
     mmkit_status st;
     va &= ~MMKIT_PAGE_MASK;
     if (!pin) MMKIT__COW_STAT(c, faults, 1);
@@ -1355,8 +1407,17 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
     }
     st = mmkit_pagetable_translate(s->pt, va, &pa, &flags, &size);
     if (s->tables && (st != MMKIT_OK || pin || (write && !(flags & MMKIT_PTE_WRITE)))) {
-        /* a change inside a shared leaf table: the space's own copy first */
-        mmkit_status u = mmkit__cow_unshare_at(s, r, va, false, what, g);
+        /* a change inside a shared leaf table: the space's own copy first, and the frame the
+         * change will need taken before that, so ENOMEM leaves the table shared as it was */
+        mmkit_status u;
+        if (mmkit__cow_needs_frame(s, r, va, st, pa, flags, write, pin)) {
+            u = mmkit__cow_alloc(c, 0, &spare.pa, &spare.va);
+            if (u != MMKIT_OK) {
+                st = u;
+                goto out;
+            }
+        }
+        u = mmkit__cow_unshare_at(s, r, va, false, false, what, g);
         if (u != MMKIT_OK) {
             st = u;
             goto out;
@@ -1364,7 +1425,7 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
         if (st == MMKIT_OK) st = mmkit_pagetable_translate(s->pt, va, &pa, &flags, &size);
     }
     if (st == MMKIT_ENOENT) {
-        st = mmkit__cow_fault_in(s, r, va, write, pin, what, g);
+        st = mmkit__cow_fault_in(s, r, va, write, pin, &spare, what, g);
         if (st != MMKIT_OK) goto out;
         if (pa_out) st = mmkit_pagetable_translate(s->pt, va, pa_out, NULL, NULL);
         goto out;
@@ -1382,11 +1443,12 @@ static mmkit_status mmkit__cow_resolve(mmkit_cow_space *s, mmkit_vaddr va, uint3
             *what |= MMKIT_COW_DID_REUSE;
         }
     } else if ((write && !(flags & MMKIT_PTE_WRITE)) || pin) {
-        st = mmkit__cow_break(s, r, va, pa, flags, write, what, g);
+        st = mmkit__cow_break(s, r, va, pa, flags, write, &spare, what, g);
         if (st != MMKIT_OK) goto out;
     }
     if (pa_out) st = mmkit_pagetable_translate(s->pt, va, pa_out, NULL, NULL);
 out:
+    if (spare.pa) mmkit__cow_put(c, mmkit__cow_frame_of(c, spare.pa), spare.pa);
     if (st == MMKIT_OK && *what == 0 && !pin) MMKIT__COW_STAT(c, spurious, 1);
     if (st == MMKIT_ENOMEM) MMKIT__COW_STAT(c, enomem, 1);
     return st;
@@ -1768,12 +1830,16 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
         if (cand && (big == n || r->len > parent->regions[big].len)) big = i;
     }
     if (big == n) share = false;
-    /* copy and protect do not go through shared tables: the parent gets its own first (the
-     * mappings stay the same; ENOMEM here leaves only that change behind) */
+    /* protect does not go through shared tables, and a copy may change the parent only in
+     * its own: the parent gets its own copies of the tables it shares with others first (the
+     * mappings stay the same, ENOMEM leaves only that change behind); the tables it is the
+     * last user of stay shared (the copies read them, the all-or-nothing copy of `big`
+     * write-protects their leaves in place) until nothing can fail, then it takes them over
+     * (on x86 that gives their pages W back: a failed fork must not) */
     for (i = 0; i < n && parent->tables; i++) { /* bound: regions */
         if (share && i == big) continue;
         st = mmkit__cow_unshare_range(parent, parent->regions[i].start, mmkit__cow_end(&parent->regions[i]),
-                                      false, g);
+                                      false, true, g);
         if (st != MMKIT_OK) return st;
     }
     for (i = 0; i < n; i++) child->regions[i] = parent->regions[i]; /* bound: regions */
@@ -1828,7 +1894,12 @@ static mmkit_status mmkit__cow_fork_run(mmkit_cow_space *child, mmkit_cow_space 
     child->tables += x.tables;
     parent->tables += x.newly;
     MMKIT_ASSERT(!x.bad); /* a table page outside desc.frames: check() reports it */
-    /* nothing can fail from here */
+    /* nothing can fail from here: the take-overs (no allocation), then the protection */
+    for (i = 0; i < n && parent->tables; i++) { /* bound: regions */
+        if (share && i == big) continue;
+        (void)mmkit__cow_unshare_range(parent, parent->regions[i].start,
+                                       mmkit__cow_end(&parent->regions[i]), false, false, g);
+    }
     for (i = 0; i < n; i++) { /* bound: regions */
         x.r = &parent->regions[i];
         if (i != big && mmkit__cow_cow_region(x.r)) {
@@ -1872,8 +1943,8 @@ static MMKIT__UNUSED void mmkit__cow_table_done(mmkit_cow *c, mmkit__cow_frame *
  * the last user); `drop`: s will unmap the whole table, so when others still use it, s just
  * lets go of it (no copy). ENOMEM (nothing changed) when the copy cannot be allocated. */
 static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_region *r,
-                                          mmkit_vaddr va, bool drop, uint32_t *what,
-                                          struct mmkit_tlb_gather *g) {
+                                          mmkit_vaddr va, bool drop, bool copy_only,
+                                          uint32_t *what, struct mmkit_tlb_gather *g) {
     mmkit_cow *c = s->cow;
     mmkit_paddr tpa = 0;
     mmkit__cow_frame *ft;
@@ -1886,7 +1957,11 @@ static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_re
     if (!ft) return MMKIT_ECORRUPT;
     sv = mmkit__lock(&c->lock);
     n = mmkit__cow_ld(c, &ft->count);
-    if (n <= 1u) { /* the last user takes it over */
+    if (copy_only && (n <= 1u || drop)) {
+        st = MMKIT_OK; /* the take-over or letting go comes later */
+        mmkit__unlock(&c->lock, sv);
+        return st;
+    } else if (n <= 1u) { /* the last user takes it over */
         st = mmkit_pagetable_unshare_last(s->pt, va, g);
         if (st == MMKIT_OK) {
             mmkit__cow_table_done(c, ft);
@@ -1915,22 +1990,26 @@ static mmkit_status mmkit__cow_unshare_at(mmkit_cow_space *s, const mmkit_cow_re
     if (st == MMKIT_OK) s->tables--;
     return st;
 #else
-    (void)c, (void)s, (void)r, (void)va, (void)drop, (void)what, (void)g, (void)tpa, (void)ft, (void)st, (void)n, (void)sv;
+    (void)c, (void)s, (void)r, (void)va, (void)drop, (void)copy_only, (void)what, (void)g, (void)tpa, (void)ft, (void)st, (void)n, (void)sv;
     return MMKIT_OK; /* never reached: no space shares a table */
 #endif
 }
 
 /* No shared table left in [va, end) of s's regions (drop: the range is about to be unmapped;
- * tables wholly inside it are let go of instead of copied). With drop, the tables partly in
- * the range (at most the two at its ends) are copied in a first pass, before any table is let
- * go of: only a copy can fail, and letting go unmaps, so on ENOMEM every mapping is as it was
- * (the tables copied so far stay the space's own copies: the same mappings, other tables). */
+ * tables wholly inside it are let go of instead of copied). Two passes: first the copies of
+ * the tables other spaces still use, which are the only step that can fail, then the rest
+ * (the last user's take-overs, with drop the letting go), which cannot: so ENOMEM leaves every
+ * mapping as it was, with the same effective permissions (the tables copied so far are the
+ * space's own copies: the same mappings, other tables; no take-over happened, which on x86
+ * would give a table's pages their W back). copies_only: the first pass alone (fork, which
+ * takes over only once nothing can fail). */
 static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va, mmkit_vaddr end,
-                                             bool drop, struct mmkit_tlb_gather *g) {
+                                             bool drop, bool copies_only,
+                                             struct mmkit_tlb_gather *g) {
     size_t i;
     int pass;
     if (!s->tables) return MMKIT_OK;
-    for (pass = drop ? 0 : 1; pass < 2; pass++) { /* bound: 2 passes */
+    for (pass = 0; pass < (copies_only ? 1 : 2); pass++) { /* bound: 2 passes */
         for (i = mmkit__cow_lower(s, va); i < s->count && s->regions[i].start < end && s->tables; i++) { /* bound: count */
             const mmkit_cow_region *r = &s->regions[i];
             mmkit_vaddr a = r->start > va ? r->start : va;
@@ -1938,14 +2017,8 @@ static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va,
             mmkit_vaddr t;
             for (t = a & ~(MMKIT__COW_2M - 1u); t < b && s->tables; t += MMKIT__COW_2M) { /* bound: len / 2 MiB */
                 bool whole = drop && t >= va && end - t >= MMKIT__COW_2M;
-                if (pass == 0 && whole) { /* first pass: the partial tables only */
-                    if (t + MMKIT__COW_2M < t) break;
-                    continue;
-                }
-                {
-                    mmkit_status st = mmkit__cow_unshare_at(s, r, t > a ? t : a, whole, NULL, g);
-                    if (st != MMKIT_OK) return st;
-                }
+                mmkit_status st = mmkit__cow_unshare_at(s, r, t > a ? t : a, whole, pass == 0, NULL, g);
+                if (st != MMKIT_OK) return st;
                 if (t + MMKIT__COW_2M < t) break; /* the top of the address space */
             }
         }
@@ -1957,7 +2030,7 @@ static mmkit_status mmkit__cow_unshare_range(mmkit_cow_space *s, mmkit_vaddr va,
  * every leaf's reference dropped. */
 static mmkit_status mmkit__cow_release(mmkit_cow_space *s, const mmkit_cow_region *r,
                                        struct mmkit_tlb_gather *g) {
-    mmkit_status st = mmkit__cow_unshare_range(s, r->start, mmkit__cow_end(r), true, g);
+    mmkit_status st = mmkit__cow_unshare_range(s, r->start, mmkit__cow_end(r), true, false, g);
     if (st != MMKIT_OK) return st; /* cannot happen: letting go and taking over allocate nothing */
     return mmkit_pagetable_unmap(s->pt, r->start, r->len, mmkit__cow_unmap_leaf, s->cow, g);
 }
