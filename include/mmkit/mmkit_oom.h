@@ -90,7 +90,8 @@
  *       static mmkit_oom oom;  static uint64_t oom_mem[1024];
  *       mmkit_oom_desc d = {0};
  *       d.provider = mmkit_buddy_provider(&buddy);         // the provider being guarded
- *       d.total_frames = buddy.total_frames;
+ *       mmkit_buddy_stats bs;  mmkit_buddy_stats_get(&buddy, &bs);
+ *       d.total_frames = bs.total_frames;
  *       d.free_frames = my_buddy_free;  d.free_ctx = &buddy; // exact free count (optional)
  *       d.now = my_clock_ns;  d.kill = my_kill;  d.event = my_event;  d.hook_ctx = &sched;
  *       size_t need;  mmkit_oom_mem_size(&d, &need);      // 32 consumers, 8 groups, 8 shrinkers

@@ -405,7 +405,8 @@ static void lru_age_every_policy(void **state) {
 /* README.md's lru example before e34175e (its request sequence, target 4), checked against
  * what mmkit_lru.h's DESIGN says S3-FIFO does: S target 1, an item leaves S for M only with
  * freq > 1, so 1 (hit once while in S) goes to the ghost at request 5 and comes back into M:
- * 2 hits, victims 1 (dirty), 2, 3, 4. The README promises 3 hits: CONTRACT_FINDING_1. */
+ * 2 hits, victims 1 (dirty), 2, 3, 4. (The README once promised 3 hits; its example was
+ * rewritten since and runs as test_readme_lru.) */
 static void lru_readme_example(void **state) {
     static const uint32_t req[] = {1, 2, 3, 1, 4, 5, 1, 6, 7, 1};
     mmkit_lru lru;
@@ -434,12 +435,6 @@ static void lru_readme_example(void **state) {
     OK(mmkit_lru_check(&lru));
     free(mem);
 }
-#if 0 /* CONTRACT_FINDING_1: README's lru example expects 3 hits (and had a 1024-byte buffer) */
-static void lru_readme_example_as_written(void **state) {
-    static uint32_t mem[256]; /* README before e34175e; mem[1024] since */
-    ... as lru_readme_example, then: assert_int_equal(3, hits); -> fails, 2 hits
-}
-#endif
 
 
 /* The same model at tiny sizes (capacity 1..5, every target) with random pins through
