@@ -12,7 +12,8 @@
 #define SYS_FORK  3 /* fork(mode): FORK_CLASSIC / FORK_SHARE; child pid in the parent, 0 in the child */
 #define SYS_WAIT  4 /* wait(pid): blocks until child pid ends; its exit status, WAIT_KILLED when
                      * the OOM killer took it */
-#define SYS_SBRK  5 /* sbrk(increment): moves the heap break (>= 0 only); the old break */
+#define SYS_SBRK  5 /* sbrk(increment, signed): moves the heap break; the old break, -1 when
+                     * the heap would leave [USER_HEAP_VA, + USER_HEAP_MAX) */
 #define SYS_YIELD 6 /* yield(): let the other tasks run */
 #define SYS_GETPID 7 /* getpid() */
 

@@ -61,9 +61,6 @@ void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid);
 /* The TLB-flush backend for mmkit_tlb_gather: one of mmkit_tlb.h's ready-made backends
  * (mmkit_tlb_riscv_flush_local, mmkit_tlb_x86_flush_local[_invpcid]). */
 void arch_tlb_flush_local(void *ctx, const mmkit_tlb_flush *f);
-/* Extra leaf flags for user pages (RISC-V U, x86 U/S are in MMKIT_PTE_USER already; this is
- * for anything else the architecture needs, usually 0). */
-extern const uint64_t arch_user_pte_extra;
 
 /* ---- user execution ---- */
 /* Saved user registers; the layout is the architecture's (the core only uses the accessors). */

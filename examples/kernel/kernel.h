@@ -147,7 +147,7 @@ void space_activate(task *t);           /* NULL: the kernel's own tables */
 int vm_fault(task *t, uint64_t va, uint32_t access);
 /* copy len bytes from t's va into buf, faulting pages in as needed; 0 or -1 */
 int vm_copy_in(task *t, uint64_t va, void *buf, size_t len);
-int vm_sbrk(task *t, uint64_t incr, uint64_t *old);
+int vm_sbrk(task *t, int64_t incr, uint64_t *old);
 void vm_tick(void);                     /* aging, background reclaim */
 int vm_task_consumer(task *t);          /* register t with the OOM policy */
 void vm_task_release(task *t);          /* everything t holds goes back */

@@ -273,7 +273,6 @@ int space_create(task *t, bool with_regions) {
             (image_size > image_text &&
              (st = add_region(sp, USER_IMAGE_VA + image_text, image_size - image_text,
                               MMKIT_PTE_RW)) != MMKIT_OK) ||
-            (st = add_region(sp, USER_HEAP_VA, USER_HEAP_MAX, MMKIT_PTE_RW)) != MMKIT_OK ||
             (st = add_region(sp, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX, MMKIT_PTE_RW)) !=
                 MMKIT_OK) {
             mmkit_tlb_gather g;
@@ -379,13 +378,6 @@ int vm_fault(task *t, uint64_t va, uint32_t access) {
     unsigned tries;
     uint64_t page = va & ~(uint64_t)(PAGE - 1);
     kst.user_faults++;
-    if (va >= USER_HEAP_VA && va < USER_HEAP_VA + USER_HEAP_MAX &&
-        va >= mmkit_align_up(t->brk, PAGE)) {
-        kst.segv++;
-        ksnprintf(t->why, sizeof t->why, "SEGV: %s at 0x%lx, past the heap break 0x%lx",
-                  access & MMKIT_COW_WRITE ? "write" : "read", va, t->brk);
-        return -1;
-    }
     for (tries = 0; tries < 8; tries++) {
         mmkit_tlb_gather g;
         mmkit_status st;
@@ -455,10 +447,41 @@ int vm_copy_in(task *t, uint64_t va, void *buf, size_t len) {
     return 0;
 }
 
-int vm_sbrk(task *t, uint64_t incr, uint64_t *old) {
+/* The heap is one private region [USER_HEAP_VA, page-rounded break), created by the first
+ * sbrk that moves the break past a page and resized by the next ones: pages past the break
+ * are outside every region, so a touch there is a segmentation fault mmkit_cow reports
+ * (ENOENT), and a shrink releases the tail's frames and its swapped-out pages. */
+int vm_sbrk(task *t, int64_t incr, uint64_t *old) {
+    uint64_t used = t->brk - USER_HEAP_VA, want, old_len, new_len, vpn;
+    mmkit_status st;
     *old = t->brk;
-    if (incr > USER_HEAP_MAX || t->brk + incr > USER_HEAP_VA + USER_HEAP_MAX) return -1;
-    t->brk += incr;
+    if (incr >= 0 ? (uint64_t)incr > USER_HEAP_MAX - used : (uint64_t)-(incr + 1) + 1 > used)
+        return -1;
+    want = incr >= 0 ? used + (uint64_t)incr : used - ((uint64_t)-(incr + 1) + 1);
+    old_len = mmkit_align_up(used, PAGE);
+    new_len = mmkit_align_up(want, PAGE);
+    if (new_len == old_len) {
+        st = MMKIT_OK;
+    } else if (old_len == 0) {
+        st = add_region(t->sp, USER_HEAP_VA, new_len, MMKIT_PTE_RW);
+    } else {
+        mmkit_tlb_gather g;
+        task *saved = current;
+        gather(&g, t);
+        current = t; /* frames freed by the shrink are uncharged from t */
+        st = new_len ? mmkit_cow_region_resize(&t->sp->cs, USER_HEAP_VA, new_len, &g)
+                     : mmkit_cow_region_remove(&t->sp->cs, USER_HEAP_VA, old_len, &g);
+        current = saved;
+        mmkit_tlb_gather_flush(&g);
+    }
+    if (st != MMKIT_OK) return -1;
+    if (new_len < old_len) { /* the tail's swapped-out pages */
+        for (vpn = (USER_HEAP_VA + new_len) / PAGE; vpn < (USER_HEAP_VA + old_len) / PAGE; vpn++) {
+            swapent **pp = swap_find(t, vpn);
+            if (*pp) swap_drop(t, pp);
+        }
+    }
+    t->brk = USER_HEAP_VA + want;
     return 0;
 }
 
@@ -816,9 +839,9 @@ void vm_stats_report(void) {
     mmkit_lru_stats_get(&lru, &ls);
     mmkit_oom_stats_get(&oom, &os);
     kprintf("faults: %lu (zero-map %lu, zero-fill %lu, fill %lu, copy %lu, reuse %lu, table-copy %lu, "
-            "table-take %lu, spurious %lu); refused %lu (ENOENT %lu, EACCES %lu, past the break %lu)\n",
+            "table-take %lu, spurious %lu); refused %lu (ENOENT %lu, EACCES %lu)\n",
             cs.faults, cs.zero_maps, cs.zero_fills, cs.fills, cs.copies, cs.reuses, cs.table_copies,
-            cs.table_takeovers, cs.spurious, kst.segv, cs.segv, cs.eacces, kst.segv - cs.segv - cs.eacces);
+            cs.table_takeovers, cs.spurious, kst.segv, cs.segv, cs.eacces);
     kprintf("traps: %lu (%lu user page faults, %lu timer ticks)\n", kst.traps, kst.user_faults,
             kst.timer_ticks);
     kprintf("forks: %lu classic, %lu table-sharing (%lu pages shared)\n", kst.forks_classic,

@@ -70,8 +70,6 @@ void arch_switch_root(const mmkit_pagetable *pt, uint16_t asid) {
 
 void arch_tlb_flush_local(void *ctx, const mmkit_tlb_flush *f) { mmkit_tlb_riscv_flush_local(ctx, f); }
 
-const uint64_t arch_user_pte_extra = 0;
-
 /* ---- user frames ---- */
 struct arch_frame {
     uint64_t x[32]; /* x[0] unused */

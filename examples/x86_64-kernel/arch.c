@@ -37,7 +37,6 @@ void x86_enter_user(struct arch_frame *f);
 void x86_main(void);
 void x86_kernel_trap(struct arch_frame *f);
 
-const uint64_t arch_user_pte_extra = 0;
 const uint64_t arch_user_image_va = USER_IMAGE_VA; /* where user.ld links the image */
 
 /* ---- console, exit ------------------------------------------------------------------------ */

@@ -78,8 +78,12 @@ static volatile uint64_t data_word = 0xda7a0001u; /* .data: copied on write like
 static uint64_t bss_words[64];                    /* .bss: demand-zero through the image */
 
 #define FORK_PAGES 48u
+/* The heap is reserved 2 MiB at a time (only touched pages cost a frame): a table-sharing fork
+ * shares only the leaf tables lying wholly inside the largest private region, so a heap
+ * smaller than one table's 2 MiB would be forked classically. */
+#define FORK_RESERVE 512u
 static uint64_t forker(void) {
-    uint64_t *heap = sbrk_pages(FORK_PAGES), failures = 0;
+    uint64_t *heap = sbrk_pages(FORK_RESERVE), failures = 0;
     static const char *names[2] = {"classic", "share-tables"};
     if (!heap) return 100;
     for (uint64_t k = 0; k < 64; k++) failures += bss_words[k] != 0;
@@ -139,21 +143,34 @@ static uint64_t forker(void) {
         st = sys(SYS_WAIT, pid, 0, 0);
         failures += st != 0;
     }
-    /* protection: a child that writes its own text and one that reads past the heap break are
+    /* protection: a child that writes its own text, one that reads past the heap break and
+     * one that reads a page it gave back with a negative sbrk (mmkit_cow_region_resize) are
      * killed by the kernel (status 139); the parent goes on */
-    for (unsigned k = 0; k < 2; k++) {
+    for (unsigned k = 0; k < 3; k++) {
         uint64_t pid = sys(SYS_FORK, FORK_CLASSIC, 0, 0), st;
         if (pid == (uint64_t)-1) return 103;
         if (pid == 0) {
-            if (k == 0) *(volatile uint64_t *)(uintptr_t)(USER_IMAGE_VA + 64) = 1;
-            else (void)*(volatile uint64_t *)(uintptr_t)(sys(SYS_SBRK, 0, 0, 0) + 4 * PAGE);
+            if (k == 0) {
+                *(volatile uint64_t *)(uintptr_t)(USER_IMAGE_VA + 64) = 1;
+            } else if (k == 1) {
+                (void)*(volatile uint64_t *)(uintptr_t)(sys(SYS_SBRK, 0, 0, 0) + 4 * PAGE);
+            } else {
+                volatile uint64_t *p = sbrk_pages(2);
+                if (!p) user_exit(104);
+                p[0] = 7;
+                p[PAGE / 8] = 8; /* the second page, then gave both back */
+                if (sys(SYS_SBRK, (uint64_t)-(int64_t)(2 * PAGE), 0, 0) != (uint64_t)(uintptr_t)p + 2 * PAGE)
+                    user_exit(105);
+                if (sys(SYS_SBRK, 0, 0, 0) != (uint64_t)(uintptr_t)p) user_exit(106);
+                (void)p[PAGE / 8];
+            }
             user_exit(0); /* not reached */
         }
         st = sys(SYS_WAIT, pid, 0, 0);
         if (st != 139) put_num("a bad access was not stopped; child status ", st);
         failures += st != 139;
     }
-    say("both bad accesses were stopped (status 139)", "");
+    say("the three bad accesses were stopped (status 139)", "");
     return failures ? 1 : 0;
 }
 
