@@ -112,7 +112,8 @@
  *   mmkit_provider_alloc/free with a NULL provider or a NULL hook: MMKIT_EINVAL;
  *   mmkit_provider_virt: NULL. mmkit_status_str of an unknown value: "MMKIT_?: unknown status".
  *   Frame map (mem_size and init validate the same way): NULL desc, ram NULL with ram_count > 0,
- *   a range wrapping past 2^64, no whole frame in any range: MMKIT_EINVAL; two ranges sharing a
+ *   a range whose base + size overflows 64 bits (one ending exactly at 2^64 included: its end
+ *   is not representable), no whole frame in any range: MMKIT_EINVAL; two ranges sharing a
  *   whole frame: MMKIT_EEXIST; init with mem NULL: MMKIT_EINVAL, mem_size too small:
  *   MMKIT_ENOSPC, mem not 8-byte aligned: MMKIT_EALIGN (the map is left zeroed). Ranges may come
  *   in any order; adjacent ones merge; partial frames at their edges are dropped; empty ones are
