@@ -443,7 +443,7 @@ static void test_dma_limits_exhaust(void **state) {
 
 static void test_alloc_window(void **state) {
     inst in;
-    mmkit_paddr pa;
+    mmkit_paddr pa = 0;
     mmkit_range ram = {0, MiB(64)};
     (void)state;
     assert_int_equal(make(&in, &ram, 1, NULL, 0, 12, false), MMKIT_OK); /* 16 MiB blocks */
@@ -515,7 +515,7 @@ static void test_free_bad_input(void **state) {
     expect_free(&in.b, a3 + PG, 0, MMKIT_EDOUBLE);            /* a frame inside a free block */
     {   /* the same in the top region, where the fast paths test alignment and range with one
          * rotate of pa - base (a misaligned or out-of-range pa must not alias a valid bit) */
-        mmkit_range top;
+        mmkit_range top = {0, 0};
         mmkit_paddr t0, t3;
         mmkit_buddy_stats st = stats(&in.b);
         assert_int_equal(mmkit_buddy_region_get(&in.b, st.regions - 1u, &top), MMKIT_OK);
@@ -588,7 +588,7 @@ static void test_claim(void **state) {
 static void test_exact_and_free_range(void **state) {
     inst in;
     mmkit_buddy_stats s0, s;
-    mmkit_paddr pa, pb;
+    mmkit_paddr pa = 0, pb = 0;
     mmkit_range ram = {0, MiB(16)};
     (void)state;
     assert_int_equal(make(&in, &ram, 1, NULL, 0, 8, false), MMKIT_OK);
@@ -1483,7 +1483,7 @@ static void test_hot_add_merges_with_neighbours(void **state) {
     mmkit_range low = {0, MiB(6)}, all = {0, MiB(8)}, two[2] = {{0, MiB(2)}, {MiB(4), MiB(4)}};
     mmkit_range r;
     mmkit_buddy_stats s, su;
-    mmkit_paddr pa;
+    mmkit_paddr pa = 0;
     void *meta = NULL, *meta2 = NULL;
     size_t need_merged = 0, need_alone = 0;
     (void)state;
