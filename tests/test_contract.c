@@ -70,6 +70,9 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract_cow.h"
 #include "contract/contract_lru.h"
 #include "contract/contract_oom.h"
+#include "contract/contract2_core.h"
+#include "contract/contract2_buddy.h"
+#include "contract/contract2_slab.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -80,6 +83,9 @@ int main(void) {
         CONTRACT_COW_TESTS
         CONTRACT_LRU_TESTS
         CONTRACT_OOM_TESTS
+        CONTRACT2_CORE_TESTS
+        CONTRACT2_BUDDY_TESTS
+        CONTRACT2_SLAB_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
