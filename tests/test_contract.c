@@ -73,6 +73,9 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract2_core.h"
 #include "contract/contract2_buddy.h"
 #include "contract/contract2_slab.h"
+#include "contract/contract2_pagetable.h"
+#include "contract/contract2_tlb.h"
+#include "contract/contract2_lru.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -86,6 +89,9 @@ int main(void) {
         CONTRACT2_CORE_TESTS
         CONTRACT2_BUDDY_TESTS
         CONTRACT2_SLAB_TESTS
+        CONTRACT2_PAGETABLE_TESTS
+        CONTRACT2_TLB_TESTS
+        CONTRACT2_LRU_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
