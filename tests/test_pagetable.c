@@ -3041,6 +3041,143 @@ static void test_unmap_one_emptiness(void **state) {
     use_direct_map = false;
 }
 
+/* The one-page unmap's cached table (entry test against memo_ubase / memo_ulim) and the
+ * gather's in-place cases (first range and escalated here, continuing and new ranges in the
+ * helper): every bad input still gets its status, a shared table still EBUSY, and check()
+ * catches a cache that disagrees with the tree. */
+static void test_unmap_one_cache(void **state) {
+    static const mmkit_pagetable_format fmts[2] = {X86_4, SV39};
+    unsigned k;
+    (void)state;
+    for (k = 0; k < 4; k++) { /* x86 and RISC-V, with direct_map, then through phys_to_virt */
+        mmkit_pagetable pt, dst, bad;
+        mmkit_tlb_gather g;
+        flushlog fl;
+        runlog rl;
+        sharectx sc;
+        mmkit_tlb_flush f;
+        unsigned i;
+        use_direct_map = k < 2;
+        make(&pt, fmts[k % 2]);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB, MiB(64), 16 * PG, MMKIT_PTE_RW, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_map(&pt, CB + 16 * PG, MiB(64) + 16 * PG, PG,
+                                             MMKIT_PTE_RW | MMKIT_PTE_GLOBAL, NULL),
+                         MMKIT_OK);
+        /* the first call walks and caches CB's table; the next ones hit it */
+        memset(&rl, 0, sizeof rl);
+        gather_init(&g, &fl, 3);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(pt.memo_ulim, 512);
+        assert_int_equal(pt.memo_ubase, CB);
+        /* continues the range (helper), then escalates (ceiling 3), then in place escalated */
+        for (i = 2; i <= 3; i++)
+            assert_int_equal(mmkit_pagetable_unmap(&pt, CB + i * PG, PG, log_leaf, &rl, &g),
+                             MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_peek(&g, &f), MMKIT_OK);
+        assert_int_equal(f.nranges, 1);
+        assert_int_equal(f.ranges[0].va, CB + PG);
+        assert_int_equal(f.ranges[0].size, 3 * PG);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 4 * PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 5 * PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_peek(&g, &f), MMKIT_OK);
+        assert_int_equal(f.scope, MMKIT_TLB_SCOPE_ASID);
+        assert_int_equal(f.npages, 5);
+        assert_false(f.global);
+        /* escalated and in place: the count moves, a G leaf makes it global */
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 16 * PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 6 * PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_peek(&g, &f), MMKIT_OK);
+        assert_int_equal(f.npages, 7);
+        assert_true(f.global);
+        assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
+        assert_int_equal(rl.n, 7);
+        for (i = 0; i < 7; i++) {
+            const unsigned x = i == 5 ? 16u : i < 5 ? i + 1u : 6u;
+            expect_run(&rl.m[i], CB + x * PG, MiB(64) + x * PG, PG, PG,
+                       x == 16 ? MMKIT_PTE_RW | MMKIT_PTE_GLOBAL : MMKIT_PTE_RW);
+        }
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(fl.calls, 1);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        /* a fresh gather: the first range in place; no callback; no gather */
+        gather_init(&g, &fl, 0);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 8 * PG, PG, NULL, NULL, &g), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 10 * PG, PG, log_leaf, &rl, &g), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 11 * PG, PG, log_leaf, &rl, NULL),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_peek(&g, &f), MMKIT_OK);
+        assert_int_equal(f.nranges, 2); /* 8 and 10 (a new range: the helper's slow part) */
+        assert_int_equal(f.ranges[0].va, CB + 8 * PG);
+        assert_int_equal(f.ranges[1].va, CB + 10 * PG);
+        assert_int_equal(rl.n, 9);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(pt.mapped_bytes, 7 * PG); /* 0, 7, 9, 12..15 */
+        /* bad input against the cached table: misaligned, a page not mapped, not canonical */
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG + 8, PG, NULL, NULL, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG + 0x800, PG, NULL, NULL, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG, PG + 8, NULL, NULL, NULL),
+                         MMKIT_EALIGN);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG + ((uint64_t)1 << 62), PG, NULL,
+                                               NULL, NULL),
+                         MMKIT_EINVAL);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 3 * PG, PG, NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pt.mapped_bytes, 7 * PG);
+        assert_int_equal(mmkit_pagetable_translate(&pt, CB + 7 * PG, NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pt.memo_ulim, 512);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        /* check() sees a cache that is not the tree's */
+        bad = pt;
+        bad.memo_ubase += MiB(2);
+        assert_int_equal(mmkit_pagetable_check(&bad), MMKIT_ECORRUPT);
+        bad = pt;
+        bad.memo_ulim = 511;
+        assert_int_equal(mmkit_pagetable_check(&bad), MMKIT_ECORRUPT);
+        bad = pt;
+        bad.memo_va += 1;
+        bad.memo_ubase += MiB(2);
+        assert_int_equal(mmkit_pagetable_check(&bad), MMKIT_ECORRUPT); /* not CB + 2 MiB's table */
+        bad = pt;
+        bad.memo_leaf = NULL;
+        assert_int_equal(mmkit_pagetable_check(&bad), MMKIT_ECORRUPT);
+        bad = pt;
+        bad.memo_dglobal = !bad.memo_dglobal;
+        assert_int_equal(mmkit_pagetable_check(&bad), MMKIT_ECORRUPT);
+        /* a shared table: the cache is dropped, unmap of one page in it is EBUSY in both trees */
+        make_more(&dst, fmts[k % 2], false);
+        memset(&sc, 0, sizeof sc);
+        gather_init(&g, &fl, 0);
+        assert_int_equal(mmkit_pagetable_share(&dst, &pt, CB, MiB(2), MMKIT_PTE_WRITE,
+                                               MMKIT_PTE_SW0, log_leaf, log_table_sc, &sc, &g),
+                         MMKIT_OK);
+        assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+        assert_int_equal(pt.shared_tables, 1);
+        assert_int_equal(pt.memo_ulim, 0);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG, PG, NULL, NULL, NULL), MMKIT_EBUSY);
+        assert_int_equal(mmkit_pagetable_unmap(&dst, CB + 7 * PG, PG, NULL, NULL, NULL),
+                         MMKIT_EBUSY);
+        assert_int_equal(pt.mapped_bytes, 7 * PG);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_check(&dst), MMKIT_OK);
+        /* back to one owner: the walk caches the table again */
+        assert_int_equal(mmkit_pagetable_detach(&dst, CB, NULL, NULL), MMKIT_OK);
+        assert_int_equal(mmkit_pagetable_unshare_last(&pt, CB, NULL), MMKIT_OK);
+        assert_int_equal(pt.shared_tables, 0);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 7 * PG, PG, NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pt.memo_ulim, 512);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB + 9 * PG, PG, NULL, NULL, NULL), MMKIT_OK);
+        assert_int_equal(pt.mapped_bytes, 5 * PG);
+        assert_int_equal(mmkit_pagetable_check(&pt), MMKIT_OK);
+        destroy_more(&dst);
+        destroy(&pt);
+        assert_int_equal(pt.memo_ulim, 0);
+        assert_int_equal(mmkit_pagetable_unmap(&pt, CB, PG, NULL, NULL, NULL), MMKIT_EINVAL);
+    }
+    use_direct_map = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_x86),
@@ -3082,6 +3219,7 @@ int main(void) {
         cmocka_unit_test(test_share_enomem),
         cmocka_unit_test(test_map_one_fast_path),
         cmocka_unit_test(test_unmap_one_emptiness),
+        cmocka_unit_test(test_unmap_one_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

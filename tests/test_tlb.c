@@ -239,6 +239,64 @@ static void test_gather_ceiling_escalates_to_asid(void **state) {
     assert_int_equal(peek(&g).npages, 4);
 }
 
+/* The inline part's cases (mmkit__tlb_gather_put / _put_new, which the page tables call for
+ * runs they validated): escalated (the count moves, saturating at UINT64_MAX, global
+ * sticks), the first range, a continuing run; put_new leaves the continuing run to its
+ * caller; a zeroed gather is refused by the inline part and the slow one alike. */
+static void test_gather_inline_cases(void **state) {
+    mmkit_tlb_gather g, z;
+    mmkit_tlb_flush f;
+    unsigned i;
+    (void)state;
+    gather_make(&g, 3, 2, false);
+    assert_true(mmkit__tlb_gather_put_new(&g, 0x40000000, PG, 12, false)); /* first range */
+    f = peek(&g);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.npages, 1);
+    assert_false(f.global);
+    assert_false(mmkit__tlb_gather_put_new(&g, 0x40001000, PG, 12, true)); /* continues */
+    f = peek(&g);
+    assert_int_equal(f.npages, 1);
+    assert_false(f.global); /* false: nothing changed */
+    assert_true(mmkit__tlb_gather_put(&g, 0x40001000, PG, 12, true));
+    f = peek(&g);
+    assert_int_equal(f.nranges, 1);
+    assert_int_equal(f.ranges[0].size, 2 * PG);
+    assert_true(f.global);
+    assert_false(mmkit__tlb_gather_put(&g, 0x40002000, PG, 12, false)); /* over the ceiling */
+    assert_int_equal(mmkit_tlb_gather_range(&g, 0x40002000, PG, 12, false), MMKIT_OK);
+    assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_ALL); /* escalated, global */
+    for (i = 0; i < 5; i++) assert_true(mmkit__tlb_gather_put_new(&g, 0x50000000, PG, 12, false));
+    assert_int_equal(peek(&g).npages, 8);
+    /* saturation: a run of 2^52 pages, 4096 times, then single pages */
+    for (i = 0; i < 4096; i++)
+        assert_int_equal(mmkit_tlb_gather_range(&g, 0, UINT64_MAX - PG + 1, 12, false), MMKIT_OK);
+    assert_int_equal(peek(&g).npages, UINT64_MAX - 4087u); /* 4096 * (2^52 - 1) + 8 */
+    for (i = 0; i < 4096; i++) (void)mmkit_tlb_gather_range(&g, 0, UINT64_MAX - PG + 1, 12, false);
+    assert_int_equal(peek(&g).npages, UINT64_MAX);
+    assert_true(mmkit__tlb_gather_put_new(&g, 0x50000000, PG, 12, false));
+    assert_true(mmkit__tlb_gather_put(&g, 0x50000000, 2 * PG, 12, false));
+    assert_int_equal(peek(&g).npages, UINT64_MAX);
+    assert_int_equal(mmkit_tlb_gather_check(&g), MMKIT_OK);
+    assert_int_equal(mmkit_tlb_gather_flush(&g), MMKIT_OK);
+    assert_int_equal(rec.seen[0].scope, MMKIT_TLB_SCOPE_ALL);
+    assert_int_equal(rec.seen[0].npages, UINT64_MAX);
+    /* after the flush: the first range again, in place */
+    assert_true(mmkit__tlb_gather_put_new(&g, 0x60000000, 2 * PG, 12, false));
+    assert_int_equal(peek(&g).npages, 2);
+    assert_int_equal(peek(&g).scope, MMKIT_TLB_SCOPE_RANGES);
+    /* a zeroed gather: not escalated, ceiling 0 - nothing in place, the slow part refuses */
+    memset(&z, 0, sizeof z);
+    assert_false(mmkit__tlb_gather_put_new(&z, 0x60000000, PG, 12, false));
+    assert_false(mmkit__tlb_gather_put(&z, 0x60000000, PG, 12, false));
+    assert_false(mmkit__tlb_gather_try(&z, 0x60000000, PG, 12, false));
+    assert_int_equal(mmkit_tlb_gather_range(&z, 0x60000000, PG, 12, false), MMKIT_EINVAL);
+    assert_int_equal(mmkit_tlb_gather_range(NULL, 0x60000000, PG, 12, false), MMKIT_EINVAL);
+    assert_false(mmkit__tlb_gather_try(&g, 0x60000800, PG, 12, false)); /* misaligned */
+    assert_false(mmkit__tlb_gather_try(&g, 0x60000000, 0, 12, false));  /* empty */
+    assert_false(mmkit__tlb_gather_try(&g, 0x60000000, PG, 11, false)); /* bad page size */
+}
+
 static void test_gather_global_escalates_to_all(void **state) {
     mmkit_tlb_gather g;
     mmkit_tlb_flush f;
@@ -1396,6 +1454,7 @@ int main(void) {
         cmocka_unit_test(test_gather_merges_contiguous_runs),
         cmocka_unit_test(test_gather_rounds_outward),
         cmocka_unit_test(test_gather_ceiling_escalates_to_asid),
+        cmocka_unit_test(test_gather_inline_cases),
         cmocka_unit_test(test_gather_global_escalates_to_all),
         cmocka_unit_test(test_gather_range_slots_overflow),
         cmocka_unit_test(test_gather_tables),

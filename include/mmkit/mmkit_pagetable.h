@@ -225,14 +225,19 @@
  *   unhooked or a level-1 entry changes) or walks the pointer entries (with direct_map
  *   unrolled per entry layout, else phys_to_virt per level), and stores one entry; unmap of
  *   one page whose table stays non-empty clears one entry, records one range and reuses the
- *   previous decoding of the leaf's flags. Its entry test is one compare against fields set
- *   at init (va + 2^(va_bits-1), rotated right by 12, is below 2^(va_bits-12) iff va is
- *   canonical and 4 KiB aligned; 0 in a zeroed instance, so it fails there). Whether the table
+ *   previous decoding of the leaf's flags. Its entry test is one compare against the cached
+ *   leaf table (va minus the table's base, rotated right by 12, is below a limit that is 512
+ *   while the cache is usable - no shared table - and 0 otherwise, in a zeroed instance too:
+ *   true iff va is 4 KiB aligned and in that table, and then it is va's slot); any other va
+ *   takes the walk, which tests canonical, aligned and no shared table itself (va +
+ *   2^(va_bits-1), rotated right by 12, below 2^(va_bits-12)). Whether the table
  *   stays non-empty is asked of the neighbours t[i+1], t[i-1] first (O(1) while a table is
  *   emptied one page at a time in either direction or has any mapped neighbour), else of the
- *   whole table, 8 entries per test. The calls it makes (the leaf callback, the gather's
- *   slow part, phys_to_virt, the scan) sit where few values are live, or in helpers it
- *   tail-calls, so the common call saves few registers. Everything else (new
+ *   whole table, 8 entries per test. The gather records the page in place when it is
+ *   escalated or empty; a page that continues its last range, or needs its out-of-line part,
+ *   goes to a helper. The common call's only call is the leaf callback (no register saved);
+ *   the others (the gather's slow part, phys_to_virt, the scan, a new decoding) are in
+ *   helpers it tail-calls. Everything else (new
  *   flags, a missing table, a huge leaf, an occupied slot, bad arguments) takes the full
  *   path, which decides the status as before.
  *
@@ -725,6 +730,8 @@ struct mmkit_pagetable {
     uint64_t memo_bits;
     mmkit_vaddr memo_va;      /* va >> 21 of the leaf table the fast path used last ... */
     uint64_t *memo_leaf;      /* ... and that table (UINT64_MAX / NULL: none) */
+    uint64_t memo_ubase;      /* one-page unmap: memo_va << 21, and 512 while the cached table */
+    uint64_t memo_ulim;       /* may be used without a further test (no shared table), else 0 */
     uint64_t memo_dbits;      /* one-page unmap: the non-address bits of the last 4 KiB leaf
                                * it decoded (UINT64_MAX: none) and their flags */
     uint32_t memo_dflags;
@@ -736,6 +743,7 @@ struct mmkit_pagetable {
     uint64_t pa_mul;          /* 1 << next_shift */
     uint64_t canon_add;       /* one-page unmap's entry test: 2^(va_bits-1) ... */
     uint64_t canon_lim;       /* ... and 2^(va_bits-12) (0: zeroed, the test fails) */
+    bool memo_dglobal;        /* memo_dbits has G (false while memo_dbits is UINT64_MAX) */
 };
 
 #ifdef __cplusplus
@@ -1107,9 +1115,32 @@ static mmkit_status mmkit__pagetable_alloc_table(mmkit_pagetable *pt, mmkit_padd
 /* Release an unhooked table page: after the flush when there is a gather, else now. */
 /* The one-page map's cached leaf table is forgotten whenever a table is unhooked or a level-1
  * entry changes (release_table, unshare, unshare_last, detach, share, entry_set). */
+/* Memoise the decoding of a 4 KiB leaf's non-address bits (the one-page unmap and replace
+ * reuse it while a leaf has the same ones): its flags, and whether G is among them. */
+static inline void mmkit__pagetable_memo_decoding(mmkit_pagetable *pt, uint64_t bits,
+                                                  uint32_t flags) {
+    pt->memo_dbits = bits;
+    pt->memo_dflags = flags;
+    pt->memo_dglobal = (bits & pt->g_mask) != 0;
+}
+
 static inline void mmkit__pagetable_forget_leaf(mmkit_pagetable *pt) {
     pt->memo_va = UINT64_MAX;
     pt->memo_leaf = NULL;
+    pt->memo_ubase = 0;
+    pt->memo_ulim = 0;
+}
+
+/* Cache t as va's leaf table (the one-page paths; t not NULL). The one-page unmap's entry
+ * test reads memo_ubase / memo_ulim: va - memo_ubase rotated right by 12 is below memo_ulim
+ * iff va is 4 KiB aligned and in the cached table (and then it is va's slot there); memo_ulim
+ * is 0 while the tree shares a table, so that test also stands for "no shared table". */
+static inline void mmkit__pagetable_remember_leaf(mmkit_pagetable *pt, mmkit_vaddr va,
+                                                  uint64_t *t) {
+    pt->memo_va = va >> 21;
+    pt->memo_leaf = t;
+    pt->memo_ubase = va & ~(uint64_t)0x1fffffu;
+    pt->memo_ulim = pt->shared_tables ? 0u : MMKIT__PAGETABLE_ENTRIES;
 }
 
 /* The one-page paths without direct_map: va's leaf table through pointer entries only,
@@ -1124,8 +1155,7 @@ static MMKIT__PAGETABLE_NOINLINE uint64_t *mmkit__pagetable_leaf_table_p2v(mmkit
         t = (uint64_t *)pt->provider.phys_to_virt(pt->provider.ctx, mmkit__pagetable_next(pt, e));
         if (!t) return NULL;
     }
-    pt->memo_va = va >> 21;
-    pt->memo_leaf = t;
+    mmkit__pagetable_remember_leaf(pt, va, t);
     return t;
 }
 
@@ -2224,8 +2254,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         MMKIT__PAGETABLE_MAP1_STEP(2, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
         MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
 #undef MMKIT__PAGETABLE_X86_NEXT
-        pt->memo_va = va >> 21;
-        pt->memo_leaf = t;
+        mmkit__pagetable_remember_leaf(pt, va, t);
     x86_leaf:
         slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
         if (MMKIT__UNLIKELY(*slot)) goto slow; /* EEXIST: the full path says so */
@@ -2251,8 +2280,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
             MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0xfu) != 1u, MMKIT__PAGETABLE_RV_NEXT);
         }
 #undef MMKIT__PAGETABLE_RV_NEXT
-        pt->memo_va = va >> 21;
-        pt->memo_leaf = t;
+        mmkit__pagetable_remember_leaf(pt, va, t);
     rv_leaf:
         slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
         if (MMKIT__UNLIKELY(*slot)) goto slow;
@@ -3003,8 +3031,7 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
         MMKIT__PAGETABLE_FAST_PTR(3, !(e & 1u), e & ~(uint64_t)0xfffu);
         MMKIT__PAGETABLE_FAST_PTR(2, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
         MMKIT__PAGETABLE_FAST_PTR(1, (e & 0x81u) != 1u, e & ~(uint64_t)0xfffu);
-        pt->memo_va = va >> 21; /* the next call nearby skips the walk */
-        pt->memo_leaf = t;
+        mmkit__pagetable_remember_leaf(pt, va, t); /* the next call nearby skips the walk */
         return t;
     }
     switch (pt->levels) {
@@ -3014,8 +3041,7 @@ static MMKIT__PAGETABLE_INLINE uint64_t *mmkit__pagetable_leaf_table_fast(mmkit_
         MMKIT__PAGETABLE_FAST_PTR(2, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
         MMKIT__PAGETABLE_FAST_PTR(1, (e & 0xfu) != 1u, (e & MMKIT__PAGETABLE_RV_PPN) << 2);
     }
-    pt->memo_va = va >> 21;
-    pt->memo_leaf = t;
+    mmkit__pagetable_remember_leaf(pt, va, t);
     return t;
 #undef MMKIT__PAGETABLE_FAST_PTR
 }
@@ -3058,10 +3084,8 @@ MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr 
                                                  mmkit__pagetable_global(pt, e | nw));
                 if (old) {
                     if (MMKIT__UNLIKELY((e & ~amask) != pt->memo_dbits)) { /* the MMU set A/D */
-                        if (mmkit__pagetable_leaf_decode(pt, 0, e, &opa, &of) == MMKIT_OK) {
-                            pt->memo_dbits = e & ~amask;
-                            pt->memo_dflags = of;
-                        }
+                        if (mmkit__pagetable_leaf_decode(pt, 0, e, &opa, &of) == MMKIT_OK)
+                            mmkit__pagetable_memo_decoding(pt, e & ~amask, of);
                     }
                     old->va = va;
                     old->pa = opa;
@@ -3194,54 +3218,79 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_decode(
     m.size = m.page_size = MMKIT_PAGE_SIZE;
     m.pa = (e & pt->next_mask) << pt->next_shift;
     m.flags = 0;
-    if (mmkit__pagetable_leaf_decode(pt, 0, e, &m.pa, &m.flags) == MMKIT_OK) {
-        pt->memo_dbits = e & ~pt->next_mask;
-        pt->memo_dflags = m.flags;
-    }
+    if (mmkit__pagetable_leaf_decode(pt, 0, e, &m.pa, &m.flags) == MMKIT_OK)
+        mmkit__pagetable_memo_decoding(pt, e & ~pt->next_mask, m.flags);
     return mmkit__pagetable_unmap_one_end(va, (e & pt->g_mask) != 0, leaf, ctx, g, &m);
 }
 
-/* The one-page unmap of the leaf at slot (set) in a table that stays non-empty: the store,
- * the counter, the mapping for the callback (built first, so the gather's slow part runs with
- * few live values), the gather record, the callback. A separate function the entry
- * tail-calls, so the entry's checks and walk run without a stack frame. */
-static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_done(
-    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *slot, mmkit_pagetable_leaf_fn leaf, void *ctx,
+/* The one-page unmap without a callback, or whose page continues the gather's last range or
+ * needs its out-of-line part (a new range, escalation): the gather record, then the callback
+ * (if any) with the memoised decoding (e's non-address bits are memo_dbits then). */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_record(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t e, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     mmkit_pagetable_mapping m;
-    const uint64_t e = *slot;
+    if (g) (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                        (e & pt->g_mask) != 0);
+    if (!leaf) return MMKIT_OK;
+    m.va = va;
+    m.size = m.page_size = MMKIT_PAGE_SIZE;
+    m.pa = (e & pt->next_mask) * pt->pa_mul;
+    m.flags = pt->memo_dflags;
+    leaf(ctx, &m);
+    return MMKIT_OK;
+}
+
+/* The one-page unmap of the leaf at slot (set) in a table that stays non-empty: the store,
+ * the counter, the gather record (in place, else in a helper this tail-calls), the mapping
+ * for the callback, the callback. The callback is its only call, so nothing lives in a
+ * callee-saved register; the rest (a new decoding, no callback, a gather record that is not
+ * in place) is in helpers it tail-calls. */
+static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_unmap_one_done(
+    mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *t, uint64_t idx, mmkit_pagetable_leaf_fn leaf,
+    void *ctx, struct mmkit_tlb_gather *g) {
+    mmkit_pagetable_mapping m;
+    const uint64_t e = t[idx];
     uint64_t bits;
-    *slot = 0;
+    t[idx] = 0;
     pt->mapped_bytes -= MMKIT_PAGE_SIZE;
-    if (!leaf) {
-        if (g) (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
-                                            (e & pt->g_mask) != 0);
-        return MMKIT_OK;
-    }
+    if (!leaf) return mmkit__pagetable_unmap_one_record(pt, va, e, leaf, ctx, g);
     /* a 4 KiB leaf's flags depend on its non-address bits only: the last decoding is reused
      * when they are the same; the rest of e is the address field */
     bits = e & pt->leaf_nonaddr;
     if (MMKIT__UNLIKELY(bits != pt->memo_dbits))
         return mmkit__pagetable_unmap_one_decode(pt, va, e, leaf, ctx, g);
+    /* va is 4 KiB aligned (the entry's test): one page is a valid run for the gather. The
+     * escalated gather and the first range are recorded here, anything else in a helper.
+     * (G is a non-address bit: e has it iff memo_dbits has, which memo_dglobal says.) */
+    if (g && MMKIT__UNLIKELY(!mmkit__tlb_gather_put_new(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                                         pt->memo_dglobal)))
+        return mmkit__pagetable_unmap_one_record(pt, va, e, leaf, ctx, g);
     m.va = va;
     m.size = m.page_size = MMKIT_PAGE_SIZE;
     m.pa = (e ^ bits) * pt->pa_mul;
     m.flags = pt->memo_dflags;
-    return mmkit__pagetable_unmap_one_end(va, (e & pt->g_mask) != 0, leaf, ctx, g, &m);
+    leaf(ctx, &m);
+    return MMKIT_OK;
 }
 
-/* The one-page unmap whose neighbours are both empty: the whole table decides. (The helpers
- * keep the entry's argument positions, so the tail calls move no register.) */
+/* The one-page unmap whose neighbours are both empty: nothing to do when the slot is empty,
+ * else the whole table decides. (The helpers keep the entry's argument positions, so the tail
+ * calls move no register.) */
 static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_far(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t *t, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     uint64_t *slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
     const uint64_t e = *slot;
     bool empty;
+    if (!e) return MMKIT_OK; /* nothing mapped there */
     *slot = 0;
     empty = mmkit__pagetable_table_empty(t);
     *slot = e;
-    if (!empty) return mmkit__pagetable_unmap_one_done(pt, va, slot, leaf, ctx, g);
+    if (!empty)
+        return mmkit__pagetable_unmap_one_done(pt, va, t,
+                                               (va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u), leaf,
+                                               ctx, g);
     return mmkit__pagetable_unmap_slow(pt, va, MMKIT_PAGE_SIZE, leaf, ctx, g); /* unhooks t */
 }
 
@@ -3253,36 +3302,55 @@ static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_unmap_one(
     uint64_t *slot = t + idx;
     if (!*slot) return MMKIT_OK; /* nothing mapped there */
     if (MMKIT__LIKELY(mmkit__pagetable_neighbour_set(t, idx)))
-        return mmkit__pagetable_unmap_one_done(pt, va, slot, leaf, ctx, g);
+        return mmkit__pagetable_unmap_one_done(pt, va, t, idx, leaf, ctx, g);
     return mmkit__pagetable_unmap_one_far(pt, va, t, leaf, ctx, g);
 }
 
-/* The one-page unmap when the cached leaf table is not va's: the walk (unrolled with
- * direct_map, else phys_to_virt per level), which caches the table it finds. */
+/* The one-page unmap when va is not in the cached leaf table (or not aligned, or the tree
+ * shares a table, or pt is zeroed): the full entry test - no shared table, va canonical and
+ * 4 KiB aligned (va + 2^(va_bits-1) rotated right by 12 below 2^(va_bits-12); 0 in a zeroed
+ * instance, so it fails there) - then the walk (unrolled with direct_map, else phys_to_virt
+ * per level), which caches the table it finds. */
 static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_walk(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
-    uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va);
-    if (MMKIT__UNLIKELY(t == NULL)) return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
-    return mmkit__pagetable_unmap_one(pt, va, t, leaf, ctx, g);
+    const uint64_t x = va + pt->canon_add;
+    if (MMKIT__LIKELY(!pt->shared_tables && ((x >> 12) | (x << 52)) < pt->canon_lim)) {
+        uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va);
+        if (MMKIT__LIKELY(t != NULL)) {
+            mmkit__pagetable_remember_leaf(pt, va, t); /* the cached table too: sets memo_ulim */
+            return mmkit__pagetable_unmap_one(pt, va, t, leaf, ctx, g);
+        }
+    }
+    return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
 }
 
 /* One 4 KiB page whose leaf table exists and stays non-empty (the common case of a reclaim or
  * a munmap of one page): one walk, one store, one gather record, one callback. A table that
  * would become empty, a huge leaf, shared tables or bad arguments take the full path. The
- * entry test: pt set, len one page, no shared table, and va + 2^(va_bits-1) rotated right by
- * 12 below 2^(va_bits-12) - va canonical and 4 KiB aligned, false in a zeroed instance. The
- * cached leaf table is never NULL while memo_va names it (the one-page map relies on it too). */
+ * entry test: pt set, len one page, and va - memo_ubase rotated right by 12 below memo_ulim -
+ * va 4 KiB aligned and in the cached leaf table (canonical, as the cache holds only tables
+ * reached from the root), no shared table (memo_ulim is 0 then), the result va's slot there
+ * (memo_ulim is 0 in a zeroed instance and whenever nothing is cached). Any other va goes to
+ * the walk, which tests canonical/alignment/shared itself. */
 MMKIT_API mmkit_status mmkit_pagetable_unmap(mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len,
                                              mmkit_pagetable_leaf_fn leaf, void *ctx,
                                              struct mmkit_tlb_gather *g) {
-    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt && !pt->shared_tables)) {
-        const uint64_t x = va + pt->canon_add;
-        if (MMKIT__LIKELY(((x >> 12) | (x << 52)) < pt->canon_lim)) {
-            if (MMKIT__LIKELY((va >> 21) == pt->memo_va))
-                return mmkit__pagetable_unmap_one(pt, va, pt->memo_leaf, leaf, ctx, g);
-            return mmkit__pagetable_unmap_one_walk(pt, va, len, leaf, ctx, g);
+    if (MMKIT__LIKELY(len == MMKIT_PAGE_SIZE && pt)) {
+        const uint64_t x = va - pt->memo_ubase;
+        const uint64_t idx = (x >> 12) | (x << 52);
+        if (MMKIT__LIKELY(idx < pt->memo_ulim)) {
+            uint64_t *t = pt->memo_leaf;
+            /* the neighbours t[idx + 1], t[idx - 1] (mod 512), as mmkit__pagetable_neighbour_set,
+             * then the slot itself (asked second: fewer live values at the first test) */
+            if (MMKIT__LIKELY(t[(idx + 1u) & (MMKIT__PAGETABLE_ENTRIES - 1u)] != 0 ||
+                              t[(idx - 1u) & (MMKIT__PAGETABLE_ENTRIES - 1u)] != 0)) {
+                if (!t[idx]) return MMKIT_OK; /* nothing mapped there */
+                return mmkit__pagetable_unmap_one_done(pt, va, t, idx, leaf, ctx, g);
+            }
+            return mmkit__pagetable_unmap_one_far(pt, va, t, leaf, ctx, g);
         }
+        return mmkit__pagetable_unmap_one_walk(pt, va, len, leaf, ctx, g);
     }
     return mmkit__pagetable_unmap_slow(pt, va, len, leaf, ctx, g);
 }
@@ -3479,6 +3547,29 @@ MMKIT_API mmkit_status mmkit_pagetable_check(const mmkit_pagetable *pt) {
     }
     tbl[top] = pt->root_table;
     if (!tbl[top]) return MMKIT_ECORRUPT;
+    /* the one-page paths' cached leaf table is va's, reached through pointer entries of
+     * owned tables from the root; the unmap's fields agree with it; the memoised decoding's G */
+    if (pt->memo_leaf) {
+        const uint64_t *t = tbl[top];
+        const mmkit_vaddr base = pt->memo_va << 21;
+        if (pt->memo_va == UINT64_MAX || (base >> 21) != pt->memo_va ||
+            !mmkit__pagetable_canonical(pt, base) || pt->memo_ubase != base ||
+            (pt->memo_ulim != 0 && (pt->memo_ulim != MMKIT__PAGETABLE_ENTRIES || pt->shared_tables)))
+            return MMKIT_ECORRUPT;
+        for (l = top; l > 0u; l--) { /* bound: levels - 1 */
+            const uint64_t e = t[mmkit__pagetable_index(base, l)];
+            if (!mmkit__pagetable_present(pt, e) || mmkit__pagetable_is_leaf(pt, e, l) ||
+                (l == 1u && mmkit__pagetable_is_shared(pt, e)))
+                return MMKIT_ECORRUPT;
+            t = mmkit__pagetable_table(pt, mmkit__pagetable_next(pt, e));
+            if (!t) return MMKIT_ECORRUPT;
+        }
+        if (t != pt->memo_leaf) return MMKIT_ECORRUPT;
+    } else if (pt->memo_ulim != 0 || pt->memo_va != UINT64_MAX) {
+        return MMKIT_ECORRUPT;
+    }
+    if (pt->memo_dglobal != (pt->memo_dbits != UINT64_MAX && (pt->memo_dbits & pt->g_mask) != 0))
+        return MMKIT_ECORRUPT;
     idx[top] = 0;
     used[top] = true;
     l = top;

@@ -611,47 +611,73 @@ MMKIT_API mmkit_status mmkit__tlb_gather_range_slow(mmkit_tlb_gather *g, mmkit_v
                                                    uint64_t size, unsigned page_shift,
                                                    bool global);
 
-/* The common appends, in place: the run is non-empty, aligned to its page size and does not
- * wrap past 2^64, and the gather is escalated (only the page count moves), or the run
- * continues the last range (same page size, starts where it ends, the ceiling still holds),
- * or it is the first range. Each gives exactly what the out-of-line path would (which also
- * takes every other case: bad ranges, rounding, merging a touching range, a new slot,
- * escalation). An escalated gather is always an initialised one (a zeroed g is not escalated,
- * and its ceiling 0 fails the ceiling tests), so no separate test of g's state is needed. */
+/* Internal: the common appends, in place, of a run the caller has already validated: g not NULL,
+ * page_shift in MMKIT_TLB_MIN_PAGE_SHIFT..MMKIT_TLB_MAX_PAGE_SHIFT, size a non-zero multiple of
+ * 2^page_shift, va aligned to it, va + size not past 2^64 (e.g. one 4 KiB page at an aligned
+ * va). mmkit__tlb_gather_put records the run and returns true when the gather is escalated
+ * (only the page count moves, saturating), when the run continues the last range (same page
+ * size, starts where it ends, the ceiling still holds) or when it is the first range; else it
+ * returns false with g unchanged, and the caller hands the run to mmkit__tlb_gather_range_slow
+ * (which takes every other case: a new slot, merging a touching range, escalation).
+ * mmkit__tlb_gather_put_new does the same for the escalated and the first-range cases only
+ * (false, g unchanged, for a run that would continue the last range too): the fewest live
+ * values, for a caller whose fallback is a tail call. What either records is exactly what the
+ * out-of-line path would (a gather that is not escalated counts exactly its ranges' pages,
+ * which check() proves, so with no range npages is 0). An escalated gather is always an
+ * initialised one (a zeroed g is not escalated, and its ceiling 0 fails the ceiling tests), so
+ * no separate test of g's state is needed. */
+MMKIT__INLINE bool mmkit__tlb_gather_put_new(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
+                                             unsigned page_shift, bool global) {
+    const uint64_t n = size >> page_shift;
+    if (g->escalated) {
+        if (global) g->global = true;
+        if (MMKIT__LIKELY(g->npages <= UINT64_MAX - n)) g->npages += n;
+        else g->npages = UINT64_MAX; /* saturates */
+        return true;
+    }
+    if (g->nranges == 0 && n <= g->desc.ceiling) { /* not escalated, no range: npages is 0 */
+        if (global) g->global = true;
+        g->range[0].va = va;
+        g->range[0].size = size;
+        g->range[0].page_shift = page_shift;
+        g->nranges = 1;
+        g->npages = n;
+        return true;
+    }
+    return false;
+}
+
+MMKIT__INLINE bool mmkit__tlb_gather_put(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
+                                         unsigned page_shift, bool global) {
+    const uint64_t n = size >> page_shift;
+    mmkit_tlb_range *r;
+    if (mmkit__tlb_gather_put_new(g, va, size, page_shift, global)) return true;
+    if (g->escalated || g->nranges == 0 || g->npages + n > g->desc.ceiling) return false;
+    r = &g->range[g->nranges - 1u];
+    if (r->page_shift != page_shift || r->va + r->size != va || va == 0) return false;
+    if (global) g->global = true;
+    r->size += size;
+    g->npages += n;
+    return true;
+}
+
+/* Internal: mmkit_tlb_gather_range's inline part: validates the run (g not NULL, page_shift
+ * in range, non-empty, aligned to its page size, not wrapping past 2^64) and records it with
+ * mmkit__tlb_gather_put. False (g unchanged) for everything the out-of-line part must do,
+ * bad ranges included. */
+MMKIT__INLINE bool mmkit__tlb_gather_try(mmkit_tlb_gather *g, mmkit_vaddr va, uint64_t size,
+                                         unsigned page_shift, bool global) {
+    return g != NULL &&
+           page_shift - MMKIT_TLB_MIN_PAGE_SHIFT <=
+               MMKIT_TLB_MAX_PAGE_SHIFT - MMKIT_TLB_MIN_PAGE_SHIFT &&
+           (size >> page_shift) != 0 && ((va | size) & (((uint64_t)1 << page_shift) - 1u)) == 0 &&
+           size - 1u <= UINT64_MAX - va && mmkit__tlb_gather_put(g, va, size, page_shift, global);
+}
+
 MMKIT__INLINE mmkit_status mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va,
                                                   uint64_t size, unsigned page_shift,
                                                   bool global) {
-    if (MMKIT__LIKELY(g != NULL && page_shift - MMKIT_TLB_MIN_PAGE_SHIFT <=
-                                       MMKIT_TLB_MAX_PAGE_SHIFT - MMKIT_TLB_MIN_PAGE_SHIFT)) {
-        const uint64_t n = size >> page_shift;
-        if (MMKIT__LIKELY(n != 0 && ((va | size) & (((uint64_t)1 << page_shift) - 1u)) == 0 &&
-                          size - 1u <= UINT64_MAX - va)) {
-            if (g->escalated) {
-                if (global) g->global = true;
-                g->npages = g->npages > UINT64_MAX - n ? UINT64_MAX : g->npages + n;
-                return MMKIT_OK;
-            }
-            if (g->npages + n <= g->desc.ceiling) { /* not escalated: npages <= ceiling */
-                if (g->nranges > 0) {
-                    mmkit_tlb_range *r = &g->range[g->nranges - 1u];
-                    if (r->page_shift == page_shift && r->va + r->size == va && va != 0) {
-                        if (global) g->global = true;
-                        r->size += size;
-                        g->npages += n;
-                        return MMKIT_OK;
-                    }
-                } else {
-                    if (global) g->global = true;
-                    g->range[0].va = va;
-                    g->range[0].size = size;
-                    g->range[0].page_shift = page_shift;
-                    g->nranges = 1;
-                    g->npages += n;
-                    return MMKIT_OK;
-                }
-            }
-        }
-    }
+    if (MMKIT__LIKELY(mmkit__tlb_gather_try(g, va, size, page_shift, global))) return MMKIT_OK;
     return mmkit__tlb_gather_range_slow(g, va, size, page_shift, global);
 }
 
