@@ -1830,6 +1830,23 @@ static void test_stats_of_invalid_instance(void **state) {
     free(text);
 }
 
+/* Contract round 2, finding 2: alloc_exact with a NULL out pointer stored through NULL (and
+ * kept the block); now EINVAL with nothing taken, as BAD INPUT says for every NULL out. */
+static void test_alloc_exact_null_out(void **state) {
+    inst in;
+    mmkit_range ram = {MiB(1), MiB(1)};
+    mmkit_buddy_stats s0, s;
+    (void)state;
+    assert_int_equal(make(&in, &ram, 1, NULL, 0, 4, false), MMKIT_OK);
+    s0 = stats(&in.b);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 3, 0, NULL), MMKIT_EINVAL);
+    assert_int_equal(mmkit_buddy_alloc_exact(&in.b, 1, 0, NULL), MMKIT_EINVAL);
+    s = stats(&in.b);
+    assert_true(stats_equal(&s, &s0));
+    CHECK_OK(&in.b);
+    unmake(&in);
+}
+
 /* Contract finding b): the debug build's alloc returns ECORRUPT for a block whose poison was
  * overwritten; the BAD INPUT section now lists it, with what it leaves behind. */
 static void test_header_lists_debug_ecorrupt(void **state) {
@@ -1951,6 +1968,7 @@ int main(void) {
         cmocka_unit_test(test_refusals_are_logged),
         cmocka_unit_test(test_stats_of_invalid_instance),
         cmocka_unit_test(test_header_lists_debug_ecorrupt),
+        cmocka_unit_test(test_alloc_exact_null_out),
 #if MMKIT_DEBUG
         cmocka_unit_test(test_debug_poison),
 #endif

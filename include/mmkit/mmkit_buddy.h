@@ -1902,7 +1902,7 @@ MMKIT_API mmkit_status mmkit_buddy_alloc_exact(mmkit_buddy *b, uint64_t nframes,
     mmkit_pfn p, s, e, end;
     mmkit__buddy_region *r;
     mmkit_status st;
-    if (!b || !b->max_order || nframes == 0 || nframes > mmkit_order_frames(b->max_order))
+    if (!b || !b->max_order || !pa || nframes == 0 || nframes > mmkit_order_frames(b->max_order))
         return MMKIT_EINVAL;
     k = mmkit_log2_ceil64(nframes);
     if ((st = mmkit_buddy_alloc(b, k, flags, &base)) != MMKIT_OK) return st;
