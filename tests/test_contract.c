@@ -76,6 +76,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract2_pagetable.h"
 #include "contract/contract2_tlb.h"
 #include "contract/contract2_lru.h"
+#include "contract/contract2_cow.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -92,6 +93,7 @@ int main(void) {
         CONTRACT2_PAGETABLE_TESTS
         CONTRACT2_TLB_TESTS
         CONTRACT2_LRU_TESTS
+        CONTRACT2_COW_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
