@@ -77,6 +77,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract2_tlb.h"
 #include "contract/contract2_lru.h"
 #include "contract/contract2_cow.h"
+#include "contract/contract2_oom.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -94,6 +95,7 @@ int main(void) {
         CONTRACT2_TLB_TESTS
         CONTRACT2_LRU_TESTS
         CONTRACT2_COW_TESTS
+        CONTRACT2_OOM_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
