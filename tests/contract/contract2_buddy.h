@@ -30,11 +30,10 @@ static void c2_buddy_null_outs(void **state) {
     ST(MMKIT_EINVAL, mmkit_buddy_alloc_bulk(&b, 0, 2, NULL));
     ST(MMKIT_EINVAL, mmkit_buddy_mem_size(NULL, NULL));
     C2_BUDDY_SAME(&b, before);
-#if 0 /* CONTRACT2_FINDING_2: alloc_exact with a NULL out pointer stores through NULL (UBSan,
-       * mmkit_buddy.h:1926 "*pa = base"; SIGSEGV without sanitizers) and leaks the block */
+    /* CONTRACT2_FINDING_2 (fixed in be10f34): alloc_exact with a NULL out pointer used to
+     * store through NULL and keep the block */
     ST(MMKIT_EINVAL, mmkit_buddy_alloc_exact(&b, 3, 0, NULL));
     C2_BUDDY_SAME(&b, before);
-#endif
     arena_free();
 }
 
