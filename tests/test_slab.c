@@ -1528,6 +1528,41 @@ static void test_kmalloc_front_large(void **state) {
     test_prov_delete(t);
 }
 
+/* The inline free checks the tag against key[last] (this instance's secret ^ the last alloc's
+ * class): an object of the same class from another instance, freed right after such an alloc,
+ * must miss that compare and be refused, leaving the front as it was. */
+static void test_kmalloc_front_other_instance(void **state) {
+    static mmkit_kmalloc_cpu f, g;
+    mmkit_kmalloc other;
+    mmkit_kmalloc_desc d;
+    void *a, *b, *x, *y;
+    uint64_t in_use;
+    (void)state;
+    km_init(test_buddy_provider(tb));
+    memset(&d, 0, sizeof d);
+    d.provider = test_buddy_provider(tb);
+    assert_int_equal(mmkit_kmalloc_init(&other, &d), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_init(&f, &km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_init(&g, &other), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&g, 64, 0, &b), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &a), MMKIT_OK); /* f's last: class 64 */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, b), MMKIT_EINVAL);      /* other's slab */
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, a), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &x), MMKIT_OK);
+    assert_ptr_equal(x, a); /* b never reached f's magazine */
+    assert_int_equal(mmkit_kmalloc_cpu_alloc(&f, 64, 0, &y), MMKIT_OK);
+    assert_ptr_not_equal(y, b);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, y), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&f, x), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_free(&g, b), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_check(&km), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_check(&other), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&f), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_cpu_flush(&g), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
+    assert_int_equal(mmkit_kmalloc_destroy(&other, &in_use), MMKIT_OK);
+}
+
 static void test_kmalloc_fronts_reserve_destroy(void **state) {
     test_prov *t = tp_new();
     static mmkit_kmalloc_cpu f;
@@ -1992,6 +2027,7 @@ int main(void) {
         cmocka_unit_test(test_kmalloc_realloc),
         cmocka_unit_test(test_kmalloc_bad_frees),
         cmocka_unit_test(test_kmalloc_front_classes),
+        cmocka_unit_test(test_kmalloc_front_other_instance),
         cmocka_unit_test(test_kmalloc_front_large),
         cmocka_unit_test(test_kmalloc_fronts_reserve_destroy),
         cmocka_unit_test(test_randomized_against_model),
