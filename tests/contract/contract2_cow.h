@@ -328,8 +328,43 @@ static void c2_cow_protect_slots(void **state) {
     c2_cow_env_end(e, 1);
 }
 
+/* mapped_once: "Exact in both fork modes"; after a classic fork a COW page is mapped twice,
+ * and once again in the parent when the child's write copied it; "The zero frame: false" */
+static void c2_cow_mapped_once_after_copy(void **state) {
+    c2_cow_env *e = c2_cow_env_new();
+    mmkit_cow_region r = c2_reg(0x400000, 0x10000, MMKIT_PTE_RW | MMKIT_PTE_USER, MMKIT_COW_PRIVATE);
+    uint32_t what = 0;
+    bool once = true;
+    (void)state;
+    c2_cow_space(e, 0, MMKIT_PAGETABLE_X86_64_4LEVEL, NULL);
+    c2_cow_space(e, 1, MMKIT_PAGETABLE_X86_64_4LEVEL, NULL);
+    OK(mmkit_cow_region_add(&e->sp[0], &r));
+    OK(mmkit_cow_fault(&e->sp[0], 0x400000, MMKIT_COW_WRITE, &what, NULL));
+    OK(mmkit_cow_fault(&e->sp[0], 0x401000, MMKIT_COW_READ, &what, NULL)); /* zero frame */
+    OK(mmkit_cow_mapped_once(&e->sp[0], 0x400000, &once));
+    assert_true(once);
+    OK(mmkit_cow_mapped_once(&e->sp[0], 0x401000, &once));
+    assert_true(!once);
+    ST(MMKIT_ENOENT, mmkit_cow_mapped_once(&e->sp[0], 0x402000, &once)); /* not mapped */
+    assert_true(!once);
+    ST(MMKIT_ENOENT, mmkit_cow_mapped_once(&e->sp[0], 0x900000, &once)); /* no region */
+    ST(MMKIT_EINVAL, mmkit_cow_mapped_once(&e->sp[0], 0x400000, NULL));
+    OK(mmkit_cow_fork(&e->sp[1], &e->sp[0], MMKIT_COW_FORK_COPY, NULL));
+    OK(mmkit_cow_mapped_once(&e->sp[0], 0x400000, &once));
+    assert_true(!once);
+    OK(mmkit_cow_fault(&e->sp[1], 0x400000, MMKIT_COW_WRITE, &what, NULL));
+    assert_true(what == MMKIT_COW_DID_COPY);
+    OK(mmkit_cow_mapped_once(&e->sp[0], 0x400000, &once));
+    assert_true(once);
+    OK(mmkit_cow_mapped_once(&e->sp[1], 0x400000, &once));
+    assert_true(once);
+    OK(mmkit_cow_fault(&e->sp[0], 0x400000, MMKIT_COW_WRITE, &what, NULL));
+    assert_true(what == MMKIT_COW_DID_REUSE); /* sole owner again: reused in place */
+    c2_cow_env_end(e, 2);
+}
+
 #define CONTRACT2_COW_TESTS                                                                     \
     cmocka_unit_test(c2_cow_pagetable_destroyed_first), cmocka_unit_test(c2_cow_fork_mismatches), \
         cmocka_unit_test(c2_cow_pins_and_share_fork),                                           \
         cmocka_unit_test(c2_cow_top_of_address_space), cmocka_unit_test(c2_cow_fill_statuses),  \
-        cmocka_unit_test(c2_cow_resize_accounting), cmocka_unit_test(c2_cow_protect_slots),
+        cmocka_unit_test(c2_cow_resize_accounting), cmocka_unit_test(c2_cow_protect_slots), cmocka_unit_test(c2_cow_mapped_once_after_copy),

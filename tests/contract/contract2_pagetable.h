@@ -415,10 +415,35 @@ static void c2_pt_replace_huge(void **state) {
     c2_pt_env_end(e, 1);
 }
 
+/* test_and_clear: "A huge leaf partly covered is cleared whole"; *found is the OR of the
+ * bits of `which` that were set */
+static void c2_pt_tac_huge_partial(void **state) {
+    c2_pt_env *e = c2_pt_env_new();
+    mmkit_pagetable_desc d = c2_pdesc(e, MMKIT_PAGETABLE_SV39);
+    mmkit_pagetable pt;
+    uint32_t found = 0, fl = 0;
+    uint64_t size = 0;
+    (void)state;
+    d.preset_ad = true;
+    OK(mmkit_pagetable_init(&pt, &d));
+    OK(mmkit_pagetable_map(&pt, 0x200000, 0x400000, 0x200000, MMKIT_PTE_RW, NULL)); /* one 2 MiB leaf, A+D */
+    OK(mmkit_pagetable_test_and_clear(&pt, 0x201000, 0x1000, MMKIT_PTE_ACCESSED, &found, NULL));
+    assert_true(found == MMKIT_PTE_ACCESSED);
+    OK(mmkit_pagetable_translate(&pt, 0x3ff000, NULL, &fl, &size));
+    assert_true(size == 0x200000 && !(fl & MMKIT_PTE_ACCESSED) && (fl & MMKIT_PTE_DIRTY));
+    OK(mmkit_pagetable_test_and_clear(&pt, 0x200000, 0x200000, MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, NULL));
+    assert_true(found == MMKIT_PTE_DIRTY);
+    OK(mmkit_pagetable_test_and_clear(&pt, 0x200000, 0x200000, MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY, &found, NULL));
+    assert_true(found == 0);
+    OK(mmkit_pagetable_check(&pt));
+    OK(mmkit_pagetable_destroy(&pt, NULL, NULL));
+    c2_pt_env_end(e, 1);
+}
+
 #define CONTRACT2_PAGETABLE_TESTS                                                               \
     cmocka_unit_test(c2_pt_zeroed_gather), cmocka_unit_test(c2_pt_share_destroy_source_first),  \
         cmocka_unit_test(c2_pt_share_three_trees), cmocka_unit_test(c2_pt_whole_space_ranges),  \
         cmocka_unit_test(c2_pt_x86_saved_dirty), cmocka_unit_test(c2_pt_x86_exec_rules),        \
         cmocka_unit_test(c2_pt_map_recording), cmocka_unit_test(c2_pt_register_values),         \
         cmocka_unit_test(c2_pt_leaf_callbacks_add_up), cmocka_unit_test(c2_pt_harvest_runs),    \
-        cmocka_unit_test(c2_pt_copy_frames_batches), cmocka_unit_test(c2_pt_replace_huge),
+        cmocka_unit_test(c2_pt_copy_frames_batches), cmocka_unit_test(c2_pt_replace_huge), cmocka_unit_test(c2_pt_tac_huge_partial),

@@ -325,10 +325,56 @@ static void c2_kmalloc_cpu_large_twice(void **state) {
     free(k), free(f);
 }
 
+/* THREADS: "Objects may be freed on any front or directly, whichever allocated them" */
+static void c2_slab_free_on_any_front(void **state) {
+    c2_slab_env *e = c2_slab_env_new();
+    uint64_t free0 = c2_buddy_free(&e->buddy);
+    mmkit_slab_cache *c = (mmkit_slab_cache *)calloc(1, sizeof *c);
+    mmkit_slab_cpu *f1 = (mmkit_slab_cpu *)calloc(1, sizeof *f1), *f2 = (mmkit_slab_cpu *)calloc(1, sizeof *f2);
+    mmkit_kmalloc *k = (mmkit_kmalloc *)calloc(1, sizeof *k);
+    mmkit_kmalloc_cpu *k1 = (mmkit_kmalloc_cpu *)calloc(1, sizeof *k1), *k2 = (mmkit_kmalloc_cpu *)calloc(1, sizeof *k2);
+    mmkit_slab_cache_desc d = c2_cdesc(e, 48);
+    mmkit_kmalloc_desc kd;
+    mmkit_slab_stats s;
+    void *o[100], *p[100];
+    int i;
+    (void)state;
+    memset(&kd, 0, sizeof kd);
+    kd.provider = e->prov;
+    OK(mmkit_slab_init(c, &d));
+    OK(mmkit_slab_cpu_init(f1, c)), OK(mmkit_slab_cpu_init(f2, c));
+    OK(mmkit_kmalloc_init(k, &kd));
+    OK(mmkit_kmalloc_cpu_init(k1, k)), OK(mmkit_kmalloc_cpu_init(k2, k));
+    for (i = 0; i < 100; i++) {
+        if (i % 3 == 0) OK(mmkit_slab_cpu_alloc(f1, 0, &o[i]));
+        else if (i % 3 == 1) OK(mmkit_slab_cpu_alloc(f2, 0, &o[i]));
+        else OK(mmkit_slab_alloc(c, 0, &o[i]));
+        OK(mmkit_kmalloc_cpu_alloc((i & 1) ? k1 : k2, (size_t)(i * 97 % 9000) + 1, 0, &p[i]));
+    }
+    for (i = 0; i < 100; i++) {
+        if (i % 3 == 0) OK(mmkit_slab_cpu_free(f2, o[i]));
+        else if (i % 3 == 1) OK(mmkit_slab_free(c, o[i]));
+        else OK(mmkit_slab_cpu_free(f1, o[i]));
+        if (i % 4 == 0) OK(mmkit_kmalloc_free(k, p[i]));
+        else OK(mmkit_kmalloc_cpu_free((i & 1) ? k2 : k1, p[i]));
+    }
+    OK(mmkit_slab_cpu_flush(f1)), OK(mmkit_slab_cpu_flush(f2));
+    OK(mmkit_kmalloc_cpu_flush(k1)), OK(mmkit_kmalloc_cpu_flush(k2));
+    memset(&s, 0, sizeof s);
+    OK(mmkit_slab_stats_get(c, &s));
+    assert_true(s.objects_active == s.objects_depot);
+    OK(mmkit_slab_check(c));
+    OK(mmkit_kmalloc_check(k));
+    OK(mmkit_slab_destroy(c, NULL));
+    OK(mmkit_kmalloc_destroy(k, NULL));
+    c2_slab_env_end(e, free0);
+    free(c), free(f1), free(f2), free(k), free(k1), free(k2);
+}
+
 #define CONTRACT2_SLAB_TESTS                                                                    \
     cmocka_unit_test(c2_slab_destroy_before_flush), cmocka_unit_test(c2_slab_mixing_instances), \
         cmocka_unit_test(c2_kmalloc_huge_sizes), cmocka_unit_test(c2_kmalloc_realloc_zero),     \
         cmocka_unit_test(c2_kmalloc_class_alignment),                                           \
         cmocka_unit_test(c2_kmalloc_reserve_usable_bounds),                                     \
         cmocka_unit_test(c2_slab_geometry_limits), cmocka_unit_test(c2_slab_bulk_zero),         \
-        cmocka_unit_test(c2_kmalloc_cpu_large_twice),
+        cmocka_unit_test(c2_kmalloc_cpu_large_twice), cmocka_unit_test(c2_slab_free_on_any_front),
