@@ -308,6 +308,7 @@ static void c2_cow_protect_slots(void **state) {
     uint32_t what = 0, fl = 0;
     size_t k;
     (void)state;
+    memset(&got, 0, sizeof got);
     c2_cow_space(e, 0, MMKIT_PAGETABLE_X86_64_4LEVEL, NULL);
     for (k = 0; k < 3; k++) {
         r = c2_reg(0x400000 + k * 0x100000ull, 0x3000, MMKIT_PTE_RW, MMKIT_COW_PRIVATE);

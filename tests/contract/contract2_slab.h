@@ -302,7 +302,7 @@ static void c2_kmalloc_cpu_large_twice(void **state) {
     mmkit_kmalloc *k = (mmkit_kmalloc *)calloc(1, sizeof *k);
     mmkit_kmalloc_cpu *f = (mmkit_kmalloc_cpu *)calloc(1, sizeof *f);
     mmkit_kmalloc_desc kd;
-    void *p;
+    void *p = NULL;
     (void)state;
     memset(&kd, 0, sizeof kd);
     kd.provider = e->prov;
