@@ -195,7 +195,8 @@ static void test_twolist_refault(void **state) {
     assert_int_equal(s.refault_activations, 1);
     assert_int_equal(l.list[1].count, 1); /* 3 active */
     assert_int_equal(l.list[1].oldest, 3);
-    assert_int_equal(l.link[2 * l.list[0].oldest], 2); /* the newest inactive */
+    assert_int_equal(l.list[0].newest, 2); /* the newest inactive */
+    assert_int_equal(l.link[2 * l.list[0].newest], 6); /* its older neighbour */
 }
 
 
@@ -537,15 +538,87 @@ static void test_bad_input(void **state) {
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
     ((unsigned char *)mem)[1] &= (unsigned char)~0x40u;
     assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
-    mem[1 + 2 * 1 + 1] = 3; /* link of 1 (alone: its own neighbour) names another index */
+    assert_int_equal(mmkit_lru_insert(&l, 2, 0), MMKIT_OK);
+    mem[1 + 2 * 2] = 3; /* older link of 2 (list 1, 2) names another index */
     assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
-    mem[1 + 2 * 1 + 1] = 1;
+    mem[1 + 2 * 2] = 1;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
+    mem[1 + 2 * 1 + 1] = 3; /* newer link of 1 */
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
+    mem[1 + 2 * 1 + 1] = 2;
+    l.list[0].newest = 1;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
+    l.list[0].newest = 2;
+    l.st.resident = 3;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
     l.st.resident = 2;
-    assert_int_equal(mmkit_lru_check(&l), MMKIT_ECORRUPT);
-    l.st.resident = 1;
+    assert_int_equal(mmkit_lru_check(&l), MMKIT_OK);
     assert_int_equal(mmkit_lru_destroy(&l), MMKIT_OK);
     assert_int_equal(mmkit_lru_touch(&l, 1), MMKIT_EINVAL);
     assert_int_equal(mmkit_lru_check(NULL), MMKIT_EINVAL);
+}
+
+/* access() (its per-policy fast paths when can_evict is NULL) gives exactly the victims, hits
+ * and dirty bits of touch / evict / insert by hand (the general path), every policy, on a
+ * skewed pseudo-random sequence with writes and removes; check() after every step. */
+static void test_access_same(void **state) {
+    static uint32_t ma[2048], mb[2048];
+    unsigned p;
+    (void)state;
+    for (p = 0; p < (unsigned)MMKIT_LRU_POLICY_COUNT; p++) {
+        mmkit_lru a, b;
+        mmkit_lru_desc d;
+        uint32_t x = 12345u, step;
+        memset(&d, 0, sizeof d);
+        d.policy = (mmkit_lru_policy)p;
+        d.capacity = 64;
+        d.target = 10;
+        d.mem = ma;
+        d.mem_size = sizeof ma;
+        assert_int_equal(mmkit_lru_init(&a, &d), MMKIT_OK);
+        d.mem = mb;
+        assert_int_equal(mmkit_lru_init(&b, &d), MMKIT_OK);
+        for (step = 0; step < 4000; step++) {
+            mmkit_lru_access_result r;
+            mmkit_lru_victim v;
+            mmkit_lru_stats sa, sb;
+            uint32_t idx, w;
+            x = x * 1103515245u + 12345u;
+            idx = (x >> 16) % 64u;
+            if ((x >> 8) & 1u) idx %= 16u; /* skew: half the requests to 16 hot indices */
+            w = ((x >> 9) & 3u) == 0 ? MMKIT_LRU_DIRTY : 0u;
+            if (((x >> 11) & 31u) == 0) { /* now and then a remove */
+                assert_int_equal(mmkit_lru_remove(&a, idx), mmkit_lru_remove(&b, idx));
+                continue;
+            }
+            assert_int_equal(mmkit_lru_access(&a, idx, w, &r), MMKIT_OK);
+            if (mmkit_lru_touch(&b, idx) == MMKIT_OK) {
+                assert_true(r.hit);
+                assert_false(r.evicted);
+                if (w) assert_int_equal(mmkit_lru_set_dirty(&b, idx, true), MMKIT_OK);
+            } else {
+                assert_false(r.hit);
+                assert_int_equal(mmkit_lru_stats_get(&b, &sb), MMKIT_OK);
+                assert_int_equal(r.evicted, sb.resident >= 10u);
+                if (sb.resident >= 10u) {
+                    assert_int_equal(mmkit_lru_evict(&b, &v), MMKIT_OK);
+                    assert_int_equal(r.victim.index, v.index);
+                    assert_int_equal(r.victim.dirty, v.dirty);
+                } else {
+                    assert_int_equal(r.victim.index, MMKIT_LRU_NONE);
+                }
+                assert_int_equal(mmkit_lru_insert(&b, idx, w), MMKIT_OK);
+            }
+            assert_int_equal(mmkit_lru_check(&a), MMKIT_OK);
+            assert_int_equal(mmkit_lru_check(&b), MMKIT_OK);
+            assert_int_equal(mmkit_lru_stats_get(&a, &sa), MMKIT_OK);
+            assert_int_equal(mmkit_lru_stats_get(&b, &sb), MMKIT_OK);
+            assert_int_equal(sa.resident, sb.resident);
+            assert_int_equal(sa.evictions, sb.evictions);
+            assert_int_equal(sa.refault_activations, sb.refault_activations);
+        }
+        assert_int_equal(memcmp(ma, mb, 64), 0); /* the meta bytes agree */
+    }
 }
 
 static void test_log(void **state) {
@@ -567,6 +640,7 @@ int main(void) {
         cmocka_unit_test(test_victims),       cmocka_unit_test(test_s3fifo),
         cmocka_unit_test(test_rings),
         cmocka_unit_test(test_twolist_refault), cmocka_unit_test(test_access),
+        cmocka_unit_test(test_access_same),
         cmocka_unit_test(test_web07),
         cmocka_unit_test(test_dirty_pinned),  cmocka_unit_test(test_age),
         cmocka_unit_test(test_age_bytes),

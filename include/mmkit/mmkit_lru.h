@@ -59,8 +59,14 @@
  *   a ring whose slots are all used is compacted in place, order kept (O(used), at most once
  *   per capacity/4 + 1 pushes: amortized O(1)). Second chance and S3-FIFO's reinsertion into M
  *   take the head and push it at the newest end. LISTS (EXACT, SIEVE, TWOLIST): a link
- *   {older, newer} per index, circular lists with a pointer to the oldest (newest = oldest's
- *   older neighbour), so moving the oldest to the newest end is one pointer step.
+ *   {older, newer} per index (one 8-byte word, one cache line) and per list its oldest and
+ *   newest; the ends are known by the list, so the oldest's older and the newest's newer link
+ *   are never read or written: a push touches the new item and the previous newest (the line of
+ *   the latest push), an eviction of the oldest reads its link and writes nothing into the next
+ *   oldest. access() without can_evict on EXACT and SIEVE runs a specialised step as well (a
+ *   memory-bound loop overlaps the misses of as many accesses as the core's instruction window
+ *   holds, so a short step is a fast one): the next victim's (EXACT) or the hand's (SIEVE) meta
+ *   and link are prefetched at each eviction.
  *   access() without can_evict on a ring policy runs a specialised step (the victim is always
  *   a head; the general path looks further only for refused items, with the same result).
  *   EXACT: touch moves to the newest end, evict takes the oldest. FIFO: no movement. CLOCK:
@@ -130,9 +136,8 @@
  *   Memory per index of capacity (mmkit_lru_mem_size; 4-byte aligned): EXACT, SIEVE, TWOLIST
  *   9 bytes (1 meta + 8 link); FIFO, CLOCK 10 (1 meta + 4 pos + 1.25 x 4 slots); S3-FIFO (the
  *   default) 15 (two rings), + up to 11 bytes in all.
- *   Cost per access (bench_lru, 1M-item cache over 4M ids, zipf 0.9, this project's 2-core
- *   machine under load, median ns; the bench's own loop is ~4.5): S3-FIFO 17-21, FIFO 14-17,
- *   CLOCK 19-23, SIEVE 25-38, EXACT 30-49, TWOLIST 32-46; a plain doubly-linked LRU 33-35.
+ *   Cost per access: measured in bench_lru (1M-item cache over 4M ids, zipf 0.9), figures in
+ *   bench/README.md; EXACT runs at ~1.1-1.2x a plain doubly-linked LRU in the same run.
  */
 #ifndef MMKIT_LRU_H
 #define MMKIT_LRU_H
@@ -227,7 +232,8 @@ MMKIT_API mmkit_status mmkit_lru_check(const struct mmkit_lru *l);
 
 /* storage only; treat as opaque */
 typedef struct mmkit_lru_list {
-    uint32_t oldest, count; /* circular through the links; oldest MMKIT_LRU_NONE when empty */
+    uint32_t oldest, newest, count; /* MMKIT_LRU_NONE when empty; oldest's older and newest's
+                                     * newer link are never read */
 } mmkit_lru_list;
 
 typedef struct mmkit_lru_ring {
@@ -302,38 +308,40 @@ MMKIT__INLINE bool mmkit__lru_ok(const mmkit_lru *l) {
 MMKIT__INLINE void mmkit__lru_unlink(mmkit_lru *l, uint32_t i) {
     uint32_t m = l->meta[i];
     mmkit_lru_list *q = &l->list[(m & MMKIT__LRU_LIST) - 1u];
-    if (--q->count == 0) {
-        q->oldest = MMKIT__LRU_NIL;
-    } else {
-        uint32_t o = MMKIT__LRU_O(l, i), y = MMKIT__LRU_Y(l, i);
-        MMKIT__LRU_Y(l, o) = y;
-        MMKIT__LRU_O(l, y) = o;
-        if (q->oldest == i) q->oldest = y;
-    }
+    uint32_t o = MMKIT__LRU_O(l, i), y = MMKIT__LRU_Y(l, i);
+    /* the ends are known by the list, not by their (never read) outer links */
+    if (i == q->oldest) q->oldest = y;
+    else MMKIT__LRU_Y(l, o) = y;
+    if (i == q->newest) q->newest = o;
+    else MMKIT__LRU_O(l, y) = o;
+    if (--q->count == 0) q->oldest = q->newest = MMKIT__LRU_NIL;
     l->meta[i] = (uint8_t)(m & ~MMKIT__LRU_LIST);
 }
 
-/* i (linked nowhere) becomes the newest of list w (0..1) */
+/* i (linked nowhere) becomes the newest of list w (0..1): i's links and the previous newest's
+ * (the line of the latest push, usually cached); the oldest is not touched. */
 MMKIT__INLINE void mmkit__lru_push(mmkit_lru *l, uint32_t w, uint32_t i) {
     mmkit_lru_list *q = &l->list[w];
-    if (q->count++ == 0) {
-        MMKIT__LRU_O(l, i) = MMKIT__LRU_Y(l, i) = i;
-        q->oldest = i;
-    } else {
-        uint32_t o = q->oldest, y = MMKIT__LRU_O(l, o); /* y: the newest so far */
-        MMKIT__LRU_O(l, i) = y;
-        MMKIT__LRU_Y(l, i) = o;
-        MMKIT__LRU_Y(l, y) = i;
-        MMKIT__LRU_O(l, o) = i;
-    }
+    uint32_t y = q->newest;
+    if (q->count++ == 0) q->oldest = i;
+    else MMKIT__LRU_Y(l, y) = i;
+    MMKIT__LRU_O(l, i) = y;
+    q->newest = i;
     l->meta[i] = (uint8_t)((l->meta[i] & ~MMKIT__LRU_LIST) | (w + 1u));
 }
 
-/* i becomes the newest of list w; the oldest of its own list just steps the pointer */
+/* i becomes the newest of list w; the oldest of its own list steps the oldest pointer */
 MMKIT__INLINE void mmkit__lru_move(mmkit_lru *l, uint32_t w, uint32_t i) {
-    if ((l->meta[i] & MMKIT__LRU_LIST) == w + 1u && l->list[w].oldest == i) {
-        l->list[w].oldest = MMKIT__LRU_Y(l, i);
-        return;
+    mmkit_lru_list *q = &l->list[w];
+    if ((l->meta[i] & MMKIT__LRU_LIST) == w + 1u) {
+        if (q->newest == i) return;
+        if (q->oldest == i) {
+            q->oldest = MMKIT__LRU_Y(l, i);
+            MMKIT__LRU_Y(l, q->newest) = i;
+            MMKIT__LRU_O(l, i) = q->newest;
+            q->newest = i;
+            return;
+        }
     }
     mmkit__lru_unlink(l, i);
     mmkit__lru_push(l, w, i);
@@ -504,7 +512,7 @@ MMKIT_API mmkit_status mmkit_lru_init(mmkit_lru *l, const mmkit_lru_desc *desc) 
     l->small_target = t / 10u ? t / 10u : 1u;
     l->ghost_target = t - t / 10u;
     l->hand = MMKIT__LRU_NIL;
-    l->list[0].oldest = l->list[1].oldest = MMKIT__LRU_NIL;
+    l->list[0].oldest = l->list[1].oldest = l->list[0].newest = l->list[1].newest = MMKIT__LRU_NIL;
     base = (uint8_t *)desc->mem;
     meta = ((size_t)desc->capacity + 3u) & ~(size_t)3u;
     l->meta = base;
@@ -568,8 +576,8 @@ static MMKIT__LRU_FORCEINLINE void mmkit__lru_touch(mmkit_lru *l, mmkit_lru_poli
         if (m != l->meta[idx]) l->meta[idx] = (uint8_t)m; /* access() may set DIRTY */
         break;
     case MMKIT_LRU_EXACT:
-        l->meta[idx] = (uint8_t)m;
-        if (MMKIT__LRU_Y(l, idx) != l->list[0].oldest) mmkit__lru_move(l, 0, idx); /* not the newest */
+        if (m != l->meta[idx]) l->meta[idx] = (uint8_t)m; /* access() may set DIRTY */
+        if (idx != l->list[0].newest) mmkit__lru_move(l, 0, idx);
         break;
     default: /* TWOLIST */
         if ((m & MMKIT__LRU_LIST) == 1u && (m & MMKIT__LRU_REF)) {
@@ -610,10 +618,7 @@ static MMKIT__LRU_FORCEINLINE void mmkit__lru_drop(mmkit_lru *l, mmkit_lru_polic
     if (mmkit__lru_ringed(p)) {
         mmkit__lru_rtake(l, (l->meta[idx] & MMKIT__LRU_LIST) - 1u, s);
     } else {
-        if (l->hand == idx) {
-            uint32_t y = MMKIT__LRU_Y(l, idx);
-            l->hand = y != idx ? y : MMKIT__LRU_NIL;
-        }
+        if (l->hand == idx) l->hand = idx == l->list[0].newest ? MMKIT__LRU_NIL : MMKIT__LRU_Y(l, idx);
         mmkit__lru_unlink(l, idx);
     }
     l->meta[idx] = 0;
@@ -752,10 +757,11 @@ static uint32_t mmkit__lru_pick(mmkit_lru *l) {
         return mmkit__lru_first_may(l, 0);
     case MMKIT_LRU_SIEVE:
         c = l->hand != MMKIT__LRU_NIL ? l->hand : q0->oldest;
-        for (k = 2u * q0->count + 1u; k; k--, c = MMKIT__LRU_Y(l, c)) {
+        for (k = 2u * q0->count + 1u; k; k--) {
             m = l->meta[c];
             if (m & MMKIT__LRU_REF) l->meta[c] = (uint8_t)(m & ~MMKIT__LRU_REF);
             else if (mmkit__lru_may(l, c)) return c;
+            c = c == q0->newest ? q0->oldest : MMKIT__LRU_Y(l, c); /* the hand wraps */
         }
         return MMKIT__LRU_NIL;
     default: /* TWOLIST */
@@ -962,6 +968,95 @@ static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_rstep(mmkit_lru *l, mmkit_
     return MMKIT_OK;
 }
 
+/* A hit's or a plain insert's result (no victim). */
+static MMKIT__LRU_FORCEINLINE void mmkit__lru_res(mmkit_lru_access_result *res, bool hit) {
+    res->hit = hit;
+    res->evicted = false;
+    res->victim.index = MMKIT__LRU_NIL;
+    res->victim.dirty = false;
+}
+
+/* access() of EXACT or SIEVE without can_evict (the common case), p a constant: the same
+ * result as mmkit__lru_step with the policy's pieces written out, so that one access is a
+ * short run of instructions (a memory-bound loop overlaps the cache misses of as many accesses
+ * as its instruction window holds). Per hit: the meta byte (SIEVE: nothing else; EXACT: the
+ * item's link word, its two neighbours' and the newest's). Per miss: the victim's meta and link
+ * word (prefetched by the previous miss) and the new item's. */
+static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_lstep(mmkit_lru *l, mmkit_lru_policy p, uint32_t idx,
+                                                           uint32_t flags, mmkit_lru_access_result *res) {
+    uint8_t *meta = l->meta;
+    uint32_t *link = l->link;
+    mmkit_lru_list *q = &l->list[0];
+    uint32_t m = meta[idx], d = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u, w, c, n;
+    if ((m & MMKIT__LRU_LIST) - 1u < 2u) { /* resident (list 0: the only one) */
+        mmkit__lru_res(res, true);
+        l->st.touches++;
+        w = m | d;
+        if (p == MMKIT_LRU_SIEVE) w |= MMKIT__LRU_REF;
+        if (w != m) meta[idx] = (uint8_t)w; /* a hot item is saturated: its line stays clean */
+        if (p == MMKIT_LRU_EXACT && idx != (n = q->newest)) { /* to the newest end */
+            uint32_t o = link[(size_t)idx * 2u], y = link[(size_t)idx * 2u + 1u];
+            if (idx == q->oldest) q->oldest = y;
+            else link[(size_t)o * 2u + 1u] = y;
+            link[(size_t)y * 2u] = o; /* idx is not the newest: y is an index */
+            link[(size_t)n * 2u + 1u] = idx;
+            link[(size_t)idx * 2u] = n;
+            q->newest = idx;
+        }
+        return MMKIT_OK;
+    }
+    if (l->st.resident >= l->target) { /* resident > 0: target >= 1 */
+        uint32_t mc, y;
+        if (p == MMKIT_LRU_EXACT) {
+            c = q->oldest;
+            mc = meta[c];
+        } else { /* SIEVE: the hand clears visited bits up to the first unvisited item */
+            c = l->hand != MMKIT__LRU_NIL ? l->hand : q->oldest;
+            while ((mc = meta[c]) & MMKIT__LRU_REF) { /* at most count + 1 steps */
+                meta[c] = (uint8_t)(mc & ~MMKIT__LRU_REF);
+                c = c == q->newest ? q->oldest : link[(size_t)c * 2u + 1u];
+            }
+        }
+        res->hit = false;
+        res->evicted = true;
+        res->victim.index = c;
+        res->victim.dirty = (mc & MMKIT__LRU_DIRTY) != 0;
+        meta[c] = 0;
+        l->st.evictions++;
+        if (--q->count == 0) {
+            q->oldest = q->newest = MMKIT__LRU_NIL;
+            if (p == MMKIT_LRU_SIEVE) l->hand = MMKIT__LRU_NIL;
+        } else {
+            uint32_t o = link[(size_t)c * 2u], nx;
+            bool newest = c == q->newest;
+            y = link[(size_t)c * 2u + 1u]; /* an index unless c is the newest */
+            if (c == q->oldest) q->oldest = y;
+            else link[(size_t)o * 2u + 1u] = y;
+            if (newest) q->newest = o;
+            else link[(size_t)y * 2u] = o;
+            if (p == MMKIT_LRU_EXACT) {
+                nx = q->oldest;
+            } else { /* the hand stays in place: the next newer item, wrapping to the oldest */
+                l->hand = newest ? MMKIT__LRU_NIL : y;
+                nx = newest ? q->oldest : y;
+            }
+            MMKIT__LRU_PREFETCH(&meta[nx]); /* the next victim's (EXACT) or the hand's lines */
+            MMKIT__LRU_PREFETCH(&link[(size_t)nx * 2u]);
+        }
+    } else {
+        mmkit__lru_res(res, false);
+        l->st.resident++;
+    }
+    n = q->newest; /* push idx at the newest end */
+    if (q->count++ == 0) q->oldest = idx;
+    else link[(size_t)n * 2u + 1u] = idx;
+    link[(size_t)idx * 2u] = n;
+    q->newest = idx;
+    meta[idx] = (uint8_t)(d | 1u);
+    l->st.inserts++;
+    return MMKIT_OK;
+}
+
 MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
                                         mmkit_lru_access_result *res) {
     MMKIT__LRU_ARGS("access");
@@ -971,6 +1066,8 @@ MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t fla
         if (l->policy == MMKIT_LRU_S3FIFO) return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO, idx, flags, res);
         if (l->policy == MMKIT_LRU_FIFO) return mmkit__lru_rstep(l, MMKIT_LRU_FIFO, idx, flags, res);
         if (l->policy == MMKIT_LRU_CLOCK) return mmkit__lru_rstep(l, MMKIT_LRU_CLOCK, idx, flags, res);
+        if (l->policy == MMKIT_LRU_EXACT) return mmkit__lru_lstep(l, MMKIT_LRU_EXACT, idx, flags, res);
+        if (l->policy == MMKIT_LRU_SIEVE) return mmkit__lru_lstep(l, MMKIT_LRU_SIEVE, idx, flags, res);
     }
     switch (l->policy) {
     case MMKIT_LRU_S3FIFO: return mmkit__lru_step(l, MMKIT_LRU_S3FIFO, idx, flags, res);
@@ -1146,15 +1243,19 @@ static mmkit_status mmkit__lru_check_lists(const mmkit_lru *l) {
     if (!l->link || l->pos || l->ring[0].slot || l->ring[1].slot) return MMKIT_ECORRUPT;
     for (w = 0; w < 2; w++) {
         const mmkit_lru_list *q = &l->list[w];
-        if (q->count > l->capacity || (q->count == 0) != (q->oldest == MMKIT__LRU_NIL)) return MMKIT_ECORRUPT;
+        if (q->count > l->capacity || (q->count == 0) != (q->oldest == MMKIT__LRU_NIL) ||
+            (q->count == 0) != (q->newest == MMKIT__LRU_NIL))
+            return MMKIT_ECORRUPT;
         for (c = q->oldest, k = q->count; k; k--) {
             uint32_t y;
             if (c >= l->capacity || (l->meta[c] & MMKIT__LRU_LIST) != w + 1u) return MMKIT_ECORRUPT;
+            if (k == 1u) break;
+            if (c == q->newest) return MMKIT_ECORRUPT; /* the newest before count steps */
             y = MMKIT__LRU_Y(l, c);
             if (y >= l->capacity || MMKIT__LRU_O(l, y) != c) return MMKIT_ECORRUPT;
             c = y;
         }
-        if (c != q->oldest) return MMKIT_ECORRUPT; /* the circle closes after count steps */
+        if (q->count && c != q->newest) return MMKIT_ECORRUPT; /* count steps end at the newest */
     }
     if ((uint64_t)l->list[0].count + l->list[1].count != l->st.resident) return MMKIT_ECORRUPT;
     return MMKIT_OK;
