@@ -408,7 +408,7 @@ MMKIT__INLINE uint64_t mmkit_order_bytes(unsigned order) {
 }
 /* Smallest order whose block holds `bytes` (0 bytes -> order 0). */
 MMKIT__INLINE unsigned mmkit_bytes_to_order(uint64_t bytes) {
-    uint64_t frames = (bytes + MMKIT_PAGE_MASK) >> MMKIT_PAGE_SHIFT;
+    uint64_t frames = (bytes >> MMKIT_PAGE_SHIFT) + ((bytes & MMKIT_PAGE_MASK) != 0); /* no wrap */
     return mmkit_log2_ceil64(frames ? frames : 1);
 }
 MMKIT__INLINE mmkit_pfn mmkit_paddr_to_pfn(mmkit_paddr pa) { return pa >> MMKIT_PAGE_SHIFT; }

@@ -414,8 +414,10 @@ MMKIT_API mmkit_status mmkit_cow_space_init(mmkit_cow_space *s, mmkit_cow *c,
 /* Tear the space down: unmap every page of every region (each frame reference dropped
  * exactly once; a frame is freed when its last reference and pin go; shared leaf tables are
  * released, their last user frees them), unregister, zero *s. The page table stays the
- * caller's (destroy it afterwards). g may be NULL when the tables are not live. O(pages +
- * tables). */
+ * caller's (destroy it afterwards). g may be NULL when the tables are not live. A page table
+ * destroyed before its space -> EINVAL, nothing changed (the space stays registered, so
+ * mmkit_cow_destroy says EBUSY; its frames are only reachable through that table: a leak the
+ * caller made). O(pages + tables). */
 MMKIT_API mmkit_status mmkit_cow_space_destroy(mmkit_cow_space *s, struct mmkit_tlb_gather *g);
 
 /* Add a region (copied into the space's storage). Errors: bad fields -> EINVAL, not
@@ -1053,6 +1055,12 @@ MMKIT_API mmkit_status mmkit_cow_space_destroy(mmkit_cow_space *s, struct mmkit_
     uintptr_t sv;
     size_t i;
     if (!mmkit__cow_space_ok(s)) return MMKIT_EINVAL;
+    {
+        mmkit_pagetable_stats ps;
+        if (mmkit_pagetable_stats_get(s->pt, &ps) != MMKIT_OK)
+            return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_space_destroy: s: its page table was destroyed "
+                                               "first (destroy the space, then the table)");
+    }
     c = s->cow;
     for (i = 0; i < s->count; i++) { /* bound: count */
         mmkit_status e = mmkit__cow_release(s, &s->regions[i], g);

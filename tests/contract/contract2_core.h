@@ -14,10 +14,9 @@ static void c2_core_bytes_to_order_large(void **state) {
     assert_int_equal(51, mmkit_bytes_to_order(1ull << 63));
     assert_int_equal(52, mmkit_bytes_to_order(UINT64_MAX - 4095)); /* 2^52 frames */
     assert_int_equal(40, mmkit_bytes_to_order((1ull << 52) - 1));
-#if 0 /* CONTRACT2_FINDING_1: mmkit_bytes_to_order(UINT64_MAX) returns 0 (bytes + 4095 wraps) */
+    /* CONTRACT2_FINDING_1 (fixed): bytes + 4095 used to wrap to order 0 */
     assert_int_equal(52, mmkit_bytes_to_order(UINT64_MAX));
     assert_int_equal(52, mmkit_bytes_to_order(UINT64_MAX - 1));
-#endif
 }
 
 /* mmkit_core.h: order_frames/bytes, pfn <-> paddr, is_aligned, the limit encoding */

@@ -89,12 +89,10 @@ static void c2_cow_pagetable_destroyed_first(void **state) {
     ST(MMKIT_EINVAL, mmkit_cow_fault(&e->sp[0], 0x401000, MMKIT_COW_WRITE, &what, NULL));
     st = mmkit_cow_space_destroy(&e->sp[0], NULL);
     assert_int_not_equal(MMKIT_OK, st);
-#if 0 /* CONTRACT2_FINDING_4: space_destroy refuses (EINVAL) yet unregisters the space
-       * (stats.spaces 0) and its data frame stays live forever; cow_destroy then succeeds with
-       * frames_live 1 and the frame never returns to the provider */
+    /* CONTRACT2_FINDING_4 (fixed): the refusal used to unregister the space anyway */
+    assert_int_equal(MMKIT_EINVAL, st);
     assert_true(c2_cstats(&e->cow).spaces == 1); /* refused: nothing changed */
     ST(MMKIT_EBUSY, mmkit_cow_destroy(&e->cow));
-#endif
     (void)st;
     free(e->mem);
     free(e);

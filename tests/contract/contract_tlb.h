@@ -310,7 +310,7 @@ static void softtlb_contract(void **state) {
     mmkit_paddr pa = 0;
     uint32_t fl = 0;
     size_t need;
-    void *mem;
+    void *mem = NULL;
     const mmkit_softtlb_entry *en;
     (void)state;
     memset(&d, 0, sizeof d);
