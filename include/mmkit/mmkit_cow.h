@@ -215,7 +215,8 @@
  *   capacity, c zeroed -> EINVAL. Regions: start/len not multiples of 4 KiB -> EALIGN; len 0,
  *   wrapping, not canonical or crossing the canonical hole, prot with unknown bits / no READ or
  *   EXEC / WRITE without READ, kind unknown -> EINVAL; overlap -> EEXIST; full -> ENOSPC.
- *   Ranges of remove / protect / discard: EALIGN, EINVAL (len 0, wrap); protect of a range not
+ *   Ranges of remove / protect / discard: EALIGN, EINVAL (len 0, wrap: va + len must not
+ *   overflow 64 bits, so a range ending exactly at 2^64 is refused too); protect of a range not
  *   entirely inside regions -> ENOENT. resize: start / new_len not multiples of 4 KiB -> EALIGN;
  *   new_len 0 (use region_remove), start + new_len wrapping, or a new end not canonical or in
  *   the other half -> EINVAL; no region starting at start -> ENOENT; growing into the next
@@ -506,7 +507,8 @@ MMKIT_API mmkit_status mmkit_cow_access_riscv(uint64_t scause, bool user, uint32
  * and g is FLUSHED before fork returns (the one call that flushes: neither space may write
  * through a stale writable TLB entry afterwards). g may be NULL when the parent's tables are
  * not live. Errors (the parent exactly as it was, the child still empty): child not empty,
- * in another instance, same as parent -> EINVAL; region_cap too small -> ENOSPC; tables or
+ * in another instance, same as parent, its page table of another format (or phys_bits,
+ * no_nx, svpbmt) than the parent's -> EINVAL; region_cap too small -> ENOSPC; tables or
  * copies of pinned frames cannot be allocated -> ENOMEM. O(pages + tables). */
 MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *parent,
                                       mmkit_cow_fork_mode mode, struct mmkit_tlb_gather *g);
@@ -2110,6 +2112,10 @@ MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *p
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: child: must not be the parent or share its page table");
     if (child->cow != c) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: child: belongs to another instance");
     if (child->count) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: child: must have no regions");
+    if (child->pt->format != parent->pt->format || child->pt->phys_bits != parent->pt->phys_bits ||
+        child->pt->no_nx != parent->pt->no_nx || child->pt->svpbmt != parent->pt->svpbmt)
+        return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: child: its page table differs from the "
+                                           "parent's in format, phys_bits, no_nx or svpbmt");
     if ((unsigned)mode >= (unsigned)MMKIT_COW_FORK_MODE_COUNT)
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_fork: mode: unknown");
     if (!MMKIT_COW_HAVE_SHARE_TABLES && mode == MMKIT_COW_FORK_SHARE_TABLES)

@@ -251,8 +251,9 @@
  *   -> EINVAL; group cycle -> EINVAL; uncharge more than was charged through charge(), free
  *   through the wrapper more than the consumer got from it, uncommit more than committed ->
  *   EINVAL; stall_end without stall_begin -> EINVAL; watermarks not min <= low <= high <=
- *   total -> EINVAL; unknown alloc flags or order > 47 -> EINVAL; a full table -> ENOSPC;
- *   removing a consumer with usage or commitments, or a group with members -> EBUSY.
+ *   total -> EINVAL; unknown alloc flags or order > 47 -> EINVAL; a frame count over 2^48
+ *   (charge, commit, reclaim, ...) -> EINVAL; a full table -> ENOSPC; removing a consumer
+ *   with usage, commitments or a stall in progress, or a group with members -> EBUSY.
  *   init: NULL desc, provider without alloc/free, total_frames 0 or > 2^48, table sizes over
  *   the maximum, a scale factor over 3000, bucket width over an hour, bad watermarks, lock
  *   hooks with only one set -> EINVAL; mem NULL -> EINVAL; too small -> ENOSPC; not 8-byte
@@ -563,7 +564,8 @@ MMKIT_API mmkit_status mmkit_oom_lru_shrinker_init(mmkit_oom_lru_shrinker *sh, m
 /* Register a consumer (adj checked, group must exist or be NONE). ENOSPC when full. O(C). */
 MMKIT_API mmkit_status mmkit_oom_consumer_add(mmkit_oom *o, const mmkit_oom_consumer_desc *d,
                                               uint32_t *id);
-/* Unregister; EBUSY while it has usage or commitments. */
+/* Unregister; EBUSY while it has usage, commitments or a stall in progress (stall_begin
+ * without stall_end). */
 MMKIT_API mmkit_status mmkit_oom_consumer_remove(mmkit_oom *o, uint32_t id);
 MMKIT_API mmkit_status mmkit_oom_consumer_set_adj(mmkit_oom *o, uint32_t id, int adj);
 MMKIT_API mmkit_status mmkit_oom_consumer_get(const mmkit_oom *o, uint32_t id,
