@@ -192,7 +192,9 @@
  *   Define MMKIT_LOG (mmkit_core.h) to learn which rule an init refused, e.g.
  *   "mmkit_slab_init: desc.align: must be a power of two <= the page size".
  *   alloc: unknown flags, ZERO on a ctor cache, NULL out -> EINVAL; provider failure -> its
- *   status (ENOMEM); a block whose mapping is misaligned -> EALIGN.
+ *   status, passed through (ENOMEM when it is out of frames; a provider that cannot make a
+ *   block that large at all, e.g. a buddy whose max_order is below a large kmalloc block's
+ *   order, says EINVAL); a block whose mapping is misaligned -> EALIGN.
  *   free (and kmalloc_free), in every build, in O(1):
  *     NULL (object caches; kmalloc_free(k, NULL) is a no-op) ...................... EINVAL
  *     pointer whose slab-aligned base holds no valid tag of this cache/instance
@@ -443,7 +445,8 @@ MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_
 /* Like mmkit_slab_destroy for every class; live large blocks count as in use too. */
 MMKIT_API mmkit_status mmkit_kmalloc_destroy(mmkit_kmalloc *k, uint64_t *in_use);
 
-/* size bytes (0 is served as 1). flags: MMKIT_ALLOC_ZERO, MMKIT_ALLOC_NORECLAIM. Aligned to
+/* size bytes (0 is served as 1). flags: MMKIT_ALLOC_ZERO (zeroes `size` bytes, not the whole
+ * usable size), MMKIT_ALLOC_NORECLAIM. Aligned to
  * the largest power of two dividing the class size (at least 8); large blocks to 16. */
 MMKIT_API mmkit_status mmkit_kmalloc_alloc(mmkit_kmalloc *k, size_t size, uint32_t flags, void **p);
 /* Aligned to align (a power of two <= the page size). */
@@ -452,8 +455,9 @@ MMKIT_API mmkit_status mmkit_kmalloc_aligned(mmkit_kmalloc *k, size_t size, size
 /* NULL is a no-op (MMKIT_OK). See BAD INPUT for what is detected. */
 MMKIT_API mmkit_status mmkit_kmalloc_free(mmkit_kmalloc *k, void *p);
 /* Resize: p NULL allocates; in place when size fits p's usable size, else a new allocation,
- * a copy and a free. On failure p is untouched. MMKIT_ALLOC_ZERO zeroes the bytes past p's
- * old usable size. */
+ * a copy and a free. On failure p is untouched. MMKIT_ALLOC_ZERO zeroes the bytes from p's
+ * old usable size up to `size` (not up to the new usable size: as with kmalloc(ZERO), only
+ * the bytes asked for are zeroed). */
 MMKIT_API mmkit_status mmkit_kmalloc_realloc(mmkit_kmalloc *k, void *p, size_t size,
                                              uint32_t flags, void **out);
 /* Bytes usable at p (its class size, or the rest of its large block). Makes the checks
