@@ -168,7 +168,8 @@
  *   mmkit_buddy_cpu_provider return an all-NULL provider for them. A NULL out pointer -> EINVAL.
  *   init / mem_size: a zeroed desc is valid (an instance without RAM, for add_region; 0 bytes).
  *   NULL desc; max_order > 18; ram_count or reserved_count without the array;
- *   a range that wraps -> EINVAL. RAM ranges sharing a whole frame -> EEXIST (ranges are first
+ *   a range that wraps (base + size overflows 64 bits: one ending exactly at 2^64 too) ->
+ *   EINVAL. RAM ranges sharing a whole frame -> EEXIST (ranges are first
  *   shrunk to whole frames, so two that overlap only inside a partial frame just touch and
  *   merge); a region over 2^36 frames -> ERANGE; reservation outside RAM -> ERANGE; more than
  *   MMKIT_BUDDY_MAX_REGIONS regions -> ENOSPC; mem too small -> ENOSPC; mem NULL without
@@ -182,8 +183,12 @@
  *   free/free_range: order > max_order -> EINVAL; address not aligned to the block -> EALIGN;
  *   not in managed RAM (hole, foreign) -> ERANGE; its first frame already free -> EDOUBLE; not an
  *   allocation of exactly that order (wrong order, middle of a block or a reservation) -> EINVAL.
- *   claim: a frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags, order
- *   > max_order, MMKIT_ALLOC_ZERO without phys_to_virt -> EINVAL.
+ *   free_range: nframes 0 -> EINVAL. claim: nframes 0 -> EINVAL; pa not 4 KiB aligned ->
+ *   EALIGN; any frame of the range in a hole, outside managed RAM or past 2^64 -> ERANGE; a
+ *   frame already taken -> EBUSY. alloc: nothing fits -> ENOMEM; unknown flags, order
+ *   > max_order, MMKIT_ALLOC_ZERO without phys_to_virt -> EINVAL. alloc_exact: nframes 0 or
+ *   over 2^max_order -> EINVAL. alloc_window: low > high -> EINVAL; an empty window
+ *   (low == high) or none that fits -> ENOMEM.
  *   MMKIT_DEBUG=1 only (free blocks are poisoned with MMKIT_BUDDY_POISON when phys_to_virt is
  *   set): an alloc or alloc_window whose chosen block has had its poison overwritten (a write
  *   after free) -> ECORRUPT. That block is quarantined: it stays allocated, is counted in
