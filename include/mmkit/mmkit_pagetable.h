@@ -3230,8 +3230,10 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_record(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t e, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     mmkit_pagetable_mapping m;
-    if (g) (void)mmkit_tlb_gather_range(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
-                                        (e & pt->g_mask) != 0);
+    /* the out-of-line part directly (it merges a continuing run first); an inline copy here
+     * would make gcc stop inlining mmkit_tlb_gather_range into the batched walk */
+    if (g) (void)mmkit__tlb_gather_range_slow(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
+                                              (e & pt->g_mask) != 0);
     if (!leaf) return MMKIT_OK;
     m.va = va;
     m.size = m.page_size = MMKIT_PAGE_SIZE;

@@ -674,10 +674,43 @@ MMKIT__INLINE bool mmkit__tlb_gather_try(mmkit_tlb_gather *g, mmkit_vaddr va, ui
            size - 1u <= UINT64_MAX - va && mmkit__tlb_gather_put(g, va, size, page_shift, global);
 }
 
+/* The inline part itself is written out rather than calling mmkit__tlb_gather_try: the same
+ * cases and results, but smaller in the compilers' inlining estimates, so the page tables'
+ * batched walks keep it inline. */
 MMKIT__INLINE mmkit_status mmkit_tlb_gather_range(mmkit_tlb_gather *g, mmkit_vaddr va,
                                                   uint64_t size, unsigned page_shift,
                                                   bool global) {
-    if (MMKIT__LIKELY(mmkit__tlb_gather_try(g, va, size, page_shift, global))) return MMKIT_OK;
+    if (MMKIT__LIKELY(g != NULL && page_shift - MMKIT_TLB_MIN_PAGE_SHIFT <=
+                                       MMKIT_TLB_MAX_PAGE_SHIFT - MMKIT_TLB_MIN_PAGE_SHIFT)) {
+        const uint64_t n = size >> page_shift;
+        if (MMKIT__LIKELY(n != 0 && ((va | size) & (((uint64_t)1 << page_shift) - 1u)) == 0 &&
+                          size - 1u <= UINT64_MAX - va)) {
+            if (g->escalated) {
+                if (global) g->global = true;
+                g->npages = g->npages > UINT64_MAX - n ? UINT64_MAX : g->npages + n;
+                return MMKIT_OK;
+            }
+            if (g->npages + n <= g->desc.ceiling) { /* not escalated: npages <= ceiling */
+                if (g->nranges > 0) {
+                    mmkit_tlb_range *r = &g->range[g->nranges - 1u];
+                    if (r->page_shift == page_shift && r->va + r->size == va && va != 0) {
+                        if (global) g->global = true;
+                        r->size += size;
+                        g->npages += n;
+                        return MMKIT_OK;
+                    }
+                } else {
+                    if (global) g->global = true;
+                    g->range[0].va = va;
+                    g->range[0].size = size;
+                    g->range[0].page_shift = page_shift;
+                    g->nranges = 1;
+                    g->npages += n;
+                    return MMKIT_OK;
+                }
+            }
+        }
+    }
     return mmkit__tlb_gather_range_slow(g, va, size, page_shift, global);
 }
 
