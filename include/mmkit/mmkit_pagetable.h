@@ -254,7 +254,8 @@
  * BAD INPUT (returns a status; the tree is unchanged and passes mmkit_pagetable_check())
  *   Every call: a NULL instance, or one that is zeroed (never initialised, left zeroed by a
  *   failed init, or zeroed by destroy) -> MMKIT_EINVAL without writing to it (cr3 and satp
- *   return 0).
+ *   return 0). A gather g that is not NULL but was never initialised (mmkit_tlb_gather_init)
+ *   or is zeroed -> MMKIT_EINVAL, before anything changes, from every call that takes one.
  *   init: NULL desc; unknown format; provider without alloc, free or phys_to_virt; phys_bits
  *   not 0 or 13..52 (x86-64) / 13..56 (RISC-V); max_page_size not 0 or a leaf size of the
  *   format; no_nx on RISC-V; svpbmt on x86 -> MMKIT_EINVAL; the root cannot be allocated ->
@@ -825,6 +826,17 @@ static const mmkit__pagetable_fmt mmkit__pagetable_fmts[MMKIT_PAGETABLE_FORMAT_C
 
 #define MMKIT__PAGETABLE_ENTRIES 512u
 #define MMKIT__PAGETABLE_AD (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY)
+/* A gather that was never initialised (or was zeroed) is refused before anything changes: the
+ * changes it could not record would be invalidations lost. NULL is allowed (tables not live). */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_bad_gather(const char *fn) {
+    (void)fn;
+    return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable: g: never initialised (mmkit_tlb_gather_init) "
+                                       "or zeroed");
+}
+#define MMKIT__PAGETABLE_G_CHECK(fn)                                                               \
+    do {                                                                                           \
+        if (g != NULL && MMKIT__UNLIKELY(g->desc.ceiling == 0)) return mmkit__pagetable_bad_gather(fn); \
+    } while (0)
 
 /* Leaf updates that must not lose an A/D bit the MMU sets meanwhile (see THREADS). */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__SIZEOF_POINTER__) && \
@@ -2228,6 +2240,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
                                            uint64_t len, uint32_t flags,
                                            struct mmkit_tlb_gather *g) {
     uint32_t memo;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_map");
     if (MMKIT__UNLIKELY(len != MMKIT_PAGE_SIZE || !pt || ((va | pa) & MMKIT_PAGE_MASK) ||
                         pa >= pt->pa_limit))
         goto slow;
@@ -2827,6 +2840,7 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
                                             struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_copy");
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy");
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
     st = mmkit__pagetable_copy_prepare(&c, va, len);
@@ -2849,6 +2863,7 @@ MMKIT_API mmkit_status mmkit_pagetable_copy_frames(mmkit_pagetable *dst, mmkit_p
                                                    struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_copy_frames");
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy_frames");
     if (!frames) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_copy_frames: frames: must not be NULL");
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
@@ -2873,6 +2888,7 @@ MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetab
                                              struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_share");
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_share");
     if (!(clear & MMKIT_PTE_WRITE))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_share: clear: must contain "
@@ -2933,6 +2949,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare(mmkit_pagetable *pt, mmkit_vaddr 
     mmkit_paddr tpa, cpa;
     mmkit_vaddr va2m = va & ~(((uint64_t)1 << 21) - 1u);
     unsigned copied, i;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unshare");
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare: va: not canonical");
@@ -2966,6 +2983,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare_last(mmkit_pagetable *pt, mmkit_v
                                                     struct mmkit_tlb_gather *g) {
     uint64_t *slot, e;
     const uint64_t *t;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unshare_last");
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare_last: va: not canonical");
@@ -2990,6 +3008,7 @@ MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr v
                                               mmkit_paddr *table_pa, struct mmkit_tlb_gather *g) {
     uint64_t *slot, e;
     const uint64_t *t;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_detach");
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_detach: va: not canonical");
@@ -3057,6 +3076,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_replace_slow(
 MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
                                                uint32_t flags, mmkit_pagetable_mapping *old,
                                                struct mmkit_tlb_gather *g) {
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_replace");
     if (MMKIT__LIKELY(pt && (flags ^ pt->memo_rflags) == MMKIT__PAGETABLE_MEMO && pt->levels &&
                       !pt->shared_tables && !((va | pa) & MMKIT_PAGE_MASK) &&
                       pa < pt->pa_limit && mmkit__pagetable_canonical(pt, va))) {
@@ -3209,11 +3229,23 @@ static MMKIT__PAGETABLE_INLINE mmkit_status mmkit__pagetable_unmap_one_end(
     return MMKIT_OK;
 }
 
+/* A one-page unmap that found its gather never initialised (a zeroed one is not escalated,
+ * has no range and a ceiling of 0, so it always reaches the record helpers): put the leaf back
+ * in the cached table, where the fast path took it from, and refuse. */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_undo(mmkit_pagetable *pt,
+                                                                             mmkit_vaddr va,
+                                                                             uint64_t e) {
+    pt->memo_leaf[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)] = e;
+    pt->mapped_bytes += MMKIT_PAGE_SIZE;
+    return mmkit__pagetable_bad_gather("mmkit_pagetable_unmap");
+}
+
 /* The one-page unmap whose leaf's non-address bits are not the memoised ones: decode them. */
 static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_decode(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t e, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     mmkit_pagetable_mapping m;
+    if (g != NULL && MMKIT__UNLIKELY(g->desc.ceiling == 0)) return mmkit__pagetable_unmap_one_undo(pt, va, e);
     m.va = va;
     m.size = m.page_size = MMKIT_PAGE_SIZE;
     m.pa = (e & pt->next_mask) << pt->next_shift;
@@ -3230,6 +3262,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_record(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t e, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     mmkit_pagetable_mapping m;
+    if (g != NULL && MMKIT__UNLIKELY(g->desc.ceiling == 0)) return mmkit__pagetable_unmap_one_undo(pt, va, e);
     /* the out-of-line part directly (it merges a continuing run first); an inline copy here
      * would make gcc stop inlining mmkit_tlb_gather_range into the batched walk */
     if (g) (void)mmkit__tlb_gather_range_slow(g, va, MMKIT_PAGE_SIZE, MMKIT_PAGE_SHIFT,
@@ -3317,6 +3350,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_walk(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     const uint64_t x = va + pt->canon_add;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unmap");
     if (MMKIT__LIKELY(!pt->shared_tables && ((x >> 12) | (x << 52)) < pt->canon_lim)) {
         uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va);
         if (MMKIT__LIKELY(t != NULL)) {
@@ -3363,6 +3397,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_slow(
     mmkit__pagetable_walker w;
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unmap");
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_unmap", why);
     if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
         return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_unmap");
@@ -3380,6 +3415,7 @@ MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr 
     mmkit__pagetable_walker w;
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_protect");
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_protect", why);
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (why) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_protect", why);
@@ -3400,6 +3436,7 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
     mmkit__pagetable_walker w;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
     if (found) *found = 0;
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_test_and_clear");
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_test_and_clear", why);
     if (!which || (which & ~MMKIT__PAGETABLE_AD))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_test_and_clear: which: must be "
@@ -3416,6 +3453,7 @@ MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr 
                                                void *ctx, struct mmkit_tlb_gather *g) {
     mmkit__pagetable_walker w;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
+    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_harvest");
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_harvest", why);
     if (!which || (which & ~MMKIT__PAGETABLE_AD))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_harvest: which: must be "
