@@ -760,13 +760,18 @@ static void mmkit__cow_unmap_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
 
 /* Reuse in place? The sole mapping (count - pins == 1) of an exclusive or unpinned frame.
  * Marks it exclusive when so. */
+/* May the one mapping of f be reused in place (one reference besides its pins; pinned only
+ * when exclusive)? */
+static bool mmkit__cow_reusable(const mmkit_cow *c, const mmkit__cow_frame *f, uint32_t meta) {
+    uint32_t pins = meta & MMKIT__COW_PINS;
+    return mmkit__cow_ld(c, &f->count) - pins == 1u && ((meta & MMKIT__COW_F_EXCL) || pins == 0);
+}
 static bool mmkit__cow_try_reuse(mmkit_cow *c, mmkit__cow_frame *f) {
     bool ok;
-    uint32_t meta, pins;
+    uint32_t meta;
     uintptr_t sv = mmkit__lock(&c->lock);
     meta = mmkit__cow_ld(c, &f->meta);
-    pins = meta & MMKIT__COW_PINS;
-    ok = mmkit__cow_ld(c, &f->count) - pins == 1u && ((meta & MMKIT__COW_F_EXCL) || pins == 0);
+    ok = mmkit__cow_reusable(c, f, meta);
     if (ok && !(meta & MMKIT__COW_F_EXCL)) mmkit__cow_or(c, &f->meta, MMKIT__COW_F_EXCL);
     mmkit__unlock(&c->lock, sv);
     return ok;
@@ -1348,7 +1353,6 @@ static bool mmkit__cow_needs_frame(mmkit_cow_space *s, const mmkit_cow_region *r
     bool priv = r->kind == MMKIT_COW_PRIVATE;
     mmkit__cow_frame *f, *ft;
     mmkit_paddr tpa = 0;
-    uint32_t meta, pins;
     if (st == MMKIT_ENOENT) return !(priv && !write && !pin && !r->fill);
     if (st != MMKIT_OK || !priv || !((write && !(flags & MMKIT_PTE_WRITE)) || pin)) return false;
     if (pa == c->zero_pa) return true;
@@ -1361,10 +1365,7 @@ static bool mmkit__cow_needs_frame(mmkit_cow_space *s, const mmkit_cow_region *r
     return false;
 #endif
     f = mmkit__cow_frame_of(c, pa);
-    if (!f) return false;
-    meta = mmkit__cow_ld(c, &f->meta);
-    pins = meta & MMKIT__COW_PINS;
-    return !(mmkit__cow_ld(c, &f->count) - pins == 1u && ((meta & MMKIT__COW_F_EXCL) || pins == 0));
+    return f && !mmkit__cow_reusable(c, f, mmkit__cow_ld(c, &f->meta));
 }
 
 /* The dispatcher behind fault and pin. pin: the page must end up in an exclusive frame
