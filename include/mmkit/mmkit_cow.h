@@ -758,14 +758,13 @@ static void mmkit__cow_unmap_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
         mmkit__cow_unref(c, m->pa + off);
 }
 
-/* Reuse in place? The sole mapping (count - pins == 1) of an exclusive or unpinned frame.
- * Marks it exclusive when so. */
-/* May the one mapping of f be reused in place (one reference besides its pins; pinned only
- * when exclusive)? */
+/* May the one mapping of f be reused in place? The sole mapping (count - pins == 1) of an
+ * exclusive or unpinned frame. */
 static bool mmkit__cow_reusable(const mmkit_cow *c, const mmkit__cow_frame *f, uint32_t meta) {
     uint32_t pins = meta & MMKIT__COW_PINS;
     return mmkit__cow_ld(c, &f->count) - pins == 1u && ((meta & MMKIT__COW_F_EXCL) || pins == 0);
 }
+/* Reuse in place? Marks the frame exclusive when so. */
 static bool mmkit__cow_try_reuse(mmkit_cow *c, mmkit__cow_frame *f) {
     bool ok;
     uint32_t meta;

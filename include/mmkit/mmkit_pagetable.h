@@ -828,14 +828,13 @@ static const mmkit__pagetable_fmt mmkit__pagetable_fmts[MMKIT_PAGETABLE_FORMAT_C
 #define MMKIT__PAGETABLE_AD (MMKIT_PTE_ACCESSED | MMKIT_PTE_DIRTY)
 /* A gather that was never initialised (or was zeroed) is refused before anything changes: the
  * changes it could not record would be invalidations lost. NULL is allowed (tables not live). */
-static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_bad_gather(const char *fn) {
-    (void)fn;
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_bad_gather(void) {
     return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable: g: never initialised (mmkit_tlb_gather_init) "
                                        "or zeroed");
 }
-#define MMKIT__PAGETABLE_G_CHECK(fn)                                                               \
+#define MMKIT__PAGETABLE_G_CHECK()                                                                 \
     do {                                                                                           \
-        if (g != NULL && MMKIT__UNLIKELY(g->desc.ceiling == 0)) return mmkit__pagetable_bad_gather(fn); \
+        if (g != NULL && MMKIT__UNLIKELY(g->desc.ceiling == 0)) return mmkit__pagetable_bad_gather();   \
     } while (0)
 
 /* Leaf updates that must not lose an A/D bit the MMU sets meanwhile (see THREADS). */
@@ -2240,7 +2239,7 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
                                            uint64_t len, uint32_t flags,
                                            struct mmkit_tlb_gather *g) {
     uint32_t memo;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_map");
+    MMKIT__PAGETABLE_G_CHECK();
     if (MMKIT__UNLIKELY(len != MMKIT_PAGE_SIZE || !pt || ((va | pa) & MMKIT_PAGE_MASK) ||
                         pa >= pt->pa_limit))
         goto slow;
@@ -2840,7 +2839,7 @@ MMKIT_API mmkit_status mmkit_pagetable_copy(mmkit_pagetable *dst, mmkit_pagetabl
                                             struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_copy");
+    MMKIT__PAGETABLE_G_CHECK();
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy");
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
     st = mmkit__pagetable_copy_prepare(&c, va, len);
@@ -2863,7 +2862,7 @@ MMKIT_API mmkit_status mmkit_pagetable_copy_frames(mmkit_pagetable *dst, mmkit_p
                                                    struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_copy_frames");
+    MMKIT__PAGETABLE_G_CHECK();
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_copy_frames");
     if (!frames) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_copy_frames: frames: must not be NULL");
     mmkit__pagetable_copier_init(&c, dst, src, clear, set, fn, ctx, g);
@@ -2888,7 +2887,7 @@ MMKIT_API mmkit_status mmkit_pagetable_share(mmkit_pagetable *dst, mmkit_pagetab
                                              struct mmkit_tlb_gather *g) {
     mmkit__pagetable_copier c;
     mmkit_status st;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_share");
+    MMKIT__PAGETABLE_G_CHECK();
     MMKIT__PAGETABLE_COPY_CHECKS("mmkit_pagetable_share");
     if (!(clear & MMKIT_PTE_WRITE))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_share: clear: must contain "
@@ -2949,7 +2948,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare(mmkit_pagetable *pt, mmkit_vaddr 
     mmkit_paddr tpa, cpa;
     mmkit_vaddr va2m = va & ~(((uint64_t)1 << 21) - 1u);
     unsigned copied, i;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unshare");
+    MMKIT__PAGETABLE_G_CHECK();
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare: va: not canonical");
@@ -2983,7 +2982,7 @@ MMKIT_API mmkit_status mmkit_pagetable_unshare_last(mmkit_pagetable *pt, mmkit_v
                                                     struct mmkit_tlb_gather *g) {
     uint64_t *slot, e;
     const uint64_t *t;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unshare_last");
+    MMKIT__PAGETABLE_G_CHECK();
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_unshare_last: va: not canonical");
@@ -3008,7 +3007,7 @@ MMKIT_API mmkit_status mmkit_pagetable_detach(mmkit_pagetable *pt, mmkit_vaddr v
                                               mmkit_paddr *table_pa, struct mmkit_tlb_gather *g) {
     uint64_t *slot, e;
     const uint64_t *t;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_detach");
+    MMKIT__PAGETABLE_G_CHECK();
     if (!pt || !pt->levels) return MMKIT_EINVAL;
     if (!mmkit__pagetable_canonical(pt, va))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_detach: va: not canonical");
@@ -3076,7 +3075,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_replace_slow(
 MMKIT_API mmkit_status mmkit_pagetable_replace(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
                                                uint32_t flags, mmkit_pagetable_mapping *old,
                                                struct mmkit_tlb_gather *g) {
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_replace");
+    MMKIT__PAGETABLE_G_CHECK();
     if (MMKIT__LIKELY(pt && (flags ^ pt->memo_rflags) == MMKIT__PAGETABLE_MEMO && pt->levels &&
                       !pt->shared_tables && !((va | pa) & MMKIT_PAGE_MASK) &&
                       pa < pt->pa_limit && mmkit__pagetable_canonical(pt, va))) {
@@ -3237,7 +3236,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_undo(mm
                                                                              uint64_t e) {
     pt->memo_leaf[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)] = e;
     pt->mapped_bytes += MMKIT_PAGE_SIZE;
-    return mmkit__pagetable_bad_gather("mmkit_pagetable_unmap");
+    return mmkit__pagetable_bad_gather();
 }
 
 /* The one-page unmap whose leaf's non-address bits are not the memoised ones: decode them. */
@@ -3350,7 +3349,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_one_walk(
     mmkit_pagetable *pt, mmkit_vaddr va, uint64_t len, mmkit_pagetable_leaf_fn leaf, void *ctx,
     struct mmkit_tlb_gather *g) {
     const uint64_t x = va + pt->canon_add;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unmap");
+    MMKIT__PAGETABLE_G_CHECK();
     if (MMKIT__LIKELY(!pt->shared_tables && ((x >> 12) | (x << 52)) < pt->canon_lim)) {
         uint64_t *t = mmkit__pagetable_leaf_table_fast(pt, va);
         if (MMKIT__LIKELY(t != NULL)) {
@@ -3397,7 +3396,7 @@ static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_unmap_slow(
     mmkit__pagetable_walker w;
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_unmap");
+    MMKIT__PAGETABLE_G_CHECK();
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_unmap", why);
     if (MMKIT__UNLIKELY(pt->shared_tables) && mmkit__pagetable_any_shared(pt, va, len))
         return MMKIT__PAGETABLE_REFUSE_SHARED("mmkit_pagetable_unmap");
@@ -3415,7 +3414,7 @@ MMKIT_API mmkit_status mmkit_pagetable_protect(mmkit_pagetable *pt, mmkit_vaddr 
     mmkit__pagetable_walker w;
     mmkit_status st;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_protect");
+    MMKIT__PAGETABLE_G_CHECK();
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_protect", why);
     why = mmkit__pagetable_flags_ok(pt, flags);
     if (why) return MMKIT__PAGETABLE_REFUSE_FLAGS("mmkit_pagetable_protect", why);
@@ -3436,7 +3435,7 @@ MMKIT_API mmkit_status mmkit_pagetable_test_and_clear(mmkit_pagetable *pt, mmkit
     mmkit__pagetable_walker w;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
     if (found) *found = 0;
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_test_and_clear");
+    MMKIT__PAGETABLE_G_CHECK();
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_test_and_clear", why);
     if (!which || (which & ~MMKIT__PAGETABLE_AD))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_test_and_clear: which: must be "
@@ -3453,7 +3452,7 @@ MMKIT_API mmkit_status mmkit_pagetable_harvest(mmkit_pagetable *pt, mmkit_vaddr 
                                                void *ctx, struct mmkit_tlb_gather *g) {
     mmkit__pagetable_walker w;
     unsigned why = mmkit__pagetable_range_ok(pt, va, len);
-    MMKIT__PAGETABLE_G_CHECK("mmkit_pagetable_harvest");
+    MMKIT__PAGETABLE_G_CHECK();
     if (why) return MMKIT__PAGETABLE_REFUSE_RANGE("mmkit_pagetable_harvest", why);
     if (!which || (which & ~MMKIT__PAGETABLE_AD))
         return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_pagetable_harvest: which: must be "
