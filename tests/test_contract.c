@@ -78,6 +78,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract2_lru.h"
 #include "contract/contract2_cow.h"
 #include "contract/contract2_oom.h"
+#include "contract/contract3_cow.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -96,6 +97,7 @@ int main(void) {
         CONTRACT2_LRU_TESTS
         CONTRACT2_COW_TESTS
         CONTRACT2_OOM_TESTS
+        CONTRACT3_COW_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

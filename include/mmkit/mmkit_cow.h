@@ -55,6 +55,8 @@
  *                          a shared leaf table's entry is ONE leaf for every space sharing it
  *   exclusive              the frame is mapped by exactly one private leaf and nobody else may
  *                          gain a mapping of it without a fork: a write reuses it in place
+ *                          (below a shared leaf table: the state of that one leaf, see
+ *                          mmkit_cow_frame_info)
  *
  * USAGE
  *       // one frame map + per-frame state for the RAM the provider hands out
@@ -373,7 +375,11 @@ typedef struct mmkit_cow_frame_info {
                          * once", see mmkit_cow_mapped_once); for a shared leaf table: the
                          * spaces sharing it */
     uint32_t pins;      /* mmkit_cow_pin references */
-    bool exclusive;     /* mapped by exactly one private leaf: reused in place on a write */
+    bool exclusive;     /* mapped by exactly one private leaf: reused in place on a write.
+                         * Below a leaf table shared by MMKIT_COW_FORK_SHARE_TABLES it keeps
+                         * the value it had at the fork (like refs it describes the one leaf,
+                         * not the spaces seeing it): a write there still copies the table
+                         * and the frame first. Ask mmkit_cow_mapped_once */
     bool zero;          /* the shared zero frame */
     bool table;         /* a leaf table shared by MMKIT_COW_FORK_SHARE_TABLES */
 } mmkit_cow_frame_info;
@@ -528,7 +534,8 @@ MMKIT_API mmkit_status mmkit_cow_unpin(mmkit_cow *c, mmkit_paddr pa);
 /* *info = the state of the frame at pa (any address in it). ERANGE outside the frame map. O(1)
  * after the frame map lookup (O(log runs)). Under MMKIT_COW_FORK_SHARE_TABLES, refs == 1 does
  * NOT mean "mapped once": a frame below a shared leaf table has one reference, the table's,
- * for every space sharing the table. Ask mmkit_cow_mapped_once(space, va) for that. */
+ * for every space sharing the table, and keeps `exclusive` as it was at the fork (a write
+ * still copies). Ask mmkit_cow_mapped_once(space, va) for that. */
 MMKIT_API mmkit_status mmkit_cow_frame_get(const mmkit_cow *c, mmkit_paddr pa,
                                            mmkit_cow_frame_info *info);
 /* *once = whether the page at va of s is the ONLY mapping of its frame: one leaf in all
