@@ -1726,28 +1726,43 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
     unsigned shift = mmkit__pagetable_shift(level), i;
     switch (w->op) {
     case MMKIT__PAGETABLE_OP_UNMAP: {
+        /* One pass, one gather record per run of set entries. The leaf run and the callback
+         * live in locals (stores to t could alias *w for the compiler). A leaf that continues
+         * the run exactly (the entry the run expects next) is cleared in a loop of its own -
+         * load, compare, store, no other branch - so the common case does not depend on how
+         * the compiler lays out the rest: one such loop per run, entered only when the
+         * expected entry has a low bit set (bits below the step never change along a run: it
+         * is never 0, so it stops at the first empty entry), and its leaves have the G bit of
+         * the leaf before them (G is below the step too). */
+        const mmkit_pagetable_leaf_fn leaf = w->leaf;
         uint64_t gmask = pt->riscv ? MMKIT__PAGETABLE_RV_G : MMKIT__PAGETABLE_X86_G, cleared = 0;
         uint64_t size = (uint64_t)1 << shift, step = mmkit__pagetable_step(pt, level);
-        /* the leaf run in locals: stores to t could alias *w for the compiler */
         bool ract = w->run_active && w->run_level == level;
         uint64_t rnext = w->run_next;
         mmkit_vaddr rend = w->run_end;
         i = i0;
         while (i < i1) { /* bound: 512; one pass, one gather record per run of entries */
-            unsigned j;
+            unsigned j = i;
             uint64_t global = 0;
             mmkit_vaddr va = va0 + ((uint64_t)(i - i0) << shift);
             if (!t[i]) {
                 i++;
                 continue;
             }
-            for (j = i; j < i1 && t[j]; j++) {
-                uint64_t e = t[j];
-                t[j] = 0;
-                global |= e;
-                if (w->leaf) {
+            if (!leaf) {
+                do { /* bound: 512 */
+                    global |= t[j];
+                    t[j] = 0;
+                    j++;
+                } while (j < i1 && t[j]);
+            } else {
+                do { /* bound: 512 (each pass clears at least t[j]) */
+                    const uint64_t e = t[j];
+                    unsigned k;
+                    t[j] = 0;
+                    global |= e;
                     if (ract && e == rnext && va == rend) {
-                        rnext += step; /* the common case: the run goes on */
+                        rnext += step; /* the run goes on */
                         rend += size;
                     } else {
                         if (ract) {
@@ -1759,8 +1774,16 @@ static void mmkit__pagetable_batch(mmkit__pagetable_walker *w, unsigned level, u
                         rnext = w->run_next;
                         rend = w->run_end;
                     }
-                }
-                va += size;
+                    j++;
+                    va += size; /* == rend */
+                    if (!(rnext & (step - 1u))) continue; /* could reach 0: leaf by leaf */
+                    for (k = j; j < i1 && t[j] == rnext; j++) { /* bound: 512 */
+                        t[j] = 0;
+                        rnext += step;
+                    }
+                    rend += (uint64_t)(j - k) << shift;
+                    va = rend;
+                } while (j < i1 && t[j]);
             }
             if (w->g)
                 mmkit__pagetable_gather_add(w, va0 + ((uint64_t)(i - i0) << shift), j - i, level,
