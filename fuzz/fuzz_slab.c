@@ -61,6 +61,12 @@
 static unsigned char *g_arena, *g_foreign;
 static mmkit_buddy g_buddy;
 
+/* The buddy's free frames through its public stats. */
+static uint64_t buddy_free_frames(void) {
+    mmkit_buddy_stats s;
+    return mmkit_buddy_stats_get(&g_buddy, &s) == MMKIT_OK ? s.free_frames : 0;
+}
+
 static void *arena_p2v(void *ctx, mmkit_paddr pa) {
     (void)ctx;
     return g_arena + pa;
@@ -142,7 +148,7 @@ static void fz_dtor(void *obj, void *arg) {
 
 /* Can the provider fail a block of this order right now (so that ENOMEM is valid)? */
 static bool may_fail(unsigned order) {
-    if (g_use_buddy) return g_buddy.free_frames < (ARENA_BYTES >> MMKIT_PAGE_SHIFT) / 2u;
+    if (g_use_buddy) return buddy_free_frames() < (ARENA_BYTES >> MMKIT_PAGE_SHIFT) / 2u;
     return g_tp.fail || order > 4u || g_tp.chunks + 8u > TP_CHUNKS; /* tiny: nearly full */
 }
 static unsigned cache_order(unsigned k) { return g_c[k].objs.order; }
@@ -530,7 +536,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bd.ram_count = 1;
         bd.phys_to_virt = arena_p2v;
         EXPECT_ST(mmkit_buddy_init(&g_buddy, &bd), MMKIT_OK, "buddy_init");
-        free0 = g_buddy.free_frames;
+        free0 = buddy_free_frames();
         g_prov = mmkit_buddy_provider(&g_buddy);
         g_mem_lo = g_arena;
         g_mem_hi = g_arena + ARENA_BYTES;
@@ -562,8 +568,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     teardown();
     if (g_use_buddy) {
-        CHECK(g_buddy.free_frames == free0, "buddy: %llu frames not returned",
-              (unsigned long long)(free0 - g_buddy.free_frames));
+        CHECK(buddy_free_frames() == free0, "buddy: %llu frames not returned",
+              (unsigned long long)(free0 - buddy_free_frames()));
         EXPECT_ST(mmkit_buddy_check(&g_buddy), MMKIT_OK, "buddy_check");
     } else {
         CHECK(g_tp.frames_out == 0, "tiny provider: %llu frames not returned", (unsigned long long)g_tp.frames_out);

@@ -111,7 +111,7 @@ static uint32_t add_group(mmkit_oom *o, uint32_t parent, uint64_t min, uint64_t 
 }
 
 /* the buddy's exact free count as the free_frames hook */
-static uint64_t buddy_free(void *ctx) { return ((test_buddy *)ctx)->b.free_frames; }
+static uint64_t buddy_free(void *ctx) { return test_buddy_free_frames(&((test_buddy *)ctx)->b); }
 
 /* A provider with a frame budget that records the flags it was given. */
 typedef struct rec_prov {
@@ -245,7 +245,7 @@ static void test_wmark_crossings_both_ways(void **state) {
     d.free_frames = buddy_free;
     d.free_ctx = tb;
     assert_int_equal(mmkit_oom_init(&o, &d), MMKIT_OK);
-    free0 = tb->b.free_frames;
+    free0 = test_buddy_free_frames(&tb->b);
     /* watermarks relative to what is free now */
     wm.min = free0 - 30;
     wm.low = free0 - 20;

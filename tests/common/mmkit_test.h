@@ -85,6 +85,13 @@ typedef struct test_buddy {
 
 /* A buddy over [0, bytes) of a fresh arena aligned to `align`, max_order as given (0: default),
  * metadata carved from the arena. NULL when memory or init fails. */
+/* Free frames through the public stats (the instance's fields are private). */
+TEST_HELPER uint64_t test_buddy_free_frames(const mmkit_buddy *b) {
+    mmkit_buddy_stats s;
+    if (mmkit_buddy_stats_get(b, &s) != MMKIT_OK) return 0;
+    return s.free_frames;
+}
+
 TEST_HELPER test_buddy *test_buddy_new(size_t bytes, size_t align, unsigned max_order) {
     test_buddy *t = (test_buddy *)calloc(1, sizeof *t);
     mmkit_range ram;
@@ -108,7 +115,7 @@ TEST_HELPER test_buddy *test_buddy_new(size_t bytes, size_t align, unsigned max_
         free(t);
         return NULL;
     }
-    t->base_used = t->b.total_frames - t->b.free_frames;
+    t->base_used = t->b.total_frames - test_buddy_free_frames(&t->b);
     return t;
 }
 TEST_HELPER void test_buddy_delete(test_buddy *t) {
@@ -119,7 +126,7 @@ TEST_HELPER void test_buddy_delete(test_buddy *t) {
 TEST_HELPER mmkit_provider test_buddy_provider(test_buddy *t) { return mmkit_buddy_provider(&t->b); }
 /* Frames handed out by the buddy right now (its own metadata excluded). */
 TEST_HELPER uint64_t test_buddy_used(const test_buddy *t) {
-    return t->b.total_frames - t->b.free_frames - t->base_used;
+    return t->b.total_frames - test_buddy_free_frames(&t->b) - t->base_used;
 }
 #endif
 
