@@ -79,6 +79,8 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract2_cow.h"
 #include "contract/contract2_oom.h"
 #include "contract/contract3_cow.h"
+#include "contract/contract3_lru.h"
+#include "contract/contract3_oom.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -98,6 +100,8 @@ int main(void) {
         CONTRACT2_COW_TESTS
         CONTRACT2_OOM_TESTS
         CONTRACT3_COW_TESTS
+        CONTRACT3_LRU_TESTS
+        CONTRACT3_OOM_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -827,6 +827,13 @@ static void test_overcommit_modes(void **state) {
     assert_int_equal(mmkit_oom_init(&o, &d), MMKIT_OK);
     assert_int_equal(mmkit_oom_commit(&o, MMKIT_OOM_NONE, (uint64_t)1 << 40), MMKIT_OK);
     assert_int_equal(mmkit_oom_check(&o), MMKIT_OK);
+    /* commitments count up to 2^49 (LIMITS; contract round 3 finding 2), charges up to 2^48 */
+    assert_int_equal(mmkit_oom_uncommit(&o, MMKIT_OOM_NONE, (uint64_t)1 << 40), MMKIT_OK);
+    assert_int_equal(mmkit_oom_commit(&o, MMKIT_OOM_NONE, (uint64_t)1 << 49), MMKIT_OK);
+    assert_int_equal(mmkit_oom_commit(&o, MMKIT_OOM_NONE, ((uint64_t)1 << 49) + 1), MMKIT_EINVAL);
+    a = add_cons(&o, "b", 0, MMKIT_OOM_NONE);
+    assert_int_equal(mmkit_oom_charge(&o, a, ((uint64_t)1 << 48) + 1), MMKIT_EINVAL);
+    assert_int_equal(mmkit_oom_check(&o), MMKIT_OK);
 }
 
 /* ---- the wrapper ----------------------------------------------------------------------------- */

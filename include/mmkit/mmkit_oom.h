@@ -241,7 +241,9 @@
  *
  * LIMITS
  *   Tables sized by desc (max_consumers default 32, max_groups 8, max_shrinkers 8, each up to
- *   MMKIT_OOM_MAX_TABLE = 4096). Frames per count up to 2^48. psi_bucket_ns up to 3600 s.
+ *   MMKIT_OOM_MAX_TABLE = 4096). Frames per count up to 2^48, except commitments (commit,
+ *   uncommit, desc.commit_limit: up to 2^49, which total + swap can reach).
+ *   psi_bucket_ns up to 3600 s.
  *   Group depth is bounded by max_groups (no cycles).
  *
  * BAD INPUT (returns a status and changes nothing)
@@ -252,9 +254,12 @@
  *   through the wrapper more than the consumer got from it, uncommit more than committed ->
  *   EINVAL; stall_end without stall_begin -> EINVAL; watermarks not min <= low <= high <=
  *   total -> EINVAL; unknown alloc flags or order > 47 -> EINVAL; a frame count over 2^48
- *   (charge, commit, reclaim, ...) -> EINVAL; a full table -> ENOSPC; removing a consumer
+ *   (charge, uncharge, reclaim, group limits, ...; commit: over 2^49) -> EINVAL; a full
+ *   table -> ENOSPC; removing a consumer
  *   with usage, commitments or a stall in progress, or a group with members -> EBUSY.
- *   init: NULL desc, provider without alloc/free, total_frames 0 or > 2^48, table sizes over
+ *   init: NULL desc, provider without alloc/free, total_frames 0 or > 2^48, swap_frames
+ *   > 2^48, commit_limit > 2^49, an unknown overcommit mode, overcommit_ratio over 10000,
+ *   table sizes over
  *   the maximum, a scale factor over 3000, bucket width over an hour, bad watermarks, lock
  *   hooks with only one set -> EINVAL; mem NULL -> EINVAL; too small -> ENOSPC; not 8-byte
  *   aligned -> EALIGN. Define MMKIT_LOG to hear which rule, e.g.
