@@ -81,6 +81,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract3_cow.h"
 #include "contract/contract3_lru.h"
 #include "contract/contract3_oom.h"
+#include "contract/contract3_tlb.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -102,6 +103,7 @@ int main(void) {
         CONTRACT3_COW_TESTS
         CONTRACT3_LRU_TESTS
         CONTRACT3_OOM_TESTS
+        CONTRACT3_TLB_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
