@@ -82,6 +82,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract3_lru.h"
 #include "contract/contract3_oom.h"
 #include "contract/contract3_tlb.h"
+#include "contract/contract3_compose.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -104,6 +105,7 @@ int main(void) {
         CONTRACT3_LRU_TESTS
         CONTRACT3_OOM_TESTS
         CONTRACT3_TLB_TESTS
+        CONTRACT3_COMPOSE_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
