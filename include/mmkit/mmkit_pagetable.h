@@ -223,7 +223,9 @@
  *   bits are memoised in the instance) into a leaf table that exists reuses the leaf table of
  *   the previous one-page call when it is va's (cached, and forgotten whenever a table is
  *   unhooked or a level-1 entry changes) or walks the pointer entries (with direct_map
- *   unrolled per entry layout, else phys_to_virt per level), and stores one entry; unmap of
+ *   unrolled per entry layout, else phys_to_virt per level), and stores one entry (x86 with
+ *   direct_map, and the cached table without direct_map, make no call and need no stack
+ *   frame; RISC-V's path and the phys_to_virt walk are in a helper the entry tail-calls); unmap of
  *   one page whose table stays non-empty clears one entry, records one range and reuses the
  *   previous decoding of the leaf's flags. Its entry test is one compare against the cached
  *   leaf table (va minus the table's base, rotated right by 12, is below a limit that is 512
@@ -2258,45 +2260,14 @@ fail:
         if (MMKIT__UNLIKELY(NOT_POINTER)) goto slow;                                              \
         t = (uint64_t *)((uintptr_t)(NEXT) + off);                                                \
     } while (0)
-MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
-                                           uint64_t len, uint32_t flags,
-                                           struct mmkit_tlb_gather *g) {
-    uint32_t memo;
-    MMKIT__PAGETABLE_G_CHECK();
-    if (MMKIT__UNLIKELY(len != MMKIT_PAGE_SIZE || !pt || ((va | pa) & MMKIT_PAGE_MASK) ||
-                        pa >= pt->pa_limit))
-        goto slow;
-    memo = pt->memo_flags ^ flags; /* MEMO | layout when flags are the memoised ones */
-    if (MMKIT__LIKELY(memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4) ||
-                      memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_5))) {
-        /* x86-64: P at every level, PS marks a leaf at levels 1 and 2 */
-        const uintptr_t off = pt->virt_offset;
-        uint64_t *t = pt->root_table, e, *slot;
-/* mmkit's pointer entries have bits 52-63 clear (check() proves it): clearing the low 12
- * bits is the address (one AND with a sign-extended immediate) */
-#define MMKIT__PAGETABLE_X86_NEXT (e & ~(uint64_t)0xfffu)
-        if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4)) {
-            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 47)) >> 48)) goto slow; /* canonical */
-            if ((va >> 21) == pt->memo_va) { /* the leaf table of the last call */
-                t = pt->memo_leaf;
-                goto x86_leaf;
-            }
-        } else {
-            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 56)) >> 57)) goto slow;
-            MMKIT__PAGETABLE_MAP1_STEP(4, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
-        }
-        MMKIT__PAGETABLE_MAP1_STEP(3, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
-        MMKIT__PAGETABLE_MAP1_STEP(2, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
-        MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
-#undef MMKIT__PAGETABLE_X86_NEXT
-        mmkit__pagetable_remember_leaf(pt, va, t);
-    x86_leaf:
-        slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
-        if (MMKIT__UNLIKELY(*slot)) goto slow; /* EEXIST: the full path says so */
-        *slot = pt->memo_bits | pa;
-        pt->mapped_bytes += MMKIT_PAGE_SIZE;
-        return MMKIT_OK;
-    }
+/* The one-page map with the memoised flags of a RISC-V tree, or of a tree without direct_map
+ * (len, pt, alignment, pa_limit and the gather checked by the entry); else the full path. A
+ * separate function the entry tail-calls: these paths make calls (phys_to_virt, the gather),
+ * so the x86 path the entry keeps needs no stack frame. */
+static MMKIT__PAGETABLE_NOINLINE mmkit_status mmkit__pagetable_map_one_other(
+    mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa, uint64_t len, uint32_t flags,
+    struct mmkit_tlb_gather *g) {
+    const uint32_t memo = pt->memo_flags ^ flags;
     if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_RV) &&
         mmkit__pagetable_canonical(pt, va)) {
         /* RISC-V: a pointer is V with R = W = X = 0 at every level */
@@ -2342,6 +2313,63 @@ MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, 
         return MMKIT_OK;
     }
 slow:
+    return mmkit__pagetable_map_slow(pt, va, pa, len, flags, g);
+}
+
+MMKIT_API mmkit_status mmkit_pagetable_map(mmkit_pagetable *pt, mmkit_vaddr va, mmkit_paddr pa,
+                                           uint64_t len, uint32_t flags,
+                                           struct mmkit_tlb_gather *g) {
+    uint32_t memo;
+    MMKIT__PAGETABLE_G_CHECK();
+    if (MMKIT__UNLIKELY(len != MMKIT_PAGE_SIZE || !pt || ((va | pa) & MMKIT_PAGE_MASK) ||
+                        pa >= pt->pa_limit))
+        goto full;
+    memo = pt->memo_flags ^ flags; /* MEMO | layout when flags are the memoised ones */
+    if (MMKIT__LIKELY(memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4) ||
+                      memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_5))) {
+        /* x86-64: P at every level, PS marks a leaf at levels 1 and 2 */
+        const uintptr_t off = pt->virt_offset;
+        uint64_t *t = pt->root_table, e, *slot;
+/* mmkit's pointer entries have bits 52-63 clear (check() proves it): clearing the low 12
+ * bits is the address (one AND with a sign-extended immediate) */
+#define MMKIT__PAGETABLE_X86_NEXT (e & ~(uint64_t)0xfffu)
+        if (MMKIT__LIKELY(memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_X86_4))) {
+            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 47)) >> 48)) goto slow; /* canonical */
+            if (MMKIT__LIKELY((va >> 21) == pt->memo_va)) { /* the leaf table of the last call */
+                slot = &pt->memo_leaf[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+                if (MMKIT__UNLIKELY(*slot)) goto slow;
+                *slot = pt->memo_bits | pa;
+                pt->mapped_bytes += MMKIT_PAGE_SIZE;
+                return MMKIT_OK;
+            }
+        } else {
+            if (MMKIT__UNLIKELY((va + ((uint64_t)1 << 56)) >> 57)) goto slow;
+            MMKIT__PAGETABLE_MAP1_STEP(4, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
+        }
+        MMKIT__PAGETABLE_MAP1_STEP(3, !(e & 1u), MMKIT__PAGETABLE_X86_NEXT);
+        MMKIT__PAGETABLE_MAP1_STEP(2, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
+        MMKIT__PAGETABLE_MAP1_STEP(1, (e & 0x81u) != 1u, MMKIT__PAGETABLE_X86_NEXT);
+#undef MMKIT__PAGETABLE_X86_NEXT
+        mmkit__pagetable_remember_leaf(pt, va, t);
+        slot = &t[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (MMKIT__UNLIKELY(*slot)) goto slow; /* EEXIST: the full path says so */
+        *slot = pt->memo_bits | pa;
+        pt->mapped_bytes += MMKIT_PAGE_SIZE;
+        return MMKIT_OK;
+    }
+    if (memo == (MMKIT__PAGETABLE_MEMO | MMKIT__PAGETABLE_MEMO_P2V) && !(pt->riscv && g) &&
+        (va >> 21) == pt->memo_va && pt->memo_leaf && mmkit__pagetable_canonical(pt, va)) {
+        /* without direct_map, the cached leaf table (no call, so no stack frame either) */
+        uint64_t *slot = &pt->memo_leaf[(va >> 12) & (MMKIT__PAGETABLE_ENTRIES - 1u)];
+        if (MMKIT__UNLIKELY(*slot)) goto slow;
+        *slot = pt->memo_bits | (pa >> pt->next_shift);
+        pt->mapped_bytes += MMKIT_PAGE_SIZE;
+        return MMKIT_OK;
+    }
+    return mmkit__pagetable_map_one_other(pt, va, pa, len, flags, g);
+slow: /* from the x86 path, where len is one page: a constant frees its register for the walk */
+    return mmkit__pagetable_map_slow(pt, va, pa, MMKIT_PAGE_SIZE, flags, g);
+full:
     return mmkit__pagetable_map_slow(pt, va, pa, len, flags, g);
 }
 #undef MMKIT__PAGETABLE_MAP1_STEP
