@@ -961,6 +961,54 @@ static void test_regions(void **state) {
     for_all(body_regions);
 }
 
+/* cow owns the leaves inside its regions: region_add / resize refuse a range the page table
+ * already maps (EEXIST), a live space is not initialised again (EBUSY), a leaf the caller
+ * planted inside a region is unmapped without freeing its frame (contract round 3 finding 3) */
+static void test_pagetable_leaves_not_ours(void **state) {
+    env e;
+    proc p;
+    mmkit_cow_region r;
+    mmkit_cow_space_desc sd;
+    mmkit_cow_stats st0;
+    mmkit_paddr x = 0;
+    (void)state;
+    env_init(&e, MMKIT_PAGETABLE_X86_64_4LEVEL, MMKIT_COW_FORK_COPY);
+    proc_new(&e, &p);
+    {
+        mmkit_provider prov = test_pages_provider(e.pages);
+        assert_int_equal(mmkit_provider_alloc(&prov, 0, 0, &x), MMKIT_OK);
+    }
+    assert_int_equal(mmkit_pagetable_map(&p.pt, VA0 + PG, x, PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    memset(&r, 0, sizeof r);
+    r.start = VA0, r.len = 4 * PG, r.prot = RW, r.kind = MMKIT_COW_PRIVATE;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_EEXIST);
+    r.len = PG;
+    assert_int_equal(mmkit_cow_region_add(&p.s, &r), MMKIT_OK);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, VA0, 2 * PG, NULL), MMKIT_EEXIST);
+    wr(&e, &p, VA0, 3);
+    CHECK(&e);
+    memset(&sd, 0, sizeof sd);
+    sd.pt = &p.pt, sd.regions = p.regs, sd.region_cap = 16;
+    assert_int_equal(mmkit_cow_space_init(&p.s, &e.cow, &sd), MMKIT_EBUSY);
+    assert_int_equal(stats_of(&e).spaces, 1);
+    CHECK(&e);
+    /* planted inside a region after the fact */
+    assert_int_equal(mmkit_pagetable_unmap(&p.pt, VA0 + PG, PG, NULL, NULL, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_region_resize(&p.s, VA0, 4 * PG, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_pagetable_map(&p.pt, VA0 + 2 * PG, x, PG, MMKIT_PTE_RW, NULL), MMKIT_OK);
+    assert_int_equal(mmkit_cow_check(&e.cow), MMKIT_ECORRUPT);
+    st0 = stats_of(&e);
+    assert_int_equal(mmkit_cow_region_remove(&p.s, VA0, 4 * PG, NULL), MMKIT_OK);
+    assert_int_equal(stats_of(&e).frames_freed, st0.frames_freed + 1); /* VA0's, not x */
+    CHECK(&e);
+    {
+        mmkit_provider prov = test_pages_provider(e.pages);
+        assert_int_equal(mmkit_provider_free(&prov, x, 0), MMKIT_OK);
+    }
+    proc_exit(&e, &p);
+    env_fini(&e);
+}
+
 /* ---- bad input for every call, and the instance's life cycle --------------------------------------- */
 
 static void test_bad_input(void **state) {
@@ -1833,6 +1881,7 @@ int main(void) {
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_mapped_once),
         cmocka_unit_test(test_remove_enomem_edges),
+        cmocka_unit_test(test_pagetable_leaves_not_ours),
     };
     modes[nmodes++] = MMKIT_COW_FORK_COPY;
 #if MMKIT_COW_HAVE_SHARE_TABLES

@@ -214,15 +214,17 @@
  *   desc: provider without alloc/free/phys_to_virt, frames NULL or empty, one lock hook set,
  *   atomic where GNU C 64-bit atomics are missing -> EINVAL; mem NULL -> EINVAL, too small ->
  *   ENOSPC, not 8-byte aligned -> EALIGN. space desc: pt NULL or zeroed, regions NULL with a
- *   capacity, c zeroed -> EINVAL. Regions: start/len not multiples of 4 KiB -> EALIGN; len 0,
+ *   capacity, c zeroed -> EINVAL; space_init of a registered space -> EBUSY. Regions: start/len not multiples of 4 KiB -> EALIGN; len 0,
  *   wrapping, not canonical or crossing the canonical hole, prot with unknown bits / no READ or
- *   EXEC / WRITE without READ, kind unknown -> EINVAL; overlap -> EEXIST; full -> ENOSPC.
+ *   EXEC / WRITE without READ, kind unknown -> EINVAL; overlap with a region, or a range in
+ *   which the page table already maps something (cow owns every leaf inside its regions: it
+ *   would count and free the caller's frames) -> EEXIST; full -> ENOSPC.
  *   Ranges of remove / protect / discard: EALIGN, EINVAL (len 0, wrap: va + len must not
  *   overflow 64 bits, so a range ending exactly at 2^64 is refused too); protect of a range not
  *   entirely inside regions -> ENOENT. resize: start / new_len not multiples of 4 KiB -> EALIGN;
  *   new_len 0 (use region_remove), start + new_len wrapping, or a new end not canonical or in
  *   the other half -> EINVAL; no region starting at start -> ENOENT; growing into the next
- *   region -> EEXIST. mapped_once: once NULL -> EINVAL. fault / pin: access with no or several of
+ *   region or over anything the page table maps -> EEXIST. mapped_once: once NULL -> EINVAL. fault / pin: access with no or several of
  *   READ/WRITE/EXEC or unknown bits -> EINVAL. fork: child == parent, child not empty (regions),
  *   child in another instance -> EINVAL, child's region_cap < parent's regions -> ENOSPC, mode
  *   unknown -> EINVAL. unpin of a frame that is not pinned -> ENOENT; frame_get / unpin of an
@@ -231,8 +233,10 @@
  * COMPLEXITY (n = regions of the space, P = pages mapped in the range, L = page-table levels,
  *             F = frames of the map, R = runs of the frame map)
  *   mem_size O(1); init O(F); destroy O(1); space_init O(1); space_destroy O(P + tables).
- *   region_add O(n) (sorted insertion), find O(log n), get O(1); remove, protect, discard
- *   O(P * log R + n + tables touched); resize: grow O(log n), shrink O(log n + P * log R +
+ *   region_add O(n + L + tables present in the range) (sorted insertion, one walk that proves
+ *   nothing is mapped there), find O(log n), get O(1); remove, protect, discard
+ *   O(P * log R + n + tables touched); resize: grow O(log n + L + tables present in the new
+ *   part), shrink O(log n + P * log R +
  *   tables touched) (+ one 512-entry table copy when the new end is inside a shared table);
  *   mapped_once O(log n + L + log R).
  *   fault O(log n + L + log R) + one 4 KiB copy or zeroing at most.
@@ -329,7 +333,10 @@ typedef struct mmkit_cow_desc {
 /* How to build a space. */
 typedef struct mmkit_cow_space_desc {
     mmkit_pagetable *pt;              /* the caller's initialised page table; cow owns the
-                                       * leaves inside its regions, the caller everything else */
+                                       * leaves inside its regions, the caller everything else
+                                       * (region_add / resize refuse a range that holds leaves;
+                                       * a leaf the caller maps inside a region afterwards is
+                                       * never freed by cow, and check() reports ECORRUPT) */
     mmkit_cow_region *regions;        /* caller storage for up to region_cap regions (sorted by
                                        * start, kept by cow; belongs to the space until destroy) */
     size_t region_cap;
@@ -414,8 +421,11 @@ MMKIT_API mmkit_status mmkit_cow_init(mmkit_cow *c, const mmkit_cow_desc *desc);
 MMKIT_API mmkit_status mmkit_cow_destroy(mmkit_cow *c);
 
 /* Register a new, empty space over the caller's page table (which must map nothing where
- * regions will be added). Errors: NULL / zeroed c or pt, regions NULL with region_cap > 0 ->
- * EINVAL. O(1). */
+ * regions will be added: region_add refuses a range with leaves, EEXIST). One space per page
+ * table: a second space over the same table is not detected here (check() then reports
+ * ECORRUPT once both map pages). Errors: NULL / zeroed c or pt, regions NULL with
+ * region_cap > 0 -> EINVAL (*s zeroed); s already registered (init twice without destroy)
+ * -> EBUSY, nothing changed. O(1) (O(spaces) for a struct that still names c). */
 MMKIT_API mmkit_status mmkit_cow_space_init(mmkit_cow_space *s, mmkit_cow *c,
                                             const mmkit_cow_space_desc *desc);
 /* Tear the space down: unmap every page of every region (each frame reference dropped
@@ -428,8 +438,9 @@ MMKIT_API mmkit_status mmkit_cow_space_init(mmkit_cow_space *s, mmkit_cow *c,
 MMKIT_API mmkit_status mmkit_cow_space_destroy(mmkit_cow_space *s, struct mmkit_tlb_gather *g);
 
 /* Add a region (copied into the space's storage). Errors: bad fields -> EINVAL, not
- * page-aligned -> EALIGN, overlapping a region -> EEXIST, storage full -> ENOSPC. Nothing is
- * mapped. O(log n + n) (insertion into the sorted array). */
+ * page-aligned -> EALIGN, overlapping a region or anything the page table already maps in the
+ * range -> EEXIST, storage full -> ENOSPC. Nothing is mapped. O(log n + n) (insertion into the
+ * sorted array) + one walk over the tables present in the range (mmkit_pagetable_visit). */
 MMKIT_API mmkit_status mmkit_cow_region_add(mmkit_cow_space *s, const mmkit_cow_region *r);
 /* munmap: unmap and forget [va, va + len) (regions partly covered are trimmed, one strictly
  * containing the range is split: ENOSPC, nothing changed, when no slot is free). Parts of
@@ -448,9 +459,10 @@ MMKIT_API mmkit_status mmkit_cow_region_remove(mmkit_cow_space *s, mmkit_vaddr v
  * nothing to do. Errors (nothing changed): EALIGN (start, new_len not multiples of 4 KiB),
  * EINVAL (new_len 0: that is region_remove; the new end wraps, is not canonical or crosses into
  * the other half), ENOENT (no region starts at start), EEXIST (growing would overlap the next
- * region), ENOMEM (shrinking: the new end is inside a leaf table shared with another space
+ * region or a leaf the page table maps in the new part), ENOMEM (shrinking: the new end is inside a leaf table shared with another space
  * and its copy, one page-table page, cannot be allocated; retry after reclaim, or shrink to the
- * 2 MiB boundary below first, which needs no copy). Grow O(log n); shrink O(log n + pages
+ * 2 MiB boundary below first, which needs no copy). Grow O(log n) + a walk over the tables
+ * present in the new part; shrink O(log n + pages
  * unmapped + tables touched), one 512-entry table copy at most. */
 MMKIT_API mmkit_status mmkit_cow_region_resize(mmkit_cow_space *s, mmkit_vaddr start,
                                                uint64_t new_len, struct mmkit_tlb_gather *g);
@@ -514,8 +526,9 @@ MMKIT_API mmkit_status mmkit_cow_access_riscv(uint64_t scause, bool user, uint32
  * through a stale writable TLB entry afterwards). g may be NULL when the parent's tables are
  * not live. Errors (the parent exactly as it was, the child still empty): child not empty,
  * in another instance, same as parent, its page table of another format (or phys_bits,
- * no_nx, svpbmt) than the parent's -> EINVAL; region_cap too small -> ENOSPC; tables or
- * copies of pinned frames cannot be allocated -> ENOMEM. O(pages + tables). */
+ * no_nx, svpbmt) than the parent's -> EINVAL; region_cap too small -> ENOSPC; the child's
+ * page table maps something inside the parent's regions -> EEXIST; tables or copies of pinned
+ * frames cannot be allocated -> ENOMEM. O(pages + tables). */
 MMKIT_API mmkit_status mmkit_cow_fork(mmkit_cow_space *child, mmkit_cow_space *parent,
                                       mmkit_cow_fork_mode mode, struct mmkit_tlb_gather *g);
 
@@ -729,10 +742,15 @@ static mmkit_status mmkit__cow_take(mmkit_cow *c, uint32_t meta, mmkit__cow_spar
     return MMKIT_OK;
 }
 
-/* Drop one count of the frame at pa; free it when that was the last. */
+/* Drop one count of the frame at pa; free it when that was the last. A frame with no count
+ * was never cow's (a leaf the caller planted inside a region against the rules): left alone,
+ * never freed, no underflow (bad input must not assert). */
 static void mmkit__cow_put(mmkit_cow *c, mmkit__cow_frame *f, mmkit_paddr pa) {
     uintptr_t sv = mmkit__lock(&c->lock);
-    MMKIT_ASSERT(mmkit__cow_ld(c, &f->count) != 0);
+    if (MMKIT__UNLIKELY(mmkit__cow_ld(c, &f->count) == 0)) {
+        mmkit__unlock(&c->lock, sv);
+        return;
+    }
     if (mmkit__cow_add(c, &f->count, UINT32_MAX) == 0) { /* -1 */
         mmkit__cow_st(c, &f->meta, 0);
         (void)mmkit_provider_free(&c->provider, pa & ~MMKIT_PAGE_MASK, 0);
@@ -796,6 +814,19 @@ static size_t mmkit__cow_lower(const mmkit_cow_space *s, mmkit_vaddr va) {
         else hi = mid;
     }
     return lo;
+}
+
+/* Does s's page table map anything in [va, va + len)? (Regions must start over nothing: cow
+ * owns, counts and frees every leaf inside them.) One visit, stopped at the first leaf. */
+static bool mmkit__cow_any_leaf(void *ctx, const mmkit_pagetable_mapping *m) {
+    (void)m;
+    *(bool *)ctx = true;
+    return false;
+}
+static bool mmkit__cow_mapped(const mmkit_cow_space *s, mmkit_vaddr va, uint64_t len) {
+    bool any = false;
+    (void)mmkit_pagetable_visit(s->pt, va, len, mmkit__cow_any_leaf, &any);
+    return any;
 }
 static mmkit_cow_region *mmkit__cow_find(const mmkit_cow_space *s, mmkit_vaddr va) {
     size_t i = mmkit__cow_lower(s, va);
@@ -1042,6 +1073,18 @@ MMKIT_API mmkit_status mmkit_cow_space_init(mmkit_cow_space *s, mmkit_cow *c,
     uintptr_t sv;
     mmkit_pagetable_stats ps;
     if (!s) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_space_init: s: must not be NULL");
+    if (c && c->state && s->cow == c) {
+        /* maybe a live space initialised again: zeroing it would cut it out of the list and
+         * lose its frames. Only a struct that names c is looked up (O(spaces) then). */
+        const mmkit_cow_space *q;
+        bool live = false;
+        sv = mmkit__lock(&c->lock);
+        for (q = c->spaces; q && !live; q = q->next) live = q == s; /* bound: spaces */
+        mmkit__unlock(&c->lock, sv);
+        if (live)
+            return MMKIT__REFUSE(MMKIT_EBUSY, "mmkit_cow_space_init: s: already a registered space "
+                                              "(destroy it first)");
+    }
     MMKIT_MEMSET(s, 0, sizeof *s);
     if (!c || !c->state) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_space_init: c: must be initialised");
     if (!desc) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_cow_space_init: desc: must not be NULL");
@@ -1111,6 +1154,9 @@ MMKIT_API mmkit_status mmkit_cow_region_add(mmkit_cow_space *s, const mmkit_cow_
     if (i < s->count && s->regions[i].start < r->start + r->len)
         return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_cow_region_add: r: overlaps a region");
     if (s->count >= s->cap) return MMKIT__REFUSE(MMKIT_ENOSPC, "mmkit_cow_region_add: s: region storage full");
+    if (mmkit__cow_mapped(s, r->start, r->len))
+        return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_cow_region_add: r: the page table already maps "
+                                           "something there");
     mmkit__cow_insert(s, i, r);
     return MMKIT_OK;
 }
@@ -1174,6 +1220,9 @@ MMKIT_API mmkit_status mmkit_cow_region_resize(mmkit_cow_space *s, mmkit_vaddr s
                                                "canonical and in start's half");
         if (i + 1u < s->count && s->regions[i + 1u].start < end)
             return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_cow_region_resize: new_len: overlaps the next region");
+        if (mmkit__cow_mapped(s, old_end, end - old_end))
+            return MMKIT__REFUSE(MMKIT_EEXIST, "mmkit_cow_region_resize: new_len: the page table "
+                                               "already maps something in the new part");
         r->len = new_len;
         return MMKIT_OK;
     }

@@ -871,10 +871,71 @@ static void c3_cow_protect_discard_shared(void **state) {
     c3_cow_env_end(e);
 }
 
+
+/* What a user might get wrong with the page table under a space (CONTRACT3 finding 3, fixed
+ * in mmkit_cow.h): "cow owns the leaves inside its regions, the caller everything else" and
+ * "Bad input ... is refused with a status and changes nothing". A region added over a page the
+ * caller mapped was accepted (check() ECORRUPT at once) and its removal hit an assertion
+ * (NDEBUG: a count wrapped below zero); space_init of a live space cut it out of the list and
+ * lost its frames (check ECORRUPT, destroy EBUSY forever). */
+static void c3_cow_pagetable_misuse(void **state) {
+    c3_cow_env *e = c3_cow_env_new(16 * MiB);
+    mmkit_cow_region r = c3_reg(0x400000, MiB, C3_RWU, MMKIT_COW_PRIVATE), got;
+    mmkit_cow_space_desc sd;
+    mmkit_cow_stats s0;
+    mmkit_paddr x = 0;
+    (void)state;
+    c3_cow_space(e, 0, MMKIT_PAGETABLE_X86_64_4LEVEL);
+    c3_cow_space(e, 1, MMKIT_PAGETABLE_X86_64_4LEVEL);
+    OK(mmkit_buddy_alloc(&e->buddy, 0, 0, &x)); /* the caller's own frame */
+    OK(mmkit_pagetable_map(&e->pt[0], 0x401000, x, 4096, MMKIT_PTE_RW, NULL));
+    ST(MMKIT_EEXIST, mmkit_cow_region_add(&e->sp[0], &r));
+    ST(MMKIT_ENOENT, mmkit_cow_region_get(&e->sp[0], 0, &got));
+    OK(mmkit_cow_check(&e->cow));
+    /* next to it is fine; growing over it is refused */
+    r.len = 4096;
+    OK(mmkit_cow_region_add(&e->sp[0], &r));
+    ST(MMKIT_EEXIST, mmkit_cow_region_resize(&e->sp[0], 0x400000, 2 * 4096, NULL));
+    OK(mmkit_cow_region_get(&e->sp[0], 0, &got));
+    assert_true(got.len == 4096);
+    c3_put(e, 0, 0x400000, 7);
+    OK(mmkit_cow_check(&e->cow));
+    /* a fork into a child whose table maps something inside the parent's regions */
+    OK(mmkit_pagetable_map(&e->pt[1], 0x400000, x, 4096, MMKIT_PTE_READ, NULL));
+    s0 = c3_cst(&e->cow);
+    ST(MMKIT_EEXIST, mmkit_cow_fork(&e->sp[1], &e->sp[0], MMKIT_COW_FORK_COPY, NULL));
+    ST(MMKIT_EEXIST, mmkit_cow_fork(&e->sp[1], &e->sp[0], MMKIT_COW_FORK_SHARE_TABLES, NULL));
+    ST(MMKIT_ENOENT, mmkit_cow_region_get(&e->sp[1], 0, &got));
+    assert_true(c3_cst(&e->cow).frames_live == s0.frames_live);
+    OK(mmkit_pagetable_unmap(&e->pt[1], 0x400000, 4096, NULL, NULL, NULL));
+    OK(mmkit_cow_check(&e->cow));
+    /* space_init again on the registered space: refused, the space and its page intact */
+    memset(&sd, 0, sizeof sd);
+    sd.pt = &e->pt[0], sd.regions = e->regs[0], sd.region_cap = 8;
+    ST(MMKIT_EBUSY, mmkit_cow_space_init(&e->sp[0], &e->cow, &sd));
+    assert_true(c3_cst(&e->cow).spaces == 2);
+    OK(mmkit_cow_region_get(&e->sp[0], 0, &got));
+    assert_true(c3_get(e, 0, 0x400000) == 7);
+    OK(mmkit_cow_check(&e->cow));
+    /* a leaf the caller plants inside a region after the fact: never freed by cow, no crash */
+    r = c3_reg(0x800000, 64 * 1024, C3_RWU, MMKIT_COW_PRIVATE);
+    OK(mmkit_cow_region_add(&e->sp[0], &r));
+    OK(mmkit_pagetable_map(&e->pt[0], 0x802000, x, 4096, MMKIT_PTE_RW, NULL));
+    assert_int_not_equal(MMKIT_OK, mmkit_cow_check(&e->cow)); /* ECORRUPT: it is the caller's */
+    s0 = c3_cst(&e->cow);
+    OK(mmkit_cow_region_remove(&e->sp[0], 0x800000, 64 * 1024, NULL));
+    assert_true(c3_cst(&e->cow).frames_freed == s0.frames_freed); /* not cow's to free */
+    OK(mmkit_cow_check(&e->cow));
+    OK(mmkit_pagetable_unmap(&e->pt[0], 0x401000, 4096, NULL, NULL, NULL));
+    OK(mmkit_buddy_free(&e->buddy, x, 0));
+    c3_cow_env_end(e);
+}
+
 #define CONTRACT3_COW_TESTS                                                                       \
     cmocka_unit_test(c3_cow_share_fork_x86), cmocka_unit_test(c3_cow_share_fork_sv48),            \
         cmocka_unit_test(c3_cow_fault_outcomes), cmocka_unit_test(c3_cow_pins),                   \
         cmocka_unit_test(c3_cow_share_after_unpin), cmocka_unit_test(c3_cow_destroy_orders),      \
         cmocka_unit_test(c3_cow_fork_enomem_everywhere),                                          \
         cmocka_unit_test(c3_cow_fault_frame_bound), cmocka_unit_test(c3_cow_resize_contract),     \
-        cmocka_unit_test(c3_cow_swap_cycle), cmocka_unit_test(c3_cow_protect_discard_shared),
+        cmocka_unit_test(c3_cow_swap_cycle), cmocka_unit_test(c3_cow_protect_discard_shared),      \
+        cmocka_unit_test(c3_cow_pagetable_misuse),
