@@ -158,7 +158,7 @@ static void test_threads(void **state) {
     (void)state;
     tb = test_buddy_new(ARENA_BYTES, (size_t)4 << 20, 0);
     assert_non_null(tb);
-    free0 = tb->b.free_frames;
+    free0 = test_buddy_free_frames(&tb->b);
     prov = test_locked_provider(&buddy_locked, test_buddy_provider(tb));
     memset(&d, 0, sizeof d);
     d.name = "thread-objects";
@@ -200,7 +200,7 @@ static void test_threads(void **state) {
     assert_int_equal(mmkit_slab_destroy(&cache, &in_use), MMKIT_OK);
     assert_int_equal(in_use, 0);
     assert_int_equal(mmkit_kmalloc_destroy(&km, &in_use), MMKIT_OK);
-    assert_int_equal(tb->b.free_frames, free0);
+    assert_int_equal(test_buddy_free_frames(&tb->b), free0);
     assert_int_equal(mmkit_buddy_check(&tb->b), MMKIT_OK);
     test_buddy_delete(tb);
 }
