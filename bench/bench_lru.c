@@ -94,7 +94,7 @@ static double meta_bytes(mmkit_lru_policy p, uint32_t capacity) {
     if (mmkit_lru_mem_size(&d, &bytes) != MMKIT_OK) bench_die("mem_size");
     return (double)bytes / capacity;
 }
-static double run(mmkit_lru_policy p, const uint32_t *ids, size_t n, uint32_t distinct, uint32_t size,
+static BENCH_NOINLINE double run(mmkit_lru_policy p, const uint32_t *ids, size_t n, uint32_t distinct, uint32_t size,
                   double *ns) {
     mmkit_lru l;
     mmkit_lru_desc d;
@@ -262,6 +262,56 @@ static BENCH_NOINLINE double peer_lru(const uint32_t *ids, size_t n, uint32_t di
     }
 }
 
+/* The SIEVE peer: a plain doubly-linked SIEVE written here from the NSDI '24 paper's definition
+ * (a FIFO list, newest at the head; a hit sets the visited bit; the hand walks from where it
+ * stopped towards the newer end, wrapping to the oldest, clearing visited bits and evicts the
+ * first unvisited item, then rests on that item's newer neighbour), with older / newer arrays and
+ * a state byte per id (1 resident, 2 visited). The same victims as MMKIT_LRU_SIEVE: *miss gets
+ * its miss ratio for the table. */
+static BENCH_NOINLINE double peer_sieve(const uint32_t *ids, size_t n, uint32_t distinct, uint32_t size, double *miss) {
+    uint32_t *od = (uint32_t *)bench_xmalloc((size_t)distinct * 4), *nw = (uint32_t *)bench_xmalloc((size_t)distinct * 4);
+    unsigned char *st = (unsigned char *)calloc(distinct, 1);
+    uint32_t head = UINT32_MAX, tail = UINT32_MAX, hand = UINT32_MAX, res = 0;
+    size_t i, misses = 0;
+    uint64_t t0;
+    memset(od, 0xff, (size_t)distinct * 4); /* fault the pages in before timing, as init does */
+    memset(nw, 0xff, (size_t)distinct * 4);
+    t0 = cpu_ns();
+    for (i = 0; i < n; i++) {
+        uint32_t x = ids[i];
+        unsigned s = st[x];
+        if (s) {
+            if (!(s & 2u)) st[x] = 3;
+            continue;
+        }
+        misses++;
+        if (res == size) {
+            uint32_t o = hand != UINT32_MAX ? hand : tail;
+            while (st[o] & 2u) {
+                st[o] = 1;
+                o = nw[o] != UINT32_MAX ? nw[o] : tail;
+            }
+            hand = nw[o]; /* UINT32_MAX: the next walk starts at the oldest */
+            if (od[o] != UINT32_MAX) nw[od[o]] = nw[o]; else tail = nw[o];
+            if (nw[o] != UINT32_MAX) od[nw[o]] = od[o]; else head = od[o];
+            st[o] = 0;
+            res--;
+        }
+        od[x] = head;
+        nw[x] = UINT32_MAX;
+        if (head != UINT32_MAX) nw[head] = x; else tail = x;
+        head = x;
+        st[x] = 1;
+        res++;
+    }
+    {
+        double ns = (double)(cpu_ns() - t0) / (double)n;
+        free(od); free(nw); free(st);
+        if (miss) *miss = (double)misses / (double)n;
+        return ns;
+    }
+}
+
 /* The bench's own share: read the trace and branch on a per-id byte (no policy). */
 static BENCH_NOINLINE double trace_only(const uint32_t *ids, size_t n, uint32_t distinct) {
     unsigned char *in = (unsigned char *)calloc(distinct, 1);
@@ -280,10 +330,10 @@ static BENCH_NOINLINE double trace_only(const uint32_t *ids, size_t n, uint32_t 
     }
 }
 
-/* ns per access at 1M items: every policy, the peer and the trace-only loop, interleaved. */
+/* ns per access at 1M items: every policy, the peers and the trace-only loop, interleaved. */
 static void ns_table(void) {
     uint32_t *ids = gen(3, 10000000, 4000000, 1000000);
-    double ns[NPOL + 2][3], mr[NPOL];
+    double ns[NPOL + 3][3], mr[NPOL], sieve_mr = 0;
     int p, r;
     printf("\nns per access, cache 1M items, 4M ids, zipf 0.9, 10M requests, thread CPU time (min / median / max of 3, interleaved)\n");
     printf("mmkit built with MMKIT_STATIC (its functions inlinable into the loop, as the peer's code is);\n"
@@ -292,18 +342,23 @@ static void ns_table(void) {
     for (r = 0; r < 3; r++) {
         for (p = 1; p < NPOL; p++) mr[p] = run((mmkit_lru_policy)p, ids, 10000000, 4000000, 1000000, &ns[p][r]);
         ns[NPOL][r] = peer_lru(ids, 10000000, 4000000, 1000000);
-        ns[NPOL + 1][r] = trace_only(ids, 10000000, 4000000);
+        ns[NPOL + 1][r] = peer_sieve(ids, 10000000, 4000000, 1000000, &sieve_mr);
+        ns[NPOL + 2][r] = trace_only(ids, 10000000, 4000000);
     }
-    for (p = 1; p < NPOL + 2; p++) {
+    for (p = 1; p < NPOL + 3; p++) {
+        static const char *const extra[] = {"plain LRU (peer)", "plain SIEVE (peer)", "trace read only"};
+        static const char *const extra_row[] = {"peer: plain doubly-linked LRU", "peer: plain doubly-linked SIEVE",
+                                                "trace read only (bench share)"};
         bench_sort(ns[p], 3);
-        bench_record("ns per access, 1M items, zipf 0.9", p < NPOL ? pname[p] : p == NPOL ? "plain LRU (peer)" : "trace read only",
-                     ns[p][1], "ns/access");
+        bench_record("ns per access, 1M items, zipf 0.9", p < NPOL ? pname[p] : extra[p - NPOL], ns[p][1], "ns/access");
         if (p < NPOL)
             printf("| %s%s | %.1f / %.1f / %.1f | %.4f | %.1f |\n", pname[p], p == MMKIT_LRU_S3FIFO ? " (default)" : "",
                    ns[p][0], ns[p][1], ns[p][2], mr[p], meta_bytes((mmkit_lru_policy)p, 4000000));
+        else if (p == NPOL + 1)
+            printf("| %s | %.1f / %.1f / %.1f | %.4f | 9 |\n", extra_row[p - NPOL], ns[p][0], ns[p][1], ns[p][2], sieve_mr);
         else
-            printf("| %s | %.1f / %.1f / %.1f | | %s |\n", p == NPOL ? "peer: plain doubly-linked LRU" : "trace read only (bench share)",
-                   ns[p][0], ns[p][1], ns[p][2], p == NPOL ? "9" : "1");
+            printf("| %s | %.1f / %.1f / %.1f | | %s |\n", extra_row[p - NPOL], ns[p][0], ns[p][1], ns[p][2],
+                   p == NPOL ? "9" : "1");
     }
     free(ids);
 }
@@ -453,16 +508,18 @@ int main(int argc, char **argv) {
         printf("usage: bench_lru [TRACE...]   miss ratios on cache2k traces (default: ../shared/traces/\n"
                "                              {web07,orm-busy}.trace.xz, else tests/data/lru/web07.trace),\n"
                "                              generated workloads, ns per access, aging, the SVG plot\n"
-               "       bench_lru --ns | --age | --one POLICY   one table alone (--one: for valgrind)\n");
+               "       bench_lru --ns | --age | --one POLICY   one table alone (--one: for valgrind; POLICY 1..6,\n"
+               "                                              7 = the plain LRU peer, 8 = the plain SIEVE peer)\n");
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--ns") == 0) { ns_table(); return 0; }
     if (argc > 1 && strcmp(argv[1], "--age") == 0) { age_table(); return 0; }
-    if (argc > 2 && strcmp(argv[1], "--one") == 0) { /* for valgrind: one policy (1..6) or 7 = peer */
+    if (argc > 2 && strcmp(argv[1], "--one") == 0) { /* for valgrind: one policy (1..6), 7 = LRU peer, 8 = SIEVE peer */
         uint32_t *ids = gen(3, 10000000, 4000000, 1000000);
         int pol = atoi(argv[2]);
         double ns;
         if (pol >= 1 && pol < NPOL) printf("%s: miss %.4f\n", pname[pol], run((mmkit_lru_policy)pol, ids, 10000000, 4000000, 1000000, &ns));
+        else if (pol == 8) (void)peer_sieve(ids, 10000000, 4000000, 1000000, NULL);
         else (void)peer_lru(ids, 10000000, 4000000, 1000000);
         free(ids);
         return 0;
