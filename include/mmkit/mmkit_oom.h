@@ -281,7 +281,12 @@
  *   Without lock hooks the caller serialises every call. With desc.lock every call takes it
  *   around the instance's state and releases it around every hook it calls (shrinkers, kill,
  *   event): those may call back into this instance (a kill hook freeing the victim's frames
- *   through mmkit_oom_free is the normal case). The wrapped provider, free_frames and the
+ *   through mmkit_oom_free is the normal case), with or without lock hooks. Re-entering the
+ *   CHAIN from a hook is not detected: a shrinker or kill hook that calls mmkit_oom_reclaim, or
+ *   allocates through the wrapper without MMKIT_ALLOC_NORECLAIM, runs the chain again inside
+ *   itself (the kill hook can be called again for the same victim before it is marked killed),
+ *   nested as deep as the hooks keep doing so: inside hooks allocate with NORECLAIM only (it
+ *   never reclaims) and do not call reclaim. The wrapped provider, free_frames and the
  *   clock are called with the lock held: they must not call into this instance. Ids stay
  *   valid until removed; a wrapper alloc re-checks its consumer after every hook.
  *   init and destroy must not run concurrently with anything on the instance.

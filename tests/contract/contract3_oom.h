@@ -647,8 +647,53 @@ static void c3_oom_lru_adapter(void **state) {
     c3_oom_end(e);
 }
 
+
+/* Hooks calling back into the instance (THREADS AND IRQS): a shrinker that allocates with
+ * NORECLAIM through the wrapper and frees through it (no nested chain: called once), a kill
+ * hook that frees the victim's frames (no lock hooks either). */
+static c3_oom_env *c3_hook_env;
+static unsigned c3_hook_scans;
+static uint64_t c3_hook_count(void *ctx) { (void)ctx; return 4; }
+static uint64_t c3_hook_scan(void *ctx, uint64_t nr, unsigned prio) {
+    mmkit_paddr pa = 0;
+    mmkit_status st;
+    (void)ctx, (void)nr, (void)prio;
+    c3_hook_scans++;
+    st = mmkit_oom_alloc(&c3_hook_env->oom, MMKIT_OOM_NONE, 0, MMKIT_ALLOC_NORECLAIM, &pa, NULL);
+    if (st == MMKIT_OK) OK(mmkit_oom_free(&c3_hook_env->oom, MMKIT_OOM_NONE, pa, 0));
+    else ST(MMKIT_ENOMEM, st);
+    return 0;
+}
+static void c3_oom_hooks_reenter(void **state) {
+    static const mmkit_oom_wmarks w = {10, 20, 30};
+    c3_oom_env *e = c3_oom_new(50, &w);
+    mmkit_oom_shrinker_desc sd;
+    mmkit_oom_report rep;
+    mmkit_paddr pa = 0;
+    uint32_t a, b, sid = 0;
+    (void)state;
+    c3_hook_env = e, c3_hook_scans = 0;
+    memset(&sd, 0, sizeof sd);
+    sd.count = c3_hook_count, sd.scan = c3_hook_scan;
+    OK(mmkit_oom_shrinker_add(&e->oom, &sd, &sid));
+    a = c3_consumer(e, 0, MMKIT_OOM_NONE);
+    b = c3_consumer(e, 0, MMKIT_OOM_NONE);
+    c3_take(e, b, 30);
+    c3_take(e, a, 10); /* free 10 = min */
+    e->kill_frees = 1;
+    OK(mmkit_oom_alloc(&e->oom, a, 0, 0, &pa, &rep)); /* chain: the shrinker, then kill b */
+    e->held[a][e->nheld[a]++] = pa;
+    assert_true(c3_hook_scans >= 1 && c3_hook_scans <= 5); /* not nested */
+    assert_true(rep.kills == 1 && rep.victim == b && e->kills == 1);
+    assert_true(c3_cinfo(e, b).usage == 0 && c3_cinfo(e, b).killed);
+    OK(mmkit_oom_check(&e->oom));
+    OK(mmkit_oom_shrinker_remove(&e->oom, sid));
+    c3_oom_end(e);
+}
+
 #define CONTRACT3_OOM_TESTS                                                                       \
     cmocka_unit_test(c3_oom_level_boundaries), cmocka_unit_test(c3_oom_wmark_scales),             \
         cmocka_unit_test(c3_oom_chain_arith), cmocka_unit_test(c3_oom_retry_bound),               \
         cmocka_unit_test(c3_oom_victims), cmocka_unit_test(c3_oom_groups),                        \
-        cmocka_unit_test(c3_oom_overcommit), cmocka_unit_test(c3_oom_lru_adapter),
+        cmocka_unit_test(c3_oom_overcommit), cmocka_unit_test(c3_oom_lru_adapter),             \
+        cmocka_unit_test(c3_oom_hooks_reenter),
