@@ -20,8 +20,8 @@ static void bench_record_miss(const char *trace, double frac, const char *policy
     bench_record(what, policy, m, "miss ratio");
 }
 
-static const char *const pname[] = {"default", "LRU", "FIFO", "CLOCK", "SIEVE", "S3-FIFO", "2LIST"};
-#define NPOL 7
+static const char *const pname[] = {"default", "LRU", "FIFO", "CLOCK", "SIEVE", "S3-FIFO", "2LIST", "S3-FIFO-CR"};
+#define NPOL 8 /* indexed by mmkit_lru_policy (MMKIT_LRU_S3FIFO_CR = 7) */
 
 static uint32_t *load(const char *path, size_t *n, uint32_t *distinct) {
     char cmd[1200];
@@ -574,8 +574,8 @@ int main(int argc, char **argv) {
             base = base ? base + 1 : paths[a];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
             fprintf(gp, "set title '%s (cache2k trace, CC BY 4.0 headissue GmbH / Jens Wilke)'\n"
-                        "plot for [c=2:9] 'lru_%s.dat' using 1:c with linespoints "
-                        "title word('default LRU FIFO CLOCK SIEVE S3-FIFO 2LIST OPT', c-1)\n",
+                        "plot for [c=2:10] 'lru_%s.dat' using 1:c with linespoints "
+                        "title word('default LRU FIFO CLOCK SIEVE S3-FIFO 2LIST S3-FIFO-CR OPT', c-1)\n",
                     name, name);
         }
         fprintf(gp, "unset multiplot\n");

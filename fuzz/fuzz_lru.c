@@ -5,8 +5,12 @@
  * for every policy (no item lost or duplicated, victims resident and evictable, counts and
  * statuses agree, check() OK after every call); for exact LRU (and FIFO) the full order, so the
  * victim must be exactly the least recently used (inserted) evictable index; for CLOCK the
- * second-chance order (clock_pick), for S3-FIFO (and the default) the S / M / ghost model
- * (s3_pick), which also exercise the rings' holes and compaction; without pinned indices
+ * second-chance order (clock_pick), for S3-FIFO the S / M / ghost model
+ * (s3_pick, also for the default), which also exercise the rings' holes and compaction; for
+ * S3FIFO_CR the same model
+ * with its correlation window (a touch of an S item within the window sets the reference bit,
+ * one counted touch promotes, a referenced item gets one more round in S): exact while S has no
+ * holes (no remove, no pinned indices), the invariants only after that; without pinned indices
  * (byte 2 low nibble 0) can_evict is NULL, so the ring policies' fast path is checked too.
  * Build modes: libFuzzer, AFL++, replay (ctest runs fuzz/corpus/lru). FUZZ_TRACE=1 prints ops.
  */
@@ -50,8 +54,8 @@ static uint32_t clock_pick(const bool *res, bool *ref, uint64_t *stamp, uint64_t
  * none, 1 S, 2 M), 2-bit frequency, ghost flag and stamp. s3_pick mirrors the eviction with
  * refused items passed over in place; without can_evict the instance's fast path must agree. */
 static uint8_t s3q[N], s3f[N];
-static bool s3g[N];
-static uint32_t s3gs[N], s3gclk, s3small, s3ghost;
+static bool s3g[N], s3r[N], s3cr;
+static uint32_t s3gs[N], s3gclk, s3small, s3ghost, s3sp[N], s3spc, s3win, s3thr;
 static uint64_t s3refaults;
 static uint32_t s3_next(uint8_t q, const uint64_t *stamp, uint64_t cur) { /* oldest of q after cur */
     uint32_t i, c = N;
@@ -72,7 +76,10 @@ static uint32_t s3_pick(uint64_t *stamp, uint64_t *clk, uint32_t nres) {
         bool moved = false;
         if (ns > 0 && (ns >= s3small || nm == 0)) {
             for (cur = 0; (c = s3_next(1, stamp, cur)) != N; cur = stamp[c]) {
-                if (s3f[c] >= 2) { s3f[c] = 0; s3q[c] = 2; stamp[c] = ++*clk; moved = true; break; }
+                if (s3f[c] >= s3thr) { s3f[c] = 0; s3r[c] = false; s3q[c] = 2; stamp[c] = ++*clk; moved = true; break; }
+                if (s3cr && s3r[c]) { /* a referenced S item: one more round at S's newest end */
+                    s3r[c] = false; stamp[c] = ++*clk; s3sp[c] = ++s3spc; moved = true; break;
+                }
                 if (can_evict(NULL, c)) return c;
             }
             if (moved) continue;
@@ -99,7 +106,15 @@ static void s3_inserted(uint32_t x) {
     s3refaults += m;
     s3g[x] = false;
     s3f[x] = 0;
+    s3r[x] = false;
     s3q[x] = m ? 2 : 1;
+    if (!m) s3sp[x] = ++s3spc;
+}
+/* a touch: S3FIFO_CR's S item within the window (fewer than s3win pushes into S after its own)
+ * gets the reference bit, every other touch +1 frequency (saturating at 3) */
+static void s3_touched(uint32_t x) {
+    if (s3cr && s3q[x] == 1 && s3spc - s3sp[x] < s3win) s3r[x] = true;
+    else if (s3f[x] < 3) s3f[x]++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -109,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mmkit_lru_victim v;
     mmkit_lru_stats s;
     mmkit_lru_policy pol;
-    bool res[N], dirty[N], ref[N], s3;
+    bool res[N], dirty[N], ref[N], s3, exact;
     uint64_t stamp[N], clk = 0;
     uint32_t nres = 0, i;
     size_t p;
@@ -123,14 +138,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     d.can_evict = pin_mask ? can_evict : NULL; /* NULL: the ring policies' fast path */
     d.mem = mem;
     d.mem_size = sizeof mem;
-    s3 = pol == MMKIT_LRU_S3FIFO || pol == MMKIT_LRU_DEFAULT;
+    s3 = pol == MMKIT_LRU_S3FIFO || pol == MMKIT_LRU_DEFAULT || pol == MMKIT_LRU_S3FIFO_CR;
+    s3cr = pol == MMKIT_LRU_S3FIFO_CR; /* the default is S3-FIFO */
+    exact = !s3cr || !pin_mask; /* S3FIFO_CR: exact while S has no holes */
     memset(s3q, 0, sizeof s3q);
     memset(s3f, 0, sizeof s3f);
     memset(s3g, 0, sizeof s3g);
+    memset(s3r, 0, sizeof s3r);
+    memset(s3sp, 0, sizeof s3sp);
     s3gclk = 0;
+    s3spc = 0;
     s3refaults = 0;
     s3small = d.target / 10u ? d.target / 10u : 1u;
     s3ghost = d.target - d.target / 10u;
+    s3win = (s3small + 15u) / 16u;
+    s3thr = s3cr ? 1u : 2u;
     EXPECT_ST(mmkit_lru_init(&l, &d), MMKIT_OK, "init");
     memset(res, 0, sizeof res);
     memset(dirty, 0, sizeof dirty);
@@ -171,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CHECK(r.victim.index < N && res[r.victim.index] && r.victim.index != x, "victim %u", r.victim.index);
                 CHECK(can_evict(NULL, r.victim.index), "victim %u is pinned", r.victim.index);
                 CHECK(r.victim.dirty == dirty[r.victim.index], "victim %u dirty", r.victim.index);
-                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO || pol == MMKIT_LRU_CLOCK || s3)
+                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO || pol == MMKIT_LRU_CLOCK || (s3 && exact))
                     CHECK(r.victim.index == best, "victim %u, model %u", r.victim.index, best);
                 if (s3) s3_evicted(r.victim.index);
                 res[r.victim.index] = false;
@@ -183,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (pol == MMKIT_LRU_EXACT) stamp[x] = ++clk;
                 if (x & 1u) dirty[x] = true;
                 ref[x] = true;
-                if (s3 && s3f[x] < 3) s3f[x]++;
+                if (s3) s3_touched(x);
             } else {
                 res[x] = true; dirty[x] = (x & 1u) != 0; ref[x] = false; stamp[x] = ++clk; nres++;
                 if (s3) s3_inserted(x);
@@ -196,13 +218,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             EXPECT_ST(mmkit_lru_touch(&l, x), want, "touch");
             if (want == MMKIT_OK && pol == MMKIT_LRU_EXACT) stamp[x] = ++clk;
             if (want == MMKIT_OK) ref[x] = true;
-            if (want == MMKIT_OK && s3 && s3f[x] < 3) s3f[x]++;
+            if (want == MMKIT_OK && s3) s3_touched(x);
             break;
         case 4:
             fuzz_opname = "remove";
             want = !in ? MMKIT_ERANGE : !res[x] ? MMKIT_ENOENT : MMKIT_OK;
             EXPECT_ST(mmkit_lru_remove(&l, x), want, "remove");
-            if (want == MMKIT_OK) { res[x] = false; nres--; s3q[x] = 0; s3g[x] = false; }
+            if (want == MMKIT_OK) { res[x] = false; nres--; s3q[x] = 0; s3g[x] = false; exact = exact && !s3cr; }
             break;
         case 5:
             fuzz_opname = "set_dirty";
@@ -226,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 CHECK(v.index < N && res[v.index], "victim %u not resident", v.index);
                 CHECK(can_evict(NULL, v.index), "victim %u is pinned", v.index);
                 CHECK(v.dirty == dirty[v.index], "victim %u dirty %d, model %d", v.index, v.dirty, dirty[v.index]);
-                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO || pol == MMKIT_LRU_CLOCK || s3)
+                if (pol == MMKIT_LRU_EXACT || pol == MMKIT_LRU_FIFO || pol == MMKIT_LRU_CLOCK || (s3 && exact))
                     CHECK(v.index == best, "victim %u, model %u", v.index, best);
                 if (s3) s3_evicted(v.index);
                 res[v.index] = false;
@@ -239,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         EXPECT_ST(mmkit_lru_check(&l), MMKIT_OK, "check");
         EXPECT_ST(mmkit_lru_stats_get(&l, &s), MMKIT_OK, "stats_get");
         CHECK(s.resident == nres, "resident %llu, model %u", (unsigned long long)s.resident, nres);
-        if (s3) CHECK(s.refault_activations == s3refaults, "refaults %llu, model %llu",
+        if (s3 && exact) CHECK(s.refault_activations == s3refaults, "refaults %llu, model %llu",
                       (unsigned long long)s.refault_activations, (unsigned long long)s3refaults);
         for (i = 0; i < N; i++)
             CHECK(mmkit__lru_resident(&l, i) == res[i], "residency of %u", i);
