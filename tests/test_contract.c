@@ -83,6 +83,9 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract3_oom.h"
 #include "contract/contract3_tlb.h"
 #include "contract/contract3_compose.h"
+#include "contract/contract4_core.h"
+#include "contract/contract4_slab.h"
+#include "contract/contract4_buddy.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -106,6 +109,9 @@ int main(void) {
         CONTRACT3_OOM_TESTS
         CONTRACT3_TLB_TESTS
         CONTRACT3_COMPOSE_TESTS
+        CONTRACT4_CORE_TESTS
+        CONTRACT4_SLAB_TESTS
+        CONTRACT4_BUDDY_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,7 +393,8 @@ typedef struct mmkit_kmalloc_stats {
 MMKIT_API mmkit_status mmkit_slab_init(mmkit_slab_cache *c, const mmkit_slab_cache_desc *desc);
 
 /* Give every slab back. Objects still allocated (fronts must be flushed first): returns
- * MMKIT_EBUSY with their number in *in_use (may be NULL); the cache then stays valid and usable,
+ * MMKIT_EBUSY with their number in *in_use (may be NULL; it is written on every return,
+ * 0 unless EBUSY, also for a NULL or zeroed cache); the cache then stays valid and usable,
  * with its depot flushed and every empty slab given back, so nothing is lost: free the objects
  * and destroy again. On MMKIT_OK the cache is zeroed. */
 MMKIT_API mmkit_status mmkit_slab_destroy(mmkit_slab_cache *c, uint64_t *in_use);
@@ -442,7 +443,8 @@ MMKIT_API mmkit_status mmkit_slab_cpu_flush(mmkit_slab_cpu *f);
 
 /* Build an instance (all 20 classes; no memory is taken yet). On failure *k is zeroed. */
 MMKIT_API mmkit_status mmkit_kmalloc_init(mmkit_kmalloc *k, const mmkit_kmalloc_desc *desc);
-/* Like mmkit_slab_destroy for every class; live large blocks count as in use too. */
+/* Like mmkit_slab_destroy for every class; live large blocks count as in use too. *in_use
+ * (may be NULL) is written on every return: 0 unless EBUSY. */
 MMKIT_API mmkit_status mmkit_kmalloc_destroy(mmkit_kmalloc *k, uint64_t *in_use);
 
 /* size bytes (0 is served as 1). flags: MMKIT_ALLOC_ZERO (zeroes `size` bytes, not the whole
