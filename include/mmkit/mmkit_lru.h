@@ -68,7 +68,8 @@
  *   oldest. access() without can_evict on EXACT and SIEVE runs a specialised step as well (a
  *   memory-bound loop overlaps the misses of as many accesses as the core's instruction window
  *   holds, so a short step is a fast one): the next victim's (EXACT) or the hand's (SIEVE) meta
- *   and link are prefetched at each eviction.
+ *   and link are prefetched at each eviction; TWOLIST's step writes its pick out (without
+ *   can_evict its loops end by themselves, so no refusal budget).
  *   access() without can_evict on a ring policy runs a specialised step (the victim is always
  *   a head; the general path looks further only for refused items, with the same result). A
  *   ring's order is known in advance, so each step of a head prefetches the meta byte and pos
@@ -325,10 +326,8 @@ typedef struct mmkit_lru {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MMKIT__LRU_FORCEINLINE inline __attribute__((always_inline))
-#define MMKIT__LRU_NOINLINE __attribute__((noinline))
 #else
 #define MMKIT__LRU_FORCEINLINE inline
-#define MMKIT__LRU_NOINLINE
 #endif
 
 /* S3-FIFO and S3FIFO_CR: S, M and a ghost in two rings. */
@@ -1214,10 +1213,91 @@ static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_lstep(mmkit_lru *l, mmkit_
     return MMKIT_OK;
 }
 
-/* The general access(): every check in the documented order, then the general step (any
- * policy, with or without can_evict). Out of line, so the common case below stays short. */
-static MMKIT__LRU_NOINLINE mmkit_status mmkit__lru_access_slow(mmkit_lru *l, uint32_t idx, uint32_t flags,
-                                                              mmkit_lru_access_result *res) {
+/* access() of TWOLIST without can_evict (the common case): the same result as mmkit__lru_step
+ * with the pick written out and without its refusal budget (without can_evict its loops end by
+ * themselves: each demotion pass moves an active item to the inactive list or clears its bit,
+ * each inactive pass activates an item or takes it). A hit writes the meta byte only when it
+ * changes. */
+static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_tstep(mmkit_lru *l, uint32_t idx, uint32_t flags,
+                                                           mmkit_lru_access_result *res) {
+    uint8_t *meta = l->meta;
+    mmkit_lru_list *q0 = &l->list[0], *q1 = &l->list[1];
+    uint32_t m = meta[idx], d = (flags & MMKIT_LRU_DIRTY) ? MMKIT__LRU_DIRTY : 0u, w = 0, c, mc;
+    if ((m & MMKIT__LRU_LIST) - 1u < 2u) { /* resident */
+        mmkit__lru_res(res, true);
+        l->st.touches++;
+        w = m | d;
+        if ((w & MMKIT__LRU_LIST) == 1u && (w & MMKIT__LRU_REF)) { /* second touch while inactive */
+            meta[idx] = (uint8_t)(w & ~MMKIT__LRU_REF);
+            mmkit__lru_move(l, 1, idx);
+        } else if ((w | MMKIT__LRU_REF) != m) {
+            meta[idx] = (uint8_t)(w | MMKIT__LRU_REF);
+        }
+        return MMKIT_OK;
+    }
+    mmkit__lru_res(res, false);
+    if (l->st.resident >= l->target) { /* resident > 0: target >= 1 */
+        uint32_t k, y;
+        while (q1->count > q0->count) { /* demote the oldest active (a referenced one: a second round) */
+            c = q1->oldest;
+            mc = meta[c];
+            meta[c] = (uint8_t)(mc & ~MMKIT__LRU_REF);
+            mmkit__lru_move(l, (mc & MMKIT__LRU_REF) ? 1u : 0u, c);
+        }
+        c = q0->oldest;
+        for (k = q0->count; k; k--, c = y) { /* the oldest inactive; a referenced one is activated */
+            y = MMKIT__LRU_Y(l, c);
+            mc = meta[c];
+            if (!(mc & MMKIT__LRU_REF)) break;
+            meta[c] = (uint8_t)(mc & ~MMKIT__LRU_REF);
+            mmkit__lru_move(l, 1, c);
+        }
+        if (!k) c = q1->oldest; /* inactive exhausted: the oldest active (resident >= 1) */
+        mc = meta[c];
+        res->evicted = true;
+        res->victim.index = c;
+        res->victim.dirty = (mc & MMKIT__LRU_DIRTY) != 0;
+        mmkit__lru_unlink(l, c);
+        MMKIT__LRU_O(l, c) = ++l->clock; /* a shadow: its eviction stamp */
+        meta[c] = (uint8_t)MMKIT__LRU_SHADOW;
+        l->st.evictions++;
+        mmkit__lru_warm(l);
+    } else {
+        l->st.resident++;
+    }
+    /* idx is not the victim (it was not resident): m is still its meta byte */
+    if ((m & MMKIT__LRU_LIST) == MMKIT__LRU_SHADOW && l->clock - MMKIT__LRU_O(l, idx) <= q1->count) {
+        w = 1; /* a refault within the active list's size: straight to active */
+        l->st.refault_activations++;
+    } else {
+        w = 0;
+    }
+    meta[idx] = (uint8_t)d;
+    mmkit__lru_push(l, w, idx);
+    l->st.inserts++;
+    return MMKIT_OK;
+}
+
+/* The common case first: an initialised instance (magic: a zeroed or destroyed one fails it)
+ * without can_evict and with valid arguments runs the policy's specialised step after five
+ * tests; anything else (every bad input among it) goes through the general path below, which
+ * checks in the documented order and runs the general step (any policy, with or without
+ * can_evict). */
+MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
+                                        mmkit_lru_access_result *res) {
+    if (MMKIT__LIKELY(l && l->magic == MMKIT__LRU_MAGIC && idx < l->capacity && res && flags <= MMKIT_LRU_DIRTY &&
+                      !l->can_evict)) {
+        switch (l->policy) {
+        case MMKIT_LRU_S3FIFO: return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO, idx, flags, res);
+        case MMKIT_LRU_S3FIFO_CR: return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO_CR, idx, flags, res);
+        case MMKIT_LRU_FIFO: return mmkit__lru_rstep(l, MMKIT_LRU_FIFO, idx, flags, res);
+        case MMKIT_LRU_CLOCK: return mmkit__lru_rstep(l, MMKIT_LRU_CLOCK, idx, flags, res);
+        case MMKIT_LRU_EXACT: return mmkit__lru_lstep(l, MMKIT_LRU_EXACT, idx, flags, res);
+        case MMKIT_LRU_SIEVE: return mmkit__lru_lstep(l, MMKIT_LRU_SIEVE, idx, flags, res);
+        case MMKIT_LRU_TWOLIST: return mmkit__lru_tstep(l, idx, flags, res);
+        default: break;
+        }
+    }
     MMKIT__LRU_ARGS("access");
     if (!res) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: res: must not be NULL");
     if (flags & ~MMKIT_LRU_DIRTY) return MMKIT__REFUSE(MMKIT_EINVAL, "mmkit_lru_access: flags: only MMKIT_LRU_DIRTY");
@@ -1230,39 +1310,6 @@ static MMKIT__LRU_NOINLINE mmkit_status mmkit__lru_access_slow(mmkit_lru *l, uin
     case MMKIT_LRU_EXACT: return mmkit__lru_step(l, MMKIT_LRU_EXACT, idx, flags, res);
     default: return mmkit__lru_step(l, MMKIT_LRU_TWOLIST, idx, flags, res);
     }
-}
-
-/* The common case first: an initialised instance without can_evict and valid arguments run the
- * policy's specialised step after a handful of tests; anything else (every bad input among it)
- * goes through the general path, which checks in the documented order. */
-MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
-                                        mmkit_lru_access_result *res) {
-    if (MMKIT__LIKELY(l && l->magic == MMKIT__LRU_MAGIC && idx < l->capacity && res && flags <= MMKIT_LRU_DIRTY &&
-                      !l->can_evict && l->meta)) {
-        switch (l->policy) {
-        case MMKIT_LRU_S3FIFO:
-            if (MMKIT__LIKELY(l->pos != NULL)) return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO, idx, flags, res);
-            break;
-        case MMKIT_LRU_S3FIFO_CR:
-            if (MMKIT__LIKELY(l->pos != NULL)) return mmkit__lru_rstep(l, MMKIT_LRU_S3FIFO_CR, idx, flags, res);
-            break;
-        case MMKIT_LRU_FIFO:
-            if (MMKIT__LIKELY(l->pos != NULL)) return mmkit__lru_rstep(l, MMKIT_LRU_FIFO, idx, flags, res);
-            break;
-        case MMKIT_LRU_CLOCK:
-            if (MMKIT__LIKELY(l->pos != NULL)) return mmkit__lru_rstep(l, MMKIT_LRU_CLOCK, idx, flags, res);
-            break;
-        case MMKIT_LRU_EXACT:
-            if (MMKIT__LIKELY(l->link != NULL)) return mmkit__lru_lstep(l, MMKIT_LRU_EXACT, idx, flags, res);
-            break;
-        case MMKIT_LRU_SIEVE:
-            if (MMKIT__LIKELY(l->link != NULL)) return mmkit__lru_lstep(l, MMKIT_LRU_SIEVE, idx, flags, res);
-            break;
-        default:
-            break;
-        }
-    }
-    return mmkit__lru_access_slow(l, idx, flags, res);
 }
 
 typedef struct mmkit__lru_age_ctx {
