@@ -1279,10 +1279,10 @@ static MMKIT__LRU_FORCEINLINE mmkit_status mmkit__lru_tstep(mmkit_lru *l, uint32
 }
 
 /* The common case first: an initialised instance (magic: a zeroed or destroyed one fails it)
- * without can_evict and with valid arguments runs the policy's specialised step after five
- * tests; anything else (every bad input among it) goes through the general path below, which
- * checks in the documented order and runs the general step (any policy, with or without
- * can_evict). */
+ * without can_evict and with valid arguments runs the policy's specialised step after six
+ * tests (l, magic, idx, res, flags, can_evict); anything else (every bad input among it) goes
+ * through the general path below, which checks in the documented order and runs the general
+ * step (any policy, with or without can_evict). */
 MMKIT_API mmkit_status mmkit_lru_access(mmkit_lru *l, uint32_t idx, uint32_t flags,
                                         mmkit_lru_access_result *res) {
     if (MMKIT__LIKELY(l && l->magic == MMKIT__LRU_MAGIC && idx < l->capacity && res && flags <= MMKIT_LRU_DIRTY &&
