@@ -514,7 +514,7 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && strcmp(argv[1], "--ns") == 0) { ns_table(); return 0; }
     if (argc > 1 && strcmp(argv[1], "--age") == 0) { age_table(); return 0; }
-    if (argc > 2 && strcmp(argv[1], "--one") == 0) { /* for valgrind: one policy (1..6), 7 = LRU peer, 8 = SIEVE peer */
+    if (argc > 2 && strcmp(argv[1], "--one") == 0) { /* for valgrind: one policy (1..NPOL-1), 8 = SIEVE peer, anything else = LRU peer */
         uint32_t *ids = gen(3, 10000000, 4000000, 1000000);
         int pol = atoi(argv[2]);
         double ns;
