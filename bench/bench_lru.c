@@ -508,8 +508,8 @@ int main(int argc, char **argv) {
         printf("usage: bench_lru [TRACE...]   miss ratios on cache2k traces (default: ../shared/traces/\n"
                "                              {web07,orm-busy}.trace.xz, else tests/data/lru/web07.trace),\n"
                "                              generated workloads, ns per access, aging, the SVG plot\n"
-               "       bench_lru --ns | --age | --one POLICY   one table alone (--one: for valgrind; POLICY 1..6,\n"
-               "                                              7 = the plain LRU peer, 8 = the plain SIEVE peer)\n");
+               "       bench_lru --ns | --age | --one POLICY   one table alone (--one: for valgrind; POLICY 1..7,\n"
+               "                                              8 = the plain SIEVE peer, 9 = the plain LRU peer)\n");
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--ns") == 0) { ns_table(); return 0; }
