@@ -87,6 +87,7 @@ static int is_all(const void *p, unsigned char v, size_t n) {
 #include "contract/contract4_slab.h"
 #include "contract/contract4_buddy.h"
 #include "contract/contract4_pagetable.h"
+#include "contract/contract4_tlb.h"
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -114,6 +115,7 @@ int main(void) {
         CONTRACT4_SLAB_TESTS
         CONTRACT4_BUDDY_TESTS
         CONTRACT4_PAGETABLE_TESTS
+        CONTRACT4_TLB_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
